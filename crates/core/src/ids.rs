@@ -1,0 +1,186 @@
+//! Typed identifiers. Every record in the team document is keyed by a UUID string; the
+//! newtypes keep a request id from being passed where a member id is expected.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a string is not a valid record id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a valid id (expected a UUID such as 0b6f5c1e-…)")]
+pub struct IdError(pub String);
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an id read from a document or typed by a user, checking its shape.
+            pub fn parse(s: &str) -> Result<Self, IdError> {
+                if is_uuid(s) {
+                    Ok(Self(s.to_ascii_lowercase()))
+                } else {
+                    Err(IdError(s.to_owned()))
+                }
+            }
+
+            /// Wraps a fresh id from an [`crate::Env`].
+            pub(crate) fn from_fresh(s: String) -> Self {
+                Self(s)
+            }
+
+            /// The id as it is stored in the document.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The first eight characters: enough to tell records apart on screen.
+            pub fn short(&self) -> &str {
+                self.0.get(..8).unwrap_or(&self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.short())
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A team: one Automerge document.
+    TeamId
+);
+id_type!(
+    /// A person in the team (who may have several devices).
+    MemberId
+);
+id_type!(
+    /// A help request ("I could use help", or "coach me" aimed at one person).
+    RequestId
+);
+id_type!(
+    /// An offer of help: a question that only the person asked can answer.
+    OfferId
+);
+id_type!(
+    /// A logged coaching session.
+    SessionId
+);
+id_type!(
+    /// A comment on a help request.
+    CommentId
+);
+id_type!(
+    /// A follow-up action agreed in a session.
+    FollowUpId
+);
+id_type!(
+    /// A thanks note.
+    ThanksId
+);
+id_type!(
+    /// A duty in a handover/backfill plan.
+    DutyId
+);
+
+/// Checks the canonical 8-4-4-4-12 hex shape of a UUID.
+pub fn is_uuid(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// A device's Automerge actor id, as lowercase hex. It is how the document knows which
+/// device wrote an operation, and through the member's device list, which person.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ActorHex(String);
+
+impl ActorHex {
+    /// From the raw actor bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut s = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            s.push_str(&format!("{b:02x}"));
+        }
+        Self(s)
+    }
+
+    /// From a hex string read from the document; `None` when it is not hex.
+    pub fn parse(s: &str) -> Option<Self> {
+        (!s.is_empty() && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| Self(s.to_ascii_lowercase()))
+    }
+
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The Automerge actor id these bytes name.
+    pub fn to_actor(&self) -> automerge::ActorId {
+        let bytes: Vec<u8> = (0..self.0.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(&self.0[i..i + 2], 16).ok())
+            .collect();
+        automerge::ActorId::from(bytes)
+    }
+}
+
+impl From<&automerge::ActorId> for ActorHex {
+    fn from(actor: &automerge::ActorId) -> Self {
+        Self::from_bytes(actor.to_bytes())
+    }
+}
+
+impl fmt::Display for ActorHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ActorHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Actor({})", self.0.get(..8).unwrap_or(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_uuids_and_rejects_others() {
+        let id = RequestId::parse("0B6F5C1E-0000-4000-8000-00000000000A").expect("valid");
+        assert_eq!(id.as_str(), "0b6f5c1e-0000-4000-8000-00000000000a");
+        assert_eq!(id.short(), "0b6f5c1e");
+        assert!(RequestId::parse("nope").is_err());
+        assert!(RequestId::parse("0b6f5c1e-0000-4000-8000-00000000000").is_err());
+        assert!(RequestId::parse("0b6f5c1e_0000-4000-8000-00000000000a").is_err());
+    }
+
+    #[test]
+    fn actor_hex_round_trips() {
+        let actor = automerge::ActorId::from(vec![0xab, 0x01, 0xff]);
+        let hex = ActorHex::from(&actor);
+        assert_eq!(hex.as_str(), "ab01ff");
+        assert_eq!(hex.to_actor(), actor);
+        assert_eq!(ActorHex::parse("AB01FF"), Some(hex));
+        assert_eq!(ActorHex::parse("abc"), None);
+        assert_eq!(ActorHex::parse("zz"), None);
+    }
+}

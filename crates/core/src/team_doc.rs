@@ -1,0 +1,218 @@
+//! [`TeamDoc`]: the Automerge document of one team together with its read model, kept in
+//! step. Every write goes through [`TeamDoc::apply`]; every remote change is followed by
+//! [`TeamDoc::refresh_after_merge`].
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{AutoCommit, ChangeHash, ObjType, ROOT};
+
+use crate::command::{self, Actor, Applied, Command, CommandError, Writer};
+use crate::env::Env;
+use crate::ids::{ActorHex, MemberId, TeamId};
+use crate::model::Team;
+use crate::schema::{self, SCHEMA_VERSION};
+use crate::touched::{Collection, Touched};
+
+/// Why a document opened read-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOnly {
+    /// The schema version found.
+    pub found: i64,
+}
+
+/// A team document and its typed view.
+#[derive(Debug)]
+pub struct TeamDoc {
+    doc: AutoCommit,
+    team: Team,
+    actor: ActorHex,
+}
+
+impl TeamDoc {
+    /// Creates a new team with its first member (this device). Returns the document and
+    /// the new member's id.
+    pub fn genesis(
+        actor: ActorHex,
+        team_name: &str,
+        member_name: &str,
+        endpoint: &str,
+        env: &mut dyn Env,
+    ) -> Result<(Self, MemberId), CommandError> {
+        let team_name = command::clean_text("team name", team_name, schema::MAX_NAME_CHARS, true)?;
+        let member_name = command::clean_text("name", member_name, schema::MAX_NAME_CHARS, true)?;
+        let now_ms = env.now_ms();
+        let team_id = TeamId::from_fresh(env.fresh_id());
+        let member_id = MemberId::from_fresh(env.fresh_id());
+        let mut doc = AutoCommit::new().with_actor(actor.to_actor());
+        doc.put(ROOT, schema::SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
+        let team = doc.put_object(ROOT, schema::TEAM, ObjType::Map)?;
+        doc.put(&team, "id", team_id.as_str())?;
+        doc.put(&team, "name", team_name.as_str())?;
+        doc.put(&team, "created_ms", now_ms)?;
+        doc.put_object(ROOT, schema::COACHING_HOUR, ObjType::Map)?;
+        for key in schema::COLLECTIONS {
+            doc.put_object(ROOT, key, ObjType::Map)?;
+        }
+        {
+            let mut w = Writer { doc: &mut doc };
+            let members = w.collection(Collection::Members)?;
+            command::write_member(
+                &mut w,
+                &members,
+                &member_id,
+                &member_name,
+                &actor,
+                endpoint,
+                "",
+                now_ms,
+            )?;
+        }
+        doc.commit_with(
+            CommitOptions::default()
+                .with_message(format!("create team {team_name}"))
+                .with_time(now_ms / 1000),
+        );
+        Ok((Self::from_doc(doc, actor), member_id))
+    }
+
+    /// Wraps a loaded (or empty, for a joiner) document. The document's actor is set to
+    /// this device's.
+    pub fn from_doc(mut doc: AutoCommit, actor: ActorHex) -> Self {
+        doc.set_actor(actor.to_actor());
+        let team = Team::read(&doc);
+        // Index every change from here on, so refreshing after a merge costs what the
+        // merge brought, not the size of the history.
+        doc.update_diff_cursor();
+        Self { doc, team, actor }
+    }
+
+    /// The typed view.
+    pub fn team(&self) -> &Team {
+        &self.team
+    }
+
+    /// This device's actor.
+    pub fn actor(&self) -> &ActorHex {
+        &self.actor
+    }
+
+    /// The member this device belongs to (if it is a trusted device of one).
+    pub fn me(&self) -> Option<&MemberId> {
+        self.team.member_of_actor(&self.actor)
+    }
+
+    /// Whether the document has arrived yet (a joiner starts empty).
+    pub fn is_empty(&self) -> bool {
+        self.team.id.is_none()
+    }
+
+    /// Set when the document was written by a newer schema: no commands are accepted.
+    pub fn read_only(&self) -> Option<ReadOnly> {
+        (self.team.schema_version > SCHEMA_VERSION).then_some(ReadOnly {
+            found: self.team.schema_version,
+        })
+    }
+
+    /// The underlying document, for sync and storage. Callers that merge changes into it
+    /// must call [`TeamDoc::refresh_after_merge`] afterwards.
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// Read-only access to the document.
+    pub fn automerge_ref(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    /// Current heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Applies a command as this device's member, as one Automerge change. Nothing is
+    /// written when it is refused.
+    pub fn apply(&mut self, cmd: Command, env: &mut dyn Env) -> Result<Applied, CommandError> {
+        if let Some(ro) = self.read_only() {
+            return Err(CommandError::ReadOnly {
+                found: ro.found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let me = self.me().cloned().ok_or(CommandError::NotAMember)?;
+        match self.team.members.get(&me) {
+            Some(m) if m.is_current() => {}
+            _ => return Err(CommandError::NotAMember),
+        }
+        let now_ms = env.now_ms();
+        let label = command_label(&cmd);
+        let result = command::write(
+            &self.team,
+            &mut self.doc,
+            &Actor { id: &me },
+            &self.actor,
+            cmd,
+            now_ms,
+            &mut || env.fresh_id(),
+        );
+        match result {
+            Ok(applied) => {
+                self.doc.commit_with(
+                    CommitOptions::default()
+                        .with_message(format!(
+                            "{label} {}",
+                            applied.created.as_deref().unwrap_or_default()
+                        ))
+                        .with_time(now_ms.div_euclid(1000)),
+                );
+                self.refresh_after_merge();
+                Ok(applied)
+            }
+            Err(e) => {
+                // Some checks happen after the first writes; drop them all.
+                self.doc.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Re-reads what changed since the last refresh (after local commands or merged
+    /// remote changes). Returns what was touched, for the UI.
+    pub fn refresh_after_merge(&mut self) -> Touched {
+        let patches = self.doc.diff_incremental();
+        let touched = Touched::from_patches(&patches);
+        self.team.refresh(&self.doc, &touched);
+        touched
+    }
+}
+
+fn command_label(cmd: &Command) -> &'static str {
+    match cmd {
+        Command::SetProfile { .. } => "set-profile",
+        Command::SetSkill { .. } => "set-skill",
+        Command::SetWantsToLearn { .. } => "set-wants",
+        Command::Snooze { .. } => "snooze",
+        Command::Ask { .. } => "ask",
+        Command::Comment { .. } => "comment",
+        Command::Claim { .. } => "claim",
+        Command::ReleaseClaim { .. } => "release-claim",
+        Command::Resolve { .. } => "resolve",
+        Command::Withdraw { .. } => "withdraw",
+        Command::Offer { .. } => "offer",
+        Command::Respond { .. } => "respond",
+        Command::WithdrawOffer { .. } => "withdraw-offer",
+        Command::LogSession { .. } => "log-session",
+        Command::DeleteSession { .. } => "delete-session",
+        Command::AddFollowUp { .. } => "add-follow-up",
+        Command::SetFollowUpDone { .. } => "follow-up-done",
+        Command::Thank { .. } => "thank",
+        Command::SetCoachingHour { .. } => "coaching-hour",
+        Command::SetRota { .. } => "rota",
+        Command::AddDuty { .. } => "add-duty",
+        Command::SetBackfill { .. } => "backfill",
+        Command::RemoveDuty { .. } => "remove-duty",
+        Command::AddMember { .. } => "add-member",
+        Command::AddDevice { .. } => "add-device",
+        Command::RemoveMember { .. } => "remove-member",
+        Command::PublishAddrs { .. } => "publish-addrs",
+        Command::RenameTeam { .. } => "rename-team",
+    }
+}

@@ -1,0 +1,84 @@
+//! Tests of the rules, views and metrics, on in-memory replicas.
+
+mod authorship;
+mod export;
+mod metrics;
+mod rules;
+mod views;
+
+use crate::testing::TeamFixture;
+use crate::{Command, MemberId, OfferId, RequestId, SessionId, Urgency};
+
+/// Ask helper: replica `i` asks with the given title and urgency.
+pub(crate) fn ask(f: &mut TeamFixture, i: usize, title: &str, urgency: Urgency) -> RequestId {
+    let id = f.create(
+        i,
+        Command::Ask {
+            title: title.into(),
+            tried: "read the docs".into(),
+            skills: vec!["Rust".into()],
+            urgency,
+            to: None,
+        },
+    );
+    RequestId::parse(&id).expect("request id")
+}
+
+/// Offer helper on a request.
+pub(crate) fn offer_on(
+    f: &mut TeamFixture,
+    i: usize,
+    request: &RequestId,
+    message: &str,
+) -> OfferId {
+    let id = f.create(
+        i,
+        Command::Offer {
+            request: Some(request.clone()),
+            to: None,
+            topic: String::new(),
+            message: message.into(),
+        },
+    );
+    OfferId::parse(&id).expect("offer id")
+}
+
+/// Offer helper straight to a person.
+pub(crate) fn offer_to(f: &mut TeamFixture, i: usize, to: &MemberId, topic: &str) -> OfferId {
+    let id = f.create(
+        i,
+        Command::Offer {
+            request: None,
+            to: Some(to.clone()),
+            topic: topic.into(),
+            message: String::new(),
+        },
+    );
+    OfferId::parse(&id).expect("offer id")
+}
+
+/// Session helper with consent found automatically.
+pub(crate) fn session(
+    f: &mut TeamFixture,
+    i: usize,
+    coach: &MemberId,
+    coachee: &MemberId,
+    topic: &str,
+) -> SessionId {
+    let id = f.create(
+        i,
+        Command::LogSession {
+            coach: coach.clone(),
+            coachee: coachee.clone(),
+            topic: topic.into(),
+            skills: vec!["rust".into()],
+            at_ms: None,
+            minutes: 30,
+            notes: String::new(),
+            learning: String::new(),
+            offer: None,
+            request: None,
+        },
+    );
+    SessionId::parse(&id).expect("session id")
+}

@@ -1,0 +1,833 @@
+//! Derived views: the help board, my inbox, the activity history, the board as it stood
+//! at a past date, the skill map, backfill coverage and "you coached each other".
+//!
+//! Everything here is computed from records; nothing is stored.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::ids::{DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
+use crate::model::{Answer, Offer, OfferStatus, Request, SkillLevel, Stage, Team, Urgency};
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestStatus {
+    /// Nobody is on it yet.
+    Open,
+    /// Claimed, an offer was accepted, or a session followed.
+    BeingHelped,
+    /// Done.
+    Resolved,
+    /// Taken back by the author.
+    Withdrawn,
+}
+
+impl RequestStatus {
+    /// Stored/typed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::BeingHelped => "being-helped",
+            Self::Resolved => "resolved",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// For people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::BeingHelped => "being helped",
+            Self::Resolved => "resolved",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// Lookups between records, built once per view.
+#[derive(Debug, Default)]
+pub struct Index<'t> {
+    offers_by_request: HashMap<&'t RequestId, Vec<&'t Offer>>,
+    sessions_by_request: HashMap<&'t RequestId, Vec<&'t crate::model::Session>>,
+}
+
+impl<'t> Index<'t> {
+    /// Builds the index.
+    pub fn new(team: &'t Team) -> Self {
+        let mut index = Index::default();
+        for o in team.offers.values() {
+            if let Some(r) = &o.request {
+                index.offers_by_request.entry(r).or_default().push(o);
+            }
+        }
+        for s in team.sessions.values().filter(|s| s.deleted_ms.is_none()) {
+            if let Some(r) = &s.request {
+                index.sessions_by_request.entry(r).or_default().push(s);
+            }
+        }
+        index
+    }
+
+    /// Offers made on a request.
+    pub fn offers_on(&self, request: &RequestId) -> &[&'t Offer] {
+        self.offers_by_request
+            .get(request)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// When help first started on a request, as of time `at_ms`: the earliest live claim,
+    /// yes to an offer on it, or session for it.
+    pub fn helped_ms(&self, r: &Request, at_ms: i64) -> Option<i64> {
+        let claims = r
+            .claims
+            .iter()
+            .filter(|c| c.at_ms <= at_ms)
+            .map(|c| c.at_ms);
+        let yeses = self
+            .offers_on(&r.id)
+            .iter()
+            .filter_map(|o| o.response)
+            .filter(|resp| resp.answer == Answer::Yes && resp.at_ms <= at_ms)
+            .map(|resp| resp.at_ms);
+        let sessions = self
+            .sessions_by_request
+            .get(&r.id)
+            .into_iter()
+            .flatten()
+            .map(|s| s.at_ms.min(s.created_ms))
+            .filter(|t| *t <= at_ms);
+        claims.chain(yeses).chain(sessions).min()
+    }
+
+    /// A request's status as of `at_ms` (use `i64::MAX` for now).
+    pub fn status_at(&self, r: &Request, at_ms: i64) -> RequestStatus {
+        if r.withdrawn_ms.is_some_and(|t| t <= at_ms) {
+            return RequestStatus::Withdrawn;
+        }
+        if r.resolved_ms.is_some_and(|t| t <= at_ms) {
+            return RequestStatus::Resolved;
+        }
+        let live_claim = r
+            .claims
+            .iter()
+            .any(|c| c.at_ms <= at_ms && c.released_ms.is_none_or(|t| t > at_ms));
+        let accepted = self.offers_on(&r.id).iter().any(|o| {
+            o.response
+                .is_some_and(|resp| resp.answer == Answer::Yes && resp.at_ms <= at_ms)
+        });
+        let session = self
+            .sessions_by_request
+            .get(&r.id)
+            .is_some_and(|s| s.iter().any(|s| s.created_ms <= at_ms));
+        if live_claim || accepted || session {
+            RequestStatus::BeingHelped
+        } else {
+            RequestStatus::Open
+        }
+    }
+
+    /// Current status.
+    pub fn status(&self, r: &Request) -> RequestStatus {
+        self.status_at(r, i64::MAX)
+    }
+}
+
+/// One row of the help board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoardRow {
+    /// Request id.
+    pub id: RequestId,
+    /// Title.
+    pub title: String,
+    /// What they tried.
+    pub tried: String,
+    /// Who asked.
+    pub author: MemberId,
+    /// Their name.
+    pub author_name: String,
+    /// Aimed at one person.
+    pub to: Option<MemberId>,
+    /// That person's name.
+    pub to_name: Option<String>,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Skill tags.
+    pub skills: Vec<String>,
+    /// When asked.
+    pub created_ms: i64,
+    /// How long it has waited (until now, or until help started).
+    pub waiting_ms: i64,
+    /// Status.
+    pub status: RequestStatus,
+    /// Who holds the claim.
+    pub claimed_by: Option<String>,
+    /// The author has never been helped yet: they go first.
+    pub first_time: bool,
+    /// Offers waiting for an answer.
+    pub pending_offers: usize,
+    /// Comments.
+    pub comments: usize,
+}
+
+/// The help board at `now_ms`: open requests before those being helped; within each,
+/// people never helped before first, then higher urgency, then the longest waiting.
+pub fn board(team: &Team, now_ms: i64) -> Vec<BoardRow> {
+    board_at(team, now_ms)
+}
+
+/// The board as it stood at `at_ms` (read-only history view). Uses only record
+/// timestamps, so it needs no document history.
+pub fn board_at(team: &Team, at_ms: i64) -> Vec<BoardRow> {
+    let index = Index::new(team);
+    // Who had been helped before `at_ms` (as a coachee or on a request of theirs).
+    let mut helped: BTreeSet<&MemberId> = team
+        .sessions
+        .values()
+        .filter(|s| s.deleted_ms.is_none() && s.at_ms <= at_ms)
+        .map(|s| &s.coachee)
+        .collect();
+    for r in team.requests.values() {
+        if index.helped_ms(r, at_ms).is_some() {
+            helped.insert(&r.author);
+        }
+    }
+    let mut rows: Vec<BoardRow> = team
+        .requests
+        .values()
+        .filter(|r| r.created_ms <= at_ms)
+        .filter_map(|r| {
+            let status = index.status_at(r, at_ms);
+            if !matches!(status, RequestStatus::Open | RequestStatus::BeingHelped) {
+                return None;
+            }
+            let waited_until = index.helped_ms(r, at_ms).unwrap_or(at_ms);
+            Some(BoardRow {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                tried: r.tried.clone(),
+                author: r.author.clone(),
+                author_name: team.name_of(&r.author),
+                to: r.to.clone(),
+                to_name: r.to.as_ref().map(|m| team.name_of(m)),
+                urgency: r.urgency,
+                skills: r.skills.iter().cloned().collect(),
+                created_ms: r.created_ms,
+                waiting_ms: (waited_until - r.created_ms).max(0),
+                status,
+                claimed_by: r
+                    .claims
+                    .iter()
+                    .filter(|c| c.at_ms <= at_ms && c.released_ms.is_none_or(|t| t > at_ms))
+                    .min_by(|a, b| (a.at_ms, &a.member).cmp(&(b.at_ms, &b.member)))
+                    .map(|c| team.name_of(&c.member)),
+                first_time: !helped.contains(&r.author),
+                pending_offers: index
+                    .offers_on(&r.id)
+                    .iter()
+                    .filter(|o| o.created_ms <= at_ms && o.status() == OfferStatus::Pending)
+                    .count(),
+                comments: r
+                    .comments
+                    .iter()
+                    .filter(|c| c.deleted_ms.is_none() && c.at_ms <= at_ms)
+                    .count(),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (
+            a.status,
+            !a.first_time,
+            std::cmp::Reverse(a.urgency),
+            a.created_ms,
+            &a.id,
+        )
+            .cmp(&(
+                b.status,
+                !b.first_time,
+                std::cmp::Reverse(b.urgency),
+                b.created_ms,
+                &b.id,
+            ))
+    });
+    rows
+}
+
+/// An offer as someone may see it (advice only after a yes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfferRow {
+    /// Id.
+    pub id: OfferId,
+    /// Offerer.
+    pub from: MemberId,
+    /// Name.
+    pub from_name: String,
+    /// Person asked.
+    pub to: MemberId,
+    /// Name.
+    pub to_name: String,
+    /// The request it is on.
+    pub request: Option<RequestId>,
+    /// Topic.
+    pub topic: String,
+    /// When.
+    pub created_ms: i64,
+    /// Status.
+    pub status: OfferStatus,
+    /// The advice, where the viewer may see it.
+    pub message: Option<String>,
+    /// There is advice behind the consent gate.
+    pub message_hidden: bool,
+    /// A session already followed this offer.
+    pub session_logged: bool,
+}
+
+/// An offer as `viewer` may see it.
+pub fn offer_row(team: &Team, o: &Offer, viewer: Option<&MemberId>) -> OfferRow {
+    let message = o.visible_message(viewer).map(str::to_owned);
+    OfferRow {
+        id: o.id.clone(),
+        from: o.from.clone(),
+        from_name: team.name_of(&o.from),
+        to: o.to.clone(),
+        to_name: team.name_of(&o.to),
+        request: o.request.clone(),
+        topic: o.topic.clone(),
+        created_ms: o.created_ms,
+        status: o.status(),
+        message_hidden: message.is_none() && o.has_message(),
+        message,
+        session_logged: team
+            .sessions
+            .values()
+            .any(|s| s.deleted_ms.is_none() && s.offer.as_ref() == Some(&o.id)),
+    }
+}
+
+/// A follow-up due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowUpRow {
+    /// Session.
+    pub session: SessionId,
+    /// Follow-up.
+    pub id: FollowUpId,
+    /// What.
+    pub text: String,
+    /// Due.
+    pub due_ms: Option<i64>,
+    /// Session topic.
+    pub topic: String,
+    /// The other person in the session.
+    pub with_name: String,
+}
+
+/// A claim of mine that lost a concurrent race.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LostClaim {
+    /// Request.
+    pub request: RequestId,
+    /// Title.
+    pub title: String,
+    /// Who won.
+    pub winner_name: String,
+}
+
+/// My inbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Inbox {
+    /// Offers waiting for my yes / not now.
+    pub offers_to_answer: Vec<OfferRow>,
+    /// Open requests aimed at me.
+    pub requests_for_me: Vec<BoardRow>,
+    /// My open follow-ups.
+    pub followups: Vec<FollowUpRow>,
+    /// My offers that got a yes and have no session yet.
+    pub accepted_offers: Vec<OfferRow>,
+    /// Claims of mine that lost to an earlier one.
+    pub lost_claims: Vec<LostClaim>,
+}
+
+impl Inbox {
+    /// Nothing needs me.
+    pub fn is_empty(&self) -> bool {
+        self.offers_to_answer.is_empty()
+            && self.requests_for_me.is_empty()
+            && self.followups.is_empty()
+            && self.accepted_offers.is_empty()
+            && self.lost_claims.is_empty()
+    }
+}
+
+/// What needs `me`.
+pub fn inbox(team: &Team, me: &MemberId, now_ms: i64) -> Inbox {
+    let mut offers_to_answer: Vec<OfferRow> = team
+        .offers
+        .values()
+        .filter(|o| &o.to == me && o.status() == OfferStatus::Pending)
+        .map(|o| offer_row(team, o, Some(me)))
+        .collect();
+    offers_to_answer.sort_by_key(|o| o.created_ms);
+    let requests_for_me = board(team, now_ms)
+        .into_iter()
+        .filter(|r| r.to.as_ref() == Some(me))
+        .collect();
+    let mut followups: Vec<FollowUpRow> = team
+        .sessions
+        .values()
+        .filter(|s| s.deleted_ms.is_none())
+        .flat_map(|s| {
+            s.followups
+                .iter()
+                .filter(|u| &u.owner == me && u.done_ms.is_none())
+                .map(move |u| FollowUpRow {
+                    session: s.id.clone(),
+                    id: u.id.clone(),
+                    text: u.text.clone(),
+                    due_ms: u.due_ms,
+                    topic: s.topic.clone(),
+                    with_name: team.name_of(if &s.coach == me { &s.coachee } else { &s.coach }),
+                })
+        })
+        .collect();
+    followups.sort_by_key(|u| (u.due_ms.unwrap_or(i64::MAX), u.text.clone()));
+    let mut accepted_offers: Vec<OfferRow> = team
+        .offers
+        .values()
+        .filter(|o| &o.from == me && o.status() == OfferStatus::Accepted)
+        .map(|o| offer_row(team, o, Some(me)))
+        .filter(|o| !o.session_logged)
+        .collect();
+    accepted_offers.sort_by_key(|o| o.created_ms);
+    let lost_claims = team
+        .requests
+        .values()
+        .filter(|r| r.is_active())
+        .filter_map(|r| {
+            let mine = r
+                .claims
+                .iter()
+                .any(|c| &c.member == me && c.released_ms.is_none());
+            let winner = r.winning_claim()?;
+            (mine && &winner.member != me).then(|| LostClaim {
+                request: r.id.clone(),
+                title: r.title.clone(),
+                winner_name: team.name_of(&winner.member),
+            })
+        })
+        .collect();
+    Inbox {
+        offers_to_answer,
+        requests_for_me,
+        followups,
+        accepted_offers,
+        lost_claims,
+    }
+}
+
+/// The outcome of my claim on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome", content = "winner")]
+pub enum ClaimOutcome {
+    /// I hold the claim.
+    Won,
+    /// Someone claimed it earlier (concurrently); they have it.
+    LostTo(String),
+    /// I have no live claim.
+    NoClaim,
+}
+
+/// Whether `me` holds the claim on a request.
+pub fn claim_outcome(team: &Team, request: &RequestId, me: &MemberId) -> ClaimOutcome {
+    let Some(r) = team.requests.get(request) else {
+        return ClaimOutcome::NoClaim;
+    };
+    if !r
+        .claims
+        .iter()
+        .any(|c| &c.member == me && c.released_ms.is_none())
+    {
+        return ClaimOutcome::NoClaim;
+    }
+    match r.winning_claim() {
+        Some(w) if &w.member == me => ClaimOutcome::Won,
+        Some(w) => ClaimOutcome::LostTo(team.name_of(&w.member)),
+        None => ClaimOutcome::NoClaim,
+    }
+}
+
+/// What kind of event a history line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HistoryKind {
+    /// Membership.
+    Member,
+    /// Requests, claims, comments.
+    Request,
+    /// Offers and answers.
+    Offer,
+    /// Sessions and follow-ups.
+    Session,
+    /// Thanks.
+    Thanks,
+    /// Duties and backfill.
+    Backfill,
+    /// Something that claims to speak for someone else: ignored by every view.
+    Forged,
+}
+
+/// One line of the activity history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryItem {
+    /// When.
+    pub at_ms: i64,
+    /// Who did it.
+    pub who: Option<MemberId>,
+    /// Their name.
+    pub who_name: String,
+    /// What happened.
+    pub text: String,
+    /// Kind.
+    pub kind: HistoryKind,
+}
+
+/// The activity history, newest first.
+pub fn history(team: &Team) -> Vec<HistoryItem> {
+    let mut items = Vec::new();
+    let mut push = |at_ms: i64, who: Option<&MemberId>, text: String, kind: HistoryKind| {
+        items.push(HistoryItem {
+            at_ms,
+            who: who.cloned(),
+            who_name: who
+                .map(|w| team.name_of(w))
+                .unwrap_or_else(|| "someone".into()),
+            text,
+            kind,
+        });
+    };
+    for m in team.members.values() {
+        push(
+            m.created_ms,
+            Some(&m.id),
+            "joined the team".into(),
+            HistoryKind::Member,
+        );
+        if let Some(t) = m.removed_ms {
+            push(
+                t,
+                Some(&m.id),
+                "was removed from the team".into(),
+                HistoryKind::Member,
+            );
+        }
+    }
+    for r in team.requests.values() {
+        let aimed =
+            r.to.as_ref()
+                .map(|t| format!(" (asked {})", team.name_of(t)))
+                .unwrap_or_default();
+        push(
+            r.created_ms,
+            Some(&r.author),
+            format!("asked for help: {}{aimed}", r.title),
+            HistoryKind::Request,
+        );
+        for c in &r.claims {
+            push(
+                c.at_ms,
+                Some(&c.member),
+                format!("is on it: {}", r.title),
+                HistoryKind::Request,
+            );
+            if let Some(t) = c.released_ms {
+                push(
+                    t,
+                    Some(&c.member),
+                    format!("let go of: {}", r.title),
+                    HistoryKind::Request,
+                );
+            }
+        }
+        for c in r.comments.iter().filter(|c| c.deleted_ms.is_none()) {
+            push(
+                c.at_ms,
+                Some(&c.author),
+                format!("commented on: {}", r.title),
+                HistoryKind::Request,
+            );
+        }
+        if let Some(t) = r.resolved_ms {
+            let who = r.resolved_by.as_ref().unwrap_or(&r.author);
+            push(
+                t,
+                Some(who),
+                format!("resolved: {}", r.title),
+                HistoryKind::Request,
+            );
+        }
+        if let Some(t) = r.withdrawn_ms {
+            push(
+                t,
+                Some(&r.author),
+                format!("withdrew: {}", r.title),
+                HistoryKind::Request,
+            );
+        }
+        for f in &r.forged_claims {
+            push(
+                f.at_ms,
+                team.member_of_actor(&f.actor),
+                format!(
+                    "FORGED: wrote a claim in {}'s name on \"{}\" (ignored)",
+                    team.name_of(&f.claimed),
+                    r.title
+                ),
+                HistoryKind::Forged,
+            );
+        }
+    }
+    for o in team.offers.values() {
+        push(
+            o.created_ms,
+            Some(&o.from),
+            format!(
+                "asked {} \"Would you like some help?\" ({})",
+                team.name_of(&o.to),
+                o.topic
+            ),
+            HistoryKind::Offer,
+        );
+        if let Some(resp) = o.response {
+            let said = match resp.answer {
+                Answer::Yes => "said yes to help from",
+                Answer::NotNow => "said not now to",
+            };
+            push(
+                resp.at_ms,
+                Some(&o.to),
+                format!("{said} {} ({})", team.name_of(&o.from), o.topic),
+                HistoryKind::Offer,
+            );
+        }
+        if let Some(t) = o.withdrawn_ms {
+            push(
+                t,
+                Some(&o.from),
+                format!("withdrew an offer ({})", o.topic),
+                HistoryKind::Offer,
+            );
+        }
+        for f in &o.forged_responses {
+            push(
+                f.at_ms,
+                team.member_of_actor(&f.actor),
+                format!(
+                    "FORGED: {} in {}'s name to an offer from {} (ignored)",
+                    f.what,
+                    team.name_of(&f.claimed),
+                    team.name_of(&o.from)
+                ),
+                HistoryKind::Forged,
+            );
+        }
+    }
+    for s in team.sessions.values().filter(|s| s.deleted_ms.is_none()) {
+        let logger = s.logged_by.as_ref().unwrap_or(&s.coach);
+        push(
+            s.created_ms,
+            Some(logger),
+            format!(
+                "logged a session: {} coached {} on {}",
+                team.name_of(&s.coach),
+                team.name_of(&s.coachee),
+                s.topic
+            ),
+            HistoryKind::Session,
+        );
+        for u in &s.followups {
+            if let Some(t) = u.done_ms {
+                push(
+                    t,
+                    Some(&u.owner),
+                    format!("did a follow-up: {}", u.text),
+                    HistoryKind::Session,
+                );
+            }
+        }
+    }
+    for t in team.thanks.values() {
+        push(
+            t.at_ms,
+            Some(&t.from),
+            format!("thanked {}", team.name_of(&t.to)),
+            HistoryKind::Thanks,
+        );
+    }
+    for d in team.duties.values() {
+        push(
+            d.created_ms,
+            Some(&d.owner),
+            format!("listed a duty: {}", d.title),
+            HistoryKind::Backfill,
+        );
+        for b in &d.backfills {
+            push(
+                b.updated_ms,
+                Some(&b.apprentice),
+                format!("is at {} on {}", b.stage.as_str(), d.title),
+                HistoryKind::Backfill,
+            );
+        }
+    }
+    items.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then_with(|| a.text.cmp(&b.text)));
+    items
+}
+
+/// A pair who coached each other: A coached B, and later B coached A.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reciprocal {
+    /// First coach.
+    pub first: MemberId,
+    /// Then coached back.
+    pub second: MemberId,
+    /// When the reversal happened.
+    pub reversed_ms: i64,
+}
+
+/// Every pair where coaching went both ways, with when it first reversed.
+pub fn reciprocal_pairs(team: &Team) -> Vec<Reciprocal> {
+    let mut first: BTreeMap<(&MemberId, &MemberId), i64> = BTreeMap::new();
+    for s in team.sessions.values().filter(|s| s.deleted_ms.is_none()) {
+        let t = first.entry((&s.coach, &s.coachee)).or_insert(s.at_ms);
+        *t = (*t).min(s.at_ms);
+    }
+    let mut out = Vec::new();
+    for ((coach, coachee), t_ab) in &first {
+        if let Some(t_ba) = first.get(&(*coachee, *coach))
+            && t_ba > t_ab
+        {
+            out.push(Reciprocal {
+                first: (*coach).clone(),
+                second: (*coachee).clone(),
+                reversed_ms: *t_ba,
+            });
+        }
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.reversed_ms));
+    out
+}
+
+/// Whether a session reversed an earlier one (B coaching A after A coached B).
+pub fn is_reversal(team: &Team, session: &SessionId) -> bool {
+    let Some(s) = team.sessions.get(session) else {
+        return false;
+    };
+    team.sessions.values().any(|o| {
+        o.deleted_ms.is_none() && o.coach == s.coachee && o.coachee == s.coach && o.at_ms < s.at_ms
+    })
+}
+
+/// For each skill: who is at which level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkillRow {
+    /// Skill tag.
+    pub skill: String,
+    /// Names at each level.
+    pub learning: Vec<String>,
+    /// Can do.
+    pub can_do: Vec<String>,
+    /// Can coach.
+    pub can_coach: Vec<String>,
+    /// People who want to learn it.
+    pub wanted_by: Vec<String>,
+}
+
+/// The team's skill map.
+pub fn skill_map(team: &Team) -> Vec<SkillRow> {
+    let mut rows: BTreeMap<String, SkillRow> = BTreeMap::new();
+    let row = |rows: &mut BTreeMap<String, SkillRow>, skill: &str| {
+        rows.entry(skill.to_owned())
+            .or_insert_with(|| SkillRow {
+                skill: skill.to_owned(),
+                learning: Vec::new(),
+                can_do: Vec::new(),
+                can_coach: Vec::new(),
+                wanted_by: Vec::new(),
+            })
+            .skill
+            .len()
+    };
+    for m in team.current_members() {
+        for (skill, level) in &m.skills {
+            row(&mut rows, skill);
+            if let Some(r) = rows.get_mut(skill) {
+                match level {
+                    SkillLevel::Learning => r.learning.push(m.name.clone()),
+                    SkillLevel::CanDo => r.can_do.push(m.name.clone()),
+                    SkillLevel::CanCoach => r.can_coach.push(m.name.clone()),
+                }
+            }
+        }
+        for skill in &m.wants {
+            row(&mut rows, skill);
+            if let Some(r) = rows.get_mut(skill) {
+                r.wanted_by.push(m.name.clone());
+            }
+        }
+    }
+    rows.into_values().collect()
+}
+
+/// A duty with its backfill state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DutyRow {
+    /// Id.
+    pub id: DutyId,
+    /// Title.
+    pub title: String,
+    /// Owner.
+    pub owner_name: String,
+    /// Apprentices: name and stage.
+    pub apprentices: Vec<(String, Stage)>,
+    /// Someone could step in (co-do or lead).
+    pub covered: bool,
+}
+
+/// Duties, uncovered ones first.
+pub fn backfill(team: &Team) -> Vec<DutyRow> {
+    let mut rows: Vec<DutyRow> = team
+        .duties
+        .values()
+        .filter(|d| d.deleted_ms.is_none())
+        .map(|d| DutyRow {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            owner_name: team.name_of(&d.owner),
+            apprentices: d
+                .backfills
+                .iter()
+                .map(|b| (team.name_of(&b.apprentice), b.stage))
+                .collect(),
+            covered: d.has_trained_backfill(),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.covered, &a.owner_name, &a.title).cmp(&(b.covered, &b.owner_name, &b.title))
+    });
+    rows
+}
+
+/// Who floats in a given ISO week, by name.
+pub fn rota_week(team: &Team, week: &str) -> Vec<String> {
+    let mut names: Vec<String> = team
+        .rota
+        .get(week)
+        .into_iter()
+        .flatten()
+        .map(|m| team.name_of(m))
+        .collect();
+    names.sort();
+    names
+}

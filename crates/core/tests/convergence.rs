@@ -1,0 +1,298 @@
+//! Property test: 3–5 replicas apply random command sequences and exchange changes in
+//! random orders through the Automerge sync protocol (in memory, with a persistent sync
+//! state per pair, as the network layer keeps one). At the end every replica shows the
+//! same team, the incremental read model equals a fresh full read, and every record a
+//! command acknowledged is present.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code fails loudly
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::sync;
+use peercoach_core::testing::{TeamFixture, sync_states};
+use peercoach_core::{
+    Answer, Command, DutyId, MemberId, OfferId, RequestId, SessionId, SkillLevel, Stage, Team,
+    Urgency,
+};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Replica, command kind, and two choice numbers resolved against its current view.
+    Do(usize, u8, usize, usize),
+    /// Sync two replicas.
+    Sync(usize, usize),
+    /// Let time pass.
+    Wait(u32),
+}
+
+fn op(n: usize) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..n, 0u8..16, any::<usize>(), any::<usize>()).prop_map(|(r, k, a, b)| Op::Do(r, k, a, b)),
+        3 => (0..n, 0..n).prop_map(|(a, b)| Op::Sync(a, b)),
+        1 => (1u32..50_000_000).prop_map(Op::Wait),
+    ]
+}
+
+fn scenario() -> impl Strategy<Value = (usize, u64, Vec<Op>)> {
+    (3usize..=5).prop_flat_map(|n| (Just(n), any::<u64>(), prop::collection::vec(op(n), 10..80)))
+}
+
+fn pick<T: Clone>(items: &[T], i: usize) -> Option<T> {
+    (!items.is_empty()).then(|| items[i % items.len()].clone())
+}
+
+/// What was acknowledged, to check nothing is lost.
+#[derive(Default, Debug)]
+struct Acked {
+    created: BTreeSet<String>,
+    answers: BTreeSet<(OfferId, MemberId)>,
+    claims: BTreeSet<(RequestId, MemberId)>,
+}
+
+fn command(
+    team: &Team,
+    me: &MemberId,
+    members: &[MemberId],
+    kind: u8,
+    a: usize,
+    b: usize,
+) -> Option<Command> {
+    let requests: Vec<RequestId> = team.requests.keys().cloned().collect();
+    let offers: Vec<OfferId> = team.offers.keys().cloned().collect();
+    let sessions: Vec<SessionId> = team.sessions.keys().cloned().collect();
+    let duties: Vec<DutyId> = team.duties.keys().cloned().collect();
+    let other = pick(members, a)?;
+    Some(match kind {
+        0 | 1 => Command::Ask {
+            title: format!("request {a}"),
+            tried: "something".into(),
+            skills: vec![["rust", "sql", "ops"][b % 3].into()],
+            urgency: Urgency::ALL[a % 3],
+            to: (b.is_multiple_of(4) && &other != me).then_some(other),
+        },
+        2 => Command::Offer {
+            request: Some(pick(&requests, a)?),
+            to: None,
+            topic: String::new(),
+            message: format!("advice {b}"),
+        },
+        3 => Command::Offer {
+            request: None,
+            to: Some(other),
+            topic: format!("topic {b}"),
+            message: String::new(),
+        },
+        4 | 5 => {
+            // Prefer offers made to me.
+            let mine: Vec<OfferId> = team
+                .offers
+                .values()
+                .filter(|o| &o.to == me)
+                .map(|o| o.id.clone())
+                .collect();
+            Command::Respond {
+                offer: pick(&mine, a).or_else(|| pick(&offers, a))?,
+                answer: if b.is_multiple_of(3) {
+                    Answer::NotNow
+                } else {
+                    Answer::Yes
+                },
+            }
+        }
+        6 => Command::Claim {
+            request: pick(&requests, a)?,
+        },
+        7 => Command::ReleaseClaim {
+            request: pick(&requests, a)?,
+        },
+        8 => {
+            if b.is_multiple_of(2) {
+                Command::Resolve {
+                    request: pick(&requests, a)?,
+                }
+            } else {
+                Command::Withdraw {
+                    request: pick(&requests, a)?,
+                }
+            }
+        }
+        9 => Command::LogSession {
+            coach: if b.is_multiple_of(2) {
+                me.clone()
+            } else {
+                other.clone()
+            },
+            coachee: if b.is_multiple_of(2) { other } else { me.clone() },
+            topic: "pairing".into(),
+            skills: vec![],
+            at_ms: None,
+            minutes: 30,
+            notes: String::new(),
+            learning: String::new(),
+            offer: None,
+            request: None,
+        },
+        10 => Command::Comment {
+            request: pick(&requests, a)?,
+            text: format!("comment {b}"),
+        },
+        11 => Command::SetSkill {
+            skill: ["rust", "sql", "ops"][a % 3].into(),
+            level: Some(SkillLevel::ALL[b % 3]),
+        },
+        12 => Command::AddDuty {
+            title: format!("duty {a}"),
+            notes: String::new(),
+            owner: None,
+        },
+        13 => Command::SetBackfill {
+            duty: pick(&duties, a)?,
+            apprentice: other,
+            stage: Some(Stage::ALL[b % 3]),
+        },
+        14 => Command::AddFollowUp {
+            session: pick(&sessions, a)?,
+            text: "follow up".into(),
+            owner: None,
+            due_ms: None,
+        },
+        _ => Command::SetRota {
+            week: "2026-W23".into(),
+            member: other,
+            floating: b.is_multiple_of(2),
+        },
+    })
+}
+
+fn run(n: usize, seed: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let names = ["Ana", "Ben", "Cleo", "Dev", "Eve"];
+    let mut f = TeamFixture::with_seed(&names[..n], seed);
+    let members: Vec<MemberId> = (0..n).map(|i| f.id(i)).collect();
+    let mut states: BTreeMap<(usize, usize), sync::State> = BTreeMap::new();
+    let mut acked = Acked::default();
+    let mut sync = |f: &mut TeamFixture, a: usize, b: usize| {
+        if a == b {
+            return;
+        }
+        let mut sa = states.remove(&(a, b)).unwrap_or_default();
+        let mut sb = states.remove(&(b, a)).unwrap_or_default();
+        let (lo, hi) = (a.min(b), a.max(b));
+        let (left, right) = f.replicas.split_at_mut(hi);
+        let (da, db) = (&mut left[lo].doc, &mut right[0].doc);
+        if lo == a {
+            sync_states(da.automerge(), &mut sa, db.automerge(), &mut sb);
+        } else {
+            sync_states(da.automerge(), &mut sb, db.automerge(), &mut sa);
+        }
+        da.refresh_after_merge();
+        db.refresh_after_merge();
+        states.insert((a, b), sa);
+        states.insert((b, a), sb);
+    };
+    for op in ops {
+        match op {
+            Op::Wait(ms) => f.advance(i64::from(ms)),
+            Op::Sync(a, b) => sync(&mut f, a, b),
+            Op::Do(r, kind, a, b) => {
+                let me = members[r].clone();
+                let others: Vec<MemberId> = members.iter().filter(|m| **m != me).cloned().collect();
+                let Some(cmd) = command(f.replicas[r].doc.team(), &me, &others, kind, a, b) else {
+                    continue;
+                };
+                let effect = match &cmd {
+                    Command::Respond { offer, .. } => Some((Some(offer.clone()), None)),
+                    Command::Claim { request } => Some((None, Some(request.clone()))),
+                    _ => None,
+                };
+                f.advance(1_000);
+                if let Ok(applied) = f.apply(r, cmd) {
+                    if let Some(id) = applied.created {
+                        acked.created.insert(id);
+                    }
+                    match effect {
+                        Some((Some(o), _)) => {
+                            acked.answers.insert((o, me));
+                        }
+                        Some((_, Some(req))) if applied.summary != "already yours" => {
+                            acked.claims.insert((req, me));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    // Heal: everyone syncs with everyone until all heads agree.
+    for _ in 0..3 {
+        for a in 0..n {
+            for b in 0..n {
+                sync(&mut f, a, b);
+            }
+        }
+    }
+    let heads: Vec<_> = f
+        .replicas
+        .iter_mut()
+        .map(|r| {
+            let mut h = r.doc.heads();
+            h.sort();
+            h
+        })
+        .collect();
+    prop_assert!(
+        heads.windows(2).all(|w| w[0] == w[1]),
+        "heads differ after healing"
+    );
+    let first = f.replicas[0].doc.team().clone();
+    for r in &f.replicas {
+        prop_assert_eq!(r.doc.team(), &first, "views differ");
+        prop_assert_eq!(
+            &Team::read(r.doc.automerge_ref()),
+            r.doc.team(),
+            "incremental model drifted"
+        );
+    }
+    let mut present: BTreeSet<String> = BTreeSet::new();
+    present.extend(first.members.keys().map(ToString::to_string));
+    present.extend(first.requests.keys().map(ToString::to_string));
+    present.extend(first.offers.keys().map(ToString::to_string));
+    present.extend(first.sessions.keys().map(ToString::to_string));
+    present.extend(first.thanks.keys().map(ToString::to_string));
+    present.extend(first.duties.keys().map(ToString::to_string));
+    for r in first.requests.values() {
+        present.extend(r.comments.iter().map(|c| c.id.to_string()));
+    }
+    for s in first.sessions.values() {
+        present.extend(s.followups.iter().map(|u| u.id.to_string()));
+    }
+    for id in &acked.created {
+        prop_assert!(present.contains(id), "acknowledged record {} lost", id);
+    }
+    for (offer, member) in &acked.answers {
+        let o = &first.offers[offer];
+        prop_assert!(
+            &o.to == member && o.response.is_some(),
+            "acknowledged answer lost"
+        );
+    }
+    for (request, member) in &acked.claims {
+        prop_assert!(
+            first.requests[request]
+                .claims
+                .iter()
+                .any(|c| &c.member == member),
+            "acknowledged claim lost"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn replicas_converge_and_lose_nothing((n, seed, ops) in scenario()) {
+        run(n, seed, ops)?;
+    }
+}
