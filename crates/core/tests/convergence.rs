@@ -123,7 +123,11 @@ fn command(
             } else {
                 other.clone()
             },
-            coachee: if b.is_multiple_of(2) { other } else { me.clone() },
+            coachee: if b.is_multiple_of(2) {
+                other
+            } else {
+                me.clone()
+            },
             topic: "pairing".into(),
             skills: vec![],
             at_ms: None,

@@ -1,1 +1,258 @@
-//! wip
+//! # peercoach-store: the data directory
+//!
+//! Everything a device keeps on disk, laid out so that no acknowledged edit is ever lost
+//! (DESIGN.md §4):
+//!
+//! ```text
+//! <data dir>/
+//!   lock                 one process per data dir (held while open)
+//!   identity             iroh secret key + Automerge actor id, mode 0600
+//!   settings.json        per-device settings (never synced)
+//!   control.sock         the running node's control socket (peercoach-node)
+//!   teams/<team id>/
+//!     snapshot           whole document: magic, length, CRC-32, Automerge save
+//!     changes.log        magic, then one framed record (length, CRC-32, changes) per append
+//!     peers/<id>.state   Automerge sync state per peer (a hint for faster reconnects)
+//! ```
+//!
+//! A change is appended and fsynced before the command that made it reports success. On
+//! load, intact log records are applied up to the first bad one; a torn tail (a crash
+//! mid-append) is dropped, damage in the middle is kept aside in a file, and an
+//! unreadable snapshot is moved aside — never overwritten or deleted.
+//!
+//! ```no_run
+//! use peercoach_store::DataDir;
+//! let dir = DataDir::open("/tmp/peercoach-example".as_ref())?;
+//! let identity = dir.identity_or_create()?;
+//! for team in dir.team_ids()? {
+//!     let (store, doc, report) = dir.open_team(&team)?;
+//!     for warning in report.warnings() { eprintln!("{warning}"); }
+//! }
+//! # Ok::<(), peercoach_store::StoreError>(())
+//! ```
+
+mod frame;
+mod identity;
+mod settings;
+mod team;
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use peercoach_core::TeamId;
+use peercoach_core::automerge::AutoCommit;
+
+pub use frame::{Damage, Scan, SnapshotError, decode_snapshot, encode_record, scan_log};
+pub use identity::Identity;
+pub use settings::{NetworkSettings, Settings, Theme};
+pub use team::{LoadReport, TeamStore};
+
+/// What went wrong with the data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another process holds the data directory.
+    #[error(
+        "another peercoach process{} is using {dir}; close it, or talk to it (the CLI does so \
+         automatically when it runs a node), or pick another --data-dir",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// The holder's pid, if it wrote one.
+        pid: Option<u32>,
+    },
+    /// The identity file is unreadable. It is never replaced automatically: it is this
+    /// device's key.
+    #[error(
+        "the device identity at {path} is damaged ({reason}); it was left untouched — restore \
+         it from a backup, or move it away to start this data dir as a new device"
+    )]
+    IdentityDamaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No such team in this data dir.
+    #[error("there is no team {id} in this data dir")]
+    NoSuchTeam {
+        /// The id asked for.
+        id: String,
+    },
+    /// A team with this id already has files here.
+    #[error("a team already exists at {dir}")]
+    TeamExists {
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// settings.json could not be written.
+    #[error("could not write settings: {0}")]
+    Settings(String),
+}
+
+pub(crate) fn io_err(path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    use peercoach_core::Env;
+    peercoach_core::SystemEnv.now_ms()
+}
+
+/// Makes a rename or a new file in `dir` durable.
+pub(crate) fn fsync_dir(dir: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_err(dir, e))?;
+    }
+    Ok(())
+}
+
+/// An open data directory, locked for this process.
+#[derive(Debug)]
+pub struct DataDir {
+    path: PathBuf,
+    _lock: File,
+}
+
+impl DataDir {
+    /// Opens (creating if needed) and locks a data directory.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        fs::create_dir_all(path).map_err(|e| io_err(path, e))?;
+        let lock_path = path.join("lock");
+        let mut lock = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| io_err(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let pid = fs::read_to_string(&lock_path)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok());
+                return Err(StoreError::Locked {
+                    dir: path.to_owned(),
+                    pid,
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
+        }
+        lock.set_len(0).map_err(|e| io_err(&lock_path, e))?;
+        write!(lock, "{}", std::process::id()).map_err(|e| io_err(&lock_path, e))?;
+        Ok(Self {
+            path: path.to_owned(),
+            _lock: lock,
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The control socket's path (used by peercoach-node).
+    pub fn control_socket_path(path: &Path) -> PathBuf {
+        path.join("control.sock")
+    }
+
+    /// The device identity, if one exists.
+    pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
+        identity::load(&self.path)
+    }
+
+    /// The device identity, created on first use.
+    pub fn identity_or_create(&self) -> Result<Identity, StoreError> {
+        if let Some(id) = identity::load(&self.path)? {
+            return Ok(id);
+        }
+        let id = Identity::generate();
+        identity::create(&self.path, &id)?;
+        Ok(id)
+    }
+
+    /// Settings; an unreadable file is moved aside and defaults are used (it holds
+    /// nothing that cannot be set again).
+    pub fn settings(&self) -> Settings {
+        let path = settings::path(&self.path);
+        match fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(s) => s,
+                Err(e) => {
+                    let aside = self
+                        .path
+                        .join(format!("settings.json.damaged-{}", now_ms()));
+                    tracing::warn!(error = %e, ?aside, "unreadable settings moved aside");
+                    let _moved = fs::rename(&path, &aside);
+                    Settings::default()
+                }
+            },
+            Err(_) => Settings::default(),
+        }
+    }
+
+    /// Saves settings atomically.
+    pub fn save_settings(&self, settings: &Settings) -> Result<(), StoreError> {
+        let path = settings::path(&self.path);
+        let tmp = self.path.join("settings.json.tmp");
+        let bytes =
+            serde_json::to_vec_pretty(settings).map_err(|e| StoreError::Settings(e.to_string()))?;
+        fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+    }
+
+    fn teams_dir(&self) -> PathBuf {
+        self.path.join("teams")
+    }
+
+    /// Teams with files here.
+    pub fn team_ids(&self) -> Result<Vec<TeamId>, StoreError> {
+        let dir = self.teams_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(&dir, e)),
+        };
+        let mut ids: Vec<TeamId> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| TeamId::parse(e.file_name().to_str()?).ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Creates a team's files from its first document.
+    pub fn create_team(&self, id: &TeamId, doc: &mut AutoCommit) -> Result<TeamStore, StoreError> {
+        TeamStore::create(self.teams_dir().join(id.as_str()), doc)
+    }
+
+    /// Opens a team: returns its store, its document, and what loading had to repair.
+    pub fn open_team(
+        &self,
+        id: &TeamId,
+    ) -> Result<(TeamStore, AutoCommit, LoadReport), StoreError> {
+        let dir = self.teams_dir().join(id.as_str());
+        if !dir.is_dir() {
+            return Err(StoreError::NoSuchTeam { id: id.to_string() });
+        }
+        TeamStore::open(dir)
+    }
+}

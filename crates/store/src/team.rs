@@ -1,0 +1,318 @@
+//! One team's files: `snapshot` (a whole Automerge save, framed and checksummed) and
+//! `changes.log` (every change since, one framed record per append, fsynced before the
+//! command that made it reports success).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use peercoach_core::TeamId;
+use peercoach_core::automerge::{AutoCommit, ChangeHash};
+
+use crate::frame::{self, Damage};
+use crate::{StoreError, fsync_dir, io_err, now_ms};
+
+/// Compact when the log has grown past this many bytes…
+const COMPACT_LOG_BYTES: u64 = 8 * 1024 * 1024;
+/// …or this many records.
+const COMPACT_LOG_RECORDS: usize = 2_000;
+
+/// What loading found; anything here that is not `None` deserves a clear message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// The snapshot was unreadable and was moved to this path (never deleted). Its
+    /// reason is in `snapshot_problem`.
+    pub snapshot_moved_to: Option<PathBuf>,
+    /// Why the snapshot was unreadable.
+    pub snapshot_problem: Option<String>,
+    /// A crash had cut the last log record short; this many bytes were dropped.
+    pub torn_tail_bytes: Option<u64>,
+    /// The log was damaged in the middle; the unreadable rest was kept at this path.
+    pub damaged_log_moved_to: Option<PathBuf>,
+    /// Intact log records applied.
+    pub log_records: usize,
+}
+
+impl LoadReport {
+    /// Lines for people, one per problem found.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let (Some(path), Some(problem)) = (&self.snapshot_moved_to, &self.snapshot_problem) {
+            out.push(format!(
+                "the team snapshot was unreadable ({problem}); it was moved to {} and the team \
+                 was recovered from the change log — connect to a teammate to recover anything \
+                 older",
+                path.display()
+            ));
+        }
+        if let Some(bytes) = self.torn_tail_bytes {
+            out.push(format!(
+                "the change log ended in an incomplete write ({bytes} bytes, from a crash); \
+                 it was dropped — no acknowledged change was in it"
+            ));
+        }
+        if let Some(path) = &self.damaged_log_moved_to {
+            out.push(format!(
+                "the change log was damaged; everything before the damage was loaded, and the \
+                 unreadable rest was kept at {}",
+                path.display()
+            ));
+        }
+        out
+    }
+}
+
+/// The open files of one team.
+#[derive(Debug)]
+pub struct TeamStore {
+    dir: PathBuf,
+    log: File,
+    log_bytes: u64,
+    log_records: usize,
+    saved_heads: Vec<ChangeHash>,
+}
+
+impl TeamStore {
+    /// The team's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn snapshot_path(dir: &Path) -> PathBuf {
+        dir.join("snapshot")
+    }
+
+    fn log_path(dir: &Path) -> PathBuf {
+        dir.join("changes.log")
+    }
+
+    /// Creates the files of a new team from its first document (genesis or a joiner's
+    /// received copy).
+    pub(crate) fn create(dir: PathBuf, doc: &mut AutoCommit) -> Result<Self, StoreError> {
+        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        if Self::snapshot_path(&dir).exists() || Self::log_path(&dir).exists() {
+            return Err(StoreError::TeamExists { dir });
+        }
+        let (log, log_bytes) = open_log(&dir, true)?;
+        let mut store = Self {
+            dir,
+            log,
+            log_bytes,
+            log_records: 0,
+            saved_heads: Vec::new(),
+        };
+        store.compact(doc)?;
+        if let Some(parent) = store.dir.parent() {
+            fsync_dir(parent)?;
+        }
+        Ok(store)
+    }
+
+    /// Loads a team: the snapshot, then every intact log record. Damage is repaired as
+    /// DESIGN.md §4 says and described in the report.
+    pub(crate) fn open(dir: PathBuf) -> Result<(Self, AutoCommit, LoadReport), StoreError> {
+        let mut report = LoadReport::default();
+        let snapshot_path = Self::snapshot_path(&dir);
+        let mut doc = match fs::read(&snapshot_path) {
+            Ok(bytes) => {
+                let loaded = frame::decode_snapshot(&bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|body| AutoCommit::load(body).map_err(|e| e.to_string()));
+                match loaded {
+                    Ok(doc) => doc,
+                    Err(problem) => {
+                        let aside = dir.join(format!("snapshot.damaged-{}", now_ms()));
+                        fs::rename(&snapshot_path, &aside)
+                            .map_err(|e| io_err(&snapshot_path, e))?;
+                        fsync_dir(&dir)?;
+                        tracing::warn!(?aside, %problem, "moved an unreadable snapshot aside");
+                        report.snapshot_moved_to = Some(aside);
+                        report.snapshot_problem = Some(problem);
+                        AutoCommit::new()
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => AutoCommit::new(),
+            Err(e) => return Err(io_err(&snapshot_path, e)),
+        };
+
+        let log_path = Self::log_path(&dir);
+        let (mut log, _) = open_log(&dir, false)?;
+        let mut bytes = Vec::new();
+        log.read_to_end(&mut bytes)
+            .map_err(|e| io_err(&log_path, e))?;
+        if !bytes.is_empty() && !frame::has_log_magic(&bytes) {
+            // Not a log we wrote: keep it whole, start a fresh one.
+            let aside = dir.join(format!("changes.log.damaged-{}", now_ms()));
+            fs::write(&aside, &bytes).map_err(|e| io_err(&aside, e))?;
+            report.damaged_log_moved_to = Some(aside);
+            bytes.clear();
+        }
+        let scan = frame::scan_log(&bytes);
+        let mut valid_len = scan.valid_len;
+        for (i, record) in scan.records.iter().enumerate() {
+            if let Err(e) = doc.load_incremental(record) {
+                // A checksummed record Automerge cannot read: treat as damage here.
+                tracing::warn!(record = i, error = %e, "unreadable log record");
+                valid_len = frame::LOG_MAGIC.len()
+                    + scan.records[..i]
+                        .iter()
+                        .map(|r| frame::RECORD_HEADER + r.len())
+                        .sum::<usize>();
+                break;
+            }
+            report.log_records += 1;
+        }
+        let damage = if valid_len < scan.valid_len {
+            Some(Damage::Corrupt)
+        } else {
+            scan.damage
+        };
+        match damage {
+            None => {}
+            Some(Damage::TornTail) => {
+                report.torn_tail_bytes = Some((bytes.len() - valid_len) as u64);
+            }
+            Some(Damage::Corrupt) => {
+                let aside = dir.join(format!("changes.log.damaged-{}", now_ms()));
+                fs::write(&aside, &bytes[valid_len..]).map_err(|e| io_err(&aside, e))?;
+                tracing::warn!(?aside, "kept the damaged part of the change log aside");
+                report.damaged_log_moved_to = Some(aside);
+            }
+        }
+        let log_bytes = if bytes.is_empty() {
+            log.write_all(frame::LOG_MAGIC)
+                .map_err(|e| io_err(&log_path, e))?;
+            frame::LOG_MAGIC.len() as u64
+        } else {
+            valid_len as u64
+        };
+        if log_bytes != bytes.len() as u64 {
+            log.set_len(log_bytes).map_err(|e| io_err(&log_path, e))?;
+        }
+        log.sync_all().map_err(|e| io_err(&log_path, e))?;
+
+        let saved_heads = doc.get_heads();
+        let mut store = Self {
+            dir,
+            log,
+            log_bytes,
+            log_records: report.log_records,
+            saved_heads,
+        };
+        // A long log, or a snapshot that had to be dropped: write a fresh snapshot now.
+        if store.should_compact() || report.snapshot_moved_to.is_some() {
+            store.compact(&mut doc)?;
+        }
+        Ok((store, doc, report))
+    }
+
+    /// Appends every change not yet saved and fsyncs. When this returns, the changes
+    /// survive a crash. Does nothing when there is nothing new.
+    pub fn append(&mut self, doc: &mut AutoCommit) -> Result<(), StoreError> {
+        let heads = doc.get_heads();
+        if heads == self.saved_heads {
+            return Ok(());
+        }
+        let payload = doc.save_after(&self.saved_heads);
+        if payload.is_empty() {
+            self.saved_heads = heads;
+            return Ok(());
+        }
+        let record = frame::encode_record(&payload);
+        let path = Self::log_path(&self.dir);
+        self.log.write_all(&record).map_err(|e| io_err(&path, e))?;
+        self.log.sync_data().map_err(|e| io_err(&path, e))?;
+        self.log_bytes += record.len() as u64;
+        self.log_records += 1;
+        self.saved_heads = heads;
+        Ok(())
+    }
+
+    /// Whether the log has grown enough to fold into a new snapshot.
+    pub fn should_compact(&self) -> bool {
+        self.log_bytes > COMPACT_LOG_BYTES || self.log_records > COMPACT_LOG_RECORDS
+    }
+
+    /// Writes the whole document as a new snapshot (temp file, fsync, rename, fsync the
+    /// directory) and only then empties the log. A crash at any point leaves either the
+    /// old snapshot with the full log, or the new snapshot with a log whose changes it
+    /// already holds (loading them again is harmless).
+    pub fn compact(&mut self, doc: &mut AutoCommit) -> Result<(), StoreError> {
+        let bytes = frame::encode_snapshot(&doc.save());
+        let tmp = self.dir.join("snapshot.tmp");
+        let path = Self::snapshot_path(&self.dir);
+        {
+            let mut file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+            file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
+            file.sync_all().map_err(|e| io_err(&tmp, e))?;
+        }
+        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        fsync_dir(&self.dir)?;
+        let log_path = Self::log_path(&self.dir);
+        self.log
+            .set_len(frame::LOG_MAGIC.len() as u64)
+            .map_err(|e| io_err(&log_path, e))?;
+        self.log.sync_all().map_err(|e| io_err(&log_path, e))?;
+        self.log_bytes = frame::LOG_MAGIC.len() as u64;
+        self.log_records = 0;
+        self.saved_heads = doc.get_heads();
+        Ok(())
+    }
+
+    /// Saved sync state for a peer, if any (a hint; losing it costs only a fuller sync).
+    pub fn peer_state(&self, peer: &str) -> Option<Vec<u8>> {
+        fs::read(self.peer_state_path(peer)?).ok()
+    }
+
+    /// Saves a peer's sync state (atomically; not fsynced, as it is only a hint).
+    pub fn save_peer_state(&self, peer: &str, state: &[u8]) -> Result<(), StoreError> {
+        let Some(path) = self.peer_state_path(peer) else {
+            return Ok(());
+        };
+        let dir = self.dir.join("peers");
+        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let tmp = path.with_extension("tmp");
+        fs::write(&tmp, state).map_err(|e| io_err(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+    }
+
+    fn peer_state_path(&self, peer: &str) -> Option<PathBuf> {
+        // Peer ids are hex/base32 endpoint ids; anything else never names a file.
+        (!peer.is_empty() && peer.len() <= 128 && peer.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| self.dir.join("peers").join(format!("{peer}.state")))
+    }
+
+    /// A per-team file for the node's own bookkeeping (e.g. outstanding invites).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The team id this directory is named after.
+    pub fn team_id(&self) -> Option<TeamId> {
+        self.dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| TeamId::parse(n).ok())
+    }
+}
+
+fn open_log(dir: &Path, create_new: bool) -> Result<(File, u64), StoreError> {
+    let path = TeamStore::log_path(dir);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .create_new(create_new)
+        .open(&path)
+        .map_err(|e| io_err(&path, e))?;
+    let len = file.metadata().map_err(|e| io_err(&path, e))?.len();
+    if create_new {
+        file.write_all(frame::LOG_MAGIC)
+            .map_err(|e| io_err(&path, e))?;
+        file.sync_all().map_err(|e| io_err(&path, e))?;
+        fsync_dir(dir)?;
+        return Ok((file, frame::LOG_MAGIC.len() as u64));
+    }
+    Ok((file, len))
+}
