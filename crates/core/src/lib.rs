@@ -66,10 +66,8 @@ pub mod model;
 pub mod schema;
 pub mod team_doc;
 #[cfg(any(test, feature = "testing"))]
-#[allow(clippy::unwrap_used, clippy::expect_used)] // reason: test fixtures fail loudly
 pub mod testing;
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)] // reason: tests fail loudly
 mod tests;
 pub mod time;
 pub mod touched;

@@ -4,7 +4,6 @@
 //! same team, the incremental read model equals a fresh full read, and every record a
 //! command acknowledged is present.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code fails loudly
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,7 +3,6 @@
 //! acknowledged id is there. The child also compacts now and then, so kills land inside
 //! compaction too. Runs as its own harness: `main` is either the parent or the child.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code fails loudly
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -63,7 +62,7 @@ fn parent(rounds: usize) {
     let seed: u64 = std::env::var("PEERCOACH_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::random());
+        .unwrap_or_else(rand::random);
     println!("crash test: {rounds} rounds, seed {seed} (PEERCOACH_CRASH_SEED={seed} replays)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");
