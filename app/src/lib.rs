@@ -1,3 +1,61 @@
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! # peercoach-app: the `peercoach` binary's logic
+//!
+//! With no subcommand the binary opens the desktop app; with one, it runs the CLI. Both
+//! talk to the runtime only through the node's command API — never to Automerge.
+
+pub mod cli;
+pub mod client;
+pub mod output;
+pub mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::client::Local;
+
+/// The default data dir: the platform's data directory for peercoach.
+pub fn default_data_dir() -> Result<PathBuf> {
+    directories::ProjectDirs::from("org", "peercoach", "peercoach")
+        .map(|d| d.data_dir().to_owned())
+        .context("could not find a home directory for the data dir; pass --data-dir")
+}
+
+/// Entry point.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PEERCOACH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let data_dir = match cli.data_dir {
+        Some(d) => d,
+        None => default_data_dir()?,
+    };
+    let globals = run::Globals {
+        json: cli.json,
+        team: cli.team,
+    };
+    let Some(cmd) = cli.command else {
+        anyhow::bail!("the desktop app is not built yet: use a subcommand (see --help)");
+    };
+    let engine = peercoach_node::Engine::open(&data_dir)?;
+    let mut client = Local(engine);
+    run::run(&mut client, globals, cmd)
 }

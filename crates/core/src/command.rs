@@ -10,7 +10,8 @@ use crate::schema::{self, MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
 use crate::touched::Collection;
 
 /// Something a member does. Ids of new records are chosen by [`crate::Env`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Command {
     /// Change my display name and/or availability note.
     SetProfile {

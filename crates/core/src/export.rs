@@ -601,7 +601,7 @@ pub fn to_markdown(team: &Team, now_ms: i64) -> String {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
     /// Records added.
     pub added: usize,

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::MemberId;
 use crate::model::{Answer, SkillLevel, Team};
@@ -33,7 +33,7 @@ impl Default for MetricsConfig {
 }
 
 /// One figure, or the reason it is withheld.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Figure {
     /// The value, when shown.
     pub value: Option<f64>,
@@ -56,7 +56,10 @@ impl Figure {
     /// The value formatted with `fmt`, or why there is none.
     pub fn show(&self, fmt: impl Fn(f64) -> String) -> String {
         match (self.value, self.withheld) {
-            (_, true) => format!("— (fewer than k people: {})", self.contributors),
+            (_, true) => format!(
+                "— (withheld: {} people behind it, fewer than k)",
+                self.contributors
+            ),
             (Some(v), false) => fmt(v),
             (None, false) => "— (no data yet)".into(),
         }
@@ -64,7 +67,7 @@ impl Figure {
 }
 
 /// The dashboard's figures for one window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Window start (inclusive).
     pub window_start_ms: i64,

@@ -5,13 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::{DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
 use crate::model::{Answer, Offer, OfferStatus, Request, SkillLevel, Stage, Team, Urgency};
 
 /// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RequestStatus {
     /// Nobody is on it yet.
@@ -136,7 +136,7 @@ impl<'t> Index<'t> {
 }
 
 /// One row of the help board.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoardRow {
     /// Request id.
     pub id: RequestId,
@@ -257,7 +257,7 @@ pub fn board_at(team: &Team, at_ms: i64) -> Vec<BoardRow> {
 }
 
 /// An offer as someone may see it (advice only after a yes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OfferRow {
     /// Id.
     pub id: OfferId,
@@ -308,7 +308,7 @@ pub fn offer_row(team: &Team, o: &Offer, viewer: Option<&MemberId>) -> OfferRow 
 }
 
 /// A follow-up due.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUpRow {
     /// Session.
     pub session: SessionId,
@@ -325,7 +325,7 @@ pub struct FollowUpRow {
 }
 
 /// A claim of mine that lost a concurrent race.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LostClaim {
     /// Request.
     pub request: RequestId,
@@ -336,7 +336,7 @@ pub struct LostClaim {
 }
 
 /// My inbox.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inbox {
     /// Offers waiting for my yes / not now.
     pub offers_to_answer: Vec<OfferRow>,
@@ -428,7 +428,7 @@ pub fn inbox(team: &Team, me: &MemberId, now_ms: i64) -> Inbox {
 }
 
 /// The outcome of my claim on a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "outcome", content = "winner")]
 pub enum ClaimOutcome {
     /// I hold the claim.
@@ -459,7 +459,7 @@ pub fn claim_outcome(team: &Team, request: &RequestId, me: &MemberId) -> ClaimOu
 }
 
 /// What kind of event a history line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HistoryKind {
     /// Membership.
@@ -479,7 +479,7 @@ pub enum HistoryKind {
 }
 
 /// One line of the activity history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryItem {
     /// When.
     pub at_ms: i64,
@@ -686,7 +686,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
 }
 
 /// A pair who coached each other: A coached B, and later B coached A.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reciprocal {
     /// First coach.
     pub first: MemberId,
@@ -730,7 +730,7 @@ pub fn is_reversal(team: &Team, session: &SessionId) -> bool {
 }
 
 /// For each skill: who is at which level.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkillRow {
     /// Skill tag.
     pub skill: String,
@@ -781,7 +781,7 @@ pub fn skill_map(team: &Team) -> Vec<SkillRow> {
 }
 
 /// A duty with its backfill state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DutyRow {
     /// Id.
     pub id: DutyId,

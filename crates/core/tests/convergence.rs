@@ -4,7 +4,6 @@
 //! same team, the incremental read model equals a fresh full read, and every record a
 //! command acknowledged is present.
 
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::sync;

@@ -3,7 +3,6 @@
 //! acknowledged id is there. The child also compacts now and then, so kills land inside
 //! compaction too. Runs as its own harness: `main` is either the parent or the child.
 
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

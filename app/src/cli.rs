@@ -1,0 +1,478 @@
+//! The command line: every feature scriptable. Argument definitions only; running them is
+//! in `run.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// peercoach: peer coaching for small teams, synced directly between teammates.
+///
+/// With no subcommand, opens the desktop app. Every subcommand works offline on the data
+/// dir; when a node already runs on it (the app or `peercoach serve`), the command is sent
+/// to that node instead.
+#[derive(Debug, Parser)]
+#[command(name = "peercoach", version, about, long_about = None)]
+pub struct Cli {
+    /// The data directory (default: the platform's data dir for peercoach).
+    #[arg(long, global = true, env = "PEERCOACH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The team to act on: id, id prefix or name (default: the last used, or the only one).
+    #[arg(long, global = true, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create this device's identity (if none) and a new team; prints the team id.
+    Init {
+        /// Your display name.
+        #[arg(long)]
+        name: String,
+        /// The team's name.
+        #[arg(long)]
+        team: String,
+    },
+    /// "I could use help": ask the team, or one person (`--to`); prints the request id.
+    Ask {
+        /// A short title.
+        title: String,
+        /// What you tried already.
+        #[arg(long, default_value = "")]
+        tried: String,
+        /// A skill tag (repeat for several).
+        #[arg(long = "skill", value_name = "SKILL")]
+        skills: Vec<String>,
+        /// How soon.
+        #[arg(long, value_enum, default_value_t = UrgencyArg::Normal)]
+        urgency: UrgencyArg,
+        /// Ask one person (a "coach me" request): member id, id prefix or name.
+        #[arg(long, value_name = "MEMBER")]
+        to: Option<String>,
+    },
+    /// Ask "Would you like some help?" — on a request, or straight to a person with
+    /// `--to` and `--topic`. Advice in `--message` stays hidden until they say yes.
+    Offer {
+        /// The request to offer help on.
+        #[arg(required_unless_present = "to", conflicts_with = "to")]
+        request: Option<String>,
+        /// Offer to a person instead of on a request.
+        #[arg(long, value_name = "MEMBER", requires = "topic")]
+        to: Option<String>,
+        /// What the help would be about (with --to).
+        #[arg(long)]
+        topic: Option<String>,
+        /// Advice, shown only after a yes.
+        #[arg(long, default_value = "")]
+        message: String,
+    },
+    /// Answer an offer made to you.
+    Respond {
+        /// The offer.
+        offer: String,
+        /// Your answer.
+        #[arg(value_enum)]
+        answer: AnswerArg,
+    },
+    /// "I'm on it": claim a request.
+    Claim {
+        /// The request.
+        request: String,
+    },
+    /// Let go of your claim on a request.
+    Unclaim {
+        /// The request.
+        request: String,
+    },
+    /// Mark a request resolved (its author, or whoever holds the claim).
+    Resolve {
+        /// The request.
+        request: String,
+    },
+    /// Take back your own request.
+    Withdraw {
+        /// The request.
+        request: String,
+    },
+    /// Comment on a request.
+    Comment {
+        /// The request.
+        request: String,
+        /// Text.
+        text: String,
+    },
+    /// Take back an offer you made.
+    WithdrawOffer {
+        /// The offer.
+        offer: String,
+    },
+    /// Coaching sessions: log, list, delete, follow-ups.
+    #[command(subcommand)]
+    Session(SessionCmd),
+    /// Follow-up actions from sessions.
+    #[command(subcommand)]
+    Followup(FollowupCmd),
+    /// Thank someone.
+    Thank {
+        /// Who.
+        member: String,
+        /// What for.
+        text: String,
+        /// The session it is for.
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// The help board: longest-waiting and not-yet-helped people first.
+    Board {
+        /// Show the board as it stood at a past date (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+    },
+    /// What needs you: offers to answer, requests aimed at you, follow-ups.
+    Inbox,
+    /// Offers, newest first (advice shown only where you may see it).
+    Offers,
+    /// Team-level group metrics (no per-person ranking).
+    Metrics {
+        /// Rolling window in days.
+        #[arg(long, default_value_t = 28)]
+        window_days: i64,
+        /// A figure needs at least this many people behind it.
+        #[arg(long, default_value_t = 3)]
+        k: usize,
+    },
+    /// Activity history with authors, newest first.
+    History {
+        /// At most this many lines.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Members, their skills and availability.
+    Members,
+    /// The skill map: who is learning, can do, can coach what.
+    Skills,
+    /// Your profile.
+    Profile {
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// When you usually have time for coaching.
+        #[arg(long)]
+        availability: Option<String>,
+    },
+    /// Set your level in a skill (`none` removes it).
+    Skill {
+        /// Skill tag.
+        skill: String,
+        /// Level.
+        #[arg(value_enum)]
+        level: LevelArg,
+    },
+    /// Mark a skill you want to learn (`--no` to unmark).
+    Want {
+        /// Skill tag.
+        skill: String,
+        /// No longer want to.
+        #[arg(long)]
+        no: bool,
+    },
+    /// Pause until a date (no nudges, not offered as a helper); `--off` ends it.
+    Snooze {
+        /// Until (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", required_unless_present = "off")]
+        until: Option<String>,
+        /// End the snooze.
+        #[arg(long, conflicts_with = "until")]
+        off: bool,
+    },
+    /// The team coaching hour (show, or set with all of --day, --start, --minutes).
+    Hour {
+        /// Weekday (monday … sunday).
+        #[arg(long, value_enum, requires_all = ["start", "minutes"])]
+        day: Option<WeekdayArg>,
+        /// Start, HH:MM UTC.
+        #[arg(long, requires = "day")]
+        start: Option<String>,
+        /// Length in minutes.
+        #[arg(long, requires = "day")]
+        minutes: Option<u32>,
+        /// Where / how.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The helper rota: who floats (no assigned work, only helping) in a week.
+    #[command(subcommand)]
+    Rota(RotaCmd),
+    /// Handover / backfill plans.
+    #[command(subcommand)]
+    Duty(DutyCmd),
+    /// Remove a member. Their devices are refused from then on; the copy of the team
+    /// they already hold cannot be taken back.
+    RemoveMember {
+        /// Who.
+        member: String,
+    },
+    /// Teams in this data dir.
+    Teams,
+    /// Make a team the default for later commands.
+    Use {
+        /// Team id, prefix or name.
+        team: String,
+    },
+    /// Export the team: json, csv (one table), md (a report) or automerge (the whole
+    /// document as a standard Automerge save file).
+    Export {
+        /// Format.
+        #[arg(long, value_enum)]
+        format: FormatArg,
+        /// Write to a file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The table, for csv.
+        #[arg(long, value_enum, default_value_t = TableArg::Requests)]
+        table: TableArg,
+    },
+    /// Import an Automerge save file (merged, or added as a team) or a JSON export of
+    /// this team (records it lacks are added).
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// `session …`
+#[derive(Debug, Subcommand)]
+pub enum SessionCmd {
+    /// Log a coaching session; prints its id. Needs consent: an accepted offer, a
+    /// request by the coachee, or the coachee logging it.
+    Log(SessionLog),
+    /// List sessions, newest first.
+    List {
+        /// Only sessions with this member (coach or coachee).
+        #[arg(long, value_name = "MEMBER")]
+        with: Option<String>,
+        /// Only sessions whose topic contains this text.
+        #[arg(long)]
+        topic: Option<String>,
+    },
+    /// Delete a session you were in.
+    Delete {
+        /// The session.
+        session: String,
+    },
+}
+
+/// `session log` arguments.
+#[derive(Debug, Args)]
+pub struct SessionLog {
+    /// Coach.
+    #[arg(long, value_name = "MEMBER")]
+    pub coach: String,
+    /// Coachee.
+    #[arg(long, value_name = "MEMBER")]
+    pub coachee: String,
+    /// Topic.
+    #[arg(long)]
+    pub topic: String,
+    /// Length in minutes.
+    #[arg(long, default_value_t = 30)]
+    pub minutes: u32,
+    /// Notes (visible to the team).
+    #[arg(long, default_value = "")]
+    pub notes: String,
+    /// A learning to share with the team.
+    #[arg(long, default_value = "")]
+    pub learning: String,
+    /// The accepted offer it follows.
+    #[arg(long)]
+    pub offer: Option<String>,
+    /// The request it answers.
+    #[arg(long)]
+    pub request: Option<String>,
+    /// Skill tags.
+    #[arg(long = "skill", value_name = "SKILL")]
+    pub skills: Vec<String>,
+    /// When it happened (YYYY-MM-DD; default now).
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+}
+
+/// `followup …`
+#[derive(Debug, Subcommand)]
+pub enum FollowupCmd {
+    /// Add a follow-up action to a session; prints its id.
+    Add {
+        /// The session.
+        session: String,
+        /// What to do.
+        text: String,
+        /// Who does it (default: the coachee).
+        #[arg(long, value_name = "MEMBER")]
+        owner: Option<String>,
+        /// Due date (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        due: Option<String>,
+    },
+    /// Mark a follow-up done (`--undo` to reopen).
+    Done {
+        /// The follow-up.
+        followup: String,
+        /// Reopen instead.
+        #[arg(long)]
+        undo: bool,
+    },
+}
+
+/// `rota …`
+#[derive(Debug, Subcommand)]
+pub enum RotaCmd {
+    /// Who floats in a week (default: this week), and the coaching hour.
+    Show {
+        /// ISO week such as 2026-W48.
+        week: Option<String>,
+    },
+    /// Put someone on the rota for a week.
+    Add {
+        /// ISO week.
+        week: String,
+        /// Who.
+        member: String,
+    },
+    /// Take someone off the rota for a week.
+    Remove {
+        /// ISO week.
+        week: String,
+        /// Who.
+        member: String,
+    },
+}
+
+/// `duty …`
+#[derive(Debug, Subcommand)]
+pub enum DutyCmd {
+    /// Duties with their apprentices; uncovered ones first.
+    List,
+    /// List a duty (yours by default); prints its id.
+    Add {
+        /// What it is.
+        title: String,
+        /// Notes.
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// Whose duty it is.
+        #[arg(long, value_name = "MEMBER")]
+        owner: Option<String>,
+    },
+    /// Set an apprentice's stage: shadow → co-do → lead (`none` removes them).
+    Backfill {
+        /// The duty.
+        duty: String,
+        /// The apprentice.
+        member: String,
+        /// Stage.
+        #[arg(value_enum)]
+        stage: StageArg,
+    },
+    /// Remove a duty.
+    Remove {
+        /// The duty.
+        duty: String,
+    },
+}
+
+/// Urgency.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UrgencyArg {
+    /// Whenever.
+    Low,
+    /// This week.
+    Normal,
+    /// Stuck now.
+    High,
+}
+
+/// Answer.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AnswerArg {
+    /// Yes please.
+    Yes,
+    /// Not now.
+    NotNow,
+}
+
+/// Skill level.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LevelArg {
+    /// Learning it.
+    Learning,
+    /// Can do it.
+    CanDo,
+    /// Can coach it.
+    CanCoach,
+    /// Remove.
+    None,
+}
+
+/// Backfill stage.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StageArg {
+    /// Shadow.
+    Shadow,
+    /// Co-do.
+    CoDo,
+    /// Lead.
+    Lead,
+    /// Remove.
+    None,
+}
+
+/// Weekday.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WeekdayArg {
+    /// Monday.
+    Monday,
+    /// Tuesday.
+    Tuesday,
+    /// Wednesday.
+    Wednesday,
+    /// Thursday.
+    Thursday,
+    /// Friday.
+    Friday,
+    /// Saturday.
+    Saturday,
+    /// Sunday.
+    Sunday,
+}
+
+/// Export format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// JSON.
+    Json,
+    /// CSV.
+    Csv,
+    /// Markdown.
+    Md,
+    /// Automerge save file.
+    Automerge,
+}
+
+/// CSV table.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TableArg {
+    /// Requests.
+    Requests,
+    /// Offers.
+    Offers,
+    /// Sessions.
+    Sessions,
+    /// Members.
+    Members,
+}

@@ -1,0 +1,26 @@
+//! How the CLI reaches the team: directly through an [`Engine`] on the data dir, or (when
+//! a node is running there) through that node's control socket.
+
+use anyhow::Result;
+use peercoach_node::Engine;
+use peercoach_node::api::{Reply, Request};
+
+/// Something that answers requests.
+pub trait Client {
+    /// Sends one request.
+    fn call(&mut self, request: Request) -> Result<Reply>;
+}
+
+/// The engine in this process (no node running on the data dir).
+#[derive(Debug)]
+pub struct Local(pub Engine);
+
+impl Client for Local {
+    fn call(&mut self, request: Request) -> Result<Reply> {
+        let reply = self.0.handle(request);
+        for w in self.0.take_warnings() {
+            eprintln!("warning: {w}");
+        }
+        Ok(reply?)
+    }
+}

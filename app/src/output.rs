@@ -1,0 +1,394 @@
+//! Text output for people (the `--json` output is the replies themselves).
+
+use std::fmt::Write;
+
+use peercoach_core::metrics::{Figure, Metrics};
+use peercoach_core::time::{DAY_MS, format_date, format_datetime, format_span};
+use peercoach_core::views::{BoardRow, HistoryItem, Inbox, OfferRow};
+use peercoach_node::api::{MemberRow, RotaReply, SessionRow, TeamEntry};
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// The help board.
+pub fn board(rows: &[BoardRow], at_ms: i64, now_ms: i64) -> String {
+    let mut out = String::new();
+    if at_ms < now_ms - 60_000 {
+        let _ = writeln!(
+            out,
+            "The board as it stood on {} (read-only):",
+            format_datetime(at_ms)
+        );
+    }
+    if rows.is_empty() {
+        out.push_str("Nobody is waiting for help.\n");
+        return out;
+    }
+    for r in rows {
+        let mut notes = Vec::new();
+        if r.first_time {
+            notes.push("first time asking".to_string());
+        }
+        if let Some(to) = &r.to_name {
+            notes.push(format!("for {to}"));
+        }
+        if let Some(c) = &r.claimed_by {
+            notes.push(format!("{c} is on it"));
+        }
+        if r.pending_offers > 0 {
+            notes.push(format!("{} offer(s) waiting", r.pending_offers));
+        }
+        if !r.skills.is_empty() {
+            notes.push(r.skills.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "{}  [{:<6}] {:<12} {} — {} (waiting {}){}",
+            short(r.id.as_str()),
+            r.urgency.as_str(),
+            r.status.label(),
+            r.title,
+            r.author_name,
+            format_span(r.waiting_ms),
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", notes.join("; "))
+            }
+        );
+    }
+    out
+}
+
+fn offer_line(o: &OfferRow, mine: bool) -> String {
+    let who = if mine {
+        format!("to {}", o.to_name)
+    } else {
+        format!("from {}", o.from_name)
+    };
+    let mut line = format!(
+        "{}  {} — \"Would you like some help?\" ({})",
+        short(o.id.as_str()),
+        who,
+        o.topic
+    );
+    if o.message_hidden {
+        line.push_str(" [advice waits for a yes]");
+    }
+    if let Some(m) = &o.message {
+        let _ = write!(line, "\n          advice: {m}");
+    }
+    line
+}
+
+/// My inbox.
+pub fn inbox(inbox: &Inbox) -> String {
+    let mut out = String::new();
+    if inbox.is_empty() {
+        out.push_str("Nothing needs you right now.\n");
+        return out;
+    }
+    if !inbox.offers_to_answer.is_empty() {
+        out.push_str("Offers waiting for your answer (peercoach respond ID yes|not-now):\n");
+        for o in &inbox.offers_to_answer {
+            let _ = writeln!(out, "  {}", offer_line(o, false));
+        }
+    }
+    if !inbox.requests_for_me.is_empty() {
+        out.push_str("Requests aimed at you:\n");
+        for r in &inbox.requests_for_me {
+            let _ = writeln!(
+                out,
+                "  {}  {} — {} (waiting {})",
+                short(r.id.as_str()),
+                r.title,
+                r.author_name,
+                format_span(r.waiting_ms)
+            );
+        }
+    }
+    if !inbox.accepted_offers.is_empty() {
+        out.push_str("They said yes — time to meet (then peercoach session log):\n");
+        for o in &inbox.accepted_offers {
+            let _ = writeln!(out, "  {}", offer_line(o, true));
+        }
+    }
+    if !inbox.followups.is_empty() {
+        out.push_str("Your follow-ups:\n");
+        for u in &inbox.followups {
+            let due = u
+                .due_ms
+                .map(|d| format!(" (due {})", format_date(d)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}  {}{due} — from \"{}\" with {}",
+                short(u.id.as_str()),
+                u.text,
+                u.topic,
+                u.with_name
+            );
+        }
+    }
+    if !inbox.lost_claims.is_empty() {
+        out.push_str("Claims that went to someone else first:\n");
+        for c in &inbox.lost_claims {
+            let _ = writeln!(
+                out,
+                "  {}  {} — {} claimed it earlier",
+                short(c.request.as_str()),
+                c.title,
+                c.winner_name
+            );
+        }
+    }
+    out
+}
+
+/// Offers.
+pub fn offers(rows: &[OfferRow]) -> String {
+    if rows.is_empty() {
+        return "No offers yet.\n".into();
+    }
+    let mut out = String::new();
+    for o in rows {
+        let _ = writeln!(
+            out,
+            "{}  {} → {}  [{}] {}{}",
+            short(o.id.as_str()),
+            o.from_name,
+            o.to_name,
+            o.status.as_str(),
+            o.topic,
+            o.message
+                .as_ref()
+                .map(|m| format!(" — advice: {m}"))
+                .unwrap_or_else(|| if o.message_hidden {
+                    " — advice waits for a yes".into()
+                } else {
+                    String::new()
+                })
+        );
+    }
+    out
+}
+
+fn figure(f: &Figure, fmt: impl Fn(f64) -> String) -> String {
+    f.show(fmt)
+}
+
+/// Group metrics.
+pub fn metrics(m: &Metrics) -> String {
+    let pct = |v: f64| format!("{:.0}%", v * 100.0);
+    let span = |v: f64| format_span(v as i64);
+    let num = |v: f64| format!("{v:.2}");
+    let count = |v: f64| format!("{v:.0}");
+    let mut out = format!(
+        "How we help each other — {} to {} ({} days; a figure needs ≥ {} people)\n\n",
+        format_date(m.window_start_ms),
+        format_date(m.window_end_ms),
+        (m.window_end_ms - m.window_start_ms) / DAY_MS,
+        m.min_contributors
+    );
+    let rows: [(&str, String); 13] = [
+        (
+            "Median time to help",
+            figure(&m.time_to_help_median_ms, span),
+        ),
+        (
+            "80th percentile time to help",
+            figure(&m.time_to_help_p80_ms, span),
+        ),
+        (
+            "Helped within a working day",
+            figure(&m.answered_within_working_day, pct),
+        ),
+        ("Asks per member per week", figure(&m.ask_rate, num)),
+        (
+            "Consent rate (offers answered yes)",
+            figure(&m.consent_rate, pct),
+        ),
+        (
+            "Reciprocity (gave and received)",
+            figure(&m.reciprocity, pct),
+        ),
+        (
+            "Role reversals (pairs both ways)",
+            figure(&m.role_reversal_rate, pct),
+        ),
+        (
+            "Largest connected group",
+            figure(&m.largest_group_share, pct),
+        ),
+        (
+            "Members with no coaching link",
+            figure(&m.isolated_members, count),
+        ),
+        (
+            "Helper concentration (Gini)",
+            figure(&m.helper_concentration, num),
+        ),
+        ("Skills with ≥ 2 coaches", figure(&m.skill_coverage, pct)),
+        (
+            "Duties with a trained backfill",
+            figure(&m.backfill_coverage, pct),
+        ),
+        (
+            "Skills only one person can do",
+            figure(&m.bus_factor_one_skills, count),
+        ),
+    ];
+    for (label, value) in rows {
+        let _ = writeln!(out, "  {label:<38} {value}");
+    }
+    let _ = writeln!(
+        out,
+        "\n  {} requests, {} offers, {} sessions in the window.",
+        m.requests, m.offers, m.sessions
+    );
+    out.push_str(
+        "\nTeam level only: there is deliberately no per-person ranking. Every member's device \
+         holds the whole team document, so this is a product rule, not a privacy guarantee.\n",
+    );
+    out
+}
+
+/// History.
+pub fn history(items: &[HistoryItem]) -> String {
+    let mut out = String::new();
+    for h in items {
+        let flag = if h.kind == peercoach_core::views::HistoryKind::Forged {
+            "⚠ "
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{}  {flag}{} {}",
+            format_datetime(h.at_ms),
+            h.who_name,
+            h.text
+        );
+    }
+    if items.is_empty() {
+        out.push_str("Nothing has happened yet.\n");
+    }
+    out
+}
+
+/// Members.
+pub fn members(rows: &[MemberRow]) -> String {
+    let mut out = String::new();
+    for m in rows {
+        let skills: Vec<String> = m
+            .skills
+            .iter()
+            .map(|(s, l)| format!("{s} ({})", l.label()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{}  {}{}{}",
+            short(&m.id),
+            m.name,
+            if m.me { " (you)" } else { "" },
+            m.snoozed_until_ms
+                .map(|t| format!(" — snoozed until {}", format_date(t)))
+                .unwrap_or_default()
+        );
+        if !skills.is_empty() {
+            let _ = writeln!(out, "          skills: {}", skills.join(", "));
+        }
+        if !m.wants_to_learn.is_empty() {
+            let _ = writeln!(
+                out,
+                "          wants to learn: {}",
+                m.wants_to_learn.join(", ")
+            );
+        }
+        if !m.availability.is_empty() {
+            let _ = writeln!(out, "          availability: {}", m.availability);
+        }
+    }
+    out
+}
+
+/// Sessions.
+pub fn sessions(rows: &[SessionRow]) -> String {
+    if rows.is_empty() {
+        return "No sessions logged yet.\n".into();
+    }
+    let mut out = String::new();
+    for s in rows {
+        let _ = writeln!(
+            out,
+            "{}  {}  {} coached {}: {} ({} min){}",
+            short(&s.id),
+            format_date(s.at_ms),
+            s.coach,
+            s.coachee,
+            s.topic,
+            s.minutes,
+            if s.reversal {
+                " — you coached each other ↔"
+            } else {
+                ""
+            }
+        );
+        if !s.learning.is_empty() {
+            let _ = writeln!(out, "          learning: {}", s.learning);
+        }
+        for (id, text, owner, done) in &s.followups {
+            let _ = writeln!(
+                out,
+                "          [{}] {} {text} ({owner})",
+                if *done { "x" } else { " " },
+                short(id)
+            );
+        }
+    }
+    out
+}
+
+/// Rota and coaching hour.
+pub fn rota(r: &RotaReply) -> String {
+    let mut out = format!(
+        "Floating in {}: {}\n",
+        r.week,
+        if r.floating.is_empty() {
+            "nobody yet".into()
+        } else {
+            r.floating.join(", ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Coaching hour: {}",
+        r.coaching_hour.as_deref().unwrap_or("not set")
+    );
+    out
+}
+
+/// Teams.
+pub fn teams(rows: &[TeamEntry]) -> String {
+    if rows.is_empty() {
+        return "No teams yet: peercoach init --name NAME --team TEAM\n".into();
+    }
+    let mut out = String::new();
+    for t in rows {
+        let _ = writeln!(
+            out,
+            "{} {}  {} ({} members){}",
+            if t.current { "*" } else { " " },
+            short(&t.id),
+            t.name,
+            t.members,
+            if t.me.is_none() {
+                " — you are not a member (read-only)"
+            } else {
+                ""
+            }
+        );
+    }
+    out
+}

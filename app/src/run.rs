@@ -1,0 +1,614 @@
+//! Running CLI subcommands against a [`Client`]: resolve what the user typed, build a
+//! typed command, send it, print the reply.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use peercoach_core::time::parse_date;
+use peercoach_core::{
+    Answer, Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId, SkillLevel,
+    Stage, Urgency,
+};
+use peercoach_node::api::{
+    CsvTableArg, ExportFormat, Query, Ref, RefKind, Reply, Request, b64, unb64,
+};
+use serde_json::json;
+
+use crate::cli::{
+    AnswerArg, Cmd, DutyCmd, FollowupCmd, FormatArg, LevelArg, RotaCmd, SessionCmd, StageArg,
+    TableArg, UrgencyArg,
+};
+use crate::client::Client;
+use crate::output;
+
+/// Options that apply to every subcommand.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    /// Print JSON.
+    pub json: bool,
+    /// Team selector.
+    pub team: Option<String>,
+}
+
+struct Ctx<'a> {
+    client: &'a mut dyn Client,
+    g: Globals,
+}
+
+impl Ctx<'_> {
+    fn call(&mut self, request: Request) -> Result<Reply> {
+        self.client.call(request)
+    }
+
+    fn resolve(&mut self, kind: RefKind, text: &str) -> Result<String> {
+        let reply = self.call(Request::Resolve {
+            team: self.g.team.clone(),
+            refs: vec![Ref {
+                kind,
+                text: text.to_owned(),
+            }],
+        })?;
+        match reply {
+            Reply::Resolved { mut ids } if ids.len() == 1 => Ok(ids.remove(0)),
+            other => bail!("unexpected reply {other:?}"),
+        }
+    }
+
+    fn member(&mut self, text: &str) -> Result<MemberId> {
+        Ok(MemberId::parse(&self.resolve(RefKind::Member, text)?)?)
+    }
+
+    fn request(&mut self, text: &str) -> Result<RequestId> {
+        Ok(RequestId::parse(&self.resolve(RefKind::Request, text)?)?)
+    }
+
+    fn offer(&mut self, text: &str) -> Result<OfferId> {
+        Ok(OfferId::parse(&self.resolve(RefKind::Offer, text)?)?)
+    }
+
+    fn session(&mut self, text: &str) -> Result<SessionId> {
+        Ok(SessionId::parse(&self.resolve(RefKind::Session, text)?)?)
+    }
+
+    fn duty(&mut self, text: &str) -> Result<DutyId> {
+        Ok(DutyId::parse(&self.resolve(RefKind::Duty, text)?)?)
+    }
+
+    fn query(&mut self, query: Query) -> Result<Reply> {
+        self.call(Request::Query {
+            team: self.g.team.clone(),
+            query,
+        })
+    }
+
+    /// Applies a command and prints its outcome: a created id alone on stdout (easy to
+    /// capture in scripts), or the summary.
+    fn apply(&mut self, command: Command) -> Result<()> {
+        let reply = self.call(Request::Apply {
+            team: self.g.team.clone(),
+            command,
+        })?;
+        let Reply::Done { created, summary } = reply else {
+            bail!("unexpected reply {reply:?}");
+        };
+        if self.g.json {
+            println!("{}", json!({ "id": created, "summary": summary }));
+        } else if let Some(id) = created {
+            println!("{id}");
+            eprintln!("{summary}");
+        } else {
+            println!("{summary}");
+        }
+        Ok(())
+    }
+
+    fn print(&self, reply: &Reply, text: impl FnOnce() -> String) -> Result<()> {
+        if self.g.json {
+            println!("{}", serde_json::to_string_pretty(reply)?);
+        } else {
+            print!("{}", text());
+        }
+        Ok(())
+    }
+}
+
+fn date(s: &str) -> Result<i64> {
+    parse_date(s).ok_or_else(|| anyhow!("bad date {s:?}: expected YYYY-MM-DD"))
+}
+
+fn time_of_day(s: &str) -> Result<u32> {
+    let (h, m) = s
+        .split_once(':')
+        .ok_or_else(|| anyhow!("bad time {s:?}: expected HH:MM"))?;
+    let (h, m): (u32, u32) = (
+        h.parse().map_err(|_| anyhow!("bad hour in {s:?}"))?,
+        m.parse().map_err(|_| anyhow!("bad minute in {s:?}"))?,
+    );
+    if h > 23 || m > 59 {
+        bail!("bad time {s:?}: expected HH:MM between 00:00 and 23:59");
+    }
+    Ok(h * 60 + m)
+}
+
+/// Runs one subcommand.
+pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
+    let mut cx = Ctx { client, g: globals };
+    let now = peercoach_core::SystemEnv;
+    let _ = now;
+    match cmd {
+        Cmd::Init { name, team } => {
+            let reply = cx.call(Request::Init {
+                name,
+                team_name: team,
+            })?;
+            let Reply::TeamCreated { team_id, member_id } = &reply else {
+                bail!("unexpected reply {reply:?}");
+            };
+            if cx.g.json {
+                println!("{}", json!({ "team_id": team_id, "member_id": member_id }));
+            } else {
+                println!("{team_id}");
+                eprintln!("team created; you are member {member_id}");
+            }
+        }
+        Cmd::Ask {
+            title,
+            tried,
+            skills,
+            urgency,
+            to,
+        } => {
+            let to = to.map(|t| cx.member(&t)).transpose()?;
+            cx.apply(Command::Ask {
+                title,
+                tried,
+                skills,
+                urgency: match urgency {
+                    UrgencyArg::Low => Urgency::Low,
+                    UrgencyArg::Normal => Urgency::Normal,
+                    UrgencyArg::High => Urgency::High,
+                },
+                to,
+            })?;
+        }
+        Cmd::Offer {
+            request,
+            to,
+            topic,
+            message,
+        } => {
+            let request = request.map(|r| cx.request(&r)).transpose()?;
+            let to = to.map(|t| cx.member(&t)).transpose()?;
+            cx.apply(Command::Offer {
+                request,
+                to,
+                topic: topic.unwrap_or_default(),
+                message,
+            })?;
+        }
+        Cmd::Respond { offer, answer } => {
+            let offer = cx.offer(&offer)?;
+            cx.apply(Command::Respond {
+                offer,
+                answer: match answer {
+                    AnswerArg::Yes => Answer::Yes,
+                    AnswerArg::NotNow => Answer::NotNow,
+                },
+            })?;
+        }
+        Cmd::Claim { request } => {
+            let request = cx.request(&request)?;
+            cx.apply(Command::Claim { request })?;
+        }
+        Cmd::Unclaim { request } => {
+            let request = cx.request(&request)?;
+            cx.apply(Command::ReleaseClaim { request })?;
+        }
+        Cmd::Resolve { request } => {
+            let request = cx.request(&request)?;
+            cx.apply(Command::Resolve { request })?;
+        }
+        Cmd::Withdraw { request } => {
+            let request = cx.request(&request)?;
+            cx.apply(Command::Withdraw { request })?;
+        }
+        Cmd::Comment { request, text } => {
+            let request = cx.request(&request)?;
+            cx.apply(Command::Comment { request, text })?;
+        }
+        Cmd::WithdrawOffer { offer } => {
+            let offer = cx.offer(&offer)?;
+            cx.apply(Command::WithdrawOffer { offer })?;
+        }
+        Cmd::Session(SessionCmd::Log(s)) => {
+            let coach = cx.member(&s.coach)?;
+            let coachee = cx.member(&s.coachee)?;
+            let offer = s.offer.map(|o| cx.offer(&o)).transpose()?;
+            let request = s.request.map(|r| cx.request(&r)).transpose()?;
+            let at_ms = s.at.map(|d| date(&d)).transpose()?;
+            cx.apply(Command::LogSession {
+                coach,
+                coachee,
+                topic: s.topic,
+                skills: s.skills,
+                at_ms,
+                minutes: s.minutes,
+                notes: s.notes,
+                learning: s.learning,
+                offer,
+                request,
+            })?;
+        }
+        Cmd::Session(SessionCmd::List { with, topic }) => {
+            let with = with
+                .map(|w| -> Result<String> {
+                    let id = cx.member(&w)?;
+                    let reply = cx.query(Query::Members)?;
+                    let Reply::Members { members } = reply else {
+                        bail!("unexpected reply");
+                    };
+                    Ok(members
+                        .into_iter()
+                        .find(|m| m.id == id.as_str())
+                        .map(|m| m.name)
+                        .unwrap_or_default())
+                })
+                .transpose()?;
+            let mut reply = cx.query(Query::Sessions)?;
+            if let Reply::Sessions { sessions } = &mut reply {
+                sessions.retain(|s| {
+                    with.as_ref()
+                        .is_none_or(|w| &s.coach == w || &s.coachee == w)
+                        && topic
+                            .as_ref()
+                            .is_none_or(|t| s.topic.to_lowercase().contains(&t.to_lowercase()))
+                });
+            }
+            let Reply::Sessions { sessions } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || output::sessions(sessions))?;
+        }
+        Cmd::Session(SessionCmd::Delete { session }) => {
+            let session = cx.session(&session)?;
+            cx.apply(Command::DeleteSession { session })?;
+        }
+        Cmd::Followup(FollowupCmd::Add {
+            session,
+            text,
+            owner,
+            due,
+        }) => {
+            let session = cx.session(&session)?;
+            let owner = owner.map(|o| cx.member(&o)).transpose()?;
+            let due_ms = due.map(|d| date(&d)).transpose()?;
+            cx.apply(Command::AddFollowUp {
+                session,
+                text,
+                owner,
+                due_ms,
+            })?;
+        }
+        Cmd::Followup(FollowupCmd::Done { followup, undo }) => {
+            let both = cx.resolve(RefKind::FollowUp, &followup)?;
+            let (session, followup) = both
+                .split_once('/')
+                .ok_or_else(|| anyhow!("unexpected follow-up reference {both}"))?;
+            cx.apply(Command::SetFollowUpDone {
+                session: SessionId::parse(session)?,
+                followup: FollowUpId::parse(followup)?,
+                done: !undo,
+            })?;
+        }
+        Cmd::Thank {
+            member,
+            text,
+            session,
+        } => {
+            let to = cx.member(&member)?;
+            let session = session.map(|s| cx.session(&s)).transpose()?;
+            cx.apply(Command::Thank { to, text, session })?;
+        }
+        Cmd::Board { at } => {
+            let at_ms = at.map(|d| date(&d)).transpose()?;
+            let reply = cx.query(Query::Board { at_ms })?;
+            let Reply::Board { rows, at_ms } = &reply else {
+                bail!("unexpected reply");
+            };
+            let now_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+            cx.print(&reply, || output::board(rows, *at_ms, now_ms))?;
+        }
+        Cmd::Inbox => {
+            let reply = cx.query(Query::Inbox)?;
+            let Reply::Inbox { inbox } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || output::inbox(inbox))?;
+        }
+        Cmd::Offers => {
+            let reply = cx.query(Query::Offers)?;
+            let Reply::Offers { offers } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || output::offers(offers))?;
+        }
+        Cmd::Metrics { window_days, k } => {
+            if !(1..=3650).contains(&window_days) {
+                bail!("--window-days must be between 1 and 3650");
+            }
+            if k == 0 {
+                bail!("--k must be at least 1");
+            }
+            let reply = cx.query(Query::Metrics {
+                window_days,
+                min_contributors: k,
+            })?;
+            let Reply::Metrics { metrics } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || output::metrics(metrics))?;
+        }
+        Cmd::History { limit } => {
+            let reply = cx.query(Query::History { limit })?;
+            let Reply::History { items } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || output::history(items))?;
+        }
+        Cmd::Members => {
+            let reply = cx.query(Query::Members)?;
+            let Reply::Members { members } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || output::members(members))?;
+        }
+        Cmd::Skills => {
+            let reply = cx.query(Query::Skills)?;
+            let Reply::Skills { skills } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || {
+                let mut out = String::new();
+                for s in skills {
+                    out.push_str(&format!(
+                        "{}: can coach {:?}; can do {:?}; learning {:?}; wanted by {:?}\n",
+                        s.skill, s.can_coach, s.can_do, s.learning, s.wanted_by
+                    ));
+                }
+                if out.is_empty() {
+                    out.push_str("Nobody has listed skills yet.\n");
+                }
+                out
+            })?;
+        }
+        Cmd::Profile { name, availability } => {
+            if name.is_none() && availability.is_none() {
+                bail!("give --name and/or --availability");
+            }
+            cx.apply(Command::SetProfile { name, availability })?;
+        }
+        Cmd::Skill { skill, level } => cx.apply(Command::SetSkill {
+            skill,
+            level: match level {
+                LevelArg::Learning => Some(SkillLevel::Learning),
+                LevelArg::CanDo => Some(SkillLevel::CanDo),
+                LevelArg::CanCoach => Some(SkillLevel::CanCoach),
+                LevelArg::None => None,
+            },
+        })?,
+        Cmd::Want { skill, no } => cx.apply(Command::SetWantsToLearn { skill, wants: !no })?,
+        Cmd::Snooze { until, off } => {
+            let until_ms = if off {
+                None
+            } else {
+                until.map(|d| date(&d)).transpose()?
+            };
+            cx.apply(Command::Snooze { until_ms })?;
+        }
+        Cmd::Hour {
+            day,
+            start,
+            minutes,
+            note,
+        } => match (day, start, minutes) {
+            (Some(day), Some(start), Some(minutes)) => cx.apply(Command::SetCoachingHour {
+                weekday: day as u32,
+                start_minute: time_of_day(&start)?,
+                minutes,
+                note,
+            })?,
+            _ => {
+                let reply = cx.query(Query::Rota { week: None })?;
+                let Reply::Rota(r) = &reply else {
+                    bail!("unexpected reply");
+                };
+                cx.print(&reply, || {
+                    format!(
+                        "Coaching hour: {}\n",
+                        r.coaching_hour.as_deref().unwrap_or("not set")
+                    )
+                })?;
+            }
+        },
+        Cmd::Rota(RotaCmd::Show { week }) => {
+            let reply = cx.query(Query::Rota { week })?;
+            let Reply::Rota(r) = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || output::rota(r))?;
+        }
+        Cmd::Rota(RotaCmd::Add { week, member }) => {
+            let member = cx.member(&member)?;
+            cx.apply(Command::SetRota {
+                week,
+                member,
+                floating: true,
+            })?;
+        }
+        Cmd::Rota(RotaCmd::Remove { week, member }) => {
+            let member = cx.member(&member)?;
+            cx.apply(Command::SetRota {
+                week,
+                member,
+                floating: false,
+            })?;
+        }
+        Cmd::Duty(DutyCmd::List) => {
+            let reply = cx.query(Query::Duties)?;
+            let Reply::Duties { duties } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || {
+                let mut out = String::new();
+                for d in duties {
+                    let apprentices: Vec<String> = d
+                        .apprentices
+                        .iter()
+                        .map(|(n, s)| format!("{n} ({})", s.as_str()))
+                        .collect();
+                    out.push_str(&format!(
+                        "{}  {} — {}: {}{}\n",
+                        &d.id.as_str()[..8],
+                        d.owner_name,
+                        d.title,
+                        if apprentices.is_empty() {
+                            "no apprentice".into()
+                        } else {
+                            apprentices.join(", ")
+                        },
+                        if d.covered {
+                            ""
+                        } else {
+                            "  ⚠ no trained backfill"
+                        }
+                    ));
+                }
+                if out.is_empty() {
+                    out.push_str("No duties listed yet.\n");
+                }
+                out
+            })?;
+        }
+        Cmd::Duty(DutyCmd::Add {
+            title,
+            notes,
+            owner,
+        }) => {
+            let owner = owner.map(|o| cx.member(&o)).transpose()?;
+            cx.apply(Command::AddDuty {
+                title,
+                notes,
+                owner,
+            })?;
+        }
+        Cmd::Duty(DutyCmd::Backfill {
+            duty,
+            member,
+            stage,
+        }) => {
+            let duty = cx.duty(&duty)?;
+            let apprentice = cx.member(&member)?;
+            cx.apply(Command::SetBackfill {
+                duty,
+                apprentice,
+                stage: match stage {
+                    StageArg::Shadow => Some(Stage::Shadow),
+                    StageArg::CoDo => Some(Stage::CoDo),
+                    StageArg::Lead => Some(Stage::Lead),
+                    StageArg::None => None,
+                },
+            })?;
+        }
+        Cmd::Duty(DutyCmd::Remove { duty }) => {
+            let duty = cx.duty(&duty)?;
+            cx.apply(Command::RemoveDuty { duty })?;
+        }
+        Cmd::RemoveMember { member } => {
+            let member = cx.member(&member)?;
+            cx.apply(Command::RemoveMember { member })?;
+            eprintln!(
+                "note: their devices are refused from now on, but the copy of the team they \
+                 already hold cannot be taken back"
+            );
+        }
+        Cmd::Teams => {
+            let reply = cx.call(Request::Teams)?;
+            let Reply::Teams { teams } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || output::teams(teams))?;
+        }
+        Cmd::Use { team } => {
+            let reply = cx.call(Request::UseTeam { team })?;
+            let Reply::Done { summary, .. } = &reply else {
+                bail!("unexpected reply");
+            };
+            cx.print(&reply, || format!("{summary}\n"))?;
+        }
+        Cmd::Export { format, out, table } => {
+            let reply = cx.call(Request::Export {
+                team: cx.g.team.clone(),
+                format: match format {
+                    FormatArg::Json => ExportFormat::Json,
+                    FormatArg::Csv => ExportFormat::Csv,
+                    FormatArg::Md => ExportFormat::Md,
+                    FormatArg::Automerge => ExportFormat::Automerge,
+                },
+                table: Some(match table {
+                    TableArg::Requests => CsvTableArg::Requests,
+                    TableArg::Offers => CsvTableArg::Offers,
+                    TableArg::Sessions => CsvTableArg::Sessions,
+                    TableArg::Members => CsvTableArg::Members,
+                }),
+            })?;
+            let Reply::Exported { bytes_b64 } = reply else {
+                bail!("unexpected reply");
+            };
+            let bytes = unb64(&bytes_b64).map_err(|e| anyhow!(e))?;
+            write_out(out, &bytes)?;
+        }
+        Cmd::Import { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let reply = cx.call(Request::Import {
+                team: cx.g.team.clone(),
+                bytes_b64: b64(&bytes),
+            })?;
+            match &reply {
+                Reply::Done { summary, .. } => cx.print(&reply, || format!("{summary}\n"))?,
+                Reply::Imported { report } => cx.print(&reply, || {
+                    let mut out = format!(
+                        "imported {} records ({} already here)\n",
+                        report.added, report.already_present
+                    );
+                    for s in &report.skipped {
+                        out.push_str(&format!("  not restored: {s}\n"));
+                    }
+                    out
+                })?,
+                other => bail!("unexpected reply {other:?}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_out(out: Option<PathBuf>, bytes: &[u8]) -> Result<()> {
+    match out {
+        Some(path) => {
+            // Write beside the target and rename, so a failed export never leaves half a
+            // file under the requested name.
+            let tmp = path.with_extension("peercoach-tmp");
+            std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} bytes to {}", bytes.len(), path.display());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes)?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! The command API: typed requests and replies shared by the CLI, the GUI and the local
+//! control socket (where they travel as one JSON object per line).
+
+use serde::{Deserialize, Serialize};
+
+use peercoach_core::export::{CsvTable, ImportReport};
+use peercoach_core::metrics::Metrics;
+use peercoach_core::views::{BoardRow, DutyRow, HistoryItem, Inbox, SkillRow};
+use peercoach_core::{Command, SkillLevel};
+
+/// What kind of record a reference names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefKind {
+    /// A member: id, unique id prefix, or unique name.
+    Member,
+    /// A request: id or unique id prefix.
+    Request,
+    /// An offer.
+    Offer,
+    /// A session.
+    Session,
+    /// A duty.
+    Duty,
+    /// A follow-up (searched across sessions).
+    FollowUp,
+}
+
+impl RefKind {
+    /// For messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Request => "request",
+            Self::Offer => "offer",
+            Self::Session => "session",
+            Self::Duty => "duty",
+            Self::FollowUp => "follow-up",
+        }
+    }
+}
+
+/// Something a user typed that names a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ref {
+    /// Kind.
+    pub kind: RefKind,
+    /// Text as typed.
+    pub text: String,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportFormat {
+    /// Our JSON.
+    Json,
+    /// One table as CSV.
+    Csv,
+    /// A Markdown report.
+    Md,
+    /// A standard Automerge save file of the whole document.
+    Automerge,
+}
+
+/// The CSV table to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CsvTableArg {
+    /// Requests.
+    Requests,
+    /// Offers.
+    Offers,
+    /// Sessions.
+    Sessions,
+    /// Members.
+    Members,
+}
+
+impl From<CsvTableArg> for CsvTable {
+    fn from(t: CsvTableArg) -> Self {
+        match t {
+            CsvTableArg::Requests => CsvTable::Requests,
+            CsvTableArg::Offers => CsvTable::Offers,
+            CsvTableArg::Sessions => CsvTable::Sessions,
+            CsvTableArg::Members => CsvTable::Members,
+        }
+    }
+}
+
+/// A read-only question about the team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "query", rename_all = "kebab-case")]
+pub enum Query {
+    /// The help board, now or as it stood at a time.
+    Board {
+        /// Past time, or now.
+        at_ms: Option<i64>,
+    },
+    /// My inbox.
+    Inbox,
+    /// Group metrics.
+    Metrics {
+        /// Window.
+        window_days: i64,
+        /// Minimum contributors.
+        min_contributors: usize,
+    },
+    /// Activity history, newest first.
+    History {
+        /// At most this many.
+        limit: usize,
+    },
+    /// Members with skills.
+    Members,
+    /// Sessions, newest first.
+    Sessions,
+    /// The skill map.
+    Skills,
+    /// Duties and backfill.
+    Duties,
+    /// The helper rota for a week (default: this week), and the coaching hour.
+    Rota {
+        /// ISO week.
+        week: Option<String>,
+    },
+    /// Offers, newest first, as I may see them.
+    Offers,
+}
+
+/// A request to the engine or node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "kebab-case")]
+pub enum Request {
+    /// Create the identity (if none) and a new team.
+    Init {
+        /// My display name.
+        name: String,
+        /// Team name.
+        team_name: String,
+    },
+    /// Teams in this data dir.
+    Teams,
+    /// Make a team the default.
+    UseTeam {
+        /// Id, prefix or name.
+        team: String,
+    },
+    /// Resolve what the user typed to ids.
+    Resolve {
+        /// Team (default: current).
+        team: Option<String>,
+        /// References.
+        refs: Vec<Ref>,
+    },
+    /// Apply a command.
+    Apply {
+        /// Team.
+        team: Option<String>,
+        /// Command.
+        command: Command,
+    },
+    /// Ask a question.
+    Query {
+        /// Team.
+        team: Option<String>,
+        /// Question.
+        query: Query,
+    },
+    /// Export the team.
+    Export {
+        /// Team.
+        team: Option<String>,
+        /// Format.
+        format: ExportFormat,
+        /// CSV table.
+        table: Option<CsvTableArg>,
+    },
+    /// Import a file's bytes (Automerge save or JSON export).
+    Import {
+        /// Team.
+        team: Option<String>,
+        /// File contents, base64.
+        bytes_b64: String,
+    },
+}
+
+/// A team in this data dir.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamEntry {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The default team.
+    pub current: bool,
+    /// My member id in it.
+    pub me: Option<String>,
+    /// Members.
+    pub members: usize,
+}
+
+/// A member as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Skills.
+    pub skills: Vec<(String, SkillLevel)>,
+    /// Wants to learn.
+    pub wants_to_learn: Vec<String>,
+    /// Availability note.
+    pub availability: String,
+    /// Snoozed until.
+    pub snoozed_until_ms: Option<i64>,
+    /// Devices.
+    pub devices: usize,
+    /// This is me.
+    pub me: bool,
+}
+
+/// A session as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// Id.
+    pub id: String,
+    /// Coach name.
+    pub coach: String,
+    /// Coachee name.
+    pub coachee: String,
+    /// Topic.
+    pub topic: String,
+    /// When.
+    pub at_ms: i64,
+    /// Minutes.
+    pub minutes: u32,
+    /// Notes.
+    pub notes: String,
+    /// Shared learning.
+    pub learning: String,
+    /// Coaching went the other way earlier: "you coached each other".
+    pub reversal: bool,
+    /// Follow-ups: id, text, owner name, done.
+    pub followups: Vec<(String, String, String, bool)>,
+}
+
+/// The rota for a week plus the coaching hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotaReply {
+    /// Week key.
+    pub week: String,
+    /// Floating helpers.
+    pub floating: Vec<String>,
+    /// Coaching hour, described.
+    pub coaching_hour: Option<String>,
+}
+
+/// A successful reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "kebab-case")]
+pub enum Reply {
+    /// A command was applied (and is on disk).
+    Done {
+        /// New record id.
+        created: Option<String>,
+        /// What happened.
+        summary: String,
+    },
+    /// A team was created.
+    TeamCreated {
+        /// Team id.
+        team_id: String,
+        /// My member id.
+        member_id: String,
+    },
+    /// Teams.
+    Teams {
+        /// Entries.
+        teams: Vec<TeamEntry>,
+    },
+    /// Resolved ids, in order.
+    Resolved {
+        /// Ids.
+        ids: Vec<String>,
+    },
+    /// The board.
+    Board {
+        /// Rows.
+        rows: Vec<BoardRow>,
+        /// As of.
+        at_ms: i64,
+    },
+    /// My inbox.
+    Inbox {
+        /// Inbox.
+        inbox: Box<Inbox>,
+    },
+    /// Metrics.
+    Metrics {
+        /// Figures.
+        metrics: Box<Metrics>,
+    },
+    /// History.
+    History {
+        /// Items.
+        items: Vec<HistoryItem>,
+    },
+    /// Members.
+    Members {
+        /// Rows.
+        members: Vec<MemberRow>,
+    },
+    /// Sessions.
+    Sessions {
+        /// Rows.
+        sessions: Vec<SessionRow>,
+    },
+    /// Skill map.
+    Skills {
+        /// Rows.
+        skills: Vec<SkillRow>,
+    },
+    /// Duties.
+    Duties {
+        /// Rows.
+        duties: Vec<DutyRow>,
+    },
+    /// Rota.
+    Rota(RotaReply),
+    /// Offers.
+    Offers {
+        /// Rows.
+        offers: Vec<peercoach_core::views::OfferRow>,
+    },
+    /// Exported bytes.
+    Exported {
+        /// Base64.
+        bytes_b64: String,
+    },
+    /// Import result.
+    Imported {
+        /// Report.
+        report: ImportReport,
+    },
+}
+
+/// Encodes bytes for a JSON message.
+pub fn b64(bytes: &[u8]) -> String {
+    data_encoding::BASE64.encode(bytes)
+}
+
+/// Decodes bytes from a JSON message.
+pub fn unb64(s: &str) -> Result<Vec<u8>, String> {
+    data_encoding::BASE64
+        .decode(s.as_bytes())
+        .map_err(|e| format!("bad base64: {e}"))
+}

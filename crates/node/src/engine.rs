@@ -1,0 +1,640 @@
+//! The engine: a data dir with its open teams, answering [`Request`]s. It does no
+//! networking; the node wraps it with sync, and the CLI uses it directly when no node
+//! runs on the data dir.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use peercoach_core::automerge::AutoCommit;
+use peercoach_core::export::{self, ImportError};
+use peercoach_core::metrics::{self, MetricsConfig};
+use peercoach_core::{
+    Applied, Command, CommandError, Env, SystemEnv, Team, TeamDoc, TeamId, views,
+};
+use peercoach_store::{DataDir, Identity, StoreError, TeamStore};
+
+use crate::api::{
+    ExportFormat, MemberRow, Query, Ref, RefKind, Reply, Request, RotaReply, SessionRow, TeamEntry,
+    b64, unb64,
+};
+
+/// Why a request failed. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The data dir.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A command's rules.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// An import.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// No team yet.
+    #[error(
+        "no team in this data dir yet: create one with `peercoach init --name NAME --team TEAM`, \
+         or join one with `peercoach join TICKET --name NAME`"
+    )]
+    NoTeam,
+    /// Several teams and none chosen.
+    #[error("this data dir holds several teams ({names}); pick one with --team")]
+    WhichTeam {
+        /// Their names.
+        names: String,
+    },
+    /// No team matches.
+    #[error("no team matches {0:?}")]
+    UnknownTeam(String),
+    /// A reference names nothing, or several things.
+    #[error("{kind} {text:?}: {reason}")]
+    Resolve {
+        /// Kind.
+        kind: &'static str,
+        /// As typed.
+        text: String,
+        /// Why.
+        reason: String,
+    },
+    /// A file that is neither an Automerge save nor our JSON export.
+    #[error("{0}")]
+    BadFile(String),
+    /// A message that could not be decoded.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+}
+
+/// One open team.
+#[derive(Debug)]
+pub struct OpenTeam {
+    /// Its files.
+    pub store: TeamStore,
+    /// Its document and view.
+    pub doc: TeamDoc,
+}
+
+/// A data dir and its open teams.
+pub struct Engine {
+    data: DataDir,
+    identity: Identity,
+    endpoint_id: String,
+    teams: BTreeMap<TeamId, OpenTeam>,
+    env: Box<dyn Env + Send>,
+    warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("data", &self.data.path())
+            .field("teams", &self.teams.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The iroh endpoint id (public key, hex) of a secret key.
+pub fn endpoint_id_of(identity: &Identity) -> String {
+    iroh_base::SecretKey::from_bytes(&identity.secret_key)
+        .public()
+        .to_string()
+}
+
+impl Engine {
+    /// Opens and locks a data dir, creating the device identity on first use.
+    pub fn open(path: &Path) -> Result<Self, EngineError> {
+        Self::open_with_env(path, Box::new(SystemEnv))
+    }
+
+    /// Like [`Engine::open`], with a chosen clock and id source.
+    pub fn open_with_env(path: &Path, env: Box<dyn Env + Send>) -> Result<Self, EngineError> {
+        let data = DataDir::open(path)?;
+        let identity = data.identity_or_create()?;
+        let endpoint_id = endpoint_id_of(&identity);
+        Ok(Self {
+            data,
+            identity,
+            endpoint_id,
+            teams: BTreeMap::new(),
+            env,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// The data dir.
+    pub fn data(&self) -> &DataDir {
+        &self.data
+    }
+
+    /// This device's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// This device's endpoint id.
+    pub fn endpoint_id(&self) -> &str {
+        &self.endpoint_id
+    }
+
+    /// Problems found while opening teams (snapshot moved aside, …), once each.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// The clock.
+    pub fn now_ms(&mut self) -> i64 {
+        self.env.now_ms()
+    }
+
+    fn open_all(&mut self) -> Result<(), EngineError> {
+        for id in self.data.team_ids()? {
+            self.load(&id)?;
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, id: &TeamId) -> Result<(), EngineError> {
+        if self.teams.contains_key(id) {
+            return Ok(());
+        }
+        let (store, doc, report) = self.data.open_team(id)?;
+        for w in report.warnings() {
+            tracing::warn!("{w}");
+            self.warnings.push(w);
+        }
+        let doc = TeamDoc::from_doc(doc, self.identity.actor_hex());
+        if let Some(ro) = doc.read_only() {
+            self.warnings.push(format!(
+                "team {} was written by a newer peercoach (schema {}); it is open read-only",
+                doc.team().name,
+                ro.found
+            ));
+        }
+        self.teams.insert(id.clone(), OpenTeam { store, doc });
+        Ok(())
+    }
+
+    /// Picks a team: by id, id prefix or name; default the last used, or the only one.
+    pub fn select(&mut self, team: Option<&str>) -> Result<TeamId, EngineError> {
+        self.open_all()?;
+        if let Some(text) = team {
+            let lower = text.to_lowercase();
+            let matches: Vec<&TeamId> = self
+                .teams
+                .iter()
+                .filter(|(id, t)| {
+                    id.as_str() == lower
+                        || (lower.len() >= 4 && id.as_str().starts_with(&lower))
+                        || t.doc.team().name.to_lowercase() == lower
+                })
+                .map(|(id, _)| id)
+                .collect();
+            return match matches.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => Err(EngineError::UnknownTeam(text.to_owned())),
+                _ => Err(EngineError::WhichTeam {
+                    names: self.team_names(),
+                }),
+            };
+        }
+        let last = self
+            .data
+            .settings()
+            .last_team
+            .and_then(|t| TeamId::parse(&t).ok())
+            .filter(|t| self.teams.contains_key(t));
+        if let Some(last) = last {
+            return Ok(last);
+        }
+        match self.teams.keys().collect::<Vec<_>>().as_slice() {
+            [] => Err(EngineError::NoTeam),
+            [one] => Ok((*one).clone()),
+            _ => Err(EngineError::WhichTeam {
+                names: self.team_names(),
+            }),
+        }
+    }
+
+    fn team_names(&self) -> String {
+        self.teams
+            .values()
+            .map(|t| t.doc.team().name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// An open team.
+    pub fn team(&mut self, team: Option<&str>) -> Result<&mut OpenTeam, EngineError> {
+        let id = self.select(team)?;
+        self.teams
+            .get_mut(&id)
+            .ok_or(EngineError::UnknownTeam(id.to_string()))
+    }
+
+    /// All open teams.
+    pub fn teams_mut(&mut self) -> impl Iterator<Item = (&TeamId, &mut OpenTeam)> {
+        self.teams.iter_mut()
+    }
+
+    /// Applies a command and makes it durable (appended and fsynced) before returning.
+    pub fn apply(&mut self, team: Option<&str>, command: Command) -> Result<Applied, EngineError> {
+        let id = self.select(team)?;
+        let env = &mut self.env;
+        let open = self
+            .teams
+            .get_mut(&id)
+            .ok_or(EngineError::UnknownTeam(id.to_string()))?;
+        let applied = open.doc.apply(command, env.as_mut())?;
+        open.store.append(open.doc.automerge())?;
+        if open.store.should_compact() {
+            open.store.compact(open.doc.automerge())?;
+        }
+        Ok(applied)
+    }
+
+    /// Adds a team from its first document (genesis, a join, or an imported file).
+    pub fn add_team(&mut self, mut doc: AutoCommit) -> Result<TeamId, EngineError> {
+        let team = Team::read(&doc);
+        let id = team
+            .id
+            .clone()
+            .ok_or_else(|| EngineError::BadFile("the document holds no team".into()))?;
+        let store = self.data.create_team(&id, &mut doc)?;
+        let doc = TeamDoc::from_doc(doc, self.identity.actor_hex());
+        self.teams.insert(id.clone(), OpenTeam { store, doc });
+        self.set_current(&id)?;
+        Ok(id)
+    }
+
+    fn set_current(&mut self, id: &TeamId) -> Result<(), EngineError> {
+        let mut settings = self.data.settings();
+        if settings.last_team.as_deref() != Some(id.as_str()) {
+            settings.last_team = Some(id.to_string());
+            self.data.save_settings(&settings)?;
+        }
+        Ok(())
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, request: Request) -> Result<Reply, EngineError> {
+        match request {
+            Request::Init { name, team_name } => {
+                let (mut doc, member) = TeamDoc::genesis(
+                    self.identity.actor_hex(),
+                    &team_name,
+                    &name,
+                    &self.endpoint_id,
+                    self.env.as_mut(),
+                )?;
+                let team_id = self.add_team(doc.automerge().clone())?;
+                Ok(Reply::TeamCreated {
+                    team_id: team_id.to_string(),
+                    member_id: member.to_string(),
+                })
+            }
+            Request::Teams => {
+                self.open_all()?;
+                let current = self.select(None).ok();
+                let teams = self
+                    .teams
+                    .iter()
+                    .map(|(id, t)| TeamEntry {
+                        id: id.to_string(),
+                        name: t.doc.team().name.clone(),
+                        current: current.as_ref() == Some(id),
+                        me: t.doc.me().map(ToString::to_string),
+                        members: t.doc.team().current_members().len(),
+                    })
+                    .collect();
+                Ok(Reply::Teams { teams })
+            }
+            Request::UseTeam { team } => {
+                let id = self.select(Some(&team))?;
+                self.set_current(&id)?;
+                let name = self.team(Some(id.as_str()))?.doc.team().name.clone();
+                Ok(Reply::Done {
+                    created: None,
+                    summary: format!("now using team {name}"),
+                })
+            }
+            Request::Resolve { team, refs } => {
+                let open = self.team(team.as_deref())?;
+                let ids = refs
+                    .iter()
+                    .map(|r| resolve(open.doc.team(), r))
+                    .collect::<Result<_, _>>()?;
+                Ok(Reply::Resolved { ids })
+            }
+            Request::Apply { team, command } => {
+                let applied = self.apply(team.as_deref(), command)?;
+                Ok(Reply::Done {
+                    created: applied.created,
+                    summary: applied.summary,
+                })
+            }
+            Request::Query { team, query } => {
+                let now_ms = self.env.now_ms();
+                let open = self.team(team.as_deref())?;
+                Ok(answer(&open.doc, query, now_ms))
+            }
+            Request::Export {
+                team,
+                format,
+                table,
+            } => {
+                let now_ms = self.env.now_ms();
+                let open = self.team(team.as_deref())?;
+                let me = open.doc.me().cloned();
+                let bytes = match format {
+                    ExportFormat::Json => {
+                        serde_json::to_vec_pretty(&export::to_export(open.doc.team(), me.as_ref()))
+                            .map_err(|e| EngineError::BadRequest(e.to_string()))?
+                    }
+                    ExportFormat::Csv => export::to_csv(
+                        open.doc.team(),
+                        me.as_ref(),
+                        table.unwrap_or(crate::api::CsvTableArg::Requests).into(),
+                    )
+                    .into_bytes(),
+                    ExportFormat::Md => export::to_markdown(open.doc.team(), now_ms).into_bytes(),
+                    ExportFormat::Automerge => open.doc.automerge().save(),
+                };
+                Ok(Reply::Exported {
+                    bytes_b64: b64(&bytes),
+                })
+            }
+            Request::Import { team, bytes_b64 } => {
+                let bytes = unb64(&bytes_b64).map_err(EngineError::BadRequest)?;
+                self.import(team.as_deref(), &bytes)
+            }
+        }
+    }
+
+    fn import(&mut self, team: Option<&str>, bytes: &[u8]) -> Result<Reply, EngineError> {
+        const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+        if bytes.starts_with(&AUTOMERGE_MAGIC) {
+            let mut incoming = AutoCommit::load(bytes)
+                .map_err(|e| EngineError::BadFile(format!("not a readable Automerge file: {e}")))?;
+            let incoming_team = Team::read(&incoming);
+            let id = incoming_team.id.clone().ok_or_else(|| {
+                EngineError::BadFile("the Automerge file holds no peercoach team".into())
+            })?;
+            self.open_all()?;
+            let Some(open) = self.teams.get_mut(&id) else {
+                let name = incoming_team.name.clone();
+                self.add_team(incoming)?;
+                return Ok(Reply::Done {
+                    created: Some(id.to_string()),
+                    summary: format!("added team {name} from the file"),
+                });
+            };
+            // Same team id is not enough: the histories must share their genesis, or the
+            // merge would put two conflicting root objects side by side.
+            if !shares_genesis(open.doc.automerge(), &mut incoming) {
+                return Err(EngineError::BadFile(
+                    "the file claims this team's id but does not share its history; not merged"
+                        .into(),
+                ));
+            }
+            let before = open.doc.team().clone();
+            open.doc
+                .automerge()
+                .merge(&mut incoming)
+                .map_err(|e| EngineError::BadFile(format!("could not merge: {e}")))?;
+            open.doc.refresh_after_merge();
+            open.store.append(open.doc.automerge())?;
+            let after = open.doc.team();
+            let added = (after.requests.len() + after.offers.len() + after.sessions.len())
+                .saturating_sub(
+                    before.requests.len() + before.offers.len() + before.sessions.len(),
+                );
+            return Ok(Reply::Done {
+                created: None,
+                summary: format!("merged the file into {}: {added} new records", after.name),
+            });
+        }
+        if bytes.first() == Some(&b'{') {
+            let parsed = export::parse_export(bytes)?;
+            let id = self.select(team)?;
+            let env = &mut self.env;
+            let open = self
+                .teams
+                .get_mut(&id)
+                .ok_or(EngineError::UnknownTeam(id.to_string()))?;
+            let report = open.doc.import_json(&parsed, env.as_mut())?;
+            open.store.append(open.doc.automerge())?;
+            return Ok(Reply::Imported { report });
+        }
+        Err(EngineError::BadFile(
+            "neither an Automerge save file nor a peercoach JSON export".into(),
+        ))
+    }
+}
+
+/// Whether two documents start from the same genesis change.
+pub fn shares_genesis(ours: &mut AutoCommit, theirs: &mut AutoCommit) -> bool {
+    let genesis = ours
+        .get_changes(&[])
+        .into_iter()
+        .find(|c| c.deps().is_empty())
+        .map(|c| c.hash());
+    genesis.is_some_and(|g| theirs.get_change_by_hash(&g).is_some())
+}
+
+/// Resolves what a user typed to an id.
+pub fn resolve(team: &Team, r: &Ref) -> Result<String, EngineError> {
+    let text = r.text.trim();
+    let lower = text.to_lowercase();
+    let err = |reason: String| EngineError::Resolve {
+        kind: r.kind.noun(),
+        text: text.to_owned(),
+        reason,
+    };
+    let ids: Vec<(String, String)> = match r.kind {
+        RefKind::Member => team
+            .members
+            .values()
+            .filter(|m| m.is_current())
+            .map(|m| (m.id.to_string(), m.name.clone()))
+            .collect(),
+        RefKind::Request => team
+            .requests
+            .values()
+            .map(|x| (x.id.to_string(), x.title.clone()))
+            .collect(),
+        RefKind::Offer => team
+            .offers
+            .values()
+            .map(|x| (x.id.to_string(), x.topic.clone()))
+            .collect(),
+        RefKind::Session => team
+            .sessions
+            .values()
+            .filter(|s| s.deleted_ms.is_none())
+            .map(|x| (x.id.to_string(), x.topic.clone()))
+            .collect(),
+        RefKind::Duty => team
+            .duties
+            .values()
+            .filter(|d| d.deleted_ms.is_none())
+            .map(|x| (x.id.to_string(), x.title.clone()))
+            .collect(),
+        // A follow-up resolves to `session/follow-up`: commands need both.
+        RefKind::FollowUp => team
+            .sessions
+            .values()
+            .filter(|s| s.deleted_ms.is_none())
+            .flat_map(|s| s.followups.iter().map(move |u| (s, u)))
+            .map(|(s, u)| (u.id.to_string(), format!("{}/{}", s.id, u.text)))
+            .collect(),
+    };
+    if text.is_empty() {
+        return Err(err("is empty".into()));
+    }
+    let by_prefix: Vec<&(String, String)> =
+        if let Some(exact) = ids.iter().find(|(id, _)| *id == lower) {
+            vec![exact]
+        } else if lower.len() >= 4 {
+            ids.iter()
+                .filter(|(id, _)| id.starts_with(&lower))
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let by_name: Vec<&(String, String)> = if r.kind == RefKind::Member {
+        ids.iter()
+            .filter(|(_, name)| name.to_lowercase() == lower)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut found: Vec<&(String, String)> = by_prefix;
+    for m in by_name {
+        if !found.contains(&m) {
+            found.push(m);
+        }
+    }
+    match found.as_slice() {
+        [one] if r.kind == RefKind::FollowUp => {
+            let session = one.1.split('/').next().unwrap_or_default();
+            Ok(format!("{session}/{}", one.0))
+        }
+        [one] => Ok(one.0.clone()),
+        [] => Err(err(format!("no such {} in this team", r.kind.noun()))),
+        many => Err(err(format!(
+            "matches {} {}s ({}); use more of the id",
+            many.len(),
+            r.kind.noun(),
+            many.iter()
+                .map(|(id, label)| format!("{} {label}", &id[..8]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Answers a query from the current view.
+pub fn answer(doc: &TeamDoc, query: Query, now_ms: i64) -> Reply {
+    let team = doc.team();
+    let me = doc.me();
+    match query {
+        Query::Board { at_ms } => {
+            let at = at_ms.unwrap_or(now_ms);
+            Reply::Board {
+                rows: views::board_at(team, at),
+                at_ms: at,
+            }
+        }
+        Query::Inbox => Reply::Inbox {
+            inbox: Box::new(
+                me.map(|me| views::inbox(team, me, now_ms))
+                    .unwrap_or_default(),
+            ),
+        },
+        Query::Metrics {
+            window_days,
+            min_contributors,
+        } => Reply::Metrics {
+            metrics: Box::new(metrics::compute(
+                team,
+                now_ms,
+                MetricsConfig {
+                    window_days,
+                    min_contributors,
+                },
+            )),
+        },
+        Query::History { limit } => Reply::History {
+            items: views::history(team).into_iter().take(limit).collect(),
+        },
+        Query::Members => Reply::Members {
+            members: team
+                .current_members()
+                .into_iter()
+                .map(|m| MemberRow {
+                    id: m.id.to_string(),
+                    name: m.name.clone(),
+                    skills: m.skills.iter().map(|(s, l)| (s.clone(), *l)).collect(),
+                    wants_to_learn: m.wants.iter().cloned().collect(),
+                    availability: m.availability.clone(),
+                    snoozed_until_ms: m.snoozed_until_ms.filter(|t| *t > now_ms),
+                    devices: m.devices.iter().filter(|d| d.trusted).count(),
+                    me: Some(&m.id) == me,
+                })
+                .collect(),
+        },
+        Query::Sessions => {
+            let mut sessions: Vec<SessionRow> = team
+                .sessions
+                .values()
+                .filter(|s| s.deleted_ms.is_none())
+                .map(|s| SessionRow {
+                    id: s.id.to_string(),
+                    coach: team.name_of(&s.coach),
+                    coachee: team.name_of(&s.coachee),
+                    topic: s.topic.clone(),
+                    at_ms: s.at_ms,
+                    minutes: s.minutes,
+                    notes: s.notes.clone(),
+                    learning: s.learning.clone(),
+                    reversal: views::is_reversal(team, &s.id),
+                    followups: s
+                        .followups
+                        .iter()
+                        .map(|u| {
+                            (
+                                u.id.to_string(),
+                                u.text.clone(),
+                                team.name_of(&u.owner),
+                                u.done_ms.is_some(),
+                            )
+                        })
+                        .collect(),
+                })
+                .collect();
+            sessions.sort_by_key(|s| std::cmp::Reverse(s.at_ms));
+            Reply::Sessions { sessions }
+        }
+        Query::Skills => Reply::Skills {
+            skills: views::skill_map(team),
+        },
+        Query::Duties => Reply::Duties {
+            duties: views::backfill(team),
+        },
+        Query::Rota { week } => {
+            let week = week.unwrap_or_else(|| peercoach_core::time::iso_week_key(now_ms));
+            Reply::Rota(RotaReply {
+                floating: views::rota_week(team, &week),
+                week,
+                coaching_hour: team.coaching_hour.as_ref().map(|h| h.describe()),
+            })
+        }
+        Query::Offers => {
+            let mut offers: Vec<_> = team
+                .offers
+                .values()
+                .map(|o| views::offer_row(team, o, me))
+                .collect();
+            offers.sort_by_key(|o| std::cmp::Reverse(o.created_ms));
+            Reply::Offers { offers }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The CLI on one device: the fixed command forms, output, exports, and bad input that
+//! must fail cleanly without writing anything.
+
+use crate::util::Device;
+
+#[test]
+fn init_ask_board_and_json_output() {
+    let d = Device::new();
+    let team = d.init("Ana", "Platform");
+    assert_eq!(team.len(), 36, "init prints the team id: {team}");
+    let req = d
+        .run(&[
+            "ask",
+            "Flaky integration test",
+            "--tried",
+            "reran it",
+            "--skill",
+            "Rust",
+            "--skill",
+            "ci",
+            "--urgency",
+            "high",
+        ])
+        .ok();
+    assert_eq!(req.len(), 36);
+    let board = d.run(&["board"]).ok();
+    assert!(board.contains("Flaky integration test — Ana"), "{board}");
+    assert!(board.contains("first time asking"));
+    let json = d.run(&["--json", "board"]).json();
+    assert_eq!(json["rows"][0]["id"], req.as_str());
+    assert_eq!(json["rows"][0]["skills"], serde_json::json!(["ci", "rust"]));
+    // Ids can be given by unique prefix.
+    let out = d.run(&["comment", &req[..6], "still failing on main"]).ok();
+    assert!(out.len() == 36);
+    let teams = d.run(&["--json", "teams"]).json();
+    assert_eq!(teams["teams"][0]["id"], team.as_str());
+    assert_eq!(teams["teams"][0]["name"], "Platform");
+}
+
+#[test]
+fn exports_in_every_format() {
+    let d = Device::new();
+    let team = d.init("Ana", "Platform");
+    let req = d.run(&["ask", "Need a reviewer"]).ok();
+    d.run(&["skill", "rust", "can-coach"]).ok();
+    let json = d.run(&["export", "--format", "json"]).json();
+    assert_eq!(json["team"]["id"], team.as_str());
+    assert_eq!(json["team"]["name"], "Platform");
+    assert_eq!(json["members"][0]["name"], "Ana");
+    assert_eq!(json["requests"][0]["id"], req.as_str());
+    assert_eq!(json["requests"][0]["status"], "open");
+    assert!(json["requests"][0]["created_at"].as_i64().is_some());
+    assert_eq!(json["requests"][0]["author"], json["members"][0]["id"]);
+    assert!(json["offers"].as_array().is_some() && json["sessions"].as_array().is_some());
+    let csv = d
+        .run(&["export", "--format", "csv", "--table", "members"])
+        .ok();
+    assert!(csv.starts_with("id,name,joined"), "{csv}");
+    assert!(csv.contains("rust:can-coach"));
+    let md = d.run(&["export", "--format", "md"]).ok();
+    assert!(md.starts_with("# Platform"));
+    // The Automerge export is a standard save file: Automerge itself loads it.
+    let out = d.path().join("team.automerge");
+    d.run(&[
+        "export",
+        "--format",
+        "automerge",
+        "--out",
+        out.to_str().expect("utf8"),
+    ])
+    .ok();
+    let bytes = std::fs::read(&out).expect("written");
+    let doc =
+        peercoach_core::automerge::AutoCommit::load(&bytes).expect("a standard Automerge file");
+    let team_view = peercoach_core::Team::read(&doc);
+    assert_eq!(team_view.name, "Platform");
+    assert_eq!(team_view.requests.len(), 1);
+}
+
+#[test]
+fn importing_the_automerge_file_restores_a_team_elsewhere() {
+    let a = Device::new();
+    let team = a.init("Ana", "Platform");
+    a.run(&["ask", "Backup me"]).ok();
+    let file = a.path().join("backup.automerge");
+    a.run(&[
+        "export",
+        "--format",
+        "automerge",
+        "--out",
+        file.to_str().expect("utf8"),
+    ])
+    .ok();
+    let b = Device::new();
+    let out = b.run(&["import", file.to_str().expect("utf8")]).ok();
+    assert!(out.contains("added team Platform"), "{out}");
+    let teams = b.run(&["--json", "teams"]).json();
+    assert_eq!(teams["teams"][0]["id"], team.as_str());
+    assert!(teams["teams"][0]["me"].is_null(), "not a member there");
+    assert!(b.run(&["board"]).ok().contains("Backup me"));
+    // Not a member: commands are refused cleanly.
+    let err = b.run(&["ask", "x"]).fails();
+    assert!(err.contains("not a member"), "{err}");
+    // Importing again merges: nothing new.
+    let out = b.run(&["import", file.to_str().expect("utf8")]).ok();
+    assert!(out.contains("0 new records"), "{out}");
+    // A JSON export of the same team merges records it lacks.
+    let json = a.path().join("export.json");
+    a.run(&["ask", "Second"]).ok();
+    a.run(&[
+        "export",
+        "--format",
+        "json",
+        "--out",
+        json.to_str().expect("utf8"),
+    ])
+    .ok();
+    let out = a.run(&["import", json.to_str().expect("utf8")]).ok();
+    assert!(out.contains("imported 0 records"), "{out}");
+}
+
+#[test]
+fn bad_input_fails_cleanly_and_writes_nothing() {
+    let d = Device::new();
+    // Before any team exists.
+    let err = d.run(&["board"]).fails();
+    assert!(err.contains("no team"), "{err}");
+    d.init("Ana", "Platform");
+    let req = d.run(&["ask", "Real request"]).ok();
+    let before = d.snapshot_files();
+    let garbage = d.path().join("garbage.bin");
+    std::fs::write(&garbage, b"\x00\x01garbage").expect("write");
+    let not_ours = d.path().join("other.json");
+    std::fs::write(&not_ours, br#"{"hello": "world"}"#).expect("write");
+    let before_files = d.snapshot_files();
+    for (args, expect) in [
+        (
+            vec!["claim", "00000000-0000-4000-8000-000000000000"],
+            "no such request",
+        ),
+        (vec!["respond", "abcd", "yes"], "no such offer"),
+        (vec!["claim", &req], "your own request"),
+        (vec!["offer", &req], "your own request"),
+        (vec!["ask", ""], "must not be empty"),
+        (vec!["ask", "x", "--to", "Nobody"], "no such member"),
+        (vec!["board", "--at", "2026-13-45"], "bad date"),
+        (
+            vec![
+                "session",
+                "log",
+                "--coach",
+                "Ana",
+                "--coachee",
+                "Ana",
+                "--topic",
+                "x",
+            ],
+            "different people",
+        ),
+        (
+            vec!["import", garbage.to_str().expect("utf8")],
+            "neither an Automerge",
+        ),
+        (
+            vec!["import", not_ours.to_str().expect("utf8")],
+            "not a peercoach JSON export",
+        ),
+        (
+            vec!["import", "/nonexistent/file"],
+            "reading /nonexistent/file",
+        ),
+        (vec!["rota", "add", "2026-99", "Ana"], "ISO week"),
+        (
+            vec![
+                "hour",
+                "--day",
+                "monday",
+                "--start",
+                "25:00",
+                "--minutes",
+                "60",
+            ],
+            "bad time",
+        ),
+        (vec!["use", "No such team"], "no team matches"),
+        (vec!["metrics", "--k", "0"], "--k"),
+    ] {
+        let err = d.run(&args).fails();
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    // Usage errors from argument parsing exit 2.
+    for args in [
+        vec!["ask"],
+        vec!["respond", "x", "maybe"],
+        vec!["ask", "x", "--urgency", "soon"],
+        vec!["frobnicate"],
+    ] {
+        let run = d.run(&args);
+        assert_eq!(run.code, 2, "{args:?}");
+    }
+    let after = d.snapshot_files();
+    assert_eq!(before_files, after, "nothing written by refused commands");
+    assert_eq!(before.len() + 2, after.len());
+}
+
+#[test]
+fn a_damaged_data_dir_is_reported_not_panicked_on() {
+    let d = Device::new();
+    d.init("Ana", "Platform");
+    std::fs::write(d.path().join("identity"), b"broken").expect("write");
+    let err = d.run(&["board"]).fails();
+    assert!(err.contains("identity") && err.contains("damaged"), "{err}");
+    assert_eq!(
+        std::fs::read(d.path().join("identity")).expect("kept"),
+        b"broken"
+    );
+}
+
+#[test]
+fn a_damaged_snapshot_is_moved_aside_with_a_warning() {
+    let d = Device::new();
+    let team = d.init("Ana", "Platform");
+    let snap = d.path().join("teams").join(&team).join("snapshot");
+    let mut bytes = std::fs::read(&snap).expect("read");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&snap, &bytes).expect("write");
+    let run = d.run(&["teams"]);
+    assert!(
+        run.stderr
+            .contains("warning: the team snapshot was unreadable"),
+        "{}",
+        run.stderr
+    );
+    let moved: Vec<_> = std::fs::read_dir(d.path().join("teams").join(&team))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("snapshot.damaged-")
+        })
+        .collect();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(std::fs::read(moved[0].path()).expect("kept"), bytes);
+}
