@@ -2,4 +2,6 @@
 //! integration binary with a module per area (ripgrep's layout); fixtures in `util`.
 
 mod cli;
+mod serve;
+mod sync;
 mod util;

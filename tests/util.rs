@@ -113,3 +113,345 @@ impl Device {
         out
     }
 }
+
+use std::time::{Duration, Instant};
+
+use peercoach_core::automerge::AutoCommit;
+use peercoach_node::api::{ExportFormat, Reply, Request};
+use peercoach_node::{Node, NodeOptions};
+
+/// Captures tracing output in test runs (shown only for failing tests).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PEERCOACH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,iroh=error")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A real node in this process: its own data dir, its own iroh endpoint on 127.0.0.1.
+pub struct TestNode {
+    /// The data dir.
+    pub dir: tempfile::TempDir,
+    /// The node, while running.
+    pub node: Option<Node>,
+}
+
+impl TestNode {
+    /// A node on a fresh data dir.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut me = Self { dir, node: None };
+        me.restart().await;
+        me
+    }
+
+    /// Starts (again) on the same data dir: loopback only, no control socket.
+    pub async fn restart(&mut self) {
+        assert!(self.node.is_none(), "already running");
+        let mut options = NodeOptions::new(self.dir.path().to_owned());
+        options.loopback_only = true;
+        options.control_socket = false;
+        self.node = Some(Node::start(options).await.expect("node starts"));
+    }
+
+    /// Stops cleanly.
+    pub async fn stop(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.shutdown().await;
+        }
+    }
+
+    /// The running node.
+    pub fn node(&self) -> &Node {
+        self.node.as_ref().expect("node running")
+    }
+
+    /// Sends a request and expects success.
+    pub async fn ok(&self, request: Request) -> Reply {
+        self.node()
+            .handle()
+            .request(request)
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"))
+    }
+
+    /// Sends a request and returns its result.
+    pub async fn try_request(&self, request: Request) -> Result<Reply, String> {
+        self.node()
+            .handle()
+            .request(request)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Creates a team; returns its id.
+    pub async fn create_team(&self, name: &str) -> String {
+        match self
+            .ok(Request::Init {
+                name: name.into(),
+                team_name: "Platform".into(),
+            })
+            .await
+        {
+            Reply::TeamCreated { team_id, .. } => team_id,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// A one-day invite ticket.
+    pub async fn invite(&self) -> String {
+        match self
+            .ok(Request::Invite {
+                team: None,
+                expires_in_ms: 86_400_000,
+                device: false,
+            })
+            .await
+        {
+            Reply::Invited { ticket, .. } => ticket,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Joins with a ticket.
+    pub async fn join(&self, ticket: &str, name: &str) -> Result<Reply, String> {
+        self.try_request(Request::Join {
+            ticket: ticket.into(),
+            name: name.into(),
+        })
+        .await
+    }
+
+    /// Asks for help; returns the request id.
+    pub async fn ask(&self, title: &str) -> String {
+        let command = peercoach_core::Command::Ask {
+            title: title.into(),
+            tried: String::new(),
+            skills: vec![],
+            urgency: peercoach_core::Urgency::Normal,
+            to: None,
+        };
+        match self
+            .ok(Request::Apply {
+                team: None,
+                command,
+            })
+            .await
+        {
+            Reply::Done {
+                created: Some(id), ..
+            } => id,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Titles of every request this node sees.
+    pub async fn titles(&self) -> Vec<String> {
+        let json = self.export_json().await;
+        let mut titles: Vec<String> = json["requests"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["title"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        titles.sort();
+        titles
+    }
+
+    /// The JSON export.
+    pub async fn export_json(&self) -> serde_json::Value {
+        let reply = self
+            .ok(Request::Export {
+                team: None,
+                format: ExportFormat::Json,
+                table: None,
+            })
+            .await;
+        let Reply::Exported { bytes_b64 } = reply else {
+            panic!("unexpected {reply:?}")
+        };
+        let bytes = peercoach_node::api::unb64(&bytes_b64).expect("b64");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    /// The document's heads, sorted.
+    pub async fn heads(&self) -> Vec<String> {
+        let reply = self
+            .ok(Request::Export {
+                team: None,
+                format: ExportFormat::Automerge,
+                table: None,
+            })
+            .await;
+        let Reply::Exported { bytes_b64 } = reply else {
+            panic!("unexpected {reply:?}")
+        };
+        let bytes = peercoach_node::api::unb64(&bytes_b64).expect("b64");
+        let mut doc = AutoCommit::load(&bytes).expect("load");
+        let mut heads: Vec<String> = doc.get_heads().iter().map(ToString::to_string).collect();
+        heads.sort();
+        heads
+    }
+
+    /// Sync status.
+    pub async fn status(&self) -> peercoach_node::api::StatusReply {
+        match self.ok(Request::Status { team: None }).await {
+            Reply::Status(s) => s,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// The endpoint id.
+    pub fn endpoint_id(&self) -> String {
+        self.node().endpoint_id()
+    }
+}
+
+/// Polls `check` until it holds or `timeout` passes; returns whether it held.
+pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether every running node has the same heads.
+pub async fn converged(nodes: &[&TestNode]) -> bool {
+    let mut first = None;
+    for n in nodes {
+        let heads = n.heads().await;
+        match &first {
+            None => first = Some(heads),
+            Some(h) if *h != heads => return false,
+            Some(_) => {}
+        }
+    }
+    true
+}
+
+/// A bare iroh endpoint on 127.0.0.1 (relays, lookup and port mapping off), for playing
+/// an outsider or a misbehaving device.
+pub async fn raw_endpoint(secret: [u8; 32]) -> iroh::Endpoint {
+    iroh::Endpoint::builder(iroh::endpoint::presets::Minimal)
+        .secret_key(iroh::SecretKey::from_bytes(&secret))
+        .clear_ip_transports()
+        .bind_addr((std::net::Ipv4Addr::LOCALHOST, 0))
+        .expect("bind addr")
+        .relay_mode(iroh::RelayMode::Disabled)
+        .portmapper_config(iroh::endpoint::PortmapperConfig::Disabled)
+        .bind()
+        .await
+        .expect("bind")
+}
+
+/// How to reach a running node.
+pub fn addr_of(node: &TestNode) -> iroh::EndpointAddr {
+    let id: iroh::EndpointId = node.endpoint_id().parse().expect("endpoint id");
+    iroh::EndpointAddr::from_parts(
+        id,
+        node.node().addrs().into_iter().map(iroh::TransportAddr::Ip),
+    )
+}
+
+/// A `peercoach serve` child process.
+pub struct Serve {
+    /// The process.
+    pub child: std::process::Child,
+    /// The endpoint id from its ready line.
+    pub endpoint_id: String,
+    /// The socket address from its ready line.
+    pub addr: String,
+}
+
+impl Device {
+    /// Starts `peercoach serve --loopback-only` and waits for its ready line.
+    pub fn serve(&self) -> Serve {
+        use std::io::BufRead;
+        let mut child = Command::new(bin())
+            .arg("--data-dir")
+            .arg(self.path())
+            .args(["serve", "--loopback-only"])
+            .env_remove("PEERCOACH_DATA_DIR")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("ready line in time");
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(
+            parts.len(),
+            3,
+            "one line `ready <endpoint-id> <socket-addr>`: {line:?}"
+        );
+        assert_eq!(parts[0], "ready");
+        assert_eq!(parts[1].len(), 64);
+        let addr: std::net::SocketAddr = parts[2].parse().expect("socket addr");
+        assert!(addr.ip().is_loopback(), "loopback only: {addr}");
+        Serve {
+            child,
+            endpoint_id: parts[1].to_owned(),
+            addr: parts[2].to_owned(),
+        }
+    }
+}
+
+impl Serve {
+    /// SIGTERM, then wait; returns the exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        // SAFETY-free: libc::kill is a plain syscall wrapper.
+        let pid = self.child.id() as i32;
+        let rc = unsafe_free_kill(pid);
+        assert_eq!(rc, 0, "signal sent");
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "serve stops on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends SIGTERM through the `kill` command (no unsafe code in the tests).
+fn unsafe_free_kill(pid: i32) -> i32 {
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .map(|s| s.code().unwrap_or(1))
+        .unwrap_or(1)
+}

@@ -30,6 +30,43 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Run a headless node: syncs with teammates, answers invites, serves the CLI.
+    /// Prints `ready <endpoint-id> <socket-addr>` once it accepts connections; stops
+    /// cleanly on SIGTERM or SIGINT.
+    Serve {
+        /// Address and UDP port to listen on (default: all interfaces, or 127.0.0.1 in
+        /// loopback-only mode; port from settings, else any).
+        #[arg(long, value_name = "ADDR:PORT")]
+        bind: Option<std::net::SocketAddr>,
+        /// Bind 127.0.0.1 only, with no relays, DNS/pkarr, mDNS or port mapping (also
+        /// PEERCOACH_LOOPBACK=1).
+        #[arg(long)]
+        loopback_only: bool,
+    },
+    /// Make a one-time invite ticket (needs the app or `serve` running to answer it).
+    Invite {
+        /// How long it stays valid: 90s, 30m, 24h, 7d (at most 30d).
+        #[arg(long, default_value = "24h", value_name = "DURATION")]
+        expires: String,
+        /// Link another device of yours instead of inviting a new member.
+        #[arg(long)]
+        device: bool,
+    },
+    /// Join a team with an invite ticket: receive the team and become a member.
+    Join {
+        /// The ticket.
+        ticket: String,
+        /// Your display name (for `--device` tickets: this device's label).
+        #[arg(long)]
+        name: String,
+        /// Loopback-only networking for this join (also PEERCOACH_LOOPBACK=1).
+        #[arg(long)]
+        loopback_only: bool,
+    },
+    /// Peers of the team: connected, last synced, whether they have all your changes.
+    Status,
+    /// Show or change this device's network settings (used from the next start).
+    Network(NetworkArgs),
     /// Create this device's identity (if none) and a new team; prints the team id.
     Init {
         /// Your display name.
@@ -244,6 +281,45 @@ pub enum Cmd {
         /// The file.
         file: PathBuf,
     },
+}
+
+/// `network` arguments.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Loopback-only mode (127.0.0.1, nothing else).
+    #[arg(long, value_enum)]
+    pub loopback_only: Option<OnOff>,
+    /// Find teammates on the local network (mDNS).
+    #[arg(long, value_enum)]
+    pub lan_discovery: Option<OnOff>,
+    /// Use relays to get through NATs (n0's public relays unless --relay-url is set).
+    #[arg(long, value_enum)]
+    pub relays: Option<OnOff>,
+    /// A self-hosted iroh relay (https://…); `none` to clear.
+    #[arg(long)]
+    pub relay_url: Option<String>,
+    /// Ask the router to forward a port (UPnP / NAT-PMP / PCP).
+    #[arg(long, value_enum)]
+    pub port_mapping: Option<OnOff>,
+    /// Fixed UDP port (0 = any).
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+/// A switch.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+impl OnOff {
+    /// As a bool.
+    pub fn on(self) -> bool {
+        matches!(self, Self::On)
+    }
 }
 
 /// `session …`

@@ -24,3 +24,19 @@ impl Client for Local {
         Ok(reply?)
     }
 }
+
+/// A node running on the data dir, reached through its control socket.
+#[derive(Debug)]
+pub struct Socket(pub peercoach_node::control::ControlClient);
+
+impl Client for Socket {
+    fn call(&mut self, request: Request) -> Result<Reply> {
+        // Joining waits on the network; everything else is quick.
+        let timeout = std::time::Duration::from_secs(120);
+        let (reply, warnings) = self.0.call(&request, timeout)?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(reply)
+    }
+}

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod output;
 pub mod run;
+pub mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,8 +15,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::cli::Cli;
-use crate::client::Local;
+use crate::cli::{Cli, Cmd};
+use crate::client::{Local, Socket};
 
 /// The default data dir: the platform's data directory for peercoach.
 pub fn default_data_dir() -> Result<PathBuf> {
@@ -30,7 +31,7 @@ pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PEERCOACH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,iroh=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -55,6 +56,23 @@ fn run(cli: Cli) -> Result<()> {
     let Some(cmd) = cli.command else {
         anyhow::bail!("the desktop app is not built yet: use a subcommand (see --help)");
     };
+    if let Cmd::Serve {
+        bind,
+        loopback_only,
+    } = cmd
+    {
+        return serve::serve(data_dir, bind, loopback_only);
+    }
+    // A node running on this data dir owns its files: talk to it.
+    if let Some(socket) = peercoach_node::control::ControlClient::connect(&data_dir) {
+        return run::run(&mut Socket(socket), globals, cmd);
+    }
+    if let Cmd::Join { loopback_only, .. } = &cmd {
+        // No node runs here: start one just for the join.
+        return serve::with_temporary_node(data_dir, *loopback_only, |client| {
+            run::run(client, globals, cmd)
+        });
+    }
     let engine = peercoach_node::Engine::open(&data_dir)?;
     let mut client = Local(engine);
     run::run(&mut client, globals, cmd)

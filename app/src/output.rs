@@ -5,7 +5,7 @@ use std::fmt::Write;
 use peercoach_core::metrics::{Figure, Metrics};
 use peercoach_core::time::{DAY_MS, format_date, format_datetime, format_span};
 use peercoach_core::views::{BoardRow, HistoryItem, Inbox, OfferRow};
-use peercoach_node::api::{MemberRow, RotaReply, SessionRow, TeamEntry};
+use peercoach_node::api::{MemberRow, RotaReply, SessionRow, StatusReply, TeamEntry};
 
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
@@ -391,4 +391,59 @@ pub fn teams(rows: &[TeamEntry]) -> String {
         );
     }
     out
+}
+
+/// Sync status.
+pub fn status(s: &StatusReply) -> String {
+    let mut out = format!(
+        "This device: {}\n  listening on {}\n",
+        s.endpoint_id,
+        s.addrs.join(", ")
+    );
+    if s.peers.is_empty() {
+        out.push_str(
+            "No other devices in this team yet: invite someone with `peercoach invite`.\n",
+        );
+        return out;
+    }
+    for p in &s.peers {
+        let _ = writeln!(
+            out,
+            "{:<20} {}  {}  last synced {}  {}",
+            p.name,
+            short(&p.endpoint_id),
+            if p.connected { "online " } else { "offline" },
+            p.last_synced_ms
+                .map(format_datetime)
+                .unwrap_or_else(|| "never".into()),
+            if p.has_all_my_changes {
+                "has all my changes"
+            } else {
+                "missing some of my changes"
+            }
+        );
+    }
+    out
+}
+
+/// Network settings.
+pub fn network(n: &peercoach_store::NetworkSettings) -> String {
+    let on = |b: bool| if b { "on" } else { "off" };
+    format!(
+        "loopback-only: {}\nLAN discovery (mDNS): {}\nrelays: {}{}\nport mapping: {}\nport: {}\n(changes apply the next time the app or serve starts)\n",
+        on(n.loopback_only),
+        on(n.lan_discovery),
+        on(n.relays),
+        match (&n.relay_url, n.relays) {
+            (Some(u), _) => format!(" ({u})"),
+            (None, true) => " (n0's public relays)".into(),
+            (None, false) => String::new(),
+        },
+        on(n.port_mapping),
+        if n.port == 0 {
+            "any".into()
+        } else {
+            n.port.to_string()
+        }
+    )
 }

@@ -16,8 +16,8 @@ use peercoach_node::api::{
 use serde_json::json;
 
 use crate::cli::{
-    AnswerArg, Cmd, DutyCmd, FollowupCmd, FormatArg, LevelArg, RotaCmd, SessionCmd, StageArg,
-    TableArg, UrgencyArg,
+    AnswerArg, Cmd, DutyCmd, FollowupCmd, FormatArg, LevelArg, NetworkArgs, RotaCmd, SessionCmd,
+    StageArg, TableArg, UrgencyArg,
 };
 use crate::client::Client;
 use crate::output;
@@ -131,12 +131,107 @@ fn time_of_day(s: &str) -> Result<u32> {
     Ok(h * 60 + m)
 }
 
+/// Parses `90s`, `30m`, `24h`, `7d`, `2w` to milliseconds.
+pub fn duration_ms(s: &str) -> Result<i64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| anyhow!("bad duration {s:?}: add a unit, e.g. 30m, 24h, 7d"))?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n
+        .parse()
+        .map_err(|_| anyhow!("bad duration {s:?}: expected a number then s, m, h, d or w"))?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => bail!("bad duration {s:?}: the unit must be s, m, h, d or w"),
+    };
+    n.checked_mul(unit_ms)
+        .ok_or_else(|| anyhow!("bad duration {s:?}: too long"))
+}
+
 /// Runs one subcommand.
 pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
     let mut cx = Ctx { client, g: globals };
     let now = peercoach_core::SystemEnv;
     let _ = now;
     match cmd {
+        Cmd::Serve { .. } => bail!("serve runs a node; it is started by main"),
+        Cmd::Invite { expires, device } => {
+            let reply = cx.call(Request::Invite {
+                team: cx.g.team.clone(),
+                expires_in_ms: duration_ms(&expires)?,
+                device,
+            })?;
+            let Reply::Invited { ticket, expires_ms } = &reply else {
+                bail!("unexpected reply {reply:?}");
+            };
+            if cx.g.json {
+                println!("{}", json!({ "ticket": ticket, "expires_ms": expires_ms }));
+            } else {
+                println!("{ticket}");
+                eprintln!(
+                    "one-time invite{}, valid until {} UTC; keep this device's peercoach running \
+                     until they have joined",
+                    if device {
+                        " to link another of your devices"
+                    } else {
+                        ""
+                    },
+                    peercoach_core::time::format_datetime(*expires_ms)
+                );
+            }
+        }
+        Cmd::Join { ticket, name, .. } => {
+            let reply = cx.call(Request::Join { ticket, name })?;
+            let Reply::Joined {
+                team_id,
+                team_name,
+                member_id,
+            } = &reply
+            else {
+                bail!("unexpected reply {reply:?}");
+            };
+            if cx.g.json {
+                println!(
+                    "{}",
+                    json!({ "team_id": team_id, "team_name": team_name, "member_id": member_id })
+                );
+            } else {
+                println!("{team_id}");
+                eprintln!("joined {team_name} as member {member_id}");
+            }
+        }
+        Cmd::Status => {
+            let reply = cx.call(Request::Status {
+                team: cx.g.team.clone(),
+            })?;
+            let Reply::Status(status) = &reply else {
+                bail!("unexpected reply {reply:?}");
+            };
+            if cx.g.json {
+                println!("{}", serde_json::to_string_pretty(status)?);
+            } else {
+                print!("{}", output::status(status));
+            }
+        }
+        Cmd::Network(args) => {
+            let current = match cx.call(Request::Network { set: None })? {
+                Reply::Network(n) => n,
+                other => bail!("unexpected reply {other:?}"),
+            };
+            let set = apply_network_args(current.clone(), &args);
+            let reply = cx.call(Request::Network {
+                set: (set != current).then_some(set),
+            })?;
+            let Reply::Network(n) = &reply else {
+                bail!("unexpected reply {reply:?}");
+            };
+            cx.print(&reply, || output::network(n))?;
+        }
         Cmd::Init { name, team } => {
             let reply = cx.call(Request::Init {
                 name,
@@ -592,6 +687,31 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn apply_network_args(
+    mut n: peercoach_store::NetworkSettings,
+    args: &NetworkArgs,
+) -> peercoach_store::NetworkSettings {
+    if let Some(v) = args.loopback_only {
+        n.loopback_only = v.on();
+    }
+    if let Some(v) = args.lan_discovery {
+        n.lan_discovery = v.on();
+    }
+    if let Some(v) = args.relays {
+        n.relays = v.on();
+    }
+    if let Some(url) = &args.relay_url {
+        n.relay_url = (url != "none").then(|| url.clone());
+    }
+    if let Some(v) = args.port_mapping {
+        n.port_mapping = v.on();
+    }
+    if let Some(p) = args.port {
+        n.port = p;
+    }
+    n
 }
 
 fn write_out(out: Option<PathBuf>, bytes: &[u8]) -> Result<()> {

@@ -213,6 +213,8 @@ pub enum Command {
         endpoint: String,
         /// Device label.
         label: String,
+        /// Their device's direct addresses (`ip:port`).
+        addrs: Vec<String>,
     },
     /// Link another device of the same person (done by one of their devices).
     AddDevice {
@@ -224,6 +226,8 @@ pub enum Command {
         endpoint: String,
         /// Label.
         label: String,
+        /// Its direct addresses.
+        addrs: Vec<String>,
     },
     /// Remove a member. Their devices are refused from then on; their copy of the
     /// document cannot be taken back.
@@ -1072,6 +1076,7 @@ pub(crate) fn write(
             actor,
             endpoint,
             label,
+            addrs,
         } => {
             let new_name = clean_text("name", &new_name, MAX_NAME_CHARS, true)?;
             if team.member_of_actor(&actor).is_some() {
@@ -1083,7 +1088,15 @@ pub(crate) fn write(
             let id = MemberId::from_fresh(fresh_id());
             let parent = w.collection(Collection::Members)?;
             write_member(
-                &mut w, &parent, &id, &new_name, &actor, &endpoint, &label, now_ms,
+                &mut w,
+                &parent,
+                &id,
+                &new_name,
+                &actor,
+                &endpoint,
+                &label,
+                &clean_addrs(&addrs),
+                now_ms,
             )?;
             Ok(Applied {
                 created: Some(id.to_string()),
@@ -1095,6 +1108,7 @@ pub(crate) fn write(
             actor,
             endpoint,
             label,
+            addrs,
         } => {
             if &member != me {
                 return Err(CommandError::NotYours {
@@ -1118,7 +1132,7 @@ pub(crate) fn write(
                 clean_text("label", &label, MAX_NAME_CHARS, false)?,
             )?;
             w.put(&d, "added_ms", now_ms)?;
-            w.put(&d, "addrs", "")?;
+            w.put(&d, "addrs", clean_addrs(&addrs))?;
             done("linked a device".into())
         }
         Command::RemoveMember { member } => {
@@ -1139,8 +1153,7 @@ pub(crate) fn write(
             let d = w.child(&devices, my_actor.as_str())?;
             // Written only by this device and always replaced whole, so one string is
             // the right shape here.
-            let joined = addrs.join(" ");
-            w.put(&d, "addrs", joined)?;
+            w.put(&d, "addrs", clean_addrs(&addrs))?;
             done("published addresses".into())
         }
         Command::RenameTeam { name: team_name } => {
@@ -1161,6 +1174,7 @@ pub(crate) fn write_member(
     actor: &ActorHex,
     endpoint: &str,
     label: &str,
+    addrs: &str,
     now_ms: i64,
 ) -> Result<(), CommandError> {
     let obj = w.new_map(parent, id.as_str())?;
@@ -1178,8 +1192,19 @@ pub(crate) fn write_member(
         clean_text("label", label, MAX_NAME_CHARS, false)?,
     )?;
     w.put(&d, "added_ms", now_ms)?;
-    w.put(&d, "addrs", "")?;
+    w.put(&d, "addrs", addrs)?;
     Ok(())
+}
+
+/// Keeps the well-formed `ip:port` addresses, space-separated.
+pub(crate) fn clean_addrs(addrs: &[String]) -> String {
+    addrs
+        .iter()
+        .filter(|a| a.parse::<std::net::SocketAddr>().is_ok())
+        .take(16)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn request_of<'t>(

@@ -31,7 +31,7 @@
 //! // She adds Ben (in real use, Ben joins with an invite and this runs on Ana's node).
 //! let ben_device = ActorHex::from_bytes(&[2; 16]);
 //! let ben = doc.apply(Command::AddMember {
-//!     name: "Ben".into(), actor: ben_device.clone(), endpoint: "endpoint-b".into(), label: "laptop".into(),
+//!     name: "Ben".into(), actor: ben_device.clone(), endpoint: "endpoint-b".into(), label: "laptop".into(), addrs: vec![],
 //! }, &mut env)?.created.expect("member id");
 //!
 //! // Ben's laptop gets a copy, and Ben asks for help.

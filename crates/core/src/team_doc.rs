@@ -63,6 +63,7 @@ impl TeamDoc {
                 &actor,
                 endpoint,
                 "",
+                "",
                 now_ms,
             )?;
         }

@@ -59,6 +59,7 @@ impl TeamFixture {
                         actor: actor(i + 1),
                         endpoint: format!("endpoint-{}", i + 1),
                         label: "laptop".into(),
+                        addrs: vec![],
                     },
                     &mut env,
                 )

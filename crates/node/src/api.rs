@@ -176,6 +176,33 @@ pub enum Request {
         /// CSV table.
         table: Option<CsvTableArg>,
     },
+    /// Read (and with `set`, replace) this device's network settings. They take effect
+    /// the next time the node starts.
+    Network {
+        /// New settings.
+        set: Option<peercoach_store::NetworkSettings>,
+    },
+    /// Peers and sync state (needs a running node).
+    Status {
+        /// Team.
+        team: Option<String>,
+    },
+    /// Make a one-time invite ticket (needs a running node to answer the join).
+    Invite {
+        /// Team.
+        team: Option<String>,
+        /// How long it stays valid.
+        expires_in_ms: i64,
+        /// Link another device of mine instead of inviting a new member.
+        device: bool,
+    },
+    /// Join a team with a ticket.
+    Join {
+        /// The ticket text.
+        ticket: String,
+        /// My display name (or, for a linked device, its label).
+        name: String,
+    },
     /// Import a file's bytes (Automerge save or JSON export).
     Import {
         /// Team.
@@ -255,6 +282,36 @@ pub struct RotaReply {
     pub floating: Vec<String>,
     /// Coaching hour, described.
     pub coaching_hour: Option<String>,
+}
+
+/// One peer device in `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// Member id.
+    pub member: String,
+    /// Member name.
+    pub name: String,
+    /// The device's endpoint id.
+    pub endpoint_id: String,
+    /// A live connection exists.
+    pub connected: bool,
+    /// When a sync message last arrived from it.
+    pub last_synced_ms: Option<i64>,
+    /// Its heads include all of mine: it has every change I have.
+    pub has_all_my_changes: bool,
+}
+
+/// `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReply {
+    /// This device's endpoint id.
+    pub endpoint_id: String,
+    /// This device's direct addresses.
+    pub addrs: Vec<String>,
+    /// The team shown.
+    pub team: Option<String>,
+    /// Peers: every trusted device of the team's other members (and my other devices).
+    pub peers: Vec<PeerStatus>,
 }
 
 /// A successful reply.
@@ -338,6 +395,26 @@ pub enum Reply {
     Exported {
         /// Base64.
         bytes_b64: String,
+    },
+    /// Network settings.
+    Network(peercoach_store::NetworkSettings),
+    /// Sync status.
+    Status(StatusReply),
+    /// An invite.
+    Invited {
+        /// The ticket text.
+        ticket: String,
+        /// When it expires.
+        expires_ms: i64,
+    },
+    /// Joined a team.
+    Joined {
+        /// Team id.
+        team_id: String,
+        /// Team name.
+        team_name: String,
+        /// My member id.
+        member_id: String,
     },
     /// Import result.
     Imported {

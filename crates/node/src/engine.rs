@@ -61,6 +61,14 @@ pub enum EngineError {
     /// A message that could not be decoded.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Invites, joins and status need the network.
+    #[error(
+        "{0} needs a running node: start `peercoach serve` (or the app) on this data dir first"
+    )]
+    NeedsNode(&'static str),
+    /// Joining failed.
+    #[error("{0}")]
+    Join(String),
 }
 
 /// One open team.
@@ -144,7 +152,8 @@ impl Engine {
         self.env.now_ms()
     }
 
-    fn open_all(&mut self) -> Result<(), EngineError> {
+    /// Opens every team in the data dir.
+    pub fn open_all(&mut self) -> Result<(), EngineError> {
         for id in self.data.team_ids()? {
             self.load(&id)?;
         }
@@ -361,6 +370,24 @@ impl Engine {
                     bytes_b64: b64(&bytes),
                 })
             }
+            Request::Network { set } => {
+                let mut settings = self.data.settings();
+                if let Some(network) = set {
+                    if let Some(url) = &network.relay_url
+                        && !(url.starts_with("https://") || url.starts_with("http://"))
+                    {
+                        return Err(EngineError::BadRequest(format!(
+                            "relay URL {url:?} must start with https:// or http://"
+                        )));
+                    }
+                    settings.network = network;
+                    self.data.save_settings(&settings)?;
+                }
+                Ok(Reply::Network(settings.network))
+            }
+            Request::Status { .. } => Err(EngineError::NeedsNode("status")),
+            Request::Invite { .. } => Err(EngineError::NeedsNode("invite")),
+            Request::Join { .. } => Err(EngineError::NeedsNode("join")),
             Request::Import { team, bytes_b64 } => {
                 let bytes = unb64(&bytes_b64).map_err(EngineError::BadRequest)?;
                 self.import(team.as_deref(), &bytes)

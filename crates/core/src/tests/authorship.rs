@@ -160,6 +160,7 @@ fn a_linked_second_device_speaks_for_its_member() {
             actor: phone.clone(),
             endpoint: "phone".into(),
             label: "phone".into(),
+            addrs: vec!["127.0.0.1:9".into(), "junk".into()],
         },
     )
     .expect("link");
@@ -172,10 +173,18 @@ fn a_linked_second_device_speaks_for_its_member() {
                 actor: ActorHex::from_bytes(&[8; 16]),
                 endpoint: "x".into(),
                 label: String::new(),
+                addrs: vec![],
             },
         )
         .expect_err("not his");
     assert!(matches!(err, crate::CommandError::NotYours { .. }));
+    let linked = &f.replicas[0].doc.team().members[&ana].devices;
+    let phone_entry = linked.iter().find(|d| d.actor == phone).expect("linked");
+    assert_eq!(
+        phone_entry.addrs,
+        vec!["127.0.0.1:9".to_string()],
+        "malformed addresses dropped"
+    );
     let bytes = f.replicas[0].doc.automerge().save();
     let mut phone_doc =
         crate::TeamDoc::from_doc(automerge::AutoCommit::load(&bytes).expect("load"), phone);

@@ -1,0 +1,616 @@
+//! Connections to peers: who may connect, dialing with backoff, keeping one connection
+//! per pair, and one framed sync stream per shared team.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use iroh::endpoint::{Connection, RecvStream, SendStream};
+use iroh::protocol::{AcceptError, ProtocolHandler};
+use iroh::{Endpoint, EndpointAddr, EndpointId};
+use rand::Rng;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::AbortHandle;
+
+use crate::frame::{self, FrameError, Tag};
+use crate::gate::Gate;
+use crate::{ALPN_SYNC, Hello, NetEvent, PeerSpec, close};
+
+/// How long the device with the higher id waits for the lower one to dial first.
+const GRACE: Duration = Duration::from_millis(1500);
+const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+const MIN_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+struct Conn {
+    connection: Connection,
+    dialed_by_me: bool,
+    generation: u64,
+    opened: HashSet<String>,
+}
+
+#[derive(Debug)]
+struct Peer {
+    spec: PeerSpec,
+    conn: Option<Conn>,
+    wake: Arc<Notify>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    peers: HashMap<EndpointId, Peer>,
+    blocked: HashSet<EndpointId>,
+    sessions: HashMap<(EndpointId, String), (u64, AbortHandle)>,
+}
+
+/// State shared by the handlers and peer tasks.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    endpoint: Endpoint,
+    gate: Gate,
+    events: mpsc::UnboundedSender<NetEvent>,
+    pub(crate) max_frame: usize,
+    state: Mutex<State>,
+    shutdown: watch::Sender<bool>,
+    counter: AtomicU64,
+}
+
+fn parse_id(s: &str) -> Option<EndpointId> {
+    EndpointId::from_str(s).ok()
+}
+
+impl Shared {
+    pub(crate) fn events_sender(&self) -> &mpsc::UnboundedSender<NetEvent> {
+        &self.events
+    }
+
+    pub(crate) fn new(
+        endpoint: Endpoint,
+        gate: Gate,
+        events: mpsc::UnboundedSender<NetEvent>,
+        max_frame: usize,
+    ) -> Self {
+        Self {
+            endpoint,
+            gate,
+            events,
+            max_frame,
+            state: Mutex::new(State::default()),
+            shutdown: watch::channel(false).0,
+            counter: AtomicU64::new(1),
+        }
+    }
+
+    fn me(&self) -> EndpointId {
+        self.endpoint.id()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data; keep going with it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn next(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    fn refresh_gate(&self, state: &State) {
+        let allowed = state
+            .peers
+            .keys()
+            .filter(|id| !state.blocked.contains(*id))
+            .copied()
+            .collect();
+        self.gate.set(allowed);
+    }
+
+    pub(crate) fn set_peers(self: &Arc<Self>, specs: Vec<PeerSpec>) {
+        let me = self.me();
+        let mut state = self.lock();
+        let mut wanted: HashMap<EndpointId, PeerSpec> = HashMap::new();
+        for spec in specs {
+            match parse_id(&spec.endpoint_id) {
+                Some(id) if id != me => {
+                    wanted.insert(id, spec);
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(peer = %spec.endpoint_id, "ignoring a malformed endpoint id")
+                }
+            }
+        }
+        // Peers no longer listed: close at once (a removed member's device).
+        let gone: Vec<EndpointId> = state
+            .peers
+            .keys()
+            .filter(|id| !wanted.contains_key(*id))
+            .copied()
+            .collect();
+        for id in gone {
+            if let Some(peer) = state.peers.remove(&id) {
+                if let Some(conn) = peer.conn {
+                    conn.connection
+                        .close(close::FORBIDDEN.into(), b"no longer a member");
+                }
+                peer.wake.notify_one();
+            }
+        }
+        for (id, spec) in wanted {
+            match state.peers.get_mut(&id) {
+                Some(peer) => {
+                    if peer.spec != spec {
+                        peer.spec = spec;
+                        peer.wake.notify_one();
+                    }
+                }
+                None => {
+                    let wake = Arc::new(Notify::new());
+                    state.peers.insert(
+                        id,
+                        Peer {
+                            spec,
+                            conn: None,
+                            wake: wake.clone(),
+                        },
+                    );
+                    tokio::spawn(peer_loop(self.clone(), id, wake));
+                }
+            }
+        }
+        // Sessions for teams no longer shared end now.
+        let stale: Vec<(EndpointId, String)> = state
+            .sessions
+            .keys()
+            .filter(|(id, team)| {
+                state
+                    .peers
+                    .get(id)
+                    .is_none_or(|p| !p.spec.teams.contains(team))
+            })
+            .cloned()
+            .collect();
+        for key in stale {
+            if let Some((_, handle)) = state.sessions.remove(&key) {
+                handle.abort();
+            }
+        }
+        self.refresh_gate(&state);
+    }
+
+    pub(crate) fn is_connected(&self, peer: &str) -> bool {
+        let Some(id) = parse_id(peer) else {
+            return false;
+        };
+        self.lock()
+            .peers
+            .get(&id)
+            .and_then(|p| p.conn.as_ref())
+            .is_some_and(|c| c.connection.close_reason().is_none())
+    }
+
+    pub(crate) fn block(&self, peers: BTreeSet<String>) {
+        let mut state = self.lock();
+        state.blocked = peers.iter().filter_map(|p| parse_id(p)).collect();
+        let blocked = state.blocked.clone();
+        for (id, peer) in state.peers.iter_mut() {
+            if blocked.contains(id)
+                && let Some(conn) = peer.conn.take()
+            {
+                conn.connection.close(close::FORBIDDEN.into(), b"paused");
+            }
+            peer.wake.notify_one();
+        }
+        self.refresh_gate(&state);
+    }
+
+    pub(crate) fn close_peer(&self, peer: &str, reason: &str) {
+        let Some(id) = parse_id(peer) else { return };
+        let mut state = self.lock();
+        if let Some(p) = state.peers.get_mut(&id) {
+            if let Some(conn) = p.conn.take() {
+                conn.connection
+                    .close(close::BAD_FRAME.into(), reason.as_bytes());
+            }
+            p.wake.notify_one();
+        }
+    }
+
+    pub(crate) fn drop_connections(&self) {
+        let mut state = self.lock();
+        for peer in state.peers.values_mut() {
+            if let Some(conn) = peer.conn.take() {
+                conn.connection.close(close::DONE.into(), b"reconnect");
+            }
+            peer.wake.notify_one();
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+        let mut state = self.lock();
+        for peer in state.peers.values_mut() {
+            if let Some(conn) = peer.conn.take() {
+                conn.connection
+                    .close(close::SHUTDOWN.into(), b"shutting down");
+            }
+            peer.wake.notify_one();
+        }
+    }
+
+    /// Keeps a new connection, or refuses it if the pair already has the one that wins
+    /// (the one dialed by the lower id). Returns whether it was kept.
+    fn adopt(&self, connection: &Connection, dialed_by_me: bool) -> bool {
+        let me = self.me();
+        let id = connection.remote_id();
+        let mut state = self.lock();
+        if state.blocked.contains(&id) || self.is_shutting_down() {
+            connection.close(close::FORBIDDEN.into(), b"paused");
+            return false;
+        }
+        let generation = self.next();
+        let Some(peer) = state.peers.get_mut(&id) else {
+            connection.close(close::FORBIDDEN.into(), b"not a member");
+            return false;
+        };
+        if let Some(existing) = &peer.conn
+            && existing.connection.close_reason().is_none()
+            && existing.dialed_by_me != dialed_by_me
+        {
+            let preferred_dialer_is_me = me < id;
+            if existing.dialed_by_me == preferred_dialer_is_me {
+                connection.close(close::DUPLICATE.into(), b"duplicate");
+                return false;
+            }
+            existing
+                .connection
+                .close(close::DUPLICATE.into(), b"duplicate");
+        } else if let Some(existing) = &peer.conn {
+            // A newer connection from the same side replaces a stale one.
+            existing
+                .connection
+                .close(close::DUPLICATE.into(), b"replaced");
+        }
+        peer.conn = Some(Conn {
+            connection: connection.clone(),
+            dialed_by_me,
+            generation,
+            opened: HashSet::new(),
+        });
+        peer.wake.notify_one();
+        true
+    }
+
+    fn start_session(
+        self: &Arc<Self>,
+        connection: Connection,
+        team: String,
+        send: SendStream,
+        recv: RecvStream,
+    ) {
+        let peer = connection.remote_id();
+        let session = self.next();
+        let shared = self.clone();
+        let team2 = team.clone();
+        let handle = tokio::spawn(async move {
+            run_session(shared, connection, team2, session, send, recv).await;
+        });
+        let mut state = self.lock();
+        if let Some((_, old)) = state
+            .sessions
+            .insert((peer, team), (session, handle.abort_handle()))
+        {
+            old.abort();
+        }
+    }
+
+    fn session_ended(&self, peer: EndpointId, team: &str, session: u64) {
+        let mut state = self.lock();
+        if state
+            .sessions
+            .get(&(peer, team.to_owned()))
+            .is_some_and(|(s, _)| *s == session)
+        {
+            state.sessions.remove(&(peer, team.to_owned()));
+        }
+    }
+}
+
+/// Keeps one peer connected: dials with backoff, opens team streams on connections it
+/// dialed, and waits for changes.
+async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
+    let me = shared.me();
+    let mut backoff = MIN_BACKOFF;
+    let mut shutdown = shared.shutdown.subscribe();
+    loop {
+        if shared.is_shutting_down() {
+            return;
+        }
+        enum Next {
+            Gone,
+            Wait,
+            Live(Connection, u64, Vec<String>),
+            Dial(PeerSpec),
+        }
+        let next = {
+            let mut state = shared.lock();
+            let blocked = state.blocked.contains(&id);
+            match state.peers.get_mut(&id) {
+                None => Next::Gone,
+                Some(_) if blocked => Next::Wait,
+                Some(peer) => match &mut peer.conn {
+                    Some(conn) if conn.connection.close_reason().is_none() => {
+                        let to_open: Vec<String> = if conn.dialed_by_me {
+                            peer.spec
+                                .teams
+                                .iter()
+                                .filter(|t| !conn.opened.contains(*t))
+                                .cloned()
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        conn.opened.extend(to_open.iter().cloned());
+                        Next::Live(conn.connection.clone(), conn.generation, to_open)
+                    }
+                    _ => {
+                        peer.conn = None;
+                        Next::Dial(peer.spec.clone())
+                    }
+                },
+            }
+        };
+        match next {
+            Next::Gone => return,
+            Next::Wait => {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Next::Live(connection, generation, to_open) => {
+                for team in to_open {
+                    open_stream(&shared, &connection, team).await;
+                }
+                tokio::select! {
+                    _ = connection.closed() => {
+                        let mut state = shared.lock();
+                        if let Some(peer) = state.peers.get_mut(&id)
+                            && peer.conn.as_ref().is_some_and(|c| c.generation == generation)
+                        {
+                            peer.conn = None;
+                        }
+                    }
+                    _ = wake.notified() => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Next::Dial(spec) => {
+                if spec.addrs.is_empty() {
+                    // Nowhere to dial yet: wait until an address arrives (or mDNS finds
+                    // it; iroh resolves an id without addresses through lookup).
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    if spec.addrs.is_empty() && !shared.is_shutting_down() {
+                        try_dial(&shared, id, &spec, &mut backoff).await;
+                    }
+                    continue;
+                }
+                if me > id {
+                    // Give the lower id a head start, so that usually only one side dials.
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(GRACE) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    if shared.is_connected(&id.to_string()) || shared.is_shutting_down() {
+                        continue;
+                    }
+                }
+                if !try_dial(&shared, id, &spec, &mut backoff).await {
+                    let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64 / 4);
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff + Duration::from_millis(jitter)) => {}
+                        _ = wake.notified() => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}
+
+async fn try_dial(
+    shared: &Arc<Shared>,
+    id: EndpointId,
+    spec: &PeerSpec,
+    backoff: &mut Duration,
+) -> bool {
+    let addr =
+        EndpointAddr::from_parts(id, spec.addrs.iter().copied().map(iroh::TransportAddr::Ip));
+    tracing::debug!(peer = %id.fmt_short(), addrs = ?spec.addrs, "dialing");
+    match tokio::time::timeout(DIAL_TIMEOUT, shared.endpoint.connect(addr, ALPN_SYNC)).await {
+        Ok(Ok(connection)) => {
+            if shared.adopt(&connection, true) {
+                *backoff = MIN_BACKOFF;
+            }
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(peer = %id.fmt_short(), error = %e, "dial failed");
+            false
+        }
+        Err(_) => {
+            tracing::debug!(peer = %id.fmt_short(), "dial timed out");
+            false
+        }
+    }
+}
+
+async fn open_stream(shared: &Arc<Shared>, connection: &Connection, team: String) {
+    let opened = async {
+        let (mut send, recv) = connection
+            .open_bi()
+            .await
+            .map_err(|e| FrameError::Io(e.to_string()))?;
+        let hello = serde_json::to_vec(&Hello {
+            version: 1,
+            team_id: team.clone(),
+        })
+        .map_err(|e| FrameError::Io(e.to_string()))?;
+        frame::write_frame(&mut send, Tag::Hello, &hello).await?;
+        Ok::<_, FrameError>((send, recv))
+    };
+    match opened.await {
+        Ok((send, recv)) => shared.start_session(connection.clone(), team, send, recv),
+        Err(e) => tracing::debug!(error = %e, "could not open a team stream"),
+    }
+}
+
+async fn run_session(
+    shared: Arc<Shared>,
+    connection: Connection,
+    team: String,
+    session: u64,
+    mut send: SendStream,
+    mut recv: RecvStream,
+) {
+    let peer = connection.remote_id();
+    let peer_s = peer.to_string();
+    let (outbox, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let _ = shared.events.send(NetEvent::SessionUp {
+        peer: peer_s.clone(),
+        team: team.clone(),
+        session,
+        outbox,
+    });
+    let events = shared.events.clone();
+    let max = shared.max_frame;
+    let (peer_r, team_r) = (peer_s.clone(), team.clone());
+    let mut reader = tokio::spawn(async move {
+        loop {
+            match frame::read_frame(&mut recv, max).await? {
+                Some((Tag::Sync, message)) => {
+                    let _ = events.send(NetEvent::Received {
+                        peer: peer_r.clone(),
+                        team: team_r.clone(),
+                        session,
+                        message,
+                    });
+                }
+                Some((got, _)) => {
+                    return Err(FrameError::Unexpected {
+                        expected: Tag::Sync,
+                        got,
+                    });
+                }
+                None => return Ok(()),
+            }
+        }
+    });
+    let reason = loop {
+        tokio::select! {
+            outgoing = rx.recv() => match outgoing {
+                Some(message) => {
+                    if let Err(e) = frame::write_frame(&mut send, Tag::Sync, &message).await {
+                        break format!("write failed: {e}");
+                    }
+                }
+                None => break "closed by the node".to_owned(),
+            },
+            read = &mut reader => {
+                break match read {
+                    Ok(Ok(())) => "the peer ended the stream".to_owned(),
+                    Ok(Err(FrameError::Io(e))) => format!("connection lost: {e}"),
+                    Ok(Err(e)) => {
+                        // Garbage from a member's device: drop that connection, loudly.
+                        tracing::warn!(peer = %peer.fmt_short(), error = %e, "bad frame; closing the connection");
+                        connection.close(close::BAD_FRAME.into(), b"bad frame");
+                        format!("bad frame: {e}")
+                    }
+                    Err(e) => format!("reader stopped: {e}"),
+                };
+            }
+        }
+    };
+    reader.abort();
+    shared.session_ended(peer, &team, session);
+    let _ = shared.events.send(NetEvent::SessionDown {
+        peer: peer_s,
+        team,
+        session,
+        reason,
+    });
+}
+
+/// Accepts sync connections that passed the gate.
+#[derive(Debug, Clone)]
+pub(crate) struct SyncHandler(pub(crate) Arc<Shared>);
+
+impl ProtocolHandler for SyncHandler {
+    async fn accept(&self, connection: Connection) -> Result<(), AcceptError> {
+        let shared = &self.0;
+        if !shared.adopt(&connection, false) {
+            return Ok(());
+        }
+        loop {
+            let (send, mut recv) = match connection.accept_bi().await {
+                Ok(streams) => streams,
+                Err(_) => return Ok(()),
+            };
+            let hello = tokio::time::timeout(
+                HELLO_TIMEOUT,
+                frame::expect_frame(&mut recv, Tag::Hello, 4096),
+            )
+            .await;
+            let hello: Hello = match hello {
+                Ok(Ok(bytes)) => match serde_json::from_slice(&bytes) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "malformed hello; closing");
+                        connection.close(close::BAD_FRAME.into(), b"bad hello");
+                        return Ok(());
+                    }
+                },
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "bad first frame; closing");
+                    connection.close(close::BAD_FRAME.into(), b"bad hello");
+                    return Ok(());
+                }
+                Err(_) => {
+                    connection.close(close::BAD_FRAME.into(), b"no hello");
+                    return Ok(());
+                }
+            };
+            let member = {
+                let state = shared.lock();
+                state
+                    .peers
+                    .get(&connection.remote_id())
+                    .is_some_and(|p| p.spec.teams.contains(&hello.team_id))
+                    && !state.blocked.contains(&connection.remote_id())
+            };
+            if !member || hello.version != 1 {
+                tracing::info!(
+                    peer = %connection.remote_id().fmt_short(),
+                    team = %hello.team_id,
+                    "refused a stream: not a member of that team"
+                );
+                connection.close(close::FORBIDDEN.into(), b"not a member of that team");
+                return Ok(());
+            }
+            shared.start_session(connection.clone(), hello.team_id, send, recv);
+        }
+    }
+}

@@ -1,0 +1,1029 @@
+//! The running node: the [`Engine`] on its own thread (the only owner of the documents),
+//! the network, and the control socket. Everything reaches the documents as a message on
+//! one channel, so there is never a lock around a document and the order of changes is
+//! the order of messages.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use peercoach_core::automerge::AutoCommit;
+use peercoach_core::automerge::sync::{self, SyncDoc};
+use peercoach_core::{ActorHex, Command, Env, MemberId, SystemEnv, Team, TeamId};
+use peercoach_net::{
+    InviteTicket, JoinAccepted, JoinError, JoinReply, JoinRequest, Net, NetConfig, NetEvent,
+    Outbox, PeerSpec,
+};
+use rand::RngCore;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::api::{PeerStatus, Reply, Request, StatusReply};
+use crate::engine::{Engine, EngineError};
+use crate::invites::Invites;
+
+/// How a node is started.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// The data dir.
+    pub data_dir: PathBuf,
+    /// Force loopback-only mode (else the data dir's settings decide).
+    pub loopback_only: bool,
+    /// Bind this address.
+    pub bind: Option<SocketAddr>,
+    /// Serve the control socket in the data dir.
+    pub control_socket: bool,
+}
+
+impl NodeOptions {
+    /// Options for a data dir, loopback-only when `PEERCOACH_LOOPBACK=1` is set.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            loopback_only: loopback_from_env(),
+            bind: None,
+            control_socket: true,
+        }
+    }
+}
+
+/// Whether `PEERCOACH_LOOPBACK` asks for loopback-only mode.
+pub fn loopback_from_env() -> bool {
+    std::env::var("PEERCOACH_LOOPBACK").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// What the node tells the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A team's document changed (locally or from a peer): re-read views.
+    Changed {
+        /// Team id.
+        team: String,
+    },
+    /// Connections or sync progress changed: re-read status.
+    Sync,
+}
+
+/// The answer to one API message: the result, and anything worth warning about.
+#[derive(Debug)]
+pub struct ApiResult {
+    /// The reply or the error.
+    pub result: Result<Reply, EngineError>,
+    /// Warnings (damaged files repaired while opening, …).
+    pub warnings: Vec<String>,
+}
+
+enum Msg {
+    Api(Request, oneshot::Sender<ApiResult>),
+    Net(NetEvent),
+    JoinDone {
+        ticket: Box<InviteTicket>,
+        result: Result<JoinAccepted, JoinError>,
+        reply: oneshot::Sender<ApiResult>,
+    },
+    Tick,
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cheap handle for sending requests to a node.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    tx: mpsc::UnboundedSender<Msg>,
+    events: broadcast::Sender<NodeEvent>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Api(..) => "Api",
+            Msg::Net(_) => "Net",
+            Msg::JoinDone { .. } => "JoinDone",
+            Msg::Tick => "Tick",
+            Msg::Shutdown(_) => "Shutdown",
+        })
+    }
+}
+
+impl NodeHandle {
+    /// Sends a request; the receiver yields the result once it is applied (and durable).
+    pub fn send(&self, request: Request) -> oneshot::Receiver<ApiResult> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(Msg::Api(request, tx));
+        rx
+    }
+
+    /// Sends a request and waits for the reply.
+    pub async fn request(&self, request: Request) -> Result<Reply, EngineError> {
+        self.request_with_warnings(request).await.result
+    }
+
+    /// Like [`NodeHandle::request`], keeping the warnings.
+    pub async fn request_with_warnings(&self, request: Request) -> ApiResult {
+        self.send(request).await.unwrap_or_else(|_| ApiResult {
+            result: Err(EngineError::Join("the node has stopped".into())),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Change notifications.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The data dir.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The network.
+    #[error(transparent)]
+    Net(#[from] peercoach_net::NetError),
+    /// The control socket.
+    #[error("control socket {path}: {source}")]
+    Socket {
+        /// Path.
+        path: PathBuf,
+        /// Error.
+        source: std::io::Error,
+    },
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Node {
+    handle: NodeHandle,
+    net: Net,
+    actor: Option<std::thread::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    socket: Option<PathBuf>,
+    loopback_only: bool,
+}
+
+impl Node {
+    /// Opens the data dir (taking its lock), binds the network and starts syncing.
+    /// Must be called inside a tokio runtime.
+    pub async fn start(options: NodeOptions) -> Result<Self, NodeError> {
+        let engine = Engine::open(&options.data_dir)?;
+        let settings = engine.data().settings();
+        let loopback_only = options.loopback_only || settings.network.loopback_only;
+        let config = NetConfig {
+            secret_key: engine.identity().secret_key,
+            loopback_only,
+            bind: options.bind,
+            port: settings.network.port,
+            relays: settings.network.relays,
+            relay_url: settings.network.relay_url.clone(),
+            lan_discovery: settings.network.lan_discovery,
+            port_mapping: settings.network.port_mapping,
+            max_frame: peercoach_net::frame::DEFAULT_MAX_FRAME,
+        };
+        let (net_tx, mut net_rx) = mpsc::unbounded_channel();
+        // Keep the same port across restarts, so teammates who know our old address
+        // find us again; if it is taken, take any and publish the new address.
+        let net = match Net::bind(&config, net_tx.clone()).await {
+            Ok(net) => net,
+            Err(e) if config.port != 0 && config.bind.is_none() => {
+                tracing::warn!(port = config.port, error = %e, "saved port unavailable; using another");
+                Net::bind(
+                    &NetConfig {
+                        port: 0,
+                        ..config.clone()
+                    },
+                    net_tx,
+                )
+                .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if options.bind.is_none()
+            && let Some(port) = net.direct_addrs().first().map(SocketAddr::port)
+            && port != settings.network.port
+        {
+            let mut settings = engine.data().settings();
+            settings.network.port = port;
+            if let Err(e) = engine.data().save_settings(&settings) {
+                tracing::warn!(error = %e, "could not remember the port");
+            }
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(256);
+        let handle = NodeHandle {
+            tx: tx.clone(),
+            events: events.clone(),
+        };
+        let mut tasks = Vec::new();
+        let forward = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = net_rx.recv().await {
+                if forward.send(Msg::Net(event)).is_err() {
+                    break;
+                }
+            }
+        }));
+        let ticker = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut interval = tokio::time::interval(std::time::Duration::from_secs(30));
+            loop {
+                interval.tick().await;
+                if ticker.send(Msg::Tick).is_err() {
+                    break;
+                }
+            }
+        }));
+        let socket = if options.control_socket {
+            let path = peercoach_store::DataDir::control_socket_path(&options.data_dir);
+            tasks.push(crate::control::serve(&path, handle.clone())?);
+            Some(path)
+        } else {
+            None
+        };
+        let actor = Actor {
+            engine,
+            net: net.clone(),
+            rt: tokio::runtime::Handle::current(),
+            tx: tx.downgrade(),
+            events,
+            peers: BTreeMap::new(),
+            specs: Vec::new(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("peercoach-node".into())
+            .spawn(move || actor.run(rx))
+            .map_err(|e| NodeError::Socket {
+                path: options.data_dir.clone(),
+                source: e,
+            })?;
+        Ok(Self {
+            handle,
+            net,
+            actor: Some(thread),
+            tasks,
+            socket,
+            loopback_only,
+        })
+    }
+
+    /// A handle for requests and events.
+    pub fn handle(&self) -> NodeHandle {
+        self.handle.clone()
+    }
+
+    /// This device's endpoint id.
+    pub fn endpoint_id(&self) -> String {
+        self.net.endpoint_id()
+    }
+
+    /// This device's direct addresses.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.net.direct_addrs()
+    }
+
+    /// Whether the node runs loopback-only.
+    pub fn is_loopback_only(&self) -> bool {
+        self.loopback_only
+    }
+
+    /// The network layer (for pausing peers and dropping connections).
+    pub fn net(&self) -> &Net {
+        &self.net
+    }
+
+    /// Stops: saves sync states, tells peers, closes the endpoint, removes the socket.
+    pub async fn shutdown(mut self) {
+        // The socket goes first, while this process still holds the data dir's lock: a
+        // node started right after us must never find its fresh socket removed by us.
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        if let Some(path) = &self.socket {
+            let _ = std::fs::remove_file(path);
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.handle.tx.send(Msg::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        if let Some(thread) = self.actor.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        self.net.shutdown().await;
+    }
+}
+
+/// Sync with one peer on one team.
+#[derive(Debug)]
+struct PeerSync {
+    state: sync::State,
+    /// Live sessions, oldest first; the newest is the one in use. Briefly there can be
+    /// two (while a duplicate connection is being closed); when the one in use ends, the
+    /// sync falls back to the other.
+    sessions: Vec<(u64, Outbox)>,
+    last_received_ms: Option<i64>,
+}
+
+impl PeerSync {
+    fn current(&self) -> Option<u64> {
+        self.sessions.last().map(|(s, _)| *s)
+    }
+
+    /// Starts the protocol afresh on the session now in use: a message lost with the
+    /// old stream must not stall the pair (DESIGN.md §5).
+    fn restart_protocol(&mut self) {
+        self.state = sync::State::decode(&self.state.encode()).unwrap_or_default();
+    }
+}
+
+struct Actor {
+    engine: Engine,
+    net: Net,
+    rt: tokio::runtime::Handle,
+    tx: mpsc::WeakUnboundedSender<Msg>,
+    events: broadcast::Sender<NodeEvent>,
+    peers: BTreeMap<(TeamId, String), PeerSync>,
+    specs: Vec<PeerSpec>,
+}
+
+impl Actor {
+    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        // The network layer spawns its tasks on the node's runtime.
+        let rt = self.rt.clone();
+        let _runtime = rt.enter();
+        let me = self.net.endpoint_id();
+        let span = tracing::info_span!("node", id = %&me[..8]);
+        let _span = span.enter();
+        if let Err(e) = self.engine.open_all() {
+            tracing::error!(error = %e, "could not open every team");
+        }
+        self.publish_addrs();
+        self.refresh_peers();
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < 512 {
+                match rx.try_recv() {
+                    Ok(msg) => batch.push(msg),
+                    Err(_) => break,
+                }
+            }
+            let mut changed: BTreeSet<TeamId> = BTreeSet::new();
+            let mut reply_to: BTreeSet<(TeamId, String)> = BTreeSet::new();
+            let mut stop = None;
+            for msg in batch {
+                match msg {
+                    Msg::Api(request, reply) => self.api(request, reply, &mut changed),
+                    Msg::Net(event) => self.net_event(event, &mut changed, &mut reply_to),
+                    Msg::JoinDone {
+                        ticket,
+                        result,
+                        reply,
+                    } => self.join_done(&ticket, result, reply, &mut changed),
+                    Msg::Tick => {
+                        self.publish_addrs();
+                        self.save_sync_states();
+                    }
+                    Msg::Shutdown(done) => stop = Some(done),
+                }
+            }
+            self.settle(&changed, &reply_to);
+            if let Some(done) = stop {
+                self.save_sync_states();
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    /// After a batch: make remote changes durable, then tell every affected peer.
+    fn settle(&mut self, changed: &BTreeSet<TeamId>, reply_to: &BTreeSet<(TeamId, String)>) {
+        for team in changed {
+            if let Ok(open) = self.engine.team(Some(team.as_str()))
+                && let Err(e) = open.store.append(open.doc.automerge())
+            {
+                tracing::error!(error = %e, "could not save changes from peers");
+            }
+        }
+        let keys: Vec<(TeamId, String)> = self
+            .peers
+            .keys()
+            .filter(|(team, peer)| {
+                changed.contains(team) || reply_to.contains(&(team.clone(), peer.clone()))
+            })
+            .cloned()
+            .collect();
+        for (team, peer) in keys {
+            self.send_sync(&team, &peer);
+        }
+        if !changed.is_empty() {
+            self.refresh_peers();
+            for team in changed {
+                let _ = self.events.send(NodeEvent::Changed {
+                    team: team.to_string(),
+                });
+            }
+        }
+        if !changed.is_empty() || !reply_to.is_empty() {
+            let _ = self.events.send(NodeEvent::Sync);
+        }
+    }
+
+    /// Offers what changed to every peer of a team, at once.
+    fn broadcast(&mut self, team: &TeamId) {
+        let peers: Vec<String> = self
+            .peers
+            .keys()
+            .filter(|(t, _)| t == team)
+            .map(|(_, p)| p.clone())
+            .collect();
+        for peer in peers {
+            self.send_sync(team, &peer);
+        }
+    }
+
+    fn send_sync(&mut self, team: &TeamId, peer: &str) {
+        let Ok(open) = self.engine.team(Some(team.as_str())) else {
+            return;
+        };
+        let Some(ps) = self.peers.get_mut(&(team.clone(), peer.to_owned())) else {
+            return;
+        };
+        let Some((_, outbox)) = ps.sessions.last() else {
+            return;
+        };
+        if let Some(message) = open
+            .doc
+            .automerge()
+            .sync()
+            .generate_sync_message(&mut ps.state)
+        {
+            tracing::trace!(peer = %&peer[..8.min(peer.len())], heads = ?message.heads, changes = message.changes.len(), "send sync");
+            if outbox.send(message.encode()).is_err() {
+                ps.sessions.pop();
+                ps.restart_protocol();
+            }
+        }
+    }
+
+    fn api(
+        &mut self,
+        request: Request,
+        reply: oneshot::Sender<ApiResult>,
+        changed: &mut BTreeSet<TeamId>,
+    ) {
+        let team_of = |req: &Request| match req {
+            Request::Apply { team, .. } | Request::Import { team, .. } => Some(team.clone()),
+            Request::Init { .. } => Some(None),
+            _ => None,
+        };
+        let mutates = team_of(&request);
+        let result = match request {
+            Request::Status { team } => self.status(team.as_deref()),
+            Request::Invite {
+                team,
+                expires_in_ms,
+                device,
+            } => self.invite(team.as_deref(), expires_in_ms, device),
+            Request::Join { ticket, name } => match self.start_join(&ticket, name, reply) {
+                Ok(()) => return,
+                Err((e, reply)) => {
+                    let _ = reply.send(ApiResult {
+                        result: Err(e),
+                        warnings: self.engine.take_warnings(),
+                    });
+                    return;
+                }
+            },
+            other => self.engine.handle(other),
+        };
+        if result.is_ok()
+            && let Some(team) = mutates
+            && let Ok(id) = self.engine.select(team.as_deref())
+        {
+            self.broadcast(&id);
+            changed.insert(id);
+        }
+        let _ = reply.send(ApiResult {
+            result,
+            warnings: self.engine.take_warnings(),
+        });
+    }
+
+    fn status(&mut self, team: Option<&str>) -> Result<Reply, EngineError> {
+        let endpoint_id = self.net.endpoint_id();
+        let addrs = self
+            .net
+            .direct_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let id = self.engine.select(team)?;
+        let open = self.engine.team(Some(id.as_str()))?;
+        let view = open.doc.team().clone();
+        let mut peers = Vec::new();
+        for member in view.current_members() {
+            for device in member
+                .devices
+                .iter()
+                .filter(|d| d.trusted && d.endpoint != endpoint_id)
+            {
+                let ps = self.peers.get(&(id.clone(), device.endpoint.clone()));
+                peers.push(PeerStatus {
+                    member: member.id.to_string(),
+                    name: member.name.clone(),
+                    endpoint_id: device.endpoint.clone(),
+                    connected: self.net.is_connected(&device.endpoint),
+                    last_synced_ms: ps.and_then(|p| p.last_received_ms),
+                    has_all_my_changes: ps
+                        .is_some_and(|p| peer_has_all(open.doc.automerge(), &p.state)),
+                });
+            }
+        }
+        Ok(Reply::Status(StatusReply {
+            endpoint_id,
+            addrs,
+            team: Some(id.to_string()),
+            peers,
+        }))
+    }
+
+    fn invite(
+        &mut self,
+        team: Option<&str>,
+        expires_in_ms: i64,
+        device: bool,
+    ) -> Result<Reply, EngineError> {
+        if !(60_000..=30 * 24 * 3_600_000).contains(&expires_in_ms) {
+            return Err(EngineError::BadRequest(
+                "an invite must expire between 1 minute and 30 days from now".into(),
+            ));
+        }
+        let now = SystemEnv.now_ms();
+        let id = self.engine.select(team)?;
+        let open = self.engine.team(Some(id.as_str()))?;
+        if let Some(ro) = open.doc.read_only() {
+            return Err(peercoach_core::CommandError::ReadOnly {
+                found: ro.found,
+                supported: peercoach_core::schema::SCHEMA_VERSION,
+            }
+            .into());
+        }
+        let me = open
+            .doc
+            .me()
+            .cloned()
+            .ok_or(peercoach_core::CommandError::NotAMember)?;
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let path = open.store.file("invites.json");
+        let mut invites = Invites::load(&path);
+        let device_of = device.then(|| me.to_string());
+        let expires_ms = now + expires_in_ms;
+        invites.add(&secret, me.as_str(), now, expires_ms, device_of.clone());
+        invites
+            .save(&path)
+            .map_err(|e| EngineError::BadFile(format!("could not save the invite: {e}")))?;
+        let ticket = InviteTicket::new(
+            id.to_string(),
+            open.doc.team().name.clone(),
+            self.net.addr(),
+            secret,
+            expires_ms,
+            device_of,
+        );
+        Ok(Reply::Invited {
+            ticket: ticket.to_string(),
+            expires_ms,
+        })
+    }
+
+    #[allow(clippy::result_large_err)] // reason: hands the reply channel back on failure
+    fn start_join(
+        &mut self,
+        ticket: &str,
+        name: String,
+        reply: oneshot::Sender<ApiResult>,
+    ) -> Result<(), (EngineError, oneshot::Sender<ApiResult>)> {
+        let ticket = match InviteTicket::parse(ticket) {
+            Ok(t) => t,
+            Err(e) => return Err((EngineError::Join(e.to_string()), reply)),
+        };
+        if let Err(e) = ticket.check(SystemEnv.now_ms()) {
+            return Err((EngineError::Join(e.to_string()), reply));
+        }
+        let Ok(team_id) = TeamId::parse(&ticket.team_id) else {
+            return Err((
+                EngineError::Join("the ticket names no valid team".into()),
+                reply,
+            ));
+        };
+        if self.engine.select(Some(team_id.as_str())).is_ok() {
+            return Err((
+                EngineError::Join(format!("this device already has team {}", ticket.team_name)),
+                reply,
+            ));
+        }
+        let request = JoinRequest {
+            version: 1,
+            team_id: ticket.team_id.clone(),
+            secret: ticket.secret,
+            name,
+            actor: self.engine.identity().actor_hex().to_string(),
+            addrs: self
+                .net
+                .direct_addrs()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        };
+        let net = self.net.clone();
+        let tx = self.tx.clone();
+        self.rt.spawn(async move {
+            let result = net.join(&ticket, request).await;
+            if let Some(tx) = tx.upgrade() {
+                let _ = tx.send(Msg::JoinDone {
+                    ticket: Box::new(ticket),
+                    result,
+                    reply,
+                });
+            }
+        });
+        Ok(())
+    }
+
+    fn join_done(
+        &mut self,
+        ticket: &InviteTicket,
+        result: Result<JoinAccepted, JoinError>,
+        reply: oneshot::Sender<ApiResult>,
+        changed: &mut BTreeSet<TeamId>,
+    ) {
+        let outcome = (|| {
+            let accepted = result.map_err(|e| EngineError::Join(e.to_string()))?;
+            let doc = AutoCommit::load(&accepted.document).map_err(|e| {
+                EngineError::Join(format!("the inviter sent an unreadable document: {e}"))
+            })?;
+            let team = Team::read(&doc);
+            if team.id.as_ref().map(ToString::to_string) != Some(ticket.team_id.clone()) {
+                return Err(EngineError::Join(
+                    "the inviter sent a different team than the ticket names".into(),
+                ));
+            }
+            let id = self.engine.add_team(doc)?;
+            changed.insert(id.clone());
+            Ok(Reply::Joined {
+                team_id: id.to_string(),
+                team_name: team.name,
+                member_id: accepted.member_id,
+            })
+        })();
+        let _ = reply.send(ApiResult {
+            result: outcome,
+            warnings: self.engine.take_warnings(),
+        });
+    }
+
+    /// The inviter's side of a join: check the secret, add the member (or device),
+    /// make it durable, and send the document.
+    fn answer_join(
+        &mut self,
+        request: JoinRequest,
+        from: &str,
+        changed: &mut BTreeSet<TeamId>,
+    ) -> JoinReply {
+        let refuse = |reason: String| JoinReply::Refused { reason };
+        let Ok(team_id) = TeamId::parse(&request.team_id) else {
+            return refuse("unknown team".into());
+        };
+        let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
+            return refuse("this device does not hold that team".into());
+        };
+        if open.doc.team().id.as_ref() != Some(&team_id) {
+            return refuse("this device does not hold that team".into());
+        }
+        let path = open.store.file("invites.json");
+        let mut invites = Invites::load(&path);
+        let now = SystemEnv.now_ms();
+        let invite = match invites.redeem(&request.secret, from, now) {
+            Ok(i) => i,
+            Err(r) => {
+                tracing::info!(peer = %&from[..8.min(from.len())], reason = %r, "refused a join");
+                return refuse(r.to_string());
+            }
+        };
+        // Burn the secret before anything else: a crash now costs a new invite, never a
+        // second use.
+        if let Err(e) = invites.save(&path) {
+            return refuse(format!("the inviter could not record the invite: {e}"));
+        }
+        let Some(actor) = ActorHex::parse(&request.actor) else {
+            return refuse("malformed device id".into());
+        };
+        let command = match &invite.device_of {
+            Some(member) => match MemberId::parse(member) {
+                Ok(member) => Command::AddDevice {
+                    member,
+                    actor,
+                    endpoint: from.to_owned(),
+                    label: request.name.clone(),
+                    addrs: request.addrs.clone(),
+                },
+                Err(_) => return refuse("malformed invite".into()),
+            },
+            None => Command::AddMember {
+                name: request.name.clone(),
+                actor,
+                endpoint: from.to_owned(),
+                label: String::new(),
+                addrs: request.addrs.clone(),
+            },
+        };
+        let applied = match self.engine.apply(Some(team_id.as_str()), command) {
+            Ok(a) => a,
+            Err(e) => return refuse(e.to_string()),
+        };
+        self.broadcast(&team_id);
+        changed.insert(team_id.clone());
+        let member_id = applied.created.or(invite.device_of).unwrap_or_default();
+        let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
+            return refuse("the team closed".into());
+        };
+        JoinReply::Accepted {
+            member_id,
+            document: open.doc.automerge().save(),
+        }
+    }
+
+    fn net_event(
+        &mut self,
+        event: NetEvent,
+        changed: &mut BTreeSet<TeamId>,
+        reply_to: &mut BTreeSet<(TeamId, String)>,
+    ) {
+        match event {
+            NetEvent::SessionUp {
+                peer,
+                team,
+                session,
+                outbox,
+            } => {
+                let Ok(team_id) = TeamId::parse(&team) else {
+                    return;
+                };
+                let saved = self
+                    .engine
+                    .team(Some(team_id.as_str()))
+                    .ok()
+                    .and_then(|open| open.store.peer_state(&peer));
+                let ps = self
+                    .peers
+                    .entry((team_id.clone(), peer.clone()))
+                    .or_insert_with(|| PeerSync {
+                        state: saved
+                            .and_then(|b| sync::State::decode(&b).ok())
+                            .unwrap_or_default(),
+                        sessions: Vec::new(),
+                        last_received_ms: None,
+                    });
+                ps.sessions.retain(|(_, o)| !o.is_closed());
+                tracing::trace!(peer = %&peer[..8.min(peer.len())], session, live = ps.sessions.len(), "session up");
+                ps.sessions.push((session, outbox));
+                ps.restart_protocol();
+                reply_to.insert((team_id, peer));
+            }
+            NetEvent::Received {
+                peer,
+                team,
+                session,
+                message,
+            } => {
+                let Ok(team_id) = TeamId::parse(&team) else {
+                    return;
+                };
+                let key = (team_id.clone(), peer.clone());
+                let Some(ps) = self.peers.get_mut(&key) else {
+                    return;
+                };
+                if ps.current() != Some(session) {
+                    return;
+                }
+                let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
+                    return;
+                };
+                let message = match sync::Message::decode(&message) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(peer = %&peer[..8.min(peer.len())], error = %e, "undecodable sync message; closing");
+                        ps.sessions.clear();
+                        self.net.close_peer(&peer, "bad sync message");
+                        return;
+                    }
+                };
+                let before = open.doc.automerge().get_heads();
+                tracing::trace!(peer = %&peer[..8.min(peer.len())], heads = ?message.heads, changes = message.changes.len(), "recv sync");
+                if let Err(e) = open
+                    .doc
+                    .automerge()
+                    .sync()
+                    .receive_sync_message(&mut ps.state, message)
+                {
+                    tracing::warn!(peer = %&peer[..8.min(peer.len())], error = %e, "sync message refused; closing");
+                    ps.sessions.clear();
+                    self.net.close_peer(&peer, "bad sync message");
+                    return;
+                }
+                ps.last_received_ms = Some(SystemEnv.now_ms());
+                if open.doc.automerge().get_heads() != before {
+                    open.doc.refresh_after_merge();
+                    // Durable before we acknowledge it (our reply carries our new heads).
+                    if let Err(e) = open.store.append(open.doc.automerge()) {
+                        tracing::error!(error = %e, "could not save changes from a peer");
+                    }
+                    changed.insert(team_id.clone());
+                }
+                // Reply (and tell everyone else about new changes) now, before the next
+                // message: the protocol assumes an answer to every message, and a later
+                // message with equal heads makes a late answer look needless.
+                if changed.contains(&team_id) {
+                    self.broadcast(&team_id);
+                } else {
+                    self.send_sync(&team_id, &peer);
+                }
+                let _ = (reply_to, key);
+            }
+            NetEvent::SessionDown {
+                peer,
+                team,
+                session,
+                reason,
+            } => {
+                tracing::debug!(peer = %&peer[..8.min(peer.len())], %reason, "session down");
+                let Ok(team_id) = TeamId::parse(&team) else {
+                    return;
+                };
+                if let Some(ps) = self.peers.get_mut(&(team_id.clone(), peer.clone())) {
+                    let was_current = ps.current() == Some(session);
+                    tracing::trace!(peer = %&peer[..8.min(peer.len())], session, was_current, %reason, "session down");
+                    ps.sessions.retain(|(s, o)| *s != session && !o.is_closed());
+                    if was_current {
+                        ps.restart_protocol();
+                        let bytes = ps.state.encode();
+                        if !ps.sessions.is_empty() {
+                            reply_to.insert((team_id.clone(), peer.clone()));
+                        }
+                        if let Ok(open) = self.engine.team(Some(team_id.as_str())) {
+                            let _ = open.store.save_peer_state(&peer, &bytes);
+                        }
+                    }
+                }
+                let _ = self.events.send(NodeEvent::Sync);
+            }
+            NetEvent::Join {
+                request,
+                from,
+                reply,
+            } => {
+                let answer = self.answer_join(request, &from, changed);
+                let _ = reply.send(answer);
+            }
+        }
+    }
+
+    fn save_sync_states(&mut self) {
+        let states: Vec<(TeamId, String, Vec<u8>)> = self
+            .peers
+            .iter()
+            .map(|((t, p), ps)| (t.clone(), p.clone(), ps.state.encode()))
+            .collect();
+        for (team, peer, bytes) in states {
+            if let Ok(open) = self.engine.team(Some(team.as_str())) {
+                let _ = open.store.save_peer_state(&peer, &bytes);
+            }
+        }
+    }
+
+    /// Writes this device's current addresses into each team where they changed.
+    fn publish_addrs(&mut self) {
+        let mut addrs: Vec<String> = self
+            .net
+            .direct_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        addrs.sort();
+        let teams: Vec<TeamId> = self.engine.teams_mut().map(|(id, _)| id.clone()).collect();
+        let actor = self.engine.identity().actor_hex();
+        let mut changed = BTreeSet::new();
+        for team in teams {
+            let Ok(open) = self.engine.team(Some(team.as_str())) else {
+                continue;
+            };
+            let Some(me) = open.doc.me().cloned() else {
+                continue;
+            };
+            if open.doc.read_only().is_some() {
+                continue;
+            }
+            let current: Option<Vec<String>> = open.doc.team().members.get(&me).and_then(|m| {
+                m.devices.iter().find(|d| d.actor == actor).map(|d| {
+                    let mut a = d.addrs.clone();
+                    a.sort();
+                    a
+                })
+            });
+            if current.as_ref() != Some(&addrs) {
+                match self.engine.apply(
+                    Some(team.as_str()),
+                    Command::PublishAddrs {
+                        addrs: addrs.clone(),
+                    },
+                ) {
+                    Ok(_) => {
+                        changed.insert(team);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not publish addresses"),
+                }
+            }
+        }
+        if !changed.is_empty() {
+            self.settle(&changed, &BTreeSet::new());
+        }
+    }
+
+    /// Recomputes who we may talk to: every trusted device of every current member of
+    /// every team this device is a current member of.
+    fn refresh_peers(&mut self) {
+        let me = self.net.endpoint_id();
+        let mut specs: HashMap<String, PeerSpec> = HashMap::new();
+        for (team_id, open) in self.engine.teams_mut() {
+            let team = open.doc.team();
+            let Some(my_member) = open.doc.me() else {
+                continue;
+            };
+            if !team.members.get(my_member).is_some_and(|m| m.is_current()) {
+                continue;
+            }
+            for member in team.current_members() {
+                for device in member
+                    .devices
+                    .iter()
+                    .filter(|d| d.trusted && d.endpoint != me)
+                {
+                    if iroh_endpoint_ok(&device.endpoint) {
+                        let spec =
+                            specs
+                                .entry(device.endpoint.clone())
+                                .or_insert_with(|| PeerSpec {
+                                    endpoint_id: device.endpoint.clone(),
+                                    addrs: Vec::new(),
+                                    teams: BTreeSet::new(),
+                                });
+                        for a in &device.addrs {
+                            if let Ok(addr) = SocketAddr::from_str(a)
+                                && !spec.addrs.contains(&addr)
+                            {
+                                spec.addrs.push(addr);
+                            }
+                        }
+                        spec.teams.insert(team_id.to_string());
+                    }
+                }
+            }
+        }
+        let mut specs: Vec<PeerSpec> = specs.into_values().collect();
+        specs.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
+        if specs != self.specs {
+            tracing::debug!(?specs, "peers changed");
+            // Sessions with peers who are no longer members end here too.
+            let allowed: BTreeSet<(String, String)> = specs
+                .iter()
+                .flat_map(|s| {
+                    s.teams
+                        .iter()
+                        .map(move |t| (t.clone(), s.endpoint_id.clone()))
+                })
+                .collect();
+            for ((team, peer), ps) in self.peers.iter_mut() {
+                if !allowed.contains(&(team.to_string(), peer.clone())) {
+                    ps.sessions.clear();
+                }
+            }
+            self.net.set_peers(specs.clone());
+            self.specs = specs;
+        }
+    }
+}
+
+/// Whether a peer has every change we have: the heads it last told us include all of
+/// ours, or the sync protocol's shared heads are ours. (Shared heads alone can stay stale
+/// when both sides received the same change from a third device.)
+fn peer_has_all(doc: &mut AutoCommit, state: &sync::State) -> bool {
+    let mine = doc.get_heads();
+    doc.has_our_changes(state)
+        || state
+            .their_heads
+            .as_ref()
+            .is_some_and(|theirs| mine.iter().all(|h| theirs.contains(h)))
+}
+
+fn iroh_endpoint_ok(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}

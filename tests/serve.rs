@@ -1,0 +1,110 @@
+//! `peercoach serve` processes and the CLI talking to them through the control socket:
+//! invite, join, edits that travel, status, clean shutdown.
+
+use std::time::{Duration, Instant};
+
+use crate::util::Device;
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn three_serve_processes_invite_join_and_sync_through_the_cli() {
+    let (a, b, c) = (Device::new(), Device::new(), Device::new());
+    let team = a.init("Ana", "Platform");
+    let serve_a = a.serve();
+    assert!(
+        a.path().join("control.sock").exists(),
+        "control socket in the data dir"
+    );
+    // The CLI reaches the running node through the socket (the files are locked by it).
+    let ticket = a.run(&["invite", "--expires", "1h"]).ok();
+    assert!(ticket.starts_with("peercoach"));
+    let joined = b.run(&["join", &ticket, "--name", "Ben"]).ok();
+    assert_eq!(joined, team);
+    let replay = b.run(&["join", &ticket, "--name", "Ben"]);
+    replay.fails();
+    let serve_b = b.serve();
+    // Any member invites: Cleo joins through Ben.
+    let ticket_b = b.run(&["invite"]).ok();
+    c.run(&["--json", "join", &ticket_b, "--name", "Cleo"])
+        .json();
+    let serve_c = c.serve();
+    a.run(&["ask", "From Ana"]).ok();
+    b.run(&["ask", "From Ben"]).ok();
+    c.run(&["ask", "From Cleo"]).ok();
+    for d in [&a, &b, &c] {
+        wait_for("every edit everywhere", || {
+            let board = d.run(&["board"]).ok();
+            board.contains("From Ana") && board.contains("From Ben") && board.contains("From Cleo")
+        });
+    }
+    // status --json has the documented shape, and turns to "has all my changes".
+    wait_for("status settles", || {
+        let s = a.run(&["--json", "status"]).json();
+        s["peers"].as_array().is_some_and(|p| {
+            p.len() == 2
+                && p.iter()
+                    .all(|p| p["connected"] == true && p["has_all_my_changes"] == true)
+        })
+    });
+    let s = a.run(&["--json", "status"]).json();
+    assert_eq!(s["endpoint_id"], serve_a.endpoint_id.as_str());
+    assert_eq!(s["addrs"][0], serve_a.addr.as_str());
+    for p in s["peers"].as_array().expect("peers") {
+        assert!(p["member"].as_str().is_some_and(|m| m.len() == 36));
+        assert!(p["endpoint_id"].as_str().is_some_and(|e| e.len() == 64));
+        assert!(p["last_synced_ms"].as_i64().is_some());
+        assert!(p["connected"].is_boolean() && p["has_all_my_changes"].is_boolean());
+    }
+    let ids: Vec<&str> = s["peers"]
+        .as_array()
+        .expect("peers")
+        .iter()
+        .filter_map(|p| p["endpoint_id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&serve_b.endpoint_id.as_str()) && ids.contains(&serve_c.endpoint_id.as_str())
+    );
+    // A clean stop: exit 0, socket gone, and the edits are on disk.
+    assert_eq!(serve_c.terminate(), Some(0));
+    assert!(!c.path().join("control.sock").exists());
+    let offline = c.run(&["board"]).ok();
+    assert!(offline.contains("From Ana"), "{offline}");
+    // Edits made while Cleo is down reach her when she is back.
+    b.run(&["ask", "While Cleo was away"]).ok();
+    let _serve_c = c.serve();
+    wait_for("catch-up after restart", || {
+        c.run(&["board"]).ok().contains("While Cleo was away")
+    });
+    assert_eq!(serve_b.terminate(), Some(0));
+    assert_eq!(serve_a.terminate(), Some(0));
+}
+
+#[test]
+fn network_commands_explain_that_they_need_a_node() {
+    let a = Device::new();
+    a.init("Ana", "Platform");
+    for args in [vec!["invite"], vec!["status"]] {
+        let err = a.run(&args).fails();
+        assert!(err.contains("needs a running node"), "{err}");
+    }
+    let err = a.run(&["invite", "--expires", "soon"]).fails();
+    assert!(err.contains("bad duration"), "{err}");
+    let err = a
+        .run(&["join", "not-a-ticket", "--name", "X", "--loopback-only"])
+        .fails();
+    assert!(err.contains("not a valid peercoach invite"), "{err}");
+    let serve = a.serve();
+    let err = a.run(&["invite", "--expires", "10s"]).fails();
+    assert!(err.contains("between 1 minute and 30 days"), "{err}");
+    assert_eq!(serve.terminate(), Some(0));
+}

@@ -1,0 +1,443 @@
+//! Real nodes on 127.0.0.1 syncing a team: invites and joins, live edits, offline edits,
+//! partitions and restarts, and what outsiders, removed members and bad bytes get.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use peercoach_net::frame::{self, Tag};
+use peercoach_net::{ALPN_JOIN, ALPN_SYNC, Hello};
+use peercoach_node::api::{Reply, Request};
+use rand::{Rng, SeedableRng};
+
+use crate::util::{TestNode, addr_of, converged, eventually, init_tracing, raw_endpoint};
+
+const SOON: Duration = Duration::from_secs(20);
+
+async fn team_of(n: usize) -> Vec<TestNode> {
+    let first = TestNode::start().await;
+    first.create_team("Node0").await;
+    let mut nodes = vec![first];
+    for i in 1..n {
+        let node = TestNode::start().await;
+        // Any member can invite: each newcomer is invited by the previous one.
+        let ticket = nodes[i - 1].invite().await;
+        node.join(&ticket, &format!("Node{i}")).await.expect("join");
+        nodes.push(node);
+    }
+    nodes
+}
+
+fn refs(nodes: &[TestNode]) -> Vec<&TestNode> {
+    nodes.iter().filter(|n| n.node.is_some()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_invite_join_and_see_each_others_edits() {
+    init_tracing();
+    let nodes = team_of(3).await;
+    let mut expected = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let title = format!("asked on node {i}");
+        n.ask(&title).await;
+        expected.push(title);
+    }
+    expected.sort();
+    for n in &nodes {
+        assert!(
+            eventually(SOON, || async { n.titles().await == expected }).await,
+            "every edit reaches every node: {:?}",
+            n.titles().await
+        );
+    }
+    let all = refs(&nodes);
+    assert!(eventually(SOON, || converged(&all)).await);
+    for n in &nodes {
+        let ok = eventually(SOON, || async {
+            let s = n.status().await;
+            s.peers.len() == 2
+                && s.peers
+                    .iter()
+                    .all(|p| p.connected && p.has_all_my_changes && p.last_synced_ms.is_some())
+        })
+        .await;
+        assert!(ok, "status: {:?}", n.status().await);
+    }
+    // One connection per pair: each node sees exactly two connected peers.
+    for n in &nodes {
+        let connected = n
+            .status()
+            .await
+            .peers
+            .iter()
+            .filter(|p| p.connected)
+            .count();
+        assert_eq!(connected, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_edits_on_both_sides_converge_after_reconnecting() {
+    init_tracing();
+    let mut nodes = team_of(2).await;
+    let (a, b) = (nodes[0].endpoint_id(), nodes[1].endpoint_id());
+    nodes[0].node().net().block(BTreeSet::from([b.clone()]));
+    nodes[1].node().net().block(BTreeSet::from([a.clone()]));
+    let mut expected = Vec::new();
+    for i in 0..3 {
+        nodes[0].ask(&format!("A offline {i}")).await;
+        nodes[1].ask(&format!("B offline {i}")).await;
+        expected.push(format!("A offline {i}"));
+        expected.push(format!("B offline {i}"));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !nodes[0].titles().await.iter().any(|t| t.starts_with('B')),
+        "partitioned"
+    );
+    // A restart while apart, too: state on disk, not only in memory.
+    nodes[1].stop().await;
+    nodes[1].restart().await;
+    nodes[1].node().net().block(BTreeSet::from([a.clone()]));
+    nodes[1].ask("B after restart").await;
+    expected.push("B after restart".into());
+    expected.sort();
+    nodes[0].node().net().block(BTreeSet::new());
+    nodes[1].node().net().block(BTreeSet::new());
+    for n in &nodes {
+        assert!(
+            eventually(SOON, || async { n.titles().await == expected }).await,
+            "{:?}",
+            n.titles().await
+        );
+    }
+    let all = refs(&nodes);
+    assert!(eventually(SOON, || converged(&all)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_through_partitions_and_restarts_converge() {
+    init_tracing();
+    let seed: u64 = std::env::var("PEERCOACH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("partition test seed {seed} (PEERCOACH_SEED={seed} replays)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut nodes = team_of(5).await;
+    let ids: Vec<String> = nodes.iter().map(TestNode::endpoint_id).collect();
+    let mut acknowledged = Vec::new();
+    for step in 0..40 {
+        match rng.gen_range(0..10) {
+            0..=5 => {
+                let i = rng.gen_range(0..5);
+                if nodes[i].node.is_some() {
+                    let title = format!("step {step} on {i}");
+                    nodes[i].ask(&title).await;
+                    acknowledged.push(title);
+                }
+            }
+            6 | 7 => {
+                // Split into two groups that cannot reach each other.
+                let group: BTreeSet<usize> = (0..5).filter(|_| rng.gen_bool(0.5)).collect();
+                for (i, n) in nodes.iter().enumerate() {
+                    if let Some(node) = &n.node {
+                        let others: BTreeSet<String> = (0..5)
+                            .filter(|j| group.contains(j) != group.contains(&i))
+                            .map(|j| ids[j].clone())
+                            .collect();
+                        node.net().block(others);
+                    }
+                }
+            }
+            8 => {
+                for n in nodes.iter().filter(|n| n.node.is_some()) {
+                    n.node().net().block(BTreeSet::new());
+                }
+            }
+            _ => {
+                let i = rng.gen_range(0..5);
+                if nodes[i].node.is_some() {
+                    nodes[i].stop().await;
+                } else {
+                    nodes[i].restart().await;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(0..150))).await;
+    }
+    for n in &mut nodes {
+        if n.node.is_none() {
+            n.restart().await;
+        }
+        n.node().net().block(BTreeSet::new());
+    }
+    acknowledged.sort();
+    let all = refs(&nodes);
+    assert!(
+        eventually(Duration::from_secs(60), || converged(&all)).await,
+        "seed {seed}: nodes did not converge"
+    );
+    for n in &nodes {
+        let titles = n.titles().await;
+        for t in &acknowledged {
+            assert!(titles.contains(t), "seed {seed}: {t} lost on a node");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outsiders_get_no_byte_of_the_team() {
+    init_tracing();
+    let a = TestNode::start().await;
+    a.create_team("Ana").await;
+    a.ask("Confidential: reorg plans").await;
+    let outsider = raw_endpoint(rand::random()).await;
+    // The sync protocol: refused at the handshake; nothing arrives.
+    let mut received = Vec::new();
+    if let Ok(conn) = outsider.connect(addr_of(&a), ALPN_SYNC).await {
+        if let Ok((mut send, mut recv)) = conn.open_bi().await {
+            let hello = serde_json::to_vec(&Hello {
+                version: 1,
+                team_id: "x".into(),
+            })
+            .expect("json");
+            let _ = frame::write_frame(&mut send, Tag::Hello, &hello).await;
+            if let Ok(bytes) = recv.read_to_end(1 << 20).await {
+                received = bytes;
+            }
+        }
+        let reason = conn.closed().await;
+        assert!(
+            format!("{reason}").contains("403") || format!("{reason:?}").contains("403"),
+            "{reason:?}"
+        );
+    }
+    assert!(
+        received.is_empty(),
+        "an outsider received {} bytes",
+        received.len()
+    );
+    // The join protocol with a made-up secret: a refusal and nothing else.
+    let conn = outsider
+        .connect(addr_of(&a), ALPN_JOIN)
+        .await
+        .expect("join is open to try");
+    let (mut send, mut recv) = conn.open_bi().await.expect("stream");
+    let team = a.export_json().await["team"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let request = peercoach_net::JoinRequest {
+        version: 1,
+        team_id: team,
+        secret: [7; 32],
+        name: "Mallory".into(),
+        actor: "abcd".into(),
+        addrs: vec![],
+    };
+    frame::write_frame(
+        &mut send,
+        Tag::JoinRequest,
+        &serde_json::to_vec(&request).expect("json"),
+    )
+    .await
+    .expect("write");
+    let bytes = recv.read_to_end(1 << 20).await.expect("read");
+    let (frames, _) = frame::decode_all(&bytes, 1 << 20).expect("frames");
+    assert_eq!(frames.len(), 1, "only the refusal");
+    assert_eq!(frames[0].0, Tag::JoinReply);
+    let text = String::from_utf8_lossy(frames[0].1);
+    assert!(
+        text.contains("Refused") && text.contains("not known"),
+        "{text}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains("reorg"),
+        "no document content"
+    );
+    conn.close(0u32.into(), b"bye");
+    outsider.close().await;
+    // Members are still served.
+    let b = TestNode::start().await;
+    b.join(&a.invite().await, "Ben").await.expect("join");
+    assert!(
+        eventually(SOON, || async {
+            b.titles()
+                .await
+                .contains(&"Confidential: reorg plans".to_string())
+        })
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_expired_and_removed_are_refused() {
+    init_tracing();
+    let a = TestNode::start().await;
+    a.create_team("Ana").await;
+    let ticket = a.invite().await;
+    let b = TestNode::start().await;
+    b.join(&ticket, "Ben").await.expect("first use");
+    let c = TestNode::start().await;
+    let err = c.join(&ticket, "Cleo").await.expect_err("replay");
+    assert!(err.contains("already used"), "{err}");
+    // Expired on the inviter's side (the ticket text still looks valid to the joiner).
+    let expired = a.invite().await;
+    let team_dir = std::fs::read_dir(a.dir.path().join("teams"))
+        .expect("teams")
+        .next()
+        .expect("team")
+        .expect("entry")
+        .path();
+    let invites_path = team_dir.join("invites.json");
+    let mut invites: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&invites_path).expect("invites")).expect("json");
+    for invite in invites["invites"].as_array_mut().expect("list") {
+        if invite["used_by"].is_null() {
+            invite["expires_ms"] = serde_json::json!(1);
+        }
+    }
+    std::fs::write(&invites_path, serde_json::to_vec(&invites).expect("json")).expect("write");
+    let err = c.join(&expired, "Cleo").await.expect_err("expired");
+    assert!(err.contains("expired"), "{err}");
+    assert!(
+        c.try_request(Request::Teams)
+            .await
+            .is_ok_and(|r| matches!(r, Reply::Teams { teams } if teams.is_empty()))
+    );
+    // Garbage tickets never leave the joiner.
+    for bad in ["", "peercoachnope", "hello world"] {
+        let err = c.join(bad, "Cleo").await.expect_err("malformed");
+        assert!(err.contains("not a valid peercoach invite"), "{err}");
+    }
+    // Removing Ben: his device is refused from then on and gets nothing new.
+    assert!(
+        eventually(SOON, || async {
+            b.status().await.peers.iter().any(|p| p.connected)
+        })
+        .await
+    );
+    let ben = b.export_json().await["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["name"] == "Ben")
+        .map(|m| m["id"].as_str().expect("id").to_owned())
+        .expect("ben");
+    let member = peercoach_core::MemberId::parse(&ben).expect("id");
+    a.ok(Request::Apply {
+        team: None,
+        command: peercoach_core::Command::RemoveMember { member },
+    })
+    .await;
+    a.ask("After Ben left").await;
+    assert!(
+        eventually(SOON, || async {
+            !a.status().await.peers.iter().any(|p| p.connected)
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !b.titles().await.contains(&"After Ben left".to_string()),
+        "a removed member gets nothing new"
+    );
+    assert!(
+        !b.status().await.peers.iter().any(|p| p.connected),
+        "and stays refused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_from_a_member_close_that_connection_and_others_carry_on() {
+    init_tracing();
+    let mut nodes = team_of(3).await;
+    let team = nodes[0].export_json().await["team"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Ben's device misbehaves: stop his node and speak with his key directly.
+    nodes[1].stop().await;
+    let ben_key = {
+        let data = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("open");
+        data.identity()
+            .expect("identity")
+            .expect("exists")
+            .secret_key
+    };
+    let rogue = raw_endpoint(ben_key).await;
+    let hello = serde_json::to_vec(&Hello {
+        version: 1,
+        team_id: team.clone(),
+    })
+    .expect("json");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "garbage",
+            b"\xde\xad\xbe\xef garbage that is no frame".to_vec(),
+        ),
+        ("unknown tag", {
+            let mut b = 5u32.to_le_bytes().to_vec();
+            b.extend_from_slice(&[99, 1, 2, 3, 4]);
+            b
+        }),
+        ("oversized", {
+            let mut b = (u32::MAX - 1).to_le_bytes().to_vec();
+            b.push(2);
+            b
+        }),
+        ("garbage sync message", {
+            let mut b = 9u32.to_le_bytes().to_vec();
+            b.push(Tag::Sync as u8);
+            b.extend_from_slice(b"notasync");
+            b
+        }),
+        ("truncated", {
+            let mut b = 100u32.to_le_bytes().to_vec();
+            b.extend_from_slice(&[2, 1, 2, 3]);
+            b
+        }),
+    ];
+    for (name, bytes) in cases {
+        let conn = tokio::time::timeout(SOON, rogue.connect(addr_of(&nodes[0]), ALPN_SYNC))
+            .await
+            .expect("no hang")
+            .expect("a member device connects");
+        let (mut send, _recv) = conn.open_bi().await.expect("stream");
+        frame::write_frame(&mut send, Tag::Hello, &hello)
+            .await
+            .expect("hello");
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut send, &bytes).await;
+        let _ = send.finish();
+        let reason = tokio::time::timeout(SOON, conn.closed())
+            .await
+            .expect("the node closes it");
+        let text = format!("{reason:?}");
+        assert!(
+            text.contains("400") || text.contains("ApplicationClosed"),
+            "{name}: {text}"
+        );
+    }
+    rogue.close().await;
+    // The node serves the others on.
+    nodes[2].ask("still working").await;
+    assert!(
+        eventually(SOON, || async {
+            nodes[0]
+                .titles()
+                .await
+                .contains(&"still working".to_string())
+        })
+        .await
+    );
+    nodes[1].restart().await;
+    assert!(
+        eventually(SOON, || async {
+            nodes[1]
+                .titles()
+                .await
+                .contains(&"still working".to_string())
+        })
+        .await
+    );
+}
