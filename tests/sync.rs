@@ -411,7 +411,7 @@ async fn bad_frames_from_a_member_close_that_connection_and_others_carry_on() {
         let _ = send.finish();
         let reason = tokio::time::timeout(SOON, conn.closed())
             .await
-            .expect("the node closes it");
+            .unwrap_or_else(|_| panic!("{name}: the node closes the connection"));
         let text = format!("{reason:?}");
         assert!(
             text.contains("400") || text.contains("ApplicationClosed"),

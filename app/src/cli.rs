@@ -22,6 +22,10 @@ pub struct Cli {
     /// The team to act on: id, id prefix or name (default: the last used, or the only one).
     #[arg(long, global = true, value_name = "TEAM")]
     pub team: Option<String>,
+    /// Open the desktop app on this screen (board, inbox, sessions, team, backfill,
+    /// dashboard, history, sync, settings).
+    #[arg(long, value_enum, value_name = "SCREEN")]
+    pub screen: Option<ScreenArg>,
     /// What to do.
     #[command(subcommand)]
     pub command: Option<Cmd>,
@@ -65,6 +69,13 @@ pub enum Cmd {
     },
     /// Peers of the team: connected, last synced, whether they have all your changes.
     Status,
+    /// Fill the data dir with a realistic demo team (12 people, 3 months of asks, offers,
+    /// sessions, rota and backfill), with you as its first member. For trying the app.
+    Demo {
+        /// Seed for the generator (same seed, same history).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Show or change this device's network settings (used from the next start).
     Network(NetworkArgs),
     /// Create this device's identity (if none) and a new team; prints the team id.
@@ -460,6 +471,29 @@ pub enum DutyCmd {
         /// The duty.
         duty: String,
     },
+}
+
+/// A screen of the desktop app.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScreenArg {
+    /// Help board.
+    Board,
+    /// Inbox.
+    Inbox,
+    /// Sessions.
+    Sessions,
+    /// Team.
+    Team,
+    /// Backfill.
+    Backfill,
+    /// Dashboard.
+    Dashboard,
+    /// History.
+    History,
+    /// Sync.
+    Sync,
+    /// Settings.
+    Settings,
 }
 
 /// Urgency.

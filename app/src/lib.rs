@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod gui;
 pub mod output;
 pub mod run;
 pub mod serve;
@@ -54,7 +55,7 @@ fn run(cli: Cli) -> Result<()> {
         team: cli.team,
     };
     let Some(cmd) = cli.command else {
-        anyhow::bail!("the desktop app is not built yet: use a subcommand (see --help)");
+        return gui::run(data_dir, cli.screen.map(gui::screen_of));
     };
     if let Cmd::Serve {
         bind,
@@ -62,6 +63,9 @@ fn run(cli: Cli) -> Result<()> {
     } = cmd
     {
         return serve::serve(data_dir, bind, loopback_only);
+    }
+    if let Cmd::Demo { seed } = cmd {
+        return demo(&data_dir, seed, globals.json);
     }
     // A node running on this data dir owns its files: talk to it.
     if let Some(socket) = peercoach_node::control::ControlClient::connect(&data_dir) {
@@ -76,4 +80,47 @@ fn run(cli: Cli) -> Result<()> {
     let engine = peercoach_node::Engine::open(&data_dir)?;
     let mut client = Local(engine);
     run::run(&mut client, globals, cmd)
+}
+
+/// `peercoach demo`: a generated team with this device as its first member.
+fn demo(data_dir: &std::path::Path, seed: u64, json: bool) -> Result<()> {
+    if peercoach_node::control::ControlClient::connect(data_dir).is_some() {
+        anyhow::bail!(
+            "a node is running on {}; stop it before generating demo data",
+            data_dir.display()
+        );
+    }
+    let mut engine = peercoach_node::Engine::open(data_dir)?;
+    let actor = engine.identity().actor_hex();
+    let endpoint = engine.endpoint_id().to_owned();
+    let mut spec = peercoach_sim::Spec::small(seed);
+    // End the history now, so the board and dashboard look current.
+    spec.end_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+    let mut history = peercoach_sim::generate(&spec, Some((actor, endpoint)), |_| {});
+    let team = engine.add_team(history.doc.automerge().clone())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "team_id": team.to_string(), "changes": history.stats.changes })
+        );
+    } else {
+        println!("{team}");
+        eprintln!(
+            "demo team {:?}: {} members, {} requests, {} offers, {} sessions ({} changes); you are {}",
+            spec.team_name,
+            history.doc.team().current_members().len(),
+            history.stats.requests,
+            history.stats.offers,
+            history.stats.sessions,
+            history.stats.changes,
+            history
+                .doc
+                .team()
+                .members
+                .get(&history.members[0].0)
+                .map(|m| m.name.clone())
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
 }

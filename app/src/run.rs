@@ -159,7 +159,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
     let now = peercoach_core::SystemEnv;
     let _ = now;
     match cmd {
-        Cmd::Serve { .. } => bail!("serve runs a node; it is started by main"),
+        Cmd::Serve { .. } | Cmd::Demo { .. } => bail!("this command is run by main"),
         Cmd::Invite { expires, device } => {
             let reply = cx.call(Request::Invite {
                 team: cx.g.team.clone(),

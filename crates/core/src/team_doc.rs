@@ -86,6 +86,14 @@ impl TeamDoc {
         Self { doc, team, actor }
     }
 
+    /// Switches which device writes the following changes. For history generators and
+    /// tests that play several devices on one document; the app never calls it (one
+    /// process, one device).
+    pub fn act_as(&mut self, actor: ActorHex) {
+        self.doc.set_actor(actor.to_actor());
+        self.actor = actor;
+    }
+
     /// The typed view.
     pub fn team(&self) -> &Team {
         &self.team

@@ -18,4 +18,6 @@ pub mod invites;
 pub mod runtime;
 
 pub use engine::{Engine, EngineError, OpenTeam};
-pub use runtime::{ApiResult, Node, NodeEvent, NodeHandle, NodeOptions, loopback_from_env};
+pub use runtime::{
+    ApiResult, Node, NodeEvent, NodeHandle, NodeOptions, TeamSnapshot, loopback_from_env,
+};

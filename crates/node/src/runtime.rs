@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use peercoach_core::automerge::AutoCommit;
 use peercoach_core::automerge::sync::{self, SyncDoc};
@@ -85,11 +86,30 @@ enum Msg {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// The latest view of one team, published by the node after every change. The UI reads
+/// it (cheaply: it is shared) and never the document itself.
+#[derive(Debug, Clone)]
+pub struct TeamSnapshot {
+    /// Team id.
+    pub id: TeamId,
+    /// The typed view.
+    pub team: Team,
+    /// This device's member, if it is one.
+    pub me: Option<MemberId>,
+    /// Set when the document is from a newer app.
+    pub read_only: Option<peercoach_core::ReadOnly>,
+    /// Grows with every change, across teams.
+    pub version: u64,
+}
+
+type Snapshots = Arc<Mutex<BTreeMap<TeamId, Arc<TeamSnapshot>>>>;
+
 /// A cheap handle for sending requests to a node.
 #[derive(Debug, Clone)]
 pub struct NodeHandle {
     tx: mpsc::UnboundedSender<Msg>,
     events: broadcast::Sender<NodeEvent>,
+    snapshots: Snapshots,
 }
 
 impl std::fmt::Debug for Msg {
@@ -128,6 +148,25 @@ impl NodeHandle {
     /// Change notifications.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
+    }
+
+    /// The latest view of a team.
+    pub fn snapshot(&self, team: &TeamId) -> Option<Arc<TeamSnapshot>> {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(team)
+            .cloned()
+    }
+
+    /// Every team's latest view, by id.
+    pub fn snapshots(&self) -> Vec<Arc<TeamSnapshot>> {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 }
 
@@ -209,9 +248,11 @@ impl Node {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(256);
+        let snapshots = Snapshots::default();
         let handle = NodeHandle {
             tx: tx.clone(),
             events: events.clone(),
+            snapshots: snapshots.clone(),
         };
         let mut tasks = Vec::new();
         let forward = tx.clone();
@@ -247,6 +288,8 @@ impl Node {
             events,
             peers: BTreeMap::new(),
             specs: Vec::new(),
+            snapshots,
+            version: 0,
         };
         let thread = std::thread::Builder::new()
             .name("peercoach-node".into())
@@ -342,6 +385,8 @@ struct Actor {
     events: broadcast::Sender<NodeEvent>,
     peers: BTreeMap<(TeamId, String), PeerSync>,
     specs: Vec<PeerSpec>,
+    snapshots: Snapshots,
+    version: u64,
 }
 
 impl Actor {
@@ -357,6 +402,10 @@ impl Actor {
         }
         self.publish_addrs();
         self.refresh_peers();
+        let all: Vec<TeamId> = self.engine.teams_mut().map(|(id, _)| id.clone()).collect();
+        for team in &all {
+            self.publish_snapshot(team);
+        }
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             while batch.len() < 512 {
@@ -416,6 +465,7 @@ impl Actor {
         if !changed.is_empty() {
             self.refresh_peers();
             for team in changed {
+                self.publish_snapshot(team);
                 let _ = self.events.send(NodeEvent::Changed {
                     team: team.to_string(),
                 });
@@ -424,6 +474,24 @@ impl Actor {
         if !changed.is_empty() || !reply_to.is_empty() {
             let _ = self.events.send(NodeEvent::Sync);
         }
+    }
+
+    fn publish_snapshot(&mut self, team: &TeamId) {
+        let Ok(open) = self.engine.team(Some(team.as_str())) else {
+            return;
+        };
+        self.version += 1;
+        let snapshot = Arc::new(TeamSnapshot {
+            id: team.clone(),
+            team: open.doc.team().clone(),
+            me: open.doc.me().cloned(),
+            read_only: open.doc.read_only(),
+            version: self.version,
+        });
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(team.clone(), snapshot);
     }
 
     /// Offers what changed to every peer of a team, at once.
@@ -802,9 +870,9 @@ impl Actor {
                 let Some(ps) = self.peers.get_mut(&key) else {
                     return;
                 };
-                if ps.current() != Some(session) {
-                    return;
-                }
+                // A message that arrived on a stream which has since ended still counts:
+                // the peer sent it. Replies always go out on the stream in use.
+                let _ = session;
                 let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
                     return;
                 };

@@ -1,0 +1,574 @@
+//! The desktop app: one-way data flow. Each frame, `logic` takes in what the node
+//! reported (replies, change events, the latest team snapshot); `ui` draws from that
+//! state and queues typed requests, which are sent to the node after drawing. Nothing
+//! here waits on disk or network.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::{Key, KeyboardShortcut, Modifiers, RichText};
+use peercoach_core::{Env, SystemEnv, TeamId};
+use peercoach_node::api::{Reply, Request, StatusReply};
+use peercoach_node::{ApiResult, NodeEvent, NodeHandle, TeamSnapshot};
+use tokio::sync::{broadcast, oneshot};
+
+use super::screens;
+use super::state::{AskForm, Derived, Drafts, OfferForm, Prefs, Screen, SessionForm};
+use super::theme::{self, SyncLight};
+
+/// Why a request was sent: what to do with its reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// Show this message on success.
+    Notice(String),
+    /// A status poll.
+    Status,
+    /// An invite was made.
+    Invite {
+        /// For linking a device.
+        device: bool,
+    },
+    /// Network settings were read or saved.
+    Network,
+    /// A team was created or joined: open it.
+    OpenTeam,
+}
+
+/// A request on its way.
+struct Pending {
+    rx: oneshot::Receiver<ApiResult>,
+    purpose: Purpose,
+}
+
+/// A message at the bottom of the window.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// Text.
+    pub text: String,
+    /// An error.
+    pub error: bool,
+    /// Until.
+    pub until: Instant,
+}
+
+/// Everything a screen may read and do in one frame.
+pub struct Cx<'a> {
+    /// The open team.
+    pub snap: &'a Arc<TeamSnapshot>,
+    /// Now.
+    pub now_ms: i64,
+    /// Views derived from the snapshot.
+    pub derived: &'a mut Derived,
+    /// Sync status.
+    pub status: Option<&'a StatusReply>,
+    /// Persisted preferences.
+    pub prefs: &'a mut Prefs,
+    /// Ask form.
+    pub ask: &'a mut AskForm,
+    /// Offer dialog.
+    pub offer: &'a mut OfferForm,
+    /// Session form.
+    pub session: &'a mut SessionForm,
+    /// Other drafts.
+    pub drafts: &'a mut Drafts,
+    /// Requests to send after this frame.
+    pub outbox: &'a mut Vec<(Request, Purpose)>,
+    /// The data dir (shown in settings).
+    pub data_dir: &'a std::path::Path,
+    /// Loopback-only (from flag, env or settings).
+    pub loopback_only: bool,
+}
+
+impl Cx<'_> {
+    /// Queues a command for the open team, with a message to show when it is done.
+    pub fn apply(&mut self, command: peercoach_core::Command, done: impl Into<String>) {
+        self.outbox.push((
+            Request::Apply {
+                team: Some(self.snap.id.to_string()),
+                command,
+            },
+            Purpose::Notice(done.into()),
+        ));
+    }
+
+    /// A member's name.
+    pub fn name(&self, id: &peercoach_core::MemberId) -> String {
+        self.snap.team.name_of(id)
+    }
+
+    /// Whether this device can act (a current member, not read-only).
+    pub fn can_act(&self) -> bool {
+        self.snap.read_only.is_none() && self.snap.me.is_some()
+    }
+}
+
+/// The app.
+pub struct PeercoachApp {
+    node: NodeHandle,
+    events: broadcast::Receiver<NodeEvent>,
+    data_dir: PathBuf,
+    loopback_only: bool,
+    /// Persisted preferences.
+    pub prefs: Prefs,
+    /// The open team's latest snapshot.
+    pub snap: Option<Arc<TeamSnapshot>>,
+    /// Derived views.
+    pub derived: Derived,
+    /// Latest sync status.
+    pub status: Option<StatusReply>,
+    status_due: Instant,
+    pending: Vec<Pending>,
+    outbox: Vec<(Request, Purpose)>,
+    /// Ask form.
+    pub ask: AskForm,
+    /// Offer dialog.
+    pub offer: OfferForm,
+    /// Session form.
+    pub session: SessionForm,
+    /// Other drafts.
+    pub drafts: Drafts,
+    /// The message at the bottom.
+    pub notice: Option<Notice>,
+    /// The last error that concerns sync (the red light).
+    pub sync_error: Option<String>,
+    first_frame: bool,
+}
+
+impl PeercoachApp {
+    /// An app showing a running node's teams.
+    pub fn new(node: NodeHandle, data_dir: PathBuf, loopback_only: bool, prefs: Prefs) -> Self {
+        let events = node.subscribe();
+        let mut app = Self {
+            node,
+            events,
+            data_dir,
+            loopback_only,
+            prefs,
+            snap: None,
+            derived: Derived::default(),
+            status: None,
+            status_due: Instant::now(),
+            pending: Vec::new(),
+            outbox: Vec::new(),
+            ask: AskForm::default(),
+            offer: OfferForm::default(),
+            session: SessionForm::default(),
+            drafts: Drafts::default(),
+            notice: None,
+            sync_error: None,
+            first_frame: true,
+        };
+        app.send(Request::Network { set: None }, Purpose::Network);
+        app
+    }
+
+    /// Whether requests are still on their way (tests wait for this).
+    pub fn is_busy(&self) -> bool {
+        !self.pending.is_empty() || !self.outbox.is_empty()
+    }
+
+    fn send(&mut self, request: Request, purpose: Purpose) {
+        let rx = self.node.send(request);
+        self.pending.push(Pending { rx, purpose });
+    }
+
+    fn notify(&mut self, text: impl Into<String>, error: bool) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error,
+            until: Instant::now() + Duration::from_secs(if error { 12 } else { 5 }),
+        });
+    }
+
+    /// Takes in replies, events and the latest snapshot. Draws nothing.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        if self.first_frame {
+            theme::apply(ctx, self.prefs.dark);
+            self.first_frame = false;
+        }
+        loop {
+            match self.events.try_recv() {
+                Ok(NodeEvent::Sync) | Ok(NodeEvent::Changed { .. }) => {
+                    self.status_due = Instant::now();
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+        let mut finished = Vec::new();
+        self.pending.retain_mut(|p| match p.rx.try_recv() {
+            Ok(result) => {
+                finished.push((p.purpose.clone(), result));
+                false
+            }
+            Err(oneshot::error::TryRecvError::Empty) => true,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                finished.push((
+                    p.purpose.clone(),
+                    ApiResult {
+                        result: Err(peercoach_node::EngineError::Join("the node stopped".into())),
+                        warnings: Vec::new(),
+                    },
+                ));
+                false
+            }
+        });
+        for (purpose, result) in finished {
+            self.finish(ctx, purpose, result);
+        }
+        // The open team: the one chosen, else the first.
+        let snapshots = self.node.snapshots();
+        let chosen = self
+            .prefs
+            .team
+            .as_ref()
+            .and_then(|t| snapshots.iter().find(|s| s.id.as_str() == t))
+            .or_else(|| snapshots.iter().find(|s| s.team.id.is_some()))
+            .cloned();
+        if let Some(snap) = &chosen {
+            self.prefs.team = Some(snap.id.to_string());
+            self.derived.refresh(snap, SystemEnv.now_ms());
+        }
+        self.snap = chosen;
+        if self.status_due <= Instant::now()
+            && self.snap.is_some()
+            && !self.pending.iter().any(|p| p.purpose == Purpose::Status)
+        {
+            let team = self.snap.as_ref().map(|s| s.id.to_string());
+            self.send(Request::Status { team }, Purpose::Status);
+            self.status_due = Instant::now() + Duration::from_secs(2);
+        }
+        // Wake up for replies in flight and for the next status poll.
+        ctx.request_repaint_after(if self.pending.is_empty() {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_millis(30)
+        });
+    }
+
+    fn finish(&mut self, ctx: &egui::Context, purpose: Purpose, result: ApiResult) {
+        for w in result.warnings {
+            self.notify(w, true);
+        }
+        match (purpose, result.result) {
+            (Purpose::Status, Ok(Reply::Status(status))) => {
+                self.status = Some(status);
+                self.sync_error = None;
+            }
+            (Purpose::Status, Err(e)) => self.sync_error = Some(e.to_string()),
+            (Purpose::Invite { device }, Ok(Reply::Invited { ticket, expires_ms })) => {
+                self.drafts.qr = super::qr::texture(ctx, &ticket);
+                self.drafts.invite = Some((ticket, expires_ms, device));
+                self.notify("Invite ready: send the ticket or show the QR code", false);
+            }
+            (Purpose::Network, Ok(Reply::Network(n))) => {
+                self.drafts.relay_url = n.relay_url.clone().unwrap_or_default();
+                self.drafts.network = Some(n);
+            }
+            (Purpose::OpenTeam, Ok(Reply::TeamCreated { team_id, .. }))
+            | (Purpose::OpenTeam, Ok(Reply::Joined { team_id, .. })) => {
+                self.prefs.team = Some(team_id);
+                self.prefs.screen = Screen::Board;
+                self.notify("Welcome to the team", false);
+            }
+            (Purpose::Notice(text), Ok(_)) => {
+                if !text.is_empty() {
+                    self.notify(text, false);
+                }
+            }
+            (_, Ok(_)) => {}
+            (purpose, Err(e)) => {
+                if matches!(purpose, Purpose::Invite { .. }) {
+                    self.sync_error = Some(e.to_string());
+                }
+                self.notify(e.to_string(), true);
+            }
+        }
+    }
+
+    /// The sync light and why.
+    pub fn sync_light(&self) -> (SyncLight, String) {
+        if let Some(e) = &self.sync_error {
+            return (SyncLight::Red, format!("Problem: {e}"));
+        }
+        let Some(status) = &self.status else {
+            return (SyncLight::Yellow, "Starting…".into());
+        };
+        let online: Vec<_> = status.peers.iter().filter(|p| p.connected).collect();
+        let complete = online.iter().filter(|p| p.has_all_my_changes).count();
+        if complete > 0 {
+            (
+                SyncLight::Green,
+                format!(
+                    "Synced: {complete} online device{} {} all your changes",
+                    if complete == 1 { "" } else { "s" },
+                    if complete == 1 { "has" } else { "have" }
+                ),
+            )
+        } else if !online.is_empty() {
+            (SyncLight::Yellow, "Syncing with online teammates…".into())
+        } else if status.peers.is_empty() {
+            (
+                SyncLight::Yellow,
+                "No teammates yet: your edits are safe on this device. Invite someone on the Sync screen.".into(),
+            )
+        } else {
+            (
+                SyncLight::Yellow,
+                "No teammate online: your edits are safe on this device and will sync when one is."
+                    .into(),
+            )
+        }
+    }
+
+    /// Draws one frame (everything inside the window).
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.shortcuts(ui.ctx());
+        let Some(snap) = self.snap.clone() else {
+            egui::CentralPanel::default().show(ui, |ui| {
+                screens::first_run::first_run_ui(ui, &mut self.drafts, &mut self.outbox);
+            });
+            self.flush();
+            return;
+        };
+        self.top_bar_ui(ui, &snap);
+        self.status_bar_ui(ui);
+        self.nav_ui(ui);
+        let now_ms = self.derived.at_ms.max(SystemEnv.now_ms());
+        let mut cx = Cx {
+            snap: &snap,
+            now_ms,
+            derived: &mut self.derived,
+            status: self.status.as_ref(),
+            prefs: &mut self.prefs,
+            ask: &mut self.ask,
+            offer: &mut self.offer,
+            session: &mut self.session,
+            drafts: &mut self.drafts,
+            outbox: &mut self.outbox,
+            data_dir: &self.data_dir,
+            loopback_only: self.loopback_only,
+        };
+        egui::CentralPanel::default().show(ui, |ui| {
+            if snap.read_only.is_some() {
+                ui.colored_label(
+                    theme::WARN,
+                    "This team was saved by a newer peercoach: it is open read-only. Update the app to make changes.",
+                );
+            } else if snap.me.is_none() {
+                ui.colored_label(
+                    theme::WARN,
+                    "This device is not a member of this team (or was removed): you can look, not change.",
+                );
+            }
+            match cx.prefs.screen {
+                Screen::Board => screens::board::board_ui(ui, &mut cx),
+                Screen::Inbox => screens::inbox::inbox_ui(ui, &mut cx),
+                Screen::Sessions => screens::sessions::sessions_ui(ui, &mut cx),
+                Screen::Team => screens::team::team_ui(ui, &mut cx),
+                Screen::Backfill => screens::backfill::backfill_ui(ui, &mut cx),
+                Screen::Dashboard => screens::dashboard::dashboard_ui(ui, &mut cx),
+                Screen::History => screens::history::history_ui(ui, &mut cx),
+                Screen::Sync => screens::sync::sync_ui(ui, &mut cx),
+                Screen::Settings => screens::settings::settings_ui(ui, &mut cx),
+            }
+        });
+        screens::dialogs::dialogs_ui(ui.ctx(), &mut cx);
+        let theme_now = self.prefs.dark;
+        if ui.ctx().theme()
+            != if theme_now {
+                egui::Theme::Dark
+            } else {
+                egui::Theme::Light
+            }
+        {
+            theme::apply(ui.ctx(), theme_now);
+        }
+        self.flush();
+    }
+
+    /// Sends the requests queued while drawing.
+    fn flush(&mut self) {
+        for (request, purpose) in std::mem::take(&mut self.outbox) {
+            self.send(request, purpose);
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        const KEYS: [Key; 9] = [
+            Key::Num1,
+            Key::Num2,
+            Key::Num3,
+            Key::Num4,
+            Key::Num5,
+            Key::Num6,
+            Key::Num7,
+            Key::Num8,
+            Key::Num9,
+        ];
+        for (key, screen) in KEYS.iter().zip(Screen::ALL) {
+            if ctx
+                .input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, *key)))
+            {
+                self.prefs.screen = screen;
+            }
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::N)))
+        {
+            self.ask.open = true;
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
+            self.ask.open = false;
+            self.offer.open = false;
+            self.session.open = false;
+            self.drafts.confirm_remove = false;
+        }
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut egui::Ui, snap: &Arc<TeamSnapshot>) {
+        egui::Panel::top("top").show(ui, |ui| {
+            ui.add_space(4.0);
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new("peercoach")
+                        .strong()
+                        .color(theme::ACCENT)
+                        .size(18.0),
+                );
+                ui.separator();
+                let teams = self.node.snapshots();
+                if teams.len() > 1 {
+                    let current = snap.team.name.clone();
+                    egui::ComboBox::from_label("Team")
+                        .selected_text(current)
+                        .show_ui(ui, |ui| {
+                            for t in &teams {
+                                let id = t.id.to_string();
+                                ui.selectable_value(&mut self.prefs.team, Some(id), &t.team.name);
+                            }
+                        });
+                } else {
+                    ui.label(RichText::new(&snap.team.name).strong().size(16.0));
+                }
+                if let Some(me) = snap.me.as_ref() {
+                    ui.label(
+                        RichText::new(format!("you are {}", snap.team.name_of(me)))
+                            .color(theme::muted(ui)),
+                    );
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let (light, why) = self.sync_light();
+                    let label = match light {
+                        SyncLight::Green => "Synced",
+                        SyncLight::Yellow => "Local only",
+                        SyncLight::Red => "Sync problem",
+                    };
+                    let r = ui
+                        .add(egui::Button::new(RichText::new(label)).frame(false))
+                        .on_hover_text(why.clone());
+                    if r.clicked() {
+                        self.prefs.screen = Screen::Sync;
+                    }
+                    theme::dot(ui, light.color()).on_hover_text(why);
+                    if ui
+                        .button("Ask for help")
+                        .on_hover_text("I could use help (Ctrl+N)")
+                        .clicked()
+                    {
+                        self.ask.open = true;
+                    }
+                });
+            });
+            ui.add_space(4.0);
+        });
+    }
+
+    fn nav_ui(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::left("nav")
+            .resizable(false)
+            .exact_size(theme::NAV_WIDTH)
+            .show(ui, |ui| {
+                ui.add_space(theme::GAP);
+                for (i, screen) in Screen::ALL.into_iter().enumerate() {
+                    let badge = match screen {
+                        Screen::Inbox => {
+                            let n = self.derived.inbox.offers_to_answer.len()
+                                + self.derived.inbox.requests_for_me.len()
+                                + self.derived.inbox.accepted_offers.len()
+                                + self.derived.inbox.lost_claims.len();
+                            (n > 0).then(|| format!("  ({n})"))
+                        }
+                        Screen::Board => Some(format!("  ({})", self.derived.board.len())),
+                        _ => None,
+                    };
+                    let text = format!("{}{}", screen.label(), badge.unwrap_or_default());
+                    let selected = self.prefs.screen == screen;
+                    let r = ui
+                        .add_sized(
+                            [theme::NAV_WIDTH - 16.0, 28.0],
+                            egui::Button::selectable(selected, text),
+                        )
+                        .on_hover_text(format!("Ctrl+{}", i + 1));
+                    if r.clicked() {
+                        self.prefs.screen = screen;
+                    }
+                }
+                ui.with_layout(egui::Layout::bottom_up(egui::Align::LEFT), |ui| {
+                    ui.add_space(8.0);
+                    ui.label(
+                        RichText::new("Team-level figures only:\nno one is ranked here.")
+                            .small()
+                            .color(theme::muted(ui)),
+                    );
+                });
+            });
+    }
+
+    fn status_bar_ui(&mut self, ui: &mut egui::Ui) {
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.until < Instant::now())
+        {
+            self.notice = None;
+        }
+        egui::Panel::bottom("status").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                match &self.notice {
+                    Some(n) if n.error => {
+                        ui.colored_label(theme::BAD, &n.text);
+                    }
+                    Some(n) => {
+                        ui.colored_label(theme::GOOD, &n.text);
+                    }
+                    None => {
+                        ui.label(RichText::new("Ready").color(theme::muted(ui)));
+                    }
+                }
+                if self.is_busy() {
+                    ui.spinner();
+                }
+            });
+        });
+    }
+
+    /// The open team's id.
+    pub fn team_id(&self) -> Option<TeamId> {
+        self.snap.as_ref().map(|s| s.id.clone())
+    }
+}
+
+impl eframe::App for PeercoachApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        PeercoachApp::logic(self, ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        PeercoachApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
+    }
+}

@@ -1,0 +1,318 @@
+//! The modal forms: ask for help, offer help (a question first), log a session, and the
+//! removal confirmation.
+
+use egui::RichText;
+use peercoach_core::{Command, MemberId, Urgency};
+
+use crate::gui::app::Cx;
+use crate::gui::state::tags;
+use crate::gui::theme;
+
+/// Draws whichever dialogs are open.
+pub fn dialogs_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
+    if cx.ask.open {
+        ask_ui(ctx, cx);
+    }
+    if cx.offer.open {
+        offer_ui(ctx, cx);
+    }
+    if cx.session.open {
+        session_ui(ctx, cx);
+    }
+    if cx.drafts.confirm_remove {
+        remove_ui(ctx, cx);
+    }
+}
+
+fn member_combo(
+    ui: &mut egui::Ui,
+    label: &str,
+    cx: &Cx<'_>,
+    value: &mut Option<MemberId>,
+    none: Option<&str>,
+    skip: Option<&MemberId>,
+) {
+    let members: Vec<_> = cx
+        .snap
+        .team
+        .current_members()
+        .into_iter()
+        .map(|m| (m.id.clone(), m.name.clone()))
+        .collect();
+    let text = value
+        .as_ref()
+        .and_then(|v| members.iter().find(|(id, _)| id == v))
+        .map(|(_, n)| n.clone())
+        .unwrap_or_else(|| none.unwrap_or("pick someone").to_owned());
+    egui::ComboBox::from_label(label)
+        .selected_text(text)
+        .show_ui(ui, |ui| {
+            if let Some(none) = none {
+                ui.selectable_value(value, None, none);
+            }
+            for (id, name) in members.iter().filter(|(id, _)| Some(id) != skip) {
+                ui.selectable_value(value, Some(id.clone()), name);
+            }
+        });
+}
+
+fn ask_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
+    let mut open = true;
+    let mut submit = false;
+    egui::Window::new("I could use help")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(false)
+        .default_width(460.0)
+        .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+        .show(ctx, |ui| {
+            let me = cx.snap.me.clone();
+            theme::text_field(
+                ui,
+                "Title",
+                &mut cx.ask.title,
+                "What do you need help with?",
+            );
+            theme::text_area(
+                ui,
+                "What I tried",
+                &mut cx.ask.tried,
+                "So helpers don't repeat it",
+            );
+            theme::text_field(
+                ui,
+                "Skills",
+                &mut cx.ask.skills,
+                "comma-separated, e.g. sql, testing",
+            );
+            ui.horizontal(|ui| {
+                ui.label("Urgency");
+                let current = cx.ask.urgency.unwrap_or(Urgency::Normal);
+                for u in Urgency::ALL {
+                    if ui.radio(current == u, u.as_str()).clicked() {
+                        cx.ask.urgency = Some(u);
+                    }
+                }
+            });
+            let mut to = cx.ask.to.clone();
+            member_combo(ui, "Ask", cx, &mut to, Some("the whole team"), me.as_ref());
+            cx.ask.to = to;
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(
+                        !cx.ask.title.trim().is_empty() && cx.can_act(),
+                        egui::Button::new("Ask for help now"),
+                    )
+                    .clicked()
+                {
+                    submit = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    cx.ask.open = false;
+                }
+            });
+        });
+    if submit {
+        let form = std::mem::take(cx.ask);
+        cx.apply(
+            Command::Ask {
+                title: form.title,
+                tried: form.tried,
+                skills: tags(&form.skills),
+                urgency: form.urgency.unwrap_or(Urgency::Normal),
+                to: form.to,
+            },
+            "Asked for help: it is on the board",
+        );
+    } else if !open {
+        cx.ask.open = false;
+    }
+}
+
+fn offer_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
+    let mut open = true;
+    let mut submit = false;
+    let request = cx
+        .offer
+        .request
+        .clone()
+        .and_then(|r| cx.snap.team.requests.get(&r).cloned());
+    egui::Window::new("Offer help")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(false)
+        .default_width(460.0)
+        .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+        .show(ctx, |ui| {
+            let person = match &request {
+                Some(r) => cx.name(&r.author),
+                None => cx
+                    .offer
+                    .to
+                    .as_ref()
+                    .map(|t| cx.name(t))
+                    .unwrap_or_else(|| "them".into()),
+            };
+            ui.label(
+                RichText::new(format!(
+                    "We will ask {person}: \"Would you like some help?\""
+                ))
+                .strong(),
+            );
+            ui.label(
+                RichText::new("Nothing else is shown to them until they say yes.")
+                    .color(theme::muted(ui)),
+            );
+            match &request {
+                Some(r) => {
+                    ui.label(format!("About: {}", r.title));
+                }
+                None => {
+                    let me = cx.snap.me.clone();
+                    let mut to = cx.offer.to.clone();
+                    member_combo(ui, "Offer to", cx, &mut to, None, me.as_ref());
+                    cx.offer.to = to;
+                    theme::text_field(
+                        ui,
+                        "Topic",
+                        &mut cx.offer.topic,
+                        "What could you help with?",
+                    );
+                }
+            }
+            theme::text_area(
+                ui,
+                "Advice (optional, shown only after a yes)",
+                &mut cx.offer.message,
+                "Your first idea, if they want it",
+            );
+            ui.horizontal(|ui| {
+                let ready = request.is_some()
+                    || (cx.offer.to.is_some() && !cx.offer.topic.trim().is_empty());
+                if ui
+                    .add_enabled(
+                        ready && cx.can_act(),
+                        egui::Button::new("Ask if they would like help"),
+                    )
+                    .clicked()
+                {
+                    submit = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    cx.offer.open = false;
+                }
+            });
+        });
+    if submit {
+        let form = std::mem::take(cx.offer);
+        cx.apply(
+            Command::Offer {
+                request: form.request,
+                to: form.to,
+                topic: form.topic,
+                message: form.message,
+            },
+            "Offer sent: waiting for their answer",
+        );
+    } else if !open {
+        cx.offer.open = false;
+    }
+}
+
+fn session_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
+    let mut open = true;
+    let mut submit = false;
+    egui::Window::new("Log a session")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(false)
+        .default_width(480.0)
+        .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
+        .show(ctx, |ui| {
+            if let Some(o) = cx.session.offer.as_ref().and_then(|o| cx.snap.team.offers.get(o)) {
+                ui.label(RichText::new(format!("Following {}'s yes to your offer", cx.name(&o.to))).color(theme::GOOD));
+            } else {
+                ui.label(
+                    RichText::new("Coaching needs a yes: an accepted offer, a request by the coachee, or the coachee logging it.")
+                        .color(theme::muted(ui)),
+                );
+            }
+            let mut coach = cx.session.coach.clone();
+            let mut coachee = cx.session.coachee.clone();
+            member_combo(ui, "Coach", cx, &mut coach, None, None);
+            member_combo(ui, "Coachee", cx, &mut coachee, None, coach.as_ref());
+            cx.session.coach = coach;
+            cx.session.coachee = coachee;
+            theme::text_field(ui, "Topic", &mut cx.session.topic, "What was it about?");
+            theme::text_field(ui, "Minutes", &mut cx.session.minutes, "30");
+            theme::text_field(ui, "Session skills", &mut cx.session.skills, "comma-separated");
+            theme::text_area(ui, "Notes", &mut cx.session.notes, "Visible to the team");
+            theme::text_area(ui, "Shared learning", &mut cx.session.learning, "One thing the team could learn from this");
+            let minutes: Option<u32> = cx.session.minutes.trim().parse().ok().filter(|m| *m <= 24 * 60);
+            if minutes.is_none() {
+                ui.colored_label(theme::BAD, "Minutes must be a number up to 1440");
+            }
+            ui.horizontal(|ui| {
+                let ready = cx.session.coach.is_some() && cx.session.coachee.is_some() && !cx.session.topic.trim().is_empty() && minutes.is_some();
+                if ui.add_enabled(ready && cx.can_act(), egui::Button::new("Save session")).clicked() {
+                    submit = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    cx.session.open = false;
+                }
+            });
+        });
+    if submit {
+        let form = std::mem::take(cx.session);
+        if let (Some(coach), Some(coachee)) = (form.coach, form.coachee) {
+            cx.apply(
+                Command::LogSession {
+                    coach,
+                    coachee,
+                    topic: form.topic,
+                    skills: tags(&form.skills),
+                    at_ms: None,
+                    minutes: form.minutes.trim().parse().unwrap_or(30),
+                    notes: form.notes,
+                    learning: form.learning,
+                    offer: form.offer,
+                    request: form.request,
+                },
+                "Session logged",
+            );
+        }
+    } else if !open {
+        cx.session.open = false;
+    }
+}
+
+fn remove_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
+    let Some(member) = cx.drafts.remove.clone() else {
+        cx.drafts.confirm_remove = false;
+        return;
+    };
+    let name = cx.name(&member);
+    egui::Window::new("Remove a member?")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            ui.label(RichText::new(format!("Remove {name} from {}?", cx.snap.team.name)).strong());
+            ui.label("Their devices will be refused from now on and receive nothing new.");
+            ui.colored_label(
+                theme::WARN,
+                "Be honest with them: the copy of the team they already hold stays on their devices and cannot be taken back.",
+            );
+            ui.horizontal(|ui| {
+                if ui.button(format!("Remove {name}")).clicked() {
+                    cx.apply(Command::RemoveMember { member: member.clone() }, format!("{name} was removed"));
+                    cx.drafts.confirm_remove = false;
+                    cx.drafts.remove = None;
+                }
+                if ui.button("Keep them").clicked() {
+                    cx.drafts.confirm_remove = false;
+                }
+            });
+        });
+}

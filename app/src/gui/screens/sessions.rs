@@ -1,0 +1,251 @@
+//! Coaching sessions: log, filter, follow-ups, thanks; reversals are shown.
+
+use egui::RichText;
+use peercoach_core::Command;
+use peercoach_core::time::format_date;
+
+use crate::gui::app::Cx;
+use crate::gui::state::SessionForm;
+use crate::gui::theme;
+
+/// The sessions screen.
+pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    theme::title(
+        ui,
+        "Sessions",
+        "Anyone coaches anyone. Where coaching went both ways, it says so.",
+    );
+    ui.horizontal(|ui| {
+        if cx.can_act() && ui.button("Log a session").clicked() {
+            *cx.session = SessionForm {
+                open: true,
+                coach: cx.snap.me.clone(),
+                minutes: "30".into(),
+                ..Default::default()
+            };
+        }
+        let l = ui.label("Filter");
+        ui.add(
+            egui::TextEdit::singleline(&mut cx.prefs.session_filter)
+                .hint_text("name or topic")
+                .desired_width(220.0),
+        )
+        .labelled_by(l.id);
+    });
+    let filter = cx.prefs.session_filter.trim().to_lowercase();
+    let team = &cx.snap.team;
+    let ids: Vec<_> = cx
+        .derived
+        .sessions
+        .iter()
+        .filter(|id| {
+            filter.is_empty()
+                || team.sessions.get(*id).is_some_and(|s| {
+                    s.topic.to_lowercase().contains(&filter)
+                        || team.name_of(&s.coach).to_lowercase().contains(&filter)
+                        || team.name_of(&s.coachee).to_lowercase().contains(&filter)
+                })
+        })
+        .cloned()
+        .collect();
+    let pairs = peercoach_core::views::reciprocal_pairs(team);
+    if !pairs.is_empty() {
+        ui.label(
+            RichText::new(format!(
+                "{} pair(s) coached each other both ways, most recently {} and {}.",
+                pairs.len(),
+                team.name_of(&pairs[0].first),
+                team.name_of(&pairs[0].second)
+            ))
+            .color(theme::GOOD),
+        );
+    }
+    ui.add_space(6.0);
+    let expanded = cx.drafts.selected_session.clone();
+    if let Some(sid) = expanded.clone() {
+        egui::Panel::right("session-detail")
+            .resizable(true)
+            .default_size(380.0)
+            .show(ui, |ui| detail_ui(ui, cx, &sid));
+    }
+    if ids.is_empty() {
+        ui.label("No sessions match.");
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, theme::ROW_HEIGHT, ids.len(), |ui, range| {
+            for i in range {
+                let Some(s) = cx.snap.team.sessions.get(&ids[i]).cloned() else {
+                    continue;
+                };
+                ui.allocate_ui(
+                    egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
+                    |ui| {
+                        ui.horizontal(|ui| {
+                            ui.label(
+                                RichText::new(format_date(s.at_ms))
+                                    .monospace()
+                                    .color(theme::muted(ui)),
+                            );
+                            ui.vertical(|ui| {
+                                let text = format!(
+                                    "{} coached {}: {}",
+                                    cx.name(&s.coach),
+                                    cx.name(&s.coachee),
+                                    s.topic
+                                );
+                                let selected = expanded.as_ref() == Some(&s.id);
+                                if ui
+                                    .add(egui::Button::selectable(
+                                        selected,
+                                        RichText::new(text).strong(),
+                                    ))
+                                    .clicked()
+                                {
+                                    cx.drafts.selected_session = (!selected).then(|| s.id.clone());
+                                }
+                                ui.horizontal(|ui| {
+                                    ui.label(
+                                        RichText::new(format!("{} min", s.minutes))
+                                            .color(theme::muted(ui)),
+                                    );
+                                    if cx.derived.reversals.contains(&s.id) {
+                                        theme::chip(ui, "you coached each other", theme::GOOD);
+                                    }
+                                    let open =
+                                        s.followups.iter().filter(|u| u.done_ms.is_none()).count();
+                                    if open > 0 {
+                                        theme::chip(
+                                            ui,
+                                            &format!("{open} follow-up(s) open"),
+                                            theme::WARN,
+                                        );
+                                    }
+                                    if !s.learning.is_empty() {
+                                        theme::chip(ui, "shared learning", theme::ACCENT);
+                                    }
+                                });
+                            });
+                        });
+                    },
+                );
+            }
+        });
+}
+
+fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId) {
+    let Some(s) = cx.snap.team.sessions.get(id).cloned() else {
+        cx.drafts.selected_session = None;
+        return;
+    };
+    egui::ScrollArea::vertical()
+        .id_salt("session-detail-scroll")
+        .show(ui, |ui| {
+            ui.heading(&s.topic);
+            ui.label(
+                RichText::new(format!(
+                    "{} coached {} on {}",
+                    cx.name(&s.coach),
+                    cx.name(&s.coachee),
+                    format_date(s.at_ms)
+                ))
+                .color(theme::muted(ui)),
+            );
+            if !s.notes.is_empty() {
+                ui.label(RichText::new("Notes").strong());
+                ui.label(&s.notes);
+            }
+            if !s.learning.is_empty() {
+                ui.label(RichText::new("Shared learning").strong());
+                ui.label(&s.learning);
+            }
+            ui.separator();
+            ui.label(RichText::new("Follow-ups").strong());
+            for u in &s.followups {
+                let mut done = u.done_ms.is_some();
+                let label = format!("{} ({})", u.text, cx.name(&u.owner));
+                if ui.checkbox(&mut done, label).changed() && cx.can_act() {
+                    cx.apply(
+                        Command::SetFollowUpDone {
+                            session: s.id.clone(),
+                            followup: u.id.clone(),
+                            done,
+                        },
+                        "Follow-up updated",
+                    );
+                }
+            }
+            if cx.can_act() {
+                let draft = cx.drafts.followup.entry(s.id.clone()).or_default();
+                theme::text_field(ui, "New follow-up", draft, "What will happen next?");
+                let text = draft.trim().to_owned();
+                if ui
+                    .add_enabled(!text.is_empty(), egui::Button::new("Add follow-up"))
+                    .clicked()
+                {
+                    cx.drafts.followup.insert(s.id.clone(), String::new());
+                    cx.apply(
+                        Command::AddFollowUp {
+                            session: s.id.clone(),
+                            text,
+                            owner: None,
+                            due_ms: None,
+                        },
+                        "Follow-up added",
+                    );
+                }
+                let me = cx.snap.me.clone();
+                let other = if me.as_ref() == Some(&s.coachee) {
+                    Some(s.coach.clone())
+                } else if me.as_ref() == Some(&s.coach) {
+                    Some(s.coachee.clone())
+                } else {
+                    None
+                };
+                if let Some(other) = other {
+                    ui.separator();
+                    let name = cx.name(&other);
+                    let draft = cx.drafts.thanks.entry(s.id.clone()).or_default();
+                    theme::text_field(ui, "Thanks note", draft, &format!("Thank {name}"));
+                    let text = draft.trim().to_owned();
+                    if ui
+                        .add_enabled(!text.is_empty(), egui::Button::new("Send thanks"))
+                        .clicked()
+                    {
+                        cx.drafts.thanks.remove(&s.id);
+                        cx.apply(
+                            Command::Thank {
+                                to: other,
+                                text,
+                                session: Some(s.id.clone()),
+                            },
+                            format!("Thanks sent to {name}"),
+                        );
+                    }
+                }
+            }
+            let thanks: Vec<_> = cx
+                .snap
+                .team
+                .thanks
+                .values()
+                .filter(|t| t.session.as_ref() == Some(&s.id))
+                .collect();
+            for t in thanks {
+                ui.label(
+                    RichText::new(format!(
+                        "{} thanked {}: {}",
+                        cx.name(&t.from),
+                        cx.name(&t.to),
+                        t.text
+                    ))
+                    .color(theme::GOOD),
+                );
+            }
+            ui.add_space(8.0);
+            if ui.button("Close session").clicked() {
+                cx.drafts.selected_session = None;
+            }
+        });
+}

@@ -1,0 +1,225 @@
+//! Peers and sync state, invites (ticket + QR), linking devices, removing members.
+
+use egui::RichText;
+use peercoach_core::time::format_datetime;
+use peercoach_node::api::Request;
+
+use crate::gui::app::{Cx, Purpose};
+use crate::gui::theme;
+
+const EXPIRY: [(&str, i64); 3] = [
+    ("1 hour", 3_600_000),
+    ("1 day", 86_400_000),
+    ("7 days", 7 * 86_400_000),
+];
+
+/// The sync screen.
+pub fn sync_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    theme::title(
+        ui,
+        "Sync",
+        "Your teammates' devices, directly: no server in between.",
+    );
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            peers_ui(ui, cx);
+            ui.add_space(theme::GAP);
+            ui.columns(2, |cols| {
+                invite_ui(&mut cols[0], cx);
+                remove_ui(&mut cols[1], cx);
+            });
+        });
+}
+
+fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    theme::card(ui, |ui| {
+        ui.label(RichText::new("Devices").strong());
+        let Some(status) = cx.status else {
+            ui.label("Asking the node…");
+            return;
+        };
+        ui.label(
+            RichText::new(format!("This device: {}", &status.endpoint_id))
+                .monospace()
+                .small(),
+        );
+        ui.label(
+            RichText::new(format!(
+                "Listening on {}{}",
+                status.addrs.join(", "),
+                if cx.loopback_only {
+                    " (loopback only)"
+                } else {
+                    ""
+                }
+            ))
+            .color(theme::muted(ui)),
+        );
+        ui.add_space(6.0);
+        if status.peers.is_empty() {
+            ui.label("No other devices in this team yet. Invite someone below.");
+            return;
+        }
+        egui::Grid::new("peers")
+            .striped(true)
+            .num_columns(5)
+            .spacing([16.0, 6.0])
+            .show(ui, |ui| {
+                ui.label(RichText::new("Member").strong());
+                ui.label(RichText::new("Device").strong());
+                ui.label(RichText::new("Online").strong());
+                ui.label(RichText::new("Last synced").strong());
+                ui.label(RichText::new("Has all my changes").strong());
+                ui.end_row();
+                for p in &status.peers {
+                    ui.label(&p.name);
+                    ui.label(
+                        RichText::new(&p.endpoint_id[..10.min(p.endpoint_id.len())]).monospace(),
+                    );
+                    ui.horizontal(|ui| {
+                        theme::dot(
+                            ui,
+                            if p.connected {
+                                theme::GOOD
+                            } else {
+                                theme::muted(ui)
+                            },
+                        );
+                        ui.label(if p.connected { "online" } else { "offline" });
+                    });
+                    ui.label(
+                        p.last_synced_ms
+                            .map(format_datetime)
+                            .unwrap_or_else(|| "never".into()),
+                    );
+                    ui.label(if p.has_all_my_changes {
+                        "yes"
+                    } else {
+                        "not yet"
+                    });
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+fn invite_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    theme::card(ui, |ui| {
+        ui.label(RichText::new("Invite").strong());
+        ui.label(RichText::new("Any member can invite. A ticket works once, until it expires. Keep this app open until they have joined.").color(theme::muted(ui)));
+        if !cx.can_act() {
+            return;
+        }
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_label("Valid for")
+                .selected_text(EXPIRY[cx.drafts.invite_expiry.min(2)].0)
+                .show_ui(ui, |ui| {
+                    for (i, (label, _)) in EXPIRY.iter().enumerate() {
+                        ui.selectable_value(&mut cx.drafts.invite_expiry, i, *label);
+                    }
+                });
+        });
+        ui.horizontal(|ui| {
+            let expires_in_ms = EXPIRY[cx.drafts.invite_expiry.min(2)].1;
+            if ui.button("Invite a teammate").clicked() {
+                cx.outbox.push((
+                    Request::Invite {
+                        team: Some(cx.snap.id.to_string()),
+                        expires_in_ms,
+                        device: false,
+                    },
+                    Purpose::Invite { device: false },
+                ));
+            }
+            if ui.button("Link another device of mine").clicked() {
+                cx.outbox.push((
+                    Request::Invite {
+                        team: Some(cx.snap.id.to_string()),
+                        expires_in_ms,
+                        device: true,
+                    },
+                    Purpose::Invite { device: true },
+                ));
+            }
+        });
+        if let Some((ticket, expires_ms, device)) = cx.drafts.invite.clone() {
+            ui.separator();
+            ui.label(if device {
+                "Open peercoach on your other device, choose Join, and paste this ticket:"
+            } else {
+                "Send this ticket to your teammate (or let them scan the code):"
+            });
+            let mut shown = ticket.clone();
+            let l = ui.label("Invite ticket");
+            ui.add(
+                egui::TextEdit::multiline(&mut shown)
+                    .desired_rows(3)
+                    .desired_width(f32::INFINITY)
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(l.id);
+            ui.horizontal(|ui| {
+                if ui.button("Copy ticket").clicked() {
+                    ui.ctx().copy_text(ticket.clone());
+                }
+                ui.label(
+                    RichText::new(format!("valid until {} UTC", format_datetime(expires_ms)))
+                        .color(theme::muted(ui)),
+                );
+            });
+            if let Some(qr) = &cx.drafts.qr {
+                ui.add(
+                    egui::Image::new(qr)
+                        .fit_to_exact_size(egui::vec2(220.0, 220.0))
+                        .alt_text("Invite QR code"),
+                );
+            }
+        }
+    });
+}
+
+fn remove_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    theme::card(ui, |ui| {
+        ui.label(RichText::new("Remove a member").strong());
+        ui.label(
+            RichText::new(
+                "Their devices are refused from then on. The copy of the team they already hold \
+                 cannot be taken back: it stays on their laptop.",
+            )
+            .color(theme::muted(ui)),
+        );
+        if !cx.can_act() {
+            return;
+        }
+        let members: Vec<_> = cx
+            .snap
+            .team
+            .current_members()
+            .into_iter()
+            .map(|m| (m.id.clone(), m.name.clone()))
+            .collect();
+        let current = cx
+            .drafts
+            .remove
+            .as_ref()
+            .and_then(|r| members.iter().find(|(id, _)| id == r))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| "pick someone".into());
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_label("Member to remove")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (id, name) in &members {
+                        ui.selectable_value(&mut cx.drafts.remove, Some(id.clone()), name);
+                    }
+                });
+            if ui
+                .add_enabled(cx.drafts.remove.is_some(), egui::Button::new("Remove…"))
+                .clicked()
+            {
+                cx.drafts.confirm_remove = true;
+            }
+        });
+    });
+}
