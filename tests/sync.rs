@@ -441,3 +441,49 @@ async fn bad_frames_from_a_member_close_that_connection_and_others_carry_on() {
         .await
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_device_speaks_for_the_same_member() {
+    init_tracing();
+    let laptop = TestNode::start().await;
+    laptop.create_team("Ana").await;
+    let ticket = match laptop
+        .ok(Request::Invite {
+            team: None,
+            expires_in_ms: 3_600_000,
+            device: true,
+        })
+        .await
+    {
+        Reply::Invited { ticket, .. } => ticket,
+        other => panic!("unexpected {other:?}"),
+    };
+    let phone = TestNode::start().await;
+    let joined = phone.join(&ticket, "phone").await.expect("link");
+    let Reply::Joined { member_id, .. } = joined else {
+        panic!("unexpected {joined:?}")
+    };
+    let members = phone.export_json().await["members"].clone();
+    assert_eq!(
+        members.as_array().map(Vec::len),
+        Some(1),
+        "no new member: {members}"
+    );
+    assert_eq!(members[0]["id"], member_id.as_str());
+    phone.ask("Asked from my phone").await;
+    assert!(
+        eventually(SOON, || async {
+            laptop
+                .titles()
+                .await
+                .contains(&"Asked from my phone".to_string())
+        })
+        .await
+    );
+    let json = laptop.export_json().await;
+    assert_eq!(
+        json["requests"][0]["author"],
+        member_id.as_str(),
+        "the phone speaks for Ana"
+    );
+}

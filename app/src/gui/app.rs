@@ -138,6 +138,7 @@ pub struct PeercoachApp {
 impl PeercoachApp {
     /// An app showing a running node's teams.
     pub fn new(node: NodeHandle, data_dir: PathBuf, loopback_only: bool, prefs: Prefs) -> Self {
+        node.watch_snapshots();
         let events = node.subscribe();
         let mut app = Self {
             node,

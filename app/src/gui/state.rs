@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use peercoach_core::metrics::{self, Metrics, MetricsConfig};
-use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox, SkillRow};
+use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox};
 use peercoach_core::{MemberId, OfferId, RequestId, SessionId, Urgency};
 use peercoach_node::TeamSnapshot;
 use serde::{Deserialize, Serialize};
@@ -229,16 +229,16 @@ pub struct Derived {
     pub board: Vec<BoardRow>,
     /// My inbox.
     pub inbox: Inbox,
-    /// History, newest first.
-    pub history: Vec<HistoryItem>,
-    /// Skill map.
-    pub skills: Vec<SkillRow>,
-    /// Duties.
-    pub duties: Vec<DutyRow>,
+    /// History, newest first (built when the History screen first needs it).
+    history: Option<Vec<HistoryItem>>,
+    /// Duties (built when the Backfill screen first needs them).
+    duties: Option<Vec<DutyRow>>,
     /// Sessions, newest first.
     pub sessions: Vec<SessionId>,
     /// Sessions that reversed an earlier one.
     pub reversals: std::collections::BTreeSet<SessionId>,
+    /// Pairs who coached each other both ways, most recent first.
+    pub pairs: Vec<views::Reciprocal>,
     /// Dashboard figures (computed when the dashboard is shown).
     pub metrics: Option<(i64, Metrics, Vec<Metrics>)>,
     /// The board at a past date.
@@ -260,9 +260,9 @@ impl Derived {
             .as_ref()
             .map(|me| views::inbox(team, me, now_ms))
             .unwrap_or_default();
-        self.history = views::history(team);
-        self.skills = views::skill_map(team);
-        self.duties = views::backfill(team);
+        self.history = None;
+        self.duties = None;
+        self.pairs = views::reciprocal_pairs(team);
         let mut sessions: Vec<_> = team
             .sessions
             .values()
@@ -285,6 +285,18 @@ impl Derived {
             .collect();
         self.metrics = None;
         self.board_at = None;
+    }
+
+    /// The activity history for this snapshot.
+    pub fn history(&mut self, snap: &TeamSnapshot) -> &[HistoryItem] {
+        self.history
+            .get_or_insert_with(|| views::history(&snap.team))
+    }
+
+    /// The duties for this snapshot.
+    pub fn duties(&mut self, snap: &TeamSnapshot) -> &[DutyRow] {
+        self.duties
+            .get_or_insert_with(|| views::backfill(&snap.team))
     }
 
     /// Dashboard figures for a window, computed once per snapshot.

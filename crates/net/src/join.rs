@@ -96,6 +96,7 @@ pub(crate) async fn request_join(
     ticket: &InviteTicket,
     request: JoinRequest,
     max_frame: usize,
+    traffic: &crate::Traffic,
 ) -> Result<JoinAccepted, JoinError> {
     let connection = tokio::time::timeout(
         JOIN_TIMEOUT,
@@ -111,13 +112,16 @@ pub(crate) async fn request_join(
             .map_err(|e| JoinError::Protocol(e.to_string()))?;
         let body = serde_json::to_vec(&request).map_err(|e| JoinError::Protocol(e.to_string()))?;
         frame::write_frame(&mut send, Tag::JoinRequest, &body).await?;
+        traffic.sent(body.len());
         let header = frame::expect_frame(&mut recv, Tag::JoinReply, 64 * 1024).await?;
+        traffic.received(header.len());
         let reply: JoinReply =
             serde_json::from_slice(&header).map_err(|e| JoinError::Protocol(e.to_string()))?;
         match reply {
             JoinReply::Refused { reason } => Err(JoinError::Refused(reason)),
             JoinReply::Accepted { member_id, .. } => {
                 let document = frame::expect_frame(&mut recv, Tag::Document, max_frame).await?;
+                traffic.received(document.len());
                 Ok(JoinAccepted {
                     member_id,
                     document,
@@ -145,6 +149,7 @@ impl ProtocolHandler for JoinHandler {
                 .await
                 .map_err(|e| FrameError::Io(e.to_string()))?;
             let body = frame::expect_frame(&mut recv, Tag::JoinRequest, 64 * 1024).await?;
+            self.0.traffic.received(body.len());
             let reply = match serde_json::from_slice::<JoinRequest>(&body) {
                 Err(e) => JoinReply::Refused {
                     reason: format!("malformed join request: {e}"),
@@ -163,8 +168,10 @@ impl ProtocolHandler for JoinHandler {
             };
             let header = serde_json::to_vec(&reply).map_err(|e| FrameError::Io(e.to_string()))?;
             frame::write_frame(&mut send, Tag::JoinReply, &header).await?;
+            self.0.traffic.sent(header.len());
             if let JoinReply::Accepted { document, .. } = &reply {
                 frame::write_frame(&mut send, Tag::Document, document).await?;
+                self.0.traffic.sent(document.len());
             }
             send.finish().map_err(|e| FrameError::Io(e.to_string()))?;
             Ok::<_, FrameError>(())

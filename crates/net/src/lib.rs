@@ -119,6 +119,34 @@ pub enum NetError {
     NotLoopback(SocketAddr),
 }
 
+/// Application bytes this device has sent and received in frames (headers included;
+/// QUIC and UDP overhead not), for status and benchmarks.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    sent: std::sync::atomic::AtomicU64,
+    received: std::sync::atomic::AtomicU64,
+}
+
+impl Traffic {
+    pub(crate) fn sent(&self, payload: usize) {
+        self.sent
+            .fetch_add(payload as u64 + 5, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn received(&self, payload: usize) {
+        self.received
+            .fetch_add(payload as u64 + 5, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// (sent, received) so far.
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.sent.load(std::sync::atomic::Ordering::Relaxed),
+            self.received.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+}
+
 /// The first frame on a sync stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
@@ -280,6 +308,11 @@ impl Net {
         self.shared.set_peers(peers);
     }
 
+    /// Frame bytes sent and received so far.
+    pub fn traffic(&self) -> (u64, u64) {
+        self.shared.traffic.totals()
+    }
+
     /// Whether a live connection to `peer` exists.
     pub fn is_connected(&self, peer: &str) -> bool {
         self.shared.is_connected(peer)
@@ -315,6 +348,7 @@ impl Net {
             ticket,
             request,
             self.shared.max_frame,
+            &self.shared.traffic,
         )
         .await
     }

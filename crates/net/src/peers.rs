@@ -57,6 +57,7 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     shutdown: watch::Sender<bool>,
     counter: AtomicU64,
+    pub(crate) traffic: crate::Traffic,
 }
 
 fn parse_id(s: &str) -> Option<EndpointId> {
@@ -82,6 +83,7 @@ impl Shared {
             state: Mutex::new(State::default()),
             shutdown: watch::channel(false).0,
             counter: AtomicU64::new(1),
+            traffic: crate::Traffic::default(),
         }
     }
 
@@ -470,6 +472,7 @@ async fn open_stream(shared: &Arc<Shared>, connection: &Connection, team: String
         })
         .map_err(|e| FrameError::Io(e.to_string()))?;
         frame::write_frame(&mut send, Tag::Hello, &hello).await?;
+        shared.traffic.sent(hello.len());
         Ok::<_, FrameError>((send, recv))
     };
     match opened.await {
@@ -498,10 +501,12 @@ async fn run_session(
     let events = shared.events.clone();
     let max = shared.max_frame;
     let (peer_r, team_r) = (peer_s.clone(), team.clone());
+    let counter = shared.clone();
     let mut reader = tokio::spawn(async move {
         loop {
             match frame::read_frame(&mut recv, max).await? {
                 Some((Tag::Sync, message)) => {
+                    counter.traffic.received(message.len());
                     let _ = events.send(NetEvent::Received {
                         peer: peer_r.clone(),
                         team: team_r.clone(),
@@ -526,6 +531,7 @@ async fn run_session(
                     if let Err(e) = frame::write_frame(&mut send, Tag::Sync, &message).await {
                         break format!("write failed: {e}");
                     }
+                    shared.traffic.sent(message.len());
                 }
                 None => break "closed by the node".to_owned(),
             },
@@ -575,7 +581,10 @@ impl ProtocolHandler for SyncHandler {
             )
             .await;
             let hello: Hello = match hello {
-                Ok(Ok(bytes)) => match serde_json::from_slice(&bytes) {
+                Ok(Ok(bytes)) => match serde_json::from_slice(&{
+                    shared.traffic.received(bytes.len());
+                    bytes
+                }) {
                     Ok(h) => h,
                     Err(e) => {
                         tracing::warn!(error = %e, "malformed hello; closing");

@@ -83,6 +83,7 @@ enum Msg {
         reply: oneshot::Sender<ApiResult>,
     },
     Tick,
+    PublishAll,
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -104,12 +105,17 @@ pub struct TeamSnapshot {
 
 type Snapshots = Arc<Mutex<BTreeMap<TeamId, Arc<TeamSnapshot>>>>;
 
+/// Whether anyone reads snapshots: a headless node (serve, benchmarks) never pays for
+/// copying the view after each change.
+type Watching = Arc<std::sync::atomic::AtomicBool>;
+
 /// A cheap handle for sending requests to a node.
 #[derive(Debug, Clone)]
 pub struct NodeHandle {
     tx: mpsc::UnboundedSender<Msg>,
     events: broadcast::Sender<NodeEvent>,
     snapshots: Snapshots,
+    watching: Watching,
 }
 
 impl std::fmt::Debug for Msg {
@@ -119,6 +125,7 @@ impl std::fmt::Debug for Msg {
             Msg::Net(_) => "Net",
             Msg::JoinDone { .. } => "JoinDone",
             Msg::Tick => "Tick",
+            Msg::PublishAll => "PublishAll",
             Msg::Shutdown(_) => "Shutdown",
         })
     }
@@ -148,6 +155,17 @@ impl NodeHandle {
     /// Change notifications.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
+    }
+
+    /// Starts publishing a [`TeamSnapshot`] of every team after each change (the UI calls
+    /// this once; a headless node never does).
+    pub fn watch_snapshots(&self) {
+        if !self
+            .watching
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            let _ = self.tx.send(Msg::PublishAll);
+        }
     }
 
     /// The latest view of a team.
@@ -249,10 +267,12 @@ impl Node {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(256);
         let snapshots = Snapshots::default();
+        let watching = Watching::default();
         let handle = NodeHandle {
             tx: tx.clone(),
             events: events.clone(),
             snapshots: snapshots.clone(),
+            watching: watching.clone(),
         };
         let mut tasks = Vec::new();
         let forward = tx.clone();
@@ -289,6 +309,7 @@ impl Node {
             peers: BTreeMap::new(),
             specs: Vec::new(),
             snapshots,
+            watching,
             version: 0,
         };
         let thread = std::thread::Builder::new()
@@ -386,6 +407,7 @@ struct Actor {
     peers: BTreeMap<(TeamId, String), PeerSync>,
     specs: Vec<PeerSpec>,
     snapshots: Snapshots,
+    watching: Watching,
     version: u64,
 }
 
@@ -402,10 +424,7 @@ impl Actor {
         }
         self.publish_addrs();
         self.refresh_peers();
-        let all: Vec<TeamId> = self.engine.teams_mut().map(|(id, _)| id.clone()).collect();
-        for team in &all {
-            self.publish_snapshot(team);
-        }
+        self.publish_all();
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             while batch.len() < 512 {
@@ -430,6 +449,7 @@ impl Actor {
                         self.publish_addrs();
                         self.save_sync_states();
                     }
+                    Msg::PublishAll => self.publish_all(),
                     Msg::Shutdown(done) => stop = Some(done),
                 }
             }
@@ -476,7 +496,17 @@ impl Actor {
         }
     }
 
+    fn publish_all(&mut self) {
+        let all: Vec<TeamId> = self.engine.teams_mut().map(|(id, _)| id.clone()).collect();
+        for team in &all {
+            self.publish_snapshot(team);
+        }
+    }
+
     fn publish_snapshot(&mut self, team: &TeamId) {
+        if !self.watching.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let Ok(open) = self.engine.team(Some(team.as_str())) else {
             return;
         };

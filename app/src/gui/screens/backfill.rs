@@ -13,7 +13,8 @@ pub fn backfill_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         "Backfill",
         "Each duty gets an apprentice moving from shadow to co-do to lead, so someone can step in.",
     );
-    let rows = cx.derived.duties.clone();
+    let snap = cx.snap.clone();
+    let rows = cx.derived.duties(&snap).to_vec();
     let uncovered = rows.iter().filter(|d| !d.covered).count();
     ui.horizontal(|ui| {
         ui.label(format!("{} duties", rows.len()));

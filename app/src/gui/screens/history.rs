@@ -74,9 +74,10 @@ pub fn history_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         .labelled_by(l.id);
     });
     let filter = cx.drafts.history_filter.trim().to_lowercase();
+    let snap = cx.snap.clone();
     let items: Vec<_> = cx
         .derived
-        .history
+        .history(&snap)
         .iter()
         .filter(|h| {
             filter.is_empty()

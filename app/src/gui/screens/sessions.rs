@@ -48,7 +48,7 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         })
         .cloned()
         .collect();
-    let pairs = peercoach_core::views::reciprocal_pairs(team);
+    let pairs = &cx.derived.pairs;
     if !pairs.is_empty() {
         ui.label(
             RichText::new(format!(
