@@ -116,7 +116,6 @@ impl Device {
 
 use std::time::{Duration, Instant};
 
-use peercoach_core::automerge::AutoCommit;
 use peercoach_node::api::{ExportFormat, Reply, Request};
 use peercoach_node::{Node, NodeOptions};
 
@@ -281,21 +280,16 @@ impl TestNode {
 
     /// The document's heads, sorted.
     pub async fn heads(&self) -> Vec<String> {
-        let reply = self
-            .ok(Request::Export {
+        match self
+            .ok(Request::Query {
                 team: None,
-                format: ExportFormat::Automerge,
-                table: None,
+                query: peercoach_node::api::Query::Heads,
             })
-            .await;
-        let Reply::Exported { bytes_b64 } = reply else {
-            panic!("unexpected {reply:?}")
-        };
-        let bytes = peercoach_node::api::unb64(&bytes_b64).expect("b64");
-        let mut doc = AutoCommit::load(&bytes).expect("load");
-        let mut heads: Vec<String> = doc.get_heads().iter().map(ToString::to_string).collect();
-        heads.sort();
-        heads
+            .await
+        {
+            Reply::Heads { heads } => heads,
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     /// Sync status.

@@ -107,6 +107,10 @@ fn main() -> Result<()> {
             1
         });
     }
+    if raw.get(1).map(String::as_str) == Some("__phases") {
+        let args = Args::parse_from(["peercoach-bench", "edit-latency", "--quick"]);
+        return phases(&big_history(&args)?);
+    }
     let args = Args::parse();
     // SAFETY-free env: loopback only for every node started here.
     let all = [
@@ -300,18 +304,11 @@ fn has_request(rt: &tokio::runtime::Runtime, node: &Node, id: &str) -> bool {
 }
 
 fn heads(rt: &tokio::runtime::Runtime, node: &Node) -> Result<Vec<String>> {
-    match rt.block_on(node.handle().request(Request::Export {
+    match rt.block_on(node.handle().request(Request::Query {
         team: None,
-        format: peercoach_node::api::ExportFormat::Automerge,
-        table: None,
+        query: Query::Heads,
     }))? {
-        Reply::Exported { bytes_b64 } => {
-            let bytes = peercoach_node::api::unb64(&bytes_b64).map_err(anyhow::Error::msg)?;
-            let mut doc = AutoCommit::load(&bytes)?;
-            let mut h: Vec<String> = doc.get_heads().iter().map(ToString::to_string).collect();
-            h.sort();
-            Ok(h)
-        }
+        Reply::Heads { heads } => Ok(heads),
         other => bail!("unexpected {other:?}"),
     }
 }
@@ -783,4 +780,48 @@ fn mesh(rt: &tokio::runtime::Runtime) -> Result<Vec<Figure>> {
         Figure::new("mesh-bytes", bytes as f64, "bytes")
             .extra(json!({ "nodes": NODES, "edits_each": EDITS })),
     ])
+}
+
+/// Where the time of one in-memory edit goes (a development aid: `__phases`).
+fn phases(history: &History) -> Result<()> {
+    let (mut a, mut b) = memory_pair(history)?;
+    let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
+    sync_memory(&mut a, &mut sa, &mut b, &mut sb);
+    let mut env = SeededEnv::new(1, SystemEnv.now_ms());
+    let mut t = [0.0f64; 5];
+    let n = 50;
+    for i in 0..n {
+        let s = Instant::now();
+        a.apply(ask(format!("phase {i}")), &mut env)?;
+        t[0] += ms(s.elapsed());
+        loop {
+            let s = Instant::now();
+            let ma = a.automerge().sync().generate_sync_message(&mut sa);
+            let mb = b.automerge().sync().generate_sync_message(&mut sb);
+            t[1] += ms(s.elapsed());
+            if ma.is_none() && mb.is_none() {
+                break;
+            }
+            let s = Instant::now();
+            if let Some(m) = ma {
+                b.automerge().sync().receive_sync_message(&mut sb, m)?;
+            }
+            if let Some(m) = mb {
+                a.automerge().sync().receive_sync_message(&mut sa, m)?;
+            }
+            t[2] += ms(s.elapsed());
+        }
+        let s = Instant::now();
+        b.refresh_after_merge();
+        a.refresh_after_merge();
+        t[3] += ms(s.elapsed());
+    }
+    println!(
+        "per edit: apply {:.2} ms, generate {:.2} ms, receive {:.2} ms, refresh {:.2} ms",
+        t[0] / n as f64,
+        t[1] / n as f64,
+        t[2] / n as f64,
+        t[3] / n as f64
+    );
+    Ok(())
 }

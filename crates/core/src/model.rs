@@ -593,6 +593,14 @@ impl Team {
         }
     }
 
+    /// The team id stored in a document, read without building the whole view.
+    pub fn id_of<D: ReadDoc>(doc: &D) -> Option<TeamId> {
+        let team = get_map(doc, &ROOT, schema::TEAM)?;
+        Fields::read(doc, &team)
+            .str("id")
+            .and_then(|s| TeamId::parse(s).ok())
+    }
+
     /// The member a device (actor) belongs to, if the device is trusted.
     pub fn member_of_actor(&self, actor: &ActorHex) -> Option<&MemberId> {
         self.actors.get(actor)

@@ -126,6 +126,8 @@ pub enum Query {
     },
     /// Offers, newest first, as I may see them.
     Offers,
+    /// The document's heads (change hashes, sorted): equal heads, equal documents.
+    Heads,
 }
 
 /// A request to the engine or node.
@@ -386,6 +388,11 @@ pub enum Reply {
     },
     /// Rota.
     Rota(RotaReply),
+    /// Document heads.
+    Heads {
+        /// Sorted change hashes.
+        heads: Vec<String>,
+    },
     /// Offers.
     Offers {
         /// Rows.

@@ -260,14 +260,29 @@ impl Engine {
     }
 
     /// Adds a team from its first document (genesis, a join, or an imported file).
-    pub fn add_team(&mut self, mut doc: AutoCommit) -> Result<TeamId, EngineError> {
-        let team = Team::read(&doc);
-        let id = team
+    pub fn add_team(&mut self, doc: AutoCommit) -> Result<TeamId, EngineError> {
+        self.add_team_saved(doc, None)
+    }
+
+    /// Adds a team whose save bytes we already hold (a joiner's received copy), so they
+    /// become the snapshot as they are.
+    pub fn add_team_saved(
+        &mut self,
+        doc: AutoCommit,
+        saved: Option<&[u8]>,
+    ) -> Result<TeamId, EngineError> {
+        let mut doc = TeamDoc::from_doc(doc, self.identity.actor_hex());
+        let id = doc
+            .team()
             .id
             .clone()
             .ok_or_else(|| EngineError::BadFile("the document holds no team".into()))?;
-        let store = self.data.create_team(&id, &mut doc)?;
-        let doc = TeamDoc::from_doc(doc, self.identity.actor_hex());
+        let store = match saved {
+            Some(bytes) => self
+                .data
+                .create_team_from_save(&id, doc.automerge(), bytes)?,
+            None => self.data.create_team(&id, doc.automerge())?,
+        };
         self.teams.insert(id.clone(), OpenTeam { store, doc });
         self.set_current(&id)?;
         Ok(id)
@@ -342,6 +357,12 @@ impl Engine {
             Request::Query { team, query } => {
                 let now_ms = self.env.now_ms();
                 let open = self.team(team.as_deref())?;
+                if query == Query::Heads {
+                    let mut heads: Vec<String> =
+                        open.doc.heads().iter().map(ToString::to_string).collect();
+                    heads.sort();
+                    return Ok(Reply::Heads { heads });
+                }
                 Ok(answer(&open.doc, query, now_ms))
             }
             Request::Export {
@@ -654,6 +675,8 @@ pub fn answer(doc: &TeamDoc, query: Query, now_ms: i64) -> Reply {
                 coaching_hour: team.coaching_hour.as_ref().map(|h| h.describe()),
             })
         }
+        // Answered by the engine, which can read the document's heads.
+        Query::Heads => Reply::Heads { heads: Vec::new() },
         Query::Offers => {
             let mut offers: Vec<_> = team
                 .offers

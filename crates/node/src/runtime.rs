@@ -384,6 +384,8 @@ struct PeerSync {
     /// sync falls back to the other.
     sessions: Vec<(u64, Outbox)>,
     last_received_ms: Option<i64>,
+    /// The heads in the last message we really sent on the session in use.
+    told_heads: Vec<peercoach_core::automerge::ChangeHash>,
 }
 
 impl PeerSync {
@@ -395,6 +397,7 @@ impl PeerSync {
     /// old stream must not stall the pair (DESIGN.md §5).
     fn restart_protocol(&mut self) {
         self.state = sync::State::decode(&self.state.encode()).unwrap_or_default();
+        self.told_heads = Vec::new();
     }
 }
 
@@ -524,19 +527,6 @@ impl Actor {
             .insert(team.clone(), snapshot);
     }
 
-    /// Offers what changed to every peer of a team, at once.
-    fn broadcast(&mut self, team: &TeamId) {
-        let peers: Vec<String> = self
-            .peers
-            .keys()
-            .filter(|(t, _)| t == team)
-            .map(|(_, p)| p.clone())
-            .collect();
-        for peer in peers {
-            self.send_sync(team, &peer);
-        }
-    }
-
     fn send_sync(&mut self, team: &TeamId, peer: &str) {
         let Ok(open) = self.engine.team(Some(team.as_str())) else {
             return;
@@ -547,12 +537,21 @@ impl Actor {
         let Some((_, outbox)) = ps.sessions.last() else {
             return;
         };
+        // Automerge skips a reply when a message it received carried heads equal to ours,
+        // assuming every message gets answered before the next arrives. We answer a batch
+        // at a time, so we track what we really told this peer: whenever our heads moved
+        // since, it hears them.
+        let heads = open.doc.automerge().get_heads();
+        if ps.told_heads != heads {
+            ps.state.last_sent_heads = Vec::new();
+        }
         if let Some(message) = open
             .doc
             .automerge()
             .sync()
             .generate_sync_message(&mut ps.state)
         {
+            ps.told_heads = message.heads.clone();
             tracing::trace!(peer = %&peer[..8.min(peer.len())], heads = ?message.heads, changes = message.changes.len(), "send sync");
             if outbox.send(message.encode()).is_err() {
                 ps.sessions.pop();
@@ -596,7 +595,6 @@ impl Actor {
             && let Some(team) = mutates
             && let Ok(id) = self.engine.select(team.as_deref())
         {
-            self.broadcast(&id);
             changed.insert(id);
         }
         let _ = reply.send(ApiResult {
@@ -756,20 +754,25 @@ impl Actor {
     ) {
         let outcome = (|| {
             let accepted = result.map_err(|e| EngineError::Join(e.to_string()))?;
-            let doc = AutoCommit::load(&accepted.document).map_err(|e| {
+            let mut doc = AutoCommit::load(&accepted.document).map_err(|e| {
                 EngineError::Join(format!("the inviter sent an unreadable document: {e}"))
             })?;
-            let team = Team::read(&doc);
-            if team.id.as_ref().map(ToString::to_string) != Some(ticket.team_id.clone()) {
+            if Team::id_of(&doc).map(|t| t.to_string()) != Some(ticket.team_id.clone()) {
                 return Err(EngineError::Join(
                     "the inviter sent a different team than the ticket names".into(),
                 ));
             }
-            let id = self.engine.add_team(doc)?;
+            let heads = doc.get_heads();
+            let id = self.engine.add_team_saved(doc, Some(&accepted.document))?;
+            let open = self.engine.team(Some(id.as_str()))?;
+            let team_name = open.doc.team().name.clone();
+            // Both sides know exactly what the other has: start the sync from there, not
+            // from nothing (which would send the whole history again).
+            self.know_peer_has(&id, &ticket.inviter.id.to_string(), heads);
             changed.insert(id.clone());
             Ok(Reply::Joined {
                 team_id: id.to_string(),
-                team_name: team.name,
+                team_name,
                 member_id: accepted.member_id,
             })
         })();
@@ -777,6 +780,26 @@ impl Actor {
             result: outcome,
             warnings: self.engine.take_warnings(),
         });
+    }
+
+    /// Records that a peer holds exactly `heads` (after a join, both sides know), so the
+    /// first sync between them sends only what came after.
+    fn know_peer_has(
+        &mut self,
+        team: &TeamId,
+        peer: &str,
+        heads: Vec<peercoach_core::automerge::ChangeHash>,
+    ) {
+        let ps = self
+            .peers
+            .entry((team.clone(), peer.to_owned()))
+            .or_insert_with(|| PeerSync {
+                state: sync::State::new(),
+                sessions: Vec::new(),
+                last_received_ms: None,
+                told_heads: Vec::new(),
+            });
+        ps.state.shared_heads = heads;
     }
 
     /// The inviter's side of a join: check the secret, add the member (or device),
@@ -838,15 +861,17 @@ impl Actor {
             Ok(a) => a,
             Err(e) => return refuse(e.to_string()),
         };
-        self.broadcast(&team_id);
         changed.insert(team_id.clone());
         let member_id = applied.created.or(invite.device_of).unwrap_or_default();
         let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
             return refuse("the team closed".into());
         };
+        let document = open.doc.automerge().save();
+        let heads = open.doc.heads();
+        self.know_peer_has(&team_id, from, heads);
         JoinReply::Accepted {
             member_id,
-            document: open.doc.automerge().save(),
+            document,
         }
     }
 
@@ -880,6 +905,7 @@ impl Actor {
                             .unwrap_or_default(),
                         sessions: Vec::new(),
                         last_received_ms: None,
+                        told_heads: Vec::new(),
                     });
                 ps.sessions.retain(|(_, o)| !o.is_closed());
                 tracing::trace!(peer = %&peer[..8.min(peer.len())], session, live = ps.sessions.len(), "session up");
@@ -931,21 +957,10 @@ impl Actor {
                 ps.last_received_ms = Some(SystemEnv.now_ms());
                 if open.doc.automerge().get_heads() != before {
                     open.doc.refresh_after_merge();
-                    // Durable before we acknowledge it (our reply carries our new heads).
-                    if let Err(e) = open.store.append(open.doc.automerge()) {
-                        tracing::error!(error = %e, "could not save changes from a peer");
-                    }
-                    changed.insert(team_id.clone());
+                    changed.insert(team_id);
                 }
-                // Reply (and tell everyone else about new changes) now, before the next
-                // message: the protocol assumes an answer to every message, and a later
-                // message with equal heads makes a late answer look needless.
-                if changed.contains(&team_id) {
-                    self.broadcast(&team_id);
-                } else {
-                    self.send_sync(&team_id, &peer);
-                }
-                let _ = (reply_to, key);
+                // Answered once per batch, after the changes are on disk (see `settle`).
+                reply_to.insert(key);
             }
             NetEvent::SessionDown {
                 peer,

@@ -241,7 +241,19 @@ impl DataDir {
 
     /// Creates a team's files from its first document.
     pub fn create_team(&self, id: &TeamId, doc: &mut AutoCommit) -> Result<TeamStore, StoreError> {
-        TeamStore::create(self.teams_dir().join(id.as_str()), doc)
+        TeamStore::create(self.teams_dir().join(id.as_str()), doc, None)
+    }
+
+    /// Like [`DataDir::create_team`] when `saved` already is `doc`'s save (for example
+    /// the copy a joiner received): it is written as the snapshot without encoding the
+    /// document again.
+    pub fn create_team_from_save(
+        &self,
+        id: &TeamId,
+        doc: &mut AutoCommit,
+        saved: &[u8],
+    ) -> Result<TeamStore, StoreError> {
+        TeamStore::create(self.teams_dir().join(id.as_str()), doc, Some(saved))
     }
 
     /// Opens a team: returns its store, its document, and what loading had to repair.

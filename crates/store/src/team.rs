@@ -88,7 +88,11 @@ impl TeamStore {
 
     /// Creates the files of a new team from its first document (genesis or a joiner's
     /// received copy).
-    pub(crate) fn create(dir: PathBuf, doc: &mut AutoCommit) -> Result<Self, StoreError> {
+    pub(crate) fn create(
+        dir: PathBuf,
+        doc: &mut AutoCommit,
+        saved: Option<&[u8]>,
+    ) -> Result<Self, StoreError> {
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         if Self::snapshot_path(&dir).exists() || Self::log_path(&dir).exists() {
             return Err(StoreError::TeamExists { dir });
@@ -101,7 +105,12 @@ impl TeamStore {
             log_records: 0,
             saved_heads: Vec::new(),
         };
-        store.compact(doc)?;
+        match saved {
+            // Bytes that already are this document's save (a joiner's received copy):
+            // no need to encode it again.
+            Some(bytes) => store.write_snapshot(bytes, doc.get_heads())?,
+            None => store.compact(doc)?,
+        }
         if let Some(parent) = store.dir.parent() {
             fsync_dir(parent)?;
         }
@@ -239,7 +248,13 @@ impl TeamStore {
     /// old snapshot with the full log, or the new snapshot with a log whose changes it
     /// already holds (loading them again is harmless).
     pub fn compact(&mut self, doc: &mut AutoCommit) -> Result<(), StoreError> {
-        let bytes = frame::encode_snapshot(&doc.save());
+        let save = doc.save();
+        let heads = doc.get_heads();
+        self.write_snapshot(&save, heads)
+    }
+
+    fn write_snapshot(&mut self, save: &[u8], heads: Vec<ChangeHash>) -> Result<(), StoreError> {
+        let bytes = frame::encode_snapshot(save);
         let tmp = self.dir.join("snapshot.tmp");
         let path = Self::snapshot_path(&self.dir);
         {
@@ -256,7 +271,7 @@ impl TeamStore {
         self.log.sync_all().map_err(|e| io_err(&log_path, e))?;
         self.log_bytes = frame::LOG_MAGIC.len() as u64;
         self.log_records = 0;
-        self.saved_heads = doc.get_heads();
+        self.saved_heads = heads;
         Ok(())
     }
 
