@@ -397,6 +397,18 @@ async fn bad_frames_from_a_member_close_that_connection_and_others_carry_on() {
             b.extend_from_slice(b"notasync");
             b
         }),
+        ("garbage pushed change", {
+            let mut b = 9u32.to_le_bytes().to_vec();
+            b.push(Tag::Changes as u8);
+            b.extend_from_slice(b"notachng");
+            b
+        }),
+        ("garbage heads", {
+            let mut b = 6u32.to_le_bytes().to_vec();
+            b.push(Tag::Heads as u8);
+            b.extend_from_slice(b"short");
+            b
+        }),
         ("truncated", {
             let mut b = 100u32.to_le_bytes().to_vec();
             b.extend_from_slice(&[2, 1, 2, 3]);

@@ -22,6 +22,10 @@ pub enum Tag {
     JoinReply = 4,
     /// The team document sent to a new member (an Automerge save).
     Document = 5,
+    /// New changes pushed as they are made (raw Automerge change chunks).
+    Changes = 6,
+    /// The sender's heads (32-byte change hashes), after it applied what it received.
+    Heads = 7,
 }
 
 impl Tag {
@@ -32,6 +36,8 @@ impl Tag {
             3 => Self::JoinRequest,
             4 => Self::JoinReply,
             5 => Self::Document,
+            6 => Self::Changes,
+            7 => Self::Heads,
             _ => return None,
         })
     }

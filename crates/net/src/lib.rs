@@ -167,8 +167,34 @@ pub struct PeerSpec {
     pub teams: BTreeSet<String>,
 }
 
-/// Where the node sends Automerge sync messages for one session.
-pub type Outbox = mpsc::UnboundedSender<Vec<u8>>;
+/// What travels on a team's sync stream after the hello.
+///
+/// The Automerge sync protocol catches two devices up after they meet. While they stay
+/// connected, each new change is pushed as it is made (`Changes`), and every device tells
+/// its peers its heads after it applied something (`Heads`): this keeps a live edit's cost
+/// proportional to the edit, not to the history, as answering a sync message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wire {
+    /// An Automerge sync message.
+    Sync(Vec<u8>),
+    /// Raw change chunks, pushed as they are made.
+    Changes(Vec<u8>),
+    /// The sender's current heads, 32 bytes each.
+    Heads(Vec<u8>),
+}
+
+impl Wire {
+    pub(crate) fn tag_and_bytes(&self) -> (frame::Tag, &[u8]) {
+        match self {
+            Self::Sync(b) => (frame::Tag::Sync, b),
+            Self::Changes(b) => (frame::Tag::Changes, b),
+            Self::Heads(b) => (frame::Tag::Heads, b),
+        }
+    }
+}
+
+/// Where the node sends what goes out on one session.
+pub type Outbox = mpsc::UnboundedSender<Wire>;
 
 /// What the network tells the node.
 #[derive(Debug)]
@@ -184,7 +210,7 @@ pub enum NetEvent {
         /// Messages to send on it.
         outbox: Outbox,
     },
-    /// A sync message arrived.
+    /// A message arrived on a sync stream.
     Received {
         /// Peer.
         peer: String,
@@ -192,8 +218,8 @@ pub enum NetEvent {
         team: String,
         /// Session.
         session: u64,
-        /// The Automerge sync message bytes.
-        message: Vec<u8>,
+        /// What it carries.
+        message: Wire,
     },
     /// A sync stream ended.
     SessionDown {

@@ -491,7 +491,7 @@ async fn run_session(
 ) {
     let peer = connection.remote_id();
     let peer_s = peer.to_string();
-    let (outbox, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (outbox, mut rx) = mpsc::unbounded_channel::<crate::Wire>();
     let _ = shared.events.send(NetEvent::SessionUp {
         peer: peer_s.clone(),
         team: team.clone(),
@@ -504,16 +504,10 @@ async fn run_session(
     let counter = shared.clone();
     let mut reader = tokio::spawn(async move {
         loop {
-            match frame::read_frame(&mut recv, max).await? {
-                Some((Tag::Sync, message)) => {
-                    counter.traffic.received(message.len());
-                    let _ = events.send(NetEvent::Received {
-                        peer: peer_r.clone(),
-                        team: team_r.clone(),
-                        session,
-                        message,
-                    });
-                }
+            let message = match frame::read_frame(&mut recv, max).await? {
+                Some((Tag::Sync, bytes)) => crate::Wire::Sync(bytes),
+                Some((Tag::Changes, bytes)) => crate::Wire::Changes(bytes),
+                Some((Tag::Heads, bytes)) => crate::Wire::Heads(bytes),
                 Some((got, _)) => {
                     return Err(FrameError::Unexpected {
                         expected: Tag::Sync,
@@ -521,17 +515,25 @@ async fn run_session(
                     });
                 }
                 None => return Ok(()),
-            }
+            };
+            counter.traffic.received(message.tag_and_bytes().1.len());
+            let _ = events.send(NetEvent::Received {
+                peer: peer_r.clone(),
+                team: team_r.clone(),
+                session,
+                message,
+            });
         }
     });
     let reason = loop {
         tokio::select! {
             outgoing = rx.recv() => match outgoing {
                 Some(message) => {
-                    if let Err(e) = frame::write_frame(&mut send, Tag::Sync, &message).await {
+                    let (tag, bytes) = message.tag_and_bytes();
+                    if let Err(e) = frame::write_frame(&mut send, tag, bytes).await {
                         break format!("write failed: {e}");
                     }
-                    shared.traffic.sent(message.len());
+                    shared.traffic.sent(bytes.len());
                 }
                 None => break "closed by the node".to_owned(),
             },

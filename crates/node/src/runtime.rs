@@ -10,11 +10,12 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use peercoach_core::automerge::AutoCommit;
+use peercoach_core::automerge::ChangeHash;
 use peercoach_core::automerge::sync::{self, SyncDoc};
 use peercoach_core::{ActorHex, Command, Env, MemberId, SystemEnv, Team, TeamId};
 use peercoach_net::{
     InviteTicket, JoinAccepted, JoinError, JoinReply, JoinRequest, Net, NetConfig, NetEvent,
-    Outbox, PeerSpec,
+    Outbox, PeerSpec, Wire,
 };
 use rand::RngCore;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -285,7 +286,7 @@ impl Node {
         }));
         let ticker = tx.clone();
         tasks.push(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(std::time::Duration::from_secs(30));
+            let mut interval = tokio::time::interval(std::time::Duration::from_secs(2));
             loop {
                 interval.tick().await;
                 if ticker.send(Msg::Tick).is_err() {
@@ -311,6 +312,8 @@ impl Node {
             snapshots,
             watching,
             version: 0,
+            pushes: BTreeMap::new(),
+            ticks: 0,
         };
         let thread = std::thread::Builder::new()
             .name("peercoach-node".into())
@@ -385,7 +388,9 @@ struct PeerSync {
     sessions: Vec<(u64, Outbox)>,
     last_received_ms: Option<i64>,
     /// The heads in the last message we really sent on the session in use.
-    told_heads: Vec<peercoach_core::automerge::ChangeHash>,
+    told_heads: Vec<ChangeHash>,
+    /// The peer's heads as it last told us (a `Heads` message or a sync message).
+    peer_heads: Option<Vec<ChangeHash>>,
 }
 
 impl PeerSync {
@@ -412,6 +417,9 @@ struct Actor {
     snapshots: Snapshots,
     watching: Watching,
     version: u64,
+    /// Local changes made in this batch, per team: pushed to connected peers in `settle`.
+    pushes: BTreeMap<TeamId, Vec<Vec<u8>>>,
+    ticks: u64,
 }
 
 impl Actor {
@@ -449,8 +457,12 @@ impl Actor {
                         reply,
                     } => self.join_done(&ticket, result, reply, &mut changed),
                     Msg::Tick => {
-                        self.publish_addrs();
-                        self.save_sync_states();
+                        self.ticks += 1;
+                        if self.ticks.is_multiple_of(15) {
+                            self.publish_addrs();
+                            self.save_sync_states();
+                        }
+                        self.anti_entropy(&mut reply_to);
                     }
                     Msg::PublishAll => self.publish_all(),
                     Msg::Shutdown(done) => stop = Some(done),
@@ -474,16 +486,27 @@ impl Actor {
                 tracing::error!(error = %e, "could not save changes from peers");
             }
         }
+        // Live changes go out as they are, and everyone hears our new heads; the sync
+        // protocol runs only where a peer asked (a sync message), just connected, or is
+        // known to lack something.
+        let pushes = std::mem::take(&mut self.pushes);
         let keys: Vec<(TeamId, String)> = self
             .peers
             .keys()
-            .filter(|(team, peer)| {
-                changed.contains(team) || reply_to.contains(&(team.clone(), peer.clone()))
-            })
+            .filter(|(team, _)| changed.contains(team) || pushes.contains_key(team))
             .cloned()
             .collect();
-        for (team, peer) in keys {
-            self.send_sync(&team, &peer);
+        for (team, peer) in &keys {
+            for change in pushes.get(team).into_iter().flatten() {
+                self.send_wire(team, peer, Wire::Changes(change.clone()), true);
+            }
+            if let Ok(open) = self.engine.team(Some(team.as_str())) {
+                let heads = encode_heads(&open.doc.heads());
+                self.send_wire(team, peer, Wire::Heads(heads), false);
+            }
+        }
+        for (team, peer) in reply_to {
+            self.send_sync(team, peer);
         }
         if !changed.is_empty() {
             self.refresh_peers();
@@ -496,6 +519,63 @@ impl Actor {
         }
         if !changed.is_empty() || !reply_to.is_empty() {
             let _ = self.events.send(NodeEvent::Sync);
+        }
+    }
+
+    /// Sends one message on a peer's live session. `told` records that the peer now has
+    /// our current heads (after a push), so the protocol does not send them again.
+    fn send_wire(&mut self, team: &TeamId, peer: &str, wire: Wire, told: bool) {
+        let heads = match self.engine.team(Some(team.as_str())) {
+            Ok(open) if told => Some(open.doc.heads()),
+            _ => None,
+        };
+        let Some(ps) = self.peers.get_mut(&(team.clone(), peer.to_owned())) else {
+            return;
+        };
+        let Some((_, outbox)) = ps.sessions.last() else {
+            return;
+        };
+        if outbox.send(wire).is_err() {
+            ps.sessions.pop();
+            ps.restart_protocol();
+        } else if let Some(heads) = heads {
+            ps.told_heads = heads;
+        }
+    }
+
+    /// Every few seconds: a protocol round with each connected peer that is known to lack
+    /// some of our changes (a lost push, a change that came from a third device).
+    fn anti_entropy(&mut self, reply_to: &mut BTreeSet<(TeamId, String)>) {
+        let keys: Vec<(TeamId, String)> = self
+            .peers
+            .iter()
+            .filter(|(_, ps)| !ps.sessions.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (team, peer) in keys {
+            let Ok(open) = self.engine.team(Some(team.as_str())) else {
+                continue;
+            };
+            let complete = self
+                .peers
+                .get(&(team.clone(), peer.clone()))
+                .is_some_and(|ps| peer_has_all(open.doc.automerge(), ps));
+            if !complete {
+                reply_to.insert((team, peer));
+            }
+        }
+    }
+
+    /// Remembers the change a local command just made, to push it to connected peers.
+    fn local_change(&mut self, team: &TeamId) {
+        let Ok(open) = self.engine.team(Some(team.as_str())) else {
+            return;
+        };
+        if let Some(change) = open.doc.automerge().get_last_local_change() {
+            self.pushes
+                .entry(team.clone())
+                .or_default()
+                .push(change.raw_bytes().to_vec());
         }
     }
 
@@ -553,7 +633,7 @@ impl Actor {
         {
             ps.told_heads = message.heads.clone();
             tracing::trace!(peer = %&peer[..8.min(peer.len())], heads = ?message.heads, changes = message.changes.len(), "send sync");
-            if outbox.send(message.encode()).is_err() {
+            if outbox.send(Wire::Sync(message.encode())).is_err() {
                 ps.sessions.pop();
                 ps.restart_protocol();
             }
@@ -572,6 +652,7 @@ impl Actor {
             _ => None,
         };
         let mutates = team_of(&request);
+        let creates_team = matches!(request, Request::Init { .. });
         let result = match request {
             Request::Status { team } => self.status(team.as_deref()),
             Request::Invite {
@@ -595,7 +676,12 @@ impl Actor {
             && let Some(team) = mutates
             && let Ok(id) = self.engine.select(team.as_deref())
         {
+            self.local_change(&id);
             changed.insert(id);
+        }
+        if creates_team && result.is_ok() {
+            // A new team: teammates must be able to find this device.
+            self.publish_addrs();
         }
         let _ = reply.send(ApiResult {
             result,
@@ -628,8 +714,7 @@ impl Actor {
                     endpoint_id: device.endpoint.clone(),
                     connected: self.net.is_connected(&device.endpoint),
                     last_synced_ms: ps.and_then(|p| p.last_received_ms),
-                    has_all_my_changes: ps
-                        .is_some_and(|p| peer_has_all(open.doc.automerge(), &p.state)),
+                    has_all_my_changes: ps.is_some_and(|p| peer_has_all(open.doc.automerge(), p)),
                 });
             }
         }
@@ -798,6 +883,7 @@ impl Actor {
                 sessions: Vec::new(),
                 last_received_ms: None,
                 told_heads: Vec::new(),
+                peer_heads: None,
             });
         ps.state.shared_heads = heads;
     }
@@ -861,6 +947,7 @@ impl Actor {
             Ok(a) => a,
             Err(e) => return refuse(e.to_string()),
         };
+        self.local_change(&team_id);
         changed.insert(team_id.clone());
         let member_id = applied.created.or(invite.device_of).unwrap_or_default();
         let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
@@ -906,6 +993,7 @@ impl Actor {
                         sessions: Vec::new(),
                         last_received_ms: None,
                         told_heads: Vec::new(),
+                        peer_heads: None,
                     });
                 ps.sessions.retain(|(_, o)| !o.is_closed());
                 tracing::trace!(peer = %&peer[..8.min(peer.len())], session, live = ps.sessions.len(), "session up");
@@ -932,35 +1020,67 @@ impl Actor {
                 let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
                     return;
                 };
-                let message = match sync::Message::decode(&message) {
-                    Ok(m) => m,
+                ps.last_received_ms = Some(SystemEnv.now_ms());
+                let before = open.doc.automerge().get_heads();
+                let outcome = match message {
+                    Wire::Sync(bytes) => sync::Message::decode(&bytes)
+                        .map_err(|e| e.to_string())
+                        .and_then(|m| {
+                            open.doc
+                                .automerge()
+                                .sync()
+                                .receive_sync_message(&mut ps.state, m)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map(|()| {
+                            ps.peer_heads = ps.state.their_heads.clone();
+                            // A sync message is always answered.
+                            true
+                        }),
+                    // Exactly one change per push, checked before it is applied.
+                    Wire::Changes(bytes) => {
+                        peercoach_core::automerge::Change::try_from(bytes.as_slice())
+                            .map_err(|e| e.to_string())
+                            .and_then(|change| {
+                                open.doc
+                                    .automerge()
+                                    .apply_changes([change])
+                                    .map_err(|e| e.to_string())
+                            })
+                            // A change whose dependencies we lack (it overtook another) waits
+                            // in the queue; a protocol round fetches the rest.
+                            .map(|()| !open.doc.automerge().get_missing_deps(&[]).is_empty())
+                    }
+                    Wire::Heads(bytes) => decode_heads(&bytes).map(|heads| {
+                        // Heads we do not know mean the peer has something for us.
+                        let unknown = !open.doc.automerge().get_missing_deps(&heads).is_empty();
+                        ps.peer_heads = Some(heads);
+                        if unknown {
+                            // Make sure our next sync message goes out, so they answer it
+                            // with what we lack.
+                            ps.state.last_sent_heads.clear();
+                        }
+                        unknown
+                    }),
+                };
+                match outcome {
+                    Ok(answer) => {
+                        if open.doc.automerge().get_heads() != before {
+                            open.doc.refresh_after_merge();
+                            changed.insert(team_id);
+                        }
+                        // Answered once per batch, after the changes are on disk.
+                        if answer {
+                            reply_to.insert(key);
+                        }
+                    }
                     Err(e) => {
-                        tracing::warn!(peer = %&peer[..8.min(peer.len())], error = %e, "undecodable sync message; closing");
+                        // Garbage from a member's device: drop that connection, loudly.
+                        tracing::warn!(peer = %&peer[..8.min(peer.len())], error = %e, "unusable sync message; closing");
                         ps.sessions.clear();
                         self.net.close_peer(&peer, "bad sync message");
-                        return;
                     }
-                };
-                let before = open.doc.automerge().get_heads();
-                tracing::trace!(peer = %&peer[..8.min(peer.len())], heads = ?message.heads, changes = message.changes.len(), "recv sync");
-                if let Err(e) = open
-                    .doc
-                    .automerge()
-                    .sync()
-                    .receive_sync_message(&mut ps.state, message)
-                {
-                    tracing::warn!(peer = %&peer[..8.min(peer.len())], error = %e, "sync message refused; closing");
-                    ps.sessions.clear();
-                    self.net.close_peer(&peer, "bad sync message");
-                    return;
                 }
-                ps.last_received_ms = Some(SystemEnv.now_ms());
-                if open.doc.automerge().get_heads() != before {
-                    open.doc.refresh_after_merge();
-                    changed.insert(team_id);
-                }
-                // Answered once per batch, after the changes are on disk (see `settle`).
-                reply_to.insert(key);
             }
             NetEvent::SessionDown {
                 peer,
@@ -1050,6 +1170,7 @@ impl Actor {
                     },
                 ) {
                     Ok(_) => {
+                        self.local_change(&team);
                         changed.insert(team);
                     }
                     Err(e) => tracing::warn!(error = %e, "could not publish addresses"),
@@ -1126,15 +1247,30 @@ impl Actor {
 }
 
 /// Whether a peer has every change we have: the heads it last told us include all of
-/// ours, or the sync protocol's shared heads are ours. (Shared heads alone can stay stale
-/// when both sides received the same change from a third device.)
-fn peer_has_all(doc: &mut AutoCommit, state: &sync::State) -> bool {
+/// ours, or the sync protocol's shared heads are ours.
+fn peer_has_all(doc: &mut AutoCommit, ps: &PeerSync) -> bool {
     let mine = doc.get_heads();
-    doc.has_our_changes(state)
-        || state
-            .their_heads
+    let covers = |theirs: &Option<Vec<ChangeHash>>| {
+        theirs
             .as_ref()
-            .is_some_and(|theirs| mine.iter().all(|h| theirs.contains(h)))
+            .is_some_and(|t| mine.iter().all(|h| t.contains(h)))
+    };
+    doc.has_our_changes(&ps.state) || covers(&ps.peer_heads) || covers(&ps.state.their_heads)
+}
+
+/// Heads as 32-byte hashes back to back.
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, String> {
+    if !bytes.len().is_multiple_of(32) || bytes.len() > 32 * 1024 {
+        return Err(format!("{} bytes are no list of heads", bytes.len()));
+    }
+    bytes
+        .chunks(32)
+        .map(|c| ChangeHash::try_from(c).map_err(|e| e.to_string()))
+        .collect()
 }
 
 fn iroh_endpoint_ok(s: &str) -> bool {

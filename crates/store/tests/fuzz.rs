@@ -100,7 +100,9 @@ proptest! {
         let doc = TeamDoc::from_doc(doc, identity.actor_hex());
         // Whatever is readable is there; the rest is reported and kept aside.
         let present = ids.iter().filter(|id| doc.team().requests.contains_key(id)).count();
-        if report.warnings().is_empty() {
+        // (A file emptied from outside looks exactly like a log created just before a
+        // crash: nothing to detect there.)
+        if report.warnings().is_empty() && !bytes.is_empty() {
             prop_assert_eq!(present, ids.len(), "a clean load has everything");
         }
         if let Some(aside) = &report.snapshot_moved_to {
