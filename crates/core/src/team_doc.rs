@@ -3,7 +3,7 @@
 //! [`TeamDoc::refresh_after_merge`].
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, ChangeHash, ObjType, ROOT};
+use automerge::{AutoCommit, Change, ChangeHash, ObjType, ROOT};
 
 use crate::command::{self, Actor, Applied, Command, CommandError, Writer};
 use crate::env::Env;
@@ -25,6 +25,8 @@ pub struct TeamDoc {
     doc: AutoCommit,
     team: Team,
     actor: ActorHex,
+    /// The heads the read model reflects.
+    model_heads: Vec<ChangeHash>,
 }
 
 impl TeamDoc {
@@ -79,11 +81,17 @@ impl TeamDoc {
     /// this device's.
     pub fn from_doc(mut doc: AutoCommit, actor: ActorHex) -> Self {
         doc.set_actor(actor.to_actor());
+        // The read model follows changes by their operations (see `Touched`), so
+        // Automerge's patch log stays off: keeping it costs time on every change.
+        doc.reset_diff_cursor();
         let team = Team::read(&doc);
-        // Index every change from here on, so refreshing after a merge costs what the
-        // merge brought, not the size of the history.
-        doc.update_diff_cursor();
-        Self { doc, team, actor }
+        let model_heads = doc.get_heads();
+        Self {
+            doc,
+            team,
+            actor,
+            model_heads,
+        }
     }
 
     /// Switches which device writes the following changes. For history generators and
@@ -172,7 +180,12 @@ impl TeamDoc {
                         ))
                         .with_time(now_ms.div_euclid(1000)),
                 );
-                self.refresh_after_merge();
+                match self.doc.get_last_local_change() {
+                    Some(change) => self.refresh_for(&[change]),
+                    None => {
+                        self.refresh_after_merge();
+                    }
+                }
                 Ok(applied)
             }
             Err(e) => {
@@ -183,12 +196,40 @@ impl TeamDoc {
         }
     }
 
-    /// Re-reads what changed since the last refresh (after local commands or merged
-    /// remote changes). Returns what was touched, for the UI.
+    /// Applies changes received from a peer and re-reads what they touched. Changes
+    /// whose dependencies are missing wait in Automerge's queue until they arrive.
+    pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<Touched, CommandError> {
+        let queue_was_empty = self.doc.get_missing_deps(&[]).is_empty();
+        self.doc.apply_changes(changes.clone())?;
+        if queue_was_empty && self.doc.get_missing_deps(&[]).is_empty() {
+            // Exactly these changes were applied: follow their operations.
+            let touched = Touched::from_changes(&self.doc, &changes);
+            self.team.refresh(&self.doc, &touched);
+            self.model_heads = self.doc.get_heads();
+            Ok(touched)
+        } else {
+            Ok(self.refresh_after_merge())
+        }
+    }
+
+    fn refresh_for(&mut self, changes: &[Change]) {
+        let touched = Touched::from_changes(&self.doc, changes);
+        self.team.refresh(&self.doc, &touched);
+        self.model_heads = self.doc.get_heads();
+    }
+
+    /// Re-reads what changed since the model was last refreshed (after merged or
+    /// synced changes). Costs a walk over the document: use [`TeamDoc::apply_changes`]
+    /// for changes in hand. Returns what was touched, for the UI.
     pub fn refresh_after_merge(&mut self) -> Touched {
-        let patches = self.doc.diff_incremental();
+        let heads = self.doc.get_heads();
+        if heads == self.model_heads {
+            return Touched::none();
+        }
+        let patches = self.doc.diff(&self.model_heads, &heads);
         let touched = Touched::from_patches(&patches);
         self.team.refresh(&self.doc, &touched);
+        self.model_heads = heads;
         touched
     }
 }

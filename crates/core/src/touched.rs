@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use automerge::{Patch, PatchAction, Prop};
+use automerge::{AutoCommit, Change, Patch, PatchAction, Prop, ReadDoc};
 
 use crate::schema;
 
@@ -124,6 +124,62 @@ impl Touched {
             .iter()
             .filter(move |(c, _)| *c == collection)
             .map(|(_, k)| k.as_str())
+    }
+
+    /// What some applied changes touched, read from their operations: the cost is the size
+    /// of the changes, not of the document (a diff over heads walks the whole document).
+    pub fn from_changes(doc: &AutoCommit, changes: &[Change]) -> Self {
+        let mut touched = Self::none();
+        for change in changes {
+            for op in change.decode().operations {
+                let key = match &op.key {
+                    automerge::legacy::Key::Map(k) => Some(k.to_string()),
+                    automerge::legacy::Key::Seq(_) => None,
+                };
+                touched.add_op(doc, &op.obj.to_string(), key);
+            }
+        }
+        touched
+    }
+
+    fn add_op(&mut self, doc: &AutoCommit, obj: &str, key: Option<String>) {
+        if obj == "_root" {
+            match key.as_deref().and_then(Collection::parse) {
+                Some(collection) => {
+                    self.whole.insert(collection);
+                }
+                None => self.header = true,
+            }
+            return;
+        }
+        // The path from the root down to the object the op changed.
+        let Ok(exid) = doc.import_obj(obj) else {
+            self.everything = true;
+            return;
+        };
+        let Ok(parents) = doc.parents(&exid) else {
+            self.everything = true;
+            return;
+        };
+        let mut path: Vec<Prop> = parents.map(|p| p.prop).collect();
+        path.reverse();
+        match (path.first(), path.get(1)) {
+            (Some(Prop::Map(top)), second) => {
+                let record = match second {
+                    Some(Prop::Map(record)) => Some(record.clone()),
+                    Some(Prop::Seq(_)) => None,
+                    None => key,
+                };
+                match (Collection::parse(top), record) {
+                    (Some(collection), Some(record)) => self.record(collection, &record),
+                    (Some(collection), None) => {
+                        self.whole.insert(collection);
+                    }
+                    (None, _) => self.header = true,
+                }
+            }
+            _ => self.everything = true,
+        }
     }
 
     /// What a batch of patches (from `AutoCommit::diff`) touched.

@@ -20,6 +20,9 @@ enum Op {
     Do(usize, u8, usize, usize),
     /// Sync two replicas.
     Sync(usize, usize),
+    /// Push what one replica has and the other lacks as raw changes, one at a time in a
+    /// shuffled order (as live pushes arrive), through `TeamDoc::apply_changes`.
+    Push(usize, usize, u64),
     /// Let time pass.
     Wait(u32),
 }
@@ -28,6 +31,7 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0..n, 0u8..16, any::<usize>(), any::<usize>()).prop_map(|(r, k, a, b)| Op::Do(r, k, a, b)),
         3 => (0..n, 0..n).prop_map(|(a, b)| Op::Sync(a, b)),
+        2 => (0..n, 0..n, any::<u64>()).prop_map(|(a, b, s)| Op::Push(a, b, s)),
         1 => (1u32..50_000_000).prop_map(Op::Wait),
     ]
 }
@@ -196,6 +200,35 @@ fn run(n: usize, seed: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
         match op {
             Op::Wait(ms) => f.advance(i64::from(ms)),
             Op::Sync(a, b) => sync(&mut f, a, b),
+            Op::Push(a, b, shuffle) => {
+                if a == b {
+                    continue;
+                }
+                let all = f.replicas[a].doc.automerge().get_changes(&[]);
+                let have = f.replicas[b].doc.automerge_ref();
+                let mut missing: Vec<automerge::Change> = all
+                    .into_iter()
+                    .filter(|c| automerge::ReadDoc::get_change_by_hash(have, &c.hash()).is_none())
+                    .collect();
+                // A cheap deterministic shuffle: later changes may overtake earlier ones.
+                let mut x = shuffle | 1;
+                for i in (1..missing.len()).rev() {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    missing.swap(i, (x % (i as u64 + 1)) as usize);
+                }
+                let to = &mut f.replicas[b].doc;
+                for change in missing {
+                    to.apply_changes(vec![change])
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(
+                        &Team::read(to.automerge_ref()),
+                        to.team(),
+                        "model drifted after a pushed change"
+                    );
+                }
+            }
             Op::Do(r, kind, a, b) => {
                 let me = members[r].clone();
                 let others: Vec<MemberId> = members.iter().filter(|m| **m != me).cloned().collect();
@@ -208,7 +241,13 @@ fn run(n: usize, seed: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     _ => None,
                 };
                 f.advance(1_000);
-                if let Ok(applied) = f.apply(r, cmd) {
+                let result = f.apply(r, cmd);
+                prop_assert_eq!(
+                    &Team::read(f.replicas[r].doc.automerge_ref()),
+                    f.replicas[r].doc.team(),
+                    "model drifted after a local command"
+                );
+                if let Ok(applied) = result {
                     if let Some(id) = applied.created {
                         acked.created.insert(id);
                     }

@@ -1042,9 +1042,10 @@ impl Actor {
                         peercoach_core::automerge::Change::try_from(bytes.as_slice())
                             .map_err(|e| e.to_string())
                             .and_then(|change| {
+                                // Refreshes the read model from the change's own ops.
                                 open.doc
-                                    .automerge()
-                                    .apply_changes([change])
+                                    .apply_changes(vec![change])
+                                    .map(|_| ())
                                     .map_err(|e| e.to_string())
                             })
                             // A change whose dependencies we lack (it overtook another) waits
@@ -1066,6 +1067,7 @@ impl Actor {
                 match outcome {
                     Ok(answer) => {
                         if open.doc.automerge().get_heads() != before {
+                            // Free when the changes were already followed above.
                             open.doc.refresh_after_merge();
                             changed.insert(team_id);
                         }

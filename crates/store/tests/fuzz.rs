@@ -100,9 +100,11 @@ proptest! {
         let doc = TeamDoc::from_doc(doc, identity.actor_hex());
         // Whatever is readable is there; the rest is reported and kept aside.
         let present = ids.iter().filter(|id| doc.team().requests.contains_key(id)).count();
-        // (A file emptied from outside looks exactly like a log created just before a
-        // crash: nothing to detect there.)
-        if report.warnings().is_empty() && !bytes.is_empty() {
+        // (A file emptied from outside, or a log cut exactly between two records, looks
+        // exactly like a log written just before a crash: nothing to detect there.)
+        let cut_between_records =
+            which == 1 && op == 1 && scan_log(&bytes).valid_len == bytes.len();
+        if report.warnings().is_empty() && !bytes.is_empty() && !cut_between_records {
             prop_assert_eq!(present, ids.len(), "a clean load has everything");
         }
         if let Some(aside) = &report.snapshot_moved_to {
