@@ -108,7 +108,12 @@ fn main() -> Result<()> {
         });
     }
     if raw.get(1).map(String::as_str) == Some("__phases") {
-        let args = Args::parse_from(["peercoach-bench", "edit-latency", "--quick"]);
+        let quick = raw.get(2).map(String::as_str) != Some("full");
+        let args = if quick {
+            Args::parse_from(["peercoach-bench", "edit-latency", "--quick"])
+        } else {
+            Args::parse_from(["peercoach-bench", "edit-latency"])
+        };
         return phases(&big_history(&args)?);
     }
     let args = Args::parse();
@@ -433,6 +438,7 @@ fn edit_latency(
     }
     let mut events = node_b.handle().subscribe();
     let mut net = Vec::with_capacity(edits);
+    let mut acked = Vec::with_capacity(edits);
     for i in 0..edits {
         while events.try_recv().is_ok() {}
         let t = Instant::now();
@@ -446,6 +452,7 @@ fn edit_latency(
         else {
             bail!("no id")
         };
+        acked.push(ms(t.elapsed()));
         loop {
             if has_request(rt, &node_b, &id) {
                 break;
@@ -460,12 +467,20 @@ fn edit_latency(
         net.push(ms(t.elapsed()));
     }
     net.sort_by(f64::total_cmp);
+    acked.sort_by(f64::total_cmp);
     rt.block_on(node_a.shutdown());
     rt.block_on(node_b.shutdown());
     let _ = std::fs::remove_dir_all(&base);
     let (p50, p99) = (percentile(&net, 0.5), percentile(&net, 0.99));
     let (m50, m99) = (percentile(&mem, 0.5), percentile(&mem, 0.99));
-    let extra = json!({ "edits": edits, "history_changes": history.changes, "in_memory_p50_ms": round(m50), "in_memory_p99_ms": round(m99) });
+    let extra = json!({
+        "edits": edits,
+        "history_changes": history.changes,
+        "in_memory_p50_ms": round(m50),
+        "in_memory_p99_ms": round(m99),
+        "acknowledged_on_a_p50_ms": round(percentile(&acked, 0.5)),
+        "acknowledged_on_a_p99_ms": round(percentile(&acked, 0.99)),
+    });
     Ok(vec![
         Figure::new("edit-latency-p50", p50, "ms").extra(extra.clone()),
         Figure::new("edit-latency-p99", p99, "ms")
@@ -788,12 +803,31 @@ fn phases(history: &History) -> Result<()> {
     let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
     sync_memory(&mut a, &mut sa, &mut b, &mut sb);
     let mut env = SeededEnv::new(1, SystemEnv.now_ms());
-    let mut t = [0.0f64; 5];
+    let mut t = [0.0f64; 8];
     let n = 50;
+    // What a node does per local edit besides the protocol: store it, find the change.
+    let dir = temp_dir("phases")?;
+    let data = peercoach_store::DataDir::open(&dir)?;
+    let team = a.team().id.clone().context("team")?;
+    let mut store = data.create_team(&team, a.automerge())?;
     for i in 0..n {
         let s = Instant::now();
         a.apply(ask(format!("phase {i}")), &mut env)?;
         t[0] += ms(s.elapsed());
+        let s = Instant::now();
+        store.append(a.automerge())?;
+        t[4] += ms(s.elapsed());
+        let s = Instant::now();
+        let last = a.automerge().get_last_local_change();
+        t[5] += ms(s.elapsed());
+        let s = Instant::now();
+        if let Some(change) = last {
+            let touched = b.apply_changes(vec![change])?;
+            if i == 0 {
+                eprintln!("touched by one pushed change: {touched:?}");
+            }
+        }
+        t[6] += ms(s.elapsed());
         loop {
             let s = Instant::now();
             let ma = a.automerge().sync().generate_sync_message(&mut sa);
@@ -816,12 +850,51 @@ fn phases(history: &History) -> Result<()> {
         a.refresh_after_merge();
         t[3] += ms(s.elapsed());
     }
+    let n = n as f64;
     println!(
-        "per edit: apply {:.2} ms, generate {:.2} ms, receive {:.2} ms, refresh {:.2} ms",
-        t[0] / n as f64,
-        t[1] / n as f64,
-        t[2] / n as f64,
-        t[3] / n as f64
+        "per edit: apply {:.2} ms, append {:.2} ms, last change {:.2} ms, apply pushed {:.2} ms; \
+         protocol: generate {:.2} ms, receive {:.2} ms, refresh {:.2} ms",
+        t[0] / n,
+        t[4] / n,
+        t[5] / n,
+        t[6] / n,
+        t[1] / n,
+        t[2] / n,
+        t[3] / n
     );
+    // Automerge alone: the ops of one request, the commit, the diff.
+    use peercoach_core::automerge::transaction::Transactable;
+    use peercoach_core::automerge::{ObjType, ROOT, ReadDoc};
+    let (mut ops, mut commit, mut diff) = (0.0, 0.0, 0.0);
+    let doc = a.automerge();
+    let Some((_, requests)) = doc.get(ROOT, "requests")? else {
+        bail!("no requests map")
+    };
+    for i in 0..50 {
+        let s = Instant::now();
+        let obj = doc.put_object(
+            &requests,
+            format!("00000000-0000-4000-8000-{i:012}"),
+            ObjType::Map,
+        )?;
+        for k in ["author", "title", "tried", "urgency"] {
+            doc.put(&obj, k, "x")?;
+        }
+        doc.put(&obj, "created_ms", 1_i64)?;
+        ops += ms(s.elapsed());
+        let s = Instant::now();
+        doc.commit();
+        commit += ms(s.elapsed());
+        let s = Instant::now();
+        let _ = doc.diff_incremental();
+        diff += ms(s.elapsed());
+    }
+    println!(
+        "automerge per request: ops {:.2} ms, commit {:.2} ms, diff_incremental {:.2} ms",
+        ops / 50.0,
+        commit / 50.0,
+        diff / 50.0
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

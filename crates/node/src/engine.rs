@@ -496,6 +496,28 @@ pub fn resolve(team: &Team, r: &Ref) -> Result<String, EngineError> {
         text: text.to_owned(),
         reason,
     };
+    if text.is_empty() {
+        return Err(err("is empty".into()));
+    }
+    // A whole id needs no search.
+    let exact = match r.kind {
+        RefKind::Member => peercoach_core::MemberId::parse(text)
+            .ok()
+            .filter(|id| team.members.get(id).is_some_and(|m| m.is_current()))
+            .map(|id| id.to_string()),
+        RefKind::Request => peercoach_core::RequestId::parse(text)
+            .ok()
+            .filter(|id| team.requests.contains_key(id))
+            .map(|id| id.to_string()),
+        RefKind::Offer => peercoach_core::OfferId::parse(text)
+            .ok()
+            .filter(|id| team.offers.contains_key(id))
+            .map(|id| id.to_string()),
+        _ => None,
+    };
+    if let Some(id) = exact {
+        return Ok(id);
+    }
     let ids: Vec<(String, String)> = match r.kind {
         RefKind::Member => team
             .members
@@ -534,9 +556,7 @@ pub fn resolve(team: &Team, r: &Ref) -> Result<String, EngineError> {
             .map(|(s, u)| (u.id.to_string(), format!("{}/{}", s.id, u.text)))
             .collect(),
     };
-    if text.is_empty() {
-        return Err(err("is empty".into()));
-    }
+
     let by_prefix: Vec<&(String, String)> =
         if let Some(exact) = ids.iter().find(|(id, _)| *id == lower) {
             vec![exact]
