@@ -865,12 +865,13 @@ fn phases(history: &History) -> Result<()> {
     // Automerge alone: the ops of one request, the commit, the diff.
     use peercoach_core::automerge::transaction::Transactable;
     use peercoach_core::automerge::{ObjType, ROOT, ReadDoc};
-    let (mut ops, mut commit, mut diff) = (0.0, 0.0, 0.0);
+    let (mut ops, mut commit, mut diff, mut changes_since) = (0.0, 0.0, 0.0, 0.0);
     let doc = a.automerge();
     let Some((_, requests)) = doc.get(ROOT, "requests")? else {
         bail!("no requests map")
     };
     for i in 0..50 {
+        let before = doc.get_heads();
         let s = Instant::now();
         let obj = doc.put_object(
             &requests,
@@ -886,14 +887,39 @@ fn phases(history: &History) -> Result<()> {
         doc.commit();
         commit += ms(s.elapsed());
         let s = Instant::now();
+        let new = doc.get_changes(&before);
+        changes_since += ms(s.elapsed());
+        if new.len() != 1 {
+            bail!("expected one new change, got {}", new.len());
+        }
+        let s = Instant::now();
         let _ = doc.diff_incremental();
         diff += ms(s.elapsed());
     }
     println!(
-        "automerge per request: ops {:.2} ms, commit {:.2} ms, diff_incremental {:.2} ms",
+        "automerge per request: ops {:.2} ms, commit {:.2} ms, get_changes since {:.2} ms, diff_incremental {:.2} ms",
         ops / 50.0,
         commit / 50.0,
+        changes_since / 50.0,
         diff / 50.0
+    );
+    let mut all = doc.get_changes(&[]);
+    let all = all.split_off(all.len() - 2_000);
+    let s = Instant::now();
+    let mut places = peercoach_core::Places::default();
+    let touched = peercoach_core::Touched::from_changes(doc, &all, &mut places);
+    println!(
+        "following the last {} changes by their ops: {:.2} ms (everything: {})",
+        all.len(),
+        ms(s.elapsed()),
+        touched == peercoach_core::Touched::all()
+    );
+    let s = Instant::now();
+    let team = peercoach_core::Team::read(doc);
+    println!(
+        "full read of the model: {:.2} ms ({} requests)",
+        ms(s.elapsed()),
+        team.requests.len()
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

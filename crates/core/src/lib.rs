@@ -84,7 +84,7 @@ pub use model::{
     Urgency,
 };
 pub use team_doc::{ReadOnly, TeamDoc};
-pub use touched::Touched;
+pub use touched::{Places, Touched};
 
 /// Re-exported so that callers name exactly the Automerge this crate was built with.
 pub use automerge;

@@ -10,7 +10,7 @@ use crate::env::Env;
 use crate::ids::{ActorHex, MemberId, TeamId};
 use crate::model::Team;
 use crate::schema::{self, SCHEMA_VERSION};
-use crate::touched::{Collection, Touched};
+use crate::touched::{Collection, Places, Touched};
 
 /// Why a document opened read-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct TeamDoc {
     actor: ActorHex,
     /// The heads the read model reflects.
     model_heads: Vec<ChangeHash>,
+    /// Where objects sit, for following changes.
+    places: Places,
 }
 
 impl TeamDoc {
@@ -91,6 +93,7 @@ impl TeamDoc {
             team,
             actor,
             model_heads,
+            places: Places::default(),
         }
     }
 
@@ -180,12 +183,7 @@ impl TeamDoc {
                         ))
                         .with_time(now_ms.div_euclid(1000)),
                 );
-                match self.doc.get_last_local_change() {
-                    Some(change) => self.refresh_for(&[change]),
-                    None => {
-                        self.refresh_after_merge();
-                    }
-                }
+                self.refresh_after_merge();
                 Ok(applied)
             }
             Err(e) => {
@@ -199,40 +197,38 @@ impl TeamDoc {
     /// Applies changes received from a peer and re-reads what they touched. Changes
     /// whose dependencies are missing wait in Automerge's queue until they arrive.
     pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<Touched, CommandError> {
-        let queue_was_empty = self.doc.get_missing_deps(&[]).is_empty();
-        self.doc.apply_changes(changes.clone())?;
-        if queue_was_empty && self.doc.get_missing_deps(&[]).is_empty() {
-            // Exactly these changes were applied: follow their operations.
-            let touched = Touched::from_changes(&self.doc, &changes);
-            self.team.refresh(&self.doc, &touched);
-            self.model_heads = self.doc.get_heads();
-            Ok(touched)
-        } else {
-            Ok(self.refresh_after_merge())
-        }
+        self.doc.apply_changes(changes)?;
+        Ok(self.refresh_after_merge())
     }
 
-    fn refresh_for(&mut self, changes: &[Change]) {
-        let touched = Touched::from_changes(&self.doc, changes);
-        self.team.refresh(&self.doc, &touched);
-        self.model_heads = self.doc.get_heads();
-    }
-
-    /// Re-reads what changed since the model was last refreshed (after merged or
-    /// synced changes). Costs a walk over the document: use [`TeamDoc::apply_changes`]
-    /// for changes in hand. Returns what was touched, for the UI.
+    /// Re-reads what changed since the model was last refreshed: after a local command,
+    /// applied changes, or a sync-protocol merge into [`TeamDoc::automerge`]. The new
+    /// changes are found by the model's heads (cheap) and followed by their operations, so
+    /// the cost is the size of what arrived, not of the history; a very large arrival (a
+    /// joiner's first sync) is cheaper to read whole. Returns what was touched, for the UI.
     pub fn refresh_after_merge(&mut self) -> Touched {
         let heads = self.doc.get_heads();
         if heads == self.model_heads {
             return Touched::none();
         }
-        let patches = self.doc.diff(&self.model_heads, &heads);
-        let touched = Touched::from_patches(&patches);
+        let touched = if self.model_heads.is_empty() {
+            Touched::all()
+        } else {
+            let new = self.doc.get_changes(&self.model_heads);
+            if new.len() > FOLLOW_AT_MOST {
+                Touched::all()
+            } else {
+                Touched::from_changes(&self.doc, &new, &mut self.places)
+            }
+        };
         self.team.refresh(&self.doc, &touched);
         self.model_heads = heads;
         touched
     }
 }
+
+/// Above this many new changes, re-reading the whole model beats following each change.
+const FOLLOW_AT_MOST: usize = 20_000;
 
 fn command_label(cmd: &Command) -> &'static str {
     match cmd {

@@ -3,7 +3,7 @@
 //! A local command reports what it wrote; a batch of remote changes is turned into the
 //! same shape from Automerge's patches ([`Touched::from_patches`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use automerge::{AutoCommit, Change, Patch, PatchAction, Prop, ReadDoc};
 
@@ -128,57 +128,52 @@ impl Touched {
 
     /// What some applied changes touched, read from their operations: the cost is the size
     /// of the changes, not of the document (a diff over heads walks the whole document).
-    pub fn from_changes(doc: &AutoCommit, changes: &[Change]) -> Self {
+    /// `places` remembers where each object sits, across calls: objects never move, and
+    /// asking Automerge for an old object's parents costs a search of the op set.
+    pub fn from_changes(doc: &AutoCommit, changes: &[Change], places: &mut Places) -> Self {
         let mut touched = Self::none();
         for change in changes {
-            for op in change.decode().operations {
+            let decoded = change.decode();
+            let actor = decoded.actor_id.to_hex_string();
+            let start = decoded.start_op.get();
+            for (i, op) in decoded.operations.iter().enumerate() {
                 let key = match &op.key {
-                    automerge::legacy::Key::Map(k) => Some(k.to_string()),
+                    automerge::legacy::Key::Map(k) => Some(k.as_str()),
                     automerge::legacy::Key::Seq(_) => None,
                 };
-                touched.add_op(doc, &op.obj.to_string(), key);
+                let obj = op.obj.to_string();
+                let place = places.of(doc, &obj);
+                touched.add(&place, key);
+                if let automerge::legacy::OpType::Make(_) = op.action {
+                    // The new object's id is this op's id; it sits under `place` at `key`.
+                    let id = format!("{}@{actor}", start + i as u64);
+                    places.0.insert(id, place.child(key));
+                }
             }
         }
         touched
     }
 
-    fn add_op(&mut self, doc: &AutoCommit, obj: &str, key: Option<String>) {
-        if obj == "_root" {
-            match key.as_deref().and_then(Collection::parse) {
+    fn add(&mut self, place: &Place, key: Option<&str>) {
+        match place {
+            Place::Root => match key.and_then(Collection::parse) {
                 Some(collection) => {
                     self.whole.insert(collection);
                 }
                 None => self.header = true,
-            }
-            return;
-        }
-        // The path from the root down to the object the op changed.
-        let Ok(exid) = doc.import_obj(obj) else {
-            self.everything = true;
-            return;
-        };
-        let Ok(parents) = doc.parents(&exid) else {
-            self.everything = true;
-            return;
-        };
-        let mut path: Vec<Prop> = parents.map(|p| p.prop).collect();
-        path.reverse();
-        match (path.first(), path.get(1)) {
-            (Some(Prop::Map(top)), second) => {
-                let record = match second {
-                    Some(Prop::Map(record)) => Some(record.clone()),
-                    Some(Prop::Seq(_)) => None,
-                    None => key,
-                };
-                match (Collection::parse(top), record) {
-                    (Some(collection), Some(record)) => self.record(collection, &record),
-                    (Some(collection), None) => {
-                        self.whole.insert(collection);
-                    }
-                    (None, _) => self.header = true,
+            },
+            Place::Header => self.header = true,
+            Place::Collection(c) => match key {
+                Some(record) => self.record(*c, record),
+                None => {
+                    self.whole.insert(*c);
                 }
+            },
+            Place::Record(c, record) => self.record(*c, record),
+            Place::Whole(c) => {
+                self.whole.insert(*c);
             }
-            _ => self.everything = true,
+            Place::Unknown => self.everything = true,
         }
     }
 
@@ -223,5 +218,79 @@ impl Touched {
                 None => self.header = true,
             },
         }
+    }
+}
+
+/// Where an object sits in the team document, as far as the read model cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    Root,
+    /// Under a root key that is not a collection (the team header).
+    Header,
+    /// A collection's map (or list) itself.
+    Collection(Collection),
+    /// Inside one record of a collection.
+    Record(Collection, String),
+    /// Inside a collection that is a list: re-read it whole.
+    Whole(Collection),
+    /// Not found: re-read everything.
+    Unknown,
+}
+
+impl Place {
+    /// The place of an object created at `key` inside this one.
+    fn child(&self, key: Option<&str>) -> Place {
+        match self {
+            Place::Root => match key.and_then(Collection::parse) {
+                Some(c) => Place::Collection(c),
+                None => Place::Header,
+            },
+            Place::Collection(c) => match key {
+                Some(record) => Place::Record(*c, record.to_owned()),
+                None => Place::Whole(*c),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// Where each object of a document sits, learned as changes are followed (see
+/// [`Touched::from_changes`]).
+#[derive(Debug, Clone, Default)]
+pub struct Places(HashMap<String, Place>);
+
+impl Places {
+    fn of(&mut self, doc: &AutoCommit, obj: &str) -> Place {
+        if obj == "_root" {
+            return Place::Root;
+        }
+        if let Some(place) = self.0.get(obj) {
+            return place.clone();
+        }
+        let place = Self::look_up(doc, obj);
+        if place != Place::Unknown {
+            self.0.insert(obj.to_owned(), place.clone());
+        }
+        place
+    }
+
+    /// Asks Automerge for the path from the root (a search: hence the cache).
+    fn look_up(doc: &AutoCommit, obj: &str) -> Place {
+        let Ok(exid) = doc.import_obj(obj) else {
+            return Place::Unknown;
+        };
+        let Ok(parents) = doc.parents(&exid) else {
+            return Place::Unknown;
+        };
+        let mut path: Vec<Prop> = parents.map(|p| p.prop).collect();
+        path.reverse();
+        let mut place = Place::Root;
+        for prop in &path {
+            place = match prop {
+                Prop::Map(k) => place.child(Some(k)),
+                Prop::Seq(_) => place.child(None),
+            };
+        }
+        place
     }
 }
