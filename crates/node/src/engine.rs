@@ -499,24 +499,31 @@ pub fn resolve(team: &Team, r: &Ref) -> Result<String, EngineError> {
     if text.is_empty() {
         return Err(err("is empty".into()));
     }
-    // A whole id needs no search.
+    // A whole id needs no search: it is there or it is not (a whole id is nobody's prefix).
+    let whole = |present: Option<bool>| match present {
+        Some(true) => Some(Ok(lower.clone())),
+        Some(false) => Some(Err(err(format!("no such {} in this team", r.kind.noun())))),
+        None => None,
+    };
     let exact = match r.kind {
         RefKind::Member => peercoach_core::MemberId::parse(text)
             .ok()
             .filter(|id| team.members.get(id).is_some_and(|m| m.is_current()))
-            .map(|id| id.to_string()),
-        RefKind::Request => peercoach_core::RequestId::parse(text)
-            .ok()
-            .filter(|id| team.requests.contains_key(id))
-            .map(|id| id.to_string()),
-        RefKind::Offer => peercoach_core::OfferId::parse(text)
-            .ok()
-            .filter(|id| team.offers.contains_key(id))
-            .map(|id| id.to_string()),
+            .map(|id| Ok(id.to_string())),
+        RefKind::Request => whole(
+            peercoach_core::RequestId::parse(text)
+                .ok()
+                .map(|id| team.requests.contains_key(&id)),
+        ),
+        RefKind::Offer => whole(
+            peercoach_core::OfferId::parse(text)
+                .ok()
+                .map(|id| team.offers.contains_key(&id)),
+        ),
         _ => None,
     };
-    if let Some(id) = exact {
-        return Ok(id);
+    if let Some(result) = exact {
+        return result;
     }
     let ids: Vec<(String, String)> = match r.kind {
         RefKind::Member => team

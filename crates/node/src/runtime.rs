@@ -391,6 +391,9 @@ struct PeerSync {
     told_heads: Vec<ChangeHash>,
     /// The peer's heads as it last told us (a `Heads` message or a sync message).
     peer_heads: Option<Vec<ChangeHash>>,
+    /// Our heads at the previous anti-entropy tick: what a peer has had a whole tick to
+    /// confirm.
+    tick_heads: Vec<ChangeHash>,
 }
 
 impl PeerSync {
@@ -544,7 +547,9 @@ impl Actor {
     }
 
     /// Every few seconds: a protocol round with each connected peer that is known to lack
-    /// some of our changes (a lost push, a change that came from a third device).
+    /// some of our changes (a lost push, a change that came from a third device). A change
+    /// pushed moments ago is given a tick to be confirmed: a protocol round costs the peer
+    /// time in proportion to the whole history, so it is not spent on a push in flight.
     fn anti_entropy(&mut self, reply_to: &mut BTreeSet<(TeamId, String)>) {
         let keys: Vec<(TeamId, String)> = self
             .peers
@@ -556,11 +561,13 @@ impl Actor {
             let Ok(open) = self.engine.team(Some(team.as_str())) else {
                 continue;
             };
-            let complete = self
-                .peers
-                .get(&(team.clone(), peer.clone()))
-                .is_some_and(|ps| peer_has_all(open.doc.automerge(), ps));
-            if !complete {
+            let Some(ps) = self.peers.get_mut(&(team.clone(), peer.clone())) else {
+                continue;
+            };
+            let doc = open.doc.automerge();
+            let heads = doc.get_heads();
+            let previous = std::mem::replace(&mut ps.tick_heads, heads);
+            if !peer_has_all(doc, ps) && peer_lacks(doc, ps, &previous) {
                 reply_to.insert((team, peer));
             }
         }
@@ -883,6 +890,7 @@ impl Actor {
                 sessions: Vec::new(),
                 last_received_ms: None,
                 told_heads: Vec::new(),
+                tick_heads: Vec::new(),
                 peer_heads: None,
             });
         ps.state.shared_heads = heads;
@@ -993,6 +1001,7 @@ impl Actor {
                         sessions: Vec::new(),
                         last_received_ms: None,
                         told_heads: Vec::new(),
+                        tick_heads: Vec::new(),
                         peer_heads: None,
                     });
                 ps.sessions.retain(|(_, o)| !o.is_closed());
@@ -1248,16 +1257,41 @@ impl Actor {
     }
 }
 
-/// Whether a peer has every change we have: the heads it last told us include all of
-/// ours, or the sync protocol's shared heads are ours.
+/// Whether a peer has every change we have: the heads it last told us cover all of ours,
+/// or the sync protocol says so.
 fn peer_has_all(doc: &mut AutoCommit, ps: &PeerSync) -> bool {
     let mine = doc.get_heads();
-    let covers = |theirs: &Option<Vec<ChangeHash>>| {
-        theirs
-            .as_ref()
-            .is_some_and(|t| mine.iter().all(|h| t.contains(h)))
+    doc.has_our_changes(&ps.state) || !peer_lacks(doc, ps, &mine)
+}
+
+/// Whether the peer is not known to have every change in `heads` (and their history):
+/// each is one of the heads the peer last told us, or an ancestor of them.
+fn peer_lacks(doc: &mut AutoCommit, ps: &PeerSync, heads: &[ChangeHash]) -> bool {
+    if heads.is_empty() {
+        return false;
+    }
+    let Some(theirs) = ps.peer_heads.as_ref().or(ps.state.their_heads.as_ref()) else {
+        return true;
     };
-    doc.has_our_changes(&ps.state) || covers(&ps.peer_heads) || covers(&ps.state.their_heads)
+    if heads.iter().all(|h| theirs.contains(h)) {
+        return false;
+    }
+    // The peer's heads we know; what we have beyond them (cheap: found by clock).
+    let unknown = doc.get_missing_deps(theirs);
+    let known: Vec<ChangeHash> = theirs
+        .iter()
+        .filter(|h| !unknown.contains(h))
+        .copied()
+        .collect();
+    if known.is_empty() {
+        return true;
+    }
+    let beyond: BTreeSet<ChangeHash> = doc
+        .get_changes_meta(&known)
+        .iter()
+        .map(|c| c.hash)
+        .collect();
+    heads.iter().any(|h| beyond.contains(h))
 }
 
 /// Heads as 32-byte hashes back to back.
