@@ -2,6 +2,8 @@
 //! integration binary with a module per area (ripgrep's layout); fixtures in `util`.
 
 mod cli;
+mod crash;
+mod load;
 mod serve;
 mod sync;
 mod util;

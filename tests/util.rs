@@ -136,13 +136,24 @@ pub struct TestNode {
     pub dir: tempfile::TempDir,
     /// The node, while running.
     pub node: Option<Node>,
+    /// How far this device's clock is off.
+    pub clock_skew_ms: i64,
 }
 
 impl TestNode {
     /// A node on a fresh data dir.
     pub async fn start() -> Self {
+        Self::start_skewed(0).await
+    }
+
+    /// A node whose clock is off by `clock_skew_ms`.
+    pub async fn start_skewed(clock_skew_ms: i64) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut me = Self { dir, node: None };
+        let mut me = Self {
+            dir,
+            node: None,
+            clock_skew_ms,
+        };
         me.restart().await;
         me
     }
@@ -153,6 +164,7 @@ impl TestNode {
         let mut options = NodeOptions::new(self.dir.path().to_owned());
         options.loopback_only = true;
         options.control_socket = false;
+        options.clock_skew_ms = self.clock_skew_ms;
         self.node = Some(Node::start(options).await.expect("node starts"));
     }
 
@@ -375,11 +387,17 @@ pub struct Serve {
 impl Device {
     /// Starts `peercoach serve --loopback-only` and waits for its ready line.
     pub fn serve(&self) -> Serve {
+        self.serve_with_env(&[])
+    }
+
+    /// `serve`, with extra environment variables.
+    pub fn serve_with_env(&self, env: &[(&str, &str)]) -> Serve {
         use std::io::BufRead;
         let mut child = Command::new(bin())
             .arg("--data-dir")
             .arg(self.path())
             .args(["serve", "--loopback-only"])
+            .envs(env.iter().copied())
             .env_remove("PEERCOACH_DATA_DIR")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -431,6 +449,14 @@ impl Serve {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+impl Serve {
+    /// SIGKILL: no shutdown, no flush, whatever was in flight is cut.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

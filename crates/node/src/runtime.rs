@@ -35,6 +35,9 @@ pub struct NodeOptions {
     pub bind: Option<SocketAddr>,
     /// Serve the control socket in the data dir.
     pub control_socket: bool,
+    /// Added to the system clock for the times written into documents: a device whose
+    /// clock is wrong, for tests of skewed clocks between peers.
+    pub clock_skew_ms: i64,
 }
 
 impl NodeOptions {
@@ -45,6 +48,7 @@ impl NodeOptions {
             loopback_only: loopback_from_env(),
             bind: None,
             control_socket: true,
+            clock_skew_ms: 0,
         }
     }
 }
@@ -223,7 +227,14 @@ impl Node {
     /// Opens the data dir (taking its lock), binds the network and starts syncing.
     /// Must be called inside a tokio runtime.
     pub async fn start(options: NodeOptions) -> Result<Self, NodeError> {
-        let engine = Engine::open(&options.data_dir)?;
+        let engine = if options.clock_skew_ms == 0 {
+            Engine::open(&options.data_dir)?
+        } else {
+            Engine::open_with_env(
+                &options.data_dir,
+                Box::new(SkewedClock(options.clock_skew_ms)),
+            )?
+        };
         let settings = engine.data().settings();
         let loopback_only = options.loopback_only || settings.network.loopback_only;
         let config = NetConfig {
@@ -375,6 +386,19 @@ impl Node {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         self.net.shutdown().await;
+    }
+}
+
+/// The system clock off by a fixed amount (see [`NodeOptions::clock_skew_ms`]).
+struct SkewedClock(i64);
+
+impl Env for SkewedClock {
+    fn now_ms(&mut self) -> i64 {
+        SystemEnv.now_ms().saturating_add(self.0)
+    }
+
+    fn fresh_id(&mut self) -> String {
+        SystemEnv.fresh_id()
     }
 }
 

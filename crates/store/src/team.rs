@@ -14,8 +14,20 @@ use crate::{StoreError, fsync_dir, io_err, now_ms};
 
 /// Compact when the log has grown past this many bytes…
 const COMPACT_LOG_BYTES: u64 = 8 * 1024 * 1024;
-/// …or this many records.
+/// …or this many records (`PEERCOACH_COMPACT_RECORDS` lowers it, so that crash tests
+/// land kills inside compaction often).
 const COMPACT_LOG_RECORDS: usize = 2_000;
+
+fn compact_log_records() -> usize {
+    static RECORDS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *RECORDS.get_or_init(|| {
+        std::env::var("PEERCOACH_COMPACT_RECORDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(COMPACT_LOG_RECORDS)
+    })
+}
 
 /// What loading found; anything here that is not `None` deserves a clear message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -240,7 +252,7 @@ impl TeamStore {
 
     /// Whether the log has grown enough to fold into a new snapshot.
     pub fn should_compact(&self) -> bool {
-        self.log_bytes > COMPACT_LOG_BYTES || self.log_records > COMPACT_LOG_RECORDS
+        self.log_bytes > COMPACT_LOG_BYTES || self.log_records > compact_log_records()
     }
 
     /// Writes the whole document as a new snapshot (temp file, fsync, rename, fsync the
