@@ -14,11 +14,16 @@ use crate::util::{TestNode, addr_of, converged, eventually, init_tracing, raw_en
 const SOON: Duration = Duration::from_secs(20);
 
 async fn team_of(n: usize) -> Vec<TestNode> {
-    let first = TestNode::start().await;
+    team_with_clocks(&vec![0; n]).await
+}
+
+/// A team with one node per clock skew.
+async fn team_with_clocks(skews: &[i64]) -> Vec<TestNode> {
+    let first = TestNode::start_skewed(skews[0]).await;
     first.create_team("Node0").await;
     let mut nodes = vec![first];
-    for i in 1..n {
-        let node = TestNode::start().await;
+    for (i, skew) in skews.iter().enumerate().skip(1) {
+        let node = TestNode::start_skewed(*skew).await;
         // Any member can invite: each newcomer is invited by the previous one.
         let ticket = nodes[i - 1].invite().await;
         node.join(&ticket, &format!("Node{i}")).await.expect("join");
@@ -114,34 +119,72 @@ async fn offline_edits_on_both_sides_converge_after_reconnecting() {
     assert!(eventually(SOON, || converged(&all)).await);
 }
 
+/// Copies every saved per-peer sync state of a node (to bring back later, stale).
+fn saved_sync_states(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(teams) = std::fs::read_dir(dir.join("teams")) else {
+        return out;
+    };
+    for team in teams.flatten() {
+        let Ok(peers) = std::fs::read_dir(team.path().join("peers")) else {
+            continue;
+        };
+        for p in peers.flatten() {
+            if let Ok(bytes) = std::fs::read(p.path()) {
+                out.push((p.path(), bytes));
+            }
+        }
+    }
+    out
+}
+
+/// Eight nodes with clocks hours apart through a seeded schedule of partitions, heals,
+/// clean stops, restarts with stale sync states (an old copy of every per-peer state put
+/// back) and edits; at the end
+/// all converge and nothing acknowledged is lost. `PEERCOACH_PARTITION_STEPS` lengthens it
+/// (the soak run in RELIABILITY.md), `PEERCOACH_SEED` replays it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_nodes_through_partitions_and_restarts_converge() {
+async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
     init_tracing();
+    const N: usize = 8;
     let seed: u64 = std::env::var("PEERCOACH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
-    println!("partition test seed {seed} (PEERCOACH_SEED={seed} replays)");
+    let steps: usize = std::env::var("PEERCOACH_PARTITION_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    println!(
+        "partition test: {N} nodes, {steps} steps, seed {seed} (PEERCOACH_SEED={seed} replays)"
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut nodes = team_of(5).await;
+    // Clocks off by up to three hours either way.
+    let skews: Vec<i64> = (0..N)
+        .map(|_| rng.gen_range(-3 * 3_600_000..=3 * 3_600_000))
+        .collect();
+    let mut nodes = team_with_clocks(&skews).await;
     let ids: Vec<String> = nodes.iter().map(TestNode::endpoint_id).collect();
     let mut acknowledged = Vec::new();
-    for step in 0..40 {
-        match rng.gen_range(0..10) {
-            0..=5 => {
-                let i = rng.gen_range(0..5);
+    let mut old_states: Vec<Vec<(std::path::PathBuf, Vec<u8>)>> = vec![Vec::new(); N];
+    let (mut partitions, mut restarts, mut stale) = (0, 0, 0);
+    for step in 0..steps {
+        match rng.gen_range(0..12) {
+            0..=6 => {
+                let i = rng.gen_range(0..N);
                 if nodes[i].node.is_some() {
                     let title = format!("step {step} on {i}");
                     nodes[i].ask(&title).await;
                     acknowledged.push(title);
                 }
             }
-            6 | 7 => {
+            7 | 8 => {
                 // Split into two groups that cannot reach each other.
-                let group: BTreeSet<usize> = (0..5).filter(|_| rng.gen_bool(0.5)).collect();
+                partitions += 1;
+                let group: BTreeSet<usize> = (0..N).filter(|_| rng.gen_bool(0.5)).collect();
                 for (i, n) in nodes.iter().enumerate() {
                     if let Some(node) = &n.node {
-                        let others: BTreeSet<String> = (0..5)
+                        let others: BTreeSet<String> = (0..N)
                             .filter(|j| group.contains(j) != group.contains(&i))
                             .map(|j| ids[j].clone())
                             .collect();
@@ -149,16 +192,28 @@ async fn five_nodes_through_partitions_and_restarts_converge() {
                     }
                 }
             }
-            8 => {
+            9 => {
                 for n in nodes.iter().filter(|n| n.node.is_some()) {
                     n.node().net().block(BTreeSet::new());
                 }
             }
             _ => {
-                let i = rng.gen_range(0..5);
+                let i = rng.gen_range(0..N);
                 if nodes[i].node.is_some() {
                     nodes[i].stop().await;
+                    if old_states[i].is_empty() {
+                        old_states[i] = saved_sync_states(nodes[i].dir.path());
+                    }
                 } else {
+                    if rng.gen_bool(0.5) && !old_states[i].is_empty() {
+                        // Restart with the sync states of an earlier stop: they claim the
+                        // peers have less (or more) than they do.
+                        stale += 1;
+                        for (path, bytes) in std::mem::take(&mut old_states[i]) {
+                            std::fs::write(path, bytes).expect("put back an old state");
+                        }
+                    }
+                    restarts += 1;
                     nodes[i].restart().await;
                 }
             }
@@ -174,7 +229,7 @@ async fn five_nodes_through_partitions_and_restarts_converge() {
     acknowledged.sort();
     let all = refs(&nodes);
     assert!(
-        eventually(Duration::from_secs(60), || converged(&all)).await,
+        eventually(Duration::from_secs(90), || converged(&all)).await,
         "seed {seed}: nodes did not converge"
     );
     for n in &nodes {
@@ -183,18 +238,22 @@ async fn five_nodes_through_partitions_and_restarts_converge() {
             assert!(titles.contains(t), "seed {seed}: {t} lost on a node");
         }
     }
+    println!(
+        "partition test passed: {} edits, {partitions} partitions, {restarts} restarts ({stale} with stale sync states), all {N} converged",
+        acknowledged.len()
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn outsiders_get_no_byte_of_the_team() {
-    init_tracing();
-    let a = TestNode::start().await;
-    a.create_team("Ana").await;
-    a.ask("Confidential: reorg plans").await;
-    let outsider = raw_endpoint(rand::random()).await;
+/// One outsider (a key no member has) against a member's node, over every ALPN.
+async fn outsider_gets_nothing(
+    a: &TestNode,
+    outsider: &iroh::Endpoint,
+    team: &str,
+    attempt: usize,
+) {
     // The sync protocol: refused at the handshake; nothing arrives.
     let mut received = Vec::new();
-    if let Ok(conn) = outsider.connect(addr_of(&a), ALPN_SYNC).await {
+    if let Ok(conn) = outsider.connect(addr_of(a), ALPN_SYNC).await {
         if let Ok((mut send, mut recv)) = conn.open_bi().await {
             let hello = serde_json::to_vec(&Hello {
                 version: 1,
@@ -214,22 +273,18 @@ async fn outsiders_get_no_byte_of_the_team() {
     }
     assert!(
         received.is_empty(),
-        "an outsider received {} bytes",
+        "attempt {attempt}: an outsider received {} bytes",
         received.len()
     );
     // The join protocol with a made-up secret: a refusal and nothing else.
     let conn = outsider
-        .connect(addr_of(&a), ALPN_JOIN)
+        .connect(addr_of(a), ALPN_JOIN)
         .await
         .expect("join is open to try");
     let (mut send, mut recv) = conn.open_bi().await.expect("stream");
-    let team = a.export_json().await["team"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
     let request = peercoach_net::JoinRequest {
         version: 1,
-        team_id: team,
+        team_id: team.to_owned(),
         secret: [7; 32],
         name: "Mallory".into(),
         actor: "abcd".into(),
@@ -256,7 +311,33 @@ async fn outsiders_get_no_byte_of_the_team() {
         "no document content"
     );
     conn.close(0u32.into(), b"bye");
-    outsider.close().await;
+    // An ALPN the node does not speak: no connection at all.
+    let other = tokio::time::timeout(SOON, outsider.connect(addr_of(a), b"peercoach/other"))
+        .await
+        .expect("no hang");
+    assert!(
+        other.is_err(),
+        "attempt {attempt}: an unknown ALPN is refused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outsiders_get_no_byte_of_the_team() {
+    init_tracing();
+    let a = TestNode::start().await;
+    a.create_team("Ana").await;
+    a.ask("Confidential: reorg plans").await;
+    let team = a.export_json().await["team"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // A hundred outsiders with fresh keys try every ALPN the node speaks, and one it
+    // does not.
+    for attempt in 0..100 {
+        let outsider = raw_endpoint(rand::random()).await;
+        outsider_gets_nothing(&a, &outsider, &team, attempt).await;
+        outsider.close().await;
+    }
     // Members are still served.
     let b = TestNode::start().await;
     b.join(&a.invite().await, "Ben").await.expect("join");
@@ -503,4 +584,118 @@ async fn a_linked_device_speaks_for_the_same_member() {
         member_id.as_str(),
         "the phone speaks for Ana"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
+    init_tracing();
+    let mut nodes = team_of(3).await;
+    let team = nodes[0].export_json().await["team"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Ben's device speaks for itself with raw frames: his real key, his real actor,
+    // changes made by the real command code on his own copy of the document.
+    nodes[1].stop().await;
+    let (ben_key, changes) = {
+        let data = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("open");
+        let identity = data.identity().expect("identity").expect("exists");
+        let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
+        let (_store, doc, _) = data.open_team(&team_id).expect("open team");
+        let mut doc = peercoach_core::TeamDoc::from_doc(doc, identity.actor_hex());
+        let mut changes = Vec::new();
+        for title in ["raw one", "raw two", "raw three"] {
+            doc.apply(
+                peercoach_core::Command::Ask {
+                    title: title.into(),
+                    tried: String::new(),
+                    skills: vec![],
+                    urgency: peercoach_core::Urgency::Normal,
+                    to: None,
+                },
+                &mut peercoach_core::SystemEnv,
+            )
+            .expect("ask");
+            let change = doc.automerge().get_last_local_change().expect("a change");
+            changes.push(change.raw_bytes().to_vec());
+        }
+        (identity.secret_key, changes)
+    };
+    let rogue = raw_endpoint(ben_key).await;
+    let hello = serde_json::to_vec(&Hello {
+        version: 1,
+        team_id: team.clone(),
+    })
+    .expect("json");
+    let connect = || async {
+        let conn = tokio::time::timeout(SOON, rogue.connect(addr_of(&nodes[0]), ALPN_SYNC))
+            .await
+            .expect("no hang")
+            .expect("a member device connects");
+        let (mut send, recv) = conn.open_bi().await.expect("stream");
+        frame::write_frame(&mut send, Tag::Hello, &hello)
+            .await
+            .expect("hello");
+        (conn, send, recv)
+    };
+    // 1. The first change twice in a row, then the third before the second (it waits for
+    //    its dependency), then the first again, replayed.
+    let (conn, mut send, _recv) = connect().await;
+    for c in [&changes[0], &changes[0], &changes[2], &changes[0]] {
+        frame::write_frame(&mut send, Tag::Changes, c)
+            .await
+            .expect("frame");
+    }
+    // 2. The second change cut in the middle of its frame: the connection drops.
+    let mut cut = ((changes[1].len() + 1) as u32).to_le_bytes().to_vec();
+    cut.push(Tag::Changes as u8);
+    cut.extend_from_slice(&changes[1][..changes[1].len() / 2]);
+    let _ = tokio::io::AsyncWriteExt::write_all(&mut send, &cut).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    conn.close(0u32.into(), b"cut");
+    assert!(
+        eventually(SOON, || async {
+            nodes[0].titles().await.contains(&"raw one".to_string())
+        })
+        .await,
+        "the first change applied"
+    );
+    let titles = nodes[0].titles().await;
+    assert_eq!(
+        titles.iter().filter(|t| t.starts_with("raw")).count(),
+        1,
+        "the third waits for the second; the duplicates count once: {titles:?}"
+    );
+    // 3. A new connection brings the second change whole, then everything once more.
+    let (conn, mut send, _recv) = connect().await;
+    for c in [&changes[1], &changes[2], &changes[1], &changes[0]] {
+        frame::write_frame(&mut send, Tag::Changes, c)
+            .await
+            .expect("frame");
+    }
+    assert!(
+        eventually(SOON, || async {
+            let t = nodes[0].titles().await;
+            ["raw one", "raw two", "raw three"]
+                .iter()
+                .all(|r| t.contains(&r.to_string()))
+        })
+        .await,
+        "all three applied once the gap is filled"
+    );
+    conn.close(0u32.into(), b"done");
+    rogue.close().await;
+    let titles = nodes[0].titles().await;
+    assert_eq!(
+        titles.iter().filter(|t| t.starts_with("raw")).count(),
+        3,
+        "each exactly once: {titles:?}"
+    );
+    // Everyone converges, Ben's own node included (his store never saw the raw changes:
+    // they come back to him from the others).
+    nodes[1].restart().await;
+    let all = refs(&nodes);
+    assert!(eventually(SOON, || converged(&all)).await);
+    let ben = nodes[1].titles().await;
+    assert_eq!(ben.iter().filter(|t| t.starts_with("raw")).count(), 3);
 }

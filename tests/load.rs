@@ -1,0 +1,129 @@
+//! Load: one node with 30 connected peers, each making 20 edits a second. No request may
+//! fail, every edit must reach the hub and every peer, and the figures are printed.
+//! `PEERCOACH_LOAD_SECS` sets how long the peers edit (3 s by default; RELIABILITY.md has
+//! the 60 s run).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use peercoach_node::api::{Reply, Request};
+
+use crate::util::{TestNode, converged, eventually, init_tracing};
+
+const PEERS: usize = 30;
+const EDITS_PER_SECOND: u64 = 20;
+
+/// This process's peak resident memory, in MB (every node runs in it).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_with_thirty_busy_peers_keeps_up_and_everyone_converges() {
+    init_tracing();
+    let secs: u64 = std::env::var("PEERCOACH_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let hub = TestNode::start().await;
+    hub.create_team("Hub").await;
+    let mut peers = Vec::new();
+    for i in 0..PEERS {
+        let node = TestNode::start().await;
+        node.join(&hub.invite().await, &format!("Peer{i}"))
+            .await
+            .expect("join");
+        peers.push(node);
+    }
+    // A star: each peer talks to the hub only.
+    let ids: BTreeSet<String> = peers.iter().map(TestNode::endpoint_id).collect();
+    for p in &peers {
+        let mut others = ids.clone();
+        others.remove(&p.endpoint_id());
+        p.node().net().block(others);
+    }
+    let rss_before = peak_rss_mb();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, p) in peers.iter().enumerate() {
+        let handle = p.node().handle();
+        let failures = failures.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(1000 / EDITS_PER_SECOND));
+            let mut titles = Vec::new();
+            for e in 0..secs * EDITS_PER_SECOND {
+                tick.tick().await;
+                let title = format!("load {i}/{e}");
+                let command = peercoach_core::Command::Ask {
+                    title: title.clone(),
+                    tried: String::new(),
+                    skills: vec!["load".into()],
+                    urgency: peercoach_core::Urgency::Normal,
+                    to: None,
+                };
+                match handle
+                    .request(Request::Apply {
+                        team: None,
+                        command,
+                    })
+                    .await
+                {
+                    Ok(Reply::Done { .. }) => titles.push(title),
+                    other => {
+                        eprintln!("an edit failed under load: {other:?}");
+                        failures.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+            titles
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for t in tasks {
+        acknowledged.extend(t.await.expect("editor task"));
+    }
+    let editing = start.elapsed();
+    assert_eq!(failures.load(Ordering::SeqCst), 0, "no request failed");
+    // Everyone ends with the same document, holding every edit.
+    let stopped = Instant::now();
+    let mut all: Vec<&TestNode> = vec![&hub];
+    all.extend(peers.iter());
+    assert!(
+        eventually(Duration::from_secs(120), || converged(&all)).await,
+        "the star did not converge"
+    );
+    let lag = stopped.elapsed();
+    let on_hub: BTreeSet<String> = hub.titles().await.into_iter().collect();
+    for t in &acknowledged {
+        assert!(on_hub.contains(t), "{t} missing on the hub");
+    }
+    let status = match hub.ok(Request::Status { team: None }).await {
+        Reply::Status(s) => s,
+        other => panic!("unexpected {other:?}"),
+    };
+    let connected = status.peers.iter().filter(|p| p.connected).count();
+    assert_eq!(connected, PEERS, "every peer still connected to the hub");
+    println!(
+        "load: {PEERS} peers x {EDITS_PER_SECOND} edits/s for {secs} s: {} edits acknowledged in {:.1} s \
+         ({:.0}/s at the hub), 0 failures; converged {:.2} s after the last edit; \
+         process peak RSS {:.0} MB before the load, {:.0} MB after ({} nodes in one process)",
+        acknowledged.len(),
+        editing.as_secs_f64(),
+        acknowledged.len() as f64 / editing.as_secs_f64(),
+        lag.as_secs_f64(),
+        rss_before,
+        peak_rss_mb(),
+        PEERS + 1
+    );
+}
