@@ -699,3 +699,112 @@ async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
     let ben = nodes[1].titles().await;
     assert_eq!(ben.iter().filter(|t| t.starts_with("raw")).count(), 3);
 }
+
+/// Seeded garbage on the join protocol from fresh keys: random bytes, frames with random
+/// payloads, join requests with broken fields. The node never hangs or panics, answers
+/// with nothing but refusals, its document does not change, and a real join still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_on_the_join_protocol_changes_nothing() {
+    init_tracing();
+    let seed: u64 = std::env::var("PEERCOACH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("join fuzz seed {seed} (PEERCOACH_SEED={seed} replays)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let a = TestNode::start().await;
+    a.create_team("Ana").await;
+    a.ask("Confidential: reorg plans").await;
+    let team = a.export_json().await["team"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let heads = a.heads().await;
+    let cases: usize = std::env::var("PEERCOACH_JOIN_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    for case in 0..cases {
+        let bytes: Vec<u8> = match case % 4 {
+            0 => (0..rng.gen_range(0..2_000)).map(|_| rng.r#gen()).collect(),
+            1 => {
+                let payload: Vec<u8> = (0..rng.gen_range(0..600)).map(|_| rng.r#gen()).collect();
+                let mut b = ((payload.len() + 1) as u32).to_le_bytes().to_vec();
+                b.push(Tag::JoinRequest as u8);
+                b.extend(payload);
+                b
+            }
+            2 => {
+                let name: String = (0..rng.gen_range(0..5_000))
+                    .map(|_| char::from(rng.gen_range(32u8..127)))
+                    .collect();
+                let request = serde_json::json!({
+                    "version": rng.gen_range(0u32..4),
+                    "team_id": if rng.gen_bool(0.5) { team.clone() } else { "not-a-team".into() },
+                    "secret": (0..rng.gen_range(0..40)).map(|_| rng.r#gen::<u8>()).collect::<Vec<u8>>(),
+                    "name": name,
+                    "actor": "zz",
+                    "addrs": ["not an address", "999.1.1.1:70000"],
+                });
+                let payload = serde_json::to_vec(&request).expect("json");
+                let mut b = ((payload.len() + 1) as u32).to_le_bytes().to_vec();
+                b.push(Tag::JoinRequest as u8);
+                b.extend(payload);
+                b
+            }
+            _ => {
+                // A well-formed request with a made-up secret, then trailing garbage.
+                let request = peercoach_net::JoinRequest {
+                    version: 1,
+                    team_id: team.clone(),
+                    secret: rng.r#gen(),
+                    name: "Mallory".into(),
+                    actor: "abcd".into(),
+                    addrs: vec![],
+                };
+                let payload = serde_json::to_vec(&request).expect("json");
+                let mut b = ((payload.len() + 1) as u32).to_le_bytes().to_vec();
+                b.push(Tag::JoinRequest as u8);
+                b.extend(payload);
+                b.extend((0..rng.gen_range(1..300)).map(|_| rng.r#gen::<u8>()));
+                b
+            }
+        };
+        let outsider = raw_endpoint(rng.r#gen()).await;
+        let conn = tokio::time::timeout(SOON, outsider.connect(addr_of(&a), ALPN_JOIN))
+            .await
+            .expect("no hang")
+            .expect("join is open to try");
+        if let Ok((mut send, mut recv)) = conn.open_bi().await {
+            let _ = tokio::io::AsyncWriteExt::write_all(&mut send, &bytes).await;
+            let _ = send.finish();
+            let answer = tokio::time::timeout(SOON, recv.read_to_end(1 << 20))
+                .await
+                .unwrap_or_else(|_| panic!("seed {seed}, case {case}: the node answers or closes"))
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&answer);
+            assert!(
+                !text.contains("reorg") && !text.contains("Accepted"),
+                "seed {seed}, case {case}: only refusals: {text}"
+            );
+        }
+        conn.close(0u32.into(), b"bye");
+        outsider.close().await;
+    }
+    assert_eq!(
+        a.heads().await,
+        heads,
+        "seed {seed}: the document did not change"
+    );
+    // The door still works for someone with a real invite.
+    let b = TestNode::start().await;
+    b.join(&a.invite().await, "Ben").await.expect("a real join");
+    assert!(
+        eventually(SOON, || async {
+            b.titles()
+                .await
+                .contains(&"Confidential: reorg plans".to_string())
+        })
+        .await
+    );
+}
