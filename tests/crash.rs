@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
-use crate::util::Device;
+use crate::util::{Device, env_or, seed};
 
 /// Compact after this many log records, so kills land inside compaction too.
 const COMPACT_ENV: (&str, &str) = ("PEERCOACH_COMPACT_RECORDS", "7");
@@ -65,14 +65,8 @@ const GENERATION: usize = 25;
 
 #[test]
 fn a_node_killed_at_random_moments_keeps_every_acknowledged_edit() {
-    let rounds: usize = std::env::var("PEERCOACH_NODE_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let seed: u64 = std::env::var("PEERCOACH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
+    let rounds: usize = env_or("PEERCOACH_NODE_CRASH_ROUNDS", 20);
+    let seed = seed();
     println!("node crash test: {rounds} rounds, seed {seed} (PEERCOACH_SEED={seed} replays)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let (mut by_killed, mut by_peer, mut mid_work) = (0, 0, 0);

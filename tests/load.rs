@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use peercoach_node::api::{Reply, Request};
 
-use crate::util::{TestNode, converged, eventually, init_tracing};
+use crate::util::{TestNode, converged, env_or, eventually, init_tracing};
 
 const PEERS: usize = 30;
 const EDITS_PER_SECOND: u64 = 20;
@@ -31,10 +31,7 @@ fn peak_rss_mb() -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_with_thirty_busy_peers_keeps_up_and_everyone_converges() {
     init_tracing();
-    let secs: u64 = std::env::var("PEERCOACH_LOAD_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let secs: u64 = env_or("PEERCOACH_LOAD_SECS", 3);
     let hub = TestNode::start().await;
     hub.create_team("Hub").await;
     let mut peers = Vec::new();

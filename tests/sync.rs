@@ -9,7 +9,9 @@ use peercoach_net::{ALPN_JOIN, ALPN_SYNC, Hello};
 use peercoach_node::api::{Reply, Request};
 use rand::{Rng, SeedableRng};
 
-use crate::util::{TestNode, addr_of, converged, eventually, init_tracing, raw_endpoint};
+use crate::util::{
+    TestNode, addr_of, converged, env_or, eventually, init_tracing, raw_endpoint, seed,
+};
 
 const SOON: Duration = Duration::from_secs(20);
 
@@ -30,6 +32,24 @@ async fn team_with_clocks(skews: &[i64]) -> Vec<TestNode> {
         nodes.push(node);
     }
     nodes
+}
+
+/// A stopped node's device identity, read from its data dir (to speak with its key).
+fn stored_identity(node: &TestNode) -> peercoach_store::Identity {
+    peercoach_store::DataDir::open(node.dir.path())
+        .expect("open")
+        .identity()
+        .expect("identity")
+        .expect("exists")
+}
+
+/// The `Hello` that opens a team stream.
+fn hello(team: &str) -> Vec<u8> {
+    serde_json::to_vec(&Hello {
+        version: 1,
+        team_id: team.to_owned(),
+    })
+    .expect("json")
 }
 
 fn refs(nodes: &[TestNode]) -> Vec<&TestNode> {
@@ -147,14 +167,8 @@ fn saved_sync_states(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)
 async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
     init_tracing();
     const N: usize = 8;
-    let seed: u64 = std::env::var("PEERCOACH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    let steps: usize = std::env::var("PEERCOACH_PARTITION_STEPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
+    let seed = seed();
+    let steps: usize = env_or("PEERCOACH_PARTITION_STEPS", 40);
     println!(
         "partition test: {N} nodes, {steps} steps, seed {seed} (PEERCOACH_SEED={seed} replays)"
     );
@@ -327,10 +341,7 @@ async fn outsiders_get_no_byte_of_the_team() {
     let a = TestNode::start().await;
     a.create_team("Ana").await;
     a.ask("Confidential: reorg plans").await;
-    let team = a.export_json().await["team"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let team = a.team_id().await;
     // A hundred outsiders with fresh keys try every ALPN the node speaks, and one it
     // does not.
     for attempt in 0..100 {
@@ -438,25 +449,11 @@ async fn replayed_expired_and_removed_are_refused() {
 async fn bad_frames_from_a_member_close_that_connection_and_others_carry_on() {
     init_tracing();
     let mut nodes = team_of(3).await;
-    let team = nodes[0].export_json().await["team"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let team = nodes[0].team_id().await;
     // Ben's device misbehaves: stop his node and speak with his key directly.
     nodes[1].stop().await;
-    let ben_key = {
-        let data = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("open");
-        data.identity()
-            .expect("identity")
-            .expect("exists")
-            .secret_key
-    };
-    let rogue = raw_endpoint(ben_key).await;
-    let hello = serde_json::to_vec(&Hello {
-        version: 1,
-        team_id: team.clone(),
-    })
-    .expect("json");
+    let rogue = raw_endpoint(stored_identity(&nodes[1]).secret_key).await;
+    let hello = hello(&team);
     let cases: Vec<(&str, Vec<u8>)> = vec![
         (
             "garbage",
@@ -590,10 +587,7 @@ async fn a_linked_device_speaks_for_the_same_member() {
 async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
     init_tracing();
     let mut nodes = team_of(3).await;
-    let team = nodes[0].export_json().await["team"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let team = nodes[0].team_id().await;
     // Ben's device speaks for itself with raw frames: his real key, his real actor,
     // changes made by the real command code on his own copy of the document.
     nodes[1].stop().await;
@@ -622,11 +616,7 @@ async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
         (identity.secret_key, changes)
     };
     let rogue = raw_endpoint(ben_key).await;
-    let hello = serde_json::to_vec(&Hello {
-        version: 1,
-        team_id: team.clone(),
-    })
-    .expect("json");
+    let hello = hello(&team);
     let connect = || async {
         let conn = tokio::time::timeout(SOON, rogue.connect(addr_of(&nodes[0]), ALPN_SYNC))
             .await
@@ -706,24 +696,15 @@ async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_on_the_join_protocol_changes_nothing() {
     init_tracing();
-    let seed: u64 = std::env::var("PEERCOACH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
+    let seed = seed();
     println!("join fuzz seed {seed} (PEERCOACH_SEED={seed} replays)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let a = TestNode::start().await;
     a.create_team("Ana").await;
     a.ask("Confidential: reorg plans").await;
-    let team = a.export_json().await["team"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let team = a.team_id().await;
     let heads = a.heads().await;
-    let cases: usize = std::env::var("PEERCOACH_JOIN_FUZZ_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
+    let cases: usize = env_or("PEERCOACH_JOIN_FUZZ_CASES", 40);
     for case in 0..cases {
         let bytes: Vec<u8> = match case % 4 {
             0 => (0..rng.gen_range(0..2_000)).map(|_| rng.r#gen()).collect(),

@@ -304,6 +304,14 @@ impl TestNode {
         }
     }
 
+    /// The id of the node's team.
+    pub async fn team_id(&self) -> String {
+        self.export_json().await["team"]["id"]
+            .as_str()
+            .expect("team id")
+            .to_owned()
+    }
+
     /// Sync status.
     pub async fn status(&self) -> peercoach_node::api::StatusReply {
         match self.ok(Request::Status { team: None }).await {
@@ -316,6 +324,19 @@ impl TestNode {
     pub fn endpoint_id(&self) -> String {
         self.node().endpoint_id()
     }
+}
+
+/// A number from the environment (long runs set these), or `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The seed of a randomized test: `PEERCOACH_SEED` replays one, else a fresh one.
+pub fn seed() -> u64 {
+    env_or("PEERCOACH_SEED", rand::random())
 }
 
 /// Polls `check` until it holds or `timeout` passes; returns whether it held.

@@ -1,11 +1,11 @@
 //! Which records a change touched, so the read model re-reads only those.
 //!
-//! A local command reports what it wrote; a batch of remote changes is turned into the
-//! same shape from Automerge's patches ([`Touched::from_patches`]).
+//! Local commands, pushed changes and sync-protocol merges all go through one path:
+//! the new changes' own operations ([`Touched::from_changes`]).
 
 use std::collections::{BTreeSet, HashMap};
 
-use automerge::{AutoCommit, Change, Patch, PatchAction, Prop, ReadDoc};
+use automerge::{AutoCommit, Change, Prop, ReadDoc};
 
 use crate::schema;
 
@@ -174,49 +174,6 @@ impl Touched {
                 self.whole.insert(*c);
             }
             Place::Unknown => self.everything = true,
-        }
-    }
-
-    /// What a batch of patches (from `AutoCommit::diff`) touched.
-    pub fn from_patches(patches: &[Patch]) -> Self {
-        let mut touched = Self::none();
-        for patch in patches {
-            touched.add_patch(patch);
-        }
-        touched
-    }
-
-    fn add_patch(&mut self, patch: &Patch) {
-        // The path leads from the root to the patched object; the first step names the
-        // collection and the second the record.
-        let mut steps = patch.path.iter().map(|(_, prop)| prop);
-        let action_key = match &patch.action {
-            PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => Some(key.as_str()),
-            _ => None,
-        };
-        match (steps.next(), steps.next()) {
-            (Some(Prop::Map(top)), second) => {
-                let record = match second {
-                    Some(Prop::Map(record)) => Some(record.as_str()),
-                    Some(Prop::Seq(_)) => None,
-                    None => action_key,
-                };
-                match (Collection::parse(top), record) {
-                    (Some(collection), Some(record)) => self.record(collection, record),
-                    (Some(collection), None) => {
-                        self.whole.insert(collection);
-                    }
-                    (None, _) => self.header = true,
-                }
-            }
-            (Some(Prop::Seq(_)), _) => self.everything = true,
-            (None, _) => match action_key.and_then(Collection::parse) {
-                // The collection map itself was (re)created: read all of it.
-                Some(collection) => {
-                    self.whole.insert(collection);
-                }
-                None => self.header = true,
-            },
         }
     }
 }
