@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod disk;
 mod load;
 mod serve;
 mod sync;

@@ -413,8 +413,28 @@ impl Device {
 
     /// `serve`, with extra environment variables.
     pub fn serve_with_env(&self, env: &[(&str, &str)]) -> Serve {
+        self.serve_by(Command::new(bin()), env)
+    }
+
+    /// Like [`Device::serve_with_env`], with the kernel refusing to grow any file past
+    /// `kib` KiB: a full disk, injected (writes fail part-way with EFBIG where a full disk
+    /// gives ENOSPC; both are an I/O error to the node). SIGXFSZ, which would kill the
+    /// process at the limit, is ignored, as it is where a disk fills. Only the soft limit
+    /// is set, so that `prlimit` can lift it from the running node without privileges.
+    pub fn serve_with_file_limit(&self, kib: u64, env: &[(&str, &str)]) -> Serve {
+        let mut shell = Command::new("bash");
+        shell
+            .arg("-c")
+            .arg(format!(
+                "trap '' XFSZ; ulimit -S -f {kib}; exec \"$0\" \"$@\""
+            ))
+            .arg(bin());
+        self.serve_by(shell, env)
+    }
+
+    fn serve_by(&self, mut command: Command, env: &[(&str, &str)]) -> Serve {
         use std::io::BufRead;
-        let mut child = Command::new(bin())
+        let mut child = command
             .arg("--data-dir")
             .arg(self.path())
             .args(["serve", "--loopback-only"])

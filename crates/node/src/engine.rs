@@ -30,6 +30,10 @@ pub enum EngineError {
     /// An import.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// A change could not be written to disk (a full disk, an I/O error), so it was
+    /// undone.
+    #[error("could not save the change, so it was not made: {0}")]
+    NotSaved(#[source] StoreError),
     /// No team yet.
     #[error(
         "no team in this data dir yet: create one with `peercoach init --name NAME --team TEAM`, \
@@ -86,6 +90,9 @@ pub struct Engine {
     identity: Identity,
     endpoint_id: String,
     teams: BTreeMap<TeamId, OpenTeam>,
+    /// Every team dir has been opened. The data dir is locked to this engine, so teams
+    /// appear after that only through it: the directory need not be read again.
+    all_open: bool,
     env: Box<dyn Env + Send>,
     warnings: Vec<String>,
 }
@@ -122,6 +129,7 @@ impl Engine {
             identity,
             endpoint_id,
             teams: BTreeMap::new(),
+            all_open: false,
             env,
             warnings: Vec::new(),
         })
@@ -154,9 +162,13 @@ impl Engine {
 
     /// Opens every team in the data dir.
     pub fn open_all(&mut self) -> Result<(), EngineError> {
+        if self.all_open {
+            return Ok(());
+        }
         for id in self.data.team_ids()? {
             self.load(&id)?;
         }
+        self.all_open = true;
         Ok(())
     }
 
@@ -252,11 +264,36 @@ impl Engine {
             .get_mut(&id)
             .ok_or(EngineError::UnknownTeam(id.to_string()))?;
         let applied = open.doc.apply(command, env.as_mut())?;
-        open.store.append(open.doc.automerge())?;
-        if open.store.should_compact() {
-            open.store.compact(open.doc.automerge())?;
-        }
+        self.save_or_undo(&id)?;
         Ok(applied)
+    }
+
+    /// Makes a team's new changes durable. When they cannot be written (a full disk, an
+    /// I/O error), the team is read again from its files, which undoes them: a command
+    /// that reports failure leaves nothing behind, in memory or on disk. Changes from
+    /// peers that were waiting to be saved go too; they come back with the next sync.
+    fn save_or_undo(&mut self, id: &TeamId) -> Result<(), EngineError> {
+        let open = self
+            .teams
+            .get_mut(id)
+            .ok_or(EngineError::UnknownTeam(id.to_string()))?;
+        if let Err(e) = open.store.append(open.doc.automerge()) {
+            tracing::error!(error = %e, "could not save a change; undoing it");
+            self.teams.remove(id);
+            if let Err(reload) = self.load(id) {
+                tracing::error!(error = %reload, "could not read the team again");
+                self.all_open = false;
+            }
+            return Err(EngineError::NotSaved(e));
+        }
+        // The change is safe in the log; a snapshot that cannot be written now (the
+        // disk is full) is tried again after a later change.
+        if open.store.should_compact()
+            && let Err(e) = open.store.compact(open.doc.automerge())
+        {
+            tracing::warn!(error = %e, "could not write a fresh snapshot; the log holds everything");
+        }
+        Ok(())
     }
 
     /// Adds a team from its first document (genesis, a join, or an imported file).
@@ -448,7 +485,10 @@ impl Engine {
                 .merge(&mut incoming)
                 .map_err(|e| EngineError::BadFile(format!("could not merge: {e}")))?;
             open.doc.refresh_after_merge();
-            open.store.append(open.doc.automerge())?;
+            self.save_or_undo(&id)?;
+            let Some(open) = self.teams.get(&id) else {
+                return Err(EngineError::UnknownTeam(id.to_string()));
+            };
             let after = open.doc.team();
             let added = (after.requests.len() + after.offers.len() + after.sessions.len())
                 .saturating_sub(
@@ -468,7 +508,7 @@ impl Engine {
                 .get_mut(&id)
                 .ok_or(EngineError::UnknownTeam(id.to_string()))?;
             let report = open.doc.import_json(&parsed, env.as_mut())?;
-            open.store.append(open.doc.automerge())?;
+            self.save_or_undo(&id)?;
             return Ok(Reply::Imported { report });
         }
         Err(EngineError::BadFile(

@@ -82,6 +82,9 @@ pub struct TeamStore {
     log_bytes: u64,
     log_records: usize,
     saved_heads: Vec<ChangeHash>,
+    /// A failed append may have left part of a record past `log_bytes`: it is cut off
+    /// before the next write.
+    torn_tail: bool,
 }
 
 impl TeamStore {
@@ -116,6 +119,7 @@ impl TeamStore {
             log_bytes,
             log_records: 0,
             saved_heads: Vec::new(),
+            torn_tail: false,
         };
         match saved {
             // Bytes that already are this document's save (a joiner's received copy):
@@ -220,10 +224,15 @@ impl TeamStore {
             log_bytes,
             log_records: report.log_records,
             saved_heads,
+            torn_tail: false,
         };
         // A long log, or a snapshot that had to be dropped: write a fresh snapshot now.
-        if store.should_compact() || report.snapshot_moved_to.is_some() {
-            store.compact(&mut doc)?;
+        // Everything is safe in the log already, so a failure (a full disk) only means
+        // the next open tries again.
+        if (store.should_compact() || report.snapshot_moved_to.is_some())
+            && let Err(e) = store.compact(&mut doc)
+        {
+            tracing::warn!(error = %e, "could not write a fresh snapshot; the log holds everything");
         }
         Ok((store, doc, report))
     }
@@ -242,8 +251,24 @@ impl TeamStore {
         }
         let record = frame::encode_record(&payload);
         let path = Self::log_path(&self.dir);
-        self.log.write_all(&record).map_err(|e| io_err(&path, e))?;
-        self.log.sync_data().map_err(|e| io_err(&path, e))?;
+        if self.torn_tail {
+            self.log
+                .set_len(self.log_bytes)
+                .map_err(|e| io_err(&path, e))?;
+            self.torn_tail = false;
+        }
+        let written = self
+            .log
+            .write_all(&record)
+            .and_then(|()| self.log.sync_data());
+        if let Err(e) = written {
+            // A full disk or an I/O error: part of the record may be in the file. Cut it
+            // off now (or before the next write), or every record after it would sit
+            // behind a torn one that the loader stops at. The changes stay unsaved and
+            // go out with the next append.
+            self.torn_tail = self.log.set_len(self.log_bytes).is_err();
+            return Err(io_err(&path, e));
+        }
         self.log_bytes += record.len() as u64;
         self.log_records += 1;
         self.saved_heads = heads;
@@ -269,10 +294,14 @@ impl TeamStore {
         let bytes = frame::encode_snapshot(save);
         let tmp = self.dir.join("snapshot.tmp");
         let path = Self::snapshot_path(&self.dir);
-        {
-            let mut file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-            file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
-            file.sync_all().map_err(|e| io_err(&tmp, e))?;
+        let written = File::create(&tmp).and_then(|mut file| {
+            file.write_all(&bytes)?;
+            file.sync_all()
+        });
+        if let Err(e) = written {
+            // The old snapshot and the log still hold everything; the partial file goes.
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err(&tmp, e));
         }
         fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
         fsync_dir(&self.dir)?;
