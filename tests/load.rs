@@ -15,17 +15,26 @@ use crate::util::{TestNode, converged, env_or, eventually, init_tracing};
 const PEERS: usize = 30;
 const EDITS_PER_SECOND: u64 = 20;
 
-/// This process's peak resident memory, in MB (every node runs in it).
-fn peak_rss_mb() -> f64 {
+/// A line of this process's /proc status, in MB (every node runs in it): `VmHWM` is the
+/// peak resident memory, `VmRSS` the current.
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
         })
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,7 +58,7 @@ async fn a_hub_with_thirty_busy_peers_keeps_up_and_everyone_converges() {
         others.remove(&p.endpoint_id());
         p.node().net().block(others);
     }
-    let rss_before = peak_rss_mb();
+    let rss_before = rss_mb();
     let failures = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -96,11 +105,21 @@ async fn a_hub_with_thirty_busy_peers_keeps_up_and_everyone_converges() {
     let stopped = Instant::now();
     let mut all: Vec<&TestNode> = vec![&hub];
     all.extend(peers.iter());
+    let rss_edited = rss_mb();
     assert!(
-        eventually(Duration::from_secs(120), || converged(&all)).await,
+        eventually(Duration::from_secs(120.max(secs * 10)), || converged(&all)).await,
         "the star did not converge"
     );
     let lag = stopped.elapsed();
+    // Memory must follow the data, not the backlog: once everyone has converged and the
+    // nodes idle (ticks, heads, anti-entropy checks), nothing keeps growing.
+    let rss_converged = rss_mb();
+    tokio::time::sleep(Duration::from_secs(secs.clamp(3, 10))).await;
+    let rss_idle = rss_mb();
+    assert!(
+        rss_idle <= rss_converged * 1.25 + 50.0,
+        "memory grew while idle: {rss_converged:.0} MB -> {rss_idle:.0} MB"
+    );
     let on_hub: BTreeSet<String> = hub.titles().await.into_iter().collect();
     for t in &acknowledged {
         assert!(on_hub.contains(t), "{t} missing on the hub");
@@ -114,12 +133,16 @@ async fn a_hub_with_thirty_busy_peers_keeps_up_and_everyone_converges() {
     println!(
         "load: {PEERS} peers x {EDITS_PER_SECOND} edits/s for {secs} s: {} edits acknowledged in {:.1} s \
          ({:.0}/s at the hub), 0 failures; converged {:.2} s after the last edit; \
-         process peak RSS {:.0} MB before the load, {:.0} MB after ({} nodes in one process)",
+         process RSS {:.0} MB before the load, {:.0} MB when the last edit was acknowledged, \
+         {:.0} MB converged, {:.0} MB after idling, peak {:.0} MB ({} nodes in one process)",
         acknowledged.len(),
         editing.as_secs_f64(),
         acknowledged.len() as f64 / editing.as_secs_f64(),
         lag.as_secs_f64(),
         rss_before,
+        rss_edited,
+        rss_converged,
+        rss_idle,
         peak_rss_mb(),
         PEERS + 1
     );

@@ -197,8 +197,18 @@ impl TeamDoc {
     /// Applies changes received from a peer and re-reads what they touched. Changes
     /// whose dependencies are missing wait in Automerge's queue until they arrive.
     pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<Touched, CommandError> {
-        self.doc.apply_changes(changes)?;
-        Ok(self.refresh_after_merge())
+        // When the model is current and nothing waits in the queue before and after, the
+        // new changes are exactly these (less any already known, which re-reading only
+        // repeats): follow them as they are, without asking Automerge to rebuild them.
+        let follow_these =
+            self.doc.get_missing_deps(&[]).is_empty() && self.doc.get_heads() == self.model_heads;
+        self.doc.apply_changes(changes.iter().cloned())?;
+        if follow_these && self.doc.get_missing_deps(&[]).is_empty() {
+            let heads = self.doc.get_heads();
+            Ok(self.follow(heads, &changes))
+        } else {
+            Ok(self.refresh_after_merge())
+        }
     }
 
     /// Re-reads what changed since the model was last refreshed: after a local command,
@@ -211,15 +221,24 @@ impl TeamDoc {
         if heads == self.model_heads {
             return Touched::none();
         }
-        let touched = if self.model_heads.is_empty() {
+        let new = if self.model_heads.is_empty() {
+            Vec::new()
+        } else {
+            self.doc.get_changes(&self.model_heads)
+        };
+        self.follow(heads, &new)
+    }
+
+    /// Brings the model to `heads`, the document's heads, given the changes new since the
+    /// model's heads (none when the model is empty: then it is read whole).
+    fn follow(&mut self, heads: Vec<ChangeHash>, new: &[Change]) -> Touched {
+        if heads == self.model_heads {
+            return Touched::none();
+        }
+        let touched = if self.model_heads.is_empty() || new.len() > FOLLOW_AT_MOST {
             Touched::all()
         } else {
-            let new = self.doc.get_changes(&self.model_heads);
-            if new.len() > FOLLOW_AT_MOST {
-                Touched::all()
-            } else {
-                Touched::from_changes(&self.doc, &new, &mut self.places)
-            }
+            Touched::from_changes(&self.doc, new, &mut self.places)
         };
         self.team.refresh(&self.doc, &touched);
         self.model_heads = heads;

@@ -26,6 +26,7 @@
 //! dial at once, both keep the connection dialed by the lower id. Only the dialing side
 //! opens team streams.
 
+pub mod flow;
 pub mod frame;
 mod gate;
 mod join;
@@ -193,8 +194,7 @@ impl Wire {
     }
 }
 
-/// Where the node sends what goes out on one session.
-pub type Outbox = mpsc::UnboundedSender<Wire>;
+pub use flow::{Credit, Outbox, SendError};
 
 /// What the network tells the node.
 #[derive(Debug)]
@@ -220,6 +220,8 @@ pub enum NetEvent {
         session: u64,
         /// What it carries.
         message: Wire,
+        /// Its share of the inbound budget, given back when the event is dropped.
+        credit: Credit,
     },
     /// A sync stream ended.
     SessionDown {

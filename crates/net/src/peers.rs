@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     gate: Gate,
     events: mpsc::UnboundedSender<NetEvent>,
     pub(crate) max_frame: usize,
+    /// Received frames waiting for the node.
+    inbound: crate::flow::Budget,
     state: Mutex<State>,
     shutdown: watch::Sender<bool>,
     counter: AtomicU64,
@@ -80,6 +82,7 @@ impl Shared {
             gate,
             events,
             max_frame,
+            inbound: crate::flow::Budget::new(crate::flow::INBOUND_BUDGET),
             state: Mutex::new(State::default()),
             shutdown: watch::channel(false).0,
             counter: AtomicU64::new(1),
@@ -491,7 +494,7 @@ async fn run_session(
 ) {
     let peer = connection.remote_id();
     let peer_s = peer.to_string();
-    let (outbox, mut rx) = mpsc::unbounded_channel::<crate::Wire>();
+    let (outbox, mut rx) = crate::Outbox::new(crate::flow::OUTBOUND_BUDGET);
     let _ = shared.events.send(NetEvent::SessionUp {
         peer: peer_s.clone(),
         team: team.clone(),
@@ -516,19 +519,26 @@ async fn run_session(
                 }
                 None => return Ok(()),
             };
-            counter.traffic.received(message.tag_and_bytes().1.len());
+            let len = message.tag_and_bytes().1.len();
+            counter.traffic.received(len);
+            // When the node is behind, stop reading: QUIC then holds the sender back.
+            let Some(credit) = counter.inbound.take(len).await else {
+                return Ok(());
+            };
             let _ = events.send(NetEvent::Received {
                 peer: peer_r.clone(),
                 team: team_r.clone(),
                 session,
                 message,
+                credit,
             });
         }
     });
     let reason = loop {
         tokio::select! {
             outgoing = rx.recv() => match outgoing {
-                Some(message) => {
+                // The credit is given back once the frame is written.
+                Some((message, _credit)) => {
                     let (tag, bytes) = message.tag_and_bytes();
                     if let Err(e) = frame::write_frame(&mut send, tag, bytes).await {
                         break format!("write failed: {e}");

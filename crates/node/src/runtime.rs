@@ -3,19 +3,19 @@
 //! one channel, so there is never a lock around a document and the order of changes is
 //! the order of messages.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use peercoach_core::automerge::AutoCommit;
-use peercoach_core::automerge::ChangeHash;
 use peercoach_core::automerge::sync::{self, SyncDoc};
+use peercoach_core::automerge::{Change, ChangeHash};
 use peercoach_core::{ActorHex, Command, Env, MemberId, SystemEnv, Team, TeamId};
 use peercoach_net::{
     InviteTicket, JoinAccepted, JoinError, JoinReply, JoinRequest, Net, NetConfig, NetEvent,
-    Outbox, PeerSpec, Wire,
+    Outbox, PeerSpec, SendError, Wire,
 };
 use rand::RngCore;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -324,6 +324,7 @@ impl Node {
             watching,
             version: 0,
             pushes: BTreeMap::new(),
+            arrivals: Arrivals::default(),
             ticks: 0,
         };
         let thread = std::thread::Builder::new()
@@ -418,9 +419,33 @@ struct PeerSync {
     /// Our heads at the previous anti-entropy tick: what a peer has had a whole tick to
     /// confirm.
     tick_heads: Vec<ChangeHash>,
+    /// A message was dropped because the session's budget was spent.
+    overflowed: bool,
+    /// Ticks in a row at which the peer had not confirmed our heads of the tick before.
+    lagging: u32,
 }
 
+/// Ticks in a row a peer may lag behind our heads of the tick before it is sent a
+/// protocol round. Pushes travel on an ordered, reliable stream, and a dropped push, a
+/// new session and heads we do not know each start a round at once; so a peer that
+/// lags has almost always a backlog to work through, not a lost change, and a round
+/// (whose cost grows with the history) would only add to that backlog.
+const LAGGING_TICKS: u32 = 3;
+
 impl PeerSync {
+    fn new(state: sync::State) -> Self {
+        Self {
+            state,
+            sessions: Vec::new(),
+            last_received_ms: None,
+            told_heads: Vec::new(),
+            peer_heads: None,
+            tick_heads: Vec::new(),
+            overflowed: false,
+            lagging: 0,
+        }
+    }
+
     fn current(&self) -> Option<u64> {
         self.sessions.last().map(|(s, _)| *s)
     }
@@ -430,6 +455,24 @@ impl PeerSync {
     fn restart_protocol(&mut self) {
         self.state = sync::State::decode(&self.state.encode()).unwrap_or_default();
         self.told_heads = Vec::new();
+    }
+
+    /// A message could not be queued: the session ended, or the peer reads slower than
+    /// we write and the session's budget is spent. Either way the message is gone, and
+    /// the protocol starts afresh so that a round repairs what it carried: on the next
+    /// session, or at the first tick after this one has drained.
+    fn send_failed(&mut self, error: SendError) {
+        if error == SendError::Closed {
+            self.sessions.pop();
+        } else {
+            self.overflowed = true;
+        }
+        self.restart_protocol();
+    }
+
+    /// Whether everything queued for the peer has been written.
+    fn drained(&self) -> bool {
+        self.sessions.last().is_none_or(|(_, o)| o.is_idle())
     }
 }
 
@@ -444,9 +487,35 @@ struct Actor {
     snapshots: Snapshots,
     watching: Watching,
     version: u64,
-    /// Local changes made in this batch, per team: pushed to connected peers in `settle`.
-    pushes: BTreeMap<TeamId, Vec<Vec<u8>>>,
+    /// Changes to push to connected peers in `settle`, per team: local ones, and ones a
+    /// peer pushed that were new here (relayed to the others, so a star of peers hears
+    /// each other's edits without protocol rounds).
+    pushes: BTreeMap<TeamId, Vec<Push>>,
+    /// Pushed changes and heads received in this batch, taken together.
+    arrivals: Arrivals,
     ticks: u64,
+}
+
+/// A change to push, and the peer it came from (who is not sent it back).
+struct Push {
+    from: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// Pushed changes and announced heads received in the current batch. Automerge applies
+/// a hundred changes in one call for about the cost of one change alone on a large
+/// history (the call's cost is mostly per object touched, not per change), so pushes are
+/// applied a batch at a time; heads are judged after that, against the batch's result.
+#[derive(Default)]
+struct Arrivals {
+    changes: BTreeMap<TeamId, Vec<(String, Change)>>,
+    heads: Vec<((TeamId, String), Vec<ChangeHash>)>,
+}
+
+impl Arrivals {
+    fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.heads.is_empty()
+    }
 }
 
 impl Actor {
@@ -475,6 +544,17 @@ impl Actor {
             let mut reply_to: BTreeSet<(TeamId, String)> = BTreeSet::new();
             let mut stop = None;
             for msg in batch {
+                // Everything but a push or a heads announcement sees the pushes so far.
+                let deferred = matches!(
+                    &msg,
+                    Msg::Net(NetEvent::Received {
+                        message: Wire::Changes(_) | Wire::Heads(_),
+                        ..
+                    })
+                );
+                if !deferred {
+                    self.take_arrivals(&mut changed, &mut reply_to);
+                }
                 match msg {
                     Msg::Api(request, reply) => self.api(request, reply, &mut changed),
                     Msg::Net(event) => self.net_event(event, &mut changed, &mut reply_to),
@@ -495,6 +575,7 @@ impl Actor {
                     Msg::Shutdown(done) => stop = Some(done),
                 }
             }
+            self.take_arrivals(&mut changed, &mut reply_to);
             self.settle(&changed, &reply_to);
             if let Some(done) = stop {
                 self.save_sync_states();
@@ -502,6 +583,104 @@ impl Actor {
                 return;
             }
         }
+    }
+
+    /// Applies the pushed changes received so far, a team at a time, and judges the heads
+    /// peers announced against the result. New changes are relayed to the other peers in
+    /// `settle`; a peer whose changes lack dependencies, or whose heads we do not know, is
+    /// answered with a protocol round to fetch the rest.
+    fn take_arrivals(
+        &mut self,
+        changed: &mut BTreeSet<TeamId>,
+        reply_to: &mut BTreeSet<(TeamId, String)>,
+    ) {
+        if self.arrivals.is_empty() {
+            return;
+        }
+        let Arrivals { changes, heads } = std::mem::take(&mut self.arrivals);
+        for (team, arrived) in changes {
+            let Ok(open) = self.engine.team(Some(team.as_str())) else {
+                continue;
+            };
+            // Only what is new here: a change can arrive from several peers.
+            let hashes: Vec<ChangeHash> = arrived.iter().map(|(_, c)| c.hash()).collect();
+            let unknown: HashSet<ChangeHash> = open
+                .doc
+                .automerge()
+                .get_missing_deps(&hashes)
+                .into_iter()
+                .collect();
+            let mut taken = HashSet::new();
+            let fresh: Vec<(String, Change)> = arrived
+                .into_iter()
+                .filter(|(_, c)| unknown.contains(&c.hash()) && taken.insert(c.hash()))
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            let before = open.doc.automerge().get_heads();
+            let mut refused: Vec<(String, String)> = Vec::new();
+            let all = fresh.iter().map(|(_, c)| c.clone()).collect();
+            if open.doc.apply_changes(all).is_err() {
+                // Automerge checks the whole batch before applying any of it: find the
+                // change it refused, and the peer that sent it.
+                for (peer, change) in &fresh {
+                    if let Err(e) = open.doc.apply_changes(vec![change.clone()]) {
+                        refused.push((peer.clone(), e.to_string()));
+                    }
+                }
+            }
+            if open.doc.automerge().get_heads() != before {
+                changed.insert(team.clone());
+            }
+            // A change that overtook one it depends on waits in Automerge's queue; a
+            // protocol round with whoever sent it fetches the rest. Relaying waits for
+            // a batch that applied whole.
+            let waiting = !open.doc.automerge().get_missing_deps(&[]).is_empty();
+            for (peer, change) in fresh {
+                if refused.iter().any(|(p, _)| *p == peer) {
+                    continue;
+                }
+                if waiting {
+                    reply_to.insert((team.clone(), peer));
+                } else {
+                    self.pushes.entry(team.clone()).or_default().push(Push {
+                        from: Some(peer),
+                        bytes: change.raw_bytes().to_vec(),
+                    });
+                }
+            }
+            for (peer, error) in refused {
+                self.drop_bad_peer(&(team.clone(), peer), &error);
+            }
+        }
+        for (key, heads) in heads {
+            let Ok(open) = self.engine.team(Some(key.0.as_str())) else {
+                continue;
+            };
+            let Some(ps) = self.peers.get_mut(&key) else {
+                continue;
+            };
+            // Heads we do not know mean the peer has something for us.
+            let unknown = !open.doc.automerge().get_missing_deps(&heads).is_empty();
+            ps.peer_heads = Some(heads);
+            if unknown {
+                // Make sure our next sync message goes out, so they answer it with
+                // what we lack.
+                ps.state.last_sent_heads.clear();
+                reply_to.insert(key);
+            }
+        }
+    }
+
+    /// Garbage from a member's device: drop that connection, loudly.
+    fn drop_bad_peer(&mut self, key: &(TeamId, String), error: &str) {
+        let peer = &key.1;
+        tracing::warn!(peer = %&peer[..8.min(peer.len())], %error, "unusable sync message; closing");
+        if let Some(ps) = self.peers.get_mut(key) {
+            ps.sessions.clear();
+        }
+        self.net.close_peer(peer, "bad sync message");
     }
 
     /// After a batch: make remote changes durable, then tell every affected peer.
@@ -523,14 +702,27 @@ impl Actor {
             .filter(|(team, _)| changed.contains(team) || pushes.contains_key(team))
             .cloned()
             .collect();
+        // Each team's heads once: a push tells the peer them too.
+        let mut heads_of: BTreeMap<TeamId, (Vec<ChangeHash>, Vec<u8>)> = BTreeMap::new();
         for (team, peer) in &keys {
-            for change in pushes.get(team).into_iter().flatten() {
-                self.send_wire(team, peer, Wire::Changes(change.clone()), true);
+            if !heads_of.contains_key(team) {
+                let Ok(open) = self.engine.team(Some(team.as_str())) else {
+                    continue;
+                };
+                let heads = open.doc.heads();
+                let encoded = encode_heads(&heads);
+                heads_of.insert(team.clone(), (heads, encoded));
             }
-            if let Ok(open) = self.engine.team(Some(team.as_str())) {
-                let heads = encode_heads(&open.doc.heads());
-                self.send_wire(team, peer, Wire::Heads(heads), false);
+            let Some((heads, encoded)) = heads_of.get(team) else {
+                continue;
+            };
+            for push in pushes.get(team).into_iter().flatten() {
+                if push.from.as_deref() != Some(peer.as_str()) {
+                    let wire = Wire::Changes(push.bytes.clone());
+                    self.send_wire(team, peer, wire, Some(heads));
+                }
             }
+            self.send_wire(team, peer, Wire::Heads(encoded.clone()), None);
         }
         for (team, peer) in reply_to {
             self.send_sync(team, peer);
@@ -551,29 +743,29 @@ impl Actor {
 
     /// Sends one message on a peer's live session. `told` records that the peer now has
     /// our current heads (after a push), so the protocol does not send them again.
-    fn send_wire(&mut self, team: &TeamId, peer: &str, wire: Wire, told: bool) {
-        let heads = match self.engine.team(Some(team.as_str())) {
-            Ok(open) if told => Some(open.doc.heads()),
-            _ => None,
-        };
+    fn send_wire(&mut self, team: &TeamId, peer: &str, wire: Wire, told: Option<&[ChangeHash]>) {
         let Some(ps) = self.peers.get_mut(&(team.clone(), peer.to_owned())) else {
             return;
         };
         let Some((_, outbox)) = ps.sessions.last() else {
             return;
         };
-        if outbox.send(wire).is_err() {
-            ps.sessions.pop();
-            ps.restart_protocol();
-        } else if let Some(heads) = heads {
-            ps.told_heads = heads;
+        match outbox.send(wire) {
+            Ok(()) => {
+                if let Some(heads) = told {
+                    ps.told_heads = heads.to_vec();
+                }
+            }
+            Err(e) => ps.send_failed(e),
         }
     }
 
     /// Every few seconds: a protocol round with each connected peer that is known to lack
-    /// some of our changes (a lost push, a change that came from a third device). A change
-    /// pushed moments ago is given a tick to be confirmed: a protocol round costs the peer
-    /// time in proportion to the whole history, so it is not spent on a push in flight.
+    /// some of our changes (a dropped push, a change that came from a third device). A
+    /// change pushed moments ago is given time to be confirmed ([`LAGGING_TICKS`]), and
+    /// nothing is started while messages to the peer still wait to be written: a protocol
+    /// round costs the peer time in proportion to the whole history, so it is not spent
+    /// on pushes in flight.
     fn anti_entropy(&mut self, reply_to: &mut BTreeSet<(TeamId, String)>) {
         let keys: Vec<(TeamId, String)> = self
             .peers
@@ -591,8 +783,22 @@ impl Actor {
             let doc = open.doc.automerge();
             let heads = doc.get_heads();
             let previous = std::mem::replace(&mut ps.tick_heads, heads);
-            if !peer_has_all(doc, ps) && peer_lacks(doc, ps, &previous) {
+            // While messages still wait to be written, the peer has not had them: a
+            // round now would only add to its backlog.
+            if !ps.drained() {
+                continue;
+            }
+            if std::mem::take(&mut ps.overflowed) {
+                ps.lagging = 0;
                 reply_to.insert((team, peer));
+            } else if !peer_has_all(doc, ps) && peer_lacks(doc, ps, &previous) {
+                ps.lagging += 1;
+                if ps.lagging >= LAGGING_TICKS {
+                    ps.lagging = 0;
+                    reply_to.insert((team, peer));
+                }
+            } else {
+                ps.lagging = 0;
             }
         }
     }
@@ -603,10 +809,10 @@ impl Actor {
             return;
         };
         if let Some(change) = open.doc.automerge().get_last_local_change() {
-            self.pushes
-                .entry(team.clone())
-                .or_default()
-                .push(change.raw_bytes().to_vec());
+            self.pushes.entry(team.clone()).or_default().push(Push {
+                from: None,
+                bytes: change.raw_bytes().to_vec(),
+            });
         }
     }
 
@@ -662,11 +868,11 @@ impl Actor {
             .sync()
             .generate_sync_message(&mut ps.state)
         {
-            ps.told_heads = message.heads.clone();
-            tracing::trace!(peer = %&peer[..8.min(peer.len())], heads = ?message.heads, changes = message.changes.len(), "send sync");
-            if outbox.send(Wire::Sync(message.encode())).is_err() {
-                ps.sessions.pop();
-                ps.restart_protocol();
+            let heads = message.heads.clone();
+            tracing::trace!(peer = %&peer[..8.min(peer.len())], ?heads, changes = message.changes.len(), "send sync");
+            match outbox.send(Wire::Sync(message.encode())) {
+                Ok(()) => ps.told_heads = heads,
+                Err(e) => ps.send_failed(e),
             }
         }
     }
@@ -909,14 +1115,7 @@ impl Actor {
         let ps = self
             .peers
             .entry((team.clone(), peer.to_owned()))
-            .or_insert_with(|| PeerSync {
-                state: sync::State::new(),
-                sessions: Vec::new(),
-                last_received_ms: None,
-                told_heads: Vec::new(),
-                tick_heads: Vec::new(),
-                peer_heads: None,
-            });
+            .or_insert_with(|| PeerSync::new(sync::State::new()));
         ps.state.shared_heads = heads;
     }
 
@@ -1018,15 +1217,12 @@ impl Actor {
                 let ps = self
                     .peers
                     .entry((team_id.clone(), peer.clone()))
-                    .or_insert_with(|| PeerSync {
-                        state: saved
-                            .and_then(|b| sync::State::decode(&b).ok())
-                            .unwrap_or_default(),
-                        sessions: Vec::new(),
-                        last_received_ms: None,
-                        told_heads: Vec::new(),
-                        tick_heads: Vec::new(),
-                        peer_heads: None,
+                    .or_insert_with(|| {
+                        PeerSync::new(
+                            saved
+                                .and_then(|b| sync::State::decode(&b).ok())
+                                .unwrap_or_default(),
+                        )
                     });
                 ps.sessions.retain(|(_, o)| !o.is_closed());
                 tracing::trace!(peer = %&peer[..8.min(peer.len())], session, live = ps.sessions.len(), "session up");
@@ -1039,6 +1235,8 @@ impl Actor {
                 team,
                 session,
                 message,
+                // Given back to the network's inbound budget when this event is done.
+                credit: _credit,
             } => {
                 let Ok(team_id) = TeamId::parse(&team) else {
                     return;
@@ -1054,67 +1252,47 @@ impl Actor {
                     return;
                 };
                 ps.last_received_ms = Some(SystemEnv.now_ms());
-                let before = open.doc.automerge().get_heads();
                 let outcome = match message {
-                    Wire::Sync(bytes) => sync::Message::decode(&bytes)
-                        .map_err(|e| e.to_string())
-                        .and_then(|m| {
-                            open.doc
-                                .automerge()
-                                .sync()
-                                .receive_sync_message(&mut ps.state, m)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map(|()| {
-                            ps.peer_heads = ps.state.their_heads.clone();
-                            // A sync message is always answered.
-                            true
-                        }),
-                    // Exactly one change per push, checked before it is applied.
+                    Wire::Sync(bytes) => {
+                        let before = open.doc.automerge().get_heads();
+                        sync::Message::decode(&bytes)
+                            .map_err(|e| e.to_string())
+                            .and_then(|m| {
+                                open.doc
+                                    .automerge()
+                                    .sync()
+                                    .receive_sync_message(&mut ps.state, m)
+                                    .map_err(|e| e.to_string())
+                            })
+                            .map(|()| {
+                                ps.peer_heads = ps.state.their_heads.clone();
+                                if open.doc.automerge().get_heads() != before {
+                                    open.doc.refresh_after_merge();
+                                    changed.insert(team_id.clone());
+                                }
+                                // A sync message is always answered, once per batch,
+                                // after the changes are on disk.
+                                reply_to.insert(key.clone());
+                            })
+                    }
+                    // Exactly one change per push, checked now, applied with the batch.
                     Wire::Changes(bytes) => {
                         peercoach_core::automerge::Change::try_from(bytes.as_slice())
                             .map_err(|e| e.to_string())
-                            .and_then(|change| {
-                                // Refreshes the read model from the change's own ops.
-                                open.doc
-                                    .apply_changes(vec![change])
-                                    .map(|_| ())
-                                    .map_err(|e| e.to_string())
+                            .map(|change| {
+                                self.arrivals
+                                    .changes
+                                    .entry(team_id.clone())
+                                    .or_default()
+                                    .push((peer.clone(), change));
                             })
-                            // A change whose dependencies we lack (it overtook another) waits
-                            // in the queue; a protocol round fetches the rest.
-                            .map(|()| !open.doc.automerge().get_missing_deps(&[]).is_empty())
                     }
                     Wire::Heads(bytes) => decode_heads(&bytes).map(|heads| {
-                        // Heads we do not know mean the peer has something for us.
-                        let unknown = !open.doc.automerge().get_missing_deps(&heads).is_empty();
-                        ps.peer_heads = Some(heads);
-                        if unknown {
-                            // Make sure our next sync message goes out, so they answer it
-                            // with what we lack.
-                            ps.state.last_sent_heads.clear();
-                        }
-                        unknown
+                        self.arrivals.heads.push((key.clone(), heads));
                     }),
                 };
-                match outcome {
-                    Ok(answer) => {
-                        if open.doc.automerge().get_heads() != before {
-                            // Free when the changes were already followed above.
-                            open.doc.refresh_after_merge();
-                            changed.insert(team_id);
-                        }
-                        // Answered once per batch, after the changes are on disk.
-                        if answer {
-                            reply_to.insert(key);
-                        }
-                    }
-                    Err(e) => {
-                        // Garbage from a member's device: drop that connection, loudly.
-                        tracing::warn!(peer = %&peer[..8.min(peer.len())], error = %e, "unusable sync message; closing");
-                        ps.sessions.clear();
-                        self.net.close_peer(&peer, "bad sync message");
-                    }
+                if let Err(e) = outcome {
+                    self.drop_bad_peer(&key, &e);
                 }
             }
             NetEvent::SessionDown {
