@@ -325,6 +325,7 @@ impl Node {
             version: 0,
             pushes: BTreeMap::new(),
             arrivals: Arrivals::default(),
+            unsaved: BTreeMap::new(),
             ticks: 0,
         };
         let thread = std::thread::Builder::new()
@@ -493,8 +494,17 @@ struct Actor {
     pushes: BTreeMap<TeamId, Vec<Push>>,
     /// Pushed changes and heads received in this batch, taken together.
     arrivals: Arrivals,
+    /// Per team, the changes applied in this batch and not yet saved, while they are
+    /// known exactly (`None` once a sync message, or a change that had to wait, brought
+    /// others): `settle` hands them to the store as they are.
+    unsaved: BTreeMap<TeamId, Option<Vec<Change>>>,
     ticks: u64,
 }
+
+/// Messages taken from the actor's mailbox at once. Pushes in a batch are applied in one
+/// Automerge call (see [`Arrivals`]), so a node that fell behind catches up in fewer,
+/// larger calls; the inbound budget bounds what the mailbox holds.
+const MAX_BATCH: usize = 2048;
 
 /// A change to push, and the peer it came from (who is not sent it back).
 struct Push {
@@ -534,7 +544,7 @@ impl Actor {
         self.publish_all();
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
-            while batch.len() < 512 {
+            while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
                     Ok(msg) => batch.push(msg),
                     Err(_) => break,
@@ -544,13 +554,17 @@ impl Actor {
             let mut reply_to: BTreeSet<(TeamId, String)> = BTreeSet::new();
             let mut stop = None;
             for msg in batch {
-                // Everything but a push or a heads announcement sees the pushes so far.
+                // Everything but a push, a heads announcement or a request from this
+                // device sees the pushes so far. A local command may go before pushes
+                // that arrived in the same batch: nobody here has seen them yet (the UI
+                // shows what `settle` publishes), and both are concurrent edits anyway.
                 let deferred = matches!(
                     &msg,
-                    Msg::Net(NetEvent::Received {
-                        message: Wire::Changes(_) | Wire::Heads(_),
-                        ..
-                    })
+                    Msg::Api(..)
+                        | Msg::Net(NetEvent::Received {
+                            message: Wire::Changes(_) | Wire::Heads(_),
+                            ..
+                        })
                 );
                 if !deferred {
                     self.take_arrivals(&mut changed, &mut reply_to);
@@ -637,6 +651,12 @@ impl Actor {
             // protocol round with whoever sent it fetches the rest. Relaying waits for
             // a batch that applied whole.
             let waiting = !open.doc.automerge().get_missing_deps(&[]).is_empty();
+            let unsaved = self.unsaved.entry(team.clone()).or_insert(Some(Vec::new()));
+            if waiting || !refused.is_empty() {
+                *unsaved = None;
+            } else if let Some(list) = unsaved {
+                list.extend(fresh.iter().map(|(_, c)| c.clone()));
+            }
             for (peer, change) in fresh {
                 if refused.iter().any(|(p, _)| *p == peer) {
                     continue;
@@ -685,10 +705,17 @@ impl Actor {
 
     /// After a batch: make remote changes durable, then tell every affected peer.
     fn settle(&mut self, changed: &BTreeSet<TeamId>, reply_to: &BTreeSet<(TeamId, String)>) {
+        let mut unsaved = std::mem::take(&mut self.unsaved);
         for team in changed {
-            if let Ok(open) = self.engine.team(Some(team.as_str()))
-                && let Err(e) = open.store.append(open.doc.automerge())
-            {
+            let Ok(open) = self.engine.team(Some(team.as_str())) else {
+                continue;
+            };
+            let saved = match unsaved.remove(team).flatten() {
+                Some(known) => open.store.append_changes(open.doc.automerge(), &known),
+                None => open.store.append(open.doc.automerge()),
+            };
+            if let Err(e) = saved {
+                // They stay in memory and go out with the next append.
                 tracing::error!(error = %e, "could not save changes from peers");
             }
         }
@@ -1269,6 +1296,7 @@ impl Actor {
                                 if open.doc.automerge().get_heads() != before {
                                     open.doc.refresh_after_merge();
                                     changed.insert(team_id.clone());
+                                    self.unsaved.insert(team_id.clone(), None);
                                 }
                                 // A sync message is always answered, once per batch,
                                 // after the changes are on disk.

@@ -2,12 +2,13 @@
 //! `changes.log` (every change since, one framed record per append, fsynced before the
 //! command that made it reports success).
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use peercoach_core::TeamId;
-use peercoach_core::automerge::{AutoCommit, ChangeHash};
+use peercoach_core::automerge::{AutoCommit, Change, ChangeHash, ReadDoc};
 
 use crate::frame::{self, Damage};
 use crate::{StoreError, fsync_dir, io_err, now_ms};
@@ -82,6 +83,8 @@ pub struct TeamStore {
     log_bytes: u64,
     log_records: usize,
     saved_heads: Vec<ChangeHash>,
+    /// How many changes the saved document holds.
+    saved_changes: u64,
     /// A failed append may have left part of a record past `log_bytes`: it is cut off
     /// before the next write.
     torn_tail: bool,
@@ -119,12 +122,13 @@ impl TeamStore {
             log_bytes,
             log_records: 0,
             saved_heads: Vec::new(),
+            saved_changes: 0,
             torn_tail: false,
         };
         match saved {
             // Bytes that already are this document's save (a joiner's received copy):
             // no need to encode it again.
-            Some(bytes) => store.write_snapshot(bytes, doc.get_heads())?,
+            Some(bytes) => store.write_snapshot(bytes, doc)?,
             None => store.compact(doc)?,
         }
         if let Some(parent) = store.dir.parent() {
@@ -224,6 +228,7 @@ impl TeamStore {
             log_bytes,
             log_records: report.log_records,
             saved_heads,
+            saved_changes: change_count(&doc),
             torn_tail: false,
         };
         // A long log, or a snapshot that had to be dropped: write a fresh snapshot now.
@@ -245,8 +250,53 @@ impl TeamStore {
             return Ok(());
         }
         let payload = doc.save_after(&self.saved_heads);
+        self.write_record(payload, heads, change_count(doc))
+    }
+
+    /// Like [`TeamStore::append`], given the changes new since the last save (the ones
+    /// just applied), so that Automerge need not rebuild them from the document: that
+    /// costs time in proportion to its history. When they do not account for every new
+    /// change (by count, and by the heads they lead to), this is `append`.
+    pub fn append_changes(
+        &mut self,
+        doc: &mut AutoCommit,
+        changes: &[Change],
+    ) -> Result<(), StoreError> {
+        let heads = doc.get_heads();
+        if heads == self.saved_heads {
+            return Ok(());
+        }
+        let count = change_count(doc);
+        let hashes: BTreeSet<ChangeHash> = changes.iter().map(Change::hash).collect();
+        let mut expected: BTreeSet<ChangeHash> =
+            self.saved_heads.iter().chain(&hashes).copied().collect();
+        for change in changes {
+            for dep in change.deps() {
+                expected.remove(dep);
+            }
+        }
+        let accounted = hashes.len() == changes.len()
+            && self.saved_changes + changes.len() as u64 == count
+            && expected.iter().eq(heads.iter().collect::<BTreeSet<_>>());
+        if !accounted {
+            return self.append(doc);
+        }
+        let payload: Vec<u8> = changes
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        self.write_record(payload, heads, count)
+    }
+
+    fn write_record(
+        &mut self,
+        payload: Vec<u8>,
+        heads: Vec<ChangeHash>,
+        changes: u64,
+    ) -> Result<(), StoreError> {
         if payload.is_empty() {
             self.saved_heads = heads;
+            self.saved_changes = changes;
             return Ok(());
         }
         let record = frame::encode_record(&payload);
@@ -272,6 +322,7 @@ impl TeamStore {
         self.log_bytes += record.len() as u64;
         self.log_records += 1;
         self.saved_heads = heads;
+        self.saved_changes = changes;
         Ok(())
     }
 
@@ -286,11 +337,12 @@ impl TeamStore {
     /// already holds (loading them again is harmless).
     pub fn compact(&mut self, doc: &mut AutoCommit) -> Result<(), StoreError> {
         let save = doc.save();
-        let heads = doc.get_heads();
-        self.write_snapshot(&save, heads)
+        self.write_snapshot(&save, doc)
     }
 
-    fn write_snapshot(&mut self, save: &[u8], heads: Vec<ChangeHash>) -> Result<(), StoreError> {
+    /// Writes `save`, the save of `doc`, as the snapshot.
+    fn write_snapshot(&mut self, save: &[u8], doc: &mut AutoCommit) -> Result<(), StoreError> {
+        let heads = doc.get_heads();
         let bytes = frame::encode_snapshot(save);
         let tmp = self.dir.join("snapshot.tmp");
         let path = Self::snapshot_path(&self.dir);
@@ -313,6 +365,7 @@ impl TeamStore {
         self.log_bytes = frame::LOG_MAGIC.len() as u64;
         self.log_records = 0;
         self.saved_heads = heads;
+        self.saved_changes = change_count(doc);
         Ok(())
     }
 
@@ -351,6 +404,11 @@ impl TeamStore {
             .and_then(|n| n.to_str())
             .and_then(|n| TeamId::parse(n).ok())
     }
+}
+
+/// How many changes a document holds (its change graph's size: cheap).
+fn change_count(doc: &AutoCommit) -> u64 {
+    doc.stats().num_changes
 }
 
 fn open_log(dir: &Path, create_new: bool) -> Result<(File, u64), StoreError> {

@@ -313,3 +313,36 @@ fn unknown_teams_are_named_in_the_error() {
     let _ = AutoCommit::new();
     let _ = Path::new("");
 }
+
+#[test]
+fn appending_given_changes_writes_them_and_a_short_list_saves_everything_anyway() {
+    let (mut f, mut ids) = team_with(2, 0);
+    let data = DataDir::open(f.dir.path()).expect("open");
+    let identity = data.identity().expect("identity").expect("exists");
+    let (mut store, doc, _) = data.open_team(&f.team).expect("open team");
+    let mut doc = TeamDoc::from_doc(doc, identity.actor_hex());
+    // Two new changes, and a list that names only the second: it does not account for
+    // the first, so everything new is saved the long way.
+    let before = doc.heads();
+    ids.push(ask(&mut doc, &mut f.env, "first"));
+    ids.push(ask(&mut doc, &mut f.env, "second"));
+    let new = doc.automerge().get_changes(&before);
+    assert_eq!(new.len(), 2);
+    store
+        .append_changes(doc.automerge(), &new[1..])
+        .expect("append");
+    // Two more, listed whole: written as given.
+    let before = doc.heads();
+    ids.push(ask(&mut doc, &mut f.env, "third"));
+    ids.push(ask(&mut doc, &mut f.env, "fourth"));
+    let new = doc.automerge().get_changes(&before);
+    store.append_changes(doc.automerge(), &new).expect("append");
+    // Nothing new: nothing written.
+    store.append_changes(doc.automerge(), &new).expect("append");
+    drop(store);
+    drop(data);
+    let (doc, report) = reload(&f);
+    assert_eq!(present(&doc, &ids), 6, "every change, either way");
+    assert_eq!(report.log_records, 2, "one record per append that had news");
+    assert!(report.warnings().is_empty());
+}
