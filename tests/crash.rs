@@ -163,3 +163,95 @@ fn generation(
     serve_b.kill();
     (acked_a.len(), acked_b.len(), mid_work)
 }
+
+/// Rounds of `join` killed part-way (`PEERCOACH_JOIN_KILL_ROUNDS`, 12 by default).
+#[test]
+fn a_joiner_killed_mid_join_leaves_no_half_made_team() {
+    let rounds: usize = env_or("PEERCOACH_JOIN_KILL_ROUNDS", 12);
+    let seed = seed();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let a = Device::new();
+    a.init("Ana", "Joining");
+    // A document with some weight, so that the transfer and the save take a while.
+    for i in 0..60 {
+        let tried: String = (0..2_000)
+            .map(|_| char::from(b'a' + rng.gen_range(0..26)))
+            .collect();
+        a.run(&["ask", &format!("history {i}"), "--tried", &tried])
+            .ok();
+    }
+    let serve = a.serve();
+    let want = request_ids(&a);
+    let join = |d: &Device, ticket: &str, name: &str| {
+        std::process::Command::new(crate::util::bin())
+            .arg("--data-dir")
+            .arg(d.path())
+            .args(["join", ticket, "--name", name])
+            .env("PEERCOACH_LOOPBACK", "1")
+            .env_remove("PEERCOACH_DATA_DIR")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn join")
+    };
+    // How long a whole join takes here: kills land anywhere within it.
+    let start = Instant::now();
+    let probe = Device::new();
+    let status = join(&probe, &a.run(&["invite"]).ok(), "Probe")
+        .wait()
+        .expect("join");
+    assert!(status.success(), "a join runs to the end");
+    let whole = start.elapsed();
+    let (mut had_team, mut retried_ok, mut fresh_invite) = (0, 0, 0);
+    for round in 0..rounds {
+        let b = Device::new();
+        let ticket = a.run(&["invite"]).ok();
+        let mut child = join(&b, &ticket, &format!("Ben{round}"));
+        std::thread::sleep(whole.mul_f64(rng.gen_range(0.0..1.2)));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever moment the kill hit, the data dir opens, and a team in it is whole.
+        let teams = b.run(&["teams"]);
+        assert!(
+            !teams.stderr.contains("panicked"),
+            "seed {seed}, round {round}: {}",
+            teams.stderr
+        );
+        if teams.code == 0 && teams.stdout.contains("Joining") {
+            had_team += 1;
+            assert_eq!(
+                request_ids(&b),
+                want,
+                "seed {seed}, round {round}: a joined team is whole"
+            );
+            continue;
+        }
+        // No team yet: the same ticket again, or, if the inviter had used it up, a new
+        // one; either way the device ends up with the team, whole.
+        let again = b.run(&["join", &ticket, "--name", &format!("Ben{round}")]);
+        if again.code == 0 {
+            retried_ok += 1;
+        } else {
+            assert!(
+                again.fails().contains("already used"),
+                "seed {seed}, round {round}: a clear refusal: {}",
+                again.stderr
+            );
+            let ticket = a.run(&["invite"]).ok();
+            b.run(&["join", &ticket, "--name", &format!("Ben{round}")])
+                .ok();
+            fresh_invite += 1;
+        }
+        assert_eq!(
+            request_ids(&b),
+            want,
+            "seed {seed}, round {round}: the team arrives whole"
+        );
+    }
+    serve.kill();
+    println!(
+        "join kills: {rounds} rounds (a join takes {whole:?} here; seed {seed}): the team was \
+         already whole in {had_team}, the same ticket worked again in {retried_ok}, a new \
+         invite was needed in {fresh_invite}; never a half-made team"
+    );
+}

@@ -106,7 +106,8 @@ impl Invites {
         });
     }
 
-    /// Redeems a secret for `endpoint`, marking it used.
+    /// Redeems a secret for `endpoint`, marking it used. The endpoint that used it may
+    /// redeem it again (to finish a join that was cut off); nobody else can.
     pub fn redeem(
         &mut self,
         secret: &[u8; 32],
@@ -119,8 +120,12 @@ impl Invites {
             .iter_mut()
             .find(|i| same(&i.secret, &wanted))
             .ok_or(Refusal::Unknown)?;
-        if invite.used_by.is_some() {
-            return Err(Refusal::Used);
+        match invite.used_by.as_deref() {
+            // The same device again: its join was cut off before it saved the team (a
+            // crash, a closed lid). It may finish; the node sends what it has.
+            Some(by) if by == endpoint => return Ok(invite.clone()),
+            Some(_) => return Err(Refusal::Used),
+            None => {}
         }
         if invite.expires_ms <= now_ms {
             return Err(Refusal::Expired);
@@ -143,6 +148,10 @@ mod tests {
         assert_eq!(inv.redeem(&[3; 32], "x", 10), Err(Refusal::Unknown));
         assert!(inv.redeem(&[1; 32], "x", 10).is_ok());
         assert_eq!(inv.redeem(&[1; 32], "y", 11), Err(Refusal::Used));
+        assert!(
+            inv.redeem(&[1; 32], "x", 12).is_ok(),
+            "the device that used it may finish its join"
+        );
         assert_eq!(inv.redeem(&[2; 32], "y", 100), Err(Refusal::Expired));
     }
 

@@ -1182,6 +1182,32 @@ impl Actor {
         let Some(actor) = ActorHex::parse(&request.actor) else {
             return refuse("malformed device id".into());
         };
+        // This very device (actor and endpoint) is already a current member's: an earlier
+        // join went through here but was cut off before the device saved the team. Send
+        // the team again rather than add the device twice.
+        let team = open.doc.team();
+        let rejoin = team.member_of_actor(&actor).and_then(|member| {
+            let m = team.members.get(member)?;
+            let same_device = m
+                .devices
+                .iter()
+                .any(|d| d.trusted && d.actor == actor && d.endpoint == from);
+            let wanted = invite
+                .device_of
+                .as_deref()
+                .is_none_or(|o| o == member.as_str());
+            (m.is_current() && same_device && wanted).then(|| member.to_string())
+        });
+        if let Some(member_id) = rejoin {
+            tracing::info!(peer = %&from[..8.min(from.len())], "a device finishes a join that was cut off");
+            let document = open.doc.automerge().save();
+            let heads = open.doc.heads();
+            self.know_peer_has(&team_id, from, heads);
+            return JoinReply::Accepted {
+                member_id,
+                document,
+            };
+        }
         let command = match &invite.device_of {
             Some(member) => match MemberId::parse(member) {
                 Ok(member) => Command::AddDevice {

@@ -111,13 +111,26 @@ impl TeamStore {
         doc: &mut AutoCommit,
         saved: Option<&[u8]>,
     ) -> Result<Self, StoreError> {
-        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         if Self::snapshot_path(&dir).exists() || Self::log_path(&dir).exists() {
             return Err(StoreError::TeamExists { dir });
         }
-        let (log, log_bytes) = open_log(&dir, true)?;
+        // The files are made in a staging directory and renamed into place whole: a
+        // crash part-way (a joiner killed while saving the team it received) leaves no
+        // half-made team behind, only a staging directory the next attempt clears.
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            return Err(io_err(
+                &dir,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a team directory"),
+            ));
+        };
+        let staging = parent.join(format!(".{}.creating", name.to_string_lossy()));
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(|e| io_err(&staging, e))?;
+        }
+        fs::create_dir_all(&staging).map_err(|e| io_err(&staging, e))?;
+        let (log, log_bytes) = open_log(&staging, true)?;
         let mut store = Self {
-            dir,
+            dir: staging.clone(),
             log,
             log_bytes,
             log_records: 0,
@@ -131,9 +144,10 @@ impl TeamStore {
             Some(bytes) => store.write_snapshot(bytes, doc)?,
             None => store.compact(doc)?,
         }
-        if let Some(parent) = store.dir.parent() {
-            fsync_dir(parent)?;
-        }
+        // An empty directory left in the way is replaced; the open log moves with it.
+        fs::rename(&staging, &dir).map_err(|e| io_err(&dir, e))?;
+        fsync_dir(parent)?;
+        store.dir = dir;
         Ok(store)
     }
 
