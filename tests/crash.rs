@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
-use crate::util::{Device, env_or, seed};
+use crate::util::{Device, env_or, random_text, seed};
 
 /// Compact after this many log records, so kills land inside compaction too.
 const COMPACT_ENV: (&str, &str) = ("PEERCOACH_COMPACT_RECORDS", "7");
@@ -21,14 +21,7 @@ const COMPACT_ENV: (&str, &str) = ("PEERCOACH_COMPACT_RECORDS", "7");
 /// Request ids in a device's document, read by the CLI straight from the files (no node
 /// runs on it) or through the node's socket (one does).
 fn request_ids(d: &Device) -> BTreeSet<String> {
-    let out = d.run(&["export", "--format", "json"]).ok();
-    let v: serde_json::Value = serde_json::from_str(&out).expect("export JSON");
-    v["requests"]
-        .as_array()
-        .expect("requests")
-        .iter()
-        .filter_map(|r| r["id"].as_str().map(str::to_owned))
-        .collect()
+    d.request_fields("id")
 }
 
 /// Runs `ask` in a loop until told to stop; collects the ids the CLI acknowledged.
@@ -174,9 +167,7 @@ fn a_joiner_killed_mid_join_leaves_no_half_made_team() {
     a.init("Ana", "Joining");
     // A document with some weight, so that the transfer and the save take a while.
     for i in 0..60 {
-        let tried: String = (0..2_000)
-            .map(|_| char::from(b'a' + rng.gen_range(0..26)))
-            .collect();
+        let tried = random_text(&mut rng, 2_000);
         a.run(&["ask", &format!("history {i}"), "--tried", &tried])
             .ok();
     }

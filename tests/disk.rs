@@ -7,9 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
-use crate::util::{Device, seed};
+use crate::util::{Device, random_text, seed};
 
 /// Files may not grow past this (KiB): the snapshot outgrows it first, then the log.
 const LIMIT_KIB: u64 = 64;
@@ -17,14 +17,7 @@ const COMPACT_ENV: (&str, &str) = ("PEERCOACH_COMPACT_RECORDS", "40");
 
 /// Request titles in the document (through the node's socket when one runs).
 fn titles(d: &Device) -> BTreeSet<String> {
-    let v: serde_json::Value =
-        serde_json::from_str(&d.run(&["export", "--format", "json"]).ok()).expect("export JSON");
-    v["requests"]
-        .as_array()
-        .expect("requests")
-        .iter()
-        .filter_map(|r| r["title"].as_str().map(str::to_owned))
-        .collect()
+    d.request_fields("title")
 }
 
 #[test]
@@ -38,9 +31,7 @@ fn a_full_disk_refuses_edits_cleanly_and_loses_none() {
     let mut errors = BTreeSet::new();
     for i in 0..5_000 {
         // Text that does not compress away, so the files really grow.
-        let tried: String = (0..160)
-            .map(|_| char::from(b'a' + rng.gen_range(0..26)))
-            .collect();
+        let tried = random_text(&mut rng, 160);
         let title = format!("edit {i}");
         let r = d.run(&["ask", &title, "--tried", &tried]);
         if r.code == 0 {

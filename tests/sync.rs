@@ -340,7 +340,7 @@ async fn outsiders_get_no_byte_of_the_team() {
     init_tracing();
     let a = TestNode::start().await;
     a.create_team("Ana").await;
-    a.ask("Confidential: reorg plans").await;
+    a.ask(SECRET_TITLE).await;
     let team = a.team_id().await;
     // A hundred outsiders with fresh keys try every ALPN the node speaks, and one it
     // does not.
@@ -350,16 +350,7 @@ async fn outsiders_get_no_byte_of_the_team() {
         outsider.close().await;
     }
     // Members are still served.
-    let b = TestNode::start().await;
-    b.join(&a.invite().await, "Ben").await.expect("join");
-    assert!(
-        eventually(SOON, || async {
-            b.titles()
-                .await
-                .contains(&"Confidential: reorg plans".to_string())
-        })
-        .await
-    );
+    a_real_join_gets(&a, SECRET_TITLE).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -701,7 +692,7 @@ async fn garbage_on_the_join_protocol_changes_nothing() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let a = TestNode::start().await;
     a.create_team("Ana").await;
-    a.ask("Confidential: reorg plans").await;
+    a.ask(SECRET_TITLE).await;
     let team = a.team_id().await;
     let heads = a.heads().await;
     let cases: usize = env_or("PEERCOACH_JOIN_FUZZ_CASES", 40);
@@ -778,14 +769,21 @@ async fn garbage_on_the_join_protocol_changes_nothing() {
         "seed {seed}: the document did not change"
     );
     // The door still works for someone with a real invite.
+    a_real_join_gets(&a, SECRET_TITLE).await;
+}
+
+/// A request only members may read.
+const SECRET_TITLE: &str = "Confidential: reorg plans";
+
+/// A newcomer with a real invite from `a` joins and soon sees `title`.
+async fn a_real_join_gets(a: &TestNode, title: &str) {
     let b = TestNode::start().await;
     b.join(&a.invite().await, "Ben").await.expect("a real join");
     assert!(
         eventually(SOON, || async {
-            b.titles()
-                .await
-                .contains(&"Confidential: reorg plans".to_string())
+            b.titles().await.contains(&title.to_string())
         })
-        .await
+        .await,
+        "a member with a real invite gets the team"
     );
 }

@@ -91,6 +91,20 @@ impl Device {
         self.run(&["init", "--name", name, "--team", team]).ok()
     }
 
+    /// One field of every request in the document, from a JSON export (read through the
+    /// node's socket when one runs, else straight from the files).
+    pub fn request_fields(&self, field: &str) -> std::collections::BTreeSet<String> {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.run(&["export", "--format", "json"]).ok())
+                .expect("export JSON");
+        v["requests"]
+            .as_array()
+            .expect("requests")
+            .iter()
+            .filter_map(|r| r[field].as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// Every file under the data dir with its bytes, to check that nothing was written.
     pub fn snapshot_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
@@ -515,4 +529,11 @@ fn unsafe_free_kill(pid: i32) -> i32 {
         .status()
         .map(|s| s.code().unwrap_or(1))
         .unwrap_or(1)
+}
+
+/// `len` random lowercase letters: text that does not compress away.
+pub fn random_text(rng: &mut impl rand::Rng, len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
+        .collect()
 }

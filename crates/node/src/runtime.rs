@@ -730,16 +730,16 @@ impl Actor {
             .cloned()
             .collect();
         // Each team's heads once: a push tells the peer them too.
+        let teams: BTreeSet<&TeamId> = keys.iter().map(|(team, _)| team).collect();
         let mut heads_of: BTreeMap<TeamId, (Vec<ChangeHash>, Vec<u8>)> = BTreeMap::new();
-        for (team, peer) in &keys {
-            if !heads_of.contains_key(team) {
-                let Ok(open) = self.engine.team(Some(team.as_str())) else {
-                    continue;
-                };
+        for team in teams {
+            if let Ok(open) = self.engine.team(Some(team.as_str())) {
                 let heads = open.doc.heads();
                 let encoded = encode_heads(&heads);
                 heads_of.insert(team.clone(), (heads, encoded));
             }
+        }
+        for (team, peer) in &keys {
             let Some((heads, encoded)) = heads_of.get(team) else {
                 continue;
             };

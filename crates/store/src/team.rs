@@ -297,7 +297,7 @@ impl TeamStore {
         }
         let payload: Vec<u8> = changes
             .iter()
-            .flat_map(|c| c.raw_bytes().to_vec())
+            .flat_map(|c| c.raw_bytes().iter().copied())
             .collect();
         self.write_record(payload, heads, count)
     }
