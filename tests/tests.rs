@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod disk;
 mod load;
+mod open;
 mod serve;
 mod sync;
 mod util;

@@ -39,7 +39,10 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>) -> Result<()> {
         .thread_name("peercoach-net")
         .build()
         .context("could not start the async runtime")?;
-    let options = NodeOptions::new(data_dir.clone());
+    let options = NodeOptions {
+        watch_snapshots: true,
+        ..NodeOptions::new(data_dir.clone())
+    };
     let node = match rt.block_on(Node::start(options)) {
         Ok(node) => node,
         Err(e) => return Err(e).context("could not open the data dir"),

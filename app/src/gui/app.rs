@@ -294,7 +294,12 @@ impl PeercoachApp {
             return (SyncLight::Red, format!("Problem: {e}"));
         }
         let Some(status) = &self.status else {
-            return (SyncLight::Yellow, "Starting…".into());
+            let why = if self.node.is_open() {
+                "Starting…"
+            } else {
+                "Opening the team's history: changes you make now are saved once it is open"
+            };
+            return (SyncLight::Yellow, why.into());
         };
         let online: Vec<_> = status.peers.iter().filter(|p| p.connected).collect();
         let complete = online.iter().filter(|p| p.has_all_my_changes).count();
@@ -327,8 +332,13 @@ impl PeercoachApp {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.shortcuts(ui.ctx());
         let Some(snap) = self.snap.clone() else {
+            let open = self.node.is_open();
             egui::CentralPanel::default().show(ui, |ui| {
-                screens::first_run::first_run_ui(ui, &mut self.drafts, &mut self.outbox);
+                if open {
+                    screens::first_run::first_run_ui(ui, &mut self.drafts, &mut self.outbox);
+                } else {
+                    screens::first_run::opening_ui(ui);
+                }
             });
             self.flush();
             return;

@@ -71,6 +71,7 @@ pub mod testing;
 mod tests;
 pub mod time;
 pub mod touched;
+pub mod view_cache;
 pub mod views;
 
 pub use command::{Applied, Command, CommandError};

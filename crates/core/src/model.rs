@@ -149,7 +149,7 @@ impl Stage {
 }
 
 /// One of a member's devices. Its actor id is how the document knows what it wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
     /// The device's Automerge actor.
     pub actor: ActorHex,
@@ -167,7 +167,7 @@ pub struct Device {
 }
 
 /// A person in the team.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     /// Id.
     pub id: MemberId,
@@ -202,7 +202,7 @@ impl Member {
 }
 
 /// A claim ("I'm on it") by a member, verified to be written by that member's device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     /// Who claimed.
     pub member: MemberId,
@@ -213,7 +213,7 @@ pub struct Claim {
 }
 
 /// A comment on a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
     /// Id.
     pub id: CommentId,
@@ -229,7 +229,7 @@ pub struct Comment {
 
 /// Something in the document that claims to speak for a member but was written by a
 /// device that is not theirs. Views ignore it; history shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Forgery {
     /// The member it claims to speak for.
     pub claimed: MemberId,
@@ -242,7 +242,7 @@ pub struct Forgery {
 }
 
 /// A help request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// Id.
     pub id: RequestId,
@@ -291,7 +291,7 @@ impl Request {
 }
 
 /// A verified answer to an offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     /// Yes or not now.
     pub answer: Answer,
@@ -300,7 +300,7 @@ pub struct Response {
 }
 
 /// An offer of help: a question to one person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
     /// Id.
     pub id: OfferId,
@@ -377,7 +377,7 @@ impl Offer {
 }
 
 /// A follow-up action from a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUp {
     /// Id.
     pub id: FollowUpId,
@@ -394,7 +394,7 @@ pub struct FollowUp {
 }
 
 /// A coaching session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// Id.
     pub id: SessionId,
@@ -429,7 +429,7 @@ pub struct Session {
 }
 
 /// A thanks note.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Thanks {
     /// Id.
     pub id: ThanksId,
@@ -446,7 +446,7 @@ pub struct Thanks {
 }
 
 /// An apprentice on a duty.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backfill {
     /// The apprentice.
     pub apprentice: MemberId,
@@ -457,7 +457,7 @@ pub struct Backfill {
 }
 
 /// A duty in someone's handover plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Duty {
     /// Id.
     pub id: DutyId,
@@ -514,7 +514,7 @@ impl CoachingHour {
 }
 
 /// The whole team as the views see it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Team {
     /// Team id.
     pub id: Option<TeamId>,

@@ -2,6 +2,8 @@
 //! step. Every write goes through [`TeamDoc::apply`]; every remote change is followed by
 //! [`TeamDoc::refresh_after_merge`].
 
+use std::sync::Arc;
+
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, Change, ChangeHash, ObjType, ROOT};
 
@@ -11,6 +13,7 @@ use crate::ids::{ActorHex, MemberId, TeamId};
 use crate::model::Team;
 use crate::schema::{self, SCHEMA_VERSION};
 use crate::touched::{Collection, Places, Touched};
+use crate::view_cache::{self, View};
 
 /// Why a document opened read-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +22,20 @@ pub struct ReadOnly {
     pub found: i64,
 }
 
+impl ReadOnly {
+    /// Set when `team` was read from a document of a newer schema.
+    pub fn of(team: &Team) -> Option<Self> {
+        (team.schema_version > SCHEMA_VERSION).then_some(Self {
+            found: team.schema_version,
+        })
+    }
+}
+
 /// A team document and its typed view.
 #[derive(Debug)]
 pub struct TeamDoc {
     doc: AutoCommit,
-    team: Team,
+    team: Arc<Team>,
     actor: ActorHex,
     /// The heads the read model reflects.
     model_heads: Vec<ChangeHash>,
@@ -81,20 +93,46 @@ impl TeamDoc {
 
     /// Wraps a loaded (or empty, for a joiner) document. The document's actor is set to
     /// this device's.
-    pub fn from_doc(mut doc: AutoCommit, actor: ActorHex) -> Self {
+    pub fn from_doc(doc: AutoCommit, actor: ActorHex) -> Self {
+        Self::from_doc_with_view(doc, actor, None).0
+    }
+
+    /// Like [`TeamDoc::from_doc`], taking the read model from a saved copy when it
+    /// reflects exactly the document's heads (it is read from the document otherwise).
+    /// Says whether the copy was used.
+    pub fn from_doc_with_view(
+        mut doc: AutoCommit,
+        actor: ActorHex,
+        view: Option<View>,
+    ) -> (Self, bool) {
         doc.set_actor(actor.to_actor());
         // The read model follows changes by their operations (see `Touched`), so
         // Automerge's patch log stays off: keeping it costs time on every change.
         doc.reset_diff_cursor();
-        let team = Team::read(&doc);
         let model_heads = doc.get_heads();
-        Self {
+        let (team, used) = match view {
+            Some(view) if view.heads == model_heads => (view.team, true),
+            _ => (Arc::new(Team::read(&doc)), false),
+        };
+        let doc = Self {
             doc,
             team,
             actor,
             model_heads,
             places: Places::default(),
-        }
+        };
+        (doc, used)
+    }
+
+    /// The heads the read model reflects.
+    pub fn model_heads(&self) -> &[ChangeHash] {
+        &self.model_heads
+    }
+
+    /// The read model as a saved copy (see [`crate::view_cache`]), made at
+    /// [`TeamDoc::model_heads`].
+    pub fn view_bytes(&self) -> Vec<u8> {
+        view_cache::encode(&self.team, &self.model_heads)
     }
 
     /// Switches which device writes the following changes. For history generators and
@@ -108,6 +146,12 @@ impl TeamDoc {
     /// The typed view.
     pub fn team(&self) -> &Team {
         &self.team
+    }
+
+    /// The typed view, shared (for a snapshot the UI reads while the node goes on; the
+    /// model is copied on its next change only if the snapshot still holds it).
+    pub fn shared_team(&self) -> Arc<Team> {
+        Arc::clone(&self.team)
     }
 
     /// This device's actor.
@@ -127,9 +171,7 @@ impl TeamDoc {
 
     /// Set when the document was written by a newer schema: no commands are accepted.
     pub fn read_only(&self) -> Option<ReadOnly> {
-        (self.team.schema_version > SCHEMA_VERSION).then_some(ReadOnly {
-            found: self.team.schema_version,
-        })
+        ReadOnly::of(&self.team)
     }
 
     /// The underlying document, for sync and storage. Callers that merge changes into it
@@ -240,7 +282,10 @@ impl TeamDoc {
         } else {
             Touched::from_changes(&self.doc, new, &mut self.places)
         };
-        self.team.refresh(&self.doc, &touched);
+        if !touched.is_empty() {
+            // Copies the model only while a published snapshot still shares it.
+            Arc::make_mut(&mut self.team).refresh(&self.doc, &touched);
+        }
         self.model_heads = heads;
         touched
     }

@@ -4,6 +4,7 @@ mod authorship;
 mod export;
 mod metrics;
 mod rules;
+mod view_cache;
 mod views;
 
 use crate::testing::TeamFixture;

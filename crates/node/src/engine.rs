@@ -8,6 +8,7 @@ use std::path::Path;
 use peercoach_core::automerge::AutoCommit;
 use peercoach_core::export::{self, ImportError};
 use peercoach_core::metrics::{self, MetricsConfig};
+use peercoach_core::view_cache::{self, View};
 use peercoach_core::{
     Applied, Command, CommandError, Env, SystemEnv, Team, TeamDoc, TeamId, views,
 };
@@ -95,6 +96,8 @@ pub struct Engine {
     all_open: bool,
     env: Box<dyn Env + Send>,
     warnings: Vec<String>,
+    /// Saved read models of teams not opened yet (see [`Engine::preview_all`]).
+    views: BTreeMap<TeamId, View>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -132,6 +135,7 @@ impl Engine {
             all_open: false,
             env,
             warnings: Vec::new(),
+            views: BTreeMap::new(),
         })
     }
 
@@ -172,16 +176,70 @@ impl Engine {
         Ok(())
     }
 
+    /// Reads the saved read model of every team not open yet, when it was made from the
+    /// team's files as they are now: a large team's views can show before its document
+    /// has loaded. Returns the teams found, with their models; opening a team later uses
+    /// its model if the document's heads match, and reads the document otherwise.
+    pub fn preview_all(&mut self) -> Vec<(TeamId, View)> {
+        let Ok(ids) = self.data.team_ids() else {
+            return Vec::new();
+        };
+        for id in ids {
+            if self.teams.contains_key(&id) || self.views.contains_key(&id) {
+                continue;
+            }
+            if let Some(view) = self.saved_view(&id) {
+                self.views.insert(id, view);
+            }
+        }
+        self.views
+            .iter()
+            .map(|(id, view)| (id.clone(), view.clone()))
+            .collect()
+    }
+
+    fn saved_view(&self, id: &TeamId) -> Option<View> {
+        let bytes = self.data.read_view(id)?;
+        match view_cache::decode(&bytes) {
+            Ok(view) => Some(view),
+            Err(e) => {
+                tracing::debug!(team = %id, error = %e, "saved view not used");
+                None
+            }
+        }
+    }
+
+    /// Saves the read model of every open team whose saved copy no longer matches its
+    /// files, so the next start shows views at once. The node does this once its teams
+    /// are open (after a crash, or the CLI's edits, the copy is stale) and when it stops;
+    /// the CLI, which opens the data dir for one command, never writes one.
+    pub fn save_views(&mut self) {
+        for (id, open) in &mut self.teams {
+            if open.store.view_is_current() {
+                continue;
+            }
+            if let Err(e) = open
+                .store
+                .write_view(&open.doc.view_bytes(), open.doc.model_heads())
+            {
+                tracing::warn!(team = %id, error = %e, "could not save the team's view");
+            }
+        }
+    }
+
     fn load(&mut self, id: &TeamId) -> Result<(), EngineError> {
         if self.teams.contains_key(id) {
             return Ok(());
         }
+        // Read before opening: opening may rewrite the files (a compaction, a torn tail
+        // cut), and the copy is checked against the document's heads either way.
+        let view = self.views.remove(id).or_else(|| self.saved_view(id));
         let (store, doc, report) = self.data.open_team(id)?;
         for w in report.warnings() {
             tracing::warn!("{w}");
             self.warnings.push(w);
         }
-        let doc = TeamDoc::from_doc(doc, self.identity.actor_hex());
+        let (doc, _) = TeamDoc::from_doc_with_view(doc, self.identity.actor_hex(), view);
         if let Some(ro) = doc.read_only() {
             self.warnings.push(format!(
                 "team {} was written by a newer peercoach (schema {}); it is open read-only",

@@ -38,6 +38,10 @@ pub struct NodeOptions {
     /// Added to the system clock for the times written into documents: a device whose
     /// clock is wrong, for tests of skewed clocks between peers.
     pub clock_skew_ms: i64,
+    /// Publish a [`TeamSnapshot`] of every team from the start, including each large
+    /// team's saved view while its document loads (the app sets this; see
+    /// [`NodeHandle::watch_snapshots`]).
+    pub watch_snapshots: bool,
 }
 
 impl NodeOptions {
@@ -49,6 +53,7 @@ impl NodeOptions {
             bind: None,
             control_socket: true,
             clock_skew_ms: 0,
+            watch_snapshots: false,
         }
     }
 }
@@ -99,13 +104,16 @@ pub struct TeamSnapshot {
     /// Team id.
     pub id: TeamId,
     /// The typed view.
-    pub team: Team,
+    pub team: Arc<Team>,
     /// This device's member, if it is one.
     pub me: Option<MemberId>,
     /// Set when the document is from a newer app.
     pub read_only: Option<peercoach_core::ReadOnly>,
     /// Grows with every change, across teams.
     pub version: u64,
+    /// Shown from the view saved when the app last stopped, while the document loads:
+    /// requests wait until it has.
+    pub loading: bool,
 }
 
 type Snapshots = Arc<Mutex<BTreeMap<TeamId, Arc<TeamSnapshot>>>>;
@@ -121,6 +129,7 @@ pub struct NodeHandle {
     events: broadcast::Sender<NodeEvent>,
     snapshots: Snapshots,
     watching: Watching,
+    opened: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -171,6 +180,13 @@ impl NodeHandle {
         {
             let _ = self.tx.send(Msg::PublishAll);
         }
+    }
+
+    /// Whether every team's document has been opened. Until then a team may show its
+    /// saved view, or nothing yet (the UI says it is opening, not that there is no team),
+    /// and requests wait.
+    pub fn is_open(&self) -> bool {
+        self.opened.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The latest view of a team.
@@ -279,12 +295,14 @@ impl Node {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(256);
         let snapshots = Snapshots::default();
-        let watching = Watching::default();
+        let watching = Watching::new(options.watch_snapshots.into());
+        let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handle = NodeHandle {
             tx: tx.clone(),
             events: events.clone(),
             snapshots: snapshots.clone(),
             watching: watching.clone(),
+            opened: opened.clone(),
         };
         let mut tasks = Vec::new();
         let forward = tx.clone();
@@ -322,6 +340,7 @@ impl Node {
             specs: Vec::new(),
             snapshots,
             watching,
+            opened,
             version: 0,
             pushes: BTreeMap::new(),
             arrivals: Arrivals::default(),
@@ -487,6 +506,7 @@ struct Actor {
     specs: Vec<PeerSpec>,
     snapshots: Snapshots,
     watching: Watching,
+    opened: Arc<std::sync::atomic::AtomicBool>,
     version: u64,
     /// Changes to push to connected peers in `settle`, per team: local ones, and ones a
     /// peer pushed that were new here (relayed to the others, so a star of peers hears
@@ -536,12 +556,28 @@ impl Actor {
         let me = self.net.endpoint_id();
         let span = tracing::info_span!("node", id = %&me[..8]);
         let _span = span.enter();
+        if self.watching.load(std::sync::atomic::Ordering::SeqCst) {
+            // Show each team's saved view while Automerge loads its document (seconds,
+            // for years of history); the snapshots are replaced once it has.
+            for (id, view) in self.engine.preview_all() {
+                let me = view
+                    .team
+                    .member_of_actor(&self.engine.identity().actor_hex())
+                    .cloned();
+                self.put_snapshot(id, view.team, me, true);
+            }
+            let _ = self.events.send(NodeEvent::Sync);
+        }
         if let Err(e) = self.engine.open_all() {
             tracing::error!(error = %e, "could not open every team");
         }
         self.publish_addrs();
         self.refresh_peers();
         self.publish_all();
+        // After the snapshots: the UI takes "open, and no snapshot" for "no team yet".
+        self.opened.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = self.events.send(NodeEvent::Sync);
+        self.engine.save_views();
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -593,6 +629,7 @@ impl Actor {
             self.settle(&changed, &reply_to);
             if let Some(done) = stop {
                 self.save_sync_states();
+                self.engine.save_views();
                 let _ = done.send(());
                 return;
             }
@@ -857,18 +894,25 @@ impl Actor {
         let Ok(open) = self.engine.team(Some(team.as_str())) else {
             return;
         };
+        let view = open.doc.shared_team();
+        let me = open.doc.me().cloned();
+        self.put_snapshot(team.clone(), view, me, false);
+    }
+
+    fn put_snapshot(&mut self, id: TeamId, team: Arc<Team>, me: Option<MemberId>, loading: bool) {
         self.version += 1;
         let snapshot = Arc::new(TeamSnapshot {
-            id: team.clone(),
-            team: open.doc.team().clone(),
-            me: open.doc.me().cloned(),
-            read_only: open.doc.read_only(),
+            id: id.clone(),
+            read_only: peercoach_core::ReadOnly::of(&team),
+            team,
+            me,
             version: self.version,
+            loading,
         });
         self.snapshots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(team.clone(), snapshot);
+            .insert(id, snapshot);
     }
 
     fn send_sync(&mut self, team: &TeamId, peer: &str) {

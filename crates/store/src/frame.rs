@@ -93,12 +93,47 @@ pub fn scan_log(bytes: &[u8]) -> Scan<'_> {
 
 /// Wraps a whole-document save as a snapshot file.
 pub fn encode_snapshot(doc: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(SNAPSHOT_MAGIC.len() + 12 + doc.len());
-    out.extend_from_slice(SNAPSHOT_MAGIC);
-    out.extend_from_slice(&(doc.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(doc).to_le_bytes());
-    out.extend_from_slice(doc);
+    encode_file(SNAPSHOT_MAGIC, &[doc])
+}
+
+/// A whole file: magic, body length (u64 LE), CRC-32 of the body (u32 LE), body (the
+/// parts, concatenated).
+fn encode_file(magic: &[u8; 8], parts: &[&[u8]]) -> Vec<u8> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(magic.len() + 12 + len);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&(len as u64).to_le_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    for part in parts {
+        crc.update(part);
+    }
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    for part in parts {
+        out.extend_from_slice(part);
+    }
     out
+}
+
+/// The first bytes of a saved read model (a cache; see `TeamStore::write_view`).
+pub const VIEW_MAGIC: &[u8; 8] = b"PCVIEW\x01\n";
+/// Bytes of the fingerprint at the start of a view's body.
+pub const FINGERPRINT: usize = 24;
+
+/// Wraps a saved read model with the fingerprint of the team files it reflects.
+pub fn encode_view(fingerprint: &[u8; FINGERPRINT], payload: &[u8]) -> Vec<u8> {
+    encode_file(VIEW_MAGIC, &[fingerprint, payload])
+}
+
+/// Unwraps a view file: the fingerprint it was made for, and its payload.
+pub fn decode_view(bytes: &[u8]) -> Result<([u8; FINGERPRINT], &[u8]), SnapshotError> {
+    let body = decode_file(VIEW_MAGIC, bytes)?;
+    let (print, payload) =
+        body.split_first_chunk::<FINGERPRINT>()
+            .ok_or(SnapshotError::Truncated {
+                have: bytes.len(),
+                want: VIEW_MAGIC.len() + 12 + FINGERPRINT,
+            })?;
+    Ok((*print, payload))
 }
 
 /// Why a snapshot file cannot be used.
@@ -128,11 +163,15 @@ pub enum SnapshotError {
 
 /// Unwraps a snapshot file, checking header, length and checksum.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<&[u8], SnapshotError> {
+    decode_file(SNAPSHOT_MAGIC, bytes)
+}
+
+fn decode_file<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8], SnapshotError> {
     if bytes.is_empty() {
         return Err(SnapshotError::Empty);
     }
-    let header = SNAPSHOT_MAGIC.len() + 12;
-    if !bytes.starts_with(SNAPSHOT_MAGIC) {
+    let header = magic.len() + 12;
+    if !bytes.starts_with(magic) {
         return Err(SnapshotError::BadMagic);
     }
     if bytes.len() < header {

@@ -256,6 +256,12 @@ impl DataDir {
         TeamStore::create(self.teams_dir().join(id.as_str()), doc, Some(saved))
     }
 
+    /// The saved read model of a team (see [`TeamStore::write_view`]), when it was made
+    /// from the team's files as they are now. Cheap next to opening the team.
+    pub fn read_view(&self, id: &TeamId) -> Option<Vec<u8>> {
+        team::read_view(&self.teams_dir().join(id.as_str()))
+    }
+
     /// Opens a team: returns its store, its document, and what loading had to repair.
     pub fn open_team(
         &self,

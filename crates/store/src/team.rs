@@ -383,6 +383,36 @@ impl TeamStore {
         Ok(())
     }
 
+    /// Saves a copy of the read model, made at `heads`, for the next open to show before
+    /// the document has loaded (see `peercoach_core::view_cache`). It is written only when
+    /// `heads` are what the files hold, and carries the files' fingerprint, so it can
+    /// never describe other files than these. Not fsynced: it is a cache, and a torn copy
+    /// fails its checksum. Returns whether it was written.
+    pub fn write_view(&self, payload: &[u8], heads: &[ChangeHash]) -> Result<bool, StoreError> {
+        if heads != self.saved_heads.as_slice() || self.torn_tail {
+            return Ok(false);
+        }
+        let print = fingerprint(&self.dir)?;
+        let path = view_path(&self.dir);
+        let tmp = self.dir.join("view.tmp");
+        if let Err(e) = fs::write(&tmp, frame::encode_view(&print, payload)) {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err(&tmp, e));
+        }
+        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        Ok(true)
+    }
+
+    /// Whether the saved view was made from the files as they are now (by its header;
+    /// the payload's checksum is checked when it is read).
+    pub fn view_is_current(&self) -> bool {
+        let mut header = [0u8; 20 + frame::FINGERPRINT];
+        let found = File::open(view_path(&self.dir)).and_then(|mut f| f.read_exact(&mut header));
+        found.is_ok()
+            && header.starts_with(frame::VIEW_MAGIC)
+            && fingerprint(&self.dir).is_ok_and(|now| header[20..] == now)
+    }
+
     /// Saved sync state for a peer, if any (a hint; losing it costs only a fuller sync).
     pub fn peer_state(&self, peer: &str) -> Option<Vec<u8>> {
         fs::read(self.peer_state_path(peer)?).ok()
@@ -443,4 +473,49 @@ fn open_log(dir: &Path, create_new: bool) -> Result<(File, u64), StoreError> {
         return Ok((file, frame::LOG_MAGIC.len() as u64));
     }
     Ok((file, len))
+}
+
+fn view_path(dir: &Path) -> PathBuf {
+    dir.join("view")
+}
+
+/// The team's files as far as a saved view is concerned: length and CRC-32 of the
+/// snapshot and of the log. Equal fingerprints mean the files hold the same document.
+fn fingerprint(dir: &Path) -> Result<[u8; frame::FINGERPRINT], StoreError> {
+    let mut print = [0u8; frame::FINGERPRINT];
+    for (i, path) in [TeamStore::snapshot_path(dir), TeamStore::log_path(dir)]
+        .iter()
+        .enumerate()
+    {
+        let bytes = match fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io_err(path, e)),
+        };
+        let at = i * 12;
+        print[at..at + 8].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+        print[at + 8..at + 12].copy_from_slice(&crc32fast::hash(&bytes).to_le_bytes());
+    }
+    Ok(print)
+}
+
+/// The saved view of the team in `dir`, if there is one and it was made from the files
+/// as they are now.
+pub(crate) fn read_view(dir: &Path) -> Option<Vec<u8>> {
+    let path = view_path(dir);
+    let bytes = fs::read(&path).ok()?;
+    let (print, payload) = match frame::decode_view(&bytes) {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::debug!(?path, error = %e, "saved view unusable");
+            return None;
+        }
+    };
+    if fingerprint(dir).ok()? != print {
+        return None;
+    }
+    let start = bytes.len() - payload.len();
+    let mut bytes = bytes;
+    bytes.drain(..start);
+    Some(bytes)
 }

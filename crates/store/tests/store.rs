@@ -5,6 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use peercoach_core::automerge::AutoCommit;
+use peercoach_core::view_cache;
 use peercoach_core::{Command, RequestId, SeededEnv, TeamDoc, TeamId, Urgency};
 use peercoach_store::{DataDir, StoreError};
 
@@ -345,4 +346,65 @@ fn appending_given_changes_writes_them_and_a_short_list_saves_everything_anyway(
     assert_eq!(present(&doc, &ids), 6, "every change, either way");
     assert_eq!(report.log_records, 2, "one record per append that had news");
     assert!(report.warnings().is_empty());
+}
+
+#[test]
+fn a_saved_view_stands_only_for_the_files_it_was_made_from() {
+    let (mut f, _) = team_with(3, 2);
+    let data = DataDir::open(f.dir.path()).expect("open");
+    let identity = data.identity().expect("identity").expect("exists");
+    let (mut store, am, _) = data.open_team(&f.team).expect("open team");
+    let mut doc = TeamDoc::from_doc(am, identity.actor_hex());
+    assert!(data.read_view(&f.team).is_none(), "no view saved yet");
+
+    // A model with a change the files do not hold yet is not saved.
+    ask(&mut doc, &mut f.env, "unsaved");
+    assert!(
+        !store
+            .write_view(&doc.view_bytes(), doc.model_heads())
+            .expect("write")
+    );
+    store.append(doc.automerge()).expect("append");
+    assert!(
+        store
+            .write_view(&doc.view_bytes(), doc.model_heads())
+            .expect("write")
+    );
+    assert!(store.view_is_current());
+    let bytes = data.read_view(&f.team).expect("a current view");
+    let view = view_cache::decode(&bytes).expect("decode");
+    assert_eq!(*view.team, *doc.team());
+    assert_eq!(view.heads, doc.heads());
+
+    // The log grows: the view no longer stands for the files.
+    ask(&mut doc, &mut f.env, "one more");
+    store.append(doc.automerge()).expect("append");
+    assert!(!store.view_is_current());
+    assert!(data.read_view(&f.team).is_none());
+
+    // A compaction rewrites the files (same document): saved again, then compacted.
+    let save = |store: &mut peercoach_store::TeamStore, doc: &TeamDoc| {
+        assert!(
+            store
+                .write_view(&doc.view_bytes(), doc.model_heads())
+                .expect("write")
+        );
+    };
+    save(&mut store, &doc);
+    store.compact(doc.automerge()).expect("compact");
+    assert!(data.read_view(&f.team).is_none());
+
+    // A damaged or cut view file is not used.
+    save(&mut store, &doc);
+    let path = team_path(&f, "view");
+    let whole = fs::read(&path).expect("view file");
+    let mut flipped = whole.clone();
+    let at = whole.len() - 10;
+    flipped[at] ^= 0x20;
+    fs::write(&path, &flipped).expect("flip");
+    assert!(data.read_view(&f.team).is_none());
+    fs::write(&path, &whole[..whole.len() / 2]).expect("cut");
+    assert!(data.read_view(&f.team).is_none());
+    fs::write(&path, &whole).expect("restore");
+    assert!(data.read_view(&f.team).is_some());
 }

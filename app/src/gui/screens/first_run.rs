@@ -7,6 +7,20 @@ use crate::gui::app::Purpose;
 use crate::gui::state::Drafts;
 use crate::gui::theme;
 
+/// While the node opens the data dir's teams and none has a saved view to show yet.
+pub fn opening_ui(ui: &mut egui::Ui) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(120.0);
+        ui.add(egui::Spinner::new().size(32.0));
+        ui.add_space(12.0);
+        ui.label(RichText::new("Opening your teams…").size(20.0).strong());
+        ui.label(
+            RichText::new("A team with years of history takes a few seconds the first time.")
+                .color(theme::muted(ui)),
+        );
+    });
+}
+
 /// The welcome screen.
 pub fn first_run_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Purpose)>) {
     ui.vertical_centered(|ui| {
