@@ -346,6 +346,8 @@ impl Node {
             arrivals: Arrivals::default(),
             unsaved: BTreeMap::new(),
             ticks: 0,
+            fetching: BTreeMap::new(),
+            refetch: BTreeSet::new(),
         };
         let thread = std::thread::Builder::new()
             .name("peercoach-node".into())
@@ -452,6 +454,10 @@ struct PeerSync {
 /// (whose cost grows with the history) would only add to that backlog.
 const LAGGING_TICKS: u32 = 3;
 
+/// How long a fetch from one peer (see [`Actor::fetch_next`]) may go unanswered before
+/// another peer is asked.
+const FETCH_WAIT_MS: i64 = 2_000;
+
 impl PeerSync {
     fn new(state: sync::State) -> Self {
         Self {
@@ -519,6 +525,12 @@ struct Actor {
     /// others): `settle` hands them to the store as they are.
     unsaved: BTreeMap<TeamId, Option<Vec<Change>>>,
     ticks: u64,
+    /// Per team, the peer we are fetching changes from because it announced heads we
+    /// lack, and since when (see [`Actor::fetch_next`]).
+    fetching: BTreeMap<TeamId, (String, i64)>,
+    /// Teams whose fetch was answered in this batch: the next peer is judged in
+    /// `settle`, once the answer is applied.
+    refetch: BTreeSet<TeamId>,
 }
 
 /// Messages taken from the actor's mailbox at once. Pushes in a batch are applied in one
@@ -620,6 +632,13 @@ impl Actor {
                             self.save_sync_states();
                         }
                         self.anti_entropy(&mut reply_to);
+                        // A peer's heads we still lack (its answer lost, or it went
+                        // away while we fetched): ask again, one peer at a time.
+                        let teams: BTreeSet<TeamId> =
+                            self.peers.keys().map(|(team, _)| team.clone()).collect();
+                        for team in teams {
+                            self.fetch_next(&team, &mut reply_to);
+                        }
                     }
                     Msg::PublishAll => self.publish_all(),
                     Msg::Shutdown(done) => stop = Some(done),
@@ -711,6 +730,7 @@ impl Actor {
                 self.drop_bad_peer(&(team.clone(), peer), &error);
             }
         }
+        let mut lacking = BTreeSet::new();
         for (key, heads) in heads {
             let Ok(open) = self.engine.team(Some(key.0.as_str())) else {
                 continue;
@@ -719,14 +739,53 @@ impl Actor {
                 continue;
             };
             // Heads we do not know mean the peer has something for us.
-            let unknown = !open.doc.automerge().get_missing_deps(&heads).is_empty();
-            ps.peer_heads = Some(heads);
-            if unknown {
-                // Make sure our next sync message goes out, so they answer it with
-                // what we lack.
-                ps.state.last_sent_heads.clear();
-                reply_to.insert(key);
+            if !open.doc.automerge().get_missing_deps(&heads).is_empty() {
+                lacking.insert(key.0.clone());
             }
+            ps.peer_heads = Some(heads);
+        }
+        for team in lacking {
+            self.fetch_next(&team, reply_to);
+        }
+    }
+
+    /// Starts a protocol round with one peer that announced heads we lack, unless a
+    /// round started that way with another peer is still unanswered. When many peers
+    /// reconnect at once (a team back from an offsite), each of them announces new
+    /// heads after every merge; answering every announcement at once has every peer
+    /// send us everything we lack, so that each change arrives many times over. One
+    /// fetch at a time, judged again after each answer, asks each peer only for what is
+    /// still missing.
+    fn fetch_next(&mut self, team: &TeamId, reply_to: &mut BTreeSet<(TeamId, String)>) {
+        let now = SystemEnv.now_ms();
+        if let Some((peer, since)) = self.fetching.get(team)
+            && now - since < FETCH_WAIT_MS
+            && self
+                .peers
+                .get(&(team.clone(), peer.clone()))
+                .is_some_and(|ps| !ps.sessions.is_empty())
+        {
+            return;
+        }
+        self.fetching.remove(team);
+        let Ok(open) = self.engine.team(Some(team.as_str())) else {
+            return;
+        };
+        let doc = open.doc.automerge();
+        let next = self.peers.iter_mut().find(|((t, _), ps)| {
+            t == team
+                && !ps.sessions.is_empty()
+                && ps
+                    .peer_heads
+                    .as_ref()
+                    .is_some_and(|heads| !doc.get_missing_deps(heads).is_empty())
+        });
+        if let Some(((_, peer), ps)) = next {
+            // Make sure our next sync message goes out, so they answer it with what we
+            // lack.
+            ps.state.last_sent_heads.clear();
+            reply_to.insert((team.clone(), peer.clone()));
+            self.fetching.insert(team.clone(), (peer.clone(), now));
         }
     }
 
@@ -788,7 +847,11 @@ impl Actor {
             }
             self.send_wire(team, peer, Wire::Heads(encoded.clone()), None);
         }
-        for (team, peer) in reply_to {
+        let mut reply_to = reply_to.clone();
+        for team in std::mem::take(&mut self.refetch) {
+            self.fetch_next(&team, &mut reply_to);
+        }
+        for (team, peer) in &reply_to {
             self.send_sync(team, peer);
         }
         if !changed.is_empty() {
@@ -1362,6 +1425,10 @@ impl Actor {
                                     .map_err(|e| e.to_string())
                             })
                             .map(|()| {
+                                if self.fetching.get(&team_id).is_some_and(|(p, _)| *p == peer) {
+                                    self.fetching.remove(&team_id);
+                                    self.refetch.insert(team_id.clone());
+                                }
                                 ps.peer_heads = ps.state.their_heads.clone();
                                 if open.doc.automerge().get_heads() != before {
                                     open.doc.refresh_after_merge();
