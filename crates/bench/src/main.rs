@@ -22,6 +22,7 @@ use peercoach_node::{Engine, Node, NodeOptions};
 use serde_json::{Value, json};
 
 mod frames;
+mod samod_side;
 
 /// Benchmarks.
 #[derive(Debug, Parser)]
@@ -42,6 +43,9 @@ struct Args {
     /// Edits for edit-latency.
     #[arg(long, default_value_t = 1000)]
     edits: usize,
+    /// Edits for the samod side-by-side run (each costs samod a protocol round).
+    #[arg(long, default_value_t = 200)]
+    samod_edits: usize,
 }
 
 /// One result line.
@@ -128,6 +132,7 @@ fn main() -> Result<()> {
         "frame",
         "write",
         "mesh",
+        "samod",
     ];
     let names: Vec<&str> = if args.name == "all" {
         all.to_vec()
@@ -161,6 +166,25 @@ fn main() -> Result<()> {
             "open" => open(history.as_ref().context("history")?)?,
             "frame" => frames::frame(&rt, history.as_ref().context("history")?)?,
             "write" => write(&rt)?,
+            "samod" => {
+                let ours = |name: &str| {
+                    results
+                        .iter()
+                        .find(|f: &&Figure| f.name == name)
+                        .map(|f| f.value)
+                };
+                let ours = samod_side::Ours {
+                    edit_p99_ms: ours("edit-latency-p99"),
+                    initial_sync_ms: ours("initial-sync-time"),
+                    initial_sync_bytes: ours("initial-sync-bytes"),
+                };
+                samod_side::samod(
+                    &rt,
+                    history.as_ref().context("history")?,
+                    args.samod_edits,
+                    &ours,
+                )?
+            }
             _ => mesh(&rt)?,
         };
         for f in figures {
