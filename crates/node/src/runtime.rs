@@ -963,6 +963,15 @@ impl Actor {
     }
 
     fn put_snapshot(&mut self, id: TeamId, team: Arc<Team>, me: Option<MemberId>, loading: bool) {
+        let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        // The same model published again (the UI asking for snapshots while the node
+        // opens, a change that touched nothing the model holds): no new version, so the
+        // UI does not derive its views again for nothing.
+        if snapshots.get(&id).is_some_and(|old| {
+            Arc::ptr_eq(&old.team, &team) && old.me == me && old.loading == loading
+        }) {
+            return;
+        }
         self.version += 1;
         let snapshot = Arc::new(TeamSnapshot {
             id: id.clone(),
@@ -972,10 +981,7 @@ impl Actor {
             version: self.version,
             loading,
         });
-        self.snapshots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, snapshot);
+        snapshots.insert(id, snapshot);
     }
 
     fn send_sync(&mut self, team: &TeamId, peer: &str) {
