@@ -7,6 +7,7 @@ mod rules;
 mod view_cache;
 mod views;
 
+use crate::model::Answer;
 use crate::testing::TeamFixture;
 use crate::{Command, MemberId, OfferId, RequestId, SessionId, Urgency};
 
@@ -42,6 +43,18 @@ pub(crate) fn offer_on(
         },
     );
     OfferId::parse(&id).expect("offer id")
+}
+
+/// Replica `i` answers an offer.
+pub(crate) fn respond(f: &mut TeamFixture, i: usize, offer: &OfferId, answer: Answer) {
+    f.apply(
+        i,
+        Command::Respond {
+            offer: offer.clone(),
+            answer,
+        },
+    )
+    .expect("the answer applies");
 }
 
 /// Offer helper straight to a person.

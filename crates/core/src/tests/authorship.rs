@@ -74,14 +74,7 @@ fn a_forged_yes_is_ignored_by_every_view_and_flagged_in_history() {
         );
     }
     // Ana's own answer replaces the forged entry's fields and counts.
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o.clone(),
-            answer: Answer::Yes,
-        },
-    )
-    .expect("yes");
+    respond(&mut f, 0, &o, Answer::Yes);
     f.sync_all();
     assert_eq!(
         f.replicas[1].doc.team().offers[&o].status(),
@@ -95,14 +88,7 @@ fn flipping_one_field_of_a_genuine_answer_is_caught() {
     let ana = f.id(0);
     let o = offer_to(&mut f, 1, &ana, "Pairing");
     f.sync_all();
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o.clone(),
-            answer: Answer::NotNow,
-        },
-    )
-    .expect("not now");
+    respond(&mut f, 0, &o, Answer::NotNow);
     f.sync_all();
     {
         let doc = f.replicas[2].doc.automerge();

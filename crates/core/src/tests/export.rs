@@ -35,14 +35,7 @@ fn json_export_has_the_documented_fields() {
     assert_eq!(off["to"], ana.as_str());
     assert_eq!(off["status"], "pending");
     assert!(off["message"].is_null(), "advice stays out before yes");
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o,
-            answer: Answer::Yes,
-        },
-    )
-    .expect("yes");
+    respond(&mut f, 0, &o, Answer::Yes);
     f.sync_all();
     session(&mut f, 1, &ben, &ana, "Pipelines");
     let value = serde_json::to_value(export::to_export(f.replicas[1].doc.team(), Some(&ben)))
@@ -95,14 +88,7 @@ fn json_import_restores_missing_records_and_refuses_others() {
     let r = ask(&mut f, 1, "Lost request", Urgency::Normal);
     let o = offer_to(&mut f, 1, &ana, "Pairing");
     f.sync_all();
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o.clone(),
-            answer: Answer::Yes,
-        },
-    )
-    .expect("yes");
+    respond(&mut f, 0, &o, Answer::Yes);
     let exported =
         serde_json::to_vec(&export::to_export(f.replicas[0].doc.team(), Some(&ana))).expect("json");
 

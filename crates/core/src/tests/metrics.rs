@@ -26,14 +26,7 @@ fn team_with_history() -> TeamFixture {
         f.advance(hours * HOUR_MS);
         let o = offer_on(&mut f, helper, &r, "");
         f.sync_all();
-        f.apply(
-            asker,
-            Command::Respond {
-                offer: o.clone(),
-                answer: Answer::Yes,
-            },
-        )
-        .expect("yes");
+        respond(&mut f, asker, &o, Answer::Yes);
         f.sync_all();
         f.create(
             helper,
@@ -56,14 +49,7 @@ fn team_with_history() -> TeamFixture {
     // One offer declined.
     let o = offer_to(&mut f, 2, &ids[3], "x");
     f.sync_all();
-    f.apply(
-        3,
-        Command::Respond {
-            offer: o,
-            answer: Answer::NotNow,
-        },
-    )
-    .expect("no");
+    respond(&mut f, 3, &o, Answer::NotNow);
     // Skills: rust has two coaches, go one.
     for i in 0..2 {
         f.apply(

@@ -138,14 +138,7 @@ fn only_the_person_asked_can_answer_an_offer_and_advice_waits_for_yes() {
         .expect_err("not Ben's");
     assert!(matches!(err, CommandError::NotYours { .. }));
 
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o.clone(),
-            answer: Answer::NotNow,
-        },
-    )
-    .expect("not now");
+    respond(&mut f, 0, &o, Answer::NotNow);
     assert_eq!(
         f.replicas[0].doc.team().offers[&o].status(),
         OfferStatus::Declined
@@ -154,14 +147,7 @@ fn only_the_person_asked_can_answer_an_offer_and_advice_waits_for_yes() {
         f.replicas[0].doc.team().offers[&o].visible_message(Some(&cleo)),
         None
     );
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o.clone(),
-            answer: Answer::Yes,
-        },
-    )
-    .expect("changed my mind");
+    respond(&mut f, 0, &o, Answer::Yes);
     f.sync_all();
     for replica in &f.replicas {
         let offer = &replica.doc.team().offers[&o];
@@ -363,14 +349,7 @@ fn a_session_needs_consent() {
     f.sync_all();
     let err = attempt(&mut f, 0, Some(o.clone()), None).expect_err("pending");
     assert!(matches!(err, CommandError::Closed { kind: "offer", .. }));
-    f.apply(
-        1,
-        Command::Respond {
-            offer: o.clone(),
-            answer: Answer::Yes,
-        },
-    )
-    .expect("yes");
+    respond(&mut f, 1, &o, Answer::Yes);
     f.sync_all();
     let s = attempt(&mut f, 0, None, None).expect("the accepted offer is found");
     let s = SessionId::parse(&s.created.expect("id")).expect("id");

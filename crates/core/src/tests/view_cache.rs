@@ -24,22 +24,8 @@ fn busy_team() -> TeamFixture {
     let o = offer_on(&mut f, 2, &r, "advice only Ana may see");
     let direct = offer_to(&mut f, 1, &cy, "Terraform");
     f.sync_all();
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o,
-            answer: Answer::Yes,
-        },
-    )
-    .expect("yes");
-    f.apply(
-        2,
-        Command::Respond {
-            offer: direct,
-            answer: Answer::NotNow,
-        },
-    )
-    .expect("not now");
+    respond(&mut f, 0, &o, Answer::Yes);
+    respond(&mut f, 2, &direct, Answer::NotNow);
     let s = session(&mut f, 0, &cy, &ana, "Pipelines");
     f.create(
         0,

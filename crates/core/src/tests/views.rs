@@ -117,14 +117,7 @@ fn the_inbox_holds_what_needs_me() {
             .requests_for_me
             .is_empty()
     );
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o.clone(),
-            answer: Answer::Yes,
-        },
-    )
-    .expect("yes");
+    respond(&mut f, 0, &o, Answer::Yes);
     f.sync_all();
     let ben_inbox = views::inbox(f.replicas[1].doc.team(), &ben, f.env.now_ms);
     assert_eq!(
@@ -234,14 +227,7 @@ fn incremental_refresh_matches_a_full_read() {
     )
     .expect("skill");
     f.sync_all();
-    f.apply(
-        0,
-        Command::Respond {
-            offer: o,
-            answer: Answer::Yes,
-        },
-    )
-    .expect("yes");
+    respond(&mut f, 0, &o, Answer::Yes);
     f.sync_all();
     for replica in &mut f.replicas {
         let full = crate::Team::read(replica.doc.automerge_ref());
