@@ -214,13 +214,11 @@ impl Engine {
     /// are open (after a crash, or the CLI's edits, the copy is stale) and when it stops;
     /// the CLI, which opens the data dir for one command, never writes one.
     pub fn save_views(&mut self) {
-        for (id, open) in &mut self.teams {
-            if open.store.view_is_current() {
-                continue;
-            }
+        for (id, open) in &self.teams {
+            let doc = &open.doc;
             if let Err(e) = open
                 .store
-                .write_view(&open.doc.view_bytes(), open.doc.model_heads())
+                .write_view(doc.model_heads(), || doc.view_bytes())
             {
                 tracing::warn!(team = %id, error = %e, "could not save the team's view");
             }

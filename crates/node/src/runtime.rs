@@ -645,7 +645,7 @@ impl Actor {
                 }
             }
             self.take_arrivals(&mut changed, &mut reply_to);
-            self.settle(&changed, &reply_to);
+            self.settle(&changed, reply_to);
             if let Some(done) = stop {
                 self.save_sync_states();
                 self.engine.save_views();
@@ -800,7 +800,7 @@ impl Actor {
     }
 
     /// After a batch: make remote changes durable, then tell every affected peer.
-    fn settle(&mut self, changed: &BTreeSet<TeamId>, reply_to: &BTreeSet<(TeamId, String)>) {
+    fn settle(&mut self, changed: &BTreeSet<TeamId>, mut reply_to: BTreeSet<(TeamId, String)>) {
         let mut unsaved = std::mem::take(&mut self.unsaved);
         for team in changed {
             let Ok(open) = self.engine.team(Some(team.as_str())) else {
@@ -847,7 +847,6 @@ impl Actor {
             }
             self.send_wire(team, peer, Wire::Heads(encoded.clone()), None);
         }
-        let mut reply_to = reply_to.clone();
         for team in std::mem::take(&mut self.refetch) {
             self.fetch_next(&team, &mut reply_to);
         }
@@ -1562,7 +1561,7 @@ impl Actor {
             }
         }
         if !changed.is_empty() {
-            self.settle(&changed, &BTreeSet::new());
+            self.settle(&changed, BTreeSet::new());
         }
     }
 

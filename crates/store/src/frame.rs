@@ -124,6 +124,16 @@ pub fn encode_view(fingerprint: &[u8; FINGERPRINT], payload: &[u8]) -> Vec<u8> {
     encode_file(VIEW_MAGIC, &[fingerprint, payload])
 }
 
+/// Bytes at the start of a view file up to the end of its fingerprint.
+pub const VIEW_PREFIX: usize = VIEW_MAGIC.len() + 12 + FINGERPRINT;
+
+/// The fingerprint named by the first [`VIEW_PREFIX`] bytes of a view file, unchecked
+/// (enough to tell that a view need not be written again; [`decode_view`] checks it all).
+pub fn view_fingerprint(prefix: &[u8]) -> Option<[u8; FINGERPRINT]> {
+    let print = prefix.strip_prefix(VIEW_MAGIC)?.get(12..12 + FINGERPRINT)?;
+    print.try_into().ok()
+}
+
 /// Unwraps a view file: the fingerprint it was made for, and its payload.
 pub fn decode_view(bytes: &[u8]) -> Result<([u8; FINGERPRINT], &[u8]), SnapshotError> {
     let body = decode_file(VIEW_MAGIC, bytes)?;
@@ -131,7 +141,7 @@ pub fn decode_view(bytes: &[u8]) -> Result<([u8; FINGERPRINT], &[u8]), SnapshotE
         body.split_first_chunk::<FINGERPRINT>()
             .ok_or(SnapshotError::Truncated {
                 have: bytes.len(),
-                want: VIEW_MAGIC.len() + 12 + FINGERPRINT,
+                want: VIEW_PREFIX,
             })?;
     Ok((*print, payload))
 }

@@ -383,19 +383,27 @@ impl TeamStore {
         Ok(())
     }
 
-    /// Saves a copy of the read model, made at `heads`, for the next open to show before
-    /// the document has loaded (see `peercoach_core::view_cache`). It is written only when
-    /// `heads` are what the files hold, and carries the files' fingerprint, so it can
-    /// never describe other files than these. Not fsynced: it is a cache, and a torn copy
-    /// fails its checksum. Returns whether it was written.
-    pub fn write_view(&self, payload: &[u8], heads: &[ChangeHash]) -> Result<bool, StoreError> {
+    /// Saves a copy of the read model at `heads` (made by `payload`, only when needed)
+    /// for the next open to show before the document has loaded (see
+    /// `peercoach_core::view_cache`). Nothing is written when `heads` are not what the
+    /// files hold, or when the saved copy already describes these files. The copy carries
+    /// the files' fingerprint, so it can never describe other files. Not fsynced: it is a
+    /// cache, and a torn copy fails its checksum. Returns whether it was written.
+    pub fn write_view(
+        &self,
+        heads: &[ChangeHash],
+        payload: impl FnOnce() -> Vec<u8>,
+    ) -> Result<bool, StoreError> {
         if heads != self.saved_heads.as_slice() || self.torn_tail {
             return Ok(false);
         }
         let print = fingerprint(&self.dir)?;
+        if saved_fingerprint(&self.dir) == Some(print) {
+            return Ok(false);
+        }
         let path = view_path(&self.dir);
         let tmp = self.dir.join("view.tmp");
-        if let Err(e) = fs::write(&tmp, frame::encode_view(&print, payload)) {
+        if let Err(e) = fs::write(&tmp, frame::encode_view(&print, &payload())) {
             let _ = fs::remove_file(&tmp);
             return Err(io_err(&tmp, e));
         }
@@ -406,11 +414,8 @@ impl TeamStore {
     /// Whether the saved view was made from the files as they are now (by its header;
     /// the payload's checksum is checked when it is read).
     pub fn view_is_current(&self) -> bool {
-        let mut header = [0u8; 20 + frame::FINGERPRINT];
-        let found = File::open(view_path(&self.dir)).and_then(|mut f| f.read_exact(&mut header));
-        found.is_ok()
-            && header.starts_with(frame::VIEW_MAGIC)
-            && fingerprint(&self.dir).is_ok_and(|now| header[20..] == now)
+        let now = fingerprint(&self.dir).ok();
+        now.is_some() && saved_fingerprint(&self.dir) == now
     }
 
     /// Saved sync state for a peer, if any (a hint; losing it costs only a fuller sync).
@@ -477,6 +482,15 @@ fn open_log(dir: &Path, create_new: bool) -> Result<(File, u64), StoreError> {
 
 fn view_path(dir: &Path) -> PathBuf {
     dir.join("view")
+}
+
+/// The fingerprint the saved view of the team in `dir` names, if there is one.
+fn saved_fingerprint(dir: &Path) -> Option<[u8; frame::FINGERPRINT]> {
+    let mut prefix = [0u8; frame::VIEW_PREFIX];
+    File::open(view_path(dir))
+        .and_then(|mut f| f.read_exact(&mut prefix))
+        .ok()?;
+    frame::view_fingerprint(&prefix)
 }
 
 /// The team's files as far as a saved view is concerned: length and CRC-32 of the
