@@ -378,6 +378,7 @@ fn memory_pair(history: &History) -> Result<(TeamDoc, TeamDoc)> {
             endpoint: "bench".into(),
             label: "bench".into(),
             addrs: vec![],
+            relay: None,
         },
         &mut SystemEnv,
     )?;

@@ -215,6 +215,8 @@ pub enum Command {
         label: String,
         /// Their device's direct addresses (`ip:port`).
         addrs: Vec<String>,
+        /// Their device's home relay URL.
+        relay: Option<String>,
     },
     /// Link another device of the same person (done by one of their devices).
     AddDevice {
@@ -228,6 +230,8 @@ pub enum Command {
         label: String,
         /// Its direct addresses.
         addrs: Vec<String>,
+        /// Its home relay URL.
+        relay: Option<String>,
     },
     /// Remove a member. Their devices are refused from then on; their copy of the
     /// document cannot be taken back.
@@ -235,10 +239,20 @@ pub enum Command {
         /// Member.
         member: MemberId,
     },
-    /// Publish this device's current direct addresses so teammates can reconnect.
+    /// Publish this device's current direct addresses and home relay, so teammates can
+    /// reconnect after either changed.
     PublishAddrs {
         /// `ip:port` strings.
         addrs: Vec<String>,
+        /// The relay URL this device is reachable through, if any.
+        relay: Option<String>,
+    },
+    /// Set (or, with `None`, clear) the relay the whole team uses.
+    SetTeamRelay {
+        /// `https://…` (or `http://…`) URL of a self-hosted iroh relay.
+        url: Option<String>,
+        /// Its access token, if it asks for one.
+        token: Option<String>,
     },
     /// Rename the team.
     RenameTeam {
@@ -1077,6 +1091,7 @@ pub(crate) fn write(
             endpoint,
             label,
             addrs,
+            relay,
         } => {
             let new_name = clean_text("name", &new_name, MAX_NAME_CHARS, true)?;
             if team.member_of_actor(&actor).is_some() {
@@ -1096,6 +1111,7 @@ pub(crate) fn write(
                 &endpoint,
                 &label,
                 &clean_addrs(&addrs),
+                &relay.as_deref().and_then(clean_relay).unwrap_or_default(),
                 now_ms,
             )?;
             Ok(Applied {
@@ -1109,6 +1125,7 @@ pub(crate) fn write(
             endpoint,
             label,
             addrs,
+            relay,
         } => {
             if &member != me {
                 return Err(CommandError::NotYours {
@@ -1133,6 +1150,11 @@ pub(crate) fn write(
             )?;
             w.put(&d, "added_ms", now_ms)?;
             w.put(&d, "addrs", clean_addrs(&addrs))?;
+            w.put(
+                &d,
+                "relay",
+                relay.as_deref().and_then(clean_relay).unwrap_or_default(),
+            )?;
             done("linked a device".into())
         }
         Command::RemoveMember { member } => {
@@ -1147,14 +1169,44 @@ pub(crate) fn write(
             w.put(&obj, "removed_ms", now_ms)?;
             done(format!("removed {} from the team", name(&member)))
         }
-        Command::PublishAddrs { addrs } => {
+        Command::PublishAddrs { addrs, relay } => {
             let obj = w.record(Collection::Members, "member", me.as_str())?;
             let devices = w.child(&obj, "devices")?;
             let d = w.child(&devices, my_actor.as_str())?;
             // Written only by this device and always replaced whole, so one string is
             // the right shape here.
             w.put(&d, "addrs", clean_addrs(&addrs))?;
+            w.put(
+                &d,
+                "relay",
+                relay.as_deref().and_then(clean_relay).unwrap_or_default(),
+            )?;
             done("published addresses".into())
+        }
+        Command::SetTeamRelay { url, token } => {
+            let obj = w.child(&ROOT, schema::TEAM)?;
+            match url {
+                Some(url) => {
+                    let url = clean_relay(&url).ok_or_else(|| CommandError::InvalidInput {
+                        field: "relay URL",
+                        reason: format!(
+                            "{url:?} is not a relay URL; give one like https://relay.example.org"
+                        ),
+                    })?;
+                    let token = match token {
+                        Some(t) => clean_token(&t)?,
+                        None => String::new(),
+                    };
+                    w.put(&obj, "relay_url", url.as_str())?;
+                    w.put(&obj, "relay_token", token)?;
+                    done(format!("the team now uses the relay {url}"))
+                }
+                None => {
+                    w.put(&obj, "relay_url", "")?;
+                    w.put(&obj, "relay_token", "")?;
+                    done("the team uses no relay of its own".into())
+                }
+            }
         }
         Command::RenameTeam { name: team_name } => {
             let team_name = clean_text("team name", &team_name, MAX_NAME_CHARS, true)?;
@@ -1175,6 +1227,7 @@ pub(crate) fn write_member(
     endpoint: &str,
     label: &str,
     addrs: &str,
+    relay: &str,
     now_ms: i64,
 ) -> Result<(), CommandError> {
     let obj = w.new_map(parent, id.as_str())?;
@@ -1193,7 +1246,36 @@ pub(crate) fn write_member(
     )?;
     w.put(&d, "added_ms", now_ms)?;
     w.put(&d, "addrs", addrs)?;
+    w.put(&d, "relay", relay)?;
     Ok(())
+}
+
+/// A relay URL as it may be stored: `http(s)://host…`, no spaces, of a sane length.
+pub fn clean_relay(url: &str) -> Option<String> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let ok = !host.is_empty()
+        && url.len() <= 512
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    ok.then(|| url.to_owned())
+}
+
+/// A relay access token: printable, without spaces, at most 512 characters.
+pub fn clean_token(token: &str) -> Result<String, CommandError> {
+    let token = token.trim();
+    if token.is_empty()
+        || token.len() > 512
+        || token.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(CommandError::InvalidInput {
+            field: "relay token",
+            reason: "a token is 1 to 512 printable characters without spaces".into(),
+        });
+    }
+    Ok(token.to_owned())
 }
 
 /// Keeps the well-formed `ip:port` addresses, space-separated.

@@ -31,7 +31,7 @@
 //! // She adds Ben (in real use, Ben joins with an invite and this runs on Ana's node).
 //! let ben_device = ActorHex::from_bytes(&[2; 16]);
 //! let ben = doc.apply(Command::AddMember {
-//!     name: "Ben".into(), actor: ben_device.clone(), endpoint: "endpoint-b".into(), label: "laptop".into(), addrs: vec![],
+//!     name: "Ben".into(), actor: ben_device.clone(), endpoint: "endpoint-b".into(), label: "laptop".into(), addrs: vec![], relay: None,
 //! }, &mut env)?.created.expect("member id");
 //!
 //! // Ben's laptop gets a copy, and Ben asks for help.
@@ -82,7 +82,7 @@ pub use ids::{
 };
 pub use model::{
     Answer, CoachingHour, Member, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team,
-    Urgency,
+    TeamRelay, Urgency,
 };
 pub use team_doc::{ReadOnly, TeamDoc};
 pub use touched::{Places, Touched};

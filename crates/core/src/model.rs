@@ -161,6 +161,10 @@ pub struct Device {
     pub added_ms: i64,
     /// Its last published direct addresses (`ip:port`), for reconnecting.
     pub addrs: Vec<String>,
+    /// The relay it was last reachable through (its home relay's URL), for reaching it
+    /// behind a NAT and after its direct addresses changed.
+    #[serde(default)]
+    pub relay: Option<String>,
     /// Whether the entry was written by someone entitled to (the member's own device or
     /// whoever added the member). Untrusted entries never speak for the member.
     pub trusted: bool,
@@ -513,6 +517,17 @@ impl CoachingHour {
     }
 }
 
+/// A self-hosted iroh relay that the whole team uses (DESIGN.md §5, "team relay"). It
+/// stores nothing and sees only ciphertext; the token, if any, is what it asks of its
+/// clients, so it travels only to members, inside the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRelay {
+    /// The relay's URL (`https://…`).
+    pub url: String,
+    /// The access token the relay asks for.
+    pub token: Option<String>,
+}
+
 /// The whole team as the views see it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Team {
@@ -538,6 +553,9 @@ pub struct Team {
     pub rota: BTreeMap<String, BTreeSet<MemberId>>,
     /// The coaching hour.
     pub coaching_hour: Option<CoachingHour>,
+    /// The team's own relay, which every member's device uses unless it overrides it.
+    #[serde(default)]
+    pub relay: Option<TeamRelay>,
     /// Trusted devices: actor → member.
     actors: HashMap<ActorHex, MemberId>,
 }
@@ -628,6 +646,11 @@ impl Team {
             let f = Fields::read(doc, team);
             self.id = f.str("id").and_then(|s| TeamId::parse(s).ok());
             self.name = f.text("name");
+            let url = f.text("relay_url");
+            self.relay = (!url.is_empty()).then(|| TeamRelay {
+                url,
+                token: Some(f.text("relay_token")).filter(|t| !t.is_empty()),
+            });
         }
         self.coaching_hour = root.map(schema::COACHING_HOUR).and_then(|obj| {
             let f = Fields::read(doc, obj);
@@ -797,6 +820,7 @@ fn read_member<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Member
                         .split_whitespace()
                         .map(str::to_owned)
                         .collect(),
+                    relay: Some(d.text("relay")).filter(|r| !r.is_empty()),
                     trusted: false,
                 },
                 actor_of(&entry),

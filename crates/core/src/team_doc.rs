@@ -80,6 +80,7 @@ impl TeamDoc {
                 endpoint,
                 "",
                 "",
+                "",
                 now_ms,
             )?;
         }
@@ -324,5 +325,6 @@ fn command_label(cmd: &Command) -> &'static str {
         Command::RemoveMember { .. } => "remove-member",
         Command::PublishAddrs { .. } => "publish-addrs",
         Command::RenameTeam { .. } => "rename-team",
+        Command::SetTeamRelay { .. } => "set-team-relay",
     }
 }

@@ -60,6 +60,7 @@ impl TeamFixture {
                         endpoint: format!("endpoint-{}", i + 1),
                         label: "laptop".into(),
                         addrs: vec![],
+                        relay: None,
                     },
                     &mut env,
                 )

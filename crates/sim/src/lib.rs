@@ -337,6 +337,7 @@ pub fn generate(
                 endpoint: endpoint_for(spec.seed, i),
                 label: "laptop".into(),
                 addrs: Vec::new(),
+                relay: None,
             },
             &mut env,
         );

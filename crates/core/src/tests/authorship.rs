@@ -147,6 +147,7 @@ fn a_linked_second_device_speaks_for_its_member() {
             endpoint: "phone".into(),
             label: "phone".into(),
             addrs: vec!["127.0.0.1:9".into(), "junk".into()],
+            relay: Some("https://relay.example.org/".into()),
         },
     )
     .expect("link");
@@ -160,6 +161,7 @@ fn a_linked_second_device_speaks_for_its_member() {
                 endpoint: "x".into(),
                 label: String::new(),
                 addrs: vec![],
+                relay: None,
             },
         )
         .expect_err("not his");
@@ -170,6 +172,11 @@ fn a_linked_second_device_speaks_for_its_member() {
         phone_entry.addrs,
         vec!["127.0.0.1:9".to_string()],
         "malformed addresses dropped"
+    );
+    assert_eq!(
+        phone_entry.relay.as_deref(),
+        Some("https://relay.example.org/"),
+        "the relay URL is kept with the device"
     );
     let bytes = f.replicas[0].doc.automerge().save();
     let mut phone_doc =

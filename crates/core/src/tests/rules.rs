@@ -721,3 +721,54 @@ fn follow_ups_and_thanks() {
     );
     let _ = HOUR_MS;
 }
+
+#[test]
+fn a_team_relay_set_by_one_member_reaches_every_member_and_bad_values_write_nothing() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let heads = f.replicas[0].doc.heads();
+    for (url, token) in [
+        ("relay.example.org", None),
+        ("ftp://relay.example.org", None),
+        ("https://", None),
+        ("https://relay example.org", None),
+        ("https://relay.example.org", Some("two words")),
+        ("https://relay.example.org", Some("")),
+    ] {
+        let err = f
+            .apply(
+                0,
+                Command::SetTeamRelay {
+                    url: Some(url.into()),
+                    token: token.map(Into::into),
+                },
+            )
+            .expect_err(url);
+        assert!(
+            matches!(err, CommandError::InvalidInput { .. }),
+            "{url}: {err}"
+        );
+    }
+    assert_eq!(f.replicas[0].doc.heads(), heads, "refused: nothing written");
+    f.apply(
+        1,
+        Command::SetTeamRelay {
+            url: Some("https://relay.example.org/".into()),
+            token: Some("s3cret".into()),
+        },
+    )
+    .expect("any member may set it");
+    f.sync_all();
+    let relay = f.replicas[0].doc.team().relay.clone().expect("synced");
+    assert_eq!(relay.url, "https://relay.example.org/");
+    assert_eq!(relay.token.as_deref(), Some("s3cret"));
+    f.apply(
+        0,
+        Command::SetTeamRelay {
+            url: None,
+            token: None,
+        },
+    )
+    .expect("clear");
+    f.sync_all();
+    assert_eq!(f.replicas[1].doc.team().relay, None);
+}
