@@ -45,7 +45,7 @@ use peercoach_core::automerge::AutoCommit;
 
 pub use frame::{Damage, Scan, SnapshotError, decode_snapshot, encode_record, scan_log};
 pub use identity::Identity;
-pub use settings::{NetworkSettings, Settings, Theme};
+pub use settings::{NetworkMode, NetworkSettings, Settings, Theme};
 pub use team::{LoadReport, TeamStore};
 
 /// What went wrong with the data directory.

@@ -4,22 +4,126 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// How this device reaches teammates.
+/// How this device reaches teammates: which paths it may use, and so what it reveals to
+/// whom (DESIGN.md §5, "Connectivity").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkMode {
+    /// Direct when possible, through a relay otherwise; teammates find the device by its
+    /// id alone (the address lookup publishes only its relay URL). The default: it works
+    /// behind home routers and firewalls.
+    #[default]
+    Anywhere,
+    /// Direct, or through the team's (or this device's) own relay only: no service of a
+    /// third party is asked anything.
+    TeamRelay,
+    /// Devices on the same local network only (mDNS and direct addresses); nothing leaves
+    /// the LAN.
+    Local,
+    /// 127.0.0.1 only, every external service off (tests, demos).
+    Loopback,
+}
+
+impl NetworkMode {
+    /// Every mode, in the order a person chooses among them.
+    pub const ALL: [NetworkMode; 4] = [
+        NetworkMode::Anywhere,
+        NetworkMode::TeamRelay,
+        NetworkMode::Local,
+        NetworkMode::Loopback,
+    ];
+
+    /// The name on the command line and in `settings.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Anywhere => "anywhere",
+            NetworkMode::TeamRelay => "team-relay",
+            NetworkMode::Local => "local",
+            NetworkMode::Loopback => "loopback",
+        }
+    }
+
+    /// What a person sees in Settings.
+    pub fn title(self) -> &'static str {
+        match self {
+            NetworkMode::Anywhere => "Anywhere",
+            NetworkMode::TeamRelay => "Team relay only",
+            NetworkMode::Local => "Local network only",
+            NetworkMode::Loopback => "Loopback only",
+        }
+    }
+
+    /// One line on what the mode reveals, and to whom.
+    pub fn reveals(self) -> &'static str {
+        match self {
+            NetworkMode::Anywhere => {
+                "Syncs from home, office or on the road. The relay (n0's public one unless a \
+                 team relay is set) and n0's address lookup see your device id and IP address, \
+                 never your data; teammates see your addresses."
+            }
+            NetworkMode::TeamRelay => {
+                "Only your team's own relay sees your device id and IP address (never your \
+                 data); no public service is used. Needs a team relay."
+            }
+            NetworkMode::Local => {
+                "Syncs only with teammates on the same network (Wi-Fi or office LAN); nothing \
+                 is sent beyond it. Devices on that network can see that peercoach runs here."
+            }
+            NetworkMode::Loopback => {
+                "This computer only (127.0.0.1): for tests and demos; syncs with nobody else."
+            }
+        }
+    }
+
+    /// Parses [`NetworkMode::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// This device's network settings (never synced).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(from = "StoredNetwork")]
 pub struct NetworkSettings {
-    /// Bind 127.0.0.1 only, with no relays, discovery or port mapping (tests, demos).
-    pub loopback_only: bool,
-    /// Find teammates on the local network with mDNS.
-    pub lan_discovery: bool,
-    /// Use relays to get through NATs and firewalls.
-    pub relays: bool,
-    /// A self-hosted relay; `None` with `relays` means n0's public relays.
+    /// Which paths this device uses.
+    pub mode: NetworkMode,
+    /// This device's own relay, overriding the team's relay (and n0's).
     pub relay_url: Option<String>,
-    /// Ask the router to forward a port (UPnP / NAT-PMP / PCP).
-    pub port_mapping: bool,
+    /// The access token for `relay_url`.
+    pub relay_token: Option<String>,
     /// Fixed UDP port to listen on (0 = any).
     pub port: u16,
+}
+
+/// `settings.json`'s network part as any version wrote it. Before modes, a device kept
+/// separate switches that all defaulted to off, and wrote them out whenever it saved its
+/// port, so every data dir holds `"relays": false`; only `loopback_only` expressed a
+/// choice (and so is kept); the other switches are the old defaults and are dropped, so
+/// such a device now gets the defaults that work behind a NAT.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct StoredNetwork {
+    mode: Option<NetworkMode>,
+    loopback_only: bool,
+    relay_url: Option<String>,
+    relay_token: Option<String>,
+    port: u16,
+}
+
+impl From<StoredNetwork> for NetworkSettings {
+    fn from(s: StoredNetwork) -> Self {
+        let legacy = if s.loopback_only {
+            NetworkMode::Loopback
+        } else {
+            NetworkMode::Anywhere
+        };
+        Self {
+            mode: s.mode.unwrap_or(legacy),
+            relay_url: s.relay_url,
+            relay_token: s.relay_token,
+            port: s.port,
+        }
+    }
 }
 
 /// Light or dark.

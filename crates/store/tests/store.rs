@@ -294,11 +294,34 @@ fn settings_round_trip_and_survive_garbage() {
     let mut s = data.settings();
     assert_eq!(s, peercoach_store::Settings::default());
     s.last_team = Some("x".into());
-    s.network.loopback_only = true;
+    s.network.mode = peercoach_store::NetworkMode::TeamRelay;
+    s.network.relay_url = Some("https://relay.example.org/".into());
+    s.network.relay_token = Some("t0ken".into());
     data.save_settings(&s).expect("save");
     assert_eq!(data.settings(), s);
     fs::write(dir.path().join("settings.json"), b"{not json").expect("write");
     assert_eq!(data.settings(), peercoach_store::Settings::default());
+}
+
+#[test]
+fn settings_written_before_modes_get_the_defaults_that_work_behind_a_nat() {
+    use peercoach_store::NetworkMode;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = DataDir::open(dir.path()).expect("open");
+    // What every earlier version wrote when it saved its port: all switches off.
+    let old = r#"{"network":{"loopback_only":false,"lan_discovery":false,"relays":false,
+        "relay_url":null,"port_mapping":false,"port":40123}}"#;
+    fs::write(dir.path().join("settings.json"), old).expect("write");
+    let n = data.settings().network;
+    assert_eq!(n.mode, NetworkMode::Anywhere);
+    assert_eq!(n.port, 40123);
+    let old = r#"{"network":{"loopback_only":true,"relays":false,"port":0}}"#;
+    fs::write(dir.path().join("settings.json"), old).expect("write");
+    assert_eq!(
+        data.settings().network.mode,
+        NetworkMode::Loopback,
+        "a loopback-only choice is kept"
+    );
 }
 
 #[test]
