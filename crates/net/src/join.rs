@@ -31,6 +31,9 @@ pub struct JoinRequest {
     pub actor: String,
     /// The joiner's direct addresses, so teammates can dial it.
     pub addrs: Vec<String>,
+    /// The joiner's home relay, so teammates behind a NAT can reach it too.
+    #[serde(default)]
+    pub relay_url: Option<String>,
 }
 
 impl std::fmt::Debug for JoinRequest {
@@ -90,6 +93,18 @@ impl From<FrameError> for JoinError {
     }
 }
 
+/// Which of the inviter's paths a join tried, for the message when none worked.
+fn tried(ticket: &InviteTicket) -> String {
+    let addrs: Vec<String> = ticket.inviter.ip_addrs().map(ToString::to_string).collect();
+    let relay = ticket.inviter.relay_urls().next().map(ToString::to_string);
+    match (addrs.is_empty(), relay) {
+        (true, None) => "the ticket holds no address".to_owned(),
+        (false, None) => format!("tried {} (the ticket carries no relay)", addrs.join(", ")),
+        (true, Some(relay)) => format!("tried its relay {relay}"),
+        (false, Some(relay)) => format!("tried {} and its relay {relay}", addrs.join(", ")),
+    }
+}
+
 /// The joiner's side.
 pub(crate) async fn request_join(
     endpoint: &Endpoint,
@@ -103,8 +118,8 @@ pub(crate) async fn request_join(
         endpoint.connect(ticket.inviter.clone(), ALPN_JOIN),
     )
     .await
-    .map_err(|_| JoinError::Unreachable("timed out".into()))?
-    .map_err(|e| JoinError::Unreachable(e.to_string()))?;
+    .map_err(|_| JoinError::Unreachable(format!("timed out; {}", tried(ticket))))?
+    .map_err(|e| JoinError::Unreachable(format!("{e}; {}", tried(ticket))))?;
     let result = tokio::time::timeout(JOIN_TIMEOUT, async {
         let (mut send, mut recv) = connection
             .open_bi()

@@ -65,26 +65,63 @@ pub mod close {
     pub const SHUTDOWN: u32 = 503;
 }
 
+/// Which relays the endpoint keeps a home connection to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relays {
+    /// None: only direct paths (the LAN, loopback, or an open port).
+    Off,
+    /// n0's public relays.
+    Public,
+    /// These self-hosted relays (a team's, or the device's own), each with the token it
+    /// asks for.
+    Own(Vec<RelaySpec>),
+}
+
+/// A self-hosted iroh relay.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RelaySpec {
+    /// `https://…` (or `http://…` for a relay without TLS, which then cannot tell a
+    /// device its public address, so hole punching does not work through it).
+    pub url: String,
+    /// The access token it asks for.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for RelaySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token never goes into logs.
+        f.debug_struct("RelaySpec")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
 /// How to set up the endpoint.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetConfig {
     /// The device's secret key.
     pub secret_key: [u8; 32],
-    /// 127.0.0.1 only; no relays, DNS/pkarr lookup, mDNS or port mapping.
+    /// 127.0.0.1 only; no relays, DNS/pkarr lookup, mDNS or port mapping, whatever the
+    /// other fields say.
     pub loopback_only: bool,
     /// Explicit address to bind (overrides `loopback_only`'s 127.0.0.1:0 and the default
     /// 0.0.0.0:`port`).
     pub bind: Option<SocketAddr>,
     /// UDP port when `bind` is not set (0 = any).
     pub port: u16,
-    /// Use relays.
-    pub relays: bool,
-    /// A self-hosted relay (else n0's public relays).
-    pub relay_url: Option<String>,
+    /// Relays.
+    pub relays: Relays,
+    /// iroh's address lookup through n0's DNS (pkarr): publishes this device's relay URL
+    /// under its id and finds teammates by id alone, after their relay changed.
+    pub address_lookup: bool,
     /// mDNS discovery on the LAN.
     pub lan_discovery: bool,
     /// UPnP / NAT-PMP / PCP port mapping.
     pub port_mapping: bool,
+    /// Extra root certificates (PEM) trusted for relays, beside the usual web roots: for
+    /// a test's own relay with a self-signed certificate. Nothing in the app sets it.
+    pub extra_relay_roots_pem: Option<Vec<u8>>,
     /// Largest frame accepted.
     pub max_frame: usize,
 }
@@ -97,13 +134,52 @@ impl NetConfig {
             loopback_only: true,
             bind: None,
             port: 0,
-            relays: false,
-            relay_url: None,
+            relays: Relays::Off,
+            address_lookup: false,
             lan_discovery: false,
             port_mapping: false,
+            extra_relay_roots_pem: None,
             max_frame: frame::DEFAULT_MAX_FRAME,
         }
     }
+}
+
+/// Parses a relay URL as iroh takes it, with a message that says what to give instead.
+pub fn parse_relay_url(url: &str) -> Result<iroh::RelayUrl, NetError> {
+    let bad = |why: String| NetError::Config(format!("relay URL {url:?} {why}"));
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(bad("must start with https:// (or http://)".into()));
+    }
+    url.parse::<iroh::RelayUrl>()
+        .map_err(|e| bad(format!("is not a URL ({e})")))
+}
+
+/// How a connection to a peer runs right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// Straight between the two devices (on a LAN, or through a hole punched in the NATs).
+    Direct,
+    /// Through a relay (end-to-end encrypted; the relay sees only ciphertext).
+    Relay,
+}
+
+impl PathKind {
+    /// `"direct"` or `"relay"`, as `status --json` says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathKind::Direct => "direct",
+            PathKind::Relay => "relay",
+        }
+    }
+}
+
+/// The path a live connection uses, and its round-trip time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathInfo {
+    /// Direct or relayed.
+    pub kind: PathKind,
+    /// Round-trip time of that path.
+    pub rtt_ms: u64,
 }
 
 /// Why the network could not start or act.
@@ -164,6 +240,8 @@ pub struct PeerSpec {
     pub endpoint_id: String,
     /// Known direct addresses.
     pub addrs: Vec<SocketAddr>,
+    /// The relay it was last reachable through.
+    pub relay_url: Option<String>,
     /// Teams shared with it.
     pub teams: BTreeSet<String>,
 }
@@ -245,16 +323,280 @@ pub enum NetEvent {
     },
 }
 
-/// The running network layer.
+/// The running network layer. Cheap to clone; every clone sees the same endpoint, also
+/// after [`Net::rebind`] replaced it.
 #[derive(Debug, Clone)]
 pub struct Net {
+    bound: Arc<std::sync::RwLock<Arc<Bound>>>,
+    events: mpsc::UnboundedSender<NetEvent>,
+    secret_key: [u8; 32],
+}
+
+/// One bound endpoint with its protocols.
+#[derive(Debug)]
+struct Bound {
     router: Router,
     shared: Arc<peers::Shared>,
+    relays: Relays,
 }
 
 impl Net {
     /// Binds the endpoint and starts accepting. Events go to `events`.
     pub async fn bind(
+        config: &NetConfig,
+        events: mpsc::UnboundedSender<NetEvent>,
+    ) -> Result<Self, NetError> {
+        let bound = Bound::bind(config, events.clone()).await?;
+        Ok(Self {
+            bound: Arc::new(std::sync::RwLock::new(Arc::new(bound))),
+            events,
+            secret_key: config.secret_key,
+        })
+    }
+
+    fn bound(&self) -> Arc<Bound> {
+        // A panic while holding the lock leaves a valid Arc; keep going with it.
+        self.bound.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn shared(&self) -> Arc<peers::Shared> {
+        self.bound().shared.clone()
+    }
+
+    /// Replaces the endpoint with one bound under `config` (a new network mode, relay or
+    /// port), keeping the same key, peers and event channel. Connections end and are
+    /// made again over the new endpoint. If the new one cannot be bound, the previous
+    /// configuration is bound again (`previous`) and the error returned.
+    pub async fn rebind(&self, config: &NetConfig, previous: &NetConfig) -> Result<(), NetError> {
+        if config.secret_key != self.secret_key || previous.secret_key != self.secret_key {
+            return Err(NetError::Config(
+                "a rebind must keep the device's key".into(),
+            ));
+        }
+        let old = self.bound();
+        let specs = old.shared.peer_specs();
+        let blocked = old.shared.blocked();
+        // The old endpoint lets go of its port first, so the new one can take the same.
+        old.shared.shutdown();
+        if let Err(e) = old.router.shutdown().await {
+            tracing::warn!(error = %e, "router shutdown");
+        }
+        let fresh = match Bound::bind_soon(config, self.events.clone()).await {
+            // The old endpoint's socket may linger a while: any port will do, the node
+            // publishes the new address.
+            Err(NetError::Bind(_)) if config.port != 0 && config.bind.is_none() => {
+                let any_port = NetConfig {
+                    port: 0,
+                    ..config.clone()
+                };
+                Bound::bind(&any_port, self.events.clone()).await
+            }
+            other => other,
+        };
+        let (bound, result) = match fresh {
+            Ok(bound) => (bound, Ok(())),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not rebind; binding the previous settings again");
+                let bound = match Bound::bind_soon(previous, self.events.clone()).await {
+                    Ok(bound) => bound,
+                    // The port went to someone else meanwhile: any port will do, the
+                    // node publishes the new address.
+                    Err(_) => {
+                        let any_port = NetConfig {
+                            port: 0,
+                            ..previous.clone()
+                        };
+                        Bound::bind(&any_port, self.events.clone()).await?
+                    }
+                };
+                (bound, Err(e))
+            }
+        };
+        bound.shared.block(blocked);
+        bound.shared.set_peers(specs);
+        *self.bound.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(bound);
+        result
+    }
+
+    /// This device's endpoint id (hex).
+    pub fn endpoint_id(&self) -> String {
+        self.bound().router.endpoint().id().to_string()
+    }
+
+    /// How to reach this device right now.
+    pub fn addr(&self) -> EndpointAddr {
+        self.bound().router.endpoint().addr()
+    }
+
+    /// The relay this device can be reached through now (its home relay), if any.
+    pub fn relay_url(&self) -> Option<String> {
+        self.addr().relay_urls().next().map(ToString::to_string)
+    }
+
+    /// Whether relays are in use at all.
+    pub fn uses_relays(&self) -> bool {
+        self.bound().relays != Relays::Off
+    }
+
+    /// Waits until the device has a home relay (or `timeout` passed): an invite made
+    /// right after start must carry it, or nobody behind a NAT can use it. Returns
+    /// whether it has one.
+    pub async fn wait_for_relay(&self, timeout: std::time::Duration) -> bool {
+        if !self.uses_relays() {
+            return false;
+        }
+        let endpoint = self.bound().router.endpoint().clone();
+        tokio::time::timeout(timeout, endpoint.online())
+            .await
+            .is_ok()
+    }
+
+    /// Why the home relay refused this device (a wrong or missing token), if it did.
+    pub fn relay_refusal(&self) -> Option<String> {
+        use iroh::Watcher;
+        let mut status = self.bound().router.endpoint().home_relay_status();
+        status.get().iter().find_map(|relay| {
+            relay
+                .auth_denied_reason()
+                .map(|reason| format!("the relay {} refused this device: {reason}", relay.url()))
+        })
+    }
+
+    /// Why the home relay cannot be used, if it cannot: it refused our token, or the
+    /// last attempt to reach it failed.
+    pub fn relay_problem(&self) -> Option<String> {
+        use iroh::Watcher;
+        let mut status = self.bound().router.endpoint().home_relay_status();
+        status.get().iter().find_map(|relay| {
+            if relay.is_connected() {
+                None
+            } else if let Some(reason) = relay.auth_denied_reason() {
+                Some(format!(
+                    "the relay {} refused this device: {reason}",
+                    relay.url()
+                ))
+            } else {
+                relay
+                    .last_error()
+                    .map(|e| format!("could not reach the relay {}: {e}", relay.url()))
+            }
+        })
+    }
+
+    /// Resolves when this device's addresses or home relay change (or the endpoint was
+    /// replaced): the node then publishes them to its teams.
+    pub async fn addr_changed(&self) {
+        use iroh::Watcher;
+        let mut watch = self.bound().router.endpoint().watch_addr();
+        // An error means the endpoint closed (a rebind): that is a change too.
+        if watch.updated().await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// How the connection to `peer` runs now: `None` when not connected.
+    pub fn path(&self, peer: &str) -> Option<PathInfo> {
+        self.shared().path(peer)
+    }
+
+    /// The direct socket addresses in [`Net::addr`].
+    pub fn direct_addrs(&self) -> Vec<SocketAddr> {
+        self.addr().ip_addrs().copied().collect()
+    }
+
+    /// Replaces the set of peers (the allowlist, their addresses and shared teams).
+    /// Connections to peers no longer listed are closed at once.
+    pub fn set_peers(&self, peers: Vec<PeerSpec>) {
+        self.shared().set_peers(peers);
+    }
+
+    /// Frame bytes sent and received so far.
+    pub fn traffic(&self) -> (u64, u64) {
+        self.shared().traffic.totals()
+    }
+
+    /// Whether a live connection to `peer` exists.
+    pub fn is_connected(&self, peer: &str) -> bool {
+        self.shared().is_connected(peer)
+    }
+
+    /// Fault injection and "pause sync": refuse and close connections to these peers
+    /// until the set is changed again.
+    pub fn block(&self, peers: BTreeSet<String>) {
+        self.shared().block(peers);
+    }
+
+    /// Closes the connection to one peer after it sent something unusable (it is
+    /// re-established with backoff).
+    pub fn close_peer(&self, peer: &str, reason: &str) {
+        self.shared().close_peer(peer, reason);
+    }
+
+    /// Drops every connection (they are re-established with backoff). For tests of
+    /// reconnecting and for "reconnect now" in the UI.
+    pub fn drop_connections(&self) {
+        self.shared().drop_connections();
+    }
+
+    /// Joins a team with an invite: proves the secret to the inviter and receives the
+    /// document.
+    pub async fn join(
+        &self,
+        ticket: &InviteTicket,
+        request: JoinRequest,
+    ) -> Result<JoinAccepted, JoinError> {
+        let bound = self.bound();
+        let result = join::request_join(
+            bound.router.endpoint(),
+            ticket,
+            request,
+            bound.shared.max_frame,
+            &bound.shared.traffic,
+        )
+        .await;
+        match result {
+            Err(JoinError::Unreachable(why))
+                if bound.relays == Relays::Off && ticket.inviter.relay_urls().next().is_some() =>
+            {
+                Err(JoinError::Unreachable(format!(
+                    "{why}; this device uses no relay in its network mode, so it could not use \
+                     the inviter's: try `peercoach network --mode anywhere`"
+                )))
+            }
+            other => other,
+        }
+    }
+
+    /// Closes every connection and the endpoint, waiting for peers to be told.
+    pub async fn shutdown(&self) {
+        let bound = self.bound();
+        bound.shared.shutdown();
+        if let Err(e) = bound.router.shutdown().await {
+            tracing::warn!(error = %e, "router shutdown");
+        }
+    }
+}
+
+impl Bound {
+    /// [`Bound::bind`], retried for a moment: the endpoint just closed may not have let
+    /// go of its port yet.
+    async fn bind_soon(
+        config: &NetConfig,
+        events: mpsc::UnboundedSender<NetEvent>,
+    ) -> Result<Self, NetError> {
+        let mut tries = 0;
+        loop {
+            match Self::bind(config, events.clone()).await {
+                Err(NetError::Bind(_)) if tries < 3 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn bind(
         config: &NetConfig,
         events: mpsc::UnboundedSender<NetEvent>,
     ) -> Result<Self, NetError> {
@@ -275,24 +617,32 @@ impl Net {
         builder = builder
             .bind_addr(bind_addr)
             .map_err(|e| NetError::Config(e.to_string()))?;
+        let relays = if config.loopback_only {
+            Relays::Off
+        } else {
+            config.relays.clone()
+        };
         if config.loopback_only {
             builder = builder
                 .relay_mode(RelayMode::Disabled)
                 .clear_address_lookup()
                 .portmapper_config(PortmapperConfig::Disabled);
         } else {
-            builder = builder.relay_mode(match (config.relays, &config.relay_url) {
-                (false, _) => RelayMode::Disabled,
-                (true, None) => RelayMode::Default,
-                (true, Some(url)) => RelayMode::custom([url
-                    .parse::<iroh::RelayUrl>()
-                    .map_err(|e| NetError::Config(format!("relay URL {url:?}: {e}")))?]),
-            });
+            builder = builder.relay_mode(relay_mode(&relays)?);
+            if let Some(pem) = &config.extra_relay_roots_pem {
+                builder = builder.ca_tls_config(extra_roots(pem)?);
+            }
             builder = builder.portmapper_config(if config.port_mapping {
                 PortmapperConfig::default()
             } else {
                 PortmapperConfig::Disabled
             });
+            if config.address_lookup {
+                builder = builder
+                    .address_lookup(iroh::address_lookup::PkarrPublisher::n0_dns())
+                    .address_lookup(iroh::address_lookup::PkarrResolver::n0_dns())
+                    .address_lookup(iroh::address_lookup::DnsAddressLookup::n0_dns());
+            }
             if config.lan_discovery {
                 builder =
                     builder.address_lookup(iroh_mdns_address_lookup::MdnsAddressLookup::builder());
@@ -312,80 +662,45 @@ impl Net {
             .accept(ALPN_SYNC, peers::SyncHandler(shared.clone()))
             .accept(ALPN_JOIN, join::JoinHandler(shared.clone()))
             .spawn();
-        Ok(Self { router, shared })
+        Ok(Self {
+            router,
+            shared,
+            relays,
+        })
     }
+}
 
-    /// This device's endpoint id (hex).
-    pub fn endpoint_id(&self) -> String {
-        self.router.endpoint().id().to_string()
-    }
-
-    /// How to reach this device right now.
-    pub fn addr(&self) -> EndpointAddr {
-        self.router.endpoint().addr()
-    }
-
-    /// The direct socket addresses in [`Net::addr`].
-    pub fn direct_addrs(&self) -> Vec<SocketAddr> {
-        self.addr().ip_addrs().copied().collect()
-    }
-
-    /// Replaces the set of peers (the allowlist, their addresses and shared teams).
-    /// Connections to peers no longer listed are closed at once.
-    pub fn set_peers(&self, peers: Vec<PeerSpec>) {
-        self.shared.set_peers(peers);
-    }
-
-    /// Frame bytes sent and received so far.
-    pub fn traffic(&self) -> (u64, u64) {
-        self.shared.traffic.totals()
-    }
-
-    /// Whether a live connection to `peer` exists.
-    pub fn is_connected(&self, peer: &str) -> bool {
-        self.shared.is_connected(peer)
-    }
-
-    /// Fault injection and "pause sync": refuse and close connections to these peers
-    /// until the set is changed again.
-    pub fn block(&self, peers: BTreeSet<String>) {
-        self.shared.block(peers);
-    }
-
-    /// Closes the connection to one peer after it sent something unusable (it is
-    /// re-established with backoff).
-    pub fn close_peer(&self, peer: &str, reason: &str) {
-        self.shared.close_peer(peer, reason);
-    }
-
-    /// Drops every connection (they are re-established with backoff). For tests of
-    /// reconnecting and for "reconnect now" in the UI.
-    pub fn drop_connections(&self) {
-        self.shared.drop_connections();
-    }
-
-    /// Joins a team with an invite: proves the secret to the inviter and receives the
-    /// document.
-    pub async fn join(
-        &self,
-        ticket: &InviteTicket,
-        request: JoinRequest,
-    ) -> Result<JoinAccepted, JoinError> {
-        join::request_join(
-            self.router.endpoint(),
-            ticket,
-            request,
-            self.shared.max_frame,
-            &self.shared.traffic,
-        )
-        .await
-    }
-
-    /// Closes every connection and the endpoint, waiting for peers to be told.
-    pub async fn shutdown(&self) {
-        self.shared.shutdown();
-        if let Err(e) = self.router.shutdown().await {
-            tracing::warn!(error = %e, "router shutdown");
+fn relay_mode(relays: &Relays) -> Result<RelayMode, NetError> {
+    Ok(match relays {
+        Relays::Off => RelayMode::Disabled,
+        Relays::Public => RelayMode::Default,
+        Relays::Own(list) if list.is_empty() => {
+            return Err(NetError::Config("no relay given".into()));
         }
+        Relays::Own(list) => {
+            let mut configs = Vec::new();
+            for relay in list {
+                let mut config = iroh::RelayConfig::from(parse_relay_url(&relay.url)?);
+                if let Some(token) = &relay.token {
+                    config = config.with_auth_token(token.clone());
+                }
+                configs.push(config);
+            }
+            RelayMode::Custom(configs.into_iter().collect())
+        }
+    })
+}
+
+fn extra_roots(pem: &[u8]) -> Result<iroh::tls::CaTlsConfig, NetError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| NetError::Config(format!("extra relay root certificate: {e}")))?;
+    if certs.is_empty() {
+        return Err(NetError::Config(
+            "extra relay root certificate: no certificate in the PEM".into(),
+        ));
     }
+    Ok(iroh::tls::CaTlsConfig::embedded().with_extra_roots(certs))
 }

@@ -58,7 +58,6 @@ pub(crate) struct Shared {
     inbound: crate::flow::Budget,
     state: Mutex<State>,
     shutdown: watch::Sender<bool>,
-    counter: AtomicU64,
     pub(crate) traffic: crate::Traffic,
 }
 
@@ -85,7 +84,6 @@ impl Shared {
             inbound: crate::flow::Budget::new(crate::flow::INBOUND_BUDGET),
             state: Mutex::new(State::default()),
             shutdown: watch::channel(false).0,
-            counter: AtomicU64::new(1),
             traffic: crate::Traffic::default(),
         }
     }
@@ -100,7 +98,45 @@ impl Shared {
     }
 
     fn next(&self) -> u64 {
-        self.counter.fetch_add(1, Ordering::Relaxed)
+        // One counter for the process, not per endpoint: after a rebind, sessions of the
+        // old endpoint may still report that they ended, and must not be mistaken for
+        // the new endpoint's.
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn peer_specs(&self) -> Vec<PeerSpec> {
+        self.lock().peers.values().map(|p| p.spec.clone()).collect()
+    }
+
+    pub(crate) fn blocked(&self) -> BTreeSet<String> {
+        self.lock()
+            .blocked
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    pub(crate) fn path(&self, peer: &str) -> Option<crate::PathInfo> {
+        let id = parse_id(peer)?;
+        let connection = self
+            .lock()
+            .peers
+            .get(&id)
+            .and_then(|p| p.conn.as_ref())
+            .filter(|c| c.connection.close_reason().is_none())?
+            .connection
+            .clone();
+        let paths = connection.paths();
+        let selected = paths.into_iter().find(|p| p.is_selected())?;
+        Some(crate::PathInfo {
+            kind: if selected.is_relay() {
+                crate::PathKind::Relay
+            } else {
+                crate::PathKind::Direct
+            },
+            rtt_ms: u64::try_from(selected.rtt().as_millis()).unwrap_or(u64::MAX),
+        })
     }
 
     fn is_shutting_down(&self) -> bool {
@@ -398,7 +434,7 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                 }
             }
             Next::Dial(spec) => {
-                if spec.addrs.is_empty() {
+                if spec.addrs.is_empty() && spec.relay_url.is_none() {
                     // Nowhere to dial yet: wait until an address arrives (or mDNS finds
                     // it; iroh resolves an id without addresses through lookup).
                     tokio::select! {
@@ -406,7 +442,7 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                         _ = tokio::time::sleep(Duration::from_secs(5)) => {}
                         _ = shutdown.changed() => {}
                     }
-                    if spec.addrs.is_empty() && !shared.is_shutting_down() {
+                    if !shared.is_shutting_down() {
                         try_dial(&shared, id, &spec, &mut backoff).await;
                     }
                     continue;
@@ -442,9 +478,22 @@ async fn try_dial(
     spec: &PeerSpec,
     backoff: &mut Duration,
 ) -> bool {
-    let addr =
-        EndpointAddr::from_parts(id, spec.addrs.iter().copied().map(iroh::TransportAddr::Ip));
-    tracing::debug!(peer = %id.fmt_short(), addrs = ?spec.addrs, "dialing");
+    // Every path we know: its direct addresses, its relay, and (with none of those, or
+    // when both changed) iroh's address lookup by id.
+    let relay = spec
+        .relay_url
+        .as_deref()
+        .and_then(|u| u.parse::<iroh::RelayUrl>().ok())
+        .map(iroh::TransportAddr::Relay);
+    let addr = EndpointAddr::from_parts(
+        id,
+        spec.addrs
+            .iter()
+            .copied()
+            .map(iroh::TransportAddr::Ip)
+            .chain(relay),
+    );
+    tracing::debug!(peer = %id.fmt_short(), addrs = ?spec.addrs, relay = ?spec.relay_url, "dialing");
     match tokio::time::timeout(DIAL_TIMEOUT, shared.endpoint.connect(addr, ALPN_SYNC)).await {
         Ok(Ok(connection)) => {
             if shared.adopt(&connection, true) {
