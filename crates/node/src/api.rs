@@ -301,6 +301,16 @@ pub struct PeerStatus {
     pub last_synced_ms: Option<i64>,
     /// Its heads include all of mine: it has every change I have.
     pub has_all_my_changes: bool,
+    /// How the connection runs: `"direct"`, `"relay"`, or `None` when not connected.
+    pub path: Option<String>,
+    /// Round-trip time of that path, where known.
+    pub rtt_ms: Option<u64>,
+    /// The direct addresses it last published in its member record.
+    #[serde(default)]
+    pub addrs: Vec<String>,
+    /// The relay it last published.
+    #[serde(default)]
+    pub relay_url: Option<String>,
 }
 
 /// `status`.
@@ -310,6 +320,18 @@ pub struct StatusReply {
     pub endpoint_id: String,
     /// This device's direct addresses.
     pub addrs: Vec<String>,
+    /// The relay this device is reachable through now, if any.
+    #[serde(default)]
+    pub relay_url: Option<String>,
+    /// The network mode in effect (`anywhere`, `team-relay`, `local`, `loopback`).
+    #[serde(default)]
+    pub mode: String,
+    /// Why the relay cannot be used, when it cannot.
+    #[serde(default)]
+    pub relay_problem: Option<String>,
+    /// The relay the team set for all its members, if any.
+    #[serde(default)]
+    pub team_relay: Option<String>,
     /// The team shown.
     pub team: Option<String>,
     /// Peers: every trusted device of the team's other members (and my other devices).

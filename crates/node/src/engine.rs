@@ -487,13 +487,19 @@ impl Engine {
             Request::Network { set } => {
                 let mut settings = self.data.settings();
                 if let Some(network) = set {
-                    if let Some(url) = &network.relay_url
-                        && !(url.starts_with("https://") || url.starts_with("http://"))
-                    {
-                        return Err(EngineError::BadRequest(format!(
-                            "relay URL {url:?} must start with https:// or http://"
-                        )));
+                    // Only "team relay only" without a relay of its own needs the teams'
+                    // relays: do not load every document for the rest.
+                    let needs_teams = network.mode == peercoach_store::NetworkMode::TeamRelay
+                        && network.relay_url.is_none();
+                    if needs_teams {
+                        self.open_all()?;
                     }
+                    let relays: Vec<peercoach_core::TeamRelay> = self
+                        .teams
+                        .values()
+                        .filter_map(|open| open.doc.team().relay.clone())
+                        .collect();
+                    crate::connect::validate(&network, &relays).map_err(EngineError::BadRequest)?;
                     settings.network = network;
                     self.data.save_settings(&settings)?;
                 }

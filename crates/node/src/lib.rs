@@ -12,6 +12,7 @@
 //!   [`control`] socket. Only the node spawns tasks and threads.
 
 pub mod api;
+pub mod connect;
 pub mod control;
 pub mod engine;
 pub mod invites;

@@ -23,6 +23,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::api::{PeerStatus, Reply, Request, StatusReply};
 use crate::engine::{Engine, EngineError};
 use crate::invites::Invites;
+use peercoach_store::{NetworkMode, NetworkSettings};
 
 /// How a node is started.
 #[derive(Debug, Clone)]
@@ -94,6 +95,22 @@ enum Msg {
     },
     Tick,
     PublishAll,
+    /// This device's addresses or home relay changed.
+    AddrChanged,
+    /// The wait for a home relay before making an invite is over.
+    InviteReady {
+        team: Option<String>,
+        expires_in_ms: i64,
+        device: bool,
+        reply: oneshot::Sender<ApiResult>,
+    },
+    /// The endpoint was bound again under `config` (or, on error, kept as it was).
+    Rebound {
+        config: Box<NetConfig>,
+        result: Result<(), String>,
+        /// Settings a person changed, to save and answer once they are in force.
+        asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -140,6 +157,9 @@ impl std::fmt::Debug for Msg {
             Msg::JoinDone { .. } => "JoinDone",
             Msg::Tick => "Tick",
             Msg::PublishAll => "PublishAll",
+            Msg::AddrChanged => "AddrChanged",
+            Msg::InviteReady { .. } => "InviteReady",
+            Msg::Rebound { .. } => "Rebound",
             Msg::Shutdown(_) => "Shutdown",
         })
     }
@@ -252,18 +272,21 @@ impl Node {
             )?
         };
         let settings = engine.data().settings();
-        let loopback_only = options.loopback_only || settings.network.loopback_only;
-        let config = NetConfig {
-            secret_key: engine.identity().secret_key,
-            loopback_only,
-            bind: options.bind,
-            port: settings.network.port,
-            relays: settings.network.relays,
-            relay_url: settings.network.relay_url.clone(),
-            lan_discovery: settings.network.lan_discovery,
-            port_mapping: settings.network.port_mapping,
-            max_frame: peercoach_net::frame::DEFAULT_MAX_FRAME,
-        };
+        let loopback_only =
+            crate::connect::effective_mode(&settings.network, options.loopback_only)
+                == NetworkMode::Loopback;
+        // The teams' own relays are known once their documents are open; the actor binds
+        // again then if they change anything.
+        let (mut config, problem) = crate::connect::net_config(
+            engine.identity().secret_key,
+            &settings.network,
+            &[],
+            options.loopback_only,
+            options.bind,
+        );
+        if let Some(problem) = problem {
+            tracing::warn!("{problem}");
+        }
         let (net_tx, mut net_rx) = mpsc::unbounded_channel();
         // Keep the same port across restarts, so teammates who know our old address
         // find us again; if it is taken, take any and publish the new address.
@@ -286,6 +309,8 @@ impl Node {
             && let Some(port) = net.direct_addrs().first().map(SocketAddr::port)
             && port != settings.network.port
         {
+            // What the endpoint is bound with: a later rebind keeps this port.
+            config.port = port;
             let mut settings = engine.data().settings();
             settings.network.port = port;
             if let Err(e) = engine.data().save_settings(&settings) {
@@ -323,6 +348,19 @@ impl Node {
                 }
             }
         }));
+        let watched = net.clone();
+        let changes = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                watched.addr_changed().await;
+                // Addresses come and go in bursts (a new network brings several): publish
+                // once they settled.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                if changes.send(Msg::AddrChanged).is_err() {
+                    break;
+                }
+            }
+        }));
         let socket = if options.control_socket {
             let path = peercoach_store::DataDir::control_socket_path(&options.data_dir);
             tasks.push(crate::control::serve(&path, handle.clone())?);
@@ -333,6 +371,10 @@ impl Node {
         let actor = Actor {
             engine,
             net: net.clone(),
+            net_config: config,
+            forced_loopback: options.loopback_only,
+            bind: options.bind,
+            rebinding: false,
             rt: tokio::runtime::Handle::current(),
             tx: tx.downgrade(),
             events,
@@ -505,6 +547,13 @@ impl PeerSync {
 struct Actor {
     engine: Engine,
     net: Net,
+    /// What the endpoint is bound with now.
+    net_config: NetConfig,
+    /// Loopback-only forced by the environment or `serve --loopback-only`.
+    forced_loopback: bool,
+    bind: Option<SocketAddr>,
+    /// A rebind is under way: the next one waits for it.
+    rebinding: bool,
     rt: tokio::runtime::Handle,
     tx: mpsc::WeakUnboundedSender<Msg>,
     events: broadcast::Sender<NodeEvent>,
@@ -532,6 +581,13 @@ struct Actor {
     /// `settle`, once the answer is applied.
     refetch: BTreeSet<TeamId>,
 }
+
+/// How long an invite waits for the device's home relay right after start.
+const INVITE_RELAY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a new relay of this device's own gets to accept it before its settings are
+/// taken (a relay that refuses the token is refused here, and nothing changes).
+const RELAY_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// Messages taken from the actor's mailbox at once. Pushes in a batch are applied in one
 /// Automerge call (see [`Arrivals`]), so a node that fell behind catches up in fewer,
@@ -585,6 +641,7 @@ impl Actor {
         }
         self.publish_addrs();
         self.refresh_peers();
+        self.follow_team_relays();
         self.publish_all();
         // After the snapshots: the UI takes "open, and no snapshot" for "no team yet".
         self.opened.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -641,11 +698,37 @@ impl Actor {
                         }
                     }
                     Msg::PublishAll => self.publish_all(),
+                    Msg::AddrChanged => self.publish_addrs(),
+                    Msg::InviteReady {
+                        team,
+                        expires_in_ms,
+                        device,
+                        reply,
+                    } => {
+                        let result = self.invite(team.as_deref(), expires_in_ms, device);
+                        let mut warnings = self.engine.take_warnings();
+                        if result.is_ok()
+                            && let Some(why) = self.no_relay_warning()
+                        {
+                            warnings.push(why);
+                        }
+                        let _ = reply.send(ApiResult { result, warnings });
+                    }
+                    Msg::Rebound {
+                        config,
+                        result,
+                        asked,
+                    } => self.rebound(*config, result, asked),
                     Msg::Shutdown(done) => stop = Some(done),
                 }
             }
             self.take_arrivals(&mut changed, &mut reply_to);
+            let any_change = !changed.is_empty();
             self.settle(&changed, reply_to);
+            if any_change {
+                // A teammate may have set (or cleared) the team's relay.
+                self.follow_team_relays();
+            }
             if let Some(done) = stop {
                 self.save_sync_states();
                 self.engine.save_views();
@@ -1035,7 +1118,31 @@ impl Actor {
                 team,
                 expires_in_ms,
                 device,
-            } => self.invite(team.as_deref(), expires_in_ms, device),
+            } => {
+                if self.net.uses_relays() && self.net.relay_url().is_none() {
+                    // Just started: an invite without the relay cannot be used from
+                    // behind a NAT, so wait (a few seconds at most) until it is known.
+                    let net = self.net.clone();
+                    let tx = self.tx.clone();
+                    self.rt.spawn(async move {
+                        net.wait_for_relay(INVITE_RELAY_WAIT).await;
+                        if let Some(tx) = tx.upgrade() {
+                            let _ = tx.send(Msg::InviteReady {
+                                team,
+                                expires_in_ms,
+                                device,
+                                reply,
+                            });
+                        }
+                    });
+                    return;
+                }
+                self.invite(team.as_deref(), expires_in_ms, device)
+            }
+            Request::Network { set: Some(network) } => {
+                self.change_network(network, reply);
+                return;
+            }
             Request::Join { ticket, name } => match self.start_join(&ticket, name, reply) {
                 Ok(()) => return,
                 Err((e, reply)) => {
@@ -1084,6 +1191,7 @@ impl Actor {
                 .filter(|d| d.trusted && d.endpoint != endpoint_id)
             {
                 let ps = self.peers.get(&(id.clone(), device.endpoint.clone()));
+                let path = self.net.path(&device.endpoint);
                 peers.push(PeerStatus {
                     member: member.id.to_string(),
                     name: member.name.clone(),
@@ -1091,12 +1199,23 @@ impl Actor {
                     connected: self.net.is_connected(&device.endpoint),
                     last_synced_ms: ps.and_then(|p| p.last_received_ms),
                     has_all_my_changes: ps.is_some_and(|p| peer_has_all(open.doc.automerge(), p)),
+                    path: path.map(|p| p.kind.as_str().to_owned()),
+                    rtt_ms: path.map(|p| p.rtt_ms),
+                    addrs: device.addrs.clone(),
+                    relay_url: device.relay.clone(),
                 });
             }
         }
+        let settings = self.engine.data().settings();
         Ok(Reply::Status(StatusReply {
             endpoint_id,
             addrs,
+            relay_url: self.net.relay_url(),
+            mode: crate::connect::effective_mode(&settings.network, self.forced_loopback)
+                .as_str()
+                .to_owned(),
+            relay_problem: self.net.relay_problem().or_else(|| self.net_problem()),
+            team_relay: view.relay.as_ref().map(|r| r.url.clone()),
             team: Some(id.to_string()),
             peers,
         }))
@@ -1190,10 +1309,18 @@ impl Actor {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            relay_url: self.net.relay_url(),
         };
         let net = self.net.clone();
         let tx = self.tx.clone();
         self.rt.spawn(async move {
+            let mut request = request;
+            // The inviter writes our relay into our member record: wait (briefly) until
+            // we have one, or teammates behind a NAT cannot reach us until we publish it.
+            if net.uses_relays() && net.relay_url().is_none() {
+                net.wait_for_relay(INVITE_RELAY_WAIT).await;
+                request.relay_url = net.relay_url();
+            }
             let result = net.join(&ticket, request).await;
             if let Some(tx) = tx.upgrade() {
                 let _ = tx.send(Msg::JoinDone {
@@ -1328,6 +1455,7 @@ impl Actor {
                     endpoint: from.to_owned(),
                     label: request.name.clone(),
                     addrs: request.addrs.clone(),
+                    relay: request.relay_url.clone(),
                 },
                 Err(_) => return refuse("malformed invite".into()),
             },
@@ -1337,6 +1465,7 @@ impl Actor {
                 endpoint: from.to_owned(),
                 label: String::new(),
                 addrs: request.addrs.clone(),
+                relay: request.relay_url.clone(),
             },
         };
         let applied = match self.engine.apply(Some(team_id.as_str()), command) {
@@ -1516,6 +1645,161 @@ impl Actor {
         }
     }
 
+    /// Every relay this device's teams set for themselves.
+    fn team_relays(&mut self) -> Vec<peercoach_core::TeamRelay> {
+        self.engine
+            .teams_mut()
+            .filter_map(|(_, open)| open.doc.team().relay.clone())
+            .collect()
+    }
+
+    /// The endpoint's configuration for the saved settings and the teams' relays.
+    fn wanted_config(&mut self, network: &NetworkSettings) -> (NetConfig, Option<String>) {
+        let relays = self.team_relays();
+        crate::connect::net_config(
+            self.engine.identity().secret_key,
+            network,
+            &relays,
+            self.forced_loopback,
+            self.bind,
+        )
+    }
+
+    /// Why the network is less than the settings ask, if it is.
+    fn net_problem(&mut self) -> Option<String> {
+        let network = self.engine.data().settings().network;
+        self.wanted_config(&network).1
+    }
+
+    /// Binds again when a team's relay, set in its document by any member, changes what
+    /// this device should use.
+    fn follow_team_relays(&mut self) {
+        if self.rebinding {
+            return;
+        }
+        let network = self.engine.data().settings().network;
+        let (config, _) = self.wanted_config(&network);
+        if config != self.net_config {
+            tracing::info!(relays = ?config.relays, "the team's relay changed; binding again");
+            self.rebind(config, None);
+        }
+    }
+
+    /// `network` with new settings: checked, put in force (binding again if the paths
+    /// change), and saved only once they work. A relay that refuses this device changes
+    /// nothing.
+    fn change_network(&mut self, network: NetworkSettings, reply: oneshot::Sender<ApiResult>) {
+        let relays = self.team_relays();
+        if let Err(e) = crate::connect::validate(&network, &relays) {
+            let _ = reply.send(ApiResult {
+                result: Err(EngineError::BadRequest(e)),
+                warnings: Vec::new(),
+            });
+            return;
+        }
+        let (config, _) = self.wanted_config(&network);
+        if config == self.net_config {
+            let result = self.engine.handle(Request::Network { set: Some(network) });
+            let _ = reply.send(ApiResult {
+                result,
+                warnings: self.engine.take_warnings(),
+            });
+        } else if self.rebinding {
+            let _ = reply.send(ApiResult {
+                result: Err(EngineError::BadRequest(
+                    "the network is being set up again; try again in a moment".into(),
+                )),
+                warnings: Vec::new(),
+            });
+        } else {
+            self.rebind(config, Some((network, reply)));
+        }
+    }
+
+    /// Binds the endpoint again under `config`, off the actor's thread; the outcome
+    /// comes back as [`Msg::Rebound`].
+    fn rebind(
+        &mut self,
+        config: NetConfig,
+        asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
+    ) {
+        self.rebinding = true;
+        let net = self.net.clone();
+        let previous = self.net_config.clone();
+        let tx = self.tx.clone();
+        let check_relay = asked.is_some() && matches!(config.relays, peercoach_net::Relays::Own(_));
+        self.rt.spawn(async move {
+            let mut result = net
+                .rebind(&config, &previous)
+                .await
+                .map_err(|e| e.to_string());
+            if result.is_ok() && check_relay && !net.wait_for_relay(RELAY_CHECK_WAIT).await {
+                // Only a refusal undoes the change: a relay that is merely down now (or a
+                // laptop offline) may well work later.
+                if let Some(refused) = net.relay_refusal() {
+                    result = Err(format!(
+                        "{refused}; check the relay token (nothing was changed)"
+                    ));
+                    if let Err(e) = net.rebind(&previous, &config).await {
+                        tracing::warn!(error = %e, "could not bind the previous settings again");
+                    }
+                }
+            }
+            let config = if result.is_ok() { config } else { previous };
+            if let Some(tx) = tx.upgrade() {
+                let _ = tx.send(Msg::Rebound {
+                    config: Box::new(config),
+                    result,
+                    asked,
+                });
+            }
+        });
+    }
+
+    fn rebound(
+        &mut self,
+        config: NetConfig,
+        result: Result<(), String>,
+        asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
+    ) {
+        self.rebinding = false;
+        self.net_config = config;
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "the network settings were not applied");
+        }
+        if let Some((network, reply)) = asked {
+            let result = match result {
+                Ok(()) => self.engine.handle(Request::Network { set: Some(network) }),
+                Err(e) => Err(EngineError::BadRequest(e)),
+            };
+            let mut warnings = self.engine.take_warnings();
+            if result.is_ok()
+                && let Some(problem) = self.net.relay_problem()
+            {
+                warnings.push(format!("saved, but {problem}"));
+            }
+            let _ = reply.send(ApiResult { result, warnings });
+        }
+        self.publish_addrs();
+        // Settings or teams may have changed while the endpoint was bound again.
+        self.follow_team_relays();
+        let _ = self.events.send(NodeEvent::Sync);
+    }
+
+    /// What to tell the person who made an invite when it carries no relay.
+    fn no_relay_warning(&self) -> Option<String> {
+        (self.net.uses_relays() && self.net.relay_url().is_none()).then(|| {
+            let why = self
+                .net
+                .relay_problem()
+                .unwrap_or_else(|| "no relay answered yet".into());
+            format!(
+                "this invite carries no relay ({why}): it works only for a device that can \
+                 reach this one directly, as on the same network"
+            )
+        })
+    }
+
     /// Writes this device's current addresses into each team where they changed.
     fn publish_addrs(&mut self) {
         let mut addrs: Vec<String> = self
@@ -1525,6 +1809,7 @@ impl Actor {
             .map(ToString::to_string)
             .collect();
         addrs.sort();
+        let relay = self.net.relay_url();
         let teams: Vec<TeamId> = self.engine.teams_mut().map(|(id, _)| id.clone()).collect();
         let actor = self.engine.identity().actor_hex();
         let mut changed = BTreeSet::new();
@@ -1538,18 +1823,20 @@ impl Actor {
             if open.doc.read_only().is_some() {
                 continue;
             }
-            let current: Option<Vec<String>> = open.doc.team().members.get(&me).and_then(|m| {
-                m.devices.iter().find(|d| d.actor == actor).map(|d| {
-                    let mut a = d.addrs.clone();
-                    a.sort();
-                    a
-                })
-            });
-            if current.as_ref() != Some(&addrs) {
+            let current: Option<(Vec<String>, Option<String>)> =
+                open.doc.team().members.get(&me).and_then(|m| {
+                    m.devices.iter().find(|d| d.actor == actor).map(|d| {
+                        let mut a = d.addrs.clone();
+                        a.sort();
+                        (a, d.relay.clone())
+                    })
+                });
+            if current.as_ref() != Some(&(addrs.clone(), relay.clone())) {
                 match self.engine.apply(
                     Some(team.as_str()),
                     Command::PublishAddrs {
                         addrs: addrs.clone(),
+                        relay: relay.clone(),
                     },
                 ) {
                     Ok(_) => {
@@ -1591,8 +1878,12 @@ impl Actor {
                                 .or_insert_with(|| PeerSpec {
                                     endpoint_id: device.endpoint.clone(),
                                     addrs: Vec::new(),
+                                    relay_url: None,
                                     teams: BTreeSet::new(),
                                 });
+                        if spec.relay_url.is_none() {
+                            spec.relay_url = device.relay.clone();
+                        }
                         for a in &device.addrs {
                             if let Ok(addr) = SocketAddr::from_str(a)
                                 && !spec.addrs.contains(&addr)

@@ -1,0 +1,239 @@
+//! From what a person chose (a [`NetworkMode`], maybe a relay of their own) and what
+//! their teams chose (a team relay in the document) to how the endpoint is bound.
+//!
+//! The rules, from DESIGN.md §5 ("Connectivity"):
+//! - *Anywhere* (the default) uses a relay so that two laptops behind home routers meet,
+//!   punches holes to go direct, asks the router for a port, and finds teammates on the
+//!   LAN by mDNS. The relay is this device's own (settings), else its teams' (the
+//!   document), else n0's public ones. Only with n0's relays is n0's address lookup used
+//!   too: a device's home relay among n0's can change, and the lookup finds it by id; a
+//!   team relay does not move, and every teammate reads its URL from the member records.
+//! - *Team relay only* is the same without any third party: no n0 relay, no n0 lookup.
+//! - *Local network only*: mDNS and direct addresses, no relay, no port mapping.
+//! - *Loopback only*: 127.0.0.1 and nothing else (tests, demos; also forced by
+//!   `PEERCOACH_LOOPBACK=1`).
+
+use std::net::SocketAddr;
+
+use peercoach_core::TeamRelay;
+use peercoach_net::{NetConfig, RelaySpec, Relays};
+use peercoach_store::{NetworkMode, NetworkSettings};
+
+/// Test-only: a PEM file of extra root certificates to trust for relays, so a test's
+/// own relay with a self-signed certificate can be reached over TLS (which the relay's
+/// QUIC address discovery, and so hole punching, needs). The app never sets it.
+pub const TEST_RELAY_CA_ENV: &str = "PEERCOACH_TEST_RELAY_CA";
+
+/// The endpoint's configuration for these settings, and why it is less than asked for
+/// when it is (*Team relay only* with no relay known yet).
+pub fn net_config(
+    secret_key: [u8; 32],
+    network: &NetworkSettings,
+    team_relays: &[TeamRelay],
+    forced_loopback: bool,
+    bind: Option<SocketAddr>,
+) -> (NetConfig, Option<String>) {
+    let mut config = NetConfig::loopback(secret_key);
+    config.bind = bind;
+    config.port = network.port;
+    config.extra_relay_roots_pem = test_relay_roots();
+    let mode = effective_mode(network, forced_loopback);
+    let own = own_relays(network, team_relays);
+    let mut problem = None;
+    match mode {
+        NetworkMode::Loopback => {}
+        NetworkMode::Anywhere => {
+            config.loopback_only = false;
+            config.address_lookup = own.is_empty();
+            config.relays = if own.is_empty() {
+                Relays::Public
+            } else {
+                Relays::Own(own)
+            };
+            config.lan_discovery = true;
+            config.port_mapping = true;
+        }
+        NetworkMode::TeamRelay => {
+            config.loopback_only = false;
+            if own.is_empty() {
+                problem = Some(NO_TEAM_RELAY.to_owned());
+                config.relays = Relays::Off;
+            } else {
+                config.relays = Relays::Own(own);
+            }
+            config.lan_discovery = true;
+            config.port_mapping = true;
+        }
+        NetworkMode::Local => {
+            config.loopback_only = false;
+            config.lan_discovery = true;
+        }
+    }
+    (config, problem)
+}
+
+const NO_TEAM_RELAY: &str = "\"Team relay only\" needs a relay: set one for the team with \
+    `peercoach network --team-relay URL`, or for this device with `--relay-url URL`";
+
+/// The mode in force: loopback-only when the environment or `serve --loopback-only`
+/// forces it, whatever the settings say.
+pub fn effective_mode(network: &NetworkSettings, forced_loopback: bool) -> NetworkMode {
+    if forced_loopback {
+        NetworkMode::Loopback
+    } else {
+        network.mode
+    }
+}
+
+/// This device's own relay if it set one, else every relay its teams set (each once).
+fn own_relays(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Vec<RelaySpec> {
+    if let Some(url) = &network.relay_url {
+        return vec![RelaySpec {
+            url: url.clone(),
+            token: network.relay_token.clone(),
+        }];
+    }
+    let mut relays: Vec<RelaySpec> = Vec::new();
+    for relay in team_relays {
+        if !relays.iter().any(|r| r.url == relay.url) {
+            relays.push(RelaySpec {
+                url: relay.url.clone(),
+                token: relay.token.clone(),
+            });
+        }
+    }
+    relays
+}
+
+/// Checks settings a person typed: the relay URL must be one iroh can use, the token
+/// printable, and *Team relay only* needs a relay.
+pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<(), String> {
+    if let Some(url) = &network.relay_url {
+        peercoach_net::parse_relay_url(url).map_err(|e| e.to_string())?;
+    }
+    if let Some(token) = &network.relay_token {
+        peercoach_core::command::clean_token(token).map_err(|e| e.to_string())?;
+        if network.relay_url.is_none() {
+            return Err(
+                "a relay token needs a relay: give --relay-url with --relay-token".to_owned(),
+            );
+        }
+    }
+    if network.mode == NetworkMode::TeamRelay && own_relays(network, team_relays).is_empty() {
+        return Err(NO_TEAM_RELAY.to_owned());
+    }
+    Ok(())
+}
+
+fn test_relay_roots() -> Option<Vec<u8>> {
+    let path = std::env::var_os(TEST_RELAY_CA_ENV)?;
+    match std::fs::read(&path) {
+        Ok(pem) => Some(pem),
+        Err(e) => {
+            tracing::warn!(path = ?path, error = %e, "could not read the test relay's certificate");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn team_relay(url: &str) -> TeamRelay {
+        TeamRelay {
+            url: url.into(),
+            token: Some("t".into()),
+        }
+    }
+
+    #[test]
+    fn anywhere_is_the_default_and_uses_n0_only_without_a_relay_of_our_own() {
+        let n = NetworkSettings::default();
+        assert_eq!(n.mode, NetworkMode::Anywhere);
+        let (c, problem) = net_config([1; 32], &n, &[], false, None);
+        assert_eq!(problem, None);
+        assert!(!c.loopback_only && c.lan_discovery && c.port_mapping && c.address_lookup);
+        assert_eq!(c.relays, Relays::Public);
+        // A team relay replaces n0's relays and n0's lookup.
+        let (c, _) = net_config(
+            [1; 32],
+            &n,
+            &[team_relay("https://team.example/")],
+            false,
+            None,
+        );
+        assert!(!c.address_lookup);
+        assert_eq!(
+            c.relays,
+            Relays::Own(vec![RelaySpec {
+                url: "https://team.example/".into(),
+                token: Some("t".into())
+            }])
+        );
+        // The device's own relay overrides the team's.
+        let mine = NetworkSettings {
+            relay_url: Some("https://mine.example/".into()),
+            ..NetworkSettings::default()
+        };
+        let (c, _) = net_config(
+            [1; 32],
+            &mine,
+            &[team_relay("https://team.example/")],
+            false,
+            None,
+        );
+        assert!(
+            matches!(&c.relays, Relays::Own(r) if r.len() == 1 && r[0].url == "https://mine.example/")
+        );
+    }
+
+    #[test]
+    fn every_mode_turns_on_only_its_own_paths() {
+        let with = |mode| NetworkSettings {
+            mode,
+            ..NetworkSettings::default()
+        };
+        let (c, problem) = net_config([1; 32], &with(NetworkMode::TeamRelay), &[], false, None);
+        assert!(problem.is_some(), "no relay to use yet");
+        assert_eq!(c.relays, Relays::Off);
+        assert!(!c.address_lookup);
+        let (c, _) = net_config([1; 32], &with(NetworkMode::Local), &[], false, None);
+        assert_eq!(c.relays, Relays::Off);
+        assert!(c.lan_discovery && !c.port_mapping && !c.address_lookup && !c.loopback_only);
+        let (c, _) = net_config([1; 32], &with(NetworkMode::Loopback), &[], false, None);
+        assert!(c.loopback_only && !c.lan_discovery && !c.port_mapping && !c.address_lookup);
+        // PEERCOACH_LOOPBACK=1 wins over the settings.
+        let (c, _) = net_config([1; 32], &with(NetworkMode::Anywhere), &[], true, None);
+        assert!(c.loopback_only);
+        assert_eq!(c.relays, Relays::Off);
+    }
+
+    #[test]
+    fn bad_relay_settings_are_refused_with_what_to_do() {
+        let bad = |url: &str, token: Option<&str>| NetworkSettings {
+            relay_url: Some(url.into()),
+            relay_token: token.map(Into::into),
+            ..NetworkSettings::default()
+        };
+        for (n, says) in [
+            (bad("relay.example.org", None), "https://"),
+            (bad("https://", None), "not a URL"),
+            (bad("https://relay.example.org", Some("two words")), "token"),
+        ] {
+            let e = validate(&n, &[]).expect_err("refused");
+            assert!(e.contains(says), "{e}");
+        }
+        let token_alone = NetworkSettings {
+            relay_token: Some("t".into()),
+            ..NetworkSettings::default()
+        };
+        assert!(validate(&token_alone, &[]).is_err());
+        let team_only = NetworkSettings {
+            mode: NetworkMode::TeamRelay,
+            ..NetworkSettings::default()
+        };
+        assert!(validate(&team_only, &[]).is_err());
+        assert!(validate(&team_only, &[team_relay("https://team.example/")]).is_ok());
+    }
+}
