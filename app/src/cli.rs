@@ -76,7 +76,8 @@ pub enum Cmd {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
-    /// Show or change this device's network settings (used from the next start).
+    /// Show or change how this device reaches teammates (applied at once when a node
+    /// runs, else from its next start), and the team's relay.
     Network(NetworkArgs),
     /// Create this device's identity (if none) and a new team; prints the team id.
     Init {
@@ -297,24 +298,55 @@ pub enum Cmd {
 /// `network` arguments.
 #[derive(Debug, Args)]
 pub struct NetworkArgs {
-    /// Loopback-only mode (127.0.0.1, nothing else).
+    /// How this device reaches teammates: anywhere (default: direct when possible, a
+    /// relay otherwise), team-relay (only the team's own relay), local (this network
+    /// only), loopback (127.0.0.1, for tests and demos).
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Shorthand: `on` is `--mode loopback`, `off` is `--mode anywhere`.
     #[arg(long, value_enum)]
     pub loopback_only: Option<OnOff>,
-    /// Find teammates on the local network (mDNS).
-    #[arg(long, value_enum)]
-    pub lan_discovery: Option<OnOff>,
-    /// Use relays to get through NATs (n0's public relays unless --relay-url is set).
-    #[arg(long, value_enum)]
-    pub relays: Option<OnOff>,
-    /// A self-hosted iroh relay (https://…); `none` to clear.
-    #[arg(long)]
+    /// This device's own iroh relay (https://…), overriding the team's and n0's;
+    /// `none` to clear.
+    #[arg(long, value_name = "URL")]
     pub relay_url: Option<String>,
-    /// Ask the router to forward a port (UPnP / NAT-PMP / PCP).
-    #[arg(long, value_enum)]
-    pub port_mapping: Option<OnOff>,
+    /// The access token of --relay-url, if it asks for one; `none` to clear.
+    #[arg(long, value_name = "TOKEN")]
+    pub relay_token: Option<String>,
+    /// Set the relay of the whole team (in the team's document; every member's device
+    /// uses it unless it has a relay of its own); `none` to clear.
+    #[arg(long, value_name = "URL")]
+    pub team_relay: Option<String>,
+    /// The access token of --team-relay (seen by every member).
+    #[arg(long, value_name = "TOKEN", requires = "team_relay")]
+    pub team_relay_token: Option<String>,
     /// Fixed UDP port (0 = any).
     #[arg(long)]
     pub port: Option<u16>,
+}
+
+/// A network mode.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    /// Direct when possible, a relay otherwise (the default).
+    Anywhere,
+    /// Direct, or only through the team's own relay.
+    TeamRelay,
+    /// Devices on this local network only.
+    Local,
+    /// 127.0.0.1 only.
+    Loopback,
+}
+
+impl From<ModeArg> for peercoach_store::NetworkMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Anywhere => Self::Anywhere,
+            ModeArg::TeamRelay => Self::TeamRelay,
+            ModeArg::Local => Self::Local,
+            ModeArg::Loopback => Self::Loopback,
+        }
+    }
 }
 
 /// A switch.

@@ -396,10 +396,15 @@ pub fn teams(rows: &[TeamEntry]) -> String {
 /// Sync status.
 pub fn status(s: &StatusReply) -> String {
     let mut out = format!(
-        "This device: {}\n  listening on {}\n",
+        "This device: {}\n  network: {}\n  listening on {}\n  relay: {}\n",
         s.endpoint_id,
-        s.addrs.join(", ")
+        peercoach_store::NetworkMode::parse(&s.mode).map_or(s.mode.as_str(), |m| m.title()),
+        s.addrs.join(", "),
+        s.relay_url.as_deref().unwrap_or("none")
     );
+    if let Some(problem) = &s.relay_problem {
+        let _ = writeln!(out, "  problem: {problem}");
+    }
     if s.peers.is_empty() {
         out.push_str(
             "No other devices in this team yet: invite someone with `peercoach invite`.\n",
@@ -407,12 +412,18 @@ pub fn status(s: &StatusReply) -> String {
         return out;
     }
     for p in &s.peers {
+        let path = match (&p.path, p.rtt_ms) {
+            (Some(path), Some(rtt)) => format!("{path}, {rtt} ms"),
+            (Some(path), None) => path.clone(),
+            (None, _) => "-".into(),
+        };
         let _ = writeln!(
             out,
-            "{:<20} {}  {}  last synced {}  {}",
+            "{:<20} {}  {}  {:<16}  last synced {}  {}",
             p.name,
             short(&p.endpoint_id),
             if p.connected { "online " } else { "offline" },
+            path,
             p.last_synced_ms
                 .map(format_datetime)
                 .unwrap_or_else(|| "never".into()),
@@ -428,18 +439,26 @@ pub fn status(s: &StatusReply) -> String {
 
 /// Network settings.
 pub fn network(n: &peercoach_store::NetworkSettings) -> String {
-    let on = |b: bool| if b { "on" } else { "off" };
+    let relay = match (&n.relay_url, n.mode) {
+        (Some(u), _) => format!(
+            "{u}{}",
+            if n.relay_token.is_some() {
+                " (with a token)"
+            } else {
+                ""
+            }
+        ),
+        (None, peercoach_store::NetworkMode::Anywhere) => {
+            "the team's relay if it set one, else n0's public relays".into()
+        }
+        (None, peercoach_store::NetworkMode::TeamRelay) => "the team's relay".into(),
+        (None, _) => "none".into(),
+    };
     format!(
-        "loopback-only: {}\nLAN discovery (mDNS): {}\nrelays: {}{}\nport mapping: {}\nport: {}\n(changes apply the next time the app or serve starts)\n",
-        on(n.loopback_only),
-        on(n.lan_discovery),
-        on(n.relays),
-        match (&n.relay_url, n.relays) {
-            (Some(u), _) => format!(" ({u})"),
-            (None, true) => " (n0's public relays)".into(),
-            (None, false) => String::new(),
-        },
-        on(n.port_mapping),
+        "mode: {} ({})\n  {}\nrelay: {relay}\nport: {}\n",
+        n.mode.title(),
+        n.mode.as_str(),
+        n.mode.reveals(),
         if n.port == 0 {
             "any".into()
         } else {

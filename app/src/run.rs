@@ -219,6 +219,20 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             }
         }
         Cmd::Network(args) => {
+            if let Some(url) = &args.team_relay {
+                // The team's relay is a change to the team document, like any other.
+                let command = Command::SetTeamRelay {
+                    url: (url != "none").then(|| url.clone()),
+                    token: args.team_relay_token.clone(),
+                };
+                let reply = cx.call(Request::Apply {
+                    team: cx.g.team.clone(),
+                    command,
+                })?;
+                if let Reply::Done { summary, .. } = &reply {
+                    eprintln!("{summary}");
+                }
+            }
             let current = match cx.call(Request::Network { set: None })? {
                 Reply::Network(n) => n,
                 other => bail!("unexpected reply {other:?}"),
@@ -693,20 +707,25 @@ fn apply_network_args(
     mut n: peercoach_store::NetworkSettings,
     args: &NetworkArgs,
 ) -> peercoach_store::NetworkSettings {
+    use peercoach_store::NetworkMode;
     if let Some(v) = args.loopback_only {
-        n.loopback_only = v.on();
+        n.mode = if v.on() {
+            NetworkMode::Loopback
+        } else {
+            NetworkMode::Anywhere
+        };
     }
-    if let Some(v) = args.lan_discovery {
-        n.lan_discovery = v.on();
-    }
-    if let Some(v) = args.relays {
-        n.relays = v.on();
+    if let Some(m) = args.mode {
+        n.mode = m.into();
     }
     if let Some(url) = &args.relay_url {
-        n.relay_url = (url != "none").then(|| url.clone());
+        n.relay_url = (url != "none").then(|| url.trim().to_owned());
+        if n.relay_url.is_none() {
+            n.relay_token = None;
+        }
     }
-    if let Some(v) = args.port_mapping {
-        n.port_mapping = v.on();
+    if let Some(token) = &args.relay_token {
+        n.relay_token = (token != "none").then(|| token.clone());
     }
     if let Some(p) = args.port {
         n.port = p;

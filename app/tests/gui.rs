@@ -46,21 +46,23 @@ impl Device {
     }
 
     fn harness(&self, path: &Path) -> Harness<'static, PeercoachApp> {
+        self.harness_sized(path, egui::vec2(1280.0, 820.0))
+    }
+
+    fn harness_sized(&self, path: &Path, size: egui::Vec2) -> Harness<'static, PeercoachApp> {
         let app = PeercoachApp::new(
             self.node().handle(),
             path.to_owned(),
             true,
             Prefs::default(),
         );
-        Harness::builder()
-            .with_size(egui::vec2(1280.0, 820.0))
-            .build_ui_state(
-                |ui, app: &mut PeercoachApp| {
-                    app.logic(ui.ctx());
-                    app.ui(ui);
-                },
-                app,
-            )
+        Harness::builder().with_size(size).build_ui_state(
+            |ui, app: &mut PeercoachApp| {
+                app.logic(ui.ctx());
+                app.ui(ui);
+            },
+            app,
+        )
     }
 
     fn stop(mut self, rt: &tokio::runtime::Runtime) {
@@ -371,6 +373,69 @@ fn the_dashboard_shows_metrics_for_a_demo_history() {
         h.step();
         h.step();
     }
+    drop(h);
+    d.stop(&rt);
+}
+
+#[test]
+fn settings_offer_the_four_network_modes_and_apply_one_to_the_running_node() {
+    use peercoach_store::NetworkMode;
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_owned();
+    let d = start(&rt, dir);
+    // Tall enough that the whole Settings screen is on screen.
+    let mut h = d.harness_sized(&path, egui::vec2(1280.0, 2000.0));
+    create_team(&mut h, "Ana");
+    h.state_mut().prefs.screen = Screen::Settings;
+    settle(&mut h, "settings", |app| app.drafts.network.is_some());
+    for mode in NetworkMode::ALL {
+        assert!(h.query_by_label(mode.title()).is_some(), "{}", mode.title());
+        assert!(
+            h.query_by_label(mode.reveals()).is_some(),
+            "what {} reveals",
+            mode.title()
+        );
+    }
+    // The effective setting, and why, when the environment forces loopback-only.
+    assert!(
+        h.query_by_label_contains("In force now: Loopback only")
+            .is_some()
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::RadioButton, "Local network only")
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(
+        h.state().drafts.network.as_ref().map(|n| n.mode),
+        Some(NetworkMode::Local),
+        "the choice is taken"
+    );
+    click(&mut h, "Apply network settings");
+    settle(&mut h, "the node applied it", |app| {
+        app.drafts
+            .saved_network
+            .as_ref()
+            .is_some_and(|n| n.mode == NetworkMode::Local)
+    });
+    let Reply::Network(n) = d.request(&rt, Request::Network { set: None }) else {
+        panic!("network settings")
+    };
+    assert_eq!(n.mode, NetworkMode::Local, "saved on the node's data dir");
+    // A team relay, set for the whole team from here.
+    type_into(&mut h, "Team relay URL", "https://relay.example.org/");
+    click(&mut h, "Set team relay");
+    settle(&mut h, "the team relay in the document", |app| {
+        app.snap
+            .as_ref()
+            .and_then(|s| s.team.relay.as_ref())
+            .is_some_and(|r| r.url == "https://relay.example.org/")
+    });
+    assert!(
+        h.query_by_label_contains("In use by the team: https://relay.example.org/")
+            .is_some()
+    );
     drop(h);
     d.stop(&rt);
 }

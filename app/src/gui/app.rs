@@ -264,7 +264,17 @@ impl PeercoachApp {
                 self.notify("Invite ready: send the ticket or show the QR code", false);
             }
             (Purpose::Network, Ok(Reply::Network(n))) => {
+                if self.drafts.saved_network.is_some()
+                    && self.drafts.saved_network.as_ref() != Some(&n)
+                {
+                    self.notify(
+                        format!("Network: {} is in force now", n.mode.title()),
+                        false,
+                    );
+                }
                 self.drafts.relay_url = n.relay_url.clone().unwrap_or_default();
+                self.drafts.relay_token = n.relay_token.clone().unwrap_or_default();
+                self.drafts.saved_network = Some(n.clone());
                 self.drafts.network = Some(n);
             }
             (Purpose::OpenTeam, Ok(Reply::TeamCreated { team_id, .. }))
@@ -303,7 +313,12 @@ impl PeercoachApp {
         };
         let online: Vec<_> = status.peers.iter().filter(|p| p.connected).collect();
         let complete = online.iter().filter(|p| p.has_all_my_changes).count();
-        if complete > 0 {
+        // How each online teammate is reached, under the summary.
+        let reached: String = online
+            .iter()
+            .map(|p| format!("\n{}: {}", p.name, super::screens::sync::path_text(p)))
+            .collect();
+        let (light, why) = if complete > 0 {
             (
                 SyncLight::Green,
                 format!(
@@ -325,7 +340,8 @@ impl PeercoachApp {
                 "No teammate online: your edits are safe on this device and will sync when one is."
                     .into(),
             )
-        }
+        };
+        (light, format!("{why}{reached}"))
     }
 
     /// Draws one frame (everything inside the window).

@@ -206,8 +206,16 @@ pub struct Drafts {
     pub first_ticket: String,
     /// Network settings being edited.
     pub network: Option<peercoach_store::NetworkSettings>,
+    /// The network settings as saved (to tell whether the form changed them).
+    pub saved_network: Option<peercoach_store::NetworkSettings>,
     /// Relay URL text.
     pub relay_url: String,
+    /// Relay token text.
+    pub relay_token: String,
+    /// Team relay URL text.
+    pub team_relay: String,
+    /// Team relay token text.
+    pub team_relay_token: String,
 }
 
 impl std::fmt::Debug for Drafts {

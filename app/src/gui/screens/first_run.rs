@@ -92,5 +92,34 @@ pub fn first_run_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Re
                 }
             });
         });
+        ui.add_space(16.0);
+        network_ui(ui, drafts, outbox);
     });
+}
+
+/// How this device will reach teammates, chosen before it meets any.
+fn network_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Purpose)>) {
+    let Some(mut n) = drafts.network.clone() else {
+        return;
+    };
+    theme::card(ui, |ui| {
+        egui::CollapsingHeader::new(format!("Network: {}", n.mode.title()))
+            .id_salt("first-run-network")
+            .show(ui, |ui| {
+                super::settings::mode_choice_ui(ui, &mut n.mode);
+                let changed = Some(&n) != drafts.saved_network.as_ref();
+                if ui
+                    .add_enabled(changed, egui::Button::new("Use this network mode"))
+                    .clicked()
+                {
+                    outbox.push((
+                        Request::Network {
+                            set: Some(n.clone()),
+                        },
+                        Purpose::Network,
+                    ));
+                }
+            });
+    });
+    drafts.network = Some(n);
 }

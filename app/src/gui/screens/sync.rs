@@ -56,6 +56,16 @@ fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             ))
             .color(theme::muted(ui)),
         );
+        ui.label(
+            RichText::new(match &status.relay_url {
+                Some(url) => format!("Reachable through the relay {url}"),
+                None => "No relay: reachable only directly".to_owned(),
+            })
+            .color(theme::muted(ui)),
+        );
+        if let Some(problem) = &status.relay_problem {
+            ui.colored_label(theme::WARN, problem);
+        }
         ui.add_space(6.0);
         if status.peers.is_empty() {
             ui.label("No other devices in this team yet. Invite someone below.");
@@ -63,12 +73,13 @@ fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         }
         egui::Grid::new("peers")
             .striped(true)
-            .num_columns(5)
+            .num_columns(6)
             .spacing([16.0, 6.0])
             .show(ui, |ui| {
                 ui.label(RichText::new("Member").strong());
                 ui.label(RichText::new("Device").strong());
                 ui.label(RichText::new("Online").strong());
+                ui.label(RichText::new("Path").strong());
                 ui.label(RichText::new("Last synced").strong());
                 ui.label(RichText::new("Has all my changes").strong());
                 ui.end_row();
@@ -88,6 +99,7 @@ fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                         );
                         ui.label(if p.connected { "online" } else { "offline" });
                     });
+                    ui.label(path_text(p));
                     ui.label(
                         p.last_synced_ms
                             .map(format_datetime)
@@ -222,4 +234,18 @@ fn remove_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             }
         });
     });
+}
+
+/// How a teammate's device is reached: "direct, 12 ms", "via relay, 80 ms", or "-".
+pub fn path_text(p: &peercoach_node::api::PeerStatus) -> String {
+    let how = match p.path.as_deref() {
+        Some("direct") => "direct",
+        Some("relay") => "via relay",
+        Some(other) => other,
+        None => return "-".to_owned(),
+    };
+    match p.rtt_ms {
+        Some(ms) => format!("{how}, {ms} ms"),
+        None => how.to_owned(),
+    }
 }
