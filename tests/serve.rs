@@ -64,7 +64,12 @@ fn three_serve_processes_invite_join_and_sync_through_the_cli() {
         assert!(p["endpoint_id"].as_str().is_some_and(|e| e.len() == 64));
         assert!(p["last_synced_ms"].as_i64().is_some());
         assert!(p["connected"].is_boolean() && p["has_all_my_changes"].is_boolean());
+        // On one machine every connection is direct, with a measured round trip.
+        assert_eq!(p["path"], "direct", "{p}");
+        assert!(p["rtt_ms"].as_u64().is_some(), "{p}");
     }
+    assert_eq!(s["mode"], "loopback");
+    assert!(s["relay_url"].is_null(), "no relay in loopback-only mode");
     let ids: Vec<&str> = s["peers"]
         .as_array()
         .expect("peers")
@@ -107,4 +112,73 @@ fn network_commands_explain_that_they_need_a_node() {
     let err = a.run(&["invite", "--expires", "10s"]).fails();
     assert!(err.contains("between 1 minute and 30 days"), "{err}");
     assert_eq!(serve.terminate(), Some(0));
+}
+
+#[test]
+fn network_settings_are_checked_applied_to_a_running_node_and_shared_with_the_team() {
+    let (a, b) = (Device::new(), Device::new());
+    a.init("Ana", "Platform");
+    let shown = a.run(&["--json", "network"]).json();
+    assert_eq!(shown["mode"], "anywhere", "the default works behind a NAT");
+    // Bad values: one clear line, nothing written.
+    let before = a.snapshot_files();
+    for (args, says) in [
+        (
+            vec!["network", "--relay-url", "relay.example.org"],
+            "https://",
+        ),
+        (vec!["network", "--relay-url", "https://"], "not a URL"),
+        (
+            vec![
+                "network",
+                "--relay-url",
+                "https://relay.example.org",
+                "--relay-token",
+                "a b",
+            ],
+            "token",
+        ),
+        (vec!["network", "--relay-token", "t0ken"], "needs a relay"),
+        (vec!["network", "--mode", "team-relay"], "needs a relay"),
+        (vec!["network", "--mode", "everywhere"], "invalid value"),
+        (
+            vec!["network", "--team-relay", "ftp://relay.example.org"],
+            "not a relay URL",
+        ),
+    ] {
+        let err = a.run(&args).fails();
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(a.snapshot_files(), before, "{args:?} changed nothing");
+    }
+    // Through a running node: saved, and in loopback-only mode (forced by the
+    // environment) still loopback-only in force.
+    let serve_a = a.serve();
+    let ticket = a.run(&["invite"]).ok();
+    b.run(&["join", &ticket, "--name", "Ben"]).ok();
+    let serve_b = b.serve();
+    let set = a
+        .run(&["--json", "network", "--mode", "local", "--port", "0"])
+        .json();
+    assert_eq!(set["mode"], "local");
+    assert_eq!(a.run(&["--json", "network"]).json()["mode"], "local");
+    let s = a.run(&["--json", "status"]).json();
+    assert_eq!(s["mode"], "loopback", "PEERCOACH_LOOPBACK wins: {s}");
+    // A team relay set by Ana reaches Ben's device through the document.
+    a.run(&[
+        "network",
+        "--team-relay",
+        "https://relay.example.org/",
+        "--team-relay-token",
+        "s3cret",
+    ])
+    .ok();
+    wait_for("the team relay reaches Ben", || {
+        b.run(&["--json", "status"]).json()["team_relay"] == "https://relay.example.org/"
+    });
+    a.run(&["network", "--team-relay", "none"]).ok();
+    wait_for("and its removal", || {
+        b.run(&["--json", "status"]).json()["team_relay"].is_null()
+    });
+    assert_eq!(serve_b.terminate(), Some(0));
+    assert_eq!(serve_a.terminate(), Some(0));
 }

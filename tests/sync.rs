@@ -303,6 +303,7 @@ async fn outsider_gets_nothing(
         name: "Mallory".into(),
         actor: "abcd".into(),
         addrs: vec![],
+        relay_url: None,
     };
     frame::write_frame(
         &mut send,
@@ -733,6 +734,7 @@ async fn garbage_on_the_join_protocol_changes_nothing() {
                     name: "Mallory".into(),
                     actor: "abcd".into(),
                     addrs: vec![],
+                    relay_url: None,
                 };
                 let payload = serde_json::to_vec(&request).expect("json");
                 let mut b = ((payload.len() + 1) as u32).to_le_bytes().to_vec();

@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod disk;
 mod load;
+mod net_sim;
 mod open;
 mod serve;
 mod sync;

@@ -1,0 +1,444 @@
+//! Teammates in different homes, behind NAT routers, on a simulated internet
+//! (`peercoach-netsim`: network namespaces, a real iroh relay on 198.18.0.2, nftables
+//! NAT). Every device is a real `peercoach serve` process inside its laptop's namespace,
+//! driven by the CLI as a person's laptop would be, and configured with the harness's
+//! relay: nothing here ever uses n0's relays or lookup, and nothing leaves the
+//! namespaces the test made (and removes, also when it fails).
+//!
+//! These need root. Without it they print why and pass; under `CI=true` they fail.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use peercoach_netsim::{Home, Internet, Laptop, Nat};
+
+use crate::util::{Run, bin};
+
+/// Polls `check` until it holds, for at most `secs` seconds.
+fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    start.elapsed()
+}
+
+/// The internet with its relay running.
+struct World {
+    net: Internet,
+    relay_url: String,
+    cert: PathBuf,
+}
+
+impl World {
+    fn new(token: Option<&str>) -> Self {
+        let mut net = Internet::new().expect("build the simulated internet");
+        let relay_bin = peercoach_netsim::relay_bin_near(&std::env::current_exe().expect("exe"));
+        let relay = net
+            .start_relay(&relay_bin, &[], token)
+            .expect("start the relay");
+        let (relay_url, cert) = (relay.url().to_owned(), relay.cert_path().to_owned());
+        Self {
+            net,
+            relay_url,
+            cert,
+        }
+    }
+
+    fn home(&mut self, nat: Nat) -> Home {
+        self.net.add_home(nat).expect("add a home")
+    }
+
+    /// A laptop in `home` with a fresh data dir, set to the harness's relay.
+    fn laptop(&mut self, home: &Home) -> Device {
+        let laptop = self.net.add_laptop(home).expect("add a laptop");
+        let device = Device {
+            laptop,
+            dir: tempfile::tempdir().expect("tempdir"),
+            cert: self.cert.clone(),
+            serve: None,
+        };
+        device
+            .run(&[
+                "network",
+                "--mode",
+                "anywhere",
+                "--relay-url",
+                &self.relay_url,
+            ])
+            .ok();
+        device
+    }
+
+    fn restart_relay(&mut self) {
+        let relay_bin = peercoach_netsim::relay_bin_near(&std::env::current_exe().expect("exe"));
+        self.net
+            .start_relay(&relay_bin, &[], None)
+            .expect("restart the relay");
+    }
+}
+
+/// One teammate's laptop: a data dir, and `peercoach` run inside its namespace.
+struct Device {
+    laptop: Laptop,
+    dir: tempfile::TempDir,
+    cert: PathBuf,
+    serve: Option<Child>,
+}
+
+impl Device {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut all: Vec<std::ffi::OsString> = vec!["--data-dir".into(), self.dir.path().into()];
+        all.extend(args.iter().map(Into::into));
+        let mut command = self.laptop.command(bin(), all);
+        command
+            // Not loopback-only: the real defaults, on the simulated internet.
+            .env_remove("PEERCOACH_LOOPBACK")
+            .env_remove("PEERCOACH_DATA_DIR")
+            // Trust the harness relay's self-signed certificate (test-only).
+            .env(peercoach_node::connect::TEST_RELAY_CA_ENV, &self.cert);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("run peercoach");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        self.run(&all).json()
+    }
+
+    /// Starts `peercoach serve` and waits for its ready line.
+    fn serve(&mut self) {
+        use std::io::BufRead;
+        assert!(self.serve.is_none(), "already serving");
+        let mut child = self
+            .command(&["serve"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("ready line in time");
+        assert!(line.starts_with("ready "), "{line:?}");
+        self.serve = Some(child);
+    }
+
+    /// SIGTERM and wait.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.serve.take() {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let start = Instant::now();
+            while child.try_wait().ok().flatten().is_none() {
+                if start.elapsed() > Duration::from_secs(20) {
+                    let _ = child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn board_has(&self, title: &str) -> bool {
+        let r = self.run(&["board"]);
+        r.code == 0 && r.stdout.contains(title)
+    }
+
+    /// The one teammate's entry in `status --json`.
+    fn peer_status(&self) -> serde_json::Value {
+        let s = self.json(&["status"]);
+        s["peers"][0].clone()
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.serve.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Ana in one home, Bo in another; Bo joined with Ana's ticket; both serving.
+fn two_homes(world: &mut World, nat: Nat) -> (Device, Device) {
+    two_homes_and_routers(world, nat).0
+}
+
+fn two_homes_and_routers(world: &mut World, nat: Nat) -> ((Device, Device), (Home, Home)) {
+    let (home_a, home_b) = (world.home(nat), world.home(nat));
+    let (mut ana, mut bo) = (world.laptop(&home_a), world.laptop(&home_b));
+    ana.run(&["init", "--name", "Ana", "--team", "Platform"])
+        .ok();
+    ana.serve();
+    let ticket = ana.run(&["invite"]).ok();
+    bo.run(&["join", &ticket, "--name", "Bo"]).ok();
+    bo.serve();
+    ((ana, bo), (home_a, home_b))
+}
+
+/// An edit on `from` shows up on `to`; returns how long that took.
+fn edit_travels(from: &Device, to: &Device, title: &str, secs: u64) -> Duration {
+    from.run(&["ask", title]).ok();
+    wait_for(&format!("{title:?} to arrive"), secs, || {
+        to.board_has(title)
+    })
+}
+
+#[test]
+fn sim_a_join_by_ticket_from_one_home_to_another() {
+    if !peercoach_netsim::require("sim_a_join_by_ticket_from_one_home_to_another") {
+        return;
+    }
+    let mut world = World::new(None);
+    let (home_a, home_b) = (world.home(Nat::Easy), world.home(Nat::Easy));
+    let (mut ana, bo) = (world.laptop(&home_a), world.laptop(&home_b));
+    let team = ana
+        .run(&["init", "--name", "Ana", "--team", "Platform"])
+        .ok();
+    ana.serve();
+    // An invite made at once after start still carries the relay (it waits for it).
+    let ticket = ana.run(&["invite"]).ok();
+    let s = ana.json(&["status"]);
+    assert_eq!(s["relay_url"], world.relay_url.as_str(), "{s}");
+    assert_eq!(s["mode"], "anywhere");
+    let joined = bo.run(&["join", &ticket, "--name", "Bo"]).ok();
+    assert_eq!(joined, team);
+    assert!(
+        bo.run(&["teams"]).ok().contains("Platform"),
+        "the team is on Bo's disk"
+    );
+    // Bo's member record on Ana's side names his relay, so Ana can reach him later.
+    let p = ana.peer_status();
+    assert_eq!(p["relay_url"], world.relay_url.as_str(), "{p}");
+}
+
+#[test]
+fn sim_b_live_edits_travel_both_ways_within_seconds() {
+    if !peercoach_netsim::require("sim_b_live_edits_travel_both_ways_within_seconds") {
+        return;
+    }
+    let mut world = World::new(None);
+    let (ana, bo) = two_homes(&mut world, Nat::Easy);
+    let to_bo = edit_travels(&ana, &bo, "From Ana's home", 30);
+    let to_ana = edit_travels(&bo, &ana, "From Bo's home", 30);
+    eprintln!("edit Ana → Bo {to_bo:?}, Bo → Ana {to_ana:?}");
+    let p = ana.peer_status();
+    assert_eq!(p["connected"], true, "{p}");
+    assert!(p["path"] == "direct" || p["path"] == "relay", "{p}");
+}
+
+#[test]
+fn sim_c_both_restarted_on_new_ports_find_each_other_again() {
+    if !peercoach_netsim::require("sim_c_both_restarted_on_new_ports_find_each_other_again") {
+        return;
+    }
+    let mut world = World::new(None);
+    let (mut ana, mut bo) = two_homes(&mut world, Nat::Easy);
+    edit_travels(&ana, &bo, "Before the restart", 30);
+    ana.stop();
+    bo.stop();
+    ana.run(&["network", "--port", "41111"]).ok();
+    bo.run(&["network", "--port", "42222"]).ok();
+    ana.serve();
+    bo.serve();
+    let took = edit_travels(&ana, &bo, "After the restart", 60);
+    edit_travels(&bo, &ana, "And back", 30);
+    eprintln!("after both restarted on new ports, an edit arrived in {took:?}");
+    let s = ana.json(&["status"]);
+    assert!(
+        s["addrs"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| a.ends_with(":41111")))),
+        "{s}"
+    );
+}
+
+#[test]
+fn sim_d_the_path_turns_direct_once_a_hole_is_punched() {
+    if !peercoach_netsim::require("sim_d_the_path_turns_direct_once_a_hole_is_punched") {
+        return;
+    }
+    let mut world = World::new(None);
+    let (ana, bo) = two_homes(&mut world, Nat::Easy);
+    edit_travels(&ana, &bo, "Hello", 30);
+    let took = wait_for("a direct path through both NATs", 60, || {
+        ana.peer_status()["path"] == "direct" && bo.peer_status()["path"] == "direct"
+    });
+    eprintln!("direct {took:?} after the first edit arrived");
+    assert!(ana.peer_status()["rtt_ms"].as_u64().is_some());
+    edit_travels(&bo, &ana, "Over the direct path", 30);
+}
+
+#[test]
+fn sim_e_a_strict_nat_syncs_over_the_relay() {
+    if !peercoach_netsim::require("sim_e_a_strict_nat_syncs_over_the_relay") {
+        return;
+    }
+    let mut world = World::new(None);
+    let (ana, bo) = two_homes(&mut world, Nat::Strict);
+    edit_travels(&ana, &bo, "Through the relay", 30);
+    edit_travels(&bo, &ana, "And back", 30);
+    // Random ports per destination: no hole can be punched; it stays on the relay.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        let p = ana.peer_status();
+        assert_eq!(p["path"], "relay", "{p}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn sim_f_two_laptops_behind_one_router_find_each_other_by_mdns() {
+    if !peercoach_netsim::require("sim_f_two_laptops_behind_one_router_find_each_other_by_mdns") {
+        return;
+    }
+    let mut world = World::new(None);
+    let home = world.home(Nat::Easy);
+    world
+        .net
+        .set_relay_reachable(&home, false)
+        .expect("cut the relay off");
+    let (mut ana, mut bo) = (world.laptop(&home), world.laptop(&home));
+    ana.run(&["init", "--name", "Ana", "--team", "Platform"])
+        .ok();
+    ana.serve();
+    // No relay answers: the invite says so, and carries the LAN address.
+    let invite = ana.run(&["invite"]);
+    let ticket = invite.ok();
+    assert!(
+        invite.stderr.contains("carries no relay"),
+        "{}",
+        invite.stderr
+    );
+    bo.run(&["join", &ticket, "--name", "Bo"]).ok();
+    bo.serve();
+    edit_travels(&ana, &bo, "On the same Wi-Fi", 30);
+    // Both move to new addresses while stopped: the addresses in the document are
+    // stale and no relay answers, so only mDNS can bring them together.
+    ana.stop();
+    bo.stop();
+    ana.laptop.change_address().expect("new address");
+    bo.laptop.change_address().expect("new address");
+    ana.serve();
+    bo.serve();
+    let took = edit_travels(&ana, &bo, "Found by mDNS", 60);
+    eprintln!("found each other by mDNS in {took:?}");
+}
+
+#[test]
+fn sim_g_a_laptop_that_changes_networks_reconnects_and_publishes_its_address() {
+    if !peercoach_netsim::require(
+        "sim_g_a_laptop_that_changes_networks_reconnects_and_publishes_its_address",
+    ) {
+        return;
+    }
+    let mut world = World::new(None);
+    let (ana, mut bo) = two_homes(&mut world, Nat::Easy);
+    edit_travels(&ana, &bo, "Before the move", 30);
+    let new_ip = bo.laptop.change_address().expect("new address").to_string();
+    let took = edit_travels(&ana, &bo, "After the move", 60);
+    edit_travels(&bo, &ana, "From the new network", 30);
+    eprintln!("reconnected {took:?} after the address changed");
+    wait_for("Bo's new address published to Ana", 30, || {
+        let p = ana.peer_status();
+        p["addrs"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|a| a.as_str().is_some_and(|a| a.starts_with(&new_ip)))
+        })
+    });
+}
+
+#[test]
+fn sim_h_peers_keep_syncing_directly_after_the_relay_goes_away() {
+    if !peercoach_netsim::require("sim_h_peers_keep_syncing_directly_after_the_relay_goes_away") {
+        return;
+    }
+    let mut world = World::new(None);
+    let ((ana, bo), (home_a, home_b)) = two_homes_and_routers(&mut world, Nat::Easy);
+    edit_travels(&ana, &bo, "Hello", 30);
+    wait_for("a direct path", 60, || {
+        ana.peer_status()["path"] == "direct"
+    });
+    world.net.stop_relay().expect("stop the relay");
+    edit_travels(&ana, &bo, "Relay gone", 30);
+    edit_travels(&bo, &ana, "Still direct", 30);
+    assert_eq!(ana.peer_status()["path"], "direct");
+    // And the other way round: the relay is back, the direct path stops working.
+    world.restart_relay();
+    world
+        .net
+        .block_direct(&home_a, &home_b, true)
+        .expect("block direct");
+    edit_travels(&ana, &bo, "Direct path gone", 60);
+    edit_travels(&bo, &ana, "Over the relay", 30);
+    wait_for("the path to be the relay", 30, || {
+        ana.peer_status()["path"] == "relay"
+    });
+}
+
+#[test]
+fn sim_bad_input_unreachable_relay_and_refused_token_change_nothing() {
+    if !peercoach_netsim::require(
+        "sim_bad_input_unreachable_relay_and_refused_token_change_nothing",
+    ) {
+        return;
+    }
+    let mut world = World::new(Some("right-token"));
+    let (home_a, home_b) = (world.home(Nat::Easy), world.home(Nat::Easy));
+    let (mut ana, bo) = (world.laptop(&home_a), world.laptop(&home_b));
+    ana.run(&["init", "--name", "Ana", "--team", "Platform"])
+        .ok();
+    ana.run(&["network", "--relay-token", "right-token"]).ok();
+    ana.serve();
+    // A relay that refuses the token: one line, the settings stay as they were.
+    let before = ana.json(&["network"]);
+    let err = ana
+        .run(&[
+            "network",
+            "--relay-url",
+            &world.relay_url,
+            "--relay-token",
+            "wrong-token",
+        ])
+        .fails();
+    assert!(err.contains("refused"), "{err}");
+    assert_eq!(ana.json(&["network"]), before, "no setting changed");
+    wait_for("the relay with the right token in use again", 20, || {
+        ana.json(&["status"])["relay_url"] == world.relay_url.as_str()
+    });
+    // A ticket whose relay cannot be reached: one clear line, and Bo holds no team.
+    let ticket = ana.run(&["invite"]).ok();
+    world.net.set_relay_reachable(&home_b, false).expect("cut");
+    let err = bo.run(&["join", &ticket, "--name", "Bo"]).fails();
+    assert!(
+        err.contains("could not reach the inviter") && err.contains("relay"),
+        "{err}"
+    );
+    let teams = bo.run(&["teams"]);
+    assert!(
+        !teams.stdout.contains("Platform"),
+        "no team: {}",
+        teams.stdout
+    );
+}
