@@ -605,6 +605,7 @@ impl Bound {
         let mut builder = Endpoint::builder(presets::Minimal)
             .secret_key(secret)
             .clear_ip_transports()
+            .transport_config(transport_config()?)
             .hooks(gate.clone());
         let bind_addr = match (config.bind, config.loopback_only) {
             (Some(addr), true) if !addr.ip().is_loopback() => {
@@ -668,6 +669,22 @@ impl Bound {
             relays,
         })
     }
+}
+
+/// How fast a dead path or connection is noticed. A laptop that moved to another network
+/// leaves its teammates sending to its old address, a path that looks alive to them until
+/// it idles out (iroh's default: 15 s a path, 30 s a connection, so a reconnect could take
+/// half a minute). Heartbeats every 1.5 s let a silent path go after 5 s and a silent
+/// connection after 10 s; they cost a few bytes a second per teammate.
+fn transport_config() -> Result<iroh::endpoint::QuicTransportConfig, NetError> {
+    let idle = iroh::endpoint::IdleTimeout::try_from(std::time::Duration::from_secs(10))
+        .map_err(|e| NetError::Config(e.to_string()))?;
+    Ok(iroh::endpoint::QuicTransportConfig::builder()
+        .keep_alive_interval(std::time::Duration::from_millis(1500))
+        .default_path_keep_alive_interval(std::time::Duration::from_millis(1500))
+        .default_path_max_idle_timeout(std::time::Duration::from_secs(5))
+        .max_idle_timeout(Some(idle))
+        .build())
 }
 
 fn relay_mode(relays: &Relays) -> Result<RelayMode, NetError> {

@@ -20,6 +20,9 @@ use crate::{ALPN_SYNC, Hello, NetEvent, PeerSpec, close};
 
 /// How long the device with the higher id waits for the lower one to dial first.
 const GRACE: Duration = Duration::from_millis(1500);
+/// How old our own connection must be before a dial from the peer replaces it (see
+/// [`Shared::adopt`]): longer than a simultaneous dial at start takes.
+const STALE_AFTER: Duration = Duration::from_secs(3);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
@@ -29,6 +32,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 struct Conn {
     connection: Connection,
     dialed_by_me: bool,
+    /// When it was adopted.
+    since: std::time::Instant,
     generation: u64,
     opened: HashSet<String>,
 }
@@ -306,7 +311,12 @@ impl Shared {
             && existing.dialed_by_me != dialed_by_me
         {
             let preferred_dialer_is_me = me < id;
-            if existing.dialed_by_me == preferred_dialer_is_me {
+            // The peer dials only while it holds no live connection to us (the higher id
+            // after a grace period). A dial from it well after ours was made means ours is
+            // dead on its side and only looks alive here, as after the peer moved to
+            // another network: take the new one rather than wait for ours to time out.
+            let ours_is_stale = !dialed_by_me && existing.since.elapsed() > STALE_AFTER;
+            if existing.dialed_by_me == preferred_dialer_is_me && !ours_is_stale {
                 connection.close(close::DUPLICATE.into(), b"duplicate");
                 return false;
             }
@@ -322,6 +332,7 @@ impl Shared {
         peer.conn = Some(Conn {
             connection: connection.clone(),
             dialed_by_me,
+            since: std::time::Instant::now(),
             generation,
             opened: HashSet::new(),
         });

@@ -375,6 +375,7 @@ impl Node {
             forced_loopback: options.loopback_only,
             bind: options.bind,
             rebinding: false,
+            last_addrs: net.direct_addrs().into_iter().collect(),
             rt: tokio::runtime::Handle::current(),
             tx: tx.downgrade(),
             events,
@@ -554,6 +555,8 @@ struct Actor {
     bind: Option<SocketAddr>,
     /// A rebind is under way: the next one waits for it.
     rebinding: bool,
+    /// This device's direct addresses when they last changed.
+    last_addrs: BTreeSet<SocketAddr>,
     rt: tokio::runtime::Handle,
     tx: mpsc::WeakUnboundedSender<Msg>,
     events: broadcast::Sender<NodeEvent>,
@@ -698,7 +701,7 @@ impl Actor {
                         }
                     }
                     Msg::PublishAll => self.publish_all(),
-                    Msg::AddrChanged => self.publish_addrs(),
+                    Msg::AddrChanged => self.addrs_changed(),
                     Msg::InviteReady {
                         team,
                         expires_in_ms,
@@ -1800,6 +1803,22 @@ impl Actor {
         })
     }
 
+    /// The endpoint's addresses or relay changed. When an address went away, the laptop
+    /// most likely moved to another network: a teammate still sends to the old one (its
+    /// direct path looks alive to it until it times out, ~15 s), so the connections are
+    /// made again at once, over the relay and the new addresses. Then the new addresses
+    /// are published.
+    fn addrs_changed(&mut self) {
+        let now: BTreeSet<SocketAddr> = self.net.direct_addrs().into_iter().collect();
+        let lost = self.last_addrs.iter().any(|a| !now.contains(a));
+        if lost && !now.is_empty() {
+            tracing::info!(was = ?self.last_addrs, now = ?now, "an address went away: reconnecting to teammates");
+            self.net.drop_connections();
+        }
+        self.last_addrs = now;
+        self.publish_addrs();
+    }
+
     /// Writes this device's current addresses into each team where they changed.
     fn publish_addrs(&mut self) {
         let mut addrs: Vec<String> = self
@@ -1831,6 +1850,13 @@ impl Actor {
                         (a, d.relay.clone())
                     })
                 });
+            // A relay connection that is down for a moment (the laptop just changed
+            // networks) is no reason to tell teammates we have none: keep the one
+            // published until another is known, unless relays are off.
+            let relay = match (&relay, &current) {
+                (None, Some((_, published))) if self.net.uses_relays() => published.clone(),
+                _ => relay.clone(),
+            };
             if current.as_ref() != Some(&(addrs.clone(), relay.clone())) {
                 match self.engine.apply(
                     Some(team.as_str()),
