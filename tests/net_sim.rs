@@ -124,10 +124,16 @@ impl Device {
     fn serve(&mut self) {
         use std::io::BufRead;
         assert!(self.serve.is_none(), "already serving");
+        // The node's log goes beside its data dir, for reading after a failure.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("serve.log"))
+            .expect("log file");
         let mut child = self
             .command(&["serve"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("spawn serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -176,6 +182,19 @@ impl Drop for Device {
         if let Some(mut child) = self.serve.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            // What the node logged, to see why the test failed.
+            let log =
+                std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!(
+                "--- serve log of {} (last lines) ---",
+                self.laptop.namespace()
+            );
+            for line in tail.into_iter().rev() {
+                eprintln!("{line}");
+            }
         }
     }
 }
