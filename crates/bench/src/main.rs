@@ -22,13 +22,15 @@ use peercoach_node::{Engine, Node, NodeOptions};
 use serde_json::{Value, json};
 
 mod frames;
+mod internet;
 mod samod_side;
 
 /// Benchmarks.
 #[derive(Debug, Parser)]
 #[command(name = "peercoach-bench")]
 struct Args {
-    /// Which benchmark: edit-latency, initial-sync, catch-up, open, frame, write, mesh, all.
+    /// Which benchmark: edit-latency, initial-sync, catch-up, open, frame, write, mesh,
+    /// samod, all; or internet (needs root: the simulated internet; not part of all).
     #[arg(default_value = "all")]
     name: String,
     /// Print one JSON object per line only.
@@ -46,6 +48,9 @@ struct Args {
     /// Edits for the samod side-by-side run (each costs samod a protocol round).
     #[arg(long, default_value_t = 200)]
     samod_edits: usize,
+    /// Edits per path for `internet` (relay, direct, loopback), each driven by the CLI.
+    #[arg(long, default_value_t = 50)]
+    internet_edits: usize,
 }
 
 /// One result line.
@@ -113,6 +118,13 @@ fn main() -> Result<()> {
             1
         });
     }
+    if raw.get(1).map(String::as_str) == Some("__relay") {
+        // The simulated internet's relay (`internet`), run from this same binary.
+        let args = <peercoach_netsim::relay::RelayArgs as clap::Parser>::parse_from(
+            std::iter::once("peercoach-test-relay".to_owned()).chain(raw[2..].iter().cloned()),
+        );
+        return Ok(peercoach_netsim::relay::run_blocking(args)?);
+    }
     if raw.get(1).map(String::as_str) == Some("__phases") {
         let quick = raw.get(2).map(String::as_str) != Some("full");
         let args = if quick {
@@ -136,7 +148,7 @@ fn main() -> Result<()> {
     ];
     let names: Vec<&str> = if args.name == "all" {
         all.to_vec()
-    } else if all.contains(&args.name.as_str()) {
+    } else if all.contains(&args.name.as_str()) || args.name == "internet" {
         vec![args.name.as_str()]
     } else {
         bail!(
@@ -149,7 +161,10 @@ fn main() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let history = if names.iter().any(|n| *n != "mesh" && *n != "write") {
+    let history = if names
+        .iter()
+        .any(|n| *n != "mesh" && *n != "write" && *n != "internet")
+    {
         Some(big_history(&args)?)
     } else {
         None
@@ -166,6 +181,7 @@ fn main() -> Result<()> {
             "open" => open(history.as_ref().context("history")?)?,
             "frame" => frames::frame(&rt, history.as_ref().context("history")?)?,
             "write" => write(&rt)?,
+            "internet" => internet::internet(args.internet_edits)?,
             "samod" => {
                 let ours = |name: &str| {
                     results
