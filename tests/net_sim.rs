@@ -122,7 +122,6 @@ impl Device {
 
     /// Starts `peercoach serve` and waits for its ready line.
     fn serve(&mut self) {
-        use std::io::BufRead;
         assert!(self.serve.is_none(), "already serving");
         // The node's log goes beside its data dir, for reading after a failure.
         let log = std::fs::OpenOptions::new()
@@ -136,16 +135,7 @@ impl Device {
             .stderr(log)
             .spawn()
             .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("ready line in time");
+        let line = crate::util::ready_line(&mut child);
         assert!(line.starts_with("ready "), "{line:?}");
         self.serve = Some(child);
     }

@@ -447,7 +447,6 @@ impl Device {
     }
 
     fn serve_by(&self, mut command: Command, env: &[(&str, &str)]) -> Serve {
-        use std::io::BufRead;
         let mut child = command
             .arg("--data-dir")
             .arg(self.path())
@@ -458,16 +457,7 @@ impl Device {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("ready line in time");
+        let line = ready_line(&mut child);
         let parts: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(
             parts.len(),
@@ -484,6 +474,20 @@ impl Device {
             addr: parts[2].to_owned(),
         }
     }
+}
+
+/// The first line a `serve` child prints (`ready …`), waited for at most 30 s.
+pub fn ready_line(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("ready line in time")
 }
 
 impl Serve {
