@@ -368,6 +368,10 @@ impl Node {
         } else {
             None
         };
+        let network = NetworkSettings {
+            port: config.port,
+            ..settings.network.clone()
+        };
         let actor = Actor {
             engine,
             net: net.clone(),
@@ -376,6 +380,7 @@ impl Node {
             bind: options.bind,
             rebinding: false,
             last_addrs: net.direct_addrs().into_iter().collect(),
+            network,
             rt: tokio::runtime::Handle::current(),
             tx: tx.downgrade(),
             events,
@@ -557,6 +562,10 @@ struct Actor {
     rebinding: bool,
     /// This device's direct addresses when they last changed.
     last_addrs: BTreeSet<SocketAddr>,
+    /// The network settings as saved: read once at start and kept here as they change
+    /// (only this actor writes them while the node runs), so a status request or a batch
+    /// of edits never reads `settings.json`.
+    network: NetworkSettings,
     rt: tokio::runtime::Handle,
     tx: mpsc::WeakUnboundedSender<Msg>,
     events: broadcast::Sender<NodeEvent>,
@@ -1209,12 +1218,11 @@ impl Actor {
                 });
             }
         }
-        let settings = self.engine.data().settings();
         Ok(Reply::Status(StatusReply {
             endpoint_id,
             addrs,
             relay_url: self.net.relay_url(),
-            mode: crate::connect::effective_mode(&settings.network, self.forced_loopback)
+            mode: crate::connect::effective_mode(&self.network, self.forced_loopback)
                 .as_str()
                 .to_owned(),
             relay_problem: self.net.relay_problem().or_else(|| self.net_problem()),
@@ -1670,7 +1678,7 @@ impl Actor {
 
     /// Why the network is less than the settings ask, if it is.
     fn net_problem(&mut self) -> Option<String> {
-        let network = self.engine.data().settings().network;
+        let network = self.network.clone();
         self.wanted_config(&network).1
     }
 
@@ -1680,7 +1688,7 @@ impl Actor {
         if self.rebinding {
             return;
         }
-        let network = self.engine.data().settings().network;
+        let network = self.network.clone();
         let (config, _) = self.wanted_config(&network);
         if config != self.net_config {
             tracing::info!(relays = ?config.relays, "the team's relay changed; binding again");
@@ -1702,7 +1710,7 @@ impl Actor {
         }
         let (config, _) = self.wanted_config(&network);
         if config == self.net_config {
-            let result = self.engine.handle(Request::Network { set: Some(network) });
+            let result = self.save_network(network);
             let _ = reply.send(ApiResult {
                 result,
                 warnings: self.engine.take_warnings(),
@@ -1772,7 +1780,7 @@ impl Actor {
         }
         if let Some((network, reply)) = asked {
             let result = match result {
-                Ok(()) => self.engine.handle(Request::Network { set: Some(network) }),
+                Ok(()) => self.save_network(network),
                 Err(e) => Err(EngineError::BadRequest(e)),
             };
             let mut warnings = self.engine.take_warnings();
@@ -1787,6 +1795,15 @@ impl Actor {
         // Settings or teams may have changed while the endpoint was bound again.
         self.follow_team_relays();
         let _ = self.events.send(NodeEvent::Sync);
+    }
+
+    /// Saves network settings (through the engine, which checks them) and keeps them.
+    fn save_network(&mut self, network: NetworkSettings) -> Result<Reply, EngineError> {
+        let result = self.engine.handle(Request::Network { set: Some(network) });
+        if let Ok(Reply::Network(saved)) = &result {
+            self.network = saved.clone();
+        }
+        result
     }
 
     /// What to tell the person who made an invite when it carries no relay.
