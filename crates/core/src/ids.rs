@@ -5,62 +5,23 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Why a string is not a valid record id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a valid id (expected a UUID such as 0b6f5c1e-…)")]
-pub struct IdError(pub String);
+pub use peercoach_base::{IdError, TeamId, is_uuid};
 
+/// A newtype over a lowercase UUID string (see [`peercoach_base::uuid_id`]), which core
+/// can also mint from an [`crate::Env`]'s fresh ids.
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
+        peercoach_base::uuid_id!($(#[$doc])* $name);
 
         impl $name {
-            /// Wraps an id read from a document or typed by a user, checking its shape.
-            pub fn parse(s: &str) -> Result<Self, IdError> {
-                if is_uuid(s) {
-                    Ok(Self(s.to_ascii_lowercase()))
-                } else {
-                    Err(IdError(s.to_owned()))
-                }
-            }
-
             /// Wraps a fresh id from an [`crate::Env`].
             pub(crate) fn from_fresh(s: String) -> Self {
-                Self(s)
-            }
-
-            /// The id as it is stored in the document.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            /// The first eight characters: enough to tell records apart on screen.
-            pub fn short(&self) -> &str {
-                self.0.get(..8).unwrap_or(&self.0)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({})", stringify!($name), self.short())
+                Self::parse(&s).unwrap_or(Self(s))
             }
         }
     };
 }
 
-id_type!(
-    /// A team: one Automerge document.
-    TeamId
-);
 id_type!(
     /// A person in the team (who may have several devices).
     MemberId
@@ -93,16 +54,6 @@ id_type!(
     /// A duty in a handover/backfill plan.
     DutyId
 );
-
-/// Checks the canonical 8-4-4-4-12 hex shape of a UUID.
-pub fn is_uuid(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    bytes.len() == 36
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
 
 /// A device's Automerge actor id, as lowercase hex. It is how the document knows which
 /// device wrote an operation, and through the member's device list, which person.

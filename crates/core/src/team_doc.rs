@@ -56,7 +56,11 @@ impl TeamDoc {
         let team_name = command::clean_text("team name", team_name, schema::MAX_NAME_CHARS, true)?;
         let member_name = command::clean_text("name", member_name, schema::MAX_NAME_CHARS, true)?;
         let now_ms = env.now_ms();
-        let team_id = TeamId::from_fresh(env.fresh_id());
+        let fresh = env.fresh_id();
+        let team_id = TeamId::parse(&fresh).map_err(|e| CommandError::InvalidInput {
+            field: "team id",
+            reason: e.to_string(),
+        })?;
         let member_id = MemberId::from_fresh(env.fresh_id());
         let mut doc = AutoCommit::new().with_actor(actor.to_actor());
         doc.put(ROOT, schema::SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::frame::{self, FrameError, Tag};
 use crate::peers::Shared;
-use crate::{ALPN_JOIN, InviteTicket, NetEvent, close};
+use crate::{ALPN_JOIN, InviteTicket, NetEvent, TeamId, close};
 
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -22,7 +22,7 @@ pub struct JoinRequest {
     /// Protocol version.
     pub version: u32,
     /// The team.
-    pub team_id: String,
+    pub team_id: TeamId,
     /// The invite's secret.
     pub secret: [u8; 32],
     /// Display name (new member) or device label (linked device).
@@ -157,7 +157,7 @@ pub(crate) struct JoinHandler(pub(crate) Arc<Shared>);
 
 impl ProtocolHandler for JoinHandler {
     async fn accept(&self, connection: Connection) -> Result<(), AcceptError> {
-        let from = connection.remote_id().to_string();
+        let from = crate::DeviceId::from(connection.remote_id());
         let outcome = tokio::time::timeout(JOIN_TIMEOUT, async {
             let (mut send, mut recv) = connection
                 .accept_bi()
@@ -170,12 +170,17 @@ impl ProtocolHandler for JoinHandler {
                     reason: format!("malformed join request: {e}"),
                 },
                 Ok(request) => {
+                    // If the node is gone (it is shutting down), the answer channel is
+                    // dropped with the event, and the joiner hears so.
                     let (tx, rx) = oneshot::channel();
-                    let _ = self.0.events_sender().send(NetEvent::Join {
+                    let asked = self.0.events_sender().send(NetEvent::Join {
                         request,
-                        from: from.clone(),
+                        from,
                         reply: tx,
                     });
+                    if asked.is_err() {
+                        tracing::debug!("a join arrived while the node stops");
+                    }
                     rx.await.unwrap_or(JoinReply::Refused {
                         reason: "the inviter's device is shutting down".into(),
                     })
@@ -195,10 +200,15 @@ impl ProtocolHandler for JoinHandler {
         match outcome {
             Ok(Ok(())) => {
                 // Let the joiner read everything, then it closes.
-                let _ = tokio::time::timeout(JOIN_TIMEOUT, connection.closed()).await;
+                if tokio::time::timeout(JOIN_TIMEOUT, connection.closed())
+                    .await
+                    .is_err()
+                {
+                    tracing::debug!(peer = %from.short(), "the joiner kept the connection open");
+                }
             }
             Ok(Err(e)) => {
-                tracing::warn!(peer = %&from[..8.min(from.len())], error = %e, "bad join attempt");
+                tracing::warn!(peer = %from.short(), error = %e, "bad join attempt");
                 connection.close(close::BAD_FRAME.into(), b"bad join request");
             }
             Err(_) => connection.close(close::BAD_FRAME.into(), b"join timed out"),

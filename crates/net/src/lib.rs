@@ -39,9 +39,12 @@ use std::sync::Arc;
 
 use iroh::endpoint::{PortmapperConfig, presets};
 use iroh::protocol::Router;
-use iroh::{Endpoint, EndpointAddr, RelayMode, SecretKey};
+use iroh::{Endpoint, RelayMode, SecretKey};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
+
+pub use iroh::EndpointAddr;
+pub use peercoach_base::{DeviceId, TeamId};
 
 pub use join::{JoinAccepted, JoinError, JoinReply, JoinRequest};
 pub use ticket::{InviteTicket, TicketError};
@@ -230,20 +233,20 @@ pub struct Hello {
     /// Protocol version.
     pub version: u32,
     /// The team this stream syncs.
-    pub team_id: String,
+    pub team_id: TeamId,
 }
 
 /// Another device we may talk to, and the teams we share with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSpec {
-    /// Endpoint id (hex).
-    pub endpoint_id: String,
+    /// The device.
+    pub device: DeviceId,
     /// Known direct addresses.
     pub addrs: Vec<SocketAddr>,
     /// The relay it was last reachable through.
     pub relay_url: Option<String>,
     /// Teams shared with it.
-    pub teams: BTreeSet<String>,
+    pub teams: BTreeSet<TeamId>,
 }
 
 /// What travels on a team's sync stream after the hello.
@@ -279,10 +282,10 @@ pub use flow::{Credit, Outbox, SendError};
 pub enum NetEvent {
     /// A sync stream for a team with a peer is open.
     SessionUp {
-        /// Peer endpoint id.
-        peer: String,
+        /// The peer.
+        peer: DeviceId,
         /// Team.
-        team: String,
+        team: TeamId,
         /// Unique per stream.
         session: u64,
         /// Messages to send on it.
@@ -290,10 +293,10 @@ pub enum NetEvent {
     },
     /// A message arrived on a sync stream.
     Received {
-        /// Peer.
-        peer: String,
+        /// The peer.
+        peer: DeviceId,
         /// Team.
-        team: String,
+        team: TeamId,
         /// Session.
         session: u64,
         /// What it carries.
@@ -303,10 +306,10 @@ pub enum NetEvent {
     },
     /// A sync stream ended.
     SessionDown {
-        /// Peer.
-        peer: String,
+        /// The peer.
+        peer: DeviceId,
         /// Team.
-        team: String,
+        team: TeamId,
         /// Session.
         session: u64,
         /// Why.
@@ -316,8 +319,8 @@ pub enum NetEvent {
     Join {
         /// The request.
         request: JoinRequest,
-        /// The joiner's endpoint id (authenticated by the QUIC handshake).
-        from: String,
+        /// The joiner's device (authenticated by the QUIC handshake).
+        from: DeviceId,
         /// Where to answer.
         reply: oneshot::Sender<JoinReply>,
     },
@@ -418,9 +421,9 @@ impl Net {
         result
     }
 
-    /// This device's endpoint id (hex).
-    pub fn endpoint_id(&self) -> String {
-        self.bound().router.endpoint().id().to_string()
+    /// This device's id.
+    pub fn endpoint_id(&self) -> DeviceId {
+        self.bound().router.endpoint().id().into()
     }
 
     /// How to reach this device right now.
@@ -495,7 +498,7 @@ impl Net {
     }
 
     /// How the connection to `peer` runs now: `None` when not connected.
-    pub fn path(&self, peer: &str) -> Option<PathInfo> {
+    pub fn path(&self, peer: &DeviceId) -> Option<PathInfo> {
         self.shared().path(peer)
     }
 
@@ -516,19 +519,19 @@ impl Net {
     }
 
     /// Whether a live connection to `peer` exists.
-    pub fn is_connected(&self, peer: &str) -> bool {
+    pub fn is_connected(&self, peer: &DeviceId) -> bool {
         self.shared().is_connected(peer)
     }
 
     /// Fault injection and "pause sync": refuse and close connections to these peers
     /// until the set is changed again.
-    pub fn block(&self, peers: BTreeSet<String>) {
+    pub fn block(&self, peers: BTreeSet<DeviceId>) {
         self.shared().block(peers);
     }
 
     /// Closes the connection to one peer after it sent something unusable (it is
     /// re-established with backoff).
-    pub fn close_peer(&self, peer: &str, reason: &str) {
+    pub fn close_peer(&self, peer: &DeviceId, reason: &str) {
         self.shared().close_peer(peer, reason);
     }
 

@@ -2,7 +2,6 @@
 //! per pair, and one framed sync stream per shared team.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,7 +15,7 @@ use tokio::task::AbortHandle;
 
 use crate::frame::{self, FrameError, Tag};
 use crate::gate::Gate;
-use crate::{ALPN_SYNC, Hello, NetEvent, PeerSpec, close};
+use crate::{ALPN_SYNC, DeviceId, Hello, NetEvent, PeerSpec, TeamId, close};
 
 /// How long the device with the higher id waits for the lower one to dial first.
 const GRACE: Duration = Duration::from_millis(1500);
@@ -35,7 +34,7 @@ struct Conn {
     /// When it was adopted.
     since: std::time::Instant,
     generation: u64,
-    opened: HashSet<String>,
+    opened: HashSet<TeamId>,
 }
 
 #[derive(Debug)]
@@ -49,7 +48,7 @@ struct Peer {
 struct State {
     peers: HashMap<EndpointId, Peer>,
     blocked: HashSet<EndpointId>,
-    sessions: HashMap<(EndpointId, String), (u64, AbortHandle)>,
+    sessions: HashMap<(EndpointId, TeamId), (u64, AbortHandle)>,
 }
 
 /// State shared by the handlers and peer tasks.
@@ -64,10 +63,6 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     shutdown: watch::Sender<bool>,
     pub(crate) traffic: crate::Traffic,
-}
-
-fn parse_id(s: &str) -> Option<EndpointId> {
-    EndpointId::from_str(s).ok()
 }
 
 impl Shared {
@@ -114,16 +109,12 @@ impl Shared {
         self.lock().peers.values().map(|p| p.spec.clone()).collect()
     }
 
-    pub(crate) fn blocked(&self) -> BTreeSet<String> {
-        self.lock()
-            .blocked
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+    pub(crate) fn blocked(&self) -> BTreeSet<DeviceId> {
+        self.lock().blocked.iter().map(|id| (*id).into()).collect()
     }
 
-    pub(crate) fn path(&self, peer: &str) -> Option<crate::PathInfo> {
-        let id = parse_id(peer)?;
+    pub(crate) fn path(&self, peer: &DeviceId) -> Option<crate::PathInfo> {
+        let id = peer.endpoint_id();
         let connection = self
             .lock()
             .peers
@@ -163,14 +154,9 @@ impl Shared {
         let mut state = self.lock();
         let mut wanted: HashMap<EndpointId, PeerSpec> = HashMap::new();
         for spec in specs {
-            match parse_id(&spec.endpoint_id) {
-                Some(id) if id != me => {
-                    wanted.insert(id, spec);
-                }
-                Some(_) => {}
-                None => {
-                    tracing::warn!(peer = %spec.endpoint_id, "ignoring a malformed endpoint id")
-                }
+            let id = spec.device.endpoint_id();
+            if id != me {
+                wanted.insert(id, spec);
             }
         }
         // Peers no longer listed: close at once (a removed member's device).
@@ -212,7 +198,7 @@ impl Shared {
             }
         }
         // Sessions for teams no longer shared end now.
-        let stale: Vec<(EndpointId, String)> = state
+        let stale: Vec<(EndpointId, TeamId)> = state
             .sessions
             .keys()
             .filter(|(id, team)| {
@@ -231,10 +217,8 @@ impl Shared {
         self.refresh_gate(&state);
     }
 
-    pub(crate) fn is_connected(&self, peer: &str) -> bool {
-        let Some(id) = parse_id(peer) else {
-            return false;
-        };
+    pub(crate) fn is_connected(&self, peer: &DeviceId) -> bool {
+        let id = peer.endpoint_id();
         self.lock()
             .peers
             .get(&id)
@@ -242,9 +226,9 @@ impl Shared {
             .is_some_and(|c| c.connection.close_reason().is_none())
     }
 
-    pub(crate) fn block(&self, peers: BTreeSet<String>) {
+    pub(crate) fn block(&self, peers: BTreeSet<DeviceId>) {
         let mut state = self.lock();
-        state.blocked = peers.iter().filter_map(|p| parse_id(p)).collect();
+        state.blocked = peers.iter().map(DeviceId::endpoint_id).collect();
         let blocked = state.blocked.clone();
         for (id, peer) in state.peers.iter_mut() {
             if blocked.contains(id)
@@ -257,8 +241,8 @@ impl Shared {
         self.refresh_gate(&state);
     }
 
-    pub(crate) fn close_peer(&self, peer: &str, reason: &str) {
-        let Some(id) = parse_id(peer) else { return };
+    pub(crate) fn close_peer(&self, peer: &DeviceId, reason: &str) {
+        let id = peer.endpoint_id();
         let mut state = self.lock();
         if let Some(p) = state.peers.get_mut(&id) {
             if let Some(conn) = p.conn.take() {
@@ -343,7 +327,7 @@ impl Shared {
     fn start_session(
         self: &Arc<Self>,
         connection: Connection,
-        team: String,
+        team: TeamId,
         send: SendStream,
         recv: RecvStream,
     ) {
@@ -363,14 +347,11 @@ impl Shared {
         }
     }
 
-    fn session_ended(&self, peer: EndpointId, team: &str, session: u64) {
+    fn session_ended(&self, peer: EndpointId, team: &TeamId, session: u64) {
         let mut state = self.lock();
-        if state
-            .sessions
-            .get(&(peer, team.to_owned()))
-            .is_some_and(|(s, _)| *s == session)
-        {
-            state.sessions.remove(&(peer, team.to_owned()));
+        let key = (peer, team.clone());
+        if state.sessions.get(&key).is_some_and(|(s, _)| *s == session) {
+            state.sessions.remove(&key);
         }
     }
 }
@@ -388,7 +369,7 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
         enum Next {
             Gone,
             Wait,
-            Live(Connection, u64, Vec<String>),
+            Live(Connection, u64, Vec<TeamId>),
             Dial(PeerSpec),
         }
         let next = {
@@ -399,7 +380,7 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                 Some(_) if blocked => Next::Wait,
                 Some(peer) => match &mut peer.conn {
                     Some(conn) if conn.connection.close_reason().is_none() => {
-                        let to_open: Vec<String> = if conn.dialed_by_me {
+                        let to_open: Vec<TeamId> = if conn.dialed_by_me {
                             peer.spec
                                 .teams
                                 .iter()
@@ -465,7 +446,7 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                         _ = tokio::time::sleep(GRACE) => {}
                         _ = shutdown.changed() => {}
                     }
-                    if shared.is_connected(&id.to_string()) || shared.is_shutting_down() {
+                    if shared.is_connected(&id.into()) || shared.is_shutting_down() {
                         continue;
                     }
                 }
@@ -523,7 +504,7 @@ async fn try_dial(
     }
 }
 
-async fn open_stream(shared: &Arc<Shared>, connection: &Connection, team: String) {
+async fn open_stream(shared: &Arc<Shared>, connection: &Connection, team: TeamId) {
     let opened = async {
         let (mut send, recv) = connection
             .open_bi()
@@ -547,23 +528,31 @@ async fn open_stream(shared: &Arc<Shared>, connection: &Connection, team: String
 async fn run_session(
     shared: Arc<Shared>,
     connection: Connection,
-    team: String,
+    team: TeamId,
     session: u64,
     mut send: SendStream,
     mut recv: RecvStream,
 ) {
     let peer = connection.remote_id();
-    let peer_s = peer.to_string();
+    let peer_s = DeviceId::from(peer);
     let (outbox, mut rx) = crate::Outbox::new(crate::flow::OUTBOUND_BUDGET);
-    let _ = shared.events.send(NetEvent::SessionUp {
-        peer: peer_s.clone(),
-        team: team.clone(),
-        session,
-        outbox,
-    });
+    // A node that has stopped drops the outbox with the event: the session then ends
+    // below as "closed by the node".
+    if shared
+        .events
+        .send(NetEvent::SessionUp {
+            peer: peer_s,
+            team: team.clone(),
+            session,
+            outbox,
+        })
+        .is_err()
+    {
+        tracing::debug!("a session came up while the node stops");
+    }
     let events = shared.events.clone();
     let max = shared.max_frame;
-    let (peer_r, team_r) = (peer_s.clone(), team.clone());
+    let (peer_r, team_r) = (peer_s, team.clone());
     let counter = shared.clone();
     let mut reader = tokio::spawn(async move {
         loop {
@@ -585,13 +574,17 @@ async fn run_session(
             let Some(credit) = counter.inbound.take(len).await else {
                 return Ok(());
             };
-            let _ = events.send(NetEvent::Received {
-                peer: peer_r.clone(),
+            let event = NetEvent::Received {
+                peer: peer_r,
                 team: team_r.clone(),
                 session,
                 message,
                 credit,
-            });
+            };
+            if events.send(event).is_err() {
+                // The node has stopped: nobody reads what follows.
+                return Ok(());
+            }
         }
     });
     let reason = loop {
@@ -624,12 +617,15 @@ async fn run_session(
     };
     reader.abort();
     shared.session_ended(peer, &team, session);
-    let _ = shared.events.send(NetEvent::SessionDown {
+    let down = NetEvent::SessionDown {
         peer: peer_s,
         team,
         session,
         reason,
-    });
+    };
+    if shared.events.send(down).is_err() {
+        tracing::trace!("a session ended after the node stopped");
+    }
 }
 
 /// Accepts sync connections that passed the gate.

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use iroh::EndpointAddr;
 use iroh_tickets::Ticket;
+use peercoach_base::TeamId;
 use serde::{Deserialize, Serialize};
 
 /// The current ticket format.
@@ -17,7 +18,7 @@ const VERSION: u8 = 1;
 pub struct InviteTicket {
     version: u8,
     /// The team.
-    pub team_id: String,
+    pub team_id: TeamId,
     /// Its name, to show before joining.
     pub team_name: String,
     /// How to reach the inviter.
@@ -60,7 +61,7 @@ pub enum TicketError {
 impl InviteTicket {
     /// A new ticket.
     pub fn new(
-        team_id: String,
+        team_id: TeamId,
         team_name: String,
         inviter: EndpointAddr,
         secret: [u8; 32],
@@ -140,7 +141,14 @@ mod tests {
     fn ticket() -> InviteTicket {
         let id = iroh::SecretKey::from_bytes(&[7; 32]).public();
         let addr = EndpointAddr::new(id).with_ip_addr("127.0.0.1:4444".parse().expect("addr"));
-        InviteTicket::new("team".into(), "Platform".into(), addr, [9; 32], 1_000, None)
+        InviteTicket::new(
+            TeamId::parse("0b6f5c1e-0000-4000-8000-00000000000a").expect("team id"),
+            "Platform".into(),
+            addr,
+            [9; 32],
+            1_000,
+            None,
+        )
     }
 
     #[test]
