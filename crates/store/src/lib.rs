@@ -13,7 +13,12 @@
 //!     snapshot           whole document: magic, length, CRC-32, Automerge save
 //!     changes.log        magic, then one framed record (length, CRC-32, changes) per append
 //!     peers/<id>.state   Automerge sync state per peer (a hint for faster reconnects)
+//!     view               the read model as of the files (a cache for a fast first view)
+//!     invites.json       invites this device made for the team, and which were used
 //! ```
+//!
+//! Small files are only ever replaced whole, through one helper (`atomic.rs`: a
+//! temporary file renamed over the old one, fsynced where a crash must not undo it).
 //!
 //! A change is appended and fsynced before the command that made it reports success. On
 //! load, intact log records are applied up to the first bad one; a torn tail (a crash
@@ -31,8 +36,10 @@
 //! # Ok::<(), peercoach_store::StoreError>(())
 //! ```
 
+mod atomic;
 mod frame;
 mod identity;
+mod invites;
 mod settings;
 mod team;
 
@@ -45,6 +52,7 @@ use peercoach_core::automerge::AutoCommit;
 
 pub use frame::{Damage, Scan, SnapshotError, decode_snapshot, encode_record, scan_log};
 pub use identity::Identity;
+pub use invites::{Invite, Invites, Refusal};
 pub use settings::{NetworkMode, NetworkSettings, Settings, Theme};
 pub use team::{LoadReport, TeamStore};
 
@@ -199,8 +207,15 @@ impl DataDir {
                     let aside = self
                         .path
                         .join(format!("settings.json.damaged-{}", now_ms()));
-                    tracing::warn!(error = %e, ?aside, "unreadable settings moved aside");
-                    let _moved = fs::rename(&path, &aside);
+                    match fs::rename(&path, &aside) {
+                        Ok(()) => {
+                            tracing::warn!(error = %e, ?aside, "unreadable settings moved aside")
+                        }
+                        Err(moved) => tracing::warn!(
+                            error = %e, %moved,
+                            "unreadable settings (could not move them aside); using defaults"
+                        ),
+                    }
                     Settings::default()
                 }
             },
@@ -208,14 +223,15 @@ impl DataDir {
         }
     }
 
-    /// Saves settings atomically.
+    /// Saves settings: replaced whole and fsynced.
     pub fn save_settings(&self, settings: &Settings) -> Result<(), StoreError> {
-        let path = settings::path(&self.path);
-        let tmp = self.path.join("settings.json.tmp");
         let bytes =
             serde_json::to_vec_pretty(settings).map_err(|e| StoreError::Settings(e.to_string()))?;
-        fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+        atomic::replace_file(
+            &settings::path(&self.path),
+            &bytes,
+            atomic::Durability::Fsync,
+        )
     }
 
     fn teams_dir(&self) -> PathBuf {

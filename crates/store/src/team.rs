@@ -7,11 +7,16 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use peercoach_base::DeviceId;
 use peercoach_core::TeamId;
 use peercoach_core::automerge::{AutoCommit, Change, ChangeHash, ReadDoc};
 
+use crate::atomic::{self, Durability};
 use crate::frame::{self, Damage};
-use crate::{StoreError, fsync_dir, io_err, now_ms};
+use crate::{Invites, StoreError, fsync_dir, io_err, now_ms};
+
+/// The team's invites file.
+const INVITES: &str = "invites.json";
 
 /// Compact when the log has grown past this many bytes…
 const COMPACT_LOG_BYTES: u64 = 8 * 1024 * 1024;
@@ -358,19 +363,8 @@ impl TeamStore {
     fn write_snapshot(&mut self, save: &[u8], doc: &mut AutoCommit) -> Result<(), StoreError> {
         let heads = doc.get_heads();
         let bytes = frame::encode_snapshot(save);
-        let tmp = self.dir.join("snapshot.tmp");
-        let path = Self::snapshot_path(&self.dir);
-        let written = File::create(&tmp).and_then(|mut file| {
-            file.write_all(&bytes)?;
-            file.sync_all()
-        });
-        if let Err(e) = written {
-            // The old snapshot and the log still hold everything; the partial file goes.
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err(&tmp, e));
-        }
-        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
-        fsync_dir(&self.dir)?;
+        // On failure the old snapshot and the log still hold everything.
+        atomic::replace_file(&Self::snapshot_path(&self.dir), &bytes, Durability::Fsync)?;
         let log_path = Self::log_path(&self.dir);
         self.log
             .set_len(frame::LOG_MAGIC.len() as u64)
@@ -401,13 +395,8 @@ impl TeamStore {
         if saved_fingerprint(&self.dir) == Some(print) {
             return Ok(false);
         }
-        let path = view_path(&self.dir);
-        let tmp = self.dir.join("view.tmp");
-        if let Err(e) = fs::write(&tmp, frame::encode_view(&print, &payload())) {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err(&tmp, e));
-        }
-        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        let bytes = frame::encode_view(&print, &payload());
+        atomic::replace_file(&view_path(&self.dir), &bytes, Durability::Hint)?;
         Ok(true)
     }
 
@@ -419,31 +408,40 @@ impl TeamStore {
     }
 
     /// Saved sync state for a peer, if any (a hint; losing it costs only a fuller sync).
-    pub fn peer_state(&self, peer: &str) -> Option<Vec<u8>> {
-        fs::read(self.peer_state_path(peer)?).ok()
+    pub fn peer_state(&self, peer: &DeviceId) -> Option<Vec<u8>> {
+        fs::read(self.peer_state_path(peer)).ok()
     }
 
-    /// Saves a peer's sync state (atomically; not fsynced, as it is only a hint).
-    pub fn save_peer_state(&self, peer: &str, state: &[u8]) -> Result<(), StoreError> {
-        let Some(path) = self.peer_state_path(peer) else {
-            return Ok(());
-        };
+    /// Saves a peer's sync state (replaced whole; not fsynced, as it is only a hint).
+    pub fn save_peer_state(&self, peer: &DeviceId, state: &[u8]) -> Result<(), StoreError> {
         let dir = self.dir.join("peers");
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
-        let tmp = path.with_extension("tmp");
-        fs::write(&tmp, state).map_err(|e| io_err(&tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+        atomic::replace_file(&self.peer_state_path(peer), state, Durability::Hint)
     }
 
-    fn peer_state_path(&self, peer: &str) -> Option<PathBuf> {
-        // Peer ids are hex/base32 endpoint ids; anything else never names a file.
-        (!peer.is_empty() && peer.len() <= 128 && peer.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .then(|| self.dir.join("peers").join(format!("{peer}.state")))
+    fn peer_state_path(&self, peer: &DeviceId) -> PathBuf {
+        self.dir.join("peers").join(format!("{peer}.state"))
     }
 
-    /// A per-team file for the node's own bookkeeping (e.g. outstanding invites).
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+    /// The invites this device made for the team (see [`Invites`]). A file that cannot
+    /// be read counts as empty: its invites stop working, and the joiner is told so.
+    pub fn invites(&self) -> Invites {
+        let path = self.dir.join(INVITES);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), error = %e, "unreadable invites; treating as none");
+                Invites::default()
+            }),
+            Err(_) => Invites::default(),
+        }
+    }
+
+    /// Saves the team's invites, durably: a redeemed invite must stay redeemed.
+    pub fn save_invites(&self, invites: &Invites) -> Result<(), StoreError> {
+        let path = self.dir.join(INVITES);
+        let bytes = serde_json::to_vec_pretty(invites)
+            .map_err(|e| io_err(&path, std::io::Error::other(e)))?;
+        atomic::replace_file(&path, &bytes, Durability::Fsync)
     }
 
     /// The team id this directory is named after.

@@ -1,0 +1,151 @@
+//! Outstanding invites of one team (`teams/<id>/invites.json`), kept by the device that
+//! made them: the ticket points at it, and only it can check the secret. Each secret
+//! works once, until it expires; a used or expired one is refused with a reason the
+//! joiner sees. The file is replaced whole and fsynced on every change: a redeemed
+//! invite must stay redeemed after a crash.
+
+use peercoach_base::DeviceId;
+use peercoach_core::MemberId;
+use serde::{Deserialize, Serialize};
+
+/// One invite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// The secret, hex.
+    pub secret: String,
+    /// Who made it.
+    pub by: MemberId,
+    /// Made at.
+    pub created_ms: i64,
+    /// Expires at.
+    pub expires_ms: i64,
+    /// For linking a device of this member (rather than inviting a new member).
+    pub device_of: Option<MemberId>,
+    /// Redeemed by this device.
+    pub used_by: Option<DeviceId>,
+    /// When.
+    pub used_ms: Option<i64>,
+}
+
+/// Why an invite was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No invite with that secret.
+    #[error("this invite is not known here (it may be for another device or team)")]
+    Unknown,
+    /// Already used.
+    #[error("this invite was already used; ask for a new one")]
+    Used,
+    /// Expired.
+    #[error("this invite expired; ask for a new one")]
+    Expired,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Equal-time comparison, so response timing says nothing about how close a guess was.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// How long an expired invite is kept (to say "expired" rather than "unknown").
+const KEEP_EXPIRED_MS: i64 = 30 * 24 * 3_600_000;
+
+/// The invites of a team.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invites {
+    invites: Vec<Invite>,
+}
+
+impl Invites {
+    /// Adds an invite.
+    pub fn add(
+        &mut self,
+        secret: &[u8; 32],
+        by: MemberId,
+        now_ms: i64,
+        expires_ms: i64,
+        device_of: Option<MemberId>,
+    ) {
+        // Drop long-expired entries so the file stays small.
+        self.invites
+            .retain(|i| i.expires_ms > now_ms - KEEP_EXPIRED_MS);
+        self.invites.push(Invite {
+            secret: hex(secret),
+            by,
+            created_ms: now_ms,
+            expires_ms,
+            device_of,
+            used_by: None,
+            used_ms: None,
+        });
+    }
+
+    /// Redeems a secret for `device`, marking it used. The device that used it may
+    /// redeem it again (to finish a join that was cut off); nobody else can.
+    pub fn redeem(
+        &mut self,
+        secret: &[u8; 32],
+        device: DeviceId,
+        now_ms: i64,
+    ) -> Result<Invite, Refusal> {
+        let wanted = hex(secret);
+        let invite = self
+            .invites
+            .iter_mut()
+            .find(|i| same(&i.secret, &wanted))
+            .ok_or(Refusal::Unknown)?;
+        match invite.used_by {
+            // The same device again: its join was cut off before it saved the team (a
+            // crash, a closed lid). It may finish; the node sends what it has.
+            Some(by) if by == device => return Ok(invite.clone()),
+            Some(_) => return Err(Refusal::Used),
+            None => {}
+        }
+        if invite.expires_ms <= now_ms {
+            return Err(Refusal::Expired);
+        }
+        invite.used_by = Some(device);
+        invite.used_ms = Some(now_ms);
+        Ok(invite.clone())
+    }
+
+    /// Every invite kept, oldest first.
+    pub fn all(&self) -> &[Invite] {
+        &self.invites
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member() -> MemberId {
+        MemberId::parse("0b6f5c1e-0000-4000-8000-00000000000a").expect("member id")
+    }
+
+    fn device(n: u8) -> DeviceId {
+        DeviceId::from_secret_key_bytes(&[n; 32])
+    }
+
+    #[test]
+    fn an_invite_works_once_and_not_after_expiry() {
+        let mut inv = Invites::default();
+        inv.add(&[1; 32], member(), 0, 100, None);
+        inv.add(&[2; 32], member(), 0, 100, None);
+        assert_eq!(inv.redeem(&[3; 32], device(1), 10), Err(Refusal::Unknown));
+        assert!(inv.redeem(&[1; 32], device(1), 10).is_ok());
+        assert_eq!(inv.redeem(&[1; 32], device(2), 11), Err(Refusal::Used));
+        assert!(
+            inv.redeem(&[1; 32], device(1), 12).is_ok(),
+            "the device that used it may finish its join"
+        );
+        assert_eq!(inv.redeem(&[2; 32], device(2), 100), Err(Refusal::Expired));
+    }
+}
