@@ -52,7 +52,7 @@ async fn a_hub_with_thirty_busy_peers_keeps_up_and_everyone_converges() {
         peers.push(node);
     }
     // A star: each peer talks to the hub only.
-    let ids: BTreeSet<String> = peers.iter().map(TestNode::endpoint_id).collect();
+    let ids: BTreeSet<peercoach_net::DeviceId> = peers.iter().map(TestNode::endpoint_id).collect();
     for p in &peers {
         let mut others = ids.clone();
         others.remove(&p.endpoint_id());

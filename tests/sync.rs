@@ -47,7 +47,7 @@ fn stored_identity(node: &TestNode) -> peercoach_store::Identity {
 fn hello(team: &str) -> Vec<u8> {
     serde_json::to_vec(&Hello {
         version: 1,
-        team_id: team.to_owned(),
+        team_id: peercoach_core::TeamId::parse(team).expect("team id"),
     })
     .expect("json")
 }
@@ -105,8 +105,8 @@ async fn offline_edits_on_both_sides_converge_after_reconnecting() {
     init_tracing();
     let mut nodes = team_of(2).await;
     let (a, b) = (nodes[0].endpoint_id(), nodes[1].endpoint_id());
-    nodes[0].node().net().block(BTreeSet::from([b.clone()]));
-    nodes[1].node().net().block(BTreeSet::from([a.clone()]));
+    nodes[0].node().net().block(BTreeSet::from([b]));
+    nodes[1].node().net().block(BTreeSet::from([a]));
     let mut expected = Vec::new();
     for i in 0..3 {
         nodes[0].ask(&format!("A offline {i}")).await;
@@ -122,7 +122,7 @@ async fn offline_edits_on_both_sides_converge_after_reconnecting() {
     // A restart while apart, too: state on disk, not only in memory.
     nodes[1].stop().await;
     nodes[1].restart().await;
-    nodes[1].node().net().block(BTreeSet::from([a.clone()]));
+    nodes[1].node().net().block(BTreeSet::from([a]));
     nodes[1].ask("B after restart").await;
     expected.push("B after restart".into());
     expected.sort();
@@ -178,7 +178,7 @@ async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
         .map(|_| rng.gen_range(-3 * 3_600_000..=3 * 3_600_000))
         .collect();
     let mut nodes = team_with_clocks(&skews).await;
-    let ids: Vec<String> = nodes.iter().map(TestNode::endpoint_id).collect();
+    let ids: Vec<peercoach_net::DeviceId> = nodes.iter().map(TestNode::endpoint_id).collect();
     let mut acknowledged = Vec::new();
     let mut old_states: Vec<Vec<(std::path::PathBuf, Vec<u8>)>> = vec![Vec::new(); N];
     let (mut partitions, mut restarts, mut stale) = (0, 0, 0);
@@ -198,9 +198,9 @@ async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
                 let group: BTreeSet<usize> = (0..N).filter(|_| rng.gen_bool(0.5)).collect();
                 for (i, n) in nodes.iter().enumerate() {
                     if let Some(node) = &n.node {
-                        let others: BTreeSet<String> = (0..N)
+                        let others: BTreeSet<peercoach_net::DeviceId> = (0..N)
                             .filter(|j| group.contains(j) != group.contains(&i))
-                            .map(|j| ids[j].clone())
+                            .map(|j| ids[j])
                             .collect();
                         node.net().block(others);
                     }
@@ -269,11 +269,9 @@ async fn outsider_gets_nothing(
     let mut received = Vec::new();
     if let Ok(conn) = outsider.connect(addr_of(a), ALPN_SYNC).await {
         if let Ok((mut send, mut recv)) = conn.open_bi().await {
-            let hello = serde_json::to_vec(&Hello {
-                version: 1,
-                team_id: "x".into(),
-            })
-            .expect("json");
+            // Not even a team id: the gate refuses before the hello is read.
+            let hello = serde_json::to_vec(&serde_json::json!({"version": 1, "team_id": "x"}))
+                .expect("json");
             let _ = frame::write_frame(&mut send, Tag::Hello, &hello).await;
             if let Ok(bytes) = recv.read_to_end(1 << 20).await {
                 received = bytes;
@@ -298,7 +296,7 @@ async fn outsider_gets_nothing(
     let (mut send, mut recv) = conn.open_bi().await.expect("stream");
     let request = peercoach_net::JoinRequest {
         version: 1,
-        team_id: team.to_owned(),
+        team_id: peercoach_core::TeamId::parse(team).expect("team id"),
         secret: [7; 32],
         name: "Mallory".into(),
         actor: "abcd".into(),
@@ -729,7 +727,7 @@ async fn garbage_on_the_join_protocol_changes_nothing() {
                 // A well-formed request with a made-up secret, then trailing garbage.
                 let request = peercoach_net::JoinRequest {
                     version: 1,
-                    team_id: team.clone(),
+                    team_id: peercoach_core::TeamId::parse(&team).expect("team id"),
                     secret: rng.r#gen(),
                     name: "Mallory".into(),
                     actor: "abcd".into(),

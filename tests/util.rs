@@ -334,8 +334,8 @@ impl TestNode {
         }
     }
 
-    /// The endpoint id.
-    pub fn endpoint_id(&self) -> String {
+    /// The device id.
+    pub fn endpoint_id(&self) -> peercoach_net::DeviceId {
         self.node().endpoint_id()
     }
 }
@@ -402,7 +402,7 @@ pub async fn raw_endpoint(secret: [u8; 32]) -> iroh::Endpoint {
 
 /// How to reach a running node.
 pub fn addr_of(node: &TestNode) -> iroh::EndpointAddr {
-    let id: iroh::EndpointId = node.endpoint_id().parse().expect("endpoint id");
+    let id: iroh::EndpointId = node.endpoint_id().into();
     iroh::EndpointAddr::from_parts(
         id,
         node.node().addrs().into_iter().map(iroh::TransportAddr::Ip),

@@ -108,30 +108,27 @@ fn demo(data_dir: &std::path::Path, seed: u64, json: bool) -> Result<()> {
     let mut spec = peercoach_sim::Spec::small(seed);
     // End the history now, so the board and dashboard look current.
     spec.end_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
-    let mut history = peercoach_sim::generate(&spec, Some((actor, endpoint)), |_| {});
-    let team = engine.add_team(history.doc.automerge().clone())?;
+    let history = peercoach_sim::generate(&spec, Some((actor, endpoint)), |_| {});
+    let members = history.doc.team().current_members().len();
+    let me = history
+        .doc
+        .team()
+        .members
+        .get(&history.members[0].0)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let stats = history.stats;
+    let team = engine.add_team_doc(history.doc)?;
     if json {
         println!(
             "{}",
-            serde_json::json!({ "team_id": team.to_string(), "changes": history.stats.changes })
+            serde_json::json!({ "team_id": team.to_string(), "changes": stats.changes })
         );
     } else {
         println!("{team}");
         eprintln!(
-            "demo team {:?}: {} members, {} requests, {} offers, {} sessions ({} changes); you are {}",
-            spec.team_name,
-            history.doc.team().current_members().len(),
-            history.stats.requests,
-            history.stats.offers,
-            history.stats.sessions,
-            history.stats.changes,
-            history
-                .doc
-                .team()
-                .members
-                .get(&history.members[0].0)
-                .map(|m| m.name.clone())
-                .unwrap_or_default()
+            "demo team {:?}: {members} members, {} requests, {} offers, {} sessions ({} changes); you are {me}",
+            spec.team_name, stats.requests, stats.offers, stats.sessions, stats.changes,
         );
     }
     Ok(())

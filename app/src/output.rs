@@ -421,7 +421,7 @@ pub fn status(s: &StatusReply) -> String {
             out,
             "{:<20} {}  {}  {:<16}  last synced {}  {}",
             p.name,
-            short(&p.endpoint_id),
+            &p.endpoint_id.short(),
             if p.connected { "online " } else { "offline" },
             path,
             p.last_synced_ms

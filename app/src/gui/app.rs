@@ -208,7 +208,7 @@ impl PeercoachApp {
                 finished.push((
                     p.purpose.clone(),
                     ApiResult {
-                        result: Err(peercoach_node::EngineError::Join("the node stopped".into())),
+                        result: Err(peercoach_node::EngineError::Stopped),
                         warnings: Vec::new(),
                     },
                 ));

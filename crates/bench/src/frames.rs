@@ -73,7 +73,7 @@ pub(crate) fn frame(rt: &tokio::runtime::Runtime, history: &History) -> Result<V
     }
     drop(harness);
     rt.block_on(node.shutdown());
-    let _ = std::fs::remove_dir_all(&base);
+    crate::clear_dir(&base);
     figures.push(
         Figure::new("frame-worst-p99", worst, "ms")
             .extra(json!({ "history_changes": history.changes })),

@@ -241,7 +241,7 @@ fn big_history(args: &Args) -> Result<History> {
             save_bytes: v["save_bytes"].as_u64().unwrap_or(0) as usize,
         });
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    crate::clear_dir(&dir);
     eprintln!(
         "generating a history of {} people, {} days, {} requests (cached in {})…",
         spec.members,
@@ -513,7 +513,7 @@ fn edit_latency(
     acked.sort_by(f64::total_cmp);
     rt.block_on(node_a.shutdown());
     rt.block_on(node_b.shutdown());
-    let _ = std::fs::remove_dir_all(&base);
+    crate::clear_dir(&base);
     let (p50, p99) = (percentile(&net, 0.5), percentile(&net, 0.99));
     let (m50, m99) = (percentile(&mem, 0.5), percentile(&mem, 0.99));
     let extra = json!({
@@ -571,7 +571,7 @@ fn initial_sync(rt: &tokio::runtime::Runtime, history: &History) -> Result<Vec<F
     let wire = (a1 - a0) + b_sent;
     rt.block_on(node_a.shutdown());
     rt.block_on(node_b.shutdown());
-    let _ = std::fs::remove_dir_all(&base);
+    crate::clear_dir(&base);
     let extra = json!({ "join_ms": round(joined), "save_bytes": save_len, "in_memory_ms": round(mem_time), "in_memory_bytes": mem_bytes, "history_changes": history.changes });
     Ok(vec![
         Figure::new("initial-sync-time", total, "ms")
@@ -611,8 +611,8 @@ fn catch_up(rt: &tokio::runtime::Runtime, history: &History) -> Result<Vec<Figur
         std::thread::sleep(Duration::from_millis(50));
     }
     let (ida, idb) = (node_a.endpoint_id(), node_b.endpoint_id());
-    node_a.net().block(BTreeSet::from([idb.clone()]));
-    node_b.net().block(BTreeSet::from([ida.clone()]));
+    node_a.net().block(BTreeSet::from([idb]));
+    node_b.net().block(BTreeSet::from([ida]));
     std::thread::sleep(Duration::from_millis(200));
     for i in 0..EDITS {
         for (node, who) in [(&node_a, "A"), (&node_b, "B")] {
@@ -637,7 +637,7 @@ fn catch_up(rt: &tokio::runtime::Runtime, history: &History) -> Result<Vec<Figur
     let bytes = (after.0.0 - before.0.0) + (after.1.0 - before.1.0);
     rt.block_on(node_a.shutdown());
     rt.block_on(node_b.shutdown());
-    let _ = std::fs::remove_dir_all(&base);
+    crate::clear_dir(&base);
     let extra = json!({ "edits_each_side": EDITS, "in_memory_ms": round(mem_time), "in_memory_bytes": mem_bytes });
     Ok(vec![
         Figure::new("catch-up-time", time, "ms")
@@ -821,7 +821,7 @@ fn write(rt: &tokio::runtime::Runtime) -> Result<Vec<Figure>> {
     }
     calls.sort_by(f64::total_cmp);
     rt.block_on(node.shutdown());
-    let _ = std::fs::remove_dir_all(&base);
+    crate::clear_dir(&base);
     Ok(vec![
         Figure::new("write-acked-edits-per-second", per_sec, "edits/s").extra(
             json!({ "edits": N, "via": "control socket, one request at a time, each fsynced" }),
@@ -847,7 +847,7 @@ fn mesh(rt: &tokio::runtime::Runtime) -> Result<Vec<Figure>> {
         let ticket = invite(rt, &nodes[i - 1])?;
         join(rt, &nodes[i], &ticket, &format!("N{i}"))?;
     }
-    let ids: Vec<String> = nodes.iter().map(Node::endpoint_id).collect();
+    let ids: Vec<peercoach_net::DeviceId> = nodes.iter().map(Node::endpoint_id).collect();
     let settle = Instant::now();
     loop {
         let h0 = heads(rt, &nodes[0])?;
@@ -864,11 +864,11 @@ fn mesh(rt: &tokio::runtime::Runtime) -> Result<Vec<Figure>> {
         std::thread::sleep(Duration::from_millis(100));
     }
     for (i, n) in nodes.iter().enumerate() {
-        let others: BTreeSet<String> = ids
+        let others: BTreeSet<peercoach_net::DeviceId> = ids
             .iter()
             .enumerate()
             .filter(|(j, _)| *j != i)
-            .map(|(_, id)| id.clone())
+            .map(|(_, id)| *id)
             .collect();
         n.net().block(others);
     }
@@ -908,7 +908,7 @@ fn mesh(rt: &tokio::runtime::Runtime) -> Result<Vec<Figure>> {
     for n in nodes {
         rt.block_on(n.shutdown());
     }
-    let _ = std::fs::remove_dir_all(&base);
+    crate::clear_dir(&base);
     Ok(vec![
         Figure::new("mesh-convergence", time, "ms")
             .extra(json!({ "nodes": NODES, "edits_each": EDITS })),
@@ -1041,6 +1041,17 @@ fn phases(history: &History) -> Result<()> {
         ms(s.elapsed()),
         team.requests.len()
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    crate::clear_dir(&dir);
     Ok(())
+}
+
+/// Removes a scratch directory left by an earlier run (none there is fine); a directory
+/// that cannot be removed is reported, and the run goes on to fail where it is used.
+pub(crate) fn clear_dir(path: &std::path::Path) {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            eprintln!("could not clear {}: {e}", path.display());
+        }
+        _ => {}
+    }
 }

@@ -238,7 +238,7 @@ pub fn samod(
             endpoint.close().await;
         }
     });
-    let _ = std::fs::remove_dir_all(&base);
+    crate::clear_dir(&base);
     let ratio = |ours: Option<f64>, theirs: f64| ours.map(|o| o / theirs);
     let setup = "two samod 0.16 repos, TokioFilesystemStorage, one iroh bi-stream on 127.0.0.1";
     let latency = Figure::new("samod-edit-latency-p99", p99, "ms").extra(json!({

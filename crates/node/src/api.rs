@@ -293,8 +293,8 @@ pub struct PeerStatus {
     pub member: String,
     /// Member name.
     pub name: String,
-    /// The device's endpoint id.
-    pub endpoint_id: String,
+    /// The device (its endpoint id, as hex in JSON).
+    pub endpoint_id: peercoach_net::DeviceId,
     /// A live connection exists.
     pub connected: bool,
     /// When a sync message last arrived from it.
@@ -316,8 +316,8 @@ pub struct PeerStatus {
 /// `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusReply {
-    /// This device's endpoint id.
-    pub endpoint_id: String,
+    /// This device (its endpoint id, as hex in JSON).
+    pub endpoint_id: peercoach_net::DeviceId,
     /// This device's direct addresses.
     pub addrs: Vec<String>,
     /// The relay this device is reachable through now, if any.

@@ -105,22 +105,48 @@ fn own_relays(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Vec<Relay
     relays
 }
 
+/// Why network settings a person gave cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The relay URL is not one iroh can use.
+    #[error(transparent)]
+    RelayUrl(peercoach_net::NetError),
+    /// The token has characters a relay cannot take.
+    #[error(transparent)]
+    Token(peercoach_core::CommandError),
+    /// A token was given without a relay.
+    #[error("a relay token needs a relay: give --relay-url with --relay-token")]
+    TokenWithoutRelay,
+    /// *Team relay only*, and no relay to use.
+    #[error("{NO_TEAM_RELAY}")]
+    NoTeamRelay,
+}
+
+/// Why new network settings were not put in force (nothing was changed).
+#[derive(Debug, thiserror::Error)]
+pub enum NotApplied {
+    /// The endpoint could not be bound under them.
+    #[error(transparent)]
+    Bind(peercoach_net::NetError),
+    /// The relay refused this device (its reason, as iroh gives it).
+    #[error("{0}; check the relay token (nothing was changed)")]
+    RelayRefused(String),
+}
+
 /// Checks settings a person typed: the relay URL must be one iroh can use, the token
 /// printable, and *Team relay only* needs a relay.
-pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<(), String> {
+pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<(), SettingsError> {
     if let Some(url) = &network.relay_url {
-        peercoach_net::parse_relay_url(url).map_err(|e| e.to_string())?;
+        peercoach_net::parse_relay_url(url).map_err(SettingsError::RelayUrl)?;
     }
     if let Some(token) = &network.relay_token {
-        peercoach_core::command::clean_token(token).map_err(|e| e.to_string())?;
+        peercoach_core::command::clean_token(token).map_err(SettingsError::Token)?;
         if network.relay_url.is_none() {
-            return Err(
-                "a relay token needs a relay: give --relay-url with --relay-token".to_owned(),
-            );
+            return Err(SettingsError::TokenWithoutRelay);
         }
     }
     if network.mode == NetworkMode::TeamRelay && own_relays(network, team_relays).is_empty() {
-        return Err(NO_TEAM_RELAY.to_owned());
+        return Err(SettingsError::NoTeamRelay);
     }
     Ok(())
 }
@@ -221,7 +247,7 @@ mod tests {
             (bad("https://", None), "not a URL"),
             (bad("https://relay.example.org", Some("two words")), "token"),
         ] {
-            let e = validate(&n, &[]).expect_err("refused");
+            let e = validate(&n, &[]).expect_err("refused").to_string();
             assert!(e.contains(says), "{e}");
         }
         let token_alone = NetworkSettings {

@@ -34,7 +34,15 @@ pub(crate) fn serve(
     handle: NodeHandle,
 ) -> Result<tokio::task::JoinHandle<()>, NodeError> {
     // We hold the data dir's lock, so a socket file left here is from a crashed node.
-    let _ = std::fs::remove_file(path);
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(NodeError::Socket {
+                path: path.to_owned(),
+                source: e,
+            });
+        }
+        _ => {}
+    }
     let listener = UnixListener::bind(path).map_err(|source| NodeError::Socket {
         path: path.to_owned(),
         source,
@@ -42,7 +50,10 @@ pub(crate) fn serve(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        // Only this user may drive the node; the data dir (0700) guards it too.
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(error = %e, "could not restrict the control socket to this user");
+        }
     }
     Ok(tokio::spawn(async move {
         loop {

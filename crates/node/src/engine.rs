@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use peercoach_core::automerge::AutoCommit;
+use peercoach_core::automerge::{AutoCommit, AutomergeError, Change};
 use peercoach_core::export::{self, ImportError};
 use peercoach_core::metrics::{self, MetricsConfig};
 use peercoach_core::view_cache::{self, View};
 use peercoach_core::{
     Applied, Command, CommandError, Env, SystemEnv, Team, TeamDoc, TeamId, views,
 };
+use peercoach_net::{JoinError, TicketError};
 use peercoach_store::{DataDir, Identity, StoreError, TeamStore};
 
 use crate::api::{
@@ -61,19 +62,64 @@ pub enum EngineError {
         reason: String,
     },
     /// A file that is neither an Automerge save nor our JSON export.
-    #[error("{0}")]
-    BadFile(String),
+    #[error("neither an Automerge save file nor a peercoach JSON export")]
+    UnknownFileFormat,
+    /// A file that starts like an Automerge save but does not load.
+    #[error("not a readable Automerge file: {0}")]
+    NotAutomerge(#[source] Box<AutomergeError>),
+    /// An Automerge document that holds no peercoach team.
+    #[error("the Automerge document holds no peercoach team")]
+    NoTeamInDocument,
+    /// A file that names this team but does not share its history.
+    #[error("the file claims this team's id but does not share its history; not merged")]
+    ForeignHistory,
+    /// Merging a file's document failed.
+    #[error("could not merge: {0}")]
+    Merge(#[source] Box<AutomergeError>),
     /// A message that could not be decoded.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Network settings a person gave.
+    #[error(transparent)]
+    Settings(#[from] crate::connect::SettingsError),
+    /// The network is being bound again under earlier settings.
+    #[error("the network is being set up again; try again in a moment")]
+    Rebinding,
+    /// The network did not take new settings (a relay refused this device, a port).
+    #[error(transparent)]
+    NotApplied(#[from] crate::connect::NotApplied),
     /// Invites, joins and status need the network.
     #[error(
         "{0} needs a running node: start `peercoach serve` (or the app) on this data dir first"
     )]
     NeedsNode(&'static str),
-    /// Joining failed.
-    #[error("{0}")]
-    Join(String),
+    /// The node stopped before it answered.
+    #[error("the node has stopped")]
+    Stopped,
+    /// An invite's lifetime out of range.
+    #[error("an invite must expire between 1 minute and 30 days from now")]
+    InviteExpiry,
+    /// The invite could not be recorded, so it was not made.
+    #[error("could not save the invite: {0}")]
+    InviteNotSaved(#[source] StoreError),
+    /// A ticket that cannot be used.
+    #[error(transparent)]
+    Ticket(#[from] TicketError),
+    /// Joining over the network failed (unreachable, refused, cut off).
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    /// The ticket's team is already here.
+    #[error("this device already has team {team_name}")]
+    AlreadyJoined {
+        /// Its name.
+        team_name: String,
+    },
+    /// The inviter sent a document that does not load.
+    #[error("the inviter sent an unreadable document: {0}")]
+    JoinDocument(#[source] Box<AutomergeError>),
+    /// The inviter sent another team than the ticket names.
+    #[error("the inviter sent a different team than the ticket names")]
+    WrongTeam,
 }
 
 /// One open team.
@@ -298,12 +344,21 @@ impl Engine {
             .join(", ")
     }
 
-    /// An open team.
+    /// An open team, picked as [`Engine::select`] does (what a person typed).
     pub fn team(&mut self, team: Option<&str>) -> Result<&mut OpenTeam, EngineError> {
         let id = self.select(team)?;
+        self.open_team(&id)
+    }
+
+    /// An open team, by its exact id: how the node finds a team named by a frame, a
+    /// ticket or its own bookkeeping.
+    pub fn open_team(&mut self, id: &TeamId) -> Result<&mut OpenTeam, EngineError> {
+        if !self.teams.contains_key(id) && !self.all_open {
+            self.open_all()?;
+        }
         self.teams
-            .get_mut(&id)
-            .ok_or(EngineError::UnknownTeam(id.to_string()))
+            .get_mut(id)
+            .ok_or_else(|| EngineError::UnknownTeam(id.to_string()))
     }
 
     /// All open teams.
@@ -311,9 +366,17 @@ impl Engine {
         self.teams.iter_mut()
     }
 
-    /// Applies a command and makes it durable (appended and fsynced) before returning.
+    /// Applies a command to the team a person picked, and makes it durable (appended and
+    /// fsynced) before returning.
     pub fn apply(&mut self, team: Option<&str>, command: Command) -> Result<Applied, EngineError> {
         let id = self.select(team)?;
+        self.apply_to(&id, command)
+    }
+
+    /// Applies a command to a team given by id, and makes it durable before returning.
+    pub fn apply_to(&mut self, id: &TeamId, command: Command) -> Result<Applied, EngineError> {
+        self.open_team(id)?;
+        let id = id.clone();
         let env = &mut self.env;
         let open = self
             .teams
@@ -364,12 +427,20 @@ impl Engine {
         doc: AutoCommit,
         saved: Option<&[u8]>,
     ) -> Result<TeamId, EngineError> {
-        let mut doc = TeamDoc::from_doc(doc, self.identity.actor_hex());
-        let id = doc
-            .team()
-            .id
-            .clone()
-            .ok_or_else(|| EngineError::BadFile("the document holds no team".into()))?;
+        let doc = TeamDoc::from_doc(doc, self.identity.actor_hex());
+        self.keep_team(doc, saved)
+    }
+
+    /// Adds a team built in memory (the demo generator's history), written by this device
+    /// from now on.
+    pub fn add_team_doc(&mut self, mut doc: TeamDoc) -> Result<TeamId, EngineError> {
+        doc.act_as(self.identity.actor_hex());
+        self.keep_team(doc, None)
+    }
+
+    /// Writes a new team's first files and opens it as the current team.
+    fn keep_team(&mut self, mut doc: TeamDoc, saved: Option<&[u8]>) -> Result<TeamId, EngineError> {
+        let id = doc.team().id.clone().ok_or(EngineError::NoTeamInDocument)?;
         let store = match saved {
             Some(bytes) => self
                 .data
@@ -499,7 +570,7 @@ impl Engine {
                         .values()
                         .filter_map(|open| open.doc.team().relay.clone())
                         .collect();
-                    crate::connect::validate(&network, &relays).map_err(EngineError::BadRequest)?;
+                    crate::connect::validate(&network, &relays)?;
                     settings.network = network;
                     self.data.save_settings(&settings)?;
                 }
@@ -518,12 +589,13 @@ impl Engine {
     fn import(&mut self, team: Option<&str>, bytes: &[u8]) -> Result<Reply, EngineError> {
         const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
         if bytes.starts_with(&AUTOMERGE_MAGIC) {
-            let mut incoming = AutoCommit::load(bytes)
-                .map_err(|e| EngineError::BadFile(format!("not a readable Automerge file: {e}")))?;
+            let mut incoming =
+                AutoCommit::load(bytes).map_err(|e| EngineError::NotAutomerge(Box::new(e)))?;
             let incoming_team = Team::read(&incoming);
-            let id = incoming_team.id.clone().ok_or_else(|| {
-                EngineError::BadFile("the Automerge file holds no peercoach team".into())
-            })?;
+            let id = incoming_team
+                .id
+                .clone()
+                .ok_or(EngineError::NoTeamInDocument)?;
             self.open_all()?;
             let Some(open) = self.teams.get_mut(&id) else {
                 let name = incoming_team.name.clone();
@@ -536,16 +608,13 @@ impl Engine {
             // Same team id is not enough: the histories must share their genesis, or the
             // merge would put two conflicting root objects side by side.
             if !shares_genesis(open.doc.automerge(), &mut incoming) {
-                return Err(EngineError::BadFile(
-                    "the file claims this team's id but does not share its history; not merged"
-                        .into(),
-                ));
+                return Err(EngineError::ForeignHistory);
             }
             let before = open.doc.team().clone();
             open.doc
                 .automerge()
                 .merge(&mut incoming)
-                .map_err(|e| EngineError::BadFile(format!("could not merge: {e}")))?;
+                .map_err(|e| EngineError::Merge(Box::new(e)))?;
             open.doc.refresh_after_merge();
             self.save_or_undo(&id)?;
             let Some(open) = self.teams.get(&id) else {
@@ -573,9 +642,30 @@ impl Engine {
             self.save_or_undo(&id)?;
             return Ok(Reply::Imported { report });
         }
-        Err(EngineError::BadFile(
-            "neither an Automerge save file nor a peercoach JSON export".into(),
-        ))
+        Err(EngineError::UnknownFileFormat)
+    }
+}
+
+/// The engine's open teams are the documents the node's sync machine keeps in sync; the
+/// read model over each is refreshed as changes arrive.
+impl crate::sync::Docs for Engine {
+    type Error = CommandError;
+
+    fn doc(&mut self, team: &TeamId) -> Option<&mut AutoCommit> {
+        self.teams.get_mut(team).map(|open| open.doc.automerge())
+    }
+
+    fn apply_changes(&mut self, team: &TeamId, changes: Vec<Change>) -> Result<(), CommandError> {
+        match self.teams.get_mut(team) {
+            Some(open) => open.doc.apply_changes(changes).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    fn merged(&mut self, team: &TeamId) {
+        if let Some(open) = self.teams.get_mut(team) {
+            open.doc.refresh_after_merge();
+        }
     }
 }
 

@@ -8,15 +8,21 @@
 //!
 //! - [`Engine`]: the data dir and its open teams, no network (the CLI uses it directly
 //!   when no node runs).
-//! - [`Node`]: the engine on its own thread plus [`peercoach_net::Net`] and the
-//!   [`control`] socket. Only the node spawns tasks and threads.
+//! - [`sync::SyncMachine`]: the sync rules, without I/O — inputs in (a frame, a tick at
+//!   `now_ms`, a persist's outcome), effects out (send, persist, save, close). Tested
+//!   in simulated time against a lossy in-memory network.
+//! - [`join`]: the rules of invites and joins, over the engine.
+//! - [`Node`]: the driver — the engine and the sync machine on their own thread, fed by
+//!   [`peercoach_net::Net`], the [`control`] socket and the app, carrying out the
+//!   machine's effects.
 
 pub mod api;
 pub mod connect;
 pub mod control;
 pub mod engine;
-pub mod invites;
+pub mod join;
 pub mod runtime;
+pub mod sync;
 
 pub use engine::{Engine, EngineError, OpenTeam};
 pub use runtime::{

@@ -1,28 +1,33 @@
-//! The running node: the [`Engine`] on its own thread (the only owner of the documents),
-//! the network, and the control socket. Everything reaches the documents as a message on
-//! one channel, so there is never a lock around a document and the order of changes is
-//! the order of messages.
+//! The running node: the driver of the [`SyncMachine`]. The [`Engine`] lives on the
+//! node's own thread (the only owner of the documents), with the sync machine beside it;
+//! everything reaches them as a message on one channel, so there is never a lock around a
+//! document and the order of changes is the order of messages.
+//!
+//! The actor turns what happens — requests from the UI, the CLI or the control socket,
+//! network events, ticks — into engine calls and sync [`Input`]s, and carries out the
+//! machine's [`Effect`]s: frames onto sessions' outboxes, appends into the store, sync
+//! states saved, snapshots published for the UI. The rules themselves live in
+//! [`crate::sync`] (when to send what) and [`crate::join`] (who may join). What is left
+//! here is plumbing, and the network settings in `runtime/network.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+mod network;
+
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use peercoach_core::automerge::AutoCommit;
-use peercoach_core::automerge::sync::{self, SyncDoc};
-use peercoach_core::automerge::{Change, ChangeHash};
-use peercoach_core::{ActorHex, Command, Env, MemberId, SystemEnv, Team, TeamId};
+use peercoach_core::automerge::Change;
+use peercoach_core::{Env, MemberId, SystemEnv, Team, TeamId};
 use peercoach_net::{
-    InviteTicket, JoinAccepted, JoinError, JoinReply, JoinRequest, Net, NetConfig, NetEvent,
-    Outbox, PeerSpec, SendError, Wire,
+    DeviceId, InviteTicket, JoinAccepted, JoinError, Net, NetConfig, NetEvent, Outbox, PeerSpec,
+    SendError,
 };
-use rand::RngCore;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::api::{PeerStatus, Reply, Request, StatusReply};
 use crate::engine::{Engine, EngineError};
-use crate::invites::Invites;
+use crate::sync::{Effect, Input, SessionId, SyncMachine};
 use peercoach_store::{NetworkMode, NetworkSettings};
 
 /// How a node is started.
@@ -69,8 +74,8 @@ pub fn loopback_from_env() -> bool {
 pub enum NodeEvent {
     /// A team's document changed (locally or from a peer): re-read views.
     Changed {
-        /// Team id.
-        team: String,
+        /// The team.
+        team: TeamId,
     },
     /// Connections or sync progress changed: re-read status.
     Sync,
@@ -107,7 +112,7 @@ enum Msg {
     /// The endpoint was bound again under `config` (or, on error, kept as it was).
     Rebound {
         config: Box<NetConfig>,
-        result: Result<(), String>,
+        result: Result<(), crate::connect::NotApplied>,
         /// Settings a person changed, to save and answer once they are in force.
         asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
     },
@@ -167,9 +172,12 @@ impl std::fmt::Debug for Msg {
 
 impl NodeHandle {
     /// Sends a request; the receiver yields the result once it is applied (and durable).
+    /// If the node has stopped, the receiver yields an error at once.
     pub fn send(&self, request: Request) -> oneshot::Receiver<ApiResult> {
         let (tx, rx) = oneshot::channel();
-        let _ = self.tx.send(Msg::Api(request, tx));
+        if let Err(mpsc::error::SendError(Msg::Api(_, tx))) = self.tx.send(Msg::Api(request, tx)) {
+            reply(tx, Err(EngineError::Stopped), Vec::new());
+        }
         rx
     }
 
@@ -181,7 +189,7 @@ impl NodeHandle {
     /// Like [`NodeHandle::request`], keeping the warnings.
     pub async fn request_with_warnings(&self, request: Request) -> ApiResult {
         self.send(request).await.unwrap_or_else(|_| ApiResult {
-            result: Err(EngineError::Join("the node has stopped".into())),
+            result: Err(EngineError::Stopped),
             warnings: Vec::new(),
         })
     }
@@ -197,8 +205,9 @@ impl NodeHandle {
         if !self
             .watching
             .swap(true, std::sync::atomic::Ordering::SeqCst)
+            && self.tx.send(Msg::PublishAll).is_err()
         {
-            let _ = self.tx.send(Msg::PublishAll);
+            tracing::debug!("the node has stopped; no snapshots to publish");
         }
     }
 
@@ -374,6 +383,8 @@ impl Node {
         };
         let actor = Actor {
             engine,
+            sync: SyncMachine::default(),
+            outboxes: HashMap::new(),
             net: net.clone(),
             net_config: config,
             forced_loopback: options.loopback_only,
@@ -384,18 +395,13 @@ impl Node {
             rt: tokio::runtime::Handle::current(),
             tx: tx.downgrade(),
             events,
-            peers: BTreeMap::new(),
             specs: Vec::new(),
             snapshots,
             watching,
             opened,
             version: 0,
-            pushes: BTreeMap::new(),
-            arrivals: Arrivals::default(),
-            unsaved: BTreeMap::new(),
             ticks: 0,
-            fetching: BTreeMap::new(),
-            refetch: BTreeSet::new(),
+            published: false,
         };
         let thread = std::thread::Builder::new()
             .name("peercoach-node".into())
@@ -419,8 +425,8 @@ impl Node {
         self.handle.clone()
     }
 
-    /// This device's endpoint id.
-    pub fn endpoint_id(&self) -> String {
+    /// This device's id.
+    pub fn endpoint_id(&self) -> DeviceId {
         self.net.endpoint_id()
     }
 
@@ -446,15 +452,20 @@ impl Node {
         for task in self.tasks.drain(..) {
             task.abort();
         }
-        if let Some(path) = &self.socket {
-            let _ = std::fs::remove_file(path);
+        if let Some(path) = &self.socket
+            && let Err(e) = std::fs::remove_file(path)
+        {
+            tracing::debug!(error = %e, "the control socket was already gone");
         }
         let (tx, rx) = oneshot::channel();
-        if self.handle.tx.send(Msg::Shutdown(tx)).is_ok() {
-            let _ = rx.await;
+        if self.handle.tx.send(Msg::Shutdown(tx)).is_ok() && rx.await.is_err() {
+            tracing::warn!("the node's thread ended before it confirmed the shutdown");
         }
         if let Some(thread) = self.actor.take() {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            match tokio::task::spawn_blocking(move || thread.join()).await {
+                Ok(Ok(())) => {}
+                _ => tracing::error!("the node's thread panicked"),
+            }
         }
         self.net.shutdown().await;
     }
@@ -473,85 +484,37 @@ impl Env for SkewedClock {
     }
 }
 
-/// Sync with one peer on one team.
-#[derive(Debug)]
-struct PeerSync {
-    state: sync::State,
-    /// Live sessions, oldest first; the newest is the one in use. Briefly there can be
-    /// two (while a duplicate connection is being closed); when the one in use ends, the
-    /// sync falls back to the other.
-    sessions: Vec<(u64, Outbox)>,
-    last_received_ms: Option<i64>,
-    /// The heads in the last message we really sent on the session in use.
-    told_heads: Vec<ChangeHash>,
-    /// The peer's heads as it last told us (a `Heads` message or a sync message).
-    peer_heads: Option<Vec<ChangeHash>>,
-    /// Our heads at the previous anti-entropy tick: what a peer has had a whole tick to
-    /// confirm.
-    tick_heads: Vec<ChangeHash>,
-    /// A message was dropped because the session's budget was spent.
-    overflowed: bool,
-    /// Ticks in a row at which the peer had not confirmed our heads of the tick before.
-    lagging: u32,
-}
-
-/// Ticks in a row a peer may lag behind our heads of the tick before it is sent a
-/// protocol round. Pushes travel on an ordered, reliable stream, and a dropped push, a
-/// new session and heads we do not know each start a round at once; so a peer that
-/// lags has almost always a backlog to work through, not a lost change, and a round
-/// (whose cost grows with the history) would only add to that backlog.
-const LAGGING_TICKS: u32 = 3;
-
-/// How long a fetch from one peer (see [`Actor::fetch_next`]) may go unanswered before
-/// another peer is asked.
-const FETCH_WAIT_MS: i64 = 2_000;
-
-impl PeerSync {
-    fn new(state: sync::State) -> Self {
-        Self {
-            state,
-            sessions: Vec::new(),
-            last_received_ms: None,
-            told_heads: Vec::new(),
-            peer_heads: None,
-            tick_heads: Vec::new(),
-            overflowed: false,
-            lagging: 0,
-        }
-    }
-
-    fn current(&self) -> Option<u64> {
-        self.sessions.last().map(|(s, _)| *s)
-    }
-
-    /// Starts the protocol afresh on the session now in use: a message lost with the
-    /// old stream must not stall the pair (DESIGN.md §5).
-    fn restart_protocol(&mut self) {
-        self.state = sync::State::decode(&self.state.encode()).unwrap_or_default();
-        self.told_heads = Vec::new();
-    }
-
-    /// A message could not be queued: the session ended, or the peer reads slower than
-    /// we write and the session's budget is spent. Either way the message is gone, and
-    /// the protocol starts afresh so that a round repairs what it carried: on the next
-    /// session, or at the first tick after this one has drained.
-    fn send_failed(&mut self, error: SendError) {
-        if error == SendError::Closed {
-            self.sessions.pop();
-        } else {
-            self.overflowed = true;
-        }
-        self.restart_protocol();
-    }
-
-    /// Whether everything queued for the peer has been written.
-    fn drained(&self) -> bool {
-        self.sessions.last().is_none_or(|(_, o)| o.is_idle())
+/// Answers a request, dropping the answer if the asker stopped waiting (a CLI that was
+/// interrupted, a closed window): nothing is left to tell.
+fn reply(
+    to: oneshot::Sender<ApiResult>,
+    result: Result<Reply, EngineError>,
+    warnings: Vec<String>,
+) {
+    if to.send(ApiResult { result, warnings }).is_err() {
+        tracing::debug!("the asker stopped waiting for a reply");
     }
 }
 
+/// How long an invite waits for the device's home relay right after start.
+const INVITE_RELAY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Messages taken from the actor's mailbox at once. Pushes in a batch are applied in one
+/// Automerge call (see [`crate::sync`]), so a node that fell behind catches up in fewer,
+/// larger calls; the inbound budget bounds what the mailbox holds.
+const MAX_BATCH: usize = 2048;
+
+/// Every this many ticks, this device's addresses are published again where they
+/// changed (they are also published at once on every change the endpoint reports).
+const PUBLISH_ADDRS_EVERY: u64 = 15;
+
+/// The node's thread: the engine, the sync machine, and the plumbing between them and
+/// the network.
 struct Actor {
     engine: Engine,
+    sync: SyncMachine,
+    /// Where each live session's frames go.
+    outboxes: HashMap<SessionId, Outbox>,
     net: Net,
     /// What the endpoint is bound with now.
     net_config: NetConfig,
@@ -561,7 +524,7 @@ struct Actor {
     /// A rebind is under way: the next one waits for it.
     rebinding: bool,
     /// This device's direct addresses when they last changed.
-    last_addrs: BTreeSet<SocketAddr>,
+    last_addrs: std::collections::BTreeSet<SocketAddr>,
     /// The network settings as saved: read once at start and kept here as they change
     /// (only this actor writes them while the node runs), so a status request or a batch
     /// of edits never reads `settings.json`.
@@ -569,63 +532,20 @@ struct Actor {
     rt: tokio::runtime::Handle,
     tx: mpsc::WeakUnboundedSender<Msg>,
     events: broadcast::Sender<NodeEvent>,
-    peers: BTreeMap<(TeamId, String), PeerSync>,
     specs: Vec<PeerSpec>,
     snapshots: Snapshots,
     watching: Watching,
     opened: Arc<std::sync::atomic::AtomicBool>,
     version: u64,
-    /// Changes to push to connected peers in `settle`, per team: local ones, and ones a
-    /// peer pushed that were new here (relayed to the others, so a star of peers hears
-    /// each other's edits without protocol rounds).
-    pushes: BTreeMap<TeamId, Vec<Push>>,
-    /// Pushed changes and heads received in this batch, taken together.
-    arrivals: Arrivals,
-    /// Per team, the changes applied in this batch and not yet saved, while they are
-    /// known exactly (`None` once a sync message, or a change that had to wait, brought
-    /// others): `settle` hands them to the store as they are.
-    unsaved: BTreeMap<TeamId, Option<Vec<Change>>>,
     ticks: u64,
-    /// Per team, the peer we are fetching changes from because it announced heads we
-    /// lack, and since when (see [`Actor::fetch_next`]).
-    fetching: BTreeMap<TeamId, (String, i64)>,
-    /// Teams whose fetch was answered in this batch: the next peer is judged in
-    /// `settle`, once the answer is applied.
-    refetch: BTreeSet<TeamId>,
+    /// A team was published in this batch (its members or relay may have changed).
+    published: bool,
 }
 
-/// How long an invite waits for the device's home relay right after start.
-const INVITE_RELAY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// How long a new relay of this device's own gets to accept it before its settings are
-/// taken (a relay that refuses the token is refused here, and nothing changes).
-const RELAY_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
-
-/// Messages taken from the actor's mailbox at once. Pushes in a batch are applied in one
-/// Automerge call (see [`Arrivals`]), so a node that fell behind catches up in fewer,
-/// larger calls; the inbound budget bounds what the mailbox holds.
-const MAX_BATCH: usize = 2048;
-
-/// A change to push, and the peer it came from (who is not sent it back).
-struct Push {
-    from: Option<String>,
-    bytes: Vec<u8>,
-}
-
-/// Pushed changes and announced heads received in the current batch. Automerge applies
-/// a hundred changes in one call for about the cost of one change alone on a large
-/// history (the call's cost is mostly per object touched, not per change), so pushes are
-/// applied a batch at a time; heads are judged after that, against the batch's result.
-#[derive(Default)]
-struct Arrivals {
-    changes: BTreeMap<TeamId, Vec<(String, Change)>>,
-    heads: Vec<((TeamId, String), Vec<ChangeHash>)>,
-}
-
-impl Arrivals {
-    fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.heads.is_empty()
-    }
+/// The clock the node reads: once per input it hands the sync machine or the join
+/// rules, never inside them.
+fn now_ms() -> i64 {
+    SystemEnv.now_ms()
 }
 
 impl Actor {
@@ -633,8 +553,7 @@ impl Actor {
         // The network layer spawns its tasks on the node's runtime.
         let rt = self.rt.clone();
         let _runtime = rt.enter();
-        let me = self.net.endpoint_id();
-        let span = tracing::info_span!("node", id = %&me[..8]);
+        let span = tracing::info_span!("node", id = %self.net.endpoint_id().short());
         let _span = span.enter();
         if self.watching.load(std::sync::atomic::Ordering::SeqCst) {
             // Show each team's saved view while Automerge loads its document (seconds,
@@ -646,7 +565,7 @@ impl Actor {
                     .cloned();
                 self.put_snapshot(id, view.team, me, true);
             }
-            let _ = self.events.send(NodeEvent::Sync);
+            self.notify(NodeEvent::Sync);
         }
         if let Err(e) = self.engine.open_all() {
             tracing::error!(error = %e, "could not open every team");
@@ -657,7 +576,7 @@ impl Actor {
         self.publish_all();
         // After the snapshots: the UI takes "open, and no snapshot" for "no team yet".
         self.opened.store(true, std::sync::atomic::Ordering::SeqCst);
-        let _ = self.events.send(NodeEvent::Sync);
+        self.notify(NodeEvent::Sync);
         self.engine.save_views();
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
@@ -667,47 +586,28 @@ impl Actor {
                     Err(_) => break,
                 }
             }
-            let mut changed: BTreeSet<TeamId> = BTreeSet::new();
-            let mut reply_to: BTreeSet<(TeamId, String)> = BTreeSet::new();
             let mut stop = None;
             for msg in batch {
-                // Everything but a push, a heads announcement or a request from this
-                // device sees the pushes so far. A local command may go before pushes
-                // that arrived in the same batch: nobody here has seen them yet (the UI
-                // shows what `settle` publishes), and both are concurrent edits anyway.
-                let deferred = matches!(
-                    &msg,
-                    Msg::Api(..)
-                        | Msg::Net(NetEvent::Received {
-                            message: Wire::Changes(_) | Wire::Heads(_),
-                            ..
-                        })
-                );
-                if !deferred {
-                    self.take_arrivals(&mut changed, &mut reply_to);
-                }
                 match msg {
-                    Msg::Api(request, reply) => self.api(request, reply, &mut changed),
-                    Msg::Net(event) => self.net_event(event, &mut changed, &mut reply_to),
+                    Msg::Api(request, reply) => self.api(request, reply),
+                    Msg::Net(event) => self.net_event(event),
                     Msg::JoinDone {
                         ticket,
                         result,
                         reply,
-                    } => self.join_done(&ticket, result, reply, &mut changed),
+                    } => self.join_done(&ticket, result, reply),
                     Msg::Tick => {
                         self.ticks += 1;
-                        if self.ticks.is_multiple_of(15) {
+                        if self.ticks.is_multiple_of(PUBLISH_ADDRS_EVERY) {
                             self.publish_addrs();
-                            self.save_sync_states();
                         }
-                        self.anti_entropy(&mut reply_to);
-                        // A peer's heads we still lack (its answer lost, or it went
-                        // away while we fetched): ask again, one peer at a time.
-                        let teams: BTreeSet<TeamId> =
-                            self.peers.keys().map(|(team, _)| team.clone()).collect();
-                        for team in teams {
-                            self.fetch_next(&team, &mut reply_to);
-                        }
+                        let busy = self
+                            .outboxes
+                            .iter()
+                            .filter(|(_, outbox)| !outbox.is_idle())
+                            .map(|(session, _)| *session)
+                            .collect();
+                        self.feed(Input::Tick { busy });
                     }
                     Msg::PublishAll => self.publish_all(),
                     Msg::AddrChanged => self.addrs_changed(),
@@ -715,7 +615,7 @@ impl Actor {
                         team,
                         expires_in_ms,
                         device,
-                        reply,
+                        reply: to,
                     } => {
                         let result = self.invite(team.as_deref(), expires_in_ms, device);
                         let mut warnings = self.engine.take_warnings();
@@ -724,7 +624,7 @@ impl Actor {
                         {
                             warnings.push(why);
                         }
-                        let _ = reply.send(ApiResult { result, warnings });
+                        reply(to, result, warnings);
                     }
                     Msg::Rebound {
                         config,
@@ -734,306 +634,110 @@ impl Actor {
                     Msg::Shutdown(done) => stop = Some(done),
                 }
             }
-            self.take_arrivals(&mut changed, &mut reply_to);
-            let any_change = !changed.is_empty();
-            self.settle(&changed, reply_to);
-            if any_change {
-                // A teammate may have set (or cleared) the team's relay.
-                self.follow_team_relays();
-            }
+            self.settle();
             if let Some(done) = stop {
-                self.save_sync_states();
+                self.feed(Input::Stop);
                 self.engine.save_views();
-                let _ = done.send(());
+                if done.send(()).is_err() {
+                    tracing::debug!("nobody waits for the shutdown");
+                }
                 return;
             }
         }
     }
 
-    /// Applies the pushed changes received so far, a team at a time, and judges the heads
-    /// peers announced against the result. New changes are relayed to the other peers in
-    /// `settle`; a peer whose changes lack dependencies, or whose heads we do not know, is
-    /// answered with a protocol round to fetch the rest.
-    fn take_arrivals(
-        &mut self,
-        changed: &mut BTreeSet<TeamId>,
-        reply_to: &mut BTreeSet<(TeamId, String)>,
-    ) {
-        if self.arrivals.is_empty() {
-            return;
-        }
-        let Arrivals { changes, heads } = std::mem::take(&mut self.arrivals);
-        for (team, arrived) in changes {
-            let Ok(open) = self.engine.team(Some(team.as_str())) else {
-                continue;
-            };
-            // Only what is new here: a change can arrive from several peers.
-            let hashes: Vec<ChangeHash> = arrived.iter().map(|(_, c)| c.hash()).collect();
-            let unknown: HashSet<ChangeHash> = open
-                .doc
-                .automerge()
-                .get_missing_deps(&hashes)
-                .into_iter()
-                .collect();
-            let mut taken = HashSet::new();
-            let fresh: Vec<(String, Change)> = arrived
-                .into_iter()
-                .filter(|(_, c)| unknown.contains(&c.hash()) && taken.insert(c.hash()))
-                .collect();
-            if fresh.is_empty() {
-                continue;
-            }
-            let before = open.doc.automerge().get_heads();
-            let mut refused: Vec<(String, String)> = Vec::new();
-            let all = fresh.iter().map(|(_, c)| c.clone()).collect();
-            if open.doc.apply_changes(all).is_err() {
-                // Automerge checks the whole batch before applying any of it: find the
-                // change it refused, and the peer that sent it.
-                for (peer, change) in &fresh {
-                    if let Err(e) = open.doc.apply_changes(vec![change.clone()]) {
-                        refused.push((peer.clone(), e.to_string()));
-                    }
-                }
-            }
-            if open.doc.automerge().get_heads() != before {
-                changed.insert(team.clone());
-            }
-            // A change that overtook one it depends on waits in Automerge's queue; a
-            // protocol round with whoever sent it fetches the rest. Relaying waits for
-            // a batch that applied whole.
-            let waiting = !open.doc.automerge().get_missing_deps(&[]).is_empty();
-            let unsaved = self.unsaved.entry(team.clone()).or_insert(Some(Vec::new()));
-            if waiting || !refused.is_empty() {
-                *unsaved = None;
-            } else if let Some(list) = unsaved {
-                list.extend(fresh.iter().map(|(_, c)| c.clone()));
-            }
-            for (peer, change) in fresh {
-                if refused.iter().any(|(p, _)| *p == peer) {
-                    continue;
-                }
-                if waiting {
-                    reply_to.insert((team.clone(), peer));
-                } else {
-                    self.pushes.entry(team.clone()).or_default().push(Push {
-                        from: Some(peer),
-                        bytes: change.raw_bytes().to_vec(),
-                    });
-                }
-            }
-            for (peer, error) in refused {
-                self.drop_bad_peer(&(team.clone(), peer), &error);
-            }
-        }
-        let mut lacking = BTreeSet::new();
-        for (key, heads) in heads {
-            let Ok(open) = self.engine.team(Some(key.0.as_str())) else {
-                continue;
-            };
-            let Some(ps) = self.peers.get_mut(&key) else {
-                continue;
-            };
-            // Heads we do not know mean the peer has something for us.
-            if !open.doc.automerge().get_missing_deps(&heads).is_empty() {
-                lacking.insert(key.0.clone());
-            }
-            ps.peer_heads = Some(heads);
-        }
-        for team in lacking {
-            self.fetch_next(&team, reply_to);
-        }
-    }
-
-    /// Starts a protocol round with one peer that announced heads we lack, unless a
-    /// round started that way with another peer is still unanswered. When many peers
-    /// reconnect at once (a team back from an offsite), each of them announces new
-    /// heads after every merge; answering every announcement at once has every peer
-    /// send us everything we lack, so that each change arrives many times over. One
-    /// fetch at a time, judged again after each answer, asks each peer only for what is
-    /// still missing.
-    fn fetch_next(&mut self, team: &TeamId, reply_to: &mut BTreeSet<(TeamId, String)>) {
-        let now = SystemEnv.now_ms();
-        if let Some((peer, since)) = self.fetching.get(team)
-            && now - since < FETCH_WAIT_MS
-            && self
-                .peers
-                .get(&(team.clone(), peer.clone()))
-                .is_some_and(|ps| !ps.sessions.is_empty())
-        {
-            return;
-        }
-        self.fetching.remove(team);
-        let Ok(open) = self.engine.team(Some(team.as_str())) else {
-            return;
-        };
-        let doc = open.doc.automerge();
-        let next = self.peers.iter_mut().find(|((t, _), ps)| {
-            t == team
-                && !ps.sessions.is_empty()
-                && ps
-                    .peer_heads
-                    .as_ref()
-                    .is_some_and(|heads| !doc.get_missing_deps(heads).is_empty())
-        });
-        if let Some(((_, peer), ps)) = next {
-            // Make sure our next sync message goes out, so they answer it with what we
-            // lack.
-            ps.state.last_sent_heads.clear();
-            reply_to.insert((team.clone(), peer.clone()));
-            self.fetching.insert(team.clone(), (peer.clone(), now));
-        }
-    }
-
-    /// Garbage from a member's device: drop that connection, loudly.
-    fn drop_bad_peer(&mut self, key: &(TeamId, String), error: &str) {
-        let peer = &key.1;
-        tracing::warn!(peer = %&peer[..8.min(peer.len())], %error, "unusable sync message; closing");
-        if let Some(ps) = self.peers.get_mut(key) {
-            ps.sessions.clear();
-        }
-        self.net.close_peer(peer, "bad sync message");
-    }
-
-    /// After a batch: make remote changes durable, then tell every affected peer.
-    fn settle(&mut self, changed: &BTreeSet<TeamId>, mut reply_to: BTreeSet<(TeamId, String)>) {
-        let mut unsaved = std::mem::take(&mut self.unsaved);
-        for team in changed {
-            let Ok(open) = self.engine.team(Some(team.as_str())) else {
-                continue;
-            };
-            let saved = match unsaved.remove(team).flatten() {
-                Some(known) => open.store.append_changes(open.doc.automerge(), &known),
-                None => open.store.append(open.doc.automerge()),
-            };
-            if let Err(e) = saved {
-                // They stay in memory and go out with the next append.
-                tracing::error!(error = %e, "could not save changes from peers");
-            }
-        }
-        // Live changes go out as they are, and everyone hears our new heads; the sync
-        // protocol runs only where a peer asked (a sync message), just connected, or is
-        // known to lack something.
-        let pushes = std::mem::take(&mut self.pushes);
-        let keys: Vec<(TeamId, String)> = self
-            .peers
-            .keys()
-            .filter(|(team, _)| changed.contains(team) || pushes.contains_key(team))
-            .cloned()
-            .collect();
-        // Each team's heads once: a push tells the peer them too.
-        let teams: BTreeSet<&TeamId> = keys.iter().map(|(team, _)| team).collect();
-        let mut heads_of: BTreeMap<TeamId, (Vec<ChangeHash>, Vec<u8>)> = BTreeMap::new();
-        for team in teams {
-            if let Ok(open) = self.engine.team(Some(team.as_str())) {
-                let heads = open.doc.heads();
-                let encoded = encode_heads(&heads);
-                heads_of.insert(team.clone(), (heads, encoded));
-            }
-        }
-        for (team, peer) in &keys {
-            let Some((heads, encoded)) = heads_of.get(team) else {
-                continue;
-            };
-            for push in pushes.get(team).into_iter().flatten() {
-                if push.from.as_deref() != Some(peer.as_str()) {
-                    let wire = Wire::Changes(push.bytes.clone());
-                    self.send_wire(team, peer, wire, Some(heads));
-                }
-            }
-            self.send_wire(team, peer, Wire::Heads(encoded.clone()), None);
-        }
-        for team in std::mem::take(&mut self.refetch) {
-            self.fetch_next(&team, &mut reply_to);
-        }
-        for (team, peer) in &reply_to {
-            self.send_sync(team, peer);
-        }
-        if !changed.is_empty() {
+    /// The end of a batch: the sync machine persists, then tells peers; a team that
+    /// changed may have new members or a new relay.
+    fn settle(&mut self) {
+        self.feed(Input::Settle);
+        if std::mem::take(&mut self.published) {
             self.refresh_peers();
-            for team in changed {
-                self.publish_snapshot(team);
-                let _ = self.events.send(NodeEvent::Changed {
-                    team: team.to_string(),
-                });
-            }
-        }
-        if !changed.is_empty() || !reply_to.is_empty() {
-            let _ = self.events.send(NodeEvent::Sync);
+            // A teammate may have set (or cleared) the team's relay.
+            self.follow_team_relays();
         }
     }
 
-    /// Sends one message on a peer's live session. `told` records that the peer now has
-    /// our current heads (after a push), so the protocol does not send them again.
-    fn send_wire(&mut self, team: &TeamId, peer: &str, wire: Wire, told: Option<&[ChangeHash]>) {
-        let Some(ps) = self.peers.get_mut(&(team.clone(), peer.to_owned())) else {
-            return;
-        };
-        let Some((_, outbox)) = ps.sessions.last() else {
-            return;
-        };
-        match outbox.send(wire) {
-            Ok(()) => {
-                if let Some(heads) = told {
-                    ps.told_heads = heads.to_vec();
+    /// Hands one input to the sync machine and carries out what it asks for.
+    fn feed(&mut self, input: Input) {
+        self.sync.handle(now_ms(), input, &mut self.engine);
+        while let Some(effect) = self.sync.poll_effect() {
+            self.carry_out(effect);
+        }
+    }
+
+    fn carry_out(&mut self, effect: Effect) {
+        match effect {
+            Effect::Send {
+                team,
+                peer,
+                session,
+                wire,
+            } => {
+                let sent = match self.outboxes.get(&session) {
+                    Some(outbox) => outbox.send(wire),
+                    None => Err(SendError::Closed),
+                };
+                if let Err(error) = sent {
+                    self.sync.handle(
+                        now_ms(),
+                        Input::SendFailed {
+                            team,
+                            peer,
+                            session,
+                            error,
+                        },
+                        &mut self.engine,
+                    );
                 }
             }
-            Err(e) => ps.send_failed(e),
-        }
-    }
-
-    /// Every few seconds: a protocol round with each connected peer that is known to lack
-    /// some of our changes (a dropped push, a change that came from a third device). A
-    /// change pushed moments ago is given time to be confirmed ([`LAGGING_TICKS`]), and
-    /// nothing is started while messages to the peer still wait to be written: a protocol
-    /// round costs the peer time in proportion to the whole history, so it is not spent
-    /// on pushes in flight.
-    fn anti_entropy(&mut self, reply_to: &mut BTreeSet<(TeamId, String)>) {
-        let keys: Vec<(TeamId, String)> = self
-            .peers
-            .iter()
-            .filter(|(_, ps)| !ps.sessions.is_empty())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for (team, peer) in keys {
-            let Ok(open) = self.engine.team(Some(team.as_str())) else {
-                continue;
-            };
-            let Some(ps) = self.peers.get_mut(&(team.clone(), peer.clone())) else {
-                continue;
-            };
-            let doc = open.doc.automerge();
-            let heads = doc.get_heads();
-            let previous = std::mem::replace(&mut ps.tick_heads, heads);
-            // While messages still wait to be written, the peer has not had them: a
-            // round now would only add to its backlog.
-            if !ps.drained() {
-                continue;
+            Effect::Persist { team, changes } => {
+                let heads = self.persist(&team, changes);
+                self.sync
+                    .handle(now_ms(), Input::Persisted { team, heads }, &mut self.engine);
             }
-            if std::mem::take(&mut ps.overflowed) {
-                ps.lagging = 0;
-                reply_to.insert((team, peer));
-            } else if !peer_has_all(doc, ps) && peer_lacks(doc, ps, &previous) {
-                ps.lagging += 1;
-                if ps.lagging >= LAGGING_TICKS {
-                    ps.lagging = 0;
-                    reply_to.insert((team, peer));
+            Effect::SaveState { team, peer, state } => {
+                if let Ok(open) = self.engine.open_team(&team)
+                    && let Err(e) = open.store.save_peer_state(&peer, &state)
+                {
+                    // Only a hint: the next connection starts the protocol from further back.
+                    tracing::warn!(peer = %peer.short(), error = %e, "could not save a sync state");
                 }
-            } else {
-                ps.lagging = 0;
+            }
+            Effect::ClosePeer { peer, reason } => self.net.close_peer(&peer, &reason),
+            Effect::Publish { team } => {
+                self.publish_snapshot(&team);
+                self.published = true;
+                self.notify(NodeEvent::Changed { team });
+            }
+            Effect::StatusChanged => self.notify(NodeEvent::Sync),
+        }
+    }
+
+    /// Appends a team's new changes and fsyncs them; the heads now on disk, or `None`.
+    fn persist(
+        &mut self,
+        team: &TeamId,
+        changes: Option<Vec<Change>>,
+    ) -> Option<Vec<peercoach_core::automerge::ChangeHash>> {
+        let open = self.engine.open_team(team).ok()?;
+        let saved = match changes {
+            Some(known) => open.store.append_changes(open.doc.automerge(), &known),
+            None => open.store.append(open.doc.automerge()),
+        };
+        match saved {
+            Ok(()) => Some(open.doc.heads()),
+            Err(e) => {
+                tracing::error!(team = %team.short(), error = %e, "could not save changes from peers");
+                None
             }
         }
     }
 
-    /// Remembers the change a local command just made, to push it to connected peers.
-    fn local_change(&mut self, team: &TeamId) {
-        let Ok(open) = self.engine.team(Some(team.as_str())) else {
-            return;
-        };
-        if let Some(change) = open.doc.automerge().get_last_local_change() {
-            self.pushes.entry(team.clone()).or_default().push(Push {
-                from: None,
-                bytes: change.raw_bytes().to_vec(),
-            });
+    /// Tells the UI (and anyone else subscribed). Nobody listening is fine: a headless
+    /// node has no UI.
+    fn notify(&self, event: NodeEvent) {
+        if self.events.send(event).is_err() {
+            tracing::trace!("no subscriber for node events");
         }
     }
 
@@ -1048,7 +752,7 @@ impl Actor {
         if !self.watching.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        let Ok(open) = self.engine.team(Some(team.as_str())) else {
+        let Ok(open) = self.engine.open_team(team) else {
             return;
         };
         let view = open.doc.shared_team();
@@ -1078,52 +782,13 @@ impl Actor {
         snapshots.insert(id, snapshot);
     }
 
-    fn send_sync(&mut self, team: &TeamId, peer: &str) {
-        let Ok(open) = self.engine.team(Some(team.as_str())) else {
-            return;
-        };
-        let Some(ps) = self.peers.get_mut(&(team.clone(), peer.to_owned())) else {
-            return;
-        };
-        let Some((_, outbox)) = ps.sessions.last() else {
-            return;
-        };
-        // Automerge skips a reply when a message it received carried heads equal to ours,
-        // assuming every message gets answered before the next arrives. We answer a batch
-        // at a time, so we track what we really told this peer: whenever our heads moved
-        // since, it hears them.
-        let heads = open.doc.automerge().get_heads();
-        if ps.told_heads != heads {
-            ps.state.last_sent_heads = Vec::new();
-        }
-        if let Some(message) = open
-            .doc
-            .automerge()
-            .sync()
-            .generate_sync_message(&mut ps.state)
-        {
-            let heads = message.heads.clone();
-            tracing::trace!(peer = %&peer[..8.min(peer.len())], ?heads, changes = message.changes.len(), "send sync");
-            match outbox.send(Wire::Sync(message.encode())) {
-                Ok(()) => ps.told_heads = heads,
-                Err(e) => ps.send_failed(e),
-            }
-        }
-    }
-
-    fn api(
-        &mut self,
-        request: Request,
-        reply: oneshot::Sender<ApiResult>,
-        changed: &mut BTreeSet<TeamId>,
-    ) {
-        let team_of = |req: &Request| match req {
+    fn api(&mut self, request: Request, to: oneshot::Sender<ApiResult>) {
+        // The team a request changes, as the person named it.
+        let names_team = match &request {
             Request::Apply { team, .. } | Request::Import { team, .. } => Some(team.clone()),
-            Request::Init { .. } => Some(None),
             _ => None,
         };
-        let mutates = team_of(&request);
-        let creates_team = matches!(request, Request::Init { .. });
+        let imports = matches!(request, Request::Import { .. });
         let result = match request {
             Request::Status { team } => self.status(team.as_deref()),
             Request::Invite {
@@ -1138,13 +803,18 @@ impl Actor {
                     let tx = self.tx.clone();
                     self.rt.spawn(async move {
                         net.wait_for_relay(INVITE_RELAY_WAIT).await;
-                        if let Some(tx) = tx.upgrade() {
-                            let _ = tx.send(Msg::InviteReady {
-                                team,
-                                expires_in_ms,
-                                device,
-                                reply,
-                            });
+                        let ready = Msg::InviteReady {
+                            team,
+                            expires_in_ms,
+                            device,
+                            reply: to,
+                        };
+                        if let Some(tx) = tx.upgrade()
+                            && let Err(mpsc::error::SendError(Msg::InviteReady {
+                                reply: to, ..
+                            })) = tx.send(ready)
+                        {
+                            reply(to, Err(EngineError::Stopped), Vec::new());
                         }
                     });
                     return;
@@ -1152,35 +822,71 @@ impl Actor {
                 self.invite(team.as_deref(), expires_in_ms, device)
             }
             Request::Network { set: Some(network) } => {
-                self.change_network(network, reply);
+                self.change_network(network, to);
                 return;
             }
-            Request::Join { ticket, name } => match self.start_join(&ticket, name, reply) {
-                Ok(()) => return,
-                Err((e, reply)) => {
-                    let _ = reply.send(ApiResult {
-                        result: Err(e),
-                        warnings: self.engine.take_warnings(),
-                    });
-                    return;
+            Request::Join { ticket, name } => {
+                if let Err((e, to)) = self.start_join(&ticket, name, to) {
+                    let warnings = self.engine.take_warnings();
+                    reply(to, Err(*e), warnings);
                 }
-            },
+                return;
+            }
             other => self.engine.handle(other),
         };
-        if result.is_ok()
-            && let Some(team) = mutates
-            && let Ok(id) = self.engine.select(team.as_deref())
-        {
-            self.local_change(&id);
-            changed.insert(id);
+        match &result {
+            Ok(Reply::TeamCreated { team_id, .. }) => {
+                // A new team: teammates must be able to find this device.
+                if let Ok(team) = TeamId::parse(team_id) {
+                    self.local_change(&team);
+                }
+                self.publish_addrs();
+            }
+            Ok(Reply::Imported { .. } | Reply::Done { .. }) if imports => {
+                // A merged file brings others' changes, no single change of ours: peers
+                // hear the new heads and fetch what they lack.
+                if let Some(name) = names_team
+                    && let Ok(team) = self.engine.select(name.as_deref())
+                {
+                    self.feed(Input::LocalChange { team, change: None });
+                }
+            }
+            Ok(_) => {
+                if let Some(name) = names_team
+                    && let Ok(team) = self.engine.select(name.as_deref())
+                {
+                    self.local_change(&team);
+                }
+            }
+            Err(EngineError::NotSaved(_)) => {
+                // The engine read the team again from disk, and with it dropped what
+                // peers had sent and was not yet saved.
+                if let Some(name) = names_team
+                    && let Ok(team) = self.engine.select(name.as_deref())
+                {
+                    self.feed(Input::Reloaded { team });
+                }
+            }
+            Err(_) => {}
         }
-        if creates_team && result.is_ok() {
-            // A new team: teammates must be able to find this device.
-            self.publish_addrs();
-        }
-        let _ = reply.send(ApiResult {
-            result,
-            warnings: self.engine.take_warnings(),
+        let warnings = self.engine.take_warnings();
+        reply(to, result, warnings);
+    }
+
+    /// Tells the sync machine about the change a local command just made (the engine
+    /// has written it), to push to connected peers.
+    fn local_change(&mut self, team: &TeamId) {
+        let Ok(open) = self.engine.open_team(team) else {
+            return;
+        };
+        let change = open
+            .doc
+            .automerge()
+            .get_last_local_change()
+            .map(|c| c.raw_bytes().to_vec());
+        self.feed(Input::LocalChange {
+            team: team.clone(),
+            change,
         });
     }
 
@@ -1193,24 +899,29 @@ impl Actor {
             .map(ToString::to_string)
             .collect();
         let id = self.engine.select(team)?;
-        let open = self.engine.team(Some(id.as_str()))?;
-        let view = open.doc.team().clone();
+        let open = self.engine.open_team(&id)?;
+        let view = open.doc.shared_team();
         let mut peers = Vec::new();
         for member in view.current_members() {
-            for device in member
-                .devices
-                .iter()
-                .filter(|d| d.trusted && d.endpoint != endpoint_id)
-            {
-                let ps = self.peers.get(&(id.clone(), device.endpoint.clone()));
-                let path = self.net.path(&device.endpoint);
+            for device in member.devices.iter().filter(|d| d.trusted) {
+                let Ok(device_id) = DeviceId::parse(&device.endpoint) else {
+                    continue;
+                };
+                if device_id == endpoint_id {
+                    continue;
+                }
+                let path = self.net.path(&device_id);
                 peers.push(PeerStatus {
                     member: member.id.to_string(),
                     name: member.name.clone(),
-                    endpoint_id: device.endpoint.clone(),
-                    connected: self.net.is_connected(&device.endpoint),
-                    last_synced_ms: ps.and_then(|p| p.last_received_ms),
-                    has_all_my_changes: ps.is_some_and(|p| peer_has_all(open.doc.automerge(), p)),
+                    endpoint_id: device_id,
+                    connected: self.net.is_connected(&device_id),
+                    last_synced_ms: self.sync.last_received_ms(&id, &device_id),
+                    has_all_my_changes: self.sync.has_all_my_changes(
+                        &id,
+                        &device_id,
+                        open.doc.automerge(),
+                    ),
                     path: path.map(|p| p.kind.as_str().to_owned()),
                     rtt_ms: path.map(|p| p.rtt_ms),
                     addrs: device.addrs.clone(),
@@ -1238,89 +949,42 @@ impl Actor {
         expires_in_ms: i64,
         device: bool,
     ) -> Result<Reply, EngineError> {
-        if !(60_000..=30 * 24 * 3_600_000).contains(&expires_in_ms) {
-            return Err(EngineError::BadRequest(
-                "an invite must expire between 1 minute and 30 days from now".into(),
-            ));
-        }
-        let now = SystemEnv.now_ms();
         let id = self.engine.select(team)?;
-        let open = self.engine.team(Some(id.as_str()))?;
-        if let Some(ro) = open.doc.read_only() {
-            return Err(peercoach_core::CommandError::ReadOnly {
-                found: ro.found,
-                supported: peercoach_core::schema::SCHEMA_VERSION,
-            }
-            .into());
-        }
-        let me = open
-            .doc
-            .me()
-            .cloned()
-            .ok_or(peercoach_core::CommandError::NotAMember)?;
-        let mut secret = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut secret);
-        let path = open.store.file("invites.json");
-        let mut invites = Invites::load(&path);
-        let device_of = device.then(|| me.to_string());
-        let expires_ms = now + expires_in_ms;
-        invites.add(&secret, me.as_str(), now, expires_ms, device_of.clone());
-        invites
-            .save(&path)
-            .map_err(|e| EngineError::BadFile(format!("could not save the invite: {e}")))?;
-        let ticket = InviteTicket::new(
-            id.to_string(),
-            open.doc.team().name.clone(),
+        crate::join::make_invite(
+            &mut self.engine,
+            &id,
+            now_ms(),
+            expires_in_ms,
+            device,
             self.net.addr(),
-            secret,
-            expires_ms,
-            device_of,
-        );
-        Ok(Reply::Invited {
-            ticket: ticket.to_string(),
-            expires_ms,
-        })
+        )
     }
 
-    #[allow(clippy::result_large_err)] // reason: hands the reply channel back on failure
+    /// Starts joining with a ticket: checked here, carried over the network off the
+    /// actor's thread; the answer comes back as [`Msg::JoinDone`].
+    #[allow(clippy::type_complexity)] // reason: hands the reply channel back on failure
     fn start_join(
         &mut self,
         ticket: &str,
         name: String,
-        reply: oneshot::Sender<ApiResult>,
-    ) -> Result<(), (EngineError, oneshot::Sender<ApiResult>)> {
-        let ticket = match InviteTicket::parse(ticket) {
-            Ok(t) => t,
-            Err(e) => return Err((EngineError::Join(e.to_string()), reply)),
-        };
-        if let Err(e) = ticket.check(SystemEnv.now_ms()) {
-            return Err((EngineError::Join(e.to_string()), reply));
-        }
-        let Ok(team_id) = TeamId::parse(&ticket.team_id) else {
-            return Err((
-                EngineError::Join("the ticket names no valid team".into()),
-                reply,
-            ));
-        };
-        if self.engine.select(Some(team_id.as_str())).is_ok() {
-            return Err((
-                EngineError::Join(format!("this device already has team {}", ticket.team_name)),
-                reply,
-            ));
-        }
-        let request = JoinRequest {
-            version: 1,
-            team_id: ticket.team_id.clone(),
-            secret: ticket.secret,
+        to: oneshot::Sender<ApiResult>,
+    ) -> Result<(), (Box<EngineError>, oneshot::Sender<ApiResult>)> {
+        let addrs = self
+            .net
+            .direct_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let (ticket, request) = match crate::join::join_request(
+            &mut self.engine,
+            ticket,
             name,
-            actor: self.engine.identity().actor_hex().to_string(),
-            addrs: self
-                .net
-                .direct_addrs()
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            relay_url: self.net.relay_url(),
+            now_ms(),
+            addrs,
+            self.net.relay_url(),
+        ) {
+            Ok(started) => started,
+            Err(e) => return Err((Box::new(e), to)),
         };
         let net = self.net.clone();
         let tx = self.tx.clone();
@@ -1333,12 +997,15 @@ impl Actor {
                 request.relay_url = net.relay_url();
             }
             let result = net.join(&ticket, request).await;
-            if let Some(tx) = tx.upgrade() {
-                let _ = tx.send(Msg::JoinDone {
-                    ticket: Box::new(ticket),
-                    result,
-                    reply,
-                });
+            let done = Msg::JoinDone {
+                ticket: Box::new(ticket),
+                result,
+                reply: to,
+            };
+            if let Some(tx) = tx.upgrade()
+                && let Err(mpsc::error::SendError(Msg::JoinDone { reply: to, .. })) = tx.send(done)
+            {
+                reply(to, Err(EngineError::Stopped), Vec::new());
             }
         });
         Ok(())
@@ -1348,162 +1015,27 @@ impl Actor {
         &mut self,
         ticket: &InviteTicket,
         result: Result<JoinAccepted, JoinError>,
-        reply: oneshot::Sender<ApiResult>,
-        changed: &mut BTreeSet<TeamId>,
+        to: oneshot::Sender<ApiResult>,
     ) {
-        let outcome = (|| {
-            let accepted = result.map_err(|e| EngineError::Join(e.to_string()))?;
-            let mut doc = AutoCommit::load(&accepted.document).map_err(|e| {
-                EngineError::Join(format!("the inviter sent an unreadable document: {e}"))
-            })?;
-            if Team::id_of(&doc).map(|t| t.to_string()) != Some(ticket.team_id.clone()) {
-                return Err(EngineError::Join(
-                    "the inviter sent a different team than the ticket names".into(),
-                ));
-            }
-            let heads = doc.get_heads();
-            let id = self.engine.add_team_saved(doc, Some(&accepted.document))?;
-            let open = self.engine.team(Some(id.as_str()))?;
-            let team_name = open.doc.team().name.clone();
+        let outcome = result
+            .map_err(EngineError::from)
+            .and_then(|accepted| crate::join::finish_join(&mut self.engine, ticket, accepted));
+        let result = outcome.map(|(answer, team, heads)| {
             // Both sides know exactly what the other has: start the sync from there, not
             // from nothing (which would send the whole history again).
-            self.know_peer_has(&id, &ticket.inviter.id.to_string(), heads);
-            changed.insert(id.clone());
-            Ok(Reply::Joined {
-                team_id: id.to_string(),
-                team_name,
-                member_id: accepted.member_id,
-            })
-        })();
-        let _ = reply.send(ApiResult {
-            result: outcome,
-            warnings: self.engine.take_warnings(),
+            self.feed(Input::PeerHas {
+                team: team.clone(),
+                peer: ticket.inviter.id.into(),
+                heads,
+            });
+            self.feed(Input::LocalChange { team, change: None });
+            answer
         });
+        let warnings = self.engine.take_warnings();
+        reply(to, result, warnings);
     }
 
-    /// Records that a peer holds exactly `heads` (after a join, both sides know), so the
-    /// first sync between them sends only what came after.
-    fn know_peer_has(
-        &mut self,
-        team: &TeamId,
-        peer: &str,
-        heads: Vec<peercoach_core::automerge::ChangeHash>,
-    ) {
-        let ps = self
-            .peers
-            .entry((team.clone(), peer.to_owned()))
-            .or_insert_with(|| PeerSync::new(sync::State::new()));
-        ps.state.shared_heads = heads;
-    }
-
-    /// The inviter's side of a join: check the secret, add the member (or device),
-    /// make it durable, and send the document.
-    fn answer_join(
-        &mut self,
-        request: JoinRequest,
-        from: &str,
-        changed: &mut BTreeSet<TeamId>,
-    ) -> JoinReply {
-        let refuse = |reason: String| JoinReply::Refused { reason };
-        let Ok(team_id) = TeamId::parse(&request.team_id) else {
-            return refuse("unknown team".into());
-        };
-        let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
-            return refuse("this device does not hold that team".into());
-        };
-        if open.doc.team().id.as_ref() != Some(&team_id) {
-            return refuse("this device does not hold that team".into());
-        }
-        let path = open.store.file("invites.json");
-        let mut invites = Invites::load(&path);
-        let now = SystemEnv.now_ms();
-        let invite = match invites.redeem(&request.secret, from, now) {
-            Ok(i) => i,
-            Err(r) => {
-                tracing::info!(peer = %&from[..8.min(from.len())], reason = %r, "refused a join");
-                return refuse(r.to_string());
-            }
-        };
-        // Burn the secret before anything else: a crash now costs a new invite, never a
-        // second use.
-        if let Err(e) = invites.save(&path) {
-            return refuse(format!("the inviter could not record the invite: {e}"));
-        }
-        let Some(actor) = ActorHex::parse(&request.actor) else {
-            return refuse("malformed device id".into());
-        };
-        // This very device (actor and endpoint) is already a current member's: an earlier
-        // join went through here but was cut off before the device saved the team. Send
-        // the team again rather than add the device twice.
-        let team = open.doc.team();
-        let rejoin = team.member_of_actor(&actor).and_then(|member| {
-            let m = team.members.get(member)?;
-            let same_device = m
-                .devices
-                .iter()
-                .any(|d| d.trusted && d.actor == actor && d.endpoint == from);
-            let wanted = invite
-                .device_of
-                .as_deref()
-                .is_none_or(|o| o == member.as_str());
-            (m.is_current() && same_device && wanted).then(|| member.to_string())
-        });
-        if let Some(member_id) = rejoin {
-            tracing::info!(peer = %&from[..8.min(from.len())], "a device finishes a join that was cut off");
-            let document = open.doc.automerge().save();
-            let heads = open.doc.heads();
-            self.know_peer_has(&team_id, from, heads);
-            return JoinReply::Accepted {
-                member_id,
-                document,
-            };
-        }
-        let command = match &invite.device_of {
-            Some(member) => match MemberId::parse(member) {
-                Ok(member) => Command::AddDevice {
-                    member,
-                    actor,
-                    endpoint: from.to_owned(),
-                    label: request.name.clone(),
-                    addrs: request.addrs.clone(),
-                    relay: request.relay_url.clone(),
-                },
-                Err(_) => return refuse("malformed invite".into()),
-            },
-            None => Command::AddMember {
-                name: request.name.clone(),
-                actor,
-                endpoint: from.to_owned(),
-                label: String::new(),
-                addrs: request.addrs.clone(),
-                relay: request.relay_url.clone(),
-            },
-        };
-        let applied = match self.engine.apply(Some(team_id.as_str()), command) {
-            Ok(a) => a,
-            Err(e) => return refuse(e.to_string()),
-        };
-        self.local_change(&team_id);
-        changed.insert(team_id.clone());
-        let member_id = applied.created.or(invite.device_of).unwrap_or_default();
-        let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
-            return refuse("the team closed".into());
-        };
-        let document = open.doc.automerge().save();
-        let heads = open.doc.heads();
-        self.know_peer_has(&team_id, from, heads);
-        JoinReply::Accepted {
-            member_id,
-            document,
-        }
-    }
-
-    fn net_event(
-        &mut self,
-        event: NetEvent,
-        changed: &mut BTreeSet<TeamId>,
-        reply_to: &mut BTreeSet<(TeamId, String)>,
-    ) {
+    fn net_event(&mut self, event: NetEvent) {
         match event {
             NetEvent::SessionUp {
                 peer,
@@ -1511,99 +1043,33 @@ impl Actor {
                 session,
                 outbox,
             } => {
-                let Ok(team_id) = TeamId::parse(&team) else {
-                    return;
-                };
-                let saved = self
+                self.outboxes.insert(session, outbox);
+                let saved_state = self
                     .engine
-                    .team(Some(team_id.as_str()))
+                    .open_team(&team)
                     .ok()
                     .and_then(|open| open.store.peer_state(&peer));
-                let ps = self
-                    .peers
-                    .entry((team_id.clone(), peer.clone()))
-                    .or_insert_with(|| {
-                        PeerSync::new(
-                            saved
-                                .and_then(|b| sync::State::decode(&b).ok())
-                                .unwrap_or_default(),
-                        )
-                    });
-                ps.sessions.retain(|(_, o)| !o.is_closed());
-                tracing::trace!(peer = %&peer[..8.min(peer.len())], session, live = ps.sessions.len(), "session up");
-                ps.sessions.push((session, outbox));
-                ps.restart_protocol();
-                reply_to.insert((team_id, peer));
+                self.feed(Input::SessionUp {
+                    team,
+                    peer,
+                    session,
+                    saved_state,
+                });
             }
             NetEvent::Received {
                 peer,
                 team,
-                session,
+                session: _,
                 message,
-                // Given back to the network's inbound budget when this event is done.
-                credit: _credit,
+                // Given back to the network's inbound budget once the frame is handled.
+                credit,
             } => {
-                let Ok(team_id) = TeamId::parse(&team) else {
-                    return;
-                };
-                let key = (team_id.clone(), peer.clone());
-                let Some(ps) = self.peers.get_mut(&key) else {
-                    return;
-                };
-                // A message that arrived on a stream which has since ended still counts:
-                // the peer sent it. Replies always go out on the stream in use.
-                let _ = session;
-                let Ok(open) = self.engine.team(Some(team_id.as_str())) else {
-                    return;
-                };
-                ps.last_received_ms = Some(SystemEnv.now_ms());
-                let outcome = match message {
-                    Wire::Sync(bytes) => {
-                        let before = open.doc.automerge().get_heads();
-                        sync::Message::decode(&bytes)
-                            .map_err(|e| e.to_string())
-                            .and_then(|m| {
-                                open.doc
-                                    .automerge()
-                                    .sync()
-                                    .receive_sync_message(&mut ps.state, m)
-                                    .map_err(|e| e.to_string())
-                            })
-                            .map(|()| {
-                                if self.fetching.get(&team_id).is_some_and(|(p, _)| *p == peer) {
-                                    self.fetching.remove(&team_id);
-                                    self.refetch.insert(team_id.clone());
-                                }
-                                ps.peer_heads = ps.state.their_heads.clone();
-                                if open.doc.automerge().get_heads() != before {
-                                    open.doc.refresh_after_merge();
-                                    changed.insert(team_id.clone());
-                                    self.unsaved.insert(team_id.clone(), None);
-                                }
-                                // A sync message is always answered, once per batch,
-                                // after the changes are on disk.
-                                reply_to.insert(key.clone());
-                            })
-                    }
-                    // Exactly one change per push, checked now, applied with the batch.
-                    Wire::Changes(bytes) => {
-                        peercoach_core::automerge::Change::try_from(bytes.as_slice())
-                            .map_err(|e| e.to_string())
-                            .map(|change| {
-                                self.arrivals
-                                    .changes
-                                    .entry(team_id.clone())
-                                    .or_default()
-                                    .push((peer.clone(), change));
-                            })
-                    }
-                    Wire::Heads(bytes) => decode_heads(&bytes).map(|heads| {
-                        self.arrivals.heads.push((key.clone(), heads));
-                    }),
-                };
-                if let Err(e) = outcome {
-                    self.drop_bad_peer(&key, &e);
-                }
+                self.feed(Input::Received {
+                    team,
+                    peer,
+                    wire: message,
+                });
+                drop(credit);
             }
             NetEvent::SessionDown {
                 peer,
@@ -1611,410 +1077,40 @@ impl Actor {
                 session,
                 reason,
             } => {
-                tracing::debug!(peer = %&peer[..8.min(peer.len())], %reason, "session down");
-                let Ok(team_id) = TeamId::parse(&team) else {
-                    return;
-                };
-                if let Some(ps) = self.peers.get_mut(&(team_id.clone(), peer.clone())) {
-                    let was_current = ps.current() == Some(session);
-                    tracing::trace!(peer = %&peer[..8.min(peer.len())], session, was_current, %reason, "session down");
-                    ps.sessions.retain(|(s, o)| *s != session && !o.is_closed());
-                    if was_current {
-                        ps.restart_protocol();
-                        let bytes = ps.state.encode();
-                        if !ps.sessions.is_empty() {
-                            reply_to.insert((team_id.clone(), peer.clone()));
-                        }
-                        if let Ok(open) = self.engine.team(Some(team_id.as_str())) {
-                            let _ = open.store.save_peer_state(&peer, &bytes);
-                        }
-                    }
-                }
-                let _ = self.events.send(NodeEvent::Sync);
+                tracing::debug!(peer = %peer.short(), session, %reason, "session down");
+                self.outboxes.remove(&session);
+                self.feed(Input::SessionDown {
+                    team,
+                    peer,
+                    session,
+                });
             }
             NetEvent::Join {
                 request,
                 from,
-                reply,
+                reply: answer,
             } => {
-                let answer = self.answer_join(request, &from, changed);
-                let _ = reply.send(answer);
-            }
-        }
-    }
-
-    fn save_sync_states(&mut self) {
-        let states: Vec<(TeamId, String, Vec<u8>)> = self
-            .peers
-            .iter()
-            .map(|((t, p), ps)| (t.clone(), p.clone(), ps.state.encode()))
-            .collect();
-        for (team, peer, bytes) in states {
-            if let Ok(open) = self.engine.team(Some(team.as_str())) {
-                let _ = open.store.save_peer_state(&peer, &bytes);
-            }
-        }
-    }
-
-    /// Every relay this device's teams set for themselves.
-    fn team_relays(&mut self) -> Vec<peercoach_core::TeamRelay> {
-        self.engine
-            .teams_mut()
-            .filter_map(|(_, open)| open.doc.team().relay.clone())
-            .collect()
-    }
-
-    /// The endpoint's configuration for the saved settings and the teams' relays.
-    fn wanted_config(&mut self, network: &NetworkSettings) -> (NetConfig, Option<String>) {
-        let relays = self.team_relays();
-        crate::connect::net_config(
-            self.engine.identity().secret_key,
-            network,
-            &relays,
-            self.forced_loopback,
-            self.bind,
-        )
-    }
-
-    /// Why the network is less than the settings ask, if it is.
-    fn net_problem(&mut self) -> Option<String> {
-        let network = self.network.clone();
-        self.wanted_config(&network).1
-    }
-
-    /// Binds again when a team's relay, set in its document by any member, changes what
-    /// this device should use.
-    fn follow_team_relays(&mut self) {
-        if self.rebinding {
-            return;
-        }
-        let network = self.network.clone();
-        let (config, _) = self.wanted_config(&network);
-        if config != self.net_config {
-            tracing::info!(relays = ?config.relays, "the team's relay changed; binding again");
-            self.rebind(config, None);
-        }
-    }
-
-    /// `network` with new settings: checked, put in force (binding again if the paths
-    /// change), and saved only once they work. A relay that refuses this device changes
-    /// nothing.
-    fn change_network(&mut self, network: NetworkSettings, reply: oneshot::Sender<ApiResult>) {
-        let relays = self.team_relays();
-        if let Err(e) = crate::connect::validate(&network, &relays) {
-            let _ = reply.send(ApiResult {
-                result: Err(EngineError::BadRequest(e)),
-                warnings: Vec::new(),
-            });
-            return;
-        }
-        let (config, _) = self.wanted_config(&network);
-        if config == self.net_config {
-            let result = self.save_network(network);
-            let _ = reply.send(ApiResult {
-                result,
-                warnings: self.engine.take_warnings(),
-            });
-        } else if self.rebinding {
-            let _ = reply.send(ApiResult {
-                result: Err(EngineError::BadRequest(
-                    "the network is being set up again; try again in a moment".into(),
-                )),
-                warnings: Vec::new(),
-            });
-        } else {
-            self.rebind(config, Some((network, reply)));
-        }
-    }
-
-    /// Binds the endpoint again under `config`, off the actor's thread; the outcome
-    /// comes back as [`Msg::Rebound`].
-    fn rebind(
-        &mut self,
-        config: NetConfig,
-        asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
-    ) {
-        self.rebinding = true;
-        let net = self.net.clone();
-        let previous = self.net_config.clone();
-        let tx = self.tx.clone();
-        let check_relay = asked.is_some() && matches!(config.relays, peercoach_net::Relays::Own(_));
-        self.rt.spawn(async move {
-            let mut result = net
-                .rebind(&config, &previous)
-                .await
-                .map_err(|e| e.to_string());
-            if result.is_ok() && check_relay && !net.wait_for_relay(RELAY_CHECK_WAIT).await {
-                // Only a refusal undoes the change: a relay that is merely down now (or a
-                // laptop offline) may well work later.
-                if let Some(refused) = net.relay_refusal() {
-                    result = Err(format!(
-                        "{refused}; check the relay token (nothing was changed)"
-                    ));
-                    if let Err(e) = net.rebind(&previous, &config).await {
-                        tracing::warn!(error = %e, "could not bind the previous settings again");
+                let admission =
+                    crate::join::answer_join(&mut self.engine, &request, from, now_ms());
+                if let Some(team) = admission.team {
+                    if admission.change.is_some() {
+                        self.feed(Input::LocalChange {
+                            team: team.clone(),
+                            change: admission.change,
+                        });
+                    }
+                    if let Some(heads) = admission.joiner_has {
+                        self.feed(Input::PeerHas {
+                            team,
+                            peer: from,
+                            heads,
+                        });
                     }
                 }
-            }
-            let config = if result.is_ok() { config } else { previous };
-            if let Some(tx) = tx.upgrade() {
-                let _ = tx.send(Msg::Rebound {
-                    config: Box::new(config),
-                    result,
-                    asked,
-                });
-            }
-        });
-    }
-
-    fn rebound(
-        &mut self,
-        config: NetConfig,
-        result: Result<(), String>,
-        asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
-    ) {
-        self.rebinding = false;
-        self.net_config = config;
-        if let Err(e) = &result {
-            tracing::warn!(error = %e, "the network settings were not applied");
-        }
-        if let Some((network, reply)) = asked {
-            let result = match result {
-                Ok(()) => self.save_network(network),
-                Err(e) => Err(EngineError::BadRequest(e)),
-            };
-            let mut warnings = self.engine.take_warnings();
-            if result.is_ok()
-                && let Some(problem) = self.net.relay_problem()
-            {
-                warnings.push(format!("saved, but {problem}"));
-            }
-            let _ = reply.send(ApiResult { result, warnings });
-        }
-        self.publish_addrs();
-        // Settings or teams may have changed while the endpoint was bound again.
-        self.follow_team_relays();
-        let _ = self.events.send(NodeEvent::Sync);
-    }
-
-    /// Saves network settings (through the engine, which checks them) and keeps them.
-    fn save_network(&mut self, network: NetworkSettings) -> Result<Reply, EngineError> {
-        let result = self.engine.handle(Request::Network { set: Some(network) });
-        if let Ok(Reply::Network(saved)) = &result {
-            self.network = saved.clone();
-        }
-        result
-    }
-
-    /// What to tell the person who made an invite when it carries no relay.
-    fn no_relay_warning(&self) -> Option<String> {
-        (self.net.uses_relays() && self.net.relay_url().is_none()).then(|| {
-            let why = self
-                .net
-                .relay_problem()
-                .unwrap_or_else(|| "no relay answered yet".into());
-            format!(
-                "this invite carries no relay ({why}): it works only for a device that can \
-                 reach this one directly, as on the same network"
-            )
-        })
-    }
-
-    /// The endpoint's addresses or relay changed. When an address went away, the laptop
-    /// most likely moved to another network: a teammate still sends to the old one (its
-    /// direct path looks alive to it until it times out, ~15 s), so the connections are
-    /// made again at once, over the relay and the new addresses. Then the new addresses
-    /// are published.
-    fn addrs_changed(&mut self) {
-        let now: BTreeSet<SocketAddr> = self.net.direct_addrs().into_iter().collect();
-        let lost = self.last_addrs.iter().any(|a| !now.contains(a));
-        if lost && !now.is_empty() {
-            tracing::info!(was = ?self.last_addrs, now = ?now, "an address went away: reconnecting to teammates");
-            self.net.drop_connections();
-        }
-        self.last_addrs = now;
-        self.publish_addrs();
-    }
-
-    /// Writes this device's current addresses into each team where they changed.
-    fn publish_addrs(&mut self) {
-        let mut addrs: Vec<String> = self
-            .net
-            .direct_addrs()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        addrs.sort();
-        let relay = self.net.relay_url();
-        let teams: Vec<TeamId> = self.engine.teams_mut().map(|(id, _)| id.clone()).collect();
-        let actor = self.engine.identity().actor_hex();
-        let mut changed = BTreeSet::new();
-        for team in teams {
-            let Ok(open) = self.engine.team(Some(team.as_str())) else {
-                continue;
-            };
-            let Some(me) = open.doc.me().cloned() else {
-                continue;
-            };
-            if open.doc.read_only().is_some() {
-                continue;
-            }
-            let current: Option<(Vec<String>, Option<String>)> =
-                open.doc.team().members.get(&me).and_then(|m| {
-                    m.devices.iter().find(|d| d.actor == actor).map(|d| {
-                        let mut a = d.addrs.clone();
-                        a.sort();
-                        (a, d.relay.clone())
-                    })
-                });
-            // A relay connection that is down for a moment (the laptop just changed
-            // networks) is no reason to tell teammates we have none: keep the one
-            // published until another is known, unless relays are off.
-            let relay = match (&relay, &current) {
-                (None, Some((_, published))) if self.net.uses_relays() => published.clone(),
-                _ => relay.clone(),
-            };
-            if current.as_ref() != Some(&(addrs.clone(), relay.clone())) {
-                match self.engine.apply(
-                    Some(team.as_str()),
-                    Command::PublishAddrs {
-                        addrs: addrs.clone(),
-                        relay: relay.clone(),
-                    },
-                ) {
-                    Ok(_) => {
-                        self.local_change(&team);
-                        changed.insert(team);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not publish addresses"),
+                if answer.send(admission.reply).is_err() {
+                    tracing::info!(peer = %from.short(), "the joiner left before the answer");
                 }
             }
         }
-        if !changed.is_empty() {
-            self.settle(&changed, BTreeSet::new());
-        }
     }
-
-    /// Recomputes who we may talk to: every trusted device of every current member of
-    /// every team this device is a current member of.
-    fn refresh_peers(&mut self) {
-        let me = self.net.endpoint_id();
-        let mut specs: HashMap<String, PeerSpec> = HashMap::new();
-        for (team_id, open) in self.engine.teams_mut() {
-            let team = open.doc.team();
-            let Some(my_member) = open.doc.me() else {
-                continue;
-            };
-            if !team.members.get(my_member).is_some_and(|m| m.is_current()) {
-                continue;
-            }
-            for member in team.current_members() {
-                for device in member
-                    .devices
-                    .iter()
-                    .filter(|d| d.trusted && d.endpoint != me)
-                {
-                    if iroh_endpoint_ok(&device.endpoint) {
-                        let spec =
-                            specs
-                                .entry(device.endpoint.clone())
-                                .or_insert_with(|| PeerSpec {
-                                    endpoint_id: device.endpoint.clone(),
-                                    addrs: Vec::new(),
-                                    relay_url: None,
-                                    teams: BTreeSet::new(),
-                                });
-                        if spec.relay_url.is_none() {
-                            spec.relay_url = device.relay.clone();
-                        }
-                        for a in &device.addrs {
-                            if let Ok(addr) = SocketAddr::from_str(a)
-                                && !spec.addrs.contains(&addr)
-                            {
-                                spec.addrs.push(addr);
-                            }
-                        }
-                        spec.teams.insert(team_id.to_string());
-                    }
-                }
-            }
-        }
-        let mut specs: Vec<PeerSpec> = specs.into_values().collect();
-        specs.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
-        if specs != self.specs {
-            tracing::debug!(?specs, "peers changed");
-            // Sessions with peers who are no longer members end here too.
-            let allowed: BTreeSet<(String, String)> = specs
-                .iter()
-                .flat_map(|s| {
-                    s.teams
-                        .iter()
-                        .map(move |t| (t.clone(), s.endpoint_id.clone()))
-                })
-                .collect();
-            for ((team, peer), ps) in self.peers.iter_mut() {
-                if !allowed.contains(&(team.to_string(), peer.clone())) {
-                    ps.sessions.clear();
-                }
-            }
-            self.net.set_peers(specs.clone());
-            self.specs = specs;
-        }
-    }
-}
-
-/// Whether a peer has every change we have: the heads it last told us cover all of ours,
-/// or the sync protocol says so.
-fn peer_has_all(doc: &mut AutoCommit, ps: &PeerSync) -> bool {
-    let mine = doc.get_heads();
-    doc.has_our_changes(&ps.state) || !peer_lacks(doc, ps, &mine)
-}
-
-/// Whether the peer is not known to have every change in `heads` (and their history):
-/// each is one of the heads the peer last told us, or an ancestor of them.
-fn peer_lacks(doc: &mut AutoCommit, ps: &PeerSync, heads: &[ChangeHash]) -> bool {
-    if heads.is_empty() {
-        return false;
-    }
-    let Some(theirs) = ps.peer_heads.as_ref().or(ps.state.their_heads.as_ref()) else {
-        return true;
-    };
-    if heads.iter().all(|h| theirs.contains(h)) {
-        return false;
-    }
-    // The peer's heads we know; what we have beyond them (cheap: found by clock).
-    let unknown = doc.get_missing_deps(theirs);
-    let known: Vec<ChangeHash> = theirs
-        .iter()
-        .filter(|h| !unknown.contains(h))
-        .copied()
-        .collect();
-    if known.is_empty() {
-        return true;
-    }
-    let beyond: BTreeSet<ChangeHash> = doc
-        .get_changes_meta(&known)
-        .iter()
-        .map(|c| c.hash)
-        .collect();
-    heads.iter().any(|h| beyond.contains(h))
-}
-
-/// Heads as 32-byte hashes back to back.
-fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, String> {
-    if !bytes.len().is_multiple_of(32) || bytes.len() > 32 * 1024 {
-        return Err(format!("{} bytes are no list of heads", bytes.len()));
-    }
-    bytes
-        .chunks(32)
-        .map(|c| ChangeHash::try_from(c).map_err(|e| e.to_string()))
-        .collect()
-}
-
-fn iroh_endpoint_ok(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }

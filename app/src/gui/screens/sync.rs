@@ -86,7 +86,8 @@ fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                 for p in &status.peers {
                     ui.label(&p.name);
                     ui.label(
-                        RichText::new(&p.endpoint_id[..10.min(p.endpoint_id.len())]).monospace(),
+                        RichText::new(p.endpoint_id.to_string().get(..10).unwrap_or_default())
+                            .monospace(),
                     );
                     ui.horizontal(|ui| {
                         theme::dot(

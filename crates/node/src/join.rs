@@ -1,0 +1,261 @@
+//! Letting someone in: invites and joins, as rules over the [`Engine`].
+//!
+//! An invite is a one-time secret this device keeps (in the team's `invites.json`, through
+//! the store) and a ticket that carries it with the team id and this device's address.
+//! The joiner presents the secret over the join protocol; the inviter checks it, burns it,
+//! adds the joiner as a member (or as another device of the member who made a device
+//! invite), writes that change, and sends the document. A joiner whose first attempt was
+//! cut off after the inviter added it may present the same secret again, from the same
+//! device, and gets the document again.
+//!
+//! Nothing here touches the network: the runtime carries the request and the reply, and
+//! tells the sync machine what the answer changed ([`Admission`]).
+
+use peercoach_core::automerge::{AutoCommit, ChangeHash};
+use peercoach_core::{ActorHex, Command, CommandError, MemberId, Team, TeamId};
+use peercoach_net::{DeviceId, EndpointAddr, InviteTicket, JoinAccepted, JoinReply, JoinRequest};
+
+use crate::api::Reply;
+use crate::engine::{Engine, EngineError};
+
+/// The shortest and longest time an invite may stay valid.
+pub const INVITE_EXPIRY_MS: std::ops::RangeInclusive<i64> = 60_000..=30 * 24 * 3_600_000;
+
+/// Makes a one-time invite to `team`, valid for `expires_in_ms`, naming `inviter` as
+/// where to join. With `device`, the ticket links another device of mine instead of
+/// inviting a new member.
+pub fn make_invite(
+    engine: &mut Engine,
+    team: &TeamId,
+    now_ms: i64,
+    expires_in_ms: i64,
+    device: bool,
+    inviter: EndpointAddr,
+) -> Result<Reply, EngineError> {
+    if !INVITE_EXPIRY_MS.contains(&expires_in_ms) {
+        return Err(EngineError::InviteExpiry);
+    }
+    let open = engine.open_team(team)?;
+    if let Some(ro) = open.doc.read_only() {
+        return Err(CommandError::ReadOnly {
+            found: ro.found,
+            supported: peercoach_core::schema::SCHEMA_VERSION,
+        }
+        .into());
+    }
+    let me = open.doc.me().cloned().ok_or(CommandError::NotAMember)?;
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    let mut invites = open.store.invites();
+    let device_of = device.then(|| me.clone());
+    let expires_ms = now_ms + expires_in_ms;
+    invites.add(&secret, me, now_ms, expires_ms, device_of.clone());
+    open.store
+        .save_invites(&invites)
+        .map_err(EngineError::InviteNotSaved)?;
+    let ticket = InviteTicket::new(
+        team.clone(),
+        open.doc.team().name.clone(),
+        inviter,
+        secret,
+        expires_ms,
+        device_of.map(|m| m.to_string()),
+    );
+    Ok(Reply::Invited {
+        ticket: ticket.to_string(),
+        expires_ms,
+    })
+}
+
+/// What answering a join did, for the runtime to tell the sync machine.
+#[derive(Debug)]
+pub struct Admission {
+    /// The answer to send the joiner.
+    pub reply: JoinReply,
+    /// The team it was about.
+    pub team: Option<TeamId>,
+    /// The change that added the joiner (raw bytes), to push to teammates.
+    pub change: Option<Vec<u8>>,
+    /// The heads of the document sent: what the joiner now holds.
+    pub joiner_has: Option<Vec<ChangeHash>>,
+}
+
+impl Admission {
+    fn refused(reason: impl Into<String>) -> Self {
+        Self {
+            reply: JoinReply::Refused {
+                reason: reason.into(),
+            },
+            team: None,
+            change: None,
+            joiner_has: None,
+        }
+    }
+}
+
+/// The inviter's side of a join: checks the secret, adds the member (or device), makes it
+/// durable, and answers with the document.
+pub fn answer_join(
+    engine: &mut Engine,
+    request: &JoinRequest,
+    from: DeviceId,
+    now_ms: i64,
+) -> Admission {
+    let team_id = request.team_id.clone();
+    let Ok(open) = engine.open_team(&team_id) else {
+        return Admission::refused("this device does not hold that team");
+    };
+    let mut invites = open.store.invites();
+    let invite = match invites.redeem(&request.secret, from, now_ms) {
+        Ok(i) => i,
+        Err(r) => {
+            tracing::info!(peer = %from.short(), reason = %r, "refused a join");
+            return Admission::refused(r.to_string());
+        }
+    };
+    // Burn the secret before anything else: a crash now costs a new invite, never a
+    // second use.
+    if let Err(e) = open.store.save_invites(&invites) {
+        return Admission::refused(format!("the inviter could not record the invite: {e}"));
+    }
+    let Some(actor) = ActorHex::parse(&request.actor) else {
+        return Admission::refused("malformed device id");
+    };
+    let endpoint = from.to_string();
+    // This very device (actor and endpoint) is already a current member's: an earlier
+    // join went through here but was cut off before the device saved the team. Send the
+    // team again rather than add the device twice.
+    if let Some(member) = rejoining(
+        open.doc.team(),
+        &actor,
+        &endpoint,
+        invite.device_of.as_ref(),
+    ) {
+        tracing::info!(peer = %from.short(), "a device finishes a join that was cut off");
+        return Admission {
+            reply: JoinReply::Accepted {
+                member_id: member.to_string(),
+                document: open.doc.automerge().save(),
+            },
+            joiner_has: Some(open.doc.heads()),
+            team: Some(team_id),
+            change: None,
+        };
+    }
+    let command = match &invite.device_of {
+        Some(member) => Command::AddDevice {
+            member: member.clone(),
+            actor,
+            endpoint,
+            label: request.name.clone(),
+            addrs: request.addrs.clone(),
+            relay: request.relay_url.clone(),
+        },
+        None => Command::AddMember {
+            name: request.name.clone(),
+            actor,
+            endpoint,
+            label: String::new(),
+            addrs: request.addrs.clone(),
+            relay: request.relay_url.clone(),
+        },
+    };
+    let applied = match engine.apply_to(&team_id, command) {
+        Ok(a) => a,
+        Err(e) => return Admission::refused(e.to_string()),
+    };
+    let member_id = applied
+        .created
+        .or_else(|| invite.device_of.map(|m| m.to_string()))
+        .unwrap_or_default();
+    let Ok(open) = engine.open_team(&team_id) else {
+        return Admission::refused("the team closed");
+    };
+    let change = open
+        .doc
+        .automerge()
+        .get_last_local_change()
+        .map(|c| c.raw_bytes().to_vec());
+    Admission {
+        reply: JoinReply::Accepted {
+            member_id,
+            document: open.doc.automerge().save(),
+        },
+        joiner_has: Some(open.doc.heads()),
+        team: Some(team_id),
+        change,
+    }
+}
+
+/// The member this device already is, if a join from it was cut off after the inviter
+/// added it (and the invite is for that member, when it links a device).
+fn rejoining(
+    team: &Team,
+    actor: &ActorHex,
+    endpoint: &str,
+    device_of: Option<&MemberId>,
+) -> Option<MemberId> {
+    let member = team.member_of_actor(actor)?;
+    let m = team.members.get(member)?;
+    let same_device = m
+        .devices
+        .iter()
+        .any(|d| d.trusted && d.actor == *actor && d.endpoint == endpoint);
+    let wanted = device_of.is_none_or(|o| o == member);
+    (m.is_current() && same_device && wanted).then(|| member.clone())
+}
+
+/// The joiner's side, before the network: checks the ticket and makes the request.
+pub fn join_request(
+    engine: &mut Engine,
+    ticket: &str,
+    name: String,
+    now_ms: i64,
+    addrs: Vec<String>,
+    relay_url: Option<String>,
+) -> Result<(InviteTicket, JoinRequest), EngineError> {
+    let ticket = InviteTicket::parse(ticket)?;
+    ticket.check(now_ms)?;
+    engine.open_all()?;
+    if engine.open_team(&ticket.team_id).is_ok() {
+        return Err(EngineError::AlreadyJoined {
+            team_name: ticket.team_name.clone(),
+        });
+    }
+    let request = JoinRequest {
+        version: 1,
+        team_id: ticket.team_id.clone(),
+        secret: ticket.secret,
+        name,
+        actor: engine.identity().actor_hex().to_string(),
+        addrs,
+        relay_url,
+    };
+    Ok((ticket, request))
+}
+
+/// The joiner's side, after the inviter answered: keeps the team it sent. Returns the
+/// reply, the team and the heads both sides now hold.
+pub fn finish_join(
+    engine: &mut Engine,
+    ticket: &InviteTicket,
+    accepted: JoinAccepted,
+) -> Result<(Reply, TeamId, Vec<ChangeHash>), EngineError> {
+    let mut doc =
+        AutoCommit::load(&accepted.document).map_err(|e| EngineError::JoinDocument(Box::new(e)))?;
+    if Team::id_of(&doc).as_ref() != Some(&ticket.team_id) {
+        return Err(EngineError::WrongTeam);
+    }
+    let heads = doc.get_heads();
+    let id = engine.add_team_saved(doc, Some(&accepted.document))?;
+    let team_name = engine.open_team(&id)?.doc.team().name.clone();
+    Ok((
+        Reply::Joined {
+            team_id: id.to_string(),
+            team_name,
+            member_id: accepted.member_id,
+        },
+        id,
+        heads,
+    ))
+}

@@ -1,0 +1,327 @@
+//! The network side of the actor: which endpoint configuration the settings and the
+//! teams' relays call for, binding again when that changes, this device's addresses in
+//! its member records, and which devices it may talk to.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use peercoach_core::{Command, TeamId};
+use peercoach_net::{DeviceId, NetConfig, PeerSpec};
+use peercoach_store::NetworkSettings;
+use tokio::sync::oneshot;
+
+use super::{Actor, ApiResult, Msg, NodeEvent, reply};
+use crate::api::Reply;
+use crate::connect::NotApplied;
+use crate::engine::EngineError;
+use crate::sync::Input;
+
+/// How long a new relay of this device's own gets to accept it before its settings are
+/// taken (a relay that refuses the token is refused here, and nothing changes).
+const RELAY_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
+
+impl Actor {
+    /// Every relay this device's teams set for themselves.
+    pub(super) fn team_relays(&mut self) -> Vec<peercoach_core::TeamRelay> {
+        self.engine
+            .teams_mut()
+            .filter_map(|(_, open)| open.doc.team().relay.clone())
+            .collect()
+    }
+
+    /// The endpoint's configuration for the saved settings and the teams' relays.
+    pub(super) fn wanted_config(
+        &mut self,
+        network: &NetworkSettings,
+    ) -> (NetConfig, Option<String>) {
+        let relays = self.team_relays();
+        crate::connect::net_config(
+            self.engine.identity().secret_key,
+            network,
+            &relays,
+            self.forced_loopback,
+            self.bind,
+        )
+    }
+
+    /// Why the network is less than the settings ask, if it is.
+    pub(super) fn net_problem(&mut self) -> Option<String> {
+        let network = self.network.clone();
+        self.wanted_config(&network).1
+    }
+
+    /// Binds again when a team's relay, set in its document by any member, changes what
+    /// this device should use.
+    pub(super) fn follow_team_relays(&mut self) {
+        if self.rebinding {
+            return;
+        }
+        let network = self.network.clone();
+        let (config, _) = self.wanted_config(&network);
+        if config != self.net_config {
+            tracing::info!(relays = ?config.relays, "the team's relay changed; binding again");
+            self.rebind(config, None);
+        }
+    }
+
+    /// `network` with new settings: checked, put in force (binding again if the paths
+    /// change), and saved only once they work. A relay that refuses this device changes
+    /// nothing.
+    pub(super) fn change_network(
+        &mut self,
+        network: NetworkSettings,
+        to: oneshot::Sender<ApiResult>,
+    ) {
+        let relays = self.team_relays();
+        if let Err(e) = crate::connect::validate(&network, &relays) {
+            reply(to, Err(e.into()), Vec::new());
+            return;
+        }
+        let (config, _) = self.wanted_config(&network);
+        if config == self.net_config {
+            let result = self.save_network(network);
+            let warnings = self.engine.take_warnings();
+            reply(to, result, warnings);
+        } else if self.rebinding {
+            reply(to, Err(EngineError::Rebinding), Vec::new());
+        } else {
+            self.rebind(config, Some((network, to)));
+        }
+    }
+
+    /// Binds the endpoint again under `config`, off the actor's thread; the outcome
+    /// comes back as [`Msg::Rebound`].
+    pub(super) fn rebind(
+        &mut self,
+        config: NetConfig,
+        asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
+    ) {
+        self.rebinding = true;
+        let net = self.net.clone();
+        let previous = self.net_config.clone();
+        let tx = self.tx.clone();
+        let check_relay = asked.is_some() && matches!(config.relays, peercoach_net::Relays::Own(_));
+        self.rt.spawn(async move {
+            let mut result = net
+                .rebind(&config, &previous)
+                .await
+                .map_err(NotApplied::Bind);
+            if result.is_ok() && check_relay && !net.wait_for_relay(RELAY_CHECK_WAIT).await {
+                // Only a refusal undoes the change: a relay that is merely down now (or a
+                // laptop offline) may well work later.
+                if let Some(refused) = net.relay_refusal() {
+                    result = Err(NotApplied::RelayRefused(refused));
+                    if let Err(e) = net.rebind(&previous, &config).await {
+                        tracing::warn!(error = %e, "could not bind the previous settings again");
+                    }
+                }
+            }
+            let config = if result.is_ok() { config } else { previous };
+            let rebound = Msg::Rebound {
+                config: Box::new(config),
+                result,
+                asked,
+            };
+            if let Some(tx) = tx.upgrade()
+                && let Err(tokio::sync::mpsc::error::SendError(Msg::Rebound {
+                    asked: Some((_, to)),
+                    ..
+                })) = tx.send(rebound)
+            {
+                reply(to, Err(EngineError::Stopped), Vec::new());
+            }
+        });
+    }
+
+    pub(super) fn rebound(
+        &mut self,
+        config: NetConfig,
+        result: Result<(), NotApplied>,
+        asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
+    ) {
+        self.rebinding = false;
+        self.net_config = config;
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "the network settings were not applied");
+        }
+        if let Some((network, to)) = asked {
+            let result = match result {
+                Ok(()) => self.save_network(network),
+                Err(e) => Err(e.into()),
+            };
+            let mut warnings = self.engine.take_warnings();
+            if result.is_ok()
+                && let Some(problem) = self.net.relay_problem()
+            {
+                warnings.push(format!("saved, but {problem}"));
+            }
+            reply(to, result, warnings);
+        }
+        self.publish_addrs();
+        // Settings or teams may have changed while the endpoint was bound again.
+        self.follow_team_relays();
+        self.notify(NodeEvent::Sync);
+    }
+
+    /// Saves network settings (through the engine, which checks them) and keeps them.
+    pub(super) fn save_network(&mut self, network: NetworkSettings) -> Result<Reply, EngineError> {
+        let result = self
+            .engine
+            .handle(crate::api::Request::Network { set: Some(network) });
+        if let Ok(Reply::Network(saved)) = &result {
+            self.network = saved.clone();
+        }
+        result
+    }
+
+    /// What to tell the person who made an invite when it carries no relay.
+    pub(super) fn no_relay_warning(&self) -> Option<String> {
+        (self.net.uses_relays() && self.net.relay_url().is_none()).then(|| {
+            let why = self
+                .net
+                .relay_problem()
+                .unwrap_or_else(|| "no relay answered yet".into());
+            format!(
+                "this invite carries no relay ({why}): it works only for a device that can \
+                 reach this one directly, as on the same network"
+            )
+        })
+    }
+
+    /// The endpoint's addresses or relay changed. When an address went away, the laptop
+    /// most likely moved to another network: a teammate still sends to the old one (its
+    /// direct path looks alive to it until it times out, ~15 s), so the connections are
+    /// made again at once, over the relay and the new addresses. Then the new addresses
+    /// are published.
+    pub(super) fn addrs_changed(&mut self) {
+        let now: BTreeSet<SocketAddr> = self.net.direct_addrs().into_iter().collect();
+        let lost = self.last_addrs.iter().any(|a| !now.contains(a));
+        if lost && !now.is_empty() {
+            tracing::info!(was = ?self.last_addrs, now = ?now, "an address went away: reconnecting to teammates");
+            self.net.drop_connections();
+        }
+        self.last_addrs = now;
+        self.publish_addrs();
+    }
+
+    /// Writes this device's current addresses into each team where they changed.
+    pub(super) fn publish_addrs(&mut self) {
+        let mut addrs: Vec<String> = self
+            .net
+            .direct_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        addrs.sort();
+        let relay = self.net.relay_url();
+        let teams: Vec<TeamId> = self.engine.teams_mut().map(|(id, _)| id.clone()).collect();
+        let actor = self.engine.identity().actor_hex();
+        let mut changed = false;
+        for team in teams {
+            let Ok(open) = self.engine.open_team(&team) else {
+                continue;
+            };
+            let Some(me) = open.doc.me().cloned() else {
+                continue;
+            };
+            if open.doc.read_only().is_some() {
+                continue;
+            }
+            let current: Option<(Vec<String>, Option<String>)> =
+                open.doc.team().members.get(&me).and_then(|m| {
+                    m.devices.iter().find(|d| d.actor == actor).map(|d| {
+                        let mut a = d.addrs.clone();
+                        a.sort();
+                        (a, d.relay.clone())
+                    })
+                });
+            // A relay connection that is down for a moment (the laptop just changed
+            // networks) is no reason to tell teammates we have none: keep the one
+            // published until another is known, unless relays are off.
+            let relay = match (&relay, &current) {
+                (None, Some((_, published))) if self.net.uses_relays() => published.clone(),
+                _ => relay.clone(),
+            };
+            if current.as_ref() != Some(&(addrs.clone(), relay.clone())) {
+                let publish = Command::PublishAddrs {
+                    addrs: addrs.clone(),
+                    relay: relay.clone(),
+                };
+                match self.engine.apply_to(&team, publish) {
+                    Ok(_) => {
+                        self.local_change(&team);
+                        changed = true;
+                    }
+                    Err(EngineError::NotSaved(e)) => {
+                        tracing::warn!(error = %e, "could not publish addresses");
+                        self.feed(Input::Reloaded { team });
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not publish addresses"),
+                }
+            }
+        }
+        if changed {
+            self.settle();
+        }
+    }
+
+    /// Recomputes who we may talk to: every trusted device of every current member of
+    /// every team this device is a current member of.
+    pub(super) fn refresh_peers(&mut self) {
+        let me = self.net.endpoint_id();
+        let mut specs: HashMap<DeviceId, PeerSpec> = HashMap::new();
+        for (team_id, open) in self.engine.teams_mut() {
+            let team = open.doc.team();
+            let Some(my_member) = open.doc.me() else {
+                continue;
+            };
+            if !team.members.get(my_member).is_some_and(|m| m.is_current()) {
+                continue;
+            }
+            for member in team.current_members() {
+                for device in member.devices.iter().filter(|d| d.trusted) {
+                    // The document is where device ids enter: one that does not parse
+                    // names no device anyone can dial.
+                    let Ok(id) = DeviceId::parse(&device.endpoint) else {
+                        tracing::debug!(endpoint = %device.endpoint, "a member record names no valid device");
+                        continue;
+                    };
+                    if id == me {
+                        continue;
+                    }
+                    let spec = specs.entry(id).or_insert_with(|| PeerSpec {
+                        device: id,
+                        addrs: Vec::new(),
+                        relay_url: None,
+                        teams: BTreeSet::new(),
+                    });
+                    if spec.relay_url.is_none() {
+                        spec.relay_url = device.relay.clone();
+                    }
+                    for a in &device.addrs {
+                        if let Ok(addr) = SocketAddr::from_str(a)
+                            && !spec.addrs.contains(&addr)
+                        {
+                            spec.addrs.push(addr);
+                        }
+                    }
+                    spec.teams.insert(team_id.clone());
+                }
+            }
+        }
+        let mut specs: Vec<PeerSpec> = specs.into_values().collect();
+        specs.sort_by_key(|s| s.device);
+        if specs != self.specs {
+            tracing::debug!(?specs, "peers changed");
+            // Sessions with peers who are no longer members end here too.
+            let pairs = specs
+                .iter()
+                .flat_map(|s| s.teams.iter().map(move |t| (t.clone(), s.device)))
+                .collect();
+            self.feed(Input::Allowed { pairs });
+            self.net.set_peers(specs.clone());
+            self.specs = specs;
+        }
+    }
+}

@@ -1,0 +1,1129 @@
+//! The sync rules, as a state machine without I/O.
+//!
+//! [`SyncMachine`] decides everything about keeping a device's teams in sync with its
+//! peers: the Automerge sync protocol per peer, live pushes of new changes and their
+//! relaying, heads announcements, which peer to fetch missing changes from, anti-entropy
+//! ticks, and when what it received is safe to acknowledge. It never reads a clock, a
+//! socket or a file. Its inputs are values ([`Input`]: a session came up or went down, a
+//! frame arrived, a local change was made, a batch was persisted or failed to be, a tick
+//! at time `now_ms`), and its outputs are effects ([`Effect`]: send this frame on this
+//! session, persist this team, save this sync state, close this peer, publish this team).
+//! The node's runtime feeds it events and carries out its effects; the tests in
+//! `sync/tests.rs` wire two or three machines through an in-memory network that drops,
+//! delays, duplicates and reorders frames, in simulated time.
+//!
+//! ## The protocol
+//!
+//! When two devices meet, the Automerge sync protocol catches them up. While they stay
+//! connected, each new change is pushed as it is made ([`Wire::Changes`]) and every device
+//! announces its heads after it applied something ([`Wire::Heads`]): answering a sync
+//! message costs time in proportion to the whole history in automerge 0.12, applying one
+//! change does not. A protocol round still runs whenever a peer is known to lack
+//! something: heads it announced that we do not know (fetched from one peer at a time), a
+//! frame that could not be queued, a peer that stays behind for [`LAGGING_TICKS`] ticks.
+//! So a lost or out-of-order push only delays, never loses.
+//!
+//! ## Acknowledge only what is on disk
+//!
+//! Every frame this machine sends tells the peer what we hold: a sync message carries our
+//! heads, a heads announcement is nothing else, and a push relays a change as ours. So
+//! for a team whose document holds changes that are not yet on disk, nothing is sent at
+//! all: whatever changed a team in a batch is handed to [`Effect::Persist`] first, and its
+//! frames wait until [`Input::Persisted`] reports the heads now durable. A failed persist
+//! is tried again at every tick, and until it succeeds the peers are told nothing.
+//!
+//! ## Batches
+//!
+//! The runtime takes its mailbox a batch at a time and ends each with [`Input::Settle`].
+//! Pushed changes and heads announcements of a batch are applied together, in one
+//! Automerge call per team (whose cost grows with the document, not the batch); every
+//! other input first applies what arrived before it.
+//!
+//! ```
+//! use peercoach_core::automerge::{AutoCommit, Change, AutomergeError};
+//! use peercoach_node::sync::{Docs, Effect, Input, SyncMachine};
+//! use peercoach_net::{DeviceId, TeamId, Wire};
+//!
+//! struct One(TeamId, AutoCommit);
+//! impl Docs for One {
+//!     type Error = AutomergeError;
+//!     fn doc(&mut self, team: &TeamId) -> Option<&mut AutoCommit> {
+//!         (*team == self.0).then_some(&mut self.1)
+//!     }
+//!     fn apply_changes(&mut self, _: &TeamId, changes: Vec<Change>) -> Result<(), AutomergeError> {
+//!         self.1.apply_changes(changes)
+//!     }
+//!     fn merged(&mut self, _: &TeamId) {}
+//! }
+//!
+//! let team = TeamId::parse("0b6f5c1e-0000-4000-8000-00000000000a")?;
+//! let peer = DeviceId::from_secret_key_bytes(&[2; 32]);
+//! let mut docs = One(team.clone(), AutoCommit::new());
+//! let mut machine = SyncMachine::default();
+//! // A session with a peer comes up: the machine starts a protocol round on it.
+//! machine.handle(0, Input::SessionUp { team: team.clone(), peer, session: 7, saved_state: None }, &mut docs);
+//! machine.handle(0, Input::Settle, &mut docs);
+//! let effects: Vec<Effect> = std::iter::from_fn(|| machine.poll_effect()).collect();
+//! assert!(effects.iter().any(|e| matches!(e, Effect::Send { session: 7, wire: Wire::Sync(_), .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+
+use peercoach_core::automerge::sync::{self, SyncDoc};
+use peercoach_core::automerge::{AutoCommit, Change, ChangeHash};
+use peercoach_net::{DeviceId, SendError, TeamId, Wire};
+
+/// Ticks in a row a peer may lag behind our heads of the tick before it is sent a
+/// protocol round. Pushes travel on an ordered, reliable stream, and a dropped push, a
+/// new session and heads we do not know each start a round at once; so a peer that lags
+/// has almost always a backlog to work through, not a lost change, and a round (whose
+/// cost grows with the history) would only add to that backlog.
+pub const LAGGING_TICKS: u32 = 3;
+
+/// How long a fetch from one peer (see [`SyncMachine`]'s fetch schedule) may go
+/// unanswered before another peer is asked.
+pub const FETCH_WAIT_MS: i64 = 2_000;
+
+/// Every this many ticks the sync states of all peers are saved, so that a crash costs
+/// at most a few rounds of catching up.
+pub const SAVE_STATES_EVERY: u64 = 15;
+
+/// A sync stream with one peer for one team: unique per stream, for the node's life.
+pub type SessionId = u64;
+
+/// The documents the machine keeps in sync: the node's open teams, or plain documents in
+/// tests. Everything here works on memory only.
+pub trait Docs {
+    /// Why changes were refused.
+    type Error: std::fmt::Display;
+    /// A team's document, if this device holds it.
+    fn doc(&mut self, team: &TeamId) -> Option<&mut AutoCommit>;
+    /// Applies pushed changes to a team's document, and to anything kept over it (the
+    /// node's read model). Automerge checks the whole batch before it applies any of it.
+    fn apply_changes(&mut self, team: &TeamId, changes: Vec<Change>) -> Result<(), Self::Error>;
+    /// The sync protocol merged changes into a team's document: refresh what is kept over
+    /// it.
+    fn merged(&mut self, team: &TeamId);
+}
+
+/// What happens to the machine.
+#[derive(Debug)]
+pub enum Input {
+    /// A sync stream for `team` with `peer` is open. `saved_state` is the sync state
+    /// saved the last time (the runtime reads it from the store), used if the machine
+    /// does not know this peer yet.
+    SessionUp {
+        /// Team.
+        team: TeamId,
+        /// Peer.
+        peer: DeviceId,
+        /// The stream.
+        session: SessionId,
+        /// An encoded [`sync::State`], if one was saved.
+        saved_state: Option<Vec<u8>>,
+    },
+    /// A sync stream ended.
+    SessionDown {
+        /// Team.
+        team: TeamId,
+        /// Peer.
+        peer: DeviceId,
+        /// The stream.
+        session: SessionId,
+    },
+    /// A frame arrived. A frame that arrived on a stream which has since ended still
+    /// counts (the peer sent it); replies go out on the stream in use.
+    Received {
+        /// Team.
+        team: TeamId,
+        /// Peer.
+        peer: DeviceId,
+        /// What it carries.
+        wire: Wire,
+    },
+    /// A local command made `change` (raw bytes) in `team`; the engine has written it.
+    /// `None` when the document changed in a way that is no one change of ours to push
+    /// (a team just joined or imported): peers then only hear the new heads.
+    LocalChange {
+        /// Team.
+        team: TeamId,
+        /// The change.
+        change: Option<Vec<u8>>,
+    },
+    /// After a join, both sides know exactly what the other holds: the first sync
+    /// between them sends only what came after `heads`.
+    PeerHas {
+        /// Team.
+        team: TeamId,
+        /// Peer.
+        peer: DeviceId,
+        /// What it holds.
+        heads: Vec<ChangeHash>,
+    },
+    /// The outcome of an [`Effect::Persist`]: the heads now on disk, or `None` when the
+    /// write failed.
+    Persisted {
+        /// Team.
+        team: TeamId,
+        /// The durable heads.
+        heads: Option<Vec<ChangeHash>>,
+    },
+    /// A frame of an [`Effect::Send`] could not be queued.
+    SendFailed {
+        /// Team.
+        team: TeamId,
+        /// Peer.
+        peer: DeviceId,
+        /// The stream.
+        session: SessionId,
+        /// Why.
+        error: SendError,
+    },
+    /// The devices this device may sync each team with (after the members changed):
+    /// sessions with anyone else end here.
+    Allowed {
+        /// (team, device) pairs.
+        pairs: BTreeSet<(TeamId, DeviceId)>,
+    },
+    /// A team's document was read again from disk (a local change that could not be
+    /// saved was undone, and with it anything received and not yet saved).
+    Reloaded {
+        /// Team.
+        team: TeamId,
+    },
+    /// Time passed (every 2 s in the node). `busy` lists the sessions whose frames have
+    /// not all been written yet.
+    Tick {
+        /// Sessions with frames waiting to be written.
+        busy: BTreeSet<SessionId>,
+    },
+    /// The end of a batch: apply what arrived, persist, then tell peers.
+    Settle,
+    /// The node stops: save every sync state.
+    Stop,
+}
+
+/// What the machine asks the runtime to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Queue a frame on a session. If it cannot be queued, answer with
+    /// [`Input::SendFailed`].
+    Send {
+        /// Team.
+        team: TeamId,
+        /// Peer.
+        peer: DeviceId,
+        /// The stream.
+        session: SessionId,
+        /// The frame.
+        wire: Wire,
+    },
+    /// Make the team's document durable (append and fsync what is new), then answer with
+    /// [`Input::Persisted`]. `changes`, when known, are exactly the changes new since the
+    /// last save, so the store need not rebuild them.
+    Persist {
+        /// Team.
+        team: TeamId,
+        /// The new changes, if known exactly.
+        changes: Option<Vec<Change>>,
+    },
+    /// Save a peer's sync state (a hint for the next connection).
+    SaveState {
+        /// Team.
+        team: TeamId,
+        /// Peer.
+        peer: DeviceId,
+        /// The encoded [`sync::State`].
+        state: Vec<u8>,
+    },
+    /// Close the connection to a peer that sent something unusable.
+    ClosePeer {
+        /// Peer.
+        peer: DeviceId,
+        /// Why, for the peer's log.
+        reason: String,
+    },
+    /// A team's document changed in this batch: show it.
+    Publish {
+        /// Team.
+        team: TeamId,
+    },
+    /// Sessions or sync progress changed: status is worth reading again.
+    StatusChanged,
+}
+
+/// Sync with one peer on one team.
+#[derive(Debug)]
+struct PeerSync {
+    state: sync::State,
+    /// Live sessions, oldest first; the newest is the one in use. Briefly there can be
+    /// two (while a duplicate connection is being closed); when the one in use ends, the
+    /// sync falls back to the other.
+    sessions: Vec<SessionId>,
+    last_received_ms: Option<i64>,
+    /// The heads in the last frame we sent on the session in use.
+    told_heads: Vec<ChangeHash>,
+    /// The peer's heads as it last told us (a `Heads` frame or a sync message).
+    peer_heads: Option<Vec<ChangeHash>>,
+    /// Our heads at the previous tick: what a peer has had a whole tick to confirm.
+    tick_heads: Vec<ChangeHash>,
+    /// A frame was dropped because the session's budget was spent.
+    overflowed: bool,
+    /// Ticks in a row at which the peer had not confirmed our heads of the tick before.
+    lagging: u32,
+}
+
+impl PeerSync {
+    fn new(state: sync::State) -> Self {
+        Self {
+            state,
+            sessions: Vec::new(),
+            last_received_ms: None,
+            told_heads: Vec::new(),
+            peer_heads: None,
+            tick_heads: Vec::new(),
+            overflowed: false,
+            lagging: 0,
+        }
+    }
+
+    fn current(&self) -> Option<SessionId> {
+        self.sessions.last().copied()
+    }
+
+    /// Starts the protocol afresh on the session now in use: a message lost with the
+    /// old stream must not stall the pair (DESIGN.md §5).
+    fn restart_protocol(&mut self) {
+        self.state = sync::State::decode(&self.state.encode()).unwrap_or_default();
+        self.told_heads = Vec::new();
+    }
+
+    /// Forgets which changes we sent the peer in this session and that the last message
+    /// is unanswered: the next round sends whatever the peer lacks, even if we sent it
+    /// before (it never arrived, as the peer's heads say). Unlike a restart, this keeps
+    /// what the peer told us it can do.
+    fn resend_all(&mut self) {
+        self.state.sent_hashes.clear();
+        self.state.in_flight = false;
+        self.state.last_sent_heads.clear();
+    }
+
+    /// Asks the peer, with our next message, to forget which changes it sent us
+    /// (Automerge's sync reset): we lack some of them (a frame that never arrived,
+    /// changes undone here before they were saved), and Automerge never sends a change
+    /// twice in one session on its own. Only a peer that said it understands the reset is
+    /// asked: to any other, the reset reads as "I lost everything".
+    fn ask_resend(&mut self) {
+        let understood = self
+            .state
+            .their_capabilities
+            .as_ref()
+            .is_some_and(|caps| caps.contains(&sync::Capability::SyncReset));
+        if understood {
+            self.state.needs_reset = true;
+        }
+    }
+}
+
+/// The changes applied to a team and not yet persisted, while they are known exactly.
+#[derive(Debug)]
+enum Unsaved {
+    Known(Vec<Change>),
+    /// A sync message, or a change that had to wait for another, brought others.
+    Unknown,
+}
+
+impl Default for Unsaved {
+    fn default() -> Self {
+        Self::Known(Vec::new())
+    }
+}
+
+/// A change to push, and the peer it came from (who is not sent it back).
+#[derive(Debug)]
+struct Push {
+    from: Option<DeviceId>,
+    bytes: Vec<u8>,
+}
+
+/// Per team: what is durable, and what waits to be sent until it is.
+#[derive(Debug)]
+struct TeamSync {
+    /// The heads on disk, as the last persist reported (at first sight of a team: its
+    /// heads then, as everything before came from the store or a local command, which
+    /// the engine writes before it answers).
+    durable: Vec<ChangeHash>,
+    /// An [`Effect::Persist`] is out and not yet answered.
+    persisting: bool,
+    unsaved: Unsaved,
+    /// Peers learn our new heads once they are durable.
+    announce: bool,
+    pushes: Vec<Push>,
+    /// Peers to send a protocol round.
+    rounds: BTreeSet<DeviceId>,
+    /// A fetch was answered: judge the next peer to fetch from.
+    refetch: bool,
+    /// The peer we fetch changes from because it announced heads we lack, and since when.
+    fetching: Option<(DeviceId, i64)>,
+}
+
+impl TeamSync {
+    fn new(durable: Vec<ChangeHash>) -> Self {
+        Self {
+            durable,
+            persisting: false,
+            unsaved: Unsaved::default(),
+            announce: false,
+            pushes: Vec::new(),
+            rounds: BTreeSet::new(),
+            refetch: false,
+            fetching: None,
+        }
+    }
+}
+
+/// Pushed changes and announced heads received in the current batch. Automerge applies a
+/// hundred changes in one call for about the cost of one change alone on a large history
+/// (the call's cost is mostly per object touched, not per change), so pushes are applied
+/// a batch at a time; heads are judged after that, against the batch's result.
+#[derive(Debug, Default)]
+struct Arrivals {
+    changes: BTreeMap<TeamId, Vec<(DeviceId, Change)>>,
+    heads: Vec<((TeamId, DeviceId), Vec<ChangeHash>)>,
+}
+
+impl Arrivals {
+    fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.heads.is_empty()
+    }
+}
+
+/// The sync rules of one device, for all its teams and peers. See the module docs.
+#[derive(Debug, Default)]
+pub struct SyncMachine {
+    peers: BTreeMap<(TeamId, DeviceId), PeerSync>,
+    teams: BTreeMap<TeamId, TeamSync>,
+    arrivals: Arrivals,
+    /// Teams whose document changed in this batch.
+    changed: BTreeSet<TeamId>,
+    /// Something in this batch is worth a status update.
+    status_changed: bool,
+    ticks: u64,
+    effects: VecDeque<Effect>,
+}
+
+impl SyncMachine {
+    /// The next thing to do, in order.
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// When we last received a frame from `peer` on `team`.
+    pub fn last_received_ms(&self, team: &TeamId, peer: &DeviceId) -> Option<i64> {
+        self.peers
+            .get(&(team.clone(), *peer))
+            .and_then(|ps| ps.last_received_ms)
+    }
+
+    /// Whether `peer` is known to hold every change in `doc` (its team's document).
+    pub fn has_all_my_changes(&self, team: &TeamId, peer: &DeviceId, doc: &mut AutoCommit) -> bool {
+        self.peers
+            .get(&(team.clone(), *peer))
+            .is_some_and(|ps| peer_has_all(doc, ps))
+    }
+
+    /// Feeds one input at time `now_ms`; its effects wait in [`SyncMachine::poll_effect`].
+    pub fn handle(&mut self, now_ms: i64, input: Input, docs: &mut impl Docs) {
+        // Everything but a push, a heads announcement or a local change sees the pushes
+        // so far. A local change may go before pushes that arrived in the same batch:
+        // nobody here has seen them yet, and both are concurrent edits anyway.
+        let deferred = matches!(
+            &input,
+            Input::LocalChange { .. }
+                | Input::Received {
+                    wire: Wire::Changes(_) | Wire::Heads(_),
+                    ..
+                }
+        );
+        if !deferred {
+            self.take_arrivals(now_ms, docs);
+        }
+        match input {
+            Input::SessionUp {
+                team,
+                peer,
+                session,
+                saved_state,
+            } => self.session_up(team, peer, session, saved_state, docs),
+            Input::SessionDown {
+                team,
+                peer,
+                session,
+            } => self.session_down(team, peer, session),
+            Input::Received { team, peer, wire } => self.received(now_ms, team, peer, wire, docs),
+            Input::LocalChange { team, change } => {
+                if let (Some(t), Some(bytes)) = (self.team(&team, docs), change) {
+                    t.pushes.push(Push { from: None, bytes });
+                }
+                self.changed.insert(team);
+            }
+            Input::PeerHas { team, peer, heads } => {
+                let ps = self
+                    .peers
+                    .entry((team, peer))
+                    .or_insert_with(|| PeerSync::new(sync::State::new()));
+                ps.state.shared_heads = heads;
+            }
+            Input::Persisted { team, heads } => self.persisted(now_ms, team, heads, docs),
+            Input::SendFailed {
+                team,
+                peer,
+                session,
+                error,
+            } => {
+                if let Some(ps) = self.peers.get_mut(&(team, peer)) {
+                    // The frame is gone; the protocol starts afresh so that a round repairs
+                    // what it carried: on the next session, or at the first tick after
+                    // this one has drained.
+                    match error {
+                        SendError::Closed => ps.sessions.retain(|s| *s != session),
+                        SendError::Full => ps.overflowed = true,
+                    }
+                    ps.restart_protocol();
+                }
+            }
+            Input::Allowed { pairs } => {
+                for (key, ps) in &mut self.peers {
+                    if !pairs.contains(key) {
+                        ps.sessions.clear();
+                    }
+                }
+            }
+            Input::Reloaded { team } => self.reloaded(team, docs),
+            Input::Tick { busy } => self.tick(now_ms, &busy, docs),
+            Input::Settle => self.settle(now_ms, docs),
+            Input::Stop => self.save_states(),
+        }
+    }
+
+    /// The team's sync state, made at first sight with its heads then as durable.
+    fn team(&mut self, team: &TeamId, docs: &mut impl Docs) -> Option<&mut TeamSync> {
+        if !self.teams.contains_key(team) {
+            let heads = docs.doc(team)?.get_heads();
+            self.teams.insert(team.clone(), TeamSync::new(heads));
+        }
+        self.teams.get_mut(team)
+    }
+
+    fn session_up(
+        &mut self,
+        team: TeamId,
+        peer: DeviceId,
+        session: SessionId,
+        saved_state: Option<Vec<u8>>,
+        docs: &mut impl Docs,
+    ) {
+        let ps = self.peers.entry((team.clone(), peer)).or_insert_with(|| {
+            PeerSync::new(
+                saved_state
+                    .and_then(|b| sync::State::decode(&b).ok())
+                    .unwrap_or_default(),
+            )
+        });
+        tracing::trace!(peer = %peer.short(), session, live = ps.sessions.len(), "session up");
+        ps.sessions.push(session);
+        ps.restart_protocol();
+        if let Some(t) = self.team(&team, docs) {
+            t.rounds.insert(peer);
+        }
+        self.status_changed = true;
+    }
+
+    fn session_down(&mut self, team: TeamId, peer: DeviceId, session: SessionId) {
+        if let Some(ps) = self.peers.get_mut(&(team.clone(), peer)) {
+            let was_current = ps.current() == Some(session);
+            tracing::trace!(peer = %peer.short(), session, was_current, "session down");
+            ps.sessions.retain(|s| *s != session);
+            if was_current {
+                ps.restart_protocol();
+                let state = ps.state.encode();
+                if !ps.sessions.is_empty()
+                    && let Some(t) = self.teams.get_mut(&team)
+                {
+                    t.rounds.insert(peer);
+                }
+                self.effects
+                    .push_back(Effect::SaveState { team, peer, state });
+            }
+        }
+        self.effects.push_back(Effect::StatusChanged);
+    }
+
+    fn received(
+        &mut self,
+        now_ms: i64,
+        team: TeamId,
+        peer: DeviceId,
+        wire: Wire,
+        docs: &mut impl Docs,
+    ) {
+        let key = (team.clone(), peer);
+        if !self.peers.contains_key(&key) || self.team(&team, docs).is_none() {
+            return;
+        }
+        let Some(ps) = self.peers.get_mut(&key) else {
+            return;
+        };
+        ps.last_received_ms = Some(now_ms);
+        let outcome = match wire {
+            Wire::Sync(bytes) => {
+                let Some(doc) = docs.doc(&team) else {
+                    return;
+                };
+                let before = doc.get_heads();
+                let received = sync::Message::decode(&bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|m| {
+                        doc.sync()
+                            .receive_sync_message(&mut ps.state, m)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map(|()| doc.get_heads() != before);
+                received.map(|merged| {
+                    ps.peer_heads = ps.state.their_heads.clone();
+                    if merged {
+                        docs.merged(&team);
+                        self.changed.insert(team.clone());
+                    }
+                    if let Some(t) = self.teams.get_mut(&team) {
+                        if t.fetching.is_some_and(|(p, _)| p == peer) {
+                            t.fetching = None;
+                            t.refetch = true;
+                        }
+                        if merged {
+                            t.unsaved = Unsaved::Unknown;
+                        }
+                        // A sync message is always answered, once per batch, after the
+                        // changes are on disk.
+                        t.rounds.insert(peer);
+                    }
+                })
+            }
+            // Exactly one change per push, checked now, applied with the batch.
+            Wire::Changes(bytes) => Change::try_from(bytes.as_slice())
+                .map_err(|e| e.to_string())
+                .map(|change| {
+                    self.arrivals
+                        .changes
+                        .entry(team.clone())
+                        .or_default()
+                        .push((peer, change));
+                }),
+            Wire::Heads(bytes) => decode_heads(&bytes).map(|heads| {
+                self.arrivals.heads.push((key.clone(), heads));
+            }),
+        };
+        if let Err(e) = outcome {
+            self.drop_bad_peer(&key, &e);
+        }
+    }
+
+    /// Garbage from a member's device: drop that connection, loudly.
+    fn drop_bad_peer(&mut self, key: &(TeamId, DeviceId), error: &str) {
+        tracing::warn!(peer = %key.1.short(), %error, "unusable sync message; closing");
+        if let Some(ps) = self.peers.get_mut(key) {
+            ps.sessions.clear();
+        }
+        self.effects.push_back(Effect::ClosePeer {
+            peer: key.1,
+            reason: "bad sync message".into(),
+        });
+    }
+
+    /// Applies the pushed changes received so far, a team at a time, and judges the heads
+    /// peers announced against the result. New changes are relayed to the other peers
+    /// once durable; a peer whose changes lack dependencies, or whose heads we do not
+    /// know, is answered with a protocol round to fetch the rest.
+    fn take_arrivals(&mut self, now_ms: i64, docs: &mut impl Docs) {
+        if self.arrivals.is_empty() {
+            return;
+        }
+        let Arrivals { changes, heads } = std::mem::take(&mut self.arrivals);
+        for (team, arrived) in changes {
+            self.apply_arrived(&team, arrived, docs);
+        }
+        let mut lacking = BTreeSet::new();
+        for (key, heads) in heads {
+            let Some(doc) = docs.doc(&key.0) else {
+                continue;
+            };
+            let Some(ps) = self.peers.get_mut(&key) else {
+                continue;
+            };
+            // Heads we do not know mean the peer has something for us.
+            if !doc.get_missing_deps(&heads).is_empty() {
+                lacking.insert(key.0.clone());
+            }
+            ps.peer_heads = Some(heads);
+        }
+        for team in lacking {
+            self.fetch_next(now_ms, &team, docs);
+        }
+    }
+
+    fn apply_arrived(
+        &mut self,
+        team: &TeamId,
+        arrived: Vec<(DeviceId, Change)>,
+        docs: &mut impl Docs,
+    ) {
+        if self.team(team, docs).is_none() {
+            return;
+        }
+        let Some(doc) = docs.doc(team) else {
+            return;
+        };
+        // Only what is new here: a change can arrive from several peers.
+        let hashes: Vec<ChangeHash> = arrived.iter().map(|(_, c)| c.hash()).collect();
+        let unknown: HashSet<ChangeHash> = doc.get_missing_deps(&hashes).into_iter().collect();
+        let mut taken = HashSet::new();
+        let fresh: Vec<(DeviceId, Change)> = arrived
+            .into_iter()
+            .filter(|(_, c)| unknown.contains(&c.hash()) && taken.insert(c.hash()))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        let before = doc.get_heads();
+        let mut refused: Vec<(DeviceId, String)> = Vec::new();
+        let all = fresh.iter().map(|(_, c)| c.clone()).collect();
+        if docs.apply_changes(team, all).is_err() {
+            // Automerge checks the whole batch before applying any of it: find the change
+            // it refused, and the peer that sent it.
+            for (peer, change) in &fresh {
+                if let Err(e) = docs.apply_changes(team, vec![change.clone()]) {
+                    refused.push((*peer, e.to_string()));
+                }
+            }
+        }
+        let Some(doc) = docs.doc(team) else {
+            return;
+        };
+        if doc.get_heads() != before {
+            self.changed.insert(team.clone());
+        }
+        // A change that overtook one it depends on waits in Automerge's queue; a protocol
+        // round with whoever sent it fetches the rest. Relaying waits for a batch that
+        // applied whole.
+        let waiting = !doc.get_missing_deps(&[]).is_empty();
+        let Some(t) = self.teams.get_mut(team) else {
+            return;
+        };
+        if waiting || !refused.is_empty() {
+            t.unsaved = Unsaved::Unknown;
+        } else if let Unsaved::Known(list) = &mut t.unsaved {
+            list.extend(fresh.iter().map(|(_, c)| c.clone()));
+        }
+        for (peer, change) in fresh {
+            if refused.iter().any(|(p, _)| *p == peer) {
+                continue;
+            }
+            if waiting {
+                t.rounds.insert(peer);
+                if let Some(ps) = self.peers.get_mut(&(team.clone(), peer)) {
+                    ps.ask_resend();
+                }
+            } else {
+                t.pushes.push(Push {
+                    from: Some(peer),
+                    bytes: change.raw_bytes().to_vec(),
+                });
+            }
+        }
+        for (peer, error) in refused {
+            self.drop_bad_peer(&(team.clone(), peer), &error);
+        }
+    }
+
+    /// Starts a protocol round with one peer that announced heads we lack, unless a round
+    /// started that way with another peer is still unanswered. When many peers reconnect
+    /// at once (a team back from an offsite), each of them announces new heads after every
+    /// merge; answering every announcement at once has every peer send us everything we
+    /// lack, so that each change arrives many times over. One fetch at a time, judged
+    /// again after each answer, asks each peer only for what is still missing.
+    fn fetch_next(&mut self, now_ms: i64, team: &TeamId, docs: &mut impl Docs) {
+        let Some(t) = self.teams.get_mut(team) else {
+            return;
+        };
+        if let Some((peer, since)) = t.fetching
+            && now_ms - since < FETCH_WAIT_MS
+            && self
+                .peers
+                .get(&(team.clone(), peer))
+                .is_some_and(|ps| !ps.sessions.is_empty())
+        {
+            return;
+        }
+        t.fetching = None;
+        let Some(doc) = docs.doc(team) else {
+            return;
+        };
+        let next = self.peers.iter_mut().find(|((t, _), ps)| {
+            t == team
+                && !ps.sessions.is_empty()
+                && ps
+                    .peer_heads
+                    .as_ref()
+                    .is_some_and(|heads| !doc.get_missing_deps(heads).is_empty())
+        });
+        if let Some(((_, peer), ps)) = next {
+            // Make sure our next sync message goes out, so they answer it with what we
+            // lack, even what they believe they sent already.
+            ps.state.last_sent_heads.clear();
+            ps.ask_resend();
+            t.rounds.insert(*peer);
+            t.fetching = Some((*peer, now_ms));
+        }
+    }
+
+    /// After a batch: what changed is persisted first; every team that is durable tells
+    /// its peers (pushes, heads, protocol rounds); changed teams are published.
+    fn settle(&mut self, now_ms: i64, docs: &mut impl Docs) {
+        let changed = std::mem::take(&mut self.changed);
+        for team in &changed {
+            if let Some(t) = self.team(team, docs) {
+                t.announce = true;
+            }
+            self.persist(team);
+        }
+        let teams: Vec<TeamId> = self.teams.keys().cloned().collect();
+        for team in &teams {
+            self.flush(now_ms, team, docs);
+        }
+        for team in changed.iter().cloned() {
+            self.effects.push_back(Effect::Publish { team });
+        }
+        if !changed.is_empty() || std::mem::take(&mut self.status_changed) {
+            self.effects.push_back(Effect::StatusChanged);
+        }
+    }
+
+    /// Asks for the team's new changes to be made durable, unless that is under way.
+    fn persist(&mut self, team: &TeamId) {
+        let Some(t) = self.teams.get_mut(team) else {
+            return;
+        };
+        if t.persisting {
+            return;
+        }
+        t.persisting = true;
+        let changes = match std::mem::take(&mut t.unsaved) {
+            Unsaved::Known(list) => Some(list),
+            Unsaved::Unknown => None,
+        };
+        self.effects.push_back(Effect::Persist {
+            team: team.clone(),
+            changes,
+        });
+    }
+
+    fn persisted(
+        &mut self,
+        now_ms: i64,
+        team: TeamId,
+        heads: Option<Vec<ChangeHash>>,
+        docs: &mut impl Docs,
+    ) {
+        let Some(t) = self.teams.get_mut(&team) else {
+            return;
+        };
+        t.persisting = false;
+        match heads {
+            Some(heads) => {
+                t.durable = heads;
+                self.flush(now_ms, &team, docs);
+            }
+            None => {
+                // The changes stay in memory and unannounced; every tick tries again.
+                t.unsaved = Unsaved::Unknown;
+                tracing::error!(team = %team.short(), "could not save changes from peers; telling peers nothing until they are");
+            }
+        }
+    }
+
+    /// Sends what waits for a team, if everything its document holds is durable.
+    fn flush(&mut self, now_ms: i64, team: &TeamId, docs: &mut impl Docs) {
+        let Some(doc) = docs.doc(team) else {
+            return;
+        };
+        let heads = doc.get_heads();
+        let Some(t) = self.teams.get_mut(team) else {
+            return;
+        };
+        if t.durable != heads {
+            return;
+        }
+        let pushes = std::mem::take(&mut t.pushes);
+        let announce = std::mem::take(&mut t.announce) || !pushes.is_empty();
+        if announce {
+            // Live changes go out as they are, and everyone hears our new heads; the sync
+            // protocol runs only where a peer asked (a sync message), just connected, or
+            // is known to lack something.
+            let encoded = encode_heads(&heads);
+            let keys: Vec<DeviceId> = self
+                .peers
+                .keys()
+                .filter(|(t, _)| t == team)
+                .map(|(_, p)| *p)
+                .collect();
+            for peer in keys {
+                for push in &pushes {
+                    if push.from != Some(peer) {
+                        let wire = Wire::Changes(push.bytes.clone());
+                        self.send(team, peer, wire, Some(&heads));
+                    }
+                }
+                self.send(team, peer, Wire::Heads(encoded.clone()), None);
+            }
+        }
+        if let Some(t) = self.teams.get_mut(team)
+            && std::mem::take(&mut t.refetch)
+        {
+            self.fetch_next(now_ms, team, docs);
+        }
+        let rounds = self
+            .teams
+            .get_mut(team)
+            .map(|t| std::mem::take(&mut t.rounds))
+            .unwrap_or_default();
+        for peer in &rounds {
+            self.send_sync(team, *peer, docs);
+        }
+        if !rounds.is_empty() {
+            self.status_changed = true;
+        }
+    }
+
+    /// Queues one frame on a peer's live session. `told` records that the peer now has
+    /// our current heads (after a push), so the protocol does not send them again.
+    fn send(&mut self, team: &TeamId, peer: DeviceId, wire: Wire, told: Option<&[ChangeHash]>) {
+        let Some(ps) = self.peers.get_mut(&(team.clone(), peer)) else {
+            return;
+        };
+        let Some(session) = ps.current() else {
+            return;
+        };
+        if let Some(heads) = told {
+            ps.told_heads = heads.to_vec();
+        }
+        self.effects.push_back(Effect::Send {
+            team: team.clone(),
+            peer,
+            session,
+            wire,
+        });
+    }
+
+    fn send_sync(&mut self, team: &TeamId, peer: DeviceId, docs: &mut impl Docs) {
+        let Some(doc) = docs.doc(team) else {
+            return;
+        };
+        let Some(ps) = self.peers.get_mut(&(team.clone(), peer)) else {
+            return;
+        };
+        let Some(session) = ps.current() else {
+            return;
+        };
+        // Automerge skips a reply when a message it received carried heads equal to ours,
+        // assuming every message gets answered before the next arrives. We answer a batch
+        // at a time, so we track what we really told this peer: whenever our heads moved
+        // since, it hears them.
+        let heads = doc.get_heads();
+        if ps.told_heads != heads {
+            ps.state.last_sent_heads = Vec::new();
+        }
+        if let Some(message) = doc.sync().generate_sync_message(&mut ps.state) {
+            tracing::trace!(peer = %peer.short(), heads = ?message.heads, "send sync");
+            ps.told_heads = message.heads.clone();
+            self.effects.push_back(Effect::Send {
+                team: team.clone(),
+                peer,
+                session,
+                wire: Wire::Sync(message.encode()),
+            });
+        }
+    }
+
+    /// Every tick: save sync states now and then, retry failed persists, run
+    /// anti-entropy, and fetch what peers announced and we still lack.
+    fn tick(&mut self, now_ms: i64, busy: &BTreeSet<SessionId>, docs: &mut impl Docs) {
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(SAVE_STATES_EVERY) {
+            self.save_states();
+        }
+        let teams: Vec<TeamId> = self.teams.keys().cloned().collect();
+        for team in &teams {
+            let durable = match (docs.doc(team), self.teams.get(team)) {
+                (Some(doc), Some(t)) => t.persisting || doc.get_heads() == t.durable,
+                _ => true,
+            };
+            if !durable {
+                self.persist(team);
+            }
+        }
+        self.anti_entropy(busy, docs);
+        // A peer's heads we still lack (its answer lost, or it went away while we
+        // fetched): ask again, one peer at a time.
+        let teams: BTreeSet<TeamId> = self.peers.keys().map(|(team, _)| team.clone()).collect();
+        for team in teams {
+            self.fetch_next(now_ms, &team, docs);
+        }
+    }
+
+    /// A protocol round with each connected peer that is known to lack some of our
+    /// changes (a dropped push, a change that came from a third device). A change pushed
+    /// moments ago is given time to be confirmed ([`LAGGING_TICKS`]), and nothing is
+    /// started while frames to the peer still wait to be written: a protocol round costs
+    /// the peer time in proportion to the whole history, so it is not spent on pushes in
+    /// flight.
+    fn anti_entropy(&mut self, busy: &BTreeSet<SessionId>, docs: &mut impl Docs) {
+        let keys: Vec<(TeamId, DeviceId)> = self
+            .peers
+            .iter()
+            .filter(|(_, ps)| !ps.sessions.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            let Some(doc) = docs.doc(&key.0) else {
+                continue;
+            };
+            let Some(ps) = self.peers.get_mut(&key) else {
+                continue;
+            };
+            let heads = doc.get_heads();
+            let previous = std::mem::replace(&mut ps.tick_heads, heads);
+            // While frames still wait to be written, the peer has not had them: a round
+            // now would only add to its backlog.
+            if ps.current().is_some_and(|s| busy.contains(&s)) {
+                continue;
+            }
+            let round = if std::mem::take(&mut ps.overflowed) {
+                ps.lagging = 0;
+                true
+            } else if !peer_has_all(doc, ps) && peer_lacks(doc, ps, &previous) {
+                ps.lagging += 1;
+                let due = ps.lagging >= LAGGING_TICKS;
+                if due {
+                    // A whole backlog would have drained by now: what the peer lacks was
+                    // lost, so the round sends it again.
+                    ps.lagging = 0;
+                    ps.resend_all();
+                }
+                due
+            } else {
+                ps.lagging = 0;
+                false
+            };
+            if round && let Some(t) = self.teams.get_mut(&key.0) {
+                t.rounds.insert(key.1);
+            }
+        }
+    }
+
+    /// The document was read again from disk: what it held beyond that is gone, so every
+    /// peer of the team starts from nothing, and the pushes of lost changes are dropped.
+    fn reloaded(&mut self, team: TeamId, docs: &mut impl Docs) {
+        let Some(heads) = docs.doc(&team).map(|d| d.get_heads()) else {
+            return;
+        };
+        let mut rounds = BTreeSet::new();
+        for ((t, peer), ps) in &mut self.peers {
+            if *t == team {
+                ps.state.shared_heads.clear();
+                ps.resend_all();
+                ps.ask_resend();
+                ps.told_heads = Vec::new();
+                ps.peer_heads = None;
+                if !ps.sessions.is_empty() {
+                    rounds.insert(*peer);
+                }
+            }
+        }
+        let t = self
+            .teams
+            .entry(team)
+            .or_insert_with(|| TeamSync::new(heads.clone()));
+        t.durable = heads;
+        t.unsaved = Unsaved::default();
+        t.pushes.clear();
+        t.rounds.extend(rounds);
+    }
+
+    fn save_states(&mut self) {
+        for ((team, peer), ps) in &self.peers {
+            self.effects.push_back(Effect::SaveState {
+                team: team.clone(),
+                peer: *peer,
+                state: ps.state.encode(),
+            });
+        }
+    }
+}
+
+/// Whether a peer has every change we have: the heads it last told us cover all of ours,
+/// or the sync protocol says so.
+fn peer_has_all(doc: &mut AutoCommit, ps: &PeerSync) -> bool {
+    let mine = doc.get_heads();
+    doc.has_our_changes(&ps.state) || !peer_lacks(doc, ps, &mine)
+}
+
+/// Whether the peer is not known to have every change in `heads` (and their history):
+/// each is one of the heads the peer last told us, or an ancestor of them.
+fn peer_lacks(doc: &mut AutoCommit, ps: &PeerSync, heads: &[ChangeHash]) -> bool {
+    if heads.is_empty() {
+        return false;
+    }
+    let Some(theirs) = ps.peer_heads.as_ref().or(ps.state.their_heads.as_ref()) else {
+        return true;
+    };
+    if heads.iter().all(|h| theirs.contains(h)) {
+        return false;
+    }
+    // The peer's heads we know; what we have beyond them (cheap: found by clock).
+    let unknown = doc.get_missing_deps(theirs);
+    let known: Vec<ChangeHash> = theirs
+        .iter()
+        .filter(|h| !unknown.contains(h))
+        .copied()
+        .collect();
+    if known.is_empty() {
+        return true;
+    }
+    let beyond: BTreeSet<ChangeHash> = doc
+        .get_changes_meta(&known)
+        .iter()
+        .map(|c| c.hash)
+        .collect();
+    heads.iter().any(|h| beyond.contains(h))
+}
+
+/// Heads as 32-byte hashes back to back, as [`Wire::Heads`] carries them.
+pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+/// The heads of a [`Wire::Heads`] frame; an error for anything that is not a list of
+/// whole hashes (at most 1,024 of them).
+pub fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, String> {
+    if !bytes.len().is_multiple_of(32) || bytes.len() > 32 * 1024 {
+        return Err(format!("{} bytes are no list of heads", bytes.len()));
+    }
+    bytes
+        .chunks(32)
+        .map(|c| ChangeHash::try_from(c).map_err(|e| e.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
