@@ -272,6 +272,8 @@ struct PeerSync {
     overflowed: bool,
     /// Ticks in a row at which the peer had not confirmed our heads of the tick before.
     lagging: u32,
+    /// Protocol rounds in a row started because the peer lagged.
+    lag_rounds: u32,
 }
 
 impl PeerSync {
@@ -285,6 +287,7 @@ impl PeerSync {
             tick_heads: Vec::new(),
             overflowed: false,
             lagging: 0,
+            lag_rounds: 0,
         }
     }
 
@@ -366,6 +369,8 @@ struct TeamSync {
     refetch: bool,
     /// The peer we fetch changes from because it announced heads we lack, and since when.
     fetching: Option<(DeviceId, i64)>,
+    /// The last fetch: whom we asked, for which of its heads.
+    asked: Option<(DeviceId, Vec<ChangeHash>)>,
 }
 
 impl TeamSync {
@@ -379,6 +384,7 @@ impl TeamSync {
             rounds: BTreeSet::new(),
             refetch: false,
             fetching: None,
+            asked: None,
         }
     }
 }
@@ -779,9 +785,16 @@ impl SyncMachine {
         });
         if let Some(((_, peer), ps)) = next {
             // Make sure our next sync message goes out, so they answer it with what we
-            // lack, even what they believe they sent already.
+            // lack.
             ps.state.last_sent_heads.clear();
-            ps.ask_resend();
+            // Asking the same peer for the same heads again: its answer never arrived,
+            // or arrived without what we lack because it believes it sent that already
+            // (a frame lost, changes undone here). Then it is asked to send it again.
+            let heads = ps.peer_heads.clone().unwrap_or_default();
+            if t.asked.as_ref() == Some(&(*peer, heads.clone())) {
+                ps.ask_resend();
+            }
+            t.asked = Some((*peer, heads));
             t.rounds.insert(*peer);
             t.fetching = Some((*peer, now_ms));
         }
@@ -1015,14 +1028,18 @@ impl SyncMachine {
                 ps.lagging += 1;
                 let due = ps.lagging >= LAGGING_TICKS;
                 if due {
-                    // A whole backlog would have drained by now: what the peer lacks was
-                    // lost, so the round sends it again.
                     ps.lagging = 0;
-                    ps.resend_all();
+                    // Still behind after a round of its own: what it lacks was lost on the
+                    // way, and Automerge would not send it twice; this round sends it again.
+                    if ps.lag_rounds > 0 {
+                        ps.resend_all();
+                    }
+                    ps.lag_rounds += 1;
                 }
                 due
             } else {
                 ps.lagging = 0;
+                ps.lag_rounds = 0;
                 false
             };
             if round && let Some(t) = self.teams.get_mut(&key.0) {
