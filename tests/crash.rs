@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use crate::util::{Device, env_or, random_text, seed};
 
@@ -112,7 +112,7 @@ fn generation(
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(Mutex::new(Vec::new()));
         let ana = keep_asking(a.clone(), "ana", stop.clone(), acked.clone());
-        std::thread::sleep(Duration::from_millis(rng.gen_range(20..700)));
+        std::thread::sleep(Duration::from_millis(rng.random_range(20..700)));
         // Stop asking first (the CLI would fall back to the files once the node is gone),
         // then kill while the last request may still be in flight.
         stop.store(true, Ordering::SeqCst);
@@ -198,7 +198,7 @@ fn a_joiner_killed_mid_join_leaves_no_half_made_team() {
         let b = Device::new();
         let ticket = a.run(&["invite"]).ok();
         let mut child = join(&b, &ticket, &format!("Ben{round}"));
-        std::thread::sleep(whole.mul_f64(rng.gen_range(0.0..1.2)));
+        std::thread::sleep(whole.mul_f64(rng.random_range(0.0..1.2)));
         let _ = child.kill();
         let _ = child.wait();
         // Whatever moment the kill hit, the data dir opens, and a team in it is whole.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use peercoach_net::frame::{self, Tag};
 use peercoach_net::{ALPN_JOIN, ALPN_SYNC, Hello};
 use peercoach_node::api::{Reply, Request};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use crate::util::{
     TestNode, addr_of, converged, env_or, eventually, init_tracing, raw_endpoint, seed,
@@ -175,7 +175,7 @@ async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     // Clocks off by up to three hours either way.
     let skews: Vec<i64> = (0..N)
-        .map(|_| rng.gen_range(-3 * 3_600_000..=3 * 3_600_000))
+        .map(|_| rng.random_range(-3 * 3_600_000..=3 * 3_600_000))
         .collect();
     let mut nodes = team_with_clocks(&skews).await;
     let ids: Vec<peercoach_net::DeviceId> = nodes.iter().map(TestNode::endpoint_id).collect();
@@ -183,9 +183,9 @@ async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
     let mut old_states: Vec<Vec<(std::path::PathBuf, Vec<u8>)>> = vec![Vec::new(); N];
     let (mut partitions, mut restarts, mut stale) = (0, 0, 0);
     for step in 0..steps {
-        match rng.gen_range(0..12) {
+        match rng.random_range(0..12) {
             0..=6 => {
-                let i = rng.gen_range(0..N);
+                let i = rng.random_range(0..N);
                 if nodes[i].node.is_some() {
                     let title = format!("step {step} on {i}");
                     nodes[i].ask(&title).await;
@@ -195,7 +195,7 @@ async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
             7 | 8 => {
                 // Split into two groups that cannot reach each other.
                 partitions += 1;
-                let group: BTreeSet<usize> = (0..N).filter(|_| rng.gen_bool(0.5)).collect();
+                let group: BTreeSet<usize> = (0..N).filter(|_| rng.random_bool(0.5)).collect();
                 for (i, n) in nodes.iter().enumerate() {
                     if let Some(node) = &n.node {
                         let others: BTreeSet<peercoach_net::DeviceId> = (0..N)
@@ -212,14 +212,14 @@ async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
                 }
             }
             _ => {
-                let i = rng.gen_range(0..N);
+                let i = rng.random_range(0..N);
                 if nodes[i].node.is_some() {
                     nodes[i].stop().await;
                     if old_states[i].is_empty() {
                         old_states[i] = saved_sync_states(nodes[i].dir.path());
                     }
                 } else {
-                    if rng.gen_bool(0.5) && !old_states[i].is_empty() {
+                    if rng.random_bool(0.5) && !old_states[i].is_empty() {
                         // Restart with the sync states of an earlier stop: they claim the
                         // peers have less (or more) than they do.
                         stale += 1;
@@ -232,7 +232,7 @@ async fn eight_nodes_through_partitions_restarts_and_stale_states_converge() {
                 }
             }
         }
-        tokio::time::sleep(Duration::from_millis(rng.gen_range(0..150))).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..150))).await;
     }
     for n in &mut nodes {
         if n.node.is_none() {
@@ -697,22 +697,26 @@ async fn garbage_on_the_join_protocol_changes_nothing() {
     let cases: usize = env_or("PEERCOACH_JOIN_FUZZ_CASES", 40);
     for case in 0..cases {
         let bytes: Vec<u8> = match case % 4 {
-            0 => (0..rng.gen_range(0..2_000)).map(|_| rng.r#gen()).collect(),
+            0 => (0..rng.random_range(0..2_000))
+                .map(|_| rng.random())
+                .collect(),
             1 => {
-                let payload: Vec<u8> = (0..rng.gen_range(0..600)).map(|_| rng.r#gen()).collect();
+                let payload: Vec<u8> = (0..rng.random_range(0..600))
+                    .map(|_| rng.random())
+                    .collect();
                 let mut b = ((payload.len() + 1) as u32).to_le_bytes().to_vec();
                 b.push(Tag::JoinRequest as u8);
                 b.extend(payload);
                 b
             }
             2 => {
-                let name: String = (0..rng.gen_range(0..5_000))
-                    .map(|_| char::from(rng.gen_range(32u8..127)))
+                let name: String = (0..rng.random_range(0..5_000))
+                    .map(|_| char::from(rng.random_range(32u8..127)))
                     .collect();
                 let request = serde_json::json!({
-                    "version": rng.gen_range(0u32..4),
-                    "team_id": if rng.gen_bool(0.5) { team.clone() } else { "not-a-team".into() },
-                    "secret": (0..rng.gen_range(0..40)).map(|_| rng.r#gen::<u8>()).collect::<Vec<u8>>(),
+                    "version": rng.random_range(0u32..4),
+                    "team_id": if rng.random_bool(0.5) { team.clone() } else { "not-a-team".into() },
+                    "secret": (0..rng.random_range(0..40)).map(|_| rng.random::<u8>()).collect::<Vec<u8>>(),
                     "name": name,
                     "actor": "zz",
                     "addrs": ["not an address", "999.1.1.1:70000"],
@@ -728,7 +732,7 @@ async fn garbage_on_the_join_protocol_changes_nothing() {
                 let request = peercoach_net::JoinRequest {
                     version: 1,
                     team_id: peercoach_core::TeamId::parse(&team).expect("team id"),
-                    secret: rng.r#gen(),
+                    secret: rng.random(),
                     name: "Mallory".into(),
                     actor: "abcd".into(),
                     addrs: vec![],
@@ -738,11 +742,11 @@ async fn garbage_on_the_join_protocol_changes_nothing() {
                 let mut b = ((payload.len() + 1) as u32).to_le_bytes().to_vec();
                 b.push(Tag::JoinRequest as u8);
                 b.extend(payload);
-                b.extend((0..rng.gen_range(1..300)).map(|_| rng.r#gen::<u8>()));
+                b.extend((0..rng.random_range(1..300)).map(|_| rng.random::<u8>()));
                 b
             }
         };
-        let outsider = raw_endpoint(rng.r#gen()).await;
+        let outsider = raw_endpoint(rng.random()).await;
         let conn = tokio::time::timeout(SOON, outsider.connect(addr_of(&a), ALPN_JOIN))
             .await
             .expect("no hang")

@@ -135,13 +135,13 @@ use peercoach_node::{Node, NodeOptions};
 
 /// Captures tracing output in test runs (shown only for failing tests).
 pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PEERCOACH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,iroh=error")),
-        )
-        .with_test_writer()
+    use tracing_subscriber::prelude::*;
+    // Several tests share the process: only the first one installs it.
+    let installed = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_test_writer())
+        .with(peercoach_app::log_filter())
         .try_init();
+    drop(installed);
 }
 
 /// A real node in this process: its own data dir, its own iroh endpoint on 127.0.0.1.
@@ -295,6 +295,7 @@ impl TestNode {
                 team: None,
                 format: ExportFormat::Json,
                 table: None,
+                private_notes: false,
             })
             .await;
         let Reply::Exported { bytes_b64 } = reply else {
@@ -537,7 +538,8 @@ fn unsafe_free_kill(pid: i32) -> i32 {
 
 /// `len` random lowercase letters: text that does not compress away.
 pub fn random_text(rng: &mut impl rand::Rng, len: usize) -> String {
+    use rand::RngExt;
     (0..len)
-        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
+        .map(|_| char::from(b'a' + rng.random_range(0..26)))
         .collect()
 }

@@ -56,6 +56,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod alerts;
 pub mod command;
 pub mod env;
 pub mod export;
@@ -63,6 +64,7 @@ mod fields;
 pub mod ids;
 pub mod metrics;
 pub mod model;
+pub mod notes;
 pub mod schema;
 pub mod team_doc;
 #[cfg(any(test, feature = "testing"))]

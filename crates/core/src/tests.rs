@@ -1,5 +1,6 @@
 //! Tests of the rules, views and metrics, on in-memory replicas.
 
+mod alerts;
 mod authorship;
 mod export;
 mod metrics;

@@ -348,16 +348,50 @@ pub struct Inbox {
     pub accepted_offers: Vec<OfferRow>,
     /// Claims of mine that lost to an earlier one.
     pub lost_claims: Vec<LostClaim>,
+    /// Offers I said yes to that have no session yet: the advice (visible now) and what
+    /// comes next.
+    #[serde(default)]
+    pub agreed: Vec<OfferRow>,
+    /// Thanks I received in the last [`THANKS_SHOWN_DAYS`] days, newest first.
+    #[serde(default)]
+    pub thanks: Vec<ThanksRow>,
+}
+
+/// How long thanks stay in the inbox.
+pub const THANKS_SHOWN_DAYS: i64 = 14;
+
+/// A thanks note, as its receiver sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThanksRow {
+    /// Who thanked.
+    pub from_name: String,
+    /// What they wrote.
+    pub text: String,
+    /// The session it was for, with its topic.
+    pub session: Option<(SessionId, String)>,
+    /// When.
+    pub at_ms: i64,
 }
 
 impl Inbox {
-    /// Nothing needs me.
+    /// Nothing needs me, and nothing new came my way.
     pub fn is_empty(&self) -> bool {
         self.offers_to_answer.is_empty()
             && self.requests_for_me.is_empty()
             && self.followups.is_empty()
             && self.accepted_offers.is_empty()
             && self.lost_claims.is_empty()
+            && self.agreed.is_empty()
+            && self.thanks.is_empty()
+    }
+
+    /// How many things wait for me to act (the inbox's badge): thanks are not counted.
+    pub fn to_act_on(&self) -> usize {
+        self.offers_to_answer.len()
+            + self.requests_for_me.len()
+            + self.accepted_offers.len()
+            + self.lost_claims.len()
+            + self.agreed.len()
     }
 }
 
@@ -418,12 +452,39 @@ pub fn inbox(team: &Team, me: &MemberId, now_ms: i64) -> Inbox {
             })
         })
         .collect();
+    let mut agreed: Vec<OfferRow> = team
+        .offers
+        .values()
+        .filter(|o| &o.to == me && o.status() == OfferStatus::Accepted)
+        .map(|o| offer_row(team, o, Some(me)))
+        .filter(|o| !o.session_logged)
+        .collect();
+    agreed.sort_by_key(|o| o.created_ms);
+    let since = now_ms - THANKS_SHOWN_DAYS * crate::time::DAY_MS;
+    let mut thanks: Vec<ThanksRow> = team
+        .thanks
+        .values()
+        .filter(|t| &t.to == me && t.at_ms >= since)
+        .map(|t| ThanksRow {
+            from_name: team.name_of(&t.from),
+            text: t.text.clone(),
+            session: t.session.as_ref().and_then(|s| {
+                team.sessions
+                    .get(s)
+                    .map(|session| (s.clone(), session.topic.clone()))
+            }),
+            at_ms: t.at_ms,
+        })
+        .collect();
+    thanks.sort_by_key(|t| std::cmp::Reverse(t.at_ms));
     Inbox {
         offers_to_answer,
         requests_for_me,
         followups,
         accepted_offers,
         lost_claims,
+        agreed,
+        thanks,
     }
 }
 

@@ -236,6 +236,15 @@ pub struct Hello {
     pub team_id: TeamId,
 }
 
+/// A copy of a frame this device received (see [`Net::tap`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tapped {
+    /// Who sent it.
+    pub peer: DeviceId,
+    /// Its payload, as it arrived.
+    pub bytes: Vec<u8>,
+}
+
 /// Another device we may talk to, and the teams we share with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSpec {
@@ -511,6 +520,13 @@ impl Net {
     /// Connections to peers no longer listed are closed at once.
     pub fn set_peers(&self, peers: Vec<PeerSpec>) {
         self.shared().set_peers(peers);
+    }
+
+    /// From now on, sends a copy of every frame this device receives on sync streams
+    /// (each stream's hello included) to `tap`; `None` stops. For tests that check what
+    /// crosses the wire, and for debugging. Not kept across [`Net::rebind`].
+    pub fn tap(&self, tap: Option<mpsc::UnboundedSender<Tapped>>) {
+        self.shared().set_tap(tap);
     }
 
     /// Frame bytes sent and received so far.

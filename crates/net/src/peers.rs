@@ -9,7 +9,7 @@ use std::time::Duration;
 use iroh::endpoint::{Connection, RecvStream, SendStream};
 use iroh::protocol::{AcceptError, ProtocolHandler};
 use iroh::{Endpoint, EndpointAddr, EndpointId};
-use rand::Rng;
+use rand::RngExt;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::AbortHandle;
 
@@ -63,6 +63,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     shutdown: watch::Sender<bool>,
     pub(crate) traffic: crate::Traffic,
+    /// A copy of every frame received on sync streams, hellos included, when someone
+    /// watches (see [`crate::Net::tap`]).
+    tap: Mutex<Option<mpsc::UnboundedSender<crate::Tapped>>>,
 }
 
 impl Shared {
@@ -85,6 +88,26 @@ impl Shared {
             state: Mutex::new(State::default()),
             shutdown: watch::channel(false).0,
             traffic: crate::Traffic::default(),
+            tap: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn set_tap(&self, tap: Option<mpsc::UnboundedSender<crate::Tapped>>) {
+        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = tap;
+    }
+
+    /// Hands a copy of a received frame to the tap, if one is set.
+    fn tapped(&self, peer: EndpointId, bytes: &[u8]) {
+        let tap = self.tap.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = tap.as_ref()
+            && tx
+                .send(crate::Tapped {
+                    peer: peer.into(),
+                    bytes: bytes.to_vec(),
+                })
+                .is_err()
+        {
+            tracing::trace!("nobody reads the tap any more");
         }
     }
 
@@ -451,7 +474,7 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                     }
                 }
                 if !try_dial(&shared, id, &spec, &mut backoff).await {
-                    let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64 / 4);
+                    let jitter = rand::rng().random_range(0..=backoff.as_millis() as u64 / 4);
                     tokio::select! {
                         _ = tokio::time::sleep(backoff + Duration::from_millis(jitter)) => {}
                         _ = wake.notified() => {}
@@ -570,6 +593,7 @@ async fn run_session(
             };
             let len = message.tag_and_bytes().1.len();
             counter.traffic.received(len);
+            counter.tapped(peer, message.tag_and_bytes().1);
             // When the node is behind, stop reading: QUIC then holds the sender back.
             let Some(credit) = counter.inbound.take(len).await else {
                 return Ok(());
@@ -651,6 +675,7 @@ impl ProtocolHandler for SyncHandler {
             let hello: Hello = match hello {
                 Ok(Ok(bytes)) => match serde_json::from_slice(&{
                     shared.traffic.received(bytes.len());
+                    shared.tapped(connection.remote_id(), &bytes);
                     bytes
                 }) {
                     Ok(h) => h,

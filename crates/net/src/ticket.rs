@@ -10,8 +10,9 @@ use iroh_tickets::Ticket;
 use peercoach_base::TeamId;
 use serde::{Deserialize, Serialize};
 
-/// The current ticket format.
-const VERSION: u8 = 1;
+/// The current ticket format: 2 adds the inviter's name. Tickets of format 1 are read
+/// too (they carry no name).
+const VERSION: u8 = 2;
 
 /// An invite.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +30,21 @@ pub struct InviteTicket {
     pub expires_ms: i64,
     /// Set when the ticket links another device of this member rather than a new member.
     pub device_of: Option<String>,
+    /// The inviter's name, to show while joining ("Reaching Ana's device…"); empty in
+    /// tickets of format 1.
+    pub inviter_name: String,
+}
+
+/// A ticket of format 1, as postcard laid it out.
+#[derive(Deserialize)]
+struct TicketV1 {
+    version: u8,
+    team_id: TeamId,
+    team_name: String,
+    inviter: EndpointAddr,
+    secret: [u8; 32],
+    expires_ms: i64,
+    device_of: Option<String>,
 }
 
 impl fmt::Debug for InviteTicket {
@@ -40,6 +56,7 @@ impl fmt::Debug for InviteTicket {
             .field("inviter", &self.inviter.id.fmt_short().to_string())
             .field("expires_ms", &self.expires_ms)
             .field("device_of", &self.device_of)
+            .field("inviter_name", &self.inviter_name)
             .finish_non_exhaustive()
     }
 }
@@ -67,6 +84,7 @@ impl InviteTicket {
         secret: [u8; 32],
         expires_ms: i64,
         device_of: Option<String>,
+        inviter_name: String,
     ) -> Self {
         Self {
             version: VERSION,
@@ -76,12 +94,22 @@ impl InviteTicket {
             secret,
             expires_ms,
             device_of,
+            inviter_name,
+        }
+    }
+
+    /// Who invites, for messages: "Ana", or "the inviter" for a ticket without a name.
+    pub fn inviter_label(&self) -> String {
+        if self.inviter_name.trim().is_empty() {
+            "the inviter".to_owned()
+        } else {
+            self.inviter_name.clone()
         }
     }
 
     /// Checks the ticket can still be used at `now_ms`.
     pub fn check(&self, now_ms: i64) -> Result<(), TicketError> {
-        if self.version != VERSION {
+        if !(1..=VERSION).contains(&self.version) {
             return Err(TicketError::Version(self.version));
         }
         if self.expires_ms <= now_ms {
@@ -94,7 +122,7 @@ impl InviteTicket {
     pub fn parse(s: &str) -> Result<Self, TicketError> {
         let ticket = <Self as Ticket>::decode_string(s.trim())
             .map_err(|e| TicketError::Malformed(e.to_string()))?;
-        if ticket.version != VERSION {
+        if !(1..=VERSION).contains(&ticket.version) {
             return Err(TicketError::Version(ticket.version));
         }
         if ticket.inviter.is_empty() {
@@ -115,6 +143,20 @@ impl Ticket for InviteTicket {
     }
 
     fn decode_bytes(bytes: &[u8]) -> Result<Self, iroh_tickets::ParseError> {
+        // The version comes first (postcard writes a u8 as one byte): it says the layout.
+        if bytes.first() == Some(&1) {
+            let v1: TicketV1 = postcard::from_bytes(bytes)?;
+            return Ok(Self {
+                version: v1.version,
+                team_id: v1.team_id,
+                team_name: v1.team_name,
+                inviter: v1.inviter,
+                secret: v1.secret,
+                expires_ms: v1.expires_ms,
+                device_of: v1.device_of,
+                inviter_name: String::new(),
+            });
+        }
         Ok(postcard::from_bytes(bytes)?)
     }
 }
@@ -148,6 +190,7 @@ mod tests {
             [9; 32],
             1_000,
             None,
+            "Ana".into(),
         )
     }
 
@@ -162,6 +205,43 @@ mod tests {
             !format!("{:?}", ticket()).contains("9, 9"),
             "secret not in Debug"
         );
+    }
+
+    #[test]
+    fn a_ticket_of_the_first_format_still_reads_without_a_name() {
+        #[derive(Serialize)]
+        struct V1 {
+            version: u8,
+            team_id: TeamId,
+            team_name: String,
+            inviter: EndpointAddr,
+            secret: [u8; 32],
+            expires_ms: i64,
+            device_of: Option<String>,
+        }
+        let t = ticket();
+        let old = V1 {
+            version: 1,
+            team_id: t.team_id.clone(),
+            team_name: t.team_name.clone(),
+            inviter: t.inviter.clone(),
+            secret: t.secret,
+            expires_ms: t.expires_ms,
+            device_of: None,
+        };
+        let bytes = postcard::to_stdvec(&old).expect("encode");
+        let text = format!(
+            "peercoach{}",
+            data_encoding::BASE32_NOPAD
+                .encode(&bytes)
+                .to_ascii_lowercase()
+        );
+        let read = InviteTicket::parse(&text).expect("a format-1 ticket reads");
+        assert_eq!(read.secret, t.secret);
+        assert_eq!(read.team_id, t.team_id);
+        assert_eq!(read.inviter_label(), "the inviter");
+        assert_eq!(t.inviter_label(), "Ana");
+        assert_eq!(read.check(999), Ok(()));
     }
 
     #[test]

@@ -128,6 +128,11 @@ pub enum Query {
     Offers,
     /// The document's heads (change hashes, sorted): equal heads, equal documents.
     Heads,
+    /// My private notes in the team, newest first (only this member's devices hold them).
+    Notes,
+    /// The invites this device made for the team, and what became of each (needs a
+    /// running node, which answers the joins).
+    Invites,
 }
 
 /// A request to the engine or node.
@@ -177,6 +182,9 @@ pub enum Request {
         format: ExportFormat,
         /// CSV table.
         table: Option<CsvTableArg>,
+        /// Include my private notes (JSON only). They are never exported unless asked.
+        #[serde(default)]
+        private_notes: bool,
     },
     /// Read (and with `set`, replace) this device's network settings. They take effect
     /// the next time the node starts.
@@ -184,6 +192,19 @@ pub enum Request {
         /// New settings.
         set: Option<peercoach_store::NetworkSettings>,
     },
+    /// Read (and with `set`, replace) how the desktop app behaves on this device.
+    Preferences {
+        /// New preferences.
+        set: Option<peercoach_store::Preferences>,
+    },
+    /// Open the desktop app's window (on a record, if given), in the app running on this
+    /// data dir. A headless node (`serve`) has no window and says so.
+    ShowWindow {
+        /// Where to open it.
+        show: Option<Show>,
+    },
+    /// Stop the app (or `serve`) running on this data dir, as its Quit does.
+    Quit,
     /// Peers and sync state (needs a running node).
     Status {
         /// Team.
@@ -205,6 +226,26 @@ pub enum Request {
         /// My display name (or, for a linked device, its label).
         name: String,
     },
+    /// Write a private note: only my own devices ever hold it.
+    AddNote {
+        /// Team.
+        team: Option<String>,
+        /// The note.
+        text: String,
+        /// The session it is about (a whole id).
+        on_session: Option<String>,
+        /// The request it is about (a whole id).
+        on_request: Option<String>,
+    },
+    /// Delete one of my private notes.
+    DeleteNote {
+        /// Team.
+        team: Option<String>,
+        /// The note's whole id.
+        note: String,
+    },
+    /// Stop a join that is under way (it answers with an error saying it was cancelled).
+    CancelJoin,
     /// Import a file's bytes (Automerge save or JSON export).
     Import {
         /// Team.
@@ -212,6 +253,46 @@ pub enum Request {
         /// File contents, base64.
         bytes_b64: String,
     },
+}
+
+/// Where the window opens: a team, and a record in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Show {
+    /// The team.
+    pub team: String,
+    /// The record.
+    pub target: ShowTarget,
+}
+
+/// A record to open the window on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
+pub enum ShowTarget {
+    /// A request on the board.
+    Request(String),
+    /// An offer, in the inbox.
+    Offer(String),
+    /// A session.
+    Session(String),
+    /// The inbox.
+    Inbox,
+}
+
+/// An invite this device made, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteRow {
+    /// How this device names it (as [`Reply::Invited`] did).
+    pub invite: String,
+    /// It links another device of mine.
+    pub device: bool,
+    /// Made at.
+    pub created_ms: i64,
+    /// Expires at.
+    pub expires_ms: i64,
+    /// The member whose device used it.
+    pub used_by_name: Option<String>,
+    /// When.
+    pub used_ms: Option<i64>,
 }
 
 /// A team in this data dir.
@@ -435,6 +516,14 @@ pub enum Reply {
         ticket: String,
         /// When it expires.
         expires_ms: i64,
+        /// How this device names the invite (see [`Query::Invites`]).
+        #[serde(default)]
+        invite: String,
+    },
+    /// The invites this device made, newest first.
+    Invites {
+        /// Each with what became of it.
+        invites: Vec<InviteRow>,
     },
     /// Joined a team.
     Joined {
@@ -449,6 +538,13 @@ pub enum Reply {
     Imported {
         /// Report.
         report: ImportReport,
+    },
+    /// How the desktop app behaves.
+    Preferences(peercoach_store::Preferences),
+    /// My private notes.
+    Notes {
+        /// Newest first.
+        notes: Vec<peercoach_core::notes::Note>,
     },
 }
 

@@ -1,14 +1,22 @@
 //! The local control socket: `<data dir>/control.sock`, one JSON request per line, one
 //! JSON [`Response`] per line back. The CLI uses it whenever a node runs on the data dir,
 //! so the app and scripts never fight over the files.
+//!
+//! It is a Unix domain socket (Linux, macOS). Elsewhere (Windows) a node serves no
+//! control socket yet and the CLI finds none: it then opens the data dir itself, which
+//! works while no node runs there (README: "Other platforms").
 
+#[cfg(unix)]
 use std::io::{BufRead, BufReader, Write};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+#[cfg(unix)]
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+#[cfg(unix)]
 use tokio::net::UnixListener;
 
 use crate::api::{Reply, Request};
@@ -29,6 +37,17 @@ pub struct Response {
 /// The longest request line accepted (imports carry whole files).
 const MAX_LINE: usize = 512 * 1024 * 1024;
 
+/// Serves nothing where there are no Unix sockets (see the module docs).
+#[cfg(not(unix))]
+pub(crate) fn serve(
+    path: &Path,
+    _handle: NodeHandle,
+) -> Result<tokio::task::JoinHandle<()>, NodeError> {
+    tracing::info!(path = %path.display(), "no control socket on this platform");
+    Ok(tokio::spawn(async {}))
+}
+
+#[cfg(unix)]
 pub(crate) fn serve(
     path: &Path,
     handle: NodeHandle,
@@ -47,7 +66,6 @@ pub(crate) fn serve(
         path: path.to_owned(),
         source,
     })?;
-    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         // Only this user may drive the node; the data dir (0700) guards it too.
@@ -104,8 +122,13 @@ pub(crate) fn serve(
 /// A blocking client for the control socket (used by the CLI).
 #[derive(Debug)]
 pub struct ControlClient {
+    #[cfg(unix)]
     reader: BufReader<UnixStream>,
+    #[cfg(unix)]
     writer: UnixStream,
+    /// Where there is no control socket, no client can be made.
+    #[cfg(not(unix))]
+    none: std::convert::Infallible,
 }
 
 /// Why the control socket could not be used.
@@ -122,6 +145,24 @@ pub enum ControlError {
     Refused(String),
 }
 
+#[cfg(not(unix))]
+impl ControlClient {
+    /// There is no control socket on this platform: never connects.
+    pub fn connect(_data_dir: &Path) -> Option<Self> {
+        None
+    }
+
+    /// Never called: no client exists on this platform.
+    pub fn call(
+        &mut self,
+        _request: &Request,
+        _timeout: Duration,
+    ) -> Result<(Reply, Vec<String>), ControlError> {
+        match self.none {}
+    }
+}
+
+#[cfg(unix)]
 impl ControlClient {
     /// Connects if a node is listening on the data dir; `None` when none is.
     pub fn connect(data_dir: &Path) -> Option<Self> {

@@ -8,9 +8,11 @@ use std::path::Path;
 use peercoach_core::automerge::{AutoCommit, AutomergeError, Change};
 use peercoach_core::export::{self, ImportError};
 use peercoach_core::metrics::{self, MetricsConfig};
+use peercoach_core::notes::{NoteId, NotesDoc, notes_doc_id};
 use peercoach_core::view_cache::{self, View};
 use peercoach_core::{
-    Applied, Command, CommandError, Env, SystemEnv, Team, TeamDoc, TeamId, views,
+    Applied, Command, CommandError, Env, RequestId, SessionId, SystemEnv, Team, TeamDoc, TeamId,
+    views,
 };
 use peercoach_net::{JoinError, TicketError};
 use peercoach_store::{DataDir, Identity, StoreError, TeamStore};
@@ -120,6 +122,31 @@ pub enum EngineError {
     /// The inviter sent another team than the ticket names.
     #[error("the inviter sent a different team than the ticket names")]
     WrongTeam,
+    /// No app runs on this data dir to show a window or quit.
+    #[error("no peercoach app is running on this data dir")]
+    NoApp,
+    /// The node on this data dir runs without a window (`peercoach serve`).
+    #[error(
+        "the node on this data dir runs without a window (peercoach serve); stop it to open the app"
+    )]
+    NoWindow,
+    /// A join was cancelled before it finished.
+    #[error("the join was cancelled")]
+    JoinCancelled,
+    /// Private notes go only into a JSON export.
+    #[error("private notes can only be exported as JSON (--format json)")]
+    NotesNeedJson,
+}
+
+/// My private notes in one team (see `peercoach_core::notes`), open.
+#[derive(Debug)]
+pub struct OpenNotes {
+    /// The team they belong to.
+    pub team: TeamId,
+    /// Their files.
+    pub store: TeamStore,
+    /// The document.
+    pub doc: NotesDoc,
 }
 
 /// One open team.
@@ -137,6 +164,8 @@ pub struct Engine {
     identity: Identity,
     endpoint_id: String,
     teams: BTreeMap<TeamId, OpenTeam>,
+    /// Private notes documents opened so far, by their document id.
+    notes: BTreeMap<TeamId, OpenNotes>,
     /// Every team dir has been opened. The data dir is locked to this engine, so teams
     /// appear after that only through it: the directory need not be read again.
     all_open: bool,
@@ -178,6 +207,7 @@ impl Engine {
             identity,
             endpoint_id,
             teams: BTreeMap::new(),
+            notes: BTreeMap::new(),
             all_open: false,
             env,
             warnings: Vec::new(),
@@ -366,6 +396,144 @@ impl Engine {
         self.teams.iter_mut()
     }
 
+    /// The id of this device's member's private notes document in `team`, if it is a
+    /// member there.
+    pub fn notes_id(&self, team: &TeamId) -> Option<TeamId> {
+        let me = self.teams.get(team)?.doc.me()?;
+        Some(notes_doc_id(team, me))
+    }
+
+    /// My private notes in `team`, opened on first use (created empty if this device has
+    /// none yet). The CLI opens them only for a command about notes; the node opens every
+    /// team's at start, so that they sync with my other devices.
+    pub fn notes(&mut self, team: &TeamId) -> Result<&mut OpenNotes, EngineError> {
+        self.open_team(team)?;
+        let id = self.notes_id(team).ok_or(CommandError::NotAMember)?;
+        if !self.notes.contains_key(&id) {
+            let (store, doc, report) = self.data.open_or_create_notes(&id)?;
+            for w in report.warnings() {
+                tracing::warn!("{w}");
+                self.warnings.push(w);
+            }
+            let doc = NotesDoc::from_doc(doc, &self.identity.actor_hex());
+            self.notes.insert(
+                id.clone(),
+                OpenNotes {
+                    team: team.clone(),
+                    store,
+                    doc,
+                },
+            );
+        }
+        self.notes
+            .get_mut(&id)
+            .ok_or_else(|| EngineError::UnknownTeam(id.to_string()))
+    }
+
+    /// My private notes in `team` as they are, if they are open (nothing is opened here).
+    pub fn open_notes_of(&self, team: &TeamId) -> Vec<peercoach_core::notes::Note> {
+        self.notes_id(team)
+            .and_then(|id| self.notes.get(&id))
+            .map(|open| open.doc.notes().into_iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The team a private notes document belongs to.
+    pub fn team_of_notes(&self, notes_id: &TeamId) -> Option<TeamId> {
+        self.notes.get(notes_id).map(|open| open.team.clone())
+    }
+
+    /// Opens the private notes of every team this device is a member of.
+    pub fn open_all_notes(&mut self) {
+        let teams: Vec<TeamId> = self.teams.keys().cloned().collect();
+        for team in teams {
+            if self.notes_id(&team).is_some()
+                && let Err(e) = self.notes(&team)
+            {
+                tracing::warn!(team = %team.short(), error = %e, "could not open private notes");
+            }
+        }
+    }
+
+    /// The files and the document of anything the node syncs: a team, or private notes.
+    pub fn synced_mut(&mut self, id: &TeamId) -> Option<(&mut TeamStore, &mut AutoCommit)> {
+        if let Some(open) = self.teams.get_mut(id) {
+            return Some((&mut open.store, open.doc.automerge()));
+        }
+        self.notes
+            .get_mut(id)
+            .map(|open| (&mut open.store, open.doc.automerge()))
+    }
+
+    /// Writes a private note and makes it durable; a note that cannot be saved is undone.
+    fn add_note(
+        &mut self,
+        team: &TeamId,
+        text: &str,
+        session: Option<&SessionId>,
+        request: Option<&RequestId>,
+    ) -> Result<NoteId, EngineError> {
+        let open = self.open_team(team)?;
+        if let Some(s) = session
+            && !open.doc.team().sessions.contains_key(s)
+        {
+            return Err(CommandError::NotFound {
+                kind: "session",
+                id: s.to_string(),
+            }
+            .into());
+        }
+        if let Some(r) = request
+            && !open.doc.team().requests.contains_key(r)
+        {
+            return Err(CommandError::NotFound {
+                kind: "request",
+                id: r.to_string(),
+            }
+            .into());
+        }
+        self.notes(team)?;
+        let notes_id = self.notes_id(team).ok_or(CommandError::NotAMember)?;
+        let env = &mut self.env;
+        let open = self
+            .notes
+            .get_mut(&notes_id)
+            .ok_or_else(|| EngineError::UnknownTeam(notes_id.to_string()))?;
+        let note = open.doc.add(text, session, request, env.as_mut())?;
+        self.save_notes_or_undo(&notes_id)?;
+        Ok(note)
+    }
+
+    /// Deletes a private note and makes it durable.
+    fn delete_note(&mut self, team: &TeamId, note: &NoteId) -> Result<(), EngineError> {
+        self.notes(team)?;
+        let notes_id = self.notes_id(team).ok_or(CommandError::NotAMember)?;
+        let env = &mut self.env;
+        let open = self
+            .notes
+            .get_mut(&notes_id)
+            .ok_or_else(|| EngineError::UnknownTeam(notes_id.to_string()))?;
+        open.doc.delete(note, env.as_mut())?;
+        self.save_notes_or_undo(&notes_id)
+    }
+
+    /// As [`Engine::save_or_undo`], for a notes document.
+    fn save_notes_or_undo(&mut self, notes_id: &TeamId) -> Result<(), EngineError> {
+        let Some(open) = self.notes.get_mut(notes_id) else {
+            return Err(EngineError::UnknownTeam(notes_id.to_string()));
+        };
+        if let Err(e) = open.store.append(open.doc.automerge()) {
+            tracing::error!(error = %e, "could not save a note; undoing it");
+            let team = open.team.clone();
+            self.notes.remove(notes_id);
+            if let Err(reload) = self.notes(&team) {
+                tracing::error!(error = %reload, "could not read the notes again");
+            }
+            return Err(EngineError::NotSaved(e));
+        }
+        Ok(())
+    }
+
     /// Applies a command to the team a person picked, and makes it durable (appended and
     /// fsynced) before returning.
     pub fn apply(&mut self, team: Option<&str>, command: Command) -> Result<Applied, EngineError> {
@@ -520,6 +688,17 @@ impl Engine {
             }
             Request::Query { team, query } => {
                 let now_ms = self.env.now_ms();
+                if query == Query::Invites {
+                    let id = self.select(team.as_deref())?;
+                    return Ok(Reply::Invites {
+                        invites: crate::join::invites(self, &id)?,
+                    });
+                }
+                if query == Query::Notes {
+                    let id = self.select(team.as_deref())?;
+                    let notes = self.notes(&id)?.doc.notes().into_iter().cloned().collect();
+                    return Ok(Reply::Notes { notes });
+                }
                 let open = self.team(team.as_deref())?;
                 if query == Query::Heads {
                     let mut heads: Vec<String> =
@@ -533,13 +712,38 @@ impl Engine {
                 team,
                 format,
                 table,
+                private_notes,
             } => {
                 let now_ms = self.env.now_ms();
-                let open = self.team(team.as_deref())?;
+                let id = self.select(team.as_deref())?;
+                if private_notes && format != ExportFormat::Json {
+                    return Err(EngineError::NotesNeedJson);
+                }
+                let notes = if private_notes {
+                    Some(
+                        self.notes(&id)?
+                            .doc
+                            .notes()
+                            .into_iter()
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    )
+                } else {
+                    None
+                };
+                let open = self.open_team(&id)?;
                 let me = open.doc.me().cloned();
                 let bytes = match format {
                     ExportFormat::Json => {
-                        serde_json::to_vec_pretty(&export::to_export(open.doc.team(), me.as_ref()))
+                        let mut value =
+                            serde_json::to_value(export::to_export(open.doc.team(), me.as_ref()))
+                                .map_err(|e| EngineError::BadRequest(e.to_string()))?;
+                        if let (Some(notes), Some(object)) = (notes, value.as_object_mut()) {
+                            let notes = serde_json::to_value(notes)
+                                .map_err(|e| EngineError::BadRequest(e.to_string()))?;
+                            object.insert("private_notes".into(), notes);
+                        }
+                        serde_json::to_vec_pretty(&value)
                             .map_err(|e| EngineError::BadRequest(e.to_string()))?
                     }
                     ExportFormat::Csv => export::to_csv(
@@ -576,9 +780,53 @@ impl Engine {
                 }
                 Ok(Reply::Network(settings.network))
             }
+            Request::Preferences { set } => {
+                let mut settings = self.data.settings();
+                if let Some(preferences) = set {
+                    settings.preferences = preferences;
+                    self.data.save_settings(&settings)?;
+                }
+                Ok(Reply::Preferences(settings.preferences))
+            }
+            Request::ShowWindow { .. } | Request::Quit => Err(EngineError::NoApp),
+            Request::CancelJoin => Ok(Reply::Done {
+                created: None,
+                summary: "no join is under way".into(),
+            }),
             Request::Status { .. } => Err(EngineError::NeedsNode("status")),
             Request::Invite { .. } => Err(EngineError::NeedsNode("invite")),
             Request::Join { .. } => Err(EngineError::NeedsNode("join")),
+            Request::AddNote {
+                team,
+                text,
+                on_session: session,
+                on_request: request,
+            } => {
+                let id = self.select(team.as_deref())?;
+                let session = session
+                    .map(|s| SessionId::parse(&s))
+                    .transpose()
+                    .map_err(|e| EngineError::BadRequest(e.to_string()))?;
+                let request = request
+                    .map(|r| RequestId::parse(&r))
+                    .transpose()
+                    .map_err(|e| EngineError::BadRequest(e.to_string()))?;
+                let note = self.add_note(&id, &text, session.as_ref(), request.as_ref())?;
+                Ok(Reply::Done {
+                    created: Some(note.to_string()),
+                    summary: "note saved: only you can read it, on your own devices".into(),
+                })
+            }
+            Request::DeleteNote { team, note } => {
+                let id = self.select(team.as_deref())?;
+                let note =
+                    NoteId::parse(&note).map_err(|e| EngineError::BadRequest(e.to_string()))?;
+                self.delete_note(&id, &note)?;
+                Ok(Reply::Done {
+                    created: None,
+                    summary: "note deleted".into(),
+                })
+            }
             Request::Import { team, bytes_b64 } => {
                 let bytes = unb64(&bytes_b64).map_err(EngineError::BadRequest)?;
                 self.import(team.as_deref(), &bytes)
@@ -652,19 +900,25 @@ impl crate::sync::Docs for Engine {
     type Error = CommandError;
 
     fn doc(&mut self, team: &TeamId) -> Option<&mut AutoCommit> {
-        self.teams.get_mut(team).map(|open| open.doc.automerge())
+        self.synced_mut(team).map(|(_, doc)| doc)
     }
 
     fn apply_changes(&mut self, team: &TeamId, changes: Vec<Change>) -> Result<(), CommandError> {
-        match self.teams.get_mut(team) {
-            Some(open) => open.doc.apply_changes(changes).map(|_| ()),
-            None => Ok(()),
+        if let Some(open) = self.teams.get_mut(team) {
+            return open.doc.apply_changes(changes).map(|_| ());
         }
+        if let Some(open) = self.notes.get_mut(team) {
+            open.doc.automerge().apply_changes(changes)?;
+            open.doc.refresh();
+        }
+        Ok(())
     }
 
     fn merged(&mut self, team: &TeamId) {
         if let Some(open) = self.teams.get_mut(team) {
             open.doc.refresh_after_merge();
+        } else if let Some(open) = self.notes.get_mut(team) {
+            open.doc.refresh();
         }
     }
 }
@@ -894,8 +1148,12 @@ pub fn answer(doc: &TeamDoc, query: Query, now_ms: i64) -> Reply {
                 coaching_hour: team.coaching_hour.as_ref().map(|h| h.describe()),
             })
         }
-        // Answered by the engine, which can read the document's heads.
+        // Answered by the engine, which can read the document's heads and the notes.
         Query::Heads => Reply::Heads { heads: Vec::new() },
+        Query::Notes => Reply::Notes { notes: Vec::new() },
+        Query::Invites => Reply::Invites {
+            invites: Vec::new(),
+        },
         Query::Offers => {
             let mut offers: Vec<_> = team
                 .offers

@@ -15,8 +15,12 @@ use peercoach_core::automerge::{AutoCommit, ChangeHash};
 use peercoach_core::{ActorHex, Command, CommandError, MemberId, Team, TeamId};
 use peercoach_net::{DeviceId, EndpointAddr, InviteTicket, JoinAccepted, JoinReply, JoinRequest};
 
-use crate::api::Reply;
+use crate::api::{InviteRow, Reply};
 use crate::engine::{Engine, EngineError};
+
+/// How long an invite stays valid unless the person chooses otherwise: the same in the
+/// app and in `peercoach invite`.
+pub const DEFAULT_INVITE_EXPIRY_MS: i64 = 24 * 3_600_000;
 
 /// The shortest and longest time an invite may stay valid.
 pub const INVITE_EXPIRY_MS: std::ops::RangeInclusive<i64> = 60_000..=30 * 24 * 3_600_000;
@@ -45,14 +49,15 @@ pub fn make_invite(
     }
     let me = open.doc.me().cloned().ok_or(CommandError::NotAMember)?;
     let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    peercoach_store::random_bytes(&mut secret)?;
     let mut invites = open.store.invites();
     let device_of = device.then(|| me.clone());
     let expires_ms = now_ms + expires_in_ms;
-    invites.add(&secret, me, now_ms, expires_ms, device_of.clone());
+    invites.add(&secret, me.clone(), now_ms, expires_ms, device_of.clone());
     open.store
         .save_invites(&invites)
         .map_err(EngineError::InviteNotSaved)?;
+    let inviter_name = open.doc.team().name_of(&me);
     let ticket = InviteTicket::new(
         team.clone(),
         open.doc.team().name.clone(),
@@ -60,11 +65,52 @@ pub fn make_invite(
         secret,
         expires_ms,
         device_of.map(|m| m.to_string()),
+        inviter_name,
     );
     Ok(Reply::Invited {
         ticket: ticket.to_string(),
         expires_ms,
+        invite: invite_id(&secret),
     })
+}
+
+/// How an invite is named on this device (the first 6 bytes of its secret, in hex): the
+/// app matches the ticket it shows with what became of it ([`invites`]).
+pub fn invite_id(secret: &[u8; 32]) -> String {
+    secret[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The invites this device made for `team`, with what became of each: used by whom and
+/// when, expired, or still open. Newest first.
+pub fn invites(engine: &mut Engine, team: &TeamId) -> Result<Vec<InviteRow>, EngineError> {
+    let open = engine.open_team(team)?;
+    let model = open.doc.team();
+    let mut rows: Vec<InviteRow> = open
+        .store
+        .invites()
+        .all()
+        .iter()
+        .map(|i| {
+            let used_by_name = i.used_by.map(|device| {
+                let endpoint = device.to_string();
+                model
+                    .members
+                    .values()
+                    .find(|m| m.devices.iter().any(|d| d.endpoint == endpoint))
+                    .map_or_else(|| "someone".to_owned(), |m| m.name.clone())
+            });
+            InviteRow {
+                invite: i.secret.get(..12).unwrap_or_default().to_owned(),
+                device: i.device_of.is_some(),
+                created_ms: i.created_ms,
+                expires_ms: i.expires_ms,
+                used_by_name,
+                used_ms: i.used_ms,
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_ms));
+    Ok(rows)
 }
 
 /// What answering a join did, for the runtime to tell the sync machine.

@@ -79,6 +79,10 @@ pub enum NodeEvent {
     },
     /// Connections or sync progress changed: re-read status.
     Sync,
+    /// The desktop app's window is asked for (`ShowWindow`), on a record if given.
+    Show(Option<crate::api::Show>),
+    /// The app (or `serve`) is asked to stop (`Quit`).
+    Quit,
 }
 
 /// The answer to one API message: the result, and anything worth warning about.
@@ -95,7 +99,8 @@ enum Msg {
     Net(NetEvent),
     JoinDone {
         ticket: Box<InviteTicket>,
-        result: Result<JoinAccepted, JoinError>,
+        /// `None` when the join was cancelled.
+        result: Option<Result<JoinAccepted, JoinError>>,
         reply: oneshot::Sender<ApiResult>,
     },
     Tick,
@@ -136,6 +141,8 @@ pub struct TeamSnapshot {
     /// Shown from the view saved when the app last stopped, while the document loads:
     /// requests wait until it has.
     pub loading: bool,
+    /// My private notes in this team, newest first (see `peercoach_core::notes`).
+    pub notes: Arc<Vec<peercoach_core::notes::Note>>,
 }
 
 type Snapshots = Arc<Mutex<BTreeMap<TeamId, Arc<TeamSnapshot>>>>;
@@ -152,6 +159,8 @@ pub struct NodeHandle {
     snapshots: Snapshots,
     watching: Watching,
     opened: Arc<std::sync::atomic::AtomicBool>,
+    /// A desktop app runs this node and shows a window when asked.
+    windowed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -209,6 +218,13 @@ impl NodeHandle {
         {
             tracing::debug!("the node has stopped; no snapshots to publish");
         }
+    }
+
+    /// Says that a desktop app runs this node, with a window to show when asked
+    /// ([`Request::ShowWindow`]); a headless node refuses that request.
+    pub fn set_windowed(&self, windowed: bool) {
+        self.windowed
+            .store(windowed, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether every team's document has been opened. Until then a team may show its
@@ -331,12 +347,14 @@ impl Node {
         let snapshots = Snapshots::default();
         let watching = Watching::new(options.watch_snapshots.into());
         let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let windowed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handle = NodeHandle {
             tx: tx.clone(),
             events: events.clone(),
             snapshots: snapshots.clone(),
             watching: watching.clone(),
             opened: opened.clone(),
+            windowed: windowed.clone(),
         };
         let mut tasks = Vec::new();
         let forward = tx.clone();
@@ -399,9 +417,11 @@ impl Node {
             snapshots,
             watching,
             opened,
+            windowed,
             version: 0,
             ticks: 0,
             published: false,
+            join_cancel: None,
         };
         let thread = std::thread::Builder::new()
             .name("peercoach-node".into())
@@ -536,10 +556,13 @@ struct Actor {
     snapshots: Snapshots,
     watching: Watching,
     opened: Arc<std::sync::atomic::AtomicBool>,
+    windowed: Arc<std::sync::atomic::AtomicBool>,
     version: u64,
     ticks: u64,
     /// A team was published in this batch (its members or relay may have changed).
     published: bool,
+    /// Stops the join under way, if one is.
+    join_cancel: Option<oneshot::Sender<()>>,
 }
 
 /// The clock the node reads: once per input it hands the sync machine or the join
@@ -563,13 +586,15 @@ impl Actor {
                     .team
                     .member_of_actor(&self.engine.identity().actor_hex())
                     .cloned();
-                self.put_snapshot(id, view.team, me, true);
+                self.put_snapshot(id, view.team, me, true, Arc::default());
             }
             self.notify(NodeEvent::Sync);
         }
         if let Err(e) = self.engine.open_all() {
             tracing::error!(error = %e, "could not open every team");
         }
+        // Private notes sync only between this member's devices, but they sync: open them.
+        self.engine.open_all_notes();
         self.publish_addrs();
         self.refresh_peers();
         self.follow_team_relays();
@@ -696,8 +721,8 @@ impl Actor {
                     .handle(now_ms(), Input::Persisted { team, heads }, &mut self.engine);
             }
             Effect::SaveState { team, peer, state } => {
-                if let Ok(open) = self.engine.open_team(&team)
-                    && let Err(e) = open.store.save_peer_state(&peer, &state)
+                if let Some((store, _)) = self.engine.synced_mut(&team)
+                    && let Err(e) = store.save_peer_state(&peer, &state)
                 {
                     // Only a hint: the next connection starts the protocol from further back.
                     tracing::warn!(peer = %peer.short(), error = %e, "could not save a sync state");
@@ -705,6 +730,8 @@ impl Actor {
             }
             Effect::ClosePeer { peer, reason } => self.net.close_peer(&peer, &reason),
             Effect::Publish { team } => {
+                // Private notes show with the team they belong to.
+                let team = self.engine.team_of_notes(&team).unwrap_or(team);
                 self.publish_snapshot(&team);
                 self.published = true;
                 self.notify(NodeEvent::Changed { team });
@@ -719,13 +746,13 @@ impl Actor {
         team: &TeamId,
         changes: Option<Vec<Change>>,
     ) -> Option<Vec<peercoach_core::automerge::ChangeHash>> {
-        let open = self.engine.open_team(team).ok()?;
+        let (store, doc) = self.engine.synced_mut(team)?;
         let saved = match changes {
-            Some(known) => open.store.append_changes(open.doc.automerge(), &known),
-            None => open.store.append(open.doc.automerge()),
+            Some(known) => store.append_changes(doc, &known),
+            None => store.append(doc),
         };
         match saved {
-            Ok(()) => Some(open.doc.heads()),
+            Ok(()) => Some(doc.get_heads()),
             Err(e) => {
                 tracing::error!(team = %team.short(), error = %e, "could not save changes from peers");
                 None
@@ -757,16 +784,27 @@ impl Actor {
         };
         let view = open.doc.shared_team();
         let me = open.doc.me().cloned();
-        self.put_snapshot(team.clone(), view, me, false);
+        let notes = Arc::new(self.engine.open_notes_of(team));
+        self.put_snapshot(team.clone(), view, me, false, notes);
     }
 
-    fn put_snapshot(&mut self, id: TeamId, team: Arc<Team>, me: Option<MemberId>, loading: bool) {
+    fn put_snapshot(
+        &mut self,
+        id: TeamId,
+        team: Arc<Team>,
+        me: Option<MemberId>,
+        loading: bool,
+        notes: Arc<Vec<peercoach_core::notes::Note>>,
+    ) {
         let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
         // The same model published again (the UI asking for snapshots while the node
         // opens, a change that touched nothing the model holds): no new version, so the
         // UI does not derive its views again for nothing.
         if snapshots.get(&id).is_some_and(|old| {
-            Arc::ptr_eq(&old.team, &team) && old.me == me && old.loading == loading
+            Arc::ptr_eq(&old.team, &team)
+                && old.me == me
+                && old.loading == loading
+                && old.notes == notes
         }) {
             return;
         }
@@ -778,6 +816,7 @@ impl Actor {
             me,
             version: self.version,
             loading,
+            notes,
         });
         snapshots.insert(id, snapshot);
     }
@@ -785,12 +824,51 @@ impl Actor {
     fn api(&mut self, request: Request, to: oneshot::Sender<ApiResult>) {
         // The team a request changes, as the person named it.
         let names_team = match &request {
-            Request::Apply { team, .. } | Request::Import { team, .. } => Some(team.clone()),
+            Request::Apply { team, .. }
+            | Request::Import { team, .. }
+            | Request::AddNote { team, .. }
+            | Request::DeleteNote { team, .. } => Some(team.clone()),
             _ => None,
         };
         let imports = matches!(request, Request::Import { .. });
+        let notes = matches!(
+            request,
+            Request::AddNote { .. } | Request::DeleteNote { .. }
+        );
         let result = match request {
             Request::Status { team } => self.status(team.as_deref()),
+            Request::ShowWindow { show } => {
+                if self.windowed.load(std::sync::atomic::Ordering::SeqCst) {
+                    self.notify(NodeEvent::Show(show));
+                    Ok(Reply::Done {
+                        created: None,
+                        summary: "the window is open".into(),
+                    })
+                } else {
+                    Err(EngineError::NoWindow)
+                }
+            }
+            Request::CancelJoin => {
+                let cancelled = self
+                    .join_cancel
+                    .take()
+                    .is_some_and(|cancel| cancel.send(()).is_ok());
+                Ok(Reply::Done {
+                    created: None,
+                    summary: if cancelled {
+                        "the join was cancelled".into()
+                    } else {
+                        "no join is under way".into()
+                    },
+                })
+            }
+            Request::Quit => {
+                self.notify(NodeEvent::Quit);
+                Ok(Reply::Done {
+                    created: None,
+                    summary: "stopping".into(),
+                })
+            }
             Request::Invite {
                 team,
                 expires_in_ms,
@@ -855,16 +933,30 @@ impl Actor {
                 if let Some(name) = names_team
                     && let Ok(team) = self.engine.select(name.as_deref())
                 {
-                    self.local_change(&team);
+                    let changed = if notes {
+                        self.engine.notes_id(&team)
+                    } else {
+                        Some(team)
+                    };
+                    if let Some(changed) = changed {
+                        self.local_change(&changed);
+                    }
                 }
             }
             Err(EngineError::NotSaved(_)) => {
-                // The engine read the team again from disk, and with it dropped what
+                // The engine read the document again from disk, and with it dropped what
                 // peers had sent and was not yet saved.
                 if let Some(name) = names_team
                     && let Ok(team) = self.engine.select(name.as_deref())
                 {
-                    self.feed(Input::Reloaded { team });
+                    let reloaded = if notes {
+                        self.engine.notes_id(&team)
+                    } else {
+                        Some(team)
+                    };
+                    if let Some(team) = reloaded {
+                        self.feed(Input::Reloaded { team });
+                    }
                 }
             }
             Err(_) => {}
@@ -876,14 +968,10 @@ impl Actor {
     /// Tells the sync machine about the change a local command just made (the engine
     /// has written it), to push to connected peers.
     fn local_change(&mut self, team: &TeamId) {
-        let Ok(open) = self.engine.open_team(team) else {
+        let Some((_, doc)) = self.engine.synced_mut(team) else {
             return;
         };
-        let change = open
-            .doc
-            .automerge()
-            .get_last_local_change()
-            .map(|c| c.raw_bytes().to_vec());
+        let change = doc.get_last_local_change().map(|c| c.raw_bytes().to_vec());
         self.feed(Input::LocalChange {
             team: team.clone(),
             change,
@@ -988,15 +1076,24 @@ impl Actor {
         };
         let net = self.net.clone();
         let tx = self.tx.clone();
+        let (cancel, cancelled) = oneshot::channel();
+        self.join_cancel = Some(cancel);
         self.rt.spawn(async move {
-            let mut request = request;
-            // The inviter writes our relay into our member record: wait (briefly) until
-            // we have one, or teammates behind a NAT cannot reach us until we publish it.
-            if net.uses_relays() && net.relay_url().is_none() {
-                net.wait_for_relay(INVITE_RELAY_WAIT).await;
-                request.relay_url = net.relay_url();
-            }
-            let result = net.join(&ticket, request).await;
+            let join = async {
+                let mut request = request;
+                // The inviter writes our relay into our member record: wait (briefly)
+                // until we have one, or teammates behind a NAT cannot reach us until we
+                // publish it.
+                if net.uses_relays() && net.relay_url().is_none() {
+                    net.wait_for_relay(INVITE_RELAY_WAIT).await;
+                    request.relay_url = net.relay_url();
+                }
+                net.join(&ticket, request).await
+            };
+            let result = tokio::select! {
+                result = join => Some(result),
+                Ok(()) = cancelled => None,
+            };
             let done = Msg::JoinDone {
                 ticket: Box::new(ticket),
                 result,
@@ -1014,11 +1111,13 @@ impl Actor {
     fn join_done(
         &mut self,
         ticket: &InviteTicket,
-        result: Result<JoinAccepted, JoinError>,
+        result: Option<Result<JoinAccepted, JoinError>>,
         to: oneshot::Sender<ApiResult>,
     ) {
+        self.join_cancel = None;
         let outcome = result
-            .map_err(EngineError::from)
+            .ok_or(EngineError::JoinCancelled)
+            .and_then(|r| r.map_err(EngineError::from))
             .and_then(|accepted| crate::join::finish_join(&mut self.engine, ticket, accepted));
         let result = outcome.map(|(answer, team, heads)| {
             // Both sides know exactly what the other has: start the sync from there, not
@@ -1046,9 +1145,8 @@ impl Actor {
                 self.outboxes.insert(session, outbox);
                 let saved_state = self
                     .engine
-                    .open_team(&team)
-                    .ok()
-                    .and_then(|open| open.store.peer_state(&peer));
+                    .synced_mut(&team)
+                    .and_then(|(store, _)| store.peer_state(&peer));
                 self.feed(Input::SessionUp {
                     team,
                     peer,

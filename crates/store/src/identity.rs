@@ -5,8 +5,6 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rand::RngCore;
-
 use crate::{StoreError, fsync_dir, io_err};
 
 const MAGIC: &[u8; 6] = b"PCID1\n";
@@ -31,14 +29,13 @@ impl std::fmt::Debug for Identity {
 }
 
 impl Identity {
-    /// A fresh random identity.
-    pub fn generate() -> Self {
-        let mut rng = rand::rngs::OsRng;
+    /// A fresh random identity, from the operating system's random source.
+    pub fn generate() -> Result<Self, StoreError> {
         let mut secret_key = [0u8; 32];
         let mut actor = [0u8; 16];
-        rng.fill_bytes(&mut secret_key);
-        rng.fill_bytes(&mut actor);
-        Self { secret_key, actor }
+        crate::random_bytes(&mut secret_key)?;
+        crate::random_bytes(&mut actor)?;
+        Ok(Self { secret_key, actor })
     }
 
     /// The actor as the document spells it.
@@ -120,7 +117,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_detects_damage() {
-        let id = Identity::generate();
+        let id = Identity::generate().expect("random bytes");
         let bytes = id.encode();
         assert_eq!(Identity::decode(&bytes), Ok(id));
         for i in 0..bytes.len() {

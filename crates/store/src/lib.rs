@@ -9,6 +9,8 @@
 //!   identity             iroh secret key + Automerge actor id, mode 0600
 //!   settings.json        per-device settings (never synced)
 //!   control.sock         the running node's control socket (peercoach-node)
+//!   notes/<notes id>/    a member's private notes, laid out as a team is (snapshot,
+//!                        changes.log): synced only with the member's own devices
 //!   teams/<team id>/
 //!     snapshot           whole document: magic, length, CRC-32, Automerge save
 //!     changes.log        magic, then one framed record (length, CRC-32, changes) per append
@@ -53,7 +55,7 @@ use peercoach_core::automerge::AutoCommit;
 pub use frame::{Damage, Scan, SnapshotError, decode_snapshot, encode_record, scan_log};
 pub use identity::Identity;
 pub use invites::{Invite, Invites, Refusal};
-pub use settings::{NetworkMode, NetworkSettings, Settings, Theme};
+pub use settings::{NetworkMode, NetworkSettings, Preferences, Settings, Theme};
 pub use team::{LoadReport, TeamStore};
 
 /// What went wrong with the data directory.
@@ -106,6 +108,9 @@ pub enum StoreError {
     /// settings.json could not be written.
     #[error("could not write settings: {0}")]
     Settings(String),
+    /// The operating system gave no random bytes (for a key or a secret).
+    #[error("the operating system's random source failed: {0}")]
+    NoRandomness(#[source] rand::rngs::SysError),
 }
 
 pub(crate) fn io_err(path: &Path, source: std::io::Error) -> StoreError {
@@ -113,6 +118,14 @@ pub(crate) fn io_err(path: &Path, source: std::io::Error) -> StoreError {
         path: path.to_owned(),
         source,
     }
+}
+
+/// Fills `bytes` from the operating system's random source (keys, invite secrets).
+pub fn random_bytes(bytes: &mut [u8]) -> Result<(), StoreError> {
+    use rand::TryRng;
+    rand::rngs::SysRng
+        .try_fill_bytes(bytes)
+        .map_err(StoreError::NoRandomness)
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -191,7 +204,7 @@ impl DataDir {
         if let Some(id) = identity::load(&self.path)? {
             return Ok(id);
         }
-        let id = Identity::generate();
+        let id = Identity::generate()?;
         identity::create(&self.path, &id)?;
         Ok(id)
     }
@@ -270,6 +283,27 @@ impl DataDir {
         saved: &[u8],
     ) -> Result<TeamStore, StoreError> {
         TeamStore::create(self.teams_dir().join(id.as_str()), doc, Some(saved))
+    }
+
+    fn notes_dir(&self) -> PathBuf {
+        self.path.join("notes")
+    }
+
+    /// Opens this device's copy of a private notes document (see
+    /// `peercoach_core::notes`), creating it empty if there is none yet. Its files are
+    /// laid out as a team's (snapshot and change log), under `notes/<id>/`.
+    pub fn open_or_create_notes(
+        &self,
+        id: &TeamId,
+    ) -> Result<(TeamStore, AutoCommit, LoadReport), StoreError> {
+        let dir = self.notes_dir().join(id.as_str());
+        if !dir.is_dir() {
+            fs::create_dir_all(self.notes_dir()).map_err(|e| io_err(&self.notes_dir(), e))?;
+            let mut doc = AutoCommit::new();
+            let store = TeamStore::create(dir, &mut doc, None)?;
+            return Ok((store, doc, LoadReport::default()));
+        }
+        TeamStore::open(dir)
     }
 
     /// The saved read model of a team (see [`TeamStore::write_view`]), when it was made

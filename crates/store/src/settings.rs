@@ -137,6 +137,36 @@ pub enum Theme {
     Light,
 }
 
+/// How the desktop app behaves on this device: notifications, and whether it keeps
+/// running when its window is closed. Read by the app's window and by the app running in
+/// the background alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Preferences {
+    /// Kinds of desktop notification turned off (`peercoach_core::alerts::AlertKind`'s
+    /// stored names). Every kind is on unless listed.
+    pub notifications_off: std::collections::BTreeSet<String>,
+    /// Closing the window keeps the device syncing and notifying in the background (the
+    /// default); when off, closing the window quits.
+    pub keep_running: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            notifications_off: std::collections::BTreeSet::new(),
+            keep_running: true,
+        }
+    }
+}
+
+impl Preferences {
+    /// Whether notifications of this kind are on.
+    pub fn notifies(&self, kind: &str) -> bool {
+        !self.notifications_off.contains(kind)
+    }
+}
+
 /// Everything in `settings.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -147,6 +177,8 @@ pub struct Settings {
     pub network: NetworkSettings,
     /// Theme.
     pub theme: Theme,
+    /// The desktop app's behaviour.
+    pub preferences: Preferences,
 }
 
 pub(crate) fn path(dir: &Path) -> PathBuf {

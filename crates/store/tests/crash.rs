@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use peercoach_core::{Command, RequestId, SystemEnv, TeamDoc, TeamId, Urgency};
 use peercoach_store::DataDir;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 const CHILD_ENV: &str = "PEERCOACH_CRASH_CHILD";
 /// Rounds per team: a fresh one after this many.
@@ -108,7 +108,7 @@ fn parent(rounds: usize) {
             ids
         });
         let _ = ready_rx.recv_timeout(Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(rng.gen_range(5..300)));
+        std::thread::sleep(Duration::from_millis(rng.random_range(5..300)));
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("wait");
         if status.code().is_none() {

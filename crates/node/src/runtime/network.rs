@@ -270,6 +270,19 @@ impl Actor {
     /// every team this device is a current member of.
     pub(super) fn refresh_peers(&mut self) {
         let me = self.net.endpoint_id();
+        // My private notes in each team go to my own other devices, and to no one else.
+        let teams: Vec<TeamId> = self.engine.teams_mut().map(|(id, _)| id.clone()).collect();
+        let mut notes_of: HashMap<TeamId, TeamId> = HashMap::new();
+        for team in teams {
+            if let Some(id) = self.engine.notes_id(&team) {
+                // Opened (created empty if need be) so that my devices can sync into it.
+                if let Err(e) = self.engine.notes(&team) {
+                    tracing::warn!(team = %team.short(), error = %e, "private notes unavailable");
+                    continue;
+                }
+                notes_of.insert(team, id);
+            }
+        }
         let mut specs: HashMap<DeviceId, PeerSpec> = HashMap::new();
         for (team_id, open) in self.engine.teams_mut() {
             let team = open.doc.team();
@@ -280,6 +293,7 @@ impl Actor {
                 continue;
             }
             for member in team.current_members() {
+                let mine = &member.id == my_member;
                 for device in member.devices.iter().filter(|d| d.trusted) {
                     // The document is where device ids enter: one that does not parse
                     // names no device anyone can dial.
@@ -307,6 +321,9 @@ impl Actor {
                         }
                     }
                     spec.teams.insert(team_id.clone());
+                    if mine && let Some(notes) = notes_of.get(team_id) {
+                        spec.teams.insert(notes.clone());
+                    }
                 }
             }
         }

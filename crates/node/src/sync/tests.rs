@@ -9,7 +9,7 @@ use peercoach_core::automerge::transaction::Transactable;
 use peercoach_core::automerge::{ActorId, AutoCommit, ROOT};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use super::*;
 
@@ -158,7 +158,7 @@ impl World {
                     saved_states: BTreeMap::new(),
                     disk_full: false,
                     persist_delay_ms: 0,
-                    phase_ms: rng.gen_range(1..TICK_MS),
+                    phase_ms: rng.random_range(1..TICK_MS),
                     ticks: 0,
                     overflow_next: 0,
                     lose_next: 0,
@@ -310,7 +310,7 @@ impl World {
         };
         let _ = link;
         let node = &mut self.nodes[i];
-        if node.overflow_next > 0 || self.rng.gen_bool(self.faults.overflow) {
+        if node.overflow_next > 0 || self.rng.random_bool(self.faults.overflow) {
             node.overflow_next = node.overflow_next.saturating_sub(1);
             self.feed_now(
                 i,
@@ -333,17 +333,17 @@ impl World {
             node.lose_next -= 1;
             return;
         }
-        if self.rng.gen_bool(self.faults.drop) {
+        if self.rng.random_bool(self.faults.drop) {
             return;
         }
-        let copies = if self.rng.gen_bool(self.faults.duplicate) {
+        let copies = if self.rng.random_bool(self.faults.duplicate) {
             2
         } else {
             1
         };
         for _ in 0..copies {
             let jitter = if self.faults.jitter_ms > 0 {
-                self.rng.gen_range(0..=self.faults.jitter_ms)
+                self.rng.random_range(0..=self.faults.jitter_ms)
             } else {
                 0
             };
@@ -1016,25 +1016,25 @@ fn frames_wait_for_a_slow_disk() {
 /// faults heal, everyone connects, and everyone must converge.
 fn random_schedule(seed: u64) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let n = rng.gen_range(2..=4);
+    let n = rng.random_range(2..=4);
     let mut world = World::new(n, seed);
     world.faults = Faults {
-        drop: rng.gen_range(0.0..0.2),
-        duplicate: rng.gen_range(0.0..0.2),
-        jitter_ms: rng.gen_range(0..500),
-        overflow: rng.gen_range(0.0..0.1),
+        drop: rng.random_range(0.0..0.2),
+        duplicate: rng.random_range(0.0..0.2),
+        jitter_ms: rng.random_range(0..500),
+        overflow: rng.random_range(0.0..0.1),
     };
-    for _ in 0..rng.gen_range(20..60) {
-        let i = rng.gen_range(0..n);
-        let j = rng.gen_range(0..n);
-        match rng.gen_range(0..100) {
+    for _ in 0..rng.random_range(20..60) {
+        let i = rng.random_range(0..n);
+        let j = rng.random_range(0..n);
+        match rng.random_range(0..100) {
             0..=39 => world.edit(i),
             40..=54 => world.connect(i, j),
             55..=64 => world.disconnect(i, j),
             65..=69 => world.restart(i),
             70..=74 => world.nodes[i].disk_full = !world.nodes[i].disk_full,
-            75..=79 => world.nodes[i].persist_delay_ms = rng.gen_range(0..300),
-            _ => world.run(rng.gen_range(10..3_000)),
+            75..=79 => world.nodes[i].persist_delay_ms = rng.random_range(0..300),
+            _ => world.run(rng.random_range(10..3_000)),
         }
     }
     world.faults = Faults::default();

@@ -1,0 +1,277 @@
+//! What deserves a desktop notification, derived from how the team changed.
+//!
+//! The app compares the team as it last saw it with the team as it is now, and asks
+//! [`changes`] what among the difference needs this person: an offer waiting for their
+//! answer, a request aimed at them, a yes to their offer, a thanks, and — in a week when
+//! they are the floating helper — every new ask on the board. Follow-ups due today come
+//! from [`due_today`], which looks at the clock rather than at a change. Nothing here
+//! notifies anyone of their own actions: each alert is about something another member
+//! did. [`summarize`] turns a burst (edits that arrive together after being offline)
+//! into one alert.
+
+use std::collections::BTreeMap;
+
+use crate::ids::{FollowUpId, MemberId, OfferId, RequestId, SessionId};
+use crate::model::{Answer, OfferStatus, Team};
+use crate::time::{DAY_MS, iso_week_key};
+
+/// The kinds of alert, each of which a person can turn off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlertKind {
+    /// Someone asks "Would you like some help?" and waits for my answer.
+    OfferToAnswer,
+    /// A request aimed at me ("coach me").
+    RequestForMe,
+    /// The person I offered help said yes.
+    YesToMyOffer,
+    /// Someone thanked me.
+    Thanks,
+    /// A follow-up of mine is due today.
+    FollowUpDue,
+    /// A new ask on the board while I am this week's floating helper.
+    FloatingAsk,
+    /// A notice from the app itself (that it keeps running in the background): not a
+    /// kind a person turns off, so it is not in [`AlertKind::ALL`].
+    Notice,
+}
+
+impl AlertKind {
+    /// Every kind, in the order Settings lists them.
+    pub const ALL: [AlertKind; 6] = [
+        Self::OfferToAnswer,
+        Self::RequestForMe,
+        Self::YesToMyOffer,
+        Self::Thanks,
+        Self::FollowUpDue,
+        Self::FloatingAsk,
+    ];
+
+    /// Stored form (settings).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OfferToAnswer => "offer-to-answer",
+            Self::RequestForMe => "request-for-me",
+            Self::YesToMyOffer => "yes-to-my-offer",
+            Self::Thanks => "thanks",
+            Self::FollowUpDue => "follow-up-due",
+            Self::FloatingAsk => "floating-ask",
+            Self::Notice => "notice",
+        }
+    }
+
+    /// What a person reads in Settings.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OfferToAnswer => "An offer of help waits for my answer",
+            Self::RequestForMe => "A request is aimed at me",
+            Self::YesToMyOffer => "Someone said yes to my offer",
+            Self::Thanks => "Someone thanked me",
+            Self::FollowUpDue => "A follow-up of mine is due today",
+            Self::FloatingAsk => "Every new ask, in weeks when I am the floating helper",
+            Self::Notice => "Notices from peercoach itself",
+        }
+    }
+
+    /// A noun for counting in a summary ("3 new asks").
+    fn counted(self, n: usize) -> String {
+        let (one, many) = match self {
+            Self::OfferToAnswer => ("offer to answer", "offers to answer"),
+            Self::RequestForMe => ("request for you", "requests for you"),
+            Self::YesToMyOffer => ("yes to your offers", "yeses to your offers"),
+            Self::Thanks => ("thanks", "thanks"),
+            Self::FollowUpDue => ("follow-up due today", "follow-ups due today"),
+            Self::FloatingAsk => ("new ask", "new asks"),
+            Self::Notice => ("notice", "notices"),
+        };
+        format!("{n} {}", if n == 1 { one } else { many })
+    }
+}
+
+/// Where clicking an alert takes the person.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// A request on the board.
+    Request(RequestId),
+    /// An offer (shown in the inbox).
+    Offer(OfferId),
+    /// A session.
+    Session(SessionId),
+    /// The inbox as a whole (a summary).
+    Inbox,
+}
+
+/// One notification to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// Its kind (the setting that can turn it off).
+    pub kind: AlertKind,
+    /// The first line.
+    pub title: String,
+    /// The text under it.
+    pub body: String,
+    /// Where a click takes the person.
+    pub target: Target,
+}
+
+/// The alerts for `me` in what changed from `before` to `after`, oldest first. Records
+/// another member made; a member never hears of their own actions.
+pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<Alert> {
+    let mut found: Vec<(i64, Alert)> = Vec::new();
+    let floating = after
+        .rota
+        .get(&iso_week_key(now_ms))
+        .is_some_and(|week| week.contains(me));
+    for (id, offer) in &after.offers {
+        let was = before.offers.get(id);
+        if &offer.to == me && &offer.from != me && offer.status() == OfferStatus::Pending {
+            let new = was.is_none_or(|o| o.status() != OfferStatus::Pending);
+            if new {
+                found.push((
+                    offer.created_ms,
+                    Alert {
+                        kind: AlertKind::OfferToAnswer,
+                        title: format!(
+                            "{} asks: would you like some help?",
+                            after.name_of(&offer.from)
+                        ),
+                        body: format!(
+                            "About: {}. Answer yes or not now in your inbox.",
+                            offer.topic
+                        ),
+                        target: Target::Offer(id.clone()),
+                    },
+                ));
+            }
+        }
+        let yes_now = offer.response.is_some_and(|r| r.answer == Answer::Yes);
+        let yes_before = was.is_some_and(|o| o.response.is_some_and(|r| r.answer == Answer::Yes));
+        if &offer.from == me && &offer.to != me && yes_now && !yes_before {
+            let at = offer.response.map_or(offer.created_ms, |r| r.at_ms);
+            found.push((
+                at,
+                Alert {
+                    kind: AlertKind::YesToMyOffer,
+                    title: format!("{} said yes to your offer", after.name_of(&offer.to)),
+                    body: format!(
+                        "About: {}. Time to meet, then log the session.",
+                        offer.topic
+                    ),
+                    target: Target::Offer(id.clone()),
+                },
+            ));
+        }
+    }
+    for (id, request) in &after.requests {
+        if before.requests.contains_key(id) || &request.author == me || !request.is_active() {
+            continue;
+        }
+        let who = after.name_of(&request.author);
+        let alert = match &request.to {
+            Some(to) if to == me => Alert {
+                kind: AlertKind::RequestForMe,
+                title: format!("{who} asks you for help"),
+                body: request.title.clone(),
+                target: Target::Request(id.clone()),
+            },
+            None if floating => Alert {
+                kind: AlertKind::FloatingAsk,
+                title: format!("New ask from {who} (you are floating this week)"),
+                body: request.title.clone(),
+                target: Target::Request(id.clone()),
+            },
+            _ => continue,
+        };
+        found.push((request.created_ms, alert));
+    }
+    for (id, thanks) in &after.thanks {
+        if before.thanks.contains_key(id) || &thanks.to != me || &thanks.from == me {
+            continue;
+        }
+        found.push((
+            thanks.at_ms,
+            Alert {
+                kind: AlertKind::Thanks,
+                title: format!("{} thanked you", after.name_of(&thanks.from)),
+                body: thanks.text.clone(),
+                target: thanks
+                    .session
+                    .clone()
+                    .map_or(Target::Inbox, Target::Session),
+            },
+        ));
+    }
+    found.sort_by_key(|(at, _)| *at);
+    found.into_iter().map(|(_, alert)| alert).collect()
+}
+
+/// `me`'s open follow-ups due on the (UTC) day of `now_ms`, with their ids (so that each
+/// is shown once a day).
+pub fn due_today(team: &Team, me: &MemberId, now_ms: i64) -> Vec<(FollowUpId, Alert)> {
+    let day = now_ms.div_euclid(DAY_MS);
+    let mut due = Vec::new();
+    for session in team.sessions.values().filter(|s| s.deleted_ms.is_none()) {
+        for u in &session.followups {
+            if &u.owner == me
+                && u.done_ms.is_none()
+                && u.due_ms.is_some_and(|d| d.div_euclid(DAY_MS) == day)
+            {
+                let with = if &session.coach == me {
+                    &session.coachee
+                } else {
+                    &session.coach
+                };
+                due.push((
+                    u.id.clone(),
+                    Alert {
+                        kind: AlertKind::FollowUpDue,
+                        title: "A follow-up is due today".into(),
+                        body: format!(
+                            "{} (from \"{}\" with {})",
+                            u.text,
+                            session.topic,
+                            team.name_of(with)
+                        ),
+                        target: Target::Session(session.id.clone()),
+                    },
+                ));
+            }
+        }
+    }
+    due
+}
+
+/// More alerts than this at once become one summary.
+pub const BURST: usize = 3;
+
+/// Alerts as they should be shown: as they are, or — more than [`BURST`] at once, as when
+/// a laptop catches up after being offline — one summary that counts them by kind and
+/// opens the inbox.
+pub fn summarize(alerts: Vec<Alert>) -> Vec<Alert> {
+    if alerts.len() <= BURST {
+        return alerts;
+    }
+    let mut counts: BTreeMap<AlertKind, usize> = BTreeMap::new();
+    for a in &alerts {
+        *counts.entry(a.kind).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| k.counted(*n)).collect();
+    let kind = counts
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map_or(AlertKind::FloatingAsk, |(k, _)| *k);
+    vec![Alert {
+        kind,
+        title: format!("{} while you were away", join_words(&parts)),
+        body: "Open your inbox to see them.".into(),
+        target: Target::Inbox,
+    }]
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_words(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}

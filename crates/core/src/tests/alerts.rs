@@ -1,0 +1,192 @@
+use super::*;
+use crate::alerts::{self, AlertKind, Target};
+use crate::model::Team;
+use crate::time::{DAY_MS, iso_week_key};
+
+/// What replica `i` sees now.
+fn team(f: &TeamFixture, i: usize) -> Team {
+    f.replicas[i].doc.team().clone()
+}
+
+#[test]
+fn a_member_hears_of_what_others_did_for_them_and_never_of_their_own_actions() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo"]);
+    let (ana, ben) = (f.id(0), f.id(1));
+    f.sync_all();
+    let before_ana = team(&f, 0);
+    let before_ben = team(&f, 1);
+    // Ben asks Ana directly, offers her help, and thanks her; Cleo asks the whole team.
+    let coach_me = f.create(
+        1,
+        Command::Ask {
+            title: "Coach me on estimates".into(),
+            tried: String::new(),
+            skills: vec![],
+            urgency: Urgency::Normal,
+            to: Some(ana.clone()),
+        },
+    );
+    f.advance(1_000);
+    let offer = offer_to(&mut f, 1, &ana, "the release checklist");
+    f.advance(1_000);
+    f.apply(
+        1,
+        Command::Thank {
+            to: ana.clone(),
+            text: "Thanks for the pairing".into(),
+            session: None,
+        },
+    )
+    .expect("thanks");
+    let _for_all = ask(&mut f, 2, "Flaky CI", Urgency::High);
+    // Ana asks something herself: not an alert for her.
+    let _own = ask(&mut f, 0, "Ana's own question", Urgency::Normal);
+    f.sync_all();
+
+    let now = f.env.now_ms;
+    let for_ana = alerts::changes(&before_ana, &team(&f, 0), &ana, now);
+    let kinds: Vec<AlertKind> = for_ana.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AlertKind::RequestForMe,
+            AlertKind::OfferToAnswer,
+            AlertKind::Thanks
+        ],
+        "{for_ana:#?}"
+    );
+    assert_eq!(for_ana[0].title, "Ben asks you for help");
+    assert_eq!(for_ana[0].body, "Coach me on estimates");
+    assert_eq!(
+        for_ana[0].target,
+        Target::Request(RequestId::parse(&coach_me).expect("id"))
+    );
+    assert_eq!(for_ana[1].title, "Ben asks: would you like some help?");
+    assert_eq!(for_ana[1].target, Target::Offer(offer.clone()));
+    assert_eq!(for_ana[2].body, "Thanks for the pairing");
+
+    // Ben made all of that: none of it is news to him. Cleo's ask to the whole team is
+    // news to nobody who is not floating.
+    let for_ben = alerts::changes(&before_ben, &team(&f, 1), &ben, now);
+    assert!(for_ben.is_empty(), "{for_ben:#?}");
+
+    // Ana says yes: Ben hears of it, Ana does not.
+    let before = (team(&f, 0), team(&f, 1));
+    respond(&mut f, 0, &offer, Answer::Yes);
+    f.sync_all();
+    let for_ben = alerts::changes(&before.1, &team(&f, 1), &ben, f.env.now_ms);
+    assert_eq!(for_ben.len(), 1);
+    assert_eq!(for_ben[0].kind, AlertKind::YesToMyOffer);
+    assert_eq!(for_ben[0].title, "Ana said yes to your offer");
+    assert!(alerts::changes(&before.0, &team(&f, 0), &ana, f.env.now_ms).is_empty());
+    // The same change seen again is no new alert.
+    assert!(alerts::changes(&team(&f, 1), &team(&f, 1), &ben, f.env.now_ms).is_empty());
+}
+
+#[test]
+fn the_floating_helper_hears_of_every_new_ask_that_week_only() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let (ana, ben) = (f.id(0), f.id(1));
+    let week = iso_week_key(f.env.now_ms);
+    f.apply(
+        0,
+        Command::SetRota {
+            week,
+            member: ana.clone(),
+            floating: true,
+        },
+    )
+    .expect("rota");
+    f.sync_all();
+    let before = team(&f, 0);
+    ask(&mut f, 1, "Where are the deploy keys?", Urgency::Low);
+    f.sync_all();
+    let now = f.env.now_ms;
+    let for_ana = alerts::changes(&before, &team(&f, 0), &ana, now);
+    assert_eq!(for_ana.len(), 1);
+    assert_eq!(for_ana[0].kind, AlertKind::FloatingAsk);
+    assert_eq!(for_ana[0].body, "Where are the deploy keys?");
+    // Ben is not floating; and next week, Ana is not either.
+    assert!(alerts::changes(&before, &team(&f, 1), &ben, now).is_empty());
+    assert!(alerts::changes(&before, &team(&f, 0), &ana, now + 8 * DAY_MS).is_empty());
+}
+
+#[test]
+fn follow_ups_are_due_on_their_day_and_done_ones_are_not() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let (ana, ben) = (f.id(0), f.id(1));
+    // Ben, the coachee, logs it (his consent).
+    let s = session(&mut f, 1, &ana, &ben, "Code review habits");
+    f.sync_all();
+    let today = f.env.now_ms;
+    let due = |f: &mut TeamFixture, text: &str, due_ms| {
+        f.create(
+            0,
+            Command::AddFollowUp {
+                session: s.clone(),
+                text: text.into(),
+                owner: Some(ben.clone()),
+                due_ms: Some(due_ms),
+            },
+        )
+    };
+    due(&mut f, "Try the checklist", today);
+    due(&mut f, "Next week's thing", today + 7 * DAY_MS);
+    f.sync_all();
+    let list = alerts::due_today(&team(&f, 1), &ben, today);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].1.kind, AlertKind::FollowUpDue);
+    assert_eq!(
+        list[0].1.body,
+        "Try the checklist (from \"Code review habits\" with Ana)"
+    );
+    assert_eq!(list[0].1.target, Target::Session(s.clone()));
+    assert!(
+        alerts::due_today(&team(&f, 0), &ana, today).is_empty(),
+        "not Ana's"
+    );
+    f.apply(
+        1,
+        Command::SetFollowUpDone {
+            session: s,
+            followup: list[0].0.clone(),
+            done: true,
+        },
+    )
+    .expect("done");
+    assert!(alerts::due_today(&team(&f, 1), &ben, today).is_empty());
+}
+
+#[test]
+fn a_burst_becomes_one_summary_that_counts_by_kind() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo"]);
+    let ana = f.id(0);
+    f.apply(
+        0,
+        Command::SetRota {
+            week: iso_week_key(f.env.now_ms),
+            member: ana.clone(),
+            floating: true,
+        },
+    )
+    .expect("rota");
+    f.sync_all();
+    let before = team(&f, 0);
+    for i in 0..5 {
+        ask(&mut f, 1 + i % 2, &format!("Question {i}"), Urgency::Normal);
+    }
+    offer_to(&mut f, 2, &ana, "pairing on the parser");
+    f.sync_all();
+    let all = alerts::changes(&before, &team(&f, 0), &ana, f.env.now_ms);
+    assert_eq!(all.len(), 6);
+    let shown = alerts::summarize(all);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(
+        shown[0].title,
+        "1 offer to answer and 5 new asks while you were away"
+    );
+    assert_eq!(shown[0].target, Target::Inbox);
+    // A few at once stay as they are.
+    let one = alerts::summarize(vec![shown[0].clone()]);
+    assert_eq!(one, shown);
+}
