@@ -244,3 +244,61 @@ fn a_damaged_snapshot_is_moved_aside_with_a_warning() {
     assert_eq!(moved.len(), 1);
     assert_eq!(std::fs::read(moved[0].path()).expect("kept"), bytes);
 }
+
+#[test]
+fn private_notes_from_the_command_line() {
+    let d = Device::new();
+    d.init("Ana", "Platform");
+    let req = d.run(&["ask", "Estimating the migration"]).ok();
+    let note = d
+        .run(&[
+            "note",
+            "add",
+            "Ask Bo about last year's estimate",
+            "--request",
+            &req[..8],
+        ])
+        .ok();
+    assert_eq!(note.len(), 36, "add prints the note's id: {note}");
+    let goal = d
+        .run(&["note", "add", "Goal: coach someone this month"])
+        .ok();
+    let list = d.run(&["note", "list"]).ok();
+    assert!(list.contains("only you can read these"), "{list}");
+    assert!(list.contains("Ask Bo about last year's estimate"));
+    assert!(
+        list.contains("(on request \"Estimating the migration\")"),
+        "{list}"
+    );
+    assert!(list.contains("Goal: coach someone this month"));
+    let json = d.run(&["--json", "note", "list"]).json();
+    assert_eq!(json["notes"].as_array().map(Vec::len), Some(2));
+    // Bad input: one clear line, nothing written.
+    let before = d.snapshot_files();
+    assert!(d.run(&["note", "add", "   "]).fails().contains("note"));
+    assert!(
+        d.run(&["note", "add", "x", "--session", "nope"])
+            .fails()
+            .contains("session")
+    );
+    assert!(
+        d.run(&["export", "--format", "csv", "--private-notes"])
+            .fails()
+            .contains("only be exported as JSON")
+    );
+    assert_eq!(d.snapshot_files(), before, "refused commands write nothing");
+    // Exported only when asked.
+    let plain = d.run(&["export", "--format", "json"]).ok();
+    assert!(!plain.contains("Goal: coach someone"));
+    let with = d
+        .run(&["export", "--format", "json", "--private-notes"])
+        .ok();
+    assert!(with.contains("Goal: coach someone"), "{with}");
+    d.run(&["note", "delete", &goal[..8]]).ok();
+    assert!(!d.run(&["note", "list"]).ok().contains("Goal: coach"));
+    assert!(
+        d.run(&["note", "delete", &goal[..8]])
+            .fails()
+            .contains("no such note")
+    );
+}

@@ -3,9 +3,11 @@
 
 mod cli;
 mod crash;
+mod desktop;
 mod disk;
 mod load;
 mod net_sim;
+mod notes;
 mod open;
 mod serve;
 mod sync;

@@ -26,6 +26,10 @@ pub struct Cli {
     /// dashboard, history, sync, settings).
     #[arg(long, value_enum, value_name = "SCREEN")]
     pub screen: Option<ScreenArg>,
+    /// Start the desktop app without opening its window: it syncs and notifies in the
+    /// background (how it starts at login). Running `peercoach` again opens the window.
+    #[arg(long, conflicts_with = "screen")]
+    pub background: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Option<Cmd>,
@@ -167,6 +171,10 @@ pub enum Cmd {
     /// Follow-up actions from sessions.
     #[command(subcommand)]
     Followup(FollowupCmd),
+    /// Private notes: only you can read them, and they are kept on your own devices
+    /// (those linked with `invite --device`), never sent to a teammate.
+    #[command(subcommand)]
+    Note(NoteCmd),
     /// Thank someone.
     Thank {
         /// Who.
@@ -267,6 +275,8 @@ pub enum Cmd {
         /// Who.
         member: String,
     },
+    /// Stop the app (or `serve`) running on this data dir, as its Quit does.
+    Quit,
     /// Teams in this data dir.
     Teams,
     /// Make a team the default for later commands.
@@ -286,6 +296,9 @@ pub enum Cmd {
         /// The table, for csv.
         #[arg(long, value_enum, default_value_t = TableArg::Requests)]
         table: TableArg,
+        /// Include your private notes (json only; left out unless asked).
+        #[arg(long)]
+        private_notes: bool,
     },
     /// Import an Automerge save file (merged, or added as a team) or a JSON export of
     /// this team (records it lacks are added).
@@ -445,6 +458,30 @@ pub enum FollowupCmd {
         /// Reopen instead.
         #[arg(long)]
         undo: bool,
+    },
+}
+
+/// `note …`
+#[derive(Debug, Subcommand)]
+pub enum NoteCmd {
+    /// Write a private note, about a session or a request or on its own (a reflection, a
+    /// goal); prints its id.
+    Add {
+        /// The note.
+        text: String,
+        /// The session it is about.
+        #[arg(long, value_name = "SESSION", conflicts_with = "request")]
+        session: Option<String>,
+        /// The request it is about.
+        #[arg(long, value_name = "REQUEST")]
+        request: Option<String>,
+    },
+    /// Your private notes, newest first.
+    List,
+    /// Delete one of your private notes.
+    Delete {
+        /// The note (its id, or a unique prefix of at least 4 characters).
+        note: String,
     },
 }
 

@@ -1,5 +1,7 @@
-//! The desktop app (eframe). `run` starts the node on a background runtime and opens the
-//! window; everything the window shows comes from the node's snapshots and replies.
+//! The desktop app (eframe). `run` starts the node on a background runtime, the
+//! notifier beside it, and opens the window — again and again: closing it leaves the app
+//! syncing and notifying until the person quits. Everything the window shows comes from
+//! the node's snapshots and replies.
 
 pub mod app;
 pub mod qr;
@@ -8,11 +10,32 @@ pub mod state;
 pub mod theme;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use peercoach_node::{Node, NodeOptions};
+use peercoach_node::api::{Reply, Request, Show};
+use peercoach_node::control::ControlClient;
+use peercoach_node::{Node, NodeEvent, NodeOptions};
+
+use crate::notifier::{self, Wake};
 
 pub use app::PeercoachApp;
+
+/// The app's id: the name of its desktop entry (`org.peercoach.peercoach.desktop`) and its
+/// Wayland app id. On X11 the window's class is the binary's name, `peercoach`, which the
+/// desktop entry names as its `StartupWMClass`: either way the running window matches
+/// its launcher.
+pub const APP_ID: &str = "org.peercoach.peercoach";
+
+/// The window's icon (rendered from packaging/icons/peercoach.svg by scripts/icons.sh).
+const ICON_PNG: &[u8] =
+    include_bytes!("../../packaging/icons/hicolor/256x256/apps/org.peercoach.peercoach.png");
+
+/// The window's icon, decoded.
+pub fn icon() -> Result<egui::IconData> {
+    eframe::icon_data::from_png_bytes(ICON_PNG).context("the built-in app icon is not a PNG")
+}
 
 /// The screen a `--screen` argument names.
 pub fn screen_of(arg: crate::cli::ScreenArg) -> state::Screen {
@@ -31,8 +54,27 @@ pub fn screen_of(arg: crate::cli::ScreenArg) -> state::Screen {
     }
 }
 
-/// Opens the window on a data dir (optionally on one screen) and runs until it is closed.
-pub fn run(data_dir: PathBuf, screen: Option<state::Screen>) -> Result<()> {
+/// How long a second start waits for the running app to answer.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs the desktop app on a data dir: its node, its notifications, and its window —
+/// opened at once (on `screen`, if given), or with `background` only when asked (a second
+/// `peercoach`, a click on a notification). Closing the window leaves the app running,
+/// syncing and notifying, unless the person turned that off or chose Quit.
+///
+/// One app runs per data dir: when one already does, this asks it to show its window and
+/// returns.
+pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -> Result<()> {
+    if let Some(mut running) = ControlClient::connect(&data_dir) {
+        if background {
+            return Ok(());
+        }
+        running
+            .call(&Request::ShowWindow { show: None }, ANSWER_WAIT)
+            .context("peercoach already runs on this data dir, and did not open its window")?;
+        eprintln!("peercoach is already running: its window is open.");
+        return Ok(());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -47,22 +89,123 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>) -> Result<()> {
         Ok(node) => node,
         Err(e) => return Err(e).context("could not open the data dir"),
     };
-    let loopback_only = node.is_loopback_only();
     let handle = node.handle();
+    handle.set_windowed(true);
+    // The window is asked for (and the app to quit) from the control socket and from
+    // notifications; the main thread waits for that while no window is open.
+    let (wake_tx, wake_rx) = std::sync::mpsc::channel();
+    let mut events = handle.subscribe();
+    let forward = wake_tx.clone();
+    rt.spawn(async move {
+        loop {
+            let wake = match events.recv().await {
+                Ok(NodeEvent::Show(show)) => Wake::Show(show),
+                Ok(NodeEvent::Quit) => Wake::Quit,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            if forward.send(wake).is_err() {
+                break;
+            }
+        }
+    });
+    let (announce, announced) = tokio::sync::mpsc::unbounded_channel();
+    rt.spawn(notifier::run(handle.clone(), wake_tx, announced));
+    let quit = Arc::new(AtomicBool::new(false));
+    let mut next = (!background).then_some(Opening { screen, show: None });
+    let mut told_background = false;
+    let mut first = !background;
+    let result = loop {
+        if let Some(opening) = next.take() {
+            if let Err(e) = window(&rt, &node, &data_dir, opening, quit.clone()) {
+                if first {
+                    break Err(e);
+                }
+                // Asked for later (a click, a second start) and it cannot open (no
+                // display now): the app goes on syncing without it.
+                tracing::error!("{e:#}");
+            }
+            first = false;
+            // Anything asked while the window was open was done by it.
+            while let Ok(wake) = wake_rx.try_recv() {
+                if wake == Wake::Quit {
+                    quit.store(true, Ordering::SeqCst);
+                }
+            }
+            if quit.load(Ordering::SeqCst) || !keeps_running(&rt, &handle) {
+                break Ok(());
+            }
+            if !told_background {
+                told_background = true;
+                let notice = peercoach_core::alerts::Alert {
+                    kind: peercoach_core::alerts::AlertKind::Notice,
+                    title: "peercoach keeps running in the background".into(),
+                    body: "It syncs with your team and tells you when someone needs you. \
+                           Open it again from the menu; Quit is in its Settings."
+                        .into(),
+                    target: peercoach_core::alerts::Target::Inbox,
+                };
+                if announce.send(notice).is_err() {
+                    tracing::debug!("no notifier to say the app keeps running");
+                }
+            }
+        }
+        match wake_rx.recv() {
+            Ok(Wake::Show(show)) => {
+                next = Some(Opening { screen: None, show });
+            }
+            Ok(Wake::Quit) | Err(_) => break Ok(()),
+        }
+    };
+    rt.block_on(node.shutdown());
+    result
+}
+
+/// What the window opens on.
+struct Opening {
+    screen: Option<state::Screen>,
+    show: Option<Show>,
+}
+
+/// Whether closing the window leaves the app running (the person's preference).
+fn keeps_running(rt: &tokio::runtime::Runtime, handle: &peercoach_node::NodeHandle) -> bool {
+    match rt.block_on(handle.request(Request::Preferences { set: None })) {
+        Ok(Reply::Preferences(p)) => p.keep_running,
+        _ => true,
+    }
+}
+
+/// Opens the window and runs it until it closes. Called again for every reopening (on
+/// the main thread: eframe reuses its event loop).
+fn window(
+    rt: &tokio::runtime::Runtime,
+    node: &Node,
+    data_dir: &std::path::Path,
+    opening: Opening,
+    quit: Arc<AtomicBool>,
+) -> Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("peercoach")
+        .with_app_id(APP_ID)
+        .with_inner_size([1280.0, 820.0])
+        .with_min_inner_size([900.0, 600.0]);
+    match icon() {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(e) => tracing::warn!("{e:#}"),
+    }
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("peercoach")
-            .with_app_id("peercoach")
-            .with_inner_size([1280.0, 820.0])
-            .with_min_inner_size([900.0, 600.0]),
+        viewport,
         persist_window: true,
         persistence_path: Some(data_dir.join("window.ron")),
+        // Closing the window returns here, and the app keeps running without it.
+        run_and_return: true,
         ..Default::default()
     };
-    let events = handle.clone();
-    let app_dir = data_dir.clone();
+    let handle = node.handle();
+    let loopback_only = node.is_loopback_only();
+    let app_dir = data_dir.to_owned();
     let spawner = rt.handle().clone();
-    let result = eframe::run_native(
+    eframe::run_native(
         "peercoach",
         native,
         Box::new(move |cc| {
@@ -70,25 +213,53 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>) -> Result<()> {
                 .storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
-            if let Some(screen) = screen {
+            if let Some(screen) = opening.screen {
                 prefs.screen = screen;
             }
             // Wake the window whenever the node reports a change (from a peer, too).
             let ctx = cc.egui_ctx.clone();
-            let mut rx = events.subscribe();
-            spawner.spawn(async move {
+            let mut rx = handle.subscribe();
+            let waker = spawner.spawn(async move {
                 while rx.recv().await.is_ok() {
                     ctx.request_repaint();
                 }
             });
-            Ok(Box::new(PeercoachApp::new(
-                handle,
-                app_dir,
-                loopback_only,
-                prefs,
-            )))
+            let mut app = PeercoachApp::new(handle, app_dir, loopback_only, prefs);
+            app.quit = quit;
+            app.waker = Some(waker.abort_handle());
+            if let Some(show) = opening.show {
+                app.show(&show);
+            }
+            Ok(Box::new(app))
         }),
-    );
-    rt.block_on(node.shutdown());
-    result.map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+    )
+    .map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_window_icon_and_the_desktop_entry_name_the_same_app() {
+        let icon = super::icon().expect("the built-in icon decodes");
+        assert_eq!((icon.width, icon.height), (256, 256));
+        assert_eq!(icon.rgba.len(), 256 * 256 * 4);
+        let entry = include_str!("../../packaging/linux/org.peercoach.peercoach.desktop");
+        let line = |key: &str| {
+            entry
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(line("Icon"), super::APP_ID);
+        // On X11 the window's class is the binary's name.
+        assert_eq!(line("StartupWMClass"), "peercoach");
+        assert_eq!(line("Exec"), "peercoach");
+        let metainfo = include_str!("../../packaging/linux/org.peercoach.peercoach.metainfo.xml");
+        assert!(metainfo.contains(&format!("<id>{}</id>", super::APP_ID)));
+        assert!(metainfo.contains(&format!(
+            "<launchable type=\"desktop-id\">{}.desktop</launchable>",
+            super::APP_ID
+        )));
+    }
 }

@@ -3,9 +3,12 @@
 //! With no subcommand the binary opens the desktop app; with one, it runs the CLI. Both
 //! talk to the runtime only through the node's command API — never to Automerge.
 
+pub mod autostart;
 pub mod cli;
 pub mod client;
+pub mod desktop;
 pub mod gui;
+pub mod notifier;
 pub mod output;
 pub mod run;
 pub mod serve;
@@ -26,6 +29,27 @@ pub fn default_data_dir() -> Result<PathBuf> {
         .context("could not find a home directory for the data dir; pass --data-dir")
 }
 
+/// What `PEERCOACH_LOG` asks to be logged: comma-separated `target=level` directives and
+/// a bare default level, as in `warn,peercoach_node=debug`. Without it, warnings, and of
+/// iroh's only errors. (A target filter, not tracing's `EnvFilter`: that one brings a
+/// regex engine into the build for span-field syntax nobody here uses.)
+pub fn log_filter() -> tracing_subscriber::filter::Targets {
+    let default = || {
+        tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::WARN)
+            .with_target("iroh", tracing::Level::ERROR)
+    };
+    match std::env::var("PEERCOACH_LOG") {
+        Ok(spec) => spec.parse().unwrap_or_else(|e| {
+            eprintln!(
+                "warning: PEERCOACH_LOG={spec:?} is not a log filter ({e}); using the default"
+            );
+            default()
+        }),
+        Err(_) => default(),
+    }
+}
+
 /// Entry point.
 pub fn main() -> ExitCode {
     main_with(std::env::args_os())
@@ -41,13 +65,13 @@ where
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PEERCOACH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,iroh=error")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    {
+        use tracing_subscriber::prelude::*;
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(log_filter())
+            .init();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -67,7 +91,7 @@ fn run(cli: Cli) -> Result<()> {
         team: cli.team,
     };
     let Some(cmd) = cli.command else {
-        return gui::run(data_dir, cli.screen.map(gui::screen_of));
+        return gui::run(data_dir, cli.screen.map(gui::screen_of), cli.background);
     };
     if let Cmd::Serve {
         bind,

@@ -114,6 +114,22 @@ pub fn inbox(inbox: &Inbox) -> String {
             let _ = writeln!(out, "  {}", offer_line(o, true));
         }
     }
+    if !inbox.agreed.is_empty() {
+        out.push_str("You said yes — meet, then log the session or thank them:\n");
+        for o in &inbox.agreed {
+            let _ = writeln!(
+                out,
+                "  {}  {} offered help with {}{}",
+                short(o.id.as_str()),
+                o.from_name,
+                o.topic,
+                o.message
+                    .as_ref()
+                    .map(|m| format!("\n      their advice: {m}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     if !inbox.followups.is_empty() {
         out.push_str("Your follow-ups:\n");
         for u in &inbox.followups {
@@ -128,6 +144,18 @@ pub fn inbox(inbox: &Inbox) -> String {
                 u.text,
                 u.topic,
                 u.with_name
+            );
+        }
+    }
+    if !inbox.thanks.is_empty() {
+        out.push_str("Thanks you received:\n");
+        for t in &inbox.thanks {
+            let _ = writeln!(
+                out,
+                "  {} — {}: {}",
+                format_date(t.at_ms),
+                t.from_name,
+                t.text
             );
         }
     }
@@ -465,4 +493,41 @@ pub fn network(n: &peercoach_store::NetworkSettings) -> String {
             n.port.to_string()
         }
     )
+}
+
+/// My private notes, newest first; `subjects` names the sessions and requests they are
+/// about.
+pub fn notes(
+    notes: &[peercoach_core::notes::Note],
+    subjects: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let mut out =
+        String::from("Private notes: only you can read these; they are kept on your devices.\n");
+    if notes.is_empty() {
+        out.push_str("None yet: `peercoach note add TEXT [--session ID | --request ID]`.\n");
+        return out;
+    }
+    for n in notes {
+        let about = n
+            .session
+            .as_ref()
+            .map(|s| s.to_string())
+            .or_else(|| n.request.as_ref().map(|r| r.to_string()))
+            .map(|id| {
+                let name = subjects
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| short(&id).to_owned());
+                format!(" (on {name})")
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}  {}{about}\n    {}",
+            n.id.short(),
+            format_date(n.created_ms),
+            n.text.replace('\n', "\n    ")
+        );
+    }
+    out
 }

@@ -16,8 +16,8 @@ use peercoach_node::api::{
 use serde_json::json;
 
 use crate::cli::{
-    AnswerArg, Cmd, DutyCmd, FollowupCmd, FormatArg, LevelArg, NetworkArgs, RotaCmd, SessionCmd,
-    StageArg, TableArg, UrgencyArg,
+    AnswerArg, Cmd, DutyCmd, FollowupCmd, FormatArg, LevelArg, NetworkArgs, NoteCmd, RotaCmd,
+    SessionCmd, StageArg, TableArg, UrgencyArg,
 };
 use crate::client::Client;
 use crate::output;
@@ -85,10 +85,15 @@ impl Ctx<'_> {
     /// Applies a command and prints its outcome: a created id alone on stdout (easy to
     /// capture in scripts), or the summary.
     fn apply(&mut self, command: Command) -> Result<()> {
-        let reply = self.call(Request::Apply {
+        self.done(Request::Apply {
             team: self.g.team.clone(),
             command,
-        })?;
+        })
+    }
+
+    /// Sends a request that changes something and prints its outcome, as `apply` does.
+    fn done(&mut self, request: Request) -> Result<()> {
+        let reply = self.call(request)?;
         let Reply::Done { created, summary } = reply else {
             bail!("unexpected reply {reply:?}");
         };
@@ -111,6 +116,22 @@ impl Ctx<'_> {
         }
         Ok(())
     }
+}
+
+/// What each session and request a note can be about is called, by id.
+fn note_subjects(cx: &mut Ctx<'_>) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut titles = std::collections::BTreeMap::new();
+    if let Reply::Sessions { sessions } = cx.query(Query::Sessions)? {
+        for s in sessions {
+            titles.insert(s.id, format!("session \"{}\"", s.topic));
+        }
+    }
+    if let Reply::Board { rows, .. } = cx.query(Query::Board { at_ms: None })? {
+        for r in rows {
+            titles.insert(r.id.to_string(), format!("request \"{}\"", r.title));
+        }
+    }
+    Ok(titles)
 }
 
 fn date(s: &str) -> Result<i64> {
@@ -156,17 +177,24 @@ pub fn duration_ms(s: &str) -> Result<i64> {
 /// Runs one subcommand.
 pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
     let mut cx = Ctx { client, g: globals };
-    let now = peercoach_core::SystemEnv;
-    let _ = now;
     match cmd {
         Cmd::Serve { .. } | Cmd::Demo { .. } => bail!("this command is run by main"),
+        Cmd::Quit => {
+            cx.call(Request::Quit)?;
+            if !cx.g.json {
+                println!("peercoach is stopping");
+            }
+        }
         Cmd::Invite { expires, device } => {
             let reply = cx.call(Request::Invite {
                 team: cx.g.team.clone(),
                 expires_in_ms: duration_ms(&expires)?,
                 device,
             })?;
-            let Reply::Invited { ticket, expires_ms } = &reply else {
+            let Reply::Invited {
+                ticket, expires_ms, ..
+            } = &reply
+            else {
                 bail!("unexpected reply {reply:?}");
             };
             if cx.g.json {
@@ -382,6 +410,53 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         Cmd::Session(SessionCmd::Delete { session }) => {
             let session = cx.session(&session)?;
             cx.apply(Command::DeleteSession { session })?;
+        }
+        Cmd::Note(NoteCmd::Add {
+            text,
+            session,
+            request,
+        }) => {
+            let session = session.map(|s| cx.session(&s)).transpose()?;
+            let request = request.map(|r| cx.request(&r)).transpose()?;
+            cx.done(Request::AddNote {
+                team: cx.g.team.clone(),
+                text,
+                on_session: session.map(|s| s.to_string()),
+                on_request: request.map(|r| r.to_string()),
+            })?;
+        }
+        Cmd::Note(NoteCmd::List) => {
+            let reply = cx.query(Query::Notes)?;
+            let Reply::Notes { notes } = &reply else {
+                bail!("unexpected reply");
+            };
+            let titles = note_subjects(&mut cx)?;
+            cx.print(&reply, || output::notes(notes, &titles))?;
+        }
+        Cmd::Note(NoteCmd::Delete { note }) => {
+            let Reply::Notes { notes } = cx.query(Query::Notes)? else {
+                bail!("unexpected reply");
+            };
+            let wanted = note.trim().to_lowercase();
+            let found: Vec<_> = notes
+                .iter()
+                .filter(|n| {
+                    n.id.as_str() == wanted
+                        || (wanted.len() >= 4 && n.id.as_str().starts_with(&wanted))
+                })
+                .collect();
+            let id = match found.as_slice() {
+                [one] => one.id.to_string(),
+                [] => bail!("note {note:?}: no such note of yours"),
+                many => bail!(
+                    "note {note:?}: matches {} notes; use more of the id",
+                    many.len()
+                ),
+            };
+            cx.done(Request::DeleteNote {
+                team: cx.g.team.clone(),
+                note: id,
+            })?;
         }
         Cmd::Followup(FollowupCmd::Add {
             session,
@@ -655,7 +730,12 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             };
             cx.print(&reply, || format!("{summary}\n"))?;
         }
-        Cmd::Export { format, out, table } => {
+        Cmd::Export {
+            format,
+            out,
+            table,
+            private_notes,
+        } => {
             let reply = cx.call(Request::Export {
                 team: cx.g.team.clone(),
                 format: match format {
@@ -670,6 +750,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                     TableArg::Sessions => CsvTableArg::Sessions,
                     TableArg::Members => CsvTableArg::Members,
                 }),
+                private_notes,
             })?;
             let Reply::Exported { bytes_b64 } = reply else {
                 bail!("unexpected reply");

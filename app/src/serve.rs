@@ -34,11 +34,32 @@ pub fn serve(data_dir: PathBuf, bind: Option<SocketAddr>, loopback_only: bool) -
         println!("ready {} {addr}", node.endpoint_id());
         use std::io::Write;
         std::io::stdout().flush()?;
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("could not listen for SIGTERM")?;
+        // `peercoach quit` on this data dir stops it too.
+        let mut events = node.handle().subscribe();
+        let quit = async move {
+            loop {
+                match events.recv().await {
+                    Ok(peercoach_node::NodeEvent::Quit)
+                    | Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    _ => {}
+                }
+            }
+        };
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .context("could not listen for SIGTERM")?;
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+                () = quit => {}
+            }
+        }
+        #[cfg(not(unix))]
         tokio::select! {
-            _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
+            () = quit => {}
         }
         tracing::info!("shutting down");
         node.shutdown().await;

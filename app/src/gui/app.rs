@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
-use peercoach_core::{Env, SystemEnv, TeamId};
-use peercoach_node::api::{Reply, Request, StatusReply};
+use peercoach_core::{Env, RequestId, SessionId, SystemEnv, TeamId};
+use peercoach_node::api::{Reply, Request, Show, ShowTarget, StatusReply};
 use peercoach_node::{ApiResult, NodeEvent, NodeHandle, TeamSnapshot};
 use tokio::sync::{broadcast, oneshot};
 
@@ -31,8 +33,14 @@ pub enum Purpose {
     },
     /// Network settings were read or saved.
     Network,
-    /// A team was created or joined: open it.
+    /// App preferences were read.
+    Preferences,
+    /// What became of this device's invites.
+    Invites,
+    /// A team was created: open it.
     OpenTeam,
+    /// A join with a ticket (the first-run screen shows how it went).
+    Join,
 }
 
 /// A request on its way.
@@ -133,6 +141,18 @@ pub struct PeercoachApp {
     /// The last error that concerns sync (the red light).
     pub sync_error: Option<String>,
     first_frame: bool,
+    /// Set when the person chose Quit (not just closing the window): the app stops.
+    pub quit: Arc<AtomicBool>,
+    /// The task that wakes this window on node events; it ends with the window.
+    pub waker: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for PeercoachApp {
+    fn drop(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            waker.abort();
+        }
+    }
 }
 
 impl PeercoachApp {
@@ -159,9 +179,34 @@ impl PeercoachApp {
             notice: None,
             sync_error: None,
             first_frame: true,
+            quit: Arc::new(AtomicBool::new(false)),
+            waker: None,
         };
         app.send(Request::Network { set: None }, Purpose::Network);
+        app.send(Request::Preferences { set: None }, Purpose::Preferences);
         app
+    }
+
+    /// Opens the window on a record: the team, the screen, the record selected.
+    pub fn show(&mut self, show: &Show) {
+        self.prefs.team = Some(show.team.clone());
+        match &show.target {
+            ShowTarget::Request(id) => {
+                self.prefs.screen = Screen::Board;
+                self.drafts.selected = RequestId::parse(id).ok();
+            }
+            ShowTarget::Offer(_) | ShowTarget::Inbox => self.prefs.screen = Screen::Inbox,
+            ShowTarget::Session(id) => {
+                self.prefs.screen = Screen::Sessions;
+                self.drafts.selected_session = SessionId::parse(id).ok();
+            }
+        }
+    }
+
+    /// Stops the app, not only its window.
+    pub fn quit(&mut self, ctx: &egui::Context) {
+        self.quit.store(true, Ordering::SeqCst);
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
     }
 
     /// Whether requests are still on their way (tests wait for this).
@@ -193,6 +238,15 @@ impl PeercoachApp {
                 Ok(NodeEvent::Sync) | Ok(NodeEvent::Changed { .. }) => {
                     self.status_due = Instant::now();
                 }
+                Ok(NodeEvent::Show(show)) => {
+                    // Another `peercoach`, or a click on a notification: come forward.
+                    if let Some(show) = show {
+                        self.show(&show);
+                    }
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+                }
+                Ok(NodeEvent::Quit) => self.quit(ctx),
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {}
                 Err(_) => break,
             }
@@ -237,6 +291,17 @@ impl PeercoachApp {
             && !self.pending.iter().any(|p| p.purpose == Purpose::Status)
         {
             let team = self.snap.as_ref().map(|s| s.id.to_string());
+            if self.drafts.invite.is_some()
+                && !self.pending.iter().any(|p| p.purpose == Purpose::Invites)
+            {
+                self.send(
+                    Request::Query {
+                        team: team.clone(),
+                        query: peercoach_node::api::Query::Invites,
+                    },
+                    Purpose::Invites,
+                );
+            }
             self.send(Request::Status { team }, Purpose::Status);
             self.status_due = Instant::now() + Duration::from_secs(2);
         }
@@ -258,10 +323,25 @@ impl PeercoachApp {
                 self.sync_error = None;
             }
             (Purpose::Status, Err(e)) => self.sync_error = Some(e.to_string()),
-            (Purpose::Invite { device }, Ok(Reply::Invited { ticket, expires_ms })) => {
+            (
+                Purpose::Invite { device },
+                Ok(Reply::Invited {
+                    ticket,
+                    expires_ms,
+                    invite,
+                }),
+            ) => {
                 self.drafts.qr = super::qr::texture(ctx, &ticket);
-                self.drafts.invite = Some((ticket, expires_ms, device));
+                self.drafts.invite = Some(super::state::ShownInvite {
+                    ticket,
+                    expires_ms,
+                    device,
+                    id: invite,
+                });
                 self.notify("Invite ready: send the ticket or show the QR code", false);
+            }
+            (Purpose::Invites, Ok(Reply::Invites { invites })) => {
+                self.drafts.invites = invites;
             }
             (Purpose::Network, Ok(Reply::Network(n))) => {
                 if self.drafts.saved_network.is_some()
@@ -277,11 +357,28 @@ impl PeercoachApp {
                 self.drafts.saved_network = Some(n.clone());
                 self.drafts.network = Some(n);
             }
+            (Purpose::Preferences, Ok(Reply::Preferences(p))) => {
+                self.drafts.preferences = Some(p);
+            }
             (Purpose::OpenTeam, Ok(Reply::TeamCreated { team_id, .. }))
-            | (Purpose::OpenTeam, Ok(Reply::Joined { team_id, .. })) => {
+            | (Purpose::Join, Ok(Reply::Joined { team_id, .. })) => {
+                self.drafts.joining = None;
+                self.drafts.join_error = None;
                 self.prefs.team = Some(team_id);
                 self.prefs.screen = Screen::Board;
                 self.notify("Welcome to the team", false);
+            }
+            (Purpose::OpenTeam, Err(e)) => {
+                self.drafts.create_error = Some(e.to_string());
+            }
+            (Purpose::Join, Err(e)) => {
+                self.drafts.joining = None;
+                self.drafts.join_error = Some(match e {
+                    peercoach_node::EngineError::JoinCancelled => {
+                        "You cancelled the join. The ticket may still work: try again.".to_owned()
+                    }
+                    e => e.to_string(),
+                });
             }
             (Purpose::Notice(text), Ok(_)) => {
                 if !text.is_empty() {
@@ -309,7 +406,7 @@ impl PeercoachApp {
             } else {
                 "Opening the team's history: changes you make now are saved once it is open"
             };
-            return (SyncLight::Yellow, why.into());
+            return (SyncLight::Starting, why.into());
         };
         let online: Vec<_> = status.peers.iter().filter(|p| p.connected).collect();
         let complete = online.iter().filter(|p| p.has_all_my_changes).count();
@@ -328,20 +425,38 @@ impl PeercoachApp {
                 ),
             )
         } else if !online.is_empty() {
-            (SyncLight::Yellow, "Syncing with online teammates…".into())
-        } else if status.peers.is_empty() {
             (
                 SyncLight::Yellow,
+                format!(
+                    "Syncing with {} online device{}: they do not have all your changes yet",
+                    online.len(),
+                    if online.len() == 1 { "" } else { "s" }
+                ),
+            )
+        } else if status.peers.is_empty() {
+            (
+                SyncLight::Gray,
                 "No teammates yet: your edits are safe on this device. Invite someone on the Sync screen.".into(),
             )
         } else {
             (
-                SyncLight::Yellow,
+                SyncLight::Gray,
                 "No teammate online: your edits are safe on this device and will sync when one is."
                     .into(),
             )
         };
-        (light, format!("{why}{reached}"))
+        let offline: Vec<&str> = status
+            .peers
+            .iter()
+            .filter(|p| !p.connected)
+            .map(|p| p.name.as_str())
+            .collect();
+        let offline = if offline.is_empty() || online.is_empty() {
+            String::new()
+        } else {
+            format!("\nOffline: {}", offline.join(", "))
+        };
+        (light, format!("{why}{reached}{offline}"))
     }
 
     /// Draws one frame (everything inside the window).
@@ -413,10 +528,19 @@ impl PeercoachApp {
             theme::apply(ui.ctx(), theme_now);
         }
         self.flush();
+        if std::mem::take(&mut self.drafts.quit) {
+            self.quit(ui.ctx());
+        }
     }
 
-    /// Sends the requests queued while drawing.
+    /// Sends the requests queued while drawing, and does what the frame asked for.
     fn flush(&mut self) {
+        if let Some(text) = self.drafts.notice.take() {
+            self.notify(text, false);
+        }
+        if let Some(text) = self.drafts.error.take() {
+            self.notify(text, true);
+        }
         for (request, purpose) in std::mem::take(&mut self.outbox) {
             self.send(request, purpose);
         }
@@ -445,6 +569,10 @@ impl PeercoachApp {
         {
             self.ask.open = true;
         }
+        if ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Q)))
+        {
+            self.quit(ctx);
+        }
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
             self.ask.open = false;
             self.offer.open = false;
@@ -467,14 +595,12 @@ impl PeercoachApp {
                 let teams = self.node.snapshots();
                 if teams.len() > 1 {
                     let current = snap.team.name.clone();
-                    egui::ComboBox::from_label("Team")
-                        .selected_text(current)
-                        .show_ui(ui, |ui| {
-                            for t in &teams {
-                                let id = t.id.to_string();
-                                ui.selectable_value(&mut self.prefs.team, Some(id), &t.team.name);
-                            }
-                        });
+                    super::theme::combo(ui, "Team", current, |ui| {
+                        for t in &teams {
+                            let id = t.id.to_string();
+                            ui.selectable_value(&mut self.prefs.team, Some(id), &t.team.name);
+                        }
+                    });
                 } else {
                     ui.label(RichText::new(&snap.team.name).strong().size(16.0));
                 }
@@ -486,11 +612,7 @@ impl PeercoachApp {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let (light, why) = self.sync_light();
-                    let label = match light {
-                        SyncLight::Green => "Synced",
-                        SyncLight::Yellow => "Local only",
-                        SyncLight::Red => "Sync problem",
-                    };
+                    let label = light.words();
                     let r = ui
                         .add(egui::Button::new(RichText::new(label)).frame(false))
                         .on_hover_text(why.clone());
@@ -520,10 +642,7 @@ impl PeercoachApp {
                 for (i, screen) in Screen::ALL.into_iter().enumerate() {
                     let badge = match screen {
                         Screen::Inbox => {
-                            let n = self.derived.inbox.offers_to_answer.len()
-                                + self.derived.inbox.requests_for_me.len()
-                                + self.derived.inbox.accepted_offers.len()
-                                + self.derived.inbox.lost_claims.len();
+                            let n = self.derived.inbox.to_act_on();
                             (n > 0).then(|| format!("  ({n})"))
                         }
                         Screen::Board => Some(format!("  ({})", self.derived.board.len())),

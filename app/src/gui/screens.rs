@@ -8,6 +8,7 @@ pub mod dialogs;
 pub mod first_run;
 pub mod history;
 pub mod inbox;
+pub mod notes;
 pub mod sessions;
 pub mod settings;
 pub mod sync;

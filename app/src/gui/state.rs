@@ -149,6 +149,19 @@ pub struct SessionForm {
     pub request: Option<RequestId>,
 }
 
+/// The invite the Sync screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownInvite {
+    /// The ticket text.
+    pub ticket: String,
+    /// When it expires.
+    pub expires_ms: i64,
+    /// It links another device of mine.
+    pub device: bool,
+    /// How this device names it (to find what became of it).
+    pub id: String,
+}
+
 /// Drafts on the other screens.
 #[derive(Clone, Default)]
 pub struct Drafts {
@@ -162,6 +175,8 @@ pub struct Drafts {
     pub followup: BTreeMap<SessionId, String>,
     /// Thanks text per session.
     pub thanks: BTreeMap<SessionId, String>,
+    /// Thanks text per offer I said yes to.
+    pub offer_thanks: BTreeMap<OfferId, String>,
     /// Profile name.
     pub name: String,
     /// Availability note.
@@ -188,14 +203,36 @@ pub struct Drafts {
     pub at_date: String,
     /// History filter.
     pub history_filter: String,
-    /// Invite expiry choice (index into the options).
-    pub invite_expiry: usize,
-    /// The last invite: ticket, expiry, device link.
-    pub invite: Option<(String, i64, bool)>,
+    /// Invite expiry choice (index into the options; the default until one is chosen).
+    pub invite_expiry: Option<usize>,
+    /// When the ticket was last copied (the button says so for a moment).
+    pub copied_at: Option<std::time::Instant>,
+    /// The last invite made here, shown until it is used or expires.
+    pub invite: Option<ShownInvite>,
+    /// What became of this device's invites (polled while one is shown).
+    pub invites: Vec<peercoach_node::api::InviteRow>,
     /// QR texture for it.
     pub qr: Option<egui::TextureHandle>,
     /// Member picked for removal.
     pub remove: Option<MemberId>,
+    /// The device's app preferences, as read from the node and edited in Settings.
+    pub preferences: Option<peercoach_store::Preferences>,
+    /// Whether peercoach starts at login (read once, then kept as changed).
+    pub autostart: Option<bool>,
+    /// Quit was chosen (the app stops after this frame).
+    pub quit: bool,
+    /// A message to show after this frame.
+    pub notice: Option<String>,
+    /// An error to show after this frame.
+    pub error: Option<String>,
+    /// A join is under way, since then.
+    pub joining: Option<std::time::Instant>,
+    /// Why creating a team failed, shown at the form.
+    pub create_error: Option<String>,
+    /// Why the last join failed, shown at the form.
+    pub join_error: Option<String>,
+    /// A private note being written, per subject.
+    pub private_note: BTreeMap<crate::gui::screens::notes::About, String>,
     /// The removal confirmation is open.
     pub confirm_remove: bool,
     /// First run: my name.

@@ -19,20 +19,26 @@ pub const GOOD: Color32 = Color32::from_rgb(52, 168, 83);
 pub const WARN: Color32 = Color32::from_rgb(230, 167, 30);
 /// Problem: errors, uncovered, forged.
 pub const BAD: Color32 = Color32::from_rgb(220, 68, 55);
+/// Private: what only this person's devices hold.
+pub const PRIVATE: Color32 = Color32::from_rgb(156, 120, 220);
 /// Quiet text.
 pub fn muted(ui: &Ui) -> Color32 {
     ui.visuals().weak_text_color()
 }
 
-/// Colours of the sync indicator.
+/// The states of the sync indicator, each with its own colour and words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncLight {
-    /// A peer has all my changes.
+    /// A device online has all my changes.
     Green,
-    /// No peer online: edits are safe locally.
+    /// Teammates are online, and do not have all my changes yet (or the node is opening).
     Yellow,
+    /// No teammate online (or none yet): edits are safe on this device.
+    Gray,
     /// Something is wrong.
     Red,
+    /// The node is starting or opening the team's history.
+    Starting,
 }
 
 impl SyncLight {
@@ -41,7 +47,19 @@ impl SyncLight {
         match self {
             Self::Green => GOOD,
             Self::Yellow => WARN,
+            Self::Gray | Self::Starting => Color32::from_gray(140),
             Self::Red => BAD,
+        }
+    }
+
+    /// What the top bar says beside the dot.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Green => "Synced",
+            Self::Yellow => "Syncing…",
+            Self::Gray => "Offline: saved here",
+            Self::Red => "Sync problem",
+            Self::Starting => "Starting…",
         }
     }
 }
@@ -61,10 +79,14 @@ pub fn chip(ui: &mut Ui, text: &str, color: Color32) {
         .corner_radius(CornerRadius::same(8))
         .inner_margin(Margin::symmetric(6, 1))
         .show(ui, |ui| {
-            ui.label(
-                RichText::new(text)
-                    .small()
-                    .color(ui.visuals().strong_text_color()),
+            // A chip never breaks inside a word: it moves to the next line whole.
+            ui.add(
+                egui::Label::new(
+                    RichText::new(text)
+                        .small()
+                        .color(ui.visuals().strong_text_color()),
+                )
+                .wrap_mode(egui::TextWrapMode::Extend),
             );
         });
 }
@@ -108,6 +130,19 @@ pub fn card(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
         });
 }
 
+/// A card for what only this person can read: marked apart from the team's records.
+pub fn private_card(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
+    Frame::group(ui.style())
+        .fill(ui.visuals().faint_bg_color)
+        .stroke(Stroke::new(1.0, PRIVATE))
+        .corner_radius(CornerRadius::same(6))
+        .inner_margin(Margin::same(10))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            add(ui);
+        });
+}
+
 /// A screen title with an optional subtitle.
 pub fn title(ui: &mut Ui, title: &str, subtitle: &str) {
     ui.heading(title);
@@ -140,7 +175,40 @@ pub fn text_area(ui: &mut Ui, label: &str, value: &mut String, hint: &str) -> eg
     .labelled_by(l.id)
 }
 
-/// Light or dark visuals with our accent.
+/// The smallest text anywhere, in points (labels marked `.small()` included).
+pub const MIN_TEXT: f32 = 12.0;
+
+/// Our light or dark visuals: egui's, with text fields and cards that stand apart from
+/// what they sit on (WCAG: text at least 4.5:1 against its background, the edges of
+/// fields at least 3:1), and our accent.
+pub fn visuals(dark: bool) -> egui::Visuals {
+    let mut v = if dark {
+        egui::Visuals::dark()
+    } else {
+        egui::Visuals::light()
+    };
+    if dark {
+        v.panel_fill = Color32::from_gray(27);
+        v.faint_bg_color = Color32::from_gray(36); // cards
+        v.extreme_bg_color = Color32::from_gray(14); // text fields
+        v.widgets.noninteractive.fg_stroke.color = Color32::from_gray(200); // body text
+        v.weak_text_color = Some(Color32::from_gray(160));
+        v.widgets.inactive.bg_stroke = Stroke::new(1.0, Color32::from_gray(120)); // field edges
+    } else {
+        v.panel_fill = Color32::from_gray(242);
+        v.window_fill = Color32::from_gray(248);
+        v.faint_bg_color = Color32::from_gray(250); // cards
+        v.extreme_bg_color = Color32::from_gray(255); // text fields
+        v.widgets.noninteractive.fg_stroke.color = Color32::from_gray(40);
+        v.weak_text_color = Some(Color32::from_gray(92));
+        v.widgets.inactive.bg_stroke = Stroke::new(1.0, Color32::from_gray(128));
+    }
+    v.selection.bg_fill = ACCENT.gamma_multiply(0.6);
+    v.hyperlink_color = ACCENT;
+    v
+}
+
+/// Light or dark visuals with our accent, and text no smaller than [`MIN_TEXT`].
 pub fn apply(ctx: &egui::Context, dark: bool) {
     ctx.set_theme(if dark {
         egui::Theme::Dark
@@ -148,9 +216,117 @@ pub fn apply(ctx: &egui::Context, dark: bool) {
         egui::Theme::Light
     });
     ctx.global_style_mut(|style| {
+        style.visuals = visuals(dark);
         style.spacing.item_spacing = egui::vec2(8.0, 6.0);
         style.spacing.button_padding = egui::vec2(10.0, 4.0);
-        style.visuals.selection.bg_fill = ACCENT.gamma_multiply(0.6);
-        style.visuals.hyperlink_color = ACCENT;
+        use egui::{FontFamily, FontId, TextStyle};
+        style.text_styles = [
+            (
+                TextStyle::Small,
+                FontId::new(MIN_TEXT, FontFamily::Proportional),
+            ),
+            (TextStyle::Body, FontId::new(14.0, FontFamily::Proportional)),
+            (
+                TextStyle::Button,
+                FontId::new(14.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Heading,
+                FontId::new(20.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Monospace,
+                FontId::new(13.0, FontFamily::Monospace),
+            ),
+        ]
+        .into();
     });
+}
+
+/// WCAG's contrast ratio of two opaque colours (1 to 21).
+pub fn contrast(a: Color32, b: Color32) -> f32 {
+    fn luminance(c: Color32) -> f32 {
+        let channel = |v: u8| {
+            let v = f32::from(v) / 255.0;
+            if v <= 0.039_28 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(c.r()) + 0.7152 * channel(c.g()) + 0.0722 * channel(c.b())
+    }
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// A combo box with its label before it (and named by it, for screen readers).
+pub fn combo<R>(
+    ui: &mut Ui,
+    label: &str,
+    selected: impl Into<egui::WidgetText>,
+    add: impl FnOnce(&mut Ui) -> R,
+) -> egui::Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        egui::ComboBox::from_id_salt(label)
+            .selected_text(selected)
+            .show_ui(ui, add)
+            .response
+            .labelled_by(l.id)
+    })
+    .inner
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_themes_have_readable_text_and_visible_field_edges() {
+        for dark in [false, true] {
+            let v = visuals(dark);
+            let theme = if dark { "dark" } else { "light" };
+            let text = v.widgets.noninteractive.fg_stroke.color;
+            for (what, bg) in [
+                ("panel", v.panel_fill),
+                ("card", v.faint_bg_color),
+                ("field", v.text_edit_bg_color()),
+            ] {
+                assert!(
+                    contrast(text, bg) >= 4.5,
+                    "{theme}: text on {what}: {}",
+                    contrast(text, bg)
+                );
+                let muted = v.weak_text_color();
+                assert!(
+                    contrast(muted, bg) >= 4.5,
+                    "{theme}: muted text on {what}: {}",
+                    contrast(muted, bg)
+                );
+            }
+            let edge = v.widgets.inactive.bg_stroke;
+            assert!(edge.width >= 1.0, "{theme}: fields have an edge");
+            for (what, bg) in [("card", v.faint_bg_color), ("panel", v.panel_fill)] {
+                assert!(
+                    contrast(edge.color, bg) >= 3.0,
+                    "{theme}: field edge on {what}: {}",
+                    contrast(edge.color, bg)
+                );
+            }
+            let typed = v.widgets.inactive.fg_stroke.color;
+            assert!(
+                contrast(typed, v.text_edit_bg_color()) >= 4.5,
+                "{theme}: typed text"
+            );
+        }
+    }
+
+    #[test]
+    fn contrast_is_wcag_s() {
+        assert!((contrast(Color32::BLACK, Color32::WHITE) - 21.0).abs() < 0.01);
+        assert!((contrast(Color32::WHITE, Color32::WHITE) - 1.0).abs() < 0.001);
+        // The light theme's old fields: white on a card of 253 is no edge at all.
+        assert!(contrast(Color32::from_gray(255), Color32::from_gray(253)) < 1.1);
+    }
 }

@@ -138,13 +138,11 @@ fn add_apprentice_ui(
             .and_then(|p| members.iter().find(|(id, _)| id == p))
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| "pick someone".into());
-        egui::ComboBox::from_label("Apprentice")
-            .selected_text(current)
-            .show_ui(ui, |ui| {
-                for (id, name) in members.iter().filter(|(id, _)| id != owner) {
-                    ui.selectable_value(&mut pick, Some(id.clone()), name);
-                }
-            });
+        theme::combo(ui, "Apprentice", current, |ui| {
+            for (id, name) in members.iter().filter(|(id, _)| id != owner) {
+                ui.selectable_value(&mut pick, Some(id.clone()), name);
+            }
+        });
         if ui
             .add_enabled(pick.is_some(), egui::Button::new("Start shadowing"))
             .clicked()

@@ -13,7 +13,7 @@ pub fn board_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     theme::title(
         ui,
         "Help board",
-        "Longest waiting and not-yet-helped people first. Offering help asks first; advice waits for a yes.",
+        "Order: requests nobody is on yet; among them people never helped before, then the most urgent, then the longest waiting. Offering help asks first; advice waits for a yes.",
     );
     let rows = cx.derived.board.len();
     if rows == 0 {
@@ -291,7 +291,9 @@ fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                 }
             }
             ui.add_space(8.0);
-            if ui.button("Close details").clicked() {
+            super::notes::private_notes_ui(ui, cx, super::notes::About::Request(id.clone()));
+            ui.add_space(8.0);
+            if ui.button("Close this panel").clicked() {
                 cx.drafts.selected = None;
             }
         });

@@ -19,9 +19,11 @@ pub fn dashboard_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         "How well do we help each other? Team figures only.",
     );
     ui.horizontal(|ui| {
-        egui::ComboBox::from_label("Window")
-            .selected_text(format!("last {} days", cx.prefs.window_days))
-            .show_ui(ui, |ui| {
+        theme::combo(
+            ui,
+            "Window",
+            format!("last {} days", cx.prefs.window_days),
+            |ui| {
                 for days in [14, 28, 90, 365] {
                     ui.selectable_value(
                         &mut cx.prefs.window_days,
@@ -29,7 +31,8 @@ pub fn dashboard_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                         format!("last {days} days"),
                     );
                 }
-            });
+            },
+        );
     });
     ui.label(
         RichText::new(
@@ -43,45 +46,33 @@ pub fn dashboard_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     ui.add_space(6.0);
     let snap = cx.snap.clone();
     let (_, now, weekly) = cx.derived.metrics(&snap, cx.prefs.window_days).clone();
+    let first_record_ms = first_record_ms(&snap.team).unwrap_or(cx.now_ms);
+    let history_days = (cx.now_ms - first_record_ms).max(0) / DAY_MS;
+    let members = snap.team.current_members().len();
+    let shown = shown_figures(&now);
+    let charted = weekly
+        .iter()
+        .filter(|m| m.time_to_help_median_ms.value.is_some() || m.consent_rate.value.is_some())
+        .count();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            if shown == 0 {
+                young_team_ui(ui, members, now.min_contributors, history_days);
+                return;
+            }
             figures_ui(ui, &now);
             ui.add_space(theme::GAP);
-            ui.columns(2, |cols| {
-                chart_ui(
-                    &mut cols[0],
-                    "Time to help (median, hours)",
-                    "Median time to help",
-                    "time-to-help",
-                    &weekly,
-                    |m| m.time_to_help_median_ms.value.map(|v| v / HOUR_MS as f64),
+            if charted < 2 {
+                ui.label(
+                    RichText::new(
+                        "Weekly charts appear once there are two weeks with help in them.",
+                    )
+                    .color(theme::muted(ui)),
                 );
-                chart_ui(
-                    &mut cols[1],
-                    "Consent rate and reciprocity (%)",
-                    "Consent rate",
-                    "consent",
-                    &weekly,
-                    |m| m.consent_rate.value.map(|v| v * 100.0),
-                );
-                chart_ui(
-                    &mut cols[0],
-                    "Helped within a working day (%)",
-                    "Within a working day",
-                    "within-day",
-                    &weekly,
-                    |m| m.answered_within_working_day.value.map(|v| v * 100.0),
-                );
-                chart_ui(
-                    &mut cols[1],
-                    "Helper concentration (Gini, lower is more shared)",
-                    "Helper concentration",
-                    "gini",
-                    &weekly,
-                    |m| m.helper_concentration.value,
-                );
-            });
+            } else {
+                charts_ui(ui, &weekly);
+            }
             ui.add_space(theme::GAP);
             ui.label(RichText::new("Coaching network").strong());
             ui.label(
@@ -93,6 +84,111 @@ pub fn dashboard_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             );
             network_ui(ui, cx, now.window_start_ms, now.window_end_ms);
         });
+}
+
+/// When the team's records begin.
+fn first_record_ms(team: &peercoach_core::Team) -> Option<i64> {
+    let requests = team.requests.values().map(|r| r.created_ms);
+    let offers = team.offers.values().map(|o| o.created_ms);
+    let sessions = team.sessions.values().map(|s| s.at_ms);
+    requests.chain(offers).chain(sessions).min()
+}
+
+/// How many of the twelve figures have a value to show.
+fn shown_figures(m: &Metrics) -> usize {
+    [
+        &m.time_to_help_median_ms,
+        &m.time_to_help_p80_ms,
+        &m.answered_within_working_day,
+        &m.ask_rate,
+        &m.consent_rate,
+        &m.reciprocity,
+        &m.role_reversal_rate,
+        &m.largest_group_share,
+        &m.isolated_members,
+        &m.helper_concentration,
+        &m.skill_coverage,
+        &m.backfill_coverage,
+    ]
+    .iter()
+    .filter(|f| !f.withheld && f.value.is_some())
+    .count()
+}
+
+/// A new or small team: what will appear, and when, instead of twelve empty cards.
+fn young_team_ui(ui: &mut egui::Ui, members: usize, k: usize, history_days: i64) {
+    theme::card(ui, |ui| {
+        ui.label(RichText::new("Your dashboard fills in as you help each other").strong());
+        ui.add_space(4.0);
+        let people = if members < k {
+            format!(
+                "Team figures appear once at least {k} people have asked, offered or coached in \
+                 the window — with fewer, a figure would point at one person. Your team has \
+                 {members} member{} so far: invite the others on the Sync screen.",
+                if members == 1 { "" } else { "s" }
+            )
+        } else {
+            format!(
+                "Team figures appear once at least {k} people have asked, offered or coached in \
+                 the window: ask for help (Ctrl+N) or offer it on the board, and log the \
+                 sessions that follow."
+            )
+        };
+        ui.label(people);
+        ui.label(if history_days < 14 {
+            format!(
+                "Weekly charts need two weeks of history; your team's records go back {history_days} day{}.",
+                if history_days == 1 { "" } else { "s" }
+            )
+        } else {
+            "Weekly charts appear with the first figures.".to_owned()
+        });
+        ui.label(
+            RichText::new(
+                "What you will see: how fast people get help, how often offers are welcome, \
+                 whether giving and receiving is shared, which skills have more than one coach, \
+                 and which duties have a trained backfill.",
+            )
+            .color(theme::muted(ui)),
+        );
+    });
+}
+
+fn charts_ui(ui: &mut egui::Ui, weekly: &[Metrics]) {
+    ui.columns(2, |cols| {
+        chart_ui(
+            &mut cols[0],
+            "Time to help (median, hours)",
+            "Median time to help",
+            "time-to-help",
+            weekly,
+            |m| m.time_to_help_median_ms.value.map(|v| v / HOUR_MS as f64),
+        );
+        chart_ui(
+            &mut cols[1],
+            "Consent rate and reciprocity (%)",
+            "Consent rate",
+            "consent",
+            weekly,
+            |m| m.consent_rate.value.map(|v| v * 100.0),
+        );
+        chart_ui(
+            &mut cols[0],
+            "Helped within a working day (%)",
+            "Within a working day",
+            "within-day",
+            weekly,
+            |m| m.answered_within_working_day.value.map(|v| v * 100.0),
+        );
+        chart_ui(
+            &mut cols[1],
+            "Helper concentration (Gini, lower is more shared)",
+            "Helper concentration",
+            "gini",
+            weekly,
+            |m| m.helper_concentration.value,
+        );
+    });
 }
 
 /// A card: label, figure, how to format its value.
@@ -201,28 +297,57 @@ fn chart_ui(
                 .map(|v| [(m.window_end_ms / DAY_MS) as f64, v * 100.0])
         })
         .collect();
-    Plot::new(id)
+    // Room above the highest point for the legend, so it never covers a line.
+    let top = weekly
+        .iter()
+        .filter_map(&value)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let two_series = id == "consent";
+    let mut plot = Plot::new(id)
         .height(170.0)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
-        .legend(Legend::default())
-        .x_axis_formatter(|mark, _| format_date((mark.value as i64) * DAY_MS)[5..].to_owned())
+        .x_axis_formatter(|mark, _| short_date((mark.value as i64) * DAY_MS))
+        .x_axis_label("week ending")
         .include_y(0.0)
-        .show(ui, |plot| {
+        .include_y(if two_series { 135.0 } else { top * 1.15 });
+    if two_series {
+        plot = plot.legend(Legend::default().position(egui_plot::Corner::LeftTop));
+    }
+    plot.show(ui, |plot| {
+        plot.line(
+            Line::new(series.to_owned(), points)
+                .color(theme::ACCENT)
+                .width(2.0),
+        );
+        if id == "consent" {
             plot.line(
-                Line::new(series.to_owned(), points)
-                    .color(theme::ACCENT)
+                Line::new("Reciprocity", reciprocity)
+                    .color(theme::GOOD)
                     .width(2.0),
             );
-            if id == "consent" {
-                plot.line(
-                    Line::new("Reciprocity", reciprocity)
-                        .color(theme::GOOD)
-                        .width(2.0),
-                );
-            }
-        });
+        }
+    });
+}
+
+/// "24 Nov": a date short enough for an axis.
+fn short_date(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let date = format_date(ms);
+    let mut parts = date.split('-').skip(1);
+    match (
+        parts.next().and_then(|m| m.parse::<usize>().ok()),
+        parts.next(),
+    ) {
+        (Some(month @ 1..=12), Some(day)) => {
+            format!("{} {}", day.trim_start_matches('0'), MONTHS[month - 1])
+        }
+        _ => date,
+    }
 }
 
 fn network_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, from_ms: i64, to_ms: i64) {

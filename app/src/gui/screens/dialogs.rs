@@ -44,16 +44,14 @@ fn member_combo(
         .and_then(|v| members.iter().find(|(id, _)| id == v))
         .map(|(_, n)| n.clone())
         .unwrap_or_else(|| none.unwrap_or("pick someone").to_owned());
-    egui::ComboBox::from_label(label)
-        .selected_text(text)
-        .show_ui(ui, |ui| {
-            if let Some(none) = none {
-                ui.selectable_value(value, None, none);
-            }
-            for (id, name) in members.iter().filter(|(id, _)| Some(id) != skip) {
-                ui.selectable_value(value, Some(id.clone()), name);
-            }
-        });
+    theme::combo(ui, label, text, |ui| {
+        if let Some(none) = none {
+            ui.selectable_value(value, None, none);
+        }
+        for (id, name) in members.iter().filter(|(id, _)| Some(id) != skip) {
+            ui.selectable_value(value, Some(id.clone()), name);
+        }
+    });
 }
 
 fn ask_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {

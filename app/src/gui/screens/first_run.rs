@@ -1,6 +1,9 @@
 //! First run: create a team, or join one with a ticket.
 
 use egui::RichText;
+use peercoach_core::time::format_datetime;
+use peercoach_core::{Env, SystemEnv};
+use peercoach_net::InviteTicket;
 use peercoach_node::api::Request;
 
 use crate::gui::app::Purpose;
@@ -51,12 +54,16 @@ pub fn first_run_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Re
                     "e.g. Platform Guild",
                 );
                 ui.add_space(8.0);
+                if let Some(error) = &drafts.create_error {
+                    ui.colored_label(theme::BAD, error);
+                }
                 let ready =
                     !drafts.first_name.trim().is_empty() && !drafts.first_team.trim().is_empty();
                 if ui
                     .add_enabled(ready, egui::Button::new("Create team"))
                     .clicked()
                 {
+                    drafts.create_error = None;
                     outbox.push((
                         Request::Init {
                             name: drafts.first_name.trim().to_owned(),
@@ -66,35 +73,90 @@ pub fn first_run_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Re
                     ));
                 }
             });
-            theme::card(&mut cols[1], |ui| {
-                ui.heading("Join a team");
-                ui.label(
-                    RichText::new("Paste the invite ticket a teammate sent you.")
-                        .color(theme::muted(ui)),
-                );
-                ui.add_space(8.0);
-                theme::text_area(ui, "Invite ticket", &mut drafts.first_ticket, "peercoach…");
-                theme::text_field(ui, "Your name ", &mut drafts.first_name, "e.g. Ben");
-                ui.add_space(8.0);
-                let ready =
-                    !drafts.first_name.trim().is_empty() && !drafts.first_ticket.trim().is_empty();
-                if ui
-                    .add_enabled(ready, egui::Button::new("Join team"))
-                    .clicked()
-                {
-                    outbox.push((
-                        Request::Join {
-                            ticket: drafts.first_ticket.trim().to_owned(),
-                            name: drafts.first_name.trim().to_owned(),
-                        },
-                        Purpose::OpenTeam,
-                    ));
-                }
-            });
+            theme::card(&mut cols[1], |ui| join_ui(ui, drafts, outbox));
         });
         ui.add_space(16.0);
         network_ui(ui, drafts, outbox);
     });
+}
+
+/// Joining with a ticket: what the ticket says before anything is sent, a spinner with a
+/// way to cancel while the inviter's device is reached, and why it failed if it did.
+fn join_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Purpose)>) {
+    ui.heading("Join a team");
+    ui.label(RichText::new("Paste the invite ticket a teammate sent you.").color(theme::muted(ui)));
+    ui.add_space(8.0);
+    let joining = drafts.joining.is_some();
+    ui.add_enabled_ui(!joining, |ui| {
+        theme::text_area(ui, "Invite ticket", &mut drafts.first_ticket, "peercoach…");
+        theme::text_field(ui, "Your name ", &mut drafts.first_name, "e.g. Ben");
+    });
+    let text = drafts.first_ticket.trim();
+    let ticket = (!text.is_empty()).then(|| InviteTicket::parse(text));
+    let now_ms = SystemEnv.now_ms();
+    let mut usable = false;
+    match &ticket {
+        Some(Ok(t)) if t.expires_ms <= now_ms => {
+            ui.colored_label(
+                theme::BAD,
+                format!(
+                    "This invite expired on {}: ask {} for a new one.",
+                    format_datetime(t.expires_ms),
+                    t.inviter_label()
+                ),
+            );
+        }
+        Some(Ok(t)) => {
+            usable = true;
+            ui.label(
+                RichText::new(format!(
+                    "Team {} · invited by {} · valid until {} UTC",
+                    t.team_name,
+                    t.inviter_label(),
+                    format_datetime(t.expires_ms)
+                ))
+                .color(theme::muted(ui)),
+            );
+        }
+        Some(Err(e)) => {
+            ui.colored_label(theme::BAD, e.to_string());
+        }
+        None => {}
+    }
+    ui.add_space(8.0);
+    if let Some(error) = &drafts.join_error {
+        ui.colored_label(theme::BAD, error);
+        ui.add_space(4.0);
+    }
+    if joining {
+        let who = match &ticket {
+            Some(Ok(t)) if !t.inviter_name.trim().is_empty() => format!("{}'s", t.inviter_name),
+            _ => "the inviter's".to_owned(),
+        };
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("Reaching {who} device…"));
+            if ui.button("Cancel").clicked() {
+                outbox.push((Request::CancelJoin, Purpose::Notice(String::new())));
+            }
+        });
+        return;
+    }
+    let ready = usable && !drafts.first_name.trim().is_empty();
+    if ui
+        .add_enabled(ready, egui::Button::new("Join team"))
+        .clicked()
+    {
+        drafts.join_error = None;
+        drafts.joining = Some(std::time::Instant::now());
+        outbox.push((
+            Request::Join {
+                ticket: drafts.first_ticket.trim().to_owned(),
+                name: drafts.first_name.trim().to_owned(),
+            },
+            Purpose::Join,
+        ));
+    }
 }
 
 /// How this device will reach teammates, chosen before it meets any.

@@ -16,15 +16,15 @@ pub fn inbox_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         "Questions only you can answer, and things you agreed to do.",
     );
     let inbox = cx.derived.inbox.clone();
-    if inbox.is_empty() {
-        theme::card(ui, |ui| {
-            ui.label("Nothing needs you right now.");
-        });
-        return;
-    }
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            if inbox.is_empty() {
+                theme::card(ui, |ui| {
+                    ui.label("Nothing needs you right now.");
+                });
+                ui.add_space(theme::GAP);
+            }
             if !inbox.offers_to_answer.is_empty() {
                 ui.label(RichText::new("Offers waiting for your answer").strong());
                 for o in &inbox.offers_to_answer {
@@ -115,6 +115,13 @@ pub fn inbox_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                 }
                 ui.add_space(theme::GAP);
             }
+            if !inbox.agreed.is_empty() {
+                ui.label(RichText::new("You said yes: what you agreed to").strong());
+                for o in &inbox.agreed {
+                    agreed_ui(ui, cx, o);
+                }
+                ui.add_space(theme::GAP);
+            }
             if !inbox.followups.is_empty() {
                 ui.label(RichText::new("Your follow-ups").strong());
                 for u in &inbox.followups {
@@ -151,6 +158,109 @@ pub fn inbox_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                         c.winner_name, c.title
                     ));
                 }
+                ui.add_space(theme::GAP);
+            }
+            if !inbox.thanks.is_empty() {
+                ui.label(RichText::new("Thanks you received").strong());
+                for t in &inbox.thanks {
+                    theme::card(ui, |ui| {
+                        ui.label(
+                            RichText::new(format!("{} thanked you", t.from_name))
+                                .strong()
+                                .color(theme::GOOD),
+                        );
+                        ui.label(&t.text);
+                        let when = match &t.session {
+                            Some((_, topic)) => {
+                                format!("{} · for the session \"{topic}\"", format_date(t.at_ms))
+                            }
+                            None => format_date(t.at_ms),
+                        };
+                        ui.label(RichText::new(when).color(theme::muted(ui)));
+                    });
+                }
+                ui.add_space(theme::GAP);
+            }
+            super::notes::private_notes_ui(ui, cx, super::notes::About::Nothing);
+        });
+}
+
+/// An offer I said yes to: the advice, visible now, and what to do next.
+fn agreed_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &peercoach_core::views::OfferRow) {
+    theme::card(ui, |ui| {
+        ui.label(
+            RichText::new(format!(
+                "You said yes to {}'s offer: {}",
+                o.from_name, o.topic
+            ))
+            .strong(),
+        );
+        match &o.message {
+            Some(m) => {
+                ui.label(
+                    RichText::new(format!("{}'s advice", o.from_name)).color(theme::muted(ui)),
+                );
+                ui.label(m);
+            }
+            None => {
+                ui.label(
+                    RichText::new("They left no advice in writing: meet and talk it through.")
+                        .color(theme::muted(ui)),
+                );
+            }
+        }
+        ui.label(
+            RichText::new(format!(
+                "Next: meet {} (the team coaching hour is a good time), then log the session \
+                 and say thanks.",
+                o.from_name
+            ))
+            .color(theme::muted(ui)),
+        );
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Log the session").clicked() {
+                *cx.session = SessionForm {
+                    open: true,
+                    coach: Some(o.from.clone()),
+                    coachee: Some(o.to.clone()),
+                    topic: o.topic.clone(),
+                    minutes: "30".into(),
+                    offer: Some(o.id.clone()),
+                    request: o.request.clone(),
+                    ..Default::default()
+                };
+            }
+            if let Some(request) = &o.request
+                && ui.button("Open the request").clicked()
+            {
+                cx.drafts.selected = Some(request.clone());
+                cx.prefs.screen = Screen::Board;
             }
         });
+        let draft = cx.drafts.offer_thanks.entry(o.id.clone()).or_default();
+        ui.horizontal(|ui| {
+            let label = ui.label(format!("Thank {}", o.from_name));
+            ui.add(
+                egui::TextEdit::singleline(draft)
+                    .hint_text("Thanks for the help!")
+                    .desired_width(280.0),
+            )
+            .labelled_by(label.id);
+        });
+        let text = draft.trim().to_owned();
+        if ui
+            .add_enabled(!text.is_empty(), egui::Button::new("Send thanks"))
+            .clicked()
+        {
+            cx.drafts.offer_thanks.remove(&o.id);
+            cx.apply(
+                Command::Thank {
+                    to: o.from.clone(),
+                    text,
+                    session: None,
+                },
+                format!("Thanks sent to {}", o.from_name),
+            );
+        }
+    });
 }

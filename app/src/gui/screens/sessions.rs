@@ -244,7 +244,9 @@ fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId)
                 );
             }
             ui.add_space(8.0);
-            if ui.button("Close session").clicked() {
+            super::notes::private_notes_ui(ui, cx, super::notes::About::Session(s.id.clone()));
+            ui.add_space(8.0);
+            if ui.button("Close this panel").clicked() {
                 cx.drafts.selected_session = None;
             }
         });

@@ -2,6 +2,7 @@
 
 use egui::RichText;
 use peercoach_core::Command;
+use peercoach_core::alerts::AlertKind;
 use peercoach_node::api::Request;
 
 use crate::gui::app::{Cx, Purpose};
@@ -32,6 +33,10 @@ pub fn settings_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             });
         });
         ui.add_space(theme::GAP);
+        notifications_ui(ui, cx);
+        ui.add_space(theme::GAP);
+        running_ui(ui, cx);
+        ui.add_space(theme::GAP);
         theme::card(ui, |ui| {
             ui.label(RichText::new("Data").strong());
             ui.label(format!("Data directory: {}", cx.data_dir.display()));
@@ -42,6 +47,128 @@ pub fn settings_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     });
 }
 
+/// Which desktop notifications this device shows.
+fn notifications_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    theme::card(ui, |ui| {
+        ui.label(RichText::new("Notifications").strong());
+        ui.label(
+            RichText::new(
+                "Desktop notifications when others do something that needs you — never for \
+                 your own actions, and none while you are snoozed. Many at once (after being \
+                 offline) come as one summary.",
+            )
+            .color(theme::muted(ui)),
+        );
+        let Some(mut p) = cx.drafts.preferences.clone() else {
+            ui.label("Loading…");
+            return;
+        };
+        let mut changed = false;
+        for kind in AlertKind::ALL {
+            let mut on = p.notifies(kind.as_str());
+            if ui.checkbox(&mut on, kind.label()).changed() {
+                changed = true;
+                if on {
+                    p.notifications_off.remove(kind.as_str());
+                } else {
+                    p.notifications_off.insert(kind.as_str().to_owned());
+                }
+            }
+        }
+        if changed {
+            save_preferences(cx, p, "Notifications saved");
+        }
+    });
+}
+
+/// Whether the app keeps running without its window, starts at login, and how to quit.
+fn running_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    theme::card(ui, |ui| {
+        ui.label(RichText::new("Running in the background").strong());
+        ui.label(
+            RichText::new(
+                "peercoach syncs only while it runs. With the window closed it keeps syncing \
+                 and notifying; open it again from the applications menu.",
+            )
+            .color(theme::muted(ui)),
+        );
+        if let Some(mut p) = cx.drafts.preferences.clone()
+            && ui
+                .checkbox(
+                    &mut p.keep_running,
+                    "Keep syncing and notifying when the window is closed",
+                )
+                .changed()
+        {
+            let done = if p.keep_running {
+                "Closing the window keeps peercoach running"
+            } else {
+                "Closing the window quits peercoach"
+            };
+            save_preferences(cx, p, done);
+        }
+        match crate::autostart::config_home() {
+            Some(home) if cfg!(unix) && !cfg!(target_os = "macos") => {
+                let mut on = cx
+                    .drafts
+                    .autostart
+                    .unwrap_or_else(|| crate::autostart::is_enabled(&home));
+                cx.drafts.autostart = Some(on);
+                if ui
+                    .checkbox(&mut on, "Start peercoach in the background when I log in")
+                    .changed()
+                {
+                    let done = if on {
+                        std::env::current_exe().and_then(|exe| {
+                            let data_dir = (Some(cx.data_dir.to_owned())
+                                != crate::default_data_dir().ok())
+                            .then_some(cx.data_dir);
+                            crate::autostart::enable(&home, &exe, data_dir)
+                        })
+                    } else {
+                        crate::autostart::disable(&home)
+                    };
+                    match done {
+                        Ok(()) => {
+                            cx.drafts.autostart = Some(on);
+                            cx.drafts.notice = Some(if on {
+                                "peercoach will start in the background when you log in".into()
+                            } else {
+                                "peercoach will no longer start when you log in".into()
+                            });
+                        }
+                        Err(e) => {
+                            cx.drafts.error = Some(format!("could not change the login start: {e}"))
+                        }
+                    }
+                }
+            }
+            _ => {
+                ui.label(
+                    RichText::new("Starting at login is not available on this system yet.")
+                        .color(theme::muted(ui)),
+                );
+            }
+        }
+        ui.add_space(6.0);
+        if ui
+            .button("Quit peercoach")
+            .on_hover_text("Stop syncing on this device until you open peercoach again (Ctrl+Q)")
+            .clicked()
+        {
+            cx.drafts.quit = true;
+        }
+    });
+}
+
+fn save_preferences(cx: &mut Cx<'_>, p: peercoach_store::Preferences, done: &str) {
+    cx.drafts.preferences = Some(p.clone());
+    cx.outbox.push((
+        Request::Preferences { set: Some(p) },
+        Purpose::Notice(done.into()),
+    ));
+}
+
 fn network_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     use peercoach_store::NetworkMode;
     theme::card(ui, |ui| {
@@ -50,16 +177,23 @@ fn network_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             RichText::new("How this device reaches your teammates. A change applies at once: the app sets up its connections again.")
                 .color(theme::muted(ui)),
         );
-        if cx.loopback_only {
-            ui.colored_label(
-                theme::WARN,
-                "In force now: Loopback only, because PEERCOACH_LOOPBACK is set (or the app was started with --loopback-only). Your choice below applies once the app runs without it.",
-            );
-        }
         let Some(mut n) = cx.drafts.network.clone() else {
             ui.label("Loading…");
             return;
         };
+        // What is in force, and why, before what is chosen.
+        if cx.loopback_only {
+            ui.colored_label(
+                theme::WARN,
+                "In force now: Loopback only — because PEERCOACH_LOOPBACK is set (or the app was started with --loopback-only), which overrides your choice.",
+            );
+            ui.label(
+                RichText::new("Your choice below is used when the app starts without it.")
+                    .color(theme::muted(ui)),
+            );
+        } else if let Some(saved) = &cx.drafts.saved_network {
+            ui.label(format!("In force now: {}", saved.mode.title()));
+        }
         mode_choice_ui(ui, &mut n.mode);
         ui.add_space(theme::GAP);
         ui.add_enabled_ui(

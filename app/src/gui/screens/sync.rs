@@ -25,10 +25,15 @@ pub fn sync_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         .show(ui, |ui| {
             peers_ui(ui, cx);
             ui.add_space(theme::GAP);
-            ui.columns(2, |cols| {
-                invite_ui(&mut cols[0], cx);
-                remove_ui(&mut cols[1], cx);
-            });
+            // Removing someone makes sense only with someone else in the team.
+            if cx.snap.team.current_members().len() > 1 {
+                ui.columns(2, |cols| {
+                    invite_ui(&mut cols[0], cx);
+                    remove_ui(&mut cols[1], cx);
+                });
+            } else {
+                invite_ui(ui, cx);
+            }
         });
 }
 
@@ -120,22 +125,44 @@ fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
 fn invite_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     theme::card(ui, |ui| {
         ui.label(RichText::new("Invite").strong());
-        ui.label(RichText::new("Any member can invite. A ticket works once, until it expires. Keep this app open until they have joined.").color(theme::muted(ui)));
+        ui.label(RichText::new("Any member can invite. A ticket works once, until it expires. Keep this app running until they have joined.").color(theme::muted(ui)));
         if !cx.can_act() {
             return;
         }
-        ui.horizontal(|ui| {
-            egui::ComboBox::from_label("Valid for")
-                .selected_text(EXPIRY[cx.drafts.invite_expiry.min(2)].0)
-                .show_ui(ui, |ui| {
-                    for (i, (label, _)) in EXPIRY.iter().enumerate() {
-                        ui.selectable_value(&mut cx.drafts.invite_expiry, i, *label);
-                    }
-                });
+        let shown = cx.drafts.invite.clone();
+        // What became of the invite on screen: used, expired, or still open.
+        let outcome = shown.as_ref().and_then(|invite| {
+            let row = cx.drafts.invites.iter().find(|r| r.invite == invite.id);
+            match row.and_then(|r| r.used_by_name.clone().map(|n| (n, r.used_ms))) {
+                Some((name, at)) => Some(format!(
+                    "{name} joined with this invite{}.",
+                    at.map(|ms| format!(" at {} UTC", format_datetime(ms)))
+                        .unwrap_or_default()
+                )),
+                None if invite.expires_ms <= cx.now_ms => Some(format!(
+                    "This invite expired at {} UTC without being used.",
+                    format_datetime(invite.expires_ms)
+                )),
+                None => None,
+            }
+        });
+        let expiry = cx.drafts.invite_expiry.unwrap_or_else(default_expiry);
+        theme::combo(ui, "Valid for", EXPIRY[expiry.min(2)].0, |ui| {
+            for (i, (label, _)) in EXPIRY.iter().enumerate() {
+                if ui.selectable_label(i == expiry, *label).clicked() {
+                    cx.drafts.invite_expiry = Some(i);
+                }
+            }
         });
         ui.horizontal(|ui| {
-            let expires_in_ms = EXPIRY[cx.drafts.invite_expiry.min(2)].1;
-            if ui.button("Invite a teammate").clicked() {
+            let expires_in_ms = EXPIRY[expiry.min(2)].1;
+            let again = shown.is_some();
+            let label = if again {
+                "Make a new invite"
+            } else {
+                "Invite a teammate"
+            };
+            if ui.button(label).clicked() {
                 cx.outbox.push((
                     Request::Invite {
                         team: Some(cx.snap.id.to_string()),
@@ -156,40 +183,71 @@ fn invite_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                 ));
             }
         });
-        if let Some((ticket, expires_ms, device)) = cx.drafts.invite.clone() {
-            ui.separator();
-            ui.label(if device {
-                "Open peercoach on your other device, choose Join, and paste this ticket:"
-            } else {
-                "Send this ticket to your teammate (or let them scan the code):"
-            });
-            let mut shown = ticket.clone();
-            let l = ui.label("Invite ticket");
-            ui.add(
-                egui::TextEdit::multiline(&mut shown)
-                    .desired_rows(3)
-                    .desired_width(f32::INFINITY)
-                    .font(egui::TextStyle::Monospace),
-            )
-            .labelled_by(l.id);
-            ui.horizontal(|ui| {
-                if ui.button("Copy ticket").clicked() {
-                    ui.ctx().copy_text(ticket.clone());
-                }
-                ui.label(
-                    RichText::new(format!("valid until {} UTC", format_datetime(expires_ms)))
-                        .color(theme::muted(ui)),
-                );
-            });
-            if let Some(qr) = &cx.drafts.qr {
-                ui.add(
-                    egui::Image::new(qr)
-                        .fit_to_exact_size(egui::vec2(220.0, 220.0))
-                        .alt_text("Invite QR code"),
-                );
+        let Some(invite) = shown else {
+            return;
+        };
+        ui.separator();
+        if let Some(outcome) = outcome {
+            ui.colored_label(theme::GOOD, outcome);
+            ui.label(
+                RichText::new(
+                    "This ticket cannot be used again. Make a new invite for someone else.",
+                )
+                .color(theme::muted(ui)),
+            );
+            return;
+        }
+        ui.label(if invite.device {
+            "Open peercoach on your other device, choose Join, and paste this ticket:"
+        } else {
+            "Send this ticket to your teammate (or let them scan the code):"
+        });
+        let mut text = invite.ticket.clone();
+        let l = ui.label("Invite ticket");
+        ui.add(
+            egui::TextEdit::multiline(&mut text)
+                .desired_rows(3)
+                .desired_width(f32::INFINITY)
+                .font(egui::TextStyle::Monospace),
+        )
+        .labelled_by(l.id);
+        ui.horizontal(|ui| {
+            if ui.button("Copy ticket").clicked() {
+                ui.ctx().copy_text(invite.ticket.clone());
+                cx.drafts.notice = Some("Ticket copied to the clipboard".into());
+                cx.drafts.copied_at = Some(std::time::Instant::now());
             }
+            if cx
+                .drafts
+                .copied_at
+                .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(4))
+            {
+                ui.colored_label(theme::GOOD, "Copied");
+            }
+            ui.label(
+                RichText::new(format!(
+                    "valid until {} UTC",
+                    format_datetime(invite.expires_ms)
+                ))
+                .color(theme::muted(ui)),
+            );
+        });
+        if let Some(qr) = &cx.drafts.qr {
+            ui.add(
+                egui::Image::new(qr)
+                    .fit_to_exact_size(egui::vec2(220.0, 220.0))
+                    .alt_text("Invite QR code"),
+            );
         }
     });
+}
+
+/// The choice the invite form starts on: the same default as `peercoach invite`.
+fn default_expiry() -> usize {
+    EXPIRY
+        .iter()
+        .position(|(_, ms)| *ms == peercoach_node::join::DEFAULT_INVITE_EXPIRY_MS)
+        .unwrap_or(0)
 }
 
 fn remove_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
@@ -220,13 +278,11 @@ fn remove_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| "pick someone".into());
         ui.horizontal(|ui| {
-            egui::ComboBox::from_label("Member to remove")
-                .selected_text(current)
-                .show_ui(ui, |ui| {
-                    for (id, name) in &members {
-                        ui.selectable_value(&mut cx.drafts.remove, Some(id.clone()), name);
-                    }
-                });
+            theme::combo(ui, "Member to remove", current, |ui| {
+                for (id, name) in &members {
+                    ui.selectable_value(&mut cx.drafts.remove, Some(id.clone()), name);
+                }
+            });
             if ui
                 .add_enabled(cx.drafts.remove.is_some(), egui::Button::new("Remove…"))
                 .clicked()

@@ -117,13 +117,11 @@ fn profile_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             )
             .labelled_by(l.id);
             let levels = ["learning", "can do", "can coach"];
-            egui::ComboBox::from_label("Level")
-                .selected_text(levels[cx.drafts.skill_level.min(2)])
-                .show_ui(ui, |ui| {
-                    for (i, name) in levels.iter().enumerate() {
-                        ui.selectable_value(&mut cx.drafts.skill_level, i, *name);
-                    }
-                });
+            theme::combo(ui, "Level", levels[cx.drafts.skill_level.min(2)], |ui| {
+                for (i, name) in levels.iter().enumerate() {
+                    ui.selectable_value(&mut cx.drafts.skill_level, i, *name);
+                }
+            });
             if ui
                 .add_enabled(
                     !cx.drafts.skill.trim().is_empty(),
@@ -221,13 +219,16 @@ fn hour_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             cx.drafts.hour_note = note;
         }
         ui.horizontal(|ui| {
-            egui::ComboBox::from_label("Day")
-                .selected_text(WEEKDAYS[cx.drafts.hour_day.min(6) as usize])
-                .show_ui(ui, |ui| {
+            theme::combo(
+                ui,
+                "Day",
+                WEEKDAYS[cx.drafts.hour_day.min(6) as usize],
+                |ui| {
                     for (i, d) in WEEKDAYS.iter().enumerate() {
                         ui.selectable_value(&mut cx.drafts.hour_day, i as u32, *d);
                     }
-                });
+                },
+            );
             let l = ui.label("Start (UTC)");
             ui.add(
                 egui::TextEdit::singleline(&mut cx.drafts.hour_start)

@@ -1,0 +1,304 @@
+//! Desktop notifications for what others did: the app's watch over the node.
+//!
+//! It runs in the app's process, window open or not, for as long as the app runs: it
+//! compares each team as the node publishes it with the team as it last saw it
+//! ([`Watch`], pure and tested without a desktop), asks `peercoach_core::alerts` what
+//! among the difference needs this person, drops what they turned off or what comes
+//! while they are snoozed, folds a burst into one summary, and shows the rest through
+//! [`crate::desktop`]. A click comes back as a request to show the window on the record.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use peercoach_core::alerts::{self, Alert};
+use peercoach_core::{FollowUpId, Team, TeamId};
+use peercoach_node::api::{Reply, Request, Show, ShowTarget};
+use peercoach_node::{NodeEvent, NodeHandle, TeamSnapshot};
+use peercoach_store::Preferences;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::desktop::{Click, Desktop};
+
+/// What the notifier has seen: each team's model as last shown, and the follow-ups it
+/// already reminded of (per day).
+#[derive(Debug, Default)]
+pub struct Watch {
+    seen: BTreeMap<TeamId, Arc<Team>>,
+    reminded: BTreeSet<(FollowUpId, i64)>,
+}
+
+impl Watch {
+    /// Takes a team as it is now; returns the alerts its changes since the last look
+    /// call for (none at the first look: that is where the watch starts).
+    pub fn look(
+        &mut self,
+        snap: &TeamSnapshot,
+        preferences: &Preferences,
+        now_ms: i64,
+    ) -> Vec<Alert> {
+        let before = self.seen.insert(snap.id.clone(), snap.team.clone());
+        let (Some(before), Some(me)) = (before, snap.me.as_ref()) else {
+            return Vec::new();
+        };
+        if Arc::ptr_eq(&before, &snap.team) || snapshot_is_quiet(&snap.team, me, now_ms) {
+            return Vec::new();
+        }
+        let found = alerts::changes(&before, &snap.team, me, now_ms);
+        alerts::summarize(wanted(found, preferences))
+    }
+
+    /// Follow-ups of mine due today that were not reminded of yet today.
+    pub fn due(
+        &mut self,
+        snap: &TeamSnapshot,
+        preferences: &Preferences,
+        now_ms: i64,
+    ) -> Vec<Alert> {
+        let Some(me) = snap.me.as_ref() else {
+            return Vec::new();
+        };
+        if snapshot_is_quiet(&snap.team, me, now_ms) {
+            return Vec::new();
+        }
+        let day = now_ms.div_euclid(peercoach_core::time::DAY_MS);
+        let fresh: Vec<Alert> = alerts::due_today(&snap.team, me, now_ms)
+            .into_iter()
+            .filter(|(id, _)| self.reminded.insert((id.clone(), day)))
+            .map(|(_, alert)| alert)
+            .collect();
+        alerts::summarize(wanted(fresh, preferences))
+    }
+}
+
+/// Nothing is shown while I am snoozed (or no longer a member).
+fn snapshot_is_quiet(team: &Team, me: &peercoach_core::MemberId, now_ms: i64) -> bool {
+    team.members
+        .get(me)
+        .is_none_or(|m| !m.is_current() || m.is_snoozed(now_ms))
+}
+
+/// The alerts whose kind is turned on.
+fn wanted(found: Vec<Alert>, preferences: &Preferences) -> Vec<Alert> {
+    found
+        .into_iter()
+        .filter(|a| preferences.notifies(a.kind.as_str()))
+        .collect()
+}
+
+/// What the notifier asks of the app's window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// Open (or raise) the window, on a record if given.
+    Show(Option<Show>),
+    /// Stop the app.
+    Quit,
+}
+
+/// The window's target for a clicked notification.
+pub fn show_for(click: &Click) -> Show {
+    use peercoach_core::alerts::Target;
+    Show {
+        team: click.team.to_string(),
+        target: match &click.target {
+            Target::Request(id) => ShowTarget::Request(id.to_string()),
+            Target::Offer(id) => ShowTarget::Offer(id.to_string()),
+            Target::Session(id) => ShowTarget::Session(id.to_string()),
+            Target::Inbox => ShowTarget::Inbox,
+        },
+    }
+}
+
+/// How often follow-ups due today are looked for.
+const DUE_EVERY: Duration = Duration::from_secs(60);
+
+/// Watches the node and shows notifications until the node stops. `announce` takes
+/// notices the app itself wants shown (the first time its window closes to the
+/// background); `wake` gets clicks.
+pub async fn run(
+    node: NodeHandle,
+    wake: std::sync::mpsc::Sender<Wake>,
+    mut announce: mpsc::UnboundedReceiver<Alert>,
+) {
+    let mut events = node.subscribe();
+    let (click_tx, mut clicks) = mpsc::unbounded_channel();
+    let desktop = match Desktop::connect(click_tx).await {
+        Ok(desktop) => Some(desktop),
+        Err(e) => {
+            tracing::info!("{e}; the app runs without notifications");
+            None
+        }
+    };
+    // The teams as they are when the node has opened them are where the watch starts.
+    while !node.is_open() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut watch = Watch::default();
+    let initial = saved_preferences(&node).await;
+    let now = now_ms();
+    for snap in node.snapshots() {
+        watch.look(&snap, &initial, now);
+    }
+    let mut due = tokio::time::interval(DUE_EVERY);
+    loop {
+        let mut shown: Vec<(TeamId, Alert)> = Vec::new();
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(NodeEvent::Changed { team }) => {
+                    if let Some(snap) = node.snapshot(&team) {
+                        let preferences = saved_preferences(&node).await;
+                        for alert in watch.look(&snap, &preferences, now_ms()) {
+                            shown.push((team.clone(), alert));
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Missed change events: look at every team as it is now.
+                    let preferences = saved_preferences(&node).await;
+                    for snap in node.snapshots() {
+                        for alert in watch.look(&snap, &preferences, now_ms()) {
+                            shown.push((snap.id.clone(), alert));
+                        }
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = due.tick() => {
+                let preferences = saved_preferences(&node).await;
+                for snap in node.snapshots() {
+                    for alert in watch.due(&snap, &preferences, now_ms()) {
+                        shown.push((snap.id.clone(), alert));
+                    }
+                }
+            }
+            Some(alert) = announce.recv() => {
+                if let Some(team) = node.snapshots().first().map(|s| s.id.clone()) {
+                    shown.push((team, alert));
+                }
+            }
+            Some(click) = clicks.recv() => {
+                if wake.send(Wake::Show(Some(show_for(&click)))).is_err() {
+                    return;
+                }
+            }
+        }
+        if let Some(desktop) = &desktop {
+            for (team, alert) in shown {
+                if let Err(e) = desktop.show(&team, &alert).await {
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+    }
+}
+
+/// The device's preferences as saved (defaults if the node cannot say).
+async fn saved_preferences(node: &NodeHandle) -> Preferences {
+    match node.request(Request::Preferences { set: None }).await {
+        Ok(Reply::Preferences(p)) => p,
+        _ => Preferences::default(),
+    }
+}
+
+fn now_ms() -> i64 {
+    peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peercoach_core::testing::TeamFixture;
+    use peercoach_core::{Command, Urgency};
+
+    fn snapshot(f: &TeamFixture, i: usize) -> TeamSnapshot {
+        let doc = &f.replicas[i].doc;
+        TeamSnapshot {
+            id: doc.team().id.clone().expect("team id"),
+            team: Arc::new(doc.team().clone()),
+            me: doc.me().cloned(),
+            read_only: None,
+            version: 0,
+            loading: false,
+            notes: Arc::default(),
+        }
+    }
+
+    fn ask_ana(f: &mut TeamFixture, title: &str) {
+        let ana = f.id(0);
+        f.create(
+            1,
+            Command::Ask {
+                title: title.into(),
+                tried: String::new(),
+                skills: vec![],
+                urgency: Urgency::Normal,
+                to: Some(ana),
+            },
+        );
+        f.sync_all();
+    }
+
+    #[test]
+    fn the_first_look_is_the_baseline_then_changes_alert_unless_turned_off_or_snoozed() {
+        let mut f = TeamFixture::new(&["Ana", "Ben"]);
+        ask_ana(&mut f, "Already there when the app started");
+        let mut watch = Watch::default();
+        let on = Preferences::default();
+        let now = f.env.now_ms;
+        assert!(
+            watch.look(&snapshot(&f, 0), &on, now).is_empty(),
+            "baseline"
+        );
+        ask_ana(&mut f, "Review my design doc?");
+        let alerts = watch.look(&snapshot(&f, 0), &on, now);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].title, "Ben asks you for help");
+        assert!(
+            watch.look(&snapshot(&f, 0), &on, now).is_empty(),
+            "seen already"
+        );
+
+        let off = Preferences {
+            notifications_off: [alerts::AlertKind::RequestForMe.as_str().to_owned()].into(),
+            ..Preferences::default()
+        };
+        ask_ana(&mut f, "Pairing on Friday?");
+        assert!(
+            watch.look(&snapshot(&f, 0), &off, now).is_empty(),
+            "turned off"
+        );
+
+        f.apply(
+            0,
+            Command::Snooze {
+                until_ms: Some(now + 3_600_000),
+            },
+        )
+        .expect("snooze");
+        f.sync_all();
+        watch.look(&snapshot(&f, 0), &on, now);
+        ask_ana(&mut f, "While Ana is snoozed");
+        assert!(watch.look(&snapshot(&f, 0), &on, now).is_empty(), "snoozed");
+        ask_ana(&mut f, "After the snooze");
+        assert_eq!(
+            watch.look(&snapshot(&f, 0), &on, now + 2 * 3_600_000).len(),
+            1,
+            "the snooze is over"
+        );
+    }
+
+    #[test]
+    fn a_burst_after_being_away_is_one_summary() {
+        let mut f = TeamFixture::new(&["Ana", "Ben"]);
+        let mut watch = Watch::default();
+        let on = Preferences::default();
+        watch.look(&snapshot(&f, 0), &on, f.env.now_ms);
+        for i in 0..5 {
+            ask_ana(&mut f, &format!("Question {i}"));
+        }
+        let alerts = watch.look(&snapshot(&f, 0), &on, f.env.now_ms);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].title, "5 requests for you while you were away");
+    }
+}

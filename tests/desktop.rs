@@ -1,0 +1,509 @@
+//! The desktop app as a person keeps it open all day: running with its window closed,
+//! syncing, and raising desktop notifications on a real D-Bus session bus with a
+//! notification service (python3-dbusmock's `notification_daemon` template, which logs
+//! every notification it is sent); a click on one, or a second `peercoach`, brings the
+//! window back. The window runs under Xvfb.
+//!
+//! Needs `dbus-daemon`, `gdbus`, python3-dbusmock (and for the window: Xvfb,
+//! `xwininfo`, python3-xlib). Without them the tests print why and skip; under `CI=true`
+//! they fail (`.ci/run` installs them).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use peercoach_core::{Command as Cmd, MemberId};
+use peercoach_node::api::{Reply, Request};
+
+use crate::util::{Device, TestNode, bin, init_tracing};
+
+const SOON: Duration = Duration::from_secs(30);
+
+/// Whether a command runs here.
+fn has(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Skips (printing why), or fails under CI, when something the test needs is missing.
+fn require(what: &[(&str, bool)]) -> bool {
+    let missing: Vec<&str> = what.iter().filter(|(_, ok)| !ok).map(|(n, _)| *n).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("skipped: needs {}", missing.join(", "));
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why} (CI must have them: .ci/run installs them)"
+    );
+    eprintln!("{why}");
+    false
+}
+
+/// The system's Python, which has python3-dbusmock (not a user's pyenv).
+const PYTHON: &str = "/usr/bin/python3";
+
+fn has_dbus() -> bool {
+    require(&[
+        ("dbus-daemon", has("dbus-daemon", &["--version"])),
+        ("gdbus (libglib2.0-bin)", has("gdbus", &["help"])),
+        ("python3-dbusmock", has(PYTHON, &["-c", "import dbusmock"])),
+    ])
+}
+
+/// A private session bus with a notification service that logs what it is sent.
+struct Bus {
+    daemon: Child,
+    mock: Child,
+    address: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Bus {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon");
+        let mut address = String::new();
+        BufReader::new(daemon.stdout.take().expect("stdout"))
+            .read_line(&mut address)
+            .expect("the bus address");
+        let address = address.trim().to_owned();
+        let log = dir.path().join("notifications.log");
+        let mock = Command::new(PYTHON)
+            .args(["-m", "dbusmock", "--template", "notification_daemon", "-l"])
+            .arg(&log)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbusmock");
+        let bus = Self {
+            daemon,
+            mock,
+            address,
+            log,
+            _dir: dir,
+        };
+        let start = Instant::now();
+        while !bus.gdbus(&[
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.DBus",
+            "--object-path",
+            "/org/freedesktop/DBus",
+            "--method",
+            "org.freedesktop.DBus.GetNameOwner",
+            "org.freedesktop.Notifications",
+        ]) {
+            assert!(start.elapsed() < SOON, "the notification service came up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bus
+    }
+
+    fn gdbus(&self, args: &[&str]) -> bool {
+        Command::new("gdbus")
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// The notifications shown so far: (id, summary, body), from the service's log.
+    fn shown(&self) -> Vec<(u32, String, String)> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.contains(" Notify "))
+            .enumerate()
+            .map(|(i, line)| {
+                // `<time> Notify "app" replaces "icon" "summary" "body" [actions] {hints} t`
+                let quoted: Vec<String> = line
+                    .split('"')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect();
+                let summary = quoted.get(2).cloned().unwrap_or_default();
+                let body = quoted.get(3).cloned().unwrap_or_default();
+                (u32::try_from(i + 1).unwrap_or(u32::MAX), summary, body)
+            })
+            .collect()
+    }
+
+    /// Waits until a notification with this summary was shown; returns its id.
+    fn wait_for(&self, summary: &str) -> u32 {
+        self.wait_for_after(summary, 0)
+    }
+
+    /// Waits until a notification with this summary was shown after the first `after`
+    /// ones; returns its id.
+    fn wait_for_after(&self, summary: &str, after: usize) -> u32 {
+        let start = Instant::now();
+        loop {
+            let shown = self.shown().into_iter().skip(after);
+            if let Some((id, _, _)) = shown.into_iter().find(|(_, s, _)| s == summary) {
+                return id;
+            }
+            assert!(
+                start.elapsed() < SOON,
+                "no notification {summary:?}; shown: {:#?}",
+                self.shown()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A person clicks notification `id` (the service says its default action ran).
+    fn click(&self, id: u32) {
+        assert!(self.gdbus(&[
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.Notifications",
+            "--object-path",
+            "/org/freedesktop/Notifications",
+            "--method",
+            "org.freedesktop.DBus.Mock.EmitSignal",
+            "org.freedesktop.Notifications",
+            "ActionInvoked",
+            "us",
+            &format!("[<uint32 {id}>, <'default'>]"),
+        ]));
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        for child in [&mut self.mock, &mut self.daemon] {
+            if child.kill().is_ok() {
+                let _reaped = child.wait();
+            }
+        }
+    }
+}
+
+/// The app running on a data dir, as the desktop starts it.
+struct App {
+    child: Child,
+}
+
+impl App {
+    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let child = Command::new(bin())
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .env("PEERCOACH_LOOPBACK", "1")
+            .env_remove("PEERCOACH_DATA_DIR")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start peercoach");
+        let app = Self { child };
+        let start = Instant::now();
+        while !dir.join("control.sock").exists() {
+            assert!(start.elapsed() < SOON, "the app's node came up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        app
+    }
+
+    fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the app to exit on its own; its exit code.
+    fn wait_exit(&mut self) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            assert!(start.elapsed() < SOON, "the app stopped");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if self.child.kill().is_ok() {
+            let _reaped = self.child.wait();
+        }
+    }
+}
+
+/// Ana's device runs the app (data dir `ana`); Bo's is an in-process node in her team.
+async fn team_with_bo(ana: &Device) -> (TestNode, MemberId) {
+    let ticket = ana.run(&["invite"]).ok();
+    let bo = TestNode::start().await;
+    bo.join(&ticket, "Bo").await.expect("Bo joins Ana's team");
+    let members = ana.run(&["--json", "members"]).json();
+    let ana_id = members["members"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["name"] == "Ana"))
+        .and_then(|m| m["id"].as_str())
+        .and_then(|id| MemberId::parse(id).ok())
+        .expect("Ana's member id");
+    (bo, ana_id)
+}
+
+async fn bo_does(bo: &TestNode, command: Cmd) {
+    match bo
+        .ok(Request::Apply {
+            team: None,
+            command,
+        })
+        .await
+    {
+        Reply::Done { .. } => {}
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn offer_to(ana: &MemberId, topic: &str) -> Cmd {
+    Cmd::Offer {
+        request: None,
+        to: Some(ana.clone()),
+        topic: topic.into(),
+        message: "Try the checklist first".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_in_the_background_notifies_of_what_teammates_do_and_never_of_my_own() {
+    init_tracing();
+    if !has_dbus() {
+        return;
+    }
+    let bus = Bus::start();
+    let ana = Device::new();
+    ana.init("Ana", "Platform");
+    // Started as at login: no window, syncing and notifying.
+    let mut app = App::start(
+        ana.path(),
+        &["--background"],
+        &[("DBUS_SESSION_BUS_ADDRESS", &bus.address), ("DISPLAY", "")],
+    );
+    let (mut bo, ana_id) = team_with_bo(&ana).await;
+
+    bo_does(&bo, offer_to(&ana_id, "the release checklist")).await;
+    let offer = bus.wait_for("Bo asks: would you like some help?");
+    let (_, _, body) = bus
+        .shown()
+        .into_iter()
+        .find(|(id, _, _)| *id == offer)
+        .expect("shown");
+    assert_eq!(
+        body,
+        "About: the release checklist. Answer yes or not now in your inbox."
+    );
+    bo_does(
+        &bo,
+        Cmd::Ask {
+            title: "Coach me on estimates".into(),
+            tried: String::new(),
+            skills: vec![],
+            urgency: peercoach_core::Urgency::Normal,
+            to: Some(ana_id.clone()),
+        },
+    )
+    .await;
+    bus.wait_for("Bo asks you for help");
+    bo_does(
+        &bo,
+        Cmd::Thank {
+            to: ana_id.clone(),
+            text: "Thanks for the pairing".into(),
+            session: None,
+        },
+    )
+    .await;
+    bus.wait_for("Bo thanked you");
+
+    // Ana's own actions, made through the running app: no notification for them. Then
+    // one more from Bo, which arrives after them: the notifier saw Ana's and said nothing.
+    let before = bus.shown().len();
+    ana.run(&["ask", "Ana asks the team"]).ok();
+    ana.run(&["thank", "Bo", "Thanks back"]).ok();
+    bo_does(&bo, offer_to(&ana_id, "pairing on the parser")).await;
+    bus.wait_for_after("Bo asks: would you like some help?", before);
+    let after: Vec<String> = bus
+        .shown()
+        .into_iter()
+        .skip(before)
+        .map(|(_, s, _)| s)
+        .collect();
+    assert_eq!(after, ["Bo asks: would you like some help?"], "{after:?}");
+
+    // Quit, as from the app's Settings.
+    ana.run(&["quit"]).ok();
+    assert_eq!(app.wait_exit(), Some(0));
+    bo.stop().await;
+}
+
+fn has_display_tools() -> bool {
+    require(&[
+        ("Xvfb", has("which", &["Xvfb"])),
+        ("xwininfo (x11-utils)", has("which", &["xwininfo"])),
+        ("python3-xlib", has(PYTHON, &["-c", "import Xlib"])),
+    ])
+}
+
+/// An X server of our own.
+struct Display {
+    server: Child,
+    name: String,
+}
+
+impl Display {
+    fn start() -> Self {
+        // A display number no one else uses here: from the process id.
+        let name = format!(":{}", 100 + std::process::id() % 800);
+        let server = Command::new("Xvfb")
+            .args([&name, "-screen", "0", "1280x820x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb");
+        let display = Self { server, name };
+        let start = Instant::now();
+        while !has("xwininfo", &["-root", "-display", &display.name]) {
+            assert!(start.elapsed() < SOON, "Xvfb came up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        display
+    }
+
+    /// The app's top-level window, if one is mapped.
+    fn window(&self) -> Option<String> {
+        let out = Command::new("xwininfo")
+            .args(["-root", "-tree", "-display", &self.name])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.contains("(\"peercoach\" \"peercoach\")"))
+            .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+            .filter(|id| {
+                // Only a mapped (shown) window counts.
+                Command::new("xwininfo")
+                    .args(["-id", id, "-display", &self.name])
+                    .output()
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("IsViewable"))
+            })
+    }
+
+    fn wait_window(&self, shown: bool) {
+        let start = Instant::now();
+        while self.window().is_some() != shown {
+            assert!(
+                start.elapsed() < SOON,
+                "the window {}",
+                if shown { "came up" } else { "went away" }
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Closes the app's window as a window manager does: WM_DELETE_WINDOW.
+    fn close_window(&self) {
+        let id = self.window().expect("a window to close");
+        let script = r#"
+import sys
+from Xlib import X, display, protocol
+d = display.Display(sys.argv[1])
+w = d.create_resource_object("window", int(sys.argv[2], 16))
+protocols = d.intern_atom("WM_PROTOCOLS")
+delete = d.intern_atom("WM_DELETE_WINDOW")
+event = protocol.event.ClientMessage(window=w, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+w.send_event(event, event_mask=X.NoEventMask)
+d.flush()
+"#;
+        let ok = Command::new(PYTHON)
+            .args(["-c", script, &self.name, &id])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "sent WM_DELETE_WINDOW");
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        if self.server.kill().is_ok() {
+            let _reaped = self.server.wait();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_window_keeps_the_app_syncing_and_it_comes_back_when_asked() {
+    init_tracing();
+    if !has_dbus() || !has_display_tools() {
+        return;
+    }
+    let bus = Bus::start();
+    let display = Display::start();
+    let ana = Device::new();
+    ana.init("Ana", "Platform");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str()),
+        ("DISPLAY", display.name.as_str()),
+    ];
+    let mut app = App::start(ana.path(), &[], &env);
+    display.wait_window(true);
+    let (mut bo, ana_id) = team_with_bo(&ana).await;
+
+    // Close the window: the app keeps running (and says so once).
+    display.close_window();
+    display.wait_window(false);
+    bus.wait_for("peercoach keeps running in the background");
+    assert!(app.is_running(), "closing the window did not stop the app");
+
+    // A teammate's edit reaches the closed app's device, which raises a notification…
+    bo_does(&bo, offer_to(&ana_id, "the on-call handbook")).await;
+    let id = bus.wait_for("Bo asks: would you like some help?");
+    let offers = ana.run(&["--json", "offers"]).json();
+    assert!(
+        offers.to_string().contains("the on-call handbook"),
+        "the edit is on Ana's device: {offers}"
+    );
+    // …and a click on it opens the window.
+    bus.click(id);
+    display.wait_window(true);
+
+    // Closed again, a second start brings the same app's window back, and exits.
+    display.close_window();
+    display.wait_window(false);
+    let second = Command::new(bin())
+        .arg("--data-dir")
+        .arg(ana.path())
+        .env("PEERCOACH_LOOPBACK", "1")
+        .envs(env)
+        .output()
+        .expect("a second peercoach");
+    assert!(second.status.success(), "{second:?}");
+    display.wait_window(true);
+    assert!(app.is_running());
+
+    // Ctrl+Q-style quit ends it for good.
+    ana.run(&["quit"]).ok();
+    assert_eq!(app.wait_exit(), Some(0));
+    display.wait_window(false);
+    bo.stop().await;
+}
