@@ -130,6 +130,9 @@ pub enum EngineError {
         "the node on this data dir runs without a window (peercoach serve); stop it to open the app"
     )]
     NoWindow,
+    /// A join is already under way on this device.
+    #[error("a join is already under way; wait for it or cancel it")]
+    JoinUnderway,
     /// A join was cancelled before it finished.
     #[error("the join was cancelled")]
     JoinCancelled,
@@ -907,10 +910,15 @@ impl crate::sync::Docs for Engine {
         if let Some(open) = self.teams.get_mut(team) {
             return open.doc.apply_changes(changes).map(|_| ());
         }
-        if let Some(open) = self.notes.get_mut(team) {
-            open.doc.automerge().apply_changes(changes)?;
-            open.doc.refresh();
-        }
+        let open = self
+            .notes
+            .get_mut(team)
+            .ok_or_else(|| CommandError::NotFound {
+                kind: "team",
+                id: team.to_string(),
+            })?;
+        open.doc.automerge().apply_changes(changes)?;
+        open.doc.refresh();
         Ok(())
     }
 

@@ -124,6 +124,9 @@ pub struct Admission {
     pub change: Option<Vec<u8>>,
     /// The heads of the document sent: what the joiner now holds.
     pub joiner_has: Option<Vec<ChangeHash>>,
+    /// The team's document was read again from disk (adding the joiner could not be
+    /// saved, and what peers had sent and was not saved went with it).
+    pub reloaded: Option<TeamId>,
 }
 
 impl Admission {
@@ -135,6 +138,7 @@ impl Admission {
             team: None,
             change: None,
             joiner_has: None,
+            reloaded: None,
         }
     }
 }
@@ -186,6 +190,7 @@ pub fn answer_join(
             joiner_has: Some(open.doc.heads()),
             team: Some(team_id),
             change: None,
+            reloaded: None,
         };
     }
     let command = match &invite.device_of {
@@ -208,12 +213,20 @@ pub fn answer_join(
     };
     let applied = match engine.apply_to(&team_id, command) {
         Ok(a) => a,
-        Err(e) => return Admission::refused(e.to_string()),
+        Err(e) => {
+            let reloaded = matches!(e, EngineError::NotSaved(_)).then(|| team_id.clone());
+            return Admission {
+                reloaded,
+                ..Admission::refused(e.to_string())
+            };
+        }
     };
-    let member_id = applied
+    let Some(member_id) = applied
         .created
         .or_else(|| invite.device_of.map(|m| m.to_string()))
-        .unwrap_or_default();
+    else {
+        return Admission::refused("the inviter could not add you: no member was made");
+    };
     let Ok(open) = engine.open_team(&team_id) else {
         return Admission::refused("the team closed");
     };
@@ -230,6 +243,7 @@ pub fn answer_join(
         joiner_has: Some(open.doc.heads()),
         team: Some(team_id),
         change,
+        reloaded: None,
     }
 }
 

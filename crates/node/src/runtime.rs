@@ -263,6 +263,9 @@ pub enum NodeError {
     /// The network.
     #[error(transparent)]
     Net(#[from] peercoach_net::NetError),
+    /// The node's thread could not be started.
+    #[error("could not start the node's thread: {0}")]
+    Thread(#[source] std::io::Error),
     /// The control socket.
     #[error("control socket {path}: {source}")]
     Socket {
@@ -426,10 +429,7 @@ impl Node {
         let thread = std::thread::Builder::new()
             .name("peercoach-node".into())
             .spawn(move || actor.run(rx))
-            .map_err(|e| NodeError::Socket {
-                path: options.data_dir.clone(),
-                source: e,
-            })?;
+            .map_err(NodeError::Thread)?;
         Ok(Self {
             handle,
             net,
@@ -522,11 +522,11 @@ const INVITE_RELAY_WAIT: std::time::Duration = std::time::Duration::from_secs(10
 /// Messages taken from the actor's mailbox at once. Pushes in a batch are applied in one
 /// Automerge call (see [`crate::sync`]), so a node that fell behind catches up in fewer,
 /// larger calls; the inbound budget bounds what the mailbox holds.
-const MAX_BATCH: usize = 2048;
+const MAX_BATCH_MSGS: usize = 2048;
 
 /// Every this many ticks, this device's addresses are published again where they
 /// changed (they are also published at once on every change the endpoint reports).
-const PUBLISH_ADDRS_EVERY: u64 = 15;
+const PUBLISH_ADDRS_EVERY_TICKS: u64 = 15;
 
 /// The node's thread: the engine, the sync machine, and the plumbing between them and
 /// the network.
@@ -605,7 +605,7 @@ impl Actor {
         self.engine.save_views();
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
+            while batch.len() < MAX_BATCH_MSGS {
                 match rx.try_recv() {
                     Ok(msg) => batch.push(msg),
                     Err(_) => break,
@@ -623,7 +623,7 @@ impl Actor {
                     } => self.join_done(&ticket, result, reply),
                     Msg::Tick => {
                         self.ticks += 1;
-                        if self.ticks.is_multiple_of(PUBLISH_ADDRS_EVERY) {
+                        if self.ticks.is_multiple_of(PUBLISH_ADDRS_EVERY_TICKS) {
                             self.publish_addrs();
                         }
                         let busy = self
@@ -754,7 +754,7 @@ impl Actor {
         match saved {
             Ok(()) => Some(doc.get_heads()),
             Err(e) => {
-                tracing::error!(team = %team.short(), error = %e, "could not save changes from peers");
+                tracing::error!(team = %team.short(), error = %e, "could not save changes from peers: telling peers nothing until they are, trying again at every tick");
                 None
             }
         }
@@ -821,20 +821,38 @@ impl Actor {
         snapshots.insert(id, snapshot);
     }
 
-    fn api(&mut self, request: Request, to: oneshot::Sender<ApiResult>) {
-        // The team a request changes, as the person named it.
-        let names_team = match &request {
-            Request::Apply { team, .. }
-            | Request::Import { team, .. }
-            | Request::AddNote { team, .. }
-            | Request::DeleteNote { team, .. } => Some(team.clone()),
-            _ => None,
-        };
+    fn api(&mut self, mut request: Request, to: oneshot::Sender<ApiResult>) {
         let imports = matches!(request, Request::Import { .. });
         let notes = matches!(
             request,
             Request::AddNote { .. } | Request::DeleteNote { .. }
         );
+        // The team a request changes, resolved once from what the person typed (a name,
+        // an id prefix) and passed on as its exact id: a command that renames the team
+        // still finds it afterwards.
+        let named = match &mut request {
+            Request::Apply { team, .. }
+            | Request::Import { team, .. }
+            | Request::AddNote { team, .. }
+            | Request::DeleteNote { team, .. } => Some(team),
+            _ => None,
+        };
+        let target = match named {
+            Some(team) => match self.engine.select(team.as_deref()) {
+                Ok(id) => {
+                    *team = Some(id.to_string());
+                    Some(id)
+                }
+                // An Automerge file may bring the first team: the import says.
+                Err(_) if imports => None,
+                Err(e) => {
+                    let warnings = self.engine.take_warnings();
+                    reply(to, Err(e), warnings);
+                    return;
+                }
+            },
+            None => None,
+        };
         let result = match request {
             Request::Status { team } => self.status(team.as_deref()),
             Request::ShowWindow { show } => {
@@ -920,43 +938,40 @@ impl Actor {
                 }
                 self.publish_addrs();
             }
-            Ok(Reply::Imported { .. } | Reply::Done { .. }) if imports => {
+            Ok(reply) if imports => {
                 // A merged file brings others' changes, no single change of ours: peers
-                // hear the new heads and fetch what they lack.
-                if let Some(name) = names_team
-                    && let Ok(team) = self.engine.select(name.as_deref())
-                {
+                // hear the new heads and fetch what they lack. A file that added a team
+                // names it.
+                let added = match reply {
+                    Reply::Done {
+                        created: Some(id), ..
+                    } => TeamId::parse(id).ok(),
+                    _ => None,
+                };
+                if let Some(team) = added.or(target) {
                     self.feed(Input::LocalChange { team, change: None });
                 }
             }
             Ok(_) => {
-                if let Some(name) = names_team
-                    && let Ok(team) = self.engine.select(name.as_deref())
-                {
-                    let changed = if notes {
-                        self.engine.notes_id(&team)
-                    } else {
-                        Some(team)
-                    };
-                    if let Some(changed) = changed {
-                        self.local_change(&changed);
-                    }
+                let changed = if notes {
+                    target.and_then(|team| self.engine.notes_id(&team))
+                } else {
+                    target
+                };
+                if let Some(changed) = changed {
+                    self.local_change(&changed);
                 }
             }
             Err(EngineError::NotSaved(_)) => {
                 // The engine read the document again from disk, and with it dropped what
                 // peers had sent and was not yet saved.
-                if let Some(name) = names_team
-                    && let Ok(team) = self.engine.select(name.as_deref())
-                {
-                    let reloaded = if notes {
-                        self.engine.notes_id(&team)
-                    } else {
-                        Some(team)
-                    };
-                    if let Some(team) = reloaded {
-                        self.feed(Input::Reloaded { team });
-                    }
+                let reloaded = if notes {
+                    target.and_then(|team| self.engine.notes_id(&team))
+                } else {
+                    target
+                };
+                if let Some(team) = reloaded {
+                    self.feed(Input::Reloaded { team });
                 }
             }
             Err(_) => {}
@@ -1057,6 +1072,9 @@ impl Actor {
         name: String,
         to: oneshot::Sender<ApiResult>,
     ) -> Result<(), (Box<EngineError>, oneshot::Sender<ApiResult>)> {
+        if self.join_cancel.is_some() {
+            return Err((Box::new(EngineError::JoinUnderway), to));
+        }
         let addrs = self
             .net
             .direct_addrs()
@@ -1190,6 +1208,9 @@ impl Actor {
             } => {
                 let admission =
                     crate::join::answer_join(&mut self.engine, &request, from, now_ms());
+                if let Some(team) = admission.reloaded {
+                    self.feed(Input::Reloaded { team });
+                }
                 if let Some(team) = admission.team {
                     if admission.change.is_some() {
                         self.feed(Input::LocalChange {

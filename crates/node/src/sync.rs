@@ -9,7 +9,7 @@
 //! at time `now_ms`), and its outputs are effects ([`Effect`]: send this frame on this
 //! session, persist this team, save this sync state, close this peer, publish this team).
 //! The node's runtime feeds it events and carries out its effects; the tests in
-//! `sync/tests.rs` wire two or three machines through an in-memory network that drops,
+//! `sync/tests.rs` wire two to four machines through an in-memory network that drops,
 //! delays, duplicates and reorders frames, in simulated time.
 //!
 //! ## The protocol
@@ -81,13 +81,17 @@ use peercoach_net::{DeviceId, SendError, TeamId, Wire};
 /// cost grows with the history) would only add to that backlog.
 pub const LAGGING_TICKS: u32 = 3;
 
-/// How long a fetch from one peer (see [`SyncMachine`]'s fetch schedule) may go
-/// unanswered before another peer is asked.
+/// How long a fetch from one peer (heads it announced that we lack) may go unanswered
+/// before the next peer that has them is asked.
 pub const FETCH_WAIT_MS: i64 = 2_000;
 
 /// Every this many ticks the sync states of all peers are saved, so that a crash costs
 /// at most a few rounds of catching up.
-pub const SAVE_STATES_EVERY: u64 = 15;
+pub const SAVE_STATES_EVERY_TICKS: u64 = 15;
+
+/// Pushes that may wait for a team whose changes cannot be saved (a full disk); past
+/// this, they are dropped for a protocol round with each peer once the disk takes writes.
+const MAX_WAITING_PUSHES: usize = 4096;
 
 /// A sync stream with one peer for one team: unique per stream, for the node's life.
 pub type SessionId = u64;
@@ -96,7 +100,7 @@ pub type SessionId = u64;
 /// tests. Everything here works on memory only.
 pub trait Docs {
     /// Why changes were refused.
-    type Error: std::fmt::Display;
+    type Error: std::error::Error + Send + Sync + 'static;
     /// A team's document, if this device holds it.
     fn doc(&mut self, team: &TeamId) -> Option<&mut AutoCommit>;
     /// Applies pushed changes to a team's document, and to anything kept over it (the
@@ -198,7 +202,8 @@ pub enum Input {
         /// Sessions with frames waiting to be written.
         busy: BTreeSet<SessionId>,
     },
-    /// The end of a batch: apply what arrived, persist, then tell peers.
+    /// Apply what arrived, persist, then tell peers: at the end of each batch, and
+    /// whenever the runtime wants what is pending sent (after publishing addresses).
     Settle,
     /// The node stops: save every sync state.
     Stop,
@@ -487,22 +492,35 @@ impl SyncMachine {
                 peer,
                 session,
                 error,
-            } => {
-                if let Some(ps) = self.peers.get_mut(&(team, peer)) {
-                    // The frame is gone; the protocol starts afresh so that a round repairs
-                    // what it carried: on the next session, or at the first tick after
-                    // this one has drained.
-                    match error {
-                        SendError::Closed => ps.sessions.retain(|s| *s != session),
-                        SendError::Full => ps.overflowed = true,
+            } => match error {
+                // The session ended under us: as when it reports so itself.
+                SendError::Closed => self.session_down(team, peer, session),
+                SendError::Full => {
+                    if let Some(ps) = self.peers.get_mut(&(team, peer)) {
+                        // The frame is gone; the protocol starts afresh so that a round
+                        // repairs what it carried, at the first tick after the session
+                        // has drained.
+                        ps.overflowed = true;
+                        ps.restart_protocol();
                     }
-                    ps.restart_protocol();
                 }
-            }
+            },
             Input::Allowed { pairs } => {
-                for (key, ps) in &mut self.peers {
-                    if !pairs.contains(key) {
-                        ps.sessions.clear();
+                // Peers no longer allowed (a removed member's devices, a team left) are
+                // forgotten; their sync state is saved as a hint should they return.
+                let gone: Vec<(TeamId, DeviceId)> = self
+                    .peers
+                    .keys()
+                    .filter(|key| !pairs.contains(*key))
+                    .cloned()
+                    .collect();
+                for (team, peer) in gone {
+                    if let Some(ps) = self.peers.remove(&(team.clone(), peer)) {
+                        self.effects.push_back(Effect::SaveState {
+                            team,
+                            peer,
+                            state: ps.state.encode(),
+                        });
                     }
                 }
             }
@@ -513,11 +531,19 @@ impl SyncMachine {
         }
     }
 
-    /// The team's sync state, made at first sight with its heads then as durable.
+    /// The team's sync state, made at first sight with its heads then as durable (and a
+    /// round for every peer already connected, whose first round found no document).
     fn team(&mut self, team: &TeamId, docs: &mut impl Docs) -> Option<&mut TeamSync> {
         if !self.teams.contains_key(team) {
             let heads = docs.doc(team)?.get_heads();
-            self.teams.insert(team.clone(), TeamSync::new(heads));
+            let mut sync = TeamSync::new(heads);
+            sync.rounds = self
+                .peers
+                .iter()
+                .filter(|((t, _), ps)| t == team && !ps.sessions.is_empty())
+                .map(|((_, peer), _)| *peer)
+                .collect();
+            self.teams.insert(team.clone(), sync);
         }
         self.teams.get_mut(team)
     }
@@ -531,11 +557,14 @@ impl SyncMachine {
         docs: &mut impl Docs,
     ) {
         let ps = self.peers.entry((team.clone(), peer)).or_insert_with(|| {
-            PeerSync::new(
-                saved_state
-                    .and_then(|b| sync::State::decode(&b).ok())
-                    .unwrap_or_default(),
-            )
+            let state = saved_state.and_then(|bytes| match sync::State::decode(&bytes) {
+                Ok(state) => Some(state),
+                Err(e) => {
+                    tracing::warn!(peer = %peer.short(), error = %e, "unreadable saved sync state; starting afresh");
+                    None
+                }
+            });
+            PeerSync::new(state.unwrap_or_default())
         });
         tracing::trace!(peer = %peer.short(), session, live = ps.sessions.len(), "session up");
         ps.sessions.push(session);
@@ -589,11 +618,11 @@ impl SyncMachine {
                 };
                 let before = doc.get_heads();
                 let received = sync::Message::decode(&bytes)
-                    .map_err(|e| e.to_string())
+                    .map_err(BadFrame::SyncMessage)
                     .and_then(|m| {
                         doc.sync()
                             .receive_sync_message(&mut ps.state, m)
-                            .map_err(|e| e.to_string())
+                            .map_err(BadFrame::SyncRefused)
                     })
                     .map(|()| doc.get_heads() != before);
                 received.map(|merged| {
@@ -618,7 +647,7 @@ impl SyncMachine {
             }
             // Exactly one change per push, checked now, applied with the batch.
             Wire::Changes(bytes) => Change::try_from(bytes.as_slice())
-                .map_err(|e| e.to_string())
+                .map_err(BadFrame::Change)
                 .map(|change| {
                     self.arrivals
                         .changes
@@ -636,14 +665,14 @@ impl SyncMachine {
     }
 
     /// Garbage from a member's device: drop that connection, loudly.
-    fn drop_bad_peer(&mut self, key: &(TeamId, DeviceId), error: &str) {
-        tracing::warn!(peer = %key.1.short(), %error, "unusable sync message; closing");
+    fn drop_bad_peer(&mut self, key: &(TeamId, DeviceId), error: &BadFrame) {
+        tracing::warn!(peer = %key.1.short(), %error, "unusable frame; closing");
         if let Some(ps) = self.peers.get_mut(key) {
             ps.sessions.clear();
         }
         self.effects.push_back(Effect::ClosePeer {
             peer: key.1,
-            reason: "bad sync message".into(),
+            reason: error.to_string(),
         });
     }
 
@@ -702,14 +731,14 @@ impl SyncMachine {
             return;
         }
         let before = doc.get_heads();
-        let mut refused: Vec<(DeviceId, String)> = Vec::new();
+        let mut refused: Vec<(DeviceId, BadFrame)> = Vec::new();
         let all = fresh.iter().map(|(_, c)| c.clone()).collect();
         if docs.apply_changes(team, all).is_err() {
             // Automerge checks the whole batch before applying any of it: find the change
             // it refused, and the peer that sent it.
             for (peer, change) in &fresh {
                 if let Err(e) = docs.apply_changes(team, vec![change.clone()]) {
-                    refused.push((*peer, e.to_string()));
+                    refused.push((*peer, BadFrame::ChangeRefused(Box::new(e))));
                 }
             }
         }
@@ -771,19 +800,42 @@ impl SyncMachine {
         {
             return;
         }
-        t.fetching = None;
+        // A fetch that went unanswered moves on: the next peer (in order) that announced
+        // heads we lack is asked, the silent one again only when no other has them.
+        let after = t.fetching.take().map(|(peer, _)| peer);
         let Some(doc) = docs.doc(team) else {
             return;
         };
-        let next = self.peers.iter_mut().find(|((t, _), ps)| {
-            t == team
-                && !ps.sessions.is_empty()
-                && ps
-                    .peer_heads
-                    .as_ref()
-                    .is_some_and(|heads| !doc.get_missing_deps(heads).is_empty())
+        let candidates: Vec<DeviceId> = self
+            .peers
+            .iter()
+            .filter(|((t, _), ps)| {
+                t == team
+                    && !ps.sessions.is_empty()
+                    && ps
+                        .peer_heads
+                        .as_ref()
+                        .is_some_and(|heads| !doc.get_missing_deps(heads).is_empty())
+            })
+            .map(|((_, peer), _)| *peer)
+            .collect();
+        let chosen = match after {
+            Some(silent) => candidates
+                .iter()
+                .find(|p| **p > silent)
+                .or_else(|| candidates.first())
+                .copied(),
+            None => candidates.first().copied(),
+        };
+        let Some(t) = self.teams.get_mut(team) else {
+            return;
+        };
+        let next = chosen.and_then(|peer| {
+            self.peers
+                .get_mut(&(team.clone(), peer))
+                .map(|ps| (peer, ps))
         });
-        if let Some(((_, peer), ps)) = next {
+        if let Some((peer, ps)) = next {
             // Make sure our next sync message goes out, so they answer it with what we
             // lack.
             ps.state.last_sent_heads.clear();
@@ -791,12 +843,12 @@ impl SyncMachine {
             // or arrived without what we lack because it believes it sent that already
             // (a frame lost, changes undone here). Then it is asked to send it again.
             let heads = ps.peer_heads.clone().unwrap_or_default();
-            if t.asked.as_ref() == Some(&(*peer, heads.clone())) {
+            if t.asked.as_ref() == Some(&(peer, heads.clone())) {
                 ps.ask_resend();
             }
-            t.asked = Some((*peer, heads));
-            t.rounds.insert(*peer);
-            t.fetching = Some((*peer, now_ms));
+            t.asked = Some((peer, heads));
+            t.rounds.insert(peer);
+            t.fetching = Some((peer, now_ms));
         }
     }
 
@@ -856,11 +908,28 @@ impl SyncMachine {
             Some(heads) => {
                 t.durable = heads;
                 self.flush(now_ms, &team, docs);
+                // Rounds sent now come after this batch's status check.
+                if std::mem::take(&mut self.status_changed) {
+                    self.effects.push_back(Effect::StatusChanged);
+                }
             }
             None => {
-                // The changes stay in memory and unannounced; every tick tries again.
+                // The changes stay in memory and unannounced (the runtime logged why);
+                // every tick tries again. Pushes waiting meanwhile are bounded: past
+                // the bound, a protocol round with each peer brings them up to date.
                 t.unsaved = Unsaved::Unknown;
-                tracing::error!(team = %team.short(), "could not save changes from peers; telling peers nothing until they are");
+                if t.pushes.len() > MAX_WAITING_PUSHES {
+                    t.pushes.clear();
+                    let peers: Vec<DeviceId> = self
+                        .peers
+                        .keys()
+                        .filter(|(t, _)| *t == team)
+                        .map(|(_, p)| *p)
+                        .collect();
+                    if let Some(t) = self.teams.get_mut(&team) {
+                        t.rounds.extend(peers);
+                    }
+                }
             }
         }
     }
@@ -972,7 +1041,7 @@ impl SyncMachine {
     /// anti-entropy, and fetch what peers announced and we still lack.
     fn tick(&mut self, now_ms: i64, busy: &BTreeSet<SessionId>, docs: &mut impl Docs) {
         self.ticks += 1;
-        if self.ticks.is_multiple_of(SAVE_STATES_EVERY) {
+        if self.ticks.is_multiple_of(SAVE_STATES_EVERY_TICKS) {
             self.save_states();
         }
         let teams: Vec<TeamId> = self.teams.keys().cloned().collect();
@@ -1051,9 +1120,6 @@ impl SyncMachine {
     /// The document was read again from disk: what it held beyond that is gone, so every
     /// peer of the team starts from nothing, and the pushes of lost changes are dropped.
     fn reloaded(&mut self, team: TeamId, docs: &mut impl Docs) {
-        let Some(heads) = docs.doc(&team).map(|d| d.get_heads()) else {
-            return;
-        };
         let mut rounds = BTreeSet::new();
         for ((t, peer), ps) in &mut self.peers {
             if *t == team {
@@ -1067,13 +1133,33 @@ impl SyncMachine {
                 }
             }
         }
+        let Some(doc) = docs.doc(&team) else {
+            // It could not even be read again: forget it, and meet it afresh when it
+            // is back (every peer of it starts from nothing, as above).
+            self.teams.remove(&team);
+            return;
+        };
+        let heads = doc.get_heads();
+        // Pushes of changes the document still holds (a local change saved before the
+        // failure) still go out; those of changes it lost do not.
+        let kept: Vec<Push> = self
+            .teams
+            .get_mut(&team)
+            .map(|t| std::mem::take(&mut t.pushes))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|push| {
+                Change::try_from(push.bytes.as_slice())
+                    .is_ok_and(|c| doc.get_change_by_hash(&c.hash()).is_some())
+            })
+            .collect();
         let t = self
             .teams
             .entry(team)
             .or_insert_with(|| TeamSync::new(heads.clone()));
         t.durable = heads;
         t.unsaved = Unsaved::default();
-        t.pushes.clear();
+        t.pushes = kept;
         t.rounds.extend(rounds);
     }
 
@@ -1132,14 +1218,35 @@ pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
 
 /// The heads of a [`Wire::Heads`] frame; an error for anything that is not a list of
 /// whole hashes (at most 1,024 of them).
-pub fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, String> {
+pub fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, BadFrame> {
     if !bytes.len().is_multiple_of(32) || bytes.len() > 32 * 1024 {
-        return Err(format!("{} bytes are no list of heads", bytes.len()));
+        return Err(BadFrame::Heads(bytes.len()));
     }
     bytes
         .chunks(32)
-        .map(|c| ChangeHash::try_from(c).map_err(|e| e.to_string()))
+        .map(|c| ChangeHash::try_from(c).map_err(|_| BadFrame::Heads(bytes.len())))
         .collect()
+}
+
+/// Why a frame from a peer is unusable: the connection to it is closed (a member's device
+/// that sends garbage is broken or hostile, and either way is not listened to).
+#[derive(Debug, thiserror::Error)]
+pub enum BadFrame {
+    /// Not an Automerge sync message.
+    #[error("unreadable sync message: {0}")]
+    SyncMessage(#[source] sync::ReadMessageError),
+    /// A sync message Automerge refused to apply.
+    #[error("refused sync message: {0}")]
+    SyncRefused(#[source] peercoach_core::automerge::AutomergeError),
+    /// A push that is not one Automerge change.
+    #[error("unreadable change: {0}")]
+    Change(#[source] peercoach_core::automerge::LoadChangeError),
+    /// A pushed change the document refused.
+    #[error("refused change: {0}")]
+    ChangeRefused(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Not a list of whole heads.
+    #[error("{0} bytes are no list of heads")]
+    Heads(usize),
 }
 
 #[cfg(test)]

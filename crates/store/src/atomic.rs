@@ -22,17 +22,23 @@ pub(crate) enum Durability {
     Hint,
 }
 
-/// Replaces `path` with `bytes` (see the module docs). On failure the temporary file is
-/// removed and `path` is as it was.
+/// Replaces `path` with `bytes` (see the module docs). If writing the new bytes fails,
+/// the temporary file is removed and `path` is as it was; if the rename fails, `path` is
+/// as it was and the temporary file is left for the next write to replace; if only the
+/// final fsync of the directory fails, `path` holds the new bytes but a crash could still
+/// undo the rename, and the error says so.
 pub(crate) fn replace_file(
     path: &Path,
     bytes: &[u8],
     durability: Durability,
 ) -> Result<(), StoreError> {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
+    let Some(file_name) = path.file_name() else {
+        return Err(io_err(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"),
+        ));
+    };
+    let mut name = file_name.to_os_string();
     name.push(".tmp");
     let tmp = path.with_file_name(name);
     let written = File::create(&tmp).and_then(|mut file| {

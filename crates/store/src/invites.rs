@@ -1,8 +1,10 @@
-//! Outstanding invites of one team (`teams/<id>/invites.json`), kept by the device that
-//! made them: the ticket points at it, and only it can check the secret. Each secret
-//! works once, until it expires; a used or expired one is refused with a reason the
-//! joiner sees. The file is replaced whole and fsynced on every change: a redeemed
-//! invite must stay redeemed after a crash.
+//! The invites one device made for a team (`teams/<id>/invites.json`): the ticket points
+//! at that device, and only it can check the secret. Each secret works once, until it
+//! expires; a used or expired one is refused with a reason the joiner sees, and kept for
+//! a while so that the reason is "used" or "expired", not "unknown". The secrets are kept
+//! as they are — the device must compare them — in a data dir only its user can read.
+//! The file is replaced whole and fsynced on every change: a redeemed invite must stay
+//! redeemed after a crash.
 
 use peercoach_base::DeviceId;
 use peercoach_core::MemberId;

@@ -4,7 +4,7 @@
 //! (DESIGN.md §4):
 //!
 //! ```text
-//! <data dir>/
+//! <data dir>/            mode 0700: only this user
 //!   lock                 one process per data dir (held while open)
 //!   identity             iroh secret key + Automerge actor id, mode 0600
 //!   settings.json        per-device settings (never synced)
@@ -155,6 +155,14 @@ impl DataDir {
     /// Opens (creating if needed) and locks a data directory.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         fs::create_dir_all(path).map_err(|e| io_err(path, e))?;
+        // Only this user may read it: the device's key, invite secrets, a relay token,
+        // private notes and the team's records all live here.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_err(path, e))?;
+        }
         let lock_path = path.join("lock");
         let mut lock = fs::OpenOptions::new()
             .read(true)

@@ -431,3 +431,16 @@ fn a_saved_view_stands_only_for_the_files_it_was_made_from() {
     fs::write(&path, &whole).expect("restore");
     assert!(data.read_view(&f.team).is_some());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_data_dir_is_made_readable_by_its_user_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("peercoach");
+    fs::create_dir(&path).expect("mkdir");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let _data = DataDir::open(&path).expect("open");
+    let mode = fs::metadata(&path).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "keys, secrets and notes live here");
+}

@@ -293,10 +293,10 @@ impl World {
         let Some(to) = self.index_of(peer) else {
             return;
         };
-        let link = self.linked(i, to).filter(|l| {
+        let live = self.linked(i, to).is_some_and(|l| {
             (l.a == i && l.session_a == session) || (l.b == i && l.session_b == session)
         });
-        let Some(link) = link else {
+        if !live {
             self.feed_now(
                 i,
                 Input::SendFailed {
@@ -307,8 +307,7 @@ impl World {
                 },
             );
             return;
-        };
-        let _ = link;
+        }
         let node = &mut self.nodes[i];
         if node.overflow_next > 0 || self.rng.random_bool(self.faults.overflow) {
             node.overflow_next = node.overflow_next.saturating_sub(1);
