@@ -98,6 +98,10 @@ pub enum Target {
     Session(SessionId),
     /// The inbox as a whole (a summary).
     Inbox,
+    /// The board as a whole (a summary of new asks).
+    Board,
+    /// The window, wherever it was (a notice from the app itself).
+    Window,
 }
 
 /// One notification to show.
@@ -259,11 +263,17 @@ pub fn summarize(alerts: Vec<Alert>) -> Vec<Alert> {
         .iter()
         .max_by_key(|(_, n)| **n)
         .map_or(AlertKind::FloatingAsk, |(k, _)| *k);
+    // New asks are on the board; anything else (alone or with them) needs the inbox.
+    let (body, target) = if counts.keys().all(|k| *k == AlertKind::FloatingAsk) {
+        ("Open the help board to see them.", Target::Board)
+    } else {
+        ("Open your inbox to see them.", Target::Inbox)
+    };
     vec![Alert {
         kind,
         title: format!("{} while you were away", join_words(&parts)),
-        body: "Open your inbox to see them.".into(),
-        target: Target::Inbox,
+        body: body.into(),
+        target,
     }]
 }
 

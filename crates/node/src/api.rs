@@ -276,6 +276,8 @@ pub enum ShowTarget {
     Session(String),
     /// The inbox.
     Inbox,
+    /// The help board.
+    Board,
 }
 
 /// An invite this device made, and what became of it.

@@ -147,6 +147,10 @@ pub struct TeamSnapshot {
 
 type Snapshots = Arc<Mutex<BTreeMap<TeamId, Arc<TeamSnapshot>>>>;
 
+/// Set once every team has been opened: each team as it was opened from disk, before
+/// anything from the network (empty when no one watches snapshots).
+type Opened = Arc<std::sync::OnceLock<Vec<Arc<TeamSnapshot>>>>;
+
 /// Whether anyone reads snapshots: a headless node (serve, benchmarks) never pays for
 /// copying the view after each change.
 type Watching = Arc<std::sync::atomic::AtomicBool>;
@@ -158,7 +162,7 @@ pub struct NodeHandle {
     events: broadcast::Sender<NodeEvent>,
     snapshots: Snapshots,
     watching: Watching,
-    opened: Arc<std::sync::atomic::AtomicBool>,
+    opened: Opened,
     /// A desktop app runs this node and shows a window when asked.
     windowed: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -231,7 +235,14 @@ impl NodeHandle {
     /// saved view, or nothing yet (the UI says it is opening, not that there is no team),
     /// and requests wait.
     pub fn is_open(&self) -> bool {
-        self.opened.load(std::sync::atomic::Ordering::SeqCst)
+        self.opened.get().is_some()
+    }
+
+    /// Every team as it was opened from this device's disk, before anything arrived
+    /// from the network (once [`Self::is_open`]; only while snapshots are watched). What
+    /// came in since is what happened while this device was away.
+    pub fn opened_snapshots(&self) -> Vec<Arc<TeamSnapshot>> {
+        self.opened.get().cloned().unwrap_or_default()
     }
 
     /// The latest view of a team.
@@ -285,6 +296,7 @@ pub struct Node {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     socket: Option<PathBuf>,
     loopback_only: bool,
+    loopback_forced: bool,
 }
 
 impl Node {
@@ -349,7 +361,7 @@ impl Node {
         let (events, _) = broadcast::channel(256);
         let snapshots = Snapshots::default();
         let watching = Watching::new(options.watch_snapshots.into());
-        let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let opened = Opened::default();
         let windowed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handle = NodeHandle {
             tx: tx.clone(),
@@ -437,6 +449,7 @@ impl Node {
             tasks,
             socket,
             loopback_only,
+            loopback_forced: options.loopback_only,
         })
     }
 
@@ -455,9 +468,15 @@ impl Node {
         self.net.direct_addrs()
     }
 
-    /// Whether the node runs loopback-only.
+    /// Whether the node runs loopback-only (by its settings, or forced).
     pub fn is_loopback_only(&self) -> bool {
         self.loopback_only
+    }
+
+    /// Whether loopback-only is forced on this node, whatever its settings say
+    /// (`PEERCOACH_LOOPBACK`, `serve --loopback-only`).
+    pub fn is_loopback_forced(&self) -> bool {
+        self.loopback_forced
     }
 
     /// The network layer (for pausing peers and dropping connections).
@@ -555,7 +574,7 @@ struct Actor {
     specs: Vec<PeerSpec>,
     snapshots: Snapshots,
     watching: Watching,
-    opened: Arc<std::sync::atomic::AtomicBool>,
+    opened: Opened,
     windowed: Arc<std::sync::atomic::AtomicBool>,
     version: u64,
     ticks: u64,
@@ -600,7 +619,16 @@ impl Actor {
         self.follow_team_relays();
         self.publish_all();
         // After the snapshots: the UI takes "open, and no snapshot" for "no team yet".
-        self.opened.store(true, std::sync::atomic::Ordering::SeqCst);
+        let at_open: Vec<Arc<TeamSnapshot>> = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        if self.opened.set(at_open).is_err() {
+            tracing::debug!("the teams were opened already");
+        }
         self.notify(NodeEvent::Sync);
         self.engine.save_views();
         while let Some(first) = rx.blocking_recv() {
