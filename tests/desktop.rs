@@ -209,6 +209,8 @@ impl App {
             .args(args)
             .env("PEERCOACH_LOOPBACK", "1")
             .env_remove("PEERCOACH_DATA_DIR")
+            // The tests give the app its display; a desktop's Wayland must not win.
+            .env_remove("WAYLAND_DISPLAY")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -357,6 +359,189 @@ async fn the_app_in_the_background_notifies_of_what_teammates_do_and_never_of_my
     bo.stop().await;
 }
 
+/// Sets the device's notification preferences through the running app, as its
+/// Settings screen does.
+fn set_preferences(dir: &Path, preferences: peercoach_store::Preferences) {
+    let mut app = peercoach_node::control::ControlClient::connect(dir).expect("the app answers");
+    let reply = tokio::task::block_in_place(|| {
+        app.call(
+            &Request::Preferences {
+                set: Some(preferences.clone()),
+            },
+            SOON,
+        )
+    })
+    .expect("preferences saved");
+    assert!(
+        matches!(&reply.0, Reply::Preferences(p) if *p == preferences),
+        "{reply:?}"
+    );
+}
+
+/// The notifications shown after the first `after`, by summary.
+fn summaries_after(bus: &Bus, after: usize) -> Vec<String> {
+    bus.shown()
+        .into_iter()
+        .skip(after)
+        .map(|(_, s, _)| s)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_turned_off_or_snoozed_stays_quiet_and_a_burst_after_being_away_is_one() {
+    init_tracing();
+    if !has_dbus() {
+        return;
+    }
+    let bus = Bus::start();
+    let ana = Device::new();
+    ana.init("Ana", "Platform");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str()),
+        ("DISPLAY", ""),
+    ];
+    let mut app = App::start(ana.path(), &["--background"], &env);
+    let (mut bo, ana_id) = team_with_bo(&ana).await;
+
+    // Thanks turned off in Settings: Bo's thanks makes no sound; his offer after it does.
+    let before = bus.shown().len();
+    set_preferences(
+        ana.path(),
+        peercoach_store::Preferences {
+            notifications_off: [peercoach_core::alerts::AlertKind::Thanks
+                .as_str()
+                .to_owned()]
+            .into(),
+            ..Default::default()
+        },
+    );
+    bo_does(
+        &bo,
+        Cmd::Thank {
+            to: ana_id.clone(),
+            text: "Thanks for the review".into(),
+            session: None,
+        },
+    )
+    .await;
+    bo_does(&bo, offer_to(&ana_id, "the flaky test")).await;
+    bus.wait_for_after("Bo asks: would you like some help?", before);
+    assert_eq!(
+        summaries_after(&bus, before),
+        ["Bo asks: would you like some help?"],
+        "thanks are turned off"
+    );
+    set_preferences(ana.path(), peercoach_store::Preferences::default());
+
+    // Ana offers Bo help; his yes comes back to her.
+    let offer = ana
+        .run(&["offer", "--to", "Bo", "--topic", "the deploy script"])
+        .ok();
+    let offer = peercoach_core::OfferId::parse(offer.trim()).expect("an offer id");
+    let start = Instant::now();
+    loop {
+        // Bo answers once the offer has reached him.
+        let answered = bo
+            .try_request(Request::Apply {
+                team: None,
+                command: Cmd::Respond {
+                    offer: offer.clone(),
+                    answer: peercoach_core::Answer::Yes,
+                },
+            })
+            .await;
+        if answered.is_ok() {
+            break;
+        }
+        assert!(start.elapsed() < SOON, "the offer reached Bo: {answered:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bus.wait_for("Bo said yes to your offer");
+
+    // Floating this week: an ask to the whole team is for Ana too.
+    let week = peercoach_core::time::iso_week_key(peercoach_core::Env::now_ms(
+        &mut peercoach_core::SystemEnv,
+    ));
+    ana.run(&["rota", "add", &week, "Ana"]).ok();
+    bo_sees(&bo, "Ana on the rota", |team| {
+        team.rota.get(&week).is_some_and(|w| w.contains(&ana_id))
+    })
+    .await;
+    bo_does(&bo, ask("Anyone know the build cache?", None)).await;
+    let floating = bus.wait_for("New ask from Bo (you are floating this week)");
+    let (_, _, body) = bus
+        .shown()
+        .into_iter()
+        .find(|(id, _, _)| *id == floating)
+        .expect("shown");
+    assert_eq!(body, "Anyone know the build cache?");
+
+    // Snoozed: nothing, not even a request aimed at her. Awake again: the next one.
+    ana.run(&["snooze", "--until", "2999-01-01"]).ok();
+    bo_sees(&bo, "Ana snoozed", |team| is_snoozed(team, &ana_id)).await;
+    let before = bus.shown().len();
+    bo_does(&bo, ask("While Ana is away", Some(&ana_id))).await;
+    ana.run(&["snooze", "--off"]).ok();
+    bo_sees(&bo, "Ana awake", |team| !is_snoozed(team, &ana_id)).await;
+    bo_does(&bo, offer_to(&ana_id, "after the snooze")).await;
+    bus.wait_for_after("Bo asks: would you like some help?", before);
+    assert_eq!(
+        summaries_after(&bus, before),
+        ["Bo asks: would you like some help?"],
+        "quiet while snoozed"
+    );
+
+    // The app stops; Bo goes on. When Ana's app starts again and catches up, five asks
+    // for her are one notification, which a click opens on the inbox.
+    ana.run(&["quit"]).ok();
+    assert_eq!(app.wait_exit(), Some(0));
+    for i in 0..5 {
+        bo_does(&bo, ask(&format!("Question {i}"), Some(&ana_id))).await;
+    }
+    let before = bus.shown().len();
+    let mut app = App::start(ana.path(), &["--background"], &env);
+    bus.wait_for_after("5 requests for you while you were away", before);
+    assert_eq!(
+        summaries_after(&bus, before),
+        ["5 requests for you while you were away"]
+    );
+    ana.run(&["quit"]).ok();
+    assert_eq!(app.wait_exit(), Some(0));
+    bo.stop().await;
+}
+
+fn ask(title: &str, to: Option<&MemberId>) -> Cmd {
+    Cmd::Ask {
+        title: title.into(),
+        tried: String::new(),
+        skills: vec![],
+        urgency: peercoach_core::Urgency::Normal,
+        to: to.cloned(),
+    }
+}
+
+/// Waits until Bo's copy of the team shows what Ana did: her change has reached him,
+/// so what he does next comes after it.
+async fn bo_sees(bo: &TestNode, what: &str, seen: impl Fn(&peercoach_core::Team) -> bool) {
+    bo.node().handle().watch_snapshots();
+    let start = Instant::now();
+    while !bo
+        .node()
+        .handle()
+        .snapshots()
+        .first()
+        .is_some_and(|s| seen(&s.team))
+    {
+        assert!(start.elapsed() < SOON, "Bo never saw {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn is_snoozed(team: &peercoach_core::Team, member: &MemberId) -> bool {
+    let now = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+    team.members.get(member).is_some_and(|m| m.is_snoozed(now))
+}
+
 fn has_display_tools() -> bool {
     require(&[
         ("Xvfb", has("which", &["Xvfb"])),
@@ -494,6 +679,7 @@ async fn closing_the_window_keeps_the_app_syncing_and_it_comes_back_when_asked()
         .arg("--data-dir")
         .arg(ana.path())
         .env("PEERCOACH_LOOPBACK", "1")
+        .env_remove("WAYLAND_DISPLAY")
         .envs(env)
         .output()
         .expect("a second peercoach");

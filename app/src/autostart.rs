@@ -26,9 +26,41 @@ pub fn entry_path(config_home: &Path) -> PathBuf {
     config_home.join("autostart").join(ENTRY)
 }
 
-/// Whether peercoach starts at login.
+/// Whether peercoach starts at login: its entry is there and not switched off (the
+/// desktop's own startup settings do that with `Hidden=true`, or on GNOME
+/// `X-GNOME-Autostart-enabled=false`).
 pub fn is_enabled(config_home: &Path) -> bool {
-    entry_path(config_home).is_file()
+    let Ok(text) = std::fs::read_to_string(entry_path(config_home)) else {
+        return false;
+    };
+    !text.lines().any(|line| {
+        let line = line.trim();
+        line == "Hidden=true" || line == "X-GNOME-Autostart-enabled=false"
+    })
+}
+
+/// How this running app is started again at login: the binary (plain `peercoach` when
+/// that is what `PATH` finds, so the entry survives an upgrade that moves nothing), and
+/// the data dir as an absolute path unless it is the default one.
+pub fn this_app(
+    data_dir: &Path,
+    default_dir: Option<&Path>,
+) -> std::io::Result<(PathBuf, Option<PathBuf>)> {
+    let exe = std::env::current_exe()?;
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("peercoach"))
+            .find(|candidate| candidate.is_file())
+    });
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    let exe = match on_path {
+        Some(found) if same(&found, &exe) => PathBuf::from("peercoach"),
+        _ => exe,
+    };
+    let data_dir = std::path::absolute(data_dir)?;
+    let data_dir =
+        (default_dir.is_none_or(|d| !same(d, &data_dir) && d != data_dir)).then_some(data_dir);
+    Ok((exe, data_dir))
 }
 
 /// The entry that starts `exe` in the background at login, on `data_dir` when it is not
@@ -53,17 +85,24 @@ pub fn entry(exe: &Path, data_dir: Option<&Path>) -> String {
     )
 }
 
-/// Quotes an argument for a desktop entry's `Exec` key (the Desktop Entry
-/// Specification: double quotes, with `"`, `` ` ``, `$` and `\` escaped; `%` doubled).
+/// Quotes an argument for a desktop entry's `Exec` key, by the Desktop Entry
+/// Specification's two layers: inside double quotes `"`, `` ` ``, `$` and `\` take a
+/// backslash, and then the value's own string escapes double every backslash — so a
+/// `$` is written `\\$` and a backslash `\\\\`. A `%` is doubled (field codes), and
+/// a line break or tab takes its string escape.
 fn quote(arg: &str) -> String {
     let mut out = String::from("\"");
     for c in arg.chars() {
         match c {
-            '"' | '`' | '$' | '\\' => {
-                out.push('\\');
+            '"' | '`' | '$' => {
+                out.push_str("\\\\");
                 out.push(c);
             }
+            '\\' => out.push_str("\\\\\\\\"),
             '%' => out.push_str("%%"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
             c => out.push(c),
         }
     }
@@ -103,7 +142,7 @@ mod tests {
         assert!(text.starts_with("[Desktop Entry]\n"));
         assert!(
             text.contains(
-                "Exec=\"/opt/peer coach/bin/peercoach\" --data-dir \"/home/ana/My \\$data\" --background\n"
+                "Exec=\"/opt/peer coach/bin/peercoach\" --data-dir \"/home/ana/My \\\\$data\" --background\n"
             ),
             "{text}"
         );
@@ -113,9 +152,36 @@ mod tests {
             home.path()
                 .join("autostart/org.peercoach.peercoach.desktop")
         );
+        // Switched off in the desktop's startup settings: not enabled, though there.
+        for off in ["Hidden=true", "X-GNOME-Autostart-enabled=false"] {
+            let switched = text.replace("X-GNOME-Autostart-enabled=true", off);
+            std::fs::write(entry_path(home.path()), switched).expect("write");
+            assert!(!is_enabled(home.path()), "{off}");
+        }
         disable(home.path()).expect("disable");
         assert!(!is_enabled(home.path()));
         disable(home.path()).expect("disabling twice is fine");
+    }
+
+    #[test]
+    fn exec_arguments_survive_both_layers_of_escaping() {
         assert_eq!(quote("100%"), "\"100%%\"");
+        // In the file: a backslash is four, a quote, a backquote and a dollar take two.
+        assert_eq!(quote(r#"a\b"c`d$e"#), r#""a\\\\b\\"c\\`d\\$e""#);
+        assert_eq!(quote("line\nbreak"), "\"line\\nbreak\"");
+    }
+
+    #[test]
+    fn the_app_is_started_again_from_where_it_runs_on_an_absolute_data_dir() {
+        let here = std::env::current_dir().expect("cwd");
+        let (exe, dir) = this_app(Path::new("relative/data"), None).expect("this app");
+        assert!(
+            exe.is_absolute() || exe == Path::new("peercoach"),
+            "{exe:?}"
+        );
+        assert_eq!(dir, Some(here.join("relative/data")));
+        let default = here.join("default");
+        let (_, dir) = this_app(&default, Some(&default)).expect("this app");
+        assert_eq!(dir, None, "the default data dir is not named");
     }
 }

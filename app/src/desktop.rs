@@ -9,12 +9,12 @@
 //! without notifications, saying so once in its log.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use peercoach_core::TeamId;
 use peercoach_core::alerts::{Alert, AlertKind, Target};
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
 
 /// The generated proxy of the notification service.
 mod service {
@@ -44,6 +44,9 @@ mod service {
 
         #[zbus(signal)]
         fn action_invoked(&self, id: u32, action_key: String) -> zbus::Result<()>;
+
+        #[zbus(signal)]
+        fn notification_closed(&self, id: u32, reason: u32) -> zbus::Result<()>;
     }
 }
 
@@ -61,8 +64,8 @@ pub enum DesktopError {
 /// A click on a notification: the team and the record it was about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Click {
-    /// The team.
-    pub team: TeamId,
+    /// The team (none for a notice from the app itself).
+    pub team: Option<TeamId>,
     /// The record.
     pub target: Target,
 }
@@ -70,7 +73,9 @@ pub struct Click {
 /// The session bus's notification service, and the notifications shown through it.
 pub struct Desktop {
     proxy: service::NotificationsProxy<'static>,
-    /// What each shown notification was about, by the id the service gave it.
+    /// What each notification still on screen is about, by the id the service gave it.
+    /// Held while a notification is being shown, so a click that comes back before
+    /// `Notify` has answered waits for the entry instead of missing it.
     shown: Arc<Mutex<HashMap<u32, Click>>>,
 }
 
@@ -99,34 +104,46 @@ impl Desktop {
             .receive_action_invoked()
             .await
             .map_err(DesktopError::Unavailable)?;
+        let mut closed = proxy
+            .receive_notification_closed()
+            .await
+            .map_err(DesktopError::Unavailable)?;
         let shown: Arc<Mutex<HashMap<u32, Click>>> = Arc::default();
         let ours = shown.clone();
         tokio::spawn(async move {
-            // Drained for as long as the connection lives: an unread signal queue would
-            // stall the connection (zbus).
-            while let Some(signal) = invoked.next().await {
-                let Ok(args) = signal.args() else {
-                    continue;
-                };
-                // Clicks on other apps' notifications arrive too; only ours count.
-                let click = ours
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&args.id);
-                if let Some(click) = click
-                    && args.action_key == "default"
-                    && clicks.send(click).is_err()
-                {
-                    break;
+            // Both streams are drained for as long as the connection lives: an unread
+            // signal queue would stall the connection (zbus).
+            loop {
+                tokio::select! {
+                    Some(signal) = invoked.next() => {
+                        let Ok(args) = signal.args() else {
+                            continue;
+                        };
+                        // Clicks on other apps' notifications arrive too; only ours count.
+                        let click = ours.lock().await.remove(&args.id);
+                        if let Some(click) = click
+                            && args.action_key == "default"
+                            && clicks.send(click).is_err()
+                        {
+                            break;
+                        }
+                    }
+                    Some(signal) = closed.next() => {
+                        // Dismissed or expired: nothing to open any more.
+                        if let Ok(args) = signal.args() {
+                            ours.lock().await.remove(&args.id);
+                        }
+                    }
+                    else => break,
                 }
             }
         });
         Ok(Self { proxy, shown })
     }
 
-    /// Shows an alert about `team`. A click on it (its "default" action) opens the app on
-    /// the alert's target.
-    pub async fn show(&self, team: &TeamId, alert: &Alert) -> Result<(), DesktopError> {
+    /// Shows an alert (about `team`, unless it is the app's own notice). A click on it
+    /// (its "default" action) opens the app on the alert's target.
+    pub async fn show(&self, team: Option<&TeamId>, alert: &Alert) -> Result<(), DesktopError> {
         let mut hints: HashMap<&str, zbus::Variant<'_>> = HashMap::new();
         hints.insert("desktop-entry", zbus::Variant::from(DESKTOP_ENTRY));
         let urgency: u8 = match alert.kind {
@@ -134,6 +151,7 @@ impl Desktop {
             _ => 0,
         };
         hints.insert("urgency", zbus::Variant::U8(urgency));
+        let mut shown = self.shown.lock().await;
         let id = self
             .proxy
             .notify(
@@ -148,10 +166,10 @@ impl Desktop {
             )
             .await
             .map_err(DesktopError::Refused)?;
-        self.shown.lock().unwrap_or_else(|p| p.into_inner()).insert(
+        shown.insert(
             id,
             Click {
-                team: team.clone(),
+                team: team.cloned(),
                 target: alert.target.clone(),
             },
         );

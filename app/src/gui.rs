@@ -10,15 +10,15 @@ pub mod state;
 pub mod theme;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use peercoach_node::api::{Reply, Request, Show};
 use peercoach_node::control::ControlClient;
 use peercoach_node::{Node, NodeEvent, NodeOptions};
 
-use crate::notifier::{self, Wake};
+use crate::notifier;
 
 pub use app::PeercoachApp;
 
@@ -91,11 +91,16 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
     };
     let handle = node.handle();
     handle.set_windowed(true);
-    // The window is asked for (and the app to quit) from the control socket and from
-    // notifications; the main thread waits for that while no window is open.
+    // The window is asked for, and the app to quit, over the control socket (a second
+    // start, `peercoach quit`) and by a click on a notification: all arrive as node
+    // events, and land in one queue with one reader at a time — the open window, or
+    // this thread while none is open. Nothing is done twice or lost at the moment the
+    // window closes.
     let (wake_tx, wake_rx) = std::sync::mpsc::channel();
+    let wakes: Wakes = Arc::new(Mutex::new(wake_rx));
+    let open_window: OpenWindow = Arc::default();
     let mut events = handle.subscribe();
-    let forward = wake_tx.clone();
+    let forward_to = open_window.clone();
     rt.spawn(async move {
         loop {
             let wake = match events.recv().await {
@@ -104,20 +109,34 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             };
-            if forward.send(wake).is_err() {
+            if wake_tx.send(wake).is_err() {
                 break;
+            }
+            // The open window reads the queue on its next frame: wake it for that.
+            if let Some(ctx) = forward_to
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
+                ctx.request_repaint();
             }
         }
     });
     let (announce, announced) = tokio::sync::mpsc::unbounded_channel();
-    rt.spawn(notifier::run(handle.clone(), wake_tx, announced));
+    rt.spawn(notifier::run(handle.clone(), announced));
     let quit = Arc::new(AtomicBool::new(false));
     let mut next = (!background).then_some(Opening { screen, show: None });
     let mut told_background = false;
     let mut first = !background;
     let result = loop {
         if let Some(opening) = next.take() {
-            if let Err(e) = window(&rt, &node, &data_dir, opening, quit.clone()) {
+            let shown = Window {
+                opening,
+                quit: quit.clone(),
+                wakes: wakes.clone(),
+                open: open_window.clone(),
+            };
+            if let Err(e) = window(&rt, &node, &data_dir, shown) {
                 if first {
                     break Err(e);
                 }
@@ -126,13 +145,12 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
                 tracing::error!("{e:#}");
             }
             first = false;
-            // Anything asked while the window was open was done by it.
-            while let Ok(wake) = wake_rx.try_recv() {
-                if wake == Wake::Quit {
-                    quit.store(true, Ordering::SeqCst);
-                }
-            }
-            if quit.load(Ordering::SeqCst) || !keeps_running(&rt, &handle) {
+            // Before the first team there is nothing to sync or tell about: closing
+            // the window quits (a join still underway is cancelled with it).
+            if quit.load(Ordering::SeqCst)
+                || handle.snapshots().is_empty()
+                || !keeps_running(&rt, &handle)
+            {
                 break Ok(());
             }
             if !told_background {
@@ -143,14 +161,15 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
                     body: "It syncs with your team and tells you when someone needs you. \
                            Open it again from the menu; Quit is in its Settings."
                         .into(),
-                    target: peercoach_core::alerts::Target::Inbox,
+                    target: peercoach_core::alerts::Target::Window,
                 };
                 if announce.send(notice).is_err() {
                     tracing::debug!("no notifier to say the app keeps running");
                 }
             }
         }
-        match wake_rx.recv() {
+        let wake = wakes.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        match wake {
             Ok(Wake::Show(show)) => {
                 next = Some(Opening { screen: None, show });
             }
@@ -159,6 +178,29 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
     };
     rt.block_on(node.shutdown());
     result
+}
+
+/// What the app is asked to do from outside its window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// Open (or raise) the window, on a record if given.
+    Show(Option<Show>),
+    /// Stop the app.
+    Quit,
+}
+
+/// The queue of [`Wake`]s, read by the open window or, while none is, the main thread.
+pub type Wakes = Arc<Mutex<std::sync::mpsc::Receiver<Wake>>>;
+
+/// The open window's context, to wake it when something is queued for it.
+type OpenWindow = Arc<Mutex<Option<egui::Context>>>;
+
+/// A window about to open, and what it shares with the app's process.
+struct Window {
+    opening: Opening,
+    quit: Arc<AtomicBool>,
+    wakes: Wakes,
+    open: OpenWindow,
 }
 
 /// What the window opens on.
@@ -171,7 +213,11 @@ struct Opening {
 fn keeps_running(rt: &tokio::runtime::Runtime, handle: &peercoach_node::NodeHandle) -> bool {
     match rt.block_on(handle.request(Request::Preferences { set: None })) {
         Ok(Reply::Preferences(p)) => p.keep_running,
-        _ => true,
+        other => {
+            // Unknown: keep syncing, as by default.
+            tracing::warn!(?other, "could not read whether to keep running");
+            true
+        }
     }
 }
 
@@ -181,9 +227,14 @@ fn window(
     rt: &tokio::runtime::Runtime,
     node: &Node,
     data_dir: &std::path::Path,
-    opening: Opening,
-    quit: Arc<AtomicBool>,
+    shown: Window,
 ) -> Result<()> {
+    let Window {
+        opening,
+        quit,
+        wakes,
+        open,
+    } = shown;
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("peercoach")
         .with_app_id(APP_ID)
@@ -202,10 +253,11 @@ fn window(
         ..Default::default()
     };
     let handle = node.handle();
-    let loopback_only = node.is_loopback_only();
+    let loopback_forced = node.is_loopback_forced();
     let app_dir = data_dir.to_owned();
     let spawner = rt.handle().clone();
-    eframe::run_native(
+    let window_open = open.clone();
+    let ran = eframe::run_native(
         "peercoach",
         native,
         Box::new(move |cc| {
@@ -224,16 +276,19 @@ fn window(
                     ctx.request_repaint();
                 }
             });
-            let mut app = PeercoachApp::new(handle, app_dir, loopback_only, prefs);
+            *window_open.lock().unwrap_or_else(|p| p.into_inner()) = Some(cc.egui_ctx.clone());
+            let mut app = PeercoachApp::new(handle, app_dir, loopback_forced, prefs);
             app.quit = quit;
+            app.wakes = Some(wakes);
             app.waker = Some(waker.abort_handle());
             if let Some(show) = opening.show {
                 app.show(&show);
             }
             Ok(Box::new(app))
         }),
-    )
-    .map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+    );
+    *open.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    ran.map_err(|e| anyhow::anyhow!("the window failed: {e}"))
 }
 
 #[cfg(test)]

@@ -86,27 +86,22 @@ fn wanted(found: Vec<Alert>, preferences: &Preferences) -> Vec<Alert> {
         .collect()
 }
 
-/// What the notifier asks of the app's window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Wake {
-    /// Open (or raise) the window, on a record if given.
-    Show(Option<Show>),
-    /// Stop the app.
-    Quit,
-}
-
-/// The window's target for a clicked notification.
-pub fn show_for(click: &Click) -> Show {
+/// The window's target for a clicked notification: a record, a screen, or (a notice
+/// from the app itself) the window wherever it was.
+pub fn show_for(click: &Click) -> Option<Show> {
     use peercoach_core::alerts::Target;
-    Show {
-        team: click.team.to_string(),
-        target: match &click.target {
-            Target::Request(id) => ShowTarget::Request(id.to_string()),
-            Target::Offer(id) => ShowTarget::Offer(id.to_string()),
-            Target::Session(id) => ShowTarget::Session(id.to_string()),
-            Target::Inbox => ShowTarget::Inbox,
-        },
-    }
+    let target = match &click.target {
+        Target::Request(id) => ShowTarget::Request(id.to_string()),
+        Target::Offer(id) => ShowTarget::Offer(id.to_string()),
+        Target::Session(id) => ShowTarget::Session(id.to_string()),
+        Target::Inbox => ShowTarget::Inbox,
+        Target::Board => ShowTarget::Board,
+        Target::Window => return None,
+    };
+    Some(Show {
+        team: click.team.as_ref()?.to_string(),
+        target,
+    })
 }
 
 /// How often follow-ups due today are looked for.
@@ -114,12 +109,9 @@ const DUE_EVERY: Duration = Duration::from_secs(60);
 
 /// Watches the node and shows notifications until the node stops. `announce` takes
 /// notices the app itself wants shown (the first time its window closes to the
-/// background); `wake` gets clicks.
-pub async fn run(
-    node: NodeHandle,
-    wake: std::sync::mpsc::Sender<Wake>,
-    mut announce: mpsc::UnboundedReceiver<Alert>,
-) {
+/// background). A click asks the node for the window ([`Request::ShowWindow`]), as a
+/// second start of the app does.
+pub async fn run(node: NodeHandle, mut announce: mpsc::UnboundedReceiver<Alert>) {
     let mut events = node.subscribe();
     let (click_tx, mut clicks) = mpsc::unbounded_channel();
     let desktop = match Desktop::connect(click_tx).await {
@@ -129,63 +121,72 @@ pub async fn run(
             None
         }
     };
-    // The teams as they are when the node has opened them are where the watch starts.
+    // The watch starts from the teams as this device saved them: what the network
+    // brought since — even before this task ran — is news.
     while !node.is_open() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut watch = Watch::default();
-    let initial = saved_preferences(&node).await;
+    let mut preferences = Preferences::default();
+    refresh(&node, &mut preferences).await;
     let now = now_ms();
+    for snap in node.opened_snapshots() {
+        watch.look(&snap, &preferences, now);
+    }
+    // Whatever changed between the opening and now.
     for snap in node.snapshots() {
-        watch.look(&snap, &initial, now);
+        for alert in watch.look(&snap, &preferences, now) {
+            if let Some(desktop) = &desktop
+                && let Err(e) = desktop.show(Some(&snap.id), &alert).await
+            {
+                tracing::warn!("{e}");
+            }
+        }
     }
     let mut due = tokio::time::interval(DUE_EVERY);
     loop {
-        let mut shown: Vec<(TeamId, Alert)> = Vec::new();
+        let mut shown: Vec<(Option<TeamId>, Alert)> = Vec::new();
         tokio::select! {
             event = events.recv() => match event {
                 Ok(NodeEvent::Changed { team }) => {
                     if let Some(snap) = node.snapshot(&team) {
-                        let preferences = saved_preferences(&node).await;
+                        refresh(&node, &mut preferences).await;
                         for alert in watch.look(&snap, &preferences, now_ms()) {
-                            shown.push((team.clone(), alert));
+                            shown.push((Some(team.clone()), alert));
                         }
                     }
                 }
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     // Missed change events: look at every team as it is now.
-                    let preferences = saved_preferences(&node).await;
+                    refresh(&node, &mut preferences).await;
                     for snap in node.snapshots() {
                         for alert in watch.look(&snap, &preferences, now_ms()) {
-                            shown.push((snap.id.clone(), alert));
+                            shown.push((Some(snap.id.clone()), alert));
                         }
                     }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = due.tick() => {
-                let preferences = saved_preferences(&node).await;
+                refresh(&node, &mut preferences).await;
                 for snap in node.snapshots() {
                     for alert in watch.due(&snap, &preferences, now_ms()) {
-                        shown.push((snap.id.clone(), alert));
+                        shown.push((Some(snap.id.clone()), alert));
                     }
                 }
             }
-            Some(alert) = announce.recv() => {
-                if let Some(team) = node.snapshots().first().map(|s| s.id.clone()) {
-                    shown.push((team, alert));
-                }
-            }
+            Some(alert) = announce.recv() => shown.push((None, alert)),
             Some(click) = clicks.recv() => {
-                if wake.send(Wake::Show(Some(show_for(&click)))).is_err() {
-                    return;
+                let show = show_for(&click);
+                if let Err(e) = node.request(Request::ShowWindow { show }).await {
+                    tracing::warn!("a click on a notification could not open the window: {e}");
                 }
             }
         }
         if let Some(desktop) = &desktop {
             for (team, alert) in shown {
-                if let Err(e) = desktop.show(&team, &alert).await {
+                if let Err(e) = desktop.show(team.as_ref(), &alert).await {
                     tracing::warn!("{e}");
                 }
             }
@@ -193,11 +194,12 @@ pub async fn run(
     }
 }
 
-/// The device's preferences as saved (defaults if the node cannot say).
-async fn saved_preferences(node: &NodeHandle) -> Preferences {
+/// Reads the device's preferences as saved; keeps the last known ones if the node
+/// cannot say (a kind turned off stays off through a hiccup).
+async fn refresh(node: &NodeHandle, preferences: &mut Preferences) {
     match node.request(Request::Preferences { set: None }).await {
-        Ok(Reply::Preferences(p)) => p,
-        _ => Preferences::default(),
+        Ok(Reply::Preferences(p)) => *preferences = p,
+        other => tracing::warn!(?other, "could not read the notification preferences"),
     }
 }
 

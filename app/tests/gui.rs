@@ -886,3 +886,47 @@ fn reopening_the_window_shows_what_arrived_while_it_was_closed_at_once() {
     a.stop(&rt);
     b.stop(&rt);
 }
+
+#[test]
+fn a_click_on_a_notification_opens_the_window_on_its_record_and_quit_stops_the_app() {
+    use peercoach_app::gui::Wake;
+    use peercoach_node::api::{Show, ShowTarget};
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_owned();
+    let d = start(&rt, dir);
+    let mut h = d.harness(&path);
+    create_team(&mut h, "Ana");
+    ask(&mut h, "Pods restart after deploy");
+    let request = h.state().derived.board[0].id.clone();
+    let team = h.state().team_id().expect("team").to_string();
+    let (wake, wakes) = std::sync::mpsc::channel();
+    h.state_mut().wakes = Some(std::sync::Arc::new(std::sync::Mutex::new(wakes)));
+    let shows = |h: &mut Harness<'_, PeercoachApp>, target: ShowTarget| {
+        wake.send(Wake::Show(Some(Show {
+            team: team.clone(),
+            target,
+        })))
+        .expect("queued");
+        h.step();
+    };
+
+    // Elsewhere in the app, a click on "Ben asks you for help" opens that request.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num2);
+    settle(&mut h, "inbox", |app| app.prefs.screen == Screen::Inbox);
+    shows(&mut h, ShowTarget::Request(request.to_string()));
+    assert_eq!(h.state().prefs.screen, Screen::Board);
+    assert_eq!(h.state().drafts.selected, Some(request));
+    // A summary of new asks opens the board; one of offers, the inbox.
+    shows(&mut h, ShowTarget::Inbox);
+    assert_eq!(h.state().prefs.screen, Screen::Inbox);
+    shows(&mut h, ShowTarget::Board);
+    assert_eq!(h.state().prefs.screen, Screen::Board);
+    // `peercoach quit` (or Quit in another window of the app): the app stops.
+    assert!(!h.state().quit.load(std::sync::atomic::Ordering::SeqCst));
+    wake.send(Wake::Quit).expect("queued");
+    h.step();
+    assert!(h.state().quit.load(std::sync::atomic::Ordering::SeqCst));
+    drop(h);
+    d.stop(&rt);
+}

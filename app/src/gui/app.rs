@@ -18,6 +18,7 @@ use tokio::sync::{broadcast, oneshot};
 use super::screens;
 use super::state::{AskForm, Derived, Drafts, OfferForm, Prefs, Screen, SessionForm};
 use super::theme::{self, SyncLight};
+use super::{Wake, Wakes};
 
 /// Why a request was sent: what to do with its reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +85,9 @@ pub struct Cx<'a> {
     pub outbox: &'a mut Vec<(Request, Purpose)>,
     /// The data dir (shown in settings).
     pub data_dir: &'a std::path::Path,
-    /// Loopback-only (from flag, env or settings).
-    pub loopback_only: bool,
+    /// Whether loopback-only is forced (`PEERCOACH_LOOPBACK`, `--loopback-only`),
+    /// whatever the settings say.
+    pub loopback_forced: bool,
 }
 
 impl Cx<'_> {
@@ -116,7 +118,7 @@ pub struct PeercoachApp {
     node: NodeHandle,
     events: broadcast::Receiver<NodeEvent>,
     data_dir: PathBuf,
-    loopback_only: bool,
+    loopback_forced: bool,
     /// Persisted preferences.
     pub prefs: Prefs,
     /// The open team's latest snapshot.
@@ -145,6 +147,8 @@ pub struct PeercoachApp {
     pub quit: Arc<AtomicBool>,
     /// The task that wakes this window on node events; it ends with the window.
     pub waker: Option<tokio::task::AbortHandle>,
+    /// What the app's process asks of the window (show, quit); read every frame.
+    pub wakes: Option<Wakes>,
 }
 
 impl Drop for PeercoachApp {
@@ -156,15 +160,16 @@ impl Drop for PeercoachApp {
 }
 
 impl PeercoachApp {
-    /// An app showing a running node's teams.
-    pub fn new(node: NodeHandle, data_dir: PathBuf, loopback_only: bool, prefs: Prefs) -> Self {
+    /// An app showing a running node's teams. `loopback_forced`: the node was started
+    /// loopback-only whatever its settings say (the settings screen says why).
+    pub fn new(node: NodeHandle, data_dir: PathBuf, loopback_forced: bool, prefs: Prefs) -> Self {
         node.watch_snapshots();
         let events = node.subscribe();
         let mut app = Self {
             node,
             events,
             data_dir,
-            loopback_only,
+            loopback_forced,
             prefs,
             snap: None,
             derived: Derived::default(),
@@ -181,6 +186,7 @@ impl PeercoachApp {
             first_frame: true,
             quit: Arc::new(AtomicBool::new(false)),
             waker: None,
+            wakes: None,
         };
         app.send(Request::Network { set: None }, Purpose::Network);
         app.send(Request::Preferences { set: None }, Purpose::Preferences);
@@ -196,6 +202,7 @@ impl PeercoachApp {
                 self.drafts.selected = RequestId::parse(id).ok();
             }
             ShowTarget::Offer(_) | ShowTarget::Inbox => self.prefs.screen = Screen::Inbox,
+            ShowTarget::Board => self.prefs.screen = Screen::Board,
             ShowTarget::Session(id) => {
                 self.prefs.screen = Screen::Sessions;
                 self.drafts.selected_session = SessionId::parse(id).ok();
@@ -238,17 +245,29 @@ impl PeercoachApp {
                 Ok(NodeEvent::Sync) | Ok(NodeEvent::Changed { .. }) => {
                     self.status_due = Instant::now();
                 }
-                Ok(NodeEvent::Show(show)) => {
-                    // Another `peercoach`, or a click on a notification: come forward.
+                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+        // Another `peercoach`, a click on a notification, `peercoach quit`: the app's
+        // process queues them, and the open window is their one reader.
+        let wakes: Vec<Wake> = self.wakes.as_ref().map_or_else(Vec::new, |wakes| {
+            wakes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .try_iter()
+                .collect()
+        });
+        for wake in wakes {
+            match wake {
+                Wake::Show(show) => {
                     if let Some(show) = show {
                         self.show(&show);
                     }
                     ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
                     ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
                 }
-                Ok(NodeEvent::Quit) => self.quit(ctx),
-                Err(broadcast::error::TryRecvError::Lagged(_)) => {}
-                Err(_) => break,
+                Wake::Quit => self.quit(ctx),
             }
         }
         let mut finished = Vec::new();
@@ -464,6 +483,8 @@ impl PeercoachApp {
         self.shortcuts(ui.ctx());
         let Some(snap) = self.snap.clone() else {
             let open = self.node.is_open();
+            // A ticket that does not work says why down here, as on every screen.
+            self.status_bar_ui(ui);
             egui::CentralPanel::default().show(ui, |ui| {
                 if open {
                     screens::first_run::first_run_ui(ui, &mut self.drafts, &mut self.outbox);
@@ -490,17 +511,15 @@ impl PeercoachApp {
             drafts: &mut self.drafts,
             outbox: &mut self.outbox,
             data_dir: &self.data_dir,
-            loopback_only: self.loopback_only,
+            loopback_forced: self.loopback_forced,
         };
         egui::CentralPanel::default().show(ui, |ui| {
             if snap.read_only.is_some() {
-                ui.colored_label(
-                    theme::WARN,
+                ui.colored_label(theme::warn(ui),
                     "This team was saved by a newer peercoach: it is open read-only. Update the app to make changes.",
                 );
             } else if snap.me.is_none() {
-                ui.colored_label(
-                    theme::WARN,
+                ui.colored_label(theme::warn(ui),
                     "This device is not a member of this team (or was removed): you can look, not change.",
                 );
             }
@@ -588,7 +607,7 @@ impl PeercoachApp {
                 ui.label(
                     RichText::new("peercoach")
                         .strong()
-                        .color(theme::ACCENT)
+                        .color(theme::accent(ui))
                         .size(18.0),
                 );
                 ui.separator();
@@ -683,10 +702,10 @@ impl PeercoachApp {
             ui.horizontal(|ui| {
                 match &self.notice {
                     Some(n) if n.error => {
-                        ui.colored_label(theme::BAD, &n.text);
+                        ui.colored_label(theme::bad(ui), &n.text);
                     }
                     Some(n) => {
-                        ui.colored_label(theme::GOOD, &n.text);
+                        ui.colored_label(theme::good(ui), &n.text);
                     }
                     None => {
                         ui.label(RichText::new("Ready").color(theme::muted(ui)));

@@ -26,6 +26,59 @@ pub fn muted(ui: &Ui) -> Color32 {
     ui.visuals().weak_text_color()
 }
 
+/// The colours text is written in, per theme: each readable (WCAG AA, 4.5:1) on that
+/// theme's panels and cards. The constants above are for dots, lines and chips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    /// Done, synced, thanks.
+    pub good: Color32,
+    /// Attention.
+    pub warn: Color32,
+    /// Errors.
+    pub bad: Color32,
+    /// Emphasis.
+    pub accent: Color32,
+}
+
+/// The text palette of the dark or the light theme.
+pub fn palette(dark: bool) -> Palette {
+    if dark {
+        Palette {
+            good: Color32::from_rgb(90, 200, 120),
+            warn: Color32::from_rgb(240, 180, 50),
+            bad: Color32::from_rgb(255, 110, 100),
+            accent: Color32::from_rgb(110, 165, 255),
+        }
+    } else {
+        Palette {
+            good: Color32::from_rgb(20, 120, 50),
+            warn: Color32::from_rgb(150, 90, 0),
+            bad: Color32::from_rgb(180, 30, 30),
+            accent: Color32::from_rgb(30, 90, 200),
+        }
+    }
+}
+
+/// Good news, as text.
+pub fn good(ui: &Ui) -> Color32 {
+    palette(ui.visuals().dark_mode).good
+}
+
+/// Attention, as text.
+pub fn warn(ui: &Ui) -> Color32 {
+    palette(ui.visuals().dark_mode).warn
+}
+
+/// An error, as text.
+pub fn bad(ui: &Ui) -> Color32 {
+    palette(ui.visuals().dark_mode).bad
+}
+
+/// Emphasis, as text.
+pub fn accent(ui: &Ui) -> Color32 {
+    palette(ui.visuals().dark_mode).accent
+}
+
 /// The states of the sync indicator, each with its own colour and words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncLight {
@@ -319,6 +372,38 @@ mod tests {
                 contrast(typed, v.text_edit_bg_color()) >= 4.5,
                 "{theme}: typed text"
             );
+            let p = palette(dark);
+            for (what, colour) in [
+                ("good", p.good),
+                ("warn", p.warn),
+                ("bad", p.bad),
+                ("accent", p.accent),
+            ] {
+                for (on, bg) in [("panel", v.panel_fill), ("card", v.faint_bg_color)] {
+                    assert!(
+                        contrast(colour, bg) >= 4.5,
+                        "{theme}: {what} text on {on}: {}",
+                        contrast(colour, bg)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_text_style_is_smaller_than_the_minimum_in_either_theme() {
+        for dark in [false, true] {
+            let ctx = egui::Context::default();
+            apply(&ctx, dark);
+            let style = ctx.global_style();
+            assert!(!style.text_styles.is_empty());
+            for (text_style, font) in &style.text_styles {
+                assert!(
+                    font.size >= MIN_TEXT,
+                    "{text_style:?} is {} px, under {MIN_TEXT}",
+                    font.size
+                );
+            }
         }
     }
 

@@ -229,7 +229,7 @@ fn session_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
         .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
         .show(ctx, |ui| {
             if let Some(o) = cx.session.offer.as_ref().and_then(|o| cx.snap.team.offers.get(o)) {
-                ui.label(RichText::new(format!("Following {}'s yes to your offer", cx.name(&o.to))).color(theme::GOOD));
+                ui.label(RichText::new(format!("Following {}'s yes to your offer", cx.name(&o.to))).color(theme::good(ui)));
             } else {
                 ui.label(
                     RichText::new("Coaching needs a yes: an accepted offer, a request by the coachee, or the coachee logging it.")
@@ -249,7 +249,7 @@ fn session_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
             theme::text_area(ui, "Shared learning", &mut cx.session.learning, "One thing the team could learn from this");
             let minutes: Option<u32> = cx.session.minutes.trim().parse().ok().filter(|m| *m <= 24 * 60);
             if minutes.is_none() {
-                ui.colored_label(theme::BAD, "Minutes must be a number up to 1440");
+                ui.colored_label(theme::bad(ui), "Minutes must be a number up to 1440");
             }
             ui.horizontal(|ui| {
                 let ready = cx.session.coach.is_some() && cx.session.coachee.is_some() && !cx.session.topic.trim().is_empty() && minutes.is_some();
@@ -298,8 +298,7 @@ fn remove_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
         .show(ctx, |ui| {
             ui.label(RichText::new(format!("Remove {name} from {}?", cx.snap.team.name)).strong());
             ui.label("Their devices will be refused from now on and receive nothing new.");
-            ui.colored_label(
-                theme::WARN,
+            ui.colored_label(theme::warn(ui),
                 "Be honest with them: the copy of the team they already hold stays on their devices and cannot be taken back.",
             );
             ui.horizontal(|ui| {

@@ -55,7 +55,7 @@ pub fn first_run_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Re
                 );
                 ui.add_space(8.0);
                 if let Some(error) = &drafts.create_error {
-                    ui.colored_label(theme::BAD, error);
+                    ui.colored_label(theme::bad(ui), error);
                 }
                 let ready =
                     !drafts.first_name.trim().is_empty() && !drafts.first_team.trim().is_empty();
@@ -98,7 +98,7 @@ fn join_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Pu
     match &ticket {
         Some(Ok(t)) if t.expires_ms <= now_ms => {
             ui.colored_label(
-                theme::BAD,
+                theme::bad(ui),
                 format!(
                     "This invite expired on {}: ask {} for a new one.",
                     format_datetime(t.expires_ms),
@@ -119,13 +119,13 @@ fn join_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Pu
             );
         }
         Some(Err(e)) => {
-            ui.colored_label(theme::BAD, e.to_string());
+            ui.colored_label(theme::bad(ui), e.to_string());
         }
         None => {}
     }
     ui.add_space(8.0);
     if let Some(error) = &drafts.join_error {
-        ui.colored_label(theme::BAD, error);
+        ui.colored_label(theme::bad(ui), error);
         ui.add_space(4.0);
     }
     if joining {

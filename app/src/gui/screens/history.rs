@@ -35,7 +35,7 @@ pub fn history_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                 cx.derived.board_at = None;
             }
             if !cx.drafts.at_date.is_empty() && at.is_none() {
-                ui.colored_label(theme::BAD, "Use a date like 2026-10-01");
+                ui.colored_label(theme::bad(ui), "Use a date like 2026-10-01");
             }
         });
         if let Some((at, rows)) = &cx.derived.board_at {
@@ -98,7 +98,7 @@ pub fn history_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                     );
                     let text = format!("{} {}", h.who_name, h.text);
                     if h.kind == HistoryKind::Forged {
-                        ui.label(RichText::new(text).color(theme::BAD).strong());
+                        ui.label(RichText::new(text).color(theme::bad(ui)).strong());
                     } else {
                         ui.label(text);
                     }

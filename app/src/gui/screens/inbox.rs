@@ -167,7 +167,7 @@ pub fn inbox_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                         ui.label(
                             RichText::new(format!("{} thanked you", t.from_name))
                                 .strong()
-                                .color(theme::GOOD),
+                                .color(theme::good(ui)),
                         );
                         ui.label(&t.text);
                         let when = match &t.session {

@@ -57,7 +57,7 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                 team.name_of(&pairs[0].first),
                 team.name_of(&pairs[0].second)
             ))
-            .color(theme::GOOD),
+            .color(theme::good(ui)),
         );
     }
     ui.add_space(6.0);
@@ -240,7 +240,7 @@ fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId)
                         cx.name(&t.to),
                         t.text
                     ))
-                    .color(theme::GOOD),
+                    .color(theme::good(ui)),
                 );
             }
             ui.add_space(8.0);

@@ -119,12 +119,12 @@ fn running_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                     .changed()
                 {
                     let done = if on {
-                        std::env::current_exe().and_then(|exe| {
-                            let data_dir = (Some(cx.data_dir.to_owned())
-                                != crate::default_data_dir().ok())
-                            .then_some(cx.data_dir);
-                            crate::autostart::enable(&home, &exe, data_dir)
-                        })
+                        let default = crate::default_data_dir().ok();
+                        crate::autostart::this_app(cx.data_dir, default.as_deref()).and_then(
+                            |(exe, data_dir)| {
+                                crate::autostart::enable(&home, &exe, data_dir.as_deref())
+                            },
+                        )
                     } else {
                         crate::autostart::disable(&home)
                     };
@@ -182,9 +182,8 @@ fn network_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             return;
         };
         // What is in force, and why, before what is chosen.
-        if cx.loopback_only {
-            ui.colored_label(
-                theme::WARN,
+        if cx.loopback_forced {
+            ui.colored_label(theme::warn(ui),
                 "In force now: Loopback only — because PEERCOACH_LOOPBACK is set (or the app was started with --loopback-only), which overrides your choice.",
             );
             ui.label(

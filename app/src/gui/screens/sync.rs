@@ -53,7 +53,7 @@ fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             RichText::new(format!(
                 "Listening on {}{}",
                 status.addrs.join(", "),
-                if cx.loopback_only {
+                if status.mode == "loopback" {
                     " (loopback only)"
                 } else {
                     ""
@@ -69,7 +69,7 @@ fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             .color(theme::muted(ui)),
         );
         if let Some(problem) = &status.relay_problem {
-            ui.colored_label(theme::WARN, problem);
+            ui.colored_label(theme::warn(ui), problem);
         }
         ui.add_space(6.0);
         if status.peers.is_empty() {
@@ -188,7 +188,7 @@ fn invite_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         };
         ui.separator();
         if let Some(outcome) = outcome {
-            ui.colored_label(theme::GOOD, outcome);
+            ui.colored_label(theme::good(ui), outcome);
             ui.label(
                 RichText::new(
                     "This ticket cannot be used again. Make a new invite for someone else.",
@@ -222,7 +222,7 @@ fn invite_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                 .copied_at
                 .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(4))
             {
-                ui.colored_label(theme::GOOD, "Copied");
+                ui.colored_label(theme::good(ui), "Copied");
             }
             ui.label(
                 RichText::new(format!(
