@@ -481,6 +481,16 @@ async fn what_is_turned_off_or_snoozed_stays_quiet_and_a_burst_after_being_away_
     bo_sees(&bo, "Ana snoozed", |team| is_snoozed(team, &ana_id)).await;
     let before = bus.shown().len();
     bo_does(&bo, ask("While Ana is away", Some(&ana_id))).await;
+    // It reaches her device while she is snoozed, and stays quiet.
+    let start = Instant::now();
+    while !ana
+        .run(&["--json", "inbox"])
+        .ok()
+        .contains("While Ana is away")
+    {
+        assert!(start.elapsed() < SOON, "Bo's ask reached Ana's device");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     ana.run(&["snooze", "--off"]).ok();
     bo_sees(&bo, "Ana awake", |team| !is_snoozed(team, &ana_id)).await;
     bo_does(&bo, offer_to(&ana_id, "after the snooze")).await;
@@ -558,14 +568,27 @@ struct Display {
 
 impl Display {
     fn start() -> Self {
-        // A display number no one else uses here: from the process id.
-        let name = format!(":{}", 100 + std::process::id() % 800);
-        let server = Command::new("Xvfb")
-            .args([&name, "-screen", "0", "1280x820x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
+        // Xvfb picks a free display number and writes it to us (`-displayfd`): tests
+        // running side by side each get their own.
+        let mut server = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x820x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb");
+        let mut number = String::new();
+        BufReader::new(server.stdout.take().expect("stdout"))
+            .read_line(&mut number)
+            .expect("Xvfb's display number");
+        let name = format!(":{}", number.trim());
         let display = Self { server, name };
         let start = Instant::now();
         while !has("xwininfo", &["-root", "-display", &display.name]) {
@@ -692,4 +715,34 @@ async fn closing_the_window_keeps_the_app_syncing_and_it_comes_back_when_asked()
     assert_eq!(app.wait_exit(), Some(0));
     display.wait_window(false);
     bo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_at_logout_closes_the_window_saves_its_state_and_quits() {
+    init_tracing();
+    if !has_dbus() || !has_display_tools() {
+        return;
+    }
+    let bus = Bus::start();
+    let display = Display::start();
+    let ana = Device::new();
+    ana.init("Ana", "Platform");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str()),
+        ("DISPLAY", display.name.as_str()),
+    ];
+    let mut app = App::start(ana.path(), &[], &env);
+    display.wait_window(true);
+    let window_state = ana.path().join("window.ron");
+    assert!(!window_state.exists(), "nothing saved yet");
+    let pid = app.child.id().to_string();
+    assert!(has("kill", &["-TERM", &pid]), "sent SIGTERM");
+    assert_eq!(app.wait_exit(), Some(0), "a clean exit");
+    display.wait_window(false);
+    let saved = std::fs::read_to_string(&window_state).expect("the window saved its state");
+    assert!(saved.contains("screen"), "{saved}");
+    assert!(
+        !ana.path().join("control.sock").exists(),
+        "the node stopped and removed its socket"
+    );
 }

@@ -122,6 +122,19 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
             }
         }
     });
+    // SIGTERM (a logout) or Ctrl+C quits as Quit does: the window closes and saves
+    // its state, the node flushes and stops.
+    let stopping = handle.clone();
+    rt.spawn(async move {
+        match crate::serve::stop_signal().await {
+            Ok(()) => {
+                if let Err(e) = stopping.request(Request::Quit).await {
+                    tracing::warn!("could not quit on a signal: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("the app cannot hear SIGTERM: {e}"),
+        }
+    });
     let (announce, announced) = tokio::sync::mpsc::unbounded_channel();
     rt.spawn(notifier::run(handle.clone(), announced));
     let quit = Arc::new(AtomicBool::new(false));

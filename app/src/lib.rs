@@ -38,6 +38,9 @@ pub fn log_filter() -> tracing_subscriber::filter::Targets {
         tracing_subscriber::filter::Targets::new()
             .with_default(tracing::Level::WARN)
             .with_target("iroh", tracing::Level::ERROR)
+            // The windowing layer's complaints about the display (its size in mm,
+            // XSETTINGS) are not the person's concern.
+            .with_target("winit", tracing::Level::ERROR)
     };
     match std::env::var("PEERCOACH_LOG") {
         Ok(spec) => spec.parse().unwrap_or_else(|e| {

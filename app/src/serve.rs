@@ -45,26 +45,29 @@ pub fn serve(data_dir: PathBuf, bind: Option<SocketAddr>, loopback_only: bool) -
                 }
             }
         };
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .context("could not listen for SIGTERM")?;
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-                () = quit => {}
-            }
-        }
-        #[cfg(not(unix))]
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
+            stopped = stop_signal() => stopped.context("could not listen for SIGTERM")?,
             () = quit => {}
         }
         tracing::info!("shutting down");
         node.shutdown().await;
         Ok(())
     })
+}
+
+/// Returns when the process is asked to stop: SIGTERM (a logout, a service manager) or
+/// Ctrl+C (SIGINT).
+pub async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = term.recv() => Ok(()),
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }
 
 /// A client that sends requests to a node in this process.

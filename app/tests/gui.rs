@@ -159,6 +159,15 @@ fn first_run_creates_a_team_and_opens_the_board() {
     settle(&mut h, "first run", |_| true);
     assert!(h.query_by_label("Welcome to peercoach").is_some());
     assert!(h.query_by_label_contains("Start a new team").is_some());
+    // The harness's node is forced to loopback: the first screen says so, not the
+    // saved mode.
+    settle(&mut h, "the network settings", |app| {
+        app.drafts.network.is_some()
+    });
+    assert!(
+        h.query_by_label("Network: Loopback only (PEERCOACH_LOOPBACK is set)")
+            .is_some()
+    );
     create_team(&mut h, "Ana");
     let snap = h.state().snap.clone().expect("team");
     assert_eq!(snap.team.name, "Platform");

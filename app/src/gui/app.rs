@@ -487,7 +487,12 @@ impl PeercoachApp {
             self.status_bar_ui(ui);
             egui::CentralPanel::default().show(ui, |ui| {
                 if open {
-                    screens::first_run::first_run_ui(ui, &mut self.drafts, &mut self.outbox);
+                    screens::first_run::first_run_ui(
+                        ui,
+                        &mut self.drafts,
+                        &mut self.outbox,
+                        self.loopback_forced,
+                    );
                 } else {
                     screens::first_run::opening_ui(ui);
                 }

@@ -25,7 +25,12 @@ pub fn opening_ui(ui: &mut egui::Ui) {
 }
 
 /// The welcome screen.
-pub fn first_run_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Purpose)>) {
+pub fn first_run_ui(
+    ui: &mut egui::Ui,
+    drafts: &mut Drafts,
+    outbox: &mut Vec<(Request, Purpose)>,
+    loopback_forced: bool,
+) {
     ui.vertical_centered(|ui| {
         ui.add_space(40.0);
         ui.label(RichText::new("Welcome to peercoach").size(28.0).strong());
@@ -76,7 +81,7 @@ pub fn first_run_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Re
             theme::card(&mut cols[1], |ui| join_ui(ui, drafts, outbox));
         });
         ui.add_space(16.0);
-        network_ui(ui, drafts, outbox);
+        network_ui(ui, drafts, outbox, loopback_forced);
     });
 }
 
@@ -160,14 +165,33 @@ fn join_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Pu
 }
 
 /// How this device will reach teammates, chosen before it meets any.
-fn network_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Purpose)>) {
+fn network_ui(
+    ui: &mut egui::Ui,
+    drafts: &mut Drafts,
+    outbox: &mut Vec<(Request, Purpose)>,
+    loopback_forced: bool,
+) {
     let Some(mut n) = drafts.network.clone() else {
         return;
     };
+    // What is in force, not only what is chosen.
+    let title = if loopback_forced {
+        "Network: Loopback only (PEERCOACH_LOOPBACK is set)".to_owned()
+    } else {
+        format!("Network: {}", n.mode.title())
+    };
     theme::card(ui, |ui| {
-        egui::CollapsingHeader::new(format!("Network: {}", n.mode.title()))
+        egui::CollapsingHeader::new(title)
             .id_salt("first-run-network")
             .show(ui, |ui| {
+                if loopback_forced {
+                    ui.label(
+                        RichText::new(
+                            "This device talks to 127.0.0.1 only while PEERCOACH_LOOPBACK is set (or the app was started with --loopback-only). The mode below is used when it starts without it.",
+                        )
+                        .color(theme::muted(ui)),
+                    );
+                }
                 super::settings::mode_choice_ui(ui, &mut n.mode);
                 let changed = Some(&n) != drafts.saved_network.as_ref();
                 if ui
