@@ -358,7 +358,7 @@ pub fn sessions(rows: &[SessionRow]) -> String {
             s.topic,
             s.minutes,
             if s.reversal {
-                " — you coached each other ↔"
+                " — coached each other both ways ↔"
             } else {
                 ""
             }

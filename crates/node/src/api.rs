@@ -352,7 +352,7 @@ pub struct SessionRow {
     pub notes: String,
     /// Shared learning.
     pub learning: String,
-    /// Coaching went the other way earlier: "you coached each other".
+    /// Coaching went the other way earlier: the two coached each other both ways.
     pub reversal: bool,
     /// Follow-ups: id, text, owner name, done.
     pub followups: Vec<(String, String, String, bool)>,

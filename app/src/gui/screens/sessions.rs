@@ -52,8 +52,11 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     if !pairs.is_empty() {
         ui.label(
             RichText::new(format!(
-                "{} pair(s) coached each other both ways, most recently {} and {}.",
-                pairs.len(),
+                "{} coached each other both ways, most recently {} and {}.",
+                match pairs.len() {
+                    1 => "1 pair".to_owned(),
+                    n => format!("{n} pairs"),
+                },
                 team.name_of(&pairs[0].first),
                 team.name_of(&pairs[0].second)
             ))
@@ -111,14 +114,28 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                                             .color(theme::muted(ui)),
                                     );
                                     if cx.derived.reversals.contains(&s.id) {
-                                        theme::chip(ui, "you coached each other", theme::GOOD);
+                                        // "You" only where I was one of the two.
+                                        let mine =
+                                            cx.snap.me.as_ref().is_some_and(|me| {
+                                                *me == s.coach || *me == s.coachee
+                                            });
+                                        let text = if mine {
+                                            "you coached each other"
+                                        } else {
+                                            "they coached each other"
+                                        };
+                                        theme::chip(ui, text, theme::GOOD);
                                     }
                                     let open =
                                         s.followups.iter().filter(|u| u.done_ms.is_none()).count();
                                     if open > 0 {
                                         theme::chip(
                                             ui,
-                                            &format!("{open} follow-up(s) open"),
+                                            &if open == 1 {
+                                                "1 follow-up open".to_owned()
+                                            } else {
+                                                format!("{open} follow-ups open")
+                                            },
                                             theme::WARN,
                                         );
                                     }
