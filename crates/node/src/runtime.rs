@@ -1081,10 +1081,13 @@ impl Actor {
         device: bool,
     ) -> Result<Reply, EngineError> {
         let id = self.engine.select(team)?;
+        // Invites run on this device's clock, as its records do: a clock that is behind
+        // makes invites that expire sooner by the wall, as a person would see.
+        let now = self.engine.now_ms();
         crate::join::make_invite(
             &mut self.engine,
             &id,
-            now_ms(),
+            now,
             expires_in_ms,
             device,
             self.net.addr(),
@@ -1109,11 +1112,12 @@ impl Actor {
             .iter()
             .map(ToString::to_string)
             .collect();
+        let now = self.engine.now_ms();
         let (ticket, request) = match crate::join::join_request(
             &mut self.engine,
             ticket,
             name,
-            now_ms(),
+            now,
             addrs,
             self.net.relay_url(),
         ) {
@@ -1234,8 +1238,8 @@ impl Actor {
                 from,
                 reply: answer,
             } => {
-                let admission =
-                    crate::join::answer_join(&mut self.engine, &request, from, now_ms());
+                let now = self.engine.now_ms();
+                let admission = crate::join::answer_join(&mut self.engine, &request, from, now);
                 if let Some(team) = admission.reloaded {
                     self.feed(Input::Reloaded { team });
                 }
