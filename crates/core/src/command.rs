@@ -261,6 +261,25 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The plainest session log: `coach` coached `coachee` on `topic` for 30 minutes, just
+    /// now, with no notes, skills or learning, and not after an offer.
+    pub fn session_now(coach: MemberId, coachee: MemberId, topic: &str) -> Self {
+        Self::LogSession {
+            coach,
+            coachee,
+            topic: topic.into(),
+            skills: Vec::new(),
+            at_ms: None,
+            minutes: 30,
+            notes: String::new(),
+            learning: String::new(),
+            offer: None,
+            request: None,
+        }
+    }
+}
+
 /// Why a command was refused. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {

@@ -119,26 +119,15 @@ fn command(
                 }
             }
         }
-        9 => Command::LogSession {
-            coach: if b.is_multiple_of(2) {
-                me.clone()
+        9 => {
+            // Who coaches whom alternates, so sessions go both ways.
+            let (coach, coachee) = if b.is_multiple_of(2) {
+                (me.clone(), other)
             } else {
-                other.clone()
-            },
-            coachee: if b.is_multiple_of(2) {
-                other
-            } else {
-                me.clone()
-            },
-            topic: "pairing".into(),
-            skills: vec![],
-            at_ms: None,
-            minutes: 30,
-            notes: String::new(),
-            learning: String::new(),
-            offer: None,
-            request: None,
-        },
+                (other, me.clone())
+            };
+            Command::session_now(coach, coachee, "pairing")
+        }
         10 => Command::Comment {
             request: pick(&requests, a)?,
             text: format!("comment {b}"),
