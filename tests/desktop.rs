@@ -253,6 +253,14 @@ impl Drop for App {
 /// Ana's device runs the app (data dir `ana`); Bo's is an in-process node in her team.
 async fn team_with_bo(ana: &Device) -> (TestNode, MemberId) {
     let ticket = ana.run(&["invite"]).ok();
+    // The CLI's invites last as long as the app's (a day) unless told otherwise.
+    let parsed = peercoach_net::InviteTicket::parse(ticket.trim()).expect("a ticket");
+    let left = parsed.expires_ms - peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+    let day = peercoach_node::join::DEFAULT_INVITE_EXPIRY_MS;
+    assert!(
+        (day - 120_000..=day).contains(&left),
+        "an invite made now lasts a day: {left} ms left"
+    );
     let bo = TestNode::start().await;
     bo.join(&ticket, "Bo").await.expect("Bo joins Ana's team");
     let members = ana.run(&["--json", "members"]).json();
@@ -659,22 +667,33 @@ impl Drop for Display {
     }
 }
 
+/// What the app is started with on a desktop: the session bus and the display.
+fn desk_env<'a>(bus: &'a Bus, display: &'a Display) -> [(&'static str, &'a str); 2] {
+    [
+        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str()),
+        ("DISPLAY", display.name.as_str()),
+    ]
+}
+
+/// A desktop session of Ana's — a bus with a notification service, a display — and the
+/// app started on her data dir (a new team), its window up.
+fn ana_at_her_desk() -> (Bus, Display, Device, App) {
+    let bus = Bus::start();
+    let display = Display::start();
+    let ana = Device::new();
+    ana.init("Ana", "Platform");
+    let app = App::start(ana.path(), &[], &desk_env(&bus, &display));
+    display.wait_window(true);
+    (bus, display, ana, app)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_the_window_keeps_the_app_syncing_and_it_comes_back_when_asked() {
     init_tracing();
     if !has_dbus() || !has_display_tools() {
         return;
     }
-    let bus = Bus::start();
-    let display = Display::start();
-    let ana = Device::new();
-    ana.init("Ana", "Platform");
-    let env = [
-        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str()),
-        ("DISPLAY", display.name.as_str()),
-    ];
-    let mut app = App::start(ana.path(), &[], &env);
-    display.wait_window(true);
+    let (bus, display, ana, mut app) = ana_at_her_desk();
     let (mut bo, ana_id) = team_with_bo(&ana).await;
 
     // Close the window: the app keeps running (and says so once).
@@ -703,7 +722,7 @@ async fn closing_the_window_keeps_the_app_syncing_and_it_comes_back_when_asked()
         .arg(ana.path())
         .env("PEERCOACH_LOOPBACK", "1")
         .env_remove("WAYLAND_DISPLAY")
-        .envs(env)
+        .envs(desk_env(&bus, &display))
         .output()
         .expect("a second peercoach");
     assert!(second.status.success(), "{second:?}");
@@ -723,16 +742,7 @@ async fn sigterm_at_logout_closes_the_window_saves_its_state_and_quits() {
     if !has_dbus() || !has_display_tools() {
         return;
     }
-    let bus = Bus::start();
-    let display = Display::start();
-    let ana = Device::new();
-    ana.init("Ana", "Platform");
-    let env = [
-        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str()),
-        ("DISPLAY", display.name.as_str()),
-    ];
-    let mut app = App::start(ana.path(), &[], &env);
-    display.wait_window(true);
+    let (_bus, display, ana, mut app) = ana_at_her_desk();
     let window_state = ana.path().join("window.ron");
     assert!(!window_state.exists(), "nothing saved yet");
     let pid = app.child.id().to_string();
@@ -744,5 +754,32 @@ async fn sigterm_at_logout_closes_the_window_saves_its_state_and_quits() {
     assert!(
         !ana.path().join("control.sock").exists(),
         "the node stopped and removed its socket"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_keep_running_off_closing_the_window_quits() {
+    init_tracing();
+    if !has_dbus() || !has_display_tools() {
+        return;
+    }
+    let (bus, display, ana, mut app) = ana_at_her_desk();
+    set_preferences(
+        ana.path(),
+        peercoach_store::Preferences {
+            keep_running: false,
+            ..Default::default()
+        },
+    );
+    display.close_window();
+    assert_eq!(app.wait_exit(), Some(0), "closing the window quit the app");
+    assert!(
+        !ana.path().join("control.sock").exists(),
+        "the node stopped and removed its socket"
+    );
+    assert!(
+        bus.shown().is_empty(),
+        "no 'keeps running in the background' notice: {:?}",
+        bus.shown()
     );
 }

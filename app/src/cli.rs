@@ -53,9 +53,10 @@ pub enum Cmd {
     },
     /// Make a one-time invite ticket (needs the app or `serve` running to answer it).
     Invite {
-        /// How long it stays valid: 90s, 30m, 24h, 7d (at most 30d).
-        #[arg(long, default_value = "24h", value_name = "DURATION")]
-        expires: String,
+        /// How long it stays valid: 90s, 30m, 24h, 7d (at most 30d; by default a day,
+        /// as in the app).
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
         /// Link another device of yours instead of inviting a new member.
         #[arg(long)]
         device: bool,

@@ -22,10 +22,11 @@ use crate::notifier;
 
 pub use app::PeercoachApp;
 
-/// The app's id: the name of its desktop entry (`org.peercoach.peercoach.desktop`) and its
-/// Wayland app id. On X11 the window's class is the binary's name, `peercoach`, which the
-/// desktop entry names as its `StartupWMClass`: either way the running window matches
-/// its launcher.
+/// The app's id: the name of its desktop entry (`org.peercoach.peercoach.desktop`), and
+/// the Wayland app id should the window be built for Wayland (it is built for X11 only,
+/// which XWayland runs). On X11 the window's class is the binary's name, `peercoach`,
+/// which the desktop entry names as its `StartupWMClass`: the running window matches its
+/// launcher.
 pub const APP_ID: &str = "org.peercoach.peercoach";
 
 /// The window's icon (rendered from packaging/icons/peercoach.svg by scripts/icons.sh).
@@ -53,6 +54,12 @@ pub fn screen_of(arg: crate::cli::ScreenArg) -> state::Screen {
         A::Settings => S::Settings,
     }
 }
+
+/// Whether the app can run on with its window closed here: where a second start finds it
+/// over its control socket and the desktop shows its notifications (the freedesktop
+/// systems). On macOS and Windows closing the window quits, for now: a relaunch from the
+/// Dock or the Start menu could not reach it (README, "Other platforms").
+pub const RUNS_IN_BACKGROUND: bool = cfg!(all(unix, not(target_os = "macos")));
 
 /// How long a second start waits for the running app to answer.
 const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -222,8 +229,12 @@ struct Opening {
     show: Option<Show>,
 }
 
-/// Whether closing the window leaves the app running (the person's preference).
+/// Whether closing the window leaves the app running (the person's preference, where
+/// the system allows it).
 fn keeps_running(rt: &tokio::runtime::Runtime, handle: &peercoach_node::NodeHandle) -> bool {
+    if !RUNS_IN_BACKGROUND {
+        return false;
+    }
     match rt.block_on(handle.request(Request::Preferences { set: None })) {
         Ok(Reply::Preferences(p)) => p.keep_running,
         other => {

@@ -303,4 +303,48 @@ mod tests {
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].title, "5 requests for you while you were away");
     }
+
+    #[test]
+    fn a_follow_up_due_today_is_reminded_of_once_a_day_unless_turned_off() {
+        let mut f = TeamFixture::new(&["Ana", "Ben"]);
+        let (ana, ben) = (f.id(0), f.id(1));
+        let session = f.create(
+            1,
+            Command::session_now(ana.clone(), ben.clone(), "Code review habits"),
+        );
+        let today = f.env.now_ms;
+        f.create(
+            1,
+            Command::AddFollowUp {
+                session: peercoach_core::SessionId::parse(&session).expect("session id"),
+                text: "Try the checklist".into(),
+                owner: Some(ben),
+                due_ms: Some(today),
+            },
+        );
+        f.sync_all();
+        let on = Preferences::default();
+        let mut watch = Watch::default();
+        let first = watch.due(&snapshot(&f, 1), &on, today);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].title, "A follow-up is due today");
+        assert!(
+            watch.due(&snapshot(&f, 1), &on, today + 60_000).is_empty(),
+            "once a day"
+        );
+        assert!(
+            watch.due(&snapshot(&f, 0), &on, today).is_empty(),
+            "Ana's? no"
+        );
+        let off = Preferences {
+            notifications_off: [alerts::AlertKind::FollowUpDue.as_str().to_owned()].into(),
+            ..Preferences::default()
+        };
+        assert!(
+            Watch::default()
+                .due(&snapshot(&f, 1), &off, today)
+                .is_empty(),
+            "turned off"
+        );
+    }
 }

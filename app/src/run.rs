@@ -188,7 +188,11 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         Cmd::Invite { expires, device } => {
             let reply = cx.call(Request::Invite {
                 team: cx.g.team.clone(),
-                expires_in_ms: duration_ms(&expires)?,
+                // One default for the CLI and the app's Sync screen.
+                expires_in_ms: match expires {
+                    Some(expires) => duration_ms(&expires)?,
+                    None => peercoach_node::join::DEFAULT_INVITE_EXPIRY_MS,
+                },
                 device,
             })?;
             let Reply::Invited {

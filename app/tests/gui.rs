@@ -1,7 +1,6 @@
 //! The desktop app driven through its accessibility tree (egui_kittest, no GPU), against
 //! real nodes on 127.0.0.1.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -11,8 +10,9 @@ use peercoach_app::gui::state::{Prefs, Screen};
 use peercoach_node::api::{Reply, Request};
 use peercoach_node::{Node, NodeOptions};
 
+/// A device: a data dir of its own and a real node on 127.0.0.1.
 struct Device {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     node: Option<Node>,
 }
 
@@ -24,18 +24,35 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// A node on a data dir prepared beforehand.
 fn start(rt: &tokio::runtime::Runtime, dir: tempfile::TempDir) -> Device {
+    start_skewed(rt, dir, 0)
+}
+
+/// A device whose clock is `skew_ms` off (an invite it makes expires that much sooner).
+fn start_skewed(rt: &tokio::runtime::Runtime, dir: tempfile::TempDir, skew_ms: i64) -> Device {
     let mut options = NodeOptions::new(dir.path().to_owned());
     options.loopback_only = true;
     options.control_socket = false;
+    options.clock_skew_ms = skew_ms;
     let node = rt.block_on(Node::start(options)).expect("node");
     Device {
-        _dir: dir,
+        dir,
         node: Some(node),
     }
 }
 
 impl Device {
+    /// A device on a fresh data dir.
+    fn fresh(rt: &tokio::runtime::Runtime) -> Self {
+        start(rt, tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// A device on a fresh data dir, its clock `skew_ms` off.
+    fn fresh_skewed(rt: &tokio::runtime::Runtime, skew_ms: i64) -> Self {
+        start_skewed(rt, tempfile::tempdir().expect("tempdir"), skew_ms)
+    }
+
     fn node(&self) -> &Node {
         self.node.as_ref().expect("running")
     }
@@ -45,14 +62,14 @@ impl Device {
             .expect("request")
     }
 
-    fn harness(&self, path: &Path) -> Harness<'static, PeercoachApp> {
-        self.harness_sized(path, egui::vec2(1280.0, 820.0))
+    fn harness(&self) -> Harness<'static, PeercoachApp> {
+        self.harness_sized(egui::vec2(1280.0, 820.0))
     }
 
-    fn harness_sized(&self, path: &Path, size: egui::Vec2) -> Harness<'static, PeercoachApp> {
+    fn harness_sized(&self, size: egui::Vec2) -> Harness<'static, PeercoachApp> {
         let app = PeercoachApp::new(
             self.node().handle(),
-            path.to_owned(),
+            self.dir.path().to_owned(),
             true,
             Prefs::default(),
         );
@@ -137,6 +154,26 @@ fn join(rt: &tokio::runtime::Runtime, inviter: &Device, joiner: &Device, name: &
     );
 }
 
+/// Ana's device with a new team, and Ben's joined to it, each with its window open.
+fn ana_and_ben(
+    rt: &tokio::runtime::Runtime,
+) -> (
+    Device,
+    Device,
+    Harness<'static, PeercoachApp>,
+    Harness<'static, PeercoachApp>,
+) {
+    let (a, b) = (Device::fresh(rt), Device::fresh(rt));
+    let mut ha = a.harness();
+    create_team(&mut ha, "Ana");
+    join(rt, &a, &b, "Ben");
+    let mut hb = b.harness();
+    settle(&mut hb, "Ben's copy", |app| {
+        app.snap.as_ref().is_some_and(|s| s.me.is_some())
+    });
+    (a, b, ha, hb)
+}
+
 fn ask(h: &mut Harness<'_, PeercoachApp>, title: &str) {
     click(h, "Ask for help");
     type_into(h, "Title", title);
@@ -152,10 +189,8 @@ fn ask(h: &mut Harness<'_, PeercoachApp>, title: &str) {
 #[test]
 fn first_run_creates_a_team_and_opens_the_board() {
     let rt = runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().to_owned();
-    let d = start(&rt, dir);
-    let mut h = d.harness(&path);
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
     settle(&mut h, "first run", |_| true);
     assert!(h.query_by_label("Welcome to peercoach").is_some());
     assert!(h.query_by_label_contains("Start a new team").is_some());
@@ -184,10 +219,8 @@ fn first_run_creates_a_team_and_opens_the_board() {
 #[test]
 fn asking_for_help_puts_it_on_the_board() {
     let rt = runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().to_owned();
-    let d = start(&rt, dir);
-    let mut h = d.harness(&path);
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
     create_team(&mut h, "Ana");
     ask(&mut h, "Pods restart after deploy");
     let row = h.state().derived.board[0].clone();
@@ -208,20 +241,7 @@ fn asking_for_help_puts_it_on_the_board() {
 #[test]
 fn offer_yes_flow_keeps_advice_hidden_until_yes_then_logs_a_session_and_syncs() {
     let rt = runtime();
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("tempdir"),
-        tempfile::tempdir().expect("tempdir"),
-    );
-    let (path_a, path_b) = (dir_a.path().to_owned(), dir_b.path().to_owned());
-    let a = start(&rt, dir_a);
-    let b = start(&rt, dir_b);
-    let mut ha = a.harness(&path_a);
-    create_team(&mut ha, "Ana");
-    join(&rt, &a, &b, "Ben");
-    let mut hb = b.harness(&path_b);
-    settle(&mut hb, "Ben's copy", |app| {
-        app.snap.as_ref().is_some_and(|s| s.me.is_some())
-    });
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
     // Ana asks in her window; it appears in Ben's window without any click there.
     ask(&mut ha, "Flaky integration test");
     settle(&mut hb, "the request reaching Ben", |app| {
@@ -357,7 +377,7 @@ fn the_dashboard_shows_metrics_for_a_demo_history() {
             .expect("add team");
     }
     let d = start(&rt, dir);
-    let mut h = d.harness(&path);
+    let mut h = d.harness();
     settle(&mut h, "the demo team", |app| {
         app.snap
             .as_ref()
@@ -372,6 +392,11 @@ fn the_dashboard_shows_metrics_for_a_demo_history() {
     // The figure card and its chart (whose one line needs no legend over it).
     assert_eq!(h.query_all_by_label("Median time to help").count(), 1);
     assert!(h.query_by_label("Time to help (median, hours)").is_some());
+    // The two-line chart's legend sits between its title and the chart, where it
+    // cannot cover a line.
+    let title = h.get_by_label("Consent rate and reciprocity (%)").rect();
+    let legend = h.get_by_label("Reciprocity").rect();
+    assert!(legend.min.y >= title.max.y, "{legend:?} under {title:?}");
     assert!(h.query_by_label("Coaching network").is_some());
     assert!(
         h.query_by_label_contains("deliberately no per-person ranking")
@@ -391,11 +416,9 @@ fn the_dashboard_shows_metrics_for_a_demo_history() {
 fn settings_offer_the_four_network_modes_and_apply_one_to_the_running_node() {
     use peercoach_store::NetworkMode;
     let rt = runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().to_owned();
-    let d = start(&rt, dir);
+    let d = Device::fresh(&rt);
     // Tall enough that the whole Settings screen is on screen.
-    let mut h = d.harness_sized(&path, egui::vec2(1280.0, 2000.0));
+    let mut h = d.harness_sized(egui::vec2(1280.0, 2000.0));
     create_team(&mut h, "Ana");
     h.state_mut().prefs.screen = Screen::Settings;
     settle(&mut h, "settings", |app| app.drafts.network.is_some());
@@ -484,13 +507,7 @@ fn see(h: &mut Harness<'_, PeercoachApp>, text: &str) {
 #[test]
 fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
     let rt = runtime();
-    let (dir_a, dir_b, dir_c) = (
-        tempfile::tempdir().expect("tempdir"),
-        tempfile::tempdir().expect("tempdir"),
-        tempfile::tempdir().expect("tempdir"),
-    );
-    let path_c = dir_c.path().to_owned();
-    let a = start(&rt, dir_a);
+    let a = Device::fresh(&rt);
     a.request(
         &rt,
         Request::Init {
@@ -498,9 +515,9 @@ fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
             team_name: "Platform".into(),
         },
     );
-    let b = start(&rt, dir_b);
-    let c = start(&rt, dir_c);
-    let mut h = c.harness(&path_c);
+    let b = Device::fresh(&rt);
+    let c = Device::fresh(&rt);
+    let mut h = c.harness();
     settle(&mut h, "first run", |_| true);
 
     // Garbage: said at once, and the button stays off.
@@ -551,14 +568,9 @@ fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
 #[test]
 fn a_used_invite_says_who_joined_and_offers_a_new_one() {
     let rt = runtime();
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("tempdir"),
-        tempfile::tempdir().expect("tempdir"),
-    );
-    let path_a = dir_a.path().to_owned();
-    let a = start(&rt, dir_a);
-    let b = start(&rt, dir_b);
-    let mut h = a.harness_sized(&path_a, egui::vec2(1280.0, 1400.0));
+    let a = Device::fresh(&rt);
+    let b = Device::fresh(&rt);
+    let mut h = a.harness_sized(egui::vec2(1280.0, 1400.0));
     create_team(&mut h, "Ana");
     h.state_mut().prefs.screen = Screen::Sync;
     h.step();
@@ -606,17 +618,12 @@ fn a_used_invite_says_who_joined_and_offers_a_new_one() {
 #[test]
 fn the_sync_light_has_its_own_words_for_each_state() {
     let rt = runtime();
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("tempdir"),
-        tempfile::tempdir().expect("tempdir"),
-    );
-    let path_a = dir_a.path().to_owned();
-    let a = start(&rt, dir_a);
-    let mut h = a.harness(&path_a);
+    let a = Device::fresh(&rt);
+    let mut h = a.harness();
     create_team(&mut h, "Ana");
     see(&mut h, "Offline: saved here");
     assert!(h.query_by_label("Synced").is_none());
-    let b = start(&rt, dir_b);
+    let b = Device::fresh(&rt);
     join(&rt, &a, &b, "Bo");
     ask(&mut h, "Something for Bo to sync");
     see(&mut h, "Synced");
@@ -637,20 +644,7 @@ fn the_sync_light_has_its_own_words_for_each_state() {
 #[test]
 fn after_yes_the_inbox_shows_the_advice_and_next_steps_and_thanks_reach_the_helper() {
     let rt = runtime();
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("tempdir"),
-        tempfile::tempdir().expect("tempdir"),
-    );
-    let (path_a, path_b) = (dir_a.path().to_owned(), dir_b.path().to_owned());
-    let a = start(&rt, dir_a);
-    let b = start(&rt, dir_b);
-    let mut ha = a.harness(&path_a);
-    create_team(&mut ha, "Ana");
-    join(&rt, &a, &b, "Ben");
-    let mut hb = b.harness(&path_b);
-    settle(&mut hb, "Ben's copy", |app| {
-        app.snap.as_ref().is_some_and(|s| s.me.is_some())
-    });
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
     let ana = ha
         .state()
         .snap
@@ -710,14 +704,9 @@ fn after_yes_the_inbox_shows_the_advice_and_next_steps_and_thanks_reach_the_help
 #[test]
 fn private_notes_are_marked_private_and_kept_with_the_session() {
     let rt = runtime();
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("tempdir"),
-        tempfile::tempdir().expect("tempdir"),
-    );
-    let path_a = dir_a.path().to_owned();
-    let a = start(&rt, dir_a);
-    let b = start(&rt, dir_b);
-    let mut h = a.harness_sized(&path_a, egui::vec2(1280.0, 1600.0));
+    let a = Device::fresh(&rt);
+    let b = Device::fresh(&rt);
+    let mut h = a.harness_sized(egui::vec2(1280.0, 1600.0));
     create_team(&mut h, "Ana");
     join(&rt, &a, &b, "Ben");
     let snap = h.state().snap.clone().expect("team");
@@ -759,18 +748,7 @@ fn private_notes_are_marked_private_and_kept_with_the_session() {
         &rt,
         Request::Apply {
             team: None,
-            command: peercoach_core::Command::LogSession {
-                coach: ben,
-                coachee: ana,
-                topic: "Giving feedback".into(),
-                skills: vec![],
-                at_ms: None,
-                minutes: 30,
-                notes: String::new(),
-                learning: String::new(),
-                offer: None,
-                request: None,
-            },
+            command: peercoach_core::Command::session_now(ben, ana, "Giving feedback"),
         },
     )
     else {
@@ -818,10 +796,8 @@ fn private_notes_are_marked_private_and_kept_with_the_session() {
 #[test]
 fn a_new_team_s_dashboard_says_what_will_appear_and_when() {
     let rt = runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().to_owned();
-    let d = start(&rt, dir);
-    let mut h = d.harness(&path);
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
     create_team(&mut h, "Ana");
     h.state_mut().prefs.screen = Screen::Dashboard;
     settle(&mut h, "metrics", |app| app.derived.metrics.is_some());
@@ -845,14 +821,9 @@ fn a_new_team_s_dashboard_says_what_will_appear_and_when() {
 #[test]
 fn reopening_the_window_shows_what_arrived_while_it_was_closed_at_once() {
     let rt = runtime();
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("tempdir"),
-        tempfile::tempdir().expect("tempdir"),
-    );
-    let path_a = dir_a.path().to_owned();
-    let a = start(&rt, dir_a);
-    let b = start(&rt, dir_b);
-    let mut h = a.harness(&path_a);
+    let a = Device::fresh(&rt);
+    let b = Device::fresh(&rt);
+    let mut h = a.harness();
     create_team(&mut h, "Ana");
     join(&rt, &a, &b, "Ben");
     // The window closes; the node (the app's process) keeps running.
@@ -884,7 +855,7 @@ fn reopening_the_window_shows_what_arrived_while_it_was_closed_at_once() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // Reopened: the first frames show it, from the running node's snapshot.
-    let mut h = a.harness(&path_a);
+    let mut h = a.harness();
     h.step();
     h.step();
     assert!(
@@ -901,10 +872,8 @@ fn a_click_on_a_notification_opens_the_window_on_its_record_and_quit_stops_the_a
     use peercoach_app::gui::Wake;
     use peercoach_node::api::{Show, ShowTarget};
     let rt = runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().to_owned();
-    let d = start(&rt, dir);
-    let mut h = d.harness(&path);
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
     create_team(&mut h, "Ana");
     ask(&mut h, "Pods restart after deploy");
     let request = h.state().derived.board[0].id.clone();
@@ -934,6 +903,163 @@ fn a_click_on_a_notification_opens_the_window_on_its_record_and_quit_stops_the_a
     // `peercoach quit` (or Quit in another window of the app): the app stops.
     assert!(!h.state().quit.load(std::sync::atomic::Ordering::SeqCst));
     wake.send(Wake::Quit).expect("queued");
+    h.step();
+    assert!(h.state().quit.load(std::sync::atomic::Ordering::SeqCst));
+    drop(h);
+    d.stop(&rt);
+}
+
+#[test]
+fn a_dropdown_s_label_comes_before_it_and_a_chip_never_breaks_inside_a_word() {
+    use peercoach_app::gui::theme;
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(200.0, 200.0))
+        .build_ui(|ui| {
+            theme::combo(ui, "Valid for", "1 day", |ui| {
+                ui.label("1 hour");
+            });
+            // Far narrower than the word.
+            ui.allocate_ui(egui::vec2(40.0, 100.0), |ui| {
+                theme::chip(ui, "product-discovery", theme::ACCENT);
+            });
+        });
+    h.run();
+    let label = h
+        .get_by_role_and_label(egui::accesskit::Role::Label, "Valid for")
+        .rect();
+    let combo = h
+        .get_by_role_and_label(egui::accesskit::Role::ComboBox, "Valid for")
+        .rect();
+    assert!(label.max.x <= combo.min.x, "{label:?} before {combo:?}");
+    assert!(
+        (label.center().y - combo.center().y).abs() < 4.0,
+        "on one line"
+    );
+    let chip = h.get_by_label("product-discovery").rect();
+    // One line (of smaller text than the label's), not two.
+    assert!(
+        chip.height() < label.height() * 1.5,
+        "one line, not broken: {chip:?}"
+    );
+    assert!(
+        chip.width() > 40.0,
+        "wider than its room rather than broken"
+    );
+}
+
+/// Two days: a one-day invite made on a clock this far behind has expired.
+const TWO_DAYS_BEHIND: i64 = -2 * 86_400_000;
+
+#[test]
+fn an_expired_invite_says_so_at_the_join_form_and_on_the_inviter_s_sync_screen() {
+    let rt = runtime();
+    let a = Device::fresh_skewed(&rt, TWO_DAYS_BEHIND);
+    let mut ha = a.harness();
+    create_team(&mut ha, "Ann");
+    // Ann makes an invite on the Sync screen; by the clock on the wall it has expired.
+    ha.state_mut().prefs.screen = Screen::Sync;
+    settle(&mut ha, "the sync screen", |_| true);
+    click(&mut ha, "Invite a teammate");
+    settle(&mut ha, "the invite", |app| app.drafts.invite.is_some());
+    see(&mut ha, "This invite expired at");
+    assert!(
+        ha.query_by_label("Make a new invite").is_some(),
+        "a new one is offered"
+    );
+    let ticket = ha.state().drafts.invite.clone().expect("invite").ticket;
+
+    // Bo pastes it: the form says it expired, and whom to ask.
+    let b = Device::fresh(&rt);
+    let mut hb = b.harness();
+    settle(&mut hb, "first run", |_| true);
+    type_into(&mut hb, "Invite ticket", &ticket);
+    see(&mut hb, "This invite expired on");
+    assert!(
+        hb.query_by_label_contains("ask Ann for a new one")
+            .is_some(),
+        "names the inviter"
+    );
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}
+
+#[test]
+fn the_yellow_light_is_syncing_not_offline_and_names_how_each_peer_is_reached() {
+    use peercoach_app::gui::theme::SyncLight;
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
+    create_team(&mut h, "Ana");
+    settle(&mut h, "a status", |app| app.status.is_some());
+    // Bo's device is connected but lacks some of Ana's changes.
+    let mut status = h.state().status.clone().expect("status");
+    status.peers = vec![peercoach_node::api::PeerStatus {
+        member: "m".into(),
+        name: "Bo".into(),
+        endpoint_id: status.endpoint_id,
+        connected: true,
+        last_synced_ms: None,
+        has_all_my_changes: false,
+        path: Some("relay".into()),
+        rtt_ms: Some(42),
+        addrs: vec![],
+        relay_url: None,
+    }];
+    h.state_mut().status = Some(status);
+    let (light, why) = h.state().sync_light();
+    assert_eq!(light, SyncLight::Yellow);
+    assert!(
+        why.starts_with("Syncing with 1 online device: they do not have all your changes yet"),
+        "{why}"
+    );
+    assert!(why.contains("Bo: via relay, 42 ms"), "{why}");
+    h.step();
+    assert!(h.query_by_label("Syncing…").is_some());
+    assert!(h.query_by_label("Offline: saved here").is_none());
+    assert!(h.query_by_label("Synced").is_none());
+    // Each state has words of its own.
+    let words: std::collections::BTreeSet<_> = [
+        SyncLight::Green,
+        SyncLight::Yellow,
+        SyncLight::Gray,
+        SyncLight::Red,
+        SyncLight::Starting,
+    ]
+    .map(SyncLight::words)
+    .into();
+    assert_eq!(words.len(), 5);
+    drop(h);
+    d.stop(&rt);
+}
+
+#[test]
+fn settings_switch_a_notification_kind_off_and_quit_stops_the_app() {
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
+    create_team(&mut h, "Ana");
+    h.state_mut().prefs.screen = Screen::Settings;
+    settle(&mut h, "the preferences", |app| {
+        app.drafts.preferences.is_some()
+    });
+    h.get_by_label("Someone thanked me").click();
+    settle(&mut h, "saved", |_| true);
+    see(&mut h, "Notifications saved");
+    let Reply::Preferences(saved) = d.request(&rt, Request::Preferences { set: None }) else {
+        panic!("no preferences")
+    };
+    assert!(!saved.notifies("thanks"), "{saved:?}");
+    assert!(saved.notifies("offer-to-answer"), "only that kind");
+    assert!(!h.state().quit.load(std::sync::atomic::Ordering::SeqCst));
+    click(&mut h, "Quit peercoach");
+    assert!(h.state().quit.load(std::sync::atomic::Ordering::SeqCst));
+    drop(h);
+    // Ctrl+Q, anywhere, does the same.
+    let mut h = d.harness();
+    settle(&mut h, "the team", |app| app.snap.is_some());
+    assert!(!h.state().quit.load(std::sync::atomic::Ordering::SeqCst));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Q);
     h.step();
     assert!(h.state().quit.load(std::sync::atomic::Ordering::SeqCst));
     drop(h);

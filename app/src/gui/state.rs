@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use peercoach_core::metrics::{self, Metrics, MetricsConfig};
-use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox};
+use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox, OfferRow};
 use peercoach_core::{MemberId, OfferId, RequestId, SessionId, Urgency};
 use peercoach_node::TeamSnapshot;
 use serde::{Deserialize, Serialize};
@@ -147,6 +147,23 @@ pub struct SessionForm {
     pub offer: Option<OfferId>,
     /// The request it answers.
     pub request: Option<RequestId>,
+}
+
+impl SessionForm {
+    /// The form opened to log the session an accepted offer led to: the offerer coached,
+    /// on its topic, linked to the offer (and its request).
+    pub fn after_offer(o: &OfferRow) -> Self {
+        Self {
+            open: true,
+            coach: Some(o.from.clone()),
+            coachee: Some(o.to.clone()),
+            topic: o.topic.clone(),
+            minutes: "30".into(),
+            offer: Some(o.id.clone()),
+            request: o.request.clone(),
+            ..Self::default()
+        }
+    }
 }
 
 /// The invite the Sync screen shows.

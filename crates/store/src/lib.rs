@@ -8,7 +8,8 @@
 //!   lock                 one process per data dir (held while open)
 //!   identity             iroh secret key + Automerge actor id, mode 0600
 //!   settings.json        per-device settings (never synced)
-//!   control.sock         the running node's control socket (peercoach-node)
+//!   control.sock         the running node's control socket (peercoach-node, Unix)
+//!   window.ron           the desktop app's window: size, theme, last screen (eframe)
 //!   notes/<notes id>/    a member's private notes, laid out as a team is (snapshot,
 //!                        changes.log): synced only with the member's own devices
 //!   teams/<team id>/

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use egui::{Color32, RichText, Stroke};
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Line, Plot, PlotPoints};
 use peercoach_core::metrics::{Figure, Metrics};
 use peercoach_core::time::{DAY_MS, HOUR_MS, format_date, format_span};
 
@@ -297,39 +297,60 @@ fn chart_ui(
                 .map(|v| [(m.window_end_ms / DAY_MS) as f64, v * 100.0])
         })
         .collect();
-    // Room above the highest point for the legend, so it never covers a line.
+    let two_series = id == "consent";
+    if two_series {
+        // The legend sits above the chart, where it cannot cover a line.
+        ui.horizontal(|ui| {
+            legend_entry(ui, theme::ACCENT, series);
+            legend_entry(ui, theme::GOOD, "Reciprocity");
+        });
+    }
     let top = weekly
         .iter()
         .filter_map(&value)
         .fold(0.0_f64, f64::max)
         .max(1.0);
-    let two_series = id == "consent";
-    let mut plot = Plot::new(id)
+    Plot::new(id)
         .height(170.0)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
+        .x_grid_spacer(egui_plot::uniform_grid_spacer(week_steps))
         .x_axis_formatter(|mark, _| short_date((mark.value as i64) * DAY_MS))
         .x_axis_label("week ending")
         .include_y(0.0)
-        .include_y(if two_series { 135.0 } else { top * 1.15 });
-    if two_series {
-        plot = plot.legend(Legend::default().position(egui_plot::Corner::LeftTop));
-    }
-    plot.show(ui, |plot| {
-        plot.line(
-            Line::new(series.to_owned(), points)
-                .color(theme::ACCENT)
-                .width(2.0),
-        );
-        if id == "consent" {
+        .include_y(if two_series { 100.0 } else { top * 1.1 })
+        .show(ui, |plot| {
             plot.line(
-                Line::new("Reciprocity", reciprocity)
-                    .color(theme::GOOD)
+                Line::new(series.to_owned(), points)
+                    .color(theme::ACCENT)
                     .width(2.0),
             );
-        }
-    });
+            if two_series {
+                plot.line(
+                    Line::new("Reciprocity", reciprocity)
+                        .color(theme::GOOD)
+                        .width(2.0),
+                );
+            }
+        });
+}
+
+/// One entry of a chart's legend: a short line in the series' colour, and its name.
+fn legend_entry(ui: &mut egui::Ui, color: egui::Color32, name: &str) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(18.0, 12.0), egui::Sense::hover());
+    ui.painter().hline(
+        rect.x_range(),
+        rect.center().y,
+        egui::Stroke::new(2.0, color),
+    );
+    ui.label(name);
+}
+
+/// Grid steps along a time axis counted in days: four weeks, a week, a day — so the
+/// dates on the axis fall a week or four apart, whatever the window.
+fn week_steps(_: egui_plot::GridInput) -> [f64; 3] {
+    [28.0, 7.0, 1.0]
 }
 
 /// "24 Nov": a date short enough for an axis.
@@ -414,4 +435,16 @@ fn network_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, from_ms: i64, to_ms: i64) {
         );
     }
     response.on_hover_text("Grey: no coaching link in this window");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_dates_are_short() {
+        // 2026-09-04 and 2026-11-24 (UTC), in days since 1970.
+        assert_eq!(short_date(20_700 * DAY_MS), "4 Sep");
+        assert_eq!(short_date(20_781 * DAY_MS), "24 Nov");
+    }
 }

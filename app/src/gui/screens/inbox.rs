@@ -100,16 +100,7 @@ pub fn inbox_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                             );
                         }
                         if ui.button("Log the session").clicked() {
-                            *cx.session = SessionForm {
-                                open: true,
-                                coach: Some(o.from.clone()),
-                                coachee: Some(o.to.clone()),
-                                topic: o.topic.clone(),
-                                minutes: "30".into(),
-                                offer: Some(o.id.clone()),
-                                request: o.request.clone(),
-                                ..Default::default()
-                            };
+                            *cx.session = SessionForm::after_offer(o);
                         }
                     });
                 }
@@ -219,16 +210,7 @@ fn agreed_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &peercoach_core::views::Offe
         );
         ui.horizontal_wrapped(|ui| {
             if ui.button("Log the session").clicked() {
-                *cx.session = SessionForm {
-                    open: true,
-                    coach: Some(o.from.clone()),
-                    coachee: Some(o.to.clone()),
-                    topic: o.topic.clone(),
-                    minutes: "30".into(),
-                    offer: Some(o.id.clone()),
-                    request: o.request.clone(),
-                    ..Default::default()
-                };
+                *cx.session = SessionForm::after_offer(o);
             }
             if let Some(request) = &o.request
                 && ui.button("Open the request").clicked()

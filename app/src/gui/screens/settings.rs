@@ -85,30 +85,41 @@ fn notifications_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
 fn running_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     theme::card(ui, |ui| {
         ui.label(RichText::new("Running in the background").strong());
-        ui.label(
-            RichText::new(
-                "peercoach syncs only while it runs. With the window closed it keeps syncing \
-                 and notifying; open it again from the applications menu.",
-            )
-            .color(theme::muted(ui)),
-        );
-        if let Some(mut p) = cx.drafts.preferences.clone()
-            && ui
-                .checkbox(
-                    &mut p.keep_running,
-                    "Keep syncing and notifying when the window is closed",
+        if !crate::gui::RUNS_IN_BACKGROUND {
+            // Without a way back to the window (macOS, Windows for now), closing it quits.
+            ui.label(
+                RichText::new(
+                    "peercoach syncs only while it runs. On this system closing the window \
+                     quits it: running in the background comes to it later.",
                 )
-                .changed()
-        {
-            let done = if p.keep_running {
-                "Closing the window keeps peercoach running"
-            } else {
-                "Closing the window quits peercoach"
-            };
-            save_preferences(cx, p, done);
+                .color(theme::muted(ui)),
+            );
+        } else {
+            ui.label(
+                RichText::new(
+                    "peercoach syncs only while it runs. With the window closed it keeps \
+                     syncing and notifying; open it again from the applications menu.",
+                )
+                .color(theme::muted(ui)),
+            );
+            if let Some(mut p) = cx.drafts.preferences.clone()
+                && ui
+                    .checkbox(
+                        &mut p.keep_running,
+                        "Keep syncing and notifying when the window is closed",
+                    )
+                    .changed()
+            {
+                let done = if p.keep_running {
+                    "Closing the window keeps peercoach running"
+                } else {
+                    "Closing the window quits peercoach"
+                };
+                save_preferences(cx, p, done);
+            }
         }
         match crate::autostart::config_home() {
-            Some(home) if cfg!(unix) && !cfg!(target_os = "macos") => {
+            Some(home) if crate::gui::RUNS_IN_BACKGROUND => {
                 let mut on = cx
                     .drafts
                     .autostart
