@@ -1,4 +1,5 @@
-//! Per-device settings (never synced): which team opened last, network mode, theme.
+//! Per-device settings (never synced): which team opened last, network mode, and how the
+//! desktop app behaves (the window's own state, such as the theme, is in `window.ron`).
 
 use std::path::{Path, PathBuf};
 
@@ -126,17 +127,6 @@ impl From<StoredNetwork> for NetworkSettings {
     }
 }
 
-/// Light or dark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Theme {
-    /// Dark.
-    #[default]
-    Dark,
-    /// Light.
-    Light,
-}
-
 /// How the desktop app behaves on this device: notifications, and whether it keeps
 /// running when its window is closed. Read by the app's window and by the app running in
 /// the background alike.
@@ -175,8 +165,6 @@ pub struct Settings {
     pub last_team: Option<String>,
     /// Network.
     pub network: NetworkSettings,
-    /// Theme.
-    pub theme: Theme,
     /// The desktop app's behaviour.
     pub preferences: Preferences,
 }

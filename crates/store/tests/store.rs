@@ -322,6 +322,13 @@ fn settings_written_before_modes_get_the_defaults_that_work_behind_a_nat() {
         NetworkMode::Loopback,
         "a loopback-only choice is kept"
     );
+    // Settings once held the theme (now the window's own state): a file that has it
+    // still reads, with everything else kept.
+    let old = r#"{"last_team":"Platform","theme":"light","network":{"mode":"local","port":7}}"#;
+    fs::write(dir.path().join("settings.json"), old).expect("write");
+    let s = data.settings();
+    assert_eq!(s.last_team.as_deref(), Some("Platform"));
+    assert_eq!((s.network.mode, s.network.port), (NetworkMode::Local, 7));
 }
 
 #[test]
