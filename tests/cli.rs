@@ -302,3 +302,34 @@ fn private_notes_from_the_command_line() {
             .contains("no such note")
     );
 }
+
+#[test]
+fn demo_fills_a_data_dir_of_its_own_and_keeps_it_on_this_machine() {
+    let d = Device::new();
+    let made = d.run(&["--json", "demo", "--seed", "7"]).json();
+    let team = made["team_id"].as_str().expect("team id").to_owned();
+    assert!(made["changes"].as_u64().unwrap_or(0) > 1_000, "{made}");
+    let teams = d.run(&["--json", "teams"]).json();
+    assert_eq!(teams["teams"][0]["id"], team.as_str());
+    let members = d.run(&["--json", "members"]).json();
+    assert!(
+        members["members"].as_array().map(Vec::len).unwrap_or(0) >= 10,
+        "{members}"
+    );
+    // Its teammates are made up: the data dir is set to reach no one.
+    assert_eq!(d.run(&["--json", "network"]).json()["mode"], "loopback");
+
+    // Beside a real team the demo leaves the network settings alone.
+    let real = Device::new();
+    real.init("Ana", "Platform");
+    let out = real.run(&["demo", "--seed", "7"]);
+    out.ok();
+    assert!(!out.stderr.contains("loopback only"), "{}", out.stderr);
+    assert_eq!(real.run(&["--json", "network"]).json()["mode"], "anywhere");
+    assert_eq!(
+        real.run(&["--json", "teams"]).json()["teams"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}

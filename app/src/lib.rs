@@ -130,6 +130,7 @@ fn demo(data_dir: &std::path::Path, seed: u64, json: bool) -> Result<()> {
         );
     }
     let mut engine = peercoach_node::Engine::open(data_dir)?;
+    let own_dir = engine.data().team_ids()?.is_empty();
     let actor = engine.identity().actor_hex();
     let endpoint = engine.endpoint_id().to_owned();
     let mut spec = peercoach_sim::Spec::small(seed);
@@ -146,6 +147,14 @@ fn demo(data_dir: &std::path::Path, seed: u64, json: bool) -> Result<()> {
         .unwrap_or_default();
     let stats = history.stats;
     let team = engine.add_team_doc(history.doc)?;
+    // Its teammates are made up: there is no one to reach, and dialing their ids would
+    // only ask the address lookup about devices that do not exist. In a data dir of its
+    // own the demo stays on this machine; beside real teams the mode is left alone.
+    if own_dir {
+        let mut network = engine.data().settings().network;
+        network.mode = peercoach_store::NetworkMode::Loopback;
+        engine.handle(peercoach_node::api::Request::Network { set: Some(network) })?;
+    }
     if json {
         println!(
             "{}",
@@ -157,6 +166,11 @@ fn demo(data_dir: &std::path::Path, seed: u64, json: bool) -> Result<()> {
             "demo team {:?}: {members} members, {} requests, {} offers, {} sessions ({} changes); you are {me}",
             spec.team_name, stats.requests, stats.offers, stats.sessions, stats.changes,
         );
+        if own_dir {
+            eprintln!(
+                "network: loopback only, as the demo's teammates are made up (`peercoach network` or Settings changes it)"
+            );
+        }
     }
     Ok(())
 }
