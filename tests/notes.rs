@@ -76,17 +76,7 @@ async fn private_notes_reach_my_other_device_and_never_a_teammate() {
     let laptop = TestNode::start().await;
     laptop.create_team("Ana").await;
     let phone = TestNode::start().await;
-    let link = match laptop
-        .ok(Request::Invite {
-            team: None,
-            expires_in_ms: 3_600_000,
-            device: true,
-        })
-        .await
-    {
-        Reply::Invited { ticket, .. } => ticket,
-        other => panic!("unexpected {other:?}"),
-    };
+    let link = laptop.device_invite().await;
     phone
         .join(&link, "phone")
         .await

@@ -532,17 +532,7 @@ async fn a_linked_device_speaks_for_the_same_member() {
     init_tracing();
     let laptop = TestNode::start().await;
     laptop.create_team("Ana").await;
-    let ticket = match laptop
-        .ok(Request::Invite {
-            team: None,
-            expires_in_ms: 3_600_000,
-            device: true,
-        })
-        .await
-    {
-        Reply::Invited { ticket, .. } => ticket,
-        other => panic!("unexpected {other:?}"),
-    };
+    let ticket = laptop.device_invite().await;
     let phone = TestNode::start().await;
     let joined = phone.join(&ticket, "phone").await.expect("link");
     let Reply::Joined { member_id, .. } = joined else {

@@ -226,13 +226,22 @@ impl TestNode {
         }
     }
 
-    /// A one-day invite ticket.
+    /// A one-day invite ticket for a teammate.
     pub async fn invite(&self) -> String {
+        self.invite_for(false).await
+    }
+
+    /// A one-day ticket that links another device of this member.
+    pub async fn device_invite(&self) -> String {
+        self.invite_for(true).await
+    }
+
+    async fn invite_for(&self, device: bool) -> String {
         match self
             .ok(Request::Invite {
                 team: None,
                 expires_in_ms: 86_400_000,
-                device: false,
+                device,
             })
             .await
         {
