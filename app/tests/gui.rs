@@ -621,8 +621,10 @@ fn the_sync_light_has_its_own_words_for_each_state() {
     let a = Device::fresh(&rt);
     let mut h = a.harness();
     create_team(&mut h, "Ana");
-    see(&mut h, "Offline: saved here");
+    // Alone in the team is not "offline": there is no one to reach yet.
+    see(&mut h, "Just you so far");
     assert!(h.query_by_label("Synced").is_none());
+    assert!(h.query_by_label("Offline: saved here").is_none());
     let b = Device::fresh(&rt);
     join(&rt, &a, &b, "Bo");
     ask(&mut h, "Something for Bo to sync");
@@ -636,9 +638,15 @@ fn the_sync_light_has_its_own_words_for_each_state() {
         h.state().sync_light().0,
         peercoach_app::gui::theme::SyncLight::Green
     );
+    // Bo's device goes away: now Ana is offline, with her edits safe here.
+    b.stop(&rt);
+    see(&mut h, "Offline: saved here");
+    assert!(h.query_by_label("Just you so far").is_none());
+    settle(&mut h, "why the light is grey", |app| {
+        app.sync_light().1.contains("No teammate online")
+    });
     drop(h);
     a.stop(&rt);
-    b.stop(&rt);
 }
 
 #[test]
@@ -1023,12 +1031,13 @@ fn the_yellow_light_is_syncing_not_offline_and_names_how_each_peer_is_reached() 
         SyncLight::Green,
         SyncLight::Yellow,
         SyncLight::Gray,
+        SyncLight::Alone,
         SyncLight::Red,
         SyncLight::Starting,
     ]
     .map(SyncLight::words)
     .into();
-    assert_eq!(words.len(), 5);
+    assert_eq!(words.len(), 6);
     drop(h);
     d.stop(&rt);
 }

@@ -454,7 +454,7 @@ impl PeercoachApp {
             )
         } else if status.peers.is_empty() {
             (
-                SyncLight::Gray,
+                SyncLight::Alone,
                 "No teammates yet: your edits are safe on this device. Invite someone on the Sync screen.".into(),
             )
         } else {

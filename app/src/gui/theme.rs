@@ -86,8 +86,10 @@ pub enum SyncLight {
     Green,
     /// Teammates are online, and do not have all my changes yet (or the node is opening).
     Yellow,
-    /// No teammate online (or none yet): edits are safe on this device.
+    /// No teammate online: edits are safe on this device and sync when one is.
     Gray,
+    /// No teammate yet: the team is this device's alone until someone joins.
+    Alone,
     /// Something is wrong.
     Red,
     /// The node is starting or opening the team's history.
@@ -100,7 +102,7 @@ impl SyncLight {
         match self {
             Self::Green => GOOD,
             Self::Yellow => WARN,
-            Self::Gray | Self::Starting => Color32::from_gray(140),
+            Self::Gray | Self::Alone | Self::Starting => Color32::from_gray(140),
             Self::Red => BAD,
         }
     }
@@ -111,6 +113,7 @@ impl SyncLight {
             Self::Green => "Synced",
             Self::Yellow => "Syncing…",
             Self::Gray => "Offline: saved here",
+            Self::Alone => "Just you so far",
             Self::Red => "Sync problem",
             Self::Starting => "Starting…",
         }
