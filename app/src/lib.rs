@@ -151,7 +151,7 @@ fn demo(data_dir: &std::path::Path, seed: u64, json: bool) -> Result<()> {
     // only ask the address lookup about devices that do not exist. In a data dir of its
     // own the demo stays on this machine; beside real teams the mode is left alone.
     if own_dir {
-        let mut network = engine.data().settings().network;
+        let mut network = engine.settings().network.clone();
         network.mode = peercoach_store::NetworkMode::Loopback;
         engine.handle(peercoach_node::api::Request::Network { set: Some(network) })?;
     }

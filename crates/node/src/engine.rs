@@ -176,6 +176,9 @@ pub struct Engine {
     warnings: Vec<String>,
     /// Saved read models of teams not opened yet (see [`Engine::preview_all`]).
     views: BTreeMap<TeamId, View>,
+    /// `settings.json` as read at opening and as saved since: the data dir is locked to
+    /// this engine, so no one else writes it.
+    settings: peercoach_store::Settings,
 }
 
 impl std::fmt::Debug for Engine {
@@ -205,7 +208,9 @@ impl Engine {
         let data = DataDir::open(path)?;
         let identity = data.identity_or_create()?;
         let endpoint_id = endpoint_id_of(&identity);
+        let settings = data.settings();
         Ok(Self {
+            settings,
             data,
             identity,
             endpoint_id,
@@ -221,6 +226,29 @@ impl Engine {
     /// The data dir.
     pub fn data(&self) -> &DataDir {
         &self.data
+    }
+
+    /// This device's settings (`settings.json`), kept in memory.
+    pub fn settings(&self) -> &peercoach_store::Settings {
+        &self.settings
+    }
+
+    /// Keeps the port the endpoint was bound to, so that binding again keeps it, and
+    /// saves it for the next start (in force here even if it cannot be saved).
+    pub fn remember_port(&mut self, port: u16) -> Result<(), EngineError> {
+        self.settings.network.port = port;
+        self.data.save_settings(&self.settings)?;
+        Ok(())
+    }
+
+    /// Saves the device's settings; they take effect here once they are on disk.
+    pub fn save_settings(
+        &mut self,
+        settings: peercoach_store::Settings,
+    ) -> Result<(), EngineError> {
+        self.data.save_settings(&settings)?;
+        self.settings = settings;
+        Ok(())
     }
 
     /// This device's identity.
@@ -352,10 +380,10 @@ impl Engine {
             };
         }
         let last = self
-            .data
-            .settings()
+            .settings
             .last_team
-            .and_then(|t| TeamId::parse(&t).ok())
+            .as_deref()
+            .and_then(|t| TeamId::parse(t).ok())
             .filter(|t| self.teams.contains_key(t));
         if let Some(last) = last {
             return Ok(last);
@@ -624,10 +652,10 @@ impl Engine {
     }
 
     fn set_current(&mut self, id: &TeamId) -> Result<(), EngineError> {
-        let mut settings = self.data.settings();
-        if settings.last_team.as_deref() != Some(id.as_str()) {
+        if self.settings.last_team.as_deref() != Some(id.as_str()) {
+            let mut settings = self.settings.clone();
             settings.last_team = Some(id.to_string());
-            self.data.save_settings(&settings)?;
+            self.save_settings(settings)?;
         }
         Ok(())
     }
@@ -763,7 +791,6 @@ impl Engine {
                 })
             }
             Request::Network { set } => {
-                let mut settings = self.data.settings();
                 if let Some(network) = set {
                     // Only "team relay only" without a relay of its own needs the teams'
                     // relays: do not load every document for the rest.
@@ -778,18 +805,19 @@ impl Engine {
                         .filter_map(|open| open.doc.team().relay.clone())
                         .collect();
                     crate::connect::validate(&network, &relays)?;
+                    let mut settings = self.settings.clone();
                     settings.network = network;
-                    self.data.save_settings(&settings)?;
+                    self.save_settings(settings)?;
                 }
-                Ok(Reply::Network(settings.network))
+                Ok(Reply::Network(self.settings.network.clone()))
             }
             Request::Preferences { set } => {
-                let mut settings = self.data.settings();
                 if let Some(preferences) = set {
+                    let mut settings = self.settings.clone();
                     settings.preferences = preferences;
-                    self.data.save_settings(&settings)?;
+                    self.save_settings(settings)?;
                 }
-                Ok(Reply::Preferences(settings.preferences))
+                Ok(Reply::Preferences(self.settings.preferences.clone()))
             }
             Request::ShowWindow { .. } | Request::Quit => Err(EngineError::NoApp),
             Request::CancelJoin => Ok(Reply::Done {

@@ -303,7 +303,7 @@ impl Node {
     /// Opens the data dir (taking its lock), binds the network and starts syncing.
     /// Must be called inside a tokio runtime.
     pub async fn start(options: NodeOptions) -> Result<Self, NodeError> {
-        let engine = if options.clock_skew_ms == 0 {
+        let mut engine = if options.clock_skew_ms == 0 {
             Engine::open(&options.data_dir)?
         } else {
             Engine::open_with_env(
@@ -311,7 +311,7 @@ impl Node {
                 Box::new(SkewedClock(options.clock_skew_ms)),
             )?
         };
-        let settings = engine.data().settings();
+        let settings = engine.settings().clone();
         let loopback_only =
             crate::connect::effective_mode(&settings.network, options.loopback_only)
                 == NetworkMode::Loopback;
@@ -351,9 +351,7 @@ impl Node {
         {
             // What the endpoint is bound with: a later rebind keeps this port.
             config.port = port;
-            let mut settings = engine.data().settings();
-            settings.network.port = port;
-            if let Err(e) = engine.data().save_settings(&settings) {
+            if let Err(e) = engine.remember_port(port) {
                 tracing::warn!(error = %e, "could not remember the port");
             }
         }
@@ -410,10 +408,6 @@ impl Node {
         } else {
             None
         };
-        let network = NetworkSettings {
-            port: config.port,
-            ..settings.network.clone()
-        };
         let actor = Actor {
             engine,
             sync: SyncMachine::default(),
@@ -424,7 +418,6 @@ impl Node {
             bind: options.bind,
             rebinding: false,
             last_addrs: net.direct_addrs().into_iter().collect(),
-            network,
             rt: tokio::runtime::Handle::current(),
             tx: tx.downgrade(),
             events,
@@ -564,10 +557,6 @@ struct Actor {
     rebinding: bool,
     /// This device's direct addresses when they last changed.
     last_addrs: std::collections::BTreeSet<SocketAddr>,
-    /// The network settings as saved: read once at start and kept here as they change
-    /// (only this actor writes them while the node runs), so a status request or a batch
-    /// of edits never reads `settings.json`.
-    network: NetworkSettings,
     rt: tokio::runtime::Handle,
     tx: mpsc::WeakUnboundedSender<Msg>,
     events: broadcast::Sender<NodeEvent>,
@@ -1064,9 +1053,12 @@ impl Actor {
             endpoint_id,
             addrs,
             relay_url: self.net.relay_url(),
-            mode: crate::connect::effective_mode(&self.network, self.forced_loopback)
-                .as_str()
-                .to_owned(),
+            mode: crate::connect::effective_mode(
+                &self.engine.settings().network,
+                self.forced_loopback,
+            )
+            .as_str()
+            .to_owned(),
             relay_problem: self.net.relay_problem().or_else(|| self.net_problem()),
             team_relay: view.relay.as_ref().map(|r| r.url.clone()),
             team: Some(id.to_string()),

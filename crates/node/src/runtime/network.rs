@@ -47,7 +47,7 @@ impl Actor {
 
     /// Why the network is less than the settings ask, if it is.
     pub(super) fn net_problem(&mut self) -> Option<String> {
-        let network = self.network.clone();
+        let network = self.engine.settings().network.clone();
         self.wanted_config(&network).1
     }
 
@@ -57,7 +57,7 @@ impl Actor {
         if self.rebinding {
             return;
         }
-        let network = self.network.clone();
+        let network = self.engine.settings().network.clone();
         let (config, _) = self.wanted_config(&network);
         if config != self.net_config {
             tracing::info!(relays = ?config.relays, "the team's relay changed; binding again");
@@ -164,15 +164,10 @@ impl Actor {
         self.notify(NodeEvent::Sync);
     }
 
-    /// Saves network settings (through the engine, which checks them) and keeps them.
+    /// Saves network settings (through the engine, which checks them and keeps them).
     pub(super) fn save_network(&mut self, network: NetworkSettings) -> Result<Reply, EngineError> {
-        let result = self
-            .engine
-            .handle(crate::api::Request::Network { set: Some(network) });
-        if let Ok(Reply::Network(saved)) = &result {
-            self.network = saved.clone();
-        }
-        result
+        self.engine
+            .handle(crate::api::Request::Network { set: Some(network) })
     }
 
     /// What to tell the person who made an invite when it carries no relay.
