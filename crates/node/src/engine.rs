@@ -474,18 +474,6 @@ impl Engine {
         self.notes.get(notes_id).map(|open| open.team.clone())
     }
 
-    /// Opens the private notes of every team this device is a member of.
-    pub fn open_all_notes(&mut self) {
-        let teams: Vec<TeamId> = self.teams.keys().cloned().collect();
-        for team in teams {
-            if self.notes_id(&team).is_some()
-                && let Err(e) = self.notes(&team)
-            {
-                tracing::warn!(team = %team.short(), error = %e, "could not open private notes");
-            }
-        }
-    }
-
     /// The files and the document of anything the node syncs: a team, or private notes.
     pub fn synced_mut(&mut self, id: &TeamId) -> Option<(&mut TeamStore, &mut AutoCommit)> {
         if let Some(open) = self.teams.get_mut(id) {

@@ -601,9 +601,8 @@ impl Actor {
         if let Err(e) = self.engine.open_all() {
             tracing::error!(error = %e, "could not open every team");
         }
-        // Private notes sync only between this member's devices, but they sync: open them.
-        self.engine.open_all_notes();
         self.publish_addrs();
+        // Opens every team's private notes too: they sync between this member's devices.
         self.refresh_peers();
         self.follow_team_relays();
         self.publish_all();
