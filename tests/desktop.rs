@@ -323,17 +323,7 @@ async fn the_app_in_the_background_notifies_of_what_teammates_do_and_never_of_my
         body,
         "About: the release checklist. Answer yes or not now in your inbox."
     );
-    bo_does(
-        &bo,
-        Cmd::Ask {
-            title: "Coach me on estimates".into(),
-            tried: String::new(),
-            skills: vec![],
-            urgency: peercoach_core::Urgency::Normal,
-            to: Some(ana_id.clone()),
-        },
-    )
-    .await;
+    bo_does(&bo, ask("Coach me on estimates", Some(&ana_id))).await;
     bus.wait_for("Bo asks you for help");
     bo_does(
         &bo,
@@ -346,19 +336,20 @@ async fn the_app_in_the_background_notifies_of_what_teammates_do_and_never_of_my
     .await;
     bus.wait_for("Bo thanked you");
 
-    // Ana's own actions, made through the running app: no notification for them. Then
-    // one more from Bo, which arrives after them: the notifier saw Ana's and said nothing.
+    // Ana's own actions, made through the running app: no notification for them. She
+    // floats this week, so an ask to the team would be news to her were it anyone
+    // else's. Then one more from Bo, which arrives after them: the notifier saw Ana's
+    // and said nothing.
+    let week = peercoach_core::time::iso_week_key(peercoach_core::Env::now_ms(
+        &mut peercoach_core::SystemEnv,
+    ));
     let before = bus.shown().len();
+    ana.run(&["rota", "add", &week, "Ana"]).ok();
     ana.run(&["ask", "Ana asks the team"]).ok();
     ana.run(&["thank", "Bo", "Thanks back"]).ok();
     bo_does(&bo, offer_to(&ana_id, "pairing on the parser")).await;
     bus.wait_for_after("Bo asks: would you like some help?", before);
-    let after: Vec<String> = bus
-        .shown()
-        .into_iter()
-        .skip(before)
-        .map(|(_, s, _)| s)
-        .collect();
+    let after = summaries_after(&bus, before);
     assert_eq!(after, ["Bo asks: would you like some help?"], "{after:?}");
 
     // Quit, as from the app's Settings.
