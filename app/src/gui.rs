@@ -111,15 +111,19 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
     rt.spawn(async move {
         loop {
             let wake = match events.recv().await {
-                Ok(NodeEvent::Show(show)) => Wake::Show(show),
-                Ok(NodeEvent::Quit) => Wake::Quit,
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Ok(NodeEvent::Show(show)) => Some(Wake::Show(show)),
+                Ok(NodeEvent::Quit) => Some(Wake::Quit),
+                // A change (from a peer, too), or changes missed: the open window draws
+                // the node's state again.
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             };
-            if wake_tx.send(wake).is_err() {
+            if let Some(wake) = wake
+                && wake_tx.send(wake).is_err()
+            {
                 break;
             }
-            // The open window reads the queue on its next frame: wake it for that.
+            // The open window reads the queue and the node's state on its next frame.
             if let Some(ctx) = forward_to
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -156,7 +160,7 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
                 wakes: wakes.clone(),
                 open: open_window.clone(),
             };
-            if let Err(e) = window(&rt, &node, &data_dir, shown) {
+            if let Err(e) = window(&node, &data_dir, shown) {
                 if first {
                     break Err(e);
                 }
@@ -248,7 +252,6 @@ fn keeps_running(rt: &tokio::runtime::Runtime, handle: &peercoach_node::NodeHand
 /// Opens the window and runs it until it closes. Called again for every reopening (on
 /// the main thread: eframe reuses its event loop).
 fn window(
-    rt: &tokio::runtime::Runtime,
     node: &Node,
     data_dir: &std::path::Path,
     shown: Window,
@@ -279,7 +282,6 @@ fn window(
     let handle = node.handle();
     let loopback_forced = node.is_loopback_forced();
     let app_dir = data_dir.to_owned();
-    let spawner = rt.handle().clone();
     let window_open = open.clone();
     let ran = eframe::run_native(
         "peercoach",
@@ -292,19 +294,10 @@ fn window(
             if let Some(screen) = opening.screen {
                 prefs.screen = screen;
             }
-            // Wake the window whenever the node reports a change (from a peer, too).
-            let ctx = cc.egui_ctx.clone();
-            let mut rx = handle.subscribe();
-            let waker = spawner.spawn(async move {
-                while rx.recv().await.is_ok() {
-                    ctx.request_repaint();
-                }
-            });
             *window_open.lock().unwrap_or_else(|p| p.into_inner()) = Some(cc.egui_ctx.clone());
             let mut app = PeercoachApp::new(handle, app_dir, loopback_forced, prefs);
             app.quit = quit;
             app.wakes = Some(wakes);
-            app.waker = Some(waker.abort_handle());
             if let Some(show) = opening.show {
                 app.show(&show);
             }

@@ -145,18 +145,8 @@ pub struct PeercoachApp {
     first_frame: bool,
     /// Set when the person chose Quit (not just closing the window): the app stops.
     pub quit: Arc<AtomicBool>,
-    /// The task that wakes this window on node events; it ends with the window.
-    pub waker: Option<tokio::task::AbortHandle>,
     /// What the app's process asks of the window (show, quit); read every frame.
     pub wakes: Option<Wakes>,
-}
-
-impl Drop for PeercoachApp {
-    fn drop(&mut self) {
-        if let Some(waker) = self.waker.take() {
-            waker.abort();
-        }
-    }
 }
 
 impl PeercoachApp {
@@ -185,7 +175,6 @@ impl PeercoachApp {
             sync_error: None,
             first_frame: true,
             quit: Arc::new(AtomicBool::new(false)),
-            waker: None,
             wakes: None,
         };
         app.send(Request::Network { set: None }, Purpose::Network);
