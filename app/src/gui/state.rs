@@ -280,11 +280,12 @@ impl std::fmt::Debug for Drafts {
     }
 }
 
-/// Views derived from one snapshot version.
+/// Views derived from one version of a team's document.
 #[derive(Debug, Default)]
 pub struct Derived {
-    /// The snapshot version they were computed from.
-    pub version: u64,
+    /// The team, and who I am in it, that they were computed from: a snapshot whose
+    /// team did not change (only the private notes did) keeps them.
+    source: Option<(Arc<peercoach_core::Team>, Option<MemberId>)>,
     /// When (for waiting times).
     pub at_ms: i64,
     /// Help board.
@@ -308,13 +309,17 @@ pub struct Derived {
 }
 
 impl Derived {
-    /// Recomputes what depends on the snapshot, if it changed or a minute passed.
+    /// Recomputes what depends on the team, if it changed or a minute passed.
     pub fn refresh(&mut self, snap: &Arc<TeamSnapshot>, now_ms: i64) {
-        if self.version == snap.version && now_ms - self.at_ms < 60_000 {
+        let same = self
+            .source
+            .as_ref()
+            .is_some_and(|(team, me)| Arc::ptr_eq(team, &snap.team) && *me == snap.me);
+        if same && now_ms - self.at_ms < 60_000 {
             return;
         }
         let team = &snap.team;
-        self.version = snap.version;
+        self.source = Some((snap.team.clone(), snap.me.clone()));
         self.at_ms = now_ms;
         self.board = views::board(team, now_ms);
         self.inbox = snap
