@@ -251,11 +251,7 @@ fn keeps_running(rt: &tokio::runtime::Runtime, handle: &peercoach_node::NodeHand
 
 /// Opens the window and runs it until it closes. Called again for every reopening (on
 /// the main thread: eframe reuses its event loop).
-fn window(
-    node: &Node,
-    data_dir: &std::path::Path,
-    shown: Window,
-) -> Result<()> {
+fn window(node: &Node, data_dir: &std::path::Path, shown: Window) -> Result<()> {
     let Window {
         opening,
         quit,

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::ids::{FollowUpId, MemberId, OfferId, RequestId, SessionId};
-use crate::model::{Answer, OfferStatus, Team};
+use crate::model::{OfferStatus, Team};
 use crate::time::{DAY_MS, iso_week_key};
 
 /// The kinds of alert, each of which a person can turn off.
@@ -147,8 +147,8 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
                 ));
             }
         }
-        let yes_now = offer.response.is_some_and(|r| r.answer == Answer::Yes);
-        let yes_before = was.is_some_and(|o| o.response.is_some_and(|r| r.answer == Answer::Yes));
+        let yes_now = offer.status() == OfferStatus::Accepted;
+        let yes_before = was.is_some_and(|o| o.status() == OfferStatus::Accepted);
         if &offer.from == me && &offer.to != me && yes_now && !yes_before {
             let at = offer.response.map_or(offer.created_ms, |r| r.at_ms);
             found.push((

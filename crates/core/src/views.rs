@@ -427,14 +427,19 @@ pub fn inbox(team: &Team, me: &MemberId, now_ms: i64) -> Inbox {
         })
         .collect();
     followups.sort_by_key(|u| (u.due_ms.unwrap_or(i64::MAX), u.text.clone()));
-    let mut accepted_offers: Vec<OfferRow> = team
-        .offers
-        .values()
-        .filter(|o| &o.from == me && o.status() == OfferStatus::Accepted)
-        .map(|o| offer_row(team, o, Some(me)))
-        .filter(|o| !o.session_logged)
-        .collect();
-    accepted_offers.sort_by_key(|o| o.created_ms);
+    // Offers said yes to whose session is not logged yet, where I am on `side`.
+    let accepted_unlogged = |side: fn(&Offer) -> &MemberId| {
+        let mut rows: Vec<OfferRow> = team
+            .offers
+            .values()
+            .filter(|o| side(o) == me && o.status() == OfferStatus::Accepted)
+            .map(|o| offer_row(team, o, Some(me)))
+            .filter(|o| !o.session_logged)
+            .collect();
+        rows.sort_by_key(|o| o.created_ms);
+        rows
+    };
+    let accepted_offers = accepted_unlogged(|o| &o.from);
     let lost_claims = team
         .requests
         .values()
@@ -452,14 +457,7 @@ pub fn inbox(team: &Team, me: &MemberId, now_ms: i64) -> Inbox {
             })
         })
         .collect();
-    let mut agreed: Vec<OfferRow> = team
-        .offers
-        .values()
-        .filter(|o| &o.to == me && o.status() == OfferStatus::Accepted)
-        .map(|o| offer_row(team, o, Some(me)))
-        .filter(|o| !o.session_logged)
-        .collect();
-    agreed.sort_by_key(|o| o.created_ms);
+    let agreed = accepted_unlogged(|o| &o.to);
     let since = now_ms - THANKS_SHOWN_DAYS * crate::time::DAY_MS;
     let mut thanks: Vec<ThanksRow> = team
         .thanks

@@ -358,17 +358,9 @@ fn short_date(ms: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let date = format_date(ms);
-    let mut parts = date.split('-').skip(1);
-    match (
-        parts.next().and_then(|m| m.parse::<usize>().ok()),
-        parts.next(),
-    ) {
-        (Some(month @ 1..=12), Some(day)) => {
-            format!("{} {}", day.trim_start_matches('0'), MONTHS[month - 1])
-        }
-        _ => date,
-    }
+    let date = peercoach_core::time::date_of(ms);
+    let month = MONTHS[(date.month as usize).clamp(1, 12) - 1];
+    format!("{} {month}", date.day)
 }
 
 fn network_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, from_ms: i64, to_ms: i64) {
