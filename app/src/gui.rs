@@ -90,6 +90,7 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
         .context("could not start the async runtime")?;
     let options = NodeOptions {
         watch_snapshots: true,
+        windowed: true,
         ..NodeOptions::new(data_dir.clone())
     };
     let node = match rt.block_on(Node::start(options)) {
@@ -97,7 +98,6 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
         Err(e) => return Err(e).context("could not open the data dir"),
     };
     let handle = node.handle();
-    handle.set_windowed(true);
     // The window is asked for, and the app to quit, over the control socket (a second
     // start, `peercoach quit`) and by a click on a notification: all arrive as node
     // events, and land in one queue with one reader at a time — the open window, or

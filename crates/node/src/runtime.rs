@@ -48,6 +48,9 @@ pub struct NodeOptions {
     /// team's saved view while its document loads (the app sets this; see
     /// [`NodeHandle::watch_snapshots`]).
     pub watch_snapshots: bool,
+    /// A desktop app runs this node, with a window to show when asked
+    /// ([`Request::ShowWindow`]); a headless node refuses that request.
+    pub windowed: bool,
 }
 
 impl NodeOptions {
@@ -60,6 +63,7 @@ impl NodeOptions {
             control_socket: true,
             clock_skew_ms: 0,
             watch_snapshots: false,
+            windowed: false,
         }
     }
 }
@@ -163,8 +167,6 @@ pub struct NodeHandle {
     snapshots: Snapshots,
     watching: Watching,
     opened: Opened,
-    /// A desktop app runs this node and shows a window when asked.
-    windowed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -222,13 +224,6 @@ impl NodeHandle {
         {
             tracing::debug!("the node has stopped; no snapshots to publish");
         }
-    }
-
-    /// Says that a desktop app runs this node, with a window to show when asked
-    /// ([`Request::ShowWindow`]); a headless node refuses that request.
-    pub fn set_windowed(&self, windowed: bool) {
-        self.windowed
-            .store(windowed, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether every team's document has been opened. Until then a team may show its
@@ -360,14 +355,12 @@ impl Node {
         let snapshots = Snapshots::default();
         let watching = Watching::new(options.watch_snapshots.into());
         let opened = Opened::default();
-        let windowed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handle = NodeHandle {
             tx: tx.clone(),
             events: events.clone(),
             snapshots: snapshots.clone(),
             watching: watching.clone(),
             opened: opened.clone(),
-            windowed: windowed.clone(),
         };
         let mut tasks = Vec::new();
         let forward = tx.clone();
@@ -425,7 +418,7 @@ impl Node {
             snapshots,
             watching,
             opened,
-            windowed,
+            windowed: options.windowed,
             version: 0,
             ticks: 0,
             published: false,
@@ -564,7 +557,8 @@ struct Actor {
     snapshots: Snapshots,
     watching: Watching,
     opened: Opened,
-    windowed: Arc<std::sync::atomic::AtomicBool>,
+    /// A desktop app runs this node ([`NodeOptions::windowed`]).
+    windowed: bool,
     version: u64,
     ticks: u64,
     /// A team was published in this batch (its members or relay may have changed).
@@ -872,7 +866,7 @@ impl Actor {
         let result = match request {
             Request::Status { team } => self.status(team.as_deref()),
             Request::ShowWindow { show } => {
-                if self.windowed.load(std::sync::atomic::Ordering::SeqCst) {
+                if self.windowed {
                     self.notify(NodeEvent::Show(show));
                     Ok(Reply::Done {
                         created: None,
