@@ -70,14 +70,8 @@ pub fn make_invite(
     Ok(Reply::Invited {
         ticket: ticket.to_string(),
         expires_ms,
-        invite: invite_id(&secret),
+        invite: peercoach_store::Invite::id_of(&secret),
     })
-}
-
-/// How an invite is named on this device (the first 6 bytes of its secret, in hex): the
-/// app matches the ticket it shows with what became of it ([`invites`]).
-pub fn invite_id(secret: &[u8; 32]) -> String {
-    secret[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The invites this device made for `team`, with what became of each: used by whom and
@@ -100,7 +94,7 @@ pub fn invites(engine: &mut Engine, team: &TeamId) -> Result<Vec<InviteRow>, Eng
                     .map_or_else(|| "someone".to_owned(), |m| m.name.clone())
             });
             InviteRow {
-                invite: i.secret.get(..12).unwrap_or_default().to_owned(),
+                invite: i.id().to_owned(),
                 device: i.device_of.is_some(),
                 created_ms: i.created_ms,
                 expires_ms: i.expires_ms,

@@ -29,6 +29,19 @@ pub struct Invite {
     pub used_ms: Option<i64>,
 }
 
+impl Invite {
+    /// How the invite is named on this device: the first 6 bytes of its secret, in hex
+    /// (the app matches the ticket it shows with what became of it).
+    pub fn id(&self) -> &str {
+        self.secret.get(..12).unwrap_or_default()
+    }
+
+    /// The id of the invite with this secret, as [`Invite::id`] names it once added.
+    pub fn id_of(secret: &[u8; 32]) -> String {
+        hex(&secret[..6])
+    }
+}
+
 /// Why an invite was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -149,5 +162,17 @@ mod tests {
             "the device that used it may finish its join"
         );
         assert_eq!(inv.redeem(&[2; 32], device(2), 100), Err(Refusal::Expired));
+    }
+
+    #[test]
+    fn an_invite_is_named_by_the_start_of_its_secret_before_and_after_it_is_added() {
+        let mut inv = Invites::default();
+        let secret = [
+            0xab, 0x01, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+            23, 24, 25, 26, 27, 28, 29, 30, 31,
+        ];
+        inv.add(&secret, member(), 0, 100, None);
+        assert_eq!(Invite::id_of(&secret), "ab0102030405");
+        assert_eq!(inv.all()[0].id(), Invite::id_of(&secret));
     }
 }
