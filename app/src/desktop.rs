@@ -4,7 +4,7 @@
 //!
 //! One connection serves every notification. It listens for clicks (`ActionInvoked`)
 //! before it shows anything, so a click is never missed; clicks come back as the alert's
-//! [`Target`] through [`Desktop::clicks`]. Where there is no session bus (a bare
+//! [`Target`] on the channel given to [`Desktop::connect`]. Where there is no session bus (a bare
 //! server, macOS and Windows for now) [`Desktop::connect`] fails and the app runs
 //! without notifications, saying so once in its log.
 

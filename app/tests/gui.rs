@@ -135,20 +135,10 @@ fn create_team(h: &mut Harness<'_, PeercoachApp>, name: &str) {
 }
 
 fn join(rt: &tokio::runtime::Runtime, inviter: &Device, joiner: &Device, name: &str) {
-    let Reply::Invited { ticket, .. } = inviter.request(
-        rt,
-        Request::Invite {
-            team: None,
-            expires_in_ms: 3_600_000,
-            device: false,
-        },
-    ) else {
-        panic!("no ticket")
-    };
     joiner.request(
         rt,
         Request::Join {
-            ticket,
+            ticket: ticket(rt, inviter),
             name: name.into(),
         },
     );
@@ -473,14 +463,14 @@ fn settings_offer_the_four_network_modes_and_apply_one_to_the_running_node() {
     d.stop(&rt);
 }
 
-/// Makes an invite on `d`'s node; returns the ticket.
-fn ticket(rt: &tokio::runtime::Runtime, d: &Device, device: bool) -> String {
+/// Makes an invite for a teammate on `d`'s node; returns the ticket.
+fn ticket(rt: &tokio::runtime::Runtime, d: &Device) -> String {
     let Reply::Invited { ticket, .. } = d.request(
         rt,
         Request::Invite {
             team: None,
             expires_in_ms: 3_600_000,
-            device,
+            device: false,
         },
     ) else {
         panic!("no ticket")
@@ -529,7 +519,7 @@ fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
     );
 
     // A ticket Bo already used: what it says before joining, then why it failed.
-    let used = ticket(&rt, &a, false);
+    let used = ticket(&rt, &a);
     b.request(
         &rt,
         Request::Join {
@@ -549,7 +539,7 @@ fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
 
     // An inviter that cannot be reached: the spinner says who, and Cancel stops it. Its
     // port swallows what arrives and answers nothing, as a laptop gone to sleep does.
-    let fresh = ticket(&rt, &a, false);
+    let fresh = ticket(&rt, &a);
     let addr = a.node().addrs()[0];
     a.stop(&rt);
     let _blackhole = std::net::UdpSocket::bind(addr).expect("the inviter's old port");
