@@ -46,9 +46,6 @@ pub fn dashboard_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     ui.add_space(6.0);
     let snap = cx.snap.clone();
     let (_, now, weekly) = cx.derived.metrics(&snap, cx.prefs.window_days).clone();
-    let first_record_ms = first_record_ms(&snap.team).unwrap_or(cx.now_ms);
-    let history_days = (cx.now_ms - first_record_ms).max(0) / DAY_MS;
-    let members = snap.team.current_members().len();
     let shown = shown_figures(&now);
     let charted = weekly
         .iter()
@@ -58,6 +55,11 @@ pub fn dashboard_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         .auto_shrink([false, false])
         .show(ui, |ui| {
             if shown == 0 {
+                // Only a young team's page needs its age: a team with figures is not
+                // scanned for its first record every frame.
+                let first_record_ms = first_record_ms(&snap.team).unwrap_or(cx.now_ms);
+                let history_days = (cx.now_ms - first_record_ms).max(0) / DAY_MS;
+                let members = snap.team.current_members().len();
                 young_team_ui(ui, members, now.min_contributors, history_days);
                 return;
             }
