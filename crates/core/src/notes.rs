@@ -10,7 +10,7 @@
 //! genesis structure that both would create: every note is its own map at the root,
 //! keyed by its id, and deleting one marks it (`deleted_ms`), as the team document does.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
@@ -73,7 +73,9 @@ fn fnv1a(bytes: &[u8], offset: u64) -> u64 {
 #[derive(Debug)]
 pub struct NotesDoc {
     doc: AutoCommit,
-    notes: BTreeMap<NoteId, Note>,
+    /// Every note, newest first, as of the last [`NotesDoc::refresh`]: shared, so a
+    /// snapshot holds them without a copy and sees they did not change by pointer.
+    notes: Arc<Vec<Note>>,
 }
 
 impl NotesDoc {
@@ -81,7 +83,7 @@ impl NotesDoc {
     pub fn from_doc(doc: AutoCommit, actor: &ActorHex) -> Self {
         let mut this = Self {
             doc: doc.with_actor(actor.to_actor()),
-            notes: BTreeMap::new(),
+            notes: Arc::default(),
         };
         this.refresh();
         this
@@ -95,7 +97,7 @@ impl NotesDoc {
 
     /// Reads the notes again (after a merge).
     pub fn refresh(&mut self) {
-        let mut notes = BTreeMap::new();
+        let mut notes = Vec::new();
         for (key, obj) in record_ids(&self.doc, &ROOT) {
             let Ok(id) = NoteId::parse(&key) else {
                 continue;
@@ -104,25 +106,26 @@ impl NotesDoc {
             if f.int("deleted_ms").is_some() {
                 continue;
             }
-            notes.insert(
-                id.clone(),
-                Note {
-                    id,
-                    text: f.text("text"),
-                    session: f.str("session").and_then(|s| SessionId::parse(s).ok()),
-                    request: f.str("request").and_then(|s| RequestId::parse(s).ok()),
-                    created_ms: f.int("created_ms").unwrap_or(0),
-                },
-            );
+            notes.push(Note {
+                id,
+                text: f.text("text"),
+                session: f.str("session").and_then(|s| SessionId::parse(s).ok()),
+                request: f.str("request").and_then(|s| RequestId::parse(s).ok()),
+                created_ms: f.int("created_ms").unwrap_or(0),
+            });
         }
-        self.notes = notes;
+        notes.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
+        self.notes = Arc::new(notes);
     }
 
     /// Every note, newest first.
-    pub fn notes(&self) -> Vec<&Note> {
-        let mut all: Vec<&Note> = self.notes.values().collect();
-        all.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
-        all
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// Every note, newest first, shared: the same `Arc` until the notes change.
+    pub fn shared_notes(&self) -> Arc<Vec<Note>> {
+        self.notes.clone()
     }
 
     /// Writes a note, as one change. Returns its id.
@@ -157,7 +160,9 @@ impl NotesDoc {
     /// device of mine must not resurrect half of it).
     pub fn delete(&mut self, id: &NoteId, env: &mut dyn Env) -> Result<(), CommandError> {
         let obj = match self.doc.get(ROOT, id.as_str())? {
-            Some((automerge::Value::Object(ObjType::Map), obj)) if self.notes.contains_key(id) => {
+            Some((automerge::Value::Object(ObjType::Map), obj))
+                if self.notes.iter().any(|n| &n.id == id) =>
+            {
                 obj
             }
             _ => {

@@ -462,10 +462,10 @@ impl Engine {
     }
 
     /// My private notes in `team` as they are, if they are open (nothing is opened here).
-    pub fn open_notes_of(&self, team: &TeamId) -> Vec<peercoach_core::notes::Note> {
+    pub fn open_notes_of(&self, team: &TeamId) -> std::sync::Arc<Vec<peercoach_core::notes::Note>> {
         self.notes_id(team)
             .and_then(|id| self.notes.get(&id))
-            .map(|open| open.doc.notes().into_iter().cloned().collect())
+            .map(|open| open.doc.shared_notes())
             .unwrap_or_default()
     }
 
@@ -715,7 +715,7 @@ impl Engine {
                 }
                 if query == Query::Notes {
                     let id = self.select(team.as_deref())?;
-                    let notes = self.notes(&id)?.doc.notes().into_iter().cloned().collect();
+                    let notes = self.notes(&id)?.doc.notes().to_vec();
                     return Ok(Reply::Notes { notes });
                 }
                 let open = self.team(team.as_deref())?;
@@ -739,14 +739,7 @@ impl Engine {
                     return Err(EngineError::NotesNeedJson);
                 }
                 let notes = if private_notes {
-                    Some(
-                        self.notes(&id)?
-                            .doc
-                            .notes()
-                            .into_iter()
-                            .cloned()
-                            .collect::<Vec<_>>(),
-                    )
+                    Some(self.notes(&id)?.doc.notes().to_vec())
                 } else {
                     None
                 };

@@ -794,7 +794,7 @@ impl Actor {
         };
         let view = open.doc.shared_team();
         let me = open.doc.me().cloned();
-        let notes = Arc::new(self.engine.open_notes_of(team));
+        let notes = self.engine.open_notes_of(team);
         self.put_snapshot(team.clone(), view, me, false, notes);
     }
 
@@ -814,7 +814,7 @@ impl Actor {
             Arc::ptr_eq(&old.team, &team)
                 && old.me == me
                 && old.loading == loading
-                && old.notes == notes
+                && (Arc::ptr_eq(&old.notes, &notes) || old.notes.is_empty() && notes.is_empty())
         }) {
             return;
         }
