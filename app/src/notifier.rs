@@ -21,11 +21,11 @@ use tokio::sync::{broadcast, mpsc};
 use crate::desktop::{Click, Desktop};
 
 /// What the notifier has seen: each team's model as last shown, and the follow-ups it
-/// already reminded of (per day).
+/// already reminded of today (the day, and those; a new day starts afresh).
 #[derive(Debug, Default)]
 pub struct Watch {
     seen: BTreeMap<TeamId, Arc<Team>>,
-    reminded: BTreeSet<(FollowUpId, i64)>,
+    reminded: (i64, BTreeSet<FollowUpId>),
 }
 
 impl Watch {
@@ -62,9 +62,12 @@ impl Watch {
             return Vec::new();
         }
         let day = now_ms.div_euclid(peercoach_core::time::DAY_MS);
+        if self.reminded.0 != day {
+            self.reminded = (day, BTreeSet::new());
+        }
         let fresh: Vec<Alert> = alerts::due_today(&snap.team, me, now_ms)
             .into_iter()
-            .filter(|(id, _)| self.reminded.insert((id.clone(), day)))
+            .filter(|(id, _)| self.reminded.1.insert(id.clone()))
             .map(|(_, alert)| alert)
             .collect();
         alerts::summarize(wanted(fresh, preferences))
