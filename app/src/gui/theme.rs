@@ -219,6 +219,16 @@ pub fn text_field(ui: &mut Ui, label: &str, value: &mut String, hint: &str) -> e
     .labelled_by(l.id)
 }
 
+/// A note of thanks and its "Send thanks" button: the text once the button is clicked
+/// (the caller sends it and forgets the draft).
+pub fn thanks_form(ui: &mut Ui, label: &str, draft: &mut String, hint: &str) -> Option<String> {
+    text_field(ui, label, draft, hint);
+    let text = draft.trim().to_owned();
+    ui.add_enabled(!text.is_empty(), egui::Button::new("Send thanks"))
+        .clicked()
+        .then_some(text)
+}
+
 /// A labelled multi-line text input.
 pub fn text_area(ui: &mut Ui, label: &str, value: &mut String, hint: &str) -> egui::Response {
     let l = ui.label(label);

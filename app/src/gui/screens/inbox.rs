@@ -220,20 +220,8 @@ fn agreed_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &peercoach_core::views::Offe
             }
         });
         let draft = cx.drafts.offer_thanks.entry(o.id.clone()).or_default();
-        ui.horizontal(|ui| {
-            let label = ui.label(format!("Thank {}", o.from_name));
-            ui.add(
-                egui::TextEdit::singleline(draft)
-                    .hint_text("Thanks for the help!")
-                    .desired_width(280.0),
-            )
-            .labelled_by(label.id);
-        });
-        let text = draft.trim().to_owned();
-        if ui
-            .add_enabled(!text.is_empty(), egui::Button::new("Send thanks"))
-            .clicked()
-        {
+        let label = format!("Thank {}", o.from_name);
+        if let Some(text) = theme::thanks_form(ui, &label, draft, "Thanks for the help!") {
             cx.drafts.offer_thanks.remove(&o.id);
             cx.apply(
                 Command::Thank {

@@ -224,12 +224,8 @@ fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId)
                     ui.separator();
                     let name = cx.name(&other);
                     let draft = cx.drafts.thanks.entry(s.id.clone()).or_default();
-                    theme::text_field(ui, "Thanks note", draft, &format!("Thank {name}"));
-                    let text = draft.trim().to_owned();
-                    if ui
-                        .add_enabled(!text.is_empty(), egui::Button::new("Send thanks"))
-                        .clicked()
-                    {
+                    let hint = format!("Thank {name}");
+                    if let Some(text) = theme::thanks_form(ui, "Thanks note", draft, &hint) {
                         cx.drafts.thanks.remove(&s.id);
                         cx.apply(
                             Command::Thank {
