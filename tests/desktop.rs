@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use peercoach_core::{Command as Cmd, MemberId};
 use peercoach_node::api::{Reply, Request};
 
-use crate::util::{Device, TestNode, bin, init_tracing};
+use crate::util::{Device, TestNode, bin, init_tracing, wait_until};
 
 const SOON: Duration = Duration::from_secs(30);
 
@@ -95,21 +95,19 @@ impl Bus {
             log,
             _dir: dir,
         };
-        let start = Instant::now();
-        while !bus.gdbus(&[
-            "call",
-            "--session",
-            "--dest",
-            "org.freedesktop.DBus",
-            "--object-path",
-            "/org/freedesktop/DBus",
-            "--method",
-            "org.freedesktop.DBus.GetNameOwner",
-            "org.freedesktop.Notifications",
-        ]) {
-            assert!(start.elapsed() < SOON, "the notification service came up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until("the notification service", || {
+            bus.gdbus(&[
+                "call",
+                "--session",
+                "--dest",
+                "org.freedesktop.DBus",
+                "--object-path",
+                "/org/freedesktop/DBus",
+                "--method",
+                "org.freedesktop.DBus.GetNameOwner",
+                "org.freedesktop.Notifications",
+            ])
+        });
         bus
     }
 
@@ -217,11 +215,7 @@ impl App {
             .spawn()
             .expect("start peercoach");
         let app = Self { child };
-        let start = Instant::now();
-        while !dir.join("control.sock").exists() {
-            assert!(start.elapsed() < SOON, "the app's node came up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("the app's node", || dir.join("control.sock").exists());
         app
     }
 
@@ -481,15 +475,11 @@ async fn what_is_turned_off_or_snoozed_stays_quiet_and_a_burst_after_being_away_
     let before = bus.shown().len();
     bo_does(&bo, ask("While Ana is away", Some(&ana_id))).await;
     // It reaches her device while she is snoozed, and stays quiet.
-    let start = Instant::now();
-    while !ana
-        .run(&["--json", "inbox"])
-        .ok()
-        .contains("While Ana is away")
-    {
-        assert!(start.elapsed() < SOON, "Bo's ask reached Ana's device");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("Bo's ask on Ana's device", || {
+        ana.run(&["--json", "inbox"])
+            .ok()
+            .contains("While Ana is away")
+    });
     ana.run(&["snooze", "--off"]).ok();
     bo_sees(&bo, "Ana awake", |team| !is_snoozed(team, &ana_id)).await;
     bo_does(&bo, offer_to(&ana_id, "after the snooze")).await;
@@ -589,11 +579,9 @@ impl Display {
             .expect("Xvfb's display number");
         let name = format!(":{}", number.trim());
         let display = Self { server, name };
-        let start = Instant::now();
-        while !has("xwininfo", &["-root", "-display", &display.name]) {
-            assert!(start.elapsed() < SOON, "Xvfb came up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until("Xvfb", || {
+            has("xwininfo", &["-root", "-display", &display.name])
+        });
         display
     }
 
@@ -617,15 +605,12 @@ impl Display {
     }
 
     fn wait_window(&self, shown: bool) {
-        let start = Instant::now();
-        while self.window().is_some() != shown {
-            assert!(
-                start.elapsed() < SOON,
-                "the window {}",
-                if shown { "came up" } else { "went away" }
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let what = if shown {
+            "the window to come up"
+        } else {
+            "the window to go away"
+        };
+        wait_until(what, || self.window().is_some() == shown);
     }
 
     /// Closes the app's window as a window manager does: WM_DELETE_WINDOW.

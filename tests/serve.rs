@@ -1,20 +1,7 @@
 //! `peercoach serve` processes and the CLI talking to them through the control socket:
 //! invite, join, edits that travel, status, clean shutdown.
 
-use std::time::{Duration, Instant};
-
-use crate::util::Device;
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use crate::util::{Device, wait_until};
 
 #[test]
 fn three_serve_processes_invite_join_and_sync_through_the_cli() {
@@ -42,13 +29,13 @@ fn three_serve_processes_invite_join_and_sync_through_the_cli() {
     b.run(&["ask", "From Ben"]).ok();
     c.run(&["ask", "From Cleo"]).ok();
     for d in [&a, &b, &c] {
-        wait_for("every edit everywhere", || {
+        wait_until("every edit everywhere", || {
             let board = d.run(&["board"]).ok();
             board.contains("From Ana") && board.contains("From Ben") && board.contains("From Cleo")
         });
     }
     // status --json has the documented shape, and turns to "has all my changes".
-    wait_for("status settles", || {
+    wait_until("status settles", || {
         let s = a.run(&["--json", "status"]).json();
         s["peers"].as_array().is_some_and(|p| {
             p.len() == 2
@@ -87,7 +74,7 @@ fn three_serve_processes_invite_join_and_sync_through_the_cli() {
     // Edits made while Cleo is down reach her when she is back.
     b.run(&["ask", "While Cleo was away"]).ok();
     let _serve_c = c.serve();
-    wait_for("catch-up after restart", || {
+    wait_until("catch-up after restart", || {
         c.run(&["board"]).ok().contains("While Cleo was away")
     });
     assert_eq!(serve_b.terminate(), Some(0));
@@ -172,11 +159,11 @@ fn network_settings_are_checked_applied_to_a_running_node_and_shared_with_the_te
         "s3cret",
     ])
     .ok();
-    wait_for("the team relay reaches Ben", || {
+    wait_until("the team relay reaches Ben", || {
         b.run(&["--json", "status"]).json()["team_relay"] == "https://relay.example.org/"
     });
     a.run(&["network", "--team-relay", "none"]).ok();
-    wait_for("and its removal", || {
+    wait_until("and its removal", || {
         b.run(&["--json", "status"]).json()["team_relay"].is_null()
     });
     assert_eq!(serve_b.terminate(), Some(0));

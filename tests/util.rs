@@ -351,6 +351,20 @@ impl TestNode {
 }
 
 /// A number from the environment (long runs set these), or `default`.
+/// Polls `check` every 100 ms until it holds; fails the test after 30 s, naming `what`
+/// it waited for.
+#[track_caller]
+pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
