@@ -16,11 +16,11 @@ if ! command -v dpkg-shlibdeps >/dev/null 2>&1; then
     exit 1
   fi
 fi
-if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
-  echo "== installing cargo-deb $CARGO_DEB_VERSION"
+if ! cargo deb --version 2>/dev/null | grep -qwF "$CARGO_DEB_VERSION"; then
+  echo "== installing cargo-deb $CARGO_DEB_VERSION" >&2
   cargo install cargo-deb --locked --version "$CARGO_DEB_VERSION"
 fi
 
-echo "== cargo deb"
-cargo deb --locked "$@"
-ls -t target/debian/peercoach_*.deb | head -1
+echo "== cargo deb" >&2
+# cargo deb prints the package's path: the last line of this script's output.
+cargo deb --locked "$@" | tail -n1

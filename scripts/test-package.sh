@@ -19,8 +19,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends dpkg-dev desktop-file-utils appstream \
   xvfb xauth x11-utils imagemagick >/dev/null
 
-scripts/package.sh
-deb=$(ls -t "$PWD"/target/debian/peercoach_*.deb | head -1)
+deb=$(scripts/package.sh)
 echo "== $deb ($(du -h "$deb" | cut -f1))"
 echo "Depends: $(dpkg-deb -f "$deb" Depends)"
 
@@ -42,8 +41,9 @@ echo "== the installed app, under Xvfb, loopback only, on a fresh data dir"
 out=target/package-test
 mkdir -p "$out"
 data=$(mktemp -d)
-display=:77
-Xvfb $display -screen 0 1280x820x24 -nolisten tcp >/dev/null 2>&1 &
+# Xvfb picks a free display and writes its number (-displayfd): no clash with a server
+# already running, or with a stale lock file.
+Xvfb -displayfd 1 -screen 0 1280x820x24 -nolisten tcp >"$data/display" 2>/dev/null &
 xvfb=$!
 app=
 cleanup() {
@@ -52,8 +52,12 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
-export DISPLAY=$display PEERCOACH_LOOPBACK=1
-for _ in $(seq 50); do xwininfo -root >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 100); do [ -s "$data/display" ] && break; sleep 0.1; done
+[ -s "$data/display" ] || { echo "Xvfb did not start" >&2; exit 1; }
+export DISPLAY=":$(head -n1 "$data/display")" PEERCOACH_LOOPBACK=1
+up=
+for _ in $(seq 50); do xwininfo -root >/dev/null 2>&1 && { up=1; break; }; sleep 0.1; done
+[ -n "$up" ] || { echo "Xvfb on $DISPLAY does not answer" >&2; exit 1; }
 /usr/bin/peercoach --data-dir "$data/pc" >"$out/app.log" 2>&1 &
 app=$!
 window=
