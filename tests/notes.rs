@@ -75,21 +75,23 @@ async fn private_notes_reach_my_other_device_and_never_a_teammate() {
     // teammate. All three stay online and sync the team.
     let laptop = TestNode::start().await;
     laptop.create_team("Ana").await;
+    // Watch everything the three nodes receive, from before the others join.
+    let (laptop_tap, mut laptop_wire) = mpsc::unbounded_channel();
+    laptop.node().net().tap(Some(laptop_tap));
     let phone = TestNode::start().await;
+    let (phone_tap, mut phone_wire) = mpsc::unbounded_channel();
+    phone.node().net().tap(Some(phone_tap));
+    let bo = TestNode::start().await;
+    let (bo_tap, mut bo_wire) = mpsc::unbounded_channel();
+    bo.node().net().tap(Some(bo_tap));
     let link = laptop.device_invite().await;
     phone
         .join(&link, "phone")
         .await
         .expect("the phone is linked");
-    let bo = TestNode::start().await;
     bo.join(&laptop.invite().await, "Bo")
         .await
         .expect("Bo joins");
-    // Watch everything Bo's and the phone's nodes receive.
-    let (bo_tap, mut bo_wire) = mpsc::unbounded_channel();
-    bo.node().net().tap(Some(bo_tap));
-    let (phone_tap, mut phone_wire) = mpsc::unbounded_channel();
-    phone.node().net().tap(Some(phone_tap));
 
     // A team edit reaches everyone: the three are connected and syncing.
     laptop.ask("Team edit: everyone sees this").await;
@@ -135,13 +137,10 @@ async fn private_notes_reach_my_other_device_and_never_a_teammate() {
         .await
     );
 
-    // On the wire: the phone got the note's bytes (so the tap sees notes), Bo never did,
-    // and no stream for Ana's notes was ever opened to Bo.
-    let mut phone_saw = false;
-    while let Ok(frame) = phone_wire.try_recv() {
-        phone_saw |= contains(&frame.bytes, SECRET.as_bytes());
-    }
-    assert!(phone_saw, "the note crossed the wire to Ana's phone");
+    // On the wire: the phone got the note's bytes, and a stream for Ana's notes was
+    // opened between laptop and phone (its hello names the document, in whichever
+    // direction it was dialled): the taps see both. Bo got neither, and no stream for
+    // Ana's notes was opened to or from Bo.
     let notes_id = peercoach_core::notes::notes_doc_id(
         &peercoach_core::TeamId::parse(&laptop.team_id().await).expect("team id"),
         &peercoach_core::MemberId::parse(
@@ -153,6 +152,26 @@ async fn private_notes_reach_my_other_device_and_never_a_teammate() {
         )
         .expect("member id"),
     );
+    let names_notes = |bytes: &[u8]| contains(bytes, notes_id.as_str().as_bytes());
+    let (mut phone_saw, mut notes_stream) = (false, false);
+    while let Ok(frame) = phone_wire.try_recv() {
+        phone_saw |= contains(&frame.bytes, SECRET.as_bytes());
+        notes_stream |= names_notes(&frame.bytes);
+    }
+    let bo_id = bo.endpoint_id();
+    while let Ok(frame) = laptop_wire.try_recv() {
+        let named = names_notes(&frame.bytes);
+        assert!(
+            !(named && frame.peer == bo_id),
+            "Bo opened a stream for Ana's notes"
+        );
+        notes_stream |= named;
+    }
+    assert!(phone_saw, "the note crossed the wire to Ana's phone");
+    assert!(
+        notes_stream,
+        "a stream for Ana's notes ran between her laptop and phone"
+    );
     let mut bo_frames = 0;
     while let Ok(frame) = bo_wire.try_recv() {
         bo_frames += 1;
@@ -161,7 +180,7 @@ async fn private_notes_reach_my_other_device_and_never_a_teammate() {
             "a frame to Bo carried the private note"
         );
         assert!(
-            !contains(&frame.bytes, notes_id.as_str().as_bytes()),
+            !names_notes(&frame.bytes),
             "a frame to Bo named Ana's notes document"
         );
     }
@@ -175,6 +194,15 @@ async fn private_notes_reach_my_other_device_and_never_a_teammate() {
             path.display()
         );
     }
+    assert!(
+        phone
+            .dir
+            .path()
+            .join("notes")
+            .join(notes_id.as_str())
+            .is_dir(),
+        "Ana's phone keeps her notes where the store lays them out"
+    );
     assert!(
         !bo.dir.path().join("notes").join(notes_id.as_str()).exists(),
         "Bo holds no copy of Ana's notes"
