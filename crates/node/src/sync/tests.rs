@@ -1055,6 +1055,17 @@ fn random_schedule(seed: u64) -> Result<(), String> {
 }
 
 #[test]
+fn changes_lost_on_the_way_are_sent_again_in_the_same_session() {
+    // The stall the property test found: Automerge sends a change only once per session,
+    // so changes whose frames were lost were never offered again, and two devices
+    // exchanged empty messages for ever. This schedule (two devices, lossy links) stalls
+    // without the reset on a repeated fetch and the resend to a lagging peer.
+    if let Err(e) = random_schedule(17_964_770_770_095_004_361) {
+        panic!("{e}");
+    }
+}
+
+#[test]
 fn a_seed_from_the_environment_replays_one_schedule() {
     // `PEERCOACH_SYNC_SEED=N cargo test -p peercoach-node sync` replays what a failing
     // property case printed; without it, a fixed seed runs.
