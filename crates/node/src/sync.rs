@@ -32,6 +32,17 @@
 //! frames wait until [`Input::Persisted`] reports the heads now durable. A failed persist
 //! is tried again at every tick, and until it succeeds the peers are told nothing.
 //!
+//! ## Liveness
+//!
+//! Two connected devices whose heads differ must come closer: within [`STALL_TICKS`]
+//! ticks, something the peer sent is applied here, or the peer confirms a change of ours
+//! it had not confirmed before. Ticks spent waiting for our disk or for frames still
+//! queued to the peer do not count. A peer that goes that long without progress has its
+//! sync state reset: every hint of what it holds is forgotten, it is asked to forget what
+//! it sent us, and a fresh round starts. The rules above are meant to leave no state in
+//! which a pair waits on each other for good; this one holds if one ever does, and says
+//! so in the log. The count shows per peer in `status` ([`SyncMachine::no_progress_ticks`]).
+//!
 //! ## Batches
 //!
 //! The runtime takes its mailbox a batch at a time and ends each with [`Input::Settle`].
@@ -88,6 +99,21 @@ pub const FETCH_WAIT_MS: i64 = 2_000;
 /// Every this many ticks the sync states of all peers are saved, so that a crash costs
 /// at most a few rounds of catching up.
 pub const SAVE_STATES_EVERY_TICKS: u64 = 15;
+
+/// Ticks in a row that a connected peer whose heads differ from ours may go without
+/// progress before its sync state is reset and the protocol starts again (see
+/// [`SyncMachine::no_progress_ticks`]). Ticks while frames to the peer still wait to be
+/// written, or while our own changes wait for the disk, do not count: the pair is busy,
+/// not stuck. The rules above repair a lost frame within about seven ticks (a lagging
+/// peer's round at three, its resend at six), so a reset never races them: with five
+/// ticks, one schedule in five of the soak reset a pair that was about to recover. A
+/// reset that brings no progress doubles the wait for the next one, up to
+/// `STALL_TICKS << MAX_RESET_BACKOFF`, so a peer that cannot move (its disk is full) is
+/// not sent a fresh round, a bloom filter of the whole history, every few seconds.
+pub const STALL_TICKS: u32 = 10;
+
+/// How many times the wait between resets doubles at most.
+pub const MAX_RESET_BACKOFF: u32 = 2;
 
 /// Pushes that may wait for a team whose changes cannot be saved (a full disk); past
 /// this, they are dropped for a protocol round with each peer once the disk takes writes.
@@ -279,6 +305,13 @@ struct PeerSync {
     lagging: u32,
     /// Protocol rounds in a row started because the peer lagged.
     lag_rounds: u32,
+    /// Since the last tick, the pair moved: something from the peer was applied here, or
+    /// the peer confirmed a change of ours it had not confirmed before.
+    progressed: bool,
+    /// Ticks in a row with a live session, differing heads and no progress.
+    stalled_ticks: u32,
+    /// Resets in a row that brought no progress (the wait before the next one doubles).
+    resets: u32,
 }
 
 impl PeerSync {
@@ -293,7 +326,44 @@ impl PeerSync {
             overflowed: false,
             lagging: 0,
             lag_rounds: 0,
+            progressed: false,
+            stalled_ticks: 0,
+            resets: 0,
         }
+    }
+
+    /// Ticks without progress after which the sync state is reset, given the resets
+    /// before that brought none.
+    fn stall_limit(&self) -> u32 {
+        STALL_TICKS << self.resets.min(MAX_RESET_BACKOFF)
+    }
+
+    /// Records the heads the peer just told us: it is progress when they name a change
+    /// we hold that the heads it told before did not.
+    fn told(&mut self, doc: &mut AutoCommit, heads: Vec<ChangeHash>) {
+        let before = self.peer_heads.as_deref().unwrap_or_default();
+        if heads
+            .iter()
+            .any(|h| !before.contains(h) && doc.get_change_meta_by_hash(h).is_some())
+        {
+            self.progressed = true;
+        }
+        self.peer_heads = Some(heads);
+    }
+
+    /// Starts the sync with this peer from nothing: every hint of what it has (shared
+    /// heads, changes sent in this session, a message in flight) is forgotten, and the
+    /// peer is asked to forget what it sent us. Whatever wedged the pair lived in that
+    /// state; the next round is the first of a new exchange. What the peer told us it
+    /// can do is kept.
+    fn reset(&mut self) {
+        let capabilities = self.state.their_capabilities.take();
+        self.state = sync::State::new();
+        self.state.their_capabilities = capabilities;
+        self.ask_resend();
+        self.told_heads = Vec::new();
+        self.lagging = 0;
+        self.lag_rounds = 0;
     }
 
     fn current(&self) -> Option<SessionId> {
@@ -301,7 +371,7 @@ impl PeerSync {
     }
 
     /// Starts the protocol afresh on the session now in use: a message lost with the
-    /// old stream must not stall the pair (DESIGN.md §5).
+    /// old stream must not stall the pair (docs/design.md §5).
     fn restart_protocol(&mut self) {
         self.state = sync::State::decode(&self.state.encode()).unwrap_or_default();
         self.told_heads = Vec::new();
@@ -421,6 +491,8 @@ pub struct SyncMachine {
     /// Something in this batch is worth a status update.
     status_changed: bool,
     ticks: u64,
+    /// Sync states reset by the liveness rule, since the machine started.
+    resets: u64,
     effects: VecDeque<Effect>,
 }
 
@@ -435,6 +507,15 @@ impl SyncMachine {
         self.peers
             .get(&(team.clone(), *peer))
             .and_then(|ps| ps.last_received_ms)
+    }
+
+    /// Ticks in a row that `peer` on `team`, connected and with heads that differ from
+    /// ours, has gone without progress (0 while the pair is in sync or moving). At
+    /// [`STALL_TICKS`] the peer's sync state is reset (see the liveness rule).
+    pub fn no_progress_ticks(&self, team: &TeamId, peer: &DeviceId) -> u32 {
+        self.peers
+            .get(&(team.clone(), *peer))
+            .map_or(0, |ps| ps.stalled_ticks)
     }
 
     /// Whether `peer` is known to hold every change in `doc` (its team's document).
@@ -569,6 +650,9 @@ impl SyncMachine {
         tracing::trace!(peer = %peer.short(), session, live = ps.sessions.len(), "session up");
         ps.sessions.push(session);
         ps.restart_protocol();
+        // A new session is a fresh start for the liveness rule too.
+        ps.stalled_ticks = 0;
+        ps.resets = 0;
         if let Some(t) = self.team(&team, docs) {
             t.rounds.insert(peer);
         }
@@ -625,9 +709,13 @@ impl SyncMachine {
                             .map_err(BadFrame::SyncRefused)
                     })
                     .map(|()| doc.get_heads() != before);
+                if received.is_ok() {
+                    let told = ps.state.their_heads.clone().unwrap_or_default();
+                    ps.told(doc, told);
+                }
                 received.map(|merged| {
-                    ps.peer_heads = ps.state.their_heads.clone();
                     if merged {
+                        ps.progressed = true;
                         docs.merged(&team);
                         self.changed.insert(team.clone());
                     }
@@ -700,7 +788,7 @@ impl SyncMachine {
             if !doc.get_missing_deps(&heads).is_empty() {
                 lacking.insert(key.0.clone());
             }
-            ps.peer_heads = Some(heads);
+            ps.told(doc, heads);
         }
         for team in lacking {
             self.fetch_next(now_ms, &team, docs);
@@ -770,6 +858,9 @@ impl SyncMachine {
                     ps.ask_resend();
                 }
             } else {
+                if let Some(ps) = self.peers.get_mut(&(team.clone(), peer)) {
+                    ps.progressed = true;
+                }
                 t.pushes.push(Push {
                     from: Some(peer),
                     bytes: change.raw_bytes().to_vec(),
@@ -1055,6 +1146,7 @@ impl SyncMachine {
             }
         }
         self.anti_entropy(busy, docs);
+        self.liveness(busy, docs);
         // A peer's heads we still lack (its answer lost, or it went away while we
         // fetched): ask again, one peer at a time.
         let teams: BTreeSet<TeamId> = self.peers.keys().map(|(team, _)| team.clone()).collect();
@@ -1114,6 +1206,72 @@ impl SyncMachine {
             if round && let Some(t) = self.teams.get_mut(&key.0) {
                 t.rounds.insert(key.1);
             }
+        }
+    }
+
+    /// The liveness rule: a connected peer whose heads differ from ours makes progress
+    /// within [`STALL_TICKS`] ticks (doubled after each reset that did not help), or its
+    /// sync state is reset and the protocol starts again. Everything else in this
+    /// machine is meant to leave no state in which two connected devices wait for each
+    /// other for good; this rule is what holds if something does, logged once per reset
+    /// with the peer and both sides' heads.
+    fn liveness(&mut self, busy: &BTreeSet<SessionId>, docs: &mut impl Docs) {
+        let keys: Vec<(TeamId, DeviceId)> = self
+            .peers
+            .iter()
+            .filter(|(_, ps)| !ps.sessions.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            // Our changes waiting for the disk hold every frame back: not the peer's fault.
+            let waiting_for_disk = self
+                .teams
+                .get(&key.0)
+                .is_none_or(|t| t.persisting || !t.pushes.is_empty());
+            let Some(doc) = docs.doc(&key.0) else {
+                continue;
+            };
+            let durable = self
+                .teams
+                .get(&key.0)
+                .is_some_and(|t| t.durable == doc.get_heads());
+            let Some(ps) = self.peers.get_mut(&key) else {
+                continue;
+            };
+            let progressed = std::mem::take(&mut ps.progressed);
+            let in_sync = ps.peer_heads.as_ref().is_some_and(|theirs| {
+                theirs
+                    .iter()
+                    .all(|h| doc.get_change_meta_by_hash(h).is_some())
+            }) && peer_has_all(doc, ps);
+            if in_sync || progressed {
+                ps.stalled_ticks = 0;
+                ps.resets = 0;
+                continue;
+            }
+            if waiting_for_disk || !durable || ps.current().is_some_and(|s| busy.contains(&s)) {
+                continue;
+            }
+            ps.stalled_ticks += 1;
+            if ps.stalled_ticks < ps.stall_limit() {
+                continue;
+            }
+            tracing::warn!(
+                peer = %key.1.short(),
+                team = %key.0,
+                ours = ?doc.get_heads(),
+                theirs = ?ps.peer_heads,
+                ticks = ps.stalled_ticks,
+                "no sync progress with a peer; starting its sync afresh"
+            );
+            ps.stalled_ticks = 0;
+            ps.resets += 1;
+            ps.reset();
+            self.resets += 1;
+            if let Some(t) = self.teams.get_mut(&key.0) {
+                t.rounds.insert(key.1);
+            }
+            self.status_changed = true;
         }
     }
 
