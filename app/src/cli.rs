@@ -278,6 +278,10 @@ pub enum Cmd {
     },
     /// Stop the app (or `serve`) running on this data dir, as its Quit does.
     Quit,
+    /// Drop the running app's (or `serve`'s) connections to teammates and dial them
+    /// again: worth a try after a network change, or when `status` shows a peer's sync
+    /// making no progress.
+    Reconnect,
     /// Teams in this data dir.
     Teams,
     /// Make a team the default for later commands.

@@ -461,8 +461,21 @@ pub fn status(s: &StatusReply) -> String {
                 "missing some of my changes"
             }
         );
+        if p.no_progress_ticks > 0 {
+            let _ = writeln!(out, "{:<20} {}", "", no_progress(p.no_progress_ticks));
+        }
     }
     out
+}
+
+/// A peer's sync that has not moved for a while, in words: how long, and when it starts
+/// afresh (at the latest: a reset that did not help doubles the wait).
+pub fn no_progress(ticks: u32) -> String {
+    format!(
+        "sync has not moved for {} s; it starts afresh after {} s without progress",
+        u64::from(ticks) * 2,
+        u64::from(peercoach_node::sync::STALL_TICKS) * 2
+    )
 }
 
 /// Network settings.

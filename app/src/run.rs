@@ -185,6 +185,12 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 println!("peercoach is stopping");
             }
         }
+        Cmd::Reconnect => {
+            cx.call(Request::Reconnect)?;
+            if !cx.g.json {
+                println!("reconnecting to every device of the team");
+            }
+        }
         Cmd::Invite { expires, device } => {
             let reply = cx.call(Request::Invite {
                 team: cx.g.team.clone(),

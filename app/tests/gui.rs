@@ -1003,6 +1003,7 @@ fn the_yellow_light_is_syncing_not_offline_and_names_how_each_peer_is_reached() 
         rtt_ms: Some(42),
         addrs: vec![],
         relay_url: None,
+        no_progress_ticks: 0,
     }];
     h.state_mut().status = Some(status);
     let (light, why) = h.state().sync_light();

@@ -205,6 +205,9 @@ pub enum Request {
     },
     /// Stop the app (or `serve`) running on this data dir, as its Quit does.
     Quit,
+    /// Drop every connection to teammates' devices and dial them again (needs a running
+    /// node): what to try after the network changed, or when a peer's sync seems stuck.
+    Reconnect,
     /// Peers and sync state (needs a running node).
     Status {
         /// Team.
@@ -394,6 +397,11 @@ pub struct PeerStatus {
     /// The relay it last published.
     #[serde(default)]
     pub relay_url: Option<String>,
+    /// Ticks in a row (one every 2 s) that sync with it, while connected and not in
+    /// step, has made no progress; 0 while in step or moving. At
+    /// [`crate::sync::STALL_TICKS`] its sync state is reset and starts again.
+    #[serde(default)]
+    pub no_progress_ticks: u32,
 }
 
 /// `status`.

@@ -806,6 +806,7 @@ impl Engine {
                 summary: "no join is under way".into(),
             }),
             Request::Status { .. } => Err(EngineError::NeedsNode("status")),
+            Request::Reconnect => Err(EngineError::NeedsNode("reconnect")),
             Request::Invite { .. } => Err(EngineError::NeedsNode("invite")),
             Request::Join { .. } => Err(EngineError::NeedsNode("join")),
             Request::AddNote {

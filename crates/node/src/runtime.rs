@@ -890,6 +890,15 @@ impl Actor {
                     },
                 })
             }
+            Request::Reconnect => {
+                // Each connection closes at once; its peer loop dials again, and the
+                // sessions that come up start the sync protocol afresh.
+                self.net.drop_connections();
+                Ok(Reply::Done {
+                    created: None,
+                    summary: "reconnecting to every device of the team".into(),
+                })
+            }
             Request::Quit => {
                 self.notify(NodeEvent::Quit);
                 Ok(Reply::Done {
@@ -1039,6 +1048,7 @@ impl Actor {
                     rtt_ms: path.map(|p| p.rtt_ms),
                     addrs: device.addrs.clone(),
                     relay_url: device.relay.clone(),
+                    no_progress_ticks: self.sync.no_progress_ticks(&id, &device_id),
                 });
             }
         }

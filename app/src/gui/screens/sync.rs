@@ -111,11 +111,21 @@ fn peers_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                             .map(format_datetime)
                             .unwrap_or_else(|| "never".into()),
                     );
-                    ui.label(if p.has_all_my_changes {
-                        "yes"
+                    if p.no_progress_ticks > 0 {
+                        // Visible while it lasts: a pair that is not moving is the
+                        // failure people otherwise only notice days later.
+                        ui.label(format!(
+                            "not yet · no progress for {} s",
+                            u64::from(p.no_progress_ticks) * 2
+                        ))
+                        .on_hover_text(crate::output::no_progress(p.no_progress_ticks));
                     } else {
-                        "not yet"
-                    });
+                        ui.label(if p.has_all_my_changes {
+                            "yes"
+                        } else {
+                            "not yet"
+                        });
+                    }
                     ui.end_row();
                 }
             });
