@@ -169,3 +169,96 @@ fn network_settings_are_checked_applied_to_a_running_node_and_shared_with_the_te
     assert_eq!(serve_b.terminate(), Some(0));
     assert_eq!(serve_a.terminate(), Some(0));
 }
+
+/// Two `serve` nodes whose connection is dropped mid-exchange again and again while both
+/// sides edit, as a laptop on flaky Wi-Fi would: every drop loses whatever frames were on
+/// their way (pushes, heads, a fetch and its answer). Within seconds of the last drop,
+/// both hold every edit either side acknowledged, and neither reports a peer whose sync
+/// is not moving.
+#[test]
+fn serve_nodes_converge_within_seconds_after_their_connection_drops_again_and_again() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use rand::{RngExt, SeedableRng};
+
+    let seed = crate::util::seed();
+    println!("seed {seed} (replay with PEERCOACH_SEED={seed})");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let drops: usize = crate::util::env_or("PEERCOACH_DROPS", 16);
+    let (a, b) = (Device::new(), Device::new());
+    a.init("Ana", "Platform");
+    let _serve_a = a.serve();
+    let ticket = a.run(&["invite", "--expires", "1h"]).ok();
+    b.run(&["join", &ticket, "--name", "Ben"]).ok();
+    let _serve_b = b.serve();
+    let connected = |d: &Device| {
+        let s = d.run(&["--json", "status"]).json();
+        s["peers"]
+            .as_array()
+            .is_some_and(|p| p.len() == 1 && p[0]["connected"] == true)
+    };
+    wait_until("the two nodes connect", || connected(&a) && connected(&b));
+
+    let stop = AtomicBool::new(false);
+    let asked: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for (device, name) in [(&a, "Ana"), (&b, "Ben")] {
+            let (stop, asked) = (&stop, &asked);
+            scope.spawn(move || {
+                let mut k = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let title = format!("{name} asks #{k}");
+                    device.run(&["ask", &title]).ok();
+                    asked.lock().expect("asked").push(title);
+                    k += 1;
+                }
+            });
+        }
+        // Either side drops every connection (the lower id redials at once, the other
+        // after a grace period), a few times a second.
+        for k in 0..drops {
+            std::thread::sleep(Duration::from_millis(rng.random_range(150..700)));
+            let device = if rng.random_bool(0.5) { &a } else { &b };
+            let said = device.run(&["reconnect"]).ok();
+            assert!(said.contains("reconnecting"), "drop {k}: {said}");
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let last_drop = Instant::now();
+    let asked: std::collections::BTreeSet<String> =
+        asked.into_inner().expect("asked").into_iter().collect();
+    assert!(
+        asked.len() >= 10,
+        "both sides kept editing: {}",
+        asked.len()
+    );
+    wait_until("every acknowledged edit on both nodes", || {
+        a.request_fields("title").is_superset(&asked)
+            && b.request_fields("title").is_superset(&asked)
+    });
+    let took = last_drop.elapsed();
+    println!(
+        "{} edits, {drops} drops; converged {} ms after the last drop",
+        asked.len(),
+        took.as_millis()
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "converged {} ms after the last drop",
+        took.as_millis()
+    );
+    // And status says so: in step, nothing stuck.
+    for d in [&a, &b] {
+        wait_until("status in step", || {
+            let s = d.run(&["--json", "status"]).json();
+            s["peers"].as_array().is_some_and(|p| {
+                p.len() == 1
+                    && p[0]["connected"] == true
+                    && p[0]["has_all_my_changes"] == true
+                    && p[0]["no_progress_ticks"] == 0
+            })
+        });
+    }
+}
