@@ -517,7 +517,7 @@ impl CoachingHour {
     }
 }
 
-/// A self-hosted iroh relay that the whole team uses (DESIGN.md §5, "team relay"). It
+/// A self-hosted iroh relay that the whole team uses (docs/design.md §5, "team relay"). It
 /// stores nothing and sees only ciphertext; the token, if any, is what it asks of its
 /// clients, so it travels only to members, inside the document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

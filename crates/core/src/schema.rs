@@ -23,7 +23,7 @@
 //! └─ coaching_hour: {weekday, start_minute, minutes, note, updated_ms}
 //! ```
 //!
-//! Rules behind the shape (DESIGN.md §3): records are nested maps keyed by UUID so that
+//! Rules behind the shape (docs/design.md §3): records are nested maps keyed by UUID so that
 //! concurrent edits to different fields merge; nothing is ever hard-deleted (`*_ms`
 //! tombstones instead); consent and claims live under the speaker's own member key, and
 //! every top-level map is created once, at genesis, so no two peers ever create the same

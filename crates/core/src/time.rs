@@ -1,6 +1,6 @@
 //! Calendar arithmetic on millisecond UTC timestamps, without a time-zone database.
 //!
-//! Records carry app-level millisecond timestamps (DESIGN.md §3); this module turns them
+//! Records carry app-level millisecond timestamps (docs/design.md §3); this module turns them
 //! into dates, ISO weeks (the helper rota is per week) and working-day spans (the
 //! "answered within a working day" metric), and formats them for people.
 

@@ -1,5 +1,5 @@
 //! A simulated internet in Linux network namespaces, for peercoach's network tests and
-//! benchmarks (DESIGN.md §6).
+//! benchmarks (docs/design.md §6).
 //!
 //! Real laptops meet through NAT routers and a relay; loopback has neither. This crate
 //! builds that situation out of network namespaces, so a test can run real `peercoach

@@ -1,7 +1,7 @@
 //! From what a person chose (a [`NetworkMode`], maybe a relay of their own) and what
 //! their teams chose (a team relay in the document) to how the endpoint is bound.
 //!
-//! The rules, from DESIGN.md §5 ("Connectivity"):
+//! The rules, from docs/design.md §5 ("Connectivity"):
 //! - *Anywhere* (the default) uses a relay so that two laptops behind home routers meet,
 //!   punches holes to go direct, asks the router for a port, and finds teammates on the
 //!   LAN by mDNS. The relay is this device's own (settings), else its teams' (the

@@ -1,6 +1,6 @@
 //! Framing for the append-only change log and the snapshot file.
 //!
-//! Automerge's own loaders handle a torn file badly (DESIGN.md §4), so every record we
+//! Automerge's own loaders handle a torn file badly (docs/design.md §4), so every record we
 //! write carries its length and a CRC-32 of its payload. On load we keep every intact
 //! record up to the first bad one, and say precisely where and why the rest was dropped.
 //! These functions are pure (bytes in, verdicts out) so they can be tested byte by byte.

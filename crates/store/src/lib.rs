@@ -1,7 +1,7 @@
 //! # peercoach-store: the data directory
 //!
 //! Everything a device keeps on disk, laid out so that no acknowledged edit is ever lost
-//! (DESIGN.md §4):
+//! (docs/design.md §4):
 //!
 //! ```text
 //! <data dir>/            mode 0700: only this user

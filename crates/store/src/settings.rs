@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// How this device reaches teammates: which paths it may use, and so what it reveals to
-/// whom (DESIGN.md §5, "Connectivity").
+/// whom (docs/design.md §5, "Connectivity").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NetworkMode {

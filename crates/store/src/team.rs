@@ -157,7 +157,7 @@ impl TeamStore {
     }
 
     /// Loads a team: the snapshot, then every intact log record. Damage is repaired as
-    /// DESIGN.md §4 says and described in the report.
+    /// docs/design.md §4 says and described in the report.
     pub(crate) fn open(dir: PathBuf) -> Result<(Self, AutoCommit, LoadReport), StoreError> {
         let mut report = LoadReport::default();
         let snapshot_path = Self::snapshot_path(&dir);
