@@ -1079,10 +1079,18 @@ fn frames_wait_for_a_slow_disk() {
 /// converges.
 #[test]
 fn a_peer_that_makes_no_progress_is_reset_at_the_bound_and_then_converges() {
+    let log = Log::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(log.clone())
+            .finish(),
+    );
     let mut world = synced_pair(11);
     let peer = world.nodes[1].id;
     world.nodes[0].lose_next = u32::MAX;
     world.edit(0);
+    let ours = world.heads(0);
     let mut seen = Vec::new();
     while world.nodes[0].machine.resets == 0 {
         assert!(
@@ -1099,6 +1107,18 @@ fn a_peer_that_makes_no_progress_is_reset_at_the_bound_and_then_converges() {
     // then the tenth resets and starts counting again.
     let expected: Vec<u32> = (1..STALL_TICKS).chain([0]).collect();
     assert_eq!(seen, expected, "ticks without progress, tick by tick");
+    // Logged once, naming the peer and both sides' heads.
+    let text = log.text();
+    let resets: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("no sync progress with a peer"))
+        .collect();
+    assert_eq!(resets.len(), 1, "one line per reset: {text}");
+    assert!(
+        resets[0].contains(&peer.short()) && resets[0].contains(&ours[0].to_string()),
+        "the line names the peer and our heads: {}",
+        resets[0]
+    );
     assert!(
         world.nodes[0]
             .machine
@@ -1113,6 +1133,35 @@ fn a_peer_that_makes_no_progress_is_reset_at_the_bound_and_then_converges() {
     world.run(TICK_MS);
     assert_eq!(world.nodes[0].machine.no_progress_ticks(&team(), &peer), 0);
     world.assert_no_violations();
+}
+
+/// What the machines logged, for a test to read.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Log {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
+    }
+}
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
+    type Writer = Log;
+
+    fn make_writer(&'a self) -> Log {
+        self.clone()
+    }
 }
 
 /// Which schedules a seed draws.
