@@ -312,6 +312,8 @@ struct PeerSync {
     stalled_ticks: u32,
     /// Resets in a row that brought no progress (the wait before the next one doubles).
     resets: u32,
+    /// A frame arrived from the peer since the last tick.
+    heard: bool,
 }
 
 impl PeerSync {
@@ -329,6 +331,7 @@ impl PeerSync {
             progressed: false,
             stalled_ticks: 0,
             resets: 0,
+            heard: false,
         }
     }
 
@@ -695,6 +698,7 @@ impl SyncMachine {
             return;
         };
         ps.last_received_ms = Some(now_ms);
+        ps.heard = true;
         let outcome = match wire {
             Wire::Sync(bytes) => {
                 let Some(doc) = docs.doc(&team) else {
@@ -784,8 +788,8 @@ impl SyncMachine {
             let Some(ps) = self.peers.get_mut(&key) else {
                 continue;
             };
-            // Heads we do not know mean the peer has something for us.
-            if !doc.get_missing_deps(&heads).is_empty() {
+            // Heads we do not hold mean the peer has something for us.
+            if !holds_all(doc, &heads) {
                 lacking.insert(key.0.clone());
             }
             ps.told(doc, heads);
@@ -839,7 +843,9 @@ impl SyncMachine {
         // A change that overtook one it depends on waits in Automerge's queue; a protocol
         // round with whoever sent it fetches the rest. Relaying waits for a batch that
         // applied whole.
-        let waiting = !doc.get_missing_deps(&[]).is_empty();
+        let waiting = fresh
+            .iter()
+            .any(|(_, c)| doc.get_change_meta_by_hash(&c.hash()).is_none());
         let Some(t) = self.teams.get_mut(team) else {
             return;
         };
@@ -906,7 +912,7 @@ impl SyncMachine {
                     && ps
                         .peer_heads
                         .as_ref()
-                        .is_some_and(|heads| !doc.get_missing_deps(heads).is_empty())
+                        .is_some_and(|heads| !holds_all(doc, heads))
             })
             .map(|((_, peer), _)| *peer)
             .collect();
@@ -1239,17 +1245,22 @@ impl SyncMachine {
                 continue;
             };
             let progressed = std::mem::take(&mut ps.progressed);
-            let in_sync = ps.peer_heads.as_ref().is_some_and(|theirs| {
-                theirs
-                    .iter()
-                    .all(|h| doc.get_change_meta_by_hash(h).is_some())
-            }) && peer_has_all(doc, ps);
+            let heard = std::mem::take(&mut ps.heard);
+            let in_sync = ps
+                .peer_heads
+                .as_ref()
+                .is_some_and(|theirs| holds_all(doc, theirs))
+                && peer_has_all(doc, ps);
             if in_sync || progressed {
                 ps.stalled_ticks = 0;
                 ps.resets = 0;
                 continue;
             }
-            if waiting_for_disk || !durable || ps.current().is_some_and(|s| busy.contains(&s)) {
+            // Frames to the peer still waiting to be written (a long catch-up on its way)
+            // excuse a tick, unless the peer kept talking meanwhile: then the pair is
+            // exchanging messages that change nothing.
+            let sending = ps.current().is_some_and(|s| busy.contains(&s));
+            if waiting_for_disk || !durable || (sending && !heard) {
                 continue;
             }
             ps.stalled_ticks += 1;
@@ -1330,6 +1341,16 @@ impl SyncMachine {
             });
         }
     }
+}
+
+/// Whether we hold every change in `heads` (applied, not waiting in Automerge's queue for a
+/// dependency). A peer whose heads we hold has nothing for us, even while a change from
+/// elsewhere waits for a dependency here: `get_missing_deps` would name that dependency
+/// for any heads at all, and fetching it from a peer that never had it loops.
+fn holds_all(doc: &mut AutoCommit, heads: &[ChangeHash]) -> bool {
+    heads
+        .iter()
+        .all(|h| doc.get_change_meta_by_hash(h).is_some())
 }
 
 /// Whether a peer has every change we have: the heads it last told us cover all of ours,

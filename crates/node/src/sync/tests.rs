@@ -1358,6 +1358,20 @@ fn peers_stay_connected_when_both_sides_wrote_slowly_and_restarted() {
     replay_as_found(6_967_333_798_329_082_848);
 }
 
+/// Found by the first 100,000-schedule soak: three devices, two of which held a change
+/// waiting for a dependency only the third had. Each of the two took the other for a
+/// source (Automerge's `get_missing_deps` names a waiting change's dependency whatever
+/// heads it is asked about), fetched from it, was answered with nothing, and fetched
+/// again at once, so the pair exchanged messages every few milliseconds and the third
+/// device's answer, held back by what it believed it had sent, was never asked for
+/// again. A peer is now a source only when its heads name a change we do not hold.
+#[test]
+fn a_dependency_waiting_here_is_fetched_from_a_peer_that_has_it() {
+    if let Err(e) = random_schedule(6_079_786_800_404_211_190, Generator::Extended) {
+        panic!("{e}");
+    }
+}
+
 #[test]
 fn a_seed_from_the_environment_replays_one_schedule() {
     // `PEERCOACH_SYNC_SEED=N cargo test -p peercoach-node sync` replays what a failing
