@@ -222,7 +222,7 @@ mod tests {
             id: doc.team().id.clone().expect("team id"),
             team: Arc::new(doc.team().clone()),
             me: doc.me().cloned(),
-            read_only: None,
+            newer_schema: None,
             version: 0,
             loading: false,
             notes: Arc::default(),

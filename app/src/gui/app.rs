@@ -107,9 +107,9 @@ impl Cx<'_> {
         self.snap.team.name_of(id)
     }
 
-    /// Whether this device can act (a current member, not read-only).
+    /// Whether this device can act (a current member).
     pub fn can_act(&self) -> bool {
-        self.snap.read_only.is_none() && self.snap.me.is_some()
+        self.snap.me.is_some()
     }
 }
 
@@ -508,11 +508,11 @@ impl PeercoachApp {
             loopback_forced: self.loopback_forced,
         };
         egui::CentralPanel::default().show(ui, |ui| {
-            if snap.read_only.is_some() {
-                ui.colored_label(theme::warn(ui),
-                    "This team was saved by a newer peercoach: it is open read-only. Update the app to make changes.",
-                );
-            } else if snap.me.is_none() {
+            if let Some(newer) = &snap.newer_schema {
+                ui.label(newer_schema_text(newer.found))
+                    .on_hover_text("Everything you do here still syncs with everyone.");
+            }
+            if snap.me.is_none() {
                 ui.colored_label(theme::warn(ui),
                     "This device is not a member of this team (or was removed): you can look, not change.",
                 );
@@ -730,4 +730,15 @@ impl eframe::App for PeercoachApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
     }
+}
+
+/// What the window says when a newer peercoach wrote to the team: information, not a
+/// lock (the app keeps working, and keeps what it does not know).
+pub fn newer_schema_text(found: i64) -> String {
+    format!(
+        "A teammate's device runs a newer peercoach (records of version {found}; this one \
+         reads version {}). What only the newer version knows is kept but not shown here: \
+         update when you can.",
+        peercoach_core::schema::SCHEMA_VERSION
+    )
 }

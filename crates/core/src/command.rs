@@ -359,17 +359,6 @@ pub enum CommandError {
         /// Coachee's name.
         coachee: String,
     },
-    /// The document is from a newer app version.
-    #[error(
-        "this team document uses schema version {found}, newer than this app understands \
-         ({supported}); it is open read-only — update peercoach to make changes"
-    )]
-    ReadOnly {
-        /// Found.
-        found: i64,
-        /// Supported.
-        supported: i64,
-    },
     /// Automerge refused the write (a bug, not bad input).
     #[error("the team document could not be written: {0}")]
     Document(String),

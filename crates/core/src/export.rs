@@ -672,13 +672,6 @@ impl TeamDoc {
                 open_team,
             });
         }
-        if let Some(ro) = self.read_only() {
-            return Err(CommandError::ReadOnly {
-                found: ro.found,
-                supported: crate::schema::SCHEMA_VERSION,
-            }
-            .into());
-        }
         let me = self.me().cloned().ok_or(CommandError::NotAMember)?;
         let now_ms = env.now_ms();
         let team = self.team().clone();

@@ -86,7 +86,7 @@ pub use model::{
     Answer, CoachingHour, Member, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team,
     TeamRelay, Urgency,
 };
-pub use team_doc::{ReadOnly, TeamDoc};
+pub use team_doc::{NewerSchema, TeamDoc};
 pub use touched::{Places, Touched};
 
 /// Re-exported so that callers name exactly the Automerge this crate was built with.

@@ -15,14 +15,18 @@ use crate::schema::{self, SCHEMA_VERSION};
 use crate::touched::{Collection, Places, Touched};
 use crate::view_cache::{self, View};
 
-/// Why a document opened read-only.
+/// A team document that says a newer peercoach wrote to it: its `schema_version` is
+/// above this build's. Information to show ("a teammate's device runs a newer
+/// peercoach"), never a lock: this build keeps the keys and record kinds it does not
+/// know, shows the rest, and goes on writing (docs/design.md §10). A lock would freeze
+/// every teammate who has not updated yet, and any member's device can write the number.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadOnly {
+pub struct NewerSchema {
     /// The schema version found.
     pub found: i64,
 }
 
-impl ReadOnly {
+impl NewerSchema {
     /// Set when `team` was read from a document of a newer schema.
     pub fn of(team: &Team) -> Option<Self> {
         (team.schema_version > SCHEMA_VERSION).then_some(Self {
@@ -174,9 +178,9 @@ impl TeamDoc {
         self.team.id.is_none()
     }
 
-    /// Set when the document was written by a newer schema: no commands are accepted.
-    pub fn read_only(&self) -> Option<ReadOnly> {
-        ReadOnly::of(&self.team)
+    /// Set when a newer peercoach wrote to the document (see [`NewerSchema`]).
+    pub fn newer_schema(&self) -> Option<NewerSchema> {
+        NewerSchema::of(&self.team)
     }
 
     /// The underlying document, for sync and storage. Callers that merge changes into it
@@ -198,12 +202,6 @@ impl TeamDoc {
     /// Applies a command as this device's member, as one Automerge change. Nothing is
     /// written when it is refused.
     pub fn apply(&mut self, cmd: Command, env: &mut dyn Env) -> Result<Applied, CommandError> {
-        if let Some(ro) = self.read_only() {
-            return Err(CommandError::ReadOnly {
-                found: ro.found,
-                supported: SCHEMA_VERSION,
-            });
-        }
         let me = self.me().cloned().ok_or(CommandError::NotAMember)?;
         match self.team.members.get(&me) {
             Some(m) if m.is_current() => {}

@@ -345,11 +345,14 @@ impl Engine {
             self.warnings.push(w);
         }
         let (doc, _) = TeamDoc::from_doc_with_view(doc, self.identity.actor_hex(), view);
-        if let Some(ro) = doc.read_only() {
+        if let Some(newer) = doc.newer_schema() {
+            // Said once, when the team opens: everything keeps working.
             self.warnings.push(format!(
-                "team {} was written by a newer peercoach (schema {}); it is open read-only",
+                "team {}: a teammate's device runs a newer peercoach (records of version {}, \
+                 this one reads {}); what only the newer version knows is kept, not shown",
                 doc.team().name,
-                ro.found
+                newer.found,
+                peercoach_core::schema::SCHEMA_VERSION
             ));
         }
         self.teams.insert(id.clone(), OpenTeam { store, doc });

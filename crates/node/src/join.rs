@@ -40,13 +40,6 @@ pub fn make_invite(
         return Err(EngineError::InviteExpiry);
     }
     let open = engine.open_team(team)?;
-    if let Some(ro) = open.doc.read_only() {
-        return Err(CommandError::ReadOnly {
-            found: ro.found,
-            supported: peercoach_core::schema::SCHEMA_VERSION,
-        }
-        .into());
-    }
     let me = open.doc.me().cloned().ok_or(CommandError::NotAMember)?;
     let mut secret = [0u8; 32];
     peercoach_store::random_bytes(&mut secret)?;

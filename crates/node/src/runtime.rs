@@ -138,8 +138,8 @@ pub struct TeamSnapshot {
     pub team: Arc<Team>,
     /// This device's member, if it is one.
     pub me: Option<MemberId>,
-    /// Set when the document is from a newer app.
-    pub read_only: Option<peercoach_core::ReadOnly>,
+    /// Set when a newer peercoach wrote to the document: shown, not a lock.
+    pub newer_schema: Option<peercoach_core::NewerSchema>,
     /// Grows with every change, across teams.
     pub version: u64,
     /// Shown from the view saved when the app last stopped, while the document loads:
@@ -821,7 +821,7 @@ impl Actor {
         self.version += 1;
         let snapshot = Arc::new(TeamSnapshot {
             id: id.clone(),
-            read_only: peercoach_core::ReadOnly::of(&team),
+            newer_schema: peercoach_core::NewerSchema::of(&team),
             team,
             me,
             version: self.version,

@@ -634,12 +634,17 @@ fn a_removed_member_can_no_longer_act() {
 }
 
 #[test]
-fn a_newer_schema_opens_read_only() {
+fn a_newer_schema_is_shown_and_never_stops_writing() {
+    // Any member's device can write a larger `schema_version` (a newer app, or one
+    // 147-byte change): the document says so, and every command still works. Keys a
+    // newer app added are kept through our own writes.
     let mut f = TeamFixture::new(&["Ana"]);
     {
         use automerge::transaction::Transactable;
         let doc = f.replicas[0].doc.automerge();
         doc.put(automerge::ROOT, "schema_version", 2_i64)
+            .expect("put");
+        doc.put(automerge::ROOT, "a_newer_kind", "kept")
             .expect("put");
         doc.commit();
     }
@@ -648,19 +653,19 @@ fn a_newer_schema_opens_read_only() {
         automerge::AutoCommit::load(&bytes).expect("load"),
         crate::testing::actor(0),
     );
-    assert_eq!(doc.read_only().map(|r| r.found), Some(2));
-    let err = doc
-        .apply(Command::Snooze { until_ms: None }, &mut f.env)
-        .expect_err("read-only");
-    assert_eq!(
-        err,
-        CommandError::ReadOnly {
-            found: 2,
-            supported: 1
-        }
-    );
-    assert!(err.to_string().contains("read-only"));
+    assert_eq!(doc.newer_schema().map(|r| r.found), Some(2));
+    doc.apply(Command::Snooze { until_ms: None }, &mut f.env)
+        .expect("a command still applies");
     assert_eq!(doc.team().members.len(), 1, "still readable");
+    let reloaded = automerge::AutoCommit::load(&doc.automerge().save()).expect("load");
+    assert_eq!(
+        automerge::ReadDoc::get(&reloaded, automerge::ROOT, "a_newer_kind")
+            .expect("get")
+            .and_then(|(v, _)| v.into_string().ok())
+            .as_deref(),
+        Some("kept"),
+        "what this version does not know is kept"
+    );
 }
 
 #[test]

@@ -220,9 +220,6 @@ impl Actor {
             let Some(me) = open.doc.me().cloned() else {
                 continue;
             };
-            if open.doc.read_only().is_some() {
-                continue;
-            }
             let current: Option<(Vec<String>, Option<String>)> =
                 open.doc.team().members.get(&me).and_then(|m| {
                     m.devices.iter().find(|d| d.actor == actor).map(|d| {
