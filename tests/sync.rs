@@ -781,3 +781,305 @@ async fn a_real_join_gets(a: &TestNode, title: &str) {
         "a member with a real invite gets the team"
     );
 }
+
+/// Ben's device, stopped, and one change made on its own copy by the real command code:
+/// what a newer build of his app would send.
+fn a_change_of_ben(ben: &TestNode, team: &str, title: &str) -> ([u8; 32], Vec<u8>) {
+    let data = peercoach_store::DataDir::open(ben.dir.path()).expect("open");
+    let identity = data.identity().expect("identity").expect("exists");
+    let team_id = peercoach_core::TeamId::parse(team).expect("team id");
+    let (_store, doc, _) = data.open_team(&team_id).expect("open team");
+    let mut doc = peercoach_core::TeamDoc::from_doc(doc, identity.actor_hex());
+    doc.apply(
+        peercoach_core::Command::Ask {
+            title: title.into(),
+            tried: String::new(),
+            skills: vec![],
+            urgency: peercoach_core::Urgency::Normal,
+            to: None,
+        },
+        &mut peercoach_core::SystemEnv,
+    )
+    .expect("ask");
+    let change = doc.automerge().get_last_local_change().expect("a change");
+    (identity.secret_key, change.raw_bytes().to_vec())
+}
+
+/// A newer build offers `peercoach/sync/2` in front of `/1` (and the same for join):
+/// this build answers on `/1`, and the change the newer device sends arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_device_offering_sync_2_and_1_is_answered_on_1() {
+    init_tracing();
+    let mut nodes = team_of(2).await;
+    let team = nodes[0].team_id().await;
+    nodes[1].stop().await;
+    let (ben_key, change) = a_change_of_ben(&nodes[1], &team, "from a newer app");
+    let newer = raw_endpoint(ben_key).await;
+    let offer = |first: &'static [u8], current: &'static [u8]| {
+        let (newer, addr) = (newer.clone(), addr_of(&nodes[0]));
+        async move {
+            let options =
+                iroh::endpoint::ConnectOptions::new().with_additional_alpns(vec![current.to_vec()]);
+            let connecting =
+                tokio::time::timeout(SOON, newer.connect_with_opts(addr, first, options))
+                    .await
+                    .expect("no hang")
+                    .expect("dial");
+            tokio::time::timeout(SOON, connecting)
+                .await
+                .expect("no hang")
+                .expect("a member device with a newer app connects")
+        }
+    };
+    let conn = offer(b"peercoach/sync/2", ALPN_SYNC).await;
+    assert_eq!(conn.alpn(), ALPN_SYNC, "answered on the version both speak");
+    let (mut send, _recv) = conn.open_bi().await.expect("stream");
+    frame::write_frame(&mut send, Tag::Hello, &hello(&team))
+        .await
+        .expect("hello");
+    frame::write_frame(&mut send, Tag::Changes, &change)
+        .await
+        .expect("change");
+    assert!(
+        eventually(SOON, || async {
+            nodes[0]
+                .titles()
+                .await
+                .contains(&"from a newer app".to_string())
+        })
+        .await,
+        "the change sent on the negotiated version applied"
+    );
+    conn.close(0u32.into(), b"done");
+    let join = offer(b"peercoach/join/2", ALPN_JOIN).await;
+    assert_eq!(join.alpn(), ALPN_JOIN, "joins negotiate the same way");
+    join.close(0u32.into(), b"done");
+    newer.close().await;
+}
+
+/// The other way round: this build dials a newer device that listens on `/2` and `/1`,
+/// preferring `/2`. It offers only what it speaks, so they meet on `/1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn this_build_dials_a_newer_device_and_they_meet_on_1() {
+    #[derive(Debug, Clone)]
+    struct Newer(tokio::sync::mpsc::UnboundedSender<Vec<u8>>);
+    impl iroh::protocol::ProtocolHandler for Newer {
+        async fn accept(
+            &self,
+            conn: iroh::endpoint::Connection,
+        ) -> Result<(), iroh::protocol::AcceptError> {
+            let _ = self.0.send(conn.alpn().to_vec());
+            // Hold the connection open for a moment, as a peer would.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Ok(())
+        }
+    }
+
+    init_tracing();
+    let mut nodes = team_of(2).await;
+    // Ben's device comes back as a newer build, on the address his member record names
+    // (a node keeps its port across restarts), so Ana's node dials it.
+    let ben = nodes[1].endpoint_id();
+    assert!(
+        eventually(SOON, || async {
+            nodes[0]
+                .status()
+                .await
+                .peers
+                .iter()
+                .any(|p| p.endpoint_id == ben && !p.addrs.is_empty())
+        })
+        .await,
+        "Ana's node knows where Ben's device listens"
+    );
+    let ben_addrs = nodes[1].node().addrs();
+    nodes[1].stop().await;
+    let ben_key = stored_identity(&nodes[1]).secret_key;
+    let bind = ben_addrs
+        .iter()
+        .copied()
+        .find(std::net::SocketAddr::is_ipv4)
+        .expect("an IPv4 loopback address");
+    let endpoint = iroh::Endpoint::builder(iroh::endpoint::presets::Minimal)
+        .secret_key(iroh::SecretKey::from_bytes(&ben_key))
+        .clear_ip_transports()
+        .bind_addr(bind)
+        .expect("bind addr")
+        .relay_mode(iroh::RelayMode::Disabled)
+        .portmapper_config(iroh::endpoint::PortmapperConfig::Disabled)
+        .bind()
+        .await
+        .expect("bind Ben's old address");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let router = iroh::protocol::Router::builder(endpoint)
+        .accept(b"peercoach/sync/2", Newer(tx.clone()))
+        .accept(ALPN_SYNC, Newer(tx))
+        .spawn();
+    // Ana's node redials Ben (backoff, at most 30 s).
+    let alpn = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .expect("Ana's node dials the newer device")
+        .expect("an accepted connection");
+    assert_eq!(alpn, ALPN_SYNC, "they meet on the version both speak");
+    router.shutdown().await.expect("shutdown");
+}
+
+/// Two versions in one team (docs/design.md §10). Node 3 plays a newer build: it writes a
+/// newer `schema_version`, a field on a session that this build does not know, and a
+/// record kind it does not know, and speaks `/2` before `/1`. It talks only to node 1.
+/// The current nodes keep syncing and writing, still show the session, and pass what
+/// they do not know on intact: node 2, which never met the newer device, holds it after
+/// its own writes, ready for a second newer device to read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_node_beside_current_ones_keeps_them_writing_and_its_records_pass_through() {
+    use peercoach_core::automerge::transaction::Transactable;
+    use peercoach_core::automerge::{ObjType, ROOT, ReadDoc};
+
+    init_tracing();
+    let mut nodes = team_of(4).await;
+    let json = nodes[0].export_json().await;
+    let member = |name: &str| {
+        json["members"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["name"] == name))
+            .and_then(|m| m["id"].as_str())
+            .and_then(|id| peercoach_core::MemberId::parse(id).ok())
+            .expect("member")
+    };
+    // Node 1, coached by node 0, logs the session (a coachee needs no offer first).
+    let command =
+        peercoach_core::Command::session_now(member("Node0"), member("Node1"), "flaky tests");
+    let session = match nodes[1]
+        .ok(Request::Apply {
+            team: None,
+            command,
+        })
+        .await
+    {
+        Reply::Done {
+            created: Some(id), ..
+        } => id,
+        other => panic!("unexpected {other:?}"),
+    };
+    let everyone = refs(&nodes);
+    assert!(eventually(SOON, || converged(&everyone)).await);
+    let team = nodes[0].team_id().await;
+    nodes[3].stop().await;
+    // What the newer build writes, on its own copy, with its own key and actor.
+    let (key, change) = {
+        let data = peercoach_store::DataDir::open(nodes[3].dir.path()).expect("open");
+        let identity = data.identity().expect("identity").expect("exists");
+        let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
+        let (_store, doc, _) = data.open_team(&team_id).expect("open team");
+        let mut doc = peercoach_core::TeamDoc::from_doc(doc, identity.actor_hex());
+        let am = doc.automerge();
+        am.put(ROOT, "schema_version", 2_i64).expect("put");
+        let sessions = match am.get(ROOT, "sessions").expect("get") {
+            Some((_, id)) => id,
+            None => panic!("sessions"),
+        };
+        let record = match am.get(&sessions, session.as_str()).expect("get") {
+            Some((_, id)) => id,
+            None => panic!("the session"),
+        };
+        am.put(&record, "location", "Room 4").expect("put");
+        let retros = am
+            .put_object(ROOT, "retros", ObjType::Map)
+            .expect("a new kind");
+        let retro = am.put_object(&retros, "r1", ObjType::Map).expect("record");
+        am.put(&retro, "title", "What slowed us down").expect("put");
+        am.commit();
+        let change = am.get_last_local_change().expect("a change");
+        (identity.secret_key, change)
+    };
+    let hash = change.hash().to_string();
+    let change = change.raw_bytes().to_vec();
+    let newer = raw_endpoint(key).await;
+    let options =
+        iroh::endpoint::ConnectOptions::new().with_additional_alpns(vec![ALPN_SYNC.to_vec()]);
+    let conn = newer
+        .connect_with_opts(addr_of(&nodes[1]), b"peercoach/sync/2", options)
+        .await
+        .expect("dial")
+        .await
+        .expect("the newer device connects");
+    let (mut send, _recv) = conn.open_bi().await.expect("stream");
+    frame::write_frame(&mut send, Tag::Hello, &hello(&team))
+        .await
+        .expect("hello");
+    frame::write_frame(&mut send, Tag::Changes, &change)
+        .await
+        .expect("the newer change");
+    assert!(
+        eventually(SOON, || async {
+            let mut all = true;
+            for node in &nodes[..3] {
+                all &= node.heads().await.contains(&hash);
+            }
+            all
+        })
+        .await,
+        "the newer change reaches every current node, through node 1"
+    );
+    // Still writing, on every current node, and still showing the session.
+    for (i, title) in [(0, "after the newer app, 0"), (2, "after the newer app, 2")] {
+        nodes[i].ask(title).await;
+    }
+    assert!(
+        eventually(SOON, || async {
+            let mut all = true;
+            for node in &nodes[..3] {
+                let titles = node.titles().await;
+                all &= titles.contains(&"after the newer app, 0".to_string())
+                    && titles.contains(&"after the newer app, 2".to_string());
+            }
+            all
+        })
+        .await,
+        "edits made after the newer change reach every current node"
+    );
+    let shown = nodes[2].export_json().await;
+    assert!(
+        shown["sessions"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["topic"] == "flaky tests")),
+        "the session is still shown: {}",
+        shown["sessions"]
+    );
+    conn.close(0u32.into(), b"done");
+    newer.close().await;
+    // Node 2's copy, read as a newer build would read it.
+    nodes[2].stop().await;
+    let data = peercoach_store::DataDir::open(nodes[2].dir.path()).expect("open");
+    let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
+    let (_store, doc, _) = data.open_team(&team_id).expect("open team");
+    let text = |obj: &peercoach_core::automerge::ObjId, key: &str| -> Option<String> {
+        match doc.get(obj, key).ok().flatten() {
+            Some((value, _)) => value.into_string().ok(),
+            None => None,
+        }
+    };
+    let map = |obj: &peercoach_core::automerge::ObjId, key: &str| {
+        doc.get(obj, key)
+            .ok()
+            .flatten()
+            .map(|(_, id)| id)
+            .expect(key)
+    };
+    let sessions = map(&ROOT, "sessions");
+    let record = map(&sessions, &session);
+    assert_eq!(text(&record, "location").as_deref(), Some("Room 4"));
+    assert_eq!(text(&record, "topic").as_deref(), Some("flaky tests"));
+    let retro = map(&map(&ROOT, "retros"), "r1");
+    assert_eq!(
+        text(&retro, "title").as_deref(),
+        Some("What slowed us down")
+    );
+    assert_eq!(
+        doc.get(ROOT, "schema_version")
+            .ok()
+            .flatten()
+            .and_then(|(v, _)| v.as_i64()),
+        Some(2)
+    );
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use iroh::EndpointId;
 use iroh::endpoint::{AfterHandshakeOutcome, Connection, EndpointHooks};
 
-use crate::{ALPN_JOIN, close};
+use crate::{JOIN_ALPNS, close};
 
 /// The allowlist, shared with the peer manager that keeps it current.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +33,7 @@ impl Gate {
 
 impl EndpointHooks for Gate {
     async fn after_handshake<'a>(&'a self, conn: &'a Connection) -> AfterHandshakeOutcome {
-        if conn.alpn() == ALPN_JOIN || self.allows(&conn.remote_id()) {
+        if JOIN_ALPNS.contains(&conn.alpn()) || self.allows(&conn.remote_id()) {
             AfterHandshakeOutcome::Accept
         } else {
             tracing::info!(peer = %conn.remote_id().fmt_short(), "refused: not a member device");

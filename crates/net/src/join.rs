@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::frame::{self, FrameError, Tag};
 use crate::peers::Shared;
-use crate::{ALPN_JOIN, InviteTicket, NetEvent, TeamId, close};
+use crate::{InviteTicket, NetEvent, TeamId, close};
 
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -115,7 +115,7 @@ pub(crate) async fn request_join(
 ) -> Result<JoinAccepted, JoinError> {
     let connection = tokio::time::timeout(
         JOIN_TIMEOUT,
-        endpoint.connect(ticket.inviter.clone(), ALPN_JOIN),
+        crate::dial(endpoint, ticket.inviter.clone(), crate::JOIN_ALPNS),
     )
     .await
     .map_err(|_| JoinError::Unreachable(format!("timed out; {}", tried(ticket))))?

@@ -49,10 +49,34 @@ pub use peercoach_base::{DeviceId, TeamId};
 pub use join::{JoinAccepted, JoinError, JoinReply, JoinRequest};
 pub use ticket::{InviteTicket, TicketError};
 
-/// ALPN of the sync protocol.
-pub const ALPN_SYNC: &[u8] = b"peercoach/sync/1";
-/// ALPN of the join protocol.
-pub const ALPN_JOIN: &[u8] = b"peercoach/join/1";
+/// ALPN of the sync protocol this build speaks best.
+pub const ALPN_SYNC: &[u8] = SYNC_ALPNS[0];
+/// ALPN of the join protocol this build speaks best.
+pub const ALPN_JOIN: &[u8] = JOIN_ALPNS[0];
+
+/// Every version of the sync protocol this build speaks, newest first. A team never
+/// upgrades at once (docs/design.md §10): a dial offers the whole list, a listener
+/// accepts each entry, and the TLS handshake settles on the listener's first choice that
+/// the dialer offered. So a newer build that adds `peercoach/sync/2` in front still meets
+/// this one on `/1`, and drops `/1` only when no one in the field needs it.
+pub const SYNC_ALPNS: &[&[u8]] = &[b"peercoach/sync/1"];
+/// Every version of the join protocol this build speaks, newest first (as [`SYNC_ALPNS`]).
+pub const JOIN_ALPNS: &[&[u8]] = &[b"peercoach/join/1"];
+
+/// Dials `addr` offering every version in `alpns` (newest first). The connection's
+/// [`iroh::endpoint::Connection::alpn`] says which one the listener chose.
+pub(crate) async fn dial(
+    endpoint: &Endpoint,
+    addr: EndpointAddr,
+    alpns: &[&[u8]],
+) -> Result<iroh::endpoint::Connection, iroh::endpoint::ConnectError> {
+    let first = alpns.first().copied().unwrap_or(ALPN_SYNC);
+    let rest = alpns.get(1..).unwrap_or_default();
+    let options = iroh::endpoint::ConnectOptions::new()
+        .with_additional_alpns(rest.iter().map(|alpn| alpn.to_vec()).collect());
+    let connecting = endpoint.connect_with_opts(addr, first, options).await?;
+    Ok(connecting.await?)
+}
 
 /// QUIC close codes we use.
 pub mod close {
@@ -678,10 +702,15 @@ impl Bound {
             events,
             config.max_frame,
         ));
-        let router = Router::builder(endpoint)
-            .accept(ALPN_SYNC, peers::SyncHandler(shared.clone()))
-            .accept(ALPN_JOIN, join::JoinHandler(shared.clone()))
-            .spawn();
+        // In order of preference: the newest version first.
+        let mut router = Router::builder(endpoint);
+        for alpn in SYNC_ALPNS {
+            router = router.accept(*alpn, peers::SyncHandler(shared.clone()));
+        }
+        for alpn in JOIN_ALPNS {
+            router = router.accept(*alpn, join::JoinHandler(shared.clone()));
+        }
+        let router = router.spawn();
         Ok(Self {
             router,
             shared,
@@ -739,4 +768,65 @@ fn extra_roots(pem: &[u8]) -> Result<iroh::tls::CaTlsConfig, NetError> {
         ));
     }
     Ok(iroh::tls::CaTlsConfig::embedded().with_extra_roots(certs))
+}
+
+#[cfg(test)]
+mod tests {
+    use iroh::protocol::{AcceptError, ProtocolHandler};
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    struct Accept;
+
+    impl ProtocolHandler for Accept {
+        async fn accept(&self, _: iroh::endpoint::Connection) -> Result<(), AcceptError> {
+            Ok(())
+        }
+    }
+
+    /// An endpoint on 127.0.0.1 with relays, lookup and port mapping off.
+    async fn loopback(secret: u8) -> Endpoint {
+        Endpoint::builder(presets::Minimal)
+            .secret_key(SecretKey::from_bytes(&[secret; 32]))
+            .clear_ip_transports()
+            .bind_addr((Ipv4Addr::LOCALHOST, 0))
+            .expect("bind addr")
+            .relay_mode(RelayMode::Disabled)
+            .portmapper_config(PortmapperConfig::Disabled)
+            .bind()
+            .await
+            .expect("bind")
+    }
+
+    /// A dial offers every version it is given, and the listener's own order picks: an
+    /// older listener is met on the version both speak, a newer one on its newest.
+    #[tokio::test]
+    async fn a_dial_offers_every_version_and_the_listener_chooses() {
+        const V1: &[u8] = b"peercoach/test/1";
+        const V2: &[u8] = b"peercoach/test/2";
+        let older = Router::builder(loopback(1).await)
+            .accept(V1, Accept)
+            .spawn();
+        let newer = Router::builder(loopback(2).await)
+            .accept(V2, Accept)
+            .accept(V1, Accept)
+            .spawn();
+        let me = loopback(3).await;
+        let conn = dial(&me, older.endpoint().addr(), &[V2, V1])
+            .await
+            .expect("an older listener answers");
+        assert_eq!(conn.alpn(), V1);
+        let conn = dial(&me, newer.endpoint().addr(), &[V2, V1])
+            .await
+            .expect("a newer listener answers");
+        assert_eq!(conn.alpn(), V2);
+        let conn = dial(&me, newer.endpoint().addr(), &[V1])
+            .await
+            .expect("a newer listener answers an older dial");
+        assert_eq!(conn.alpn(), V1);
+        me.close().await;
+        older.shutdown().await.expect("shutdown");
+        newer.shutdown().await.expect("shutdown");
+    }
 }

@@ -15,7 +15,7 @@ use tokio::task::AbortHandle;
 
 use crate::frame::{self, FrameError, Tag};
 use crate::gate::Gate;
-use crate::{ALPN_SYNC, DeviceId, Hello, NetEvent, PeerSpec, TeamId, close};
+use crate::{DeviceId, Hello, NetEvent, PeerSpec, TeamId, close};
 
 /// How long the device with the higher id waits for the lower one to dial first.
 const GRACE: Duration = Duration::from_millis(1500);
@@ -509,7 +509,12 @@ async fn try_dial(
             .chain(relay),
     );
     tracing::debug!(peer = %id.fmt_short(), addrs = ?spec.addrs, relay = ?spec.relay_url, "dialing");
-    match tokio::time::timeout(DIAL_TIMEOUT, shared.endpoint.connect(addr, ALPN_SYNC)).await {
+    match tokio::time::timeout(
+        DIAL_TIMEOUT,
+        crate::dial(&shared.endpoint, addr, crate::SYNC_ALPNS),
+    )
+    .await
+    {
         Ok(Ok(connection)) => {
             if shared.adopt(&connection, true) {
                 *backoff = MIN_BACKOFF;
