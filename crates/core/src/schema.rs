@@ -3,10 +3,10 @@
 //! ```text
 //! ROOT
 //! ├─ schema_version: Int                      (SCHEMA_VERSION)
-//! ├─ team:          {id, name, created_ms}
+//! ├─ team:          {id, name, created_ms, relay_url?, relay_token?}
 //! ├─ members/<member>: {name, created_ms, removed_ms?, removed_by?, availability,
 //! │                     snoozed_until_ms?, skills/<skill>: level, wants/<skill>: Bool,
-//! │                     devices/<actor hex>: {endpoint, label, added_ms, addrs}}
+//! │                     devices/<actor hex>: {endpoint, label, added_ms, addrs, relay?}}
 //! ├─ requests/<request>: {author, title, tried, urgency, to?, created_ms,
 //! │                       skills/<skill>: Bool, withdrawn_ms?, resolved_ms?,
 //! │                       claims/<member>: {at_ms, released_ms?},
@@ -29,8 +29,10 @@
 //! every top-level map is created once, at genesis, so no two peers ever create the same
 //! map concurrently. Optional values are absent keys or `Null`.
 
-/// The schema this build reads and writes. A document with a larger number was written by
-/// a newer app: it opens read-only.
+/// The schema this build reads and writes. A document with a larger number holds records
+/// a newer app wrote: this one keeps what it does not know, shows the rest, and says so
+/// ([`crate::NewerSchema`]). It never stops writing for it (docs/design.md §10): a team
+/// never upgrades at once, and any member's device can write any number here.
 pub const SCHEMA_VERSION: i64 = 1;
 
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
