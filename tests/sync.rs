@@ -571,30 +571,8 @@ async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
     // Ben's device speaks for itself with raw frames: his real key, his real actor,
     // changes made by the real command code on his own copy of the document.
     nodes[1].stop().await;
-    let (ben_key, changes) = {
-        let data = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("open");
-        let identity = data.identity().expect("identity").expect("exists");
-        let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
-        let (_store, doc, _) = data.open_team(&team_id).expect("open team");
-        let mut doc = peercoach_core::TeamDoc::from_doc(doc, identity.actor_hex());
-        let mut changes = Vec::new();
-        for title in ["raw one", "raw two", "raw three"] {
-            doc.apply(
-                peercoach_core::Command::Ask {
-                    title: title.into(),
-                    tried: String::new(),
-                    skills: vec![],
-                    urgency: peercoach_core::Urgency::Normal,
-                    to: None,
-                },
-                &mut peercoach_core::SystemEnv,
-            )
-            .expect("ask");
-            let change = doc.automerge().get_last_local_change().expect("a change");
-            changes.push(change.raw_bytes().to_vec());
-        }
-        (identity.secret_key, changes)
-    };
+    let (ben_key, changes) =
+        asks_made_offline(&nodes[1], &team, &["raw one", "raw two", "raw three"]);
     let rogue = raw_endpoint(ben_key).await;
     let hello = hello(&team);
     let connect = || async {
@@ -782,27 +760,32 @@ async fn a_real_join_gets(a: &TestNode, title: &str) {
     );
 }
 
-/// Ben's device, stopped, and one change made on its own copy by the real command code:
-/// what a newer build of his app would send.
-fn a_change_of_ben(ben: &TestNode, team: &str, title: &str) -> ([u8; 32], Vec<u8>) {
-    let data = peercoach_store::DataDir::open(ben.dir.path()).expect("open");
+/// A stopped node's device key, and asks made on its own copy of the team by the real
+/// command code, one change each: what that device would send, for a test that speaks
+/// raw frames with it.
+fn asks_made_offline(node: &TestNode, team: &str, titles: &[&str]) -> ([u8; 32], Vec<Vec<u8>>) {
+    let data = peercoach_store::DataDir::open(node.dir.path()).expect("open");
     let identity = data.identity().expect("identity").expect("exists");
     let team_id = peercoach_core::TeamId::parse(team).expect("team id");
     let (_store, doc, _) = data.open_team(&team_id).expect("open team");
     let mut doc = peercoach_core::TeamDoc::from_doc(doc, identity.actor_hex());
-    doc.apply(
-        peercoach_core::Command::Ask {
-            title: title.into(),
-            tried: String::new(),
-            skills: vec![],
-            urgency: peercoach_core::Urgency::Normal,
-            to: None,
-        },
-        &mut peercoach_core::SystemEnv,
-    )
-    .expect("ask");
-    let change = doc.automerge().get_last_local_change().expect("a change");
-    (identity.secret_key, change.raw_bytes().to_vec())
+    let mut changes = Vec::new();
+    for title in titles {
+        doc.apply(
+            peercoach_core::Command::Ask {
+                title: (*title).into(),
+                tried: String::new(),
+                skills: vec![],
+                urgency: peercoach_core::Urgency::Normal,
+                to: None,
+            },
+            &mut peercoach_core::SystemEnv,
+        )
+        .expect("ask");
+        let change = doc.automerge().get_last_local_change().expect("a change");
+        changes.push(change.raw_bytes().to_vec());
+    }
+    (identity.secret_key, changes)
 }
 
 /// A newer build offers `peercoach/sync/2` in front of `/1` (and the same for join):
@@ -813,7 +796,7 @@ async fn a_newer_device_offering_sync_2_and_1_is_answered_on_1() {
     let mut nodes = team_of(2).await;
     let team = nodes[0].team_id().await;
     nodes[1].stop().await;
-    let (ben_key, change) = a_change_of_ben(&nodes[1], &team, "from a newer app");
+    let (ben_key, changes) = asks_made_offline(&nodes[1], &team, &["from a newer app"]);
     let newer = raw_endpoint(ben_key).await;
     let offer = |first: &'static [u8], current: &'static [u8]| {
         let (newer, addr) = (newer.clone(), addr_of(&nodes[0]));
@@ -837,7 +820,7 @@ async fn a_newer_device_offering_sync_2_and_1_is_answered_on_1() {
     frame::write_frame(&mut send, Tag::Hello, &hello(&team))
         .await
         .expect("hello");
-    frame::write_frame(&mut send, Tag::Changes, &change)
+    frame::write_frame(&mut send, Tag::Changes, &changes[0])
         .await
         .expect("change");
     assert!(
@@ -949,18 +932,7 @@ async fn a_newer_node_beside_current_ones_keeps_them_writing_and_its_records_pas
     // Node 1, coached by node 0, logs the session (a coachee needs no offer first).
     let command =
         peercoach_core::Command::session_now(member("Node0"), member("Node1"), "flaky tests");
-    let session = match nodes[1]
-        .ok(Request::Apply {
-            team: None,
-            command,
-        })
-        .await
-    {
-        Reply::Done {
-            created: Some(id), ..
-        } => id,
-        other => panic!("unexpected {other:?}"),
-    };
+    let session = nodes[1].apply(command).await;
     let everyone = refs(&nodes);
     assert!(eventually(SOON, || converged(&everyone)).await);
     let team = nodes[0].team_id().await;

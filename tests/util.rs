@@ -261,13 +261,18 @@ impl TestNode {
 
     /// Asks for help; returns the request id.
     pub async fn ask(&self, title: &str) -> String {
-        let command = peercoach_core::Command::Ask {
+        self.apply(peercoach_core::Command::Ask {
             title: title.into(),
             tried: String::new(),
             skills: vec![],
             urgency: peercoach_core::Urgency::Normal,
             to: None,
-        };
+        })
+        .await
+    }
+
+    /// Applies a command that creates a record in the current team; returns its id.
+    pub async fn apply(&self, command: peercoach_core::Command) -> String {
         match self
             .ok(Request::Apply {
                 team: None,

@@ -1161,6 +1161,15 @@ impl SyncMachine {
         }
     }
 
+    /// The (team, peer) pairs with a live session.
+    fn connected(&self) -> Vec<(TeamId, DeviceId)> {
+        self.peers
+            .iter()
+            .filter(|(_, ps)| !ps.sessions.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// A protocol round with each connected peer that is known to lack some of our
     /// changes (a dropped push, a change that came from a third device). A change pushed
     /// moments ago is given time to be confirmed ([`LAGGING_TICKS`]), and nothing is
@@ -1168,13 +1177,7 @@ impl SyncMachine {
     /// the peer time in proportion to the whole history, so it is not spent on pushes in
     /// flight.
     fn anti_entropy(&mut self, busy: &BTreeSet<SessionId>, docs: &mut impl Docs) {
-        let keys: Vec<(TeamId, DeviceId)> = self
-            .peers
-            .iter()
-            .filter(|(_, ps)| !ps.sessions.is_empty())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in keys {
+        for key in self.connected() {
             let Some(doc) = docs.doc(&key.0) else {
                 continue;
             };
@@ -1222,13 +1225,7 @@ impl SyncMachine {
     /// other for good; this rule is what holds if something does, logged once per reset
     /// with the peer and both sides' heads.
     fn liveness(&mut self, busy: &BTreeSet<SessionId>, docs: &mut impl Docs) {
-        let keys: Vec<(TeamId, DeviceId)> = self
-            .peers
-            .iter()
-            .filter(|(_, ps)| !ps.sessions.is_empty())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in keys {
+        for key in self.connected() {
             // Our changes waiting for the disk hold every frame back: not the peer's fault.
             let waiting_for_disk = self
                 .teams
