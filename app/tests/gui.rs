@@ -1065,3 +1065,101 @@ fn settings_switch_a_notification_kind_off_and_quit_stops_the_app() {
     drop(h);
     d.stop(&rt);
 }
+
+#[test]
+fn a_peer_whose_sync_makes_no_progress_says_so_on_the_sync_screen() {
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
+    create_team(&mut h, "Ana");
+    settle(&mut h, "a status", |app| app.status.is_some());
+    // Bo's device is connected, lacks some of Ana's changes, and its sync has not moved
+    // for six ticks.
+    let mut status = h.state().status.clone().expect("status");
+    status.peers = vec![peercoach_node::api::PeerStatus {
+        member: "m".into(),
+        name: "Bo".into(),
+        endpoint_id: status.endpoint_id,
+        connected: true,
+        last_synced_ms: None,
+        has_all_my_changes: false,
+        path: Some("direct".into()),
+        rtt_ms: Some(3),
+        addrs: vec![],
+        relay_url: None,
+        no_progress_ticks: 6,
+    }];
+    h.state_mut().status = Some(status.clone());
+    h.state_mut().prefs.screen = Screen::Sync;
+    h.step();
+    h.state_mut().status = Some(status.clone());
+    h.step();
+    assert!(
+        h.query_by_label("not yet · no progress for 12 s").is_some(),
+        "the Sync screen says how long Bo's sync has not moved"
+    );
+    // Once it moves again, the plain words come back.
+    status.peers[0].no_progress_ticks = 0;
+    h.state_mut().status = Some(status);
+    h.step();
+    assert!(h.query_by_label_contains("no progress").is_none());
+    assert!(h.query_by_label("not yet").is_some());
+}
+
+#[test]
+fn a_newer_peercoach_in_the_team_is_said_and_asking_still_works() {
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
+    create_team(&mut h, "Ana");
+    // A newer build's change, as any member's device could send it: the team's document
+    // with a larger schema_version, imported as an Automerge file.
+    let Reply::Exported { bytes_b64 } = d.request(
+        &rt,
+        Request::Export {
+            team: None,
+            format: peercoach_node::api::ExportFormat::Automerge,
+            table: None,
+            private_notes: false,
+        },
+    ) else {
+        panic!("an export");
+    };
+    let bytes = peercoach_node::api::unb64(&bytes_b64).expect("base64");
+    let mut doc = peercoach_core::automerge::AutoCommit::load(&bytes)
+        .expect("the team's document")
+        .with_actor(peercoach_core::automerge::ActorId::from(vec![7; 16]));
+    peercoach_core::automerge::transaction::Transactable::put(
+        &mut doc,
+        peercoach_core::automerge::ROOT,
+        "schema_version",
+        2_i64,
+    )
+    .expect("put");
+    doc.commit();
+    d.request(
+        &rt,
+        Request::Import {
+            team: None,
+            bytes_b64: peercoach_node::api::b64(&doc.save()),
+        },
+    );
+    settle(&mut h, "the newer document", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.newer_schema.as_ref().is_some_and(|n| n.found == 2))
+    });
+    assert!(
+        h.query_by_label_contains(
+            "A teammate's device runs a newer peercoach (records of version 2"
+        )
+        .is_some(),
+        "the window says a newer peercoach wrote to the team"
+    );
+    assert!(
+        h.query_by_label_contains("read-only").is_none(),
+        "and it is no lock"
+    );
+    click(&mut h, "Ask for help");
+    assert!(h.query_by_label("Title").is_some(), "the ask form opens");
+}
