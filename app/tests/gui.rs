@@ -982,6 +982,23 @@ fn an_expired_invite_says_so_at_the_join_form_and_on_the_inviter_s_sync_screen()
     b.stop(&rt);
 }
 
+/// Bo's device as `status` would list it: connected, direct, lacking some of my changes.
+fn bo_behind(status: &peercoach_node::api::StatusReply) -> peercoach_node::api::PeerStatus {
+    peercoach_node::api::PeerStatus {
+        member: "m".into(),
+        name: "Bo".into(),
+        endpoint_id: status.endpoint_id,
+        connected: true,
+        last_synced_ms: None,
+        has_all_my_changes: false,
+        path: Some("direct".into()),
+        rtt_ms: Some(3),
+        addrs: vec![],
+        relay_url: None,
+        no_progress_ticks: 0,
+    }
+}
+
 #[test]
 fn the_yellow_light_is_syncing_not_offline_and_names_how_each_peer_is_reached() {
     use peercoach_app::gui::theme::SyncLight;
@@ -993,17 +1010,9 @@ fn the_yellow_light_is_syncing_not_offline_and_names_how_each_peer_is_reached() 
     // Bo's device is connected but lacks some of Ana's changes.
     let mut status = h.state().status.clone().expect("status");
     status.peers = vec![peercoach_node::api::PeerStatus {
-        member: "m".into(),
-        name: "Bo".into(),
-        endpoint_id: status.endpoint_id,
-        connected: true,
-        last_synced_ms: None,
-        has_all_my_changes: false,
         path: Some("relay".into()),
         rtt_ms: Some(42),
-        addrs: vec![],
-        relay_url: None,
-        no_progress_ticks: 0,
+        ..bo_behind(&status)
     }];
     h.state_mut().status = Some(status);
     let (light, why) = h.state().sync_light();
@@ -1077,17 +1086,8 @@ fn a_peer_whose_sync_makes_no_progress_says_so_on_the_sync_screen() {
     // for six ticks.
     let mut status = h.state().status.clone().expect("status");
     status.peers = vec![peercoach_node::api::PeerStatus {
-        member: "m".into(),
-        name: "Bo".into(),
-        endpoint_id: status.endpoint_id,
-        connected: true,
-        last_synced_ms: None,
-        has_all_my_changes: false,
-        path: Some("direct".into()),
-        rtt_ms: Some(3),
-        addrs: vec![],
-        relay_url: None,
         no_progress_ticks: 6,
+        ..bo_behind(&status)
     }];
     h.state_mut().status = Some(status.clone());
     h.state_mut().prefs.screen = Screen::Sync;

@@ -1226,18 +1226,16 @@ impl SyncMachine {
     /// with the peer and both sides' heads.
     fn liveness(&mut self, busy: &BTreeSet<SessionId>, docs: &mut impl Docs) {
         for key in self.connected() {
-            // Our changes waiting for the disk hold every frame back: not the peer's fault.
-            let waiting_for_disk = self
-                .teams
-                .get(&key.0)
-                .is_none_or(|t| t.persisting || !t.pushes.is_empty());
             let Some(doc) = docs.doc(&key.0) else {
                 continue;
             };
-            let durable = self
+            // Our changes waiting for the disk hold every frame back (`flush`): not the
+            // peer's fault.
+            let heads = doc.get_heads();
+            let held_back = self
                 .teams
                 .get(&key.0)
-                .is_some_and(|t| t.durable == doc.get_heads());
+                .is_none_or(|t| t.persisting || t.durable != heads);
             let Some(ps) = self.peers.get_mut(&key) else {
                 continue;
             };
@@ -1257,7 +1255,7 @@ impl SyncMachine {
             // excuse a tick, unless the peer kept talking meanwhile: then the pair is
             // exchanging messages that change nothing.
             let sending = ps.current().is_some_and(|s| busy.contains(&s));
-            if waiting_for_disk || !durable || (sending && !heard) {
+            if held_back || (sending && !heard) {
                 continue;
             }
             ps.stalled_ticks += 1;
@@ -1267,7 +1265,7 @@ impl SyncMachine {
             tracing::warn!(
                 peer = %key.1.short(),
                 team = %key.0,
-                ours = ?doc.get_heads(),
+                ours = ?heads,
                 theirs = ?ps.peer_heads,
                 ticks = ps.stalled_ticks,
                 "no sync progress with a peer; starting its sync afresh"
