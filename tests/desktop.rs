@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use peercoach_core::{Command as Cmd, MemberId};
+use peercoach_core::{Command as Cmd, MemberId, NewOffer, NewRequest, NewThanks};
 use peercoach_node::api::{Reply, Request};
 
 use crate::util::{Device, TestNode, bin, init_tracing, wait_until};
@@ -281,12 +281,12 @@ async fn bo_does(bo: &TestNode, command: Cmd) {
 }
 
 fn offer_to(ana: &MemberId, topic: &str) -> Cmd {
-    Cmd::Offer {
+    Cmd::Offer(NewOffer {
         request: None,
         to: Some(ana.clone()),
         topic: topic.into(),
         message: "Try the checklist first".into(),
-    }
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,11 +321,11 @@ async fn the_app_in_the_background_notifies_of_what_teammates_do_and_never_of_my
     bus.wait_for("Bo asks you for help");
     bo_does(
         &bo,
-        Cmd::Thank {
+        Cmd::Thank(NewThanks {
             to: ana_id.clone(),
             text: "Thanks for the pairing".into(),
             session: None,
-        },
+        }),
     )
     .await;
     bus.wait_for("Bo thanked you");
@@ -410,11 +410,11 @@ async fn what_is_turned_off_or_snoozed_stays_quiet_and_a_burst_after_being_away_
     );
     bo_does(
         &bo,
-        Cmd::Thank {
+        Cmd::Thank(NewThanks {
             to: ana_id.clone(),
             text: "Thanks for the review".into(),
             session: None,
-        },
+        }),
     )
     .await;
     bo_does(&bo, offer_to(&ana_id, "the flaky test")).await;
@@ -510,13 +510,13 @@ async fn what_is_turned_off_or_snoozed_stays_quiet_and_a_burst_after_being_away_
 }
 
 fn ask(title: &str, to: Option<&MemberId>) -> Cmd {
-    Cmd::Ask {
+    Cmd::Ask(NewRequest {
         title: title.into(),
         tried: String::new(),
         skills: vec![],
         urgency: peercoach_core::Urgency::Normal,
         to: to.cloned(),
-    }
+    })
 }
 
 /// Waits until Bo's copy of the team shows what Ana did: her change has reached him,

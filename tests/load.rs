@@ -3,6 +3,7 @@
 //! `PEERCOACH_LOAD_SECS` sets how long the peers edit (3 s by default; RELIABILITY.md has
 //! the 60 s run).
 
+use peercoach_core::NewRequest;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,13 +72,13 @@ async fn a_hub_with_thirty_busy_peers_keeps_up_and_everyone_converges() {
             for e in 0..secs * EDITS_PER_SECOND {
                 tick.tick().await;
                 let title = format!("load {i}/{e}");
-                let command = peercoach_core::Command::Ask {
+                let command = peercoach_core::Command::Ask(NewRequest {
                     title: title.clone(),
                     tried: String::new(),
                     skills: vec!["load".into()],
                     urgency: peercoach_core::Urgency::Normal,
                     to: None,
-                };
+                });
                 match handle
                     .request(Request::Apply {
                         team: None,

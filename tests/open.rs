@@ -2,6 +2,7 @@
 //! the team before its document has loaded, and a saved model never stands in for files
 //! that changed since (BENCHMARKS.md "Open").
 
+use peercoach_core::NewRequest;
 use std::time::Duration;
 
 use peercoach_node::api::Request;
@@ -12,13 +13,13 @@ use crate::util::{TestNode, eventually};
 fn ask(title: &str) -> Request {
     Request::Apply {
         team: None,
-        command: peercoach_core::Command::Ask {
+        command: peercoach_core::Command::Ask(NewRequest {
             title: title.into(),
             tried: String::new(),
             skills: vec![],
             urgency: peercoach_core::Urgency::Normal,
             to: None,
-        },
+        }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Real nodes on 127.0.0.1 syncing a team: invites and joins, live edits, offline edits,
 //! partitions and restarts, and what outsiders, removed members and bad bytes get.
 
+use peercoach_core::NewRequest;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -772,13 +773,13 @@ fn asks_made_offline(node: &TestNode, team: &str, titles: &[&str]) -> ([u8; 32],
     let mut changes = Vec::new();
     for title in titles {
         doc.apply(
-            peercoach_core::Command::Ask {
+            peercoach_core::Command::Ask(NewRequest {
                 title: (*title).into(),
                 tried: String::new(),
                 skills: vec![],
                 urgency: peercoach_core::Urgency::Normal,
                 to: None,
-            },
+            }),
             &mut peercoach_core::SystemEnv,
         )
         .expect("ask");

@@ -1,6 +1,7 @@
 //! Shared fixtures for the end-to-end tests: running the real `peercoach` binary on a
 //! temporary data dir.
 
+use peercoach_core::NewRequest;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -261,13 +262,13 @@ impl TestNode {
 
     /// Asks for help; returns the request id.
     pub async fn ask(&self, title: &str) -> String {
-        self.apply(peercoach_core::Command::Ask {
+        self.apply(peercoach_core::Command::Ask(NewRequest {
             title: title.into(),
             tried: String::new(),
             skills: vec![],
             urgency: peercoach_core::Urgency::Normal,
             to: None,
-        })
+        }))
         .await
     }
 

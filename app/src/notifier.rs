@@ -214,7 +214,7 @@ fn now_ms() -> i64 {
 mod tests {
     use super::*;
     use peercoach_core::testing::TeamFixture;
-    use peercoach_core::{Command, Urgency};
+    use peercoach_core::{Command, NewFollowUp, NewRequest, Urgency};
 
     fn snapshot(f: &TeamFixture, i: usize) -> TeamSnapshot {
         let doc = &f.replicas[i].doc;
@@ -233,13 +233,13 @@ mod tests {
         let ana = f.id(0);
         f.create(
             1,
-            Command::Ask {
+            Command::Ask(NewRequest {
                 title: title.into(),
                 tried: String::new(),
                 skills: vec![],
                 urgency: Urgency::Normal,
                 to: Some(ana),
-            },
+            }),
         );
         f.sync_all();
     }
@@ -318,12 +318,12 @@ mod tests {
         let today = f.env.now_ms;
         f.create(
             1,
-            Command::AddFollowUp {
+            Command::AddFollowUp(NewFollowUp {
                 session: peercoach_core::SessionId::parse(&session).expect("session id"),
                 text: "Try the checklist".into(),
                 owner: Some(ben),
                 due_ms: Some(today),
-            },
+            }),
         );
         f.sync_all();
         let on = Preferences::default();

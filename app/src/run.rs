@@ -1,6 +1,9 @@
 //! Running CLI subcommands against a [`Client`]: resolve what the user typed, build a
 //! typed command, send it, print the reply.
 
+use peercoach_core::{
+    CoachingHour, NewDuty, NewFollowUp, NewOffer, NewRequest, NewSession, NewThanks,
+};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -307,7 +310,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             to,
         } => {
             let to = to.map(|t| cx.member(&t)).transpose()?;
-            cx.apply(Command::Ask {
+            cx.apply(Command::Ask(NewRequest {
                 title,
                 tried,
                 skills,
@@ -317,7 +320,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                     UrgencyArg::High => Urgency::High,
                 },
                 to,
-            })?;
+            }))?;
         }
         Cmd::Offer {
             request,
@@ -327,12 +330,12 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         } => {
             let request = request.map(|r| cx.request(&r)).transpose()?;
             let to = to.map(|t| cx.member(&t)).transpose()?;
-            cx.apply(Command::Offer {
+            cx.apply(Command::Offer(NewOffer {
                 request,
                 to,
                 topic: topic.unwrap_or_default(),
                 message,
-            })?;
+            }))?;
         }
         Cmd::Respond { offer, answer } => {
             let offer = cx.offer(&offer)?;
@@ -374,7 +377,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             let offer = s.offer.map(|o| cx.offer(&o)).transpose()?;
             let request = s.request.map(|r| cx.request(&r)).transpose()?;
             let at_ms = s.at.map(|d| date(&d)).transpose()?;
-            cx.apply(Command::LogSession {
+            cx.apply(Command::LogSession(NewSession {
                 coach,
                 coachee,
                 topic: s.topic,
@@ -385,7 +388,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 learning: s.learning,
                 offer,
                 request,
-            })?;
+            }))?;
         }
         Cmd::Session(SessionCmd::List { with, topic }) => {
             let with = with
@@ -477,12 +480,12 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             let session = cx.session(&session)?;
             let owner = owner.map(|o| cx.member(&o)).transpose()?;
             let due_ms = due.map(|d| date(&d)).transpose()?;
-            cx.apply(Command::AddFollowUp {
+            cx.apply(Command::AddFollowUp(NewFollowUp {
                 session,
                 text,
                 owner,
                 due_ms,
-            })?;
+            }))?;
         }
         Cmd::Followup(FollowupCmd::Done { followup, undo }) => {
             let both = cx.resolve(RefKind::FollowUp, &followup)?;
@@ -502,7 +505,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         } => {
             let to = cx.member(&member)?;
             let session = session.map(|s| cx.session(&s)).transpose()?;
-            cx.apply(Command::Thank { to, text, session })?;
+            cx.apply(Command::Thank(NewThanks { to, text, session }))?;
         }
         Cmd::Board { at } => {
             let at_ms = at.map(|d| date(&d)).transpose()?;
@@ -606,12 +609,14 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             minutes,
             note,
         } => match (day, start, minutes) {
-            (Some(day), Some(start), Some(minutes)) => cx.apply(Command::SetCoachingHour {
-                weekday: day as u32,
-                start_minute: time_of_day(&start)?,
-                minutes,
-                note,
-            })?,
+            (Some(day), Some(start), Some(minutes)) => {
+                cx.apply(Command::SetCoachingHour(CoachingHour {
+                    weekday: day as u32,
+                    start_minute: time_of_day(&start)?,
+                    minutes,
+                    note,
+                }))?
+            }
             _ => {
                 let reply = cx.query(Query::Rota { week: None })?;
                 let Reply::Rota(r) = &reply else {
@@ -690,11 +695,11 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             owner,
         }) => {
             let owner = owner.map(|o| cx.member(&o)).transpose()?;
-            cx.apply(Command::AddDuty {
+            cx.apply(Command::AddDuty(NewDuty {
                 title,
                 notes,
                 owner,
-            })?;
+            }))?;
         }
         Cmd::Duty(DutyCmd::Backfill {
             duty,

@@ -1,6 +1,7 @@
 //! The desktop app driven through its accessibility tree (egui_kittest, no GPU), against
 //! real nodes on 127.0.0.1.
 
+use peercoach_core::{NewOffer, NewRequest};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -653,12 +654,12 @@ fn after_yes_the_inbox_shows_the_advice_and_next_steps_and_thanks_reach_the_help
         &rt,
         Request::Apply {
             team: None,
-            command: peercoach_core::Command::Offer {
+            command: peercoach_core::Command::Offer(NewOffer {
                 request: None,
                 to: Some(ana),
                 topic: "Release checklist".into(),
                 message: "Start from last release's list".into(),
-            },
+            }),
         },
     );
     settle(&mut ha, "the offer", |app| {
@@ -830,13 +831,13 @@ fn reopening_the_window_shows_what_arrived_while_it_was_closed_at_once() {
         &rt,
         Request::Apply {
             team: None,
-            command: peercoach_core::Command::Ask {
+            command: peercoach_core::Command::Ask(NewRequest {
                 title: "Asked while Ana's window was closed".into(),
                 tried: String::new(),
                 skills: vec![],
                 urgency: peercoach_core::Urgency::Normal,
                 to: None,
-            },
+            }),
         },
     );
     let start = Instant::now();

@@ -6,6 +6,7 @@
 //! (deterministically) and cached under `target/bench-cache/`. All networking is on
 //! 127.0.0.1 in loopback-only mode.
 
+use peercoach_core::{NewDevice, NewRequest};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -330,13 +331,13 @@ fn join(rt: &tokio::runtime::Runtime, node: &Node, ticket: &str, name: &str) -> 
 }
 
 fn ask(title: String) -> Command {
-    Command::Ask {
+    Command::Ask(NewRequest {
         title,
         tried: String::new(),
         skills: vec!["bench".into()],
         urgency: Urgency::Normal,
         to: None,
-    }
+    })
 }
 
 fn has_request(rt: &tokio::runtime::Runtime, node: &Node, id: &str) -> bool {
@@ -388,14 +389,14 @@ fn memory_pair(history: &History) -> Result<(TeamDoc, TeamDoc)> {
     let mut linker = TeamDoc::from_doc(b_doc.fork(), a.actor().clone());
     let me = linker.me().cloned().context("member 0")?;
     linker.apply(
-        Command::AddDevice {
+        Command::AddDevice(NewDevice {
             member: me,
             actor: phone.clone(),
             endpoint: "bench".into(),
             label: "bench".into(),
             addrs: vec![],
             relay: None,
-        },
+        }),
         &mut SystemEnv,
     )?;
     b_doc = linker.automerge().clone();

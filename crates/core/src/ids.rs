@@ -7,18 +7,12 @@ use serde::{Deserialize, Serialize};
 
 pub use peercoach_base::{IdError, TeamId, is_uuid};
 
-/// A newtype over a lowercase UUID string (see [`peercoach_base::uuid_id`]), which core
-/// can also mint from an [`crate::Env`]'s fresh ids.
+/// A newtype over a lowercase UUID string (see [`peercoach_base::uuid_id`]). Fresh ids
+/// from an [`crate::Env`] are parsed like any other (`TryFrom<String>`), so a bad one is
+/// an error, never a record key.
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         peercoach_base::uuid_id!($(#[$doc])* $name);
-
-        impl $name {
-            /// Wraps a fresh id from an [`crate::Env`].
-            pub(crate) fn from_fresh(s: String) -> Self {
-                Self::parse(&s).unwrap_or(Self(s))
-            }
-        }
     };
 }
 

@@ -7,8 +7,10 @@
 //!
 //! ## The pieces
 //!
-//! - [`schema`]: the document's shape. Records are maps keyed by UUID, nothing is hard
-//!   deleted, consent answers sit under the speaker's own member key.
+//! - [`records`]: one module per record (session, request, offer, member, …), each with
+//!   its struct, its document keys, how it is read, written, checked, exported and
+//!   imported. [`schema`] draws the whole document: records are maps keyed by UUID,
+//!   nothing is hard deleted, consent answers sit under the speaker's own member key.
 //! - [`Command`]: everything a person can do. [`TeamDoc::apply`] checks its rules against
 //!   the current view and writes it as exactly one Automerge change, or nothing.
 //! - [`Team`]: the typed read model. It checks authorship as it reads: an answer to an
@@ -22,7 +24,10 @@
 //! ## A tour
 //!
 //! ```
-//! use peercoach_core::{ActorHex, Answer, Command, SeededEnv, TeamDoc, Urgency, views};
+//! use peercoach_core::{
+//!     ActorHex, Answer, Command, NewMember, NewOffer, NewRequest, SeededEnv, TeamDoc, Urgency,
+//!     views,
+//! };
 //!
 //! let mut env = SeededEnv::new(7, 1_780_000_000_000);
 //! // Ana creates the team on her laptop.
@@ -30,26 +35,27 @@
 //! let (mut doc, ana) = TeamDoc::genesis(ana_device, "Platform", "Ana", "endpoint-a", &mut env)?;
 //! // She adds Ben (in real use, Ben joins with an invite and this runs on Ana's node).
 //! let ben_device = ActorHex::from_bytes(&[2; 16]);
-//! let ben = doc.apply(Command::AddMember {
-//!     name: "Ben".into(), actor: ben_device.clone(), endpoint: "endpoint-b".into(), label: "laptop".into(), addrs: vec![], relay: None,
-//! }, &mut env)?.created.expect("member id");
+//! let ben = doc.apply(Command::AddMember(NewMember {
+//!     name: "Ben".into(), actor: ben_device.clone(), endpoint: "endpoint-b".into(),
+//!     label: "laptop".into(), addrs: vec![], relay: None,
+//! }), &mut env)?.created.expect("member id");
 //!
 //! // Ben's laptop gets a copy, and Ben asks for help.
 //! let mut ben_doc = TeamDoc::from_doc(doc.automerge().fork(), ben_device);
-//! let request = ben_doc.apply(Command::Ask {
+//! let request = ben_doc.apply(Command::Ask(NewRequest {
 //!     title: "Flaky integration test".into(), tried: "Reran it".into(),
-//!     skills: vec!["testing".into()], urgency: Urgency::High, to: None,
-//! }, &mut env)?.created.expect("request id");
+//!     skills: vec!["testing".into()], urgency: Urgency::High, ..Default::default()
+//! }), &mut env)?.created.expect("request id");
 //! doc.automerge().merge(ben_doc.automerge())?;
 //! doc.refresh_after_merge();
 //!
 //! // The request is on Ana's board; she offers help: a question, not advice yet.
 //! let board = views::board(doc.team(), env.now_ms);
 //! assert_eq!(board[0].title, "Flaky integration test");
-//! let offer = doc.apply(Command::Offer {
-//!     request: Some(board[0].id.clone()), to: None, topic: String::new(),
-//!     message: "Try running it with --test-threads=1".into(),
-//! }, &mut env)?.created.expect("offer id");
+//! let offer = doc.apply(Command::Offer(NewOffer {
+//!     request: Some(board[0].id.clone()),
+//!     message: "Try running it with --test-threads=1".into(), ..Default::default()
+//! }), &mut env)?.created.expect("offer id");
 //! let offer = peercoach_core::OfferId::parse(&offer)?;
 //! assert_eq!(doc.team().offers[&offer].visible_message(None), None); // hidden until yes
 //! # let _ = (ana, ben, request, Answer::Yes);
@@ -64,7 +70,7 @@ mod fields;
 pub mod ids;
 pub mod metrics;
 pub mod model;
-pub mod notes;
+pub mod records;
 pub mod schema;
 pub mod team_doc;
 #[cfg(any(test, feature = "testing"))]
@@ -85,6 +91,11 @@ pub use ids::{
 pub use model::{
     Answer, CoachingHour, Member, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team,
     TeamRelay, Urgency,
+};
+pub use records::note as notes;
+pub use records::{
+    clean_skill, duty::NewDuty, followup::NewFollowUp, member::NewDevice, member::NewMember,
+    offer::NewOffer, request::NewRequest, session::NewSession, thanks::NewThanks,
 };
 pub use team_doc::{NewerSchema, TeamDoc};
 pub use touched::{Places, Touched};

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, Change, ChangeHash, ObjType, ROOT};
 
-use crate::command::{self, Actor, Applied, Command, CommandError, Writer};
+use crate::command::{self, Applied, Command, CommandError};
 use crate::env::Env;
 use crate::ids::{ActorHex, MemberId, TeamId};
 use crate::model::Team;
-use crate::schema::{self, SCHEMA_VERSION};
+use crate::records::{Cx, Writer, coaching_hour, member, team_settings};
+use crate::schema::SCHEMA_VERSION;
 use crate::touched::{Collection, Places, Touched};
 use crate::view_cache::{self, View};
 
@@ -57,41 +58,33 @@ impl TeamDoc {
         endpoint: &str,
         env: &mut dyn Env,
     ) -> Result<(Self, MemberId), CommandError> {
-        let team_name = command::clean_text("team name", team_name, schema::MAX_NAME_CHARS, true)?;
-        let member_name = command::clean_text("name", member_name, schema::MAX_NAME_CHARS, true)?;
+        let team_name = team_settings::check_name(team_name)?;
+        let member_name = member::check_name(member_name)?;
         let now_ms = env.now_ms();
         let fresh = env.fresh_id();
         let team_id = TeamId::parse(&fresh).map_err(|e| CommandError::InvalidInput {
             field: "team id",
             reason: e.to_string(),
         })?;
-        let member_id = MemberId::from_fresh(env.fresh_id());
+        let fresh = env.fresh_id();
+        let member_id = MemberId::parse(&fresh).map_err(|e| CommandError::InvalidInput {
+            field: "member id",
+            reason: e.to_string(),
+        })?;
         let mut doc = AutoCommit::new().with_actor(actor.to_actor());
-        doc.put(ROOT, schema::SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
-        let team = doc.put_object(ROOT, schema::TEAM, ObjType::Map)?;
-        doc.put(&team, "id", team_id.as_str())?;
-        doc.put(&team, "name", team_name.as_str())?;
-        doc.put(&team, "created_ms", now_ms)?;
-        doc.put_object(ROOT, schema::COACHING_HOUR, ObjType::Map)?;
-        for key in schema::COLLECTIONS {
-            doc.put_object(ROOT, key, ObjType::Map)?;
+        team_settings::write_genesis(&mut doc, SCHEMA_VERSION, &team_id, &team_name, now_ms)?;
+        doc.put_object(ROOT, coaching_hour::ROOT_KEY, ObjType::Map)?;
+        for collection in Collection::ALL {
+            doc.put_object(ROOT, collection.key(), ObjType::Map)?;
         }
-        {
-            let mut w = Writer { doc: &mut doc };
-            let members = w.collection(Collection::Members)?;
-            command::write_member(
-                &mut w,
-                &members,
-                &member_id,
-                &member_name,
-                &actor,
-                endpoint,
-                "",
-                "",
-                "",
-                now_ms,
-            )?;
-        }
+        member::write_founder(
+            &mut Writer { doc: &mut doc },
+            &member_id,
+            &member_name,
+            &actor,
+            endpoint,
+            now_ms,
+        )?;
         doc.commit_with(
             CommitOptions::default()
                 .with_message(format!("create team {team_name}"))
@@ -208,16 +201,16 @@ impl TeamDoc {
             _ => return Err(CommandError::NotAMember),
         }
         let now_ms = env.now_ms();
-        let label = command_label(&cmd);
-        let result = command::write(
-            &self.team,
-            &mut self.doc,
-            &Actor { id: &me },
-            &self.actor,
-            cmd,
+        let label = cmd.tag();
+        let mut cx = Cx {
+            team: &self.team,
+            w: Writer { doc: &mut self.doc },
+            me: &me,
+            my_actor: &self.actor,
             now_ms,
-            &mut || env.fresh_id(),
-        );
+            fresh_id: &mut || env.fresh_id(),
+        };
+        let result = command::write(&mut cx, cmd);
         match result {
             Ok(applied) => {
                 self.doc.commit_with(
@@ -296,37 +289,3 @@ impl TeamDoc {
 
 /// Above this many new changes, re-reading the whole model beats following each change.
 const FOLLOW_AT_MOST: usize = 20_000;
-
-fn command_label(cmd: &Command) -> &'static str {
-    match cmd {
-        Command::SetProfile { .. } => "set-profile",
-        Command::SetSkill { .. } => "set-skill",
-        Command::SetWantsToLearn { .. } => "set-wants",
-        Command::Snooze { .. } => "snooze",
-        Command::Ask { .. } => "ask",
-        Command::Comment { .. } => "comment",
-        Command::Claim { .. } => "claim",
-        Command::ReleaseClaim { .. } => "release-claim",
-        Command::Resolve { .. } => "resolve",
-        Command::Withdraw { .. } => "withdraw",
-        Command::Offer { .. } => "offer",
-        Command::Respond { .. } => "respond",
-        Command::WithdrawOffer { .. } => "withdraw-offer",
-        Command::LogSession { .. } => "log-session",
-        Command::DeleteSession { .. } => "delete-session",
-        Command::AddFollowUp { .. } => "add-follow-up",
-        Command::SetFollowUpDone { .. } => "follow-up-done",
-        Command::Thank { .. } => "thank",
-        Command::SetCoachingHour { .. } => "coaching-hour",
-        Command::SetRota { .. } => "rota",
-        Command::AddDuty { .. } => "add-duty",
-        Command::SetBackfill { .. } => "backfill",
-        Command::RemoveDuty { .. } => "remove-duty",
-        Command::AddMember { .. } => "add-member",
-        Command::AddDevice { .. } => "add-device",
-        Command::RemoveMember { .. } => "remove-member",
-        Command::PublishAddrs { .. } => "publish-addrs",
-        Command::RenameTeam { .. } => "rename-team",
-        Command::SetTeamRelay { .. } => "set-team-relay",
-    }
-}

@@ -2,6 +2,7 @@
 //! in memory between them. Enabled by the `testing` feature; used by this crate's tests,
 //! the store's crash test and the end-to-end tests.
 
+use crate::NewMember;
 use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 
@@ -54,14 +55,14 @@ impl TeamFixture {
         for (i, name) in rest.iter().enumerate() {
             let applied = doc
                 .apply(
-                    Command::AddMember {
+                    Command::AddMember(NewMember {
                         name: (*name).into(),
                         actor: actor(i + 1),
                         endpoint: format!("endpoint-{}", i + 1),
                         label: "laptop".into(),
                         addrs: vec![],
                         relay: None,
-                    },
+                    }),
                     &mut env,
                 )
                 .expect("add member");

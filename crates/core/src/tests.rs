@@ -11,18 +11,19 @@ mod views;
 use crate::model::Answer;
 use crate::testing::TeamFixture;
 use crate::{Command, MemberId, OfferId, RequestId, SessionId, Urgency};
+use crate::{NewOffer, NewRequest, NewSession};
 
 /// Ask helper: replica `i` asks with the given title and urgency.
 pub(crate) fn ask(f: &mut TeamFixture, i: usize, title: &str, urgency: Urgency) -> RequestId {
     let id = f.create(
         i,
-        Command::Ask {
+        Command::Ask(NewRequest {
             title: title.into(),
             tried: "read the docs".into(),
             skills: vec!["Rust".into()],
             urgency,
             to: None,
-        },
+        }),
     );
     RequestId::parse(&id).expect("request id")
 }
@@ -36,12 +37,12 @@ pub(crate) fn offer_on(
 ) -> OfferId {
     let id = f.create(
         i,
-        Command::Offer {
+        Command::Offer(NewOffer {
             request: Some(request.clone()),
             to: None,
             topic: String::new(),
             message: message.into(),
-        },
+        }),
     );
     OfferId::parse(&id).expect("offer id")
 }
@@ -62,12 +63,12 @@ pub(crate) fn respond(f: &mut TeamFixture, i: usize, offer: &OfferId, answer: An
 pub(crate) fn offer_to(f: &mut TeamFixture, i: usize, to: &MemberId, topic: &str) -> OfferId {
     let id = f.create(
         i,
-        Command::Offer {
+        Command::Offer(NewOffer {
             request: None,
             to: Some(to.clone()),
             topic: topic.into(),
             message: String::new(),
-        },
+        }),
     );
     OfferId::parse(&id).expect("offer id")
 }
@@ -82,7 +83,7 @@ pub(crate) fn session(
 ) -> SessionId {
     let id = f.create(
         i,
-        Command::LogSession {
+        Command::LogSession(NewSession {
             coach: coach.clone(),
             coachee: coachee.clone(),
             topic: topic.into(),
@@ -93,7 +94,7 @@ pub(crate) fn session(
             learning: String::new(),
             offer: None,
             request: None,
-        },
+        }),
     );
     SessionId::parse(&id).expect("session id")
 }

@@ -7,8 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use automerge::{AutoCommit, Change, Prop, ReadDoc};
 
-use crate::schema;
-
 /// A top-level collection of records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Collection {
@@ -29,35 +27,33 @@ pub enum Collection {
 }
 
 impl Collection {
-    /// The root key of the collection.
+    /// Every collection, members first: reading them in this order lets the others check
+    /// authorship against the members' devices.
+    pub const ALL: [Collection; 7] = [
+        Self::Members,
+        Self::Requests,
+        Self::Offers,
+        Self::Sessions,
+        Self::Thanks,
+        Self::Duties,
+        Self::Rota,
+    ];
+
+    /// The root key of the collection: the only place it is spelled.
     pub fn key(self) -> &'static str {
         match self {
-            Self::Members => schema::MEMBERS,
-            Self::Requests => schema::REQUESTS,
-            Self::Offers => schema::OFFERS,
-            Self::Sessions => schema::SESSIONS,
-            Self::Thanks => schema::THANKS,
-            Self::Duties => schema::DUTIES,
-            Self::Rota => schema::ROTA,
+            Self::Members => "members",
+            Self::Requests => "requests",
+            Self::Offers => "offers",
+            Self::Sessions => "sessions",
+            Self::Thanks => "thanks",
+            Self::Duties => "duties",
+            Self::Rota => "rota",
         }
     }
 
-    pub(crate) fn from_key(key: &str) -> Self {
-        Self::parse(key).unwrap_or(Self::Rota)
-    }
-
     fn parse(key: &str) -> Option<Self> {
-        [
-            Self::Members,
-            Self::Requests,
-            Self::Offers,
-            Self::Sessions,
-            Self::Thanks,
-            Self::Duties,
-            Self::Rota,
-        ]
-        .into_iter()
-        .find(|c| c.key() == key)
+        Self::ALL.into_iter().find(|c| c.key() == key)
     }
 }
 

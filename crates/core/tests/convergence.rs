@@ -4,6 +4,7 @@
 //! same team, the incremental read model equals a fresh full read, and every record a
 //! command acknowledged is present.
 
+use peercoach_core::{NewDuty, NewFollowUp, NewOffer, NewRequest};
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::sync;
@@ -66,25 +67,25 @@ fn command(
     let duties: Vec<DutyId> = team.duties.keys().cloned().collect();
     let other = pick(members, a)?;
     Some(match kind {
-        0 | 1 => Command::Ask {
+        0 | 1 => Command::Ask(NewRequest {
             title: format!("request {a}"),
             tried: "something".into(),
             skills: vec![["rust", "sql", "ops"][b % 3].into()],
             urgency: Urgency::ALL[a % 3],
             to: (b.is_multiple_of(4) && &other != me).then_some(other),
-        },
-        2 => Command::Offer {
+        }),
+        2 => Command::Offer(NewOffer {
             request: Some(pick(&requests, a)?),
             to: None,
             topic: String::new(),
             message: format!("advice {b}"),
-        },
-        3 => Command::Offer {
+        }),
+        3 => Command::Offer(NewOffer {
             request: None,
             to: Some(other),
             topic: format!("topic {b}"),
             message: String::new(),
-        },
+        }),
         4 | 5 => {
             // Prefer offers made to me.
             let mine: Vec<OfferId> = team
@@ -136,22 +137,22 @@ fn command(
             skill: ["rust", "sql", "ops"][a % 3].into(),
             level: Some(SkillLevel::ALL[b % 3]),
         },
-        12 => Command::AddDuty {
+        12 => Command::AddDuty(NewDuty {
             title: format!("duty {a}"),
             notes: String::new(),
             owner: None,
-        },
+        }),
         13 => Command::SetBackfill {
             duty: pick(&duties, a)?,
             apprentice: other,
             stage: Some(Stage::ALL[b % 3]),
         },
-        14 => Command::AddFollowUp {
+        14 => Command::AddFollowUp(NewFollowUp {
             session: pick(&sessions, a)?,
             text: "follow up".into(),
             owner: None,
             due_ms: None,
-        },
+        }),
         _ => Command::SetRota {
             week: "2026-W23".into(),
             member: other,

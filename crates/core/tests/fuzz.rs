@@ -2,6 +2,7 @@
 //! imports. Nothing panics; rejected input leaves the document as it was.
 
 use automerge::sync::{self, SyncDoc};
+use peercoach_core::NewRequest;
 use peercoach_core::export::{self, parse_export};
 use peercoach_core::testing::TeamFixture;
 use peercoach_core::{Command, Urgency, automerge};
@@ -12,13 +13,13 @@ fn fixture() -> TeamFixture {
     for i in 0..3 {
         f.apply(
             0,
-            Command::Ask {
+            Command::Ask(NewRequest {
                 title: format!("r{i}"),
                 tried: String::new(),
                 skills: vec![],
                 urgency: Urgency::Low,
                 to: None,
-            },
+            }),
         )
         .expect("ask");
     }

@@ -140,7 +140,7 @@ pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<
         peercoach_net::parse_relay_url(url).map_err(SettingsError::RelayUrl)?;
     }
     if let Some(token) = &network.relay_token {
-        peercoach_core::command::clean_token(token).map_err(SettingsError::Token)?;
+        peercoach_core::records::team_settings::clean_token(token).map_err(SettingsError::Token)?;
         if network.relay_url.is_none() {
             return Err(SettingsError::TokenWithoutRelay);
         }

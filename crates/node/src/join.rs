@@ -13,6 +13,7 @@
 
 use peercoach_core::automerge::{AutoCommit, ChangeHash};
 use peercoach_core::{ActorHex, Command, CommandError, MemberId, Team, TeamId};
+use peercoach_core::{NewDevice, NewMember};
 use peercoach_net::{DeviceId, EndpointAddr, InviteTicket, JoinAccepted, JoinReply, JoinRequest};
 
 use crate::api::{InviteRow, Reply};
@@ -181,22 +182,22 @@ pub fn answer_join(
         };
     }
     let command = match &invite.device_of {
-        Some(member) => Command::AddDevice {
+        Some(member) => Command::AddDevice(NewDevice {
             member: member.clone(),
             actor,
             endpoint,
             label: request.name.clone(),
             addrs: request.addrs.clone(),
             relay: request.relay_url.clone(),
-        },
-        None => Command::AddMember {
+        }),
+        None => Command::AddMember(NewMember {
             name: request.name.clone(),
             actor,
             endpoint,
             label: String::new(),
             addrs: request.addrs.clone(),
             relay: request.relay_url.clone(),
-        },
+        }),
     };
     let applied = match engine.apply_to(&team_id, command) {
         Ok(a) => a,

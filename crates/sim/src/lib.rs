@@ -15,6 +15,9 @@
 //! assert!(history.stats.sessions > 20);
 //! ```
 
+use peercoach_core::{
+    CoachingHour, NewDuty, NewFollowUp, NewMember, NewOffer, NewRequest, NewSession, NewThanks,
+};
 use std::collections::BTreeMap;
 
 use peercoach_core::time::{
@@ -331,14 +334,14 @@ pub fn generate(
         env.now_ms += rng.range(HOUR_MS, 2 * DAY_MS);
         let actor = actor_for(spec.seed, i);
         let applied = doc.apply(
-            Command::AddMember {
+            Command::AddMember(NewMember {
                 name: name.clone(),
                 actor: actor.clone(),
                 endpoint: endpoint_for(spec.seed, i),
                 label: "laptop".into(),
                 addrs: Vec::new(),
                 relay: None,
-            },
+            }),
             &mut env,
         );
         if let Some(id) = applied
@@ -407,12 +410,12 @@ pub fn generate(
     }
     run.act(
         0,
-        Command::SetCoachingHour {
+        Command::SetCoachingHour(CoachingHour {
             weekday: 3,
             start_minute: 15 * 60,
             minutes: 60,
             note: "Room Ada, or the video link in the calendar".into(),
-        },
+        }),
     );
 
     // Duties and the first apprentices.
@@ -422,11 +425,11 @@ pub fn generate(
             let title = DUTIES[rng.below(DUTIES.len())];
             let created = run.create(
                 i,
-                Command::AddDuty {
+                Command::AddDuty(NewDuty {
                     title: title.into(),
                     notes: String::new(),
                     owner: None,
-                },
+                }),
             );
             if let Some(id) = created.and_then(|id| DutyId::parse(&id).ok()) {
                 duties.push((id, i));
@@ -719,13 +722,13 @@ pub fn generate(
             } => {
                 let to = to.map(|t| run.members[t].0.clone());
                 let skill = ASKS[topic].1;
-                let cmd = Command::Ask {
+                let cmd = Command::Ask(NewRequest {
                     title: ASKS[topic].0.into(),
                     tried: TRIED[req % TRIED.len()].into(),
                     skills: vec![skill.into()],
                     urgency,
                     to,
-                };
+                });
                 if let Some(id) = run
                     .create(author, cmd)
                     .and_then(|id| RequestId::parse(&id).ok())
@@ -752,12 +755,12 @@ pub fn generate(
             }
             Plan::OfferOnRequest { req, offer, helper } => {
                 if let Some(r) = requests.get(&req).cloned() {
-                    let cmd = Command::Offer {
+                    let cmd = Command::Offer(NewOffer {
                         request: Some(r),
                         to: None,
                         topic: String::new(),
                         message: "I hit this before; happy to pair for half an hour".into(),
-                    };
+                    });
                     if let Some(id) = run
                         .create(helper, cmd)
                         .and_then(|id| OfferId::parse(&id).ok())
@@ -773,12 +776,12 @@ pub fn generate(
                 to,
                 topic,
             } => {
-                let cmd = Command::Offer {
+                let cmd = Command::Offer(NewOffer {
                     request: None,
                     to: Some(run.members[to].0.clone()),
                     topic: ASKS[topic].1.replace('-', " "),
                     message: String::new(),
-                };
+                });
                 if let Some(id) = run
                     .create(helper, cmd)
                     .and_then(|id| OfferId::parse(&id).ok())
@@ -806,7 +809,7 @@ pub fn generate(
                 offer,
                 req,
             } => {
-                let cmd = Command::LogSession {
+                let cmd = Command::LogSession(NewSession {
                     coach: run.members[coach].0.clone(),
                     coachee: run.members[coachee].0.clone(),
                     topic: ASKS[topic].0.into(),
@@ -821,7 +824,7 @@ pub fn generate(
                     },
                     offer: offer.and_then(|o| offer_ids.get(&o).cloned()),
                     request: req.and_then(|r| requests.get(&r).cloned()),
-                };
+                });
                 if let Some(id) = run
                     .create(coach, cmd)
                     .and_then(|id| SessionId::parse(&id).ok())
@@ -840,12 +843,12 @@ pub fn generate(
                     ];
                     if let Some(id) = run.create_as_any(
                         &s,
-                        Command::AddFollowUp {
+                        Command::AddFollowUp(NewFollowUp {
                             session: s.clone(),
                             text: texts[text % texts.len()].into(),
                             owner: None,
                             due_ms: Some(at + 5 * DAY_MS),
-                        },
+                        }),
                     ) {
                         followups.insert(session, id);
                     }
@@ -872,11 +875,11 @@ pub fn generate(
                 if s.is_some() {
                     run.act(
                         from,
-                        Command::Thank {
+                        Command::Thank(NewThanks {
                             to: run.members[to].0.clone(),
                             text: "Thanks, that unblocked me".into(),
                             session: s,
-                        },
+                        }),
                     );
                 }
             }

@@ -3,6 +3,7 @@
 //! acknowledged id is there. The child also compacts now and then, so kills land inside
 //! compaction too. Runs as its own harness: `main` is either the parent or the child.
 
+use peercoach_core::NewRequest;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -42,13 +43,13 @@ fn child(dir: &Path) {
     for i in 0u64.. {
         let applied = doc
             .apply(
-                Command::Ask {
+                Command::Ask(NewRequest {
                     title: format!("crash test {i}"),
                     tried: "x".repeat((i % 500) as usize),
                     skills: vec!["durability".into()],
                     urgency: Urgency::Normal,
                     to: None,
-                },
+                }),
                 &mut SystemEnv,
             )
             .expect("ask");

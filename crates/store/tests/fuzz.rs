@@ -2,6 +2,7 @@
 //! intact record before the damage, and never writes over what it could not read.
 //! (Property tests; `PROPTEST_CASES` raises the count for long runs.)
 
+use peercoach_core::NewRequest;
 use std::fs;
 
 use peercoach_core::{Command, RequestId, SeededEnv, TeamDoc, Urgency};
@@ -51,13 +52,13 @@ fn team_dir() -> (tempfile::TempDir, peercoach_core::TeamId, Vec<RequestId>) {
     for i in 0..6 {
         let applied = doc
             .apply(
-                Command::Ask {
+                Command::Ask(NewRequest {
                     title: format!("r{i}"),
                     tried: String::new(),
                     skills: vec![],
                     urgency: Urgency::Low,
                     to: None,
-                },
+                }),
                 &mut env,
             )
             .expect("ask");

@@ -1,6 +1,7 @@
 //! The data directory against torn writes, flipped bytes, truncation, empty files, a
 //! second process and compaction — with real files and real fsync.
 
+use peercoach_core::NewRequest;
 use std::fs;
 use std::path::Path;
 
@@ -18,13 +19,13 @@ struct Fixture {
 fn ask(doc: &mut TeamDoc, env: &mut SeededEnv, title: &str) -> RequestId {
     let applied = doc
         .apply(
-            Command::Ask {
+            Command::Ask(NewRequest {
                 title: title.into(),
                 tried: String::new(),
                 skills: vec![],
                 urgency: Urgency::Normal,
                 to: None,
-            },
+            }),
             env,
         )
         .expect("ask");

@@ -1,6 +1,7 @@
 //! Handover and backfill plans: every duty should have someone who could step in.
 
 use egui::RichText;
+use peercoach_core::NewDuty;
 use peercoach_core::{Command, DutyId, Stage};
 
 use crate::gui::app::Cx;
@@ -44,11 +45,11 @@ pub fn backfill_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             {
                 let title = std::mem::take(&mut cx.drafts.duty);
                 cx.apply(
-                    Command::AddDuty {
+                    Command::AddDuty(NewDuty {
                         title,
                         notes: String::new(),
                         owner: None,
-                    },
+                    }),
                     "Duty listed",
                 );
             }

@@ -3,6 +3,7 @@
 
 use egui::RichText;
 use peercoach_core::{Command, MemberId, Urgency};
+use peercoach_core::{NewOffer, NewRequest, NewSession};
 
 use crate::gui::app::Cx;
 use crate::gui::state::tags;
@@ -114,13 +115,13 @@ fn ask_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
     if submit {
         let form = std::mem::take(cx.ask);
         cx.apply(
-            Command::Ask {
+            Command::Ask(NewRequest {
                 title: form.title,
                 tried: form.tried,
                 skills: tags(&form.skills),
                 urgency: form.urgency.unwrap_or(Urgency::Normal),
                 to: form.to,
-            },
+            }),
             "Asked for help: it is on the board",
         );
     } else if !open {
@@ -205,12 +206,12 @@ fn offer_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
     if submit {
         let form = std::mem::take(cx.offer);
         cx.apply(
-            Command::Offer {
+            Command::Offer(NewOffer {
                 request: form.request,
                 to: form.to,
                 topic: form.topic,
                 message: form.message,
-            },
+            }),
             "Offer sent: waiting for their answer",
         );
     } else if !open {
@@ -265,7 +266,7 @@ fn session_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
         let form = std::mem::take(cx.session);
         if let (Some(coach), Some(coachee)) = (form.coach, form.coachee) {
             cx.apply(
-                Command::LogSession {
+                Command::LogSession(NewSession {
                     coach,
                     coachee,
                     topic: form.topic,
@@ -276,7 +277,7 @@ fn session_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
                     learning: form.learning,
                     offer: form.offer,
                     request: form.request,
-                },
+                }),
                 "Session logged",
             );
         }

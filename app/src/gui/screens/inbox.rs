@@ -1,6 +1,7 @@
 //! What needs me: offers to answer, requests aimed at me, follow-ups, yeses to act on.
 
 use egui::RichText;
+use peercoach_core::NewThanks;
 use peercoach_core::time::{format_date, format_span};
 use peercoach_core::{Answer, Command};
 
@@ -224,11 +225,11 @@ fn agreed_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &peercoach_core::views::Offe
         if let Some(text) = theme::thanks_form(ui, &label, draft, "Thanks for the help!") {
             cx.drafts.offer_thanks.remove(&o.id);
             cx.apply(
-                Command::Thank {
+                Command::Thank(NewThanks {
                     to: o.from.clone(),
                     text,
                     session: None,
-                },
+                }),
                 format!("Thanks sent to {}", o.from_name),
             );
         }

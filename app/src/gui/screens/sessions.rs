@@ -3,6 +3,7 @@
 use egui::RichText;
 use peercoach_core::Command;
 use peercoach_core::time::format_date;
+use peercoach_core::{NewFollowUp, NewThanks};
 
 use crate::gui::app::Cx;
 use crate::gui::state::SessionForm;
@@ -203,12 +204,12 @@ fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId)
                 {
                     cx.drafts.followup.insert(s.id.clone(), String::new());
                     cx.apply(
-                        Command::AddFollowUp {
+                        Command::AddFollowUp(NewFollowUp {
                             session: s.id.clone(),
                             text,
                             owner: None,
                             due_ms: None,
-                        },
+                        }),
                         "Follow-up added",
                     );
                 }
@@ -228,11 +229,11 @@ fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId)
                     if let Some(text) = theme::thanks_form(ui, "Thanks note", draft, &hint) {
                         cx.drafts.thanks.remove(&s.id);
                         cx.apply(
-                            Command::Thank {
+                            Command::Thank(NewThanks {
                                 to: other,
                                 text,
                                 session: Some(s.id.clone()),
-                            },
+                            }),
                             format!("Thanks sent to {name}"),
                         );
                     }

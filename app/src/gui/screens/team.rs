@@ -2,6 +2,7 @@
 //! helper rota.
 
 use egui::RichText;
+use peercoach_core::CoachingHour;
 use peercoach_core::time::{WEEK_MS, WEEKDAYS, format_date, iso_week_key};
 use peercoach_core::{Command, SkillLevel};
 
@@ -262,12 +263,12 @@ fn hour_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             && let (Some(start_minute), Some(minutes)) = (start, minutes)
         {
             cx.apply(
-                Command::SetCoachingHour {
+                Command::SetCoachingHour(CoachingHour {
                     weekday: cx.drafts.hour_day,
                     start_minute,
                     minutes,
                     note: cx.drafts.hour_note.clone(),
-                },
+                }),
                 "Coaching hour set",
             );
         }

@@ -2,6 +2,7 @@ use super::*;
 use crate::alerts::{self, AlertKind, Target};
 use crate::model::Team;
 use crate::time::{DAY_MS, iso_week_key};
+use crate::{NewFollowUp, NewRequest, NewThanks};
 
 /// What replica `i` sees now.
 fn team(f: &TeamFixture, i: usize) -> Team {
@@ -18,24 +19,24 @@ fn a_member_hears_of_what_others_did_for_them_and_never_of_their_own_actions() {
     // Ben asks Ana directly, offers her help, and thanks her; Cleo asks the whole team.
     let coach_me = f.create(
         1,
-        Command::Ask {
+        Command::Ask(NewRequest {
             title: "Coach me on estimates".into(),
             tried: String::new(),
             skills: vec![],
             urgency: Urgency::Normal,
             to: Some(ana.clone()),
-        },
+        }),
     );
     f.advance(1_000);
     let offer = offer_to(&mut f, 1, &ana, "the release checklist");
     f.advance(1_000);
     f.apply(
         1,
-        Command::Thank {
+        Command::Thank(NewThanks {
             to: ana.clone(),
             text: "Thanks for the pairing".into(),
             session: None,
-        },
+        }),
     )
     .expect("thanks");
     let _for_all = ask(&mut f, 2, "Flaky CI", Urgency::High);
@@ -122,12 +123,12 @@ fn follow_ups_are_due_on_their_day_and_done_ones_are_not() {
     let due = |f: &mut TeamFixture, text: &str, due_ms| {
         f.create(
             0,
-            Command::AddFollowUp {
+            Command::AddFollowUp(NewFollowUp {
                 session: s.clone(),
                 text: text.into(),
                 owner: Some(ben.clone()),
                 due_ms: Some(due_ms),
-            },
+            }),
         )
     };
     due(&mut f, "Try the checklist", today);

@@ -1,5 +1,6 @@
 //! Consent answers and claims count only when written by the speaker's own device.
 
+use crate::NewDevice;
 use automerge::transaction::Transactable;
 use automerge::{ObjType, ROOT, ReadDoc};
 
@@ -141,28 +142,28 @@ fn a_linked_second_device_speaks_for_its_member() {
     let phone = ActorHex::from_bytes(&[9; 16]);
     f.apply(
         0,
-        Command::AddDevice {
+        Command::AddDevice(NewDevice {
             member: ana.clone(),
             actor: phone.clone(),
             endpoint: "phone".into(),
             label: "phone".into(),
             addrs: vec!["127.0.0.1:9".into(), "junk".into()],
             relay: Some("https://relay.example.org/".into()),
-        },
+        }),
     )
     .expect("link");
     // Ben cannot link a device to Ana.
     let err = f
         .apply(
             1,
-            Command::AddDevice {
+            Command::AddDevice(NewDevice {
                 member: ana.clone(),
                 actor: ActorHex::from_bytes(&[8; 16]),
                 endpoint: "x".into(),
                 label: String::new(),
                 addrs: vec![],
                 relay: None,
-            },
+            }),
         )
         .expect_err("not his");
     assert!(matches!(err, crate::CommandError::NotYours { .. }));

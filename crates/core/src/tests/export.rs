@@ -1,4 +1,5 @@
 use super::*;
+use crate::NewRequest;
 use crate::export::{self, CsvTable, ImportError};
 use crate::model::Answer;
 use crate::testing::TeamFixture;
@@ -51,13 +52,13 @@ fn csv_quotes_what_needs_quoting() {
     let mut f = TeamFixture::new(&["Ana"]);
     f.create(
         0,
-        Command::Ask {
+        Command::Ask(NewRequest {
             title: "Commas, \"quotes\"".into(),
             tried: String::new(),
             skills: vec!["a".into(), "b".into()],
             urgency: Urgency::Low,
             to: None,
-        },
+        }),
     );
     let csv = export::to_csv(f.replicas[0].doc.team(), None, CsvTable::Requests);
     let mut lines = csv.lines();
@@ -121,4 +122,52 @@ fn json_import_restores_missing_records_and_refuses_others() {
     for bad in [&b"not json"[..], br#"{"format":"other","version":1}"#, br#"{"format":"peercoach-export","version":9,"team":{"id":"x","name":"y"},"members":[],"requests":[],"offers":[],"sessions":[]}"#] {
         assert!(matches!(export::parse_export(bad), Err(ImportError::Format(_))));
     }
+}
+
+#[test]
+fn an_imported_session_meets_the_same_limits_as_a_logged_one() {
+    // One rule per limit: a session over a day is refused when logged and when imported,
+    // with the same error (import used to clamp it silently).
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let (ana, ben) = (f.id(0), f.id(1));
+    let too_long = crate::records::session::MAX_MINUTES + 1;
+    let logged = f.replicas[0]
+        .doc
+        .apply(
+            Command::LogSession(crate::NewSession {
+                topic: "Marathon".into(),
+                minutes: too_long,
+                ..crate::NewSession::between(ben.clone(), ana.clone())
+            }),
+            &mut f.env,
+        )
+        .expect_err("over a day");
+    let before = f.replicas[0].doc.heads();
+    let s = session(&mut f, 0, &ben, &ana, "Pairing");
+    let mut export = export::to_export(f.replicas[0].doc.team(), Some(&ana));
+    export.sessions[0].minutes = too_long;
+
+    let mut old = crate::TeamDoc::from_doc(
+        f.replicas[0]
+            .doc
+            .automerge()
+            .fork_at(&before)
+            .expect("fork"),
+        crate::testing::actor(0),
+    );
+    let imported = old
+        .import_json(&export, &mut f.env)
+        .expect_err("over a day");
+    match imported {
+        ImportError::Record { id, error } => {
+            assert_eq!(id, s.to_string());
+            assert_eq!(error, logged);
+        }
+        other => panic!("expected a record error, got {other:?}"),
+    }
+    assert!(old.team().sessions.is_empty(), "nothing was written");
+
+    export.sessions[0].minutes = 45;
+    old.import_json(&export, &mut f.env).expect("within a day");
+    assert_eq!(old.team().sessions[&s].minutes, 45);
 }

@@ -3,6 +3,7 @@ use crate::metrics::{self, MetricsConfig, gini};
 use crate::model::{Answer, SkillLevel, Stage};
 use crate::testing::TeamFixture;
 use crate::time::{DAY_MS, HOUR_MS};
+use crate::{NewDuty, NewSession};
 
 fn close(a: Option<f64>, b: f64) -> bool {
     a.is_some_and(|a| (a - b).abs() < 1e-9)
@@ -30,7 +31,7 @@ fn team_with_history() -> TeamFixture {
         f.sync_all();
         f.create(
             helper,
-            Command::LogSession {
+            Command::LogSession(NewSession {
                 coach: ids[helper].clone(),
                 coachee: ids[asker].clone(),
                 topic: "t".into(),
@@ -41,7 +42,7 @@ fn team_with_history() -> TeamFixture {
                 learning: String::new(),
                 offer: Some(o),
                 request: None,
-            },
+            }),
         );
         f.sync_all();
         f.advance(HOUR_MS);
@@ -84,11 +85,11 @@ fn team_with_history() -> TeamFixture {
     ] {
         let d = crate::DutyId::parse(&f.create(
             owner,
-            Command::AddDuty {
+            Command::AddDuty(NewDuty {
                 title: "duty".into(),
                 notes: String::new(),
                 owner: None,
-            },
+            }),
         ))
         .expect("id");
         f.apply(

@@ -3,6 +3,7 @@ use crate::model::{Answer, OfferStatus, SkillLevel, Stage};
 use crate::testing::TeamFixture;
 use crate::time::{DAY_MS, HOUR_MS};
 use crate::views::{self, ClaimOutcome, Index, RequestStatus};
+use crate::{CoachingHour, NewDuty, NewFollowUp, NewOffer, NewRequest, NewSession, NewThanks};
 use crate::{CommandError, DutyId, TeamDoc};
 
 #[test]
@@ -30,13 +31,13 @@ fn ask_validates_its_input_and_writes_nothing_when_refused() {
         let err = f
             .apply(
                 0,
-                Command::Ask {
+                Command::Ask(NewRequest {
                     title: title.into(),
                     tried: String::new(),
                     skills: vec![],
                     urgency: Urgency::Normal,
                     to: None,
-                },
+                }),
             )
             .expect_err("refused");
         assert!(
@@ -48,13 +49,13 @@ fn ask_validates_its_input_and_writes_nothing_when_refused() {
     let err = f
         .apply(
             0,
-            Command::Ask {
+            Command::Ask(NewRequest {
                 title: "t".into(),
                 tried: String::new(),
                 skills: vec![],
                 urgency: Urgency::Low,
                 to: Some(me),
-            },
+            }),
         )
         .expect_err("cannot ask myself");
     assert!(matches!(
@@ -67,13 +68,13 @@ fn ask_validates_its_input_and_writes_nothing_when_refused() {
     let ben = f.id(1);
     let id = f.create(
         0,
-        Command::Ask {
+        Command::Ask(NewRequest {
             title: "  Coach me on estimates ".into(),
             tried: "guessing".into(),
             skills: vec!["Planning ".into(), "planning".into(), "Road Mapping".into()],
             urgency: Urgency::High,
             to: Some(ben.clone()),
-        },
+        }),
     );
     let r = &f.replicas[0].doc.team().requests[&RequestId::parse(&id).expect("id")];
     assert_eq!(r.title, "Coach me on estimates");
@@ -171,12 +172,12 @@ fn offers_are_refused_on_own_closed_or_already_offered_requests() {
     let err = f
         .apply(
             0,
-            Command::Offer {
+            Command::Offer(NewOffer {
                 request: Some(r.clone()),
                 to: None,
                 topic: String::new(),
                 message: String::new(),
-            },
+            }),
         )
         .expect_err("own");
     assert!(matches!(err, CommandError::OwnRequest { .. }));
@@ -185,12 +186,12 @@ fn offers_are_refused_on_own_closed_or_already_offered_requests() {
     let err = f
         .apply(
             1,
-            Command::Offer {
+            Command::Offer(NewOffer {
                 request: Some(r.clone()),
                 to: None,
                 topic: String::new(),
                 message: String::new(),
-            },
+            }),
         )
         .expect_err("dup");
     assert!(matches!(err, CommandError::DuplicateOffer { .. }), "{err}");
@@ -210,12 +211,12 @@ fn offers_are_refused_on_own_closed_or_already_offered_requests() {
     let err = f
         .apply(
             1,
-            Command::Offer {
+            Command::Offer(NewOffer {
                 request: None,
                 to: None,
                 topic: "x".into(),
                 message: String::new(),
-            },
+            }),
         )
         .expect_err("no target");
     assert!(matches!(
@@ -226,12 +227,12 @@ fn offers_are_refused_on_own_closed_or_already_offered_requests() {
     let err = f
         .apply(
             1,
-            Command::Offer {
+            Command::Offer(NewOffer {
                 request: None,
                 to: Some(ghost),
                 topic: "x".into(),
                 message: String::new(),
-            },
+            }),
         )
         .expect_err("ghost");
     assert!(matches!(err, CommandError::NotFound { kind: "member", .. }));
@@ -322,7 +323,7 @@ fn a_session_needs_consent() {
         |f: &mut TeamFixture, i: usize, offer: Option<OfferId>, request: Option<RequestId>| {
             f.apply(
                 i,
-                Command::LogSession {
+                Command::LogSession(NewSession {
                     coach: f.id(0),
                     coachee: f.id(1),
                     topic: "Kubernetes".into(),
@@ -333,7 +334,7 @@ fn a_session_needs_consent() {
                     learning: String::new(),
                     offer,
                     request,
-                },
+                }),
             )
         };
     let err = attempt(&mut f, 0, None, None).expect_err("no consent");
@@ -497,33 +498,33 @@ fn profile_skills_snooze_rota_duties_and_coaching_hour() {
     ));
     f.apply(
         0,
-        Command::SetCoachingHour {
+        Command::SetCoachingHour(CoachingHour {
             weekday: 3,
             start_minute: 15 * 60,
             minutes: 60,
             note: "Room 2".into(),
-        },
+        }),
     )
     .expect("hour");
     assert!(
         f.apply(
             0,
-            Command::SetCoachingHour {
+            Command::SetCoachingHour(CoachingHour {
                 weekday: 7,
                 start_minute: 0,
                 minutes: 60,
                 note: String::new()
-            }
+            })
         )
         .is_err()
     );
     let duty = DutyId::parse(&f.create(
         0,
-        Command::AddDuty {
+        Command::AddDuty(NewDuty {
             title: "Release train".into(),
             notes: String::new(),
             owner: None,
-        },
+        }),
     ))
     .expect("duty");
     let err = f
@@ -606,13 +607,13 @@ fn a_removed_member_can_no_longer_act() {
     let err = f
         .apply(
             1,
-            Command::Ask {
+            Command::Ask(NewRequest {
                 title: "x".into(),
                 tried: String::new(),
                 skills: vec![],
                 urgency: Urgency::Low,
                 to: None,
-            },
+            }),
         )
         .expect_err("removed");
     assert_eq!(err, CommandError::NotAMember);
@@ -623,11 +624,11 @@ fn a_removed_member_can_no_longer_act() {
     let err = f
         .apply(
             0,
-            Command::Thank {
+            Command::Thank(NewThanks {
                 to: ben,
                 text: "thanks".into(),
                 session: None,
-            },
+            }),
         )
         .expect_err("removed");
     assert!(matches!(err, CommandError::MemberRemoved { .. }));
@@ -675,21 +676,21 @@ fn follow_ups_and_thanks() {
     let s = session(&mut f, 1, &ana, &ben, "Profiling");
     let u = crate::FollowUpId::parse(&f.create(
         1,
-        Command::AddFollowUp {
+        Command::AddFollowUp(NewFollowUp {
             session: s.clone(),
             text: "Try flamegraph".into(),
             owner: None,
             due_ms: Some(f.env.now_ms + 2 * DAY_MS),
-        },
+        }),
     ))
     .expect("id");
     f.create(
         1,
-        Command::Thank {
+        Command::Thank(NewThanks {
             to: ana.clone(),
             text: "That helped a lot".into(),
             session: Some(s.clone()),
-        },
+        }),
     );
     f.sync_all();
     let inbox = views::inbox(f.replicas[1].doc.team(), &ben, f.env.now_ms);
@@ -715,12 +716,12 @@ fn follow_ups_and_thanks() {
     assert!(
         f.apply(
             0,
-            Command::AddFollowUp {
+            Command::AddFollowUp(NewFollowUp {
                 session: s,
                 text: "x".into(),
                 owner: None,
                 due_ms: None
-            }
+            })
         )
         .is_err()
     );

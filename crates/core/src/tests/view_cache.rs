@@ -3,6 +3,7 @@ use crate::automerge::AutoCommit;
 use crate::model::{Answer, Team};
 use crate::testing::{TeamFixture, actor};
 use crate::view_cache::{self, ViewError};
+use crate::{CoachingHour, NewDuty, NewFollowUp, NewThanks};
 use crate::{Stage, TeamDoc};
 
 /// A team that uses every kind of record: requests with comments and claims, offers
@@ -29,20 +30,20 @@ fn busy_team() -> TeamFixture {
     let s = session(&mut f, 0, &cy, &ana, "Pipelines");
     f.create(
         0,
-        Command::AddFollowUp {
+        Command::AddFollowUp(NewFollowUp {
             session: s.clone(),
             text: "retry budget".into(),
             owner: None,
             due_ms: None,
-        },
+        }),
     );
     f.create(
         0,
-        Command::Thank {
+        Command::Thank(NewThanks {
             to: cy.clone(),
             text: "thanks!".into(),
             session: Some(s),
-        },
+        }),
     );
     f.apply(
         1,
@@ -55,21 +56,21 @@ fn busy_team() -> TeamFixture {
     .expect("rota");
     f.apply(
         0,
-        Command::SetCoachingHour {
+        Command::SetCoachingHour(CoachingHour {
             weekday: 3,
             start_minute: 900,
             minutes: 60,
             note: "room 2".into(),
-        },
+        }),
     )
     .expect("hour");
     let duty = f.create(
         2,
-        Command::AddDuty {
+        Command::AddDuty(NewDuty {
             title: "On-call".into(),
             notes: String::new(),
             owner: None,
-        },
+        }),
     );
     f.apply(
         2,

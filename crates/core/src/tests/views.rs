@@ -1,4 +1,5 @@
 use super::*;
+use crate::NewRequest;
 use crate::model::Answer;
 use crate::testing::TeamFixture;
 use crate::time::{DAY_MS, HOUR_MS};
@@ -98,13 +99,13 @@ fn the_inbox_holds_what_needs_me() {
     let o = offer_to(&mut f, 1, &ana, "Code review habits");
     let aimed = f.create(
         1,
-        Command::Ask {
+        Command::Ask(NewRequest {
             title: "Coach me on reviews".into(),
             tried: String::new(),
             skills: vec![],
             urgency: Urgency::Normal,
             to: Some(ana.clone()),
-        },
+        }),
     );
     f.sync_all();
     let inbox = views::inbox(f.replicas[0].doc.team(), &ana, f.env.now_ms);

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
 
-use crate::command::{CommandError, clean_text};
+use super::clean_text;
+use crate::command::CommandError;
 use crate::env::Env;
 use crate::fields::{Fields, record_ids};
 use crate::ids::{ActorHex, MemberId, RequestId, SessionId, TeamId};

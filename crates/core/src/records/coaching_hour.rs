@@ -1,0 +1,101 @@
+//! The team's recurring coaching hour.
+//!
+//! ```text
+//! coaching_hour: {weekday, start_minute, minutes, note, updated_ms}
+//! ```
+
+use automerge::{ROOT, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use super::{Cx, clean_text, done, opt_u32};
+use crate::command::{Applied, CommandError};
+use crate::fields::{Fields, get_map};
+use crate::schema::MAX_TITLE_CHARS;
+
+/// The root key of the coaching hour.
+pub(crate) const ROOT_KEY: &str = "coaching_hour";
+
+/// The document keys of the coaching hour.
+mod key {
+    pub(super) const WEEKDAY: &str = "weekday";
+    pub(super) const START_MINUTE: &str = "start_minute";
+    pub(super) const MINUTES: &str = "minutes";
+    pub(super) const NOTE: &str = "note";
+    pub(super) const UPDATED_MS: &str = "updated_ms";
+}
+
+/// The longest a coaching hour can be.
+pub const MAX_MINUTES: u32 = 8 * 60;
+
+/// The team's recurring coaching hour. Also the payload of `Command::SetCoachingHour`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoachingHour {
+    /// 0 = Monday.
+    pub weekday: u32,
+    /// Minutes after midnight UTC.
+    pub start_minute: u32,
+    /// Length.
+    pub minutes: u32,
+    /// Where / how.
+    #[serde(default)]
+    pub note: String,
+}
+
+impl CoachingHour {
+    /// `Thursday 15:00–16:00 UTC`.
+    pub fn describe(&self) -> String {
+        let day = crate::time::WEEKDAYS
+            .get(self.weekday as usize)
+            .copied()
+            .unwrap_or("?");
+        let end = self.start_minute + self.minutes;
+        format!(
+            "{day} {:02}:{:02}–{:02}:{:02} UTC",
+            self.start_minute / 60,
+            self.start_minute % 60,
+            (end / 60) % 24,
+            end % 60
+        )
+    }
+
+    /// The hour's limits.
+    fn check(mut self) -> Result<Self, CommandError> {
+        if self.weekday > 6
+            || self.start_minute >= 24 * 60
+            || self.minutes == 0
+            || self.minutes > MAX_MINUTES
+        {
+            return Err(CommandError::InvalidInput {
+                field: "coaching hour",
+                reason: "needs a weekday, a start time within the day and 1–480 minutes".into(),
+            });
+        }
+        self.note = clean_text("note", &self.note, MAX_TITLE_CHARS, false)?;
+        Ok(self)
+    }
+}
+
+/// Reads the coaching hour, if one is set; out-of-range numbers are brought into range.
+pub(crate) fn read<D: ReadDoc>(doc: &D) -> Option<CoachingHour> {
+    let obj = get_map(doc, &ROOT, ROOT_KEY)?;
+    let f = Fields::read(doc, &obj);
+    Some(CoachingHour {
+        weekday: opt_u32(&f, key::WEEKDAY)?.min(6),
+        start_minute: opt_u32(&f, key::START_MINUTE)?.min(24 * 60 - 1),
+        minutes: opt_u32(&f, key::MINUTES)?.min(24 * 60),
+        note: f.text(key::NOTE),
+    })
+}
+
+/// Sets the team's coaching hour.
+pub(crate) fn set(cx: &mut Cx<'_>, hour: CoachingHour) -> Result<Applied, CommandError> {
+    let hour = hour.check()?;
+    let w = &mut cx.w;
+    let obj = w.child(&ROOT, ROOT_KEY)?;
+    w.put(&obj, key::WEEKDAY, i64::from(hour.weekday))?;
+    w.put(&obj, key::START_MINUTE, i64::from(hour.start_minute))?;
+    w.put(&obj, key::MINUTES, i64::from(hour.minutes))?;
+    w.put(&obj, key::NOTE, hour.note)?;
+    w.put(&obj, key::UPDATED_MS, cx.now_ms)?;
+    done("coaching hour set")
+}

@@ -1,0 +1,301 @@
+//! A duty in someone's handover plan, with the apprentices learning it
+//! (shadow → co-do → lead).
+//!
+//! ```text
+//! duties/<duty>: {owner, title, notes, created_ms, deleted_ms?,
+//!                 backfills/<member>: {stage, updated_ms}}
+//! ```
+
+use std::collections::BTreeMap;
+
+use automerge::{ObjId, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Cx, ImportCx, Writer, clean_text, done, map_or_new, opt_member, read_entries, record_err,
+};
+use crate::command::{Applied, CommandError};
+use crate::export::ImportError;
+use crate::fields::Fields;
+use crate::ids::{DutyId, MemberId};
+use crate::model::Team;
+use crate::schema::{MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+use crate::touched::Collection;
+
+/// The document keys of a duty.
+mod key {
+    pub(super) const OWNER: &str = "owner";
+    pub(super) const TITLE: &str = "title";
+    pub(super) const NOTES: &str = "notes";
+    pub(super) const CREATED_MS: &str = "created_ms";
+    pub(super) const DELETED_MS: &str = "deleted_ms";
+    pub(super) const BACKFILLS: &str = "backfills";
+    /// In a backfill.
+    pub(super) const STAGE: &str = "stage";
+    /// In a backfill.
+    pub(super) const UPDATED_MS: &str = "updated_ms";
+}
+
+/// The stored stage of an apprentice who was taken off a duty.
+const NO_STAGE: &str = "none";
+
+/// An apprentice's stage on a duty: shadow → co-do → lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// Watches the owner do it.
+    Shadow,
+    /// Does it together with the owner.
+    CoDo,
+    /// Leads it; the owner only backs up. A trained backfill.
+    Lead,
+}
+
+impl Stage {
+    /// All stages in order.
+    pub const ALL: [Stage; 3] = [Self::Shadow, Self::CoDo, Self::Lead];
+
+    /// The stored and typed form: `shadow`, `co-do`, `lead`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shadow => "shadow",
+            Self::CoDo => "co-do",
+            Self::Lead => "lead",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// An apprentice on a duty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backfill {
+    /// The apprentice.
+    pub apprentice: MemberId,
+    /// Their stage.
+    pub stage: Stage,
+    /// Last stage change.
+    pub updated_ms: i64,
+}
+
+/// A duty in someone's handover plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duty {
+    /// Id.
+    pub id: DutyId,
+    /// Who does it today.
+    pub owner: MemberId,
+    /// What it is.
+    pub title: String,
+    /// Notes.
+    pub notes: String,
+    /// When listed.
+    pub created_ms: i64,
+    /// Soft delete.
+    pub deleted_ms: Option<i64>,
+    /// Apprentices.
+    pub backfills: Vec<Backfill>,
+}
+
+impl Duty {
+    /// Someone can step in: an apprentice at co-do or lead.
+    pub fn has_trained_backfill(&self) -> bool {
+        self.backfills.iter().any(|b| b.stage >= Stage::CoDo)
+    }
+}
+
+/// A duty to list: `Command::AddDuty(NewDuty { title, ..Default::default() })`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDuty {
+    /// Title.
+    pub title: String,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+    /// Owner (default: me).
+    #[serde(default)]
+    pub owner: Option<MemberId>,
+}
+
+impl NewDuty {
+    /// A duty's own limits, the same for listing and import.
+    fn check(mut self) -> Result<Self, CommandError> {
+        self.title = clean_text("title", &self.title, MAX_TITLE_CHARS, true)?;
+        self.notes = clean_text("notes", &self.notes, MAX_TEXT_CHARS, false)?;
+        Ok(self)
+    }
+
+    /// Writes a checked duty owned by `owner`.
+    fn write(
+        &self,
+        w: &mut Writer<'_>,
+        id: &DutyId,
+        owner: &MemberId,
+        created_ms: i64,
+    ) -> Result<ObjId, CommandError> {
+        let parent = w.collection(Collection::Duties)?;
+        let obj = w.new_map(&parent, id.as_str())?;
+        w.put(&obj, key::OWNER, owner.as_str())?;
+        w.put(&obj, key::TITLE, self.title.as_str())?;
+        w.put(&obj, key::NOTES, self.notes.as_str())?;
+        w.put(&obj, key::CREATED_MS, created_ms)?;
+        w.new_map(&obj, key::BACKFILLS)?;
+        Ok(obj)
+    }
+}
+
+/// Reads one duty; `None` without an owner. An apprentice taken off reads as absent.
+pub(crate) fn read<D: ReadDoc>(doc: &D, id: &DutyId, obj: &ObjId) -> Option<Duty> {
+    let f = Fields::read(doc, obj);
+    let backfills = read_entries(
+        doc,
+        f.map(key::BACKFILLS),
+        |doc, apprentice, entry| {
+            let b = Fields::read(doc, entry);
+            Some(Backfill {
+                apprentice,
+                stage: b.str(key::STAGE).and_then(Stage::parse)?,
+                updated_ms: b.int(key::UPDATED_MS).unwrap_or(0),
+            })
+        },
+        |key| MemberId::parse(key).ok(),
+    );
+    Some(Duty {
+        id: id.clone(),
+        owner: opt_member(&f, key::OWNER)?,
+        title: f.text(key::TITLE),
+        notes: f.text(key::NOTES),
+        created_ms: f.int(key::CREATED_MS).unwrap_or(0),
+        deleted_ms: f.int(key::DELETED_MS),
+        backfills,
+    })
+}
+
+/// Lists a duty.
+pub(crate) fn add(cx: &mut Cx<'_>, new: NewDuty) -> Result<Applied, CommandError> {
+    let new = new.check()?;
+    let owner = new.owner.clone().unwrap_or_else(|| cx.me.clone());
+    cx.current_member(&owner)?;
+    let id: DutyId = cx.fresh()?;
+    new.write(&mut cx.w, &id, &owner, cx.now_ms)?;
+    Ok(Applied {
+        created: Some(id.to_string()),
+        summary: format!("duty: {}", new.title),
+    })
+}
+
+/// Sets an apprentice's stage on a duty (`None` takes them off).
+pub(crate) fn set_backfill(
+    cx: &mut Cx<'_>,
+    duty: &DutyId,
+    apprentice: &MemberId,
+    stage: Option<Stage>,
+) -> Result<Applied, CommandError> {
+    let d = cx
+        .team
+        .duties
+        .get(duty)
+        .filter(|d| d.deleted_ms.is_none())
+        .ok_or_else(|| CommandError::NotFound {
+            kind: "duty",
+            id: duty.to_string(),
+        })?;
+    cx.current_member(apprentice)?;
+    if apprentice == &d.owner {
+        return Err(CommandError::InvalidInput {
+            field: "apprentice",
+            reason: "the owner cannot be their own backfill".into(),
+        });
+    }
+    let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
+    let backfills = cx.w.child(&obj, key::BACKFILLS)?;
+    let b = map_or_new(&mut cx.w, &backfills, apprentice.as_str())?;
+    cx.w.put(&b, key::STAGE, stage.map(Stage::as_str).unwrap_or(NO_STAGE))?;
+    cx.w.put(&b, key::UPDATED_MS, cx.now_ms)?;
+    done(format!(
+        "{} on {}: {}",
+        cx.name(apprentice),
+        d.title,
+        stage.map(Stage::as_str).unwrap_or("removed")
+    ))
+}
+
+/// Soft-deletes a duty.
+pub(crate) fn remove(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandError> {
+    if !cx.team.duties.contains_key(duty) {
+        return Err(CommandError::NotFound {
+            kind: "duty",
+            id: duty.to_string(),
+        });
+    }
+    let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
+    cx.w.put(&obj, key::DELETED_MS, cx.now_ms)?;
+    done("duty removed")
+}
+
+/// A duty in the JSON export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DutyOut {
+    /// Id.
+    pub id: DutyId,
+    /// Owner.
+    pub owner: MemberId,
+    /// Title.
+    pub title: String,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+    /// Apprentices and stages.
+    #[serde(default)]
+    pub backfills: BTreeMap<MemberId, Stage>,
+}
+
+impl DutyOut {
+    /// The export of the duties that were not removed.
+    pub(crate) fn all(team: &Team) -> Vec<Self> {
+        team.duties
+            .values()
+            .filter(|d| d.deleted_ms.is_none())
+            .map(|d| DutyOut {
+                id: d.id.clone(),
+                owner: d.owner.clone(),
+                title: d.title.clone(),
+                notes: d.notes.clone(),
+                backfills: d
+                    .backfills
+                    .iter()
+                    .map(|b| (b.apprentice.clone(), b.stage))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Restores this duty if the copy lacks it, under the same limits as listing one.
+    pub(crate) fn import(&self, cx: &mut ImportCx<'_>) -> Result<(), ImportError> {
+        if cx.team.duties.contains_key(&self.id) {
+            cx.report.already_present += 1;
+            return Ok(());
+        }
+        cx.check_member(&self.owner, &self.id)?;
+        let new = NewDuty {
+            title: self.title.clone(),
+            notes: self.notes.clone(),
+            owner: Some(self.owner.clone()),
+        }
+        .check()
+        .map_err(record_err(&self.id))?;
+        let obj = new.write(&mut cx.w, &self.id, &self.owner, cx.now_ms)?;
+        let b = cx.w.child(&obj, key::BACKFILLS)?;
+        for (apprentice, stage) in &self.backfills {
+            cx.check_member(apprentice, &self.id)?;
+            let e = cx.w.new_map(&b, apprentice.as_str())?;
+            cx.w.put(&e, key::STAGE, stage.as_str())?;
+            cx.w.put(&e, key::UPDATED_MS, cx.now_ms)?;
+        }
+        cx.report.added += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,621 @@
+//! A member of the team: their name, skills, availability, and the devices that speak
+//! for them.
+//!
+//! ```text
+//! members/<member>: {name, created_ms, removed_ms?, availability, snoozed_until_ms?,
+//!                    skills/<skill>: level, wants/<skill>: Bool,
+//!                    devices/<actor hex>: {endpoint, label, added_ms, addrs, relay?}}
+//! ```
+//!
+//! A device entry is trusted when whoever added the member wrote it, or one of the
+//! member's already-trusted devices did (linking a second laptop). Only trusted devices
+//! speak for the member: their claims, answers and session logs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{ObjId, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use super::{Cx, ImportCx, Writer, clean_skill, clean_text, csv_line, done, record_err, tags};
+use crate::command::{Applied, CommandError};
+use crate::export::ImportError;
+use crate::fields::{Fields, Val, actor_of, record_ids};
+use crate::ids::{ActorHex, MemberId};
+use crate::model::Team;
+use crate::schema::{MAX_NAME_CHARS, MAX_TITLE_CHARS};
+use crate::time::format_date;
+use crate::touched::Collection;
+
+use super::team_settings::clean_relay;
+
+/// The document keys of a member.
+mod key {
+    pub(super) const NAME: &str = "name";
+    pub(super) const CREATED_MS: &str = "created_ms";
+    pub(super) const REMOVED_MS: &str = "removed_ms";
+    pub(super) const AVAILABILITY: &str = "availability";
+    pub(super) const SNOOZED_UNTIL_MS: &str = "snoozed_until_ms";
+    pub(super) const SKILLS: &str = "skills";
+    pub(super) const WANTS: &str = "wants";
+    pub(super) const DEVICES: &str = "devices";
+    /// In a device.
+    pub(super) const ENDPOINT: &str = "endpoint";
+    /// In a device.
+    pub(super) const LABEL: &str = "label";
+    /// In a device.
+    pub(super) const ADDED_MS: &str = "added_ms";
+    /// In a device.
+    pub(super) const ADDRS: &str = "addrs";
+    /// In a device.
+    pub(super) const RELAY: &str = "relay";
+}
+
+/// The stored level of a skill someone no longer claims.
+const NO_LEVEL: &str = "none";
+
+/// How well someone knows a skill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkillLevel {
+    /// Learning it now.
+    Learning,
+    /// Does it unaided.
+    CanDo,
+    /// Can coach others in it.
+    CanCoach,
+}
+
+impl SkillLevel {
+    /// All levels, from least to most experienced.
+    pub const ALL: [SkillLevel; 3] = [Self::Learning, Self::CanDo, Self::CanCoach];
+
+    /// The stored and typed form: `learning`, `can-do`, `can-coach`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Learning => "learning",
+            Self::CanDo => "can-do",
+            Self::CanCoach => "can-coach",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Learning => "learning",
+            Self::CanDo => "can do",
+            Self::CanCoach => "can coach",
+        }
+    }
+}
+
+/// One of a member's devices. Its actor id is how the document knows what it wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// The device's Automerge actor.
+    pub actor: ActorHex,
+    /// The device's iroh endpoint id (public key), as text.
+    pub endpoint: String,
+    /// A name for the device ("laptop").
+    pub label: String,
+    /// When it was added.
+    pub added_ms: i64,
+    /// Its last published direct addresses (`ip:port`), for reconnecting.
+    pub addrs: Vec<String>,
+    /// The relay it was last reachable through (its home relay's URL), for reaching it
+    /// behind a NAT and after its direct addresses changed.
+    #[serde(default)]
+    pub relay: Option<String>,
+    /// Whether the entry was written by someone entitled to (the member's own device or
+    /// whoever added the member). Untrusted entries never speak for the member.
+    pub trusted: bool,
+}
+
+/// A person in the team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Id.
+    pub id: MemberId,
+    /// Display name.
+    pub name: String,
+    /// When they joined.
+    pub created_ms: i64,
+    /// When they were removed, if they were.
+    pub removed_ms: Option<i64>,
+    /// Free text: when they usually have time for coaching.
+    pub availability: String,
+    /// Paused until this time: not offered as a helper, no nudges.
+    pub snoozed_until_ms: Option<i64>,
+    /// Skills and levels.
+    pub skills: BTreeMap<String, SkillLevel>,
+    /// Skills they want to learn.
+    pub wants: BTreeSet<String>,
+    /// Devices.
+    pub devices: Vec<Device>,
+}
+
+impl Member {
+    /// Still in the team.
+    pub fn is_current(&self) -> bool {
+        self.removed_ms.is_none()
+    }
+
+    /// Snoozed at `now_ms`.
+    pub fn is_snoozed(&self, now_ms: i64) -> bool {
+        self.snoozed_until_ms.is_some_and(|until| until > now_ms)
+    }
+}
+
+/// A member to add with their first device (done by the inviter on join).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMember {
+    /// Display name.
+    pub name: String,
+    /// Their device's actor.
+    pub actor: ActorHex,
+    /// Their device's endpoint id.
+    pub endpoint: String,
+    /// Device label.
+    #[serde(default)]
+    pub label: String,
+    /// Their device's direct addresses (`ip:port`).
+    #[serde(default)]
+    pub addrs: Vec<String>,
+    /// Their device's home relay URL.
+    #[serde(default)]
+    pub relay: Option<String>,
+}
+
+/// Another device of the same person to link (done by one of their devices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDevice {
+    /// Member.
+    pub member: MemberId,
+    /// New device's actor.
+    pub actor: ActorHex,
+    /// New device's endpoint id.
+    pub endpoint: String,
+    /// Label.
+    #[serde(default)]
+    pub label: String,
+    /// Its direct addresses.
+    #[serde(default)]
+    pub addrs: Vec<String>,
+    /// Its home relay URL.
+    #[serde(default)]
+    pub relay: Option<String>,
+}
+
+/// A member's name, the same limit everywhere.
+pub(crate) fn check_name(name: &str) -> Result<String, CommandError> {
+    clean_text("name", name, MAX_NAME_CHARS, true)
+}
+
+/// An availability note's limit.
+fn check_availability(text: &str) -> Result<String, CommandError> {
+    clean_text("availability", text, MAX_TITLE_CHARS, false)
+}
+
+/// Keeps the well-formed `ip:port` addresses, space-separated.
+fn clean_addrs(addrs: &[String]) -> String {
+    addrs
+        .iter()
+        .filter(|a| a.parse::<std::net::SocketAddr>().is_ok())
+        .take(16)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A device entry's fields, checked.
+struct DeviceEntry<'a> {
+    actor: &'a ActorHex,
+    endpoint: &'a str,
+    label: String,
+    addrs: String,
+    relay: String,
+}
+
+impl<'a> DeviceEntry<'a> {
+    fn check(
+        actor: &'a ActorHex,
+        endpoint: &'a str,
+        label: &str,
+        addrs: &[String],
+        relay: Option<&str>,
+    ) -> Result<Self, CommandError> {
+        Ok(Self {
+            actor,
+            endpoint,
+            label: clean_text("label", label, MAX_NAME_CHARS, false)?,
+            addrs: clean_addrs(addrs),
+            relay: relay.and_then(clean_relay).unwrap_or_default(),
+        })
+    }
+
+    fn write(&self, w: &mut Writer<'_>, devices: &ObjId, now_ms: i64) -> Result<(), CommandError> {
+        let d = w.new_map(devices, self.actor.as_str())?;
+        w.put(&d, key::ENDPOINT, self.endpoint)?;
+        w.put(&d, key::LABEL, self.label.as_str())?;
+        w.put(&d, key::ADDED_MS, now_ms)?;
+        w.put(&d, key::ADDRS, self.addrs.as_str())?;
+        w.put(&d, key::RELAY, self.relay.as_str())?;
+        Ok(())
+    }
+}
+
+/// Writes a new member record, with its first device if one is given.
+fn write_member(
+    w: &mut Writer<'_>,
+    id: &MemberId,
+    name: &str,
+    availability: &str,
+    device: Option<&DeviceEntry<'_>>,
+    now_ms: i64,
+) -> Result<ObjId, CommandError> {
+    let parent = w.collection(Collection::Members)?;
+    let obj = w.new_map(&parent, id.as_str())?;
+    w.put(&obj, key::NAME, name)?;
+    w.put(&obj, key::CREATED_MS, now_ms)?;
+    w.put(&obj, key::AVAILABILITY, availability)?;
+    w.new_map(&obj, key::SKILLS)?;
+    w.new_map(&obj, key::WANTS)?;
+    let devices = w.new_map(&obj, key::DEVICES)?;
+    if let Some(device) = device {
+        device.write(w, &devices, now_ms)?;
+    }
+    Ok(obj)
+}
+
+/// Writes the first member of a new team, with this device.
+pub(crate) fn write_founder(
+    w: &mut Writer<'_>,
+    id: &MemberId,
+    name: &str,
+    actor: &ActorHex,
+    endpoint: &str,
+    now_ms: i64,
+) -> Result<(), CommandError> {
+    let device = DeviceEntry::check(actor, endpoint, "", &[], None)?;
+    write_member(w, id, &check_name(name)?, "", Some(&device), now_ms)?;
+    Ok(())
+}
+
+/// Reads one member, deciding which of their device entries are trusted.
+pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Member> {
+    let f = Fields::read(doc, obj);
+    let creator = actor_of(obj);
+    let skills = f
+        .map(key::SKILLS)
+        .map(|o| {
+            Fields::read(doc, o)
+                .iter()
+                .filter_map(|(k, v)| match &v.val {
+                    Val::Str(s) => SkillLevel::parse(s).map(|l| (k.clone(), l)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut devices: Vec<(Device, Option<ActorHex>)> = Vec::new();
+    if let Some(devs) = f.map(key::DEVICES) {
+        for (key, entry) in record_ids(doc, devs) {
+            let Some(actor) = ActorHex::parse(&key) else {
+                continue;
+            };
+            let d = Fields::read(doc, &entry);
+            devices.push((
+                Device {
+                    actor,
+                    endpoint: d.text(key::ENDPOINT),
+                    label: d.text(key::LABEL),
+                    added_ms: d.int(key::ADDED_MS).unwrap_or(0),
+                    addrs: d
+                        .text(key::ADDRS)
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
+                    relay: Some(d.text(key::RELAY)).filter(|r| !r.is_empty()),
+                    trusted: false,
+                },
+                actor_of(&entry),
+            ));
+        }
+    }
+    // Trust spreads from whoever added the member to the devices they wrote, and from
+    // each trusted device to the devices it wrote: repeat until no more become trusted.
+    loop {
+        let trusted: BTreeSet<ActorHex> = devices
+            .iter()
+            .filter(|(d, _)| d.trusted)
+            .map(|(d, _)| d.actor.clone())
+            .collect();
+        let mut changed = false;
+        for (device, writer) in &mut devices {
+            if !device.trusted
+                && writer
+                    .as_ref()
+                    .is_some_and(|w| Some(w) == creator.as_ref() || trusted.contains(w))
+            {
+                device.trusted = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    Some(Member {
+        id: id.clone(),
+        name: f.text(key::NAME),
+        created_ms: f.int(key::CREATED_MS).unwrap_or(0),
+        removed_ms: f.int(key::REMOVED_MS),
+        availability: f.text(key::AVAILABILITY),
+        snoozed_until_ms: f.int(key::SNOOZED_UNTIL_MS),
+        skills,
+        wants: tags(doc, &f, key::WANTS),
+        devices: devices.into_iter().map(|(d, _)| d).collect(),
+    })
+}
+
+/// My own member record.
+fn my_record(cx: &Cx<'_>) -> Result<ObjId, CommandError> {
+    cx.w.record(Collection::Members, "member", cx.me.as_str())
+}
+
+/// Changes my display name and/or availability note.
+pub(crate) fn set_profile(
+    cx: &mut Cx<'_>,
+    name: Option<&str>,
+    availability: Option<&str>,
+) -> Result<Applied, CommandError> {
+    let obj = my_record(cx)?;
+    if let Some(n) = name {
+        cx.w.put(&obj, key::NAME, check_name(n)?)?;
+    }
+    if let Some(a) = availability {
+        cx.w.put(&obj, key::AVAILABILITY, check_availability(a)?)?;
+    }
+    done("updated profile")
+}
+
+/// Sets (or with `None` clears) my level in a skill.
+pub(crate) fn set_skill(
+    cx: &mut Cx<'_>,
+    skill: &str,
+    level: Option<SkillLevel>,
+) -> Result<Applied, CommandError> {
+    let skill = clean_skill(skill)?;
+    let obj = my_record(cx)?;
+    let skills = cx.w.child(&obj, key::SKILLS)?;
+    cx.w.put(
+        &skills,
+        &skill,
+        level.map(SkillLevel::as_str).unwrap_or(NO_LEVEL),
+    )?;
+    done(format!(
+        "{skill}: {}",
+        level.map(SkillLevel::label).unwrap_or("removed")
+    ))
+}
+
+/// Marks a skill I want to learn (or no longer want to).
+pub(crate) fn set_wants(
+    cx: &mut Cx<'_>,
+    skill: &str,
+    wants: bool,
+) -> Result<Applied, CommandError> {
+    let skill = clean_skill(skill)?;
+    let obj = my_record(cx)?;
+    let map = cx.w.child(&obj, key::WANTS)?;
+    cx.w.put(&map, &skill, wants)?;
+    done(format!("wants to learn {skill}: {wants}"))
+}
+
+/// Pauses me until a time (`None` ends the snooze).
+pub(crate) fn snooze(cx: &mut Cx<'_>, until_ms: Option<i64>) -> Result<Applied, CommandError> {
+    let obj = my_record(cx)?;
+    cx.w.put_opt_i64(&obj, key::SNOOZED_UNTIL_MS, until_ms)?;
+    done(match until_ms {
+        Some(t) => format!("snoozed until {}", crate::time::format_datetime(t)),
+        None => "snooze ended".into(),
+    })
+}
+
+/// Refuses a device that already speaks for someone.
+fn check_new_device(team: &Team, actor: &ActorHex) -> Result<(), CommandError> {
+    if team.member_of_actor(actor).is_some() {
+        return Err(CommandError::InvalidInput {
+            field: "device",
+            reason: "this device already belongs to a member".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Adds a new member with their first device.
+pub(crate) fn add(cx: &mut Cx<'_>, new: NewMember) -> Result<Applied, CommandError> {
+    let name = check_name(&new.name)?;
+    check_new_device(cx.team, &new.actor)?;
+    let device = DeviceEntry::check(
+        &new.actor,
+        &new.endpoint,
+        &new.label,
+        &new.addrs,
+        new.relay.as_deref(),
+    )?;
+    let id: MemberId = cx.fresh()?;
+    write_member(&mut cx.w, &id, &name, "", Some(&device), cx.now_ms)?;
+    Ok(Applied {
+        created: Some(id.to_string()),
+        summary: format!("added {name} to the team"),
+    })
+}
+
+/// Links another device of mine.
+pub(crate) fn add_device(cx: &mut Cx<'_>, new: NewDevice) -> Result<Applied, CommandError> {
+    if &new.member != cx.me {
+        return Err(CommandError::NotYours {
+            who: cx.name(&new.member),
+            action: "link a device to their membership",
+        });
+    }
+    check_new_device(cx.team, &new.actor)?;
+    let device = DeviceEntry::check(
+        &new.actor,
+        &new.endpoint,
+        &new.label,
+        &new.addrs,
+        new.relay.as_deref(),
+    )?;
+    let obj =
+        cx.w.record(Collection::Members, "member", new.member.as_str())?;
+    let devices = cx.w.child(&obj, key::DEVICES)?;
+    device.write(&mut cx.w, &devices, cx.now_ms)?;
+    done("linked a device")
+}
+
+/// Removes a member; never the last one.
+pub(crate) fn remove(cx: &mut Cx<'_>, member: &MemberId) -> Result<Applied, CommandError> {
+    cx.current_member(member)?;
+    if cx.team.current_members().len() <= 1 {
+        return Err(CommandError::InvalidInput {
+            field: "member",
+            reason: "the last member cannot be removed".into(),
+        });
+    }
+    let obj =
+        cx.w.record(Collection::Members, "member", member.as_str())?;
+    cx.w.put(&obj, key::REMOVED_MS, cx.now_ms)?;
+    done(format!("removed {} from the team", cx.name(member)))
+}
+
+/// Publishes this device's direct addresses and home relay.
+pub(crate) fn publish_addrs(
+    cx: &mut Cx<'_>,
+    addrs: &[String],
+    relay: Option<&str>,
+) -> Result<Applied, CommandError> {
+    let obj = my_record(cx)?;
+    let devices = cx.w.child(&obj, key::DEVICES)?;
+    let d = cx.w.child(&devices, cx.my_actor.as_str())?;
+    // Written only by this device and always replaced whole, so one string is the right
+    // shape here.
+    cx.w.put(&d, key::ADDRS, clean_addrs(addrs))?;
+    cx.w.put(
+        &d,
+        key::RELAY,
+        relay.and_then(clean_relay).unwrap_or_default(),
+    )?;
+    done("published addresses")
+}
+
+/// A member in the JSON export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberOut {
+    /// Id.
+    pub id: MemberId,
+    /// Name.
+    pub name: String,
+    /// Joined.
+    #[serde(default)]
+    pub created_at: i64,
+    /// Removed.
+    #[serde(default)]
+    pub removed_at: Option<i64>,
+    /// Skills.
+    #[serde(default)]
+    pub skills: BTreeMap<String, SkillLevel>,
+    /// Wants to learn.
+    #[serde(default)]
+    pub wants_to_learn: Vec<String>,
+    /// Availability note.
+    #[serde(default)]
+    pub availability: String,
+}
+
+impl MemberOut {
+    /// The export of every member, removed ones included (history names them).
+    pub(crate) fn all(team: &Team) -> Vec<Self> {
+        team.members
+            .values()
+            .map(|m| MemberOut {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                created_at: m.created_ms,
+                removed_at: m.removed_ms,
+                skills: m.skills.clone(),
+                wants_to_learn: m.wants.iter().cloned().collect(),
+                availability: m.availability.clone(),
+            })
+            .collect()
+    }
+
+    /// The members as a CSV table.
+    pub(crate) fn csv(members: &[Self]) -> String {
+        let mut out = csv_line(&[
+            "id",
+            "name",
+            "joined",
+            "removed",
+            "skills",
+            "wants_to_learn",
+        ]);
+        for m in members {
+            out += &csv_line(&[
+                m.id.to_string(),
+                m.name.clone(),
+                format_date(m.created_at),
+                m.removed_at.map(format_date).unwrap_or_default(),
+                m.skills
+                    .iter()
+                    .map(|(s, l)| format!("{s}:{}", l.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                m.wants_to_learn.join(";"),
+            ]);
+        }
+        out
+    }
+
+    /// Restores this member, without devices, if the copy lacks them: a device joins
+    /// only with an invite.
+    pub(crate) fn import(&self, cx: &mut ImportCx<'_>) -> Result<(), ImportError> {
+        if cx.team.members.contains_key(&self.id) {
+            cx.report.already_present += 1;
+            return Ok(());
+        }
+        let err = record_err(&self.id);
+        let name = check_name(&self.name).map_err(&err)?;
+        let availability = check_availability(&self.availability).map_err(&err)?;
+        let obj = write_member(
+            &mut cx.w,
+            &self.id,
+            &name,
+            &availability,
+            None,
+            self.created_at,
+        )?;
+        if let Some(t) = self.removed_at {
+            cx.w.put(&obj, key::REMOVED_MS, t)?;
+        }
+        let skills = cx.w.child(&obj, key::SKILLS)?;
+        for (skill, level) in &self.skills {
+            cx.w.put(&skills, &clean_skill(skill).map_err(&err)?, level.as_str())?;
+        }
+        let wants = cx.w.child(&obj, key::WANTS)?;
+        for skill in &self.wants_to_learn {
+            cx.w.put(&wants, &clean_skill(skill).map_err(&err)?, true)?;
+        }
+        cx.report.skipped.push(format!(
+            "{} was restored without devices: they rejoin with a new invite",
+            self.name
+        ));
+        cx.report.added += 1;
+        Ok(())
+    }
+}

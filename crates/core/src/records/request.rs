@@ -1,0 +1,578 @@
+//! A help request ("I could use help"), with its claims and comments.
+//!
+//! ```text
+//! requests/<request>: {author, title, tried, urgency, to?, created_ms,
+//!                      skills/<skill>: Bool, withdrawn_ms?, resolved_ms?,
+//!                      claims/<member>: {at_ms, released_ms?},
+//!                      comments/<comment>: {author, text, at_ms, deleted_ms?}}
+//! ```
+//!
+//! A claim lives under its claimant's member key, and counts only when every field of
+//! it was written by one of that member's devices (the others are [`Forgery`]s).
+
+use std::collections::{BTreeSet, HashMap};
+
+use automerge::{ObjId, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Cx, Forgery, ImportCx, Writer, clean_skills, clean_text, csv_line, done, opt_member,
+    own_entries, read_entries, record_err, tags,
+};
+use crate::command::{Applied, CommandError};
+use crate::export::ImportError;
+use crate::fields::Fields;
+use crate::ids::{ActorHex, CommentId, MemberId, RequestId};
+use crate::model::{OfferStatus, Team};
+use crate::schema::{MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+use crate::time::format_datetime;
+use crate::touched::Collection;
+use crate::views::Index;
+
+/// The document keys of a request.
+mod key {
+    pub(super) const AUTHOR: &str = "author";
+    pub(super) const TITLE: &str = "title";
+    pub(super) const TRIED: &str = "tried";
+    pub(super) const URGENCY: &str = "urgency";
+    pub(super) const TO: &str = "to";
+    pub(super) const CREATED_MS: &str = "created_ms";
+    pub(super) const SKILLS: &str = "skills";
+    pub(super) const WITHDRAWN_MS: &str = "withdrawn_ms";
+    pub(super) const RESOLVED_MS: &str = "resolved_ms";
+    pub(super) const CLAIMS: &str = "claims";
+    pub(super) const COMMENTS: &str = "comments";
+    /// In a claim.
+    pub(super) const AT_MS: &str = "at_ms";
+    /// In a claim.
+    pub(super) const RELEASED_MS: &str = "released_ms";
+    /// In a comment.
+    pub(super) const TEXT: &str = "text";
+    /// In a comment.
+    pub(super) const DELETED_MS: &str = "deleted_ms";
+}
+
+/// How soon help is needed.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Urgency {
+    /// Whenever someone has time.
+    Low,
+    /// This week.
+    #[default]
+    Normal,
+    /// I am stuck now.
+    High,
+}
+
+impl Urgency {
+    /// All urgencies, lowest first.
+    pub const ALL: [Urgency; 3] = [Self::Low, Self::Normal, Self::High];
+
+    /// The stored and typed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Normal => "normal",
+            Self::High => "high",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|u| u.as_str() == s)
+    }
+}
+
+/// A claim ("I'm on it") by a member, verified to be written by that member's device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Who claimed.
+    pub member: MemberId,
+    /// When.
+    pub at_ms: i64,
+    /// When they let go of it, if they did.
+    pub released_ms: Option<i64>,
+}
+
+/// A comment on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Id.
+    pub id: CommentId,
+    /// Who wrote it.
+    pub author: MemberId,
+    /// Text.
+    pub text: String,
+    /// When.
+    pub at_ms: i64,
+    /// Soft delete.
+    pub deleted_ms: Option<i64>,
+}
+
+/// A help request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Id.
+    pub id: RequestId,
+    /// Who asked.
+    pub author: MemberId,
+    /// Title.
+    pub title: String,
+    /// What I tried.
+    pub tried: String,
+    /// Skill tags.
+    pub skills: BTreeSet<String>,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Aimed at one person ("coach me"), or the whole team.
+    pub to: Option<MemberId>,
+    /// When asked.
+    pub created_ms: i64,
+    /// Withdrawn by the author.
+    pub withdrawn_ms: Option<i64>,
+    /// Resolved.
+    pub resolved_ms: Option<i64>,
+    /// The member whose device wrote the resolution.
+    pub resolved_by: Option<MemberId>,
+    /// Verified claims, in document order.
+    pub claims: Vec<Claim>,
+    /// Claims written by someone other than the claimant.
+    pub forged_claims: Vec<Forgery>,
+    /// Comments, oldest first.
+    pub comments: Vec<Comment>,
+}
+
+impl Request {
+    /// The claim that counts: the earliest live one by (time, member id), so that two
+    /// concurrent claims resolve the same way on every device.
+    pub fn winning_claim(&self) -> Option<&Claim> {
+        self.claims
+            .iter()
+            .filter(|c| c.released_ms.is_none())
+            .min_by(|a, b| (a.at_ms, &a.member).cmp(&(b.at_ms, &b.member)))
+    }
+
+    /// Open for help: neither withdrawn nor resolved.
+    pub fn is_active(&self) -> bool {
+        self.withdrawn_ms.is_none() && self.resolved_ms.is_none()
+    }
+}
+
+/// A request to ask: `Command::Ask(NewRequest { title, ..Default::default() })`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRequest {
+    /// Title.
+    pub title: String,
+    /// What I tried.
+    #[serde(default)]
+    pub tried: String,
+    /// Skill tags.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Urgency.
+    #[serde(default)]
+    pub urgency: Urgency,
+    /// One named person ("coach me"), or the whole team.
+    #[serde(default)]
+    pub to: Option<MemberId>,
+}
+
+impl NewRequest {
+    /// A request's own limits, the same for asking and import.
+    pub fn check(mut self) -> Result<Self, CommandError> {
+        self.title = clean_text("title", &self.title, MAX_TITLE_CHARS, true)?;
+        self.tried = clean_text("tried", &self.tried, MAX_TEXT_CHARS, false)?;
+        self.skills = clean_skills(&self.skills)?;
+        Ok(self)
+    }
+
+    /// Writes a checked request by `author` as a new record.
+    fn write(
+        &self,
+        w: &mut Writer<'_>,
+        id: &RequestId,
+        author: &MemberId,
+        created_ms: i64,
+    ) -> Result<ObjId, CommandError> {
+        let parent = w.collection(Collection::Requests)?;
+        let obj = w.new_map(&parent, id.as_str())?;
+        w.put(&obj, key::AUTHOR, author.as_str())?;
+        w.put(&obj, key::TITLE, self.title.as_str())?;
+        w.put(&obj, key::TRIED, self.tried.as_str())?;
+        w.put(&obj, key::URGENCY, self.urgency.as_str())?;
+        w.put_some(&obj, key::TO, self.to.as_ref().map(MemberId::as_str))?;
+        w.put(&obj, key::CREATED_MS, created_ms)?;
+        w.tags(&obj, key::SKILLS, &self.skills)?;
+        w.new_map(&obj, key::CLAIMS)?;
+        w.new_map(&obj, key::COMMENTS)?;
+        Ok(obj)
+    }
+}
+
+/// Reads one request; `None` without an author. Claims are checked against the devices
+/// of the member they name.
+pub(crate) fn read<D: ReadDoc>(
+    doc: &D,
+    actors: &HashMap<ActorHex, MemberId>,
+    id: &RequestId,
+    obj: &ObjId,
+) -> Option<Request> {
+    let f = Fields::read(doc, obj);
+    let author = opt_member(&f, key::AUTHOR)?;
+    let mut claims = Vec::new();
+    let mut forged_claims = Vec::new();
+    for (member, c, verdict) in own_entries(doc, actors, f.map(key::CLAIMS), key::AT_MS) {
+        let at_ms = c.int(key::AT_MS).unwrap_or(0);
+        match verdict {
+            Ok(()) => claims.push(Claim {
+                member,
+                at_ms,
+                released_ms: c.int(key::RELEASED_MS),
+            }),
+            Err(actor) => forged_claims.push(Forgery {
+                claimed: member,
+                actor,
+                at_ms,
+                what: "claimed the request".into(),
+            }),
+        }
+    }
+    let mut comments = read_entries(
+        doc,
+        f.map(key::COMMENTS),
+        |doc, id, entry| {
+            let c = Fields::read(doc, entry);
+            Some(Comment {
+                id,
+                author: opt_member(&c, key::AUTHOR)?,
+                text: c.text(key::TEXT),
+                at_ms: c.int(key::AT_MS).unwrap_or(0),
+                deleted_ms: c.int(key::DELETED_MS),
+            })
+        },
+        |key| CommentId::parse(key).ok(),
+    );
+    comments.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+    Some(Request {
+        id: id.clone(),
+        author,
+        title: f.text(key::TITLE),
+        tried: f.text(key::TRIED),
+        skills: tags(doc, &f, key::SKILLS),
+        urgency: f
+            .str(key::URGENCY)
+            .and_then(Urgency::parse)
+            .unwrap_or_default(),
+        to: opt_member(&f, key::TO),
+        created_ms: f.int(key::CREATED_MS).unwrap_or(0),
+        withdrawn_ms: f.int(key::WITHDRAWN_MS),
+        resolved_ms: f.int(key::RESOLVED_MS),
+        resolved_by: f
+            .actor(key::RESOLVED_MS)
+            .and_then(|a| actors.get(&a).cloned()),
+        claims,
+        forged_claims,
+        comments,
+    })
+}
+
+/// A request, open or not.
+pub(crate) fn of<'t>(team: &'t Team, id: &RequestId) -> Result<&'t Request, CommandError> {
+    team.requests.get(id).ok_or_else(|| CommandError::NotFound {
+        kind: "request",
+        id: id.to_string(),
+    })
+}
+
+/// A request still open for help.
+pub(crate) fn active<'t>(team: &'t Team, id: &RequestId) -> Result<&'t Request, CommandError> {
+    let r = of(team, id)?;
+    let status = if r.withdrawn_ms.is_some() {
+        "withdrawn"
+    } else if r.resolved_ms.is_some() {
+        "resolved"
+    } else {
+        return Ok(r);
+    };
+    Err(CommandError::Closed {
+        kind: "request",
+        id: id.to_string(),
+        status,
+    })
+}
+
+/// Asks for help.
+pub(crate) fn ask(cx: &mut Cx<'_>, new: NewRequest) -> Result<Applied, CommandError> {
+    let new = new.check()?;
+    if let Some(to) = &new.to {
+        cx.current_member(to)?;
+        if to == cx.me {
+            return Err(CommandError::InvalidInput {
+                field: "to",
+                reason: "you cannot ask yourself for help".into(),
+            });
+        }
+    }
+    let id: RequestId = cx.fresh()?;
+    new.write(&mut cx.w, &id, cx.me, cx.now_ms)?;
+    Ok(Applied {
+        created: Some(id.to_string()),
+        summary: format!("asked for help: {}", new.title),
+    })
+}
+
+/// Comments on a request.
+pub(crate) fn comment(
+    cx: &mut Cx<'_>,
+    request: &RequestId,
+    text: &str,
+) -> Result<Applied, CommandError> {
+    let text = clean_text("text", text, MAX_TEXT_CHARS, true)?;
+    of(cx.team, request)?;
+    let obj =
+        cx.w.record(Collection::Requests, "request", request.as_str())?;
+    let comments = cx.w.child(&obj, key::COMMENTS)?;
+    let id: CommentId = cx.fresh()?;
+    let c = cx.w.new_map(&comments, id.as_str())?;
+    cx.w.put(&c, key::AUTHOR, cx.me.as_str())?;
+    cx.w.put(&c, key::TEXT, text)?;
+    cx.w.put(&c, key::AT_MS, cx.now_ms)?;
+    Ok(Applied {
+        created: Some(id.to_string()),
+        summary: "commented".into(),
+    })
+}
+
+/// "I'm on it": under my own member key, never on my own request.
+pub(crate) fn claim(cx: &mut Cx<'_>, request: &RequestId) -> Result<Applied, CommandError> {
+    let r = active(cx.team, request)?;
+    if &r.author == cx.me {
+        return Err(CommandError::OwnRequest { action: "claim" });
+    }
+    if let Some(winner) = r.winning_claim() {
+        if &winner.member == cx.me {
+            return done("already yours");
+        }
+        return Err(CommandError::AlreadyClaimed {
+            by: cx.name(&winner.member),
+            request: request.to_string(),
+        });
+    }
+    let obj =
+        cx.w.record(Collection::Requests, "request", request.as_str())?;
+    let claims = cx.w.child(&obj, key::CLAIMS)?;
+    let c = cx.w.new_map(&claims, cx.me.as_str())?;
+    cx.w.put(&c, key::AT_MS, cx.now_ms)?;
+    done(format!("on it: {}", r.title))
+}
+
+/// Lets go of my claim.
+pub(crate) fn release_claim(cx: &mut Cx<'_>, request: &RequestId) -> Result<Applied, CommandError> {
+    let r = of(cx.team, request)?;
+    if !r
+        .claims
+        .iter()
+        .any(|c| &c.member == cx.me && c.released_ms.is_none())
+    {
+        return Err(CommandError::InvalidInput {
+            field: "request",
+            reason: "you have no claim on it".into(),
+        });
+    }
+    let obj =
+        cx.w.record(Collection::Requests, "request", request.as_str())?;
+    let claims = cx.w.child(&obj, key::CLAIMS)?;
+    let c = cx.w.child(&claims, cx.me.as_str())?;
+    cx.w.put(&c, key::RELEASED_MS, cx.now_ms)?;
+    done(format!("let go of: {}", r.title))
+}
+
+/// Marks the request done: its author, or whoever holds the claim.
+pub(crate) fn resolve(cx: &mut Cx<'_>, request: &RequestId) -> Result<Applied, CommandError> {
+    let r = active(cx.team, request)?;
+    let claimer = r.winning_claim().map(|c| &c.member);
+    if &r.author != cx.me && claimer != Some(cx.me) {
+        return Err(CommandError::NotYours {
+            who: format!("{} (who asked) or whoever is on it", cx.name(&r.author)),
+            action: "resolve this request",
+        });
+    }
+    let obj =
+        cx.w.record(Collection::Requests, "request", request.as_str())?;
+    cx.w.put(&obj, key::RESOLVED_MS, cx.now_ms)?;
+    done(format!("resolved: {}", r.title))
+}
+
+/// The author takes the request back.
+pub(crate) fn withdraw(cx: &mut Cx<'_>, request: &RequestId) -> Result<Applied, CommandError> {
+    let r = active(cx.team, request)?;
+    if &r.author != cx.me {
+        return Err(CommandError::NotYours {
+            who: cx.name(&r.author),
+            action: "withdraw this request",
+        });
+    }
+    let obj =
+        cx.w.record(Collection::Requests, "request", request.as_str())?;
+    cx.w.put(&obj, key::WITHDRAWN_MS, cx.now_ms)?;
+    done(format!("withdrew: {}", r.title))
+}
+
+/// Whether `me` already has a pending offer on this request.
+pub(crate) fn pending_offer_by<'t>(
+    team: &'t Team,
+    request: &RequestId,
+    me: &MemberId,
+) -> Option<&'t crate::model::Offer> {
+    team.offers.values().find(|o| {
+        o.request.as_ref() == Some(request) && &o.from == me && o.status() == OfferStatus::Pending
+    })
+}
+
+/// A request in the JSON export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestOut {
+    /// Id.
+    pub id: RequestId,
+    /// Title.
+    pub title: String,
+    /// Status.
+    pub status: String,
+    /// Who asked.
+    pub author: MemberId,
+    /// When (ms since the epoch).
+    pub created_at: i64,
+    /// What they tried.
+    #[serde(default)]
+    pub tried: String,
+    /// Urgency.
+    #[serde(default)]
+    pub urgency: Urgency,
+    /// Skills.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Aimed at.
+    #[serde(default)]
+    pub to: Option<MemberId>,
+    /// Resolved at.
+    #[serde(default)]
+    pub resolved_at: Option<i64>,
+    /// Withdrawn at.
+    #[serde(default)]
+    pub withdrawn_at: Option<i64>,
+    /// Who holds the claim.
+    #[serde(default)]
+    pub claimed_by: Option<MemberId>,
+    /// Claim time.
+    #[serde(default)]
+    pub claimed_at: Option<i64>,
+}
+
+impl RequestOut {
+    /// The export of every request, with the status the board shows.
+    pub(crate) fn all(team: &Team, index: &Index<'_>) -> Vec<Self> {
+        team.requests
+            .values()
+            .map(|r| {
+                let claim = r.winning_claim();
+                RequestOut {
+                    id: r.id.clone(),
+                    title: r.title.clone(),
+                    status: index.status(r).as_str().into(),
+                    author: r.author.clone(),
+                    created_at: r.created_ms,
+                    tried: r.tried.clone(),
+                    urgency: r.urgency,
+                    skills: r.skills.iter().cloned().collect(),
+                    to: r.to.clone(),
+                    resolved_at: r.resolved_ms,
+                    withdrawn_at: r.withdrawn_ms,
+                    claimed_by: claim.map(|c| c.member.clone()),
+                    claimed_at: claim.map(|c| c.at_ms),
+                }
+            })
+            .collect()
+    }
+
+    /// The requests as a CSV table, names beside ids.
+    pub(crate) fn csv(team: &Team, requests: &[Self]) -> String {
+        let name = |id: &MemberId| team.name_of(id);
+        let mut out = csv_line(&[
+            "id",
+            "title",
+            "status",
+            "author",
+            "author_name",
+            "created_at",
+            "urgency",
+            "skills",
+            "to",
+            "claimed_by",
+            "resolved_at",
+        ]);
+        for r in requests {
+            out += &csv_line(&[
+                r.id.to_string(),
+                r.title.clone(),
+                r.status.clone(),
+                r.author.to_string(),
+                name(&r.author),
+                format_datetime(r.created_at),
+                r.urgency.as_str().into(),
+                r.skills.join(";"),
+                r.to.as_ref().map(name).unwrap_or_default(),
+                r.claimed_by.as_ref().map(name).unwrap_or_default(),
+                r.resolved_at.map(format_datetime).unwrap_or_default(),
+            ]);
+        }
+        out
+    }
+
+    /// Restores this request if the copy lacks it, under the same limits as asking. A
+    /// claim comes back only when it is the importer's own.
+    pub(crate) fn import(&self, cx: &mut ImportCx<'_>) -> Result<(), ImportError> {
+        if cx.team.requests.contains_key(&self.id) {
+            cx.report.already_present += 1;
+            return Ok(());
+        }
+        cx.check_member(&self.author, &self.id)?;
+        if let Some(to) = &self.to {
+            cx.check_member(to, &self.id)?;
+        }
+        let new = NewRequest {
+            title: self.title.clone(),
+            tried: self.tried.clone(),
+            skills: self.skills.clone(),
+            urgency: self.urgency,
+            to: self.to.clone(),
+        }
+        .check()
+        .map_err(record_err(&self.id))?;
+        let obj = new.write(&mut cx.w, &self.id, &self.author, self.created_at)?;
+        if let Some(t) = self.resolved_at {
+            cx.w.put(&obj, key::RESOLVED_MS, t)?;
+        }
+        if let Some(t) = self.withdrawn_at {
+            cx.w.put(&obj, key::WITHDRAWN_MS, t)?;
+        }
+        if let (Some(by), Some(at)) = (&self.claimed_by, self.claimed_at) {
+            if by == cx.me {
+                let claims = cx.w.child(&obj, key::CLAIMS)?;
+                let c = cx.w.new_map(&claims, cx.me.as_str())?;
+                cx.w.put(&c, key::AT_MS, at)?;
+            } else {
+                let skipped = format!(
+                    "claim by {} on \"{}\": only they can claim",
+                    cx.team.name_of(by),
+                    self.title
+                );
+                cx.report.skipped.push(skipped);
+            }
+        }
+        cx.report.added += 1;
+        Ok(())
+    }
+}

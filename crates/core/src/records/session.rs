@@ -1,0 +1,471 @@
+//! A coaching session: who coached whom, on what, for how long, and what they learned.
+//!
+//! ```text
+//! sessions/<session>: {coach, coachee, topic, skills/<skill>: Bool, at_ms, minutes,
+//!                      notes, learning, offer?, request?, created_ms, deleted_ms?,
+//!                      followups/<follow-up>: …}                    (see followup.rs)
+//! ```
+//!
+//! Consent: a session is logged after an accepted offer, against a request by the
+//! coachee, or by the coachee themselves ([`log`]).
+
+use std::collections::{BTreeSet, HashMap};
+
+use automerge::{ObjId, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use super::followup::{self, FollowUp, FollowUpOut};
+use super::{
+    Cx, ImportCx, Writer, clean_skills, clean_text, csv_line, done, opt_member, opt_u32,
+    record_err, tags,
+};
+use crate::command::{Applied, CommandError};
+use crate::export::ImportError;
+use crate::fields::{Fields, actor_of};
+use crate::ids::{ActorHex, MemberId, OfferId, RequestId, SessionId};
+use crate::model::{OfferStatus, Team};
+use crate::schema::{MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+use crate::time::format_datetime;
+use crate::touched::Collection;
+
+/// The longest a session can last.
+pub const MAX_MINUTES: u32 = 24 * 60;
+
+/// The document keys of a session.
+pub(crate) mod key {
+    pub(crate) const COACH: &str = "coach";
+    pub(crate) const COACHEE: &str = "coachee";
+    pub(crate) const TOPIC: &str = "topic";
+    pub(crate) const SKILLS: &str = "skills";
+    pub(crate) const AT_MS: &str = "at_ms";
+    pub(crate) const MINUTES: &str = "minutes";
+    pub(crate) const NOTES: &str = "notes";
+    pub(crate) const LEARNING: &str = "learning";
+    pub(crate) const OFFER: &str = "offer";
+    pub(crate) const REQUEST: &str = "request";
+    pub(crate) const CREATED_MS: &str = "created_ms";
+    pub(crate) const DELETED_MS: &str = "deleted_ms";
+    pub(crate) const FOLLOWUPS: &str = "followups";
+}
+
+/// A coaching session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Id.
+    pub id: SessionId,
+    /// Coach.
+    pub coach: MemberId,
+    /// Coachee.
+    pub coachee: MemberId,
+    /// Topic.
+    pub topic: String,
+    /// Skill tags.
+    pub skills: BTreeSet<String>,
+    /// When it happened.
+    pub at_ms: i64,
+    /// How long.
+    pub minutes: u32,
+    /// Notes (team-visible).
+    pub notes: String,
+    /// A shared learning, for the team.
+    pub learning: String,
+    /// The accepted offer it followed.
+    pub offer: Option<OfferId>,
+    /// The request it answered.
+    pub request: Option<RequestId>,
+    /// When logged.
+    pub created_ms: i64,
+    /// Who logged it (the member whose device wrote the record).
+    pub logged_by: Option<MemberId>,
+    /// Soft delete.
+    pub deleted_ms: Option<i64>,
+    /// Follow-ups, oldest first.
+    pub followups: Vec<FollowUp>,
+}
+
+/// A session to log: `Command::LogSession(NewSession { topic, ..NewSession::between(a, b) })`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSession {
+    /// Coach.
+    pub coach: MemberId,
+    /// Coachee.
+    pub coachee: MemberId,
+    /// Topic.
+    pub topic: String,
+    /// Skill tags.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// When it took place (default: now).
+    #[serde(default)]
+    pub at_ms: Option<i64>,
+    /// Minutes.
+    pub minutes: u32,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+    /// A learning to share with the team.
+    #[serde(default)]
+    pub learning: String,
+    /// The accepted offer it follows.
+    #[serde(default)]
+    pub offer: Option<OfferId>,
+    /// The request it answers.
+    #[serde(default)]
+    pub request: Option<RequestId>,
+}
+
+impl NewSession {
+    /// The plainest session: `coach` coached `coachee` for 30 minutes, just now, with no
+    /// topic, notes, skills or learning, and not after an offer.
+    pub fn between(coach: MemberId, coachee: MemberId) -> Self {
+        Self {
+            coach,
+            coachee,
+            topic: String::new(),
+            skills: Vec::new(),
+            at_ms: None,
+            minutes: 30,
+            notes: String::new(),
+            learning: String::new(),
+            offer: None,
+            request: None,
+        }
+    }
+
+    /// A session's own limits, the same for logging and import.
+    pub fn check(mut self) -> Result<Self, CommandError> {
+        if self.coach == self.coachee {
+            return Err(CommandError::InvalidInput {
+                field: "coachee",
+                reason: "coach and coachee must be different people".into(),
+            });
+        }
+        if self.minutes > MAX_MINUTES {
+            return Err(CommandError::InvalidInput {
+                field: "minutes",
+                reason: "a session cannot last more than a day".into(),
+            });
+        }
+        self.topic = clean_text("topic", &self.topic, MAX_TITLE_CHARS, true)?;
+        self.notes = clean_text("notes", &self.notes, MAX_TEXT_CHARS, false)?;
+        self.learning = clean_text("learning", &self.learning, MAX_TEXT_CHARS, false)?;
+        self.skills = clean_skills(&self.skills)?;
+        Ok(self)
+    }
+
+    /// Writes a checked session as a new record.
+    fn write(
+        &self,
+        w: &mut Writer<'_>,
+        id: &SessionId,
+        at_ms: i64,
+        created_ms: i64,
+    ) -> Result<ObjId, CommandError> {
+        let parent = w.collection(Collection::Sessions)?;
+        let obj = w.new_map(&parent, id.as_str())?;
+        w.put(&obj, key::COACH, self.coach.as_str())?;
+        w.put(&obj, key::COACHEE, self.coachee.as_str())?;
+        w.put(&obj, key::TOPIC, self.topic.as_str())?;
+        w.tags(&obj, key::SKILLS, &self.skills)?;
+        w.put(&obj, key::AT_MS, at_ms)?;
+        w.put(&obj, key::MINUTES, i64::from(self.minutes))?;
+        w.put(&obj, key::NOTES, self.notes.as_str())?;
+        w.put(&obj, key::LEARNING, self.learning.as_str())?;
+        w.put_some(&obj, key::OFFER, self.offer.as_ref().map(OfferId::as_str))?;
+        w.put_some(
+            &obj,
+            key::REQUEST,
+            self.request.as_ref().map(RequestId::as_str),
+        )?;
+        w.put(&obj, key::CREATED_MS, created_ms)?;
+        w.new_map(&obj, key::FOLLOWUPS)?;
+        Ok(obj)
+    }
+}
+
+/// Reads one session; `None` when it lacks a coach or coachee.
+pub(crate) fn read<D: ReadDoc>(
+    doc: &D,
+    actors: &HashMap<ActorHex, MemberId>,
+    id: &SessionId,
+    obj: &ObjId,
+) -> Option<Session> {
+    let f = Fields::read(doc, obj);
+    Some(Session {
+        id: id.clone(),
+        coach: opt_member(&f, key::COACH)?,
+        coachee: opt_member(&f, key::COACHEE)?,
+        topic: f.text(key::TOPIC),
+        skills: tags(doc, &f, key::SKILLS),
+        at_ms: f.int(key::AT_MS).unwrap_or(0),
+        minutes: opt_u32(&f, key::MINUTES).unwrap_or(0),
+        notes: f.text(key::NOTES),
+        learning: f.text(key::LEARNING),
+        offer: f.str(key::OFFER).and_then(|s| OfferId::parse(s).ok()),
+        request: f.str(key::REQUEST).and_then(|s| RequestId::parse(s).ok()),
+        created_ms: f.int(key::CREATED_MS).unwrap_or(0),
+        logged_by: actor_of(obj).and_then(|a| actors.get(&a).cloned()),
+        deleted_ms: f.int(key::DELETED_MS),
+        followups: followup::read_all(doc, f.map(key::FOLLOWUPS)),
+    })
+}
+
+/// A session that has not been deleted.
+pub(crate) fn live<'t>(team: &'t Team, id: &SessionId) -> Result<&'t Session, CommandError> {
+    team.sessions
+        .get(id)
+        .filter(|s| s.deleted_ms.is_none())
+        .ok_or_else(|| CommandError::NotFound {
+            kind: "session",
+            id: id.to_string(),
+        })
+}
+
+/// Logs a session. The coach or the coachee logs it, and it needs the coachee's consent.
+pub(crate) fn log(cx: &mut Cx<'_>, new: NewSession) -> Result<Applied, CommandError> {
+    cx.current_member(&new.coach)?;
+    cx.current_member(&new.coachee)?;
+    let mut new = new.check()?;
+    let me = cx.me;
+    if me != &new.coach && me != &new.coachee {
+        return Err(CommandError::NotYours {
+            who: format!("{} or {}", cx.name(&new.coach), cx.name(&new.coachee)),
+            action: "log this session",
+        });
+    }
+    (new.offer, new.request) = consent(cx.team, me, &new)?;
+    let id: SessionId = cx.fresh()?;
+    let now_ms = cx.now_ms;
+    new.write(&mut cx.w, &id, new.at_ms.unwrap_or(now_ms), now_ms)?;
+    Ok(Applied {
+        created: Some(id.to_string()),
+        summary: format!(
+            "{} coached {}: {}",
+            cx.name(&new.coach),
+            cx.name(&new.coachee),
+            new.topic
+        ),
+    })
+}
+
+/// Soft-deletes a session (its coach or coachee).
+pub(crate) fn delete(cx: &mut Cx<'_>, session: &SessionId) -> Result<Applied, CommandError> {
+    let s = live(cx.team, session)?;
+    if cx.me != &s.coach && cx.me != &s.coachee {
+        return Err(CommandError::NotYours {
+            who: format!("{} or {}", cx.name(&s.coach), cx.name(&s.coachee)),
+            action: "delete this session",
+        });
+    }
+    let obj =
+        cx.w.record(Collection::Sessions, "session", session.as_str())?;
+    cx.w.put(&obj, key::DELETED_MS, cx.now_ms)?;
+    done("session deleted")
+}
+
+/// Finds the consent a session rests on: the offer or request given, or one that can be
+/// found, or the coachee's own say-so.
+fn consent(
+    team: &Team,
+    me: &MemberId,
+    new: &NewSession,
+) -> Result<(Option<OfferId>, Option<RequestId>), CommandError> {
+    let (coach, coachee) = (&new.coach, &new.coachee);
+    if let Some(oid) = &new.offer {
+        let o = team.offers.get(oid).ok_or_else(|| CommandError::NotFound {
+            kind: "offer",
+            id: oid.to_string(),
+        })?;
+        if &o.from != coach || &o.to != coachee {
+            return Err(CommandError::InvalidInput {
+                field: "offer",
+                reason: format!(
+                    "that offer was from {} to {}",
+                    team.name_of(&o.from),
+                    team.name_of(&o.to)
+                ),
+            });
+        }
+        if o.status() != OfferStatus::Accepted {
+            return Err(CommandError::Closed {
+                kind: "offer",
+                id: oid.to_string(),
+                status: match o.status() {
+                    OfferStatus::Pending => "still waiting for an answer",
+                    OfferStatus::Declined => "answered \"not now\"",
+                    _ => "withdrawn",
+                },
+            });
+        }
+        return Ok((Some(oid.clone()), o.request.clone().or(new.request.clone())));
+    }
+    if let Some(rid) = &new.request {
+        let r = super::request::of(team, rid)?;
+        if &r.author != coachee {
+            return Err(CommandError::InvalidInput {
+                field: "request",
+                reason: format!("that request was asked by {}", team.name_of(&r.author)),
+            });
+        }
+        if r.withdrawn_ms.is_some() {
+            return Err(CommandError::Closed {
+                kind: "request",
+                id: rid.to_string(),
+                status: "withdrawn",
+            });
+        }
+        return Ok((None, Some(rid.clone())));
+    }
+    // Nothing given: look for an accepted offer not yet followed by a session, then for
+    // an active request by the coachee that the coach is on.
+    let used: BTreeSet<&OfferId> = team
+        .sessions
+        .values()
+        .filter_map(|s| s.offer.as_ref())
+        .collect();
+    if let Some(o) = team
+        .offers
+        .values()
+        .filter(|o| {
+            &o.from == coach
+                && &o.to == coachee
+                && o.status() == OfferStatus::Accepted
+                && !used.contains(&o.id)
+        })
+        .max_by_key(|o| o.created_ms)
+    {
+        return Ok((Some(o.id.clone()), o.request.clone()));
+    }
+    if let Some(r) = team.requests.values().find(|r| {
+        &r.author == coachee && r.is_active() && r.winning_claim().map(|c| &c.member) == Some(coach)
+    }) {
+        return Ok((None, Some(r.id.clone())));
+    }
+    if me == coachee {
+        return Ok((None, None));
+    }
+    Err(CommandError::NoConsent {
+        coach: team.name_of(coach),
+        coachee: team.name_of(coachee),
+    })
+}
+
+/// A session in the JSON export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionOut {
+    /// Id.
+    pub id: SessionId,
+    /// Coach.
+    pub coach: MemberId,
+    /// Coachee.
+    pub coachee: MemberId,
+    /// Topic.
+    pub topic: String,
+    /// When it happened.
+    #[serde(default)]
+    pub at: i64,
+    /// Minutes.
+    #[serde(default)]
+    pub minutes: u32,
+    /// Skills.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+    /// Shared learning.
+    #[serde(default)]
+    pub learning: String,
+    /// Offer.
+    #[serde(default)]
+    pub offer: Option<OfferId>,
+    /// Request.
+    #[serde(default)]
+    pub request: Option<RequestId>,
+    /// Follow-ups.
+    #[serde(default)]
+    pub followups: Vec<FollowUpOut>,
+}
+
+impl SessionOut {
+    /// The export of the sessions that were not deleted.
+    pub(crate) fn all(team: &Team) -> Vec<Self> {
+        team.sessions
+            .values()
+            .filter(|s| s.deleted_ms.is_none())
+            .map(|s| SessionOut {
+                id: s.id.clone(),
+                coach: s.coach.clone(),
+                coachee: s.coachee.clone(),
+                topic: s.topic.clone(),
+                at: s.at_ms,
+                minutes: s.minutes,
+                skills: s.skills.iter().cloned().collect(),
+                notes: s.notes.clone(),
+                learning: s.learning.clone(),
+                offer: s.offer.clone(),
+                request: s.request.clone(),
+                followups: s.followups.iter().map(FollowUpOut::from).collect(),
+            })
+            .collect()
+    }
+
+    /// The sessions as a CSV table, names beside ids.
+    pub(crate) fn csv(team: &Team, sessions: &[Self]) -> String {
+        let mut out = csv_line(&[
+            "id", "coach", "coachee", "topic", "at", "minutes", "skills", "learning",
+        ]);
+        for s in sessions {
+            out += &csv_line(&[
+                s.id.to_string(),
+                team.name_of(&s.coach),
+                team.name_of(&s.coachee),
+                s.topic.clone(),
+                format_datetime(s.at),
+                s.minutes.to_string(),
+                s.skills.join(";"),
+                s.learning.clone(),
+            ]);
+        }
+        out
+    }
+
+    /// Restores this session if the copy lacks it, under the same limits as logging.
+    pub(crate) fn import(&self, cx: &mut ImportCx<'_>) -> Result<(), ImportError> {
+        if cx.team.sessions.contains_key(&self.id) {
+            cx.report.already_present += 1;
+            return Ok(());
+        }
+        let err = record_err(&self.id);
+        cx.check_member(&self.coach, &self.id)?;
+        cx.check_member(&self.coachee, &self.id)?;
+        let new = NewSession {
+            coach: self.coach.clone(),
+            coachee: self.coachee.clone(),
+            topic: self.topic.clone(),
+            skills: self.skills.clone(),
+            at_ms: Some(self.at),
+            minutes: self.minutes,
+            notes: self.notes.clone(),
+            learning: self.learning.clone(),
+            offer: self.offer.clone(),
+            request: self.request.clone(),
+        }
+        .check()
+        .map_err(&err)?;
+        let obj = new.write(&mut cx.w, &self.id, self.at, self.at)?;
+        let ups = cx.w.child(&obj, key::FOLLOWUPS)?;
+        for (i, u) in self.followups.iter().enumerate() {
+            cx.check_member(&u.owner, &self.id)?;
+            u.import(
+                &mut cx.w,
+                &ups,
+                &followup::imported_id(&self.id, i),
+                self.at,
+            )
+            .map_err(&err)?;
+        }
+        cx.report.added += 1;
+        Ok(())
+    }
+}
