@@ -3,7 +3,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use peercoach_core::export::CsvTable;
+use peercoach_core::{Answer, SkillLevel, Stage, Urgency};
+use peercoach_node::api::ExportFormat;
 
 /// peercoach: peer coaching for small teams, synced directly between teammates.
 ///
@@ -104,8 +108,8 @@ pub enum Cmd {
         #[arg(long = "skill", value_name = "SKILL")]
         skills: Vec<String>,
         /// How soon.
-        #[arg(long, value_enum, default_value_t = UrgencyArg::Normal)]
-        urgency: UrgencyArg,
+        #[arg(long, value_enum, default_value_t = Urgency::Normal)]
+        urgency: Urgency,
         /// Ask one person (a "coach me" request): member id, id prefix or name.
         #[arg(long, value_name = "MEMBER")]
         to: Option<String>,
@@ -132,7 +136,7 @@ pub enum Cmd {
         offer: String,
         /// Your answer.
         #[arg(value_enum)]
-        answer: AnswerArg,
+        answer: Answer,
     },
     /// "I'm on it": claim a request.
     Claim {
@@ -229,8 +233,8 @@ pub enum Cmd {
         /// Skill tag.
         skill: String,
         /// Level.
-        #[arg(value_enum)]
-        level: LevelArg,
+        #[arg(value_parser = skill_level(), value_name = "LEVEL")]
+        level: OrNone<SkillLevel>,
     },
     /// Mark a skill you want to learn (`--no` to unmark).
     Want {
@@ -294,13 +298,13 @@ pub enum Cmd {
     Export {
         /// Format.
         #[arg(long, value_enum)]
-        format: FormatArg,
+        format: ExportFormat,
         /// Write to a file instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// The table, for csv.
-        #[arg(long, value_enum, default_value_t = TableArg::Requests)]
-        table: TableArg,
+        #[arg(long, value_enum, default_value_t = CsvTable::Requests)]
+        table: CsvTable,
         /// Include your private notes (json only; left out unless asked).
         #[arg(long)]
         private_notes: bool,
@@ -537,8 +541,8 @@ pub enum DutyCmd {
         /// The apprentice.
         member: String,
         /// Stage.
-        #[arg(value_enum)]
-        stage: StageArg,
+        #[arg(value_parser = stage(), value_name = "STAGE")]
+        stage: OrNone<Stage>,
     },
     /// Remove a duty.
     Remove {
@@ -570,52 +574,6 @@ pub enum ScreenArg {
     Settings,
 }
 
-/// Urgency.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum UrgencyArg {
-    /// Whenever.
-    Low,
-    /// This week.
-    Normal,
-    /// Stuck now.
-    High,
-}
-
-/// Answer.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum AnswerArg {
-    /// Yes please.
-    Yes,
-    /// Not now.
-    NotNow,
-}
-
-/// Skill level.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LevelArg {
-    /// Learning it.
-    Learning,
-    /// Can do it.
-    CanDo,
-    /// Can coach it.
-    CanCoach,
-    /// Remove.
-    None,
-}
-
-/// Backfill stage.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StageArg {
-    /// Shadow.
-    Shadow,
-    /// Co-do.
-    CoDo,
-    /// Lead.
-    Lead,
-    /// Remove.
-    None,
-}
-
 /// Weekday.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum WeekdayArg {
@@ -635,28 +593,23 @@ pub enum WeekdayArg {
     Sunday,
 }
 
-/// Export format.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum FormatArg {
-    /// JSON.
-    Json,
-    /// CSV.
-    Csv,
-    /// Markdown.
-    Md,
-    /// Automerge save file.
-    Automerge,
+/// A value to set, or `none` to take it away (a skill level, a backfill stage).
+#[derive(Debug, Clone, Copy)]
+pub struct OrNone<T>(pub Option<T>);
+
+/// `learning`, `can-do`, `can-coach` or `none`, named by core.
+fn skill_level() -> impl TypedValueParser<Value = OrNone<SkillLevel>> {
+    PossibleValuesParser::new(
+        SkillLevel::ALL
+            .map(SkillLevel::as_str)
+            .into_iter()
+            .chain(["none"]),
+    )
+    .map(|s| OrNone(SkillLevel::parse(&s)))
 }
 
-/// CSV table.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum TableArg {
-    /// Requests.
-    Requests,
-    /// Offers.
-    Offers,
-    /// Sessions.
-    Sessions,
-    /// Members.
-    Members,
+/// `shadow`, `co-do`, `lead` or `none`, named by core.
+fn stage() -> impl TypedValueParser<Value = OrNone<Stage>> {
+    PossibleValuesParser::new(Stage::ALL.map(Stage::as_str).into_iter().chain(["none"]))
+        .map(|s| OrNone(Stage::parse(&s)))
 }

@@ -4,8 +4,9 @@ use std::fmt::Write;
 
 use peercoach_core::metrics::{Figure, Metrics};
 use peercoach_core::time::{DAY_MS, format_date, format_datetime, format_span};
+use peercoach_core::views::SessionRow;
 use peercoach_core::views::{BoardRow, HistoryItem, Inbox, OfferRow};
-use peercoach_node::api::{MemberRow, RotaReply, SessionRow, StatusReply, TeamEntry};
+use peercoach_node::api::{MemberRow, RotaReply, StatusReply, TeamEntry};
 
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
@@ -351,10 +352,10 @@ pub fn sessions(rows: &[SessionRow]) -> String {
         let _ = writeln!(
             out,
             "{}  {}  {} coached {}: {} ({} min){}",
-            short(&s.id),
+            short(s.id.as_str()),
             format_date(s.at_ms),
-            s.coach,
-            s.coachee,
+            s.coach_name,
+            s.coachee_name,
             s.topic,
             s.minutes,
             if s.reversal {
@@ -366,12 +367,14 @@ pub fn sessions(rows: &[SessionRow]) -> String {
         if !s.learning.is_empty() {
             let _ = writeln!(out, "          learning: {}", s.learning);
         }
-        for (id, text, owner, done) in &s.followups {
+        for u in &s.followups {
             let _ = writeln!(
                 out,
-                "          [{}] {} {text} ({owner})",
-                if *done { "x" } else { " " },
-                short(id)
+                "          [{}] {} {} ({})",
+                if u.done { "x" } else { " " },
+                short(u.id.as_str()),
+                u.text,
+                u.owner_name
             );
         }
     }

@@ -9,19 +9,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use peercoach_core::time::parse_date;
-use peercoach_core::{
-    Answer, Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId, SkillLevel,
-    Stage, Urgency,
-};
-use peercoach_node::api::{
-    CsvTableArg, ExportFormat, Query, Ref, RefKind, Reply, Request, b64, unb64,
-};
+use peercoach_core::{Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
+use peercoach_node::api::{Query, Ref, RefKind, Reply, Request, b64, unb64};
 use serde_json::json;
 
-use crate::cli::{
-    AnswerArg, Cmd, DutyCmd, FollowupCmd, FormatArg, LevelArg, NetworkArgs, NoteCmd, RotaCmd,
-    SessionCmd, StageArg, TableArg, UrgencyArg,
-};
+use crate::cli::{Cmd, DutyCmd, FollowupCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd};
 use crate::client::Client;
 use crate::output;
 
@@ -126,7 +118,7 @@ fn note_subjects(cx: &mut Ctx<'_>) -> Result<std::collections::BTreeMap<String, 
     let mut titles = std::collections::BTreeMap::new();
     if let Reply::Sessions { sessions } = cx.query(Query::Sessions)? {
         for s in sessions {
-            titles.insert(s.id, format!("session \"{}\"", s.topic));
+            titles.insert(s.id.to_string(), format!("session \"{}\"", s.topic));
         }
     }
     if let Reply::Board { rows, .. } = cx.query(Query::Board { at_ms: None })? {
@@ -314,11 +306,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 title,
                 tried,
                 skills,
-                urgency: match urgency {
-                    UrgencyArg::Low => Urgency::Low,
-                    UrgencyArg::Normal => Urgency::Normal,
-                    UrgencyArg::High => Urgency::High,
-                },
+                urgency,
                 to,
             }))?;
         }
@@ -339,13 +327,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         }
         Cmd::Respond { offer, answer } => {
             let offer = cx.offer(&offer)?;
-            cx.apply(Command::Respond {
-                offer,
-                answer: match answer {
-                    AnswerArg::Yes => Answer::Yes,
-                    AnswerArg::NotNow => Answer::NotNow,
-                },
-            })?;
+            cx.apply(Command::Respond { offer, answer })?;
         }
         Cmd::Claim { request } => {
             let request = cx.request(&request)?;
@@ -391,20 +373,8 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             }))?;
         }
         Cmd::Session(SessionCmd::List { with, topic }) => {
-            let with = with
-                .map(|w| -> Result<String> {
-                    let id = cx.member(&w)?;
-                    let reply = cx.query(Query::Members)?;
-                    let Reply::Members { members } = reply else {
-                        bail!("unexpected reply");
-                    };
-                    Ok(members
-                        .into_iter()
-                        .find(|m| m.id == id.as_str())
-                        .map(|m| m.name)
-                        .unwrap_or_default())
-                })
-                .transpose()?;
+            // By id: two members may share a name.
+            let with = with.map(|w| cx.member(&w)).transpose()?;
             let mut reply = cx.query(Query::Sessions)?;
             if let Reply::Sessions { sessions } = &mut reply {
                 sessions.retain(|s| {
@@ -587,12 +557,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         }
         Cmd::Skill { skill, level } => cx.apply(Command::SetSkill {
             skill,
-            level: match level {
-                LevelArg::Learning => Some(SkillLevel::Learning),
-                LevelArg::CanDo => Some(SkillLevel::CanDo),
-                LevelArg::CanCoach => Some(SkillLevel::CanCoach),
-                LevelArg::None => None,
-            },
+            level: level.0,
         })?,
         Cmd::Want { skill, no } => cx.apply(Command::SetWantsToLearn { skill, wants: !no })?,
         Cmd::Snooze { until, off } => {
@@ -711,12 +676,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             cx.apply(Command::SetBackfill {
                 duty,
                 apprentice,
-                stage: match stage {
-                    StageArg::Shadow => Some(Stage::Shadow),
-                    StageArg::CoDo => Some(Stage::CoDo),
-                    StageArg::Lead => Some(Stage::Lead),
-                    StageArg::None => None,
-                },
+                stage: stage.0,
             })?;
         }
         Cmd::Duty(DutyCmd::Remove { duty }) => {
@@ -753,18 +713,8 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         } => {
             let reply = cx.call(Request::Export {
                 team: cx.g.team.clone(),
-                format: match format {
-                    FormatArg::Json => ExportFormat::Json,
-                    FormatArg::Csv => ExportFormat::Csv,
-                    FormatArg::Md => ExportFormat::Md,
-                    FormatArg::Automerge => ExportFormat::Automerge,
-                },
-                table: Some(match table {
-                    TableArg::Requests => CsvTableArg::Requests,
-                    TableArg::Offers => CsvTableArg::Offers,
-                    TableArg::Sessions => CsvTableArg::Sessions,
-                    TableArg::Members => CsvTableArg::Members,
-                }),
+                format,
+                table: Some(table),
                 private_notes,
             })?;
             let Reply::Exported { bytes_b64 } = reply else {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use peercoach_core::metrics::{self, Metrics, MetricsConfig};
-use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox, OfferRow};
+use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox, OfferRow, SessionRow};
 use peercoach_core::{MemberId, OfferId, RequestId, SessionId, Urgency};
 use peercoach_node::TeamSnapshot;
 use serde::{Deserialize, Serialize};
@@ -296,10 +296,8 @@ pub struct Derived {
     history: Option<Vec<HistoryItem>>,
     /// Duties (built when the Backfill screen first needs them).
     duties: Option<Vec<DutyRow>>,
-    /// Sessions, newest first.
-    pub sessions: Vec<SessionId>,
-    /// Sessions that reversed an earlier one.
-    pub reversals: std::collections::BTreeSet<SessionId>,
+    /// Sessions, newest first, each marked when it reversed an earlier one.
+    pub sessions: Vec<SessionRow>,
     /// Pairs who coached each other both ways, most recent first.
     pub pairs: Vec<views::Reciprocal>,
     /// Dashboard figures (computed when the dashboard is shown).
@@ -330,26 +328,7 @@ impl Derived {
         self.history = None;
         self.duties = None;
         self.pairs = views::reciprocal_pairs(team);
-        let mut sessions: Vec<_> = team
-            .sessions
-            .values()
-            .filter(|s| s.deleted_ms.is_none())
-            .collect();
-        sessions.sort_by_key(|s| std::cmp::Reverse(s.at_ms));
-        self.sessions = sessions.iter().map(|s| s.id.clone()).collect();
-        let mut first: BTreeMap<(&MemberId, &MemberId), i64> = BTreeMap::new();
-        for s in sessions.iter().rev() {
-            first.entry((&s.coach, &s.coachee)).or_insert(s.at_ms);
-        }
-        self.reversals = sessions
-            .iter()
-            .filter(|s| {
-                first
-                    .get(&(&s.coachee, &s.coach))
-                    .is_some_and(|t| *t < s.at_ms)
-            })
-            .map(|s| s.id.clone())
-            .collect();
+        self.sessions = views::session_rows(team);
         self.metrics = None;
         self.board_at = None;
     }

@@ -75,7 +75,9 @@ pub fn to_export(team: &Team, viewer: Option<&MemberId>) -> Export {
 }
 
 /// Which table a CSV export holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CsvTable {
     /// Requests.
     Requests,

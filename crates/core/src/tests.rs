@@ -84,16 +84,9 @@ pub(crate) fn session(
     let id = f.create(
         i,
         Command::LogSession(NewSession {
-            coach: coach.clone(),
-            coachee: coachee.clone(),
             topic: topic.into(),
             skills: vec!["rust".into()],
-            at_ms: None,
-            minutes: 30,
-            notes: String::new(),
-            learning: String::new(),
-            offer: None,
-            request: None,
+            ..NewSession::between(coach.clone(), coachee.clone())
         }),
     );
     SessionId::parse(&id).expect("session id")

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
-use crate::model::{Answer, Offer, OfferStatus, Request, SkillLevel, Stage, Team, Urgency};
+use crate::model::{
+    Answer, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team, Urgency,
+};
 
 /// Where a request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -778,14 +780,99 @@ pub fn reciprocal_pairs(team: &Team) -> Vec<Reciprocal> {
     out
 }
 
-/// Whether a session reversed an earlier one (B coaching A after A coached B).
-pub fn is_reversal(team: &Team, session: &SessionId) -> bool {
-    let Some(s) = team.sessions.get(session) else {
-        return false;
-    };
-    team.sessions.values().any(|o| {
-        o.deleted_ms.is_none() && o.coach == s.coachee && o.coachee == s.coach && o.at_ms < s.at_ms
-    })
+/// A session as the window and the CLI list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// Id.
+    pub id: SessionId,
+    /// Coach.
+    pub coach: MemberId,
+    /// Coach's name.
+    pub coach_name: String,
+    /// Coachee.
+    pub coachee: MemberId,
+    /// Coachee's name.
+    pub coachee_name: String,
+    /// Topic.
+    pub topic: String,
+    /// When.
+    pub at_ms: i64,
+    /// Minutes.
+    pub minutes: u32,
+    /// Notes.
+    pub notes: String,
+    /// Shared learning.
+    pub learning: String,
+    /// Skill tags.
+    pub skills: Vec<String>,
+    /// Coaching went the other way earlier: the coachee had coached the coach before.
+    pub reversal: bool,
+    /// Follow-ups, oldest first.
+    pub followups: Vec<SessionFollowUp>,
+}
+
+/// A follow-up as listed under its session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionFollowUp {
+    /// Id.
+    pub id: FollowUpId,
+    /// What to do.
+    pub text: String,
+    /// Who does it.
+    pub owner: MemberId,
+    /// Their name.
+    pub owner_name: String,
+    /// When it is due.
+    pub due_ms: Option<i64>,
+    /// Done.
+    pub done: bool,
+}
+
+/// The sessions that were not deleted, newest first, each marked when it reversed an
+/// earlier one (B coaching A after A coached B).
+pub fn session_rows(team: &Team) -> Vec<SessionRow> {
+    let mut sessions: Vec<&Session> = team
+        .sessions
+        .values()
+        .filter(|s| s.deleted_ms.is_none())
+        .collect();
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.at_ms));
+    let mut first: BTreeMap<(&MemberId, &MemberId), i64> = BTreeMap::new();
+    for s in &sessions {
+        let t = first.entry((&s.coach, &s.coachee)).or_insert(s.at_ms);
+        *t = (*t).min(s.at_ms);
+    }
+    sessions
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id.clone(),
+            coach: s.coach.clone(),
+            coach_name: team.name_of(&s.coach),
+            coachee: s.coachee.clone(),
+            coachee_name: team.name_of(&s.coachee),
+            topic: s.topic.clone(),
+            at_ms: s.at_ms,
+            minutes: s.minutes,
+            notes: s.notes.clone(),
+            learning: s.learning.clone(),
+            skills: s.skills.iter().cloned().collect(),
+            reversal: first
+                .get(&(&s.coachee, &s.coach))
+                .is_some_and(|t| *t < s.at_ms),
+            followups: s
+                .followups
+                .iter()
+                .map(|u| SessionFollowUp {
+                    id: u.id.clone(),
+                    text: u.text.clone(),
+                    owner: u.owner.clone(),
+                    owner_name: team.name_of(&u.owner),
+                    due_ms: u.due_ms,
+                    done: u.done_ms.is_some(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// For each skill: who is at which level.

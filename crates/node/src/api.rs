@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use peercoach_core::export::{CsvTable, ImportReport};
 use peercoach_core::metrics::Metrics;
-use peercoach_core::views::{BoardRow, DutyRow, HistoryItem, Inbox, SkillRow};
+use peercoach_core::views::{BoardRow, DutyRow, HistoryItem, Inbox, SessionRow, SkillRow};
 use peercoach_core::{Command, SkillLevel};
 
 /// What kind of record a reference names.
@@ -52,6 +52,7 @@ pub struct Ref {
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ExportFormat {
     /// Our JSON.
     Json,
@@ -61,31 +62,6 @@ pub enum ExportFormat {
     Md,
     /// A standard Automerge save file of the whole document.
     Automerge,
-}
-
-/// The CSV table to export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CsvTableArg {
-    /// Requests.
-    Requests,
-    /// Offers.
-    Offers,
-    /// Sessions.
-    Sessions,
-    /// Members.
-    Members,
-}
-
-impl From<CsvTableArg> for CsvTable {
-    fn from(t: CsvTableArg) -> Self {
-        match t {
-            CsvTableArg::Requests => CsvTable::Requests,
-            CsvTableArg::Offers => CsvTable::Offers,
-            CsvTableArg::Sessions => CsvTable::Sessions,
-            CsvTableArg::Members => CsvTable::Members,
-        }
-    }
 }
 
 /// A read-only question about the team.
@@ -181,7 +157,7 @@ pub enum Request {
         /// Format.
         format: ExportFormat,
         /// CSV table.
-        table: Option<CsvTableArg>,
+        table: Option<CsvTable>,
         /// Include my private notes (JSON only). They are never exported unless asked.
         #[serde(default)]
         private_notes: bool,
@@ -334,31 +310,6 @@ pub struct MemberRow {
     pub devices: usize,
     /// This is me.
     pub me: bool,
-}
-
-/// A session as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionRow {
-    /// Id.
-    pub id: String,
-    /// Coach name.
-    pub coach: String,
-    /// Coachee name.
-    pub coachee: String,
-    /// Topic.
-    pub topic: String,
-    /// When.
-    pub at_ms: i64,
-    /// Minutes.
-    pub minutes: u32,
-    /// Notes.
-    pub notes: String,
-    /// Shared learning.
-    pub learning: String,
-    /// Coaching went the other way earlier: the two coached each other both ways.
-    pub reversal: bool,
-    /// Follow-ups: id, text, owner name, done.
-    pub followups: Vec<(String, String, String, bool)>,
 }
 
 /// The rota for a week plus the coaching hour.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use peercoach_core::automerge::{AutoCommit, AutomergeError, Change};
-use peercoach_core::export::{self, ImportError};
+use peercoach_core::export::{self, CsvTable, ImportError};
 use peercoach_core::metrics::{self, MetricsConfig};
 use peercoach_core::notes::{NoteId, NotesDoc, notes_doc_id};
 use peercoach_core::view_cache::{self, View};
@@ -18,8 +18,7 @@ use peercoach_net::{JoinError, TicketError};
 use peercoach_store::{DataDir, Identity, StoreError, TeamStore};
 
 use crate::api::{
-    ExportFormat, MemberRow, Query, Ref, RefKind, Reply, Request, RotaReply, SessionRow, TeamEntry,
-    b64, unb64,
+    ExportFormat, MemberRow, Query, Ref, RefKind, Reply, Request, RotaReply, TeamEntry, b64, unb64,
 };
 
 /// Why a request failed. Nothing was written.
@@ -764,7 +763,7 @@ impl Engine {
                     ExportFormat::Csv => export::to_csv(
                         open.doc.team(),
                         me.as_ref(),
-                        table.unwrap_or(crate::api::CsvTableArg::Requests).into(),
+                        table.unwrap_or(CsvTable::Requests),
                     )
                     .into_bytes(),
                     ExportFormat::Md => export::to_markdown(open.doc.team(), now_ms).into_bytes(),
@@ -1123,38 +1122,9 @@ pub fn answer(doc: &TeamDoc, query: Query, now_ms: i64) -> Reply {
                 })
                 .collect(),
         },
-        Query::Sessions => {
-            let mut sessions: Vec<SessionRow> = team
-                .sessions
-                .values()
-                .filter(|s| s.deleted_ms.is_none())
-                .map(|s| SessionRow {
-                    id: s.id.to_string(),
-                    coach: team.name_of(&s.coach),
-                    coachee: team.name_of(&s.coachee),
-                    topic: s.topic.clone(),
-                    at_ms: s.at_ms,
-                    minutes: s.minutes,
-                    notes: s.notes.clone(),
-                    learning: s.learning.clone(),
-                    reversal: views::is_reversal(team, &s.id),
-                    followups: s
-                        .followups
-                        .iter()
-                        .map(|u| {
-                            (
-                                u.id.to_string(),
-                                u.text.clone(),
-                                team.name_of(&u.owner),
-                                u.done_ms.is_some(),
-                            )
-                        })
-                        .collect(),
-                })
-                .collect();
-            sessions.sort_by_key(|s| std::cmp::Reverse(s.at_ms));
-            Reply::Sessions { sessions }
-        }
+        Query::Sessions => Reply::Sessions {
+            sessions: views::session_rows(team),
+        },
         Query::Skills => Reply::Skills {
             skills: views::skill_map(team),
         },

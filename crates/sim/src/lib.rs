@@ -810,11 +810,8 @@ pub fn generate(
                 req,
             } => {
                 let cmd = Command::LogSession(NewSession {
-                    coach: run.members[coach].0.clone(),
-                    coachee: run.members[coachee].0.clone(),
                     topic: ASKS[topic].0.into(),
                     skills: vec![ASKS[topic].1.into()],
-                    at_ms: None,
                     minutes: [20, 30, 45, 60][session % 4],
                     notes: "Walked through it together and wrote down next steps".into(),
                     learning: if session % 3 == 0 {
@@ -824,6 +821,10 @@ pub fn generate(
                     },
                     offer: offer.and_then(|o| offer_ids.get(&o).cloned()),
                     request: req.and_then(|r| requests.get(&r).cloned()),
+                    ..NewSession::between(
+                        run.members[coach].0.clone(),
+                        run.members[coachee].0.clone(),
+                    )
                 });
                 if let Some(id) = run
                     .create(coach, cmd)

@@ -2,6 +2,7 @@
 //! removal confirmation.
 
 use egui::RichText;
+use peercoach_core::records::session;
 use peercoach_core::{Command, MemberId, Urgency};
 use peercoach_core::{NewOffer, NewRequest, NewSession};
 
@@ -248,9 +249,9 @@ fn session_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
             theme::text_field(ui, "Session skills", &mut cx.session.skills, "comma-separated");
             theme::text_area(ui, "Notes", &mut cx.session.notes, "Visible to the team");
             theme::text_area(ui, "Shared learning", &mut cx.session.learning, "One thing the team could learn from this");
-            let minutes: Option<u32> = cx.session.minutes.trim().parse().ok().filter(|m| *m <= 24 * 60);
+            let minutes: Option<u32> = cx.session.minutes.trim().parse().ok().filter(|m| *m <= session::MAX_MINUTES);
             if minutes.is_none() {
-                ui.colored_label(theme::bad(ui), "Minutes must be a number up to 1440");
+                ui.colored_label(theme::bad(ui), format!("Minutes must be a number up to {}", session::MAX_MINUTES));
             }
             ui.horizontal(|ui| {
                 let ready = cx.session.coach.is_some() && cx.session.coachee.is_some() && !cx.session.topic.trim().is_empty() && minutes.is_some();

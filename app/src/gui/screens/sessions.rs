@@ -35,19 +35,18 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
     });
     let filter = cx.prefs.session_filter.trim().to_lowercase();
     let team = &cx.snap.team;
-    let ids: Vec<_> = cx
+    let rows: Vec<usize> = cx
         .derived
         .sessions
         .iter()
-        .filter(|id| {
+        .enumerate()
+        .filter(|(_, s)| {
             filter.is_empty()
-                || team.sessions.get(*id).is_some_and(|s| {
-                    s.topic.to_lowercase().contains(&filter)
-                        || team.name_of(&s.coach).to_lowercase().contains(&filter)
-                        || team.name_of(&s.coachee).to_lowercase().contains(&filter)
-                })
+                || s.topic.to_lowercase().contains(&filter)
+                || s.coach_name.to_lowercase().contains(&filter)
+                || s.coachee_name.to_lowercase().contains(&filter)
         })
-        .cloned()
+        .map(|(i, _)| i)
         .collect();
     let pairs = &cx.derived.pairs;
     if !pairs.is_empty() {
@@ -72,15 +71,15 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             .default_size(380.0)
             .show(ui, |ui| detail_ui(ui, cx, &sid));
     }
-    if ids.is_empty() {
+    if rows.is_empty() {
         ui.label("No sessions match.");
         return;
     }
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .show_rows(ui, theme::ROW_HEIGHT, ids.len(), |ui, range| {
+        .show_rows(ui, theme::ROW_HEIGHT, rows.len(), |ui, range| {
             for i in range {
-                let Some(s) = cx.snap.team.sessions.get(&ids[i]).cloned() else {
+                let Some(s) = cx.derived.sessions.get(rows[i]).cloned() else {
                     continue;
                 };
                 ui.allocate_ui(
@@ -95,9 +94,7 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                             ui.vertical(|ui| {
                                 let text = format!(
                                     "{} coached {}: {}",
-                                    cx.name(&s.coach),
-                                    cx.name(&s.coachee),
-                                    s.topic
+                                    s.coach_name, s.coachee_name, s.topic
                                 );
                                 let selected = expanded.as_ref() == Some(&s.id);
                                 if ui
@@ -114,7 +111,7 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                                         RichText::new(format!("{} min", s.minutes))
                                             .color(theme::muted(ui)),
                                     );
-                                    if cx.derived.reversals.contains(&s.id) {
+                                    if s.reversal {
                                         // "You" only where I was one of the two.
                                         let mine =
                                             cx.snap.me.as_ref().is_some_and(|me| {
@@ -127,8 +124,7 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                                         };
                                         theme::chip(ui, text, theme::GOOD);
                                     }
-                                    let open =
-                                        s.followups.iter().filter(|u| u.done_ms.is_none()).count();
+                                    let open = s.followups.iter().filter(|u| !u.done).count();
                                     if open > 0 {
                                         theme::chip(
                                             ui,
@@ -153,7 +149,7 @@ pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
 }
 
 fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId) {
-    let Some(s) = cx.snap.team.sessions.get(id).cloned() else {
+    let Some(s) = cx.derived.sessions.iter().find(|s| &s.id == id).cloned() else {
         cx.drafts.selected_session = None;
         return;
     };
@@ -164,8 +160,8 @@ fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId)
             ui.label(
                 RichText::new(format!(
                     "{} coached {} on {}",
-                    cx.name(&s.coach),
-                    cx.name(&s.coachee),
+                    s.coach_name,
+                    s.coachee_name,
                     format_date(s.at_ms)
                 ))
                 .color(theme::muted(ui)),
@@ -181,8 +177,8 @@ fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId)
             ui.separator();
             ui.label(RichText::new("Follow-ups").strong());
             for u in &s.followups {
-                let mut done = u.done_ms.is_some();
-                let label = format!("{} ({})", u.text, cx.name(&u.owner));
+                let mut done = u.done;
+                let label = format!("{} ({})", u.text, u.owner_name);
                 if ui.checkbox(&mut done, label).changed() && cx.can_act() {
                     cx.apply(
                         Command::SetFollowUpDone {

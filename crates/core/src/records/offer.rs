@@ -45,6 +45,7 @@ mod key {
 /// The answer to an offer of help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Answer {
     /// Yes please: coaching may start, and the advice becomes visible.
     Yes,

@@ -32,16 +32,9 @@ fn team_with_history() -> TeamFixture {
         f.create(
             helper,
             Command::LogSession(NewSession {
-                coach: ids[helper].clone(),
-                coachee: ids[asker].clone(),
                 topic: "t".into(),
-                skills: vec![],
-                at_ms: None,
-                minutes: 30,
-                notes: String::new(),
-                learning: String::new(),
                 offer: Some(o),
-                request: None,
+                ..NewSession::between(ids[helper].clone(), ids[asker].clone())
             }),
         );
         f.sync_all();

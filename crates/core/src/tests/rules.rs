@@ -324,16 +324,11 @@ fn a_session_needs_consent() {
             f.apply(
                 i,
                 Command::LogSession(NewSession {
-                    coach: f.id(0),
-                    coachee: f.id(1),
                     topic: "Kubernetes".into(),
-                    skills: vec![],
-                    at_ms: None,
                     minutes: 45,
-                    notes: String::new(),
-                    learning: String::new(),
                     offer,
                     request,
+                    ..NewSession::between(f.id(0), f.id(1))
                 }),
             )
         };

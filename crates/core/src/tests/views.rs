@@ -154,8 +154,11 @@ fn history_names_authors_and_reversals_are_noticed() {
         (pairs[0].first.clone(), pairs[0].second.clone()),
         (ana.clone(), ben.clone())
     );
-    assert!(views::is_reversal(team, &s2));
-    assert!(!views::is_reversal(team, &s1));
+    let rows = views::session_rows(team);
+    let reversal = |id: &crate::SessionId| rows.iter().any(|r| &r.id == id && r.reversal);
+    assert!(reversal(&s2));
+    assert!(!reversal(&s1));
+    assert_eq!(rows[0].id, s2, "newest first");
     let history = views::history(team);
     assert!(
         history.windows(2).all(|w| w[0].at_ms >= w[1].at_ms),
