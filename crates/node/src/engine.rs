@@ -707,28 +707,7 @@ impl Engine {
                     summary: applied.summary,
                 })
             }
-            Request::Query { team, query } => {
-                let now_ms = self.env.now_ms();
-                if query == Query::Invites {
-                    let id = self.select(team.as_deref())?;
-                    return Ok(Reply::Invites {
-                        invites: crate::join::invites(self, &id)?,
-                    });
-                }
-                if query == Query::Notes {
-                    let id = self.select(team.as_deref())?;
-                    let notes = self.notes(&id)?.doc.notes().to_vec();
-                    return Ok(Reply::Notes { notes });
-                }
-                let open = self.team(team.as_deref())?;
-                if query == Query::Heads {
-                    let mut heads: Vec<String> =
-                        open.doc.heads().iter().map(ToString::to_string).collect();
-                    heads.sort();
-                    return Ok(Reply::Heads { heads });
-                }
-                Ok(answer(&open.doc, query, now_ms))
-            }
+            Request::Query { team, query } => answer(self, team.as_deref(), query),
             Request::Export {
                 team,
                 format,
@@ -1072,11 +1051,19 @@ pub fn resolve(team: &Team, r: &Ref) -> Result<String, EngineError> {
     }
 }
 
-/// Answers a query from the current view.
-pub fn answer(doc: &TeamDoc, query: Query, now_ms: i64) -> Reply {
-    let team = doc.team();
-    let me = doc.me();
-    match query {
+/// Answers a query about a team: from its current view, its document (heads), its
+/// invites or my private notes.
+fn answer(engine: &mut Engine, team: Option<&str>, query: Query) -> Result<Reply, EngineError> {
+    let now_ms = engine.env.now_ms();
+    let id = engine.select(team)?;
+    let doc = &mut engine.open_team(&id)?.doc;
+    let me = doc.me().cloned();
+    let me = me.as_ref();
+    // Shared, not copied: the arms below that ask the engine for more (invites, notes)
+    // cannot hold a borrow of the document at the same time.
+    let team = doc.shared_team();
+    let team = &*team;
+    Ok(match query {
         Query::Board { at_ms } => {
             let at = at_ms.unwrap_or(now_ms);
             Reply::Board {
@@ -1139,12 +1126,17 @@ pub fn answer(doc: &TeamDoc, query: Query, now_ms: i64) -> Reply {
                 coaching_hour: team.coaching_hour.as_ref().map(|h| h.describe()),
             })
         }
-        // Answered by the engine, which can read the document's heads and the notes.
-        Query::Heads => Reply::Heads { heads: Vec::new() },
-        Query::Notes => Reply::Notes { notes: Vec::new() },
         Query::Invites => Reply::Invites {
-            invites: Vec::new(),
+            invites: crate::join::invites(engine, &id)?,
         },
+        Query::Notes => Reply::Notes {
+            notes: engine.notes(&id)?.doc.notes().to_vec(),
+        },
+        Query::Heads => {
+            let mut heads: Vec<String> = doc.heads().iter().map(ToString::to_string).collect();
+            heads.sort();
+            Reply::Heads { heads }
+        }
         Query::Offers => {
             let mut offers: Vec<_> = team
                 .offers
@@ -1154,5 +1146,5 @@ pub fn answer(doc: &TeamDoc, query: Query, now_ms: i64) -> Reply {
             offers.sort_by_key(|o| std::cmp::Reverse(o.created_ms));
             Reply::Offers { offers }
         }
-    }
+    })
 }

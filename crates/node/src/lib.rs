@@ -12,10 +12,12 @@
 //!   `now_ms`, a persist's outcome), effects out (send, persist, save, close). Tested
 //!   in simulated time against a lossy in-memory network.
 //! - [`join`]: the rules of invites and joins, over the engine.
+//! - `access`: who may sync which document, a pure function of the team documents.
 //! - [`Node`]: the driver — the engine and the sync machine on their own thread, fed by
 //!   [`peercoach_net::Net`], the [`control`] socket and the app, carrying out the
 //!   machine's effects.
 
+mod access;
 pub mod api;
 pub mod connect;
 pub mod control;

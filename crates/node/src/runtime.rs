@@ -7,10 +7,19 @@
 //! network events, ticks — into engine calls and sync [`Input`]s, and carries out the
 //! machine's [`Effect`]s: frames onto sessions' outboxes, appends into the store, sync
 //! states saved, snapshots published for the UI. The rules themselves live in
-//! [`crate::sync`] (when to send what) and [`crate::join`] (who may join). What is left
-//! here is plumbing, and the network settings in `runtime/network.rs`.
+//! [`crate::sync`] (when to send what), [`crate::join`] (who may join) and `crate::access`
+//! (who may sync which document); the request policy (which team a request changes, what
+//! peers hear after it) is the pure `runtime/policy.rs`. What is left here is plumbing:
+//! this file runs the actor's loop and carries out effects; its children start the node
+//! (`start.rs`), hold the handle (`handle.rs`), answer `status` (`status.rs`), make
+//! invites and joins (`joining.rs`) and apply network settings (`network.rs`).
 
+mod handle;
+mod joining;
 mod network;
+mod policy;
+mod start;
+mod status;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -28,7 +37,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::api::{PeerStatus, Reply, Request, StatusReply};
 use crate::engine::{Engine, EngineError};
 use crate::sync::{Effect, Input, SessionId, SyncMachine};
-use peercoach_store::{NetworkMode, NetworkSettings};
+use peercoach_store::NetworkSettings;
+use policy::FollowUp;
 
 /// How a node is started.
 #[derive(Debug, Clone)]
@@ -169,97 +179,6 @@ pub struct NodeHandle {
     opened: Opened,
 }
 
-impl std::fmt::Debug for Msg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Msg::Api(..) => "Api",
-            Msg::Net(_) => "Net",
-            Msg::JoinDone { .. } => "JoinDone",
-            Msg::Tick => "Tick",
-            Msg::PublishAll => "PublishAll",
-            Msg::AddrChanged => "AddrChanged",
-            Msg::InviteReady { .. } => "InviteReady",
-            Msg::Rebound { .. } => "Rebound",
-            Msg::Shutdown(_) => "Shutdown",
-        })
-    }
-}
-
-impl NodeHandle {
-    /// Sends a request; the receiver yields the result once it is applied (and durable).
-    /// If the node has stopped, the receiver yields an error at once.
-    pub fn send(&self, request: Request) -> oneshot::Receiver<ApiResult> {
-        let (tx, rx) = oneshot::channel();
-        if let Err(mpsc::error::SendError(Msg::Api(_, tx))) = self.tx.send(Msg::Api(request, tx)) {
-            reply(tx, Err(EngineError::Stopped), Vec::new());
-        }
-        rx
-    }
-
-    /// Sends a request and waits for the reply.
-    pub async fn request(&self, request: Request) -> Result<Reply, EngineError> {
-        self.request_with_warnings(request).await.result
-    }
-
-    /// Like [`NodeHandle::request`], keeping the warnings.
-    pub async fn request_with_warnings(&self, request: Request) -> ApiResult {
-        self.send(request).await.unwrap_or_else(|_| ApiResult {
-            result: Err(EngineError::Stopped),
-            warnings: Vec::new(),
-        })
-    }
-
-    /// Change notifications.
-    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
-        self.events.subscribe()
-    }
-
-    /// Starts publishing a [`TeamSnapshot`] of every team after each change (the UI calls
-    /// this once; a headless node never does).
-    pub fn watch_snapshots(&self) {
-        if !self
-            .watching
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
-            && self.tx.send(Msg::PublishAll).is_err()
-        {
-            tracing::debug!("the node has stopped; no snapshots to publish");
-        }
-    }
-
-    /// Whether every team's document has been opened. Until then a team may show its
-    /// saved view, or nothing yet (the UI says it is opening, not that there is no team),
-    /// and requests wait.
-    pub fn is_open(&self) -> bool {
-        self.opened.get().is_some()
-    }
-
-    /// Every team as it was opened from this device's disk, before anything arrived
-    /// from the network (once [`Self::is_open`]; only while snapshots are watched). What
-    /// came in since is what happened while this device was away.
-    pub fn opened_snapshots(&self) -> Vec<Arc<TeamSnapshot>> {
-        self.opened.get().cloned().unwrap_or_default()
-    }
-
-    /// The latest view of a team.
-    pub fn snapshot(&self, team: &TeamId) -> Option<Arc<TeamSnapshot>> {
-        self.snapshots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(team)
-            .cloned()
-    }
-
-    /// Every team's latest view, by id.
-    pub fn snapshots(&self) -> Vec<Arc<TeamSnapshot>> {
-        self.snapshots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
-    }
-}
-
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -290,155 +209,10 @@ pub struct Node {
     actor: Option<std::thread::JoinHandle<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     socket: Option<PathBuf>,
-    loopback_only: bool,
     loopback_forced: bool,
 }
 
 impl Node {
-    /// Opens the data dir (taking its lock), binds the network and starts syncing.
-    /// Must be called inside a tokio runtime.
-    pub async fn start(options: NodeOptions) -> Result<Self, NodeError> {
-        let mut engine = if options.clock_skew_ms == 0 {
-            Engine::open(&options.data_dir)?
-        } else {
-            Engine::open_with_env(
-                &options.data_dir,
-                Box::new(SkewedClock(options.clock_skew_ms)),
-            )?
-        };
-        let settings = engine.settings().clone();
-        let loopback_only =
-            crate::connect::effective_mode(&settings.network, options.loopback_only)
-                == NetworkMode::Loopback;
-        // The teams' own relays are known once their documents are open; the actor binds
-        // again then if they change anything.
-        let (mut config, problem) = crate::connect::net_config(
-            engine.identity().secret_key,
-            &settings.network,
-            &[],
-            options.loopback_only,
-            options.bind,
-        );
-        if let Some(problem) = problem {
-            tracing::warn!("{problem}");
-        }
-        let (net_tx, mut net_rx) = mpsc::unbounded_channel();
-        // Keep the same port across restarts, so teammates who know our old address
-        // find us again; if it is taken, take any and publish the new address.
-        let net = match Net::bind(&config, net_tx.clone()).await {
-            Ok(net) => net,
-            Err(e) if config.port != 0 && config.bind.is_none() => {
-                tracing::warn!(port = config.port, error = %e, "saved port unavailable; using another");
-                Net::bind(
-                    &NetConfig {
-                        port: 0,
-                        ..config.clone()
-                    },
-                    net_tx,
-                )
-                .await?
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if options.bind.is_none()
-            && let Some(port) = net.direct_addrs().first().map(SocketAddr::port)
-            && port != settings.network.port
-        {
-            // What the endpoint is bound with: a later rebind keeps this port.
-            config.port = port;
-            if let Err(e) = engine.remember_port(port) {
-                tracing::warn!(error = %e, "could not remember the port");
-            }
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (events, _) = broadcast::channel(256);
-        let snapshots = Snapshots::default();
-        let watching = Watching::new(options.watch_snapshots.into());
-        let opened = Opened::default();
-        let handle = NodeHandle {
-            tx: tx.clone(),
-            events: events.clone(),
-            snapshots: snapshots.clone(),
-            watching: watching.clone(),
-            opened: opened.clone(),
-        };
-        let mut tasks = Vec::new();
-        let forward = tx.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(event) = net_rx.recv().await {
-                if forward.send(Msg::Net(event)).is_err() {
-                    break;
-                }
-            }
-        }));
-        let ticker = tx.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(std::time::Duration::from_secs(2));
-            loop {
-                interval.tick().await;
-                if ticker.send(Msg::Tick).is_err() {
-                    break;
-                }
-            }
-        }));
-        let watched = net.clone();
-        let changes = tx.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                watched.addr_changed().await;
-                // Addresses come and go in bursts (a new network brings several): publish
-                // once they settled.
-                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                if changes.send(Msg::AddrChanged).is_err() {
-                    break;
-                }
-            }
-        }));
-        let socket = if options.control_socket {
-            let path = peercoach_store::DataDir::control_socket_path(&options.data_dir);
-            tasks.push(crate::control::serve(&path, handle.clone())?);
-            Some(path)
-        } else {
-            None
-        };
-        let actor = Actor {
-            engine,
-            sync: SyncMachine::default(),
-            outboxes: HashMap::new(),
-            net: net.clone(),
-            net_config: config,
-            forced_loopback: options.loopback_only,
-            bind: options.bind,
-            rebinding: false,
-            last_addrs: net.direct_addrs().into_iter().collect(),
-            rt: tokio::runtime::Handle::current(),
-            tx: tx.downgrade(),
-            events,
-            specs: Vec::new(),
-            snapshots,
-            watching,
-            opened,
-            windowed: options.windowed,
-            version: 0,
-            ticks: 0,
-            published: false,
-            join_cancel: None,
-        };
-        let thread = std::thread::Builder::new()
-            .name("peercoach-node".into())
-            .spawn(move || actor.run(rx))
-            .map_err(NodeError::Thread)?;
-        Ok(Self {
-            handle,
-            net,
-            actor: Some(thread),
-            tasks,
-            socket,
-            loopback_only,
-            loopback_forced: options.loopback_only,
-        })
-    }
-
     /// A handle for requests and events.
     pub fn handle(&self) -> NodeHandle {
         self.handle.clone()
@@ -452,11 +226,6 @@ impl Node {
     /// This device's direct addresses.
     pub fn addrs(&self) -> Vec<SocketAddr> {
         self.net.direct_addrs()
-    }
-
-    /// Whether the node runs loopback-only (by its settings, or forced).
-    pub fn is_loopback_only(&self) -> bool {
-        self.loopback_only
     }
 
     /// Whether loopback-only is forced on this node, whatever its settings say
@@ -493,19 +262,6 @@ impl Node {
             }
         }
         self.net.shutdown().await;
-    }
-}
-
-/// The system clock off by a fixed amount (see [`NodeOptions::clock_skew_ms`]).
-struct SkewedClock(i64);
-
-impl Env for SkewedClock {
-    fn now_ms(&mut self) -> i64 {
-        SystemEnv.now_ms().saturating_add(self.0)
-    }
-
-    fn fresh_id(&mut self) -> String {
-        SystemEnv.fresh_id()
     }
 }
 
@@ -832,29 +588,14 @@ impl Actor {
     }
 
     fn api(&mut self, mut request: Request, to: oneshot::Sender<ApiResult>) {
-        let imports = matches!(request, Request::Import { .. });
-        let notes = matches!(
-            request,
-            Request::AddNote { .. } | Request::DeleteNote { .. }
-        );
-        // The team a request changes, resolved once from what the person typed (a name,
-        // an id prefix) and passed on as its exact id: a command that renames the team
-        // still finds it afterwards.
-        let named = match &mut request {
-            Request::Apply { team, .. }
-            | Request::Import { team, .. }
-            | Request::AddNote { team, .. }
-            | Request::DeleteNote { team, .. } => Some(team),
-            _ => None,
-        };
-        let target = match named {
+        let writes = policy::writes(&request);
+        let target = match policy::named_team(&mut request) {
             Some(team) => match self.engine.select(team.as_deref()) {
                 Ok(id) => {
                     *team = Some(id.to_string());
                     Some(id)
                 }
-                // An Automerge file may bring the first team: the import says.
-                Err(_) if imports => None,
+                Err(_) if policy::may_go_on_without_team(writes) => None,
                 Err(e) => {
                     let warnings = self.engine.take_warnings();
                     reply(to, Err(e), warnings);
@@ -911,9 +652,8 @@ impl Actor {
                 expires_in_ms,
                 device,
             } => {
-                if self.net.uses_relays() && self.net.relay_url().is_none() {
-                    // Just started: an invite without the relay cannot be used from
-                    // behind a NAT, so wait (a few seconds at most) until it is known.
+                if policy::invite_waits(self.net.uses_relays(), self.net.relay_url().is_some()) {
+                    // Just started: wait (a few seconds at most) until the relay is known.
                     let net = self.net.clone();
                     let tx = self.tx.clone();
                     self.rt.spawn(async move {
@@ -949,51 +689,18 @@ impl Actor {
             }
             other => self.engine.handle(other),
         };
-        match &result {
-            Ok(Reply::TeamCreated { team_id, .. }) => {
-                // A new team: teammates must be able to find this device.
-                if let Ok(team) = TeamId::parse(team_id) {
+        let notes_of = |team: &TeamId| self.engine.notes_id(team);
+        match policy::follow_up(writes, target.as_ref(), notes_of, &result) {
+            FollowUp::Nothing => {}
+            FollowUp::LocalChange(team) => self.local_change(&team),
+            FollowUp::Merged(team) => self.feed(Input::LocalChange { team, change: None }),
+            FollowUp::Reloaded(team) => self.feed(Input::Reloaded { team }),
+            FollowUp::Created(team) => {
+                if let Some(team) = team {
                     self.local_change(&team);
                 }
                 self.publish_addrs();
             }
-            Ok(reply) if imports => {
-                // A merged file brings others' changes, no single change of ours: peers
-                // hear the new heads and fetch what they lack. A file that added a team
-                // names it.
-                let added = match reply {
-                    Reply::Done {
-                        created: Some(id), ..
-                    } => TeamId::parse(id).ok(),
-                    _ => None,
-                };
-                if let Some(team) = added.or(target) {
-                    self.feed(Input::LocalChange { team, change: None });
-                }
-            }
-            Ok(_) => {
-                let changed = if notes {
-                    target.and_then(|team| self.engine.notes_id(&team))
-                } else {
-                    target
-                };
-                if let Some(changed) = changed {
-                    self.local_change(&changed);
-                }
-            }
-            Err(EngineError::NotSaved(_)) => {
-                // The engine read the document again from disk, and with it dropped what
-                // peers had sent and was not yet saved.
-                let reloaded = if notes {
-                    target.and_then(|team| self.engine.notes_id(&team))
-                } else {
-                    target
-                };
-                if let Some(team) = reloaded {
-                    self.feed(Input::Reloaded { team });
-                }
-            }
-            Err(_) => {}
         }
         let warnings = self.engine.take_warnings();
         reply(to, result, warnings);
@@ -1010,173 +717,6 @@ impl Actor {
             team: team.clone(),
             change,
         });
-    }
-
-    fn status(&mut self, team: Option<&str>) -> Result<Reply, EngineError> {
-        let endpoint_id = self.net.endpoint_id();
-        let addrs = self
-            .net
-            .direct_addrs()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let id = self.engine.select(team)?;
-        let open = self.engine.open_team(&id)?;
-        let view = open.doc.shared_team();
-        let mut peers = Vec::new();
-        for member in view.current_members() {
-            for device in member.devices.iter().filter(|d| d.trusted) {
-                let Ok(device_id) = DeviceId::parse(&device.endpoint) else {
-                    continue;
-                };
-                if device_id == endpoint_id {
-                    continue;
-                }
-                let path = self.net.path(&device_id);
-                peers.push(PeerStatus {
-                    member: member.id.to_string(),
-                    name: member.name.clone(),
-                    endpoint_id: device_id,
-                    connected: self.net.is_connected(&device_id),
-                    last_synced_ms: self.sync.last_received_ms(&id, &device_id),
-                    has_all_my_changes: self.sync.has_all_my_changes(
-                        &id,
-                        &device_id,
-                        open.doc.automerge(),
-                    ),
-                    path: path.map(|p| p.kind.as_str().to_owned()),
-                    rtt_ms: path.map(|p| p.rtt_ms),
-                    addrs: device.addrs.clone(),
-                    relay_url: device.relay.clone(),
-                    no_progress_ticks: self.sync.no_progress_ticks(&id, &device_id),
-                });
-            }
-        }
-        Ok(Reply::Status(StatusReply {
-            endpoint_id,
-            addrs,
-            relay_url: self.net.relay_url(),
-            mode: crate::connect::effective_mode(
-                &self.engine.settings().network,
-                self.forced_loopback,
-            )
-            .as_str()
-            .to_owned(),
-            relay_problem: self.net.relay_problem().or_else(|| self.net_problem()),
-            team_relay: view.relay.as_ref().map(|r| r.url.clone()),
-            team: Some(id.to_string()),
-            peers,
-        }))
-    }
-
-    fn invite(
-        &mut self,
-        team: Option<&str>,
-        expires_in_ms: i64,
-        device: bool,
-    ) -> Result<Reply, EngineError> {
-        let id = self.engine.select(team)?;
-        // Invites run on this device's clock, as its records do: a clock that is behind
-        // makes invites that expire sooner by the wall, as a person would see.
-        let now = self.engine.now_ms();
-        crate::join::make_invite(
-            &mut self.engine,
-            &id,
-            now,
-            expires_in_ms,
-            device,
-            self.net.addr(),
-        )
-    }
-
-    /// Starts joining with a ticket: checked here, carried over the network off the
-    /// actor's thread; the answer comes back as [`Msg::JoinDone`].
-    #[allow(clippy::type_complexity)] // reason: hands the reply channel back on failure
-    fn start_join(
-        &mut self,
-        ticket: &str,
-        name: String,
-        to: oneshot::Sender<ApiResult>,
-    ) -> Result<(), (Box<EngineError>, oneshot::Sender<ApiResult>)> {
-        if self.join_cancel.is_some() {
-            return Err((Box::new(EngineError::JoinUnderway), to));
-        }
-        let addrs = self
-            .net
-            .direct_addrs()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let now = self.engine.now_ms();
-        let (ticket, request) = match crate::join::join_request(
-            &mut self.engine,
-            ticket,
-            name,
-            now,
-            addrs,
-            self.net.relay_url(),
-        ) {
-            Ok(started) => started,
-            Err(e) => return Err((Box::new(e), to)),
-        };
-        let net = self.net.clone();
-        let tx = self.tx.clone();
-        let (cancel, cancelled) = oneshot::channel();
-        self.join_cancel = Some(cancel);
-        self.rt.spawn(async move {
-            let join = async {
-                let mut request = request;
-                // The inviter writes our relay into our member record: wait (briefly)
-                // until we have one, or teammates behind a NAT cannot reach us until we
-                // publish it.
-                if net.uses_relays() && net.relay_url().is_none() {
-                    net.wait_for_relay(INVITE_RELAY_WAIT).await;
-                    request.relay_url = net.relay_url();
-                }
-                net.join(&ticket, request).await
-            };
-            let result = tokio::select! {
-                result = join => Some(result),
-                Ok(()) = cancelled => None,
-            };
-            let done = Msg::JoinDone {
-                ticket: Box::new(ticket),
-                result,
-                reply: to,
-            };
-            if let Some(tx) = tx.upgrade()
-                && let Err(mpsc::error::SendError(Msg::JoinDone { reply: to, .. })) = tx.send(done)
-            {
-                reply(to, Err(EngineError::Stopped), Vec::new());
-            }
-        });
-        Ok(())
-    }
-
-    fn join_done(
-        &mut self,
-        ticket: &InviteTicket,
-        result: Option<Result<JoinAccepted, JoinError>>,
-        to: oneshot::Sender<ApiResult>,
-    ) {
-        self.join_cancel = None;
-        let outcome = result
-            .ok_or(EngineError::JoinCancelled)
-            .and_then(|r| r.map_err(EngineError::from))
-            .and_then(|accepted| crate::join::finish_join(&mut self.engine, ticket, accepted));
-        let result = outcome.map(|(answer, team, heads)| {
-            // Both sides know exactly what the other has: start the sync from there, not
-            // from nothing (which would send the whole history again).
-            self.feed(Input::PeerHas {
-                team: team.clone(),
-                peer: ticket.inviter.id.into(),
-                heads,
-            });
-            self.feed(Input::LocalChange { team, change: None });
-            answer
-        });
-        let warnings = self.engine.take_warnings();
-        reply(to, result, warnings);
     }
 
     fn net_event(&mut self, event: NetEvent) {

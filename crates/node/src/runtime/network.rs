@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::str::FromStr;
 
 use peercoach_core::{Command, TeamId};
-use peercoach_net::{DeviceId, NetConfig, PeerSpec};
+use peercoach_net::NetConfig;
 use peercoach_store::NetworkSettings;
 use tokio::sync::oneshot;
 
 use super::{Actor, ApiResult, Msg, NodeEvent, reply};
+use crate::access::{self, TeamView};
 use crate::api::Reply;
 use crate::connect::NotApplied;
 use crate::engine::EngineError;
@@ -275,60 +275,19 @@ impl Actor {
                 notes_of.insert(team, id);
             }
         }
-        let mut specs: HashMap<DeviceId, PeerSpec> = HashMap::new();
-        for (team_id, open) in self.engine.teams_mut() {
-            let team = open.doc.team();
-            let Some(my_member) = open.doc.me() else {
-                continue;
-            };
-            if !team.members.get(my_member).is_some_and(|m| m.is_current()) {
-                continue;
-            }
-            for member in team.current_members() {
-                let mine = &member.id == my_member;
-                for device in member.devices.iter().filter(|d| d.trusted) {
-                    // The document is where device ids enter: one that does not parse
-                    // names no device anyone can dial.
-                    let Ok(id) = DeviceId::parse(&device.endpoint) else {
-                        tracing::debug!(endpoint = %device.endpoint, "a member record names no valid device");
-                        continue;
-                    };
-                    if id == me {
-                        continue;
-                    }
-                    let spec = specs.entry(id).or_insert_with(|| PeerSpec {
-                        device: id,
-                        addrs: Vec::new(),
-                        relay_url: None,
-                        teams: BTreeSet::new(),
-                    });
-                    if spec.relay_url.is_none() {
-                        spec.relay_url = device.relay.clone();
-                    }
-                    for a in &device.addrs {
-                        if let Ok(addr) = SocketAddr::from_str(a)
-                            && !spec.addrs.contains(&addr)
-                        {
-                            spec.addrs.push(addr);
-                        }
-                    }
-                    spec.teams.insert(team_id.clone());
-                    if mine && let Some(notes) = notes_of.get(team_id) {
-                        spec.teams.insert(notes.clone());
-                    }
-                }
-            }
-        }
-        let mut specs: Vec<PeerSpec> = specs.into_values().collect();
-        specs.sort_by_key(|s| s.device);
+        let views = self.engine.teams_mut().map(|(id, open)| TeamView {
+            id,
+            team: open.doc.team(),
+            me: open.doc.me(),
+            notes: notes_of.get(id),
+        });
+        let specs = access::peers(me, views);
         if specs != self.specs {
             tracing::debug!(?specs, "peers changed");
             // Sessions with peers who are no longer members end here too.
-            let pairs = specs
-                .iter()
-                .flat_map(|s| s.teams.iter().map(move |t| (t.clone(), s.device)))
-                .collect();
-            self.feed(Input::Allowed { pairs });
+            self.feed(Input::Allowed {
+                pairs: access::pairs(&specs),
+            });
             self.net.set_peers(specs.clone());
             self.specs = specs;
         }
