@@ -188,7 +188,7 @@ fn first_run_creates_a_team_and_opens_the_board() {
     // The harness's node is forced to loopback: the first screen says so, not the
     // saved mode.
     settle(&mut h, "the network settings", |app| {
-        app.drafts.network.is_some()
+        app.screens.settings.network.is_some()
     });
     assert!(
         h.query_by_label("Network: Loopback only (PEERCOACH_LOOPBACK is set)")
@@ -290,7 +290,7 @@ fn offer_yes_flow_keeps_advice_hidden_until_yes_then_logs_a_session_and_syncs() 
         "advice hidden before yes"
     );
     ha.state_mut().prefs.screen = Screen::Board;
-    ha.state_mut().drafts.selected = ha.state().derived.board.first().map(|r| r.id.clone());
+    ha.state_mut().screens.board.selected = ha.state().derived.board.first().map(|r| r.id.clone());
     ha.step();
     ha.step();
     assert!(
@@ -325,7 +325,7 @@ fn offer_yes_flow_keeps_advice_hidden_until_yes_then_logs_a_session_and_syncs() 
     hb.step();
     click(&mut hb, "Log the session");
     hb.step();
-    let form = hb.state().session.clone();
+    let form = hb.state().screens.dialogs.session.clone();
     assert!(form.open);
     assert_eq!(form.topic, "Flaky integration test");
     assert!(form.offer.is_some() && form.coach.is_some() && form.coachee.is_some());
@@ -412,7 +412,9 @@ fn settings_offer_the_four_network_modes_and_apply_one_to_the_running_node() {
     let mut h = d.harness_sized(egui::vec2(1280.0, 2000.0));
     create_team(&mut h, "Ana");
     h.state_mut().prefs.screen = Screen::Settings;
-    settle(&mut h, "settings", |app| app.drafts.network.is_some());
+    settle(&mut h, "settings", |app| {
+        app.screens.settings.network.is_some()
+    });
     for mode in NetworkMode::ALL {
         assert!(h.query_by_label(mode.title()).is_some(), "{}", mode.title());
         assert!(
@@ -432,13 +434,14 @@ fn settings_offer_the_four_network_modes_and_apply_one_to_the_running_node() {
         h.step();
     }
     assert_eq!(
-        h.state().drafts.network.as_ref().map(|n| n.mode),
+        h.state().screens.settings.network.as_ref().map(|n| n.mode),
         Some(NetworkMode::Local),
         "the choice is taken"
     );
     click(&mut h, "Apply network settings");
     settle(&mut h, "the node applied it", |app| {
-        app.drafts
+        app.screens
+            .settings
             .saved_network
             .as_ref()
             .is_some_and(|n| n.mode == NetworkMode::Local)
@@ -528,7 +531,7 @@ fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
             name: "Bo".into(),
         },
     );
-    h.state_mut().drafts.first_ticket = used;
+    h.state_mut().screens.first_run.ticket = used;
     h.step();
     assert!(
         h.query_by_label_contains("Team Platform · invited by Ana")
@@ -544,13 +547,13 @@ fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
     let addr = a.node().addrs()[0];
     a.stop(&rt);
     let _blackhole = std::net::UdpSocket::bind(addr).expect("the inviter's old port");
-    h.state_mut().drafts.first_ticket = fresh;
+    h.state_mut().screens.first_run.ticket = fresh;
     h.step();
     click(&mut h, "Join team");
     see(&mut h, "Reaching Ana's device…");
     click(&mut h, "Cancel");
     see(&mut h, "You cancelled the join");
-    assert!(h.state().drafts.joining.is_none());
+    assert!(h.state().screens.first_run.joining.is_none());
     drop(h);
     b.stop(&rt);
     c.stop(&rt);
@@ -571,8 +574,17 @@ fn a_used_invite_says_who_joined_and_offers_a_new_one() {
     // default as `peercoach invite`: a day.
     assert!(h.query_by_label("Valid for").is_some());
     click(&mut h, "Invite a teammate");
-    settle(&mut h, "the ticket", |app| app.drafts.invite.is_some());
-    let left_ms = h.state().drafts.invite.as_ref().expect("invite").expires_ms
+    settle(&mut h, "the ticket", |app| {
+        app.screens.sync.invite.is_some()
+    });
+    let left_ms = h
+        .state()
+        .screens
+        .sync
+        .invite
+        .as_ref()
+        .expect("invite")
+        .expires_ms
         - peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
     assert!(
         (left_ms - peercoach_node::join::DEFAULT_INVITE_EXPIRY_MS).abs() < 60_000,
@@ -583,7 +595,14 @@ fn a_used_invite_says_who_joined_and_offers_a_new_one() {
         h.query_by_label("Copied").is_some(),
         "the button says it copied"
     );
-    let ticket = h.state().drafts.invite.clone().expect("invite").ticket;
+    let ticket = h
+        .state()
+        .screens
+        .sync
+        .invite
+        .clone()
+        .expect("invite")
+        .ticket;
     b.request(
         &rt,
         Request::Join {
@@ -757,7 +776,7 @@ fn private_notes_are_marked_private_and_kept_with_the_session() {
     settle(&mut h, "the session", |app| {
         !app.derived.sessions.is_empty()
     });
-    h.state_mut().drafts.selected_session =
+    h.state_mut().screens.sessions.selected =
         Some(peercoach_core::SessionId::parse(&session).expect("id"));
     for _ in 0..3 {
         h.step();
@@ -893,7 +912,7 @@ fn a_click_on_a_notification_opens_the_window_on_its_record_and_quit_stops_the_a
     settle(&mut h, "inbox", |app| app.prefs.screen == Screen::Inbox);
     shows(&mut h, ShowTarget::Request(request.to_string()));
     assert_eq!(h.state().prefs.screen, Screen::Board);
-    assert_eq!(h.state().drafts.selected, Some(request));
+    assert_eq!(h.state().screens.board.selected, Some(request));
     // A summary of new asks opens the board; one of offers, the inbox.
     shows(&mut h, ShowTarget::Inbox);
     assert_eq!(h.state().prefs.screen, Screen::Inbox);
@@ -959,13 +978,22 @@ fn an_expired_invite_says_so_at_the_join_form_and_on_the_inviter_s_sync_screen()
     ha.state_mut().prefs.screen = Screen::Sync;
     settle(&mut ha, "the sync screen", |_| true);
     click(&mut ha, "Invite a teammate");
-    settle(&mut ha, "the invite", |app| app.drafts.invite.is_some());
+    settle(&mut ha, "the invite", |app| {
+        app.screens.sync.invite.is_some()
+    });
     see(&mut ha, "This invite expired at");
     assert!(
         ha.query_by_label("Make a new invite").is_some(),
         "a new one is offered"
     );
-    let ticket = ha.state().drafts.invite.clone().expect("invite").ticket;
+    let ticket = ha
+        .state()
+        .screens
+        .sync
+        .invite
+        .clone()
+        .expect("invite")
+        .ticket;
 
     // Bo pastes it: the form says it expired, and whom to ask.
     let b = Device::fresh(&rt);
@@ -1007,15 +1035,15 @@ fn the_yellow_light_is_syncing_not_offline_and_names_how_each_peer_is_reached() 
     let d = Device::fresh(&rt);
     let mut h = d.harness();
     create_team(&mut h, "Ana");
-    settle(&mut h, "a status", |app| app.status.is_some());
+    settle(&mut h, "a status", |app| app.derived.status.is_some());
     // Bo's device is connected but lacks some of Ana's changes.
-    let mut status = h.state().status.clone().expect("status");
+    let mut status = h.state().derived.status.clone().expect("status");
     status.peers = vec![peercoach_node::api::PeerStatus {
         path: Some("relay".into()),
         rtt_ms: Some(42),
         ..bo_behind(&status)
     }];
-    h.state_mut().status = Some(status);
+    h.state_mut().derived.status = Some(status);
     let (light, why) = h.state().sync_light();
     assert_eq!(light, SyncLight::Yellow);
     assert!(
@@ -1051,7 +1079,7 @@ fn settings_switch_a_notification_kind_off_and_quit_stops_the_app() {
     create_team(&mut h, "Ana");
     h.state_mut().prefs.screen = Screen::Settings;
     settle(&mut h, "the preferences", |app| {
-        app.drafts.preferences.is_some()
+        app.screens.settings.preferences.is_some()
     });
     h.get_by_label("Someone thanked me").click();
     settle(&mut h, "saved", |_| true);
@@ -1082,18 +1110,18 @@ fn a_peer_whose_sync_makes_no_progress_says_so_on_the_sync_screen() {
     let d = Device::fresh(&rt);
     let mut h = d.harness();
     create_team(&mut h, "Ana");
-    settle(&mut h, "a status", |app| app.status.is_some());
+    settle(&mut h, "a status", |app| app.derived.status.is_some());
     // Bo's device is connected, lacks some of Ana's changes, and its sync has not moved
     // for six ticks.
-    let mut status = h.state().status.clone().expect("status");
+    let mut status = h.state().derived.status.clone().expect("status");
     status.peers = vec![peercoach_node::api::PeerStatus {
         no_progress_ticks: 6,
         ..bo_behind(&status)
     }];
-    h.state_mut().status = Some(status.clone());
+    h.state_mut().derived.status = Some(status.clone());
     h.state_mut().prefs.screen = Screen::Sync;
     h.step();
-    h.state_mut().status = Some(status.clone());
+    h.state_mut().derived.status = Some(status.clone());
     h.step();
     assert!(
         h.query_by_label("not yet · no progress for 12 s").is_some(),
@@ -1101,7 +1129,7 @@ fn a_peer_whose_sync_makes_no_progress_says_so_on_the_sync_screen() {
     );
     // Once it moves again, the plain words come back.
     status.peers[0].no_progress_ticks = 0;
-    h.state_mut().status = Some(status);
+    h.state_mut().derived.status = Some(status);
     h.step();
     assert!(h.query_by_label_contains("no progress").is_none());
     assert!(h.query_by_label("not yet").is_some());

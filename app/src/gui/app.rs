@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
-use peercoach_core::{Env, RequestId, SessionId, SystemEnv, TeamId};
-use peercoach_node::api::{Reply, Request, Show, ShowTarget, StatusReply};
+use peercoach_core::{Env, MemberId, RequestId, SessionId, SystemEnv, TeamId};
+use peercoach_node::api::{Reply, Request, Show, ShowTarget};
 use peercoach_node::{ApiResult, NodeEvent, NodeHandle, TeamSnapshot};
 use tokio::sync::{broadcast, oneshot};
 
 use super::screens;
-use super::state::{AskForm, Derived, Drafts, OfferForm, Prefs, Screen, SessionForm};
+use super::screens::Screens;
+use super::state::{Derived, OfferForm, Prefs, Screen, SessionForm};
 use super::theme::{self, SyncLight};
 use super::{Wake, Wakes};
 
@@ -61,33 +62,66 @@ pub struct Notice {
     pub until: Instant,
 }
 
-/// Everything a screen may read and do in one frame.
+/// What a screen asks of the app, beyond requests to the node: a dialog to open, a
+/// record to show, a message, quitting.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Open the "Ask for help" form.
+    Ask,
+    /// Open the offer form, filled in.
+    Offer(OfferForm),
+    /// Open the session form, filled in.
+    LogSession(SessionForm),
+    /// Ask whether to remove this member.
+    ConfirmRemove(MemberId),
+    /// Go to the board with this request open.
+    ShowRequest(RequestId),
+    /// Say something at the bottom of the window.
+    Notice(String),
+    /// Say what went wrong at the bottom of the window.
+    Error(String),
+    /// Stop the app, not only its window.
+    Quit,
+}
+
+/// What one frame asks for: requests to send to the node, and actions for the app. The
+/// app carries them out after drawing.
+#[derive(Default)]
+pub struct Outbox {
+    requests: Vec<(Request, Purpose)>,
+    actions: Vec<Action>,
+}
+
+impl Outbox {
+    /// Queues a request, with what to do with its reply.
+    pub fn push(&mut self, (request, purpose): (Request, Purpose)) {
+        self.requests.push((request, purpose));
+    }
+
+    /// Queues an action for the app.
+    pub fn act(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.actions.is_empty()
+    }
+}
+
+/// Everything a screen may read and do in one frame: the open team's snapshot, the views
+/// derived from it, the preferences, and the outbox.
 pub struct Cx<'a> {
     /// The open team.
     pub snap: &'a Arc<TeamSnapshot>,
     /// Now.
     pub now_ms: i64,
-    /// Views derived from the snapshot.
+    /// Views derived from the snapshot (and the node's sync status).
     pub derived: &'a mut Derived,
-    /// Sync status.
-    pub status: Option<&'a StatusReply>,
     /// Persisted preferences.
     pub prefs: &'a mut Prefs,
-    /// Ask form.
-    pub ask: &'a mut AskForm,
-    /// Offer dialog.
-    pub offer: &'a mut OfferForm,
-    /// Session form.
-    pub session: &'a mut SessionForm,
-    /// Other drafts.
-    pub drafts: &'a mut Drafts,
-    /// Requests to send after this frame.
-    pub outbox: &'a mut Vec<(Request, Purpose)>,
-    /// The data dir (shown in settings).
-    pub data_dir: &'a std::path::Path,
-    /// Whether loopback-only is forced (`PEERCOACH_LOOPBACK`, `--loopback-only`),
-    /// whatever the settings say.
-    pub loopback_forced: bool,
+    /// What this frame asks for.
+    pub outbox: &'a mut Outbox,
 }
 
 impl Cx<'_> {
@@ -117,27 +151,17 @@ impl Cx<'_> {
 pub struct PeercoachApp {
     node: NodeHandle,
     events: broadcast::Receiver<NodeEvent>,
-    data_dir: PathBuf,
-    loopback_forced: bool,
     /// Persisted preferences.
     pub prefs: Prefs,
     /// The open team's latest snapshot.
     pub snap: Option<Arc<TeamSnapshot>>,
     /// Derived views.
     pub derived: Derived,
-    /// Latest sync status.
-    pub status: Option<StatusReply>,
     status_due: Instant,
     pending: Vec<Pending>,
-    outbox: Vec<(Request, Purpose)>,
-    /// Ask form.
-    pub ask: AskForm,
-    /// Offer dialog.
-    pub offer: OfferForm,
-    /// Session form.
-    pub session: SessionForm,
-    /// Other drafts.
-    pub drafts: Drafts,
+    outbox: Outbox,
+    /// Every screen's own state.
+    pub screens: Screens,
     /// The message at the bottom.
     pub notice: Option<Notice>,
     /// The last error that concerns sync (the red light).
@@ -155,22 +179,20 @@ impl PeercoachApp {
     pub fn new(node: NodeHandle, data_dir: PathBuf, loopback_forced: bool, prefs: Prefs) -> Self {
         node.watch_snapshots();
         let events = node.subscribe();
+        let mut screens = Screens::default();
+        screens.settings.data_dir = data_dir;
+        screens.settings.loopback_forced = loopback_forced;
+        screens.first_run.loopback_forced = loopback_forced;
         let mut app = Self {
             node,
             events,
-            data_dir,
-            loopback_forced,
             prefs,
             snap: None,
             derived: Derived::default(),
-            status: None,
             status_due: Instant::now(),
             pending: Vec::new(),
-            outbox: Vec::new(),
-            ask: AskForm::default(),
-            offer: OfferForm::default(),
-            session: SessionForm::default(),
-            drafts: Drafts::default(),
+            outbox: Outbox::default(),
+            screens,
             notice: None,
             sync_error: None,
             first_frame: true,
@@ -188,13 +210,13 @@ impl PeercoachApp {
         match &show.target {
             ShowTarget::Request(id) => {
                 self.prefs.screen = Screen::Board;
-                self.drafts.selected = RequestId::parse(id).ok();
+                self.screens.board.selected = RequestId::parse(id).ok();
             }
             ShowTarget::Offer(_) | ShowTarget::Inbox => self.prefs.screen = Screen::Inbox,
             ShowTarget::Board => self.prefs.screen = Screen::Board,
             ShowTarget::Session(id) => {
                 self.prefs.screen = Screen::Sessions;
-                self.drafts.selected_session = SessionId::parse(id).ok();
+                self.screens.sessions.selected = SessionId::parse(id).ok();
             }
         }
     }
@@ -299,7 +321,7 @@ impl PeercoachApp {
             && !self.pending.iter().any(|p| p.purpose == Purpose::Status)
         {
             let team = self.snap.as_ref().map(|s| s.id.to_string());
-            if self.drafts.invite.is_some()
+            if self.screens.sync.invite.is_some()
                 && !self.pending.iter().any(|p| p.purpose == Purpose::Invites)
             {
                 self.send(
@@ -327,7 +349,7 @@ impl PeercoachApp {
         }
         match (purpose, result.result) {
             (Purpose::Status, Ok(Reply::Status(status))) => {
-                self.status = Some(status);
+                self.derived.status = Some(status);
                 self.sync_error = None;
             }
             (Purpose::Status, Err(e)) => self.sync_error = Some(e.to_string()),
@@ -339,8 +361,8 @@ impl PeercoachApp {
                     invite,
                 }),
             ) => {
-                self.drafts.qr = super::qr::texture(ctx, &ticket);
-                self.drafts.invite = Some(super::state::ShownInvite {
+                self.screens.sync.qr = super::qr::texture(ctx, &ticket);
+                self.screens.sync.invite = Some(super::state::ShownInvite {
                     ticket,
                     expires_ms,
                     device,
@@ -349,39 +371,42 @@ impl PeercoachApp {
                 self.notify("Invite ready: send the ticket or show the QR code", false);
             }
             (Purpose::Invites, Ok(Reply::Invites { invites })) => {
-                self.drafts.invites = invites;
+                self.screens.sync.invites = invites;
             }
             (Purpose::Network, Ok(Reply::Network(n))) => {
-                if self.drafts.saved_network.is_some()
-                    && self.drafts.saved_network.as_ref() != Some(&n)
-                {
+                let settings = &mut self.screens.settings;
+                if settings.saved_network.is_some() && settings.saved_network.as_ref() != Some(&n) {
                     self.notify(
                         format!("Network: {} is in force now", n.mode.title()),
                         false,
                     );
                 }
-                self.drafts.relay_url = n.relay_url.clone().unwrap_or_default();
-                self.drafts.relay_token = n.relay_token.clone().unwrap_or_default();
-                self.drafts.saved_network = Some(n.clone());
-                self.drafts.network = Some(n);
+                let settings = &mut self.screens.settings;
+                settings.relay_url = n.relay_url.clone().unwrap_or_default();
+                settings.relay_token = n.relay_token.clone().unwrap_or_default();
+                settings.saved_network = Some(n.clone());
+                settings.network = Some(n.clone());
+                let first_run = &mut self.screens.first_run;
+                first_run.saved_network = Some(n.clone());
+                first_run.network = Some(n);
             }
             (Purpose::Preferences, Ok(Reply::Preferences(p))) => {
-                self.drafts.preferences = Some(p);
+                self.screens.settings.preferences = Some(p);
             }
             (Purpose::OpenTeam, Ok(Reply::TeamCreated { team_id, .. }))
             | (Purpose::Join, Ok(Reply::Joined { team_id, .. })) => {
-                self.drafts.joining = None;
-                self.drafts.join_error = None;
+                self.screens.first_run.joining = None;
+                self.screens.first_run.join_error = None;
                 self.prefs.team = Some(team_id);
                 self.prefs.screen = Screen::Board;
                 self.notify("Welcome to the team", false);
             }
             (Purpose::OpenTeam, Err(e)) => {
-                self.drafts.create_error = Some(e.to_string());
+                self.screens.first_run.create_error = Some(e.to_string());
             }
             (Purpose::Join, Err(e)) => {
-                self.drafts.joining = None;
-                self.drafts.join_error = Some(match e {
+                self.screens.first_run.joining = None;
+                self.screens.first_run.join_error = Some(match e {
                     peercoach_node::EngineError::JoinCancelled => {
                         "You cancelled the join. The ticket may still work: try again.".to_owned()
                     }
@@ -408,7 +433,7 @@ impl PeercoachApp {
         if let Some(e) = &self.sync_error {
             return (SyncLight::Red, format!("Problem: {e}"));
         }
-        let Some(status) = &self.status else {
+        let Some(status) = &self.derived.status else {
             let why = if self.node.is_open() {
                 "Starting…"
             } else {
@@ -476,17 +501,12 @@ impl PeercoachApp {
             self.status_bar_ui(ui);
             egui::CentralPanel::default().show(ui, |ui| {
                 if open {
-                    screens::first_run::first_run_ui(
-                        ui,
-                        &mut self.drafts,
-                        &mut self.outbox,
-                        self.loopback_forced,
-                    );
+                    self.screens.first_run.ui(ui, &mut self.outbox);
                 } else {
                     screens::first_run::opening_ui(ui);
                 }
             });
-            self.flush();
+            self.flush(ui.ctx());
             return;
         };
         self.top_bar_ui(ui, &snap);
@@ -497,16 +517,10 @@ impl PeercoachApp {
             snap: &snap,
             now_ms,
             derived: &mut self.derived,
-            status: self.status.as_ref(),
             prefs: &mut self.prefs,
-            ask: &mut self.ask,
-            offer: &mut self.offer,
-            session: &mut self.session,
-            drafts: &mut self.drafts,
             outbox: &mut self.outbox,
-            data_dir: &self.data_dir,
-            loopback_forced: self.loopback_forced,
         };
+        let screens = &mut self.screens;
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(newer) = &snap.newer_schema {
                 ui.label(newer_schema_text(newer.found))
@@ -517,19 +531,10 @@ impl PeercoachApp {
                     "This device is not a member of this team (or was removed): you can look, not change.",
                 );
             }
-            match cx.prefs.screen {
-                Screen::Board => screens::board::board_ui(ui, &mut cx),
-                Screen::Inbox => screens::inbox::inbox_ui(ui, &mut cx),
-                Screen::Sessions => screens::sessions::sessions_ui(ui, &mut cx),
-                Screen::Team => screens::team::team_ui(ui, &mut cx),
-                Screen::Backfill => screens::backfill::backfill_ui(ui, &mut cx),
-                Screen::Dashboard => screens::dashboard::dashboard_ui(ui, &mut cx),
-                Screen::History => screens::history::history_ui(ui, &mut cx),
-                Screen::Sync => screens::sync::sync_ui(ui, &mut cx),
-                Screen::Settings => screens::settings::settings_ui(ui, &mut cx),
-            }
+            let screen = cx.prefs.screen;
+            screens.ui(screen, ui, &mut cx);
         });
-        screens::dialogs::dialogs_ui(ui.ctx(), &mut cx);
+        screens.dialogs.ui(ui.ctx(), &mut cx);
         let theme_now = self.prefs.dark;
         if ui.ctx().theme()
             != if theme_now {
@@ -540,22 +545,26 @@ impl PeercoachApp {
         {
             theme::apply(ui.ctx(), theme_now);
         }
-        self.flush();
-        if std::mem::take(&mut self.drafts.quit) {
-            self.quit(ui.ctx());
-        }
+        self.flush(ui.ctx());
     }
 
     /// Sends the requests queued while drawing, and does what the frame asked for.
-    fn flush(&mut self) {
-        if let Some(text) = self.drafts.notice.take() {
-            self.notify(text, false);
-        }
-        if let Some(text) = self.drafts.error.take() {
-            self.notify(text, true);
-        }
-        for (request, purpose) in std::mem::take(&mut self.outbox) {
+    fn flush(&mut self, ctx: &egui::Context) {
+        let Outbox { requests, actions } = std::mem::take(&mut self.outbox);
+        for (request, purpose) in requests {
             self.send(request, purpose);
+        }
+        for action in actions {
+            match action {
+                Action::Notice(text) => self.notify(text, false),
+                Action::Error(text) => self.notify(text, true),
+                Action::Quit => self.quit(ctx),
+                Action::ShowRequest(request) => {
+                    self.screens.board.selected = Some(request);
+                    self.prefs.screen = Screen::Board;
+                }
+                open => self.screens.dialogs.open(open),
+            }
         }
     }
 
@@ -580,17 +589,14 @@ impl PeercoachApp {
         }
         if ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::N)))
         {
-            self.ask.open = true;
+            self.screens.dialogs.open(Action::Ask);
         }
         if ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Q)))
         {
             self.quit(ctx);
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
-            self.ask.open = false;
-            self.offer.open = false;
-            self.session.open = false;
-            self.drafts.confirm_remove = false;
+            self.screens.dialogs.close_all();
         }
     }
 
@@ -638,7 +644,7 @@ impl PeercoachApp {
                         .on_hover_text("I could use help (Ctrl+N)")
                         .clicked()
                     {
-                        self.ask.open = true;
+                        self.screens.dialogs.open(Action::Ask);
                     }
                 });
             });

@@ -1,68 +1,15 @@
 //! The GUI's own state: persisted preferences, form drafts, and views derived from the
 //! latest team snapshot (recomputed only when the snapshot changes).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use peercoach_core::metrics::{self, Metrics, MetricsConfig};
 use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox, OfferRow, SessionRow};
-use peercoach_core::{MemberId, OfferId, RequestId, SessionId, Urgency};
+use peercoach_core::{MemberId, OfferId, RequestId, Urgency};
 use peercoach_node::TeamSnapshot;
 use serde::{Deserialize, Serialize};
 
-/// The screens, in navigation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum Screen {
-    /// Help board.
-    #[default]
-    Board,
-    /// My inbox.
-    Inbox,
-    /// Coaching sessions.
-    Sessions,
-    /// Members, skills, coaching hour, rota.
-    Team,
-    /// Handover / backfill plans.
-    Backfill,
-    /// Group metrics.
-    Dashboard,
-    /// Activity history.
-    History,
-    /// Peers and invites.
-    Sync,
-    /// Settings.
-    Settings,
-}
-
-impl Screen {
-    /// All screens, in order (Ctrl+1 … Ctrl+9).
-    pub const ALL: [Screen; 9] = [
-        Self::Board,
-        Self::Inbox,
-        Self::Sessions,
-        Self::Team,
-        Self::Backfill,
-        Self::Dashboard,
-        Self::History,
-        Self::Sync,
-        Self::Settings,
-    ];
-
-    /// Its name in the navigation.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Board => "Help board",
-            Self::Inbox => "Inbox",
-            Self::Sessions => "Sessions",
-            Self::Team => "Team",
-            Self::Backfill => "Backfill",
-            Self::Dashboard => "Dashboard",
-            Self::History => "History",
-            Self::Sync => "Sync",
-            Self::Settings => "Settings",
-        }
-    }
-}
+pub use super::screens::Screen;
 
 /// What survives a restart of the app (stored by eframe beside the data dir).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,110 +126,11 @@ pub struct ShownInvite {
     pub id: String,
 }
 
-/// Drafts on the other screens.
-#[derive(Clone, Default)]
-pub struct Drafts {
-    /// Selected request on the board.
-    pub selected: Option<RequestId>,
-    /// New comment.
-    pub comment: String,
-    /// Selected session.
-    pub selected_session: Option<SessionId>,
-    /// Follow-up text per session.
-    pub followup: BTreeMap<SessionId, String>,
-    /// Thanks text per session.
-    pub thanks: BTreeMap<SessionId, String>,
-    /// Thanks text per offer I said yes to.
-    pub offer_thanks: BTreeMap<OfferId, String>,
-    /// Profile name.
-    pub name: String,
-    /// Availability note.
-    pub availability: String,
-    /// New skill name.
-    pub skill: String,
-    /// Its level (0 learning, 1 can do, 2 can coach).
-    pub skill_level: usize,
-    /// Wants to learn.
-    pub want: String,
-    /// Coaching hour: weekday, "HH:MM", minutes, note.
-    pub hour_day: u32,
-    /// Start.
-    pub hour_start: String,
-    /// Length.
-    pub hour_minutes: String,
-    /// Note.
-    pub hour_note: String,
-    /// New duty.
-    pub duty: String,
-    /// Apprentice picked per duty.
-    pub apprentice: BTreeMap<String, Option<MemberId>>,
-    /// Past date for the history board.
-    pub at_date: String,
-    /// History filter.
-    pub history_filter: String,
-    /// Invite expiry choice (index into the options; the default until one is chosen).
-    pub invite_expiry: Option<usize>,
-    /// When the ticket was last copied (the button says so for a moment).
-    pub copied_at: Option<std::time::Instant>,
-    /// The last invite made here, shown until it is used or expires.
-    pub invite: Option<ShownInvite>,
-    /// What became of this device's invites (polled while one is shown).
-    pub invites: Vec<peercoach_node::api::InviteRow>,
-    /// QR texture for it.
-    pub qr: Option<egui::TextureHandle>,
-    /// Member picked for removal.
-    pub remove: Option<MemberId>,
-    /// The device's app preferences, as read from the node and edited in Settings.
-    pub preferences: Option<peercoach_store::Preferences>,
-    /// Whether peercoach starts at login (read once, then kept as changed).
-    pub autostart: Option<bool>,
-    /// Quit was chosen (the app stops after this frame).
-    pub quit: bool,
-    /// A message to show after this frame.
-    pub notice: Option<String>,
-    /// An error to show after this frame.
-    pub error: Option<String>,
-    /// A join is under way, since then.
-    pub joining: Option<std::time::Instant>,
-    /// Why creating a team failed, shown at the form.
-    pub create_error: Option<String>,
-    /// Why the last join failed, shown at the form.
-    pub join_error: Option<String>,
-    /// A private note being written, per subject.
-    pub private_note: BTreeMap<crate::gui::screens::notes::About, String>,
-    /// The removal confirmation is open.
-    pub confirm_remove: bool,
-    /// First run: my name.
-    pub first_name: String,
-    /// First run: team name.
-    pub first_team: String,
-    /// First run: ticket.
-    pub first_ticket: String,
-    /// Network settings being edited.
-    pub network: Option<peercoach_store::NetworkSettings>,
-    /// The network settings as saved (to tell whether the form changed them).
-    pub saved_network: Option<peercoach_store::NetworkSettings>,
-    /// Relay URL text.
-    pub relay_url: String,
-    /// Relay token text.
-    pub relay_token: String,
-    /// Team relay URL text.
-    pub team_relay: String,
-    /// Team relay token text.
-    pub team_relay_token: String,
-}
-
-impl std::fmt::Debug for Drafts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Drafts")
-            .field("selected", &self.selected)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Views derived from one version of a team's document.
 #[derive(Debug, Default)]
 pub struct Derived {
+    /// The node's latest sync status for the open team.
+    pub status: Option<peercoach_node::api::StatusReply>,
     /// The team, and who I am in it, that they were computed from: a snapshot whose
     /// team did not change (only the private notes did) keeps them.
     source: Option<(Arc<peercoach_core::Team>, Option<MemberId>)>,

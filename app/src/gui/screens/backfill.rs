@@ -6,152 +6,178 @@ use peercoach_core::{Command, DutyId, Stage};
 
 use crate::gui::app::Cx;
 use crate::gui::theme;
+use peercoach_core::MemberId;
+use std::collections::BTreeMap;
 
-/// The backfill screen.
-pub fn backfill_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    theme::title(
-        ui,
-        "Backfill",
-        "Each duty gets an apprentice moving from shadow to co-do to lead, so someone can step in.",
-    );
-    let snap = cx.snap.clone();
-    let rows = cx.derived.duties(&snap).to_vec();
-    let uncovered = rows.iter().filter(|d| !d.covered).count();
-    ui.horizontal(|ui| {
-        ui.label(format!("{} duties", rows.len()));
-        if uncovered > 0 {
-            theme::chip(
-                ui,
-                &format!("{uncovered} without a trained backfill"),
-                theme::BAD,
-            );
-        }
-    });
-    if cx.can_act() {
+/// The backfill screen: the duty being added and the apprentice picked for each duty.
+#[derive(Default)]
+pub struct Backfill {
+    /// The title of the duty being added.
+    pub duty: String,
+    /// The apprentice picked, by duty id.
+    pub apprentice: BTreeMap<String, Option<MemberId>>,
+}
+
+impl Backfill {
+    /// The backfill screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        theme::title(
+            ui,
+            "Backfill",
+            "Each duty gets an apprentice moving from shadow to co-do to lead, so someone can step in.",
+        );
+        let snap = cx.snap.clone();
+        let rows = cx.derived.duties(&snap).to_vec();
+        let uncovered = rows.iter().filter(|d| !d.covered).count();
         ui.horizontal(|ui| {
-            let l = ui.label("New duty of mine");
-            ui.add(
-                egui::TextEdit::singleline(&mut cx.drafts.duty)
-                    .hint_text("e.g. Release train captain")
-                    .desired_width(260.0),
-            )
-            .labelled_by(l.id);
-            if ui
-                .add_enabled(
-                    !cx.drafts.duty.trim().is_empty(),
-                    egui::Button::new("Add duty"),
-                )
-                .clicked()
-            {
-                let title = std::mem::take(&mut cx.drafts.duty);
-                cx.apply(
-                    Command::AddDuty(NewDuty {
-                        title,
-                        notes: String::new(),
-                        owner: None,
-                    }),
-                    "Duty listed",
+            ui.label(format!("{} duties", rows.len()));
+            if uncovered > 0 {
+                theme::chip(
+                    ui,
+                    &format!("{uncovered} without a trained backfill"),
+                    theme::BAD,
                 );
             }
         });
-    }
-    ui.add_space(6.0);
-    let members: Vec<_> = cx
-        .snap
-        .team
-        .current_members()
-        .into_iter()
-        .map(|m| (m.id.clone(), m.name.clone()))
-        .collect();
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            for d in rows {
-                ui.push_id(d.id.as_str(), |ui| {
-                    theme::card(ui, |ui| {
-                        ui.horizontal(|ui| {
-                            ui.label(RichText::new(&d.title).strong());
-                            ui.label(
-                                RichText::new(format!("owned by {}", d.owner_name))
-                                    .color(theme::muted(ui)),
-                            );
-                            if d.covered {
-                                theme::chip(ui, "covered", theme::GOOD);
-                            } else {
-                                theme::chip(ui, "no trained backfill", theme::BAD);
-                            }
-                        });
-                        let duty = cx.snap.team.duties.get(&d.id).cloned();
-                        if let Some(duty) = duty {
-                            for b in &duty.backfills {
-                                ui.horizontal(|ui| {
-                                    ui.label(cx.name(&b.apprentice));
-                                    theme::chip(ui, b.stage.as_str(), theme::stage_color(b.stage));
-                                    if cx.can_act() {
-                                        for stage in Stage::ALL {
-                                            if stage != b.stage
-                                                && ui
-                                                    .small_button(format!(
-                                                        "Move to {}",
-                                                        stage.as_str()
-                                                    ))
-                                                    .clicked()
-                                            {
-                                                set(cx, &d.id, b.apprentice.clone(), Some(stage));
+        if cx.can_act() {
+            ui.horizontal(|ui| {
+                let l = ui.label("New duty of mine");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.duty)
+                        .hint_text("e.g. Release train captain")
+                        .desired_width(260.0),
+                )
+                .labelled_by(l.id);
+                if ui
+                    .add_enabled(!self.duty.trim().is_empty(), egui::Button::new("Add duty"))
+                    .clicked()
+                {
+                    let title = std::mem::take(&mut self.duty);
+                    cx.apply(
+                        Command::AddDuty(NewDuty {
+                            title,
+                            notes: String::new(),
+                            owner: None,
+                        }),
+                        "Duty listed",
+                    );
+                }
+            });
+        }
+        ui.add_space(6.0);
+        let members: Vec<_> = cx
+            .snap
+            .team
+            .current_members()
+            .into_iter()
+            .map(|m| (m.id.clone(), m.name.clone()))
+            .collect();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for d in rows {
+                    ui.push_id(d.id.as_str(), |ui| {
+                        theme::card(ui, |ui| {
+                            ui.horizontal(|ui| {
+                                ui.label(RichText::new(&d.title).strong());
+                                ui.label(
+                                    RichText::new(format!("owned by {}", d.owner_name))
+                                        .color(theme::muted(ui)),
+                                );
+                                if d.covered {
+                                    theme::chip(ui, "covered", theme::GOOD);
+                                } else {
+                                    theme::chip(ui, "no trained backfill", theme::BAD);
+                                }
+                            });
+                            let duty = cx.snap.team.duties.get(&d.id).cloned();
+                            if let Some(duty) = duty {
+                                for b in &duty.backfills {
+                                    ui.horizontal(|ui| {
+                                        ui.label(cx.name(&b.apprentice));
+                                        theme::chip(
+                                            ui,
+                                            b.stage.as_str(),
+                                            theme::stage_color(b.stage),
+                                        );
+                                        if cx.can_act() {
+                                            for stage in Stage::ALL {
+                                                if stage != b.stage
+                                                    && ui
+                                                        .small_button(format!(
+                                                            "Move to {}",
+                                                            stage.as_str()
+                                                        ))
+                                                        .clicked()
+                                                {
+                                                    self.set(
+                                                        cx,
+                                                        &d.id,
+                                                        b.apprentice.clone(),
+                                                        Some(stage),
+                                                    );
+                                                }
                                             }
                                         }
-                                    }
-                                });
+                                    });
+                                }
+                                if cx.can_act() {
+                                    self.add_apprentice_ui(ui, cx, &d.id, &duty.owner, &members);
+                                }
                             }
-                            if cx.can_act() {
-                                add_apprentice_ui(ui, cx, &d.id, &duty.owner, &members);
-                            }
-                        }
+                        });
                     });
-                });
+                }
+            });
+    }
+
+    fn set(
+        &mut self,
+        cx: &mut Cx<'_>,
+        duty: &DutyId,
+        apprentice: peercoach_core::MemberId,
+        stage: Option<Stage>,
+    ) {
+        let name = cx.name(&apprentice);
+        cx.apply(
+            Command::SetBackfill {
+                duty: duty.clone(),
+                apprentice,
+                stage,
+            },
+            format!("{name}: {}", stage.map(Stage::as_str).unwrap_or("removed")),
+        );
+    }
+
+    fn add_apprentice_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut Cx<'_>,
+        duty: &DutyId,
+        owner: &peercoach_core::MemberId,
+        members: &[(peercoach_core::MemberId, String)],
+    ) {
+        let mut pick = self.apprentice.get(duty.as_str()).cloned().flatten();
+        ui.horizontal(|ui| {
+            let current = pick
+                .as_ref()
+                .and_then(|p| members.iter().find(|(id, _)| id == p))
+                .map(|(_, n)| n.clone())
+                .unwrap_or_else(|| "pick someone".into());
+            theme::combo(ui, "Apprentice", current, |ui| {
+                for (id, name) in members.iter().filter(|(id, _)| id != owner) {
+                    ui.selectable_value(&mut pick, Some(id.clone()), name);
+                }
+            });
+            if ui
+                .add_enabled(pick.is_some(), egui::Button::new("Start shadowing"))
+                .clicked()
+                && let Some(apprentice) = pick.clone()
+            {
+                self.set(cx, duty, apprentice, Some(Stage::Shadow));
+                pick = None;
             }
         });
-}
-
-fn set(cx: &mut Cx<'_>, duty: &DutyId, apprentice: peercoach_core::MemberId, stage: Option<Stage>) {
-    let name = cx.name(&apprentice);
-    cx.apply(
-        Command::SetBackfill {
-            duty: duty.clone(),
-            apprentice,
-            stage,
-        },
-        format!("{name}: {}", stage.map(Stage::as_str).unwrap_or("removed")),
-    );
-}
-
-fn add_apprentice_ui(
-    ui: &mut egui::Ui,
-    cx: &mut Cx<'_>,
-    duty: &DutyId,
-    owner: &peercoach_core::MemberId,
-    members: &[(peercoach_core::MemberId, String)],
-) {
-    let mut pick = cx.drafts.apprentice.get(duty.as_str()).cloned().flatten();
-    ui.horizontal(|ui| {
-        let current = pick
-            .as_ref()
-            .and_then(|p| members.iter().find(|(id, _)| id == p))
-            .map(|(_, n)| n.clone())
-            .unwrap_or_else(|| "pick someone".into());
-        theme::combo(ui, "Apprentice", current, |ui| {
-            for (id, name) in members.iter().filter(|(id, _)| id != owner) {
-                ui.selectable_value(&mut pick, Some(id.clone()), name);
-            }
-        });
-        if ui
-            .add_enabled(pick.is_some(), egui::Button::new("Start shadowing"))
-            .clicked()
-            && let Some(apprentice) = pick.clone()
-        {
-            set(cx, duty, apprentice, Some(Stage::Shadow));
-            pick = None;
-        }
-    });
-    cx.drafts.apprentice.insert(duty.to_string(), pick);
+        self.apprentice.insert(duty.to_string(), pick);
+    }
 }

@@ -5,296 +5,313 @@ use peercoach_core::Command;
 use peercoach_core::time::{format_datetime, format_span};
 use peercoach_core::views::RequestStatus;
 
+use crate::gui::app::Action;
 use crate::gui::app::Cx;
 use crate::gui::theme;
+use peercoach_core::RequestId;
 
-/// The board screen.
-pub fn board_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    theme::title(
-        ui,
-        "Help board",
-        "Order: requests nobody is on yet; among them people never helped before, then the most urgent, then the longest waiting. Offering help asks first; advice waits for a yes.",
-    );
-    let rows = cx.derived.board.len();
-    if rows == 0 {
-        theme::card(ui, |ui| {
-            ui.label("Nobody is waiting for help right now.");
-            if cx.can_act() && ui.button("I could use help").clicked() {
-                cx.ask.open = true;
-            }
-        });
-        return;
-    }
-    if cx.drafts.selected.is_some() {
-        egui::Panel::right("request-detail")
-            .resizable(true)
-            .default_size(380.0)
-            .min_size(300.0)
-            .show(ui, |ui| detail_ui(ui, cx));
-    }
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show_rows(ui, theme::ROW_HEIGHT, rows, |ui, range| {
-            for i in range {
-                let Some(row) = cx.derived.board.get(i).cloned() else {
-                    continue;
-                };
-                let selected = cx.drafts.selected.as_ref() == Some(&row.id);
-                ui.allocate_ui(
-                    egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
-                    |ui| {
-                        ui.horizontal(|ui| {
-                            ui.add_space(4.0);
-                            theme::dot(
-                                ui,
-                                if row.status == RequestStatus::Open {
-                                    theme::urgency_color(row.urgency)
-                                } else {
-                                    theme::GOOD
-                                },
-                            )
-                            .on_hover_text(row.status.label());
-                            ui.vertical(|ui| {
-                                let title = ui.add(egui::Button::selectable(
-                                    selected,
-                                    RichText::new(&row.title).strong(),
-                                ));
-                                if title.clicked() {
-                                    cx.drafts.selected =
-                                        if selected { None } else { Some(row.id.clone()) };
-                                }
-                                ui.horizontal(|ui| {
-                                    let mut meta = format!(
-                                        "{} · waiting {}",
-                                        row.author_name,
-                                        format_span(row.waiting_ms)
-                                    );
-                                    if let Some(to) = &row.to_name {
-                                        meta.push_str(&format!(" · for {to}"));
-                                    }
-                                    if let Some(c) = &row.claimed_by {
-                                        meta.push_str(&format!(" · {c} is on it"));
-                                    } else if row.status == RequestStatus::BeingHelped {
-                                        meta.push_str(" · being helped");
-                                    }
-                                    ui.label(RichText::new(meta).color(theme::muted(ui)));
-                                    if row.first_time {
-                                        theme::chip(ui, "first time asking", theme::WARN);
-                                    }
-                                    theme::chip(
-                                        ui,
-                                        row.urgency.as_str(),
-                                        theme::urgency_color(row.urgency),
-                                    );
-                                    for s in row.skills.iter().take(3) {
-                                        theme::chip(ui, s, theme::ACCENT);
-                                    }
-                                });
-                            });
-                        });
-                    },
-                );
-            }
-        });
+/// The help board: the selected request, the comment being written, private note drafts.
+#[derive(Default)]
+pub struct Board {
+    /// The request whose details are open.
+    pub selected: Option<RequestId>,
+    /// The comment being written.
+    pub comment: String,
+    /// Private notes being written.
+    pub notes: super::notes::NoteDrafts,
 }
 
-fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    let Some(id) = cx.drafts.selected.clone() else {
-        return;
-    };
-    let Some(r) = cx.snap.team.requests.get(&id).cloned() else {
-        cx.drafts.selected = None;
-        return;
-    };
-    let me = cx.snap.me.clone();
-    let row = cx.derived.board.iter().find(|b| b.id == id).cloned();
-    egui::ScrollArea::vertical()
-        .id_salt("detail-scroll")
-        .show(ui, |ui| {
-            ui.heading(&r.title);
-            ui.label(
-                RichText::new(format!(
-                    "asked by {} on {}",
-                    cx.name(&r.author),
-                    format_datetime(r.created_ms)
-                ))
-                .color(theme::muted(ui)),
-            );
-            if let Some(to) = &r.to {
-                ui.label(format!("A \"coach me\" request for {}", cx.name(to)));
-            }
-            ui.add_space(6.0);
-            if !r.tried.is_empty() {
-                ui.label(RichText::new("What I tried").strong());
-                ui.label(&r.tried);
-            }
-            ui.horizontal_wrapped(|ui| {
-                for s in &r.skills {
-                    theme::chip(ui, s, theme::ACCENT);
+impl Board {
+    /// The board screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        theme::title(
+            ui,
+            "Help board",
+            "Order: requests nobody is on yet; among them people never helped before, then the most urgent, then the longest waiting. Offering help asks first; advice waits for a yes.",
+        );
+        let rows = cx.derived.board.len();
+        if rows == 0 {
+            theme::card(ui, |ui| {
+                ui.label("Nobody is waiting for help right now.");
+                if cx.can_act() && ui.button("I could use help").clicked() {
+                    cx.outbox.act(Action::Ask);
                 }
             });
-            ui.add_space(8.0);
-            let mine = me.as_ref() == Some(&r.author);
-            let holder = r.winning_claim().map(|c| c.member.clone());
-            if cx.can_act() {
-                ui.horizontal_wrapped(|ui| {
-                    if mine {
-                        if ui.button("Resolve").on_hover_text("Mark it done").clicked() {
-                            cx.apply(
-                                Command::Resolve {
-                                    request: id.clone(),
-                                },
-                                "Resolved",
-                            );
-                        }
-                        if ui.button("Withdraw").clicked() {
-                            cx.apply(
-                                Command::Withdraw {
-                                    request: id.clone(),
-                                },
-                                "Withdrawn",
-                            );
-                            cx.drafts.selected = None;
-                        }
-                    } else {
-                        match &holder {
-                            None => {
-                                if ui
-                                    .button("I'm on it")
-                                    .on_hover_text("Claim this request")
-                                    .clicked()
-                                {
-                                    cx.apply(
-                                        Command::Claim {
-                                            request: id.clone(),
-                                        },
-                                        "You are on it",
-                                    );
-                                }
-                            }
-                            Some(h) if Some(h) == me.as_ref() => {
-                                if ui.button("Resolve").clicked() {
-                                    cx.apply(
-                                        Command::Resolve {
-                                            request: id.clone(),
-                                        },
-                                        "Resolved",
-                                    );
-                                }
-                                if ui.button("Let go").clicked() {
-                                    cx.apply(
-                                        Command::ReleaseClaim {
-                                            request: id.clone(),
-                                        },
-                                        "You let go of it",
-                                    );
-                                }
-                            }
-                            Some(h) => {
-                                ui.label(format!("{} is on it", cx.name(h)));
-                            }
-                        }
-                        if ui
-                            .button("Offer help…")
-                            .on_hover_text("Ask \"Would you like some help?\"")
-                            .clicked()
-                        {
-                            *cx.offer = crate::gui::state::OfferForm {
-                                open: true,
-                                request: Some(id.clone()),
-                                ..Default::default()
-                            };
-                        }
-                    }
-                });
-            }
-            let offers: Vec<_> = cx
-                .snap
-                .team
-                .offers
-                .values()
-                .filter(|o| o.request.as_ref() == Some(&id))
-                .cloned()
-                .collect();
-            if !offers.is_empty() {
-                ui.separator();
-                ui.label(RichText::new("Offers of help").strong());
-                for o in &offers {
-                    let row = peercoach_core::views::offer_row(&cx.snap.team, o, me.as_ref());
-                    ui.label(format!(
-                        "{} asked \"Would you like some help?\" — {}",
-                        row.from_name,
-                        row.status.as_str()
-                    ));
-                    match (&row.message, row.message_hidden) {
-                        (Some(m), _) => {
-                            ui.label(
-                                RichText::new(format!("{}'s advice: {m}", row.from_name)).italics(),
-                            );
-                        }
-                        (None, true) => {
-                            ui.label(
-                                RichText::new("Advice waits for a yes.").color(theme::muted(ui)),
-                            );
-                        }
-                        (None, false) => {}
-                    }
-                }
-            }
-            if let Some(row) = &row
-                && row.pending_offers > 0
-            {
-                ui.label(
-                    RichText::new(format!(
-                        "{} offer(s) waiting for {}'s answer",
-                        row.pending_offers, row.author_name
-                    ))
-                    .color(theme::muted(ui)),
-                );
-            }
-            ui.separator();
-            ui.label(RichText::new("Comments").strong());
-            for c in r.comments.iter().filter(|c| c.deleted_ms.is_none()) {
-                ui.label(
-                    RichText::new(format!(
-                        "{} · {}",
-                        cx.name(&c.author),
-                        format_datetime(c.at_ms)
-                    ))
-                    .small()
-                    .color(theme::muted(ui)),
-                );
-                ui.label(&c.text);
-            }
-            if cx.can_act() {
-                theme::text_area(
-                    ui,
-                    "Add a comment",
-                    &mut cx.drafts.comment,
-                    "Write a comment",
-                );
-                if ui
-                    .add_enabled(
-                        !cx.drafts.comment.trim().is_empty(),
-                        egui::Button::new("Post comment"),
-                    )
-                    .clicked()
-                {
-                    let text = std::mem::take(&mut cx.drafts.comment);
-                    cx.apply(
-                        Command::Comment {
-                            request: id.clone(),
-                            text,
+            return;
+        }
+        if self.selected.is_some() {
+            egui::Panel::right("request-detail")
+                .resizable(true)
+                .default_size(380.0)
+                .min_size(300.0)
+                .show(ui, |ui| self.detail_ui(ui, cx));
+        }
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show_rows(ui, theme::ROW_HEIGHT, rows, |ui, range| {
+                for i in range {
+                    let Some(row) = cx.derived.board.get(i).cloned() else {
+                        continue;
+                    };
+                    let selected = self.selected.as_ref() == Some(&row.id);
+                    ui.allocate_ui(
+                        egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
+                        |ui| {
+                            ui.horizontal(|ui| {
+                                ui.add_space(4.0);
+                                theme::dot(
+                                    ui,
+                                    if row.status == RequestStatus::Open {
+                                        theme::urgency_color(row.urgency)
+                                    } else {
+                                        theme::GOOD
+                                    },
+                                )
+                                .on_hover_text(row.status.label());
+                                ui.vertical(|ui| {
+                                    let title = ui.add(egui::Button::selectable(
+                                        selected,
+                                        RichText::new(&row.title).strong(),
+                                    ));
+                                    if title.clicked() {
+                                        self.selected =
+                                            if selected { None } else { Some(row.id.clone()) };
+                                    }
+                                    ui.horizontal(|ui| {
+                                        let mut meta = format!(
+                                            "{} · waiting {}",
+                                            row.author_name,
+                                            format_span(row.waiting_ms)
+                                        );
+                                        if let Some(to) = &row.to_name {
+                                            meta.push_str(&format!(" · for {to}"));
+                                        }
+                                        if let Some(c) = &row.claimed_by {
+                                            meta.push_str(&format!(" · {c} is on it"));
+                                        } else if row.status == RequestStatus::BeingHelped {
+                                            meta.push_str(" · being helped");
+                                        }
+                                        ui.label(RichText::new(meta).color(theme::muted(ui)));
+                                        if row.first_time {
+                                            theme::chip(ui, "first time asking", theme::WARN);
+                                        }
+                                        theme::chip(
+                                            ui,
+                                            row.urgency.as_str(),
+                                            theme::urgency_color(row.urgency),
+                                        );
+                                        for s in row.skills.iter().take(3) {
+                                            theme::chip(ui, s, theme::ACCENT);
+                                        }
+                                    });
+                                });
+                            });
                         },
-                        "Comment posted",
                     );
                 }
-            }
-            ui.add_space(8.0);
-            super::notes::private_notes_ui(ui, cx, super::notes::About::Request(id.clone()));
-            ui.add_space(8.0);
-            if ui.button("Close this panel").clicked() {
-                cx.drafts.selected = None;
-            }
-        });
+            });
+    }
+
+    fn detail_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        let Some(id) = self.selected.clone() else {
+            return;
+        };
+        let Some(r) = cx.snap.team.requests.get(&id).cloned() else {
+            self.selected = None;
+            return;
+        };
+        let me = cx.snap.me.clone();
+        let row = cx.derived.board.iter().find(|b| b.id == id).cloned();
+        egui::ScrollArea::vertical()
+            .id_salt("detail-scroll")
+            .show(ui, |ui| {
+                ui.heading(&r.title);
+                ui.label(
+                    RichText::new(format!(
+                        "asked by {} on {}",
+                        cx.name(&r.author),
+                        format_datetime(r.created_ms)
+                    ))
+                    .color(theme::muted(ui)),
+                );
+                if let Some(to) = &r.to {
+                    ui.label(format!("A \"coach me\" request for {}", cx.name(to)));
+                }
+                ui.add_space(6.0);
+                if !r.tried.is_empty() {
+                    ui.label(RichText::new("What I tried").strong());
+                    ui.label(&r.tried);
+                }
+                ui.horizontal_wrapped(|ui| {
+                    for s in &r.skills {
+                        theme::chip(ui, s, theme::ACCENT);
+                    }
+                });
+                ui.add_space(8.0);
+                let mine = me.as_ref() == Some(&r.author);
+                let holder = r.winning_claim().map(|c| c.member.clone());
+                if cx.can_act() {
+                    ui.horizontal_wrapped(|ui| {
+                        if mine {
+                            if ui.button("Resolve").on_hover_text("Mark it done").clicked() {
+                                cx.apply(
+                                    Command::Resolve {
+                                        request: id.clone(),
+                                    },
+                                    "Resolved",
+                                );
+                            }
+                            if ui.button("Withdraw").clicked() {
+                                cx.apply(
+                                    Command::Withdraw {
+                                        request: id.clone(),
+                                    },
+                                    "Withdrawn",
+                                );
+                                self.selected = None;
+                            }
+                        } else {
+                            match &holder {
+                                None => {
+                                    if ui
+                                        .button("I'm on it")
+                                        .on_hover_text("Claim this request")
+                                        .clicked()
+                                    {
+                                        cx.apply(
+                                            Command::Claim {
+                                                request: id.clone(),
+                                            },
+                                            "You are on it",
+                                        );
+                                    }
+                                }
+                                Some(h) if Some(h) == me.as_ref() => {
+                                    if ui.button("Resolve").clicked() {
+                                        cx.apply(
+                                            Command::Resolve {
+                                                request: id.clone(),
+                                            },
+                                            "Resolved",
+                                        );
+                                    }
+                                    if ui.button("Let go").clicked() {
+                                        cx.apply(
+                                            Command::ReleaseClaim {
+                                                request: id.clone(),
+                                            },
+                                            "You let go of it",
+                                        );
+                                    }
+                                }
+                                Some(h) => {
+                                    ui.label(format!("{} is on it", cx.name(h)));
+                                }
+                            }
+                            if ui
+                                .button("Offer help…")
+                                .on_hover_text("Ask \"Would you like some help?\"")
+                                .clicked()
+                            {
+                                cx.outbox.act(Action::Offer(crate::gui::state::OfferForm {
+                                    open: true,
+                                    request: Some(id.clone()),
+                                    ..Default::default()
+                                }));
+                            }
+                        }
+                    });
+                }
+                let offers: Vec<_> = cx
+                    .snap
+                    .team
+                    .offers
+                    .values()
+                    .filter(|o| o.request.as_ref() == Some(&id))
+                    .cloned()
+                    .collect();
+                if !offers.is_empty() {
+                    ui.separator();
+                    ui.label(RichText::new("Offers of help").strong());
+                    for o in &offers {
+                        let row = peercoach_core::views::offer_row(&cx.snap.team, o, me.as_ref());
+                        ui.label(format!(
+                            "{} asked \"Would you like some help?\" — {}",
+                            row.from_name,
+                            row.status.as_str()
+                        ));
+                        match (&row.message, row.message_hidden) {
+                            (Some(m), _) => {
+                                ui.label(
+                                    RichText::new(format!("{}'s advice: {m}", row.from_name))
+                                        .italics(),
+                                );
+                            }
+                            (None, true) => {
+                                ui.label(
+                                    RichText::new("Advice waits for a yes.")
+                                        .color(theme::muted(ui)),
+                                );
+                            }
+                            (None, false) => {}
+                        }
+                    }
+                }
+                if let Some(row) = &row
+                    && row.pending_offers > 0
+                {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} offer(s) waiting for {}'s answer",
+                            row.pending_offers, row.author_name
+                        ))
+                        .color(theme::muted(ui)),
+                    );
+                }
+                ui.separator();
+                ui.label(RichText::new("Comments").strong());
+                for c in r.comments.iter().filter(|c| c.deleted_ms.is_none()) {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} · {}",
+                            cx.name(&c.author),
+                            format_datetime(c.at_ms)
+                        ))
+                        .small()
+                        .color(theme::muted(ui)),
+                    );
+                    ui.label(&c.text);
+                }
+                if cx.can_act() {
+                    theme::text_area(ui, "Add a comment", &mut self.comment, "Write a comment");
+                    if ui
+                        .add_enabled(
+                            !self.comment.trim().is_empty(),
+                            egui::Button::new("Post comment"),
+                        )
+                        .clicked()
+                    {
+                        let text = std::mem::take(&mut self.comment);
+                        cx.apply(
+                            Command::Comment {
+                                request: id.clone(),
+                                text,
+                            },
+                            "Comment posted",
+                        );
+                    }
+                }
+                ui.add_space(8.0);
+                super::notes::private_notes_ui(
+                    ui,
+                    cx,
+                    &mut self.notes,
+                    super::notes::About::Request(id.clone()),
+                );
+                ui.add_space(8.0);
+                if ui.button("Close this panel").clicked() {
+                    self.selected = None;
+                }
+            });
+    }
 }

@@ -11,81 +11,153 @@ use peercoach_core::time::{DAY_MS, HOUR_MS, format_date, format_span};
 use crate::gui::app::Cx;
 use crate::gui::theme;
 
-/// The dashboard screen.
-pub fn dashboard_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    theme::title(
-        ui,
-        "Dashboard",
-        "How well do we help each other? Team figures only.",
-    );
-    ui.horizontal(|ui| {
-        theme::combo(
+/// The dashboard: team-level figures only (its window is a preference).
+#[derive(Default)]
+pub struct Dashboard {}
+
+impl Dashboard {
+    /// The dashboard screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        theme::title(
             ui,
-            "Window",
-            format!("last {} days", cx.prefs.window_days),
-            |ui| {
-                for days in [14, 28, 90, 365] {
-                    ui.selectable_value(
-                        &mut cx.prefs.window_days,
-                        days,
-                        format!("last {days} days"),
-                    );
-                }
-            },
+            "Dashboard",
+            "How well do we help each other? Team figures only.",
         );
-    });
-    ui.label(
-        RichText::new(
-            "There is deliberately no per-person ranking: coaching is a team habit, not a contest. \
-             A figure with fewer than 3 people behind it is withheld. Every member's device holds the \
-             whole team document, so this is a product rule, not a privacy guarantee.",
-        )
-        .small()
-        .color(theme::muted(ui)),
-    );
-    ui.add_space(6.0);
-    let snap = cx.snap.clone();
-    let (_, now, weekly) = cx.derived.metrics(&snap, cx.prefs.window_days).clone();
-    let shown = shown_figures(&now);
-    let charted = weekly
-        .iter()
-        .filter(|m| m.time_to_help_median_ms.value.is_some() || m.consent_rate.value.is_some())
-        .count();
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            if shown == 0 {
-                // Only a young team's page needs its age: a team with figures is not
-                // scanned for its first record every frame.
-                let first_record_ms = first_record_ms(&snap.team).unwrap_or(cx.now_ms);
-                let history_days = (cx.now_ms - first_record_ms).max(0) / DAY_MS;
-                let members = snap.team.current_members().len();
-                young_team_ui(ui, members, now.min_contributors, history_days);
-                return;
-            }
-            figures_ui(ui, &now);
-            ui.add_space(theme::GAP);
-            if charted < 2 {
+        ui.horizontal(|ui| {
+            theme::combo(
+                ui,
+                "Window",
+                format!("last {} days", cx.prefs.window_days),
+                |ui| {
+                    for days in [14, 28, 90, 365] {
+                        ui.selectable_value(
+                            &mut cx.prefs.window_days,
+                            days,
+                            format!("last {days} days"),
+                        );
+                    }
+                },
+            );
+        });
+        ui.label(
+            RichText::new(
+                "There is deliberately no per-person ranking: coaching is a team habit, not a contest. \
+                 A figure with fewer than 3 people behind it is withheld. Every member's device holds the \
+                 whole team document, so this is a product rule, not a privacy guarantee.",
+            )
+            .small()
+            .color(theme::muted(ui)),
+        );
+        ui.add_space(6.0);
+        let snap = cx.snap.clone();
+        let (_, now, weekly) = cx.derived.metrics(&snap, cx.prefs.window_days).clone();
+        let shown = shown_figures(&now);
+        let charted = weekly
+            .iter()
+            .filter(|m| m.time_to_help_median_ms.value.is_some() || m.consent_rate.value.is_some())
+            .count();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if shown == 0 {
+                    // Only a young team's page needs its age: a team with figures is not
+                    // scanned for its first record every frame.
+                    let first_record_ms = first_record_ms(&snap.team).unwrap_or(cx.now_ms);
+                    let history_days = (cx.now_ms - first_record_ms).max(0) / DAY_MS;
+                    let members = snap.team.current_members().len();
+                    young_team_ui(ui, members, now.min_contributors, history_days);
+                    return;
+                }
+                figures_ui(ui, &now);
+                ui.add_space(theme::GAP);
+                if charted < 2 {
+                    ui.label(
+                        RichText::new(
+                            "Weekly charts appear once there are two weeks with help in them.",
+                        )
+                        .color(theme::muted(ui)),
+                    );
+                } else {
+                    charts_ui(ui, &weekly);
+                }
+                ui.add_space(theme::GAP);
+                ui.label(RichText::new("Coaching network").strong());
                 ui.label(
-                    RichText::new(
-                        "Weekly charts appear once there are two weeks with help in them.",
-                    )
+                    RichText::new(format!(
+                        "Who coached whom in the {}-day window (thicker: more sessions).",
+                        cx.prefs.window_days
+                    ))
                     .color(theme::muted(ui)),
                 );
-            } else {
-                charts_ui(ui, &weekly);
+                self.network_ui(ui, cx, now.window_start_ms, now.window_end_ms);
+            });
+    }
+
+    fn network_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, from_ms: i64, to_ms: i64) {
+        let team = &cx.snap.team;
+        let members: Vec<_> = team
+            .current_members()
+            .into_iter()
+            .map(|m| (m.id.clone(), m.name.clone()))
+            .collect();
+        if members.is_empty() {
+            return;
+        }
+        let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        let index: BTreeMap<_, _> = members
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (id.clone(), i))
+            .collect();
+        for s in team
+            .sessions
+            .values()
+            .filter(|s| s.deleted_ms.is_none() && s.at_ms >= from_ms && s.at_ms < to_ms)
+        {
+            if let (Some(a), Some(b)) = (index.get(&s.coach), index.get(&s.coachee)) {
+                *edges.entry((*a.min(b), *a.max(b))).or_default() += 1;
             }
-            ui.add_space(theme::GAP);
-            ui.label(RichText::new("Coaching network").strong());
-            ui.label(
-                RichText::new(format!(
-                    "Who coached whom in the {}-day window (thicker: more sessions).",
-                    cx.prefs.window_days
-                ))
-                .color(theme::muted(ui)),
+        }
+        let size = egui::vec2(ui.available_width().min(720.0), 360.0);
+        let (response, painter) = ui.allocate_painter(size, egui::Sense::hover());
+        let rect = response.rect;
+        painter.rect_filled(rect, 6.0, ui.visuals().faint_bg_color);
+        let center = rect.center();
+        let radius = rect.height().min(rect.width()) * 0.38;
+        let n = members.len();
+        let pos = |i: usize| {
+            let angle = i as f32 / n as f32 * std::f32::consts::TAU - std::f32::consts::FRAC_PI_2;
+            center + egui::vec2(angle.cos(), angle.sin()) * radius
+        };
+        let max = edges.values().copied().max().unwrap_or(1) as f32;
+        for ((a, b), count) in &edges {
+            let w = 1.0 + 4.0 * (*count as f32 / max);
+            painter.line_segment(
+                [pos(*a), pos(*b)],
+                Stroke::new(w, theme::ACCENT.gamma_multiply(0.55)),
             );
-            network_ui(ui, cx, now.window_start_ms, now.window_end_ms);
-        });
+        }
+        let text_color = ui.visuals().strong_text_color();
+        for (i, (_, name)) in members.iter().enumerate() {
+            let linked = edges.keys().any(|(a, b)| *a == i || *b == i);
+            let p = pos(i);
+            painter.circle_filled(p, 9.0, if linked { theme::GOOD } else { Color32::GRAY });
+            let outward = (p - center).normalized() * 16.0;
+            let align = if outward.x >= 0.0 {
+                egui::Align2::LEFT_CENTER
+            } else {
+                egui::Align2::RIGHT_CENTER
+            };
+            painter.text(
+                p + outward,
+                align,
+                name,
+                egui::FontId::proportional(13.0),
+                text_color,
+            );
+        }
+        response.on_hover_text("Grey: no coaching link in this window");
+    }
 }
 
 /// When the team's records begin.
@@ -363,72 +435,6 @@ fn short_date(ms: i64) -> String {
     let date = peercoach_core::time::date_of(ms);
     let month = MONTHS[(date.month as usize).clamp(1, 12) - 1];
     format!("{} {month}", date.day)
-}
-
-fn network_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, from_ms: i64, to_ms: i64) {
-    let team = &cx.snap.team;
-    let members: Vec<_> = team
-        .current_members()
-        .into_iter()
-        .map(|m| (m.id.clone(), m.name.clone()))
-        .collect();
-    if members.is_empty() {
-        return;
-    }
-    let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    let index: BTreeMap<_, _> = members
-        .iter()
-        .enumerate()
-        .map(|(i, (id, _))| (id.clone(), i))
-        .collect();
-    for s in team
-        .sessions
-        .values()
-        .filter(|s| s.deleted_ms.is_none() && s.at_ms >= from_ms && s.at_ms < to_ms)
-    {
-        if let (Some(a), Some(b)) = (index.get(&s.coach), index.get(&s.coachee)) {
-            *edges.entry((*a.min(b), *a.max(b))).or_default() += 1;
-        }
-    }
-    let size = egui::vec2(ui.available_width().min(720.0), 360.0);
-    let (response, painter) = ui.allocate_painter(size, egui::Sense::hover());
-    let rect = response.rect;
-    painter.rect_filled(rect, 6.0, ui.visuals().faint_bg_color);
-    let center = rect.center();
-    let radius = rect.height().min(rect.width()) * 0.38;
-    let n = members.len();
-    let pos = |i: usize| {
-        let angle = i as f32 / n as f32 * std::f32::consts::TAU - std::f32::consts::FRAC_PI_2;
-        center + egui::vec2(angle.cos(), angle.sin()) * radius
-    };
-    let max = edges.values().copied().max().unwrap_or(1) as f32;
-    for ((a, b), count) in &edges {
-        let w = 1.0 + 4.0 * (*count as f32 / max);
-        painter.line_segment(
-            [pos(*a), pos(*b)],
-            Stroke::new(w, theme::ACCENT.gamma_multiply(0.55)),
-        );
-    }
-    let text_color = ui.visuals().strong_text_color();
-    for (i, (_, name)) in members.iter().enumerate() {
-        let linked = edges.keys().any(|(a, b)| *a == i || *b == i);
-        let p = pos(i);
-        painter.circle_filled(p, 9.0, if linked { theme::GOOD } else { Color32::GRAY });
-        let outward = (p - center).normalized() * 16.0;
-        let align = if outward.x >= 0.0 {
-            egui::Align2::LEFT_CENTER
-        } else {
-            egui::Align2::RIGHT_CENTER
-        };
-        painter.text(
-            p + outward,
-            align,
-            name,
-            egui::FontId::proportional(13.0),
-            text_color,
-        );
-    }
-    response.on_hover_text("Grey: no coaching link in this window");
 }
 
 #[cfg(test)]

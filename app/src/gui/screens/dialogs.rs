@@ -6,23 +6,316 @@ use peercoach_core::records::session;
 use peercoach_core::{Command, MemberId, Urgency};
 use peercoach_core::{NewOffer, NewRequest, NewSession};
 
-use crate::gui::app::Cx;
+use crate::gui::app::{Action, Cx};
 use crate::gui::state::tags;
+use crate::gui::state::{AskForm, OfferForm, SessionForm};
 use crate::gui::theme;
 
-/// Draws whichever dialogs are open.
-pub fn dialogs_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
-    if cx.ask.open {
-        ask_ui(ctx, cx);
+/// The modal forms, whichever screen opened them.
+#[derive(Default)]
+pub struct Dialogs {
+    /// Ask for help.
+    pub ask: AskForm,
+    /// Offer help.
+    pub offer: OfferForm,
+    /// Log a session.
+    pub session: SessionForm,
+    /// The member whose removal waits for a yes.
+    pub remove: Option<MemberId>,
+}
+
+impl Dialogs {
+    /// Opens the dialog a screen asked for.
+    pub fn open(&mut self, action: Action) {
+        match action {
+            Action::Ask => self.ask.open = true,
+            Action::Offer(form) => self.offer = OfferForm { open: true, ..form },
+            Action::LogSession(form) => self.session = SessionForm { open: true, ..form },
+            Action::ConfirmRemove(member) => self.remove = Some(member),
+            Action::ShowRequest(_) | Action::Notice(_) | Action::Error(_) | Action::Quit => {}
+        }
     }
-    if cx.offer.open {
-        offer_ui(ctx, cx);
+
+    /// Closes every dialog (Escape).
+    pub fn close_all(&mut self) {
+        self.ask.open = false;
+        self.offer.open = false;
+        self.session.open = false;
+        self.remove = None;
     }
-    if cx.session.open {
-        session_ui(ctx, cx);
+
+    /// Draws whichever dialogs are open.
+    pub fn ui(&mut self, ctx: &egui::Context, cx: &mut Cx<'_>) {
+        if self.ask.open {
+            self.ask_ui(ctx, cx);
+        }
+        if self.offer.open {
+            self.offer_ui(ctx, cx);
+        }
+        if self.session.open {
+            self.session_ui(ctx, cx);
+        }
+        if self.remove.is_some() {
+            self.remove_ui(ctx, cx);
+        }
     }
-    if cx.drafts.confirm_remove {
-        remove_ui(ctx, cx);
+
+    fn ask_ui(&mut self, ctx: &egui::Context, cx: &mut Cx<'_>) {
+        let mut open = true;
+        let mut submit = false;
+        egui::Window::new("I could use help")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .default_width(460.0)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+            .show(ctx, |ui| {
+                let me = cx.snap.me.clone();
+                theme::text_field(
+                    ui,
+                    "Title",
+                    &mut self.ask.title,
+                    "What do you need help with?",
+                );
+                theme::text_area(
+                    ui,
+                    "What I tried",
+                    &mut self.ask.tried,
+                    "So helpers don't repeat it",
+                );
+                theme::text_field(
+                    ui,
+                    "Skills",
+                    &mut self.ask.skills,
+                    "comma-separated, e.g. sql, testing",
+                );
+                ui.horizontal(|ui| {
+                    ui.label("Urgency");
+                    let current = self.ask.urgency.unwrap_or(Urgency::Normal);
+                    for u in Urgency::ALL {
+                        if ui.radio(current == u, u.as_str()).clicked() {
+                            self.ask.urgency = Some(u);
+                        }
+                    }
+                });
+                let mut to = self.ask.to.clone();
+                member_combo(ui, "Ask", cx, &mut to, Some("the whole team"), me.as_ref());
+                self.ask.to = to;
+                ui.add_space(6.0);
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(
+                            !self.ask.title.trim().is_empty() && cx.can_act(),
+                            egui::Button::new("Ask for help now"),
+                        )
+                        .clicked()
+                    {
+                        submit = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.ask.open = false;
+                    }
+                });
+            });
+        if submit {
+            let form = std::mem::take(&mut self.ask);
+            cx.apply(
+                Command::Ask(NewRequest {
+                    title: form.title,
+                    tried: form.tried,
+                    skills: tags(&form.skills),
+                    urgency: form.urgency.unwrap_or(Urgency::Normal),
+                    to: form.to,
+                }),
+                "Asked for help: it is on the board",
+            );
+        } else if !open {
+            self.ask.open = false;
+        }
+    }
+
+    fn offer_ui(&mut self, ctx: &egui::Context, cx: &mut Cx<'_>) {
+        let mut open = true;
+        let mut submit = false;
+        let request = self
+            .offer
+            .request
+            .clone()
+            .and_then(|r| cx.snap.team.requests.get(&r).cloned());
+        egui::Window::new("Offer help")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .default_width(460.0)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+            .show(ctx, |ui| {
+                let person = match &request {
+                    Some(r) => cx.name(&r.author),
+                    None => self
+                        .offer
+                        .to
+                        .as_ref()
+                        .map(|t| cx.name(t))
+                        .unwrap_or_else(|| "them".into()),
+                };
+                ui.label(
+                    RichText::new(format!(
+                        "We will ask {person}: \"Would you like some help?\""
+                    ))
+                    .strong(),
+                );
+                ui.label(
+                    RichText::new("Nothing else is shown to them until they say yes.")
+                        .color(theme::muted(ui)),
+                );
+                match &request {
+                    Some(r) => {
+                        ui.label(format!("About: {}", r.title));
+                    }
+                    None => {
+                        let me = cx.snap.me.clone();
+                        let mut to = self.offer.to.clone();
+                        member_combo(ui, "Offer to", cx, &mut to, None, me.as_ref());
+                        self.offer.to = to;
+                        theme::text_field(
+                            ui,
+                            "Topic",
+                            &mut self.offer.topic,
+                            "What could you help with?",
+                        );
+                    }
+                }
+                theme::text_area(
+                    ui,
+                    "Advice (optional, shown only after a yes)",
+                    &mut self.offer.message,
+                    "Your first idea, if they want it",
+                );
+                ui.horizontal(|ui| {
+                    let ready = request.is_some()
+                        || (self.offer.to.is_some() && !self.offer.topic.trim().is_empty());
+                    if ui
+                        .add_enabled(
+                            ready && cx.can_act(),
+                            egui::Button::new("Ask if they would like help"),
+                        )
+                        .clicked()
+                    {
+                        submit = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.offer.open = false;
+                    }
+                });
+            });
+        if submit {
+            let form = std::mem::take(&mut self.offer);
+            cx.apply(
+                Command::Offer(NewOffer {
+                    request: form.request,
+                    to: form.to,
+                    topic: form.topic,
+                    message: form.message,
+                }),
+                "Offer sent: waiting for their answer",
+            );
+        } else if !open {
+            self.offer.open = false;
+        }
+    }
+
+    fn session_ui(&mut self, ctx: &egui::Context, cx: &mut Cx<'_>) {
+        let mut open = true;
+        let mut submit = false;
+        egui::Window::new("Log a session")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .default_width(480.0)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
+            .show(ctx, |ui| {
+                if let Some(o) = self.session.offer.as_ref().and_then(|o| cx.snap.team.offers.get(o)) {
+                    ui.label(RichText::new(format!("Following {}'s yes to your offer", cx.name(&o.to))).color(theme::good(ui)));
+                } else {
+                    ui.label(
+                        RichText::new("Coaching needs a yes: an accepted offer, a request by the coachee, or the coachee logging it.")
+                            .color(theme::muted(ui)),
+                    );
+                }
+                let mut coach = self.session.coach.clone();
+                let mut coachee = self.session.coachee.clone();
+                member_combo(ui, "Coach", cx, &mut coach, None, None);
+                member_combo(ui, "Coachee", cx, &mut coachee, None, coach.as_ref());
+                self.session.coach = coach;
+                self.session.coachee = coachee;
+                theme::text_field(ui, "Topic", &mut self.session.topic, "What was it about?");
+                theme::text_field(ui, "Minutes", &mut self.session.minutes, "30");
+                theme::text_field(ui, "Session skills", &mut self.session.skills, "comma-separated");
+                theme::text_area(ui, "Notes", &mut self.session.notes, "Visible to the team");
+                theme::text_area(ui, "Shared learning", &mut self.session.learning, "One thing the team could learn from this");
+                let minutes: Option<u32> = self.session.minutes.trim().parse().ok().filter(|m| *m <= session::MAX_MINUTES);
+                if minutes.is_none() {
+                    ui.colored_label(theme::bad(ui), format!("Minutes must be a number up to {}", session::MAX_MINUTES));
+                }
+                ui.horizontal(|ui| {
+                    let ready = self.session.coach.is_some() && self.session.coachee.is_some() && !self.session.topic.trim().is_empty() && minutes.is_some();
+                    if ui.add_enabled(ready && cx.can_act(), egui::Button::new("Save session")).clicked() {
+                        submit = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.session.open = false;
+                    }
+                });
+            });
+        if submit {
+            let form = std::mem::take(&mut self.session);
+            if let (Some(coach), Some(coachee)) = (form.coach, form.coachee) {
+                cx.apply(
+                    Command::LogSession(NewSession {
+                        coach,
+                        coachee,
+                        topic: form.topic,
+                        skills: tags(&form.skills),
+                        at_ms: None,
+                        minutes: form.minutes.trim().parse().unwrap_or(30),
+                        notes: form.notes,
+                        learning: form.learning,
+                        offer: form.offer,
+                        request: form.request,
+                    }),
+                    "Session logged",
+                );
+            }
+        } else if !open {
+            self.session.open = false;
+        }
+    }
+
+    fn remove_ui(&mut self, ctx: &egui::Context, cx: &mut Cx<'_>) {
+        let Some(member) = self.remove.clone() else {
+            return;
+        };
+        let name = cx.name(&member);
+        egui::Window::new("Remove a member?")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.label(RichText::new(format!("Remove {name} from {}?", cx.snap.team.name)).strong());
+                ui.label("Their devices will be refused from now on and receive nothing new.");
+                ui.colored_label(theme::warn(ui),
+                    "Be honest with them: the copy of the team they already hold stays on their devices and cannot be taken back.",
+                );
+                ui.horizontal(|ui| {
+                    if ui.button(format!("Remove {name}")).clicked() {
+                        cx.apply(Command::RemoveMember { member: member.clone() }, format!("{name} was removed"));
+                        self.remove = None;
+                    }
+                    if ui.button("Keep them").clicked() {
+                        self.remove = None;
+                    }
+                });
+            });
     }
 }
 
@@ -54,264 +347,4 @@ fn member_combo(
             ui.selectable_value(value, Some(id.clone()), name);
         }
     });
-}
-
-fn ask_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
-    let mut open = true;
-    let mut submit = false;
-    egui::Window::new("I could use help")
-        .open(&mut open)
-        .collapsible(false)
-        .resizable(false)
-        .default_width(460.0)
-        .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
-        .show(ctx, |ui| {
-            let me = cx.snap.me.clone();
-            theme::text_field(
-                ui,
-                "Title",
-                &mut cx.ask.title,
-                "What do you need help with?",
-            );
-            theme::text_area(
-                ui,
-                "What I tried",
-                &mut cx.ask.tried,
-                "So helpers don't repeat it",
-            );
-            theme::text_field(
-                ui,
-                "Skills",
-                &mut cx.ask.skills,
-                "comma-separated, e.g. sql, testing",
-            );
-            ui.horizontal(|ui| {
-                ui.label("Urgency");
-                let current = cx.ask.urgency.unwrap_or(Urgency::Normal);
-                for u in Urgency::ALL {
-                    if ui.radio(current == u, u.as_str()).clicked() {
-                        cx.ask.urgency = Some(u);
-                    }
-                }
-            });
-            let mut to = cx.ask.to.clone();
-            member_combo(ui, "Ask", cx, &mut to, Some("the whole team"), me.as_ref());
-            cx.ask.to = to;
-            ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                if ui
-                    .add_enabled(
-                        !cx.ask.title.trim().is_empty() && cx.can_act(),
-                        egui::Button::new("Ask for help now"),
-                    )
-                    .clicked()
-                {
-                    submit = true;
-                }
-                if ui.button("Cancel").clicked() {
-                    cx.ask.open = false;
-                }
-            });
-        });
-    if submit {
-        let form = std::mem::take(cx.ask);
-        cx.apply(
-            Command::Ask(NewRequest {
-                title: form.title,
-                tried: form.tried,
-                skills: tags(&form.skills),
-                urgency: form.urgency.unwrap_or(Urgency::Normal),
-                to: form.to,
-            }),
-            "Asked for help: it is on the board",
-        );
-    } else if !open {
-        cx.ask.open = false;
-    }
-}
-
-fn offer_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
-    let mut open = true;
-    let mut submit = false;
-    let request = cx
-        .offer
-        .request
-        .clone()
-        .and_then(|r| cx.snap.team.requests.get(&r).cloned());
-    egui::Window::new("Offer help")
-        .open(&mut open)
-        .collapsible(false)
-        .resizable(false)
-        .default_width(460.0)
-        .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
-        .show(ctx, |ui| {
-            let person = match &request {
-                Some(r) => cx.name(&r.author),
-                None => cx
-                    .offer
-                    .to
-                    .as_ref()
-                    .map(|t| cx.name(t))
-                    .unwrap_or_else(|| "them".into()),
-            };
-            ui.label(
-                RichText::new(format!(
-                    "We will ask {person}: \"Would you like some help?\""
-                ))
-                .strong(),
-            );
-            ui.label(
-                RichText::new("Nothing else is shown to them until they say yes.")
-                    .color(theme::muted(ui)),
-            );
-            match &request {
-                Some(r) => {
-                    ui.label(format!("About: {}", r.title));
-                }
-                None => {
-                    let me = cx.snap.me.clone();
-                    let mut to = cx.offer.to.clone();
-                    member_combo(ui, "Offer to", cx, &mut to, None, me.as_ref());
-                    cx.offer.to = to;
-                    theme::text_field(
-                        ui,
-                        "Topic",
-                        &mut cx.offer.topic,
-                        "What could you help with?",
-                    );
-                }
-            }
-            theme::text_area(
-                ui,
-                "Advice (optional, shown only after a yes)",
-                &mut cx.offer.message,
-                "Your first idea, if they want it",
-            );
-            ui.horizontal(|ui| {
-                let ready = request.is_some()
-                    || (cx.offer.to.is_some() && !cx.offer.topic.trim().is_empty());
-                if ui
-                    .add_enabled(
-                        ready && cx.can_act(),
-                        egui::Button::new("Ask if they would like help"),
-                    )
-                    .clicked()
-                {
-                    submit = true;
-                }
-                if ui.button("Cancel").clicked() {
-                    cx.offer.open = false;
-                }
-            });
-        });
-    if submit {
-        let form = std::mem::take(cx.offer);
-        cx.apply(
-            Command::Offer(NewOffer {
-                request: form.request,
-                to: form.to,
-                topic: form.topic,
-                message: form.message,
-            }),
-            "Offer sent: waiting for their answer",
-        );
-    } else if !open {
-        cx.offer.open = false;
-    }
-}
-
-fn session_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
-    let mut open = true;
-    let mut submit = false;
-    egui::Window::new("Log a session")
-        .open(&mut open)
-        .collapsible(false)
-        .resizable(false)
-        .default_width(480.0)
-        .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
-        .show(ctx, |ui| {
-            if let Some(o) = cx.session.offer.as_ref().and_then(|o| cx.snap.team.offers.get(o)) {
-                ui.label(RichText::new(format!("Following {}'s yes to your offer", cx.name(&o.to))).color(theme::good(ui)));
-            } else {
-                ui.label(
-                    RichText::new("Coaching needs a yes: an accepted offer, a request by the coachee, or the coachee logging it.")
-                        .color(theme::muted(ui)),
-                );
-            }
-            let mut coach = cx.session.coach.clone();
-            let mut coachee = cx.session.coachee.clone();
-            member_combo(ui, "Coach", cx, &mut coach, None, None);
-            member_combo(ui, "Coachee", cx, &mut coachee, None, coach.as_ref());
-            cx.session.coach = coach;
-            cx.session.coachee = coachee;
-            theme::text_field(ui, "Topic", &mut cx.session.topic, "What was it about?");
-            theme::text_field(ui, "Minutes", &mut cx.session.minutes, "30");
-            theme::text_field(ui, "Session skills", &mut cx.session.skills, "comma-separated");
-            theme::text_area(ui, "Notes", &mut cx.session.notes, "Visible to the team");
-            theme::text_area(ui, "Shared learning", &mut cx.session.learning, "One thing the team could learn from this");
-            let minutes: Option<u32> = cx.session.minutes.trim().parse().ok().filter(|m| *m <= session::MAX_MINUTES);
-            if minutes.is_none() {
-                ui.colored_label(theme::bad(ui), format!("Minutes must be a number up to {}", session::MAX_MINUTES));
-            }
-            ui.horizontal(|ui| {
-                let ready = cx.session.coach.is_some() && cx.session.coachee.is_some() && !cx.session.topic.trim().is_empty() && minutes.is_some();
-                if ui.add_enabled(ready && cx.can_act(), egui::Button::new("Save session")).clicked() {
-                    submit = true;
-                }
-                if ui.button("Cancel").clicked() {
-                    cx.session.open = false;
-                }
-            });
-        });
-    if submit {
-        let form = std::mem::take(cx.session);
-        if let (Some(coach), Some(coachee)) = (form.coach, form.coachee) {
-            cx.apply(
-                Command::LogSession(NewSession {
-                    coach,
-                    coachee,
-                    topic: form.topic,
-                    skills: tags(&form.skills),
-                    at_ms: None,
-                    minutes: form.minutes.trim().parse().unwrap_or(30),
-                    notes: form.notes,
-                    learning: form.learning,
-                    offer: form.offer,
-                    request: form.request,
-                }),
-                "Session logged",
-            );
-        }
-    } else if !open {
-        cx.session.open = false;
-    }
-}
-
-fn remove_ui(ctx: &egui::Context, cx: &mut Cx<'_>) {
-    let Some(member) = cx.drafts.remove.clone() else {
-        cx.drafts.confirm_remove = false;
-        return;
-    };
-    let name = cx.name(&member);
-    egui::Window::new("Remove a member?")
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-        .show(ctx, |ui| {
-            ui.label(RichText::new(format!("Remove {name} from {}?", cx.snap.team.name)).strong());
-            ui.label("Their devices will be refused from now on and receive nothing new.");
-            ui.colored_label(theme::warn(ui),
-                "Be honest with them: the copy of the team they already hold stays on their devices and cannot be taken back.",
-            );
-            ui.horizontal(|ui| {
-                if ui.button(format!("Remove {name}")).clicked() {
-                    cx.apply(Command::RemoveMember { member: member.clone() }, format!("{name} was removed"));
-                    cx.drafts.confirm_remove = false;
-                    cx.drafts.remove = None;
-                }
-                if ui.button("Keep them").clicked() {
-                    cx.drafts.confirm_remove = false;
-                }
-            });
-        });
 }

@@ -6,9 +6,31 @@ use peercoach_core::{Env, SystemEnv};
 use peercoach_net::InviteTicket;
 use peercoach_node::api::Request;
 
-use crate::gui::app::Purpose;
-use crate::gui::state::Drafts;
+use crate::gui::app::{Outbox, Purpose};
 use crate::gui::theme;
+
+/// The welcome screen's own state: what is typed, and how creating or joining went.
+#[derive(Default)]
+pub struct FirstRun {
+    /// My name.
+    pub name: String,
+    /// The new team's name.
+    pub team: String,
+    /// The invite ticket pasted.
+    pub ticket: String,
+    /// Why creating the team failed.
+    pub create_error: Option<String>,
+    /// Why joining failed.
+    pub join_error: Option<String>,
+    /// Since when a join is under way.
+    pub joining: Option<std::time::Instant>,
+    /// Network settings being chosen.
+    pub network: Option<peercoach_store::NetworkSettings>,
+    /// Network settings as saved.
+    pub saved_network: Option<peercoach_store::NetworkSettings>,
+    /// Loopback-only is forced whatever the settings say.
+    pub loopback_forced: bool,
+}
 
 /// While the node opens the data dir's teams and none has a saved view to show yet.
 pub fn opening_ui(ui: &mut egui::Ui) {
@@ -24,14 +46,10 @@ pub fn opening_ui(ui: &mut egui::Ui) {
     });
 }
 
-/// The welcome screen.
-pub fn first_run_ui(
-    ui: &mut egui::Ui,
-    drafts: &mut Drafts,
-    outbox: &mut Vec<(Request, Purpose)>,
-    loopback_forced: bool,
-) {
-    ui.vertical_centered(|ui| {
+impl FirstRun {
+    /// The welcome screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, outbox: &mut Outbox) {
+        ui.vertical_centered(|ui| {
         ui.add_space(40.0);
         ui.label(RichText::new("Welcome to peercoach").size(28.0).strong());
         ui.label(
@@ -40,148 +58,140 @@ pub fn first_run_ui(
         );
         ui.add_space(24.0);
     });
-    let width = ui.available_width().min(900.0);
-    ui.vertical_centered(|ui| {
-        ui.set_max_width(width);
-        ui.columns(2, |cols| {
-            theme::card(&mut cols[0], |ui| {
-                ui.heading("Start a new team");
+        let width = ui.available_width().min(900.0);
+        ui.vertical_centered(|ui| {
+            ui.set_max_width(width);
+            ui.columns(2, |cols| {
+                theme::card(&mut cols[0], |ui| {
+                    ui.heading("Start a new team");
+                    ui.label(
+                        RichText::new("You become its first member and can invite the others.")
+                            .color(theme::muted(ui)),
+                    );
+                    ui.add_space(8.0);
+                    theme::text_field(ui, "Your name", &mut self.name, "e.g. Ana");
+                    theme::text_field(ui, "Team name", &mut self.team, "e.g. Platform Guild");
+                    ui.add_space(8.0);
+                    if let Some(error) = &self.create_error {
+                        ui.colored_label(theme::bad(ui), error);
+                    }
+                    let ready = !self.name.trim().is_empty() && !self.team.trim().is_empty();
+                    if ui
+                        .add_enabled(ready, egui::Button::new("Create team"))
+                        .clicked()
+                    {
+                        self.create_error = None;
+                        outbox.push((
+                            Request::Init {
+                                name: self.name.trim().to_owned(),
+                                team_name: self.team.trim().to_owned(),
+                            },
+                            Purpose::OpenTeam,
+                        ));
+                    }
+                });
+                theme::card(&mut cols[1], |ui| self.join_ui(ui, outbox));
+            });
+            ui.add_space(16.0);
+            self.network_ui(ui, outbox);
+        });
+    }
+
+    /// Joining with a ticket: what the ticket says before anything is sent, a spinner with a
+    /// way to cancel while the inviter's device is reached, and why it failed if it did.
+    fn join_ui(&mut self, ui: &mut egui::Ui, outbox: &mut Outbox) {
+        ui.heading("Join a team");
+        ui.label(
+            RichText::new("Paste the invite ticket a teammate sent you.").color(theme::muted(ui)),
+        );
+        ui.add_space(8.0);
+        let joining = self.joining.is_some();
+        ui.add_enabled_ui(!joining, |ui| {
+            theme::text_area(ui, "Invite ticket", &mut self.ticket, "peercoach…");
+            theme::text_field(ui, "Your name ", &mut self.name, "e.g. Ben");
+        });
+        let text = self.ticket.trim();
+        let ticket = (!text.is_empty()).then(|| InviteTicket::parse(text));
+        let now_ms = SystemEnv.now_ms();
+        let mut usable = false;
+        match &ticket {
+            Some(Ok(t)) if t.expires_ms <= now_ms => {
+                ui.colored_label(
+                    theme::bad(ui),
+                    format!(
+                        "This invite expired on {}: ask {} for a new one.",
+                        format_datetime(t.expires_ms),
+                        t.inviter_label()
+                    ),
+                );
+            }
+            Some(Ok(t)) => {
+                usable = true;
                 ui.label(
-                    RichText::new("You become its first member and can invite the others.")
-                        .color(theme::muted(ui)),
+                    RichText::new(format!(
+                        "Team {} · invited by {} · valid until {} UTC",
+                        t.team_name,
+                        t.inviter_label(),
+                        format_datetime(t.expires_ms)
+                    ))
+                    .color(theme::muted(ui)),
                 );
-                ui.add_space(8.0);
-                theme::text_field(ui, "Your name", &mut drafts.first_name, "e.g. Ana");
-                theme::text_field(
-                    ui,
-                    "Team name",
-                    &mut drafts.first_team,
-                    "e.g. Platform Guild",
-                );
-                ui.add_space(8.0);
-                if let Some(error) = &drafts.create_error {
-                    ui.colored_label(theme::bad(ui), error);
-                }
-                let ready =
-                    !drafts.first_name.trim().is_empty() && !drafts.first_team.trim().is_empty();
-                if ui
-                    .add_enabled(ready, egui::Button::new("Create team"))
-                    .clicked()
-                {
-                    drafts.create_error = None;
-                    outbox.push((
-                        Request::Init {
-                            name: drafts.first_name.trim().to_owned(),
-                            team_name: drafts.first_team.trim().to_owned(),
-                        },
-                        Purpose::OpenTeam,
-                    ));
+            }
+            Some(Err(e)) => {
+                ui.colored_label(theme::bad(ui), e.to_string());
+            }
+            None => {}
+        }
+        ui.add_space(8.0);
+        if let Some(error) = &self.join_error {
+            ui.colored_label(theme::bad(ui), error);
+            ui.add_space(4.0);
+        }
+        if joining {
+            let who = match &ticket {
+                Some(Ok(t)) if !t.inviter_name.trim().is_empty() => format!("{}'s", t.inviter_name),
+                _ => "the inviter's".to_owned(),
+            };
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Reaching {who} device…"));
+                if ui.button("Cancel").clicked() {
+                    outbox.push((Request::CancelJoin, Purpose::Notice(String::new())));
                 }
             });
-            theme::card(&mut cols[1], |ui| join_ui(ui, drafts, outbox));
-        });
-        ui.add_space(16.0);
-        network_ui(ui, drafts, outbox, loopback_forced);
-    });
-}
+            return;
+        }
+        let ready = usable && !self.name.trim().is_empty();
+        if ui
+            .add_enabled(ready, egui::Button::new("Join team"))
+            .clicked()
+        {
+            self.join_error = None;
+            self.joining = Some(std::time::Instant::now());
+            outbox.push((
+                Request::Join {
+                    ticket: self.ticket.trim().to_owned(),
+                    name: self.name.trim().to_owned(),
+                },
+                Purpose::Join,
+            ));
+        }
+    }
 
-/// Joining with a ticket: what the ticket says before anything is sent, a spinner with a
-/// way to cancel while the inviter's device is reached, and why it failed if it did.
-fn join_ui(ui: &mut egui::Ui, drafts: &mut Drafts, outbox: &mut Vec<(Request, Purpose)>) {
-    ui.heading("Join a team");
-    ui.label(RichText::new("Paste the invite ticket a teammate sent you.").color(theme::muted(ui)));
-    ui.add_space(8.0);
-    let joining = drafts.joining.is_some();
-    ui.add_enabled_ui(!joining, |ui| {
-        theme::text_area(ui, "Invite ticket", &mut drafts.first_ticket, "peercoach…");
-        theme::text_field(ui, "Your name ", &mut drafts.first_name, "e.g. Ben");
-    });
-    let text = drafts.first_ticket.trim();
-    let ticket = (!text.is_empty()).then(|| InviteTicket::parse(text));
-    let now_ms = SystemEnv.now_ms();
-    let mut usable = false;
-    match &ticket {
-        Some(Ok(t)) if t.expires_ms <= now_ms => {
-            ui.colored_label(
-                theme::bad(ui),
-                format!(
-                    "This invite expired on {}: ask {} for a new one.",
-                    format_datetime(t.expires_ms),
-                    t.inviter_label()
-                ),
-            );
-        }
-        Some(Ok(t)) => {
-            usable = true;
-            ui.label(
-                RichText::new(format!(
-                    "Team {} · invited by {} · valid until {} UTC",
-                    t.team_name,
-                    t.inviter_label(),
-                    format_datetime(t.expires_ms)
-                ))
-                .color(theme::muted(ui)),
-            );
-        }
-        Some(Err(e)) => {
-            ui.colored_label(theme::bad(ui), e.to_string());
-        }
-        None => {}
-    }
-    ui.add_space(8.0);
-    if let Some(error) = &drafts.join_error {
-        ui.colored_label(theme::bad(ui), error);
-        ui.add_space(4.0);
-    }
-    if joining {
-        let who = match &ticket {
-            Some(Ok(t)) if !t.inviter_name.trim().is_empty() => format!("{}'s", t.inviter_name),
-            _ => "the inviter's".to_owned(),
+    /// How this device will reach teammates, chosen before it meets any.
+    fn network_ui(&mut self, ui: &mut egui::Ui, outbox: &mut Outbox) {
+        let loopback_forced = self.loopback_forced;
+        let Some(mut n) = self.network.clone() else {
+            return;
         };
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label(format!("Reaching {who} device…"));
-            if ui.button("Cancel").clicked() {
-                outbox.push((Request::CancelJoin, Purpose::Notice(String::new())));
-            }
-        });
-        return;
-    }
-    let ready = usable && !drafts.first_name.trim().is_empty();
-    if ui
-        .add_enabled(ready, egui::Button::new("Join team"))
-        .clicked()
-    {
-        drafts.join_error = None;
-        drafts.joining = Some(std::time::Instant::now());
-        outbox.push((
-            Request::Join {
-                ticket: drafts.first_ticket.trim().to_owned(),
-                name: drafts.first_name.trim().to_owned(),
-            },
-            Purpose::Join,
-        ));
-    }
-}
-
-/// How this device will reach teammates, chosen before it meets any.
-fn network_ui(
-    ui: &mut egui::Ui,
-    drafts: &mut Drafts,
-    outbox: &mut Vec<(Request, Purpose)>,
-    loopback_forced: bool,
-) {
-    let Some(mut n) = drafts.network.clone() else {
-        return;
-    };
-    // What is in force, not only what is chosen.
-    let title = if loopback_forced {
-        "Network: Loopback only (PEERCOACH_LOOPBACK is set)".to_owned()
-    } else {
-        format!("Network: {}", n.mode.title())
-    };
-    theme::card(ui, |ui| {
-        egui::CollapsingHeader::new(title)
+        // What is in force, not only what is chosen.
+        let title = if loopback_forced {
+            "Network: Loopback only (PEERCOACH_LOOPBACK is set)".to_owned()
+        } else {
+            format!("Network: {}", n.mode.title())
+        };
+        theme::card(ui, |ui| {
+            egui::CollapsingHeader::new(title)
             .id_salt("first-run-network")
             .show(ui, |ui| {
                 if loopback_forced {
@@ -193,7 +203,7 @@ fn network_ui(
                     );
                 }
                 super::settings::mode_choice_ui(ui, &mut n.mode);
-                let changed = Some(&n) != drafts.saved_network.as_ref();
+                let changed = Some(&n) != self.saved_network.as_ref();
                 if ui
                     .add_enabled(changed, egui::Button::new("Use this network mode"))
                     .clicked()
@@ -206,6 +216,7 @@ fn network_ui(
                     ));
                 }
             });
-    });
-    drafts.network = Some(n);
+        });
+        self.network = Some(n);
+    }
 }

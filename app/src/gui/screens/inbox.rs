@@ -5,233 +5,261 @@ use peercoach_core::NewThanks;
 use peercoach_core::time::{format_date, format_span};
 use peercoach_core::{Answer, Command};
 
+use crate::gui::app::Action;
 use crate::gui::app::Cx;
-use crate::gui::state::{Screen, SessionForm};
+use crate::gui::state::SessionForm;
 use crate::gui::theme;
+use peercoach_core::OfferId;
+use std::collections::BTreeMap;
 
-/// The inbox screen.
-pub fn inbox_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    theme::title(
-        ui,
-        "Inbox",
-        "Questions only you can answer, and things you agreed to do.",
-    );
-    let inbox = cx.derived.inbox.clone();
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            if inbox.is_empty() {
-                theme::card(ui, |ui| {
-                    ui.label("Nothing needs you right now.");
-                });
-                ui.add_space(theme::GAP);
-            }
-            if !inbox.offers_to_answer.is_empty() {
-                ui.label(RichText::new("Offers waiting for your answer").strong());
-                for o in &inbox.offers_to_answer {
+/// The inbox: thanks being written for agreed offers, private note drafts.
+#[derive(Default)]
+pub struct Inbox {
+    /// Thanks being written, by offer.
+    pub offer_thanks: BTreeMap<OfferId, String>,
+    /// Private notes being written.
+    pub notes: super::notes::NoteDrafts,
+}
+
+impl Inbox {
+    /// The inbox screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        theme::title(
+            ui,
+            "Inbox",
+            "Questions only you can answer, and things you agreed to do.",
+        );
+        let inbox = cx.derived.inbox.clone();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if inbox.is_empty() {
                     theme::card(ui, |ui| {
-                        ui.label(
-                            RichText::new(format!(
-                                "{} asks: \"Would you like some help?\"",
-                                o.from_name
-                            ))
-                            .strong(),
-                        );
-                        ui.label(format!("About: {}", o.topic));
-                        if o.message_hidden {
+                        ui.label("Nothing needs you right now.");
+                    });
+                    ui.add_space(theme::GAP);
+                }
+                if !inbox.offers_to_answer.is_empty() {
+                    ui.label(RichText::new("Offers waiting for your answer").strong());
+                    for o in &inbox.offers_to_answer {
+                        theme::card(ui, |ui| {
                             ui.label(
-                                RichText::new("Their advice stays hidden until you say yes.")
-                                    .italics()
-                                    .color(theme::muted(ui)),
+                                RichText::new(format!(
+                                    "{} asks: \"Would you like some help?\"",
+                                    o.from_name
+                                ))
+                                .strong(),
                             );
-                        }
-                        ui.horizontal(|ui| {
-                            if ui.button("Yes, please").clicked() {
-                                cx.apply(
-                                    Command::Respond {
-                                        offer: o.id.clone(),
-                                        answer: Answer::Yes,
-                                    },
-                                    format!("You said yes to {}", o.from_name),
+                            ui.label(format!("About: {}", o.topic));
+                            if o.message_hidden {
+                                ui.label(
+                                    RichText::new("Their advice stays hidden until you say yes.")
+                                        .italics()
+                                        .color(theme::muted(ui)),
                                 );
                             }
-                            if ui.button("Not now").clicked() {
+                            ui.horizontal(|ui| {
+                                if ui.button("Yes, please").clicked() {
+                                    cx.apply(
+                                        Command::Respond {
+                                            offer: o.id.clone(),
+                                            answer: Answer::Yes,
+                                        },
+                                        format!("You said yes to {}", o.from_name),
+                                    );
+                                }
+                                if ui.button("Not now").clicked() {
+                                    cx.apply(
+                                        Command::Respond {
+                                            offer: o.id.clone(),
+                                            answer: Answer::NotNow,
+                                        },
+                                        "Answered not now",
+                                    );
+                                }
+                            });
+                        });
+                    }
+                    ui.add_space(theme::GAP);
+                }
+                if !inbox.requests_for_me.is_empty() {
+                    ui.label(RichText::new("Requests aimed at you").strong());
+                    for r in &inbox.requests_for_me {
+                        theme::card(ui, |ui| {
+                            ui.label(RichText::new(&r.title).strong());
+                            ui.label(
+                                RichText::new(format!(
+                                    "{} asked you · waiting {}",
+                                    r.author_name,
+                                    format_span(r.waiting_ms)
+                                ))
+                                .color(theme::muted(ui)),
+                            );
+                            if ui.button("Open on the board").clicked() {
+                                cx.outbox.act(Action::ShowRequest(r.id.clone()));
+                            }
+                        });
+                    }
+                    ui.add_space(theme::GAP);
+                }
+                if !inbox.accepted_offers.is_empty() {
+                    ui.label(RichText::new("They said yes: time to meet").strong());
+                    for o in &inbox.accepted_offers {
+                        theme::card(ui, |ui| {
+                            ui.label(format!("{} said yes to your offer: {}", o.to_name, o.topic));
+                            if let Some(m) = &o.message {
+                                ui.label(
+                                    RichText::new(format!("Your advice: {m}"))
+                                        .color(theme::muted(ui)),
+                                );
+                            }
+                            if ui.button("Log the session").clicked() {
+                                cx.outbox
+                                    .act(Action::LogSession(SessionForm::after_offer(o)));
+                            }
+                        });
+                    }
+                    ui.add_space(theme::GAP);
+                }
+                if !inbox.agreed.is_empty() {
+                    ui.label(RichText::new("You said yes: what you agreed to").strong());
+                    for o in &inbox.agreed {
+                        self.agreed_ui(ui, cx, o);
+                    }
+                    ui.add_space(theme::GAP);
+                }
+                if !inbox.followups.is_empty() {
+                    ui.label(RichText::new("Your follow-ups").strong());
+                    for u in &inbox.followups {
+                        ui.horizontal(|ui| {
+                            let mut done = false;
+                            let text = format!(
+                                "{}{} (from \"{}\" with {})",
+                                u.text,
+                                u.due_ms
+                                    .map(|d| format!(", due {}", format_date(d)))
+                                    .unwrap_or_default(),
+                                u.topic,
+                                u.with_name
+                            );
+                            if ui.checkbox(&mut done, text).changed() && done {
                                 cx.apply(
-                                    Command::Respond {
-                                        offer: o.id.clone(),
-                                        answer: Answer::NotNow,
+                                    Command::SetFollowUpDone {
+                                        session: u.session.clone(),
+                                        followup: u.id.clone(),
+                                        done: true,
                                     },
-                                    "Answered not now",
+                                    "Follow-up done",
                                 );
                             }
                         });
-                    });
+                    }
+                    ui.add_space(theme::GAP);
                 }
-                ui.add_space(theme::GAP);
-            }
-            if !inbox.requests_for_me.is_empty() {
-                ui.label(RichText::new("Requests aimed at you").strong());
-                for r in &inbox.requests_for_me {
-                    theme::card(ui, |ui| {
-                        ui.label(RichText::new(&r.title).strong());
-                        ui.label(
-                            RichText::new(format!(
-                                "{} asked you · waiting {}",
-                                r.author_name,
-                                format_span(r.waiting_ms)
-                            ))
-                            .color(theme::muted(ui)),
-                        );
-                        if ui.button("Open on the board").clicked() {
-                            cx.drafts.selected = Some(r.id.clone());
-                            cx.prefs.screen = Screen::Board;
-                        }
-                    });
+                if !inbox.lost_claims.is_empty() {
+                    ui.label(RichText::new("Someone else got there first").strong());
+                    for c in &inbox.lost_claims {
+                        ui.label(format!(
+                            "{} claimed \"{}\" a moment before you did.",
+                            c.winner_name, c.title
+                        ));
+                    }
+                    ui.add_space(theme::GAP);
                 }
-                ui.add_space(theme::GAP);
-            }
-            if !inbox.accepted_offers.is_empty() {
-                ui.label(RichText::new("They said yes: time to meet").strong());
-                for o in &inbox.accepted_offers {
-                    theme::card(ui, |ui| {
-                        ui.label(format!("{} said yes to your offer: {}", o.to_name, o.topic));
-                        if let Some(m) = &o.message {
+                if !inbox.thanks.is_empty() {
+                    ui.label(RichText::new("Thanks you received").strong());
+                    for t in &inbox.thanks {
+                        theme::card(ui, |ui| {
                             ui.label(
-                                RichText::new(format!("Your advice: {m}")).color(theme::muted(ui)),
+                                RichText::new(format!("{} thanked you", t.from_name))
+                                    .strong()
+                                    .color(theme::good(ui)),
                             );
-                        }
-                        if ui.button("Log the session").clicked() {
-                            *cx.session = SessionForm::after_offer(o);
-                        }
-                    });
+                            ui.label(&t.text);
+                            let when = match &t.session {
+                                Some((_, topic)) => {
+                                    format!(
+                                        "{} · for the session \"{topic}\"",
+                                        format_date(t.at_ms)
+                                    )
+                                }
+                                None => format_date(t.at_ms),
+                            };
+                            ui.label(RichText::new(when).color(theme::muted(ui)));
+                        });
+                    }
+                    ui.add_space(theme::GAP);
                 }
-                ui.add_space(theme::GAP);
-            }
-            if !inbox.agreed.is_empty() {
-                ui.label(RichText::new("You said yes: what you agreed to").strong());
-                for o in &inbox.agreed {
-                    agreed_ui(ui, cx, o);
-                }
-                ui.add_space(theme::GAP);
-            }
-            if !inbox.followups.is_empty() {
-                ui.label(RichText::new("Your follow-ups").strong());
-                for u in &inbox.followups {
-                    ui.horizontal(|ui| {
-                        let mut done = false;
-                        let text = format!(
-                            "{}{} (from \"{}\" with {})",
-                            u.text,
-                            u.due_ms
-                                .map(|d| format!(", due {}", format_date(d)))
-                                .unwrap_or_default(),
-                            u.topic,
-                            u.with_name
-                        );
-                        if ui.checkbox(&mut done, text).changed() && done {
-                            cx.apply(
-                                Command::SetFollowUpDone {
-                                    session: u.session.clone(),
-                                    followup: u.id.clone(),
-                                    done: true,
-                                },
-                                "Follow-up done",
-                            );
-                        }
-                    });
-                }
-                ui.add_space(theme::GAP);
-            }
-            if !inbox.lost_claims.is_empty() {
-                ui.label(RichText::new("Someone else got there first").strong());
-                for c in &inbox.lost_claims {
-                    ui.label(format!(
-                        "{} claimed \"{}\" a moment before you did.",
-                        c.winner_name, c.title
-                    ));
-                }
-                ui.add_space(theme::GAP);
-            }
-            if !inbox.thanks.is_empty() {
-                ui.label(RichText::new("Thanks you received").strong());
-                for t in &inbox.thanks {
-                    theme::card(ui, |ui| {
-                        ui.label(
-                            RichText::new(format!("{} thanked you", t.from_name))
-                                .strong()
-                                .color(theme::good(ui)),
-                        );
-                        ui.label(&t.text);
-                        let when = match &t.session {
-                            Some((_, topic)) => {
-                                format!("{} · for the session \"{topic}\"", format_date(t.at_ms))
-                            }
-                            None => format_date(t.at_ms),
-                        };
-                        ui.label(RichText::new(when).color(theme::muted(ui)));
-                    });
-                }
-                ui.add_space(theme::GAP);
-            }
-            super::notes::private_notes_ui(ui, cx, super::notes::About::Nothing);
-        });
-}
+                super::notes::private_notes_ui(
+                    ui,
+                    cx,
+                    &mut self.notes,
+                    super::notes::About::Nothing,
+                );
+            });
+    }
 
-/// An offer I said yes to: the advice, visible now, and what to do next.
-fn agreed_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &peercoach_core::views::OfferRow) {
-    theme::card(ui, |ui| {
-        ui.label(
-            RichText::new(format!(
-                "You said yes to {}'s offer: {}",
-                o.from_name, o.topic
-            ))
-            .strong(),
-        );
-        match &o.message {
-            Some(m) => {
-                ui.label(
-                    RichText::new(format!("{}'s advice", o.from_name)).color(theme::muted(ui)),
+    /// An offer I said yes to: the advice, visible now, and what to do next.
+    fn agreed_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut Cx<'_>,
+        o: &peercoach_core::views::OfferRow,
+    ) {
+        theme::card(ui, |ui| {
+            ui.label(
+                RichText::new(format!(
+                    "You said yes to {}'s offer: {}",
+                    o.from_name, o.topic
+                ))
+                .strong(),
+            );
+            match &o.message {
+                Some(m) => {
+                    ui.label(
+                        RichText::new(format!("{}'s advice", o.from_name)).color(theme::muted(ui)),
+                    );
+                    ui.label(m);
+                }
+                None => {
+                    ui.label(
+                        RichText::new("They left no advice in writing: meet and talk it through.")
+                            .color(theme::muted(ui)),
+                    );
+                }
+            }
+            ui.label(
+                RichText::new(format!(
+                    "Next: meet {} (the team coaching hour is a good time), then log the session \
+                     and say thanks.",
+                    o.from_name
+                ))
+                .color(theme::muted(ui)),
+            );
+            ui.horizontal_wrapped(|ui| {
+                if ui.button("Log the session").clicked() {
+                    cx.outbox
+                        .act(Action::LogSession(SessionForm::after_offer(o)));
+                }
+                if let Some(request) = &o.request
+                    && ui.button("Open the request").clicked()
+                {
+                    cx.outbox.act(Action::ShowRequest(request.clone()));
+                }
+            });
+            let draft = self.offer_thanks.entry(o.id.clone()).or_default();
+            let label = format!("Thank {}", o.from_name);
+            if let Some(text) = theme::thanks_form(ui, &label, draft, "Thanks for the help!") {
+                self.offer_thanks.remove(&o.id);
+                cx.apply(
+                    Command::Thank(NewThanks {
+                        to: o.from.clone(),
+                        text,
+                        session: None,
+                    }),
+                    format!("Thanks sent to {}", o.from_name),
                 );
-                ui.label(m);
-            }
-            None => {
-                ui.label(
-                    RichText::new("They left no advice in writing: meet and talk it through.")
-                        .color(theme::muted(ui)),
-                );
-            }
-        }
-        ui.label(
-            RichText::new(format!(
-                "Next: meet {} (the team coaching hour is a good time), then log the session \
-                 and say thanks.",
-                o.from_name
-            ))
-            .color(theme::muted(ui)),
-        );
-        ui.horizontal_wrapped(|ui| {
-            if ui.button("Log the session").clicked() {
-                *cx.session = SessionForm::after_offer(o);
-            }
-            if let Some(request) = &o.request
-                && ui.button("Open the request").clicked()
-            {
-                cx.drafts.selected = Some(request.clone());
-                cx.prefs.screen = Screen::Board;
             }
         });
-        let draft = cx.drafts.offer_thanks.entry(o.id.clone()).or_default();
-        let label = format!("Thank {}", o.from_name);
-        if let Some(text) = theme::thanks_form(ui, &label, draft, "Thanks for the help!") {
-            cx.drafts.offer_thanks.remove(&o.id);
-            cx.apply(
-                Command::Thank(NewThanks {
-                    to: o.from.clone(),
-                    text,
-                    session: None,
-                }),
-                format!("Thanks sent to {}", o.from_name),
-            );
-        }
-    });
+    }
 }

@@ -35,8 +35,11 @@ impl About {
 /// The words every private field carries.
 pub const PRIVATE: &str = "Only you can read this; it is kept on your devices.";
 
+/// Private notes being written, by what they are about (each screen keeps its own).
+pub type NoteDrafts = std::collections::BTreeMap<About, String>;
+
 /// My private notes on `about`, and a field to write another.
-pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, about: About) {
+pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDrafts, about: About) {
     theme::private_card(ui, |ui| {
         ui.label(RichText::new("🔒 Private notes").strong());
         ui.label(RichText::new(PRIVATE).color(theme::muted(ui)));
@@ -73,14 +76,14 @@ pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, about: About) {
             About::Nothing => "A reflection, a goal, what you want to try next…",
             _ => "What you took from it, for yourself…",
         };
-        let draft = cx.drafts.private_note.entry(about.clone()).or_default();
+        let draft = drafts.entry(about.clone()).or_default();
         theme::text_area(ui, "Your private note", draft, hint);
         let text = draft.trim().to_owned();
         if ui
             .add_enabled(!text.is_empty(), egui::Button::new("Save private note"))
             .clicked()
         {
-            cx.drafts.private_note.remove(&about);
+            drafts.remove(&about);
             let (session, request) = match &about {
                 About::Session(s) => (Some(s.to_string()), None),
                 About::Request(r) => (None, Some(r.to_string())),

@@ -5,259 +5,281 @@ use peercoach_core::Command;
 use peercoach_core::time::format_date;
 use peercoach_core::{NewFollowUp, NewThanks};
 
+use crate::gui::app::Action;
 use crate::gui::app::Cx;
 use crate::gui::state::SessionForm;
 use crate::gui::theme;
+use peercoach_core::SessionId;
+use std::collections::BTreeMap;
 
-/// The sessions screen.
-pub fn sessions_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    theme::title(
-        ui,
-        "Sessions",
-        "Anyone coaches anyone. Where coaching went both ways, it says so.",
-    );
-    ui.horizontal(|ui| {
-        if cx.can_act() && ui.button("Log a session").clicked() {
-            *cx.session = SessionForm {
-                open: true,
-                coach: cx.snap.me.clone(),
-                minutes: "30".into(),
-                ..Default::default()
-            };
-        }
-        let l = ui.label("Filter");
-        ui.add(
-            egui::TextEdit::singleline(&mut cx.prefs.session_filter)
-                .hint_text("name or topic")
-                .desired_width(220.0),
-        )
-        .labelled_by(l.id);
-    });
-    let filter = cx.prefs.session_filter.trim().to_lowercase();
-    let team = &cx.snap.team;
-    let rows: Vec<usize> = cx
-        .derived
-        .sessions
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| {
-            filter.is_empty()
-                || s.topic.to_lowercase().contains(&filter)
-                || s.coach_name.to_lowercase().contains(&filter)
-                || s.coachee_name.to_lowercase().contains(&filter)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let pairs = &cx.derived.pairs;
-    if !pairs.is_empty() {
-        ui.label(
-            RichText::new(format!(
-                "{} coached each other both ways, most recently {} and {}.",
-                match pairs.len() {
-                    1 => "1 pair".to_owned(),
-                    n => format!("{n} pairs"),
-                },
-                team.name_of(&pairs[0].first),
-                team.name_of(&pairs[0].second)
-            ))
-            .color(theme::good(ui)),
-        );
-    }
-    ui.add_space(6.0);
-    let expanded = cx.drafts.selected_session.clone();
-    if let Some(sid) = expanded.clone() {
-        egui::Panel::right("session-detail")
-            .resizable(true)
-            .default_size(380.0)
-            .show(ui, |ui| detail_ui(ui, cx, &sid));
-    }
-    if rows.is_empty() {
-        ui.label("No sessions match.");
-        return;
-    }
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show_rows(ui, theme::ROW_HEIGHT, rows.len(), |ui, range| {
-            for i in range {
-                let Some(s) = cx.derived.sessions.get(rows[i]).cloned() else {
-                    continue;
-                };
-                ui.allocate_ui(
-                    egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
-                    |ui| {
-                        ui.horizontal(|ui| {
-                            ui.label(
-                                RichText::new(format_date(s.at_ms))
-                                    .monospace()
-                                    .color(theme::muted(ui)),
-                            );
-                            ui.vertical(|ui| {
-                                let text = format!(
-                                    "{} coached {}: {}",
-                                    s.coach_name, s.coachee_name, s.topic
-                                );
-                                let selected = expanded.as_ref() == Some(&s.id);
-                                if ui
-                                    .add(egui::Button::selectable(
-                                        selected,
-                                        RichText::new(text).strong(),
-                                    ))
-                                    .clicked()
-                                {
-                                    cx.drafts.selected_session = (!selected).then(|| s.id.clone());
-                                }
-                                ui.horizontal(|ui| {
-                                    ui.label(
-                                        RichText::new(format!("{} min", s.minutes))
-                                            .color(theme::muted(ui)),
-                                    );
-                                    if s.reversal {
-                                        // "You" only where I was one of the two.
-                                        let mine =
-                                            cx.snap.me.as_ref().is_some_and(|me| {
-                                                *me == s.coach || *me == s.coachee
-                                            });
-                                        let text = if mine {
-                                            "you coached each other"
-                                        } else {
-                                            "they coached each other"
-                                        };
-                                        theme::chip(ui, text, theme::GOOD);
-                                    }
-                                    let open = s.followups.iter().filter(|u| !u.done).count();
-                                    if open > 0 {
-                                        theme::chip(
-                                            ui,
-                                            &if open == 1 {
-                                                "1 follow-up open".to_owned()
-                                            } else {
-                                                format!("{open} follow-ups open")
-                                            },
-                                            theme::WARN,
-                                        );
-                                    }
-                                    if !s.learning.is_empty() {
-                                        theme::chip(ui, "shared learning", theme::ACCENT);
-                                    }
-                                });
-                            });
-                        });
-                    },
-                );
-            }
-        });
+/// The sessions screen: the session open in the side panel and what is being written there.
+#[derive(Default)]
+pub struct Sessions {
+    /// The session whose details are open.
+    pub selected: Option<SessionId>,
+    /// Follow-ups being written, by session.
+    pub followup: BTreeMap<SessionId, String>,
+    /// Thanks being written, by session.
+    pub thanks: BTreeMap<SessionId, String>,
+    /// Private notes being written.
+    pub notes: super::notes::NoteDrafts,
 }
 
-fn detail_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId) {
-    let Some(s) = cx.derived.sessions.iter().find(|s| &s.id == id).cloned() else {
-        cx.drafts.selected_session = None;
-        return;
-    };
-    egui::ScrollArea::vertical()
-        .id_salt("session-detail-scroll")
-        .show(ui, |ui| {
-            ui.heading(&s.topic);
+impl Sessions {
+    /// The sessions screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        theme::title(
+            ui,
+            "Sessions",
+            "Anyone coaches anyone. Where coaching went both ways, it says so.",
+        );
+        ui.horizontal(|ui| {
+            if cx.can_act() && ui.button("Log a session").clicked() {
+                cx.outbox.act(Action::LogSession(SessionForm {
+                    open: true,
+                    coach: cx.snap.me.clone(),
+                    minutes: "30".into(),
+                    ..Default::default()
+                }));
+            }
+            let l = ui.label("Filter");
+            ui.add(
+                egui::TextEdit::singleline(&mut cx.prefs.session_filter)
+                    .hint_text("name or topic")
+                    .desired_width(220.0),
+            )
+            .labelled_by(l.id);
+        });
+        let filter = cx.prefs.session_filter.trim().to_lowercase();
+        let team = &cx.snap.team;
+        let rows: Vec<usize> = cx
+            .derived
+            .sessions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                filter.is_empty()
+                    || s.topic.to_lowercase().contains(&filter)
+                    || s.coach_name.to_lowercase().contains(&filter)
+                    || s.coachee_name.to_lowercase().contains(&filter)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let pairs = &cx.derived.pairs;
+        if !pairs.is_empty() {
             ui.label(
                 RichText::new(format!(
-                    "{} coached {} on {}",
-                    s.coach_name,
-                    s.coachee_name,
-                    format_date(s.at_ms)
+                    "{} coached each other both ways, most recently {} and {}.",
+                    match pairs.len() {
+                        1 => "1 pair".to_owned(),
+                        n => format!("{n} pairs"),
+                    },
+                    team.name_of(&pairs[0].first),
+                    team.name_of(&pairs[0].second)
                 ))
-                .color(theme::muted(ui)),
+                .color(theme::good(ui)),
             );
-            if !s.notes.is_empty() {
-                ui.label(RichText::new("Notes").strong());
-                ui.label(&s.notes);
-            }
-            if !s.learning.is_empty() {
-                ui.label(RichText::new("Shared learning").strong());
-                ui.label(&s.learning);
-            }
-            ui.separator();
-            ui.label(RichText::new("Follow-ups").strong());
-            for u in &s.followups {
-                let mut done = u.done;
-                let label = format!("{} ({})", u.text, u.owner_name);
-                if ui.checkbox(&mut done, label).changed() && cx.can_act() {
-                    cx.apply(
-                        Command::SetFollowUpDone {
-                            session: s.id.clone(),
-                            followup: u.id.clone(),
-                            done,
+        }
+        ui.add_space(6.0);
+        let expanded = self.selected.clone();
+        if let Some(sid) = expanded.clone() {
+            egui::Panel::right("session-detail")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| self.detail_ui(ui, cx, &sid));
+        }
+        if rows.is_empty() {
+            ui.label("No sessions match.");
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show_rows(ui, theme::ROW_HEIGHT, rows.len(), |ui, range| {
+                for i in range {
+                    let Some(s) = cx.derived.sessions.get(rows[i]).cloned() else {
+                        continue;
+                    };
+                    ui.allocate_ui(
+                        egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
+                        |ui| {
+                            ui.horizontal(|ui| {
+                                ui.label(
+                                    RichText::new(format_date(s.at_ms))
+                                        .monospace()
+                                        .color(theme::muted(ui)),
+                                );
+                                ui.vertical(|ui| {
+                                    let text = format!(
+                                        "{} coached {}: {}",
+                                        s.coach_name, s.coachee_name, s.topic
+                                    );
+                                    let selected = expanded.as_ref() == Some(&s.id);
+                                    if ui
+                                        .add(egui::Button::selectable(
+                                            selected,
+                                            RichText::new(text).strong(),
+                                        ))
+                                        .clicked()
+                                    {
+                                        self.selected = (!selected).then(|| s.id.clone());
+                                    }
+                                    ui.horizontal(|ui| {
+                                        ui.label(
+                                            RichText::new(format!("{} min", s.minutes))
+                                                .color(theme::muted(ui)),
+                                        );
+                                        if s.reversal {
+                                            // "You" only where I was one of the two.
+                                            let mine = cx.snap.me.as_ref().is_some_and(|me| {
+                                                *me == s.coach || *me == s.coachee
+                                            });
+                                            let text = if mine {
+                                                "you coached each other"
+                                            } else {
+                                                "they coached each other"
+                                            };
+                                            theme::chip(ui, text, theme::GOOD);
+                                        }
+                                        let open = s.followups.iter().filter(|u| !u.done).count();
+                                        if open > 0 {
+                                            theme::chip(
+                                                ui,
+                                                &if open == 1 {
+                                                    "1 follow-up open".to_owned()
+                                                } else {
+                                                    format!("{open} follow-ups open")
+                                                },
+                                                theme::WARN,
+                                            );
+                                        }
+                                        if !s.learning.is_empty() {
+                                            theme::chip(ui, "shared learning", theme::ACCENT);
+                                        }
+                                    });
+                                });
+                            });
                         },
-                        "Follow-up updated",
                     );
                 }
-            }
-            if cx.can_act() {
-                let draft = cx.drafts.followup.entry(s.id.clone()).or_default();
-                theme::text_field(ui, "New follow-up", draft, "What will happen next?");
-                let text = draft.trim().to_owned();
-                if ui
-                    .add_enabled(!text.is_empty(), egui::Button::new("Add follow-up"))
-                    .clicked()
-                {
-                    cx.drafts.followup.insert(s.id.clone(), String::new());
-                    cx.apply(
-                        Command::AddFollowUp(NewFollowUp {
-                            session: s.id.clone(),
-                            text,
-                            owner: None,
-                            due_ms: None,
-                        }),
-                        "Follow-up added",
-                    );
+            });
+    }
+
+    fn detail_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId) {
+        let Some(s) = cx.derived.sessions.iter().find(|s| &s.id == id).cloned() else {
+            self.selected = None;
+            return;
+        };
+        egui::ScrollArea::vertical()
+            .id_salt("session-detail-scroll")
+            .show(ui, |ui| {
+                ui.heading(&s.topic);
+                ui.label(
+                    RichText::new(format!(
+                        "{} coached {} on {}",
+                        s.coach_name,
+                        s.coachee_name,
+                        format_date(s.at_ms)
+                    ))
+                    .color(theme::muted(ui)),
+                );
+                if !s.notes.is_empty() {
+                    ui.label(RichText::new("Notes").strong());
+                    ui.label(&s.notes);
                 }
-                let me = cx.snap.me.clone();
-                let other = if me.as_ref() == Some(&s.coachee) {
-                    Some(s.coach.clone())
-                } else if me.as_ref() == Some(&s.coach) {
-                    Some(s.coachee.clone())
-                } else {
-                    None
-                };
-                if let Some(other) = other {
-                    ui.separator();
-                    let name = cx.name(&other);
-                    let draft = cx.drafts.thanks.entry(s.id.clone()).or_default();
-                    let hint = format!("Thank {name}");
-                    if let Some(text) = theme::thanks_form(ui, "Thanks note", draft, &hint) {
-                        cx.drafts.thanks.remove(&s.id);
+                if !s.learning.is_empty() {
+                    ui.label(RichText::new("Shared learning").strong());
+                    ui.label(&s.learning);
+                }
+                ui.separator();
+                ui.label(RichText::new("Follow-ups").strong());
+                for u in &s.followups {
+                    let mut done = u.done;
+                    let label = format!("{} ({})", u.text, u.owner_name);
+                    if ui.checkbox(&mut done, label).changed() && cx.can_act() {
                         cx.apply(
-                            Command::Thank(NewThanks {
-                                to: other,
-                                text,
-                                session: Some(s.id.clone()),
-                            }),
-                            format!("Thanks sent to {name}"),
+                            Command::SetFollowUpDone {
+                                session: s.id.clone(),
+                                followup: u.id.clone(),
+                                done,
+                            },
+                            "Follow-up updated",
                         );
                     }
                 }
-            }
-            let thanks: Vec<_> = cx
-                .snap
-                .team
-                .thanks
-                .values()
-                .filter(|t| t.session.as_ref() == Some(&s.id))
-                .collect();
-            for t in thanks {
-                ui.label(
-                    RichText::new(format!(
-                        "{} thanked {}: {}",
-                        cx.name(&t.from),
-                        cx.name(&t.to),
-                        t.text
-                    ))
-                    .color(theme::good(ui)),
+                if cx.can_act() {
+                    let draft = self.followup.entry(s.id.clone()).or_default();
+                    theme::text_field(ui, "New follow-up", draft, "What will happen next?");
+                    let text = draft.trim().to_owned();
+                    if ui
+                        .add_enabled(!text.is_empty(), egui::Button::new("Add follow-up"))
+                        .clicked()
+                    {
+                        self.followup.insert(s.id.clone(), String::new());
+                        cx.apply(
+                            Command::AddFollowUp(NewFollowUp {
+                                session: s.id.clone(),
+                                text,
+                                owner: None,
+                                due_ms: None,
+                            }),
+                            "Follow-up added",
+                        );
+                    }
+                    let me = cx.snap.me.clone();
+                    let other = if me.as_ref() == Some(&s.coachee) {
+                        Some(s.coach.clone())
+                    } else if me.as_ref() == Some(&s.coach) {
+                        Some(s.coachee.clone())
+                    } else {
+                        None
+                    };
+                    if let Some(other) = other {
+                        ui.separator();
+                        let name = cx.name(&other);
+                        let draft = self.thanks.entry(s.id.clone()).or_default();
+                        let hint = format!("Thank {name}");
+                        if let Some(text) = theme::thanks_form(ui, "Thanks note", draft, &hint) {
+                            self.thanks.remove(&s.id);
+                            cx.apply(
+                                Command::Thank(NewThanks {
+                                    to: other,
+                                    text,
+                                    session: Some(s.id.clone()),
+                                }),
+                                format!("Thanks sent to {name}"),
+                            );
+                        }
+                    }
+                }
+                let thanks: Vec<_> = cx
+                    .snap
+                    .team
+                    .thanks
+                    .values()
+                    .filter(|t| t.session.as_ref() == Some(&s.id))
+                    .collect();
+                for t in thanks {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} thanked {}: {}",
+                            cx.name(&t.from),
+                            cx.name(&t.to),
+                            t.text
+                        ))
+                        .color(theme::good(ui)),
+                    );
+                }
+                ui.add_space(8.0);
+                super::notes::private_notes_ui(
+                    ui,
+                    cx,
+                    &mut self.notes,
+                    super::notes::About::Session(s.id.clone()),
                 );
-            }
-            ui.add_space(8.0);
-            super::notes::private_notes_ui(ui, cx, super::notes::About::Session(s.id.clone()));
-            ui.add_space(8.0);
-            if ui.button("Close this panel").clicked() {
-                cx.drafts.selected_session = None;
-            }
-        });
+                ui.add_space(8.0);
+                if ui.button("Close this panel").clicked() {
+                    self.selected = None;
+                }
+            });
+    }
 }

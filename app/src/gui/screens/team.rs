@@ -9,317 +9,335 @@ use peercoach_core::{Command, SkillLevel};
 use crate::gui::app::Cx;
 use crate::gui::theme;
 
-/// The team screen.
-pub fn team_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    theme::title(
-        ui,
-        "Team",
-        "Who knows what, who is around, and who floats as a helper this week.",
-    );
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            ui.columns(2, |cols| {
-                members_ui(&mut cols[0], cx);
-                profile_ui(&mut cols[1], cx);
-                cols[1].add_space(theme::GAP);
-                hour_ui(&mut cols[1], cx);
-                cols[1].add_space(theme::GAP);
-                rota_ui(&mut cols[1], cx);
-            });
-        });
+/// The team screen: my profile, skills and wants being edited, and the coaching hour form.
+#[derive(Default)]
+pub struct TeamScreen {
+    /// Availability note being edited.
+    pub availability: String,
+    /// Skill being added.
+    pub skill: String,
+    /// Index of the level chosen for it.
+    pub skill_level: usize,
+    /// Skill I want to learn, being added.
+    pub want: String,
+    /// Coaching hour: weekday (0 = Monday).
+    pub hour_day: u32,
+    /// Coaching hour: start, HH:MM.
+    pub hour_start: String,
+    /// Coaching hour: length.
+    pub hour_minutes: String,
+    /// Coaching hour: where and how.
+    pub hour_note: String,
 }
 
-fn members_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    ui.label(RichText::new("Members and skills").strong());
-    let members: Vec<_> = cx
-        .snap
-        .team
-        .current_members()
-        .into_iter()
-        .cloned()
-        .collect();
-    for m in members {
-        theme::card(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(&m.name).strong());
-                if Some(&m.id) == cx.snap.me.as_ref() {
-                    ui.label(RichText::new("(you)").color(theme::muted(ui)));
-                }
-                if m.is_snoozed(cx.now_ms) {
-                    theme::chip(
-                        ui,
-                        &format!(
-                            "snoozed until {}",
-                            format_date(m.snoozed_until_ms.unwrap_or_default())
-                        ),
-                        theme::WARN,
-                    );
-                }
-            });
-            ui.horizontal_wrapped(|ui| {
-                let mut skills: Vec<_> = m.skills.iter().collect();
-                skills.sort_by_key(|(s, l)| (std::cmp::Reverse(**l), s.to_string()));
-                for (skill, level) in skills {
-                    theme::chip(
-                        ui,
-                        &format!("{skill}: {}", level.label()),
-                        theme::level_color(*level),
-                    );
-                }
-                for w in &m.wants {
-                    theme::chip(ui, &format!("wants {w}"), theme::muted(ui));
-                }
-            });
-            if !m.availability.is_empty() {
-                ui.label(
-                    RichText::new(format!("Available: {}", m.availability)).color(theme::muted(ui)),
-                );
-            }
-        });
-    }
-}
-
-fn profile_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    let Some(me) = cx.snap.me.clone() else { return };
-    if !cx.can_act() {
-        return;
-    }
-    let member = cx.snap.team.members.get(&me).cloned();
-    theme::card(ui, |ui| {
-        ui.label(RichText::new("My profile").strong());
-        if cx.drafts.availability.is_empty()
-            && let Some(m) = &member
-        {
-            cx.drafts.availability = m.availability.clone();
-        }
-        theme::text_field(
+impl TeamScreen {
+    /// The team screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        theme::title(
             ui,
-            "Availability",
-            &mut cx.drafts.availability,
-            "e.g. Tue/Thu mornings",
+            "Team",
+            "Who knows what, who is around, and who floats as a helper this week.",
         );
-        if ui.button("Save availability").clicked() {
-            cx.apply(
-                Command::SetProfile {
-                    name: None,
-                    availability: Some(cx.drafts.availability.clone()),
-                },
-                "Availability saved",
-            );
-        }
-        ui.separator();
-        ui.horizontal(|ui| {
-            let l = ui.label("Skill");
-            ui.add(
-                egui::TextEdit::singleline(&mut cx.drafts.skill)
-                    .hint_text("e.g. kubernetes")
-                    .desired_width(140.0),
-            )
-            .labelled_by(l.id);
-            let levels = ["learning", "can do", "can coach"];
-            theme::combo(ui, "Level", levels[cx.drafts.skill_level.min(2)], |ui| {
-                for (i, name) in levels.iter().enumerate() {
-                    ui.selectable_value(&mut cx.drafts.skill_level, i, *name);
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                ui.columns(2, |cols| {
+                    self.members_ui(&mut cols[0], cx);
+                    self.profile_ui(&mut cols[1], cx);
+                    cols[1].add_space(theme::GAP);
+                    self.hour_ui(&mut cols[1], cx);
+                    cols[1].add_space(theme::GAP);
+                    self.rota_ui(&mut cols[1], cx);
+                });
+            });
+    }
+
+    fn members_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        ui.label(RichText::new("Members and skills").strong());
+        let members: Vec<_> = cx
+            .snap
+            .team
+            .current_members()
+            .into_iter()
+            .cloned()
+            .collect();
+        for m in members {
+            theme::card(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(&m.name).strong());
+                    if Some(&m.id) == cx.snap.me.as_ref() {
+                        ui.label(RichText::new("(you)").color(theme::muted(ui)));
+                    }
+                    if m.is_snoozed(cx.now_ms) {
+                        theme::chip(
+                            ui,
+                            &format!(
+                                "snoozed until {}",
+                                format_date(m.snoozed_until_ms.unwrap_or_default())
+                            ),
+                            theme::WARN,
+                        );
+                    }
+                });
+                ui.horizontal_wrapped(|ui| {
+                    let mut skills: Vec<_> = m.skills.iter().collect();
+                    skills.sort_by_key(|(s, l)| (std::cmp::Reverse(**l), s.to_string()));
+                    for (skill, level) in skills {
+                        theme::chip(
+                            ui,
+                            &format!("{skill}: {}", level.label()),
+                            theme::level_color(*level),
+                        );
+                    }
+                    for w in &m.wants {
+                        theme::chip(ui, &format!("wants {w}"), theme::muted(ui));
+                    }
+                });
+                if !m.availability.is_empty() {
+                    ui.label(
+                        RichText::new(format!("Available: {}", m.availability))
+                            .color(theme::muted(ui)),
+                    );
                 }
             });
-            if ui
-                .add_enabled(
-                    !cx.drafts.skill.trim().is_empty(),
-                    egui::Button::new("Set skill"),
-                )
-                .clicked()
-            {
-                let skill = std::mem::take(&mut cx.drafts.skill);
-                cx.apply(
-                    Command::SetSkill {
-                        skill,
-                        level: Some(SkillLevel::ALL[cx.drafts.skill_level.min(2)]),
-                    },
-                    "Skill saved",
-                );
-            }
-        });
-        ui.horizontal(|ui| {
-            let l = ui.label("Want to learn");
-            ui.add(
-                egui::TextEdit::singleline(&mut cx.drafts.want)
-                    .hint_text("e.g. sql")
-                    .desired_width(140.0),
-            )
-            .labelled_by(l.id);
-            if ui
-                .add_enabled(!cx.drafts.want.trim().is_empty(), egui::Button::new("Add"))
-                .clicked()
-            {
-                let skill = std::mem::take(&mut cx.drafts.want);
-                cx.apply(
-                    Command::SetWantsToLearn { skill, wants: true },
-                    "Added to what you want to learn",
-                );
-            }
-        });
-        ui.separator();
-        ui.horizontal(|ui| {
-            let snoozed = member.as_ref().is_some_and(|m| m.is_snoozed(cx.now_ms));
-            if snoozed {
-                if ui.button("End snooze").clicked() {
-                    cx.apply(Command::Snooze { until_ms: None }, "Welcome back");
-                }
-            } else {
-                if ui
-                    .button("Snooze for a week")
-                    .on_hover_text("No nudges, not offered as a helper")
-                    .clicked()
-                {
-                    cx.apply(
-                        Command::Snooze {
-                            until_ms: Some(cx.now_ms + WEEK_MS),
-                        },
-                        "Snoozed for a week",
-                    );
-                }
-                if ui.button("Snooze for two weeks").clicked() {
-                    cx.apply(
-                        Command::Snooze {
-                            until_ms: Some(cx.now_ms + 2 * WEEK_MS),
-                        },
-                        "Snoozed for two weeks",
-                    );
-                }
-            }
-        });
-    });
-}
-
-fn hour_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    theme::card(ui, |ui| {
-        ui.label(RichText::new("Team coaching hour").strong());
-        match &cx.snap.team.coaching_hour {
-            Some(h) => {
-                ui.label(RichText::new(h.describe()).size(16.0));
-                if !h.note.is_empty() {
-                    ui.label(RichText::new(&h.note).color(theme::muted(ui)));
-                }
-            }
-            None => {
-                ui.label("Not set yet: pick a slot everyone protects for coaching.");
-            }
         }
+    }
+
+    fn profile_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        let Some(me) = cx.snap.me.clone() else { return };
         if !cx.can_act() {
             return;
         }
-        if cx.drafts.hour_start.is_empty() {
-            let current = cx.snap.team.coaching_hour.clone();
-            let (day, start, minutes, note) = current
-                .map(|h| (h.weekday, h.start_minute, h.minutes, h.note))
-                .unwrap_or((3, 15 * 60, 60, String::new()));
-            cx.drafts.hour_day = day;
-            cx.drafts.hour_start = format!("{:02}:{:02}", start / 60, start % 60);
-            cx.drafts.hour_minutes = minutes.to_string();
-            cx.drafts.hour_note = note;
-        }
-        ui.horizontal(|ui| {
-            theme::combo(
+        let member = cx.snap.team.members.get(&me).cloned();
+        theme::card(ui, |ui| {
+            ui.label(RichText::new("My profile").strong());
+            if self.availability.is_empty()
+                && let Some(m) = &member
+            {
+                self.availability = m.availability.clone();
+            }
+            theme::text_field(
                 ui,
-                "Day",
-                WEEKDAYS[cx.drafts.hour_day.min(6) as usize],
-                |ui| {
-                    for (i, d) in WEEKDAYS.iter().enumerate() {
-                        ui.selectable_value(&mut cx.drafts.hour_day, i as u32, *d);
+                "Availability",
+                &mut self.availability,
+                "e.g. Tue/Thu mornings",
+            );
+            if ui.button("Save availability").clicked() {
+                cx.apply(
+                    Command::SetProfile {
+                        name: None,
+                        availability: Some(self.availability.clone()),
+                    },
+                    "Availability saved",
+                );
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                let l = ui.label("Skill");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.skill)
+                        .hint_text("e.g. kubernetes")
+                        .desired_width(140.0),
+                )
+                .labelled_by(l.id);
+                let levels = ["learning", "can do", "can coach"];
+                theme::combo(ui, "Level", levels[self.skill_level.min(2)], |ui| {
+                    for (i, name) in levels.iter().enumerate() {
+                        ui.selectable_value(&mut self.skill_level, i, *name);
                     }
-                },
-            );
-            let l = ui.label("Start (UTC)");
-            ui.add(
-                egui::TextEdit::singleline(&mut cx.drafts.hour_start)
-                    .hint_text("15:00")
-                    .desired_width(60.0),
-            )
-            .labelled_by(l.id);
-            let l = ui.label("Minutes");
-            ui.add(
-                egui::TextEdit::singleline(&mut cx.drafts.hour_minutes)
-                    .hint_text("60")
-                    .desired_width(50.0),
-            )
-            .labelled_by(l.id);
+                });
+                if ui
+                    .add_enabled(
+                        !self.skill.trim().is_empty(),
+                        egui::Button::new("Set skill"),
+                    )
+                    .clicked()
+                {
+                    let skill = std::mem::take(&mut self.skill);
+                    cx.apply(
+                        Command::SetSkill {
+                            skill,
+                            level: Some(SkillLevel::ALL[self.skill_level.min(2)]),
+                        },
+                        "Skill saved",
+                    );
+                }
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("Want to learn");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.want)
+                        .hint_text("e.g. sql")
+                        .desired_width(140.0),
+                )
+                .labelled_by(l.id);
+                if ui
+                    .add_enabled(!self.want.trim().is_empty(), egui::Button::new("Add"))
+                    .clicked()
+                {
+                    let skill = std::mem::take(&mut self.want);
+                    cx.apply(
+                        Command::SetWantsToLearn { skill, wants: true },
+                        "Added to what you want to learn",
+                    );
+                }
+            });
+            ui.separator();
+            ui.horizontal(|ui| {
+                let snoozed = member.as_ref().is_some_and(|m| m.is_snoozed(cx.now_ms));
+                if snoozed {
+                    if ui.button("End snooze").clicked() {
+                        cx.apply(Command::Snooze { until_ms: None }, "Welcome back");
+                    }
+                } else {
+                    if ui
+                        .button("Snooze for a week")
+                        .on_hover_text("No nudges, not offered as a helper")
+                        .clicked()
+                    {
+                        cx.apply(
+                            Command::Snooze {
+                                until_ms: Some(cx.now_ms + WEEK_MS),
+                            },
+                            "Snoozed for a week",
+                        );
+                    }
+                    if ui.button("Snooze for two weeks").clicked() {
+                        cx.apply(
+                            Command::Snooze {
+                                until_ms: Some(cx.now_ms + 2 * WEEK_MS),
+                            },
+                            "Snoozed for two weeks",
+                        );
+                    }
+                }
+            });
         });
-        theme::text_field(ui, "Where", &mut cx.drafts.hour_note, "Room or video link");
-        let start = parse_hhmm(&cx.drafts.hour_start);
-        let minutes: Option<u32> = cx
-            .drafts
-            .hour_minutes
-            .trim()
-            .parse()
-            .ok()
-            .filter(|m| (1..=480).contains(m));
-        if ui
-            .add_enabled(
-                start.is_some() && minutes.is_some(),
-                egui::Button::new("Set coaching hour"),
-            )
-            .clicked()
-            && let (Some(start_minute), Some(minutes)) = (start, minutes)
-        {
-            cx.apply(
-                Command::SetCoachingHour(CoachingHour {
-                    weekday: cx.drafts.hour_day,
-                    start_minute,
-                    minutes,
-                    note: cx.drafts.hour_note.clone(),
-                }),
-                "Coaching hour set",
+    }
+
+    fn hour_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        theme::card(ui, |ui| {
+            ui.label(RichText::new("Team coaching hour").strong());
+            match &cx.snap.team.coaching_hour {
+                Some(h) => {
+                    ui.label(RichText::new(h.describe()).size(16.0));
+                    if !h.note.is_empty() {
+                        ui.label(RichText::new(&h.note).color(theme::muted(ui)));
+                    }
+                }
+                None => {
+                    ui.label("Not set yet: pick a slot everyone protects for coaching.");
+                }
+            }
+            if !cx.can_act() {
+                return;
+            }
+            if self.hour_start.is_empty() {
+                let current = cx.snap.team.coaching_hour.clone();
+                let (day, start, minutes, note) = current
+                    .map(|h| (h.weekday, h.start_minute, h.minutes, h.note))
+                    .unwrap_or((3, 15 * 60, 60, String::new()));
+                self.hour_day = day;
+                self.hour_start = format!("{:02}:{:02}", start / 60, start % 60);
+                self.hour_minutes = minutes.to_string();
+                self.hour_note = note;
+            }
+            ui.horizontal(|ui| {
+                theme::combo(ui, "Day", WEEKDAYS[self.hour_day.min(6) as usize], |ui| {
+                    for (i, d) in WEEKDAYS.iter().enumerate() {
+                        ui.selectable_value(&mut self.hour_day, i as u32, *d);
+                    }
+                });
+                let l = ui.label("Start (UTC)");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.hour_start)
+                        .hint_text("15:00")
+                        .desired_width(60.0),
+                )
+                .labelled_by(l.id);
+                let l = ui.label("Minutes");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.hour_minutes)
+                        .hint_text("60")
+                        .desired_width(50.0),
+                )
+                .labelled_by(l.id);
+            });
+            theme::text_field(ui, "Where", &mut self.hour_note, "Room or video link");
+            let start = parse_hhmm(&self.hour_start);
+            let minutes: Option<u32> = self
+                .hour_minutes
+                .trim()
+                .parse()
+                .ok()
+                .filter(|m| (1..=480).contains(m));
+            if ui
+                .add_enabled(
+                    start.is_some() && minutes.is_some(),
+                    egui::Button::new("Set coaching hour"),
+                )
+                .clicked()
+                && let (Some(start_minute), Some(minutes)) = (start, minutes)
+            {
+                cx.apply(
+                    Command::SetCoachingHour(CoachingHour {
+                        weekday: self.hour_day,
+                        start_minute,
+                        minutes,
+                        note: self.hour_note.clone(),
+                    }),
+                    "Coaching hour set",
+                );
+            }
+        });
+    }
+
+    fn rota_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        theme::card(ui, |ui| {
+            ui.label(RichText::new("Helper rota").strong());
+            ui.label(
+                RichText::new("Floating helpers have no assigned work that week: they only help.")
+                    .color(theme::muted(ui)),
             );
-        }
-    });
+            let members: Vec<_> = cx
+                .snap
+                .team
+                .current_members()
+                .into_iter()
+                .map(|m| (m.id.clone(), m.name.clone()))
+                .collect();
+            for (offset, label) in [(0, "This week"), (1, "Next week")] {
+                let week = iso_week_key(cx.now_ms + offset * WEEK_MS);
+                let floating = cx.snap.team.rota.get(&week).cloned().unwrap_or_default();
+                ui.label(RichText::new(format!("{label} ({week})")).strong());
+                ui.horizontal_wrapped(|ui| {
+                    for (id, name) in &members {
+                        let on = floating.contains(id);
+                        let r = ui
+                            .add_enabled(cx.can_act(), egui::Button::selectable(on, name.as_str()))
+                            .on_hover_text(format!("{name} floats in {week}"));
+                        if r.clicked() {
+                            cx.apply(
+                                Command::SetRota {
+                                    week: week.clone(),
+                                    member: id.clone(),
+                                    floating: !on,
+                                },
+                                format!(
+                                    "{name} {} floating in {week}",
+                                    if on { "is no longer" } else { "is" }
+                                ),
+                            );
+                        }
+                    }
+                });
+            }
+        });
+    }
 }
 
 fn parse_hhmm(s: &str) -> Option<u32> {
     let (h, m) = s.trim().split_once(':')?;
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (h < 24 && m < 60).then_some(h * 60 + m)
-}
-
-fn rota_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
-    theme::card(ui, |ui| {
-        ui.label(RichText::new("Helper rota").strong());
-        ui.label(
-            RichText::new("Floating helpers have no assigned work that week: they only help.")
-                .color(theme::muted(ui)),
-        );
-        let members: Vec<_> = cx
-            .snap
-            .team
-            .current_members()
-            .into_iter()
-            .map(|m| (m.id.clone(), m.name.clone()))
-            .collect();
-        for (offset, label) in [(0, "This week"), (1, "Next week")] {
-            let week = iso_week_key(cx.now_ms + offset * WEEK_MS);
-            let floating = cx.snap.team.rota.get(&week).cloned().unwrap_or_default();
-            ui.label(RichText::new(format!("{label} ({week})")).strong());
-            ui.horizontal_wrapped(|ui| {
-                for (id, name) in &members {
-                    let on = floating.contains(id);
-                    let r = ui
-                        .add_enabled(cx.can_act(), egui::Button::selectable(on, name.as_str()))
-                        .on_hover_text(format!("{name} floats in {week}"));
-                    if r.clicked() {
-                        cx.apply(
-                            Command::SetRota {
-                                week: week.clone(),
-                                member: id.clone(),
-                                floating: !on,
-                            },
-                            format!(
-                                "{name} {} floating in {week}",
-                                if on { "is no longer" } else { "is" }
-                            ),
-                        );
-                    }
-                }
-            });
-        }
-    });
 }
