@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
-use peercoach_node::api::{Reply, Request, Show};
+use peercoach_node::api::Show;
+use peercoach_node::api::call::{self, Call};
 use peercoach_node::control::ControlClient;
 use peercoach_node::{Node, NodeEvent, NodeOptions};
 
@@ -77,7 +78,7 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
             return Ok(());
         }
         running
-            .call(&Request::ShowWindow { show: None }, ANSWER_WAIT)
+            .call(&call::ShowWindow { show: None }.request(), ANSWER_WAIT)
             .context("peercoach already runs on this data dir, and did not open its window")?;
         eprintln!("peercoach is already running: its window is open.");
         return Ok(());
@@ -139,7 +140,7 @@ pub fn run(data_dir: PathBuf, screen: Option<state::Screen>, background: bool) -
     rt.spawn(async move {
         match crate::serve::stop_signal().await {
             Ok(()) => {
-                if let Err(e) = stopping.request(Request::Quit).await {
+                if let Err(e) = stopping.call(call::Quit {}).await {
                     tracing::warn!("could not quit on a signal: {e}");
                 }
             }
@@ -239,11 +240,11 @@ fn keeps_running(rt: &tokio::runtime::Runtime, handle: &peercoach_node::NodeHand
     if !RUNS_IN_BACKGROUND {
         return false;
     }
-    match rt.block_on(handle.request(Request::Preferences { set: None })) {
-        Ok(Reply::Preferences(p)) => p.keep_running,
-        other => {
+    match rt.block_on(handle.call(call::Preferences { set: None })) {
+        Ok(p) => p.keep_running,
+        Err(e) => {
             // Unknown: keep syncing, as by default.
-            tracing::warn!(?other, "could not read whether to keep running");
+            tracing::warn!(error = %e, "could not read whether to keep running");
             true
         }
     }

@@ -153,7 +153,8 @@ fn demo(data_dir: &std::path::Path, seed: u64, json: bool) -> Result<()> {
     if own_dir {
         let mut network = engine.settings().network.clone();
         network.mode = peercoach_store::NetworkMode::Loopback;
-        engine.handle(peercoach_node::api::Request::Network { set: Some(network) })?;
+        let set = peercoach_node::api::call::Network { set: Some(network) };
+        engine.handle(peercoach_node::api::call::Call::request(set))?;
     }
     if json {
         println!(

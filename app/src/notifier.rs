@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use peercoach_core::alerts::{self, Alert};
 use peercoach_core::{FollowUpId, Team, TeamId};
-use peercoach_node::api::{Reply, Request, Show, ShowTarget};
+use peercoach_node::api::call;
+use peercoach_node::api::{Show, ShowTarget};
 use peercoach_node::{NodeEvent, NodeHandle, TeamSnapshot};
 use peercoach_store::Preferences;
 use tokio::sync::{broadcast, mpsc};
@@ -182,7 +183,7 @@ pub async fn run(node: NodeHandle, mut announce: mpsc::UnboundedReceiver<Alert>)
             Some(alert) = announce.recv() => shown.push((None, alert)),
             Some(click) = clicks.recv() => {
                 let show = show_for(&click);
-                if let Err(e) = node.request(Request::ShowWindow { show }).await {
+                if let Err(e) = node.call(call::ShowWindow { show }).await {
                     tracing::warn!("a click on a notification could not open the window: {e}");
                 }
             }
@@ -200,9 +201,9 @@ pub async fn run(node: NodeHandle, mut announce: mpsc::UnboundedReceiver<Alert>)
 /// Reads the device's preferences as saved; keeps the last known ones if the node
 /// cannot say (a kind turned off stays off through a hiccup).
 async fn refresh(node: &NodeHandle, preferences: &mut Preferences) {
-    match node.request(Request::Preferences { set: None }).await {
-        Ok(Reply::Preferences(p)) => *preferences = p,
-        other => tracing::warn!(?other, "could not read the notification preferences"),
+    match node.call(call::Preferences { set: None }).await {
+        Ok(p) => *preferences = p,
+        Err(e) => tracing::warn!(error = %e, "could not read the notification preferences"),
     }
 }
 

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 use peercoach_core::time::parse_date;
 use peercoach_core::{Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
-use peercoach_node::api::{Query, Ref, RefKind, Reply, Request, b64, unb64};
+use peercoach_node::api::call::{self, Call, query};
+use peercoach_node::api::{Ref, RefKind, Reply, b64, unb64};
 use serde_json::json;
 
 use crate::cli::{Cmd, DutyCmd, FollowupCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd};
@@ -32,21 +33,42 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn call(&mut self, request: Request) -> Result<Reply> {
-        self.client.call(request)
+    /// Sends a call; its own reply, or why there is none.
+    fn get<C: Call>(&mut self, call: C) -> Result<C::Reply> {
+        Ok(call::reply_of::<C>(self.client.call(call.request())?)?)
+    }
+
+    /// Sends a call and prints its reply: the reply as it came with `--json`, else `text`.
+    fn show<C: Call>(&mut self, call: C, text: impl FnOnce(&C::Reply) -> String) -> Result<()> {
+        let reply = self.client.call(call.request())?;
+        let json = if self.g.json {
+            Some(serde_json::to_string_pretty(&reply)?)
+        } else {
+            None
+        };
+        let typed = call::reply_of::<C>(reply)?;
+        match json {
+            Some(json) => println!("{json}"),
+            None => print!("{}", text(&typed)),
+        }
+        Ok(())
+    }
+
+    fn team(&self) -> Option<String> {
+        self.g.team.clone()
     }
 
     fn resolve(&mut self, kind: RefKind, text: &str) -> Result<String> {
-        let reply = self.call(Request::Resolve {
-            team: self.g.team.clone(),
+        let mut ids = self.get(call::Resolve {
+            team: self.team(),
             refs: vec![Ref {
                 kind,
                 text: text.to_owned(),
             }],
         })?;
-        match reply {
-            Reply::Resolved { mut ids } if ids.len() == 1 => Ok(ids.remove(0)),
-            other => bail!("unexpected reply {other:?}"),
+        match ids.len() {
+            1 => Ok(ids.remove(0)),
+            n => bail!("{text:?} resolved to {n} ids"),
         }
     }
 
@@ -70,28 +92,16 @@ impl Ctx<'_> {
         Ok(DutyId::parse(&self.resolve(RefKind::Duty, text)?)?)
     }
 
-    fn query(&mut self, query: Query) -> Result<Reply> {
-        self.call(Request::Query {
-            team: self.g.team.clone(),
-            query,
-        })
-    }
-
     /// Applies a command and prints its outcome: a created id alone on stdout (easy to
     /// capture in scripts), or the summary.
     fn apply(&mut self, command: Command) -> Result<()> {
-        self.done(Request::Apply {
-            team: self.g.team.clone(),
-            command,
-        })
+        let team = self.team();
+        self.done(call::Apply { team, command })
     }
 
-    /// Sends a request that changes something and prints its outcome, as `apply` does.
-    fn done(&mut self, request: Request) -> Result<()> {
-        let reply = self.call(request)?;
-        let Reply::Done { created, summary } = reply else {
-            bail!("unexpected reply {reply:?}");
-        };
+    /// Sends a call that changes something and prints its outcome, as `apply` does.
+    fn done<C: Call<Reply = call::Done>>(&mut self, call: C) -> Result<()> {
+        let call::Done { created, summary } = self.get(call)?;
         if self.g.json {
             println!("{}", json!({ "id": created, "summary": summary }));
         } else if let Some(id) = created {
@@ -102,29 +112,17 @@ impl Ctx<'_> {
         }
         Ok(())
     }
-
-    fn print(&self, reply: &Reply, text: impl FnOnce() -> String) -> Result<()> {
-        if self.g.json {
-            println!("{}", serde_json::to_string_pretty(reply)?);
-        } else {
-            print!("{}", text());
-        }
-        Ok(())
-    }
 }
 
 /// What each session and request a note can be about is called, by id.
 fn note_subjects(cx: &mut Ctx<'_>) -> Result<std::collections::BTreeMap<String, String>> {
     let mut titles = std::collections::BTreeMap::new();
-    if let Reply::Sessions { sessions } = cx.query(Query::Sessions)? {
-        for s in sessions {
-            titles.insert(s.id.to_string(), format!("session \"{}\"", s.topic));
-        }
+    let team = cx.team();
+    for s in cx.get(query::Sessions { team: team.clone() })? {
+        titles.insert(s.id.to_string(), format!("session \"{}\"", s.topic));
     }
-    if let Reply::Board { rows, .. } = cx.query(Query::Board { at_ms: None })? {
-        for r in rows {
-            titles.insert(r.id.to_string(), format!("request \"{}\"", r.title));
-        }
+    for r in cx.get(query::Board { team, at_ms: None })?.rows {
+        titles.insert(r.id.to_string(), format!("request \"{}\"", r.title));
     }
     Ok(titles)
 }
@@ -175,20 +173,20 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Serve { .. } | Cmd::Demo { .. } => bail!("this command is run by main"),
         Cmd::Quit => {
-            cx.call(Request::Quit)?;
+            cx.get(call::Quit {})?;
             if !cx.g.json {
                 println!("peercoach is stopping");
             }
         }
         Cmd::Reconnect => {
-            cx.call(Request::Reconnect)?;
+            cx.get(call::Reconnect {})?;
             if !cx.g.json {
                 println!("reconnecting to every device of the team");
             }
         }
         Cmd::Invite { expires, device } => {
-            let reply = cx.call(Request::Invite {
-                team: cx.g.team.clone(),
+            let invited = cx.get(call::Invite {
+                team: cx.team(),
                 // One default for the CLI and the app's Sync screen.
                 expires_in_ms: match expires {
                     Some(expires) => duration_ms(&expires)?,
@@ -196,12 +194,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 },
                 device,
             })?;
-            let Reply::Invited {
-                ticket, expires_ms, ..
-            } = &reply
-            else {
-                bail!("unexpected reply {reply:?}");
-            };
+            let (ticket, expires_ms) = (&invited.ticket, &invited.expires_ms);
             if cx.g.json {
                 println!("{}", json!({ "ticket": ticket, "expires_ms": expires_ms }));
             } else {
@@ -219,15 +212,8 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             }
         }
         Cmd::Join { ticket, name, .. } => {
-            let reply = cx.call(Request::Join { ticket, name })?;
-            let Reply::Joined {
-                team_id,
-                team_name,
-                member_id,
-            } = &reply
-            else {
-                bail!("unexpected reply {reply:?}");
-            };
+            let joined = cx.get(call::Join { ticket, name })?;
+            let (team_id, team_name, member_id) = (&joined.team, &joined.team_name, &joined.member);
             if cx.g.json {
                 println!(
                     "{}",
@@ -239,16 +225,11 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             }
         }
         Cmd::Status => {
-            let reply = cx.call(Request::Status {
-                team: cx.g.team.clone(),
-            })?;
-            let Reply::Status(status) = &reply else {
-                bail!("unexpected reply {reply:?}");
-            };
+            let status = cx.get(call::Status { team: cx.team() })?;
             if cx.g.json {
-                println!("{}", serde_json::to_string_pretty(status)?);
+                println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
-                print!("{}", output::status(status));
+                print!("{}", output::status(&status));
             }
         }
         Cmd::Network(args) => {
@@ -258,35 +239,27 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                     url: (url != "none").then(|| url.clone()),
                     token: args.team_relay_token.clone(),
                 };
-                let reply = cx.call(Request::Apply {
-                    team: cx.g.team.clone(),
+                let done = cx.get(call::Apply {
+                    team: cx.team(),
                     command,
                 })?;
-                if let Reply::Done { summary, .. } = &reply {
-                    eprintln!("{summary}");
-                }
+                eprintln!("{}", done.summary);
             }
-            let current = match cx.call(Request::Network { set: None })? {
-                Reply::Network(n) => n,
-                other => bail!("unexpected reply {other:?}"),
-            };
+            let current = cx.get(call::Network { set: None })?;
             let set = apply_network_args(current.clone(), &args);
-            let reply = cx.call(Request::Network {
-                set: (set != current).then_some(set),
-            })?;
-            let Reply::Network(n) = &reply else {
-                bail!("unexpected reply {reply:?}");
-            };
-            cx.print(&reply, || output::network(n))?;
+            cx.show(
+                call::Network {
+                    set: (set != current).then_some(set),
+                },
+                output::network,
+            )?;
         }
         Cmd::Init { name, team } => {
-            let reply = cx.call(Request::Init {
+            let created = cx.get(call::Init {
                 name,
                 team_name: team,
             })?;
-            let Reply::TeamCreated { team_id, member_id } = &reply else {
-                bail!("unexpected reply {reply:?}");
-            };
+            let (team_id, member_id) = (&created.team, &created.member);
             if cx.g.json {
                 println!("{}", json!({ "team_id": team_id, "member_id": member_id }));
             } else {
@@ -375,20 +348,21 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         Cmd::Session(SessionCmd::List { with, topic }) => {
             // By id: two members may share a name.
             let with = with.map(|w| cx.member(&w)).transpose()?;
-            let mut reply = cx.query(Query::Sessions)?;
-            if let Reply::Sessions { sessions } = &mut reply {
-                sessions.retain(|s| {
-                    with.as_ref()
-                        .is_none_or(|w| &s.coach == w || &s.coachee == w)
-                        && topic
-                            .as_ref()
-                            .is_none_or(|t| s.topic.to_lowercase().contains(&t.to_lowercase()))
-                });
+            let mut sessions = cx.get(query::Sessions { team: cx.team() })?;
+            sessions.retain(|s| {
+                with.as_ref()
+                    .is_none_or(|w| &s.coach == w || &s.coachee == w)
+                    && topic
+                        .as_ref()
+                        .is_none_or(|t| s.topic.to_lowercase().contains(&t.to_lowercase()))
+            });
+            if cx.g.json {
+                // The reply as the node sent it, less the sessions filtered out.
+                let reply = Reply::Sessions { sessions };
+                println!("{}", serde_json::to_string_pretty(&reply)?);
+            } else {
+                print!("{}", output::sessions(&sessions));
             }
-            let Reply::Sessions { sessions } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || output::sessions(sessions))?;
         }
         Cmd::Session(SessionCmd::Delete { session }) => {
             let session = cx.session(&session)?;
@@ -401,25 +375,21 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         }) => {
             let session = session.map(|s| cx.session(&s)).transpose()?;
             let request = request.map(|r| cx.request(&r)).transpose()?;
-            cx.done(Request::AddNote {
-                team: cx.g.team.clone(),
+            cx.done(call::AddNote {
+                team: cx.team(),
                 text,
                 on_session: session.map(|s| s.to_string()),
                 on_request: request.map(|r| r.to_string()),
             })?;
         }
         Cmd::Note(NoteCmd::List) => {
-            let reply = cx.query(Query::Notes)?;
-            let Reply::Notes { notes } = &reply else {
-                bail!("unexpected reply");
-            };
             let titles = note_subjects(&mut cx)?;
-            cx.print(&reply, || output::notes(notes, &titles))?;
+            cx.show(query::Notes { team: cx.team() }, |notes| {
+                output::notes(notes, &titles)
+            })?;
         }
         Cmd::Note(NoteCmd::Delete { note }) => {
-            let Reply::Notes { notes } = cx.query(Query::Notes)? else {
-                bail!("unexpected reply");
-            };
+            let notes = cx.get(query::Notes { team: cx.team() })?;
             let wanted = note.trim().to_lowercase();
             let found: Vec<_> = notes
                 .iter()
@@ -436,8 +406,8 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                     many.len()
                 ),
             };
-            cx.done(Request::DeleteNote {
-                team: cx.g.team.clone(),
+            cx.done(call::DeleteNote {
+                team: cx.team(),
                 note: id,
             })?;
         }
@@ -459,9 +429,9 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         }
         Cmd::Followup(FollowupCmd::Done { followup, undo }) => {
             let both = cx.resolve(RefKind::FollowUp, &followup)?;
-            let (session, followup) = both
-                .split_once('/')
-                .ok_or_else(|| anyhow!("unexpected follow-up reference {both}"))?;
+            let (session, followup) = both.split_once('/').ok_or_else(|| {
+                anyhow!("{followup:?} resolved to {both:?}, which names no session")
+            })?;
             cx.apply(Command::SetFollowUpDone {
                 session: SessionId::parse(session)?,
                 followup: FollowUpId::parse(followup)?,
@@ -479,26 +449,24 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         }
         Cmd::Board { at } => {
             let at_ms = at.map(|d| date(&d)).transpose()?;
-            let reply = cx.query(Query::Board { at_ms })?;
-            let Reply::Board { rows, at_ms } = &reply else {
-                bail!("unexpected reply");
-            };
             let now_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
-            cx.print(&reply, || output::board(rows, *at_ms, now_ms))?;
+            cx.show(
+                query::Board {
+                    team: cx.team(),
+                    at_ms,
+                },
+                |b| output::board(&b.rows, b.at_ms, now_ms),
+            )?;
         }
         Cmd::Inbox => {
-            let reply = cx.query(Query::Inbox)?;
-            let Reply::Inbox { inbox } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || output::inbox(inbox))?;
+            cx.show(query::MyInbox { team: cx.team() }, |inbox| {
+                output::inbox(inbox)
+            })?;
         }
         Cmd::Offers => {
-            let reply = cx.query(Query::Offers)?;
-            let Reply::Offers { offers } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || output::offers(offers))?;
+            cx.show(query::Offers { team: cx.team() }, |offers| {
+                output::offers(offers)
+            })?;
         }
         Cmd::Metrics { window_days, k } => {
             if !(1..=3650).contains(&window_days) {
@@ -507,35 +475,29 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             if k == 0 {
                 bail!("--k must be at least 1");
             }
-            let reply = cx.query(Query::Metrics {
+            let metrics = query::Metrics {
+                team: cx.team(),
                 window_days,
                 min_contributors: k,
-            })?;
-            let Reply::Metrics { metrics } = &reply else {
-                bail!("unexpected reply");
             };
-            cx.print(&reply, || output::metrics(metrics))?;
+            cx.show(metrics, |m| output::metrics(m))?;
         }
         Cmd::History { limit } => {
-            let reply = cx.query(Query::History { limit })?;
-            let Reply::History { items } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || output::history(items))?;
+            cx.show(
+                query::History {
+                    team: cx.team(),
+                    limit,
+                },
+                |items| output::history(items),
+            )?;
         }
         Cmd::Members => {
-            let reply = cx.query(Query::Members)?;
-            let Reply::Members { members } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || output::members(members))?;
+            cx.show(query::Members { team: cx.team() }, |members| {
+                output::members(members)
+            })?;
         }
         Cmd::Skills => {
-            let reply = cx.query(Query::Skills)?;
-            let Reply::Skills { skills } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || {
+            cx.show(query::Skills { team: cx.team() }, |skills| {
                 let mut out = String::new();
                 for s in skills {
                     out.push_str(&format!(
@@ -583,24 +545,28 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 }))?
             }
             _ => {
-                let reply = cx.query(Query::Rota { week: None })?;
-                let Reply::Rota(r) = &reply else {
-                    bail!("unexpected reply");
-                };
-                cx.print(&reply, || {
-                    format!(
-                        "Coaching hour: {}\n",
-                        r.coaching_hour.as_deref().unwrap_or("not set")
-                    )
-                })?;
+                cx.show(
+                    query::Rota {
+                        team: cx.team(),
+                        week: None,
+                    },
+                    |r| {
+                        format!(
+                            "Coaching hour: {}\n",
+                            r.coaching_hour.as_deref().unwrap_or("not set")
+                        )
+                    },
+                )?;
             }
         },
         Cmd::Rota(RotaCmd::Show { week }) => {
-            let reply = cx.query(Query::Rota { week })?;
-            let Reply::Rota(r) = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || output::rota(r))?;
+            cx.show(
+                query::Rota {
+                    team: cx.team(),
+                    week,
+                },
+                output::rota,
+            )?;
         }
         Cmd::Rota(RotaCmd::Add { week, member }) => {
             let member = cx.member(&member)?;
@@ -619,11 +585,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             })?;
         }
         Cmd::Duty(DutyCmd::List) => {
-            let reply = cx.query(Query::Duties)?;
-            let Reply::Duties { duties } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || {
+            cx.show(query::Duties { team: cx.team() }, |duties| {
                 let mut out = String::new();
                 for d in duties {
                     let apprentices: Vec<String> = d
@@ -692,18 +654,10 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             );
         }
         Cmd::Teams => {
-            let reply = cx.call(Request::Teams)?;
-            let Reply::Teams { teams } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || output::teams(teams))?;
+            cx.show(call::Teams {}, |teams| output::teams(teams))?;
         }
         Cmd::Use { team } => {
-            let reply = cx.call(Request::UseTeam { team })?;
-            let Reply::Done { summary, .. } = &reply else {
-                bail!("unexpected reply");
-            };
-            cx.print(&reply, || format!("{summary}\n"))?;
+            cx.show(call::UseTeam { team }, |done| format!("{}\n", done.summary))?;
         }
         Cmd::Export {
             format,
@@ -711,28 +665,25 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             table,
             private_notes,
         } => {
-            let reply = cx.call(Request::Export {
-                team: cx.g.team.clone(),
+            let bytes_b64 = cx.get(call::Export {
+                team: cx.team(),
                 format,
                 table: Some(table),
                 private_notes,
             })?;
-            let Reply::Exported { bytes_b64 } = reply else {
-                bail!("unexpected reply");
-            };
             let bytes = unb64(&bytes_b64).map_err(|e| anyhow!(e))?;
             write_out(out, &bytes)?;
         }
         Cmd::Import { file } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let reply = cx.call(Request::Import {
-                team: cx.g.team.clone(),
+            let import = call::Import {
+                team: cx.team(),
                 bytes_b64: b64(&bytes),
-            })?;
-            match &reply {
-                Reply::Done { summary, .. } => cx.print(&reply, || format!("{summary}\n"))?,
-                Reply::Imported { report } => cx.print(&reply, || {
+            };
+            cx.show(import, |imported| match imported {
+                call::Imported::Merged(done) => format!("{}\n", done.summary),
+                call::Imported::Restored(report) => {
                     let mut out = format!(
                         "imported {} records ({} already here)\n",
                         report.added, report.already_present
@@ -741,9 +692,8 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                         out.push_str(&format!("  not restored: {s}\n"));
                     }
                     out
-                })?,
-                other => bail!("unexpected reply {other:?}"),
-            }
+                }
+            })?;
         }
     }
     Ok(())

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
 use peercoach_core::{Env, MemberId, RequestId, SessionId, SystemEnv, TeamId};
-use peercoach_node::api::{Reply, Request, Show, ShowTarget};
+use peercoach_node::api::call::{self, Call, query, reply_of};
+use peercoach_node::api::{Request, Show, ShowTarget};
 use peercoach_node::{ApiResult, NodeEvent, NodeHandle, TeamSnapshot};
 use tokio::sync::{broadcast, oneshot};
 
@@ -93,9 +94,9 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Queues a request, with what to do with its reply.
-    pub fn push(&mut self, (request, purpose): (Request, Purpose)) {
-        self.requests.push((request, purpose));
+    /// Queues a call, with what to do with its reply.
+    pub fn send<C: Call>(&mut self, call: C, purpose: Purpose) {
+        self.requests.push((call.request(), purpose));
     }
 
     /// Queues an action for the app.
@@ -127,13 +128,9 @@ pub struct Cx<'a> {
 impl Cx<'_> {
     /// Queues a command for the open team, with a message to show when it is done.
     pub fn apply(&mut self, command: peercoach_core::Command, done: impl Into<String>) {
-        self.outbox.push((
-            Request::Apply {
-                team: Some(self.snap.id.to_string()),
-                command,
-            },
-            Purpose::Notice(done.into()),
-        ));
+        let team = Some(self.snap.id.to_string());
+        self.outbox
+            .send(call::Apply { team, command }, Purpose::Notice(done.into()));
     }
 
     /// A member's name.
@@ -199,8 +196,8 @@ impl PeercoachApp {
             quit: Arc::new(AtomicBool::new(false)),
             wakes: None,
         };
-        app.send(Request::Network { set: None }, Purpose::Network);
-        app.send(Request::Preferences { set: None }, Purpose::Preferences);
+        app.send(call::Network { set: None }, Purpose::Network);
+        app.send(call::Preferences { set: None }, Purpose::Preferences);
         app
     }
 
@@ -232,7 +229,11 @@ impl PeercoachApp {
         !self.pending.is_empty() || !self.outbox.is_empty()
     }
 
-    fn send(&mut self, request: Request, purpose: Purpose) {
+    fn send<C: Call>(&mut self, call: C, purpose: Purpose) {
+        self.send_request(call.request(), purpose);
+    }
+
+    fn send_request(&mut self, request: Request, purpose: Purpose) {
         let rx = self.node.send(request);
         self.pending.push(Pending { rx, purpose });
     }
@@ -324,15 +325,9 @@ impl PeercoachApp {
             if self.screens.sync.invite.is_some()
                 && !self.pending.iter().any(|p| p.purpose == Purpose::Invites)
             {
-                self.send(
-                    Request::Query {
-                        team: team.clone(),
-                        query: peercoach_node::api::Query::Invites,
-                    },
-                    Purpose::Invites,
-                );
+                self.send(query::Invites { team: team.clone() }, Purpose::Invites);
             }
-            self.send(Request::Status { team }, Purpose::Status);
+            self.send(call::Status { team }, Purpose::Status);
             self.status_due = Instant::now() + Duration::from_secs(2);
         }
         // Wake up for replies in flight and for the next status poll.
@@ -343,89 +338,119 @@ impl PeercoachApp {
         });
     }
 
+    /// Does what `purpose` says with a reply, taken as the type its call names.
     fn finish(&mut self, ctx: &egui::Context, purpose: Purpose, result: ApiResult) {
         for w in result.warnings {
             self.notify(w, true);
         }
-        match (purpose, result.result) {
-            (Purpose::Status, Ok(Reply::Status(status))) => {
-                self.derived.status = Some(status);
-                self.sync_error = None;
-            }
-            (Purpose::Status, Err(e)) => self.sync_error = Some(e.to_string()),
-            (
-                Purpose::Invite { device },
-                Ok(Reply::Invited {
-                    ticket,
-                    expires_ms,
-                    invite,
-                }),
-            ) => {
-                self.screens.sync.qr = super::qr::texture(ctx, &ticket);
-                self.screens.sync.invite = Some(super::state::ShownInvite {
-                    ticket,
-                    expires_ms,
-                    device,
-                    id: invite,
-                });
-                self.notify("Invite ready: send the ticket or show the QR code", false);
-            }
-            (Purpose::Invites, Ok(Reply::Invites { invites })) => {
-                self.screens.sync.invites = invites;
-            }
-            (Purpose::Network, Ok(Reply::Network(n))) => {
-                let settings = &mut self.screens.settings;
-                if settings.saved_network.is_some() && settings.saved_network.as_ref() != Some(&n) {
-                    self.notify(
-                        format!("Network: {} is in force now", n.mode.title()),
-                        false,
-                    );
+        let reply = result.result;
+        let outcome = match purpose {
+            Purpose::Status => match reply.and_then(|r| Ok(reply_of::<call::Status>(r)?)) {
+                Ok(status) => {
+                    self.derived.status = Some(status);
+                    self.sync_error = None;
+                    Ok(())
                 }
-                let settings = &mut self.screens.settings;
-                settings.relay_url = n.relay_url.clone().unwrap_or_default();
-                settings.relay_token = n.relay_token.clone().unwrap_or_default();
-                settings.saved_network = Some(n.clone());
-                settings.network = Some(n.clone());
-                let first_run = &mut self.screens.first_run;
-                first_run.saved_network = Some(n.clone());
-                first_run.network = Some(n);
-            }
-            (Purpose::Preferences, Ok(Reply::Preferences(p))) => {
-                self.screens.settings.preferences = Some(p);
-            }
-            (Purpose::OpenTeam, Ok(Reply::TeamCreated { team_id, .. }))
-            | (Purpose::Join, Ok(Reply::Joined { team_id, .. })) => {
-                self.screens.first_run.joining = None;
-                self.screens.first_run.join_error = None;
-                self.prefs.team = Some(team_id);
-                self.prefs.screen = Screen::Board;
-                self.notify("Welcome to the team", false);
-            }
-            (Purpose::OpenTeam, Err(e)) => {
-                self.screens.first_run.create_error = Some(e.to_string());
-            }
-            (Purpose::Join, Err(e)) => {
-                self.screens.first_run.joining = None;
-                self.screens.first_run.join_error = Some(match e {
-                    peercoach_node::EngineError::JoinCancelled => {
-                        "You cancelled the join. The ticket may still work: try again.".to_owned()
+                Err(e) => {
+                    self.sync_error = Some(e.to_string());
+                    Ok(())
+                }
+            },
+            Purpose::Invite { device } => {
+                match reply.and_then(|r| Ok(reply_of::<call::Invite>(r)?)) {
+                    Ok(invited) => {
+                        let sync = &mut self.screens.sync;
+                        sync.qr = super::qr::texture(ctx, &invited.ticket);
+                        sync.invite = Some(super::state::ShownInvite {
+                            ticket: invited.ticket,
+                            expires_ms: invited.expires_ms,
+                            device,
+                            id: invited.invite,
+                        });
+                        self.notify("Invite ready: send the ticket or show the QR code", false);
+                        Ok(())
                     }
-                    e => e.to_string(),
-                });
+                    Err(e) => {
+                        self.sync_error = Some(e.to_string());
+                        Err(e)
+                    }
+                }
             }
-            (Purpose::Notice(text), Ok(_)) => {
+            Purpose::Invites => reply
+                .and_then(|r| Ok(reply_of::<query::Invites>(r)?))
+                .map(|invites| self.screens.sync.invites = invites),
+            Purpose::Network => reply
+                .and_then(|r| Ok(reply_of::<call::Network>(r)?))
+                .map(|n| self.network_is(n)),
+            Purpose::Preferences => reply
+                .and_then(|r| Ok(reply_of::<call::Preferences>(r)?))
+                .map(|p| self.screens.settings.preferences = Some(p)),
+            Purpose::OpenTeam => match reply.and_then(|r| Ok(reply_of::<call::Init>(r)?)) {
+                Ok(created) => {
+                    self.welcome(created.team);
+                    Ok(())
+                }
+                Err(e) => {
+                    self.screens.first_run.create_error = Some(e.to_string());
+                    Ok(())
+                }
+            },
+            Purpose::Join => {
+                self.screens.first_run.joining = None;
+                match reply.and_then(|r| Ok(reply_of::<call::Join>(r)?)) {
+                    Ok(joined) => {
+                        self.welcome(joined.team);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        self.screens.first_run.join_error = Some(match e {
+                            peercoach_node::EngineError::JoinCancelled => {
+                                "You cancelled the join. The ticket may still work: try again."
+                                    .to_owned()
+                            }
+                            e => e.to_string(),
+                        });
+                        Ok(())
+                    }
+                }
+            }
+            // Any call whose outcome is only "done or not".
+            Purpose::Notice(text) => reply.map(|_| {
                 if !text.is_empty() {
                     self.notify(text, false);
                 }
-            }
-            (_, Ok(_)) => {}
-            (purpose, Err(e)) => {
-                if matches!(purpose, Purpose::Invite { .. }) {
-                    self.sync_error = Some(e.to_string());
-                }
-                self.notify(e.to_string(), true);
-            }
+            }),
+        };
+        if let Err(e) = outcome {
+            self.notify(e.to_string(), true);
         }
+    }
+
+    /// The network settings as the node has them now.
+    fn network_is(&mut self, n: peercoach_store::NetworkSettings) {
+        let settings = &mut self.screens.settings;
+        if settings.saved_network.is_some() && settings.saved_network.as_ref() != Some(&n) {
+            self.notify(
+                format!("Network: {} is in force now", n.mode.title()),
+                false,
+            );
+        }
+        let settings = &mut self.screens.settings;
+        settings.relay_url = n.relay_url.clone().unwrap_or_default();
+        settings.relay_token = n.relay_token.clone().unwrap_or_default();
+        settings.saved_network = Some(n.clone());
+        settings.network = Some(n.clone());
+        let first_run = &mut self.screens.first_run;
+        first_run.saved_network = Some(n.clone());
+        first_run.network = Some(n);
+    }
+
+    /// A team was created or joined: open it.
+    fn welcome(&mut self, team: TeamId) {
+        self.screens.first_run.join_error = None;
+        self.prefs.team = Some(team.to_string());
+        self.prefs.screen = Screen::Board;
+        self.notify("Welcome to the team", false);
     }
 
     /// The sync light and why.
@@ -552,7 +577,7 @@ impl PeercoachApp {
     fn flush(&mut self, ctx: &egui::Context) {
         let Outbox { requests, actions } = std::mem::take(&mut self.outbox);
         for (request, purpose) in requests {
-            self.send(request, purpose);
+            self.send_request(request, purpose);
         }
         for action in actions {
             match action {

@@ -1,6 +1,8 @@
 //! The command API: typed requests and replies shared by the CLI, the GUI and the local
 //! control socket (where they travel as one JSON object per line).
 
+pub mod call;
+
 use serde::{Deserialize, Serialize};
 
 use peercoach_core::export::{CsvTable, ImportReport};

@@ -135,6 +135,9 @@ pub enum EngineError {
     /// A join was cancelled before it finished.
     #[error("the join was cancelled")]
     JoinCancelled,
+    /// The answer was not the one the request names (a node of another build).
+    #[error(transparent)]
+    WrongReply(#[from] crate::api::call::WrongReply),
     /// Private notes go only into a JSON export.
     #[error("private notes can only be exported as JSON (--format json)")]
     NotesNeedJson,

@@ -4,7 +4,7 @@ use egui::RichText;
 use peercoach_core::time::format_datetime;
 use peercoach_core::{Env, SystemEnv};
 use peercoach_net::InviteTicket;
-use peercoach_node::api::Request;
+use peercoach_node::api::call;
 
 use crate::gui::app::{Outbox, Purpose};
 use crate::gui::theme;
@@ -81,13 +81,13 @@ impl FirstRun {
                         .clicked()
                     {
                         self.create_error = None;
-                        outbox.push((
-                            Request::Init {
+                        outbox.send(
+                            call::Init {
                                 name: self.name.trim().to_owned(),
                                 team_name: self.team.trim().to_owned(),
                             },
                             Purpose::OpenTeam,
-                        ));
+                        );
                     }
                 });
                 theme::card(&mut cols[1], |ui| self.join_ui(ui, outbox));
@@ -156,7 +156,7 @@ impl FirstRun {
                 ui.spinner();
                 ui.label(format!("Reaching {who} device…"));
                 if ui.button("Cancel").clicked() {
-                    outbox.push((Request::CancelJoin, Purpose::Notice(String::new())));
+                    outbox.send(call::CancelJoin {}, Purpose::Notice(String::new()));
                 }
             });
             return;
@@ -168,13 +168,13 @@ impl FirstRun {
         {
             self.join_error = None;
             self.joining = Some(std::time::Instant::now());
-            outbox.push((
-                Request::Join {
+            outbox.send(
+                call::Join {
                     ticket: self.ticket.trim().to_owned(),
                     name: self.name.trim().to_owned(),
                 },
                 Purpose::Join,
-            ));
+            );
         }
     }
 
@@ -208,12 +208,12 @@ impl FirstRun {
                     .add_enabled(changed, egui::Button::new("Use this network mode"))
                     .clicked()
                 {
-                    outbox.push((
-                        Request::Network {
+                    outbox.send(
+                        call::Network {
                             set: Some(n.clone()),
                         },
                         Purpose::Network,
-                    ));
+                    );
                 }
             });
         });

@@ -6,7 +6,7 @@ use egui::RichText;
 use peercoach_core::notes::Note;
 use peercoach_core::time::format_date;
 use peercoach_core::{RequestId, SessionId};
-use peercoach_node::api::Request;
+use peercoach_node::api::call;
 
 use crate::gui::app::{Cx, Purpose};
 use crate::gui::theme;
@@ -59,13 +59,13 @@ pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDra
                     .on_hover_text("Delete this private note from all your devices")
                     .clicked()
                 {
-                    cx.outbox.push((
-                        Request::DeleteNote {
+                    cx.outbox.send(
+                        call::DeleteNote {
                             team: Some(cx.snap.id.to_string()),
                             note: note.id.to_string(),
                         },
                         Purpose::Notice("Private note deleted".into()),
-                    ));
+                    );
                 }
             });
         }
@@ -89,15 +89,15 @@ pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDra
                 About::Request(r) => (None, Some(r.to_string())),
                 About::Nothing => (None, None),
             };
-            cx.outbox.push((
-                Request::AddNote {
+            cx.outbox.send(
+                call::AddNote {
                     team: Some(cx.snap.id.to_string()),
                     text,
                     on_session: session,
                     on_request: request,
                 },
                 Purpose::Notice("Private note saved: only you can read it".into()),
-            ));
+            );
         }
     });
 }

@@ -3,7 +3,7 @@
 use egui::RichText;
 use peercoach_core::Command;
 use peercoach_core::alerts::AlertKind;
-use peercoach_node::api::Request;
+use peercoach_node::api::call;
 
 use crate::gui::app::Action;
 use crate::gui::app::{Cx, Purpose};
@@ -204,10 +204,10 @@ impl Settings {
 
     fn save_preferences(&mut self, cx: &mut Cx<'_>, p: peercoach_store::Preferences, done: &str) {
         self.preferences = Some(p.clone());
-        cx.outbox.push((
-            Request::Preferences { set: Some(p) },
+        cx.outbox.send(
+            call::Preferences { set: Some(p) },
             Purpose::Notice(done.into()),
-        ));
+        );
     }
 
     fn network_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
@@ -264,7 +264,7 @@ impl Settings {
                 .clicked()
             {
                 cx.outbox
-                    .push((Request::Network { set: Some(n) }, Purpose::Network));
+                    .send(call::Network { set: Some(n) }, Purpose::Network);
             }
         });
         ui.add_space(theme::GAP);

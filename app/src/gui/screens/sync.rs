@@ -2,7 +2,7 @@
 
 use egui::RichText;
 use peercoach_core::time::format_datetime;
-use peercoach_node::api::Request;
+use peercoach_node::api::call;
 
 use crate::gui::app::Action;
 use crate::gui::app::{Cx, Purpose};
@@ -186,24 +186,24 @@ impl SyncScreen {
                     "Invite a teammate"
                 };
                 if ui.button(label).clicked() {
-                    cx.outbox.push((
-                        Request::Invite {
+                    cx.outbox.send(
+                        call::Invite {
                             team: Some(cx.snap.id.to_string()),
                             expires_in_ms,
                             device: false,
                         },
                         Purpose::Invite { device: false },
-                    ));
+                    );
                 }
                 if ui.button("Link another device of mine").clicked() {
-                    cx.outbox.push((
-                        Request::Invite {
+                    cx.outbox.send(
+                        call::Invite {
                             team: Some(cx.snap.id.to_string()),
                             expires_in_ms,
                             device: true,
                         },
                         Purpose::Invite { device: true },
-                    ));
+                    );
                 }
             });
             let Some(invite) = shown else {

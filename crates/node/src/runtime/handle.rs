@@ -2,6 +2,7 @@
 
 // A part of the driver: it uses the actor's own types and imports.
 use super::*;
+use crate::api::call::Call;
 
 impl NodeHandle {
     /// Sends a request; the receiver yields the result once it is applied (and durable).
@@ -12,6 +13,12 @@ impl NodeHandle {
             reply(tx, Err(EngineError::Stopped), Vec::new());
         }
         rx
+    }
+
+    /// Sends a typed call and waits for its reply.
+    pub async fn call<C: Call>(&self, call: C) -> Result<C::Reply, EngineError> {
+        let reply = self.request(call.request()).await?;
+        Ok(crate::api::call::reply_of::<C>(reply)?)
     }
 
     /// Sends a request and waits for the reply.
