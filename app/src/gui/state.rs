@@ -1,4 +1,4 @@
-//! The GUI's own state: persisted preferences, form drafts, and views derived from the
+//! The GUI's own state: persisted preferences, the shapes of the forms, and views derived from the
 //! latest team snapshot (recomputed only when the snapshot changes).
 
 use std::sync::Arc;

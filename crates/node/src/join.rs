@@ -80,11 +80,10 @@ pub fn invites(engine: &mut Engine, team: &TeamId) -> Result<Vec<InviteRow>, Eng
         .iter()
         .map(|i| {
             let used_by_name = i.used_by.map(|device| {
-                let endpoint = device.to_string();
                 model
                     .members
                     .values()
-                    .find(|m| m.devices.iter().any(|d| d.endpoint == endpoint))
+                    .find(|m| m.devices.iter().any(|d| d.endpoint == Some(device)))
                     .map_or_else(|| "someone".to_owned(), |m| m.name.clone())
             });
             InviteRow {
@@ -163,12 +162,7 @@ pub fn answer_join(
     // This very device (actor and endpoint) is already a current member's: an earlier
     // join went through here but was cut off before the device saved the team. Send the
     // team again rather than add the device twice.
-    if let Some(member) = rejoining(
-        open.doc.team(),
-        &actor,
-        &endpoint,
-        invite.device_of.as_ref(),
-    ) {
+    if let Some(member) = rejoining(open.doc.team(), &actor, from, invite.device_of.as_ref()) {
         tracing::info!(peer = %from.short(), "a device finishes a join that was cut off");
         return Admission {
             reply: JoinReply::Accepted {
@@ -240,7 +234,7 @@ pub fn answer_join(
 fn rejoining(
     team: &Team,
     actor: &ActorHex,
-    endpoint: &str,
+    endpoint: DeviceId,
     device_of: Option<&MemberId>,
 ) -> Option<MemberId> {
     let member = team.member_of_actor(actor)?;
@@ -248,7 +242,7 @@ fn rejoining(
     let same_device = m
         .devices
         .iter()
-        .any(|d| d.trusted && d.actor == *actor && d.endpoint == endpoint);
+        .any(|d| d.trusted && d.actor == *actor && d.endpoint == Some(endpoint));
     let wanted = device_of.is_none_or(|o| o == member);
     (m.is_current() && same_device && wanted).then(|| member.clone())
 }

@@ -25,6 +25,7 @@ use crate::model::Team;
 use crate::schema::{MAX_NAME_CHARS, MAX_TITLE_CHARS};
 use crate::time::format_date;
 use crate::touched::Collection;
+use peercoach_base::DeviceId;
 
 use super::team_settings::clean_relay;
 
@@ -98,8 +99,10 @@ impl SkillLevel {
 pub struct Device {
     /// The device's Automerge actor.
     pub actor: ActorHex,
-    /// The device's iroh endpoint id (public key), as text.
-    pub endpoint: String,
+    /// The device's iroh endpoint id (public key), parsed as the record is read: `None`
+    /// when the record names none that parses (such a device can be trusted for what it
+    /// wrote, but nobody can dial it).
+    pub endpoint: Option<DeviceId>,
     /// A name for the device ("laptop").
     pub label: String,
     /// When it was added.
@@ -311,7 +314,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
             devices.push((
                 Device {
                     actor,
-                    endpoint: d.text(key::ENDPOINT),
+                    endpoint: d.str(key::ENDPOINT).and_then(|e| DeviceId::parse(e).ok()),
                     label: d.text(key::LABEL),
                     added_ms: d.int(key::ADDED_MS).unwrap_or(0),
                     addrs: d

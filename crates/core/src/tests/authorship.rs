@@ -219,3 +219,34 @@ fn a_forged_claim_does_not_win() {
     assert!(req.winning_claim().is_none());
     assert_eq!(req.forged_claims.len(), 1);
 }
+
+#[test]
+fn a_device_id_is_parsed_as_the_member_is_read() {
+    // The fixture's endpoints ("endpoint-1") are not device ids: the reader says so once,
+    // as `None`, and the device still speaks for its member.
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let ben = f.id(1);
+    let device = &f.replicas[0].doc.team().members[&ben].devices[0];
+    assert_eq!(device.endpoint, None);
+    assert!(device.trusted);
+    // A real one is parsed.
+    let id = peercoach_base::DeviceId::from_secret_key_bytes(&[7; 32]);
+    let applied = f
+        .apply(
+            0,
+            crate::Command::AddMember(crate::NewMember {
+                name: "Cleo".into(),
+                actor: crate::testing::actor(9),
+                endpoint: id.to_string(),
+                label: "laptop".into(),
+                addrs: vec![],
+                relay: None,
+            }),
+        )
+        .expect("added");
+    let cleo = crate::MemberId::parse(&applied.created.expect("id")).expect("member id");
+    assert_eq!(
+        f.replicas[0].doc.team().members[&cleo].devices[0].endpoint,
+        Some(id)
+    );
+}
