@@ -390,14 +390,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         }
         Cmd::Note(NoteCmd::Delete { note }) => {
             let notes = cx.get(query::Notes { team: cx.team() })?;
-            let wanted = note.trim().to_lowercase();
-            let found: Vec<_> = notes
-                .iter()
-                .filter(|n| {
-                    n.id.as_str() == wanted
-                        || (wanted.len() >= 4 && n.id.as_str().starts_with(&wanted))
-                })
-                .collect();
+            let found = peercoach_core::ids::matching(&note, &notes, |n| n.id.as_str(), |_| None);
             let id = match found.as_slice() {
                 [one] => one.id.to_string(),
                 [] => bail!("note {note:?}: no such note of yours"),

@@ -104,9 +104,76 @@ impl fmt::Debug for ActorHex {
     }
 }
 
+/// The shortest id prefix that may pick a record: shorter ones match too much by chance.
+pub const MIN_PREFIX_CHARS: usize = 4;
+
+/// The candidates a person's text names, the one rule for every reference typed in the CLI:
+/// a whole id names that record alone; otherwise every id the text begins (at least
+/// [`MIN_PREFIX_CHARS`] characters), and every candidate whose `name` equals the text
+/// (ignoring case), each once, in the candidates' order.
+pub fn matching<'a, T>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = &'a T>,
+    id: impl Fn(&T) -> &str,
+    name: impl Fn(&T) -> Option<&str>,
+) -> Vec<&'a T> {
+    let lower = typed.trim().to_lowercase();
+    let candidates: Vec<&'a T> = candidates.into_iter().collect();
+    if let Some(exact) = candidates.iter().find(|c| id(c) == lower) {
+        return vec![*exact];
+    }
+    candidates
+        .into_iter()
+        .filter(|c| {
+            (lower.chars().count() >= MIN_PREFIX_CHARS && id(c).starts_with(&lower))
+                || name(c).is_some_and(|n| n.to_lowercase() == lower)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_is_a_whole_id_a_long_enough_prefix_or_a_name() {
+        let people = [
+            ("abcd1234", "Ana"),
+            ("abcd5678", "Ben"),
+            ("ffff0000", "ana"),
+        ];
+        let pick = |typed: &str| -> Vec<&str> {
+            super::matching(typed, &people, |p| p.0, |p| Some(p.1))
+                .into_iter()
+                .map(|p| p.0)
+                .collect()
+        };
+        assert_eq!(
+            pick("abcd1234"),
+            ["abcd1234"],
+            "a whole id names one record"
+        );
+        assert_eq!(
+            pick("abcd"),
+            ["abcd1234", "abcd5678"],
+            "a prefix may be ambiguous"
+        );
+        assert!(pick("abc").is_empty(), "three characters are too few");
+        assert_eq!(
+            pick("ANA"),
+            ["abcd1234", "ffff0000"],
+            "names ignore case; two Anas are two"
+        );
+        assert_eq!(pick(" ffff "), ["ffff0000"]);
+        let unnamed: Vec<&str> = super::matching("ana", &people, |p| p.0, |_| None)
+            .into_iter()
+            .map(|p| p.0)
+            .collect();
+        assert!(
+            unnamed.is_empty(),
+            "where names do not count, they do not match"
+        );
+    }
 
     #[test]
     fn parses_uuids_and_rejects_others() {

@@ -365,19 +365,19 @@ impl Engine {
     pub fn select(&mut self, team: Option<&str>) -> Result<TeamId, EngineError> {
         self.open_all()?;
         if let Some(text) = team {
-            let lower = text.to_lowercase();
-            let matches: Vec<&TeamId> = self
+            let teams: Vec<(&TeamId, &str)> = self
                 .teams
                 .iter()
-                .filter(|(id, t)| {
-                    id.as_str() == lower
-                        || (lower.len() >= 4 && id.as_str().starts_with(&lower))
-                        || t.doc.team().name.to_lowercase() == lower
-                })
-                .map(|(id, _)| id)
+                .map(|(id, t)| (id, t.doc.team().name.as_str()))
                 .collect();
+            let matches = peercoach_core::ids::matching(
+                text,
+                &teams,
+                |(id, _)| id.as_str(),
+                |(_, n)| Some(n),
+            );
             return match matches.as_slice() {
-                [one] => Ok((*one).clone()),
+                [(one, _)] => Ok((*one).clone()),
                 [] => Err(EngineError::UnknownTeam(text.to_owned())),
                 _ => Err(EngineError::WhichTeam {
                     names: self.team_names(),
@@ -1012,29 +1012,14 @@ pub fn resolve(team: &Team, r: &Ref) -> Result<String, EngineError> {
             .collect(),
     };
 
-    let by_prefix: Vec<&(String, String)> =
-        if let Some(exact) = ids.iter().find(|(id, _)| *id == lower) {
-            vec![exact]
-        } else if lower.len() >= 4 {
-            ids.iter()
-                .filter(|(id, _)| id.starts_with(&lower))
-                .collect()
-        } else {
-            Vec::new()
-        };
-    let by_name: Vec<&(String, String)> = if r.kind == RefKind::Member {
-        ids.iter()
-            .filter(|(_, name)| name.to_lowercase() == lower)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let mut found: Vec<&(String, String)> = by_prefix;
-    for m in by_name {
-        if !found.contains(&m) {
-            found.push(m);
-        }
-    }
+    // Only members are named by name: other records by (a prefix of) their id.
+    let by_name = r.kind == RefKind::Member;
+    let found = peercoach_core::ids::matching(
+        text,
+        &ids,
+        |(id, _)| id.as_str(),
+        |(_, name)| by_name.then_some(name.as_str()),
+    );
     match found.as_slice() {
         [one] if r.kind == RefKind::FollowUp => {
             let session = one.1.split('/').next().unwrap_or_default();
