@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use peercoach_core::time::parse_date;
-use peercoach_core::{Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
+use peercoach_core::{
+    Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId, TeamId,
+};
 use peercoach_node::api::call::{self, Call, query};
 use peercoach_node::api::{Ref, RefKind, Reply, b64, unb64};
 use serde_json::json;
@@ -30,6 +32,8 @@ pub struct Globals {
 struct Ctx<'a> {
     client: &'a mut dyn Client,
     g: Globals,
+    /// The team `--team` named, found once; `None` for the default.
+    team: Option<TeamId>,
 }
 
 impl Ctx<'_> {
@@ -54,8 +58,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn team(&self) -> Option<String> {
-        self.g.team.clone()
+    fn team(&self) -> Option<TeamId> {
+        self.team.clone()
     }
 
     fn resolve(&mut self, kind: RefKind, text: &str) -> Result<String> {
@@ -169,7 +173,17 @@ pub fn duration_ms(s: &str) -> Result<i64> {
 
 /// Runs one subcommand.
 pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
-    let mut cx = Ctx { client, g: globals };
+    let mut cx = Ctx {
+        client,
+        g: globals,
+        team: None,
+    };
+    // What `--team` says is looked up once; every call after names the team by id. `init`
+    // makes the team its own `--team` names.
+    let makes_a_team = matches!(cmd, Cmd::Init { .. });
+    if let Some(text) = cx.g.team.clone().filter(|_| !makes_a_team) {
+        cx.team = Some(cx.get(call::SelectTeam { team: text })?);
+    }
     match cmd {
         Cmd::Serve { .. } | Cmd::Demo { .. } => bail!("this command is run by main"),
         Cmd::Quit => {

@@ -128,7 +128,7 @@ pub struct Cx<'a> {
 impl Cx<'_> {
     /// Queues a command for the open team, with a message to show when it is done.
     pub fn apply(&mut self, command: peercoach_core::Command, done: impl Into<String>) {
-        let team = Some(self.snap.id.to_string());
+        let team = Some(self.snap.id.clone());
         self.outbox
             .send(call::Apply { team, command }, Purpose::Notice(done.into()));
     }
@@ -321,7 +321,7 @@ impl PeercoachApp {
             && self.snap.is_some()
             && !self.pending.iter().any(|p| p.purpose == Purpose::Status)
         {
-            let team = self.snap.as_ref().map(|s| s.id.to_string());
+            let team = self.snap.as_ref().map(|s| s.id.clone());
             if self.screens.sync.invite.is_some()
                 && !self.pending.iter().any(|p| p.purpose == Purpose::Invites)
             {

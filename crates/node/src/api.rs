@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use peercoach_core::export::{CsvTable, ImportReport};
 use peercoach_core::metrics::Metrics;
 use peercoach_core::views::{BoardRow, DutyRow, HistoryItem, Inbox, SessionRow, SkillRow};
-use peercoach_core::{Command, SkillLevel};
+use peercoach_core::{Command, SkillLevel, TeamId};
 
 /// What kind of record a reference names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +126,12 @@ pub enum Request {
     },
     /// Teams in this data dir.
     Teams,
+    /// Find a team by what a person typed (its id, an id prefix or its name), once: every
+    /// other request names its team by id.
+    SelectTeam {
+        /// As typed.
+        team: String,
+    },
     /// Make a team the default.
     UseTeam {
         /// Id, prefix or name.
@@ -134,28 +140,28 @@ pub enum Request {
     /// Resolve what the user typed to ids.
     Resolve {
         /// Team (default: current).
-        team: Option<String>,
+        team: Option<TeamId>,
         /// References.
         refs: Vec<Ref>,
     },
     /// Apply a command.
     Apply {
         /// Team.
-        team: Option<String>,
+        team: Option<TeamId>,
         /// Command.
         command: Command,
     },
     /// Ask a question.
     Query {
         /// Team.
-        team: Option<String>,
+        team: Option<TeamId>,
         /// Question.
         query: Query,
     },
     /// Export the team.
     Export {
         /// Team.
-        team: Option<String>,
+        team: Option<TeamId>,
         /// Format.
         format: ExportFormat,
         /// CSV table.
@@ -189,12 +195,12 @@ pub enum Request {
     /// Peers and sync state (needs a running node).
     Status {
         /// Team.
-        team: Option<String>,
+        team: Option<TeamId>,
     },
     /// Make a one-time invite ticket (needs a running node to answer the join).
     Invite {
         /// Team.
-        team: Option<String>,
+        team: Option<TeamId>,
         /// How long it stays valid.
         expires_in_ms: i64,
         /// Link another device of mine instead of inviting a new member.
@@ -210,7 +216,7 @@ pub enum Request {
     /// Write a private note: only my own devices ever hold it.
     AddNote {
         /// Team.
-        team: Option<String>,
+        team: Option<TeamId>,
         /// The note.
         text: String,
         /// The session it is about (a whole id).
@@ -221,7 +227,7 @@ pub enum Request {
     /// Delete one of my private notes.
     DeleteNote {
         /// Team.
-        team: Option<String>,
+        team: Option<TeamId>,
         /// The note's whole id.
         note: String,
     },
@@ -230,7 +236,7 @@ pub enum Request {
     /// Import a file's bytes (Automerge save or JSON export).
     Import {
         /// Team.
-        team: Option<String>,
+        team: Option<TeamId>,
         /// File contents, base64.
         bytes_b64: String,
     },
@@ -404,6 +410,11 @@ pub enum Reply {
     Teams {
         /// Entries.
         teams: Vec<TeamEntry>,
+    },
+    /// The team a person's text named.
+    Selected {
+        /// Its id.
+        team_id: TeamId,
     },
     /// Resolved ids, in order.
     Resolved {

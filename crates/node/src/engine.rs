@@ -361,27 +361,33 @@ impl Engine {
         Ok(())
     }
 
-    /// Picks a team: by id, id prefix or name; default the last used, or the only one.
-    pub fn select(&mut self, team: Option<&str>) -> Result<TeamId, EngineError> {
+    /// Picks a team by what a person typed: its id, an id prefix or its name.
+    pub fn find_team(&mut self, text: &str) -> Result<TeamId, EngineError> {
         self.open_all()?;
-        if let Some(text) = team {
-            let teams: Vec<(&TeamId, &str)> = self
-                .teams
-                .iter()
-                .map(|(id, t)| (id, t.doc.team().name.as_str()))
-                .collect();
-            let matches = peercoach_core::ids::matching(
-                text,
-                &teams,
-                |(id, _)| id.as_str(),
-                |(_, n)| Some(n),
-            );
-            return match matches.as_slice() {
-                [(one, _)] => Ok((*one).clone()),
-                [] => Err(EngineError::UnknownTeam(text.to_owned())),
-                _ => Err(EngineError::WhichTeam {
-                    names: self.team_names(),
-                }),
+        let teams: Vec<(&TeamId, &str)> = self
+            .teams
+            .iter()
+            .map(|(id, t)| (id, t.doc.team().name.as_str()))
+            .collect();
+        let matches =
+            peercoach_core::ids::matching(text, &teams, |(id, _)| id.as_str(), |(_, n)| Some(n));
+        match matches.as_slice() {
+            [(one, _)] => Ok((*one).clone()),
+            [] => Err(EngineError::UnknownTeam(text.to_owned())),
+            _ => Err(EngineError::WhichTeam {
+                names: self.team_names(),
+            }),
+        }
+    }
+
+    /// The team a request names (an id, found once from what a person typed by
+    /// [`Engine::find_team`]), or by default the last used, or the only one.
+    pub fn select(&mut self, team: Option<&TeamId>) -> Result<TeamId, EngineError> {
+        self.open_all()?;
+        if let Some(id) = team {
+            return match self.teams.contains_key(id) {
+                true => Ok(id.clone()),
+                false => Err(EngineError::UnknownTeam(id.to_string())),
             };
         }
         let last = self
@@ -411,7 +417,7 @@ impl Engine {
     }
 
     /// An open team, picked as [`Engine::select`] does (what a person typed).
-    pub fn team(&mut self, team: Option<&str>) -> Result<&mut OpenTeam, EngineError> {
+    pub fn team(&mut self, team: Option<&TeamId>) -> Result<&mut OpenTeam, EngineError> {
         let id = self.select(team)?;
         self.open_team(&id)
     }
@@ -560,7 +566,11 @@ impl Engine {
 
     /// Applies a command to the team a person picked, and makes it durable (appended and
     /// fsynced) before returning.
-    pub fn apply(&mut self, team: Option<&str>, command: Command) -> Result<Applied, EngineError> {
+    pub fn apply(
+        &mut self,
+        team: Option<&TeamId>,
+        command: Command,
+    ) -> Result<Applied, EngineError> {
         let id = self.select(team)?;
         self.apply_to(&id, command)
     }
@@ -686,17 +696,20 @@ impl Engine {
                     .collect();
                 Ok(Reply::Teams { teams })
             }
+            Request::SelectTeam { team } => Ok(Reply::Selected {
+                team_id: self.find_team(&team)?,
+            }),
             Request::UseTeam { team } => {
-                let id = self.select(Some(&team))?;
+                let id = self.find_team(&team)?;
                 self.set_current(&id)?;
-                let name = self.team(Some(id.as_str()))?.doc.team().name.clone();
+                let name = self.team(Some(&id))?.doc.team().name.clone();
                 Ok(Reply::Done {
                     created: None,
                     summary: format!("now using team {name}"),
                 })
             }
             Request::Resolve { team, refs } => {
-                let open = self.team(team.as_deref())?;
+                let open = self.team(team.as_ref())?;
                 let ids = refs
                     .iter()
                     .map(|r| resolve(open.doc.team(), r))
@@ -704,13 +717,13 @@ impl Engine {
                 Ok(Reply::Resolved { ids })
             }
             Request::Apply { team, command } => {
-                let applied = self.apply(team.as_deref(), command)?;
+                let applied = self.apply(team.as_ref(), command)?;
                 Ok(Reply::Done {
                     created: applied.created,
                     summary: applied.summary,
                 })
             }
-            Request::Query { team, query } => answer(self, team.as_deref(), query),
+            Request::Query { team, query } => answer(self, team.as_ref(), query),
             Request::Export {
                 team,
                 format,
@@ -718,7 +731,7 @@ impl Engine {
                 private_notes,
             } => {
                 let now_ms = self.env.now_ms();
-                let id = self.select(team.as_deref())?;
+                let id = self.select(team.as_ref())?;
                 if private_notes && format != ExportFormat::Json {
                     return Err(EngineError::NotesNeedJson);
                 }
@@ -799,7 +812,7 @@ impl Engine {
                 on_session: session,
                 on_request: request,
             } => {
-                let id = self.select(team.as_deref())?;
+                let id = self.select(team.as_ref())?;
                 let session = session
                     .map(|s| SessionId::parse(&s))
                     .transpose()
@@ -815,7 +828,7 @@ impl Engine {
                 })
             }
             Request::DeleteNote { team, note } => {
-                let id = self.select(team.as_deref())?;
+                let id = self.select(team.as_ref())?;
                 let note =
                     NoteId::parse(&note).map_err(|e| EngineError::BadRequest(e.to_string()))?;
                 self.delete_note(&id, &note)?;
@@ -826,12 +839,12 @@ impl Engine {
             }
             Request::Import { team, bytes_b64 } => {
                 let bytes = unb64(&bytes_b64).map_err(EngineError::BadRequest)?;
-                self.import(team.as_deref(), &bytes)
+                self.import(team.as_ref(), &bytes)
             }
         }
     }
 
-    fn import(&mut self, team: Option<&str>, bytes: &[u8]) -> Result<Reply, EngineError> {
+    fn import(&mut self, team: Option<&TeamId>, bytes: &[u8]) -> Result<Reply, EngineError> {
         const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
         if bytes.starts_with(&AUTOMERGE_MAGIC) {
             let mut incoming =
@@ -1041,7 +1054,7 @@ pub fn resolve(team: &Team, r: &Ref) -> Result<String, EngineError> {
 
 /// Answers a query about a team: from its current view, its document (heads), its
 /// invites or my private notes.
-fn answer(engine: &mut Engine, team: Option<&str>, query: Query) -> Result<Reply, EngineError> {
+fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Reply, EngineError> {
     let now_ms = engine.env.now_ms();
     let id = engine.select(team)?;
     let doc = &mut engine.open_team(&id)?.doc;

@@ -123,7 +123,7 @@ enum Msg {
     AddrChanged,
     /// The wait for a home relay before making an invite is over.
     InviteReady {
-        team: Option<String>,
+        team: Option<TeamId>,
         expires_in_ms: i64,
         device: bool,
         reply: oneshot::Sender<ApiResult>,
@@ -408,7 +408,7 @@ impl Actor {
                         device,
                         reply: to,
                     } => {
-                        let result = self.invite(team.as_deref(), expires_in_ms, device);
+                        let result = self.invite(team.as_ref(), expires_in_ms, device);
                         let mut warnings = self.engine.take_warnings();
                         if result.is_ok()
                             && let Some(why) = self.no_relay_warning()
@@ -590,9 +590,10 @@ impl Actor {
     fn api(&mut self, mut request: Request, to: oneshot::Sender<ApiResult>) {
         let writes = policy::writes(&request);
         let target = match policy::named_team(&mut request) {
-            Some(team) => match self.engine.select(team.as_deref()) {
+            Some(team) => match self.engine.select(team.as_ref()) {
                 Ok(id) => {
-                    *team = Some(id.to_string());
+                    // The default, once chosen, is named from here on.
+                    *team = Some(id.clone());
                     Some(id)
                 }
                 Err(_) if policy::may_go_on_without_team(writes) => None,
@@ -605,7 +606,7 @@ impl Actor {
             None => None,
         };
         let result = match request {
-            Request::Status { team } => self.status(team.as_deref()),
+            Request::Status { team } => self.status(team.as_ref()),
             Request::ShowWindow { show } => {
                 if self.windowed {
                     self.notify(NodeEvent::Show(show));
@@ -674,7 +675,7 @@ impl Actor {
                     });
                     return;
                 }
-                self.invite(team.as_deref(), expires_in_ms, device)
+                self.invite(team.as_ref(), expires_in_ms, device)
             }
             Request::Network { set: Some(network) } => {
                 self.change_network(network, to);

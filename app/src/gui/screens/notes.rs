@@ -61,7 +61,7 @@ pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDra
                 {
                     cx.outbox.send(
                         call::DeleteNote {
-                            team: Some(cx.snap.id.to_string()),
+                            team: Some(cx.snap.id.clone()),
                             note: note.id.to_string(),
                         },
                         Purpose::Notice("Private note deleted".into()),
@@ -91,7 +91,7 @@ pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDra
             };
             cx.outbox.send(
                 call::AddNote {
-                    team: Some(cx.snap.id.to_string()),
+                    team: Some(cx.snap.id.clone()),
                     text,
                     on_session: session,
                     on_request: request,

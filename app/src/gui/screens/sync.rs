@@ -188,7 +188,7 @@ impl SyncScreen {
                 if ui.button(label).clicked() {
                     cx.outbox.send(
                         call::Invite {
-                            team: Some(cx.snap.id.to_string()),
+                            team: Some(cx.snap.id.clone()),
                             expires_in_ms,
                             device: false,
                         },
@@ -198,7 +198,7 @@ impl SyncScreen {
                 if ui.button("Link another device of mine").clicked() {
                     cx.outbox.send(
                         call::Invite {
-                            team: Some(cx.snap.id.to_string()),
+                            team: Some(cx.snap.id.clone()),
                             expires_in_ms,
                             device: true,
                         },

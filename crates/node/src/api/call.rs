@@ -164,21 +164,27 @@ calls! {
         Reply::Teams { teams } => Ok(teams),
         other => Err(Box::new(other)),
     };
+    /// Find a team by what a person typed, once; every other call names it by id.
+    SelectTeam { /** Its id, an id prefix or its name. */ team: String }
+        => |c| Request::SelectTeam { team: c.team }, TeamId, |r| match r {
+            Reply::Selected { team_id } => Ok(team_id),
+            other => Err(Box::new(other)),
+        };
     /// Make a team the default.
     UseTeam { /** Id, prefix or name. */ team: String }
         => |c| Request::UseTeam { team: c.team }, Done, |r| done(r);
     /// Resolve what a person typed to whole ids, in order.
-    Resolve { /** The team (default: current). */ team: Option<String>, /** What was typed. */ refs: Vec<Ref> }
+    Resolve { /** The team (default: current). */ team: Option<TeamId>, /** What was typed. */ refs: Vec<Ref> }
         => |c| Request::Resolve { team: c.team, refs: c.refs }, Vec<String>, |r| match r {
             Reply::Resolved { ids } => Ok(ids),
             other => Err(Box::new(other)),
         };
     /// Apply a command to a team.
-    Apply { /** The team. */ team: Option<String>, /** The command. */ command: Command }
+    Apply { /** The team. */ team: Option<TeamId>, /** The command. */ command: Command }
         => |c| Request::Apply { team: c.team, command: c.command }, Done, |r| done(r);
     /// Export a team (base64 of the bytes).
     Export {
-        /** The team. */ team: Option<String>,
+        /** The team. */ team: Option<TeamId>,
         /** The format. */ format: ExportFormat,
         /** The CSV table. */ table: Option<CsvTable>,
         /** With my private notes (JSON only). */ private_notes: bool,
@@ -209,14 +215,14 @@ calls! {
     /// Stop a join under way.
     CancelJoin {} => |_c| Request::CancelJoin, Done, |r| done(r);
     /// Peers and sync state.
-    Status { /** The team. */ team: Option<String> }
+    Status { /** The team. */ team: Option<TeamId> }
         => |c| Request::Status { team: c.team }, StatusReply, |r| match r {
             Reply::Status(s) => Ok(s),
             other => Err(Box::new(other)),
         };
     /// Make a one-time invite.
     Invite {
-        /** The team. */ team: Option<String>,
+        /** The team. */ team: Option<TeamId>,
         /** How long it stays valid. */ expires_in_ms: i64,
         /** To link another device of mine. */ device: bool,
     } => |c| Request::Invite { team: c.team, expires_in_ms: c.expires_in_ms, device: c.device },
@@ -235,17 +241,17 @@ calls! {
         };
     /// Write a private note.
     AddNote {
-        /** The team. */ team: Option<String>,
+        /** The team. */ team: Option<TeamId>,
         /** The note. */ text: String,
         /** The session it is about. */ on_session: Option<String>,
         /** The request it is about. */ on_request: Option<String>,
     } => |c| Request::AddNote { team: c.team, text: c.text, on_session: c.on_session, on_request: c.on_request },
         Done, |r| done(r);
     /// Delete one of my private notes.
-    DeleteNote { /** The team. */ team: Option<String>, /** The note's id. */ note: String }
+    DeleteNote { /** The team. */ team: Option<TeamId>, /** The note's id. */ note: String }
         => |c| Request::DeleteNote { team: c.team, note: c.note }, Done, |r| done(r);
     /// Import a file's bytes (base64).
-    Import { /** The team. */ team: Option<String>, /** The bytes, base64. */ bytes_b64: String }
+    Import { /** The team. */ team: Option<TeamId>, /** The bytes, base64. */ bytes_b64: String }
         => |c| Request::Import { team: c.team, bytes_b64: c.bytes_b64 }, Imported, |r| match r {
             Reply::Imported { report } => Ok(Imported::Restored(report)),
             other => done(other).map(Imported::Merged),
@@ -256,26 +262,26 @@ calls! {
 pub mod query {
     use super::*;
 
-    fn ask(team: Option<String>, query: Query) -> Request {
+    fn ask(team: Option<TeamId>, query: Query) -> Request {
         Request::Query { team, query }
     }
 
     calls! {
         /// The help board, now or at a past time.
-        Board { /** The team. */ team: Option<String>, /** Past time, or now. */ at_ms: Option<i64> }
+        Board { /** The team. */ team: Option<TeamId>, /** Past time, or now. */ at_ms: Option<i64> }
             => |c| ask(c.team, Query::Board { at_ms: c.at_ms }), BoardAt, |r| match r {
                 Reply::Board { rows, at_ms } => Ok(BoardAt { rows, at_ms }),
                 other => Err(Box::new(other)),
             };
         /// My inbox.
-        MyInbox { /** The team. */ team: Option<String> }
+        MyInbox { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Inbox), Box<Inbox>, |r| match r {
                 Reply::Inbox { inbox } => Ok(inbox),
                 other => Err(Box::new(other)),
             };
         /// Group metrics.
         Metrics {
-            /** The team. */ team: Option<String>,
+            /** The team. */ team: Option<TeamId>,
             /** The window. */ window_days: i64,
             /** Figures resting on fewer people are withheld. */ min_contributors: usize,
         } => |c| ask(c.team, Query::Metrics { window_days: c.window_days, min_contributors: c.min_contributors }),
@@ -284,61 +290,61 @@ pub mod query {
                 other => Err(Box::new(other)),
             };
         /// Activity history, newest first.
-        History { /** The team. */ team: Option<String>, /** At most this many. */ limit: usize }
+        History { /** The team. */ team: Option<TeamId>, /** At most this many. */ limit: usize }
             => |c| ask(c.team, Query::History { limit: c.limit }), Vec<HistoryItem>, |r| match r {
                 Reply::History { items } => Ok(items),
                 other => Err(Box::new(other)),
             };
         /// Members with their skills.
-        Members { /** The team. */ team: Option<String> }
+        Members { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Members), Vec<MemberRow>, |r| match r {
                 Reply::Members { members } => Ok(members),
                 other => Err(Box::new(other)),
             };
         /// Sessions, newest first.
-        Sessions { /** The team. */ team: Option<String> }
+        Sessions { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Sessions), Vec<SessionRow>, |r| match r {
                 Reply::Sessions { sessions } => Ok(sessions),
                 other => Err(Box::new(other)),
             };
         /// The skill map.
-        Skills { /** The team. */ team: Option<String> }
+        Skills { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Skills), Vec<SkillRow>, |r| match r {
                 Reply::Skills { skills } => Ok(skills),
                 other => Err(Box::new(other)),
             };
         /// Duties and their backfill.
-        Duties { /** The team. */ team: Option<String> }
+        Duties { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Duties), Vec<DutyRow>, |r| match r {
                 Reply::Duties { duties } => Ok(duties),
                 other => Err(Box::new(other)),
             };
         /// The rota for a week (default: this one) and the coaching hour.
-        Rota { /** The team. */ team: Option<String>, /** ISO week. */ week: Option<String> }
+        Rota { /** The team. */ team: Option<TeamId>, /** ISO week. */ week: Option<String> }
             => |c| ask(c.team, Query::Rota { week: c.week }), RotaReply, |r| match r {
                 Reply::Rota(rota) => Ok(rota),
                 other => Err(Box::new(other)),
             };
         /// Offers as I may see them, newest first.
-        Offers { /** The team. */ team: Option<String> }
+        Offers { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Offers), Vec<OfferRow>, |r| match r {
                 Reply::Offers { offers } => Ok(offers),
                 other => Err(Box::new(other)),
             };
         /// The document's heads, sorted.
-        Heads { /** The team. */ team: Option<String> }
+        Heads { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Heads), Vec<String>, |r| match r {
                 Reply::Heads { heads } => Ok(heads),
                 other => Err(Box::new(other)),
             };
         /// My private notes, newest first.
-        Notes { /** The team. */ team: Option<String> }
+        Notes { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Notes), Vec<peercoach_core::notes::Note>, |r| match r {
                 Reply::Notes { notes } => Ok(notes),
                 other => Err(Box::new(other)),
             };
         /// The invites this device made, and what became of them.
-        Invites { /** The team. */ team: Option<String> }
+        Invites { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Invites), Vec<InviteRow>, |r| match r {
                 Reply::Invites { invites } => Ok(invites),
                 other => Err(Box::new(other)),

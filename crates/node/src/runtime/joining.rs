@@ -8,7 +8,7 @@ use super::*;
 impl Actor {
     pub(super) fn invite(
         &mut self,
-        team: Option<&str>,
+        team: Option<&TeamId>,
         expires_in_ms: i64,
         device: bool,
     ) -> Result<Reply, EngineError> {

@@ -28,10 +28,9 @@ pub(super) fn writes(request: &Request) -> Option<Writes> {
     }
 }
 
-/// The team a writing request names, as the person typed it (a name, an id prefix). The
-/// driver resolves it once and writes the exact id back, so a command that renames the
-/// team still finds it afterwards.
-pub(super) fn named_team(request: &mut Request) -> Option<&mut Option<String>> {
+/// The team a writing request names (by id, or none for the default). The driver picks
+/// the default once and writes its id back, so every later step names the same team.
+pub(super) fn named_team(request: &mut Request) -> Option<&mut Option<TeamId>> {
     match request {
         Request::Apply { team, .. }
         | Request::Import { team, .. }

@@ -4,7 +4,7 @@
 use super::*;
 
 impl Actor {
-    pub(super) fn status(&mut self, team: Option<&str>) -> Result<Reply, EngineError> {
+    pub(super) fn status(&mut self, team: Option<&TeamId>) -> Result<Reply, EngineError> {
         let endpoint_id = self.net.endpoint_id();
         let addrs = self
             .net

@@ -34,15 +34,16 @@ fn not_saved() -> Result<Reply, EngineError> {
 #[test]
 fn writing_requests_name_their_team_and_others_do_not() {
     let mut apply = Request::Apply {
-        team: Some("Platf".into()),
+        team: None,
         command: Command::Claim {
             request: peercoach_core::RequestId::parse(&team(9).to_string()).expect("id"),
         },
     };
     assert_eq!(writes(&apply), Some(Writes::Team));
     let named = named_team(&mut apply).expect("apply names a team");
-    *named = Some(team(1).to_string());
-    assert!(matches!(&apply, Request::Apply { team: Some(t), .. } if *t == team(1).to_string()));
+    assert_eq!(*named, None, "the default, not chosen yet");
+    *named = Some(team(1));
+    assert!(matches!(&apply, Request::Apply { team: Some(t), .. } if *t == team(1)));
     let mut status = Request::Status { team: None };
     assert_eq!(writes(&status), None);
     assert!(named_team(&mut status).is_none());
