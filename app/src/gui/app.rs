@@ -18,7 +18,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::screens;
 use super::screens::Screens;
-use super::state::{Derived, OfferForm, Prefs, Screen, SessionForm};
+use super::screens::dialogs::{OfferForm, SessionForm};
+use super::state::{Derived, Prefs, Screen};
 use super::theme::{self, SyncLight};
 use super::{Wake, Wakes};
 

@@ -213,7 +213,7 @@ impl Board {
                                 .on_hover_text("Ask \"Would you like some help?\"")
                                 .clicked()
                             {
-                                cx.outbox.act(Action::Offer(crate::gui::state::OfferForm {
+                                cx.outbox.act(Action::Offer(super::dialogs::OfferForm {
                                     open: true,
                                     request: Some(id.clone()),
                                     ..Default::default()

@@ -3,13 +3,87 @@
 
 use egui::RichText;
 use peercoach_core::records::session;
-use peercoach_core::{Command, MemberId, Urgency};
+use peercoach_core::views::OfferRow;
+use peercoach_core::{Command, MemberId, OfferId, RequestId, Urgency};
 use peercoach_core::{NewOffer, NewRequest, NewSession};
 
 use crate::gui::app::{Action, Cx};
 use crate::gui::state::tags;
-use crate::gui::state::{AskForm, OfferForm, SessionForm};
 use crate::gui::theme;
+
+/// The "I could use help" form.
+#[derive(Debug, Clone, Default)]
+pub struct AskForm {
+    /// Shown.
+    pub open: bool,
+    /// Title.
+    pub title: String,
+    /// What I tried.
+    pub tried: String,
+    /// Comma-separated skills.
+    pub skills: String,
+    /// Urgency.
+    pub urgency: Option<Urgency>,
+    /// One person, or the whole team.
+    pub to: Option<MemberId>,
+}
+
+/// The offer dialog: a question, with advice kept back until a yes.
+#[derive(Debug, Clone, Default)]
+pub struct OfferForm {
+    /// Shown.
+    pub open: bool,
+    /// On this request…
+    pub request: Option<RequestId>,
+    /// …or to this person.
+    pub to: Option<MemberId>,
+    /// Topic (for offers to a person).
+    pub topic: String,
+    /// Advice, hidden until yes.
+    pub message: String,
+}
+
+/// The session log form.
+#[derive(Debug, Clone, Default)]
+pub struct SessionForm {
+    /// Shown.
+    pub open: bool,
+    /// Coach.
+    pub coach: Option<MemberId>,
+    /// Coachee.
+    pub coachee: Option<MemberId>,
+    /// Topic.
+    pub topic: String,
+    /// Minutes (text, validated on submit).
+    pub minutes: String,
+    /// Notes.
+    pub notes: String,
+    /// Shared learning.
+    pub learning: String,
+    /// Skills, comma-separated.
+    pub skills: String,
+    /// The accepted offer it follows.
+    pub offer: Option<OfferId>,
+    /// The request it answers.
+    pub request: Option<RequestId>,
+}
+
+impl SessionForm {
+    /// The form opened to log the session an accepted offer led to: the offerer coached,
+    /// on its topic, linked to the offer (and its request).
+    pub fn after_offer(o: &OfferRow) -> Self {
+        Self {
+            open: true,
+            coach: Some(o.from.clone()),
+            coachee: Some(o.to.clone()),
+            topic: o.topic.clone(),
+            minutes: "30".into(),
+            offer: Some(o.id.clone()),
+            request: o.request.clone(),
+            ..Self::default()
+        }
+    }
+}
 
 /// The modal forms, whichever screen opened them.
 #[derive(Default)]

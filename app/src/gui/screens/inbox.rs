@@ -5,9 +5,9 @@ use peercoach_core::NewThanks;
 use peercoach_core::time::{format_date, format_span};
 use peercoach_core::{Answer, Command};
 
+use super::dialogs::SessionForm;
 use crate::gui::app::Action;
 use crate::gui::app::Cx;
-use crate::gui::state::SessionForm;
 use crate::gui::theme;
 use peercoach_core::OfferId;
 use std::collections::BTreeMap;

@@ -5,9 +5,9 @@ use peercoach_core::Command;
 use peercoach_core::time::format_date;
 use peercoach_core::{NewFollowUp, NewThanks};
 
+use super::dialogs::SessionForm;
 use crate::gui::app::Action;
 use crate::gui::app::Cx;
-use crate::gui::state::SessionForm;
 use crate::gui::theme;
 use peercoach_core::SessionId;
 use std::collections::BTreeMap;
@@ -165,7 +165,16 @@ impl Sessions {
     }
 
     fn detail_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &peercoach_core::SessionId) {
-        let Some(s) = cx.derived.sessions.iter().find(|s| &s.id == id).cloned() else {
+        // The record itself, not its list row: a field of the session shows here without
+        // passing through the rows.
+        let Some(s) = cx
+            .snap
+            .team
+            .sessions
+            .get(id)
+            .filter(|s| s.deleted_ms.is_none())
+            .cloned()
+        else {
             self.selected = None;
             return;
         };
@@ -176,8 +185,8 @@ impl Sessions {
                 ui.label(
                     RichText::new(format!(
                         "{} coached {} on {}",
-                        s.coach_name,
-                        s.coachee_name,
+                        cx.name(&s.coach),
+                        cx.name(&s.coachee),
                         format_date(s.at_ms)
                     ))
                     .color(theme::muted(ui)),
@@ -193,8 +202,8 @@ impl Sessions {
                 ui.separator();
                 ui.label(RichText::new("Follow-ups").strong());
                 for u in &s.followups {
-                    let mut done = u.done;
-                    let label = format!("{} ({})", u.text, u.owner_name);
+                    let mut done = u.done_ms.is_some();
+                    let label = format!("{} ({})", u.text, cx.name(&u.owner));
                     if ui.checkbox(&mut done, label).changed() && cx.can_act() {
                         cx.apply(
                             Command::SetFollowUpDone {
