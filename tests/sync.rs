@@ -1040,7 +1040,7 @@ async fn a_newer_node_beside_current_ones_keeps_them_writing_and_its_records_pas
             .expect(key)
     };
     let sessions = map(&ROOT, "sessions");
-    let record = map(&sessions, &session);
+    let record = map(&sessions, session.as_str());
     assert_eq!(text(&record, "location").as_deref(), Some("Room 4"));
     assert_eq!(text(&record, "topic").as_deref(), Some("flaky tests"));
     let retro = map(&map(&ROOT, "retros"), "r1");

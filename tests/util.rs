@@ -261,7 +261,7 @@ impl TestNode {
     }
 
     /// Asks for help; returns the request id.
-    pub async fn ask(&self, title: &str) -> String {
+    pub async fn ask(&self, title: &str) -> peercoach_core::RequestId {
         self.apply(peercoach_core::Command::Ask(NewRequest {
             title: title.into(),
             tried: String::new(),
@@ -270,10 +270,12 @@ impl TestNode {
             to: None,
         }))
         .await
+        .try_into()
+        .expect("a request id")
     }
 
     /// Applies a command that creates a record in the current team; returns its id.
-    pub async fn apply(&self, command: peercoach_core::Command) -> String {
+    pub async fn apply(&self, command: peercoach_core::Command) -> peercoach_core::RecordId {
         match self
             .ok(Request::Apply {
                 team: None,
@@ -284,7 +286,7 @@ impl TestNode {
             Reply::Done {
                 created: Some(id), ..
             } => id,
-            other => panic!("unexpected {other:?}"),
+            other => panic!("no record was created: {other:?}"),
         }
     }
 

@@ -232,7 +232,7 @@ mod tests {
 
     fn ask_ana(f: &mut TeamFixture, title: &str) {
         let ana = f.id(0);
-        f.create(
+        f.create::<peercoach_core::RequestId>(
             1,
             Command::Ask(NewRequest {
                 title: title.into(),
@@ -312,15 +312,15 @@ mod tests {
     fn a_follow_up_due_today_is_reminded_of_once_a_day_unless_turned_off() {
         let mut f = TeamFixture::new(&["Ana", "Ben"]);
         let (ana, ben) = (f.id(0), f.id(1));
-        let session = f.create(
+        let session: peercoach_core::SessionId = f.create(
             1,
             Command::session_now(ana.clone(), ben.clone(), "Code review habits"),
         );
         let today = f.env.now_ms;
-        f.create(
+        f.create::<peercoach_core::FollowUpId>(
             1,
             Command::AddFollowUp(NewFollowUp {
-                session: peercoach_core::SessionId::parse(&session).expect("session id"),
+                session: session.clone(),
                 text: "Try the checklist".into(),
                 owner: Some(ben),
                 due_ms: Some(today),

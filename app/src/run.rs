@@ -107,7 +107,10 @@ impl Ctx<'_> {
     fn done<C: Call<Reply = call::Done>>(&mut self, call: C) -> Result<()> {
         let call::Done { created, summary } = self.get(call)?;
         if self.g.json {
-            println!("{}", json!({ "id": created, "summary": summary }));
+            println!(
+                "{}",
+                json!({ "id": created.as_ref().map(ToString::to_string), "summary": summary })
+            );
         } else if let Some(id) = created {
             println!("{id}");
             eprintln!("{summary}");

@@ -777,7 +777,7 @@ fn private_notes_are_marked_private_and_kept_with_the_session() {
         !app.derived.sessions.is_empty()
     });
     h.state_mut().screens.sessions.selected =
-        Some(peercoach_core::SessionId::parse(&session).expect("id"));
+        Some(peercoach_core::SessionId::try_from(session).expect("a session id"));
     for _ in 0..3 {
         h.step();
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser;
 use peercoach_core::automerge::AutoCommit;
 use peercoach_core::automerge::sync::{self, SyncDoc};
@@ -458,7 +458,7 @@ fn edit_latency(
             .created
             .context("id")?;
         sync_memory(&mut a, &mut sa, &mut b, &mut sb);
-        let id = RequestId::parse(&id)?;
+        let id = RequestId::try_from(id).map_err(|other| anyhow!("created {other:?}"))?;
         if !b.team().requests.contains_key(&id) {
             bail!("in-memory edit did not arrive");
         }
@@ -498,7 +498,7 @@ fn edit_latency(
         };
         acked.push(ms(t.elapsed()));
         loop {
-            if has_request(rt, &node_b, &id) {
+            if has_request(rt, &node_b, id.as_str()) {
                 break;
             }
             let _ = rt.block_on(async {

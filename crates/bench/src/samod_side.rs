@@ -221,7 +221,7 @@ pub fn samod(
             .context("the edit's change")?;
         let t = Instant::now();
         pair.handle_a.with_document(|d| d.apply_changes([change]))?;
-        while !pair.handle_b.with_document(|d| has_request(d, &id)) {
+        while !pair.handle_b.with_document(|d| has_request(d, id.as_str())) {
             if t.elapsed() > Duration::from_secs(60) {
                 bail!("samod did not carry edit {i} within 60 s");
             }

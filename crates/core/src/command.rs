@@ -281,7 +281,7 @@ impl From<automerge::AutomergeError> for CommandError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
     /// The id of the record it created, if it created one.
-    pub created: Option<String>,
+    pub created: Option<crate::ids::RecordId>,
     /// A short line for people ("asked for help: …").
     pub summary: String,
 }

@@ -49,6 +49,92 @@ id_type!(
     DutyId
 );
 
+/// The id of a record something created, with its kind: what a command, a note or an
+/// import reports, so that callers get a typed id instead of text to parse again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
+pub enum RecordId {
+    /// A team (an import that brought one).
+    Team(TeamId),
+    /// A member.
+    Member(MemberId),
+    /// A help request.
+    Request(RequestId),
+    /// A comment on a request.
+    Comment(CommentId),
+    /// An offer.
+    Offer(OfferId),
+    /// A session.
+    Session(SessionId),
+    /// A follow-up.
+    FollowUp(FollowUpId),
+    /// A thanks note.
+    Thanks(ThanksId),
+    /// A duty.
+    Duty(DutyId),
+    /// A private note.
+    Note(crate::notes::NoteId),
+}
+
+impl RecordId {
+    /// The id as text, whatever its kind.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Team(id) => id.as_str(),
+            Self::Member(id) => id.as_str(),
+            Self::Request(id) => id.as_str(),
+            Self::Comment(id) => id.as_str(),
+            Self::Offer(id) => id.as_str(),
+            Self::Session(id) => id.as_str(),
+            Self::FollowUp(id) => id.as_str(),
+            Self::Thanks(id) => id.as_str(),
+            Self::Duty(id) => id.as_str(),
+            Self::Note(id) => id.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Takes a typed id out of a [`RecordId`] of its kind (the record id of another kind is
+/// handed back).
+macro_rules! record_id_of {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl From<$ty> for RecordId {
+            fn from(id: $ty) -> Self {
+                Self::$variant(id)
+            }
+        }
+
+        impl TryFrom<RecordId> for $ty {
+            type Error = RecordId;
+            fn try_from(id: RecordId) -> Result<Self, RecordId> {
+                match id {
+                    RecordId::$variant(id) => Ok(id),
+                    other => Err(other),
+                }
+            }
+        }
+    )*};
+}
+
+record_id_of!(
+    Team(TeamId),
+    Member(MemberId),
+    Request(RequestId),
+    Comment(CommentId),
+    Offer(OfferId),
+    Session(SessionId),
+    FollowUp(FollowUpId),
+    Thanks(ThanksId),
+    Duty(DutyId),
+    Note(crate::notes::NoteId),
+);
+
 /// A device's Automerge actor id, as lowercase hex. It is how the document knows which
 /// device wrote an operation, and through the member's device list, which person.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

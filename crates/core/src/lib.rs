@@ -55,8 +55,8 @@
 //! let offer = doc.apply(Command::Offer(NewOffer {
 //!     request: Some(board[0].id.clone()),
 //!     message: "Try running it with --test-threads=1".into(), ..Default::default()
-//! }), &mut env)?.created.expect("offer id");
-//! let offer = peercoach_core::OfferId::parse(&offer)?;
+//! }), &mut env)?.created.expect("created an offer");
+//! let offer = peercoach_core::OfferId::try_from(offer).expect("an offer id"); // typed ids
 //! assert_eq!(doc.team().offers[&offer].visible_message(None), None); // hidden until yes
 //! # let _ = (ana, ben, request, Answer::Yes);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -85,8 +85,8 @@ pub mod views;
 pub use command::{Applied, Command, CommandError};
 pub use env::{Env, SeededEnv, SystemEnv};
 pub use ids::{
-    ActorHex, CommentId, DutyId, FollowUpId, IdError, MemberId, OfferId, RequestId, SessionId,
-    TeamId, ThanksId,
+    ActorHex, CommentId, DutyId, FollowUpId, IdError, MemberId, OfferId, RecordId, RequestId,
+    SessionId, TeamId, ThanksId,
 };
 pub use model::{
     Answer, CoachingHour, Member, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team,

@@ -217,7 +217,11 @@ impl TeamDoc {
                     CommitOptions::default()
                         .with_message(format!(
                             "{label} {}",
-                            applied.created.as_deref().unwrap_or_default()
+                            applied
+                                .created
+                                .as_ref()
+                                .map(|c| c.as_str())
+                                .unwrap_or_default()
                         ))
                         .with_time(now_ms.div_euclid(1000)),
                 );

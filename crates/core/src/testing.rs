@@ -3,6 +3,7 @@
 //! the store's crash test and the end-to-end tests.
 
 use crate::NewMember;
+use crate::RecordId;
 use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 
@@ -66,7 +67,8 @@ impl TeamFixture {
                     &mut env,
                 )
                 .expect("add member");
-            members.push(MemberId::parse(&applied.created.expect("member id")).expect("member id"));
+            let created = applied.created.expect("member id");
+            members.push(MemberId::try_from(created).expect("a member id"));
         }
         let snapshot = doc.automerge().save();
         let mut replicas = vec![Replica {
@@ -94,11 +96,20 @@ impl TeamFixture {
     }
 
     /// Applies a command that creates a record and returns the new id.
-    pub fn create(&mut self, i: usize, cmd: Command) -> String {
-        self.apply(i, cmd)
+    pub fn create<I>(&mut self, i: usize, cmd: Command) -> I
+    where
+        I: TryFrom<RecordId>,
+        I::Error: std::fmt::Debug,
+    {
+        let created = self
+            .apply(i, cmd)
             .expect("command applies")
             .created
-            .expect("created an id")
+            .expect("created an id");
+        match I::try_from(created) {
+            Ok(id) => id,
+            Err(other) => panic!("created an id of another kind: {other:?}"),
+        }
     }
 
     /// Advances the clock.

@@ -15,7 +15,7 @@ use crate::{NewOffer, NewRequest, NewSession};
 
 /// Ask helper: replica `i` asks with the given title and urgency.
 pub(crate) fn ask(f: &mut TeamFixture, i: usize, title: &str, urgency: Urgency) -> RequestId {
-    let id = f.create(
+    let id: RequestId = f.create(
         i,
         Command::Ask(NewRequest {
             title: title.into(),
@@ -25,7 +25,7 @@ pub(crate) fn ask(f: &mut TeamFixture, i: usize, title: &str, urgency: Urgency) 
             to: None,
         }),
     );
-    RequestId::parse(&id).expect("request id")
+    id
 }
 
 /// Offer helper on a request.
@@ -35,7 +35,7 @@ pub(crate) fn offer_on(
     request: &RequestId,
     message: &str,
 ) -> OfferId {
-    let id = f.create(
+    let id: OfferId = f.create(
         i,
         Command::Offer(NewOffer {
             request: Some(request.clone()),
@@ -44,7 +44,7 @@ pub(crate) fn offer_on(
             message: message.into(),
         }),
     );
-    OfferId::parse(&id).expect("offer id")
+    id
 }
 
 /// Replica `i` answers an offer.
@@ -61,7 +61,7 @@ pub(crate) fn respond(f: &mut TeamFixture, i: usize, offer: &OfferId, answer: An
 
 /// Offer helper straight to a person.
 pub(crate) fn offer_to(f: &mut TeamFixture, i: usize, to: &MemberId, topic: &str) -> OfferId {
-    let id = f.create(
+    let id: OfferId = f.create(
         i,
         Command::Offer(NewOffer {
             request: None,
@@ -70,7 +70,7 @@ pub(crate) fn offer_to(f: &mut TeamFixture, i: usize, to: &MemberId, topic: &str
             message: String::new(),
         }),
     );
-    OfferId::parse(&id).expect("offer id")
+    id
 }
 
 /// Session helper with consent found automatically.
@@ -81,7 +81,7 @@ pub(crate) fn session(
     coachee: &MemberId,
     topic: &str,
 ) -> SessionId {
-    let id = f.create(
+    let id: SessionId = f.create(
         i,
         Command::LogSession(NewSession {
             topic: topic.into(),
@@ -89,5 +89,5 @@ pub(crate) fn session(
             ..NewSession::between(coach.clone(), coachee.clone())
         }),
     );
-    SessionId::parse(&id).expect("session id")
+    id
 }

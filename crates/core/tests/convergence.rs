@@ -239,7 +239,7 @@ fn run(n: usize, seed: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 );
                 if let Ok(applied) = result {
                     if let Some(id) = applied.created {
-                        acked.created.insert(id);
+                        acked.created.insert(id.to_string());
                     }
                     match effect {
                         Some((Some(o), _)) => {

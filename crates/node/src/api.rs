@@ -395,7 +395,7 @@ pub enum Reply {
     /// A command was applied (and is on disk).
     Done {
         /// New record id.
-        created: Option<String>,
+        created: Option<peercoach_core::RecordId>,
         /// What happened.
         summary: String,
     },

@@ -823,7 +823,7 @@ impl Engine {
                     .map_err(|e| EngineError::BadRequest(e.to_string()))?;
                 let note = self.add_note(&id, &text, session.as_ref(), request.as_ref())?;
                 Ok(Reply::Done {
-                    created: Some(note.to_string()),
+                    created: Some(peercoach_core::RecordId::Note(note)),
                     summary: "note saved: only you can read it, on your own devices".into(),
                 })
             }
@@ -859,7 +859,7 @@ impl Engine {
                 let name = incoming_team.name.clone();
                 self.add_team(incoming)?;
                 return Ok(Reply::Done {
-                    created: Some(id.to_string()),
+                    created: Some(peercoach_core::RecordId::Team(id)),
                     summary: format!("added team {name} from the file"),
                 });
             };

@@ -203,10 +203,8 @@ pub fn answer_join(
             };
         }
     };
-    let Some(member_id) = applied
-        .created
-        .or_else(|| invite.device_of.map(|m| m.to_string()))
-    else {
+    let made = applied.created.and_then(|id| MemberId::try_from(id).ok());
+    let Some(member_id) = made.or(invite.device_of).map(|m| m.to_string()) else {
         return Admission::refused("the inviter could not add you: no member was made");
     };
     let Ok(open) = engine.open_team(&team_id) else {

@@ -17,6 +17,7 @@
 
 use peercoach_core::{
     CoachingHour, NewDuty, NewFollowUp, NewMember, NewOffer, NewRequest, NewSession, NewThanks,
+    RecordId,
 };
 use std::collections::BTreeMap;
 
@@ -347,7 +348,7 @@ pub fn generate(
         if let Some(id) = applied
             .ok()
             .and_then(|a| a.created)
-            .and_then(|id| MemberId::parse(&id).ok())
+            .and_then(|id| MemberId::try_from(id).ok())
         {
             members.push((id, actor));
             stats.changes += 1;
@@ -431,7 +432,7 @@ pub fn generate(
                     owner: None,
                 }),
             );
-            if let Some(id) = created.and_then(|id| DutyId::parse(&id).ok()) {
+            if let Some(id) = created.and_then(|id| DutyId::try_from(id).ok()) {
                 duties.push((id, i));
             }
         }
@@ -709,7 +710,7 @@ pub fn generate(
     let mut requests: BTreeMap<usize, RequestId> = BTreeMap::new();
     let mut offer_ids: BTreeMap<usize, OfferId> = BTreeMap::new();
     let mut session_ids: BTreeMap<usize, SessionId> = BTreeMap::new();
-    let mut followups: BTreeMap<usize, String> = BTreeMap::new();
+    let mut followups: BTreeMap<usize, RecordId> = BTreeMap::new();
     for (at, plan) in plans {
         run.env.now_ms = run.env.now_ms.max(at);
         match plan {
@@ -731,7 +732,7 @@ pub fn generate(
                 });
                 if let Some(id) = run
                     .create(author, cmd)
-                    .and_then(|id| RequestId::parse(&id).ok())
+                    .and_then(|id| RequestId::try_from(id).ok())
                 {
                     requests.insert(req, id);
                     run.stats.requests += 1;
@@ -763,7 +764,7 @@ pub fn generate(
                     });
                     if let Some(id) = run
                         .create(helper, cmd)
-                        .and_then(|id| OfferId::parse(&id).ok())
+                        .and_then(|id| OfferId::try_from(id).ok())
                     {
                         offer_ids.insert(offer, id);
                         run.stats.offers += 1;
@@ -784,7 +785,7 @@ pub fn generate(
                 });
                 if let Some(id) = run
                     .create(helper, cmd)
-                    .and_then(|id| OfferId::parse(&id).ok())
+                    .and_then(|id| OfferId::try_from(id).ok())
                 {
                     offer_ids.insert(offer, id);
                     run.stats.offers += 1;
@@ -828,7 +829,7 @@ pub fn generate(
                 });
                 if let Some(id) = run
                     .create(coach, cmd)
-                    .and_then(|id| SessionId::parse(&id).ok())
+                    .and_then(|id| SessionId::try_from(id).ok())
                 {
                     session_ids.insert(session, id);
                     run.stats.sessions += 1;
@@ -859,7 +860,7 @@ pub fn generate(
                 if let (Some(s), Some(u)) = (
                     session_ids.get(&session).cloned(),
                     followups.get(&session).cloned(),
-                ) && let Ok(u) = peercoach_core::FollowUpId::parse(&u)
+                ) && let Ok(u) = peercoach_core::FollowUpId::try_from(u)
                 {
                     run.create_as_any(
                         &s,
@@ -982,7 +983,8 @@ impl Runner<'_> {
     }
 
     /// Applies a command as member `who`'s device; returns the created id, if any.
-    fn create(&mut self, who: usize, cmd: Command) -> Option<String> {
+    /// Applies `cmd` as member `who`; what it created, if anything.
+    fn create(&mut self, who: usize, cmd: Command) -> Option<RecordId> {
         let actor = self.members.get(who)?.1.clone();
         self.doc.act_as(actor);
         self.env.now_ms += 1_000;
@@ -992,7 +994,7 @@ impl Runner<'_> {
                 if self.stats.changes.is_multiple_of(5_000) {
                     (self.progress)(self.stats.changes);
                 }
-                applied.created.or(Some(String::new()))
+                applied.created
             }
             Err(_) => {
                 self.stats.refused += 1;
@@ -1002,7 +1004,7 @@ impl Runner<'_> {
     }
 
     /// Follow-ups are written by whoever was in the session (the coachee here).
-    fn create_as_any(&mut self, session: &SessionId, cmd: Command) -> Option<String> {
+    fn create_as_any(&mut self, session: &SessionId, cmd: Command) -> Option<RecordId> {
         let coachee = self.doc.team().sessions.get(session)?.coachee.clone();
         let who = self.members.iter().position(|(m, _)| *m == coachee)?;
         self.create(who, cmd)

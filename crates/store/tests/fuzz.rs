@@ -62,7 +62,7 @@ fn team_dir() -> (tempfile::TempDir, peercoach_core::TeamId, Vec<RequestId>) {
                 &mut env,
             )
             .expect("ask");
-        ids.push(RequestId::parse(&applied.created.expect("id")).expect("id"));
+        ids.push(RequestId::try_from(applied.created.expect("id")).expect("a request id"));
         store.append(doc.automerge()).expect("append");
         if i == 2 {
             store.compact(doc.automerge()).expect("compact");

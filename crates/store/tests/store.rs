@@ -29,7 +29,7 @@ fn ask(doc: &mut TeamDoc, env: &mut SeededEnv, title: &str) -> RequestId {
             env,
         )
         .expect("ask");
-    RequestId::parse(&applied.created.expect("id")).expect("id")
+    RequestId::try_from(applied.created.expect("id")).expect("a request id")
 }
 
 /// Creates a team, compacts after `in_snapshot` requests, then appends `in_log` more.

@@ -182,7 +182,7 @@ pub(crate) fn add(cx: &mut Cx<'_>, new: NewDuty) -> Result<Applied, CommandError
     let id: DutyId = cx.fresh()?;
     new.write(&mut cx.w, &id, &owner, cx.now_ms)?;
     Ok(Applied {
-        created: Some(id.to_string()),
+        created: Some(id.clone().into()),
         summary: format!("duty: {}", new.title),
     })
 }

@@ -135,7 +135,7 @@ pub(crate) fn add(cx: &mut Cx<'_>, new: NewFollowUp) -> Result<Applied, CommandE
         cx.now_ms,
     )?;
     Ok(Applied {
-        created: Some(id.to_string()),
+        created: Some(id.clone().into()),
         summary: format!("follow-up for {}: {text}", cx.name(&owner)),
     })
 }

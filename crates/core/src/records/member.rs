@@ -454,7 +454,7 @@ pub(crate) fn add(cx: &mut Cx<'_>, new: NewMember) -> Result<Applied, CommandErr
     let id: MemberId = cx.fresh()?;
     write_member(&mut cx.w, &id, &name, "", Some(&device), cx.now_ms)?;
     Ok(Applied {
-        created: Some(id.to_string()),
+        created: Some(id.clone().into()),
         summary: format!("added {name} to the team"),
     })
 }

@@ -297,7 +297,7 @@ pub(crate) fn offer(cx: &mut Cx<'_>, new: NewOffer) -> Result<Applied, CommandEr
     w.put(&obj, key::CREATED_MS, cx.now_ms)?;
     w.new_map(&obj, key::RESPONSES)?;
     Ok(Applied {
-        created: Some(id.to_string()),
+        created: Some(id.clone().into()),
         summary: format!(
             "asked {} \"Would you like some help?\" ({topic})",
             cx.name(&to)

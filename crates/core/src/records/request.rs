@@ -320,7 +320,7 @@ pub(crate) fn ask(cx: &mut Cx<'_>, new: NewRequest) -> Result<Applied, CommandEr
     let id: RequestId = cx.fresh()?;
     new.write(&mut cx.w, &id, cx.me, cx.now_ms)?;
     Ok(Applied {
-        created: Some(id.to_string()),
+        created: Some(id.clone().into()),
         summary: format!("asked for help: {}", new.title),
     })
 }
@@ -342,7 +342,7 @@ pub(crate) fn comment(
     cx.w.put(&c, key::TEXT, text)?;
     cx.w.put(&c, key::AT_MS, cx.now_ms)?;
     Ok(Applied {
-        created: Some(id.to_string()),
+        created: Some(id.clone().into()),
         summary: "commented".into(),
     })
 }

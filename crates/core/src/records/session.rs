@@ -238,7 +238,7 @@ pub(crate) fn log(cx: &mut Cx<'_>, new: NewSession) -> Result<Applied, CommandEr
     let now_ms = cx.now_ms;
     new.write(&mut cx.w, &id, new.at_ms.unwrap_or(now_ms), now_ms)?;
     Ok(Applied {
-        created: Some(id.to_string()),
+        created: Some(id.clone().into()),
         summary: format!(
             "{} coached {}: {}",
             cx.name(&new.coach),

@@ -106,7 +106,7 @@ pub(crate) fn thank(cx: &mut Cx<'_>, new: NewThanks) -> Result<Applied, CommandE
     )?;
     w.put(&obj, key::AT_MS, cx.now_ms)?;
     Ok(Applied {
-        created: Some(id.to_string()),
+        created: Some(id.clone().into()),
         summary: format!("thanked {}", cx.name(&new.to)),
     })
 }

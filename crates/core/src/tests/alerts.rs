@@ -17,7 +17,7 @@ fn a_member_hears_of_what_others_did_for_them_and_never_of_their_own_actions() {
     let before_ana = team(&f, 0);
     let before_ben = team(&f, 1);
     // Ben asks Ana directly, offers her help, and thanks her; Cleo asks the whole team.
-    let coach_me = f.create(
+    let coach_me: RequestId = f.create(
         1,
         Command::Ask(NewRequest {
             title: "Coach me on estimates".into(),
@@ -58,10 +58,7 @@ fn a_member_hears_of_what_others_did_for_them_and_never_of_their_own_actions() {
     );
     assert_eq!(for_ana[0].title, "Ben asks you for help");
     assert_eq!(for_ana[0].body, "Coach me on estimates");
-    assert_eq!(
-        for_ana[0].target,
-        Target::Request(RequestId::parse(&coach_me).expect("id"))
-    );
+    assert_eq!(for_ana[0].target, Target::Request(coach_me.clone()));
     assert_eq!(for_ana[1].title, "Ben asks: would you like some help?");
     assert_eq!(for_ana[1].target, Target::Offer(offer.clone()));
     assert_eq!(for_ana[2].body, "Thanks for the pairing");
@@ -121,7 +118,7 @@ fn follow_ups_are_due_on_their_day_and_done_ones_are_not() {
     f.sync_all();
     let today = f.env.now_ms;
     let due = |f: &mut TeamFixture, text: &str, due_ms| {
-        f.create(
+        f.create::<crate::FollowUpId>(
             0,
             Command::AddFollowUp(NewFollowUp {
                 session: s.clone(),

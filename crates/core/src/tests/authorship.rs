@@ -244,7 +244,7 @@ fn a_device_id_is_parsed_as_the_member_is_read() {
             }),
         )
         .expect("added");
-    let cleo = crate::MemberId::parse(&applied.created.expect("id")).expect("member id");
+    let cleo = crate::MemberId::try_from(applied.created.expect("id")).expect("member id");
     assert_eq!(
         f.replicas[0].doc.team().members[&cleo].devices[0].endpoint,
         Some(id)

@@ -50,7 +50,7 @@ fn json_export_has_the_documented_fields() {
 #[test]
 fn csv_quotes_what_needs_quoting() {
     let mut f = TeamFixture::new(&["Ana"]);
-    f.create(
+    f.create::<crate::RecordId>(
         0,
         Command::Ask(NewRequest {
             title: "Commas, \"quotes\"".into(),

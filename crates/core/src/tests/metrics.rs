@@ -29,7 +29,7 @@ fn team_with_history() -> TeamFixture {
         f.sync_all();
         respond(&mut f, asker, &o, Answer::Yes);
         f.sync_all();
-        f.create(
+        f.create::<crate::RecordId>(
             helper,
             Command::LogSession(NewSession {
                 topic: "t".into(),
@@ -76,15 +76,14 @@ fn team_with_history() -> TeamFixture {
         (1, 2, Stage::Shadow),
         (2, 3, Stage::CoDo),
     ] {
-        let d = crate::DutyId::parse(&f.create(
+        let d = f.create::<crate::DutyId>(
             owner,
             Command::AddDuty(NewDuty {
                 title: "duty".into(),
                 notes: String::new(),
                 owner: None,
             }),
-        ))
-        .expect("id");
+        );
         f.apply(
             owner,
             Command::SetBackfill {

@@ -66,7 +66,7 @@ fn ask_validates_its_input_and_writes_nothing_when_refused() {
     assert!(f.replicas[0].doc.team().requests.is_empty());
 
     let ben = f.id(1);
-    let id = f.create(
+    let id: RequestId = f.create(
         0,
         Command::Ask(NewRequest {
             title: "  Coach me on estimates ".into(),
@@ -76,7 +76,7 @@ fn ask_validates_its_input_and_writes_nothing_when_refused() {
             to: Some(ben.clone()),
         }),
     );
-    let r = &f.replicas[0].doc.team().requests[&RequestId::parse(&id).expect("id")];
+    let r = &f.replicas[0].doc.team().requests[&id];
     assert_eq!(r.title, "Coach me on estimates");
     assert_eq!(r.to, Some(ben));
     assert_eq!(
@@ -348,7 +348,7 @@ fn a_session_needs_consent() {
     respond(&mut f, 1, &o, Answer::Yes);
     f.sync_all();
     let s = attempt(&mut f, 0, None, None).expect("the accepted offer is found");
-    let s = SessionId::parse(&s.created.expect("id")).expect("id");
+    let s = SessionId::try_from(s.created.expect("id")).expect("id");
     assert_eq!(f.replicas[0].doc.team().sessions[&s].offer, Some(o.clone()));
     // The offer is used up: a second session needs a new yes.
     assert!(matches!(
@@ -363,7 +363,7 @@ fn a_session_needs_consent() {
     f.apply(0, Command::Claim { request: r.clone() })
         .expect("claim");
     let s2 = attempt(&mut f, 0, None, None).expect("claimed request");
-    let s2 = SessionId::parse(&s2.created.expect("id")).expect("id");
+    let s2 = SessionId::try_from(s2.created.expect("id")).expect("id");
     assert_eq!(f.replicas[0].doc.team().sessions[&s2].request, Some(r));
     // Mismatched offer is refused.
     let o2 = offer_to(&mut f, 0, &cleo, "x");
@@ -513,15 +513,14 @@ fn profile_skills_snooze_rota_duties_and_coaching_hour() {
         )
         .is_err()
     );
-    let duty = DutyId::parse(&f.create(
+    let duty = f.create::<DutyId>(
         0,
         Command::AddDuty(NewDuty {
             title: "Release train".into(),
             notes: String::new(),
             owner: None,
         }),
-    ))
-    .expect("duty");
+    );
     let err = f
         .apply(
             0,
@@ -669,7 +668,7 @@ fn follow_ups_and_thanks() {
     let mut f = TeamFixture::new(&["Ana", "Ben"]);
     let (ana, ben) = (f.id(0), f.id(1));
     let s = session(&mut f, 1, &ana, &ben, "Profiling");
-    let u = crate::FollowUpId::parse(&f.create(
+    let u = f.create::<crate::FollowUpId>(
         1,
         Command::AddFollowUp(NewFollowUp {
             session: s.clone(),
@@ -677,9 +676,8 @@ fn follow_ups_and_thanks() {
             owner: None,
             due_ms: Some(f.env.now_ms + 2 * DAY_MS),
         }),
-    ))
-    .expect("id");
-    f.create(
+    );
+    f.create::<crate::RecordId>(
         1,
         Command::Thank(NewThanks {
             to: ana.clone(),

@@ -13,7 +13,7 @@ fn busy_team() -> TeamFixture {
     let (ana, ben, cy) = (f.id(0), f.id(1), f.id(2));
     let r = ask(&mut f, 0, "Flaky pipeline", Urgency::High);
     f.sync_all();
-    f.create(
+    f.create::<crate::CommentId>(
         1,
         Command::Comment {
             request: r.clone(),
@@ -28,7 +28,7 @@ fn busy_team() -> TeamFixture {
     respond(&mut f, 0, &o, Answer::Yes);
     respond(&mut f, 2, &direct, Answer::NotNow);
     let s = session(&mut f, 0, &cy, &ana, "Pipelines");
-    f.create(
+    f.create::<crate::RecordId>(
         0,
         Command::AddFollowUp(NewFollowUp {
             session: s.clone(),
@@ -37,7 +37,7 @@ fn busy_team() -> TeamFixture {
             due_ms: None,
         }),
     );
-    f.create(
+    f.create::<crate::RecordId>(
         0,
         Command::Thank(NewThanks {
             to: cy.clone(),
@@ -64,7 +64,7 @@ fn busy_team() -> TeamFixture {
         }),
     )
     .expect("hour");
-    let duty = f.create(
+    let duty: crate::DutyId = f.create(
         2,
         Command::AddDuty(NewDuty {
             title: "On-call".into(),
@@ -75,7 +75,7 @@ fn busy_team() -> TeamFixture {
     f.apply(
         2,
         Command::SetBackfill {
-            duty: crate::DutyId::parse(&duty).expect("duty"),
+            duty,
             apprentice: ben,
             stage: Some(Stage::CoDo),
         },

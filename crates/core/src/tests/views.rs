@@ -97,7 +97,7 @@ fn the_inbox_holds_what_needs_me() {
     let mut f = TeamFixture::new(&["Ana", "Ben"]);
     let (ana, ben) = (f.id(0), f.id(1));
     let o = offer_to(&mut f, 1, &ana, "Code review habits");
-    let aimed = f.create(
+    let aimed: crate::RequestId = f.create(
         1,
         Command::Ask(NewRequest {
             title: "Coach me on reviews".into(),
@@ -112,7 +112,7 @@ fn the_inbox_holds_what_needs_me() {
     assert_eq!(inbox.offers_to_answer.len(), 1);
     assert_eq!(inbox.offers_to_answer[0].from_name, "Ben");
     assert_eq!(inbox.requests_for_me.len(), 1);
-    assert_eq!(inbox.requests_for_me[0].id.as_str(), aimed);
+    assert_eq!(inbox.requests_for_me[0].id, aimed);
     assert!(
         views::inbox(f.replicas[0].doc.team(), &ben, f.env.now_ms)
             .requests_for_me

@@ -62,7 +62,7 @@ pub fn reply_of<C: Call>(reply: Reply) -> Result<C::Reply, WrongReply> {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Done {
     /// The id of the record it created, if it created one.
-    pub created: Option<String>,
+    pub created: Option<peercoach_core::RecordId>,
     /// What happened, for people.
     pub summary: String,
 }
@@ -356,16 +356,20 @@ pub mod query {
 mod tests {
     use super::*;
 
+    fn team_x() -> TeamId {
+        TeamId::parse("00000000-0000-4000-8000-000000000001").expect("a team id")
+    }
+
     #[test]
     fn a_call_takes_its_own_reply_and_names_any_other() {
         let done = Reply::Done {
-            created: Some("x".into()),
+            created: Some(peercoach_core::RecordId::Team(team_x())),
             summary: "did it".into(),
         };
         assert_eq!(
             reply_of::<Apply>(done.clone()),
             Ok(Done {
-                created: Some("x".into()),
+                created: Some(peercoach_core::RecordId::Team(team_x())),
                 summary: "did it".into()
             })
         );

@@ -2,7 +2,7 @@
 //! hear after the engine answered it. Pure functions, so the rules are tested without an
 //! actor, a network or a disk (`policy/tests.rs`).
 
-use peercoach_core::TeamId;
+use peercoach_core::{RecordId, TeamId};
 
 use crate::api::{Reply, Request};
 use crate::engine::EngineError;
@@ -88,8 +88,9 @@ pub(super) fn follow_up(
             // A file that added a team names it.
             let added = match reply {
                 Reply::Done {
-                    created: Some(id), ..
-                } => TeamId::parse(id).ok(),
+                    created: Some(RecordId::Team(id)),
+                    ..
+                } => Some(id.clone()),
                 _ => None,
             };
             added

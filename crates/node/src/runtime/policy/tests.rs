@@ -1,6 +1,6 @@
 //! The request policy, without an actor.
 
-use peercoach_core::{Command, TeamId};
+use peercoach_core::{Command, RecordId, TeamId};
 use peercoach_store::StoreError;
 
 use super::{
@@ -17,7 +17,7 @@ fn notes_of(t: &TeamId) -> Option<TeamId> {
     (t == &team(1)).then(|| team(0x11))
 }
 
-fn done(created: Option<String>) -> Result<Reply, EngineError> {
+fn done(created: Option<RecordId>) -> Result<Reply, EngineError> {
     Ok(Reply::Done {
         created,
         summary: String::new(),
@@ -82,7 +82,7 @@ fn an_import_tells_peers_the_heads_of_the_team_it_merged_into_or_created() {
             Some(Writes::Import),
             None,
             notes_of,
-            &done(Some(team(3).to_string()))
+            &done(Some(RecordId::Team(team(3))))
         ),
         FollowUp::Merged(team(3))
     );
