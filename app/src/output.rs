@@ -1,4 +1,5 @@
-//! Text output for people (the `--json` output is the replies themselves).
+//! Text output for people. With `--json`, a query prints its reply as the node sent it
+//! and a command prints `{"id", "summary"}` (see `run.rs`).
 
 use std::fmt::Write;
 

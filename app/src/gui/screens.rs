@@ -1,6 +1,8 @@
 //! One module per screen. Each screen is a struct that owns its filters, selection and
-//! forms, and draws itself with one `ui(&mut self, ui, cx)` from the per-frame
-//! [`Cx`]; screens never touch each other (they ask the app through the outbox).
+//! drafts, and draws itself with one `ui(&mut self, ui, cx)` from the per-frame [`Cx`];
+//! screens never touch each other (they ask the app through the outbox). The modal forms
+//! are [`dialogs::Dialogs`], which any screen opens; the welcome screen, drawn before there
+//! is a team, takes only the outbox.
 //! Adding a screen: its module, a variant of [`Screen`], and a field of [`Screens`].
 
 pub mod backfill;

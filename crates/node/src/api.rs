@@ -126,8 +126,8 @@ pub enum Request {
     },
     /// Teams in this data dir.
     Teams,
-    /// Find a team by what a person typed (its id, an id prefix or its name), once: every
-    /// other request names its team by id.
+    /// Find a team by what a person typed (its id, an id prefix or its name), once: the
+    /// requests that act on a team name it by id.
     SelectTeam {
         /// As typed.
         team: String,

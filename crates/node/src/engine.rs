@@ -416,7 +416,7 @@ impl Engine {
             .join(", ")
     }
 
-    /// An open team, picked as [`Engine::select`] does (what a person typed).
+    /// An open team: the one named, or the default (see [`Engine::select`]).
     pub fn team(&mut self, team: Option<&TeamId>) -> Result<&mut OpenTeam, EngineError> {
         let id = self.select(team)?;
         self.open_team(&id)

@@ -11,8 +11,9 @@
 //! # let _ = board_now; Ok(()) }
 //! ```
 //!
-//! The wire stays [`Request`] and [`Reply`], one JSON object each way, so the control
-//! socket, the CLI's `--json` output and the engine's dispatch do not change.
+//! The wire stays [`Request`] and [`Reply`], one JSON object each way: the control socket
+//! carries them, the engine dispatches on them, and the CLI's `--json` prints a query's
+//! reply as it came.
 
 use peercoach_core::views::{
     BoardRow, DutyRow, HistoryItem, Inbox, OfferRow, SessionRow, SkillRow,
