@@ -116,8 +116,6 @@ impl Outbox {
 pub struct Cx<'a> {
     /// The open team.
     pub snap: &'a Arc<TeamSnapshot>,
-    /// Now.
-    pub now_ms: i64,
     /// Views derived from the snapshot (and the node's sync status).
     pub derived: &'a mut Derived,
     /// Persisted preferences.
@@ -538,10 +536,9 @@ impl PeercoachApp {
         self.top_bar_ui(ui, &snap);
         self.status_bar_ui(ui);
         self.nav_ui(ui);
-        let now_ms = self.derived.at_ms.max(SystemEnv.now_ms());
+        self.derived.now_ms = self.derived.at_ms.max(SystemEnv.now_ms());
         let mut cx = Cx {
             snap: &snap,
-            now_ms,
             derived: &mut self.derived,
             prefs: &mut self.prefs,
             outbox: &mut self.outbox,

@@ -62,6 +62,8 @@ pub struct Derived {
     source: Option<(Arc<peercoach_core::Team>, Option<MemberId>)>,
     /// When (for waiting times).
     pub at_ms: i64,
+    /// This frame's time (never before `at_ms`).
+    pub now_ms: i64,
     /// Help board.
     pub board: Vec<BoardRow>,
     /// My inbox.

@@ -62,8 +62,8 @@ impl Dashboard {
                 if shown == 0 {
                     // Only a young team's page needs its age: a team with figures is not
                     // scanned for its first record every frame.
-                    let first_record_ms = first_record_ms(&snap.team).unwrap_or(cx.now_ms);
-                    let history_days = (cx.now_ms - first_record_ms).max(0) / DAY_MS;
+                    let first_record_ms = first_record_ms(&snap.team).unwrap_or(cx.derived.now_ms);
+                    let history_days = (cx.derived.now_ms - first_record_ms).max(0) / DAY_MS;
                     let members = snap.team.current_members().len();
                     young_team_ui(ui, members, now.min_contributors, history_days);
                     return;

@@ -162,7 +162,7 @@ impl SyncScreen {
                         at.map(|ms| format!(" at {} UTC", format_datetime(ms)))
                             .unwrap_or_default()
                     )),
-                    None if invite.expires_ms <= cx.now_ms => Some(format!(
+                    None if invite.expires_ms <= cx.derived.now_ms => Some(format!(
                         "This invite expired at {} UTC without being used.",
                         format_datetime(invite.expires_ms)
                     )),

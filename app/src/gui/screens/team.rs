@@ -68,7 +68,7 @@ impl TeamScreen {
                     if Some(&m.id) == cx.snap.me.as_ref() {
                         ui.label(RichText::new("(you)").color(theme::muted(ui)));
                     }
-                    if m.is_snoozed(cx.now_ms) {
+                    if m.is_snoozed(cx.derived.now_ms) {
                         theme::chip(
                             ui,
                             &format!(
@@ -184,7 +184,9 @@ impl TeamScreen {
             });
             ui.separator();
             ui.horizontal(|ui| {
-                let snoozed = member.as_ref().is_some_and(|m| m.is_snoozed(cx.now_ms));
+                let snoozed = member
+                    .as_ref()
+                    .is_some_and(|m| m.is_snoozed(cx.derived.now_ms));
                 if snoozed {
                     if ui.button("End snooze").clicked() {
                         cx.apply(Command::Snooze { until_ms: None }, "Welcome back");
@@ -197,7 +199,7 @@ impl TeamScreen {
                     {
                         cx.apply(
                             Command::Snooze {
-                                until_ms: Some(cx.now_ms + WEEK_MS),
+                                until_ms: Some(cx.derived.now_ms + WEEK_MS),
                             },
                             "Snoozed for a week",
                         );
@@ -205,7 +207,7 @@ impl TeamScreen {
                     if ui.button("Snooze for two weeks").clicked() {
                         cx.apply(
                             Command::Snooze {
-                                until_ms: Some(cx.now_ms + 2 * WEEK_MS),
+                                until_ms: Some(cx.derived.now_ms + 2 * WEEK_MS),
                             },
                             "Snoozed for two weeks",
                         );
@@ -307,7 +309,7 @@ impl TeamScreen {
                 .map(|m| (m.id.clone(), m.name.clone()))
                 .collect();
             for (offset, label) in [(0, "This week"), (1, "Next week")] {
-                let week = iso_week_key(cx.now_ms + offset * WEEK_MS);
+                let week = iso_week_key(cx.derived.now_ms + offset * WEEK_MS);
                 let floating = cx.snap.team.rota.get(&week).cloned().unwrap_or_default();
                 ui.label(RichText::new(format!("{label} ({week})")).strong());
                 ui.horizontal_wrapped(|ui| {
