@@ -256,8 +256,14 @@ pub enum Cmd {
     /// The team coaching hour (show, or set with all of --day, --start, --minutes).
     Hour {
         /// Weekday (monday … sunday).
-        #[arg(long, value_enum, requires_all = ["start", "minutes"])]
-        day: Option<WeekdayArg>,
+        #[arg(
+            long,
+            value_parser = weekday(),
+            ignore_case = true,
+            value_name = "DAY",
+            requires_all = ["start", "minutes"]
+        )]
+        day: Option<u32>,
         /// Start, HH:MM UTC.
         #[arg(long, requires = "day")]
         start: Option<String>,
@@ -574,25 +580,6 @@ pub enum ScreenArg {
     Settings,
 }
 
-/// Weekday.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum WeekdayArg {
-    /// Monday.
-    Monday,
-    /// Tuesday.
-    Tuesday,
-    /// Wednesday.
-    Wednesday,
-    /// Thursday.
-    Thursday,
-    /// Friday.
-    Friday,
-    /// Saturday.
-    Saturday,
-    /// Sunday.
-    Sunday,
-}
-
 /// A value to set, or `none` to take it away (a skill level, a backfill stage).
 #[derive(Debug, Clone, Copy)]
 pub struct OrNone<T>(pub Option<T>);
@@ -612,4 +599,16 @@ fn skill_level() -> impl TypedValueParser<Value = OrNone<SkillLevel>> {
 fn stage() -> impl TypedValueParser<Value = OrNone<Stage>> {
     PossibleValuesParser::new(Stage::ALL.map(Stage::as_str).into_iter().chain(["none"]))
         .map(|s| OrNone(Stage::parse(&s)))
+}
+
+/// A weekday by the name core gives it (`monday` … `sunday`), as core counts it (0 = Monday).
+fn weekday() -> impl TypedValueParser<Value = u32> {
+    use peercoach_core::time::WEEKDAYS;
+    PossibleValuesParser::new(WEEKDAYS).map(|day| {
+        WEEKDAYS
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(&day))
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or_default()
+    })
 }

@@ -548,7 +548,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         } => match (day, start, minutes) {
             (Some(day), Some(start), Some(minutes)) => {
                 cx.apply(Command::SetCoachingHour(CoachingHour {
-                    weekday: day as u32,
+                    weekday: day,
                     start_minute: time_of_day(&start)?,
                     minutes,
                     note,
