@@ -94,9 +94,19 @@ pub(crate) fn load(dir: &Path) -> Result<Option<Identity>, StoreError> {
     }
 }
 
-/// Writes a new identity file (0600), refusing to replace an existing one.
+/// Writes a new identity file (0600), refusing to replace an existing one. The bytes go to
+/// a temporary file first, fsynced, and then take the identity's name by a hard link (which
+/// fails if the name is taken): a process killed part way leaves no identity, or a whole
+/// one, never an empty file that the next start would have to refuse as damaged.
 pub(crate) fn create(dir: &Path, identity: &Identity) -> Result<(), StoreError> {
     let path = path(dir);
+    let tmp = dir.join("identity.tmp");
+    // Left by a creation that was killed before the link: it was never the identity.
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(&tmp, e)),
+    }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -104,10 +114,15 @@ pub(crate) fn create(dir: &Path, identity: &Identity) -> Result<(), StoreError> 
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&path).map_err(|e| io_err(&path, e))?;
+    let mut file = options.open(&tmp).map_err(|e| io_err(&tmp, e))?;
     file.write_all(&identity.encode())
-        .map_err(|e| io_err(&path, e))?;
-    file.sync_all().map_err(|e| io_err(&path, e))?;
+        .map_err(|e| io_err(&tmp, e))?;
+    file.sync_all().map_err(|e| io_err(&tmp, e))?;
+    drop(file);
+    let linked = fs::hard_link(&tmp, &path).map_err(|e| io_err(&path, e));
+    let removed = fs::remove_file(&tmp).map_err(|e| io_err(&tmp, e));
+    linked?;
+    removed?;
     fsync_dir(dir)
 }
 
@@ -127,5 +142,25 @@ mod tests {
         }
         assert!(Identity::decode(&bytes[..10]).is_err());
         assert!(Identity::decode(b"").is_err());
+    }
+
+    #[test]
+    fn a_new_identity_is_whole_and_never_replaces_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        // A creation killed before its link left only the temporary file.
+        fs::write(dir.path().join("identity.tmp"), b"").expect("stale tmp");
+        let first = Identity::generate().expect("random bytes");
+        create(dir.path(), &first).expect("created");
+        assert_eq!(load(dir.path()).expect("readable"), Some(first.clone()));
+        assert!(
+            !dir.path().join("identity.tmp").exists(),
+            "no temporary file is left"
+        );
+        let second = Identity::generate().expect("random bytes");
+        assert!(
+            create(dir.path(), &second).is_err(),
+            "an identity is never replaced"
+        );
+        assert_eq!(load(dir.path()).expect("readable"), Some(first));
     }
 }
