@@ -382,7 +382,7 @@ pub(crate) fn opt_u32(f: &Fields, key: &str) -> Option<u32> {
     f.int(key).and_then(|m| u32::try_from(m).ok())
 }
 
-/// Whether `doc` holds a map at `obj/key` (for entries created on first use).
+/// The map at `obj/key`, made if it is not there yet (entries created on first use).
 pub(crate) fn map_or_new(
     w: &mut Writer<'_>,
     obj: &ObjId,
