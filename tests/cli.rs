@@ -38,6 +38,84 @@ fn init_ask_board_and_json_output() {
 }
 
 #[test]
+fn secrets_stay_off_the_command_line_and_out_of_output_and_exports_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let d = Device::new();
+    d.init("Ana", "Platform");
+    // A token read from standard input: set, and never printed.
+    let shown = d
+        .run_with_stdin(
+            &[
+                "--json",
+                "network",
+                "--relay-url",
+                "https://relay.example.org",
+                "--relay-token",
+                "-",
+            ],
+            "st4ndard-input-token\n",
+        )
+        .ok();
+    assert!(!shown.contains("st4ndard-input-token"), "{shown}");
+    let shown: serde_json::Value = serde_json::from_str(&shown).expect("JSON");
+    assert_eq!(shown["relay_token"], "set");
+    let settings = std::fs::read_to_string(d.path().join("settings.json")).expect("settings");
+    assert!(
+        settings.contains("st4ndard-input-token"),
+        "saved: {settings}"
+    );
+    // A token read from a file; the text output says only that there is one.
+    let file = d.path().join("token.txt");
+    std::fs::write(&file, "f1le-token\n").expect("write token file");
+    let text = d
+        .run(&[
+            "network",
+            "--relay-token-file",
+            file.to_str().expect("utf8"),
+        ])
+        .ok();
+    assert!(
+        text.contains("(with a token)") && !text.contains("f1le-token"),
+        "{text}"
+    );
+    assert!(
+        std::fs::read_to_string(d.path().join("settings.json"))
+            .expect("settings")
+            .contains("f1le-token")
+    );
+    // An empty token or a missing file: one clear line, nothing changed.
+    let before = d.snapshot_files();
+    let err = d
+        .run_with_stdin(&["network", "--relay-token", "-"], "\n")
+        .fails();
+    assert!(err.contains("no token"), "{err}");
+    let err = d
+        .run(&["network", "--relay-token-file", "/nonexistent/token"])
+        .fails();
+    assert!(err.contains("reading the token"), "{err}");
+    assert_eq!(d.snapshot_files(), before);
+    // Exports (here with private notes) are readable by their owner only.
+    d.run(&["note", "add", "Mine alone"]).ok();
+    for (format, name) in [("json", "team.json"), ("csv", "team.csv")] {
+        let out = d.path().join(name);
+        d.run(&[
+            "export",
+            "--format",
+            format,
+            "--private-notes",
+            "--out",
+            out.to_str().expect("utf8"),
+        ])
+        .ok();
+        let mode = std::fs::metadata(&out)
+            .expect("written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+}
+
+#[test]
 fn exports_in_every_format() {
     let d = Device::new();
     let team = d.init("Ana", "Platform");

@@ -87,6 +87,35 @@ impl Device {
         }
     }
 
+    /// Runs `peercoach --data-dir DIR ARGS…` in loopback-only mode with `input` on its
+    /// standard input.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write as _;
+        let mut child = Command::new(bin())
+            .arg("--data-dir")
+            .arg(self.path())
+            .args(args)
+            .env("PEERCOACH_LOOPBACK", "1")
+            .env_remove("PEERCOACH_DATA_DIR")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run peercoach");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let output = child.wait_with_output().expect("wait for peercoach");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Creates a team with this device's member; returns the team id.
     pub fn init(&self, name: &str, team: &str) -> String {
         self.run(&["init", "--name", name, "--team", team]).ok()

@@ -58,7 +58,7 @@ pub enum Cmd {
     /// Make a one-time invite ticket (needs the app or `serve` running to answer it).
     Invite {
         /// How long it stays valid: 90s, 30m, 24h, 7d (at most 30d; by default a day,
-        /// as in the app).
+        /// as in the app). A --device ticket lives 10 minutes by default, at most 1h.
         #[arg(long, value_name = "DURATION")]
         expires: Option<String>,
         /// Link another device of yours instead of inviting a new member.
@@ -338,16 +338,29 @@ pub struct NetworkArgs {
     /// `none` to clear.
     #[arg(long, value_name = "URL")]
     pub relay_url: Option<String>,
-    /// The access token of --relay-url, if it asks for one; `none` to clear.
-    #[arg(long, value_name = "TOKEN")]
+    /// The access token of --relay-url, if it asks for one; `none` to clear, `-` to
+    /// read it from standard input (so it stays out of shell history and `ps`).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "relay_token_file")]
     pub relay_token: Option<String>,
+    /// Read the access token of --relay-url from this file (its first line).
+    #[arg(long, value_name = "FILE")]
+    pub relay_token_file: Option<PathBuf>,
     /// Set the relay of the whole team (in the team's document; every member's device
     /// uses it unless it has a relay of its own); `none` to clear.
     #[arg(long, value_name = "URL")]
     pub team_relay: Option<String>,
-    /// The access token of --team-relay (seen by every member).
-    #[arg(long, value_name = "TOKEN", requires = "team_relay")]
+    /// The access token of --team-relay (seen by every member); `-` to read it from
+    /// standard input.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        requires = "team_relay",
+        conflicts_with = "team_relay_token_file"
+    )]
     pub team_relay_token: Option<String>,
+    /// Read the access token of --team-relay from this file (its first line).
+    #[arg(long, value_name = "FILE", requires = "team_relay")]
+    pub team_relay_token_file: Option<PathBuf>,
     /// Fixed UDP port (0 = any).
     #[arg(long)]
     pub port: Option<u16>,

@@ -482,6 +482,16 @@ pub fn no_progress(ticks: u32) -> String {
     )
 }
 
+/// Network settings as JSON, with the relay token shown only as set or not.
+pub fn network_json(n: &peercoach_store::NetworkSettings) -> serde_json::Value {
+    serde_json::json!({
+        "mode": n.mode.as_str(),
+        "relay_url": n.relay_url,
+        "relay_token": if n.relay_token.is_some() { "set" } else { "not set" },
+        "port": n.port,
+    })
+}
+
 /// Network settings.
 pub fn network(n: &peercoach_store::NetworkSettings) -> String {
     let relay = match (&n.relay_url, n.mode) {

@@ -207,7 +207,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 // One default for the CLI and the app's Sync screen.
                 expires_in_ms: match expires {
                     Some(expires) => duration_ms(&expires)?,
-                    None => peercoach_node::join::DEFAULT_INVITE_EXPIRY_MS,
+                    None => peercoach_node::join::default_expiry_ms(device),
                 },
                 device,
             })?;
@@ -249,7 +249,14 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 print!("{}", output::status(&status));
             }
         }
-        Cmd::Network(args) => {
+        Cmd::Network(mut args) => {
+            // A token given as `-` or by a file is read once, here, before anything is
+            // sent: a token that cannot be read changes nothing.
+            args.relay_token = secret(args.relay_token.take(), args.relay_token_file.as_deref())?;
+            args.team_relay_token = secret(
+                args.team_relay_token.take(),
+                args.team_relay_token_file.as_deref(),
+            )?;
             if let Some(url) = &args.team_relay {
                 // The team's relay is a change to the team document, like any other.
                 let command = Command::SetTeamRelay {
@@ -264,12 +271,18 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             }
             let current = cx.get(call::Network { set: None })?;
             let set = apply_network_args(current.clone(), &args);
-            cx.show(
-                call::Network {
-                    set: (set != current).then_some(set),
-                },
-                output::network,
-            )?;
+            let now = cx.get(call::Network {
+                set: (set != current).then_some(set),
+            })?;
+            // The token is a secret: shown as set or not, never printed.
+            if cx.g.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&output::network_json(&now))?
+                );
+            } else {
+                print!("{}", output::network(&now));
+            }
         }
         Cmd::Init { name, team } => {
             let created = cx.get(call::Init {
@@ -739,13 +752,36 @@ fn apply_network_args(
     n
 }
 
+/// A secret given on the command line as itself, as `-` (read from standard input) or by
+/// a file: its first line, trimmed. An empty one is an error, not a cleared token.
+fn secret(value: Option<String>, file: Option<&std::path::Path>) -> Result<Option<String>> {
+    let read = match (value.as_deref(), file) {
+        (Some("-"), _) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the token from standard input")?;
+            line
+        }
+        (_, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the token from {}", path.display()))?,
+        _ => return Ok(value),
+    };
+    let token = read.lines().next().unwrap_or_default().trim().to_owned();
+    if token.is_empty() {
+        bail!("no token was given (the first line was empty)");
+    }
+    Ok(Some(token))
+}
+
 fn write_out(out: Option<PathBuf>, bytes: &[u8]) -> Result<()> {
     match out {
         Some(path) => {
             // Write beside the target and rename, so a failed export never leaves half a
-            // file under the requested name.
+            // file under the requested name. An export can hold private notes or the
+            // team relay's token: only this user may read it (0600), from its first byte.
             let tmp = path.with_extension("peercoach-tmp");
-            std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+            write_private(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
             std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {} bytes to {}", bytes.len(), path.display());
         }
@@ -756,4 +792,17 @@ fn write_out(out: Option<PathBuf>, bytes: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes a file only its owner may read or write (on Unix; elsewhere as the system
+/// makes it), replacing any file of that name.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }

@@ -219,6 +219,22 @@ pub fn text_field(ui: &mut Ui, label: &str, value: &mut String, hint: &str) -> e
     .labelled_by(l.id)
 }
 
+/// A labelled single-line input for a secret (a relay token): masked unless the person
+/// ticks "Show" beside it, so it is not on screen for anyone looking over a shoulder or
+/// in a screenshot.
+pub fn secret_field(ui: &mut Ui, label: &str, value: &mut String, shown: &mut bool) {
+    let l = ui.label(label);
+    ui.horizontal(|ui| {
+        ui.checkbox(shown, "Show");
+        ui.add(
+            egui::TextEdit::singleline(value)
+                .password(!*shown)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(l.id);
+    });
+}
+
 /// A note of thanks and its "Send thanks" button: the text once the button is clicked
 /// (the caller sends it and forgets the draft).
 pub fn thanks_form(ui: &mut Ui, label: &str, draft: &mut String, hint: &str) -> Option<String> {

@@ -40,6 +40,15 @@ pub(crate) fn actor_of(id: &ObjId) -> Option<ActorHex> {
     }
 }
 
+/// The counter and actor of an operation id (`None` for the root object). Counters are
+/// Lamport clocks: an operation that causally precedes another has a smaller one.
+pub(crate) fn op_of(id: &ObjId) -> Option<(u64, ActorHex)> {
+    match id {
+        ObjId::Root => None,
+        ObjId::Id(counter, actor, _) => Some((*counter, ActorHex::from(actor))),
+    }
+}
+
 /// All fields of one map, read in a single pass over the map.
 #[derive(Debug, Default)]
 pub(crate) struct Fields(BTreeMap<String, Field>);

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use automerge::{ObjId, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use crate::fields::{get_map, record_ids};
+use crate::fields::{get_map, op_of, record_ids};
 use crate::ids::{ActorHex, DutyId, MemberId, OfferId, RequestId, SessionId, TeamId, ThanksId};
 use crate::records::{
     coaching_hour, duty, member, offer, request, rota, session, team_settings, thanks,
@@ -58,6 +58,17 @@ pub struct Team {
     pub relay: Option<TeamRelay>,
     /// Trusted devices: actor → member.
     actors: HashMap<ActorHex, MemberId>,
+    /// Votes to remove a member written in someone else's name (they count for nothing).
+    #[serde(default)]
+    forged_removals: Vec<Forgery>,
+    /// The devices of members whose removal is in force, with the operation counter from
+    /// which what they write counts for nothing.
+    #[serde(default)]
+    removed_actors: HashMap<ActorHex, u64>,
+    /// Records that a removed member's device created after the removal, by record key:
+    /// they stay in the document and count for nothing.
+    #[serde(default)]
+    ignored_records: BTreeMap<String, Forgery>,
 }
 
 impl Team {
@@ -79,14 +90,12 @@ impl Team {
         if touched.header() {
             self.read_header(doc);
         }
+        // A change to any member (a device, a removal) can turn what others wrote from
+        // counted into ignored or back: every record is read again.
         let members_changed = touched.any(Collection::Members);
         for collection in Collection::ALL {
-            let everything = touched.whole(collection)
-                || (members_changed
-                    && matches!(
-                        collection,
-                        Collection::Requests | Collection::Offers | Collection::Sessions
-                    ));
+            let everything =
+                touched.whole(collection) || (members_changed && collection != Collection::Rota);
             let Some(obj) = get_map(doc, &ROOT, collection.key()) else {
                 continue;
             };
@@ -103,6 +112,8 @@ impl Team {
             }
             if collection == Collection::Members {
                 self.rebuild_actor_index();
+                self.forged_removals = member::settle(&mut self.members, &self.actors);
+                self.rebuild_removed_actors();
             }
         }
         if touched.whole(Collection::Rota) || touched.any(Collection::Rota) {
@@ -113,6 +124,16 @@ impl Team {
     /// The team id stored in a document, read without building the whole view.
     pub fn id_of<D: ReadDoc>(doc: &D) -> Option<TeamId> {
         team_settings::id_of(doc)
+    }
+
+    /// What counts for nothing because it broke a rule on who may write what, apart
+    /// from the forgeries each record keeps itself: votes to remove someone written in
+    /// another member's name, and records a removed member's device created after the
+    /// removal.
+    pub fn ignored(&self) -> impl Iterator<Item = &Forgery> {
+        self.forged_removals
+            .iter()
+            .chain(self.ignored_records.values())
     }
 
     /// The member a device (actor) belongs to, if the device is trusted.
@@ -156,6 +177,25 @@ impl Team {
         }
     }
 
+    /// Whether a record was created by a removed member's device at or after the
+    /// operation that put the removal in force: such an operation cannot causally
+    /// precede the removal (a Lamport counter grows along every causal chain).
+    fn after_removal(&self, obj: &ObjId) -> Option<Forgery> {
+        let (counter, actor) = op_of(obj)?;
+        let from = self.removed_actors.get(&actor)?;
+        if counter < *from {
+            return None;
+        }
+        let member = self.actors.get(&actor)?;
+        let removed = self.members.get(member)?;
+        Some(Forgery {
+            claimed: member.clone(),
+            actor,
+            at_ms: removed.removed_ms.unwrap_or(0),
+            what: "wrote after their removal".into(),
+        })
+    }
+
     fn read_record<D: ReadDoc>(
         &mut self,
         doc: &D,
@@ -163,6 +203,18 @@ impl Team {
         key: &str,
         obj: Option<&ObjId>,
     ) {
+        self.ignored_records.remove(key);
+        let ignored = match (collection, obj) {
+            (Collection::Members, _) | (_, None) => None,
+            (_, Some(o)) => self.after_removal(o),
+        };
+        let obj = match ignored {
+            Some(f) => {
+                self.ignored_records.insert(key.to_owned(), f);
+                None
+            }
+            None => obj,
+        };
         match collection {
             Collection::Members => {
                 let Ok(id) = MemberId::parse(key) else { return };
@@ -217,6 +269,15 @@ impl Team {
 
     fn read_rota<D: ReadDoc>(&mut self, doc: &D) {
         self.rota = rota::read(doc);
+    }
+
+    fn rebuild_removed_actors(&mut self) {
+        self.removed_actors = self
+            .members
+            .values()
+            .filter_map(|m| Some((m, m.removed_at_op?)))
+            .flat_map(|(m, op)| m.devices.iter().map(move |d| (d.actor.clone(), op)))
+            .collect();
     }
 
     fn rebuild_actor_index(&mut self) {

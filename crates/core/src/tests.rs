@@ -3,6 +3,7 @@
 mod alerts;
 mod authorship;
 mod export;
+mod membership;
 mod metrics;
 mod rules;
 mod view_cache;

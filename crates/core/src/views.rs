@@ -575,6 +575,15 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             "joined the team".into(),
             HistoryKind::Member,
         );
+        for v in m.removal_votes.iter().filter(|v| v.genuine) {
+            let Some(by) = &v.by else { continue };
+            let text = if by == &m.id {
+                "left the team".to_owned()
+            } else {
+                format!("asked to remove {}", m.name)
+            };
+            push(v.at_ms, Some(by), text, HistoryKind::Member);
+        }
         if let Some(t) = m.removed_ms {
             push(
                 t,
@@ -583,6 +592,18 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
                 HistoryKind::Member,
             );
         }
+    }
+    for f in team.ignored() {
+        push(
+            f.at_ms,
+            team.member_of_actor(&f.actor),
+            format!(
+                "IGNORED: {} (as {}; it counts for nothing)",
+                f.what,
+                team.name_of(&f.claimed)
+            ),
+            HistoryKind::Forged,
+        );
     }
     for r in team.requests.values() {
         let aimed =

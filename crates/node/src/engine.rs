@@ -100,6 +100,13 @@ pub enum EngineError {
     /// An invite's lifetime out of range.
     #[error("an invite must expire between 1 minute and 30 days from now")]
     InviteExpiry,
+    /// A device-link ticket's lifetime out of range: it gives everything, private notes
+    /// included.
+    #[error(
+        "a ticket that links another of your devices must expire between 1 minute and 1 hour \
+         from now (it gives everything you can read, private notes included)"
+    )]
+    DeviceInviteExpiry,
     /// The invite could not be recorded, so it was not made.
     #[error("could not save the invite: {0}")]
     InviteNotSaved(#[source] StoreError),

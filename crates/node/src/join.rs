@@ -26,6 +26,23 @@ pub const DEFAULT_INVITE_EXPIRY_MS: i64 = 24 * 3_600_000;
 /// The shortest and longest time an invite may stay valid.
 pub const INVITE_EXPIRY_MS: std::ops::RangeInclusive<i64> = 60_000..=30 * 24 * 3_600_000;
 
+/// How long a ticket that links another device of mine stays valid by default. Such a
+/// device gets everything I can read, private notes included, so its ticket lives
+/// minutes, not days.
+pub const DEFAULT_DEVICE_INVITE_EXPIRY_MS: i64 = 10 * 60_000;
+
+/// The shortest and longest time a device-link ticket may stay valid.
+pub const DEVICE_INVITE_EXPIRY_MS: std::ops::RangeInclusive<i64> = 60_000..=3_600_000;
+
+/// The default lifetime of an invite of either kind.
+pub fn default_expiry_ms(device: bool) -> i64 {
+    if device {
+        DEFAULT_DEVICE_INVITE_EXPIRY_MS
+    } else {
+        DEFAULT_INVITE_EXPIRY_MS
+    }
+}
+
 /// Makes a one-time invite to `team`, valid for `expires_in_ms`, naming `inviter` as
 /// where to join. With `device`, the ticket links another device of mine instead of
 /// inviting a new member.
@@ -37,6 +54,9 @@ pub fn make_invite(
     device: bool,
     inviter: EndpointAddr,
 ) -> Result<Reply, EngineError> {
+    if device && !DEVICE_INVITE_EXPIRY_MS.contains(&expires_in_ms) {
+        return Err(EngineError::DeviceInviteExpiry);
+    }
     if !INVITE_EXPIRY_MS.contains(&expires_in_ms) {
         return Err(EngineError::InviteExpiry);
     }
@@ -142,14 +162,40 @@ pub fn answer_join(
     let Ok(open) = engine.open_team(&team_id) else {
         return Admission::refused("this device does not hold that team");
     };
+    // A device of a removed member, an invite made by a member since removed, or an
+    // inviter no longer in the team: refused before the secret is even looked at.
+    let model = open.doc.team();
+    if !open
+        .doc
+        .me()
+        .is_some_and(|me| model.members.get(me).is_some_and(|m| m.is_current()))
+    {
+        return Admission::refused("the inviter is no longer a member of this team");
+    }
+    if model
+        .members
+        .values()
+        .any(|m| !m.is_current() && m.devices.iter().any(|d| d.endpoint == Some(from)))
+    {
+        tracing::info!(peer = %from.short(), "refused a join from a removed member's device");
+        return Admission::refused("this device belongs to someone who was removed from the team");
+    }
     let mut invites = open.store.invites();
-    let invite = match invites.redeem(&request.secret, from, now_ms) {
-        Ok(i) => i,
+    let redeemed = match invites.redeem(&request.secret, from, now_ms) {
+        Ok(r) => r,
         Err(r) => {
             tracing::info!(peer = %from.short(), reason = %r, "refused a join");
             return Admission::refused(r.to_string());
         }
     };
+    let (invite, again) = (redeemed.invite, redeemed.again);
+    if model
+        .members
+        .get(&invite.by)
+        .is_some_and(|m| !m.is_current())
+    {
+        return Admission::refused("the member who made this invite was removed from the team");
+    }
     // Burn the secret before anything else: a crash now costs a new invite, never a
     // second use.
     if let Err(e) = open.store.save_invites(&invites) {
@@ -162,7 +208,14 @@ pub fn answer_join(
     // This very device (actor and endpoint) is already a current member's: an earlier
     // join went through here but was cut off before the device saved the team. Send the
     // team again rather than add the device twice.
-    if let Some(member) = rejoining(open.doc.team(), &actor, from, invite.device_of.as_ref()) {
+    let finishing = rejoining(open.doc.team(), &actor, from, invite.device_of.as_ref());
+    // An invite used before may only finish that same join: any other use (another
+    // actor on the same device, a device since removed) is a second use.
+    if again && finishing.is_none() {
+        tracing::info!(peer = %from.short(), "refused a second use of an invite");
+        return Admission::refused(peercoach_store::Refusal::Used.to_string());
+    }
+    if let Some(member) = finishing {
         tracing::info!(peer = %from.short(), "a device finishes a join that was cut off");
         return Admission {
             reply: JoinReply::Accepted {

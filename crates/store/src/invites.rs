@@ -56,6 +56,15 @@ pub enum Refusal {
     Expired,
 }
 
+/// An invite redeemed.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    /// The invite.
+    pub invite: Invite,
+    /// The same device used it before (a join that was cut off, finishing).
+    pub again: bool,
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -102,33 +111,36 @@ impl Invites {
         });
     }
 
-    /// Redeems a secret for `device`, marking it used. The device that used it may
-    /// redeem it again (to finish a join that was cut off); nobody else can.
+    /// Redeems a secret for `device`, marking it used. Expiry is checked first, for
+    /// every use. The device that used it may redeem it again before it expires (to
+    /// finish a join that was cut off: `again` says so, and the caller checks that it is
+    /// that same join); nobody else can.
     pub fn redeem(
         &mut self,
         secret: &[u8; 32],
         device: DeviceId,
         now_ms: i64,
-    ) -> Result<Invite, Refusal> {
+    ) -> Result<Redeemed, Refusal> {
         let wanted = hex(secret);
         let invite = self
             .invites
             .iter_mut()
             .find(|i| same(&i.secret, &wanted))
             .ok_or(Refusal::Unknown)?;
-        match invite.used_by {
-            // The same device again: its join was cut off before it saved the team (a
-            // crash, a closed lid). It may finish; the node sends what it has.
-            Some(by) if by == device => return Ok(invite.clone()),
-            Some(_) => return Err(Refusal::Used),
-            None => {}
-        }
         if invite.expires_ms <= now_ms {
             return Err(Refusal::Expired);
         }
+        let again = match invite.used_by {
+            Some(by) if by == device => true,
+            Some(_) => return Err(Refusal::Used),
+            None => false,
+        };
         invite.used_by = Some(device);
-        invite.used_ms = Some(now_ms);
-        Ok(invite.clone())
+        invite.used_ms = invite.used_ms.or(Some(now_ms));
+        Ok(Redeemed {
+            invite: invite.clone(),
+            again,
+        })
     }
 
     /// Every invite kept, oldest first.
@@ -154,14 +166,29 @@ mod tests {
         let mut inv = Invites::default();
         inv.add(&[1; 32], member(), 0, 100, None);
         inv.add(&[2; 32], member(), 0, 100, None);
-        assert_eq!(inv.redeem(&[3; 32], device(1), 10), Err(Refusal::Unknown));
-        assert!(inv.redeem(&[1; 32], device(1), 10).is_ok());
-        assert_eq!(inv.redeem(&[1; 32], device(2), 11), Err(Refusal::Used));
-        assert!(
-            inv.redeem(&[1; 32], device(1), 12).is_ok(),
-            "the device that used it may finish its join"
+        assert_eq!(
+            inv.redeem(&[3; 32], device(1), 10).err(),
+            Some(Refusal::Unknown)
         );
-        assert_eq!(inv.redeem(&[2; 32], device(2), 100), Err(Refusal::Expired));
+        assert!(inv.redeem(&[1; 32], device(1), 10).is_ok_and(|r| !r.again));
+        assert_eq!(
+            inv.redeem(&[1; 32], device(2), 11).err(),
+            Some(Refusal::Used)
+        );
+        assert!(
+            inv.redeem(&[1; 32], device(1), 12).is_ok_and(|r| r.again),
+            "the device that used it may finish its join, and is told it is a second use"
+        );
+        assert_eq!(inv.all()[0].used_ms, Some(10), "first use kept");
+        assert_eq!(
+            inv.redeem(&[2; 32], device(2), 100).err(),
+            Some(Refusal::Expired)
+        );
+        // Expiry comes first, also for the device that used it.
+        assert_eq!(
+            inv.redeem(&[1; 32], device(1), 100).err(),
+            Some(Refusal::Expired)
+        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct Settings {
     pub team_relay: String,
     /// Its token.
     pub team_relay_token: String,
+    /// Whether this device's relay token is shown rather than masked.
+    show_relay_token: bool,
+    /// Whether the team relay's token is shown rather than masked.
+    show_team_relay_token: bool,
     /// The data dir (shown).
     pub data_dir: std::path::PathBuf,
     /// Loopback-only is forced whatever the settings say.
@@ -245,11 +249,11 @@ impl Settings {
                         &mut self.relay_url,
                         "https://relay.example.org",
                     );
-                    theme::text_field(
+                    theme::secret_field(
                         ui,
                         "Relay token (if the relay asks for one)",
                         &mut self.relay_token,
-                        "",
+                        &mut self.show_relay_token,
                     );
                 },
             );
@@ -293,11 +297,11 @@ impl Settings {
                 &mut self.team_relay,
                 "https://relay.example.org",
             );
-            theme::text_field(
+            theme::secret_field(
                 ui,
                 "Team relay token (optional)",
                 &mut self.team_relay_token,
-                "",
+                &mut self.show_team_relay_token,
             );
             ui.horizontal(|ui| {
                 let url = self.team_relay.trim().to_owned();

@@ -199,7 +199,9 @@ impl SyncScreen {
                     cx.outbox.send(
                         call::Invite {
                             team: Some(cx.snap.id.clone()),
-                            expires_in_ms,
+                            // It gives everything, private notes included: minutes, not
+                            // the choice above (which is for teammates).
+                            expires_in_ms: peercoach_node::join::DEFAULT_DEVICE_INVITE_EXPIRY_MS,
                             device: true,
                         },
                         Purpose::Invite { device: true },

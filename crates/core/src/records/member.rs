@@ -2,14 +2,28 @@
 //! for them.
 //!
 //! ```text
-//! members/<member>: {name, created_ms, removed_ms?, availability, snoozed_until_ms?,
+//! members/<member>: {name, created_ms, availability, snoozed_until_ms?,
+//!                    removals/<member>: Int (when that member asked for the removal),
+//!                    removed_ms? (the form before removals needed a second member),
 //!                    skills/<skill>: level, wants/<skill>: Bool,
 //!                    devices/<actor hex>: {endpoint, label, added_ms, addrs, relay?}}
 //! ```
 //!
-//! A device entry is trusted when whoever added the member wrote it, or one of the
-//! member's already-trusted devices did (linking a second laptop). Only trusted devices
-//! speak for the member: their claims, answers and session logs.
+//! A device entry is trusted when whoever added the member wrote it as the member's first
+//! device, or one of the member's already-trusted devices wrote it (linking a second
+//! laptop). Only trusted devices speak for the member: their claims, answers and session
+//! logs.
+//!
+//! **Removal** is a vote: `removals/<voter>` written by one of the voter's trusted
+//! devices (a vote in anyone else's name counts for nothing and history shows it). A
+//! member's own vote is leaving, in force at once. Otherwise, in a team of three or more
+//! current members a removal is in force once two members other than the one removed
+//! voted for it, so no single member can remove the rest; in a smaller team one vote
+//! does. Votes are never taken back, so once in force a removal stays in force: clearing
+//! `removed_ms` (or writing it) changes nothing, as the reader derives it from the votes.
+//! A `removed_ms` of the old form counts as one vote by the member whose device wrote it.
+//! [`settle`] decides, for the whole team at once and in the order removals took force:
+//! a vote by a member whose own removal took force earlier counts for nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,9 +33,10 @@ use serde::{Deserialize, Serialize};
 use super::{Cx, ImportCx, Writer, clean_skill, clean_text, csv_line, done, record_err, tags};
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
-use crate::fields::{Fields, Val, actor_of, record_ids};
+use crate::fields::{Fields, Val, actor_of, op_of, record_ids};
 use crate::ids::{ActorHex, MemberId};
 use crate::model::Team;
+use crate::records::Forgery;
 use crate::schema::{MAX_NAME_CHARS, MAX_TITLE_CHARS};
 use crate::time::format_date;
 use crate::touched::Collection;
@@ -34,6 +49,7 @@ mod key {
     pub(super) const NAME: &str = "name";
     pub(super) const CREATED_MS: &str = "created_ms";
     pub(super) const REMOVED_MS: &str = "removed_ms";
+    pub(super) const REMOVALS: &str = "removals";
     pub(super) const AVAILABILITY: &str = "availability";
     pub(super) const SNOOZED_UNTIL_MS: &str = "snoozed_until_ms";
     pub(super) const SKILLS: &str = "skills";
@@ -127,8 +143,16 @@ pub struct Member {
     pub name: String,
     /// When they joined.
     pub created_ms: i64,
-    /// When they were removed, if they were.
+    /// When their removal took force, if it did (derived from `removal_votes` by
+    /// [`settle`]).
     pub removed_ms: Option<i64>,
+    /// The votes to remove them, as written (genuine or not).
+    #[serde(default)]
+    pub removal_votes: Vec<RemovalVote>,
+    /// The operation counter of the vote that put their removal in force: their devices'
+    /// operations from that counter on cannot precede it and count for nothing.
+    #[serde(default)]
+    pub removed_at_op: Option<u64>,
     /// Free text: when they usually have time for coaching.
     pub availability: String,
     /// Paused until this time: not offered as a helper, no nudges.
@@ -141,10 +165,50 @@ pub struct Member {
     pub devices: Vec<Device>,
 }
 
+/// A vote to remove a member, as the document holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalVote {
+    /// The member it speaks for: the key it is written under, or for a vote of the old
+    /// form (`removed_ms`) the member whose device wrote it.
+    pub by: Option<MemberId>,
+    /// The device that wrote it.
+    pub actor: Option<ActorHex>,
+    /// When it was cast.
+    pub at_ms: i64,
+    /// Its operation's counter.
+    pub op: u64,
+    /// Whether it counts: written by one of the voter's own trusted devices.
+    pub genuine: bool,
+}
+
 impl Member {
     /// Still in the team.
     pub fn is_current(&self) -> bool {
         self.removed_ms.is_none()
+    }
+
+    /// The members who voted to remove this one while the removal is not yet in force
+    /// (it waits for a second member), earliest first.
+    pub fn pending_removal(&self) -> Vec<&MemberId> {
+        if self.removed_ms.is_some() {
+            return Vec::new();
+        }
+        let mut voters: Vec<&MemberId> = Vec::new();
+        for v in self.removal_votes.iter().filter(|v| v.genuine) {
+            if let Some(by) = &v.by
+                && !voters.contains(&by)
+            {
+                voters.push(by);
+            }
+        }
+        voters
+    }
+
+    /// Whether `voter` already voted to remove this member.
+    pub fn has_vote_of(&self, voter: &MemberId) -> bool {
+        self.removal_votes
+            .iter()
+            .any(|v| v.genuine && v.by.as_ref() == Some(voter))
     }
 
     /// Snoozed at `now_ms`.
@@ -267,6 +331,7 @@ fn write_member(
     w.put(&obj, key::AVAILABILITY, availability)?;
     w.new_map(&obj, key::SKILLS)?;
     w.new_map(&obj, key::WANTS)?;
+    w.new_map(&obj, key::REMOVALS)?;
     let devices = w.new_map(&obj, key::DEVICES)?;
     if let Some(device) = device {
         device.write(w, &devices, now_ms)?;
@@ -304,7 +369,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
                 .collect()
         })
         .unwrap_or_default();
-    let mut devices: Vec<(Device, Option<ActorHex>)> = Vec::new();
+    let mut devices: Vec<(Device, Option<(u64, ActorHex)>)> = Vec::new();
     if let Some(devs) = f.map(key::DEVICES) {
         for (key, entry) in record_ids(doc, devs) {
             let Some(actor) = ActorHex::parse(&key) else {
@@ -325,12 +390,26 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
                     relay: Some(d.text(key::RELAY)).filter(|r| !r.is_empty()),
                     trusted: false,
                 },
-                actor_of(&entry),
+                op_of(&entry),
             ));
         }
     }
-    // Trust spreads from whoever added the member to the devices they wrote, and from
-    // each trusted device to the devices it wrote: repeat until no more become trusted.
+    // Whoever added the member vouches for one device: the first one they wrote (a
+    // member is added with exactly one). Any later entry of theirs is a device planted
+    // under someone else's name, and counts for nothing.
+    let first_by_creator = devices
+        .iter()
+        .filter_map(|(_, w)| w.as_ref())
+        .filter(|(_, a)| Some(a) == creator.as_ref())
+        .min()
+        .cloned();
+    for (device, writer) in &mut devices {
+        if writer.is_some() && *writer == first_by_creator {
+            device.trusted = true;
+        }
+    }
+    // Trust spreads from each trusted device to the devices it wrote: repeat until no
+    // more become trusted.
     loop {
         let trusted: BTreeSet<ActorHex> = devices
             .iter()
@@ -339,11 +418,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
             .collect();
         let mut changed = false;
         for (device, writer) in &mut devices {
-            if !device.trusted
-                && writer
-                    .as_ref()
-                    .is_some_and(|w| Some(w) == creator.as_ref() || trusted.contains(w))
-            {
+            if !device.trusted && writer.as_ref().is_some_and(|(_, w)| trusted.contains(w)) {
                 device.trusted = true;
                 changed = true;
             }
@@ -352,17 +427,134 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
             break;
         }
     }
+    let mut removal_votes: Vec<RemovalVote> = Vec::new();
+    // Two members' first votes made apart each create the map: read every copy, so
+    // neither vote is lost to the conflict.
+    let vote_maps = doc
+        .get_all(obj, key::REMOVALS)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(v, _)| matches!(v, automerge::Value::Object(automerge::ObjType::Map)))
+        .map(|(_, id)| id);
+    for votes in vote_maps {
+        for (voter, vote) in Fields::read(doc, &votes).iter() {
+            let (Ok(by), Val::Int(at_ms)) = (MemberId::parse(voter), &vote.val) else {
+                continue;
+            };
+            let op = op_of(&vote.id);
+            removal_votes.push(RemovalVote {
+                by: Some(by),
+                actor: op.as_ref().map(|(_, a)| a.clone()),
+                at_ms: *at_ms,
+                op: op.map_or(0, |(c, _)| c),
+                genuine: false,
+            });
+        }
+    }
+    if let (Some(at_ms), Some(field)) = (f.int(key::REMOVED_MS), f.get(key::REMOVED_MS)) {
+        let op = op_of(&field.id);
+        removal_votes.push(RemovalVote {
+            by: None,
+            actor: op.as_ref().map(|(_, a)| a.clone()),
+            at_ms,
+            op: op.map_or(0, |(c, _)| c),
+            genuine: false,
+        });
+    }
     Some(Member {
         id: id.clone(),
         name: f.text(key::NAME),
         created_ms: f.int(key::CREATED_MS).unwrap_or(0),
-        removed_ms: f.int(key::REMOVED_MS),
+        removed_ms: None,
+        removal_votes,
+        removed_at_op: None,
         availability: f.text(key::AVAILABILITY),
         snoozed_until_ms: f.int(key::SNOOZED_UNTIL_MS),
         skills,
         wants: tags(doc, &f, key::WANTS),
         devices: devices.into_iter().map(|(d, _)| d).collect(),
     })
+}
+
+/// Decides whose removal is in force, for the whole team at once (see the module docs):
+/// marks each vote genuine or not, sets `removed_ms` and `removed_at_op`, and returns
+/// the votes that count for nothing because a device wrote them in someone else's name.
+pub(crate) fn settle(
+    members: &mut BTreeMap<MemberId, Member>,
+    actors: &std::collections::HashMap<ActorHex, MemberId>,
+) -> Vec<Forgery> {
+    let mut forged = Vec::new();
+    for m in members.values_mut() {
+        m.removed_ms = None;
+        m.removed_at_op = None;
+        for v in &mut m.removal_votes {
+            let writer = v.actor.as_ref().and_then(|a| actors.get(a));
+            if v.by.is_none() {
+                v.by = writer.cloned();
+            }
+            v.genuine = writer.is_some() && writer == v.by.as_ref();
+            if !v.genuine
+                && let Some(actor) = &v.actor
+            {
+                forged.push(Forgery {
+                    claimed: v.by.clone().unwrap_or_else(|| m.id.clone()),
+                    actor: actor.clone(),
+                    at_ms: v.at_ms,
+                    what: format!("voted to remove {}", m.name),
+                });
+            }
+        }
+    }
+    // Removals take force one at a time, earliest first, each with the team as it was.
+    loop {
+        let current: BTreeSet<&MemberId> = members
+            .values()
+            .filter(|m| m.removed_ms.is_none())
+            .map(|m| &m.id)
+            .collect();
+        let needed = if current.len() >= 3 { 2 } else { 1 };
+        let mut next: Option<(i64, MemberId, u64)> = None;
+        for m in members.values().filter(|m| m.removed_ms.is_none()) {
+            if current.len() <= 1 {
+                break;
+            }
+            // The earliest genuine vote of each voter still in the team.
+            let mut earliest: BTreeMap<&MemberId, &RemovalVote> = BTreeMap::new();
+            for v in m.removal_votes.iter().filter(|v| v.genuine) {
+                let Some(by) = v.by.as_ref().filter(|b| current.contains(b)) else {
+                    continue;
+                };
+                let e = earliest.entry(by).or_insert(v);
+                if (v.at_ms, v.op) < (e.at_ms, e.op) {
+                    *e = v;
+                }
+            }
+            let in_force = if let Some(own) = earliest.get(&m.id) {
+                Some((own.at_ms, own.op))
+            } else {
+                let mut votes: Vec<&&RemovalVote> = earliest.values().collect();
+                votes.sort_by_key(|v| (v.at_ms, v.op));
+                (votes.len() >= needed).then(|| {
+                    let deciding = votes[needed - 1];
+                    let op = votes[..needed].iter().map(|v| v.op).max().unwrap_or(0);
+                    (deciding.at_ms, op)
+                })
+            };
+            if let Some((at, op)) = in_force
+                && next
+                    .as_ref()
+                    .is_none_or(|(t, id, _)| (at, &m.id) < (*t, id))
+            {
+                next = Some((at, m.id.clone(), op));
+            }
+        }
+        let Some((at, id, op)) = next else { break };
+        if let Some(m) = members.get_mut(&id) {
+            m.removed_ms = Some(at);
+            m.removed_at_op = Some(op);
+        }
+    }
+    forged
 }
 
 /// My own member record.
@@ -482,19 +674,44 @@ pub(crate) fn add_device(cx: &mut Cx<'_>, new: NewDevice) -> Result<Applied, Com
     done("linked a device")
 }
 
-/// Removes a member; never the last one.
+/// Votes to remove a member (myself: I leave); never the last one. In a team of three
+/// or more the removal of someone else takes force when a second member votes for it.
 pub(crate) fn remove(cx: &mut Cx<'_>, member: &MemberId) -> Result<Applied, CommandError> {
-    cx.current_member(member)?;
-    if cx.team.current_members().len() <= 1 {
+    let target = cx.current_member(member)?;
+    let current = cx.team.current_members().len();
+    if current <= 1 {
         return Err(CommandError::InvalidInput {
             field: "member",
             reason: "the last member cannot be removed".into(),
         });
     }
+    if target.has_vote_of(cx.me) {
+        return Err(CommandError::InvalidInput {
+            field: "member",
+            reason: format!(
+                "you already asked to remove {}; a second member must confirm it",
+                target.name
+            ),
+        });
+    }
+    let others = target
+        .pending_removal()
+        .iter()
+        .filter(|v| *v != &member)
+        .count();
+    let name = cx.name(member);
+    let summary = if member == cx.me {
+        "left the team".to_owned()
+    } else if current < 3 || others >= 1 {
+        format!("removed {name} from the team")
+    } else {
+        format!("asked to remove {name}; it takes effect when a second member confirms it")
+    };
     let obj =
         cx.w.record(Collection::Members, "member", member.as_str())?;
-    cx.w.put(&obj, key::REMOVED_MS, cx.now_ms)?;
-    done(format!("removed {} from the team", cx.name(member)))
+    let votes = super::map_or_new(&mut cx.w, &obj, key::REMOVALS)?;
+    cx.w.put(&votes, cx.me.as_str(), cx.now_ms)?;
+    done(summary)
 }
 
 /// Publishes this device's direct addresses and home relay.
