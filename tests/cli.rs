@@ -94,19 +94,20 @@ fn secrets_stay_off_the_command_line_and_out_of_output_and_exports_are_private()
         .fails();
     assert!(err.contains("reading the token"), "{err}");
     assert_eq!(d.snapshot_files(), before);
-    // Exports (here with private notes) are readable by their owner only.
+    // Exports (with private notes, and without) are readable by their owner only.
     d.run(&["note", "add", "Mine alone"]).ok();
-    for (format, name) in [("json", "team.json"), ("csv", "team.csv")] {
+    for (args, name) in [
+        (&["--format", "json", "--private-notes"][..], "notes.json"),
+        (
+            &["--format", "csv", "--table", "members"][..],
+            "members.csv",
+        ),
+    ] {
         let out = d.path().join(name);
-        d.run(&[
-            "export",
-            "--format",
-            format,
-            "--private-notes",
-            "--out",
-            out.to_str().expect("utf8"),
-        ])
-        .ok();
+        let mut all = vec!["export"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--out", out.to_str().expect("utf8")]);
+        d.run(&all).ok();
         let mode = std::fs::metadata(&out)
             .expect("written")
             .permissions()

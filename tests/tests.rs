@@ -11,4 +11,5 @@ mod notes;
 mod open;
 mod serve;
 mod sync;
+mod trust;
 mod util;

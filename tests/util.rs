@@ -261,7 +261,8 @@ impl TestNode {
         self.invite_for(false).await
     }
 
-    /// A one-day ticket that links another device of this member.
+    /// A ticket that links another device of this member, for as long as the app gives
+    /// one by default.
     pub async fn device_invite(&self) -> String {
         self.invite_for(true).await
     }
@@ -270,7 +271,7 @@ impl TestNode {
         match self
             .ok(Request::Invite {
                 team: None,
-                expires_in_ms: 86_400_000,
+                expires_in_ms: peercoach_node::join::default_expiry_ms(device),
                 device,
             })
             .await

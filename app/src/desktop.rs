@@ -147,7 +147,7 @@ impl Desktop {
         let mut hints: HashMap<&str, zbus::Variant<'_>> = HashMap::new();
         hints.insert("desktop-entry", zbus::Variant::from(DESKTOP_ENTRY));
         let urgency: u8 = match alert.kind {
-            AlertKind::OfferToAnswer | AlertKind::RequestForMe => 1,
+            AlertKind::OfferToAnswer | AlertKind::RequestForMe | AlertKind::Trust => 1,
             _ => 0,
         };
         hints.insert("urgency", zbus::Variant::U8(urgency));

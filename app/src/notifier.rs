@@ -100,6 +100,7 @@ pub fn show_for(click: &Click) -> Option<Show> {
         Target::Session(id) => ShowTarget::Session(id.to_string()),
         Target::Inbox => ShowTarget::Inbox,
         Target::Board => ShowTarget::Board,
+        Target::Sync => ShowTarget::Sync,
         Target::Window => return None,
     };
     Some(Show {

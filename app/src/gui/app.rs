@@ -210,6 +210,7 @@ impl PeercoachApp {
             }
             ShowTarget::Offer(_) | ShowTarget::Inbox => self.prefs.screen = Screen::Inbox,
             ShowTarget::Board => self.prefs.screen = Screen::Board,
+            ShowTarget::Sync => self.prefs.screen = Screen::Sync,
             ShowTarget::Session(id) => {
                 self.prefs.screen = Screen::Sessions;
                 self.screens.sessions.selected = SessionId::parse(id).ok();

@@ -33,6 +33,9 @@ pub enum AlertKind {
     /// A notice from the app itself (that it keeps running in the background): not a
     /// kind a person turns off, so it is not in [`AlertKind::ALL`].
     Notice,
+    /// Something about who speaks for whom: a new device joined as me, or a member asked
+    /// to remove someone and waits for a second member. Not a kind a person turns off.
+    Trust,
 }
 
 impl AlertKind {
@@ -56,6 +59,7 @@ impl AlertKind {
             Self::FollowUpDue => "follow-up-due",
             Self::FloatingAsk => "floating-ask",
             Self::Notice => "notice",
+            Self::Trust => "trust",
         }
     }
 
@@ -69,6 +73,7 @@ impl AlertKind {
             Self::FollowUpDue => "A follow-up of mine is due today",
             Self::FloatingAsk => "Every new ask, in weeks when I am the floating helper",
             Self::Notice => "Notices from peercoach itself",
+            Self::Trust => "A new device of mine, a removal waiting for a second member",
         }
     }
 
@@ -82,6 +87,10 @@ impl AlertKind {
             Self::FollowUpDue => ("follow-up due today", "follow-ups due today"),
             Self::FloatingAsk => ("new ask", "new asks"),
             Self::Notice => ("notice", "notices"),
+            Self::Trust => (
+                "change to who is in the team",
+                "changes to who is in the team",
+            ),
         };
         format!("{n} {}", if n == 1 { one } else { many })
     }
@@ -102,6 +111,8 @@ pub enum Target {
     Board,
     /// The window, wherever it was (a notice from the app itself).
     Window,
+    /// The Sync screen: devices, invites and removals.
+    Sync,
 }
 
 /// One notification to show.
@@ -204,8 +215,68 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
             },
         ));
     }
+    trust(before, after, me, &mut found);
     found.sort_by_key(|(at, _)| *at);
     found.into_iter().map(|(_, alert)| alert).collect()
+}
+
+/// A device that newly speaks for me, and a removal that newly waits for a second member
+/// (for the members who could confirm it).
+fn trust(before: &Team, after: &Team, me: &MemberId, found: &mut Vec<(i64, Alert)>) {
+    if let (Some(was), Some(now)) = (before.members.get(me), after.members.get(me)) {
+        for d in now.devices.iter().filter(|d| d.is_active()) {
+            if was
+                .devices
+                .iter()
+                .any(|w| w.actor == d.actor && w.is_active())
+            {
+                continue;
+            }
+            let label = if d.label.is_empty() {
+                "a device without a name".to_owned()
+            } else {
+                d.label.clone()
+            };
+            found.push((
+                d.added_ms,
+                Alert {
+                    kind: AlertKind::Trust,
+                    title: format!("A new device joined as you: {label}"),
+                    body: "It can read everything you can, your private notes included. \
+                           Not yours? Remove it in Sync."
+                        .into(),
+                    target: Target::Sync,
+                },
+            ));
+        }
+    }
+    for (id, m) in &after.members {
+        let voters = m.pending_removal();
+        let known = before
+            .members
+            .get(id)
+            .map_or(0, |b| b.pending_removal().len());
+        if id == me || voters.len() <= known || voters.contains(&me) {
+            continue;
+        }
+        let Some(by) = voters.last() else { continue };
+        let at = m
+            .removal_votes
+            .iter()
+            .filter(|v| v.by.as_ref() == Some(*by))
+            .map(|v| v.at_ms)
+            .max()
+            .unwrap_or(0);
+        found.push((
+            at,
+            Alert {
+                kind: AlertKind::Trust,
+                title: format!("{} asked to remove {}", after.name_of(by), m.name),
+                body: "It takes effect when a second member confirms it, in Sync.".into(),
+                target: Target::Sync,
+            },
+        ));
+    }
 }
 
 /// `me`'s open follow-ups due on the (UTC) day of `now_ms`, with their ids (so that each

@@ -2,7 +2,7 @@
 //! rules are checked against the current read model. The rules themselves live with
 //! their records ([`crate::records`]); this module names the commands and dispatches.
 
-use crate::ids::{DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
+use crate::ids::{ActorHex, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
 use crate::records::coaching_hour::{self, CoachingHour};
 use crate::records::duty::{self, NewDuty, Stage};
 use crate::records::followup::{self, NewFollowUp};
@@ -140,11 +140,18 @@ pub enum Command {
     AddMember(NewMember),
     /// Link another device of the same person (done by one of their devices).
     AddDevice(NewDevice),
-    /// Remove a member. Their devices are refused from then on; their copy of the
-    /// document cannot be taken back.
+    /// Vote to remove a member (myself: leave). In a team of three or more, someone
+    /// else's removal takes force when a second member votes for it. Their devices are
+    /// refused from then on; their copy of the document cannot be taken back.
     RemoveMember {
         /// Member.
         member: MemberId,
+    },
+    /// Remove one of my own devices (a lost laptop, a link I did not make): it is refused
+    /// from then on and receives nothing new, my private notes included.
+    RemoveDevice {
+        /// The device's actor.
+        device: ActorHex,
     },
     /// Publish this device's current direct addresses and home relay, so teammates can
     /// reconnect after either changed.
@@ -329,6 +336,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::AddMember(new) => member::add(cx, new),
         Command::AddDevice(new) => member::add_device(cx, new),
         Command::RemoveMember { member } => member::remove(cx, &member),
+        Command::RemoveDevice { device } => member::remove_device(cx, &device),
         Command::PublishAddrs { addrs, relay } => {
             member::publish_addrs(cx, &addrs, relay.as_deref())
         }

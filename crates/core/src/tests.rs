@@ -14,6 +14,20 @@ use crate::testing::TeamFixture;
 use crate::{Command, MemberId, OfferId, RequestId, SessionId, Urgency};
 use crate::{NewOffer, NewRequest, NewSession};
 
+/// The map at `path` from the document's root (tests that write straight into the
+/// document, as a modified client would).
+pub(crate) fn map_at(doc: &automerge::AutoCommit, path: &[&str]) -> automerge::ObjId {
+    use automerge::ReadDoc;
+    let mut obj = automerge::ROOT;
+    for key in path {
+        obj = match doc.get(&obj, *key).expect("get") {
+            Some((automerge::Value::Object(automerge::ObjType::Map), id)) => id,
+            other => panic!("no map at {key}: {other:?}"),
+        };
+    }
+    obj
+}
+
 /// Ask helper: replica `i` asks with the given title and urgency.
 pub(crate) fn ask(f: &mut TeamFixture, i: usize, title: &str, urgency: Urgency) -> RequestId {
     let id: RequestId = f.create(

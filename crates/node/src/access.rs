@@ -4,8 +4,8 @@
 //! A device may sync a team's document with every trusted device of every current member
 //! of that team, as long as this device's own member is still current there. My private
 //! notes in a team travel only to my own other trusted devices. Nothing else is shared:
-//! a removed member's devices, an untrusted device entry and a device id that does not
-//! parse get nothing, and this device never lists itself.
+//! a removed member's devices, a device its member removed, an untrusted device entry
+//! and a device id that does not parse get nothing, and this device never lists itself.
 //!
 //! The driver ([`crate::runtime`]) opens the notes documents, calls [`peers`] after every
 //! change to membership, and hands the result to the network (who to dial, and which
@@ -76,7 +76,7 @@ pub(crate) fn peers<'a>(
 pub(crate) fn team_devices(team: &Team, this: DeviceId) -> Vec<(&Member, &Device, DeviceId)> {
     let mut out = Vec::new();
     for member in team.current_members() {
-        for device in member.devices.iter().filter(|d| d.trusted) {
+        for device in member.devices.iter().filter(|d| d.is_active()) {
             // The document is where device ids enter: one that does not parse names no
             // device anyone can dial.
             let Some(id) = device.endpoint else {

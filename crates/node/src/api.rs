@@ -265,6 +265,8 @@ pub enum ShowTarget {
     Inbox,
     /// The help board.
     Board,
+    /// The Sync screen (devices, invites, removals).
+    Sync,
 }
 
 /// An invite this device made, and what became of it.

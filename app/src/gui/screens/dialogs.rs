@@ -376,13 +376,24 @@ impl Dialogs {
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
             .show(ctx, |ui| {
                 ui.label(RichText::new(format!("Remove {name} from {}?", cx.snap.team.name)).strong());
-                ui.label("Their devices will be refused from now on and receive nothing new.");
+                let size = cx.snap.team.current_members().len();
+                let others = cx.snap.team.members.get(&member).map_or(0, |m| m.pending_removal().len());
+                let waits = size >= 3 && others == 0 && cx.snap.me.as_ref() != Some(&member);
+                if waits {
+                    ui.label("In a team of three or more, a second member must confirm it: until then they stay.");
+                }
+                ui.label("Once it takes effect, their devices are refused and receive nothing new. It cannot be undone: rejoining takes a new invite.");
                 ui.colored_label(theme::warn(ui),
                     "Be honest with them: the copy of the team they already hold stays on their devices and cannot be taken back.",
                 );
                 ui.horizontal(|ui| {
                     if ui.button(format!("Remove {name}")).clicked() {
-                        cx.apply(Command::RemoveMember { member: member.clone() }, format!("{name} was removed"));
+                        let done = if waits {
+                            format!("You asked to remove {name}: it takes effect when a second member confirms it")
+                        } else {
+                            format!("{name} was removed")
+                        };
+                        cx.apply(Command::RemoveMember { member: member.clone() }, done);
                         self.remove = None;
                     }
                     if ui.button("Keep them").clicked() {

@@ -291,6 +291,16 @@ impl Settings {
                 ),
                 None => "The team has no relay of its own.".to_owned(),
             });
+            // Every member knows the team relay's token, and a removed member keeps it.
+            if current.as_ref().is_some_and(|r| r.token.is_some())
+                && cx.snap.team.members.values().any(|m| !m.is_current())
+            {
+                ui.colored_label(
+                    theme::warn(ui),
+                    "Someone was removed from the team and still knows this relay's token. \
+                     Set a new token on the relay and enter it here.",
+                );
+            }
             theme::text_field(
                 ui,
                 "Team relay URL",

@@ -38,6 +38,8 @@ impl SyncScreen {
             .show(ui, |ui| {
                 self.peers_ui(ui, cx);
                 ui.add_space(theme::GAP);
+                my_devices_ui(ui, cx);
+                ui.add_space(theme::GAP);
                 // Removing someone makes sense only with someone else in the team.
                 if cx.snap.team.current_members().len() > 1 {
                     ui.columns(2, |cols| {
@@ -280,6 +282,46 @@ impl SyncScreen {
             if !cx.can_act() {
                 return;
             }
+            let size = cx.snap.team.current_members().len();
+            if size >= 3 {
+                ui.label(
+                    RichText::new(
+                        "In a team of three or more, a removal takes effect when a second member \
+                         confirms it, so no one can remove the others alone.",
+                    )
+                    .color(theme::muted(ui)),
+                );
+            }
+            // Removals asked for and waiting for a second member: one click confirms.
+            let me = cx.snap.me.clone();
+            let pending: Vec<_> = cx
+                .snap
+                .team
+                .current_members()
+                .into_iter()
+                .filter(|m| !m.pending_removal().is_empty())
+                .map(|m| {
+                    let by: Vec<String> = m.pending_removal().iter().map(|v| cx.name(v)).collect();
+                    let mine = me
+                        .as_ref()
+                        .is_some_and(|me| m.has_vote_of(me) || &m.id == me);
+                    (m.id.clone(), m.name.clone(), by.join(", "), mine)
+                })
+                .collect();
+            for (id, name, by, mine) in pending {
+                ui.horizontal_wrapped(|ui| {
+                    ui.colored_label(
+                        theme::warn(ui),
+                        format!("{by} asked to remove {name}: waiting for a second member."),
+                    );
+                    if !mine && ui.button(format!("Confirm removing {name}")).clicked() {
+                        cx.apply(
+                            peercoach_core::Command::RemoveMember { member: id.clone() },
+                            format!("{name} was removed"),
+                        );
+                    }
+                });
+            }
             let members: Vec<_> = cx
                 .snap
                 .team
@@ -337,4 +379,51 @@ pub fn path_text(p: &peercoach_node::api::PeerStatus) -> String {
         Some(ms) => format!("{how}, {ms} ms"),
         None => how.to_owned(),
     }
+}
+
+/// My own devices, each but this one with a button that removes it: a lost laptop, or a
+/// device that joined as me and is not mine.
+fn my_devices_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+    let Some(me) = cx.snap.me.clone() else { return };
+    let Some(member) = cx.snap.team.members.get(&me) else {
+        return;
+    };
+    let this = cx.derived.status.as_ref().map(|s| s.endpoint_id);
+    let devices: Vec<_> = member
+        .devices
+        .iter()
+        .filter(|d| d.is_active())
+        .map(|d| {
+            let is_this = d.endpoint.is_some() && d.endpoint == this;
+            (d.actor.clone(), d.label.clone(), d.added_ms, is_this)
+        })
+        .collect();
+    theme::card(ui, |ui| {
+        ui.label(RichText::new("My devices").strong());
+        ui.label(
+            RichText::new(
+                "Each of these reads everything you can, your private notes included, and speaks \
+                 for you.",
+            )
+            .color(theme::muted(ui)),
+        );
+        for (actor, label, added_ms, is_this) in devices {
+            let name = if label.is_empty() {
+                "A device without a name".to_owned()
+            } else {
+                label
+            };
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!("{name}, added {}", format_datetime(added_ms)));
+                if is_this {
+                    ui.label(RichText::new("(this device)").color(theme::muted(ui)));
+                } else if cx.can_act() && ui.button(format!("Remove {name}")).clicked() {
+                    cx.apply(
+                        peercoach_core::Command::RemoveDevice { device: actor },
+                        format!("{name} was removed: it is refused from now on"),
+                    );
+                }
+            });
+        }
+    });
 }

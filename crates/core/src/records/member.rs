@@ -65,6 +65,8 @@ mod key {
     pub(super) const ADDRS: &str = "addrs";
     /// In a device.
     pub(super) const RELAY: &str = "relay";
+    /// In a device: when one of the member's own devices removed it.
+    pub(super) const DEVICE_REMOVED_MS: &str = "removed_ms";
 }
 
 /// The stored level of a skill someone no longer claims.
@@ -132,6 +134,17 @@ pub struct Device {
     /// Whether the entry was written by someone entitled to (the member's own device or
     /// whoever added the member). Untrusted entries never speak for the member.
     pub trusted: bool,
+    /// When one of the member's own trusted devices removed it: what it wrote before
+    /// still counts, but it is refused from then on and receives nothing new.
+    #[serde(default)]
+    pub removed_ms: Option<i64>,
+}
+
+impl Device {
+    /// A trusted device that was not removed: it may sync and speak for its member.
+    pub fn is_active(&self) -> bool {
+        self.trusted && self.removed_ms.is_none()
+    }
 }
 
 /// A person in the team.
@@ -370,12 +383,18 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
         })
         .unwrap_or_default();
     let mut devices: Vec<(Device, Option<(u64, ActorHex)>)> = Vec::new();
+    // Each device's removal mark, with the device that wrote it.
+    let mut removal_marks: Vec<Option<(i64, Option<ActorHex>)>> = Vec::new();
     if let Some(devs) = f.map(key::DEVICES) {
         for (key, entry) in record_ids(doc, devs) {
             let Some(actor) = ActorHex::parse(&key) else {
                 continue;
             };
             let d = Fields::read(doc, &entry);
+            removal_marks.push(
+                d.int(key::DEVICE_REMOVED_MS)
+                    .map(|t| (t, d.actor(key::DEVICE_REMOVED_MS))),
+            );
             devices.push((
                 Device {
                     actor,
@@ -389,6 +408,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
                         .collect(),
                     relay: Some(d.text(key::RELAY)).filter(|r| !r.is_empty()),
                     trusted: false,
+                    removed_ms: None,
                 },
                 op_of(&entry),
             ));
@@ -425,6 +445,19 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
         }
         if !changed {
             break;
+        }
+    }
+    // A device's removal counts when one of the member's own trusted devices wrote it.
+    let trusted: BTreeSet<ActorHex> = devices
+        .iter()
+        .filter(|(d, _)| d.trusted)
+        .map(|(d, _)| d.actor.clone())
+        .collect();
+    for ((device, _), mark) in devices.iter_mut().zip(removal_marks) {
+        if let Some((at, Some(by))) = mark
+            && trusted.contains(&by)
+        {
+            device.removed_ms = Some(at);
         }
     }
     let mut removal_votes: Vec<RemovalVote> = Vec::new();
@@ -712,6 +745,41 @@ pub(crate) fn remove(cx: &mut Cx<'_>, member: &MemberId) -> Result<Applied, Comm
     let votes = super::map_or_new(&mut cx.w, &obj, key::REMOVALS)?;
     cx.w.put(&votes, cx.me.as_str(), cx.now_ms)?;
     done(summary)
+}
+
+/// Removes one of my own devices; never the one I am using.
+pub(crate) fn remove_device(cx: &mut Cx<'_>, device: &ActorHex) -> Result<Applied, CommandError> {
+    let mine = cx
+        .team
+        .members
+        .get(cx.me)
+        .and_then(|m| m.devices.iter().find(|d| &d.actor == device))
+        .ok_or_else(|| CommandError::NotFound {
+            kind: "device of yours",
+            id: device.to_string(),
+        })?;
+    if device == cx.my_actor {
+        return Err(CommandError::InvalidInput {
+            field: "device",
+            reason: "this is the device you are using; remove it from another one".into(),
+        });
+    }
+    if mine.removed_ms.is_some() {
+        return Err(CommandError::InvalidInput {
+            field: "device",
+            reason: "that device was already removed".into(),
+        });
+    }
+    let label = if mine.label.is_empty() {
+        "a device".to_owned()
+    } else {
+        format!("device \"{}\"", mine.label)
+    };
+    let obj = my_record(cx)?;
+    let devices = cx.w.child(&obj, key::DEVICES)?;
+    let d = cx.w.child(&devices, device.as_str())?;
+    cx.w.put(&d, key::DEVICE_REMOVED_MS, cx.now_ms)?;
+    done(format!("removed {label}"))
 }
 
 /// Publishes this device's direct addresses and home relay.

@@ -188,3 +188,45 @@ fn a_burst_becomes_one_summary_that_counts_by_kind() {
     let one = alerts::summarize(vec![shown[0].clone()]);
     assert_eq!(one, shown);
 }
+
+#[test]
+fn a_new_device_of_mine_and_a_removal_waiting_for_me_are_told() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo", "Dan"]);
+    let (ana, dan) = (f.id(0), f.id(3));
+    let before = [team(&f, 0), team(&f, 1), team(&f, 3)];
+    f.apply(
+        0,
+        Command::AddDevice(crate::NewDevice {
+            member: ana.clone(),
+            actor: crate::testing::actor(9),
+            endpoint: String::new(),
+            label: "work laptop".into(),
+            addrs: vec![],
+            relay: None,
+        }),
+    )
+    .expect("linked");
+    f.apply(
+        0,
+        Command::RemoveMember {
+            member: dan.clone(),
+        },
+    )
+    .expect("vote");
+    f.sync_all();
+    let on_ana = alerts::changes(&before[0], &team(&f, 0), &ana, f.env.now_ms);
+    assert_eq!(on_ana.len(), 1, "{on_ana:?}");
+    assert_eq!(on_ana[0].kind, AlertKind::Trust);
+    assert_eq!(on_ana[0].title, "A new device joined as you: work laptop");
+    assert_eq!(on_ana[0].target, Target::Sync);
+    // Ben may confirm Dan's removal: he hears of it. Neither Dan, who cannot confirm his
+    // own removal, nor Ana, who asked, is asked to.
+    let on_ben = alerts::changes(&before[1], &team(&f, 1), &f.id(1), f.env.now_ms);
+    assert_eq!(on_ben.len(), 1, "{on_ben:?}");
+    assert_eq!(on_ben[0].title, "Ana asked to remove Dan");
+    let on_dan = alerts::changes(&before[2], &team(&f, 3), &dan, f.env.now_ms);
+    assert!(
+        on_dan.is_empty(),
+        "the member concerned is not asked to confirm: {on_dan:?}"
+    );
+}

@@ -10,17 +10,6 @@ use crate::model::{Answer, OfferStatus};
 use crate::testing::TeamFixture;
 use crate::views::{self, HistoryKind};
 
-fn map_at(doc: &automerge::AutoCommit, path: &[&str]) -> automerge::ObjId {
-    let mut obj = ROOT;
-    for key in path {
-        obj = match doc.get(&obj, *key).expect("get") {
-            Some((automerge::Value::Object(ObjType::Map), id)) => id,
-            other => panic!("no map at {key}: {other:?}"),
-        };
-    }
-    obj
-}
-
 /// Mallory (replica 2) writes "yes" under Ana's key with her own device, straight into
 /// the document, bypassing every check a command would do.
 fn forge_answer(f: &mut TeamFixture, offer: &OfferId, as_member: &MemberId) {

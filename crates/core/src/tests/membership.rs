@@ -9,17 +9,6 @@ use crate::command::CommandError;
 use crate::testing::TeamFixture;
 use crate::views::{self, HistoryKind};
 
-fn map_at(doc: &automerge::AutoCommit, path: &[&str]) -> automerge::ObjId {
-    let mut obj = ROOT;
-    for key in path {
-        obj = match doc.get(&obj, *key).expect("get") {
-            Some((automerge::Value::Object(ObjType::Map), id)) => id,
-            other => panic!("no map at {key}: {other:?}"),
-        };
-    }
-    obj
-}
-
 fn remove(f: &mut TeamFixture, by: usize, whom: usize) -> String {
     let member = f.id(whom);
     f.apply(by, Command::RemoveMember { member })
@@ -226,4 +215,76 @@ fn the_inviter_vouches_for_one_device_not_for_devices_planted_later() {
             .iter()
             .any(|d| d.trusted && &d.actor == f.replicas[1].doc.actor())
     );
+}
+
+#[test]
+fn a_member_removes_a_device_of_their_own_and_nobody_else_can() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Mallory"]);
+    let ana = f.id(0);
+    // Ana links a second laptop (replica 0 writes it, as the link does).
+    let laptop = crate::testing::actor(9);
+    f.apply(
+        0,
+        Command::AddDevice(crate::NewDevice {
+            member: ana.clone(),
+            actor: laptop.clone(),
+            endpoint: String::new(),
+            label: "old laptop".into(),
+            addrs: vec![],
+            relay: None,
+        }),
+    )
+    .expect("linked");
+    f.sync_all();
+    // Mallory cannot remove it: not her device (the command refuses; a raw write counts
+    // for nothing).
+    let err = f
+        .apply(
+            2,
+            Command::RemoveDevice {
+                device: laptop.clone(),
+            },
+        )
+        .expect_err("not hers");
+    assert!(matches!(err, CommandError::NotFound { .. }), "{err}");
+    raw(&mut f, 2, |doc| {
+        let d = map_at(doc, &["members", ana.as_str(), "devices", laptop.as_str()]);
+        doc.put(&d, "removed_ms", 1_i64).expect("put");
+    });
+    f.sync_all();
+    let device = |f: &TeamFixture| {
+        f.replicas[1].doc.team().members[&ana]
+            .devices
+            .iter()
+            .find(|d| d.actor == laptop)
+            .cloned()
+            .expect("device")
+    };
+    assert!(
+        device(&f).is_active(),
+        "a removal by someone else counts for nothing"
+    );
+    // Ana can, but not the device she is using.
+    let err = f
+        .apply(
+            0,
+            Command::RemoveDevice {
+                device: f.replicas[0].doc.actor().clone(),
+            },
+        )
+        .expect_err("this device");
+    assert!(matches!(err, CommandError::InvalidInput { .. }), "{err}");
+    let said = f
+        .apply(
+            0,
+            Command::RemoveDevice {
+                device: laptop.clone(),
+            },
+        )
+        .expect("removed")
+        .summary;
+    assert_eq!(said, "removed device \"old laptop\"");
+    f.sync_all();
+    assert!(!device(&f).is_active());
+    assert!(device(&f).trusted, "what it wrote before still counts");
 }

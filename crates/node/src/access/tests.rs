@@ -31,6 +31,8 @@ fn member(n: u8, name: &str, devices: &[(u8, bool, &[&str], Option<&str>)]) -> M
         name: name.into(),
         created_ms: 0,
         removed_ms: None,
+        removal_votes: Vec::new(),
+        removed_at_op: None,
         availability: String::new(),
         snoozed_until_ms: None,
         skills: BTreeMap::new(),
@@ -45,6 +47,7 @@ fn member(n: u8, name: &str, devices: &[(u8, bool, &[&str], Option<&str>)]) -> M
                 addrs: addrs.iter().map(|a| (*a).to_owned()).collect(),
                 relay: relay.map(str::to_owned),
                 trusted: *trusted,
+                removed_ms: None,
             })
             .collect(),
     }
@@ -107,16 +110,20 @@ fn my_other_device_gets_my_notes_when_they_are_open_here() {
 }
 
 #[test]
-fn a_removed_member_and_an_untrusted_entry_get_nothing() {
+fn a_removed_member_a_removed_device_and_an_untrusted_entry_get_nothing() {
     let t = team_id(1);
     let ana = member_id(1);
     let mut ben = member(2, "Ben", &[(2, true, &[], None)]);
     ben.removed_ms = Some(5);
+    // Dan removed his lost laptop (device 6).
+    let mut dan = member(5, "Dan", &[(6, true, &[], None)]);
+    dan.devices[0].removed_ms = Some(7);
     let team = team(vec![
         member(1, "Ana", &[(1, true, &[], None)]),
         ben,
         // Cleo's second entry was written by someone not entitled to it.
         member(3, "Cleo", &[(3, true, &[], None), (4, false, &[], None)]),
+        dan,
     ]);
     let specs = peers(device(1), [view(&t, &team, &ana, None)]);
     let devices: Vec<_> = specs.iter().map(|s| s.device).collect();
