@@ -1,8 +1,8 @@
 //! Consent answers and claims count only when written by the speaker's own device.
 
 use crate::NewDevice;
+use automerge::ObjType;
 use automerge::transaction::Transactable;
-use automerge::{ObjType, ROOT, ReadDoc};
 
 use super::*;
 use crate::ActorHex;

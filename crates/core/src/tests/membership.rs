@@ -1,8 +1,8 @@
 //! Removal needs a second member in a team of three or more, holds once in force, and
 //! a removed member's later writes count for nothing; an inviter vouches for one device.
 
+use automerge::ObjType;
 use automerge::transaction::Transactable;
-use automerge::{ObjType, ROOT, ReadDoc};
 
 use super::*;
 use crate::command::CommandError;
