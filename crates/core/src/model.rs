@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::fields::{get_map, op_of, record_ids};
 use crate::ids::{ActorHex, DutyId, MemberId, OfferId, RequestId, SessionId, TeamId, ThanksId};
 use crate::records::{
-    coaching_hour, duty, member, offer, request, rota, session, team_settings, thanks,
+    Read, coaching_hour, duty, member, offer, request, rota, session, team_settings, thanks,
 };
 use crate::touched::{Collection, Touched};
 
@@ -127,13 +127,16 @@ impl Team {
     }
 
     /// What counts for nothing because it broke a rule on who may write what, apart
-    /// from the forgeries each record keeps itself: votes to remove someone written in
-    /// another member's name, and records a removed member's device created after the
-    /// removal.
+    /// from forged claims and answers (which their records list): votes to remove
+    /// someone and records written in another member's name, records a removed member's
+    /// device created after the removal, profile fields and request edits by someone not
+    /// entitled to them.
     pub fn ignored(&self) -> impl Iterator<Item = &Forgery> {
         self.forged_removals
             .iter()
             .chain(self.ignored_records.values())
+            .chain(self.members.values().flat_map(|m| m.ignored.iter()))
+            .chain(self.requests.values().flat_map(|r| r.ignored.iter()))
     }
 
     /// The member a device (actor) belongs to, if the device is trusted.
@@ -196,6 +199,18 @@ impl Team {
         })
     }
 
+    /// A record that counts, or `None` for one written in someone else's name (listed
+    /// among the ignored, under its key).
+    fn counted<T>(&mut self, key: &str, read: Option<Read<T>>) -> Option<T> {
+        match read? {
+            Read::Counts(record) => Some(record),
+            Read::Forged(f) => {
+                self.ignored_records.insert(key.to_owned(), f);
+                None
+            }
+        }
+    }
+
     fn read_record<D: ReadDoc>(
         &mut self,
         doc: &D,
@@ -227,14 +242,16 @@ impl Team {
                 let Ok(id) = RequestId::parse(key) else {
                     return;
                 };
-                match obj.and_then(|o| request::read(doc, &self.actors, &id, o)) {
+                let read = obj.and_then(|o| request::read(doc, &self.actors, &id, o));
+                match self.counted(key, read) {
                     Some(r) => self.requests.insert(id, r),
                     None => self.requests.remove(&id),
                 };
             }
             Collection::Offers => {
                 let Ok(id) = OfferId::parse(key) else { return };
-                match obj.and_then(|o| offer::read(doc, &self.actors, &id, o)) {
+                let read = obj.and_then(|o| offer::read(doc, &self.actors, &id, o));
+                match self.counted(key, read) {
                     Some(r) => self.offers.insert(id, r),
                     None => self.offers.remove(&id),
                 };
@@ -243,14 +260,16 @@ impl Team {
                 let Ok(id) = SessionId::parse(key) else {
                     return;
                 };
-                match obj.and_then(|o| session::read(doc, &self.actors, &id, o)) {
+                let read = obj.and_then(|o| session::read(doc, &self.actors, &id, o));
+                match self.counted(key, read) {
                     Some(r) => self.sessions.insert(id, r),
                     None => self.sessions.remove(&id),
                 };
             }
             Collection::Thanks => {
                 let Ok(id) = ThanksId::parse(key) else { return };
-                match obj.and_then(|o| thanks::read(doc, &id, o)) {
+                let read = obj.and_then(|o| thanks::read(doc, &self.actors, &id, o));
+                match self.counted(key, read) {
                     Some(r) => self.thanks.insert(id, r),
                     None => self.thanks.remove(&id),
                 };

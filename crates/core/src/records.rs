@@ -132,6 +132,46 @@ pub(crate) fn tags<D: ReadDoc>(doc: &D, f: &Fields, key: &str) -> BTreeSet<Strin
         .unwrap_or_default()
 }
 
+/// Checks that a field naming the person a record speaks for (a request's author, an
+/// offer's or a thanks' sender) and the record itself were written by that person's own
+/// trusted devices. The device that broke the rule is returned, for history.
+pub(crate) fn check_speaker(
+    actors: &HashMap<ActorHex, MemberId>,
+    obj: &ObjId,
+    f: &Fields,
+    named: &MemberId,
+    key: &str,
+) -> Result<(), ActorHex> {
+    for writer in [crate::fields::actor_of(obj), f.actor(key)]
+        .into_iter()
+        .flatten()
+    {
+        if actors.get(&writer) != Some(named) {
+            return Err(writer);
+        }
+    }
+    Ok(())
+}
+
+/// Whether the value at `key` was written by one of `member`'s own trusted devices.
+pub(crate) fn written_by(
+    actors: &HashMap<ActorHex, MemberId>,
+    f: &Fields,
+    key: &str,
+    member: &MemberId,
+) -> bool {
+    f.actor(key).is_some_and(|a| actors.get(&a) == Some(member))
+}
+
+/// A record as its reader found it: one that counts, or one that breaks a rule on who
+/// may write what (it stays in the document and counts for nothing).
+pub(crate) enum Read<T> {
+    /// The record counts.
+    Counts(T),
+    /// Written in someone else's name.
+    Forged(Forgery),
+}
+
 /// Reads a map of `<member> → {…}` entries that only that member may write (claims,
 /// answers), splitting them into genuine and forged by the actors that wrote them.
 /// Entries without `check_key` are skipped.
@@ -398,7 +438,7 @@ pub(crate) fn map_or_new(
 pub(crate) fn read_entries<D: ReadDoc, I: Ord, T>(
     doc: &D,
     obj: Option<&ObjId>,
-    read: impl Fn(&D, I, &ObjId) -> Option<T>,
+    mut read: impl FnMut(&D, I, &ObjId) -> Option<T>,
     parse: impl Fn(&str) -> Option<I>,
 ) -> Vec<T> {
     obj.map(|o| {

@@ -6,6 +6,7 @@ mod export;
 mod membership;
 mod metrics;
 mod rules;
+mod speakers;
 mod view_cache;
 mod views;
 
@@ -26,6 +27,15 @@ pub(crate) fn map_at(doc: &automerge::AutoCommit, path: &[&str]) -> automerge::O
         };
     }
     obj
+}
+
+/// Replica `by` writes straight into the document, bypassing every command's check, as
+/// a modified client would.
+pub(crate) fn raw(f: &mut TeamFixture, by: usize, write: impl FnOnce(&mut automerge::AutoCommit)) {
+    let doc = f.replicas[by].doc.automerge();
+    write(doc);
+    doc.commit();
+    f.replicas[by].doc.refresh_after_merge();
 }
 
 /// Ask helper: replica `i` asks with the given title and urgency.

@@ -1046,5 +1046,10 @@ mod tests {
             team.offers.values().all(|o| o.forged_responses.is_empty()),
             "every answer is genuine"
         );
+        let ignored: Vec<_> = team.ignored().collect();
+        assert!(
+            ignored.is_empty(),
+            "every write keeps the rules: {ignored:?}"
+        );
     }
 }

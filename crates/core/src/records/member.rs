@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use super::{Cx, ImportCx, Writer, clean_skill, clean_text, csv_line, done, record_err, tags};
+use super::{Cx, ImportCx, Writer, clean_skill, clean_text, csv_line, done, record_err};
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
 use crate::fields::{Fields, Val, actor_of, op_of, record_ids};
@@ -166,6 +166,9 @@ pub struct Member {
     /// operations from that counter on cannot precede it and count for nothing.
     #[serde(default)]
     pub removed_at_op: Option<u64>,
+    /// Profile fields someone else's device wrote: they count for nothing.
+    #[serde(default)]
+    pub ignored: Vec<Forgery>,
     /// Free text: when they usually have time for coaching.
     pub availability: String,
     /// Paused until this time: not offered as a helper, no nudges.
@@ -370,18 +373,6 @@ pub(crate) fn write_founder(
 pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Member> {
     let f = Fields::read(doc, obj);
     let creator = actor_of(obj);
-    let skills = f
-        .map(key::SKILLS)
-        .map(|o| {
-            Fields::read(doc, o)
-                .iter()
-                .filter_map(|(k, v)| match &v.val {
-                    Val::Str(s) => SkillLevel::parse(s).map(|l| (k.clone(), l)),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let mut devices: Vec<(Device, Option<(u64, ActorHex)>)> = Vec::new();
     // Each device's removal mark, with the device that wrote it.
     let mut removal_marks: Vec<Option<(i64, Option<ActorHex>)>> = Vec::new();
@@ -494,17 +485,78 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
             genuine: false,
         });
     }
+    // What speaks for the member is theirs to write: their name and availability note
+    // (which whoever added them also writes, once), their skills, wishes and snooze
+    // (which the one who added them writes only for a member without a device yet, as
+    // an import restores them). Anything else written there counts for nothing.
+    let creator_may = trusted.is_empty();
+    let own = |writer: Option<ActorHex>, creator_too: bool| {
+        writer.is_some_and(|w| {
+            trusted.contains(&w) || ((creator_too || creator_may) && Some(&w) == creator.as_ref())
+        })
+    };
+    let mut ignored = Vec::new();
+    let mut field = |key: &str, creator_too: bool, f: &Fields| -> bool {
+        let Some(writer) = f.actor(key) else {
+            return true;
+        };
+        let ok = own(Some(writer.clone()), creator_too);
+        if !ok {
+            ignored.push(Forgery {
+                claimed: id.clone(),
+                actor: writer,
+                at_ms: 0,
+                what: format!("changed {key} in someone else's profile"),
+            });
+        }
+        ok
+    };
+    let name = if field(key::NAME, true, &f) {
+        f.text(key::NAME)
+    } else {
+        String::new()
+    };
+    let availability = if field(key::AVAILABILITY, true, &f) {
+        f.text(key::AVAILABILITY)
+    } else {
+        String::new()
+    };
+    let snoozed_until_ms = f
+        .int(key::SNOOZED_UNTIL_MS)
+        .filter(|_| field(key::SNOOZED_UNTIL_MS, false, &f));
+    let mut skills = BTreeMap::new();
+    if let Some(o) = f.map(key::SKILLS) {
+        let entries = Fields::read(doc, o);
+        for (k, v) in entries.iter() {
+            if let Val::Str(s) = &v.val
+                && let Some(level) = SkillLevel::parse(s)
+                && field(k, false, &entries)
+            {
+                skills.insert(k.clone(), level);
+            }
+        }
+    }
+    let mut wants = BTreeSet::new();
+    if let Some(o) = f.map(key::WANTS) {
+        let entries = Fields::read(doc, o);
+        for (k, v) in entries.iter() {
+            if matches!(v.val, Val::Bool(true)) && field(k, false, &entries) {
+                wants.insert(k.clone());
+            }
+        }
+    }
     Some(Member {
         id: id.clone(),
-        name: f.text(key::NAME),
+        name,
         created_ms: f.int(key::CREATED_MS).unwrap_or(0),
         removed_ms: None,
         removal_votes,
         removed_at_op: None,
-        availability: f.text(key::AVAILABILITY),
-        snoozed_until_ms: f.int(key::SNOOZED_UNTIL_MS),
+        ignored,
+        availability,
+        snoozed_until_ms,
         skills,
-        wants: tags(doc, &f, key::WANTS),
+        wants,
         devices: devices.into_iter().map(|(d, _)| d).collect(),
     })
 }

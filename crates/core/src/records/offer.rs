@@ -15,7 +15,8 @@ use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Cx, Forgery, ImportCx, clean_text, csv_line, done, opt_member, own_entries, record_err,
+    Cx, Forgery, ImportCx, Read, check_speaker, clean_text, csv_line, done, opt_member,
+    own_entries, record_err, written_by,
 };
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
@@ -182,9 +183,35 @@ pub(crate) fn read<D: ReadDoc>(
     actors: &HashMap<ActorHex, MemberId>,
     id: &OfferId,
     obj: &ObjId,
-) -> Option<Offer> {
+) -> Option<Read<Offer>> {
     let f = Fields::read(doc, obj);
     let to = opt_member(&f, key::TO)?;
+    let from = opt_member(&f, key::FROM)?;
+    let created_ms = f.int(key::CREATED_MS).unwrap_or(0);
+    // The offer speaks for its sender: it and its own fields are theirs to write.
+    for field in [
+        key::FROM,
+        key::TO,
+        key::REQUEST,
+        key::TOPIC,
+        key::MESSAGE,
+        key::CREATED_MS,
+    ] {
+        if f.get(field).is_none() {
+            continue;
+        }
+        if let Err(actor) = check_speaker(actors, obj, &f, &from, field) {
+            return Some(Read::Forged(Forgery {
+                claimed: from,
+                actor,
+                at_ms: created_ms,
+                what: format!("offered help ({})", f.text(key::TOPIC)),
+            }));
+        }
+    }
+    let withdrawn_ms = f
+        .int(key::WITHDRAWN_MS)
+        .filter(|_| written_by(actors, &f, key::WITHDRAWN_MS, &from));
     let mut response = None;
     let mut forged_responses = Vec::new();
     for (member, r, verdict) in own_entries(doc, actors, f.map(key::RESPONSES), key::ANSWER) {
@@ -208,18 +235,18 @@ pub(crate) fn read<D: ReadDoc>(
             _ => {}
         }
     }
-    Some(Offer {
+    Some(Read::Counts(Offer {
         id: id.clone(),
-        from: opt_member(&f, key::FROM)?,
+        from,
         to,
         request: f.str(key::REQUEST).and_then(|s| RequestId::parse(s).ok()),
         topic: f.text(key::TOPIC),
         message: f.text(key::MESSAGE),
-        created_ms: f.int(key::CREATED_MS).unwrap_or(0),
-        withdrawn_ms: f.int(key::WITHDRAWN_MS),
+        created_ms,
+        withdrawn_ms,
         response,
         forged_responses,
-    })
+    }))
 }
 
 /// An offer, whatever its status.
@@ -439,6 +466,15 @@ impl OfferOut {
         }
         cx.check_member(&self.from, &self.id)?;
         cx.check_member(&self.to, &self.id)?;
+        // An offer speaks for its sender: only their own device can write it.
+        if &self.from != cx.me {
+            cx.report.skipped.push(format!(
+                "offer from {} ({}): only they can offer",
+                cx.team.name_of(&self.from),
+                self.topic
+            ));
+            return Ok(());
+        }
         let err = record_err(&self.id);
         let topic = check_topic(&self.topic, false).map_err(&err)?;
         let message = check_message(self.message.as_deref().unwrap_or("")).map_err(&err)?;

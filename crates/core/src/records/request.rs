@@ -9,6 +9,14 @@
 //!
 //! A claim lives under its claimant's member key, and counts only when every field of
 //! it was written by one of that member's devices (the others are [`Forgery`]s).
+//!
+//! Who may write what:
+//! - the request itself and its own fields (author, title, tried, urgency, to, when,
+//!   withdrawn): the author's devices; a request created or edited by anyone else counts
+//!   for nothing;
+//! - a comment: its author's devices, and only they delete it;
+//! - resolving: the author, or a member who claimed the request (the helper says it is
+//!   done); anyone else's resolution counts for nothing.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -16,8 +24,8 @@ use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Cx, Forgery, ImportCx, Writer, clean_skills, clean_text, csv_line, done, opt_member,
-    own_entries, read_entries, record_err, tags,
+    Cx, Forgery, ImportCx, Read, Writer, check_speaker, clean_skills, clean_text, csv_line, done,
+    opt_member, own_entries, read_entries, record_err, tags, written_by,
 };
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
@@ -144,6 +152,10 @@ pub struct Request {
     pub forged_claims: Vec<Forgery>,
     /// Comments, oldest first.
     pub comments: Vec<Comment>,
+    /// Other writes that broke a rule (a comment in someone else's name, a withdrawal or
+    /// resolution by someone not entitled to it): they count for nothing.
+    #[serde(default)]
+    pub ignored: Vec<Forgery>,
 }
 
 impl Request {
@@ -220,9 +232,31 @@ pub(crate) fn read<D: ReadDoc>(
     actors: &HashMap<ActorHex, MemberId>,
     id: &RequestId,
     obj: &ObjId,
-) -> Option<Request> {
+) -> Option<Read<Request>> {
     let f = Fields::read(doc, obj);
     let author = opt_member(&f, key::AUTHOR)?;
+    let created_ms = f.int(key::CREATED_MS).unwrap_or(0);
+    for field in [
+        key::AUTHOR,
+        key::TITLE,
+        key::TRIED,
+        key::URGENCY,
+        key::TO,
+        key::CREATED_MS,
+    ] {
+        if f.get(field).is_none() {
+            continue;
+        }
+        if let Err(actor) = check_speaker(actors, obj, &f, &author, field) {
+            return Some(Read::Forged(Forgery {
+                claimed: author,
+                actor,
+                at_ms: created_ms,
+                what: format!("asked for help: {}", f.text(key::TITLE)),
+            }));
+        }
+    }
+    let mut ignored = Vec::new();
     let mut claims = Vec::new();
     let mut forged_claims = Vec::new();
     for (member, c, verdict) in own_entries(doc, actors, f.map(key::CLAIMS), key::AT_MS) {
@@ -246,18 +280,67 @@ pub(crate) fn read<D: ReadDoc>(
         f.map(key::COMMENTS),
         |doc, id, entry| {
             let c = Fields::read(doc, entry);
+            let comment_author = opt_member(&c, key::AUTHOR)?;
+            let at_ms = c.int(key::AT_MS).unwrap_or(0);
+            if let Err(actor) = [key::AUTHOR, key::TEXT, key::AT_MS]
+                .into_iter()
+                .try_for_each(|k| check_speaker(actors, entry, &c, &comment_author, k))
+            {
+                ignored.push(Forgery {
+                    claimed: comment_author,
+                    actor,
+                    at_ms,
+                    what: "commented".into(),
+                });
+                return None;
+            }
             Some(Comment {
                 id,
-                author: opt_member(&c, key::AUTHOR)?,
                 text: c.text(key::TEXT),
-                at_ms: c.int(key::AT_MS).unwrap_or(0),
-                deleted_ms: c.int(key::DELETED_MS),
+                at_ms,
+                deleted_ms: c
+                    .int(key::DELETED_MS)
+                    .filter(|_| written_by(actors, &c, key::DELETED_MS, &comment_author)),
+                author: comment_author,
             })
         },
         |key| CommentId::parse(key).ok(),
     );
     comments.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
-    Some(Request {
+    let mut withdrawn_ms = f.int(key::WITHDRAWN_MS);
+    if withdrawn_ms.is_some() && !written_by(actors, &f, key::WITHDRAWN_MS, &author) {
+        if let Some(actor) = f.actor(key::WITHDRAWN_MS) {
+            ignored.push(Forgery {
+                claimed: author.clone(),
+                actor,
+                at_ms: withdrawn_ms.unwrap_or(0),
+                what: "withdrew the request".into(),
+            });
+        }
+        withdrawn_ms = None;
+    }
+    // Resolving: the author, or someone who claimed it.
+    let resolved_by = f
+        .actor(key::RESOLVED_MS)
+        .and_then(|a| actors.get(&a).cloned());
+    let mut resolved_ms = f.int(key::RESOLVED_MS);
+    if let Some(at) = resolved_ms {
+        let entitled = resolved_by
+            .as_ref()
+            .is_some_and(|by| by == &author || claims.iter().any(|c| &c.member == by));
+        if !entitled {
+            if let Some(actor) = f.actor(key::RESOLVED_MS) {
+                ignored.push(Forgery {
+                    claimed: author.clone(),
+                    actor,
+                    at_ms: at,
+                    what: "resolved a request they neither asked nor claimed".into(),
+                });
+            }
+            resolved_ms = None;
+        }
+    }
+    Some(Read::Counts(Request {
         id: id.clone(),
         author,
         title: f.text(key::TITLE),
@@ -268,16 +351,15 @@ pub(crate) fn read<D: ReadDoc>(
             .and_then(Urgency::parse)
             .unwrap_or_default(),
         to: opt_member(&f, key::TO),
-        created_ms: f.int(key::CREATED_MS).unwrap_or(0),
-        withdrawn_ms: f.int(key::WITHDRAWN_MS),
-        resolved_ms: f.int(key::RESOLVED_MS),
-        resolved_by: f
-            .actor(key::RESOLVED_MS)
-            .and_then(|a| actors.get(&a).cloned()),
+        created_ms,
+        withdrawn_ms,
+        resolved_by: resolved_ms.and(resolved_by),
+        resolved_ms,
         claims,
         forged_claims,
         comments,
-    })
+        ignored,
+    }))
 }
 
 /// A request, open or not.
@@ -540,6 +622,15 @@ impl RequestOut {
             return Ok(());
         }
         cx.check_member(&self.author, &self.id)?;
+        // A request speaks for who asked: only their own device can write it.
+        if &self.author != cx.me {
+            cx.report.skipped.push(format!(
+                "request by {} \"{}\": only they can ask",
+                cx.team.name_of(&self.author),
+                self.title
+            ));
+            return Ok(());
+        }
         if let Some(to) = &self.to {
             cx.check_member(to, &self.id)?;
         }

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::followup::{self, FollowUp, FollowUpOut};
 use super::{
-    Cx, ImportCx, Writer, clean_skills, clean_text, csv_line, done, opt_member, opt_u32,
-    record_err, tags,
+    Cx, Forgery, ImportCx, Read, Writer, clean_skills, clean_text, csv_line, done, opt_member,
+    opt_u32, record_err, tags,
 };
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
@@ -189,12 +189,29 @@ pub(crate) fn read<D: ReadDoc>(
     actors: &HashMap<ActorHex, MemberId>,
     id: &SessionId,
     obj: &ObjId,
-) -> Option<Session> {
+) -> Option<Read<Session>> {
     let f = Fields::read(doc, obj);
-    Some(Session {
+    let coach = opt_member(&f, key::COACH)?;
+    let coachee = opt_member(&f, key::COACHEE)?;
+    // A session is logged by one of the two people in it, from their own device.
+    let logger = actor_of(obj);
+    let logged_by = logger.as_ref().and_then(|a| actors.get(a).cloned());
+    if logged_by
+        .as_ref()
+        .is_none_or(|by| by != &coach && by != &coachee)
+        && let Some(actor) = logger
+    {
+        return Some(Read::Forged(Forgery {
+            claimed: coachee,
+            actor,
+            at_ms: f.int(key::AT_MS).unwrap_or(0),
+            what: format!("logged a session between others ({})", f.text(key::TOPIC)),
+        }));
+    }
+    Some(Read::Counts(Session {
         id: id.clone(),
-        coach: opt_member(&f, key::COACH)?,
-        coachee: opt_member(&f, key::COACHEE)?,
+        coach,
+        coachee,
         topic: f.text(key::TOPIC),
         skills: tags(doc, &f, key::SKILLS),
         at_ms: f.int(key::AT_MS).unwrap_or(0),
@@ -204,10 +221,10 @@ pub(crate) fn read<D: ReadDoc>(
         offer: f.str(key::OFFER).and_then(|s| OfferId::parse(s).ok()),
         request: f.str(key::REQUEST).and_then(|s| RequestId::parse(s).ok()),
         created_ms: f.int(key::CREATED_MS).unwrap_or(0),
-        logged_by: actor_of(obj).and_then(|a| actors.get(&a).cloned()),
+        logged_by,
         deleted_ms: f.int(key::DELETED_MS),
         followups: followup::read_all(doc, f.map(key::FOLLOWUPS)),
-    })
+    }))
 }
 
 /// A session that has not been deleted.

@@ -9,10 +9,12 @@
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use super::{Cx, clean_text, opt_member, session};
+use std::collections::HashMap;
+
+use super::{Cx, Forgery, Read, check_speaker, clean_text, opt_member, session};
 use crate::command::{Applied, CommandError};
 use crate::fields::Fields;
-use crate::ids::{MemberId, SessionId, ThanksId};
+use crate::ids::{ActorHex, MemberId, SessionId, ThanksId};
 use crate::model::Team;
 use crate::schema::MAX_TEXT_CHARS;
 use crate::touched::Collection;
@@ -67,16 +69,37 @@ impl NewThanks {
 }
 
 /// Reads one thanks note; `None` without a sender or a receiver.
-pub(crate) fn read<D: ReadDoc>(doc: &D, id: &ThanksId, obj: &ObjId) -> Option<Thanks> {
+pub(crate) fn read<D: ReadDoc>(
+    doc: &D,
+    actors: &HashMap<ActorHex, MemberId>,
+    id: &ThanksId,
+    obj: &ObjId,
+) -> Option<Read<Thanks>> {
     let f = Fields::read(doc, obj);
-    Some(Thanks {
+    let from = opt_member(&f, key::FROM)?;
+    let to = opt_member(&f, key::TO)?;
+    // A thanks speaks for its sender: only their own devices write it.
+    for field in [key::FROM, key::TO, key::TEXT, key::SESSION, key::AT_MS] {
+        if f.get(field).is_none() {
+            continue;
+        }
+        if let Err(actor) = check_speaker(actors, obj, &f, &from, field) {
+            return Some(Read::Forged(Forgery {
+                claimed: from,
+                actor,
+                at_ms: f.int(key::AT_MS).unwrap_or(0),
+                what: "sent thanks".into(),
+            }));
+        }
+    }
+    Some(Read::Counts(Thanks {
         id: id.clone(),
-        from: opt_member(&f, key::FROM)?,
-        to: opt_member(&f, key::TO)?,
+        from,
+        to,
         text: f.text(key::TEXT),
         session: f.str(key::SESSION).and_then(|s| SessionId::parse(s).ok()),
         at_ms: f.int(key::AT_MS).unwrap_or(0),
-    })
+    }))
 }
 
 /// Thanks someone else, perhaps for a live session.

@@ -20,14 +20,6 @@ fn is_current(f: &TeamFixture, on: usize, whom: usize) -> bool {
     f.replicas[on].doc.team().members[&f.id(whom)].is_current()
 }
 
-/// Replica `by` writes straight into the document, bypassing every command's check.
-fn raw(f: &mut TeamFixture, by: usize, write: impl FnOnce(&mut automerge::AutoCommit)) {
-    let doc = f.replicas[by].doc.automerge();
-    write(doc);
-    doc.commit();
-    f.replicas[by].doc.refresh_after_merge();
-}
-
 #[test]
 fn in_a_team_of_three_a_removal_waits_for_a_second_member() {
     let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo", "Dan"]);

@@ -33,6 +33,7 @@ fn member(n: u8, name: &str, devices: &[(u8, bool, &[&str], Option<&str>)]) -> M
         removed_ms: None,
         removal_votes: Vec::new(),
         removed_at_op: None,
+        ignored: Vec::new(),
         availability: String::new(),
         snoozed_until_ms: None,
         skills: BTreeMap::new(),
