@@ -132,3 +132,138 @@ async fn one_member_cannot_remove_the_rest_and_two_remove_one_for_good() {
     assert!(err.contains("removed"), "{err}");
     assert_eq!(members(&nodes[2]).await.len(), 4, "no one was added");
 }
+
+/// A change of `ops` operations on top of `doc` (what a modified client can write: a
+/// run of like operations takes a few bytes each).
+fn oversized(doc: &mut peercoach_core::automerge::AutoCommit, ops: usize) -> Vec<u8> {
+    use peercoach_core::automerge::transaction::Transactable;
+    let text = doc
+        .put_object(
+            peercoach_core::automerge::ROOT,
+            "poison",
+            peercoach_core::automerge::ObjType::Text,
+        )
+        .expect("text");
+    doc.splice_text(&text, 0, 0, &"x".repeat(ops))
+        .expect("splice");
+    doc.commit();
+    doc.get_last_local_change()
+        .expect("a change")
+        .raw_bytes()
+        .to_vec()
+}
+
+#[test]
+fn an_imported_file_over_the_limits_is_refused_and_changes_nothing() {
+    let d = crate::util::Device::new();
+    d.init("Ana", "Platform");
+    let saved = d.path().join("team.automerge");
+    d.run(&[
+        "export",
+        "--format",
+        "automerge",
+        "--out",
+        saved.to_str().expect("utf8"),
+    ])
+    .ok();
+    let mut doc =
+        peercoach_core::automerge::AutoCommit::load(&std::fs::read(&saved).expect("read"))
+            .expect("load");
+    let ops = peercoach_node::sync::MAX_CHANGE_OPS + 1;
+    let change = oversized(&mut doc, ops);
+    let before = d.snapshot_files();
+    // As one change, and as a whole saved document holding it.
+    for (name, bytes) in [("change.automerge", change), ("doc.automerge", doc.save())] {
+        let file = d.path().join(name);
+        std::fs::write(&file, &bytes).expect("write");
+        let err = d.run(&["import", file.to_str().expect("utf8")]).fails();
+        assert!(
+            err.contains("refused the file") && err.contains("operations"),
+            "{name}: {err}"
+        );
+        std::fs::remove_file(&file).expect("remove");
+        assert_eq!(d.snapshot_files(), before, "{name}: nothing written");
+    }
+}
+
+/// The size of a node's team change log.
+fn log_len(node: &TestNode, team: &str) -> u64 {
+    std::fs::metadata(node.dir.path().join("teams").join(team).join("changes.log"))
+        .map(|m| m.len())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_over_the_limits_from_a_member_is_refused_and_the_team_syncs_on() {
+    init_tracing();
+    let mut nodes = Vec::new();
+    let first = TestNode::start().await;
+    first.create_team("Node0").await;
+    nodes.push(first);
+    for i in 1..3 {
+        let node = TestNode::start().await;
+        let ticket = nodes[i - 1].invite().await;
+        node.join(&ticket, &format!("Node{i}")).await.expect("join");
+        nodes.push(node);
+    }
+    let everyone: Vec<&TestNode> = nodes.iter().collect();
+    assert!(eventually(SOON, || converged(&everyone)).await);
+    let team = nodes[0].team_id().await;
+    // Mallory's device (Node2) runs modified code: it writes a change far over the
+    // limits straight into its own log, and starts again.
+    nodes[2].stop().await;
+    {
+        let dir = peercoach_store::DataDir::open(nodes[2].dir.path()).expect("data dir");
+        let id = peercoach_core::TeamId::parse(&team).expect("team id");
+        let (mut store, mut doc, _) = dir.open_team(&id).expect("team");
+        oversized(&mut doc, 4 * peercoach_node::sync::MAX_CHANGE_OPS);
+        store.append(&mut doc).expect("append");
+    }
+    let logs_before: Vec<u64> = nodes[..2].iter().map(|n| log_len(n, &team)).collect();
+    nodes[2].restart().await;
+    // It reaches the others, and is refused there: they say which device sent what.
+    let mallory = nodes[2].endpoint_id();
+    for node in &nodes[..2] {
+        assert!(
+            eventually(SOON, || async {
+                node.status()
+                    .await
+                    .peers
+                    .iter()
+                    .any(|p| p.endpoint_id == mallory && !p.refused.is_empty())
+            })
+            .await,
+            "the refusal is in status"
+        );
+        let status = node.status().await;
+        let peer = status
+            .peers
+            .iter()
+            .find(|p| p.endpoint_id == mallory)
+            .expect("mallory");
+        assert!(
+            peer.refused[0].reason.contains("operations in one change"),
+            "{:?}",
+            peer.refused
+        );
+    }
+    // The others keep syncing, with each other and with Mallory, and their logs did not
+    // take the change.
+    nodes[0].ask("After the poison").await;
+    for node in &nodes[1..] {
+        assert!(
+            eventually(SOON, || async {
+                node.titles()
+                    .await
+                    .contains(&"After the poison".to_string())
+            })
+            .await
+        );
+    }
+    let honest: Vec<&TestNode> = nodes[..2].iter().collect();
+    assert!(eventually(SOON, || converged(&honest)).await);
+    for (node, before) in nodes[..2].iter().zip(logs_before) {
+        let grown = log_len(node, &team).saturating_sub(before);
+        assert!(grown < 64 * 1024, "the log grew by {grown} bytes");
+    }
+}

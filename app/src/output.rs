@@ -468,8 +468,19 @@ pub fn status(s: &StatusReply) -> String {
         if p.no_progress_ticks > 0 {
             let _ = writeln!(out, "{:<20} {}", "", no_progress(p.no_progress_ticks));
         }
+        for r in &p.refused {
+            let _ = writeln!(out, "{:<20} {}", "", refused(r));
+        }
     }
     out
+}
+
+/// A change a device sent that was refused, in words.
+pub fn refused(r: &peercoach_node::sync::RefusedChange) -> String {
+    match &r.change {
+        Some(c) => format!("refused its change {c}: {}", r.reason),
+        None => format!("refused what it sent: {}", r.reason),
+    }
 }
 
 /// A peer's sync that has not moved for a while, in words: how long, and when it starts

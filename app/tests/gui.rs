@@ -1025,6 +1025,7 @@ fn bo_behind(status: &peercoach_node::api::StatusReply) -> peercoach_node::api::
         addrs: vec![],
         relay_url: None,
         no_progress_ticks: 0,
+        refused: vec![],
     }
 }
 

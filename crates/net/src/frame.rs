@@ -5,8 +5,10 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// The default largest frame (an initial sync of a years-long team history fits easily).
-pub const DEFAULT_MAX_FRAME: usize = 256 * 1024 * 1024;
+/// The default largest frame. A years-long team history (a 9 MB save, or its changes one
+/// by one in a sync message) fits several times over; anything larger is refused as it
+/// is read, before it is buffered.
+pub const DEFAULT_MAX_FRAME: usize = 64 * 1024 * 1024;
 
 /// What a frame carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

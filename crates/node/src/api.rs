@@ -363,6 +363,10 @@ pub struct PeerStatus {
     /// [`crate::sync::STALL_TICKS`] its sync state is reset and starts again.
     #[serde(default)]
     pub no_progress_ticks: u32,
+    /// The latest changes this device sent that were refused before they were applied
+    /// (over the limits, or on top of one that was), with why.
+    #[serde(default)]
+    pub refused: Vec<crate::sync::RefusedChange>,
 }
 
 /// `status`.

@@ -107,6 +107,14 @@ pub enum EngineError {
          from now (it gives everything you can read, private notes included)"
     )]
     DeviceInviteExpiry,
+    /// An imported file holds a change over the limits (nothing of the file was taken).
+    #[error("refused the file: its change {change} has {why}; nothing was imported")]
+    OverLimits {
+        /// The change, shortened.
+        change: String,
+        /// Why.
+        why: crate::sync::Refusal,
+    },
     /// The invite could not be recorded, so it was not made.
     #[error("could not save the invite: {0}")]
     InviteNotSaved(#[source] StoreError),
@@ -854,8 +862,29 @@ impl Engine {
     fn import(&mut self, team: Option<&TeamId>, bytes: &[u8]) -> Result<Reply, EngineError> {
         const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
         if bytes.starts_with(&AUTOMERGE_MAGIC) {
+            // Every change in the file meets the limits a peer's changes meet, before
+            // anything of it reaches a team: a file of changes is screened change by
+            // change without loading it; a saved document must be loaded on its own
+            // first (here, once, by the person importing it).
+            let whole_document = match crate::sync::screen::change_chunks(bytes) {
+                Ok(chunks) => {
+                    for chunk in chunks {
+                        let change = Change::try_from(chunk)
+                            .map_err(|e| EngineError::NotAutomerge(Box::new(e.into())))?;
+                        screen_import(&change)?;
+                    }
+                    false
+                }
+                Err(crate::sync::screen::ChunkError::NotChanges) => true,
+                Err(crate::sync::screen::ChunkError::NotChunks) => false,
+            };
             let mut incoming =
                 AutoCommit::load(bytes).map_err(|e| EngineError::NotAutomerge(Box::new(e)))?;
+            if whole_document {
+                for change in incoming.get_changes(&[]) {
+                    screen_import(&change)?;
+                }
+            }
             let incoming_team = Team::read(&incoming);
             let id = incoming_team
                 .id
@@ -904,11 +933,34 @@ impl Engine {
                 .get_mut(&id)
                 .ok_or(EngineError::UnknownTeam(id.to_string()))?;
             let report = open.doc.import_json(&parsed, env.as_mut())?;
+            // The import is one change: it must meet the limits every peer holds it to,
+            // or no peer would take it. Over them, it is undone (read again from disk).
+            if report.added > 0
+                && let Some(change) = open.doc.automerge().get_last_local_change()
+                && let Err(e) = screen_import(&change)
+            {
+                self.teams.remove(&id);
+                self.load(&id)?;
+                return Err(e);
+            }
             self.save_or_undo(&id)?;
             return Ok(Reply::Imported { report });
         }
         Err(EngineError::UnknownFileFormat)
     }
+}
+
+/// One change of an imported file against the limits peers' changes meet.
+fn screen_import(change: &Change) -> Result<(), EngineError> {
+    crate::sync::screen::screen(
+        change,
+        crate::sync::Limits::default(),
+        &std::collections::HashMap::new(),
+    )
+    .map_err(|why| EngineError::OverLimits {
+        change: crate::sync::screen::short(&change.hash()),
+        why,
+    })
 }
 
 /// The engine's open teams are the documents the node's sync machine keeps in sync; the

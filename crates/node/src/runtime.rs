@@ -61,6 +61,8 @@ pub struct NodeOptions {
     /// A desktop app runs this node, with a window to show when asked
     /// ([`Request::ShowWindow`]); a headless node refuses that request.
     pub windowed: bool,
+    /// What a peer may make this node apply (tests lower it to exercise it cheaply).
+    pub limits: crate::sync::Limits,
 }
 
 impl NodeOptions {
@@ -74,6 +76,7 @@ impl NodeOptions {
             clock_skew_ms: 0,
             watch_snapshots: false,
             windowed: false,
+            limits: crate::sync::Limits::default(),
         }
     }
 }

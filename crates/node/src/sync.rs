@@ -79,11 +79,28 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use peercoach_core::automerge::sync::{self, SyncDoc};
 use peercoach_core::automerge::{AutoCommit, Change, ChangeHash};
 use peercoach_net::{DeviceId, SendError, TeamId, Wire};
+use serde::{Deserialize, Serialize};
+
+pub mod screen;
+use screen::{ChunkError, Refused};
+pub use screen::{Limits, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, Refusal};
+
+/// How many refused changes a peer's status keeps (the latest).
+const REFUSED_SHOWN: usize = 16;
+
+/// A change a peer sent that was refused before it was applied, as its status shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedChange {
+    /// The change's hash, shortened (none for a whole document).
+    pub change: Option<String>,
+    /// Why it was refused.
+    pub reason: String,
+}
 
 /// Ticks in a row a peer may lag behind our heads of the tick before it is sent a
 /// protocol round. Pushes travel on an ordered, reliable stream, and a dropped push, a
@@ -314,6 +331,8 @@ struct PeerSync {
     resets: u32,
     /// A frame arrived from the peer since the last tick.
     heard: bool,
+    /// The latest changes it sent that were refused, oldest first.
+    refused: Vec<RefusedChange>,
 }
 
 impl PeerSync {
@@ -332,6 +351,7 @@ impl PeerSync {
             stalled_ticks: 0,
             resets: 0,
             heard: false,
+            refused: Vec::new(),
         }
     }
 
@@ -449,6 +469,9 @@ struct TeamSync {
     fetching: Option<(DeviceId, i64)>,
     /// The last fetch: whom we asked, for which of its heads.
     asked: Option<(DeviceId, Vec<ChangeHash>)>,
+    /// Changes refused before they were applied ([`screen`]), for as long as the node
+    /// runs: refused once, never asked for again.
+    refused: HashMap<ChangeHash, Refused>,
 }
 
 impl TeamSync {
@@ -463,6 +486,7 @@ impl TeamSync {
             refetch: false,
             fetching: None,
             asked: None,
+            refused: HashMap::new(),
         }
     }
 }
@@ -497,9 +521,28 @@ pub struct SyncMachine {
     /// Sync states reset by the liveness rule, since the machine started.
     resets: u64,
     effects: VecDeque<Effect>,
+    /// What a peer may make us apply.
+    limits: Limits,
 }
 
 impl SyncMachine {
+    /// A machine that screens what peers send against `limits` (the default ones are
+    /// [`Limits::default`]).
+    pub fn with_limits(limits: Limits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// The latest changes `peer` sent for `team` that were refused, oldest first.
+    pub fn refused(&self, team: &TeamId, peer: &DeviceId) -> Vec<RefusedChange> {
+        self.peers
+            .get(&(team.clone(), *peer))
+            .map(|ps| ps.refused.clone())
+            .unwrap_or_default()
+    }
+
     /// The next thing to do, in order.
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop_front()
@@ -699,23 +742,38 @@ impl SyncMachine {
         };
         ps.last_received_ms = Some(now_ms);
         ps.heard = true;
+        let Some(refused) = self.teams.get_mut(&team).map(|t| &mut t.refused) else {
+            return;
+        };
+        let limits = self.limits;
         let outcome = match wire {
             Wire::Sync(bytes) => {
                 let Some(doc) = docs.doc(&team) else {
                     return;
                 };
                 let before = doc.get_heads();
+                // A peer whose heads differ from ours only by changes refused here, and
+                // which asks for nothing, is not answered: both sides would otherwise
+                // answer each other for ever, as their heads never meet.
+                let mut only_refused_differs = false;
                 let received = sync::Message::decode(&bytes)
                     .map_err(BadFrame::SyncMessage)
+                    .map(|m| {
+                        only_refused_differs =
+                            m.need.is_empty() && m.heads.iter().any(|h| refused.contains_key(h));
+                        screen_message(m, limits, refused, ps, &team, peer)
+                    })
                     .and_then(|m| {
                         doc.sync()
                             .receive_sync_message(&mut ps.state, m)
                             .map_err(BadFrame::SyncRefused)
                     })
                     .map(|()| doc.get_heads() != before);
-                if received.is_ok() {
+                let mut answer = true;
+                if let Ok(merged) = received {
                     let told = ps.state.their_heads.clone().unwrap_or_default();
                     ps.told(doc, told);
+                    answer = merged || !only_refused_differs || !peer_has_all(doc, ps);
                 }
                 received.map(|merged| {
                     if merged {
@@ -731,23 +789,29 @@ impl SyncMachine {
                         if merged {
                             t.unsaved = Unsaved::Unknown;
                         }
-                        // A sync message is always answered, once per batch, after the
-                        // changes are on disk.
-                        t.rounds.insert(peer);
+                        // A sync message is answered, once per batch, after the changes
+                        // are on disk.
+                        if answer {
+                            t.rounds.insert(peer);
+                        }
                     }
                 })
             }
-            // Exactly one change per push, checked now, applied with the batch.
+            // Exactly one change per push, checked now, applied with the batch, unless
+            // it is over the limits.
             Wire::Changes(bytes) => Change::try_from(bytes.as_slice())
                 .map_err(BadFrame::Change)
-                .map(|change| {
-                    self.arrivals
+                .map(|change| match screen::screen(&change, limits, refused) {
+                    Ok(()) => self
+                        .arrivals
                         .changes
                         .entry(team.clone())
                         .or_default()
-                        .push((peer, change));
+                        .push((peer, change)),
+                    Err(why) => refuse(refused, ps, &team, peer, Some(&change), why),
                 }),
             Wire::Heads(bytes) => decode_heads(&bytes).map(|heads| {
+                let heads = screen::without_refused(&heads, refused);
                 self.arrivals.heads.push((key.clone(), heads));
             }),
         };
@@ -1122,7 +1186,31 @@ impl SyncMachine {
         if ps.told_heads != heads {
             ps.state.last_sent_heads = Vec::new();
         }
-        if let Some(message) = doc.sync().generate_sync_message(&mut ps.state) {
+        let generated = doc.sync().generate_sync_message(&mut ps.state);
+        if let Some(mut message) = generated {
+            // Automerge sends a whole document to a peer that lacks more than a third of
+            // it; peers take only changes (they screen each one), so send the changes it
+            // lacks: everything after the heads it told us that we hold.
+            if message
+                .changes
+                .iter()
+                .any(|c| screen::change_chunks(c) == Err(ChunkError::NotChanges))
+            {
+                let theirs: Vec<ChangeHash> = ps
+                    .state
+                    .their_heads
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+                    .collect();
+                let lacking: Vec<Vec<u8>> = doc
+                    .get_changes(&theirs)
+                    .iter()
+                    .map(|c| c.raw_bytes().to_vec())
+                    .collect();
+                message.changes = sync::ChunkList::from(lacking);
+            }
             tracing::trace!(peer = %peer.short(), heads = ?message.heads, "send sync");
             ps.told_heads = message.heads.clone();
             self.effects.push_back(Effect::Send {
@@ -1336,6 +1424,99 @@ impl SyncMachine {
             });
         }
     }
+}
+
+/// A received sync message with only the changes that pass [`screen::screen`]: the
+/// others are refused (once, logged, shown in the peer's status), and the peer's heads
+/// read past them. Bytes that are not chunks at all are left for Automerge to refuse.
+fn screen_message(
+    mut m: sync::Message,
+    limits: Limits,
+    refused: &mut HashMap<ChangeHash, Refused>,
+    ps: &mut PeerSync,
+    team: &TeamId,
+    peer: DeviceId,
+) -> sync::Message {
+    if !m.changes.is_empty() {
+        let joined: Vec<u8> = m.changes.iter().flatten().copied().collect();
+        match screen::change_chunks(&joined) {
+            Err(ChunkError::NotChanges) => {
+                refuse(refused, ps, team, peer, None, Refusal::Document);
+                m.changes = sync::ChunkList::empty();
+            }
+            Err(ChunkError::NotChunks) => {}
+            Ok(chunks) => {
+                let mut kept: Vec<Vec<u8>> = Vec::with_capacity(chunks.len());
+                for chunk in chunks {
+                    match Change::try_from(chunk) {
+                        Ok(change) => match screen::screen(&change, limits, refused) {
+                            Ok(()) => kept.push(chunk.to_vec()),
+                            Err(why) => refuse(refused, ps, team, peer, Some(&change), why),
+                        },
+                        // Automerge refuses it, and the frame with it.
+                        Err(_) => kept.push(chunk.to_vec()),
+                    }
+                }
+                m.changes = sync::ChunkList::from(kept);
+            }
+        }
+    }
+    m.heads = screen::without_refused(&m.heads, refused);
+    m
+}
+
+/// Refuses a change (or a whole document) a peer sent: remembered so that it is refused
+/// once and never fetched again, logged once, and listed in the peer's status.
+fn refuse(
+    refused: &mut HashMap<ChangeHash, Refused>,
+    ps: &mut PeerSync,
+    team: &TeamId,
+    peer: DeviceId,
+    change: Option<&Change>,
+    why: Refusal,
+) {
+    let mut known = false;
+    let mut why = why;
+    if let Some(c) = change {
+        match refused.get(&c.hash()) {
+            // Refused before (perhaps from another peer): this peer's status says so too,
+            // the log does not again.
+            Some(before) => {
+                known = true;
+                why = before.why.clone();
+            }
+            None => {
+                refused.insert(
+                    c.hash(),
+                    Refused {
+                        why: why.clone(),
+                        deps: c.deps().to_vec(),
+                    },
+                );
+            }
+        }
+    }
+    let shown = RefusedChange {
+        change: change.map(|c| screen::short(&c.hash())),
+        reason: why.to_string(),
+    };
+    if ps.refused.contains(&shown) {
+        return;
+    }
+    ps.refused.push(shown.clone());
+    if ps.refused.len() > REFUSED_SHOWN {
+        ps.refused.remove(0);
+    }
+    if known {
+        return;
+    }
+    tracing::warn!(
+        peer = %peer.short(),
+        %team,
+        change = shown.change.as_deref().unwrap_or("-"),
+        reason = %why,
+        "refused what a peer sent, before applying it"
+    );
 }
 
 /// Whether we hold every change in `heads` (applied, not waiting in Automerge's queue for a

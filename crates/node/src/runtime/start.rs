@@ -110,7 +110,7 @@ impl Node {
         };
         let actor = Actor {
             engine,
-            sync: SyncMachine::default(),
+            sync: SyncMachine::with_limits(options.limits),
             outboxes: HashMap::new(),
             net: net.clone(),
             net_config: config,

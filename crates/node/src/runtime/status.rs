@@ -34,6 +34,7 @@ impl Actor {
                 addrs: device.addrs.clone(),
                 relay_url: device.relay.clone(),
                 no_progress_ticks: self.sync.no_progress_ticks(&id, &device_id),
+                refused: self.sync.refused(&id, &device_id),
             });
         }
         Ok(Reply::Status(StatusReply {

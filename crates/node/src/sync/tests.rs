@@ -133,6 +133,9 @@ struct World {
     /// Peers a machine asked to close, handled between steps.
     closing: Vec<(usize, DeviceId)>,
     edits: u64,
+    /// A node running modified code, left out of convergence (see
+    /// [`Generator::WithRogue`]).
+    rogue: Option<usize>,
 }
 
 impl World {
@@ -186,7 +189,15 @@ impl World {
             resets_before: 0,
             closing: Vec::new(),
             edits: 0,
+            rogue: None,
         }
+    }
+
+    /// The nodes that keep the rules.
+    fn honest(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|i| Some(*i) != self.rogue)
+            .collect()
     }
 
     fn index_of(&self, device: DeviceId) -> Option<usize> {
@@ -498,7 +509,7 @@ impl World {
             .with_actor(node.actor.clone());
         node.docs.0.insert(team(), doc);
         self.resets_before += node.machine.resets;
-        node.machine = SyncMachine::default();
+        node.machine = SyncMachine::with_limits(node.machine.limits);
         for p in peers {
             self.connect(i, p);
         }
@@ -573,12 +584,14 @@ impl World {
                 self.nodes[i].ticks += 1;
                 let busy = self.busy(i);
                 self.batch(i, vec![Input::Tick { busy }]);
-                let stalled = self.nodes[i]
-                    .machine
-                    .peers
-                    .values()
-                    .map(|ps| ps.stalled_ticks);
-                self.longest_stall = stalled.fold(self.longest_stall, u32::max);
+                if Some(i) != self.rogue {
+                    let stalled = self.nodes[i]
+                        .machine
+                        .peers
+                        .values()
+                        .map(|ps| ps.stalled_ticks);
+                    self.longest_stall = stalled.fold(self.longest_stall, u32::max);
+                }
             }
         }
         for (i, peer) in std::mem::take(&mut self.closing) {
@@ -604,9 +617,25 @@ impl World {
     }
 
     fn converged(&mut self) -> bool {
-        let first = self.heads(0);
-        (1..self.nodes.len()).all(|i| self.heads(i) == first)
-            && (0..self.nodes.len()).all(|i| self.nodes[i].doc().get_missing_deps(&[]).is_empty())
+        let honest = self.honest();
+        let first = self.heads(honest[0]);
+        honest.iter().all(|i| self.heads(*i) == first)
+            && honest.iter().all(|i| {
+                // Nothing waits for a dependency, but a change of the rogue's that
+                // arrived before the change it builds on, which was then refused: it
+                // can never apply.
+                let node = &mut self.nodes[*i];
+                let refused: HashSet<ChangeHash> = node
+                    .machine
+                    .teams
+                    .get(&team())
+                    .map(|t| t.refused.keys().copied().collect())
+                    .unwrap_or_default();
+                node.doc()
+                    .get_missing_deps(&[])
+                    .iter()
+                    .all(|h| refused.contains(h))
+            })
     }
 
     fn has(&mut self, i: usize, hash: &ChangeHash) -> bool {
@@ -1173,6 +1202,10 @@ enum Generator {
     /// Also connections dropped and made again mid-exchange (a fetch or a round on its
     /// way), and frames lost on both sides of a pair at once.
     Extended,
+    /// Extended, with one more node running modified code: it writes changes over the
+    /// others' limits now and then, and keeps writing on top of them. The others must
+    /// converge among themselves as fast, and never hold what was refused.
+    WithRogue,
 }
 
 /// What one schedule showed.
@@ -1208,8 +1241,17 @@ const LIVENESS_BOUND_MS: i64 = (STALL_TICKS as i64 + 2) * TICK_MS;
 /// ticks after healing.
 fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let n = rng.random_range(2..=4);
+    let honest_n = rng.random_range(2..=4);
+    let with_rogue = matches!(generator, Generator::WithRogue);
+    let n = honest_n + usize::from(with_rogue);
     let mut world = World::new(n, seed);
+    let mut oversized: Vec<ChangeHash> = Vec::new();
+    if with_rogue {
+        world.rogue = Some(honest_n);
+        for i in 0..honest_n {
+            world.nodes[i].machine = SyncMachine::with_limits(TIGHT);
+        }
+    }
     world.faults = Faults {
         drop: rng.random_range(0.0..0.2),
         duplicate: rng.random_range(0.0..0.2),
@@ -1219,11 +1261,17 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
     let ops = match generator {
         Generator::AsFound => 100,
         Generator::Extended => 115,
+        Generator::WithRogue => 125,
     };
     for _ in 0..rng.random_range(20..60) {
         let i = rng.random_range(0..n);
         let j = rng.random_range(0..n);
         match rng.random_range(0..ops) {
+            115..=119 if with_rogue => {
+                let ops = rng.random_range(TIGHT.max_ops + 1..4 * TIGHT.max_ops);
+                oversized.push(world.big_edit(honest_n, ops));
+            }
+            120..=124 if with_rogue => world.edit(honest_n),
             0..=39 => world.edit(i),
             40..=54 => world.connect(i, j),
             55..=64 => world.disconnect(i, j),
@@ -1262,8 +1310,8 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
             break None;
         }
         world.run(50);
-        for a in 0..n {
-            for b in a + 1..n {
+        for a in 0..honest_n {
+            for b in a + 1..honest_n {
                 let gap = world.gap(a, b);
                 let entry = gaps.entry((a, b)).or_insert((gap, healed_at));
                 if gap < entry.0 {
@@ -1283,6 +1331,11 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
     };
     if !world.violations.is_empty() {
         return Err(world.violations.join("\n"));
+    }
+    for i in 0..honest_n {
+        if let Some(h) = oversized.iter().find(|h| world.has(i, h)) {
+            return Err(format!("node {i} applied the oversized change {h}"));
+        }
     }
     let Some(converged_ms) = converged_ms else {
         return Err(format!(
@@ -1376,13 +1429,15 @@ fn a_dependency_waiting_here_is_fetched_from_a_peer_that_has_it() {
 fn a_seed_from_the_environment_replays_one_schedule() {
     // `PEERCOACH_SYNC_SEED=N cargo test -p peercoach-node sync` replays what a failing
     // property case or soak printed (`PEERCOACH_SYNC_GENERATOR=as-found` for a seed found
-    // before issue 20); without it, a fixed seed runs.
+    // before issue 20, `rogue` for one found with a rogue peer); without it, a fixed seed
+    // runs.
     let seed = std::env::var("PEERCOACH_SYNC_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(42);
     let generator = match std::env::var("PEERCOACH_SYNC_GENERATOR").as_deref() {
         Ok("as-found") => Generator::AsFound,
+        Ok("rogue") => Generator::WithRogue,
         _ => Generator::Extended,
     };
     match random_schedule(seed, generator) {
@@ -1403,6 +1458,13 @@ proptest! {
     fn random_schedules_converge_and_never_announce_unsaved_changes(seed in any::<u64>()) {
         if let Err(e) = random_schedule(seed, Generator::Extended) {
             prop_assert!(false, "seed {seed} (replay with PEERCOACH_SYNC_SEED={seed}): {e}");
+        }
+    }
+
+    #[test]
+    fn with_a_rogue_peer_honest_ones_still_converge(seed in any::<u64>()) {
+        if let Err(e) = random_schedule(seed, Generator::WithRogue) {
+            prop_assert!(false, "seed {seed} with a rogue: {e}");
         }
     }
 }
@@ -1494,4 +1556,149 @@ fn soak_of_random_schedules() {
         );
     }
     assert!(failures.is_empty(), "{} schedules failed", failures.len());
+}
+
+/// Limits small enough to exercise with a few dozen operations.
+const TIGHT: Limits = Limits {
+    max_ops: 20,
+    max_bytes: 1 << 20,
+};
+
+impl World {
+    /// Node `i` writes one change of `ops` operations (a rogue's oversized change, when
+    /// `ops` is over the others' limits), saved and pushed as any edit.
+    fn big_edit(&mut self, i: usize, ops: usize) -> ChangeHash {
+        let node = &mut self.nodes[i];
+        let doc = node.doc();
+        let text = doc
+            .put_object(ROOT, "big", peercoach_core::automerge::ObjType::Text)
+            .expect("text");
+        doc.splice_text(&text, 0, 0, &"x".repeat(ops))
+            .expect("splice");
+        doc.commit();
+        let change = doc.get_last_local_change().expect("a change").clone();
+        let bytes = node.doc().save();
+        self.write_disk(i, bytes);
+        self.batch(
+            i,
+            vec![Input::LocalChange {
+                team: team(),
+                change: Some(change.raw_bytes().to_vec()),
+            }],
+        );
+        change.hash()
+    }
+}
+
+#[test]
+fn a_change_over_the_limits_is_refused_once_and_honest_peers_go_on() {
+    // Node 2 runs modified code: it writes a change far over the others' limits, and
+    // keeps writing on top of it.
+    let mut world = World::new(3, 41);
+    for i in 0..2 {
+        world.nodes[i].machine = SyncMachine::with_limits(TIGHT);
+    }
+    world.connect_all();
+    assert!(world.run_until_converged(10_000).is_some());
+    let big = world.big_edit(2, 200);
+    world.edit(2);
+    let on_top = world.last_local_hash(2);
+    world.run(3 * TICK_MS);
+    for i in 0..2 {
+        assert!(!world.has(i, &big), "node {i} never applies it");
+        assert!(!world.has(i, &on_top), "nor what depends on it");
+        let refused = world.nodes[i].machine.refused(&team(), &world.nodes[2].id);
+        assert!(
+            refused
+                .iter()
+                .any(|r| r.reason.contains("201 operations in one change")),
+            "node {i}: {refused:?}"
+        );
+    }
+    // The honest pair goes on, at the speed of a live edit, and the rogue still hears it.
+    let t = world.now_ms;
+    world.edit(0);
+    let honest = world.last_local_hash(0);
+    world.run(3 * LATENCY_MS);
+    assert!(world.has(1, &honest) && world.has(2, &honest));
+    // Nothing refused is asked for again and no exchange about it runs on: a minute
+    // later neither honest node reset its sync with anyone, and each sent the rogue only
+    // a handful of messages (a loop would be thousands).
+    world.run(30 * TICK_MS);
+    for i in 0..2 {
+        let resets = world.nodes[i].machine.resets;
+        assert_eq!(resets, 0, "{}", world.describe());
+        let to_rogue = world.frames(i, 2, t + 3 * TICK_MS);
+        assert!(to_rogue.len() < 40, "node {i} to the rogue: {to_rogue:?}");
+        let refused = world.nodes[i].machine.refused(&team(), &world.nodes[2].id);
+        assert_eq!(refused.len(), 2, "each refused once: {refused:?}");
+    }
+    assert!(
+        world.closing.is_empty(),
+        "no honest device closed the rogue"
+    );
+    world.assert_no_violations();
+}
+
+#[test]
+fn a_whole_document_in_a_sync_message_is_refused_and_the_peer_stays() {
+    let mut machine = SyncMachine::with_limits(TIGHT);
+    let mut docs = SimDocs::default();
+    let mut mine = AutoCommit::new();
+    mine.put(ROOT, "genesis", true).expect("put");
+    mine.commit();
+    docs.0.insert(team(), mine.fork());
+    let rogue = DeviceId::from_secret_key_bytes(&[9; 32]);
+    machine.handle(
+        0,
+        Input::SessionUp {
+            team: team(),
+            peer: rogue,
+            session: 1,
+            saved_state: None,
+        },
+        &mut docs,
+    );
+    // Its document: ours, and a change of 200 operations on top, sent whole.
+    let mut theirs = mine.fork();
+    let text = theirs
+        .put_object(ROOT, "big", peercoach_core::automerge::ObjType::Text)
+        .expect("text");
+    theirs
+        .splice_text(&text, 0, 0, &"x".repeat(200))
+        .expect("splice");
+    theirs.commit();
+    let message = sync::Message {
+        heads: theirs.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: sync::ChunkList::from(theirs.save()),
+        flags: None,
+        version: sync::MessageVersion::V2,
+    };
+    let before = docs.0.get_mut(&team()).expect("doc").get_heads();
+    machine.handle(
+        1,
+        Input::Received {
+            team: team(),
+            peer: rogue,
+            wire: Wire::Sync(message.encode()),
+        },
+        &mut docs,
+    );
+    machine.handle(2, Input::Settle, &mut docs);
+    let mut effects = Vec::new();
+    while let Some(e) = machine.poll_effect() {
+        effects.push(e);
+    }
+    assert_eq!(docs.0.get_mut(&team()).expect("doc").get_heads(), before);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::ClosePeer { .. })),
+        "{effects:?}"
+    );
+    let refused = machine.refused(&team(), &rogue);
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].reason.contains("whole document"), "{refused:?}");
 }

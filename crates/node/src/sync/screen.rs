@@ -1,0 +1,273 @@
+//! Limits on what a peer may make us apply, checked before anything is applied.
+//!
+//! One change of a few kilobytes can hold millions of operations (Automerge stores a
+//! run of like operations in a handful of bytes), and applying it costs hundreds of
+//! megabytes on every device it reaches. So every change that arrives — pushed, in a
+//! sync message, or in an imported file — is screened first: at most
+//! [`Limits::max_ops`] operations and [`Limits::max_bytes`] bytes, and none that depends on
+//! a change refused before (it could never apply). A refused change is refused once: the
+//! machine remembers it, stops counting it among what the peer has for us, and the
+//! peer's other changes still flow.
+//!
+//! A sync message carries its changes as chunks. Only change chunks are taken: a whole
+//! document (or a bundle) in a message cannot be screened change by change without
+//! loading it, which is the very cost the limits guard against. Automerge sends a
+//! document when a peer lacks more than a third of it; this node sends the changes the
+//! peer lacks instead ([`crate::sync`]), and refuses documents from peers.
+
+use std::collections::HashMap;
+
+use peercoach_core::automerge::{Change, ChangeHash};
+
+/// The most operations one change may hold. A person's action writes tens; a JSON import
+/// of a large team a few thousand.
+pub const MAX_CHANGE_OPS: usize = 100_000;
+
+/// The most bytes one change may take.
+pub const MAX_CHANGE_BYTES: usize = 4 << 20;
+
+/// What a peer may make us apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Operations per change.
+    pub max_ops: usize,
+    /// Bytes per change.
+    pub max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_ops: MAX_CHANGE_OPS,
+            max_bytes: MAX_CHANGE_BYTES,
+        }
+    }
+}
+
+/// Why a change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Over the operations cap.
+    #[error("{ops} operations in one change, over the limit of {max}")]
+    TooManyOps {
+        /// Its operations.
+        ops: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Over the bytes cap.
+    #[error("{bytes} bytes in one change, over the limit of {max}")]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// It depends on a change refused before.
+    #[error("it depends on a refused change ({0})")]
+    DependsOnRefused(String),
+    /// A whole document (or bundle) where changes were expected.
+    #[error("a whole document in a sync message (only changes are taken)")]
+    Document,
+}
+
+/// A change refused, with its dependencies (a peer's heads that name it are read as
+/// these).
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// Why.
+    pub why: Refusal,
+    /// Its dependencies.
+    pub deps: Vec<ChangeHash>,
+}
+
+/// Checks one change against the limits and what was refused before.
+pub fn screen(
+    change: &Change,
+    limits: Limits,
+    refused: &HashMap<ChangeHash, Refused>,
+) -> Result<(), Refusal> {
+    let bytes = change.raw_bytes().len();
+    if bytes > limits.max_bytes {
+        return Err(Refusal::TooLarge {
+            bytes,
+            max: limits.max_bytes,
+        });
+    }
+    if change.len() > limits.max_ops {
+        return Err(Refusal::TooManyOps {
+            ops: change.len(),
+            max: limits.max_ops,
+        });
+    }
+    if let Some(dep) = change.deps().iter().find(|d| refused.contains_key(d)) {
+        return Err(Refusal::DependsOnRefused(short(dep)));
+    }
+    Ok(())
+}
+
+/// Heads as we should read them: a refused change stands for its dependencies (the
+/// peer has those, and nothing it could give us beyond them).
+pub fn without_refused(
+    heads: &[ChangeHash],
+    refused: &HashMap<ChangeHash, Refused>,
+) -> Vec<ChangeHash> {
+    if refused.is_empty() || !heads.iter().any(|h| refused.contains_key(h)) {
+        return heads.to_vec();
+    }
+    let mut out: Vec<ChangeHash> = Vec::new();
+    let mut todo: Vec<ChangeHash> = heads.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(h) = todo.pop() {
+        if !seen.insert(h) {
+            continue;
+        }
+        match refused.get(&h) {
+            Some(r) => todo.extend(r.deps.iter().copied()),
+            None => out.push(h),
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The magic bytes every Automerge chunk starts with.
+const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
+/// The type byte of a change chunk and of a compressed change chunk.
+const CHANGE_CHUNKS: [u8; 2] = [1, 2];
+
+/// Splits concatenated Automerge chunks (a sync message's changes) into the change
+/// chunks, or says why not: a chunk of another type (a whole document, a bundle), or
+/// bytes that are not chunks at all.
+pub fn change_chunks(bytes: &[u8]) -> Result<Vec<&[u8]>, ChunkError> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        if rest.len() < 9 || rest[..4] != MAGIC {
+            return Err(ChunkError::NotChunks);
+        }
+        let kind = rest[8];
+        let (len, used) = leb128(&rest[9..]).ok_or(ChunkError::NotChunks)?;
+        let total = 9usize
+            .checked_add(used)
+            .and_then(|h| h.checked_add(usize::try_from(len).ok()?))
+            .ok_or(ChunkError::NotChunks)?;
+        if total > rest.len() {
+            return Err(ChunkError::NotChunks);
+        }
+        if !CHANGE_CHUNKS.contains(&kind) {
+            return Err(ChunkError::NotChanges);
+        }
+        out.push(&rest[..total]);
+        rest = &rest[total..];
+    }
+    Ok(out)
+}
+
+/// Why a sync message's changes were not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkError {
+    /// Bytes that are not Automerge chunks.
+    NotChunks,
+    /// A whole document or a bundle.
+    NotChanges,
+}
+
+/// An unsigned LEB128 number and the bytes it took.
+fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value: u64 = 0;
+    for (i, b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f).checked_shl(7 * u32::try_from(i).ok()?)?;
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// The first bytes of a hash, for logs and people.
+pub fn short(hash: &ChangeHash) -> String {
+    hash.0[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peercoach_core::automerge::transaction::Transactable;
+    use peercoach_core::automerge::{AutoCommit, ROOT};
+
+    fn change_of(ops: usize) -> (AutoCommit, Change) {
+        let mut doc = AutoCommit::new();
+        let text = doc
+            .put_object(ROOT, "t", peercoach_core::automerge::ObjType::Text)
+            .expect("text");
+        doc.splice_text(&text, 0, 0, &"x".repeat(ops))
+            .expect("splice");
+        doc.commit();
+        let change = doc.get_last_local_change().expect("a change").clone();
+        (doc, change)
+    }
+
+    #[test]
+    fn a_change_over_the_caps_or_on_a_refused_one_is_refused() {
+        let limits = Limits {
+            max_ops: 100,
+            max_bytes: 1 << 20,
+        };
+        let refused = HashMap::new();
+        let (_, small) = change_of(50);
+        assert_eq!(screen(&small, limits, &refused), Ok(()));
+        let (mut doc, big) = change_of(500);
+        assert!(matches!(
+            screen(&big, limits, &refused),
+            Err(Refusal::TooManyOps { max: 100, .. })
+        ));
+        let tight = Limits {
+            max_ops: 1_000,
+            max_bytes: 10,
+        };
+        assert!(matches!(
+            screen(&small, tight, &refused),
+            Err(Refusal::TooLarge { max: 10, .. })
+        ));
+        // A change on top of the refused one is refused too.
+        let refused = HashMap::from([(
+            big.hash(),
+            Refused {
+                why: Refusal::Document,
+                deps: big.deps().to_vec(),
+            },
+        )]);
+        doc.put(ROOT, "after", 1).expect("put");
+        doc.commit();
+        let after = doc.get_last_local_change().expect("change").clone();
+        assert!(matches!(
+            screen(&after, limits, &refused),
+            Err(Refusal::DependsOnRefused(_))
+        ));
+        // Heads that name it read as what it depends on.
+        assert_eq!(
+            without_refused(&[big.hash()], &refused),
+            big.deps().to_vec()
+        );
+    }
+
+    #[test]
+    fn chunks_split_into_changes_and_a_document_is_not_taken() {
+        let (mut doc, one) = change_of(3);
+        doc.put(ROOT, "k", 1).expect("put");
+        doc.commit();
+        let two = doc.get_last_local_change().expect("change").clone();
+        let mut both = one.raw_bytes().to_vec();
+        both.extend_from_slice(two.raw_bytes());
+        let chunks = change_chunks(&both).expect("chunks");
+        assert_eq!(chunks, vec![one.raw_bytes(), two.raw_bytes()]);
+        assert_eq!(change_chunks(&doc.save()), Err(ChunkError::NotChanges));
+        assert_eq!(change_chunks(b"garbage"), Err(ChunkError::NotChunks));
+        let mut cut = both.clone();
+        cut.truncate(both.len() - 3);
+        assert_eq!(change_chunks(&cut), Err(ChunkError::NotChunks));
+        assert_eq!(change_chunks(&[]), Ok(vec![]));
+    }
+}
