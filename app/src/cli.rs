@@ -280,8 +280,9 @@ pub enum Cmd {
     /// Handover / backfill plans.
     #[command(subcommand)]
     Duty(DutyCmd),
-    /// Remove a member. Their devices are refused from then on; the copy of the team
-    /// they already hold cannot be taken back.
+    /// Remove a member (yourself: leave the team). In a team of three or more it takes
+    /// effect when a second member runs it too. Their devices are refused from then on;
+    /// the copy of the team they already hold cannot be taken back.
     RemoveMember {
         /// Who.
         member: String,

@@ -672,8 +672,8 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             let member = cx.member(&member)?;
             cx.apply(Command::RemoveMember { member })?;
             eprintln!(
-                "note: their devices are refused from now on, but the copy of the team they \
-                 already hold cannot be taken back"
+                "note: once the removal takes effect their devices are refused, but the copy \
+                 of the team they already hold cannot be taken back"
             );
         }
         Cmd::Teams => {

@@ -1193,3 +1193,67 @@ fn a_newer_peercoach_in_the_team_is_said_and_asking_still_works() {
     click(&mut h, "Ask for help");
     assert!(h.query_by_label("Title").is_some(), "the ask form opens");
 }
+
+#[test]
+fn a_device_that_joined_as_me_is_removed_with_one_click_on_the_sync_screen() {
+    let rt = runtime();
+    let (a, laptop) = (Device::fresh(&rt), Device::fresh(&rt));
+    let mut h = a.harness_sized(egui::vec2(1280.0, 1400.0));
+    create_team(&mut h, "Ana");
+    // A second device links itself as Ana with a device ticket, whose lifetime is the
+    // app's default for such tickets: minutes.
+    let Reply::Invited {
+        ticket, expires_ms, ..
+    } = a.request(
+        &rt,
+        Request::Invite {
+            team: None,
+            expires_in_ms: peercoach_node::join::DEFAULT_DEVICE_INVITE_EXPIRY_MS,
+            device: true,
+        },
+    )
+    else {
+        panic!("no ticket");
+    };
+    let now = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+    assert!(
+        expires_ms - now <= 3_600_000,
+        "a device link lives an hour at most"
+    );
+    laptop.request(
+        &rt,
+        Request::Join {
+            ticket,
+            name: "old laptop".into(),
+        },
+    );
+    h.state_mut().prefs.screen = Screen::Sync;
+    settle(&mut h, "the linked device", |app| {
+        app.snap.as_ref().is_some_and(|s| {
+            s.me.as_ref()
+                .and_then(|me| s.team.members.get(me))
+                .is_some_and(|m| m.devices.iter().filter(|d| d.is_active()).count() == 2)
+        })
+    });
+    assert!(h.query_by_label("My devices").is_some());
+    assert!(
+        h.query_by_role_and_label(egui::accesskit::Role::Button, "Remove This device")
+            .is_none(),
+        "the device in use has no remove button"
+    );
+    click(&mut h, "Remove old laptop");
+    settle(&mut h, "the device removed", |app| {
+        app.snap.as_ref().is_some_and(|s| {
+            s.me.as_ref()
+                .and_then(|me| s.team.members.get(me))
+                .is_some_and(|m| m.devices.iter().filter(|d| d.is_active()).count() == 1)
+        })
+    });
+    assert!(
+        h.query_by_role_and_label(egui::accesskit::Role::Button, "Remove old laptop")
+            .is_none()
+    );
+    drop(h);
+    laptop.stop(&rt);
+    a.stop(&rt);
+}

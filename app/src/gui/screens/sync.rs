@@ -423,15 +423,15 @@ fn my_devices_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
             .color(theme::muted(ui)),
         );
         for (actor, label, added_ms, is_this) in devices {
-            let name = if label.is_empty() {
-                "A device without a name".to_owned()
-            } else {
-                label
+            let name = match (label.is_empty(), is_this) {
+                (false, _) => label,
+                (true, true) => "This device".to_owned(),
+                (true, false) => "A device without a name".to_owned(),
             };
             ui.horizontal_wrapped(|ui| {
                 ui.label(format!("{name}, added {}", format_datetime(added_ms)));
                 if is_this {
-                    ui.label(RichText::new("(this device)").color(theme::muted(ui)));
+                    ui.label(RichText::new("(the one you are using)").color(theme::muted(ui)));
                 } else if cx.can_act() && ui.button(format!("Remove {name}")).clicked() {
                     cx.apply(
                         peercoach_core::Command::RemoveDevice { device: actor },
