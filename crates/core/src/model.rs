@@ -80,9 +80,9 @@ impl Team {
         team
     }
 
-    /// Re-reads what `touched` names. A change to any member re-reads everything that
-    /// depends on device trust (offers and requests), since a new device can turn an
-    /// answer from forged into genuine.
+    /// Re-reads what `touched` names. A change to who speaks for whom re-reads every
+    /// record, since a new device can turn an answer from forged into genuine and a
+    /// removal in force turns what came after it into nothing.
     pub fn refresh<D: ReadDoc>(&mut self, doc: &D, touched: &Touched) {
         if touched.is_empty() {
             return;
@@ -90,12 +90,16 @@ impl Team {
         if touched.header() {
             self.read_header(doc);
         }
-        // A change to any member (a device, a removal) can turn what others wrote from
-        // counted into ignored or back: every record is read again.
-        let members_changed = touched.any(Collection::Members);
+        // A change to who speaks for whom (a device trusted or removed, a removal in
+        // force) can turn what others wrote from counted into ignored or back: then every
+        // record is read again. Most member changes (an address, a skill) change neither.
+        let trust_before = touched
+            .any(Collection::Members)
+            .then(|| (self.actors.clone(), self.removed_actors.clone()));
+        let mut trust_changed = false;
         for collection in Collection::ALL {
             let everything =
-                touched.whole(collection) || (members_changed && collection != Collection::Rota);
+                touched.whole(collection) || (trust_changed && collection != Collection::Rota);
             let Some(obj) = get_map(doc, &ROOT, collection.key()) else {
                 continue;
             };
@@ -111,9 +115,10 @@ impl Team {
                 }
             }
             if collection == Collection::Members {
-                self.rebuild_actor_index();
-                self.forged_removals = member::settle(&mut self.members, &self.actors);
-                self.rebuild_removed_actors();
+                self.settle_members();
+                trust_changed = trust_before.as_ref().is_some_and(|(actors, removed)| {
+                    *actors != self.actors || *removed != self.removed_actors
+                });
             }
         }
         if touched.whole(Collection::Rota) || touched.any(Collection::Rota) {
@@ -191,11 +196,15 @@ impl Team {
         }
         let member = self.actors.get(&actor)?;
         let removed = self.members.get(member)?;
+        let what = match removed.removed_ms {
+            Some(_) => "wrote after their removal",
+            None => "wrote from a device their member had removed",
+        };
         Some(Forgery {
             claimed: member.clone(),
             actor,
             at_ms: removed.removed_ms.unwrap_or(0),
-            what: "wrote after their removal".into(),
+            what: what.into(),
         })
     }
 
@@ -290,13 +299,70 @@ impl Team {
         self.rota = rota::read(doc);
     }
 
-    fn rebuild_removed_actors(&mut self) {
-        self.removed_actors = self
+    /// Decides who is in the team once the member records are read: device trust,
+    /// removals, and members that a removed member's device added after its removal (they
+    /// count for nothing; deciding that can change the rest, so it is decided again).
+    fn settle_members(&mut self) {
+        self.rebuild_actor_index();
+        self.forged_removals = member::settle(&mut self.members, &self.actors);
+        self.rebuild_removed_actors();
+        let late: Vec<MemberId> = self
             .members
             .values()
-            .filter_map(|m| Some((m, m.removed_at_op?)))
-            .flat_map(|(m, op)| m.devices.iter().map(move |d| (d.actor.clone(), op)))
+            .filter(|m| {
+                m.added_by.as_ref().is_some_and(|(counter, actor)| {
+                    self.removed_actors
+                        .get(actor)
+                        .is_some_and(|cut| counter >= cut)
+                })
+            })
+            .map(|m| m.id.clone())
             .collect();
+        if late.is_empty() {
+            return;
+        }
+        for id in late {
+            let Some(m) = self.members.remove(&id) else {
+                continue;
+            };
+            let Some((_, actor)) = m.added_by else {
+                continue;
+            };
+            let Some(by) = self.actors.get(&actor).cloned() else {
+                continue;
+            };
+            self.ignored_records.insert(
+                id.to_string(),
+                Forgery {
+                    claimed: by,
+                    actor,
+                    at_ms: m.created_ms,
+                    what: format!("added {} after their removal", m.name),
+                },
+            );
+        }
+        self.rebuild_actor_index();
+        self.forged_removals = member::settle(&mut self.members, &self.actors);
+        self.rebuild_removed_actors();
+    }
+
+    /// The cutoff of every device whose writes stop counting: each device of a removed
+    /// member (from the removal), and each device its member removed (from that mark).
+    fn rebuild_removed_actors(&mut self) {
+        let mut cutoffs: HashMap<ActorHex, u64> = HashMap::new();
+        for m in self.members.values() {
+            for d in &m.devices {
+                let cutoff = match (m.removed_at_op, d.removed_at_op) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (a, b) => match a.or(b) {
+                        Some(c) => c,
+                        None => continue,
+                    },
+                };
+                cutoffs.insert(d.actor.clone(), cutoff);
+            }
+        }
+        self.removed_actors = cutoffs;
     }
 
     fn rebuild_actor_index(&mut self) {

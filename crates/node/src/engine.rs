@@ -107,6 +107,12 @@ pub enum EngineError {
          from now (it gives everything you can read, private notes included)"
     )]
     DeviceInviteExpiry,
+    /// An imported file holds compressed changes or a bundle.
+    #[error(
+        "refused the file: it holds compressed changes, which are not taken (they cannot be \
+         measured before they are unpacked); import a saved document instead"
+    )]
+    CompressedImport,
     /// An imported file holds a change over the limits (nothing of the file was taken).
     #[error("refused the file: its change {change} has {why}; nothing was imported")]
     OverLimits {
@@ -875,7 +881,12 @@ impl Engine {
                     }
                     false
                 }
-                Err(crate::sync::screen::ChunkError::NotChanges) => true,
+                Err(crate::sync::screen::ChunkError::Document) => true,
+                // A compressed change or a bundle inflates without a bound before it
+                // can be measured; junk is refused by the load below.
+                Err(crate::sync::screen::ChunkError::OtherChunk) => {
+                    return Err(EngineError::CompressedImport);
+                }
                 Err(crate::sync::screen::ChunkError::NotChunks) => false,
             };
             let mut incoming =

@@ -758,7 +758,7 @@ impl SyncMachine {
                 let mut only_refused_differs = false;
                 let received = sync::Message::decode(&bytes)
                     .map_err(BadFrame::SyncMessage)
-                    .map(|m| {
+                    .and_then(|m| {
                         only_refused_differs =
                             m.need.is_empty() && m.heads.iter().any(|h| refused.contains_key(h));
                         screen_message(m, limits, refused, ps, &team, peer)
@@ -772,8 +772,9 @@ impl SyncMachine {
                 let mut answer = true;
                 if let Ok(merged) = received {
                     let told = ps.state.their_heads.clone().unwrap_or_default();
+                    let holds = holds_all(doc, &told);
                     ps.told(doc, told);
-                    answer = merged || !only_refused_differs || !peer_has_all(doc, ps);
+                    answer = merged || !only_refused_differs || !holds || !peer_has_all(doc, ps);
                 }
                 received.map(|merged| {
                     if merged {
@@ -799,8 +800,11 @@ impl SyncMachine {
             }
             // Exactly one change per push, checked now, applied with the batch, unless
             // it is over the limits.
-            Wire::Changes(bytes) => Change::try_from(bytes.as_slice())
-                .map_err(BadFrame::Change)
+            Wire::Changes(bytes) => screen::change_chunks(&bytes)
+                .ok()
+                .filter(|chunks| chunks.len() == 1)
+                .ok_or(BadFrame::NotChangeChunks)
+                .and_then(|_| Change::try_from(bytes.as_slice()).map_err(BadFrame::Change))
                 .map(|change| match screen::screen(&change, limits, refused) {
                     Ok(()) => self
                         .arrivals
@@ -1194,7 +1198,7 @@ impl SyncMachine {
             if message
                 .changes
                 .iter()
-                .any(|c| screen::change_chunks(c) == Err(ChunkError::NotChanges))
+                .any(|c| screen::change_chunks(c) == Err(ChunkError::Document))
             {
                 let theirs: Vec<ChangeHash> = ps
                     .state
@@ -1428,7 +1432,9 @@ impl SyncMachine {
 
 /// A received sync message with only the changes that pass [`screen::screen`]: the
 /// others are refused (once, logged, shown in the peer's status), and the peer's heads
-/// read past them. Bytes that are not chunks at all are left for Automerge to refuse.
+/// read past them. A whole document is refused and the rest of the message taken; bytes
+/// that are not plain change chunks make the frame bad (Automerge would apply the
+/// chunks before junk, unscreened, and inflate compressed ones without a bound).
 fn screen_message(
     mut m: sync::Message,
     limits: Limits,
@@ -1436,15 +1442,17 @@ fn screen_message(
     ps: &mut PeerSync,
     team: &TeamId,
     peer: DeviceId,
-) -> sync::Message {
+) -> Result<sync::Message, BadFrame> {
     if !m.changes.is_empty() {
         let joined: Vec<u8> = m.changes.iter().flatten().copied().collect();
         match screen::change_chunks(&joined) {
-            Err(ChunkError::NotChanges) => {
+            Err(ChunkError::Document) => {
                 refuse(refused, ps, team, peer, None, Refusal::Document);
                 m.changes = sync::ChunkList::empty();
             }
-            Err(ChunkError::NotChunks) => {}
+            Err(ChunkError::NotChunks | ChunkError::OtherChunk) => {
+                return Err(BadFrame::NotChangeChunks);
+            }
             Ok(chunks) => {
                 let mut kept: Vec<Vec<u8>> = Vec::with_capacity(chunks.len());
                 for chunk in chunks {
@@ -1462,7 +1470,7 @@ fn screen_message(
         }
     }
     m.heads = screen::without_refused(&m.heads, refused);
-    m
+    Ok(m)
 }
 
 /// Refuses a change (or a whole document) a peer sent: remembered so that it is refused
@@ -1602,6 +1610,10 @@ pub enum BadFrame {
     /// Not a list of whole heads.
     #[error("{0} bytes are no list of heads")]
     Heads(usize),
+    /// Changes that are not plain Automerge change chunks (junk, or compressed chunks,
+    /// which could not be screened before they are inflated).
+    #[error("changes that are not plain Automerge change chunks")]
+    NotChangeChunks,
 }
 
 #[cfg(test)]

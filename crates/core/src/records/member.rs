@@ -19,11 +19,16 @@
 //! member's own vote is leaving, in force at once. Otherwise, in a team of three or more
 //! current members a removal is in force once two members other than the one removed
 //! voted for it, so no single member can remove the rest; in a smaller team one vote
-//! does. Votes are never taken back, so once in force a removal stays in force: clearing
-//! `removed_ms` (or writing it) changes nothing, as the reader derives it from the votes.
+//! does. The app never takes a vote back, and clearing `removed_ms` (or writing it)
+//! changes nothing, as the reader derives removals from the votes. (A device that deletes
+//! or overwrites a vote key directly is not yet caught here: Automerge keeps no trace of
+//! the old value that a reader sees cheaply. Refusing such changes on receive comes with
+//! signed changes.)
 //! A `removed_ms` of the old form counts as one vote by the member whose device wrote it.
-//! [`settle`] decides, for the whole team at once and in the order removals took force:
-//! a vote by a member whose own removal took force earlier counts for nothing.
+//! [`settle`] decides, for the whole team at once and in the order of the votes'
+//! operations (Lamport counters, which no one picks as freely as a time): a vote by a
+//! member whose own removal took force earlier counts for nothing, and so does a vote
+//! from a device its member removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,6 +73,11 @@ mod key {
     /// In a device: when one of the member's own devices removed it.
     pub(super) const DEVICE_REMOVED_MS: &str = "removed_ms";
 }
+
+/// How many operations the change that adds a member writes after the member's record
+/// itself (its fields, maps and first device): values the one who added them writes
+/// within these count as written at creation.
+const CREATION_OPS: u64 = 16;
 
 /// The stored level of a skill someone no longer claims.
 const NO_LEVEL: &str = "none";
@@ -131,13 +141,18 @@ pub struct Device {
     /// behind a NAT and after its direct addresses changed.
     #[serde(default)]
     pub relay: Option<String>,
-    /// Whether the entry was written by someone entitled to (the member's own device or
-    /// whoever added the member). Untrusted entries never speak for the member.
+    /// Whether the entry was written by someone entitled to: whoever added the member,
+    /// for the one device added with them, or one of the member's trusted devices before
+    /// it was removed. Untrusted entries never speak for the member.
     pub trusted: bool,
     /// When one of the member's own trusted devices removed it: what it wrote before
     /// still counts, but it is refused from then on and receives nothing new.
     #[serde(default)]
     pub removed_ms: Option<i64>,
+    /// The operation counter of the mark that removed it: its operations from there on
+    /// count for nothing.
+    #[serde(default)]
+    pub removed_at_op: Option<u64>,
 }
 
 impl Device {
@@ -169,6 +184,10 @@ pub struct Member {
     /// Profile fields someone else's device wrote: they count for nothing.
     #[serde(default)]
     pub ignored: Vec<Forgery>,
+    /// The operation that created the record (its counter and device): a member added by
+    /// a removed member's device after the removal counts for nothing.
+    #[serde(default)]
+    pub added_by: Option<(u64, ActorHex)>,
     /// Free text: when they usually have time for coaching.
     pub availability: String,
     /// Paused until this time: not offered as a helper, no nudges.
@@ -369,23 +388,27 @@ pub(crate) fn write_founder(
     Ok(())
 }
 
+/// A device's removal mark as written: when, and the operation (counter and device)
+/// that wrote it.
+type RemovalMark = (i64, Option<(u64, ActorHex)>);
+
 /// Reads one member, deciding which of their device entries are trusted.
 pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Member> {
     let f = Fields::read(doc, obj);
     let creator = actor_of(obj);
     let mut devices: Vec<(Device, Option<(u64, ActorHex)>)> = Vec::new();
     // Each device's removal mark, with the device that wrote it.
-    let mut removal_marks: Vec<Option<(i64, Option<ActorHex>)>> = Vec::new();
+    let mut removal_marks: Vec<Option<RemovalMark>> = Vec::new();
     if let Some(devs) = f.map(key::DEVICES) {
         for (key, entry) in record_ids(doc, devs) {
             let Some(actor) = ActorHex::parse(&key) else {
                 continue;
             };
             let d = Fields::read(doc, &entry);
-            removal_marks.push(
-                d.int(key::DEVICE_REMOVED_MS)
-                    .map(|t| (t, d.actor(key::DEVICE_REMOVED_MS))),
-            );
+            removal_marks.push(d.int(key::DEVICE_REMOVED_MS).map(|t| {
+                let by = d.get(key::DEVICE_REMOVED_MS).and_then(|v| op_of(&v.id));
+                (t, by)
+            }));
             devices.push((
                 Device {
                     actor,
@@ -400,6 +423,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
                     relay: Some(d.text(key::RELAY)).filter(|r| !r.is_empty()),
                     trusted: false,
                     removed_ms: None,
+                    removed_at_op: None,
                 },
                 op_of(&entry),
             ));
@@ -438,19 +462,50 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
             break;
         }
     }
-    // A device's removal counts when one of the member's own trusted devices wrote it.
+    // A device's removal counts when one of the member's own trusted devices wrote it,
+    // and that device was not itself removed before (marks are taken in the order of
+    // their operations, so of two devices removing each other the first mark wins).
+    // What a removed device writes from its removal on counts for nothing: the devices
+    // it links then are not trusted.
+    let mut marks: Vec<(usize, i64, u64, ActorHex)> = removal_marks
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let (at, (counter, by)) = m.and_then(|(at, by)| Some((at, by?)))?;
+            Some((i, at, counter, by))
+        })
+        .collect();
+    marks.sort_by_key(|(_, _, counter, by)| (*counter, by.clone()));
+    for (i, at, counter, by) in marks {
+        let by_device = devices.iter().find(|(d, _)| d.actor == by).map(|(d, _)| d);
+        let entitled = by_device
+            .is_some_and(|d| d.trusted && d.removed_at_op.is_none_or(|cutoff| counter < cutoff));
+        if entitled
+            && let Some((device, _)) = devices.get_mut(i)
+            && device.removed_ms.is_none()
+        {
+            device.removed_ms = Some(at);
+            device.removed_at_op = Some(counter);
+        }
+    }
+    let cutoffs: Vec<(ActorHex, u64)> = devices
+        .iter()
+        .filter_map(|(d, _)| Some((d.actor.clone(), d.removed_at_op?)))
+        .collect();
+    for (device, writer) in &mut devices {
+        if let Some((counter, w)) = writer
+            && cutoffs
+                .iter()
+                .any(|(a, cutoff)| a == w && *counter >= *cutoff)
+        {
+            device.trusted = false;
+        }
+    }
     let trusted: BTreeSet<ActorHex> = devices
         .iter()
         .filter(|(d, _)| d.trusted)
         .map(|(d, _)| d.actor.clone())
         .collect();
-    for ((device, _), mark) in devices.iter_mut().zip(removal_marks) {
-        if let Some((at, Some(by))) = mark
-            && trusted.contains(&by)
-        {
-            device.removed_ms = Some(at);
-        }
-    }
     let mut removal_votes: Vec<RemovalVote> = Vec::new();
     // Two members' first votes made apart each create the map: read every copy, so
     // neither vote is lost to the conflict.
@@ -486,21 +541,29 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
         });
     }
     // What speaks for the member is theirs to write: their name and availability note
-    // (which whoever added them also writes, once), their skills, wishes and snooze
-    // (which the one who added them writes only for a member without a device yet, as
-    // an import restores them). Anything else written there counts for nothing.
+    // (which whoever added them also writes, in the change that adds them), their skills,
+    // wishes and snooze (which the one who added them writes only for a member without a
+    // device yet, as an import restores them). Anything else written there counts for
+    // nothing.
     let creator_may = trusted.is_empty();
-    let own = |writer: Option<ActorHex>, creator_too: bool| {
-        writer.is_some_and(|w| {
-            trusted.contains(&w) || ((creator_too || creator_may) && Some(&w) == creator.as_ref())
+    // The change that created the record writes its first fields right after the
+    // record itself: the one who added the member may write these values then, not later.
+    let created_at_op = op_of(obj).map_or(0, |(c, _)| c);
+    let at_creation = |counter: u64| counter <= created_at_op + CREATION_OPS;
+    let own = |writer: Option<(u64, ActorHex)>, creator_too: bool| {
+        writer.is_some_and(|(counter, w)| {
+            trusted.contains(&w)
+                || (Some(&w) == creator.as_ref()
+                    && (creator_may || (creator_too && at_creation(counter))))
         })
     };
     let mut ignored = Vec::new();
     let mut field = |key: &str, creator_too: bool, f: &Fields| -> bool {
-        let Some(writer) = f.actor(key) else {
+        let Some(written) = f.get(key).and_then(|v| op_of(&v.id)) else {
             return true;
         };
-        let ok = own(Some(writer.clone()), creator_too);
+        let writer = written.1.clone();
+        let ok = own(Some(written), creator_too);
         if !ok {
             ignored.push(Forgery {
                 claimed: id.clone(),
@@ -553,6 +616,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
         removal_votes,
         removed_at_op: None,
         ignored,
+        added_by: op_of(obj),
         availability,
         snoozed_until_ms,
         skills,
@@ -569,6 +633,12 @@ pub(crate) fn settle(
     actors: &std::collections::HashMap<ActorHex, MemberId>,
 ) -> Vec<Forgery> {
     let mut forged = Vec::new();
+    // A device its member removed votes no more from its removal on.
+    let device_cutoffs: std::collections::HashMap<ActorHex, u64> = members
+        .values()
+        .flat_map(|m| m.devices.iter())
+        .filter_map(|d| Some((d.actor.clone(), d.removed_at_op?)))
+        .collect();
     for m in members.values_mut() {
         m.removed_ms = None;
         m.removed_at_op = None;
@@ -577,7 +647,12 @@ pub(crate) fn settle(
             if v.by.is_none() {
                 v.by = writer.cloned();
             }
-            v.genuine = writer.is_some() && writer == v.by.as_ref();
+            let device_removed = v
+                .actor
+                .as_ref()
+                .and_then(|a| device_cutoffs.get(a))
+                .is_some_and(|cutoff| v.op >= *cutoff);
+            v.genuine = writer.is_some() && writer == v.by.as_ref() && !device_removed;
             if !v.genuine
                 && let Some(actor) = &v.actor
             {
@@ -590,7 +665,11 @@ pub(crate) fn settle(
             }
         }
     }
-    // Removals take force one at a time, earliest first, each with the team as it was.
+    // Removals take force one at a time, in the order of their operations (a Lamport
+    // counter grows along every causal chain, and no one chooses it as freely as a
+    // time), each with the team as it was. A vote that became enough only because an
+    // earlier removal shrank the team takes force no earlier than that removal.
+    let mut floor: (u64, i64) = (0, i64::MIN);
     loop {
         let current: BTreeSet<&MemberId> = members
             .values()
@@ -598,7 +677,7 @@ pub(crate) fn settle(
             .map(|m| &m.id)
             .collect();
         let needed = if current.len() >= 3 { 2 } else { 1 };
-        let mut next: Option<(i64, MemberId, u64)> = None;
+        let mut next: Option<(u64, MemberId, i64)> = None;
         for m in members.values().filter(|m| m.removed_ms.is_none()) {
             if current.len() <= 1 {
                 break;
@@ -610,30 +689,30 @@ pub(crate) fn settle(
                     continue;
                 };
                 let e = earliest.entry(by).or_insert(v);
-                if (v.at_ms, v.op) < (e.at_ms, e.op) {
+                if (v.op, v.at_ms) < (e.op, e.at_ms) {
                     *e = v;
                 }
             }
             let in_force = if let Some(own) = earliest.get(&m.id) {
-                Some((own.at_ms, own.op))
+                Some((own.op, own.at_ms))
             } else {
                 let mut votes: Vec<&&RemovalVote> = earliest.values().collect();
-                votes.sort_by_key(|v| (v.at_ms, v.op));
+                votes.sort_by_key(|v| (v.op, v.at_ms));
                 (votes.len() >= needed).then(|| {
                     let deciding = votes[needed - 1];
-                    let op = votes[..needed].iter().map(|v| v.op).max().unwrap_or(0);
-                    (deciding.at_ms, op)
+                    (deciding.op, deciding.at_ms)
                 })
             };
-            if let Some((at, op)) = in_force
+            if let Some((op, at)) = in_force.map(|f| f.max(floor))
                 && next
                     .as_ref()
-                    .is_none_or(|(t, id, _)| (at, &m.id) < (*t, id))
+                    .is_none_or(|(o, id, _)| (op, &m.id) < (*o, id))
             {
-                next = Some((at, m.id.clone(), op));
+                next = Some((op, m.id.clone(), at));
             }
         }
-        let Some((at, id, op)) = next else { break };
+        let Some((op, id, at)) = next else { break };
+        floor = (op, at);
         if let Some(m) = members.get_mut(&id) {
             m.removed_ms = Some(at);
             m.removed_at_op = Some(op);
@@ -929,6 +1008,14 @@ impl MemberOut {
             cx.report.already_present += 1;
             return Ok(());
         }
+        // Someone who left or was removed is not brought back: that takes a new invite.
+        if self.removed_at.is_some() {
+            cx.report.skipped.push(format!(
+                "{} was removed from the team: not restored (rejoining takes a new invite)",
+                self.name
+            ));
+            return Ok(());
+        }
         let err = record_err(&self.id);
         let name = check_name(&self.name).map_err(&err)?;
         let availability = check_availability(&self.availability).map_err(&err)?;
@@ -940,9 +1027,6 @@ impl MemberOut {
             None,
             self.created_at,
         )?;
-        if let Some(t) = self.removed_at {
-            cx.w.put(&obj, key::REMOVED_MS, t)?;
-        }
         let skills = cx.w.child(&obj, key::SKILLS)?;
         for (skill, level) in &self.skills {
             cx.w.put(&skills, &clean_skill(skill).map_err(&err)?, level.as_str())?;

@@ -188,15 +188,9 @@ pub(crate) fn read<D: ReadDoc>(
     let to = opt_member(&f, key::TO)?;
     let from = opt_member(&f, key::FROM)?;
     let created_ms = f.int(key::CREATED_MS).unwrap_or(0);
-    // The offer speaks for its sender: it and its own fields are theirs to write.
-    for field in [
-        key::FROM,
-        key::TO,
-        key::REQUEST,
-        key::TOPIC,
-        key::MESSAGE,
-        key::CREATED_MS,
-    ] {
+    // The offer speaks for its sender: it, and whom and what it is for, are theirs to
+    // write; a rewrite of those by anyone else makes it count for nothing.
+    for field in [key::FROM, key::TO, key::REQUEST, key::TOPIC, key::MESSAGE] {
         if f.get(field).is_none() {
             continue;
         }

@@ -236,27 +236,55 @@ pub(crate) fn read<D: ReadDoc>(
     let f = Fields::read(doc, obj);
     let author = opt_member(&f, key::AUTHOR)?;
     let created_ms = f.int(key::CREATED_MS).unwrap_or(0);
-    for field in [
-        key::AUTHOR,
-        key::TITLE,
-        key::TRIED,
-        key::URGENCY,
-        key::TO,
-        key::CREATED_MS,
-    ] {
-        if f.get(field).is_none() {
-            continue;
-        }
-        if let Err(actor) = check_speaker(actors, obj, &f, &author, field) {
-            return Some(Read::Forged(Forgery {
-                claimed: author,
-                actor,
-                at_ms: created_ms,
-                what: format!("asked for help: {}", f.text(key::TITLE)),
-            }));
-        }
+    // Created, and naming its author, by someone else: the whole request is a forgery.
+    if let Err(actor) = check_speaker(actors, obj, &f, &author, key::AUTHOR) {
+        return Some(Read::Forged(Forgery {
+            claimed: author,
+            actor,
+            at_ms: created_ms,
+            what: format!("asked for help: {}", f.text(key::TITLE)),
+        }));
     }
+    // One of its fields rewritten by someone else: that value counts for nothing (the
+    // request stays, so no one can make another's request vanish with one write).
     let mut ignored = Vec::new();
+    let own = |key: &'static str, ignored: &mut Vec<Forgery>| {
+        let Some(writer) = f.actor(key) else {
+            return true;
+        };
+        if actors.get(&writer) == Some(&author) {
+            return true;
+        }
+        ignored.push(Forgery {
+            claimed: author.clone(),
+            actor: writer,
+            at_ms: created_ms,
+            what: format!("rewrote the {key} of a request"),
+        });
+        false
+    };
+    let title = if own(key::TITLE, &mut ignored) {
+        f.text(key::TITLE)
+    } else {
+        String::new()
+    };
+    let tried = if own(key::TRIED, &mut ignored) {
+        f.text(key::TRIED)
+    } else {
+        String::new()
+    };
+    let urgency = if own(key::URGENCY, &mut ignored) {
+        f.str(key::URGENCY)
+            .and_then(Urgency::parse)
+            .unwrap_or_default()
+    } else {
+        Urgency::default()
+    };
+    let to = if own(key::TO, &mut ignored) {
+        opt_member(&f, key::TO)
+    } else {
+        None
+    };
     let mut claims = Vec::new();
     let mut forged_claims = Vec::new();
     for (member, c, verdict) in own_entries(doc, actors, f.map(key::CLAIMS), key::AT_MS) {
@@ -343,14 +371,11 @@ pub(crate) fn read<D: ReadDoc>(
     Some(Read::Counts(Request {
         id: id.clone(),
         author,
-        title: f.text(key::TITLE),
-        tried: f.text(key::TRIED),
+        title,
+        tried,
         skills: tags(doc, &f, key::SKILLS),
-        urgency: f
-            .str(key::URGENCY)
-            .and_then(Urgency::parse)
-            .unwrap_or_default(),
-        to: opt_member(&f, key::TO),
+        urgency,
+        to,
         created_ms,
         withdrawn_ms,
         resolved_by: resolved_ms.and(resolved_by),

@@ -456,6 +456,16 @@ impl SessionOut {
         let err = record_err(&self.id);
         cx.check_member(&self.coach, &self.id)?;
         cx.check_member(&self.coachee, &self.id)?;
+        // A session is logged by one of the two people in it.
+        if &self.coach != cx.me && &self.coachee != cx.me {
+            cx.report.skipped.push(format!(
+                "session between {} and {} ({}): only they can log it",
+                cx.team.name_of(&self.coach),
+                cx.team.name_of(&self.coachee),
+                self.topic
+            ));
+            return Ok(());
+        }
         let new = NewSession {
             coach: self.coach.clone(),
             coachee: self.coachee.clone(),

@@ -79,7 +79,7 @@ pub(crate) fn read<D: ReadDoc>(
     let from = opt_member(&f, key::FROM)?;
     let to = opt_member(&f, key::TO)?;
     // A thanks speaks for its sender: only their own devices write it.
-    for field in [key::FROM, key::TO, key::TEXT, key::SESSION, key::AT_MS] {
+    for field in [key::FROM, key::TO, key::TEXT, key::SESSION] {
         if f.get(field).is_none() {
             continue;
         }

@@ -280,3 +280,85 @@ fn a_member_removes_a_device_of_their_own_and_nobody_else_can() {
     assert!(!device(&f).is_active());
     assert!(device(&f).trusted, "what it wrote before still counts");
 }
+
+#[test]
+fn a_removed_device_no_longer_votes_or_links_and_a_removed_member_adds_no_one() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo", "Dan"]);
+    let (ana, dan) = (f.id(0), f.id(3));
+    // Ana's second laptop is stolen; she removes it. Afterwards the thief's copy (written
+    // as that laptop, straight into the document) votes to remove Dan and links a
+    // device of its own under Ana.
+    let laptop = crate::testing::actor(9);
+    f.apply(
+        0,
+        Command::AddDevice(crate::NewDevice {
+            member: ana.clone(),
+            actor: laptop.clone(),
+            endpoint: String::new(),
+            label: "stolen laptop".into(),
+            addrs: vec![],
+            relay: None,
+        }),
+    )
+    .expect("linked");
+    f.apply(
+        0,
+        Command::RemoveDevice {
+            device: laptop.clone(),
+        },
+    )
+    .expect("removed");
+    f.sync_all();
+    let thief = crate::testing::actor(10);
+    let bens_device = f.replicas[1].doc.actor().clone();
+    {
+        let doc = f.replicas[1].doc.automerge();
+        doc.set_actor(laptop.to_actor());
+        let votes = map_at(doc, &["members", dan.as_str(), "removals"]);
+        doc.put(&votes, ana.as_str(), 9_i64).expect("put");
+        let devices = map_at(doc, &["members", ana.as_str(), "devices"]);
+        let d = doc
+            .put_object(&devices, thief.as_str(), ObjType::Map)
+            .expect("put");
+        doc.put(&d, "endpoint", "x").expect("put");
+        doc.commit();
+        doc.set_actor(bens_device.to_actor());
+        f.replicas[1].doc.refresh_after_merge();
+    }
+    // With Ben's genuine vote, a counted vote of Ana's would remove Dan.
+    remove(&mut f, 1, 3);
+    f.sync_all();
+    let team = f.replicas[2].doc.team();
+    assert!(
+        team.members[&dan].is_current(),
+        "the removed device's vote does not count"
+    );
+    assert!(
+        team.members[&ana]
+            .devices
+            .iter()
+            .all(|d| d.actor != thief || !d.trusted),
+        "nor does the device it linked"
+    );
+    // Dan, once removed for good, adds a member of his own: that member counts for nothing.
+    remove(&mut f, 2, 3);
+    f.sync_all();
+    assert!(!is_current(&f, 0, 3));
+    let before = f.replicas[3].doc.team().members.len();
+    raw(&mut f, 3, |doc| {
+        let members = map_at(doc, &["members"]);
+        let m = doc
+            .put_object(
+                &members,
+                "0b8e7d5c-0000-4000-8000-00000000d00d",
+                ObjType::Map,
+            )
+            .expect("put");
+        doc.put(&m, "name", "Dan's friend").expect("put");
+        doc.put_object(&m, "devices", ObjType::Map).expect("put");
+    });
+    f.sync_all();
+    let team = f.replicas[0].doc.team();
+    assert!(team.members.values().all(|m| m.name != "Dan's friend"));
+    assert!(team.members.len() <= before);
+}

@@ -214,3 +214,37 @@ fn a_session_between_others_logged_by_a_third_counts_for_nothing() {
     }
     assert_flagged_by_mallory(&f, "logged a session between others");
 }
+
+#[test]
+fn a_rewrite_of_someone_elses_request_or_name_counts_for_nothing_and_hides_nothing() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Mallory"]);
+    let (ana, ben) = (f.id(0), f.id(1));
+    let r = ask(&mut f, 0, "Ana's own words", Urgency::High);
+    f.sync_all();
+    // Mallory rewrites Ana's title; Ana (replica 0, who added everyone) renames Ben
+    // long after she added him.
+    raw(&mut f, 2, |doc| {
+        let mine = map_at(doc, &["requests", r.as_str()]);
+        doc.put(&mine, "title", "Mallory's words").expect("put");
+    });
+    raw(&mut f, 0, |doc| {
+        let member = map_at(doc, &["members", ben.as_str()]);
+        doc.put(&member, "name", "Not Ben").expect("put");
+    });
+    f.sync_all();
+    for i in 0..3 {
+        let team = f.replicas[i].doc.team();
+        let request = &team.requests[&r];
+        assert_eq!(request.author, ana, "replica {i}: the request stays Ana's");
+        assert_eq!(
+            request.title, "",
+            "replica {i}: the rewritten title counts for nothing"
+        );
+        assert_eq!(request.urgency, Urgency::High);
+        assert_eq!(
+            team.members[&ben].name, "",
+            "replica {i}: only Ben renames Ben"
+        );
+    }
+    assert_flagged_by_mallory(&f, "rewrote the title of a request");
+}

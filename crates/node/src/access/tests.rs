@@ -34,6 +34,7 @@ fn member(n: u8, name: &str, devices: &[(u8, bool, &[&str], Option<&str>)]) -> M
         removal_votes: Vec::new(),
         removed_at_op: None,
         ignored: Vec::new(),
+        added_by: None,
         availability: String::new(),
         snoozed_until_ms: None,
         skills: BTreeMap::new(),
@@ -49,6 +50,7 @@ fn member(n: u8, name: &str, devices: &[(u8, bool, &[&str], Option<&str>)]) -> M
                 relay: relay.map(str::to_owned),
                 trusted: *trusted,
                 removed_ms: None,
+                removed_at_op: None,
             })
             .collect(),
     }

@@ -9,11 +9,13 @@
 //! machine remembers it, stops counting it among what the peer has for us, and the
 //! peer's other changes still flow.
 //!
-//! A sync message carries its changes as chunks. Only change chunks are taken: a whole
-//! document (or a bundle) in a message cannot be screened change by change without
-//! loading it, which is the very cost the limits guard against. Automerge sends a
-//! document when a peer lacks more than a third of it; this node sends the changes the
-//! peer lacks instead ([`crate::sync`]), and refuses documents from peers.
+//! A sync message carries its changes as chunks. Only plain change chunks are taken: a
+//! whole document in a message cannot be screened change by change without loading it,
+//! which is the very cost the limits guard against, and a compressed chunk is inflated
+//! without a bound before it can be measured. Automerge sends a document to a peer that
+//! has nothing or lacks more than a third of it; this node sends the changes the peer
+//! lacks instead ([`crate::sync`]), and refuses documents from peers (what else the
+//! message says is taken). Anything else that is not plain change chunks is a bad frame.
 
 use std::collections::HashMap;
 
@@ -134,12 +136,17 @@ pub fn without_refused(
 /// The magic bytes every Automerge chunk starts with.
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 
-/// The type byte of a change chunk and of a compressed change chunk.
-const CHANGE_CHUNKS: [u8; 2] = [1, 2];
+/// The type byte of a document chunk.
+const DOCUMENT_CHUNK: u8 = 0;
 
-/// Splits concatenated Automerge chunks (a sync message's changes) into the change
-/// chunks, or says why not: a chunk of another type (a whole document, a bundle), or
-/// bytes that are not chunks at all.
+/// The type byte of a plain (uncompressed) change chunk: what Automerge sends as a change
+/// and in sync messages. A compressed change chunk is inflated without a bound as it is
+/// read, so it is not taken from peers.
+const CHANGE_CHUNK: u8 = 1;
+
+/// Splits concatenated Automerge chunks (a sync message's changes) into plain change
+/// chunks, or says why not: a whole document, a chunk of another type (compressed, a
+/// bundle), or bytes that are not chunks at all.
 pub fn change_chunks(bytes: &[u8]) -> Result<Vec<&[u8]>, ChunkError> {
     let mut out = Vec::new();
     let mut rest = bytes;
@@ -156,8 +163,11 @@ pub fn change_chunks(bytes: &[u8]) -> Result<Vec<&[u8]>, ChunkError> {
         if total > rest.len() {
             return Err(ChunkError::NotChunks);
         }
-        if !CHANGE_CHUNKS.contains(&kind) {
-            return Err(ChunkError::NotChanges);
+        if kind == DOCUMENT_CHUNK {
+            return Err(ChunkError::Document);
+        }
+        if kind != CHANGE_CHUNK {
+            return Err(ChunkError::OtherChunk);
         }
         out.push(&rest[..total]);
         rest = &rest[total..];
@@ -170,15 +180,17 @@ pub fn change_chunks(bytes: &[u8]) -> Result<Vec<&[u8]>, ChunkError> {
 pub enum ChunkError {
     /// Bytes that are not Automerge chunks.
     NotChunks,
-    /// A whole document or a bundle.
-    NotChanges,
+    /// A whole document.
+    Document,
+    /// A compressed change or a bundle.
+    OtherChunk,
 }
 
 /// An unsigned LEB128 number and the bytes it took.
 fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value: u64 = 0;
-    for (i, b) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f).checked_shl(7 * u32::try_from(i).ok()?)?;
+    for (i, b) in bytes.iter().enumerate().take(9) {
+        value |= u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
             return Some((value, i + 1));
         }
@@ -263,7 +275,10 @@ mod tests {
         both.extend_from_slice(two.raw_bytes());
         let chunks = change_chunks(&both).expect("chunks");
         assert_eq!(chunks, vec![one.raw_bytes(), two.raw_bytes()]);
-        assert_eq!(change_chunks(&doc.save()), Err(ChunkError::NotChanges));
+        assert_eq!(change_chunks(&doc.save()), Err(ChunkError::Document));
+        let mut compressed = one.raw_bytes().to_vec();
+        compressed[8] = 2;
+        assert_eq!(change_chunks(&compressed), Err(ChunkError::OtherChunk));
         assert_eq!(change_chunks(b"garbage"), Err(ChunkError::NotChunks));
         let mut cut = both.clone();
         cut.truncate(both.len() - 3);

@@ -1701,4 +1701,50 @@ fn a_whole_document_in_a_sync_message_is_refused_and_the_peer_stays() {
     let refused = machine.refused(&team(), &rogue);
     assert_eq!(refused.len(), 1);
     assert!(refused[0].reason.contains("whole document"), "{refused:?}");
+    // The oversized change as a change chunk with a junk byte after it, or compressed:
+    // Automerge would apply it unscreened, so the frame is bad, and nothing is applied.
+    let change = theirs
+        .get_last_local_change()
+        .expect("change")
+        .raw_bytes()
+        .to_vec();
+    let mut junk = change.clone();
+    junk.push(0);
+    let mut compressed = change;
+    compressed[8] = 2;
+    for changes in [junk, compressed] {
+        let message = sync::Message {
+            heads: theirs.get_heads(),
+            need: vec![],
+            have: vec![],
+            changes: sync::ChunkList::from(changes),
+            flags: None,
+            version: sync::MessageVersion::V2,
+        };
+        machine.handle(
+            3,
+            Input::Received {
+                team: team(),
+                peer: rogue,
+                wire: Wire::Sync(message.encode()),
+            },
+            &mut docs,
+        );
+        let mut closed = false;
+        while let Some(e) = machine.poll_effect() {
+            closed |= matches!(e, Effect::ClosePeer { .. });
+        }
+        assert!(closed, "a bad frame closes the peer");
+        assert_eq!(docs.0.get_mut(&team()).expect("doc").get_heads(), before);
+        machine.handle(
+            4,
+            Input::SessionUp {
+                team: team(),
+                peer: rogue,
+                session: 2,
+                saved_state: None,
+            },
+            &mut docs,
+        );
+    }
 }
