@@ -262,3 +262,51 @@ fn serve_nodes_converge_within_seconds_after_their_connection_drops_again_and_ag
         });
     }
 }
+
+#[test]
+fn a_device_linked_with_a_short_lived_ticket_is_listed_and_removed_from_the_command_line() {
+    let (a, laptop) = (Device::new(), Device::new());
+    a.init("Ana", "Platform");
+    let serve_a = a.serve();
+    // A device ticket lives minutes, and asking for longer than an hour is refused.
+    let err = a.run(&["invite", "--device", "--expires", "2h"]).fails();
+    assert!(err.contains("between 1 minute and 1 hour"), "{err}");
+    let ticket = a.run(&["--json", "invite", "--device"]).json();
+    let left = ticket["expires_ms"].as_i64().expect("expiry")
+        - peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+    assert!(
+        left <= 10 * 60_000 + 5_000,
+        "ten minutes by default: {left} ms"
+    );
+    laptop
+        .run(&[
+            "join",
+            ticket["ticket"].as_str().expect("ticket"),
+            "--name",
+            "old laptop",
+        ])
+        .ok();
+    let listed = a.run(&["devices"]).ok();
+    assert!(
+        listed.contains("old laptop") && listed.contains("(this device)"),
+        "{listed}"
+    );
+    // Not the device in use, not a device that is not mine; then the laptop, by label.
+    let this = a.run(&["--json", "devices"]).json();
+    let mine = this["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["this_device"] == true)
+        .and_then(|d| d["actor"].as_str())
+        .expect("this device")
+        .to_owned();
+    let err = a.run(&["remove-device", &mine[..8]]).fails();
+    assert!(err.contains("the device you are using"), "{err}");
+    let err = a.run(&["remove-device", "no such laptop"]).fails();
+    assert!(err.contains("no device of yours"), "{err}");
+    a.run(&["remove-device", "old laptop"]).ok();
+    let listed = a.run(&["devices"]).ok();
+    assert!(listed.contains("removed"), "{listed}");
+    assert_eq!(serve_a.terminate(), Some(0));
+}

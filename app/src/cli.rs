@@ -287,6 +287,14 @@ pub enum Cmd {
         /// Who.
         member: String,
     },
+    /// Your devices in the team (each reads everything you can, private notes included).
+    Devices,
+    /// Remove one of your devices (a lost laptop, a device you did not link): it is
+    /// refused from then on. Not the one you are using.
+    RemoveDevice {
+        /// Its label, or the start of its id as `devices` shows it.
+        device: String,
+    },
     /// Stop the app (or `serve`) running on this data dir, as its Quit does.
     Quit,
     /// Drop the running app's (or `serve`'s) connections to teammates and dial them

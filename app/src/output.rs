@@ -475,6 +475,29 @@ pub fn status(s: &StatusReply) -> String {
     out
 }
 
+/// My devices, one per line: id, label, when linked, which one this is.
+pub fn devices(devices: &[peercoach_node::api::DeviceRow]) -> String {
+    let mut out = String::new();
+    for d in devices {
+        let label = if d.label.is_empty() {
+            "(no name)"
+        } else {
+            d.label.as_str()
+        };
+        let _ = writeln!(
+            out,
+            "{}  {label:<20} linked {}{}{}",
+            &d.actor.as_str()[..8.min(d.actor.as_str().len())],
+            format_datetime(d.added_ms),
+            if d.this_device { "  (this device)" } else { "" },
+            d.removed_ms
+                .map(|t| format!("  removed {}", format_datetime(t)))
+                .unwrap_or_default()
+        );
+    }
+    out
+}
+
 /// A change a device sent that was refused, in words.
 pub fn refused(r: &peercoach_node::sync::RefusedChange) -> String {
     match &r.change {

@@ -676,6 +676,30 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                  of the team they already hold cannot be taken back"
             );
         }
+        Cmd::Devices => {
+            cx.show(query::Devices { team: cx.team() }, |devices| {
+                output::devices(devices)
+            })?;
+        }
+        Cmd::RemoveDevice { device } => {
+            let devices = cx.get(query::Devices { team: cx.team() })?;
+            let live: Vec<_> = devices.iter().filter(|d| d.removed_ms.is_none()).collect();
+            let found = peercoach_core::ids::matching(
+                &device,
+                &live,
+                |d| d.actor.as_str(),
+                |d| Some(d.label.as_str()).filter(|l| !l.is_empty()),
+            );
+            let device = match found.as_slice() {
+                [one] => one.actor.clone(),
+                [] => bail!("no device of yours matches \"{device}\" (see `peercoach devices`)"),
+                many => bail!(
+                    "\"{device}\" matches {} of your devices; use more of the id",
+                    many.len()
+                ),
+            };
+            cx.apply(Command::RemoveDevice { device })?;
+        }
         Cmd::Teams => {
             cx.show(call::Teams {}, |teams| output::teams(teams))?;
         }

@@ -91,6 +91,8 @@ pub enum Query {
     },
     /// Members with skills.
     Members,
+    /// My devices in the team.
+    Devices,
     /// Sessions, newest first.
     Sessions,
     /// The skill map.
@@ -322,6 +324,23 @@ pub struct MemberRow {
     pub me: bool,
 }
 
+/// One of my devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRow {
+    /// Its Automerge actor (how a removal names it).
+    pub actor: peercoach_core::ActorHex,
+    /// Its label.
+    pub label: String,
+    /// When it was linked.
+    pub added_ms: i64,
+    /// Its endpoint id, if the record names one.
+    pub endpoint: Option<peercoach_net::DeviceId>,
+    /// The device answering.
+    pub this_device: bool,
+    /// When it was removed, if it was.
+    pub removed_ms: Option<i64>,
+}
+
 /// The rota for a week plus the coaching hour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotaReply {
@@ -453,6 +472,11 @@ pub enum Reply {
     Members {
         /// Rows.
         members: Vec<MemberRow>,
+    },
+    /// My devices.
+    Devices {
+        /// Rows.
+        devices: Vec<DeviceRow>,
     },
     /// Sessions.
     Sessions {

@@ -18,7 +18,8 @@ use peercoach_net::{JoinError, TicketError};
 use peercoach_store::{DataDir, Identity, StoreError, TeamStore};
 
 use crate::api::{
-    ExportFormat, MemberRow, Query, Ref, RefKind, Reply, Request, RotaReply, TeamEntry, b64, unb64,
+    DeviceRow, ExportFormat, MemberRow, Query, Ref, RefKind, Reply, Request, RotaReply, TeamEntry,
+    b64, unb64,
 };
 
 /// Why a request failed. Nothing was written.
@@ -1179,6 +1180,25 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
                     me: Some(&m.id) == me,
                 })
                 .collect(),
+        },
+        Query::Devices => Reply::Devices {
+            devices: me
+                .and_then(|me| team.members.get(me))
+                .map(|m| {
+                    m.devices
+                        .iter()
+                        .filter(|d| d.trusted)
+                        .map(|d| DeviceRow {
+                            actor: d.actor.clone(),
+                            label: d.label.clone(),
+                            added_ms: d.added_ms,
+                            endpoint: d.endpoint,
+                            this_device: &d.actor == doc.actor(),
+                            removed_ms: d.removed_ms,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         },
         Query::Sessions => Reply::Sessions {
             sessions: views::session_rows(team),

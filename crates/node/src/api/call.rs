@@ -21,8 +21,8 @@ use peercoach_core::views::{
 use peercoach_core::{Command, MemberId, TeamId};
 
 use super::{
-    CsvTable, ExportFormat, ImportReport, InviteRow, MemberRow, Query, Ref, Reply, Request,
-    RotaReply, Show, StatusReply, TeamEntry,
+    CsvTable, DeviceRow, ExportFormat, ImportReport, InviteRow, MemberRow, Query, Ref, Reply,
+    Request, RotaReply, Show, StatusReply, TeamEntry,
 };
 
 /// A request that names its reply.
@@ -300,6 +300,12 @@ pub mod query {
         Members { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Members), Vec<MemberRow>, |r| match r {
                 Reply::Members { members } => Ok(members),
+                other => Err(Box::new(other)),
+            };
+        /// My devices in the team, this one included.
+        Devices { /** The team. */ team: Option<TeamId> }
+            => |c| ask(c.team, Query::Devices), Vec<DeviceRow>, |r| match r {
+                Reply::Devices { devices } => Ok(devices),
                 other => Err(Box::new(other)),
             };
         /// Sessions, newest first.
