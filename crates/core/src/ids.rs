@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use peercoach_base::DeviceId;
 use serde::{Deserialize, Serialize};
 
 pub use peercoach_base::{IdError, TeamId, is_uuid};
@@ -137,11 +138,52 @@ record_id_of!(
 
 /// A device's Automerge actor id, as lowercase hex. It is how the document knows which
 /// device wrote an operation, and through the member's device list, which person.
+///
+/// A device writes with a fresh actor every time it opens a document (a *session actor*:
+/// its 32-byte public key, then 8 random bytes), so that two copies of one device — a
+/// laptop restored from a backup while the original still runs — never write the same
+/// (actor, sequence number). What the document's readers care about is the device, so an
+/// operation's session actor reads as the device's key ([`ActorHex::from`]). Devices
+/// from before session actors wrote with one random 16-byte actor for life; those read
+/// as they are, and their member's device entry names both that actor and the device's
+/// key.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ActorHex(String);
 
+/// The bytes of a device's public key, which begin a session actor.
+pub const DEVICE_KEY_LEN: usize = 32;
+
+/// The bytes of a session actor: the device's key and 8 random bytes.
+pub const SESSION_ACTOR_LEN: usize = DEVICE_KEY_LEN + 8;
+
+/// A fresh session actor for the device with this public key.
+pub fn session_actor(device_key: &[u8; DEVICE_KEY_LEN], nonce: [u8; 8]) -> automerge::ActorId {
+    let mut bytes = Vec::with_capacity(SESSION_ACTOR_LEN);
+    bytes.extend_from_slice(device_key);
+    bytes.extend_from_slice(&nonce);
+    automerge::ActorId::from(bytes)
+}
+
+/// The device key a session actor begins with (`None` for an actor of another shape).
+pub fn device_key_of(actor: &automerge::ActorId) -> Option<[u8; DEVICE_KEY_LEN]> {
+    let bytes = actor.to_bytes();
+    (bytes.len() == SESSION_ACTOR_LEN)
+        .then(|| bytes[..DEVICE_KEY_LEN].try_into().ok())
+        .flatten()
+}
+
 impl ActorHex {
+    /// How a device reads whose public key this is: the name its session actors read as.
+    pub fn of_device(device: &DeviceId) -> Self {
+        Self::from_bytes(device.endpoint_id().as_bytes())
+    }
+
+    /// The device this actor writes for (a session actor's key; any other as it is).
+    pub fn device(&self) -> Self {
+        Self::from(&self.to_actor())
+    }
+
     /// From the raw actor bytes.
     pub fn from_bytes(bytes: &[u8]) -> Self {
         let mut s = String::with_capacity(bytes.len() * 2);
@@ -173,8 +215,14 @@ impl ActorHex {
 }
 
 impl From<&automerge::ActorId> for ActorHex {
+    /// The device an actor writes for: a session actor's device key, any other actor
+    /// as it is.
     fn from(actor: &automerge::ActorId) -> Self {
-        Self::from_bytes(actor.to_bytes())
+        let bytes = actor.to_bytes();
+        match bytes.len() {
+            SESSION_ACTOR_LEN => Self::from_bytes(&bytes[..DEVICE_KEY_LEN]),
+            _ => Self::from_bytes(bytes),
+        }
     }
 }
 
@@ -280,5 +328,24 @@ mod tests {
         assert_eq!(ActorHex::parse("AB01FF"), Some(hex));
         assert_eq!(ActorHex::parse("abc"), None);
         assert_eq!(ActorHex::parse("zz"), None);
+    }
+
+    #[test]
+    fn a_session_actor_reads_as_its_device() {
+        let device = DeviceId::from_secret_key_bytes(&[9; 32]);
+        let key = *device.endpoint_id().as_bytes();
+        let one = session_actor(&key, [1; 8]);
+        let two = session_actor(&key, [2; 8]);
+        assert_ne!(one, two, "two sessions of a device write apart");
+        assert_eq!(ActorHex::from(&one), ActorHex::of_device(&device));
+        assert_eq!(ActorHex::from(&two), ActorHex::of_device(&device));
+        assert_eq!(device_key_of(&one), Some(key));
+        let legacy = automerge::ActorId::from(vec![7; 16]);
+        assert_eq!(device_key_of(&legacy), None);
+        assert_eq!(ActorHex::from(&legacy).as_str(), "07".repeat(16));
+        assert_eq!(
+            ActorHex::from_bytes(one.to_bytes()).device(),
+            ActorHex::of_device(&device)
+        );
     }
 }

@@ -86,7 +86,7 @@ pub use command::{Applied, Command, CommandError};
 pub use env::{Env, SeededEnv, SystemEnv};
 pub use ids::{
     ActorHex, CommentId, DutyId, FollowUpId, IdError, MemberId, OfferId, RecordId, RequestId,
-    SessionId, TeamId, ThanksId,
+    SessionId, TeamId, ThanksId, device_key_of, session_actor,
 };
 pub use model::{
     Answer, CoachingHour, Member, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team,

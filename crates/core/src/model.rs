@@ -359,22 +359,34 @@ impl Team {
                         None => continue,
                     },
                 };
-                cutoffs.insert(d.actor.clone(), cutoff);
+                for name in d.names() {
+                    cutoffs.insert(name, cutoff);
+                }
             }
         }
         self.removed_actors = cutoffs;
     }
 
+    /// Who each trusted device's operations speak for, by every name they read as (see
+    /// [`Device::names`]). A name two members' entries claim (a device key planted under
+    /// someone else) belongs to the entry written first.
     fn rebuild_actor_index(&mut self) {
-        self.actors = self
-            .members
-            .values()
-            .flat_map(|m| {
-                m.devices
-                    .iter()
-                    .filter(|d| d.trusted)
-                    .map(|d| (d.actor.clone(), m.id.clone()))
-            })
+        let mut claims: HashMap<ActorHex, (Option<(u64, ActorHex)>, MemberId)> = HashMap::new();
+        for m in self.members.values() {
+            for d in m.devices.iter().filter(|d| d.trusted) {
+                for name in d.names() {
+                    let earlier = claims.get(&name).is_some_and(|(op, _)| {
+                        op.is_some() && (d.entry_op.is_none() || *op < d.entry_op)
+                    });
+                    if !earlier {
+                        claims.insert(name, (d.entry_op.clone(), m.id.clone()));
+                    }
+                }
+            }
+        }
+        self.actors = claims
+            .into_iter()
+            .map(|(name, (_, member))| (name, member))
             .collect();
     }
 }

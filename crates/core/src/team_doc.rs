@@ -42,6 +42,9 @@ pub struct TeamDoc {
     doc: AutoCommit,
     team: Arc<Team>,
     actor: ActorHex,
+    /// The actor this device writes with while the document is open, when it has one (a
+    /// session actor, see [`ActorHex`]).
+    session: Option<automerge::ActorId>,
     /// The heads the read model reflects.
     model_heads: Vec<ChangeHash>,
     /// Where objects sit, for following changes.
@@ -120,6 +123,7 @@ impl TeamDoc {
             doc,
             team,
             actor,
+            session: None,
             model_heads,
             places: Places::default(),
         };
@@ -143,6 +147,7 @@ impl TeamDoc {
     pub fn act_as(&mut self, actor: ActorHex) {
         self.doc.set_actor(actor.to_actor());
         self.actor = actor;
+        self.session = None;
     }
 
     /// The typed view.
@@ -156,7 +161,22 @@ impl TeamDoc {
         Arc::clone(&self.team)
     }
 
-    /// This device's actor.
+    /// Writes from now on with `session`, a session actor of this device (see
+    /// [`ActorHex`]), whenever the document knows the device by its key (an entry that
+    /// names no key keeps the device on its entry's actor).
+    pub fn write_as_session(&mut self, session: automerge::ActorId) {
+        self.session = Some(session);
+    }
+
+    /// The actor the next change is written with.
+    fn writer(&self, me: &MemberId) -> automerge::ActorId {
+        match &self.session {
+            Some(s) if self.team.member_of_actor(&ActorHex::from(s)) == Some(me) => s.clone(),
+            _ => self.actor.to_actor(),
+        }
+    }
+
+    /// This device's actor: the one its device entry is written under.
     pub fn actor(&self) -> &ActorHex {
         &self.actor
     }
@@ -199,6 +219,10 @@ impl TeamDoc {
         match self.team.members.get(&me) {
             Some(m) if m.is_current() => {}
             _ => return Err(CommandError::NotAMember),
+        }
+        let writer = self.writer(&me);
+        if *self.doc.get_actor() != writer {
+            self.doc.set_actor(writer);
         }
         let now_ms = env.now_ms();
         let label = cmd.tag();

@@ -35,6 +35,16 @@ pub fn actor(i: usize) -> ActorHex {
     ActorHex::from_bytes(&bytes)
 }
 
+/// A deterministic device key for device `i`.
+pub fn device_key(i: usize) -> peercoach_base::DeviceId {
+    peercoach_base::DeviceId::from_secret_key_bytes(&[i as u8 + 1; 32])
+}
+
+/// A session actor of device `i` (see [`ActorHex`]), told apart by `session`.
+pub fn session(i: usize, session: u8) -> automerge::ActorId {
+    crate::session_actor(device_key(i).endpoint_id().as_bytes(), [session; 8])
+}
+
 /// 2026-06-01 00:00 UTC, a Monday: the fixtures' epoch.
 pub const START_MS: i64 = 1_780_272_000_000;
 
@@ -47,10 +57,20 @@ impl TeamFixture {
 
     /// Like [`TeamFixture::new`] with a chosen id seed.
     pub fn with_seed(names: &[&str], seed: u64) -> Self {
+        Self::build(names, seed, |i| format!("endpoint-{i}"))
+    }
+
+    /// Like [`TeamFixture::new`], with each device entry naming a real device key
+    /// ([`device_key`]), so that the devices can write with session actors.
+    pub fn with_device_keys(names: &[&str]) -> Self {
+        Self::build(names, 1, |i| device_key(i).to_string())
+    }
+
+    fn build(names: &[&str], seed: u64, endpoint: impl Fn(usize) -> String) -> Self {
         let mut env = SeededEnv::new(seed, START_MS);
         let (first, rest) = names.split_first().expect("at least one member");
         let (mut doc, first_id) =
-            TeamDoc::genesis(actor(0), "Test team", first, "endpoint-0", &mut env)
+            TeamDoc::genesis(actor(0), "Test team", first, &endpoint(0), &mut env)
                 .expect("genesis");
         let mut members = vec![first_id];
         for (i, name) in rest.iter().enumerate() {
@@ -59,7 +79,7 @@ impl TeamFixture {
                     Command::AddMember(NewMember {
                         name: (*name).into(),
                         actor: actor(i + 1),
-                        endpoint: format!("endpoint-{}", i + 1),
+                        endpoint: endpoint(i + 1),
                         label: "laptop".into(),
                         addrs: vec![],
                         relay: None,

@@ -6,6 +6,7 @@ mod export;
 mod membership;
 mod metrics;
 mod rules;
+mod sessions;
 mod speakers;
 mod view_cache;
 mod views;

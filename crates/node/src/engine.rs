@@ -11,8 +11,8 @@ use peercoach_core::metrics::{self, MetricsConfig};
 use peercoach_core::notes::{NoteId, NotesDoc, notes_doc_id};
 use peercoach_core::view_cache::{self, View};
 use peercoach_core::{
-    Applied, Command, CommandError, Env, RequestId, SessionId, SystemEnv, Team, TeamDoc, TeamId,
-    views,
+    ActorHex, Applied, Command, CommandError, Env, RequestId, SessionId, SystemEnv, Team, TeamDoc,
+    TeamId, views,
 };
 use peercoach_net::{JoinError, TicketError};
 use peercoach_store::{DataDir, Identity, StoreError, TeamStore};
@@ -190,6 +190,10 @@ pub struct Engine {
     data: DataDir,
     identity: Identity,
     endpoint_id: String,
+    /// The actor this device writes with until the engine closes: its key and 8 fresh
+    /// random bytes, so two copies of one data dir never write the same (actor, sequence
+    /// number).
+    session: peercoach_core::automerge::ActorId,
     teams: BTreeMap<TeamId, OpenTeam>,
     /// Private notes documents opened so far, by their document id.
     notes: BTreeMap<TeamId, OpenNotes>,
@@ -232,12 +236,17 @@ impl Engine {
         let data = DataDir::open(path)?;
         let identity = data.identity_or_create()?;
         let endpoint_id = endpoint_id_of(&identity);
+        let key = iroh_base::SecretKey::from_bytes(&identity.secret_key).public();
+        let mut nonce = [0u8; 8];
+        peercoach_store::random_bytes(&mut nonce)?;
+        let session = peercoach_core::session_actor(key.as_bytes(), nonce);
         let settings = data.settings();
         Ok(Self {
             settings,
             data,
             identity,
             endpoint_id,
+            session,
             teams: BTreeMap::new(),
             notes: BTreeMap::new(),
             all_open: false,
@@ -368,7 +377,8 @@ impl Engine {
             tracing::warn!("{w}");
             self.warnings.push(w);
         }
-        let (doc, _) = TeamDoc::from_doc_with_view(doc, self.identity.actor_hex(), view);
+        let (mut doc, _) = TeamDoc::from_doc_with_view(doc, self.identity.actor_hex(), view);
+        doc.write_as_session(self.session.clone());
         if let Some(newer) = doc.newer_schema() {
             // Said once, when the team opens: everything keeps working.
             self.warnings.push(format!(
@@ -479,7 +489,7 @@ impl Engine {
                 tracing::warn!("{w}");
                 self.warnings.push(w);
             }
-            let doc = NotesDoc::from_doc(doc, &self.identity.actor_hex());
+            let doc = NotesDoc::from_doc(doc, &ActorHex::from_bytes(self.session.to_bytes()));
             self.notes.insert(
                 id.clone(),
                 OpenNotes {
@@ -671,6 +681,7 @@ impl Engine {
                 .create_team_from_save(&id, doc.automerge(), bytes)?,
             None => self.data.create_team(&id, doc.automerge())?,
         };
+        doc.write_as_session(self.session.clone());
         self.teams.insert(id.clone(), OpenTeam { store, doc });
         self.set_current(&id)?;
         Ok(id)

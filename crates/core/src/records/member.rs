@@ -153,12 +153,36 @@ pub struct Device {
     /// count for nothing.
     #[serde(default)]
     pub removed_at_op: Option<u64>,
+    /// The operation that wrote the entry: of two entries that name one device key, the
+    /// earlier one says whose device it is.
+    #[serde(default)]
+    pub entry_op: Option<(u64, ActorHex)>,
 }
 
 impl Device {
     /// A trusted device that was not removed: it may sync and speak for its member.
     pub fn is_active(&self) -> bool {
         self.trusted && self.removed_ms.is_none()
+    }
+
+    /// The names its operations read as: the entry's actor, and its key (what its
+    /// session actors read as; see [`ActorHex`]).
+    pub fn names(&self) -> impl Iterator<Item = ActorHex> + '_ {
+        std::iter::once(self.actor.clone()).chain(
+            self.endpoint
+                .as_ref()
+                .map(ActorHex::of_device)
+                .filter(|key| *key != self.actor),
+        )
+    }
+
+    /// Whether operations read as `actor` are this device's.
+    pub fn is(&self, actor: &ActorHex) -> bool {
+        self.actor == *actor
+            || self
+                .endpoint
+                .as_ref()
+                .is_some_and(|e| ActorHex::of_device(e) == *actor)
     }
 }
 
@@ -424,6 +448,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
                     trusted: false,
                     removed_ms: None,
                     removed_at_op: None,
+                    entry_op: op_of(&entry),
                 },
                 op_of(&entry),
             ));
@@ -449,7 +474,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
         let trusted: BTreeSet<ActorHex> = devices
             .iter()
             .filter(|(d, _)| d.trusted)
-            .map(|(d, _)| d.actor.clone())
+            .flat_map(|(d, _)| d.names())
             .collect();
         let mut changed = false;
         for (device, writer) in &mut devices {
@@ -477,7 +502,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
         .collect();
     marks.sort_by_key(|(_, _, counter, by)| (*counter, by.clone()));
     for (i, at, counter, by) in marks {
-        let by_device = devices.iter().find(|(d, _)| d.actor == by).map(|(d, _)| d);
+        let by_device = devices.iter().find(|(d, _)| d.is(&by)).map(|(d, _)| d);
         let entitled = by_device
             .is_some_and(|d| d.trusted && d.removed_at_op.is_none_or(|cutoff| counter < cutoff));
         if entitled
@@ -490,7 +515,8 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
     }
     let cutoffs: Vec<(ActorHex, u64)> = devices
         .iter()
-        .filter_map(|(d, _)| Some((d.actor.clone(), d.removed_at_op?)))
+        .filter_map(|(d, _)| Some((d, d.removed_at_op?)))
+        .flat_map(|(d, cutoff)| d.names().map(move |name| (name, cutoff)))
         .collect();
     for (device, writer) in &mut devices {
         if let Some((counter, w)) = writer
@@ -504,7 +530,7 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &MemberId, obj: &ObjId) -> Option<Me
     let trusted: BTreeSet<ActorHex> = devices
         .iter()
         .filter(|(d, _)| d.trusted)
-        .map(|(d, _)| d.actor.clone())
+        .flat_map(|(d, _)| d.names())
         .collect();
     let mut removal_votes: Vec<RemovalVote> = Vec::new();
     // Two members' first votes made apart each create the map: read every copy, so
@@ -637,7 +663,8 @@ pub(crate) fn settle(
     let device_cutoffs: std::collections::HashMap<ActorHex, u64> = members
         .values()
         .flat_map(|m| m.devices.iter())
-        .filter_map(|d| Some((d.actor.clone(), d.removed_at_op?)))
+        .filter_map(|d| Some((d, d.removed_at_op?)))
+        .flat_map(|(d, cutoff)| d.names().map(move |name| (name, cutoff)))
         .collect();
     for m in members.values_mut() {
         m.removed_ms = None;

@@ -51,6 +51,7 @@ fn member(n: u8, name: &str, devices: &[(u8, bool, &[&str], Option<&str>)]) -> M
                 trusted: *trusted,
                 removed_ms: None,
                 removed_at_op: None,
+                entry_op: None,
             })
             .collect(),
     }
