@@ -56,6 +56,10 @@ pub enum JoinReply {
         /// The team document (an Automerge save).
         #[serde(skip)]
         document: Vec<u8>,
+        /// The inviter's signatures of the document's changes (the latest of each actor,
+        /// hex), so the new member can vouch for the history it relays.
+        #[serde(default)]
+        signatures: String,
     },
     /// Refused, with the reason to show.
     Refused {
@@ -71,6 +75,8 @@ pub struct JoinAccepted {
     pub member_id: String,
     /// The team document.
     pub document: Vec<u8>,
+    /// The inviter's signatures of its changes (hex; see [`JoinReply::Accepted`]).
+    pub signatures: String,
 }
 
 /// Why joining failed.
@@ -134,12 +140,17 @@ pub(crate) async fn request_join(
             serde_json::from_slice(&header).map_err(|e| JoinError::Protocol(e.to_string()))?;
         match reply {
             JoinReply::Refused { reason } => Err(JoinError::Refused(reason)),
-            JoinReply::Accepted { member_id, .. } => {
+            JoinReply::Accepted {
+                member_id,
+                signatures,
+                ..
+            } => {
                 let document = frame::expect_frame(&mut recv, Tag::Document, max_frame).await?;
                 traffic.received(document.len());
                 Ok(JoinAccepted {
                     member_id,
                     document,
+                    signatures,
                 })
             }
         }

@@ -59,7 +59,12 @@ pub const ALPN_JOIN: &[u8] = JOIN_ALPNS[0];
 /// accepts each entry, and the TLS handshake settles on the listener's first choice that
 /// the dialer offered. So a newer build that adds `peercoach/sync/2` in front still meets
 /// this one on `/1`, and drops `/1` only when no one in the field needs it.
-pub const SYNC_ALPNS: &[&[u8]] = &[b"peercoach/sync/1"];
+///
+/// `/2` carries signatures before every sync message and pushed change (issue 22). `/1`
+/// is gone: its changes arrive unsigned, and a node refuses unsigned changes, so a `/1`
+/// peer could only ever send what is refused. The two meet no longer; the older app
+/// sees the newer one as unreachable until it updates.
+pub const SYNC_ALPNS: &[&[u8]] = &[b"peercoach/sync/2"];
 /// Every version of the join protocol this build speaks, newest first (as [`SYNC_ALPNS`]).
 pub const JOIN_ALPNS: &[&[u8]] = &[b"peercoach/join/1"];
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use peercoach_core::automerge::{AutoCommit, AutomergeError, Change};
+use peercoach_core::automerge::{ActorId, AutoCommit, AutomergeError, Change};
 use peercoach_core::export::{self, CsvTable, ImportError};
 use peercoach_core::metrics::{self, MetricsConfig};
 use peercoach_core::notes::{NoteId, NotesDoc, notes_doc_id};
@@ -21,6 +21,7 @@ use crate::api::{
     DeviceRow, ExportFormat, MemberRow, Query, Ref, RefKind, Reply, Request, RotaReply, TeamEntry,
     b64, unb64,
 };
+use crate::sync::signed::{self, Signatures, Signer};
 
 /// Why a request failed. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +175,8 @@ pub struct OpenNotes {
     pub store: TeamStore,
     /// The document.
     pub doc: NotesDoc,
+    /// The signatures of its changes.
+    pub signatures: Signatures,
 }
 
 /// One open team.
@@ -183,6 +186,8 @@ pub struct OpenTeam {
     pub store: TeamStore,
     /// Its document and view.
     pub doc: TeamDoc,
+    /// The signatures of its changes.
+    pub signatures: Signatures,
 }
 
 /// A data dir and its open teams.
@@ -389,7 +394,15 @@ impl Engine {
                 peercoach_core::schema::SCHEMA_VERSION
             ));
         }
-        self.teams.insert(id.clone(), OpenTeam { store, doc });
+        let signatures = load_signatures(&store, &mut self.warnings);
+        self.teams.insert(
+            id.clone(),
+            OpenTeam {
+                store,
+                doc,
+                signatures,
+            },
+        );
         Ok(())
     }
 
@@ -490,12 +503,14 @@ impl Engine {
                 self.warnings.push(w);
             }
             let doc = NotesDoc::from_doc(doc, &ActorHex::from_bytes(self.session.to_bytes()));
+            let signatures = load_signatures(&store, &mut self.warnings);
             self.notes.insert(
                 id.clone(),
                 OpenNotes {
                     team: team.clone(),
                     store,
                     doc,
+                    signatures,
                 },
             );
         }
@@ -515,6 +530,21 @@ impl Engine {
     /// The team a private notes document belongs to.
     pub fn team_of_notes(&self, notes_id: &TeamId) -> Option<TeamId> {
         self.notes.get(notes_id).map(|open| open.team.clone())
+    }
+
+    /// Appends the signatures recorded for a synced document's changes since the last
+    /// call to its log (see [`TeamStore::append_signatures`]).
+    pub fn save_signatures(&mut self, id: &TeamId) {
+        let (store, table) = match (self.teams.get_mut(id), self.notes.get_mut(id)) {
+            (Some(open), _) => (&open.store, &mut open.signatures),
+            (None, Some(open)) => (&open.store, &mut open.signatures),
+            (None, None) => return,
+        };
+        if let Some(bytes) = table.take_unsaved()
+            && let Err(e) = store.append_signatures(&bytes)
+        {
+            tracing::warn!(team = %id.short(), error = %e, "could not save signatures");
+        }
     }
 
     /// The files and the document of anything the node syncs: a team, or private notes.
@@ -682,7 +712,14 @@ impl Engine {
             None => self.data.create_team(&id, doc.automerge())?,
         };
         doc.write_as_session(self.session.clone());
-        self.teams.insert(id.clone(), OpenTeam { store, doc });
+        self.teams.insert(
+            id.clone(),
+            OpenTeam {
+                store,
+                doc,
+                signatures: Signatures::default(),
+            },
+        );
         self.set_current(&id)?;
         Ok(id)
     }
@@ -1018,6 +1055,47 @@ impl crate::sync::Docs for Engine {
             open.doc.refresh();
         }
     }
+
+    fn signer(&mut self, team: &TeamId, actor: &ActorId) -> Signer {
+        if let Some(open) = self.teams.get(team) {
+            return signed::signer_in(open.doc.team(), actor).0;
+        }
+        // Private notes: only my own devices write them.
+        let Some(open) = self.notes.get(team).and_then(|n| self.teams.get(&n.team)) else {
+            return Signer::Unknown;
+        };
+        match signed::signer_in(open.doc.team(), actor) {
+            (Signer::Member(device), Some(member)) if open.doc.me() != Some(&member) => {
+                Signer::NotAMember(device)
+            }
+            (signer, _) => signer,
+        }
+    }
+
+    fn signatures(&mut self, team: &TeamId) -> Option<&mut Signatures> {
+        match self.teams.get_mut(team) {
+            Some(open) => Some(&mut open.signatures),
+            None => self.notes.get_mut(team).map(|open| &mut open.signatures),
+        }
+    }
+}
+
+/// The saved signatures of a document's changes; none when the file is missing, and
+/// none with a warning when it cannot be read (what they covered is signed again by its
+/// authors when they send it).
+fn load_signatures(store: &TeamStore, warnings: &mut Vec<String>) -> Signatures {
+    let Some(bytes) = store.signatures() else {
+        return Signatures::default();
+    };
+    Signatures::decode(&bytes).unwrap_or_else(|| {
+        let w = format!(
+            "{}: the saved signatures could not be read; starting without them",
+            store.dir().display()
+        );
+        tracing::warn!("{w}");
+        warnings.push(w);
+        Signatures::default()
+    })
 }
 
 /// Whether two documents start from the same genesis change.

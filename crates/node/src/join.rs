@@ -11,6 +11,7 @@
 //! Nothing here touches the network: the runtime carries the request and the reply, and
 //! tells the sync machine what the answer changed ([`Admission`]).
 
+use crate::sync::signed::Signatures;
 use peercoach_core::automerge::{AutoCommit, ChangeHash};
 use peercoach_core::{ActorHex, Command, CommandError, MemberId, Team, TeamId};
 use peercoach_core::{NewDevice, NewMember};
@@ -221,6 +222,7 @@ pub fn answer_join(
             reply: JoinReply::Accepted {
                 member_id: member.to_string(),
                 document: open.doc.automerge().save(),
+                signatures: data_encoding::HEXLOWER.encode(&open.signatures.encode_tips()),
             },
             joiner_has: Some(open.doc.heads()),
             team: Some(team_id),
@@ -272,6 +274,7 @@ pub fn answer_join(
         reply: JoinReply::Accepted {
             member_id,
             document: open.doc.automerge().save(),
+            signatures: data_encoding::HEXLOWER.encode(&open.signatures.encode_tips()),
         },
         joiner_has: Some(open.doc.heads()),
         team: Some(team_id),
@@ -341,7 +344,17 @@ pub fn finish_join(
     }
     let heads = doc.get_heads();
     let id = engine.add_team_saved(doc, Some(&accepted.document))?;
-    let team_name = engine.open_team(&id)?.doc.team().name.clone();
+    let open = engine.open_team(&id)?;
+    // The inviter's signatures, kept to vouch for the history this device relays; ones
+    // that do not read are left out (the history's authors sign it when they send it).
+    if let Some(sigs) = data_encoding::HEXLOWER
+        .decode(accepted.signatures.as_bytes())
+        .ok()
+        .and_then(|bytes| Signatures::decode(&bytes))
+    {
+        open.signatures.merge(sigs);
+    }
+    let team_name = open.doc.team().name.clone();
     Ok((
         Reply::Joined {
             team_id: id.to_string(),

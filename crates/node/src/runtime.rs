@@ -521,7 +521,11 @@ impl Actor {
             None => store.append(doc),
         };
         match saved {
-            Ok(()) => Some(doc.get_heads()),
+            Ok(()) => {
+                let heads = doc.get_heads();
+                self.engine.save_signatures(team);
+                Some(heads)
+            }
             Err(e) => {
                 tracing::error!(team = %team.short(), error = %e, "could not save changes from peers: telling peers nothing until they are, trying again at every tick");
                 None

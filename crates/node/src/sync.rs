@@ -51,7 +51,8 @@
 //! other input first applies what arrived before it.
 //!
 //! ```
-//! use peercoach_core::automerge::{AutoCommit, Change, AutomergeError};
+//! use peercoach_core::automerge::{ActorId, AutoCommit, Change, AutomergeError};
+//! use peercoach_node::sync::signed::{Signatures, Signer};
 //! use peercoach_node::sync::{Docs, Effect, Input, SyncMachine};
 //! use peercoach_net::{DeviceId, TeamId, Wire};
 //!
@@ -65,6 +66,12 @@
 //!         self.1.apply_changes(changes)
 //!     }
 //!     fn merged(&mut self, _: &TeamId) {}
+//!     fn signer(&mut self, _: &TeamId, _: &ActorId) -> Signer {
+//!         Signer::Unknown
+//!     }
+//!     fn signatures(&mut self, _: &TeamId) -> Option<&mut Signatures> {
+//!         None
+//!     }
 //! }
 //!
 //! let team = TeamId::parse("0b6f5c1e-0000-4000-8000-00000000000a")?;
@@ -81,14 +88,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use iroh_base::SecretKey;
 use peercoach_core::automerge::sync::{self, SyncDoc};
-use peercoach_core::automerge::{AutoCommit, Change, ChangeHash};
+use peercoach_core::automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use peercoach_net::{DeviceId, SendError, TeamId, Wire};
 use serde::{Deserialize, Serialize};
 
 pub mod screen;
+pub mod signed;
 use screen::{ChunkError, Refused};
 pub use screen::{Limits, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, Refusal};
+use signed::{ChangeSig, Envelope, Signatures, Signer, Verdict};
 
 /// How many refused changes a peer's status keeps (the latest).
 const REFUSED_SHOWN: usize = 16;
@@ -152,6 +162,11 @@ pub trait Docs {
     /// The sync protocol merged changes into a team's document: refresh what is kept over
     /// it.
     fn merged(&mut self, team: &TeamId);
+    /// Who may sign the changes of `actor` in a team, as its document says (see
+    /// [`signed`]).
+    fn signer(&mut self, team: &TeamId, actor: &ActorId) -> Signer;
+    /// The team's signatures: the latest signed change of each actor.
+    fn signatures(&mut self, team: &TeamId) -> Option<&mut Signatures>;
 }
 
 /// What happens to the machine.
@@ -333,6 +348,9 @@ struct PeerSync {
     heard: bool,
     /// The latest changes it sent that were refused, oldest first.
     refused: Vec<RefusedChange>,
+    /// Changes refused from this peer alone (unsigned, wrongly signed: the change may be
+    /// genuine, and another peer may hold its signature), for as long as the node runs.
+    refused_from: HashMap<ChangeHash, Refused>,
 }
 
 impl PeerSync {
@@ -352,6 +370,7 @@ impl PeerSync {
             resets: 0,
             heard: false,
             refused: Vec::new(),
+            refused_from: HashMap::new(),
         }
     }
 
@@ -446,6 +465,8 @@ impl Default for Unsaved {
 struct Push {
     from: Option<DeviceId>,
     bytes: Vec<u8>,
+    /// Its device's signature.
+    sig: Option<ChangeSig>,
 }
 
 /// Per team: what is durable, and what waits to be sent until it is.
@@ -497,7 +518,7 @@ impl TeamSync {
 /// a batch at a time; heads are judged after that, against the batch's result.
 #[derive(Debug, Default)]
 struct Arrivals {
-    changes: BTreeMap<TeamId, Vec<(DeviceId, Change)>>,
+    changes: BTreeMap<TeamId, Vec<(DeviceId, Change, Vec<ChangeSig>)>>,
     heads: Vec<((TeamId, DeviceId), Vec<ChangeHash>)>,
 }
 
@@ -523,6 +544,8 @@ pub struct SyncMachine {
     effects: VecDeque<Effect>,
     /// What a peer may make us apply.
     limits: Limits,
+    /// This device's key, which signs its changes.
+    key: Option<SecretKey>,
 }
 
 impl SyncMachine {
@@ -533,6 +556,13 @@ impl SyncMachine {
             limits,
             ..Self::default()
         }
+    }
+
+    /// This machine signs its device's changes with `key` (the device's iroh secret key):
+    /// without one, what it sends is unsigned and peers refuse it.
+    pub fn with_key(mut self, key: SecretKey) -> Self {
+        self.key = Some(key);
+        self
     }
 
     /// The latest changes `peer` sent for `team` that were refused, oldest first.
@@ -601,8 +631,15 @@ impl SyncMachine {
             } => self.session_down(team, peer, session),
             Input::Received { team, peer, wire } => self.received(now_ms, team, peer, wire, docs),
             Input::LocalChange { team, change } => {
+                let sig = change
+                    .as_deref()
+                    .and_then(|bytes| self.sign_local(&team, bytes, docs));
                 if let (Some(t), Some(bytes)) = (self.team(&team, docs), change) {
-                    t.pushes.push(Push { from: None, bytes });
+                    t.pushes.push(Push {
+                        from: None,
+                        bytes,
+                        sig,
+                    });
                 }
                 self.changed.insert(team);
             }
@@ -746,23 +783,41 @@ impl SyncMachine {
             return;
         };
         let limits = self.limits;
+        let mut waiting = None;
         let outcome = match wire {
             Wire::Sync(bytes) => {
-                let Some(doc) = docs.doc(&team) else {
-                    return;
-                };
-                let before = doc.get_heads();
                 // A peer whose heads differ from ours only by changes refused here, and
                 // which asks for nothing, is not answered: both sides would otherwise
                 // answer each other for ever, as their heads never meet.
                 let mut only_refused_differs = false;
-                let received = sync::Message::decode(&bytes)
-                    .map_err(BadFrame::SyncMessage)
-                    .and_then(|m| {
-                        only_refused_differs =
-                            m.need.is_empty() && m.heads.iter().any(|h| refused.contains_key(h));
-                        screen_message(m, limits, refused, ps, &team, peer)
-                    })
+                let screened =
+                    Envelope::decode(&bytes)
+                        .ok_or(BadFrame::Envelope)
+                        .and_then(|envelope| {
+                            let m = sync::Message::decode(&envelope.body)
+                                .map_err(BadFrame::SyncMessage)?;
+                            only_refused_differs = m.need.is_empty()
+                                && m.heads.iter().any(|h| {
+                                    refused.contains_key(h) || ps.refused_from.contains_key(h)
+                                });
+                            let (m, held) = screen_message(
+                                m,
+                                &envelope.sigs,
+                                limits,
+                                refused,
+                                ps,
+                                &team,
+                                peer,
+                                docs,
+                            )?;
+                            waiting = Some((held, envelope.sigs));
+                            Ok(m)
+                        });
+                let Some(doc) = docs.doc(&team) else {
+                    return;
+                };
+                let before = doc.get_heads();
+                let received = screened
                     .and_then(|m| {
                         doc.sync()
                             .receive_sync_message(&mut ps.state, m)
@@ -800,28 +855,167 @@ impl SyncMachine {
             }
             // Exactly one change per push, checked now, applied with the batch, unless
             // it is over the limits.
-            Wire::Changes(bytes) => screen::change_chunks(&bytes)
-                .ok()
-                .filter(|chunks| chunks.len() == 1)
-                .ok_or(BadFrame::NotChangeChunks)
-                .and_then(|_| Change::try_from(bytes.as_slice()).map_err(BadFrame::Change))
-                .map(|change| match screen::screen(&change, limits, refused) {
-                    Ok(()) => self
-                        .arrivals
-                        .changes
-                        .entry(team.clone())
-                        .or_default()
-                        .push((peer, change)),
-                    Err(why) => refuse(refused, ps, &team, peer, Some(&change), why),
+            Wire::Changes(bytes) => Envelope::decode(&bytes)
+                .ok_or(BadFrame::Envelope)
+                .and_then(|envelope| {
+                    screen::change_chunks(&envelope.body)
+                        .ok()
+                        .filter(|chunks| chunks.len() == 1)
+                        .ok_or(BadFrame::NotChangeChunks)?;
+                    let change =
+                        Change::try_from(envelope.body.as_slice()).map_err(BadFrame::Change)?;
+                    Ok((change, envelope.sigs))
+                })
+                .map(|(change, sigs)| {
+                    match screen::screen(&change, limits, refused)
+                        .and_then(|()| screen::not_after(&change, &ps.refused_from))
+                    {
+                        Ok(()) => self
+                            .arrivals
+                            .changes
+                            .entry(team.clone())
+                            .or_default()
+                            .push((peer, change, sigs)),
+                        Err(why) => refuse(refused, ps, &team, peer, Some(&change), why),
+                    }
                 }),
             Wire::Heads(bytes) => decode_heads(&bytes).map(|heads| {
                 let heads = screen::without_refused(&heads, refused);
+                let heads = screen::without_refused(&heads, &ps.refused_from);
                 self.arrivals.heads.push((key.clone(), heads));
             }),
         };
         if let Err(e) = outcome {
             self.drop_bad_peer(&key, &e);
+            return;
         }
+        if let Some((held, sigs)) = waiting {
+            self.judge_waiting(&team, peer, held, &sigs, docs);
+        }
+    }
+
+    /// Changes of a sync message whose device was not known yet, judged again now that
+    /// the rest of the message is applied: applied if signed, refused if their device
+    /// is still unknown with everything they depend on here, and otherwise asked for
+    /// again later.
+    fn judge_waiting(
+        &mut self,
+        team: &TeamId,
+        peer: DeviceId,
+        held: Vec<Change>,
+        sigs: &[ChangeSig],
+        docs: &mut impl Docs,
+    ) {
+        if held.is_empty() {
+            return;
+        }
+        let judged = judge_with(team, &held, sigs, docs);
+        let key = (team.clone(), peer);
+        let mut signed = Vec::new();
+        for (change, verdict) in held.into_iter().zip(judged.verdicts) {
+            match verdict {
+                Verdict::Signed => signed.push(change),
+                Verdict::Refused(why) => {
+                    if let (Some(t), Some(ps)) =
+                        (self.teams.get_mut(team), self.peers.get_mut(&key))
+                    {
+                        refuse(&mut t.refused, ps, team, peer, Some(&change), why);
+                    }
+                }
+                Verdict::Wait => {
+                    if let Some(ps) = self.peers.get_mut(&key) {
+                        ps.ask_resend();
+                    }
+                    if let Some(t) = self.teams.get_mut(team) {
+                        t.rounds.insert(peer);
+                    }
+                }
+            }
+        }
+        if signed.is_empty() {
+            return;
+        }
+        record(team, &signed, &judged.verified, docs);
+        match docs.apply_changes(team, signed) {
+            Ok(()) => {
+                docs.merged(team);
+                self.changed.insert(team.clone());
+                if let Some(t) = self.teams.get_mut(team) {
+                    t.unsaved = Unsaved::Unknown;
+                    t.rounds.insert(peer);
+                }
+            }
+            Err(e) => self.drop_bad_peer(&key, &BadFrame::ChangeRefused(Box::new(e))),
+        }
+    }
+
+    /// Signs a change this device just made, and keeps the signature as its actor's
+    /// latest.
+    fn sign_local(
+        &mut self,
+        team: &TeamId,
+        bytes: &[u8],
+        docs: &mut impl Docs,
+    ) -> Option<ChangeSig> {
+        let key = self.key.as_ref()?;
+        let change = Change::try_from(bytes).ok()?;
+        let sig = ChangeSig::sign(key, change.hash());
+        docs.signatures(team)?.record(&change, sig);
+        Some(sig)
+    }
+
+    /// The signatures to send with `changes`: each change's own where this device holds
+    /// it (kept from when it arrived, or made now for this device's own actors), and
+    /// otherwise the one of its actor's latest change among them, which vouches for the
+    /// earlier ones.
+    fn signatures_for(
+        &mut self,
+        team: &TeamId,
+        changes: &[Vec<u8>],
+        docs: &mut impl Docs,
+    ) -> Vec<ChangeSig> {
+        let me = self.key.as_ref().map(|k| DeviceId::from(k.public()));
+        let mut mine: HashMap<ActorId, bool> = HashMap::new();
+        let mut out = Vec::with_capacity(changes.len());
+        let mut latest: HashMap<ActorId, (u64, Change)> = HashMap::new();
+        for bytes in changes {
+            let Ok(change) = Change::try_from(bytes.as_slice()) else {
+                continue;
+            };
+            let actor = change.actor_id().clone();
+            if let Some(sig) = docs
+                .signatures(team)
+                .and_then(|s| s.get(&actor, &change.hash()))
+            {
+                out.push(sig);
+                continue;
+            }
+            let is_mine = *mine.entry(actor.clone()).or_insert_with(|| {
+                me.is_some_and(|me| docs.signer(team, &actor) == Signer::Member(me))
+            });
+            if let (true, Some(key)) = (is_mine, &self.key) {
+                let sig = ChangeSig::sign(key, change.hash());
+                if let Some(table) = docs.signatures(team) {
+                    table.record(&change, sig);
+                }
+                out.push(sig);
+                continue;
+            }
+            let seq = change.seq();
+            if latest.get(&actor).is_none_or(|(known, _)| *known < seq) {
+                latest.insert(actor, (seq, change));
+            }
+        }
+        // No signature of their own: vouched for by their actor's latest, if we hold it.
+        for (actor, (_, change)) in latest {
+            if let Some(sig) = docs
+                .signatures(team)
+                .and_then(|s| s.get(&actor, &change.hash()))
+            {
+                out.push(sig);
+            }
+        }
+        out
     }
 
     /// Garbage from a member's device: drop that connection, loudly.
@@ -870,7 +1064,7 @@ impl SyncMachine {
     fn apply_arrived(
         &mut self,
         team: &TeamId,
-        arrived: Vec<(DeviceId, Change)>,
+        arrived: Vec<(DeviceId, Change, Vec<ChangeSig>)>,
         docs: &mut impl Docs,
     ) {
         if self.team(team, docs).is_none() {
@@ -880,16 +1074,54 @@ impl SyncMachine {
             return;
         };
         // Only what is new here: a change can arrive from several peers.
-        let hashes: Vec<ChangeHash> = arrived.iter().map(|(_, c)| c.hash()).collect();
+        let hashes: Vec<ChangeHash> = arrived.iter().map(|(_, c, _)| c.hash()).collect();
         let unknown: HashSet<ChangeHash> = doc.get_missing_deps(&hashes).into_iter().collect();
         let mut taken = HashSet::new();
-        let fresh: Vec<(DeviceId, Change)> = arrived
-            .into_iter()
-            .filter(|(_, c)| unknown.contains(&c.hash()) && taken.insert(c.hash()))
-            .collect();
+        let mut fresh: Vec<(DeviceId, Change)> = Vec::new();
+        let mut sigs: HashMap<ChangeHash, ChangeSig> = HashMap::new();
+        for (peer, change, sent) in arrived {
+            if !unknown.contains(&change.hash()) || taken.contains(&change.hash()) {
+                continue;
+            }
+            // Each push is judged alone, with its own signature.
+            let judged = judge_with(team, std::slice::from_ref(&change), &sent, docs);
+            let key = (team.clone(), peer);
+            match judged.verdicts.into_iter().next() {
+                Some(Verdict::Signed) => {
+                    if let Some(sig) = judged.verified.first() {
+                        sigs.insert(change.hash(), *sig);
+                    }
+                    taken.insert(change.hash());
+                    fresh.push((peer, change));
+                }
+                Some(Verdict::Refused(why)) => {
+                    if let (Some(t), Some(ps)) =
+                        (self.teams.get_mut(team), self.peers.get_mut(&key))
+                    {
+                        refuse(&mut t.refused, ps, team, peer, Some(&change), why);
+                    }
+                }
+                // Its device arrives with what it depends on: a round with the peer.
+                Some(Verdict::Wait) | None => {
+                    if let Some(t) = self.teams.get_mut(team) {
+                        t.rounds.insert(peer);
+                    }
+                }
+            }
+        }
         if fresh.is_empty() {
             return;
         }
+        if let Some(table) = docs.signatures(team) {
+            for (_, change) in &fresh {
+                if let Some(sig) = sigs.get(&change.hash()) {
+                    table.record(change, *sig);
+                }
+            }
+        }
+        let Some(doc) = docs.doc(team) else {
+            return;
+        };
         let before = doc.get_heads();
         let mut refused: Vec<(DeviceId, BadFrame)> = Vec::new();
         let all = fresh.iter().map(|(_, c)| c.clone()).collect();
@@ -938,6 +1170,7 @@ impl SyncMachine {
                 t.pushes.push(Push {
                     from: Some(peer),
                     bytes: change.raw_bytes().to_vec(),
+                    sig: sigs.get(&change.hash()).copied(),
                 });
             }
         }
@@ -1127,8 +1360,11 @@ impl SyncMachine {
             for peer in keys {
                 for push in &pushes {
                     if push.from != Some(peer) {
-                        let wire = Wire::Changes(push.bytes.clone());
-                        self.send(team, peer, wire, Some(&heads));
+                        let envelope = Envelope {
+                            sigs: push.sig.into_iter().collect(),
+                            body: push.bytes.clone(),
+                        };
+                        self.send(team, peer, Wire::Changes(envelope.encode()), Some(&heads));
                     }
                 }
                 self.send(team, peer, Wire::Heads(encoded.clone()), None);
@@ -1173,15 +1409,44 @@ impl SyncMachine {
     }
 
     fn send_sync(&mut self, team: &TeamId, peer: DeviceId, docs: &mut impl Docs) {
-        let Some(doc) = docs.doc(team) else {
+        let Some(message) = self.sync_message(team, peer, docs) else {
             return;
         };
-        let Some(ps) = self.peers.get_mut(&(team.clone(), peer)) else {
+        let Some(session) = self
+            .peers
+            .get(&(team.clone(), peer))
+            .and_then(PeerSync::current)
+        else {
             return;
         };
-        let Some(session) = ps.current() else {
-            return;
+        // A chunk may hold several changes back to back.
+        let joined: Vec<u8> = message.changes.iter().flatten().copied().collect();
+        let changes: Vec<Vec<u8>> = screen::change_chunks(&joined)
+            .map(|chunks| chunks.into_iter().map(<[u8]>::to_vec).collect())
+            .unwrap_or_default();
+        let sigs = self.signatures_for(team, &changes, docs);
+        let envelope = Envelope {
+            sigs,
+            body: message.encode(),
         };
+        self.effects.push_back(Effect::Send {
+            team: team.clone(),
+            peer,
+            session,
+            wire: Wire::Sync(envelope.encode()),
+        });
+    }
+
+    /// The next protocol message for a peer, if there is one to send.
+    fn sync_message(
+        &mut self,
+        team: &TeamId,
+        peer: DeviceId,
+        docs: &mut impl Docs,
+    ) -> Option<sync::Message> {
+        let doc = docs.doc(team)?;
+        let ps = self.peers.get_mut(&(team.clone(), peer))?;
+        ps.current()?;
         // Automerge skips a reply when a message it received carried heads equal to ours,
         // assuming every message gets answered before the next arrives. We answer a batch
         // at a time, so we track what we really told this peer: whenever our heads moved
@@ -1217,13 +1482,9 @@ impl SyncMachine {
             }
             tracing::trace!(peer = %peer.short(), heads = ?message.heads, "send sync");
             ps.told_heads = message.heads.clone();
-            self.effects.push_back(Effect::Send {
-                team: team.clone(),
-                peer,
-                session,
-                wire: Wire::Sync(message.encode()),
-            });
+            return Some(message);
         }
+        None
     }
 
     /// Every tick: save sync states now and then, retry failed persists, run
@@ -1430,19 +1691,25 @@ impl SyncMachine {
     }
 }
 
-/// A received sync message with only the changes that pass [`screen::screen`]: the
-/// others are refused (once, logged, shown in the peer's status), and the peer's heads
-/// read past them. A whole document is refused and the rest of the message taken; bytes
-/// that are not plain change chunks make the frame bad (Automerge would apply the
-/// chunks before junk, unscreened, and inflate compressed ones without a bound).
+/// A received sync message with only the changes that pass [`screen::screen`] and whose
+/// device signed them ([`signed`]): the others are refused (once, logged, shown in the
+/// peer's status), and the peer's heads read past them. Changes whose device is not known
+/// yet are returned apart, to be judged once the rest is applied. A whole document is
+/// refused and the rest of the message taken; bytes that are not plain change chunks make
+/// the frame bad (Automerge would apply the chunks before junk, unscreened, and inflate
+/// compressed ones without a bound).
+#[allow(clippy::too_many_arguments)]
 fn screen_message(
     mut m: sync::Message,
+    sigs: &[ChangeSig],
     limits: Limits,
     refused: &mut HashMap<ChangeHash, Refused>,
     ps: &mut PeerSync,
     team: &TeamId,
     peer: DeviceId,
-) -> Result<sync::Message, BadFrame> {
+    docs: &mut impl Docs,
+) -> Result<(sync::Message, Vec<Change>), BadFrame> {
+    let mut waiting = Vec::new();
     if !m.changes.is_empty() {
         let joined: Vec<u8> = m.changes.iter().flatten().copied().collect();
         match screen::change_chunks(&joined) {
@@ -1454,23 +1721,103 @@ fn screen_message(
                 return Err(BadFrame::NotChangeChunks);
             }
             Ok(chunks) => {
-                let mut kept: Vec<Vec<u8>> = Vec::with_capacity(chunks.len());
+                let mut within: Vec<Change> = Vec::with_capacity(chunks.len());
                 for chunk in chunks {
-                    match Change::try_from(chunk) {
-                        Ok(change) => match screen::screen(&change, limits, refused) {
-                            Ok(()) => kept.push(chunk.to_vec()),
-                            Err(why) => refuse(refused, ps, team, peer, Some(&change), why),
-                        },
-                        // Automerge refuses it, and the frame with it.
-                        Err(_) => kept.push(chunk.to_vec()),
+                    // A chunk Automerge cannot read makes the frame bad.
+                    let change = Change::try_from(chunk).map_err(BadFrame::Change)?;
+                    match screen::screen(&change, limits, refused)
+                        .and_then(|()| screen::not_after(&change, &ps.refused_from))
+                    {
+                        Ok(()) => within.push(change),
+                        Err(why) => refuse(refused, ps, team, peer, Some(&change), why),
                     }
                 }
+                let judged = judge_with(team, &within, sigs, docs);
+                let mut kept: Vec<Vec<u8>> = Vec::with_capacity(within.len());
+                let mut signed: Vec<Change> = Vec::with_capacity(within.len());
+                for (change, verdict) in within.into_iter().zip(judged.verdicts) {
+                    match verdict {
+                        Verdict::Signed => {
+                            kept.push(change.raw_bytes().to_vec());
+                            signed.push(change);
+                        }
+                        Verdict::Wait => waiting.push(change),
+                        Verdict::Refused(why) => {
+                            refuse(refused, ps, team, peer, Some(&change), why)
+                        }
+                    }
+                }
+                record(team, &signed, &judged.verified, docs);
                 m.changes = sync::ChunkList::from(kept);
             }
         }
     }
     m.heads = screen::without_refused(&m.heads, refused);
-    Ok(m)
+    m.heads = screen::without_refused(&m.heads, &ps.refused_from);
+    Ok((m, waiting))
+}
+
+/// [`signed::judge`] against a team's document: who signs for each actor, and which
+/// changes it already holds. A change the document holds already counts as signed (it
+/// was judged when it first came; sent again, it changes nothing).
+fn judge_with(
+    team: &TeamId,
+    changes: &[Change],
+    sigs: &[ChangeSig],
+    docs: &mut impl Docs,
+) -> signed::Judged {
+    let mut held: HashSet<ChangeHash> = HashSet::new();
+    if let Some(doc) = docs.doc(team) {
+        for hash in changes
+            .iter()
+            .flat_map(|c| c.deps().iter().copied().chain([c.hash()]))
+        {
+            if doc.get_change_meta_by_hash(&hash).is_some() {
+                held.insert(hash);
+            }
+        }
+    }
+    let new: Vec<Change> = changes
+        .iter()
+        .filter(|c| !held.contains(&c.hash()))
+        .cloned()
+        .collect();
+    let mut signers: HashMap<ActorId, Signer> = HashMap::new();
+    for c in &new {
+        if !signers.contains_key(c.actor_id()) {
+            let signer = docs.signer(team, c.actor_id());
+            signers.insert(c.actor_id().clone(), signer);
+        }
+    }
+    let judged = signed::judge(
+        &new,
+        sigs,
+        |actor| signers.get(actor).copied().unwrap_or(Signer::Unknown),
+        |hash| held.contains(hash),
+    );
+    let mut verdicts = judged.verdicts.into_iter();
+    signed::Judged {
+        verdicts: changes
+            .iter()
+            .map(|c| match held.contains(&c.hash()) {
+                true => Verdict::Signed,
+                false => verdicts.next().unwrap_or(Verdict::Wait),
+            })
+            .collect(),
+        verified: judged.verified,
+    }
+}
+
+/// Keeps the signatures that vouched for changes now taken.
+fn record(team: &TeamId, taken: &[Change], verified: &[ChangeSig], docs: &mut impl Docs) {
+    let Some(table) = docs.signatures(team) else {
+        return;
+    };
+    for sig in verified {
+        if let Some(change) = taken.iter().find(|c| c.hash() == sig.hash) {
+            table.record(change, *sig);
+        }
+    }
 }
 
 /// Refuses a change (or a whole document) a peer sent: remembered so that it is refused
@@ -1485,7 +1832,14 @@ fn refuse(
 ) {
     let mut known = false;
     let mut why = why;
+    // What only the sender is to blame for is refused from it alone.
+    let from_sender = why.from_sender();
     if let Some(c) = change {
+        let refused = if from_sender {
+            &mut ps.refused_from
+        } else {
+            &mut *refused
+        };
         match refused.get(&c.hash()) {
             // Refused before (perhaps from another peer): this peer's status says so too,
             // the log does not again.
@@ -1614,6 +1968,9 @@ pub enum BadFrame {
     /// which could not be screened before they are inflated).
     #[error("changes that are not plain Automerge change chunks")]
     NotChangeChunks,
+    /// A payload without a readable list of signatures before it.
+    #[error("no readable signatures before the payload")]
+    Envelope,
 }
 
 #[cfg(test)]

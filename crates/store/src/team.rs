@@ -419,6 +419,25 @@ impl TeamStore {
         atomic::replace_file(&self.peer_state_path(peer), state, Durability::Hint)
     }
 
+    /// The saved log of signatures of the document's changes, if any.
+    pub fn signatures(&self) -> Option<Vec<u8>> {
+        fs::read(self.dir.join(SIGNATURES)).ok()
+    }
+
+    /// Appends signatures to the log, not fsynced: what a crash loses costs only a
+    /// change relayed without its signature (the peer then takes it from its author, who
+    /// signs its own changes whenever it sends them). A torn last entry is skipped when
+    /// read.
+    pub fn append_signatures(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.dir.join(SIGNATURES);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        file.write_all(bytes).map_err(|e| io_err(&path, e))
+    }
+
     fn peer_state_path(&self, peer: &DeviceId) -> PathBuf {
         self.dir.join("peers").join(format!("{peer}.state"))
     }
@@ -454,6 +473,9 @@ impl TeamStore {
 }
 
 /// How many changes a document holds (its change graph's size: cheap).
+/// The file of the document's signatures.
+const SIGNATURES: &str = "signatures";
+
 fn change_count(doc: &AutoCommit) -> u64 {
     doc.stats().num_changes
 }

@@ -166,23 +166,20 @@ impl Device {
     }
 
     /// The names its operations read as: the entry's actor, and its key (what its
-    /// session actors read as; see [`ActorHex`]).
+    /// session actors read as; see [`ActorHex`]). An entry's actor shaped like a device
+    /// key names only the key its endpoint names: a device's key cannot be claimed by an
+    /// entry for another device.
     pub fn names(&self) -> impl Iterator<Item = ActorHex> + '_ {
-        std::iter::once(self.actor.clone()).chain(
-            self.endpoint
-                .as_ref()
-                .map(ActorHex::of_device)
-                .filter(|key| *key != self.actor),
-        )
+        let key = self.endpoint.as_ref().map(ActorHex::of_device);
+        let own = (self.actor.as_str().len() != 2 * crate::ids::DEVICE_KEY_LEN
+            || key.as_ref() == Some(&self.actor))
+        .then(|| self.actor.clone());
+        own.into_iter().chain(key.filter(|key| *key != self.actor))
     }
 
     /// Whether operations read as `actor` are this device's.
     pub fn is(&self, actor: &ActorHex) -> bool {
-        self.actor == *actor
-            || self
-                .endpoint
-                .as_ref()
-                .is_some_and(|e| ActorHex::of_device(e) == *actor)
+        self.names().any(|name| name == *actor)
     }
 }
 

@@ -108,9 +108,10 @@ impl Node {
         } else {
             None
         };
+        let device_key = iroh_base::SecretKey::from_bytes(&engine.identity().secret_key);
         let actor = Actor {
             engine,
-            sync: SyncMachine::with_limits(options.limits),
+            sync: SyncMachine::with_limits(options.limits).with_key(device_key),
             outboxes: HashMap::new(),
             net: net.clone(),
             net_config: config,

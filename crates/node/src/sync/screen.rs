@@ -71,6 +71,37 @@ pub enum Refusal {
     /// A whole document (or bundle) where changes were expected.
     #[error("a whole document in a sync message (only changes are taken)")]
     Document,
+    /// No signature of its device came with it.
+    #[error("unsigned: no signature of its device came with it")]
+    Unsigned,
+    /// The signature that came with it is not its device's.
+    #[error("bad signature: not made by the device its actor belongs to")]
+    BadSignature,
+    /// Signed by a device that is no member's.
+    #[error("signed by device {0}, which is no member's device")]
+    NotAMember(String),
+    /// Its device is not known, though everything it depends on is here.
+    #[error("written by a device this team does not know")]
+    UnknownDevice,
+    /// It depends on a change refused from the same peer.
+    #[error("it depends on a change refused from this device ({0})")]
+    DependsOnRefusedFromPeer(String),
+}
+
+impl Refusal {
+    /// Whether the sender alone is to blame (a change unsigned or wrongly signed may be
+    /// genuine, and another peer may give it with its signature), rather than the
+    /// change itself.
+    pub fn from_sender(&self) -> bool {
+        matches!(
+            self,
+            Self::Unsigned
+                | Self::BadSignature
+                | Self::NotAMember(_)
+                | Self::UnknownDevice
+                | Self::DependsOnRefusedFromPeer(_)
+        )
+    }
 }
 
 /// A change refused, with its dependencies (a peer's heads that name it are read as
@@ -106,6 +137,17 @@ pub fn screen(
         return Err(Refusal::DependsOnRefused(short(dep)));
     }
     Ok(())
+}
+
+/// Checks that a change does not depend on one refused from the same peer.
+pub fn not_after(
+    change: &Change,
+    refused_from: &HashMap<ChangeHash, Refused>,
+) -> Result<(), Refusal> {
+    match change.deps().iter().find(|d| refused_from.contains_key(d)) {
+        Some(dep) => Err(Refusal::DependsOnRefusedFromPeer(short(dep))),
+        None => Ok(()),
+    }
 }
 
 /// Heads as we should read them: a refused change stands for its dependencies (the

@@ -22,9 +22,9 @@ fn team() -> TeamId {
     TeamId::parse("0b6f5c1e-0000-4000-8000-00000000000a").expect("team id")
 }
 
-/// A node's documents.
+/// A node's documents, with the devices it knows as members' and its signatures.
 #[derive(Default)]
-struct SimDocs(BTreeMap<TeamId, AutoCommit>);
+struct SimDocs(BTreeMap<TeamId, AutoCommit>, BTreeSet<DeviceId>, Signatures);
 
 impl Docs for SimDocs {
     type Error = peercoach_core::automerge::AutomergeError;
@@ -41,6 +41,36 @@ impl Docs for SimDocs {
     }
 
     fn merged(&mut self, _: &TeamId) {}
+
+    fn signer(&mut self, _: &TeamId, actor: &ActorId) -> Signer {
+        match peercoach_core::device_key_of(actor)
+            .and_then(|k| iroh_base::PublicKey::from_bytes(&k).ok())
+            .map(DeviceId::from)
+        {
+            Some(device) if self.1.contains(&device) => Signer::Member(device),
+            Some(device) => Signer::NotAMember(device),
+            None => Signer::Unknown,
+        }
+    }
+
+    fn signatures(&mut self, team: &TeamId) -> Option<&mut Signatures> {
+        self.0.contains_key(team).then_some(&mut self.2)
+    }
+}
+
+/// Device `byte`'s secret key.
+fn secret(byte: u8) -> iroh_base::SecretKey {
+    iroh_base::SecretKey::from_bytes(&[byte; 32])
+}
+
+/// A machine for device `byte`, signing with its key.
+fn machine(byte: u8, limits: Limits) -> SyncMachine {
+    SyncMachine::with_limits(limits).with_key(secret(byte))
+}
+
+/// The body of a frame (what follows its signatures).
+fn body(bytes: &[u8]) -> Vec<u8> {
+    Envelope::decode(bytes).expect("our own envelope").body
 }
 
 /// What the network does wrong.
@@ -58,6 +88,8 @@ struct Faults {
 
 struct SimNode {
     id: DeviceId,
+    /// Its key's byte (see [`secret`]).
+    byte: u8,
     actor: ActorId,
     machine: SyncMachine,
     docs: SimDocs,
@@ -149,16 +181,21 @@ impl World {
         let nodes = (0..n)
             .map(|i| {
                 let byte = u8::try_from(i + 1).expect("few nodes");
-                let actor = ActorId::from(vec![byte; 16]);
+                let actor =
+                    peercoach_core::session_actor(secret(byte).public().as_bytes(), [byte; 8]);
                 let doc = AutoCommit::load(&bytes)
                     .expect("genesis loads")
                     .with_actor(actor.clone());
                 let mut docs = SimDocs::default();
                 docs.0.insert(team(), doc);
+                docs.1 = (1..=n)
+                    .map(|d| DeviceId::from(secret(u8::try_from(d).expect("few")).public()))
+                    .collect();
                 let mut node = SimNode {
                     id: DeviceId::from_secret_key_bytes(&[byte; 32]),
+                    byte,
                     actor,
-                    machine: SyncMachine::default(),
+                    machine: machine(byte, Limits::default()),
                     docs,
                     disk: bytes.clone(),
                     durable: HashSet::new(),
@@ -265,9 +302,15 @@ impl World {
                 } => {
                     self.nodes[i].saved_states.insert(peer, state);
                 }
+                // Honest devices with disks that keep what they saved never send each
+                // other anything to refuse, nor the rogue anything that breaks a frame
+                // (what it sends is refused before it is applied). The rogue's own
+                // document breaks on its forgeries; it may close whom it likes.
+                Effect::ClosePeer { peer, reason } if Some(i) == self.rogue => {
+                    self.closing.push((i, peer));
+                    let _ = reason;
+                }
                 Effect::ClosePeer { peer, reason } => {
-                    // Honest devices with disks that keep what they saved never send
-                    // each other anything to refuse.
                     self.violations.push(format!(
                         "t={} node {i} closed the connection to {}: {reason}",
                         self.now_ms,
@@ -305,9 +348,13 @@ impl World {
     fn send(&mut self, i: usize, peer: DeviceId, session: SessionId, wire: Wire) {
         let announced: Vec<ChangeHash> = match &wire {
             Wire::Heads(bytes) => decode_heads(bytes).expect("our own heads decode"),
-            Wire::Sync(bytes) => sync::Message::decode(bytes).expect("our own message").heads,
+            Wire::Sync(bytes) => {
+                sync::Message::decode(&body(bytes))
+                    .expect("our own message")
+                    .heads
+            }
             Wire::Changes(bytes) => vec![
-                Change::try_from(bytes.as_slice())
+                Change::try_from(body(bytes).as_slice())
                     .expect("our own change")
                     .hash(),
             ],
@@ -509,7 +556,7 @@ impl World {
             .with_actor(node.actor.clone());
         node.docs.0.insert(team(), doc);
         self.resets_before += node.machine.resets;
-        node.machine = SyncMachine::with_limits(node.machine.limits);
+        node.machine = machine(node.byte, node.machine.limits);
         for p in peers {
             self.connect(i, p);
         }
@@ -619,23 +666,20 @@ impl World {
     fn converged(&mut self) -> bool {
         let honest = self.honest();
         let first = self.heads(honest[0]);
-        honest.iter().all(|i| self.heads(*i) == first)
-            && honest.iter().all(|i| {
-                // Nothing waits for a dependency, but a change of the rogue's that
-                // arrived before the change it builds on, which was then refused: it
-                // can never apply.
-                let node = &mut self.nodes[*i];
-                let refused: HashSet<ChangeHash> = node
-                    .machine
-                    .teams
-                    .get(&team())
-                    .map(|t| t.refused.keys().copied().collect())
-                    .unwrap_or_default();
-                node.doc()
-                    .get_missing_deps(&[])
-                    .iter()
-                    .all(|h| refused.contains(h))
-            })
+        if !honest.iter().all(|i| self.heads(*i) == first) {
+            return false;
+        }
+        // Nothing waits for a dependency that an honest device holds. A change of the
+        // rogue's may wait for good on one that no honest device took (refused for
+        // everyone, or from the rogue, or never sent): it can never apply.
+        let missing: Vec<ChangeHash> = honest
+            .iter()
+            .flat_map(|i| self.nodes[*i].doc().get_missing_deps(&[]))
+            .collect();
+        missing
+            .iter()
+            .all(|h| honest.iter().all(|i| !self.has(*i, h)))
+            && (self.rogue.is_some() || missing.is_empty())
     }
 
     fn has(&mut self, i: usize, hash: &ChangeHash) -> bool {
@@ -1249,7 +1293,7 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
     if with_rogue {
         world.rogue = Some(honest_n);
         for i in 0..honest_n {
-            world.nodes[i].machine = SyncMachine::with_limits(TIGHT);
+            world.nodes[i].machine = machine(world.nodes[i].byte, TIGHT);
         }
     }
     world.faults = Faults {
@@ -1261,7 +1305,7 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
     let ops = match generator {
         Generator::AsFound => 100,
         Generator::Extended => 115,
-        Generator::WithRogue => 125,
+        Generator::WithRogue => 130,
     };
     for _ in 0..rng.random_range(20..60) {
         let i = rng.random_range(0..n);
@@ -1272,6 +1316,7 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
                 oversized.push(world.big_edit(honest_n, ops));
             }
             120..=124 if with_rogue => world.edit(honest_n),
+            125..=129 if with_rogue => world.forge(honest_n, i % honest_n),
             0..=39 => world.edit(i),
             40..=54 => world.connect(i, j),
             55..=64 => world.disconnect(i, j),
@@ -1558,6 +1603,42 @@ fn soak_of_random_schedules() {
     assert!(failures.is_empty(), "{} schedules failed", failures.len());
 }
 
+impl World {
+    /// The rogue writes a change as `victim`'s device: the victim's actor and next
+    /// sequence number, signed with the rogue's own key (it has no other), and pushes it.
+    fn forge(&mut self, rogue: usize, victim: usize) {
+        let actor = self.nodes[victim].actor.clone();
+        let own = self.nodes[rogue].actor.clone();
+        let doc = self.nodes[rogue].doc();
+        doc.set_actor(actor);
+        doc.put(ROOT, "forged", true).expect("put");
+        doc.commit();
+        let change = doc.get_last_local_change();
+        doc.set_actor(own);
+        let Some(change) = change else {
+            return;
+        };
+        let bytes = self.nodes[rogue].doc().save();
+        self.write_disk(rogue, bytes);
+        self.batch(
+            rogue,
+            vec![Input::LocalChange {
+                team: team(),
+                change: Some(change.raw_bytes().to_vec()),
+            }],
+        );
+    }
+}
+
+/// A frame payload without signatures.
+fn unsigned(body: Vec<u8>) -> Vec<u8> {
+    Envelope {
+        sigs: Vec::new(),
+        body,
+    }
+    .encode()
+}
+
 /// Limits small enough to exercise with a few dozen operations.
 const TIGHT: Limits = Limits {
     max_ops: 20,
@@ -1596,7 +1677,7 @@ fn a_change_over_the_limits_is_refused_once_and_honest_peers_go_on() {
     // keeps writing on top of it.
     let mut world = World::new(3, 41);
     for i in 0..2 {
-        world.nodes[i].machine = SyncMachine::with_limits(TIGHT);
+        world.nodes[i].machine = machine(world.nodes[i].byte, TIGHT);
     }
     world.connect_all();
     assert!(world.run_until_converged(10_000).is_some());
@@ -1682,7 +1763,7 @@ fn a_whole_document_in_a_sync_message_is_refused_and_the_peer_stays() {
         Input::Received {
             team: team(),
             peer: rogue,
-            wire: Wire::Sync(message.encode()),
+            wire: Wire::Sync(unsigned(message.encode())),
         },
         &mut docs,
     );
@@ -1726,7 +1807,7 @@ fn a_whole_document_in_a_sync_message_is_refused_and_the_peer_stays() {
             Input::Received {
                 team: team(),
                 peer: rogue,
-                wire: Wire::Sync(message.encode()),
+                wire: Wire::Sync(unsigned(message.encode())),
             },
             &mut docs,
         );
