@@ -11,7 +11,7 @@ use peercoach_node::api::{Reply, Request};
 use rand::{RngExt, SeedableRng};
 
 use crate::util::{
-    TestNode, addr_of, converged, env_or, eventually, init_tracing, raw_endpoint, seed,
+    TestNode, addr_of, converged, env_or, eventually, init_tracing, raw_endpoint, seed, signed,
 };
 
 const SOON: Duration = Duration::from_secs(20);
@@ -574,6 +574,7 @@ async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
     nodes[1].stop().await;
     let (ben_key, changes) =
         asks_made_offline(&nodes[1], &team, &["raw one", "raw two", "raw three"]);
+    let frames: Vec<Vec<u8>> = changes.iter().map(|c| signed(&ben_key, c)).collect();
     let rogue = raw_endpoint(ben_key).await;
     let hello = hello(&team);
     let connect = || async {
@@ -590,15 +591,15 @@ async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
     // 1. The first change twice in a row, then the third before the second (it waits for
     //    its dependency), then the first again, replayed.
     let (conn, mut send, _recv) = connect().await;
-    for c in [&changes[0], &changes[0], &changes[2], &changes[0]] {
+    for c in [&frames[0], &frames[0], &frames[2], &frames[0]] {
         frame::write_frame(&mut send, Tag::Changes, c)
             .await
             .expect("frame");
     }
     // 2. The second change cut in the middle of its frame: the connection drops.
-    let mut cut = ((changes[1].len() + 1) as u32).to_le_bytes().to_vec();
+    let mut cut = ((frames[1].len() + 1) as u32).to_le_bytes().to_vec();
     cut.push(Tag::Changes as u8);
-    cut.extend_from_slice(&changes[1][..changes[1].len() / 2]);
+    cut.extend_from_slice(&frames[1][..frames[1].len() / 2]);
     let _ = tokio::io::AsyncWriteExt::write_all(&mut send, &cut).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     conn.close(0u32.into(), b"cut");
@@ -617,7 +618,7 @@ async fn duplicated_replayed_reordered_and_cut_frames_change_nothing_twice() {
     );
     // 3. A new connection brings the second change whole, then everything once more.
     let (conn, mut send, _recv) = connect().await;
-    for c in [&changes[1], &changes[2], &changes[1], &changes[0]] {
+    for c in [&frames[1], &frames[2], &frames[1], &frames[0]] {
         frame::write_frame(&mut send, Tag::Changes, c)
             .await
             .expect("frame");
@@ -789,10 +790,10 @@ fn asks_made_offline(node: &TestNode, team: &str, titles: &[&str]) -> ([u8; 32],
     (identity.secret_key, changes)
 }
 
-/// A newer build offers `peercoach/sync/2` in front of `/1` (and the same for join):
-/// this build answers on `/1`, and the change the newer device sends arrives.
+/// A newer build offers `peercoach/sync/3` in front of `/2` (and the same for join):
+/// this build answers on `/2`, and the signed change the newer device sends arrives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_newer_device_offering_sync_2_and_1_is_answered_on_1() {
+async fn a_newer_device_offering_sync_3_and_2_is_answered_on_2() {
     init_tracing();
     let mut nodes = team_of(2).await;
     let team = nodes[0].team_id().await;
@@ -812,16 +813,17 @@ async fn a_newer_device_offering_sync_2_and_1_is_answered_on_1() {
             tokio::time::timeout(SOON, connecting)
                 .await
                 .expect("no hang")
-                .expect("a member device with a newer app connects")
         }
     };
-    let conn = offer(b"peercoach/sync/2", ALPN_SYNC).await;
+    let conn = offer(b"peercoach/sync/3", ALPN_SYNC)
+        .await
+        .expect("a member device with a newer app connects");
     assert_eq!(conn.alpn(), ALPN_SYNC, "answered on the version both speak");
     let (mut send, _recv) = conn.open_bi().await.expect("stream");
     frame::write_frame(&mut send, Tag::Hello, &hello(&team))
         .await
         .expect("hello");
-    frame::write_frame(&mut send, Tag::Changes, &changes[0])
+    frame::write_frame(&mut send, Tag::Changes, &signed(&ben_key, &changes[0]))
         .await
         .expect("change");
     assert!(
@@ -835,16 +837,164 @@ async fn a_newer_device_offering_sync_2_and_1_is_answered_on_1() {
         "the change sent on the negotiated version applied"
     );
     conn.close(0u32.into(), b"done");
-    let join = offer(b"peercoach/join/2", ALPN_JOIN).await;
+    let join = offer(b"peercoach/join/2", ALPN_JOIN)
+        .await
+        .expect("a newer app's join connects");
     assert_eq!(join.alpn(), ALPN_JOIN, "joins negotiate the same way");
     join.close(0u32.into(), b"done");
     newer.close().await;
 }
 
-/// The other way round: this build dials a newer device that listens on `/2` and `/1`,
-/// preferring `/2`. It offers only what it speaks, so they meet on `/1`.
+/// A teammate whose app predates signed changes speaks `peercoach/sync/1`. This build
+/// still syncs with it: the older app gets every change (bare sync messages, as it reads
+/// them), and what it sends arrives unsigned, so it is refused from it and the peer is
+/// shown as running an older app. Once that device updates, the same edit comes again,
+/// signed by its device, and is applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn this_build_dials_a_newer_device_and_they_meet_on_1() {
+async fn an_older_app_on_sync_1_gets_every_change_and_its_edits_arrive_once_it_updates() {
+    use peercoach_core::automerge::sync::{self, SyncDoc};
+
+    init_tracing();
+    let mut nodes = team_of(2).await;
+    let team = nodes[0].team_id().await;
+    let ben = nodes[1].endpoint_id();
+    nodes[1].stop().await;
+    nodes[0].ask("while Ben was away").await;
+    // Ben's older app: an edit on his own copy, saved there (its own actor, as an older
+    // app writes), and a sync state for Ana's device.
+    let data = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("open");
+    let identity = data.identity().expect("identity").expect("exists");
+    let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
+    let (mut store, doc, _) = data.open_team(&team_id).expect("open team");
+    let mut doc = peercoach_core::TeamDoc::from_doc(doc, identity.actor_hex());
+    doc.apply(
+        peercoach_core::Command::Ask(NewRequest {
+            title: "from the older app".into(),
+            tried: String::new(),
+            skills: vec![],
+            urgency: peercoach_core::Urgency::Normal,
+            to: None,
+        }),
+        &mut peercoach_core::SystemEnv,
+    )
+    .expect("ask");
+    store
+        .append(doc.automerge())
+        .expect("saved on Ben's device");
+    drop((store, data));
+    let older = raw_endpoint(identity.secret_key).await;
+    let conn = tokio::time::timeout(
+        SOON,
+        older.connect(addr_of(&nodes[0]), peercoach_net::ALPN_SYNC_UNSIGNED),
+    )
+    .await
+    .expect("no hang")
+    .expect("a device with an older app still connects");
+    assert_eq!(conn.alpn(), peercoach_net::ALPN_SYNC_UNSIGNED);
+    let (mut send, mut recv) = conn.open_bi().await.expect("stream");
+    frame::write_frame(&mut send, Tag::Hello, &hello(&team))
+        .await
+        .expect("hello");
+    // The older app's side of the protocol, as it ran before signatures: bare messages.
+    let mut state = sync::State::new();
+    let has = |doc: &mut peercoach_core::TeamDoc, title: &str| {
+        doc.refresh_after_merge();
+        doc.shared_team()
+            .requests
+            .values()
+            .any(|r| r.title == title)
+    };
+    if let Some(m) = doc.automerge().sync().generate_sync_message(&mut state) {
+        frame::write_frame(&mut send, Tag::Sync, &m.encode())
+            .await
+            .expect("sync");
+    }
+    let got_everything = tokio::time::timeout(SOON, async {
+        while !has(&mut doc, "while Ben was away") {
+            let Some((tag, bytes)) = frame::read_frame(&mut recv, 64 << 20)
+                .await
+                .expect("a frame")
+            else {
+                return false;
+            };
+            match tag {
+                Tag::Sync => {
+                    let m = sync::Message::decode(&bytes).expect("a bare sync message");
+                    doc.automerge()
+                        .sync()
+                        .receive_sync_message(&mut state, m)
+                        .expect("applies");
+                }
+                Tag::Changes => {
+                    let change = peercoach_core::automerge::Change::from_bytes(bytes)
+                        .expect("a bare change");
+                    doc.automerge().apply_changes([change]).expect("applies");
+                }
+                _ => {}
+            }
+            if let Some(m) = doc.automerge().sync().generate_sync_message(&mut state) {
+                frame::write_frame(&mut send, Tag::Sync, &m.encode())
+                    .await
+                    .expect("sync");
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(got_everything, Ok(true), "the older app gets Ana's edit");
+    let shown = |status: &peercoach_node::api::StatusReply| {
+        status
+            .peers
+            .iter()
+            .find(|p| p.endpoint_id == ben)
+            .map(|p| (p.older_app, p.refused.clone()))
+    };
+    assert!(
+        eventually(SOON, || async {
+            shown(&nodes[0].status().await).is_some_and(|(older, refused)| {
+                older && refused.iter().any(|r| r.reason.starts_with("unsigned"))
+            })
+        })
+        .await,
+        "Ben's device is shown as an older app, its unsigned edit refused: {:?}",
+        shown(&nodes[0].status().await)
+    );
+    assert!(
+        !nodes[0]
+            .titles()
+            .await
+            .contains(&"from the older app".to_string()),
+        "nothing unsigned is applied"
+    );
+    conn.close(0u32.into(), b"done");
+    older.close().await;
+    // Ben updates: the same edit, on his disk all along, now goes out signed.
+    nodes[1].restart().await;
+    assert!(
+        eventually(SOON, || async {
+            nodes[0]
+                .titles()
+                .await
+                .contains(&"from the older app".to_string())
+        })
+        .await,
+        "the edit arrives, signed, once the app is updated"
+    );
+    let all = refs(&nodes);
+    assert!(eventually(SOON, || converged(&all)).await);
+    let after = shown(&nodes[0].status().await);
+    assert!(
+        after
+            .as_ref()
+            .is_some_and(|(older, refused)| !older && refused.is_empty()),
+        "no longer an older app, nothing refused: {after:?}"
+    );
+}
+
+/// The other way round: this build dials a newer device that listens on `/3` and `/2`,
+/// preferring `/3`. It offers only what it speaks, so they meet on `/2`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn this_build_dials_a_newer_device_and_they_meet_on_2() {
     #[derive(Debug, Clone)]
     struct Newer(tokio::sync::mpsc::UnboundedSender<Vec<u8>>);
     impl iroh::protocol::ProtocolHandler for Newer {
@@ -896,7 +1046,7 @@ async fn this_build_dials_a_newer_device_and_they_meet_on_1() {
         .expect("bind Ben's old address");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let router = iroh::protocol::Router::builder(endpoint)
-        .accept(b"peercoach/sync/2", Newer(tx.clone()))
+        .accept(b"peercoach/sync/3", Newer(tx.clone()))
         .accept(ALPN_SYNC, Newer(tx))
         .spawn();
     // Ana's node redials Ben (backoff, at most 30 s).
@@ -910,7 +1060,7 @@ async fn this_build_dials_a_newer_device_and_they_meet_on_1() {
 
 /// Two versions in one team (docs/design.md §10). Node 3 plays a newer build: it writes a
 /// newer `schema_version`, a field on a session that this build does not know, and a
-/// record kind it does not know, and speaks `/2` before `/1`. It talks only to node 1.
+/// record kind it does not know, and speaks `/3` before `/2`. It talks only to node 1.
 /// The current nodes keep syncing and writing, still show the session, and pass what
 /// they do not know on intact: node 2, which never met the newer device, holds it after
 /// its own writes, ready for a second newer device to read.
@@ -966,12 +1116,12 @@ async fn a_newer_node_beside_current_ones_keeps_them_writing_and_its_records_pas
         (identity.secret_key, change)
     };
     let hash = change.hash().to_string();
-    let change = change.raw_bytes().to_vec();
+    let change = signed(&key, change.raw_bytes());
     let newer = raw_endpoint(key).await;
     let options =
         iroh::endpoint::ConnectOptions::new().with_additional_alpns(vec![ALPN_SYNC.to_vec()]);
     let conn = newer
-        .connect_with_opts(addr_of(&nodes[1]), b"peercoach/sync/2", options)
+        .connect_with_opts(addr_of(&nodes[1]), b"peercoach/sync/3", options)
         .await
         .expect("dial")
         .await

@@ -604,3 +604,17 @@ pub fn random_text(rng: &mut impl rand::Rng, len: usize) -> String {
         .map(|_| char::from(b'a' + rng.random_range(0..26)))
         .collect()
 }
+
+/// One change as a `/2` peer sends it in a `Changes` frame: signed with `secret` (the
+/// device key of the actor that wrote it), the signature ahead of the change.
+pub fn signed(secret: &[u8; 32], change: &[u8]) -> Vec<u8> {
+    use peercoach_node::sync::signed::{ChangeSig, Envelope};
+    let parsed = peercoach_core::automerge::Change::from_bytes(change.to_vec())
+        .expect("a change the test built");
+    let key = iroh::SecretKey::from_bytes(secret);
+    Envelope {
+        sigs: vec![ChangeSig::sign(&key, parsed.hash())],
+        body: change.to_vec(),
+    }
+    .encode()
+}

@@ -468,6 +468,9 @@ pub fn status(s: &StatusReply) -> String {
         if p.no_progress_ticks > 0 {
             let _ = writeln!(out, "{:<20} {}", "", no_progress(p.no_progress_ticks));
         }
+        if p.older_app {
+            let _ = writeln!(out, "{:<20} {}", "", OLDER_APP);
+        }
         for r in &p.refused {
             let _ = writeln!(out, "{:<20} {}", "", refused(r));
         }
@@ -498,7 +501,11 @@ pub fn devices(devices: &[peercoach_node::api::DeviceRow]) -> String {
     out
 }
 
+/// A peer whose app predates signed changes, in words.
+pub const OLDER_APP: &str = "runs an older peercoach: it gets every change, but its own edits reach the team only once it updates";
+
 /// A change a device sent that was refused, in words.
+
 pub fn refused(r: &peercoach_node::sync::RefusedChange) -> String {
     match &r.change {
         Some(c) => format!("refused its change {c}: {}", r.reason),

@@ -1026,6 +1026,7 @@ fn bo_behind(status: &peercoach_node::api::StatusReply) -> peercoach_node::api::
         relay_url: None,
         no_progress_ticks: 0,
         refused: vec![],
+        older_app: false,
     }
 }
 

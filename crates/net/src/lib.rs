@@ -4,10 +4,11 @@
 //! endpoint, keeps one long-lived QUIC connection per pair of devices that share a team,
 //! and carries two protocols on it:
 //!
-//! - `peercoach/sync/1`: per shared team, one bi-directional stream that opens with a
-//!   [`Hello`] naming the team, then carries Automerge sync messages as length-prefixed
-//!   frames ([`frame`]). The document logic (sync states, applying messages) lives in the
-//!   node; this crate only moves bytes and reports them as [`NetEvent`]s.
+//! - `peercoach/sync/2` (and `/1`, for older apps): per shared team, one bi-directional
+//!   stream that opens with a [`Hello`] naming the team, then carries Automerge sync
+//!   messages as length-prefixed frames ([`frame`]). The document logic (sync states,
+//!   signatures, applying messages) lives in the node; this crate only moves bytes and
+//!   reports them as [`NetEvent`]s, each session with the version it speaks.
 //! - `peercoach/join/1`: a new member proves the one-time secret of an
 //!   [`InviteTicket`] and receives the team document.
 //!
@@ -60,11 +61,16 @@ pub const ALPN_JOIN: &[u8] = JOIN_ALPNS[0];
 /// the dialer offered. So a newer build that adds `peercoach/sync/2` in front still meets
 /// this one on `/1`, and drops `/1` only when no one in the field needs it.
 ///
-/// `/2` carries signatures before every sync message and pushed change (issue 22). `/1`
-/// is gone: its changes arrive unsigned, and a node refuses unsigned changes, so a `/1`
-/// peer could only ever send what is refused. The two meet no longer; the older app
-/// sees the newer one as unreachable until it updates.
-pub const SYNC_ALPNS: &[&[u8]] = &[b"peercoach/sync/2"];
+/// `/2` carries signatures before every sync message and pushed change (issue 22); `/1`
+/// is the same without them. A node still speaks `/1` with a device whose app is older:
+/// it sends that device everything (an older app checks no signatures), and refuses the
+/// unsigned changes it receives from it, from that device only. The older device's own
+/// edits reach the team once it updates and sends them signed.
+pub const SYNC_ALPNS: &[&[u8]] = &[ALPN_SYNC_SIGNED, ALPN_SYNC_UNSIGNED];
+/// The sync protocol with signatures ahead of every sync message and change.
+pub const ALPN_SYNC_SIGNED: &[u8] = b"peercoach/sync/2";
+/// The sync protocol of apps older than signatures: the same frames, bare.
+pub const ALPN_SYNC_UNSIGNED: &[u8] = b"peercoach/sync/1";
 /// Every version of the join protocol this build speaks, newest first (as [`SYNC_ALPNS`]).
 pub const JOIN_ALPNS: &[&[u8]] = &[b"peercoach/join/1"];
 
@@ -326,6 +332,8 @@ pub enum NetEvent {
         team: TeamId,
         /// Unique per stream.
         session: u64,
+        /// The sync protocol version the two devices settled on (one of [`SYNC_ALPNS`]).
+        alpn: Vec<u8>,
         /// Messages to send on it.
         outbox: Outbox,
     },

@@ -572,6 +572,7 @@ async fn run_session(
             peer: peer_s,
             team: team.clone(),
             session,
+            alpn: connection.alpn().to_vec(),
             outbox,
         })
         .is_err()

@@ -386,6 +386,10 @@ pub struct PeerStatus {
     /// (over the limits, or on top of one that was), with why.
     #[serde(default)]
     pub refused: Vec<crate::sync::RefusedChange>,
+    /// It runs an app older than signed changes (it speaks `peercoach/sync/1`): it gets
+    /// every change, and its own edits are refused until it updates.
+    #[serde(default)]
+    pub older_app: bool,
 }
 
 /// `status`.

@@ -299,6 +299,9 @@ struct Actor {
     sync: SyncMachine,
     /// Where each live session's frames go.
     outboxes: HashMap<SessionId, Outbox>,
+    /// The live sessions with devices whose app predates signatures (`/1`), and whose
+    /// device each is: their frames go out and come in without envelopes.
+    older_apps: HashMap<SessionId, DeviceId>,
     net: Net,
     /// What the endpoint is bound with now.
     net_config: NetConfig,
@@ -467,6 +470,11 @@ impl Actor {
                 session,
                 wire,
             } => {
+                let wire = if self.older_apps.contains_key(&session) {
+                    crate::sync::signed::for_older_app(wire)
+                } else {
+                    wire
+                };
                 let sent = match self.outboxes.get(&session) {
                     Some(outbox) => outbox.send(wire),
                     None => Err(SendError::Closed),
@@ -733,9 +741,14 @@ impl Actor {
                 peer,
                 team,
                 session,
+                alpn,
                 outbox,
             } => {
                 self.outboxes.insert(session, outbox);
+                if alpn == peercoach_net::ALPN_SYNC_UNSIGNED {
+                    tracing::info!(peer = %peer.short(), "this device runs an app older than signed changes: its edits wait until it updates");
+                    self.older_apps.insert(session, peer);
+                }
                 let saved_state = self
                     .engine
                     .synced_mut(&team)
@@ -750,16 +763,17 @@ impl Actor {
             NetEvent::Received {
                 peer,
                 team,
-                session: _,
+                session,
                 message,
                 // Given back to the network's inbound budget once the frame is handled.
                 credit,
             } => {
-                self.feed(Input::Received {
-                    team,
-                    peer,
-                    wire: message,
-                });
+                let wire = if self.older_apps.contains_key(&session) {
+                    crate::sync::signed::from_older_app(message)
+                } else {
+                    message
+                };
+                self.feed(Input::Received { team, peer, wire });
                 drop(credit);
             }
             NetEvent::SessionDown {
@@ -770,6 +784,7 @@ impl Actor {
             } => {
                 tracing::debug!(peer = %peer.short(), session, %reason, "session down");
                 self.outboxes.remove(&session);
+                self.older_apps.remove(&session);
                 self.feed(Input::SessionDown {
                     team,
                     peer,

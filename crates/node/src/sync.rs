@@ -354,6 +354,17 @@ struct PeerSync {
 }
 
 impl PeerSync {
+    /// A change this peer sent is applied, signed: if it was refused from this peer
+    /// before (sent unsigned by an older app, which has since updated), it is no longer.
+    fn accepted(&mut self, hash: &ChangeHash) {
+        self.refused_from.remove(hash);
+        if !self.refused.is_empty() {
+            let short = screen::short(hash);
+            self.refused
+                .retain(|r| r.change.as_deref() != Some(short.as_str()));
+        }
+    }
+
     fn new(state: sync::State) -> Self {
         Self {
             state,
@@ -733,6 +744,10 @@ impl SyncMachine {
         tracing::trace!(peer = %peer.short(), session, live = ps.sessions.len(), "session up");
         ps.sessions.push(session);
         ps.restart_protocol();
+        // What it sent unsigned (an older app) may come signed on this session: it
+        // updated. So those changes count again as ones it holds, to be asked for.
+        ps.refused_from
+            .retain(|_, refused| refused.why != Refusal::Unsigned);
         // A new session is a fresh start for the liveness rule too.
         ps.stalled_ticks = 0;
         ps.resets = 0;
@@ -914,7 +929,12 @@ impl SyncMachine {
         let mut signed = Vec::new();
         for (change, verdict) in held.into_iter().zip(judged.verdicts) {
             match verdict {
-                Verdict::Signed => signed.push(change),
+                Verdict::Signed => {
+                    if let Some(ps) = self.peers.get_mut(&key) {
+                        ps.accepted(&change.hash());
+                    }
+                    signed.push(change);
+                }
                 Verdict::Refused(why) => {
                     if let (Some(t), Some(ps)) =
                         (self.teams.get_mut(team), self.peers.get_mut(&key))
@@ -1090,6 +1110,9 @@ impl SyncMachine {
                 Some(Verdict::Signed) => {
                     if let Some(sig) = judged.verified.first() {
                         sigs.insert(change.hash(), *sig);
+                    }
+                    if let Some(ps) = self.peers.get_mut(&key) {
+                        ps.accepted(&change.hash());
                     }
                     taken.insert(change.hash());
                     fresh.push((peer, change));
@@ -1738,6 +1761,7 @@ fn screen_message(
                 for (change, verdict) in within.into_iter().zip(judged.verdicts) {
                     match verdict {
                         Verdict::Signed => {
+                            ps.accepted(&change.hash());
                             kept.push(change.raw_bytes().to_vec());
                             signed.push(change);
                         }

@@ -146,6 +146,17 @@ impl SyncScreen {
                 });
             // What a device sent that was refused before it was applied: the person sees
             // which device, and why.
+            for p in status.peers.iter().filter(|p| p.older_app) {
+                ui.colored_label(
+                    theme::warn(ui),
+                    format!(
+                        "{} ({}) {}",
+                        p.name,
+                        p.endpoint_id.short(),
+                        crate::output::OLDER_APP
+                    ),
+                );
+            }
             for p in status.peers.iter().filter(|p| !p.refused.is_empty()) {
                 for r in &p.refused {
                     ui.colored_label(

@@ -113,6 +113,7 @@ impl Node {
             engine,
             sync: SyncMachine::with_limits(options.limits).with_key(device_key),
             outboxes: HashMap::new(),
+            older_apps: HashMap::new(),
             net: net.clone(),
             net_config: config,
             forced_loopback: options.loopback_only,

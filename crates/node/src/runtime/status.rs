@@ -35,6 +35,7 @@ impl Actor {
                 relay_url: device.relay.clone(),
                 no_progress_ticks: self.sync.no_progress_ticks(&id, &device_id),
                 refused: self.sync.refused(&id, &device_id),
+                older_app: self.older_apps.values().any(|d| *d == device_id),
             });
         }
         Ok(Reply::Status(StatusReply {

@@ -20,13 +20,18 @@
 //! refused from the peer that sent it — the change may be genuine, and an honest peer
 //! that holds its signature still gives it to us. So a forged change reusing a device's
 //! next (actor, sequence number) is set aside without blocking the real one.
+//!
+//! A device whose app predates signatures speaks `peercoach/sync/1`: the same frames
+//! without envelopes. The runtime still syncs with it ([`for_older_app`],
+//! [`from_older_app`]): it gets everything, and what it sends arrives unsigned, so it is
+//! refused from it alone until it updates and sends its edits again, signed.
 
 use std::collections::{HashMap, HashSet};
 
 use iroh_base::{SecretKey, Signature};
 use peercoach_core::automerge::{ActorId, Change, ChangeHash};
 use peercoach_core::{ActorHex, MemberId, Team, device_key_of};
-use peercoach_net::DeviceId;
+use peercoach_net::{DeviceId, Wire};
 
 use super::Refusal;
 
@@ -120,6 +125,36 @@ impl Envelope {
             sigs,
             body: bytes[end..].to_vec(),
         })
+    }
+}
+
+/// A frame as an older app (`/1`) reads it: the body without the signatures.
+pub fn for_older_app(wire: Wire) -> Wire {
+    let body = |bytes: Vec<u8>| match Envelope::decode(&bytes) {
+        Some(envelope) => envelope.body,
+        None => bytes,
+    };
+    match wire {
+        Wire::Sync(bytes) => Wire::Sync(body(bytes)),
+        Wire::Changes(bytes) => Wire::Changes(body(bytes)),
+        other => other,
+    }
+}
+
+/// A frame from an older app (`/1`) as this build reads frames: the body, with no
+/// signatures (so the changes in it are refused as unsigned).
+pub fn from_older_app(wire: Wire) -> Wire {
+    let unsigned = |body: Vec<u8>| {
+        Envelope {
+            sigs: Vec::new(),
+            body,
+        }
+        .encode()
+    };
+    match wire {
+        Wire::Sync(bytes) => Wire::Sync(unsigned(bytes)),
+        Wire::Changes(bytes) => Wire::Changes(unsigned(bytes)),
+        other => other,
     }
 }
 
