@@ -267,3 +267,187 @@ async fn a_change_over_the_limits_from_a_member_is_refused_and_the_team_syncs_on
         assert!(grown < 64 * 1024, "the log grew by {grown} bytes");
     }
 }
+
+/// Asks `title` on a team document as the member whose device key is `key`, writing with
+/// `actor` (a modified app writes what it likes). Returns the document with the change.
+fn ask_as(
+    doc: peercoach_core::automerge::AutoCommit,
+    key: &peercoach_net::DeviceId,
+    actor: peercoach_core::automerge::ActorId,
+    title: &str,
+) -> peercoach_core::automerge::AutoCommit {
+    let mut doc = peercoach_core::TeamDoc::from_doc(doc, peercoach_core::ActorHex::of_device(key));
+    doc.write_as_session(actor.clone());
+    doc.apply(
+        Command::Ask(peercoach_core::NewRequest {
+            title: title.into(),
+            tried: String::new(),
+            skills: vec![],
+            urgency: peercoach_core::Urgency::Normal,
+            to: None,
+        }),
+        &mut peercoach_core::SystemEnv,
+    )
+    .expect("ask");
+    let written = doc
+        .automerge()
+        .get_last_local_change()
+        .expect("a change")
+        .actor_id()
+        .clone();
+    assert_eq!(written, actor, "written under the actor asked for");
+    doc.automerge().clone()
+}
+
+/// The actor of the latest change a device wrote in `doc` (its current session).
+fn session_of(
+    doc: &mut peercoach_core::automerge::AutoCommit,
+    device: &peercoach_net::DeviceId,
+) -> peercoach_core::automerge::ActorId {
+    doc.get_changes(&[])
+        .iter()
+        .filter(|c| {
+            peercoach_core::device_key_of(c.actor_id())
+                .is_some_and(|k| k == *device.endpoint_id().as_bytes())
+        })
+        .max_by_key(|c| c.seq())
+        .map(|c| c.actor_id().clone())
+        .expect("a change of that device")
+}
+
+/// Mallory's device runs a modified app: it writes a request in Ana's name, under Ana's
+/// own current actor and next sequence number, while Ana's real next change is on its
+/// way. Her device cannot sign for Ana's key, so every honest node refuses the forgery
+/// from her alone, says so in her status line, and takes Ana's real change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_forged_in_another_members_name_is_refused_and_the_real_one_arrives() {
+    init_tracing();
+    let first = TestNode::start().await;
+    first.create_team("Node0").await;
+    let mut nodes = vec![first];
+    for i in 1..3 {
+        let node = TestNode::start().await;
+        let ticket = nodes[i - 1].invite().await;
+        node.join(&ticket, &format!("Node{i}")).await.expect("join");
+        nodes.push(node);
+    }
+    nodes[0].ask("Ana's first").await;
+    let everyone: Vec<&TestNode> = nodes.iter().collect();
+    assert!(eventually(SOON, || converged(&everyone)).await);
+    let team = nodes[0].team_id().await;
+    let ana = nodes[0].endpoint_id();
+    nodes[2].stop().await;
+    {
+        let dir = peercoach_store::DataDir::open(nodes[2].dir.path()).expect("data dir");
+        let id = peercoach_core::TeamId::parse(&team).expect("team id");
+        let (mut store, mut doc, _) = dir.open_team(&id).expect("team");
+        let actor = session_of(&mut doc, &ana);
+        let mut forged = ask_as(doc, &ana, actor, "Forged: Ana wants Ben out");
+        store.append(&mut forged).expect("append");
+    }
+    // Ana's real next change, under the same actor.
+    nodes[0].ask("Ana's real second").await;
+    nodes[2].restart().await;
+    let mallory = nodes[2].endpoint_id();
+    for node in &nodes[..2] {
+        assert!(
+            eventually(SOON, || async {
+                node.status().await.peers.iter().any(|p| {
+                    p.endpoint_id == mallory
+                        && p.refused.iter().any(|r| {
+                            r.reason.starts_with("unsigned")
+                                || r.reason.starts_with("bad signature")
+                        })
+                })
+            })
+            .await,
+            "the forgery is refused from Mallory's device, and her status says so"
+        );
+    }
+    nodes[0].ask("After the forgery").await;
+    let honest: Vec<&TestNode> = nodes[..2].iter().collect();
+    for node in &honest {
+        assert!(
+            eventually(SOON, || async {
+                let titles = node.titles().await;
+                titles.contains(&"Ana's real second".to_string())
+                    && titles.contains(&"After the forgery".to_string())
+            })
+            .await,
+            "Ana's real changes arrive"
+        );
+        let titles = node.titles().await;
+        assert!(
+            !titles.iter().any(|t| t.starts_with("Forged")),
+            "no forgery shown: {titles:?}"
+        );
+    }
+    assert!(eventually(SOON, || converged(&honest)).await);
+}
+
+/// A file merged into a team brings this device's own edits, and nothing of another
+/// member's that no signature here vouches for: such a change would be refused by every
+/// peer, and so would every later edit built on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_file_brings_my_own_edits_and_no_unsigned_edit_of_another_member() {
+    init_tracing();
+    let mut nodes = Vec::new();
+    let first = TestNode::start().await;
+    first.create_team("Node0").await;
+    nodes.push(first);
+    let node = TestNode::start().await;
+    node.join(&nodes[0].invite().await, "Node1")
+        .await
+        .expect("join");
+    nodes.push(node);
+    let everyone: Vec<&TestNode> = nodes.iter().collect();
+    assert!(eventually(SOON, || converged(&everyone)).await);
+    let team = nodes[0].team_id().await;
+    let (ana, ben) = (nodes[0].endpoint_id(), nodes[1].endpoint_id());
+    // A file made from Ana's copy: an edit of her own (a backup from before a lost
+    // disk), and one made up in Ben's name.
+    nodes[0].stop().await;
+    let file = {
+        let dir = peercoach_store::DataDir::open(nodes[0].dir.path()).expect("data dir");
+        let id = peercoach_core::TeamId::parse(&team).expect("team id");
+        let (_store, mut doc, _) = dir.open_team(&id).expect("team");
+        let bens = peercoach_core::session_actor(ben.endpoint_id().as_bytes(), [9; 8]);
+        let anas = peercoach_core::session_actor(ana.endpoint_id().as_bytes(), [7; 8]);
+        let mut made_up = ask_as(doc.fork(), &ben, bens, "Made up in Ben's name");
+        let mut own = ask_as(doc.fork(), &ana, anas, "My own, from the backup");
+        doc.merge(&mut made_up).expect("merge");
+        doc.merge(&mut own).expect("merge");
+        doc.save()
+    };
+    nodes[0].restart().await;
+    let reply = nodes[0]
+        .ok(Request::Import {
+            team: None,
+            bytes_b64: peercoach_node::api::b64(&file),
+        })
+        .await;
+    let summary = format!("{reply:?}");
+    assert!(summary.contains("left out 1 change "), "{summary}");
+    let titles = nodes[0].titles().await;
+    assert!(
+        titles.contains(&"My own, from the backup".to_string()),
+        "{titles:?}"
+    );
+    assert!(
+        !titles.iter().any(|t| t.starts_with("Made up")),
+        "{titles:?}"
+    );
+    // Ben's device takes Ana's own edit from her: her device signs it as it goes.
+    assert!(
+        eventually(SOON, || async {
+            nodes[1]
+                .titles()
+                .await
+                .contains(&"My own, from the backup".to_string())
+        })
+        .await,
+        "my own edit reaches the team"
+    );
+    let everyone: Vec<&TestNode> = nodes.iter().collect();
+    assert!(eventually(SOON, || converged(&everyone)).await);
+}

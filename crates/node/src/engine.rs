@@ -2,10 +2,10 @@
 //! networking; the node wraps it with sync, and the CLI uses it directly when no node
 //! runs on the data dir.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use peercoach_core::automerge::{ActorId, AutoCommit, AutomergeError, Change};
+use peercoach_core::automerge::{ActorId, AutoCommit, AutomergeError, Change, ChangeHash};
 use peercoach_core::export::{self, CsvTable, ImportError};
 use peercoach_core::metrics::{self, MetricsConfig};
 use peercoach_core::notes::{NoteId, NotesDoc, notes_doc_id};
@@ -14,7 +14,7 @@ use peercoach_core::{
     ActorHex, Applied, Command, CommandError, Env, RequestId, SessionId, SystemEnv, Team, TeamDoc,
     TeamId, views,
 };
-use peercoach_net::{JoinError, TicketError};
+use peercoach_net::{DeviceId, JoinError, TicketError};
 use peercoach_store::{DataDir, Identity, StoreError, TeamStore};
 
 use crate::api::{
@@ -965,11 +965,11 @@ impl Engine {
                 return Err(EngineError::ForeignHistory);
             }
             let before = open.doc.team().clone();
-            open.doc
-                .automerge()
-                .merge(&mut incoming)
-                .map_err(|e| EngineError::Merge(Box::new(e)))?;
-            open.doc.refresh_after_merge();
+            let me = DeviceId::from(
+                iroh_base::SecretKey::from_bytes(&self.identity.secret_key).public(),
+            );
+            let (taken, left_out) = importable(open, &mut incoming, me);
+            open.doc.apply_changes(taken)?;
             self.save_or_undo(&id)?;
             let Some(open) = self.teams.get(&id) else {
                 return Err(EngineError::UnknownTeam(id.to_string()));
@@ -979,9 +979,17 @@ impl Engine {
                 .saturating_sub(
                     before.requests.len() + before.offers.len() + before.sessions.len(),
                 );
+            let mut summary = format!("merged the file into {}: {added} new records", after.name);
+            if left_out > 0 {
+                summary.push_str(&format!(
+                    "; left out {left_out} {} made on other members' devices that no \
+                     signature here vouches for (they reach you from those devices)",
+                    if left_out == 1 { "change" } else { "changes" }
+                ));
+            }
             return Ok(Reply::Done {
                 created: None,
-                summary: format!("merged the file into {}: {added} new records", after.name),
+                summary,
             });
         }
         if bytes.first() == Some(&b'{') {
@@ -1008,6 +1016,49 @@ impl Engine {
         }
         Err(EngineError::UnknownFileFormat)
     }
+}
+
+/// The changes of a file merged into a team that this device may take, in causal order,
+/// and how many it leaves out. A file carries no signatures, and a peer takes nothing
+/// unsigned: a change from a file that this device cannot vouch for would be refused by
+/// every peer, and so would every later change of ours built on it. So a file brings
+/// what this device wrote (its own actors: it signs them when it sends them, as it
+/// would its own backup restored), and another device's changes only where a signature
+/// this device holds covers them; the rest, and whatever depends on it, is left out.
+fn importable(
+    open: &mut OpenTeam,
+    incoming: &mut AutoCommit,
+    me: DeviceId,
+) -> (Vec<Change>, usize) {
+    let new: Vec<Change> = incoming
+        .get_changes(&[])
+        .into_iter()
+        .filter(|c| {
+            open.doc
+                .automerge()
+                .get_change_meta_by_hash(&c.hash())
+                .is_none()
+        })
+        .collect();
+    let team = open.doc.team();
+    let judged = signed::judge(
+        &new,
+        &open.signatures.all(),
+        |actor| signed::signer_in(team, actor).0,
+        |_| false,
+    );
+    let mut left: HashSet<ChangeHash> = HashSet::new();
+    let mut taken = Vec::with_capacity(new.len());
+    for (change, verdict) in new.into_iter().zip(judged.verdicts) {
+        let vouched = verdict == signed::Verdict::Signed
+            || signed::signer_in(team, change.actor_id()).0 == Signer::Member(me);
+        if vouched && !change.deps().iter().any(|d| left.contains(d)) {
+            taken.push(change);
+        } else {
+            left.insert(change.hash());
+        }
+    }
+    (taken, left.len())
 }
 
 /// One change of an imported file against the limits peers' changes meet.
