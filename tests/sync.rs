@@ -1206,3 +1206,202 @@ async fn a_newer_node_beside_current_ones_keeps_them_writing_and_its_records_pas
         Some(2)
     );
 }
+
+/// Ben's device speaks raw frames with changes it made itself: one unsigned, one signed
+/// by a key that is not his device's, and one written under the session actor of a
+/// device no member has, signed by that device. Each is refused from Ben alone, with its
+/// reason in Ana's status, and Ben's properly signed change after them is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_wrongly_signed_and_non_member_changes_are_refused_over_the_wire() {
+    use peercoach_node::sync::signed::{ChangeSig, Envelope};
+
+    init_tracing();
+    let mut nodes = team_of(2).await;
+    let team = nodes[0].team_id().await;
+    let ben = nodes[1].endpoint_id();
+    nodes[1].stop().await;
+    let (ben_key, changes) = asks_made_offline(
+        &nodes[1],
+        &team,
+        &["unsigned", "wrongly signed", "signed, at last"],
+    );
+    // A device no member has, writing with a session actor of its own key.
+    let stranger = iroh::SecretKey::from_bytes(&[0x51; 32]);
+    let strangers = {
+        let data = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("open");
+        let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
+        let (_store, doc, _) = data.open_team(&team_id).expect("open team");
+        let mut doc = peercoach_core::TeamDoc::from_doc(
+            doc,
+            peercoach_core::ActorHex::of_device(&peercoach_net::DeviceId::from(stranger.public())),
+        );
+        let mut am = doc.automerge().clone();
+        am.set_actor(peercoach_core::session_actor(
+            stranger.public().as_bytes(),
+            [1; 8],
+        ));
+        use peercoach_core::automerge::transaction::Transactable;
+        am.put(peercoach_core::automerge::ROOT, "stranger", "was here")
+            .expect("put");
+        am.commit();
+        let change = am.get_last_local_change().expect("a change");
+        Envelope {
+            sigs: vec![ChangeSig::sign(&stranger, change.hash())],
+            body: change.raw_bytes().to_vec(),
+        }
+        .encode()
+    };
+    let unsigned = Envelope {
+        sigs: vec![],
+        body: changes[0].clone(),
+    }
+    .encode();
+    let wrong_key = iroh::SecretKey::from_bytes(&[0x77; 32]);
+    let wrongly = {
+        let change =
+            peercoach_core::automerge::Change::from_bytes(changes[1].clone()).expect("a change");
+        Envelope {
+            sigs: vec![ChangeSig::sign(&wrong_key, change.hash())],
+            body: changes[1].clone(),
+        }
+        .encode()
+    };
+    let rogue = raw_endpoint(ben_key).await;
+    let conn = tokio::time::timeout(SOON, rogue.connect(addr_of(&nodes[0]), ALPN_SYNC))
+        .await
+        .expect("no hang")
+        .expect("a member device connects");
+    let (mut send, _recv) = conn.open_bi().await.expect("stream");
+    frame::write_frame(&mut send, Tag::Hello, &hello(&team))
+        .await
+        .expect("hello");
+    for payload in [&unsigned, &wrongly, &strangers] {
+        frame::write_frame(&mut send, Tag::Changes, payload)
+            .await
+            .expect("frame");
+    }
+    let reasons = || async {
+        nodes[0]
+            .status()
+            .await
+            .peers
+            .into_iter()
+            .find(|p| p.endpoint_id == ben)
+            .map(|p| p.refused.into_iter().map(|r| r.reason).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert!(
+        eventually(SOON, || async {
+            let r = reasons().await;
+            r.iter().any(|r| r.starts_with("unsigned"))
+                && r.iter().any(|r| r.starts_with("bad signature"))
+                && r.iter().any(|r| r.contains("device"))
+                && r.len() == 3
+        })
+        .await,
+        "three refusals, each with its reason: {:?}",
+        reasons().await
+    );
+    let titles = nodes[0].titles().await;
+    assert!(
+        !titles
+            .iter()
+            .any(|t| t == "unsigned" || t == "wrongly signed"),
+        "{titles:?}"
+    );
+    // The connection stays; the genuine changes, signed, go through on it, one after
+    // the other (each depends on the one before).
+    for (c, title) in changes
+        .iter()
+        .zip(["unsigned", "wrongly signed", "signed, at last"])
+    {
+        frame::write_frame(&mut send, Tag::Changes, &signed(&ben_key, c))
+            .await
+            .expect("frame");
+        assert!(
+            eventually(SOON, || async {
+                nodes[0].titles().await.contains(&title.to_string())
+            })
+            .await,
+            "Ben's own change {title:?}, signed, is applied"
+        );
+    }
+    let json = nodes[0].export_json().await;
+    assert!(json.get("stranger").is_none());
+    conn.close(0u32.into(), b"done");
+    rogue.close().await;
+}
+
+/// A copy of Ana's data dir (restored from a backup on another laptop) writes while her
+/// node runs. Its edit is her device's, signed with her key, under a session of its own:
+/// it is applied, nothing collides, and her node tells her another copy is running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_this_device_writing_at_the_same_time_is_told_and_collides_with_nothing() {
+    init_tracing();
+    let mut nodes = team_of(2).await;
+    let team = nodes[0].team_id().await;
+    // The copy is made while Ana's node is stopped, then both go on.
+    nodes[0].stop().await;
+    let copy = tempfile::tempdir().expect("tempdir");
+    crate::util::copy_dir(nodes[0].dir.path(), copy.path());
+    let _ = std::fs::remove_file(copy.path().join("lock"));
+    nodes[0].restart().await;
+    nodes[0].ask("from the original").await;
+    assert!(!nodes[0].status().await.another_copy_running);
+    let (key, change) = {
+        let mut engine = peercoach_node::Engine::open(copy.path()).expect("the copy opens");
+        let id = peercoach_core::TeamId::parse(&team).expect("team id");
+        engine
+            .apply_to(
+                &id,
+                peercoach_core::Command::Ask(NewRequest {
+                    title: "from the copy".into(),
+                    tried: String::new(),
+                    skills: vec![],
+                    urgency: peercoach_core::Urgency::Normal,
+                    to: None,
+                }),
+            )
+            .expect("the copy writes");
+        let change = engine
+            .team(Some(&id))
+            .expect("team")
+            .doc
+            .automerge()
+            .get_last_local_change()
+            .expect("a change")
+            .raw_bytes()
+            .to_vec();
+        (engine.identity().secret_key, change)
+    };
+    // It reaches Ana's node through Ben's device, signed by the copy (Ana's key).
+    nodes[1].stop().await;
+    let ben_key = stored_identity(&nodes[1]).secret_key;
+    let ben = raw_endpoint(ben_key).await;
+    let conn = tokio::time::timeout(SOON, ben.connect(addr_of(&nodes[0]), ALPN_SYNC))
+        .await
+        .expect("no hang")
+        .expect("connects");
+    let (mut send, _recv) = conn.open_bi().await.expect("stream");
+    frame::write_frame(&mut send, Tag::Hello, &hello(&team))
+        .await
+        .expect("hello");
+    frame::write_frame(&mut send, Tag::Changes, &signed(&key, &change))
+        .await
+        .expect("change");
+    assert!(
+        eventually(SOON, || async {
+            nodes[0].status().await.another_copy_running
+        })
+        .await,
+        "Ana is told another copy of her device runs"
+    );
+    let titles = nodes[0].titles().await;
+    assert!(
+        titles.contains(&"from the copy".to_string())
+            && titles.contains(&"from the original".to_string()),
+        "both edits stand: {titles:?}"
+    );
+    conn.close(0u32.into(), b"done");
+    ben.close().await;
+}

@@ -618,3 +618,17 @@ pub fn signed(secret: &[u8; 32], change: &[u8]) -> Vec<u8> {
     }
     .encode()
 }
+
+/// Copies a directory tree (a data dir, as a backup would).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}

@@ -437,6 +437,9 @@ pub fn status(s: &StatusReply) -> String {
     if let Some(problem) = &s.relay_problem {
         let _ = writeln!(out, "  problem: {problem}");
     }
+    if s.another_copy_running {
+        let _ = writeln!(out, "  warning: {ANOTHER_COPY}");
+    }
     if s.peers.is_empty() {
         out.push_str(
             "No other devices in this team yet: invite someone with `peercoach invite`.\n",
@@ -501,11 +504,13 @@ pub fn devices(devices: &[peercoach_node::api::DeviceRow]) -> String {
     out
 }
 
+/// Another copy of this device running, in words.
+pub const ANOTHER_COPY: &str = "another copy of this device is running (its data folder restored from a backup or copied to another computer); both keep working, but stop one of them: they compete for the same connections";
+
 /// A peer whose app predates signed changes, in words.
 pub const OLDER_APP: &str = "runs an older peercoach: it gets every change, but its own edits reach the team only once it updates";
 
 /// A change a device sent that was refused, in words.
-
 pub fn refused(r: &peercoach_node::sync::RefusedChange) -> String {
     match &r.change {
         Some(c) => format!("refused its change {c}: {}", r.reason),

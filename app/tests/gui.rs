@@ -1143,8 +1143,11 @@ fn a_newer_peercoach_in_the_team_is_said_and_asking_still_works() {
     let d = Device::fresh(&rt);
     let mut h = d.harness();
     create_team(&mut h, "Ana");
-    // A newer build's change, as any member's device could send it: the team's document
-    // with a larger schema_version, imported as an Automerge file.
+    // A newer build's change: the team's document with a larger schema_version, written
+    // by this device (a newer app on it, whose edits a file brings back), imported as
+    // an Automerge file. (An import takes only what this device wrote or a signature
+    // vouches for.)
+    let me = d.node().endpoint_id();
     let Reply::Exported { bytes_b64 } = d.request(
         &rt,
         Request::Export {
@@ -1159,7 +1162,10 @@ fn a_newer_peercoach_in_the_team_is_said_and_asking_still_works() {
     let bytes = peercoach_node::api::unb64(&bytes_b64).expect("base64");
     let mut doc = peercoach_core::automerge::AutoCommit::load(&bytes)
         .expect("the team's document")
-        .with_actor(peercoach_core::automerge::ActorId::from(vec![7; 16]));
+        .with_actor(peercoach_core::session_actor(
+            me.endpoint_id().as_bytes(),
+            [7; 8],
+        ));
     peercoach_core::automerge::transaction::Transactable::put(
         &mut doc,
         peercoach_core::automerge::ROOT,

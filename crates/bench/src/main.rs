@@ -22,6 +22,7 @@ use peercoach_node::api::{Query, Reply, Request};
 use peercoach_node::{Engine, Node, NodeOptions};
 use serde_json::{Value, json};
 
+mod actors;
 mod frames;
 mod internet;
 mod samod_side;
@@ -31,7 +32,7 @@ mod samod_side;
 #[command(name = "peercoach-bench")]
 struct Args {
     /// Which benchmark: edit-latency, initial-sync, catch-up, open, frame, write, mesh,
-    /// samod, all; or internet (needs root: the simulated internet; not part of all).
+    /// samod, actors, all; or internet (needs root: the simulated internet; not part of all).
     #[arg(default_value = "all")]
     name: String,
     /// Print one JSON object per line only.
@@ -146,6 +147,7 @@ fn main() -> Result<()> {
         "write",
         "mesh",
         "samod",
+        "actors",
     ];
     let names: Vec<&str> = if args.name == "all" {
         all.to_vec()
@@ -180,6 +182,7 @@ fn main() -> Result<()> {
             "initial-sync" => initial_sync(&rt, history.as_ref().context("history")?)?,
             "catch-up" => catch_up(&rt, history.as_ref().context("history")?)?,
             "open" => open(history.as_ref().context("history")?)?,
+            "actors" => actors::actors(history.as_ref().context("history")?)?,
             "frame" => frames::frame(&rt, history.as_ref().context("history")?)?,
             "write" => write(&rt)?,
             "internet" => internet::internet(args.internet_edits)?,

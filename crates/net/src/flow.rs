@@ -6,6 +6,12 @@
 //! and their outboxes fill. Frames to send wait under a budget per session: when it is
 //! spent, [`Outbox::send`] refuses and the node lets the sync protocol repair what the
 //! peer missed, once the session has drained.
+//!
+//! Each peer also has a rate ([`PeerRate`]): bytes per minute over all its sessions,
+//! with a burst. A peer over it is deferred, not refused: its readers pause until its
+//! debt is paid, so QUIC holds it back, and the node's time goes to the other peers. One
+//! member's device sending without end costs the others a share of the node, never all
+//! of it.
 
 use std::sync::Arc;
 
@@ -17,6 +23,47 @@ use crate::Wire;
 pub const INBOUND_BUDGET: usize = 64 << 20;
 /// Bytes of frames that may wait to be written, per session.
 pub const OUTBOUND_BUDGET: usize = 16 << 20;
+
+/// Bytes a peer may send per minute, over all its sessions, once its burst is spent.
+/// An honest peer's catch-up after months away is a few MB (BENCHMARKS.md: 350 kB for a
+/// thousand offline edits); the join document does not count (another protocol).
+pub const PEER_BYTES_PER_MINUTE: usize = 64 << 20;
+/// Bytes a peer may send at once before its rate applies.
+pub const PEER_BURST: usize = 64 << 20;
+
+/// A token bucket of bytes for one peer, shared by its sessions' readers.
+#[derive(Debug)]
+pub(crate) struct PeerRate {
+    /// Bytes it may still send now (negative: a debt to wait out), and when that was.
+    state: std::sync::Mutex<(f64, tokio::time::Instant)>,
+    per_second: f64,
+    burst: f64,
+}
+
+impl PeerRate {
+    pub(crate) fn new(per_minute: usize, burst: usize) -> Self {
+        Self {
+            state: std::sync::Mutex::new((burst as f64, tokio::time::Instant::now())),
+            per_second: (per_minute as f64 / 60.0).max(1.0),
+            burst: burst as f64,
+        }
+    }
+
+    /// Counts `len` bytes received, and says how long the peer's readers should pause
+    /// before reading on (zero within its rate).
+    pub(crate) fn spend(&self, len: usize) -> std::time::Duration {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = tokio::time::Instant::now();
+        let earned = now.duration_since(state.1).as_secs_f64() * self.per_second;
+        state.0 = (state.0 + earned).min(self.burst) - len as f64;
+        state.1 = now;
+        if state.0 >= 0.0 {
+            std::time::Duration::ZERO
+        } else {
+            std::time::Duration::from_secs_f64(-state.0 / self.per_second)
+        }
+    }
+}
 
 /// Budgets are counted in KiB; every frame costs at least one, and a frame larger than
 /// the whole budget costs the whole budget (it waits until nothing else does).
@@ -133,6 +180,24 @@ impl Outbox {
 
 #[cfg(test)]
 mod tests {
+    /// A peer within its burst is not held; past it, it waits what its rate needs to
+    /// earn the excess back, and time pays the debt.
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_over_its_rate_is_deferred_for_what_it_owes() {
+        use std::time::Duration;
+        let rate = super::PeerRate::new(60 << 20, 10 << 20);
+        assert_eq!(rate.spend(10 << 20), Duration::ZERO, "the burst");
+        // 5 MiB over, at 1 MiB/s.
+        let wait = rate.spend(5 << 20);
+        assert!((wait.as_secs_f64() - 5.0).abs() < 0.01, "{wait:?}");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(rate.spend(0), Duration::ZERO, "the debt is paid");
+        // A minute idle earns the burst back, never more.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(rate.spend(10 << 20), Duration::ZERO);
+        assert!(rate.spend(1 << 20) > Duration::ZERO);
+    }
+
     use super::*;
 
     #[test]

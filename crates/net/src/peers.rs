@@ -60,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) max_frame: usize,
     /// Received frames waiting for the node.
     inbound: crate::flow::Budget,
+    /// Each peer's rate of received bytes, over all its sessions.
+    rates: Mutex<HashMap<EndpointId, Arc<crate::flow::PeerRate>>>,
     state: Mutex<State>,
     shutdown: watch::Sender<bool>,
     pub(crate) traffic: crate::Traffic,
@@ -85,11 +87,26 @@ impl Shared {
             events,
             max_frame,
             inbound: crate::flow::Budget::new(crate::flow::INBOUND_BUDGET),
+            rates: Mutex::new(HashMap::new()),
             state: Mutex::new(State::default()),
             shutdown: watch::channel(false).0,
             traffic: crate::Traffic::default(),
             tap: Mutex::new(None),
         }
+    }
+
+    /// A peer's rate, shared by its sessions (made on its first).
+    fn rate_of(&self, peer: EndpointId) -> Arc<crate::flow::PeerRate> {
+        let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+        rates
+            .entry(peer)
+            .or_insert_with(|| {
+                Arc::new(crate::flow::PeerRate::new(
+                    crate::flow::PEER_BYTES_PER_MINUTE,
+                    crate::flow::PEER_BURST,
+                ))
+            })
+            .clone()
     }
 
     pub(crate) fn set_tap(&self, tap: Option<mpsc::UnboundedSender<crate::Tapped>>) {
@@ -583,6 +600,7 @@ async fn run_session(
     let max = shared.max_frame;
     let (peer_r, team_r) = (peer_s, team.clone());
     let counter = shared.clone();
+    let rate = shared.rate_of(peer);
     let mut reader = tokio::spawn(async move {
         loop {
             let message = match frame::read_frame(&mut recv, max).await? {
@@ -600,6 +618,12 @@ async fn run_session(
             let len = message.tag_and_bytes().1.len();
             counter.traffic.received(len);
             counter.tapped(peer, message.tag_and_bytes().1);
+            // A peer over its rate is deferred: this reader pauses, QUIC holds it back.
+            let owed = rate.spend(len);
+            if !owed.is_zero() {
+                tracing::debug!(peer = %peer.fmt_short(), wait_ms = owed.as_millis(), "peer over its rate; deferring");
+                tokio::time::sleep(owed).await;
+            }
             // When the node is behind, stop reading: QUIC then holds the sender back.
             let Some(credit) = counter.inbound.take(len).await else {
                 return Ok(());

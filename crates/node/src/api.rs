@@ -415,6 +415,11 @@ pub struct StatusReply {
     pub team: Option<String>,
     /// Peers: every trusted device of the team's other members (and my other devices).
     pub peers: Vec<PeerStatus>,
+    /// Another copy of this device (its data dir restored from a backup or copied) has
+    /// written while this one runs. Both keep working, but they compete for the same
+    /// connections: one of them should stop.
+    #[serde(default)]
+    pub another_copy_running: bool,
 }
 
 /// A successful reply.

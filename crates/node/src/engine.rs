@@ -199,6 +199,11 @@ pub struct Engine {
     /// random bytes, so two copies of one data dir never write the same (actor, sequence
     /// number).
     session: peercoach_core::automerge::ActorId,
+    /// When this engine opened (seconds, as change timestamps are written).
+    opened_s: i64,
+    /// Another session of this very device that wrote while this one runs: a copy of
+    /// this data dir (restored from a backup, copied to another laptop) running too.
+    another_copy: Option<peercoach_core::automerge::ActorId>,
     teams: BTreeMap<TeamId, OpenTeam>,
     /// Private notes documents opened so far, by their document id.
     notes: BTreeMap<TeamId, OpenNotes>,
@@ -237,7 +242,7 @@ impl Engine {
     }
 
     /// Like [`Engine::open`], with a chosen clock and id source.
-    pub fn open_with_env(path: &Path, env: Box<dyn Env + Send>) -> Result<Self, EngineError> {
+    pub fn open_with_env(path: &Path, mut env: Box<dyn Env + Send>) -> Result<Self, EngineError> {
         let data = DataDir::open(path)?;
         let identity = data.identity_or_create()?;
         let endpoint_id = endpoint_id_of(&identity);
@@ -246,12 +251,15 @@ impl Engine {
         peercoach_store::random_bytes(&mut nonce)?;
         let session = peercoach_core::session_actor(key.as_bytes(), nonce);
         let settings = data.settings();
+        let opened_s = env.now_ms().div_euclid(1000);
         Ok(Self {
             settings,
             data,
             identity,
             endpoint_id,
             session,
+            opened_s,
+            another_copy: None,
             teams: BTreeMap::new(),
             notes: BTreeMap::new(),
             all_open: false,
@@ -287,6 +295,12 @@ impl Engine {
         self.data.save_settings(&settings)?;
         self.settings = settings;
         Ok(())
+    }
+
+    /// Whether another copy of this device (its data dir restored or copied) has
+    /// written while this one runs.
+    pub fn another_copy_running(&self) -> bool {
+        self.another_copy.is_some()
     }
 
     /// This device's identity.
@@ -1127,6 +1141,28 @@ impl crate::sync::Docs for Engine {
         match self.teams.get_mut(team) {
             Some(open) => Some(&mut open.signatures),
             None => self.notes.get_mut(team).map(|open| &mut open.signatures),
+        }
+    }
+
+    fn arriving(&mut self, _team: &TeamId, changes: &[Change]) {
+        let mine = peercoach_core::device_key_of(&self.session);
+        // A session of this device other than this one, writing since this one began:
+        // only a copy of this data dir running elsewhere makes those. (What an earlier
+        // session of this device wrote is on this disk already, unless the disk lost
+        // it; then it comes back written before this session began.)
+        let copy = changes.iter().find(|c| {
+            c.actor_id() != &self.session
+                && peercoach_core::device_key_of(c.actor_id()) == mine
+                && c.timestamp() >= self.opened_s
+        });
+        if let Some(c) = copy
+            && self.another_copy.is_none()
+        {
+            tracing::warn!(
+                session = %c.actor_id(),
+                "another copy of this device is running: it writes as this device at the same time"
+            );
+            self.another_copy = Some(c.actor_id().clone());
         }
     }
 }

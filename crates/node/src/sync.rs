@@ -167,6 +167,9 @@ pub trait Docs {
     fn signer(&mut self, team: &TeamId, actor: &ActorId) -> Signer;
     /// The team's signatures: the latest signed change of each actor.
     fn signatures(&mut self, team: &TeamId) -> Option<&mut Signatures>;
+    /// Signed changes from a peer, about to be applied (the node looks for another copy
+    /// of this device writing at the same time).
+    fn arriving(&mut self, _team: &TeamId, _changes: &[Change]) {}
 }
 
 /// What happens to the machine.
@@ -1135,6 +1138,8 @@ impl SyncMachine {
         if fresh.is_empty() {
             return;
         }
+        let arriving: Vec<Change> = fresh.iter().map(|(_, c)| c.clone()).collect();
+        docs.arriving(team, &arriving);
         if let Some(table) = docs.signatures(team) {
             for (_, change) in &fresh {
                 if let Some(sig) = sigs.get(&change.hash()) {
@@ -1147,8 +1152,7 @@ impl SyncMachine {
         };
         let before = doc.get_heads();
         let mut refused: Vec<(DeviceId, BadFrame)> = Vec::new();
-        let all = fresh.iter().map(|(_, c)| c.clone()).collect();
-        if docs.apply_changes(team, all).is_err() {
+        if docs.apply_changes(team, arriving).is_err() {
             // Automerge checks the whole batch before applying any of it: find the change
             // it refused, and the peer that sent it.
             for (peer, change) in &fresh {
@@ -1834,11 +1838,16 @@ fn judge_with(
 
 /// Keeps the signatures that vouched for changes now taken.
 fn record(team: &TeamId, taken: &[Change], verified: &[ChangeSig], docs: &mut impl Docs) {
+    docs.arriving(team, taken);
     let Some(table) = docs.signatures(team) else {
         return;
     };
+    if verified.is_empty() {
+        return;
+    }
+    let by_hash: HashMap<ChangeHash, &Change> = taken.iter().map(|c| (c.hash(), c)).collect();
     for sig in verified {
-        if let Some(change) = taken.iter().find(|c| c.hash() == sig.hash) {
+        if let Some(change) = by_hash.get(&sig.hash) {
             table.record(change, *sig);
         }
     }

@@ -86,6 +86,9 @@ impl SyncScreen {
             if let Some(problem) = &status.relay_problem {
                 ui.colored_label(theme::warn(ui), problem);
             }
+            if status.another_copy_running {
+                ui.colored_label(theme::warn(ui), crate::output::ANOTHER_COPY);
+            }
             ui.add_space(6.0);
             if status.peers.is_empty() {
                 ui.label("No other devices in this team yet. Invite someone below.");

@@ -52,6 +52,7 @@ impl Actor {
             team_relay: view.relay.as_ref().map(|r| r.url.clone()),
             team: Some(id.to_string()),
             peers,
+            another_copy_running: self.engine.another_copy_running(),
         }))
     }
 }

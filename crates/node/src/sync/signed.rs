@@ -4,10 +4,12 @@
 //!
 //! A change's hash covers its dependencies, so a signature on the latest change of an
 //! actor vouches for that actor's earlier changes too: they are its ancestors, and an
-//! honest device never takes a change of its own actor it did not make. So one signature
-//! per actor travels with what is sent ([`Envelope`]: the latest change of each actor in
-//! it), and each device keeps one per actor ([`Signatures`]), whatever the history's
-//! length. A live push is one change, the latest of its actor, and carries its own.
+//! honest device never takes a change of its own actor it did not make. What is sent
+//! ([`Envelope`]) carries each change's own signature where the sender holds it, and
+//! otherwise its actor's latest among them; each device keeps every signature it took
+//! and the latest per actor ([`Signatures`]), so history whose own signatures it never
+//! saw (a new member's copy) is still vouched for. A live push is one change, the latest
+//! of its actor, and carries its own.
 //!
 //! Who signs for an actor: a session actor begins with its device's key, so only that
 //! device can sign its changes (see [`peercoach_core::ActorHex`]); an actor from before

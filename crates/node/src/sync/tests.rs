@@ -306,9 +306,8 @@ impl World {
                 // other anything to refuse, nor the rogue anything that breaks a frame
                 // (what it sends is refused before it is applied). The rogue's own
                 // document breaks on its forgeries; it may close whom it likes.
-                Effect::ClosePeer { peer, reason } if Some(i) == self.rogue => {
+                Effect::ClosePeer { peer, .. } if Some(i) == self.rogue => {
                     self.closing.push((i, peer));
-                    let _ = reason;
                 }
                 Effect::ClosePeer { peer, reason } => {
                     self.violations.push(format!(
