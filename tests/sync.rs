@@ -1405,3 +1405,70 @@ async fn a_copy_of_this_device_writing_at_the_same_time_is_told_and_collides_wit
     conn.close(0u32.into(), b"done");
     ben.close().await;
 }
+
+/// The session actors of one device that wrote in a data dir's copy of a team.
+fn sessions_in(dir: &std::path::Path, team: &str, key: &[u8; 32]) -> BTreeSet<Vec<u8>> {
+    let mut engine = peercoach_node::Engine::open(dir).expect("opens");
+    let id = peercoach_core::TeamId::parse(team).expect("team id");
+    let doc = engine.team(Some(&id)).expect("team").doc.automerge();
+    doc.get_changes(&[])
+        .iter()
+        .filter(|c| peercoach_core::device_key_of(c.actor_id()).as_ref() == Some(key))
+        .map(|c| c.actor_id().to_bytes().to_vec())
+        .collect()
+}
+
+/// Restarts and commands run on the same data dir write under one session actor (each
+/// new actor costs every device a pass over the document), while a copy of the data dir
+/// writes under its own and collides with nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_write_under_one_session_and_a_copy_under_its_own() {
+    init_tracing();
+    let mut nodes = team_of(2).await;
+    let team = nodes[0].team_id().await;
+    for start in 0..3 {
+        nodes[0].ask(&format!("start {start}")).await;
+        nodes[0].stop().await;
+        nodes[0].restart().await;
+    }
+    nodes[0].stop().await;
+    let key = iroh::SecretKey::from_bytes(&stored_identity(&nodes[0]).secret_key)
+        .public()
+        .as_bytes()
+        .to_owned();
+    let ana = sessions_in(nodes[0].dir.path(), &team, &key);
+    assert_eq!(ana.len(), 1, "one session over three starts: {ana:?}");
+
+    let copy = tempfile::tempdir().expect("tempdir");
+    crate::util::copy_dir(nodes[0].dir.path(), copy.path());
+    let _ = std::fs::remove_file(copy.path().join("lock"));
+    {
+        let mut engine = peercoach_node::Engine::open(copy.path()).expect("the copy opens");
+        let id = peercoach_core::TeamId::parse(&team).expect("team id");
+        engine
+            .apply_to(
+                &id,
+                peercoach_core::Command::Ask(NewRequest {
+                    title: "from the copy".into(),
+                    tried: String::new(),
+                    skills: vec![],
+                    urgency: peercoach_core::Urgency::Normal,
+                    to: None,
+                }),
+            )
+            .expect("the copy writes");
+    }
+    let copied = sessions_in(copy.path(), &team, &key);
+    assert_eq!(
+        copied.len(),
+        2,
+        "the copy writes under a session of its own"
+    );
+    assert!(copied.is_superset(&ana));
+
+    // The original goes on under the session it had.
+    nodes[0].restart().await;
+    nodes[0].ask("after the copy").await;
+    nodes[0].stop().await;
+    assert_eq!(sessions_in(nodes[0].dir.path(), &team, &key), ana);
+}

@@ -1,6 +1,8 @@
-//! `actors`: what a fresh session actor per start costs a team over the years. Each
-//! start of the app that writes adds one actor (the device key and 8 random bytes) to
-//! the document, and one entry (96 bytes) to the signatures a join hands over. Measured
+//! `actors`: what session actors cost a team over the years. Each new session that
+//! writes adds one actor (the device key and 8 random bytes) to the document, and one
+//! entry (96 bytes) to the signatures a join hands over. A device takes a new session
+//! when it boots again or its data dir is copied (restarts in one boot keep theirs), so
+//! the steps below stand for a team's boots and copies, not its starts. Measured
 //! on the big history, side by side in one run: the same number of new changes written
 //! by one actor (as before session actors) and by one session each.
 
@@ -15,8 +17,8 @@ use serde_json::json;
 
 use crate::{Figure, History, ask, ms, round};
 
-/// Starts that wrote, per step: a team of 8 devices each starting twice a working day
-/// writes about 4,000 in a year.
+/// Sessions that wrote, per step: a team of 8 devices each booting twice a working day
+/// writes about 4,000 in a year (one that suspends instead, far fewer).
 const SESSIONS: [usize; 2] = [1_000, 4_000];
 
 pub fn actors(history: &History) -> Result<Vec<Figure>> {

@@ -139,10 +139,11 @@ record_id_of!(
 /// A device's Automerge actor id, as lowercase hex. It is how the document knows which
 /// device wrote an operation, and through the member's device list, which person.
 ///
-/// A device writes with a fresh actor every time it opens a document (a *session actor*:
-/// its 32-byte public key, then 8 random bytes), so that two copies of one device — a
-/// laptop restored from a backup while the original still runs — never write the same
-/// (actor, sequence number). What the document's readers care about is the device, so an
+/// A device writes with a *session actor*: its 32-byte public key, then 8 random bytes
+/// that its data dir keeps while its files are the ones that made them (a new boot or a
+/// copy of the data dir takes new ones), so that two copies of one device — a laptop
+/// restored from a backup while the original still runs — never write the same (actor,
+/// sequence number). What the document's readers care about is the device, so an
 /// operation's session actor reads as the device's key ([`ActorHex::from`]). Devices
 /// from before session actors wrote with one random 16-byte actor for life; those read
 /// as they are, and their member's device entry names both that actor and the device's

@@ -195,9 +195,9 @@ pub struct Engine {
     data: DataDir,
     identity: Identity,
     endpoint_id: String,
-    /// The actor this device writes with until the engine closes: its key and 8 fresh
-    /// random bytes, so two copies of one data dir never write the same (actor, sequence
-    /// number).
+    /// The actor this device writes with: its key and the data dir's session bytes, kept
+    /// across starts on the same files in one boot and new for a copy, so two copies of
+    /// one data dir never write the same (actor, sequence number).
     session: peercoach_core::automerge::ActorId,
     /// When this engine opened (seconds, as change timestamps are written).
     opened_s: i64,
@@ -247,8 +247,7 @@ impl Engine {
         let identity = data.identity_or_create()?;
         let endpoint_id = endpoint_id_of(&identity);
         let key = iroh_base::SecretKey::from_bytes(&identity.secret_key).public();
-        let mut nonce = [0u8; 8];
-        peercoach_store::random_bytes(&mut nonce)?;
+        let nonce = data.session_nonce()?;
         let session = peercoach_core::session_actor(key.as_bytes(), nonce);
         let settings = data.settings();
         let opened_s = env.now_ms().div_euclid(1000);
@@ -1146,10 +1145,10 @@ impl crate::sync::Docs for Engine {
 
     fn arriving(&mut self, _team: &TeamId, changes: &[Change]) {
         let mine = peercoach_core::device_key_of(&self.session);
-        // A session of this device other than this one, writing since this one began:
+        // A session of this device other than this one, writing since this engine opened:
         // only a copy of this data dir running elsewhere makes those. (What an earlier
         // session of this device wrote is on this disk already, unless the disk lost
-        // it; then it comes back written before this session began.)
+        // it; then it comes back written before this engine opened.)
         let copy = changes.iter().find(|c| {
             c.actor_id() != &self.session
                 && peercoach_core::device_key_of(c.actor_id()) == mine

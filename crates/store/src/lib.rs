@@ -8,6 +8,8 @@
 //!   lock                 one process per data dir (held while open)
 //!   identity             iroh secret key + Automerge actor id, mode 0600
 //!   settings.json        per-device settings (never synced)
+//!   session              the session this device writes under, and the boot it began in
+//!   session.seal         the identity of `session` as written (a copy has other files)
 //!   control.sock         the running node's control socket (peercoach-node, Unix)
 //!   window.ron           the desktop app's window: size, theme, last screen (eframe)
 //!   notes/<notes id>/    a member's private notes, laid out as a team is (snapshot,
@@ -43,6 +45,7 @@ mod atomic;
 mod frame;
 mod identity;
 mod invites;
+mod session;
 mod settings;
 mod team;
 
@@ -216,6 +219,13 @@ impl DataDir {
         let id = Identity::generate()?;
         identity::create(&self.path, &id)?;
         Ok(id)
+    }
+
+    /// The 8 bytes this device writes its session actor with: kept across starts while
+    /// these files are the ones that made them, in this boot; new for a copy of the data
+    /// dir (see `session.rs`).
+    pub fn session_nonce(&self) -> Result<[u8; 8], StoreError> {
+        session::nonce(&self.path)
     }
 
     /// Settings; an unreadable file is moved aside and defaults are used (it holds
