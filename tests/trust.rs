@@ -451,3 +451,111 @@ async fn an_imported_file_brings_my_own_edits_and_no_unsigned_edit_of_another_me
     let everyone: Vec<&TestNode> = nodes.iter().collect();
     assert!(eventually(SOON, || converged(&everyone)).await);
 }
+
+/// Asks `title` through a device's engine while its node is stopped (an offline
+/// command): the change is on disk, signed by nobody yet.
+fn ask_offline(node: &TestNode, team: &peercoach_core::TeamId, title: &str) {
+    let mut engine = peercoach_node::Engine::open(node.dir.path()).expect("engine");
+    engine
+        .apply_to(
+            team,
+            Command::Ask(peercoach_core::NewRequest {
+                title: title.into(),
+                tried: String::new(),
+                skills: vec![],
+                urgency: peercoach_core::Urgency::Normal,
+                to: None,
+            }),
+        )
+        .expect("asked");
+}
+
+/// Mallory's device runs a modified app and invites Cleo: the copy it hands over holds a
+/// request forged in Ana's name, under Ana's own actor and next sequence number, and
+/// the change adding Cleo is built on it. Cleo's device checks the copy against the
+/// signatures handed with it before keeping anything, and refuses the join: nothing is
+/// kept. Ana's invite then works: Ana's device signs its own history as it hands it
+/// over (an edit made offline, never sent, included), so nothing is left out, and Ana's
+/// real edit under the actor the forgery used reaches Cleo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_member_checks_the_copy_handed_over_and_a_forgery_in_it_is_not_kept() {
+    init_tracing();
+    let mut nodes = Vec::new();
+    let first = TestNode::start().await;
+    first.create_team("Node0").await;
+    nodes.push(first);
+    let mallory = TestNode::start().await;
+    mallory
+        .join(&nodes[0].invite().await, "Node1")
+        .await
+        .expect("join");
+    nodes.push(mallory);
+    nodes[0].ask("Ana's first").await;
+    let everyone: Vec<&TestNode> = nodes.iter().collect();
+    assert!(eventually(SOON, || converged(&everyone)).await);
+    let team = nodes[0].team_id().await;
+    let id = peercoach_core::TeamId::parse(&team).expect("team id");
+    let ana = nodes[0].endpoint_id();
+    nodes[0].stop().await;
+    nodes[1].stop().await;
+    ask_offline(&nodes[0], &id, "Ana's own, offline");
+    {
+        let dir = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("data dir");
+        let (mut store, mut doc, _) = dir.open_team(&id).expect("team");
+        let actor = session_of(&mut doc, &ana);
+        let mut forged = ask_as(doc, &ana, actor, "Forged: Ana says Ben is slow");
+        store.append(&mut forged).expect("append");
+    }
+    nodes[1].restart().await;
+    let cleo = TestNode::start().await;
+    let refused = cleo
+        .join(&nodes[1].invite().await, "Node2")
+        .await
+        .expect_err("the join rests on a forgery");
+    assert!(
+        refused.contains("no signature of their device vouches for")
+            && refused.contains("not joined"),
+        "{refused}"
+    );
+
+    nodes[0].restart().await;
+    let joined = cleo
+        .node()
+        .handle()
+        .request_with_warnings(Request::Join {
+            ticket: nodes[0].invite().await,
+            name: "Node2".into(),
+        })
+        .await;
+    assert!(
+        joined.result.is_ok(),
+        "nothing was kept: {:?}",
+        joined.result
+    );
+    assert!(joined.warnings.is_empty(), "{:?}", joined.warnings);
+    let titles = cleo.titles().await;
+    assert!(
+        titles.contains(&"Ana's first".to_string())
+            && titles.contains(&"Ana's own, offline".to_string()),
+        "the inviter's own history is vouched for, sent or not: {titles:?}"
+    );
+    nodes[0].ask("Ana's real second").await;
+    assert!(
+        eventually(SOON, || async {
+            cleo.titles()
+                .await
+                .contains(&"Ana's real second".to_string())
+        })
+        .await,
+        "Ana's real edit reaches Cleo"
+    );
+    let honest = [&nodes[0], &cleo];
+    assert!(eventually(SOON, || converged(&honest)).await);
+    for node in honest {
+        let titles = node.titles().await;
+        assert!(
+            !titles.iter().any(|t| t.starts_with("Forged")),
+            "no forgery kept: {titles:?}"
+        );
+    }
+}

@@ -144,6 +144,15 @@ pub enum EngineError {
     /// The inviter sent another team than the ticket names.
     #[error("the inviter sent a different team than the ticket names")]
     WrongTeam,
+    /// What the inviter sent is not the team once the changes no signature vouches for
+    /// are left out.
+    #[error(
+        "the inviter's copy of the team, and your place in it, rest on {changes} change(s) that no signature of their device vouches for: not joined (nothing was kept; ask another member for an invite)"
+    )]
+    JoinUnvouched {
+        /// How many were left out.
+        changes: usize,
+    },
     /// No app runs on this data dir to show a window or quit.
     #[error("no peercoach app is running on this data dir")]
     NoApp,
@@ -310,6 +319,11 @@ impl Engine {
     /// This device's endpoint id.
     pub fn endpoint_id(&self) -> &str {
         &self.endpoint_id
+    }
+
+    /// Keeps a warning for the person, given with the reply to what they asked.
+    pub fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
     }
 
     /// Problems found while opening teams (snapshot moved aside, …), once each.

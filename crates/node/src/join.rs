@@ -11,14 +11,15 @@
 //! Nothing here touches the network: the runtime carries the request and the reply, and
 //! tells the sync machine what the answer changed ([`Admission`]).
 
-use crate::sync::signed::Signatures;
+use crate::sync::signed::{Signatures, signer_in, unvouched};
+use iroh_base::SecretKey;
 use peercoach_core::automerge::{AutoCommit, ChangeHash};
 use peercoach_core::{ActorHex, Command, CommandError, MemberId, Team, TeamId};
 use peercoach_core::{NewDevice, NewMember};
 use peercoach_net::{DeviceId, EndpointAddr, InviteTicket, JoinAccepted, JoinReply, JoinRequest};
 
 use crate::api::{InviteRow, Reply};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, OpenTeam};
 
 /// How long an invite stays valid unless the person chooses otherwise: the same in the
 /// app and in `peercoach invite`.
@@ -160,6 +161,7 @@ pub fn answer_join(
     now_ms: i64,
 ) -> Admission {
     let team_id = request.team_id.clone();
+    let key = SecretKey::from_bytes(&engine.identity().secret_key);
     let Ok(open) = engine.open_team(&team_id) else {
         return Admission::refused("this device does not hold that team");
     };
@@ -222,7 +224,7 @@ pub fn answer_join(
             reply: JoinReply::Accepted {
                 member_id: member.to_string(),
                 document: open.doc.automerge().save(),
-                signatures: data_encoding::HEXLOWER.encode(&open.signatures.encode_tips()),
+                signatures: handed_over(open, &key),
             },
             joiner_has: Some(open.doc.heads()),
             team: Some(team_id),
@@ -274,7 +276,7 @@ pub fn answer_join(
         reply: JoinReply::Accepted {
             member_id,
             document: open.doc.automerge().save(),
-            signatures: data_encoding::HEXLOWER.encode(&open.signatures.encode_tips()),
+            signatures: handed_over(open, &key),
         },
         joiner_has: Some(open.doc.heads()),
         team: Some(team_id),
@@ -299,6 +301,14 @@ fn rejoining(
         .any(|d| d.trusted && d.actor == *actor && d.endpoint == Some(endpoint));
     let wanted = device_of.is_none_or(|o| o == member);
     (m.is_current() && same_device && wanted).then(|| member.clone())
+}
+
+/// The signatures a new member is handed with the document (hex): the latest of every
+/// actor this device holds one for, with its own history signed now, sent or not, so
+/// that the joiner can check every change of a session actor ([`unvouched`]).
+fn handed_over(open: &mut OpenTeam, key: &SecretKey) -> String {
+    open.signatures.sign_own(open.doc.automerge(), key);
+    data_encoding::HEXLOWER.encode(&open.signatures.encode_tips())
 }
 
 /// The joiner's side, before the network: checks the ticket and makes the request.
@@ -342,18 +352,65 @@ pub fn finish_join(
     if Team::id_of(&doc).as_ref() != Some(&ticket.team_id) {
         return Err(EngineError::WrongTeam);
     }
+    // What the inviter holds: the sync with it starts from there.
     let heads = doc.get_heads();
-    let id = engine.add_team_saved(doc, Some(&accepted.document))?;
-    let open = engine.open_team(&id)?;
-    // The inviter's signatures, kept to vouch for the history this device relays; ones
-    // that do not read are left out (the history's authors sign it when they send it).
-    if let Some(sigs) = data_encoding::HEXLOWER
+    // The inviter's signatures vouch for its copy; ones that do not read vouch for
+    // nothing.
+    let sigs = data_encoding::HEXLOWER
         .decode(accepted.signatures.as_bytes())
         .ok()
         .and_then(|bytes| Signatures::decode(&bytes))
-    {
-        open.signatures.merge(sigs);
-    }
+        .unwrap_or_default();
+    // Checked before anything is kept: a change no signature vouches for is left out,
+    // with what depends on it. Its author's device (or a peer holding its signature)
+    // sends it again, signed, once the sync runs.
+    let team = Team::read(&doc);
+    let left_out = unvouched(&mut doc, |actor| signer_in(&team, actor).0, &sigs);
+    let id = if left_out.is_empty() {
+        engine.add_team_saved(doc, Some(&accepted.document))?
+    } else {
+        let kept: Vec<_> = doc
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| !left_out.contains(&c.hash()))
+            .collect();
+        let mut vouched = AutoCommit::new();
+        vouched
+            .apply_changes(kept)
+            .map_err(|e| EngineError::JoinDocument(Box::new(e)))?;
+        // Without them, is this device still in the team? (An inviter that holds a
+        // forgery built the change adding us on top of it.)
+        let me = DeviceId::from(SecretKey::from_bytes(&engine.identity().secret_key).public());
+        let still = Team::read(&vouched);
+        let in_team = still.members.values().any(|m| {
+            m.is_current()
+                && m.devices
+                    .iter()
+                    .any(|d| d.trusted && d.endpoint == Some(me))
+        });
+        if Team::id_of(&vouched).as_ref() != Some(&ticket.team_id) || !in_team {
+            tracing::warn!(
+                changes = left_out.len(),
+                "refused a join: the copy handed over rests on changes no signature vouches for"
+            );
+            return Err(EngineError::JoinUnvouched {
+                changes: left_out.len(),
+            });
+        }
+        tracing::warn!(
+            changes = left_out.len(),
+            "the copy of the team handed over held changes no signature vouches for; left out"
+        );
+        engine.warn(format!(
+            "The copy of the team you were given held {} change(s) that no signature of \
+             their device vouches for. They were left out; their authors' devices send \
+             them again, signed.",
+            left_out.len()
+        ));
+        engine.add_team_saved(vouched, None)?
+    };
+    let open = engine.open_team(&id)?;
+    open.signatures.merge(sigs);
     let team_name = open.doc.team().name.clone();
     Ok((
         Reply::Joined {

@@ -11,6 +11,10 @@
 //! saw (a new member's copy) is still vouched for. A live push is one change, the latest
 //! of its actor, and carries its own.
 //!
+//! A new member (a join, a device link) is handed the whole document with its inviter's
+//! latest signature per actor, the inviter's own history signed on the spot
+//! ([`Signatures::sign_own`]), and checks the copy before keeping it ([`unvouched`]).
+//!
 //! Who signs for an actor: a session actor begins with its device's key, so only that
 //! device can sign its changes (see [`peercoach_core::ActorHex`]); an actor from before
 //! session actors is the device whose entry names it. Either way the device must be a
@@ -31,7 +35,7 @@
 use std::collections::{HashMap, HashSet};
 
 use iroh_base::{SecretKey, Signature};
-use peercoach_core::automerge::{ActorId, Change, ChangeHash};
+use peercoach_core::automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use peercoach_core::{ActorHex, MemberId, Team, device_key_of};
 use peercoach_net::{DeviceId, Wire};
 
@@ -310,6 +314,86 @@ impl Signatures {
     }
 }
 
+impl Signatures {
+    /// Signs the latest change of each of this device's own session actors in `doc`,
+    /// where it holds no signature for it yet: what a new member is handed must vouch
+    /// for this device's own history too, sent or not.
+    pub fn sign_own(&mut self, doc: &mut AutoCommit, key: &SecretKey) {
+        let mine = *key.public().as_bytes();
+        for meta in doc.get_changes_meta(&[]) {
+            if device_key_of(&meta.actor) != Some(mine) {
+                continue;
+            }
+            let actor = meta.actor.into_owned();
+            if self.tips.get(&actor).is_none_or(|(seq, _)| *seq < meta.seq) {
+                let sig = ChangeSig::sign(key, meta.hash);
+                self.keep(actor.clone(), meta.seq, sig);
+                self.unsaved.push((actor, meta.seq, sig));
+            }
+        }
+    }
+}
+
+/// The changes of a document handed to a new member (a join, a device link) that no
+/// signature handed with it vouches for: a session actor's changes after the latest
+/// one its own device signed (all of them, when that device is no member's — `signer`
+/// says, as in the team's document — or signed none), and every change that depends on
+/// one of those. Changes of actors from before
+/// session actors are taken as the team held them (see the module docs).
+///
+/// A signature vouches for the changes of its actor up to its own: they are its
+/// ancestors, and a document holds one change per (actor, sequence number), so the ones
+/// it holds are those.
+pub fn unvouched(
+    doc: &mut AutoCommit,
+    mut signer: impl FnMut(&ActorId) -> Signer,
+    sigs: &Signatures,
+) -> HashSet<ChangeHash> {
+    let changes: Vec<(ChangeHash, ActorId, u64, Vec<ChangeHash>)> = doc
+        .get_changes_meta(&[])
+        .into_iter()
+        .map(|m| (m.hash, m.actor.into_owned(), m.seq, m.deps))
+        .collect();
+    let mut signers: HashMap<ActorId, Signer> = HashMap::new();
+    let mut vouched_to: HashMap<&ActorId, u64> = HashMap::new();
+    for (hash, actor, seq, _) in &changes {
+        let Some(sig) = sigs.by_change.get(hash) else {
+            continue;
+        };
+        if device_key_of(actor).is_none() {
+            continue;
+        }
+        let signer = *signers
+            .entry(actor.clone())
+            .or_insert_with(|| signer(actor));
+        if let Signer::Member(device) = signer
+            && sig.verify(&device)
+        {
+            let to = vouched_to.entry(actor).or_insert(0);
+            *to = (*to).max(*seq);
+        }
+    }
+    let mut out: HashSet<ChangeHash> = changes
+        .iter()
+        .filter(|(_, actor, seq, _)| {
+            device_key_of(actor).is_some() && vouched_to.get(actor).is_none_or(|to| seq > to)
+        })
+        .map(|(hash, ..)| *hash)
+        .collect();
+    // And what depends on them, whatever order the document lists its changes in.
+    loop {
+        let before = out.len();
+        for (hash, _, _, deps) in &changes {
+            if !out.contains(hash) && deps.iter().any(|d| out.contains(d)) {
+                out.insert(*hash);
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
 /// One stored entry: the actor's length (`u8`), its bytes, the sequence number (`u64`
 /// little-endian), the change hash and the signature.
 fn encode_entry(out: &mut Vec<u8>, actor: &ActorId, seq: u64, sig: &ChangeSig) {
@@ -494,6 +578,59 @@ mod tests {
             verdicts[2],
             Verdict::Refused(Refusal::NotAMember(_))
         ));
+    }
+
+    #[test]
+    fn a_handed_over_copy_keeps_what_its_authors_signed_and_leaves_out_the_rest() {
+        let (changes, mut doc) = history();
+        // The inviter (device 1) signs its own history; device 2's change came with its
+        // own signature.
+        let mut sigs = Signatures::default();
+        sigs.record(&changes[1], ChangeSig::sign(&key(2), changes[1].hash()));
+        sigs.sign_own(&mut doc, &key(1));
+        assert!(unvouched(&mut doc, members, &sigs).is_empty());
+        let handed = Signatures::decode(&sigs.encode_tips()).expect("reads");
+        assert!(unvouched(&mut doc, members, &handed).is_empty());
+
+        // Device 2's signature missing: its change, and device 1's change made on top of
+        // it, are left out; device 1's first stays.
+        let mut only_own = Signatures::default();
+        only_own.sign_own(&mut doc, &key(1));
+        let left = unvouched(&mut doc, members, &only_own);
+        assert_eq!(
+            left,
+            HashSet::from([changes[1].hash(), changes[2].hash()]),
+            "device 2's change and what depends on it"
+        );
+
+        // A signature by the wrong device, or by a device no member has, vouches for
+        // nothing.
+        let mut wrong = Signatures::default();
+        wrong.record(&changes[2], ChangeSig::sign(&key(2), changes[2].hash()));
+        wrong.record(&changes[1], ChangeSig::sign(&key(2), changes[1].hash()));
+        let left = unvouched(&mut doc, members, &wrong);
+        assert_eq!(
+            left.len(),
+            3,
+            "device 1 signed nothing: all of it rests on that"
+        );
+        let outsider = |a: &ActorId| match members(a) {
+            Signer::Member(d) => Signer::NotAMember(d),
+            other => other,
+        };
+        assert_eq!(unvouched(&mut doc, outsider, &handed).len(), 3);
+
+        // A rogue's change under device 1's actor, after what device 1 signed.
+        let mut rogue = doc.fork().with_actor(session(1));
+        rogue
+            .put(peercoach_core::automerge::ROOT, "x", 666)
+            .expect("put");
+        rogue.commit();
+        let forged = rogue.get_last_local_change().expect("made").hash();
+        assert_eq!(
+            unvouched(&mut rogue, members, &handed),
+            HashSet::from([forged])
+        );
     }
 
     #[test]
