@@ -559,3 +559,144 @@ async fn a_new_member_checks_the_copy_handed_over_and_a_forgery_in_it_is_not_kep
         );
     }
 }
+
+/// Copies the map `from` into the map `to` of the same document, nested maps included,
+/// but for the keys in `except`.
+fn copy_map(
+    doc: &mut peercoach_core::automerge::AutoCommit,
+    from: &peercoach_core::automerge::ObjId,
+    to: &peercoach_core::automerge::ObjId,
+    except: &[&str],
+) {
+    use peercoach_core::automerge::transaction::Transactable;
+    use peercoach_core::automerge::{ObjType, ReadDoc, Value};
+    let entries: Vec<(String, Value<'static>, peercoach_core::automerge::ObjId)> = doc
+        .map_range(from, ..)
+        .map(|item| {
+            let id = item.id();
+            (item.key.to_string(), item.value.into_value().to_owned(), id)
+        })
+        .collect();
+    for (key, value, id) in entries {
+        if except.contains(&key.as_str()) {
+            continue;
+        }
+        match value {
+            Value::Object(ObjType::Map) => {
+                let inner = doc.put_object(to, &key, ObjType::Map).expect("map");
+                copy_map(doc, &id, &inner, &[]);
+            }
+            Value::Object(other) => panic!("no {other:?} in a member record"),
+            Value::Scalar(v) => doc.put(to, &key, v.into_owned()).expect("put"),
+        }
+    }
+}
+
+/// Dan's device runs a modified app. Ana has asked to remove him (a team of three needs
+/// a second member to confirm), and his device deletes her vote from the document, and
+/// beside that writes a blank record over his own (where the votes live): with the vote
+/// gone, no reader could count it, so every honest node refuses both changes before
+/// applying them (and what Dan writes on top), says so in Dan's status line, and Ben's
+/// confirmation puts the removal in force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_vote_deleted_by_the_member_it_removes_is_refused_and_the_removal_holds() {
+    init_tracing();
+    let first = TestNode::start().await;
+    first.create_team("Node0").await;
+    let mut nodes = vec![first];
+    for i in 1..3 {
+        let node = TestNode::start().await;
+        let ticket = nodes[0].invite().await;
+        node.join(&ticket, &format!("Node{i}")).await.expect("join");
+        nodes.push(node);
+    }
+    let everyone: Vec<&TestNode> = nodes.iter().collect();
+    assert!(eventually(SOON, || converged(&everyone)).await);
+    let (ana, dan) = (
+        id_of(&nodes[0], "Node0").await,
+        id_of(&nodes[0], "Node2").await,
+    );
+    apply(
+        &nodes[0],
+        Command::RemoveMember {
+            member: dan.clone(),
+        },
+    )
+    .await;
+    assert!(eventually(SOON, || converged(&everyone)).await);
+    let team = nodes[0].team_id().await;
+    let dan_device = nodes[2].endpoint_id();
+    nodes[2].stop().await;
+    {
+        use peercoach_core::automerge::ReadDoc;
+        use peercoach_core::automerge::transaction::Transactable;
+        let dir = peercoach_store::DataDir::open(nodes[2].dir.path()).expect("data dir");
+        let id = peercoach_core::TeamId::parse(&team).expect("team id");
+        let (mut store, mut doc, _) = dir.open_team(&id).expect("team");
+        // Written as his node writes: its own session.
+        let nonce = dir.session_nonce().expect("session");
+        doc.set_actor(peercoach_core::session_actor(
+            dan_device.endpoint_id().as_bytes(),
+            nonce,
+        ));
+        let map = |doc: &peercoach_core::automerge::AutoCommit, obj, key: &str| {
+            doc.get(&obj, key).expect("read").expect("there").1
+        };
+        let members = map(&doc, peercoach_core::automerge::ROOT, "members");
+        let record = map(&doc, members.clone(), dan.as_str());
+        let votes = map(&doc, record.clone(), "removals");
+        // And, beside it (another session of his device), his whole record written over
+        // with a copy of it that leaves out the votes.
+        let mut blank = doc.fork().with_actor(peercoach_core::session_actor(
+            dan_device.endpoint_id().as_bytes(),
+            [9; 8],
+        ));
+        let copy = blank
+            .put_object(
+                &members,
+                dan.as_str(),
+                peercoach_core::automerge::ObjType::Map,
+            )
+            .expect("new record");
+        copy_map(&mut blank, &record, &copy, &["removals"]);
+        blank.commit();
+        doc.delete(&votes, ana.as_str()).expect("delete");
+        doc.commit();
+        doc.merge(&mut blank).expect("merge");
+        store.append(&mut doc).expect("append");
+    }
+    nodes[2].restart().await;
+    nodes[2].ask("Dan, writing on").await;
+    for node in &nodes[..2] {
+        assert!(
+            eventually(SOON, || async {
+                node.status().await.peers.iter().any(|p| {
+                    p.endpoint_id == dan_device
+                        && p.refused.iter().any(|r| r.reason.starts_with("it deletes"))
+                        && p.refused
+                            .iter()
+                            .any(|r| r.reason.starts_with("it writes over the whole record"))
+                })
+            })
+            .await,
+            "the deletion is refused, and Dan's status line says so"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for node in &nodes[..2] {
+        let titles = node.titles().await;
+        assert!(
+            !titles.contains(&"Dan, writing on".to_string()),
+            "what Dan built on them is not taken either: {titles:?}"
+        );
+    }
+    apply(&nodes[1], Command::RemoveMember { member: dan }).await;
+    let honest: Vec<&TestNode> = nodes[..2].iter().collect();
+    assert!(eventually(SOON, || converged(&honest)).await);
+    for node in &honest {
+        assert!(
+            removed(node, "Node2").await,
+            "Ana's vote still counts, with Ben's"
+        );
+    }
+}

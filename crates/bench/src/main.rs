@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 mod actors;
 mod frames;
 mod internet;
+mod rules;
 mod samod_side;
 
 /// Benchmarks.
@@ -148,6 +149,7 @@ fn main() -> Result<()> {
         "mesh",
         "samod",
         "actors",
+        "rules",
     ];
     let names: Vec<&str> = if args.name == "all" {
         all.to_vec()
@@ -183,6 +185,7 @@ fn main() -> Result<()> {
             "catch-up" => catch_up(&rt, history.as_ref().context("history")?)?,
             "open" => open(history.as_ref().context("history")?)?,
             "actors" => actors::actors(history.as_ref().context("history")?)?,
+            "rules" => rules::rules(history.as_ref().context("history")?)?,
             "frame" => frames::frame(&rt, history.as_ref().context("history")?)?,
             "write" => write(&rt)?,
             "internet" => internet::internet(args.internet_edits)?,

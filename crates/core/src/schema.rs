@@ -31,6 +31,24 @@
 /// never upgrades at once, and any member's device can write any number here.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// Whether writing over the value at `key` (in the root map when `at_root`) would
+/// replace part of the document's shape that the records hang from: a collection, the
+/// team header, the coaching hour, a member's removal votes. Each is created once (the
+/// votes map by the first vote) and never written over by this app, so a change that
+/// does is refused on receive: Automerge keeps no value written over, and no reader
+/// could count the votes or records it hid.
+pub fn is_fixed(at_root: bool, key: &str) -> bool {
+    use crate::records::{coaching_hour, member, team_settings};
+    use crate::touched::Collection;
+    if at_root {
+        key == team_settings::ROOT_KEY
+            || key == coaching_hour::ROOT_KEY
+            || Collection::ALL.iter().any(|c| c.key() == key)
+    } else {
+        key == member::VOTES_KEY
+    }
+}
+
 /// Limits on free text, so that one paste cannot bloat every teammate's copy.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Limit on longer texts (notes, what I tried, messages).

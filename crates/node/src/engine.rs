@@ -1051,7 +1051,8 @@ impl Engine {
 /// every peer, and so would every later change of ours built on it. So a file brings
 /// what this device wrote (its own actors: it signs them when it sends them, as it
 /// would its own backup restored), and another device's changes only where a signature
-/// this device holds covers them; the rest, and whatever depends on it, is left out.
+/// this device holds covers them; the rest, what breaks the rules peers apply before
+/// anything else (`screen::guard`), and whatever depends on them, is left out.
 fn importable(
     open: &mut OpenTeam,
     incoming: &mut AutoCommit,
@@ -1079,7 +1080,11 @@ fn importable(
     for (change, verdict) in new.into_iter().zip(judged.verdicts) {
         let vouched = verdict == signed::Verdict::Signed
             || signed::signer_in(team, change.actor_id()).0 == Signer::Member(me);
-        if vouched && !change.deps().iter().any(|d| left.contains(d)) {
+        // What peers would refuse, the import leaves out too.
+        if vouched
+            && crate::sync::screen::guard_in(open.doc.automerge_ref(), team, &change).is_ok()
+            && !change.deps().iter().any(|d| left.contains(d))
+        {
             taken.push(change);
         } else {
             left.insert(change.hash());
@@ -1148,6 +1153,14 @@ impl crate::sync::Docs for Engine {
             }
             (signer, _) => signer,
         }
+    }
+
+    fn guard(&mut self, team: &TeamId, change: &Change) -> Result<(), crate::sync::Refusal> {
+        // A notes document is its member's alone: its own devices write it as they like.
+        let Some(open) = self.teams.get(team) else {
+            return Ok(());
+        };
+        crate::sync::screen::guard_in(open.doc.automerge_ref(), open.doc.team(), change)
     }
 
     fn signatures(&mut self, team: &TeamId) -> Option<&mut Signatures> {

@@ -170,6 +170,11 @@ pub trait Docs {
     /// Signed changes from a peer, about to be applied (the node looks for another copy
     /// of this device writing at the same time).
     fn arriving(&mut self, _team: &TeamId, _changes: &[Change]) {}
+    /// Checks what a signed change does to what the document holds ([`screen::guard`]):
+    /// the team's rules, applied before the change is.
+    fn guard(&mut self, _team: &TeamId, _change: &Change) -> Result<(), Refusal> {
+        Ok(())
+    }
 }
 
 /// What happens to the machine.
@@ -1829,7 +1834,14 @@ fn judge_with(
             .iter()
             .map(|c| match held.contains(&c.hash()) {
                 true => Verdict::Signed,
-                false => verdicts.next().unwrap_or(Verdict::Wait),
+                false => match verdicts.next().unwrap_or(Verdict::Wait) {
+                    // Signed by a member's device: then what it does to the document.
+                    Verdict::Signed => match docs.guard(team, c) {
+                        Ok(()) => Verdict::Signed,
+                        Err(why) => Verdict::Refused(why),
+                    },
+                    other => other,
+                },
             })
             .collect(),
         verified: judged.verified,

@@ -20,10 +20,10 @@
 //! current members a removal is in force once two members other than the one removed
 //! voted for it, so no single member can remove the rest; in a smaller team one vote
 //! does. The app never takes a vote back, and clearing `removed_ms` (or writing it)
-//! changes nothing, as the reader derives removals from the votes. (A device that deletes
-//! or overwrites a vote key directly is not yet caught here: Automerge keeps no trace of
-//! the old value that a reader sees cheaply. Refusing such changes on receive comes with
-//! signed changes.)
+//! changes nothing, as the reader derives removals from the votes. A change that deletes
+//! or writes over a vote (or the votes map) never reaches this reader: Automerge keeps no
+//! trace of the old value that a reader sees cheaply, so nodes refuse it on receive
+//! (`peercoach_node::sync::screen::guard`, with [`crate::schema::is_fixed`]).
 //! A `removed_ms` of the old form counts as one vote by the member whose device wrote it.
 //! [`settle`] decides, for the whole team at once and in the order of the votes'
 //! operations (Lamport counters, which no one picks as freely as a time): a vote by a
@@ -370,6 +370,9 @@ impl<'a> DeviceEntry<'a> {
         Ok(())
     }
 }
+
+/// The key of a member's removal votes, in their record (see [`crate::schema::is_fixed`]).
+pub(crate) const VOTES_KEY: &str = key::REMOVALS;
 
 /// Writes a new member record, with its first device if one is given.
 fn write_member(

@@ -19,7 +19,9 @@
 
 use std::collections::HashMap;
 
-use peercoach_core::automerge::{Change, ChangeHash};
+use peercoach_core::automerge::{AutoCommit, Change, ChangeHash, ROOT, ReadDoc};
+use peercoach_core::touched::Collection;
+use peercoach_core::{MemberId, Team};
 
 /// The most operations one change may hold. A person's action writes tens; a JSON import
 /// of a large team a few thousand.
@@ -86,6 +88,18 @@ pub enum Refusal {
     /// It depends on a change refused from the same peer.
     #[error("it depends on a change refused from this device ({0})")]
     DependsOnRefusedFromPeer(String),
+    /// It deletes a key of the team document, which the app never does.
+    #[error("it deletes \"{0}\" (nothing in the team document is ever deleted)")]
+    Deletes(String),
+    /// It writes over part of the document's shape.
+    #[error("it writes over \"{0}\", which is never written over")]
+    WritesOverShape(String),
+    /// It writes over a whole record.
+    #[error("it writes over the whole record \"{0}\"")]
+    WritesOverRecord(String),
+    /// It writes over what a member wrote under their own key, from another's device.
+    #[error("it writes over member {0}'s own entry from a device that is not theirs")]
+    WritesOverMember(String),
 }
 
 impl Refusal {
@@ -112,6 +126,74 @@ pub struct Refused {
     pub why: Refusal,
     /// Its dependencies.
     pub deps: Vec<ChangeHash>,
+}
+
+/// Checks what a signed change does to what is already there, whoever signed it. These
+/// are the rules no reader can apply afterwards: Automerge keeps no value an op deleted
+/// or wrote over, so the readers — which judge who wrote each value they see (see
+/// `peercoach_core::records`) — would never see what was lost. This app never does any
+/// of it, so a change that does is refused, not kept:
+///
+/// - deleting a key of a map (records end with `*_ms` tombstones, never a delete);
+/// - writing over part of the document's shape ([`peercoach_core::schema::is_fixed`]):
+///   a collection, the team header, a member's removal votes;
+/// - writing over a whole record (a key of a collection's map: `is_collection` says
+///   which objects those are), which would take its history with it — a member's own
+///   record included, where the votes to remove them live;
+/// - writing over an entry under a member's own key (their vote, their answer to an
+///   offer, their claim: `…/<member id>`) from a device that is not that member's.
+///
+/// `writer` is the member whose device signed the change, `is_member` says whether a
+/// key is a member's id, `is_collection` whether an object (as `counter@actor`) is one
+/// of the collections' maps. Writing a key for the first time loses nothing, and is left to
+/// the readers (a vote in someone else's name counts for nothing, and History says so).
+pub fn guard(
+    change: &Change,
+    writer: Option<&str>,
+    is_member: impl Fn(&str) -> bool,
+    is_collection: impl Fn(&str) -> bool,
+) -> Result<(), Refusal> {
+    use peercoach_core::automerge::legacy::{Key, ObjectId, OpType};
+    for op in change.decode().operations {
+        let Key::Map(key) = &op.key else {
+            continue;
+        };
+        if op.pred.is_empty() {
+            continue;
+        }
+        if matches!(op.action, OpType::Delete) {
+            return Err(Refusal::Deletes(key.to_string()));
+        }
+        if peercoach_core::schema::is_fixed(op.obj == ObjectId::Root, key) {
+            return Err(Refusal::WritesOverShape(key.to_string()));
+        }
+        if let ObjectId::Id(_) = &op.obj
+            && is_collection(&op.obj.to_string())
+        {
+            return Err(Refusal::WritesOverRecord(key.to_string()));
+        }
+        if writer != Some(key.as_str()) && is_member(key) {
+            return Err(Refusal::WritesOverMember(key.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// [`guard`] against a team's document: the writer is the member whose device signs for
+/// the change's actor, the members and collections are the document's.
+pub fn guard_in(doc: &AutoCommit, team: &Team, change: &Change) -> Result<(), Refusal> {
+    let writer = super::signed::signer_in(team, change.actor_id()).1;
+    let collections: Vec<String> = Collection::ALL
+        .iter()
+        .flat_map(|c| doc.get_all(ROOT, c.key()).unwrap_or_default())
+        .map(|(_, id)| id.to_string())
+        .collect();
+    guard(
+        change,
+        writer.as_ref().map(|m| m.as_str()),
+        |key| MemberId::parse(key).is_ok_and(|m| team.members.contains_key(&m)),
+        |obj| collections.iter().any(|c| c == obj),
+    )
 }
 
 /// Checks one change against the limits and what was refused before.
@@ -249,7 +331,122 @@ pub fn short(hash: &ChangeHash) -> String {
 mod tests {
     use super::*;
     use peercoach_core::automerge::transaction::Transactable;
-    use peercoach_core::automerge::{AutoCommit, ROOT};
+
+    /// A team-like document: a members collection with Ana's record and her vote to
+    /// remove Dan, a request with a title.
+    fn team_like() -> AutoCommit {
+        use peercoach_core::automerge::ObjType;
+        let mut doc = AutoCommit::new();
+        let members = doc
+            .put_object(ROOT, "members", ObjType::Map)
+            .expect("members");
+        let dan = doc.put_object(&members, "dan", ObjType::Map).expect("dan");
+        let votes = doc
+            .put_object(&dan, "removals", ObjType::Map)
+            .expect("votes");
+        doc.put(&votes, "ana", 1_i64).expect("vote");
+        let requests = doc
+            .put_object(ROOT, "requests", ObjType::Map)
+            .expect("requests");
+        let r = doc
+            .put_object(&requests, "r1", ObjType::Map)
+            .expect("request");
+        doc.put(&r, "title", "help").expect("title");
+        doc.commit();
+        doc
+    }
+
+    /// The change `edit` makes on a fork of `doc`.
+    fn edit(doc: &AutoCommit, edit: impl FnOnce(&mut AutoCommit)) -> Change {
+        let mut fork = doc.clone().fork();
+        edit(&mut fork);
+        fork.commit();
+        fork.get_last_local_change().expect("a change").clone()
+    }
+
+    fn at(doc: &AutoCommit, path: &[&str]) -> peercoach_core::automerge::ObjId {
+        use peercoach_core::automerge::ReadDoc;
+        path.iter().fold(ROOT, |obj, key| {
+            doc.get(&obj, *key).expect("read").expect("there").1
+        })
+    }
+
+    #[test]
+    fn deleting_or_writing_over_what_others_wrote_is_refused_and_ordinary_edits_are_not() {
+        let doc = team_like();
+        let votes = at(&doc, &["members", "dan", "removals"]);
+        let request = at(&doc, &["requests", "r1"]);
+        let members = |k: &str| ["ana", "ben", "dan"].contains(&k);
+        let collections = [at(&doc, &["members"]), at(&doc, &["requests"])].map(|o| o.to_string());
+        let is_collection = |o: &str| collections.iter().any(|c| c == o);
+        let judge = |c: &Change, writer: &str| guard(c, Some(writer), members, is_collection);
+
+        let deleted = edit(&doc, |d| d.delete(&votes, "ana").expect("delete"));
+        assert_eq!(judge(&deleted, "ana"), Err(Refusal::Deletes("ana".into())));
+        let overwritten = edit(&doc, |d| d.put(&votes, "ana", 0_i64).expect("put"));
+        assert_eq!(
+            judge(&overwritten, "dan"),
+            Err(Refusal::WritesOverMember("ana".into()))
+        );
+        assert_eq!(judge(&overwritten, "ana"), Ok(()), "her own entry, again");
+        let emptied = edit(&doc, |d| {
+            let dan = at(d, &["members", "dan"]);
+            d.put_object(&dan, "removals", peercoach_core::automerge::ObjType::Map)
+                .expect("new map");
+        });
+        assert_eq!(
+            judge(&emptied, "dan"),
+            Err(Refusal::WritesOverShape("removals".into()))
+        );
+        let collection = edit(&doc, |d| {
+            d.put_object(ROOT, "members", peercoach_core::automerge::ObjType::Map)
+                .expect("new map");
+        });
+        assert_eq!(
+            judge(&collection, "ana"),
+            Err(Refusal::WritesOverShape("members".into()))
+        );
+        let record = edit(&doc, |d| {
+            let members = at(d, &["members"]);
+            d.delete(&members, "dan").expect("delete");
+        });
+        assert_eq!(judge(&record, "ana"), Err(Refusal::Deletes("dan".into())));
+
+        // Writing a key for the first time, even in another's name, loses nothing: the
+        // readers judge it. Ordinary edits pass.
+        let forged_first = edit(&doc, |d| d.put(&votes, "ben", 2_i64).expect("put"));
+        assert_eq!(judge(&forged_first, "dan"), Ok(()));
+        let retitled = edit(&doc, |d| d.put(&request, "title", "help!").expect("put"));
+        assert_eq!(judge(&retitled, "ben"), Ok(()));
+        assert_eq!(guard(&retitled, None, members, is_collection), Ok(()));
+        // A whole record written over, even one's own (where the votes to remove one
+        // live), is refused; so is a request replaced by a blank one.
+        let own_record = edit(&doc, |d| {
+            let members = at(d, &["members"]);
+            d.put_object(&members, "dan", peercoach_core::automerge::ObjType::Map)
+                .expect("new map");
+        });
+        assert_eq!(
+            judge(&own_record, "dan"),
+            Err(Refusal::WritesOverRecord("dan".into()))
+        );
+        let blanked = edit(&doc, |d| {
+            let requests = at(d, &["requests"]);
+            d.put_object(&requests, "r1", peercoach_core::automerge::ObjType::Map)
+                .expect("new map");
+        });
+        assert_eq!(
+            judge(&blanked, "ana"),
+            Err(Refusal::WritesOverRecord("r1".into()))
+        );
+        // A new record is no overwrite.
+        let new_request = edit(&doc, |d| {
+            let requests = at(d, &["requests"]);
+            d.put_object(&requests, "r2", peercoach_core::automerge::ObjType::Map)
+                .expect("new map");
+        });
+        assert_eq!(judge(&new_request, "ben"), Ok(()));
+    }
 
     fn change_of(ops: usize) -> (AutoCommit, Change) {
         let mut doc = AutoCommit::new();
