@@ -1075,6 +1075,7 @@ fn importable(
         |actor| signed::signer_in(team, actor).0,
         |_| false,
     );
+    let mut rules = crate::sync::screen::Rules::of(open.doc.automerge_ref(), team);
     let mut left: HashSet<ChangeHash> = HashSet::new();
     let mut taken = Vec::with_capacity(new.len());
     for (change, verdict) in new.into_iter().zip(judged.verdicts) {
@@ -1082,7 +1083,7 @@ fn importable(
             || signed::signer_in(team, change.actor_id()).0 == Signer::Member(me);
         // What peers would refuse, the import leaves out too.
         if vouched
-            && crate::sync::screen::guard_in(open.doc.automerge_ref(), team, &change).is_ok()
+            && rules.check(&change).is_ok()
             && !change.deps().iter().any(|d| left.contains(d))
         {
             taken.push(change);
@@ -1155,12 +1156,17 @@ impl crate::sync::Docs for Engine {
         }
     }
 
-    fn guard(&mut self, team: &TeamId, change: &Change) -> Result<(), crate::sync::Refusal> {
+    fn guard(
+        &mut self,
+        team: &TeamId,
+        changes: &[&Change],
+    ) -> Vec<Result<(), crate::sync::Refusal>> {
         // A notes document is its member's alone: its own devices write it as they like.
         let Some(open) = self.teams.get(team) else {
-            return Ok(());
+            return vec![Ok(()); changes.len()];
         };
-        crate::sync::screen::guard_in(open.doc.automerge_ref(), open.doc.team(), change)
+        let mut rules = crate::sync::screen::Rules::of(open.doc.automerge_ref(), open.doc.team());
+        changes.iter().map(|c| rules.check(c)).collect()
     }
 
     fn signatures(&mut self, team: &TeamId) -> Option<&mut Signatures> {

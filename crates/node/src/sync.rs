@@ -170,10 +170,10 @@ pub trait Docs {
     /// Signed changes from a peer, about to be applied (the node looks for another copy
     /// of this device writing at the same time).
     fn arriving(&mut self, _team: &TeamId, _changes: &[Change]) {}
-    /// Checks what a signed change does to what the document holds ([`screen::guard`]):
-    /// the team's rules, applied before the change is.
-    fn guard(&mut self, _team: &TeamId, _change: &Change) -> Result<(), Refusal> {
-        Ok(())
+    /// Checks what signed changes do to what the document holds ([`screen::guard`]):
+    /// the team's rules, applied before the changes are. One verdict per change.
+    fn guard(&mut self, _team: &TeamId, changes: &[&Change]) -> Vec<Result<(), Refusal>> {
+        vec![Ok(()); changes.len()]
     }
 }
 
@@ -1828,20 +1828,27 @@ fn judge_with(
         |actor| signers.get(actor).copied().unwrap_or(Signer::Unknown),
         |hash| held.contains(hash),
     );
-    let mut verdicts = judged.verdicts.into_iter();
+    // Signed by a member's device: then what each does to the document.
+    let signed: Vec<&Change> = new
+        .iter()
+        .zip(&judged.verdicts)
+        .filter(|(_, v)| **v == Verdict::Signed)
+        .map(|(c, _)| c)
+        .collect();
+    let mut guarded = docs.guard(team, &signed).into_iter();
+    let mut verdicts = judged.verdicts.into_iter().map(|v| match v {
+        Verdict::Signed => match guarded.next() {
+            Some(Err(why)) => Verdict::Refused(why),
+            _ => Verdict::Signed,
+        },
+        other => other,
+    });
     signed::Judged {
         verdicts: changes
             .iter()
             .map(|c| match held.contains(&c.hash()) {
                 true => Verdict::Signed,
-                false => match verdicts.next().unwrap_or(Verdict::Wait) {
-                    // Signed by a member's device: then what it does to the document.
-                    Verdict::Signed => match docs.guard(team, c) {
-                        Ok(()) => Verdict::Signed,
-                        Err(why) => Verdict::Refused(why),
-                    },
-                    other => other,
-                },
+                false => verdicts.next().unwrap_or(Verdict::Wait),
             })
             .collect(),
         verified: judged.verified,

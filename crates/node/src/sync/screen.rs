@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use peercoach_core::automerge::{AutoCommit, Change, ChangeHash, ROOT, ReadDoc};
+use peercoach_core::automerge::{ActorId, AutoCommit, Change, ChangeHash, ROOT, ReadDoc};
 use peercoach_core::touched::Collection;
 use peercoach_core::{MemberId, Team};
 
@@ -180,20 +180,43 @@ pub fn guard(
 }
 
 /// [`guard`] against a team's document: the writer is the member whose device signs for
-/// the change's actor, the members and collections are the document's.
-pub fn guard_in(doc: &AutoCommit, team: &Team, change: &Change) -> Result<(), Refusal> {
-    let writer = super::signed::signer_in(team, change.actor_id()).1;
-    let collections: Vec<String> = Collection::ALL
-        .iter()
-        .flat_map(|c| doc.get_all(ROOT, c.key()).unwrap_or_default())
-        .map(|(_, id)| id.to_string())
-        .collect();
-    guard(
-        change,
-        writer.as_ref().map(|m| m.as_str()),
-        |key| MemberId::parse(key).is_ok_and(|m| team.members.contains_key(&m)),
-        |obj| collections.iter().any(|c| c == obj),
-    )
+/// the change's actor, the members and collections are the document's. Made once for a
+/// batch of changes (reading them costs more than the check itself).
+pub struct Rules<'a> {
+    team: &'a Team,
+    collections: Vec<String>,
+    writers: HashMap<ActorId, Option<MemberId>>,
+}
+
+impl<'a> Rules<'a> {
+    /// The rules of the team whose document is `doc` and whose model is `team`.
+    pub fn of(doc: &AutoCommit, team: &'a Team) -> Self {
+        let collections = Collection::ALL
+            .iter()
+            .flat_map(|c| doc.get_all(ROOT, c.key()).unwrap_or_default())
+            .map(|(_, id)| id.to_string())
+            .collect();
+        Self {
+            team,
+            collections,
+            writers: HashMap::new(),
+        }
+    }
+
+    /// Checks one change ([`guard`]).
+    pub fn check(&mut self, change: &Change) -> Result<(), Refusal> {
+        let team = self.team;
+        let writer = self
+            .writers
+            .entry(change.actor_id().clone())
+            .or_insert_with(|| super::signed::signer_in(team, change.actor_id()).1);
+        guard(
+            change,
+            writer.as_ref().map(|m| m.as_str()),
+            |key| MemberId::parse(key).is_ok_and(|m| team.members.contains_key(&m)),
+            |obj| self.collections.iter().any(|c| c == obj),
+        )
+    }
 }
 
 /// Checks one change against the limits and what was refused before.
