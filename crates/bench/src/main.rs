@@ -33,7 +33,8 @@ mod samod_side;
 #[command(name = "peercoach-bench")]
 struct Args {
     /// Which benchmark: edit-latency, initial-sync, catch-up, open, frame, write, mesh,
-    /// samod, actors, all; or internet (needs root: the simulated internet; not part of all).
+    /// samod, actors, rules, all; or internet (needs root: the simulated internet; not
+    /// part of all). Several: comma-separated, run in that order.
     #[arg(default_value = "all")]
     name: String,
     /// Print one JSON object per line only.
@@ -151,16 +152,19 @@ fn main() -> Result<()> {
         "actors",
         "rules",
     ];
+    // One name, several joined by commas (run in that order, so `initial-sync,samod`
+    // gives samod's ratios against ours from the same run), or all.
     let names: Vec<&str> = if args.name == "all" {
         all.to_vec()
-    } else if all.contains(&args.name.as_str()) || args.name == "internet" {
-        vec![args.name.as_str()]
     } else {
-        bail!(
-            "unknown benchmark {:?}; one of {} or all",
-            args.name,
-            all.join(", ")
-        );
+        let names: Vec<&str> = args.name.split(',').map(str::trim).collect();
+        if let Some(unknown) = names.iter().find(|n| !all.contains(n) && **n != "internet") {
+            bail!(
+                "unknown benchmark {unknown:?}; one of {} or all (several: comma-separated)",
+                all.join(", ")
+            );
+        }
+        names
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

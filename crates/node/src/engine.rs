@@ -722,6 +722,16 @@ impl Engine {
         self.keep_team(doc, saved)
     }
 
+    /// Like [`Engine::add_team_saved`], with the team's model already read (a joiner
+    /// reads it to check the copy it was handed).
+    pub fn add_team_read(
+        &mut self,
+        doc: TeamDoc,
+        saved: Option<&[u8]>,
+    ) -> Result<TeamId, EngineError> {
+        self.keep_team(doc, saved)
+    }
+
     /// Adds a team built in memory (the demo generator's history), written by this device
     /// from now on.
     pub fn add_team_doc(&mut self, mut doc: TeamDoc) -> Result<TeamId, EngineError> {

@@ -14,7 +14,7 @@
 use crate::sync::signed::{Signatures, signer_in, unvouched};
 use iroh_base::SecretKey;
 use peercoach_core::automerge::{AutoCommit, ChangeHash};
-use peercoach_core::{ActorHex, Command, CommandError, MemberId, Team, TeamId};
+use peercoach_core::{ActorHex, Command, CommandError, MemberId, Team, TeamDoc, TeamId};
 use peercoach_core::{NewDevice, NewMember};
 use peercoach_net::{DeviceId, EndpointAddr, InviteTicket, JoinAccepted, JoinReply, JoinRequest};
 
@@ -354,6 +354,8 @@ pub fn finish_join(
     }
     // What the inviter holds: the sync with it starts from there.
     let heads = doc.get_heads();
+    // The model is read once, for the check and for keeping the team.
+    let mut doc = TeamDoc::from_doc(doc, engine.identity().actor_hex());
     // The inviter's signatures vouch for its copy; ones that do not read vouch for
     // nothing.
     let sigs = data_encoding::HEXLOWER
@@ -364,12 +366,13 @@ pub fn finish_join(
     // Checked before anything is kept: a change no signature vouches for is left out,
     // with what depends on it. Its author's device (or a peer holding its signature)
     // sends it again, signed, once the sync runs.
-    let team = Team::read(&doc);
-    let left_out = unvouched(&mut doc, |actor| signer_in(&team, actor).0, &sigs);
+    let team = doc.shared_team();
+    let left_out = unvouched(doc.automerge(), |actor| signer_in(&team, actor).0, &sigs);
     let id = if left_out.is_empty() {
-        engine.add_team_saved(doc, Some(&accepted.document))?
+        engine.add_team_read(doc, Some(&accepted.document))?
     } else {
         let kept: Vec<_> = doc
+            .automerge()
             .get_changes(&[])
             .into_iter()
             .filter(|c| !left_out.contains(&c.hash()))
