@@ -381,17 +381,17 @@ pub fn finish_join(
         vouched
             .apply_changes(kept)
             .map_err(|e| EngineError::JoinDocument(Box::new(e)))?;
+        let vouched = TeamDoc::from_doc(vouched, engine.identity().actor_hex());
         // Without them, is this device still in the team? (An inviter that holds a
         // forgery built the change adding us on top of it.)
-        let me = DeviceId::from(SecretKey::from_bytes(&engine.identity().secret_key).public());
-        let still = Team::read(&vouched);
-        let in_team = still.members.values().any(|m| {
-            m.is_current()
-                && m.devices
-                    .iter()
-                    .any(|d| d.trusted && d.endpoint == Some(me))
+        let in_team = vouched.me().is_some_and(|me| {
+            vouched
+                .team()
+                .members
+                .get(me)
+                .is_some_and(|m| m.is_current())
         });
-        if Team::id_of(&vouched).as_ref() != Some(&ticket.team_id) || !in_team {
+        if vouched.team().id.as_ref() != Some(&ticket.team_id) || !in_team {
             tracing::warn!(
                 changes = left_out.len(),
                 "refused a join: the copy handed over rests on changes no signature vouches for"
@@ -410,7 +410,7 @@ pub fn finish_join(
              them again, signed.",
             left_out.len()
         ));
-        engine.add_team_saved(vouched, None)?
+        engine.add_team_read(vouched, None)?
     };
     let open = engine.open_team(&id)?;
     open.signatures.merge(sigs);
