@@ -11,29 +11,11 @@ use peercoach_node::api::{Reply, Request};
 use rand::{RngExt, SeedableRng};
 
 use crate::util::{
-    TestNode, addr_of, converged, env_or, eventually, init_tracing, raw_endpoint, seed, signed,
+    TestNode, addr_of, ask_offline, converged, env_or, eventually, init_tracing, raw_endpoint,
+    seed, signed, team_of, team_with_clocks,
 };
 
 const SOON: Duration = Duration::from_secs(20);
-
-async fn team_of(n: usize) -> Vec<TestNode> {
-    team_with_clocks(&vec![0; n]).await
-}
-
-/// A team with one node per clock skew.
-async fn team_with_clocks(skews: &[i64]) -> Vec<TestNode> {
-    let first = TestNode::start_skewed(skews[0]).await;
-    first.create_team("Node0").await;
-    let mut nodes = vec![first];
-    for (i, skew) in skews.iter().enumerate().skip(1) {
-        let node = TestNode::start_skewed(*skew).await;
-        // Any member can invite: each newcomer is invited by the previous one.
-        let ticket = nodes[i - 1].invite().await;
-        node.join(&ticket, &format!("Node{i}")).await.expect("join");
-        nodes.push(node);
-    }
-    nodes
-}
 
 /// A stopped node's device identity, read from its data dir (to speak with its key).
 fn stored_identity(node: &TestNode) -> peercoach_store::Identity {
@@ -1348,32 +1330,7 @@ async fn a_copy_of_this_device_writing_at_the_same_time_is_told_and_collides_wit
     nodes[0].restart().await;
     nodes[0].ask("from the original").await;
     assert!(!nodes[0].status().await.another_copy_running);
-    let (key, change) = {
-        let mut engine = peercoach_node::Engine::open(copy.path()).expect("the copy opens");
-        let id = peercoach_core::TeamId::parse(&team).expect("team id");
-        engine
-            .apply_to(
-                &id,
-                peercoach_core::Command::Ask(NewRequest {
-                    title: "from the copy".into(),
-                    tried: String::new(),
-                    skills: vec![],
-                    urgency: peercoach_core::Urgency::Normal,
-                    to: None,
-                }),
-            )
-            .expect("the copy writes");
-        let change = engine
-            .team(Some(&id))
-            .expect("team")
-            .doc
-            .automerge()
-            .get_last_local_change()
-            .expect("a change")
-            .raw_bytes()
-            .to_vec();
-        (engine.identity().secret_key, change)
-    };
+    let (key, change) = ask_offline(copy.path(), &team, "from the copy");
     // It reaches Ana's node through Ben's device, signed by the copy (Ana's key).
     nodes[1].stop().await;
     let ben_key = stored_identity(&nodes[1]).secret_key;
@@ -1442,22 +1399,7 @@ async fn restarts_write_under_one_session_and_a_copy_under_its_own() {
     let copy = tempfile::tempdir().expect("tempdir");
     crate::util::copy_dir(nodes[0].dir.path(), copy.path());
     let _ = std::fs::remove_file(copy.path().join("lock"));
-    {
-        let mut engine = peercoach_node::Engine::open(copy.path()).expect("the copy opens");
-        let id = peercoach_core::TeamId::parse(&team).expect("team id");
-        engine
-            .apply_to(
-                &id,
-                peercoach_core::Command::Ask(NewRequest {
-                    title: "from the copy".into(),
-                    tried: String::new(),
-                    skills: vec![],
-                    urgency: peercoach_core::Urgency::Normal,
-                    to: None,
-                }),
-            )
-            .expect("the copy writes");
-    }
+    ask_offline(copy.path(), &team, "from the copy");
     let copied = sessions_in(copy.path(), &team, &key);
     assert_eq!(
         copied.len(),

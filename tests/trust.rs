@@ -7,7 +7,7 @@ use std::time::Duration;
 use peercoach_core::{Command, MemberId};
 use peercoach_node::api::Request;
 
-use crate::util::{TestNode, converged, eventually, init_tracing};
+use crate::util::{TestNode, ask_offline, converged, eventually, init_tracing, team_of};
 
 const SOON: Duration = Duration::from_secs(20);
 
@@ -133,6 +133,22 @@ async fn one_member_cannot_remove_the_rest_and_two_remove_one_for_good() {
     assert_eq!(members(&nodes[2]).await.len(), 4, "no one was added");
 }
 
+/// A stopped node's data dir and its copy of `team` (store and document), as a
+/// modified app would open them.
+fn team_files(
+    node: &TestNode,
+    team: &str,
+) -> (
+    peercoach_store::DataDir,
+    peercoach_store::TeamStore,
+    peercoach_core::automerge::AutoCommit,
+) {
+    let dir = peercoach_store::DataDir::open(node.dir.path()).expect("data dir");
+    let id = peercoach_core::TeamId::parse(team).expect("team id");
+    let (store, doc, _) = dir.open_team(&id).expect("team");
+    (dir, store, doc)
+}
+
 /// A change of `ops` operations on top of `doc` (what a modified client can write: a
 /// run of like operations takes a few bytes each).
 fn oversized(doc: &mut peercoach_core::automerge::AutoCommit, ops: usize) -> Vec<u8> {
@@ -213,9 +229,7 @@ async fn a_change_over_the_limits_from_a_member_is_refused_and_the_team_syncs_on
     // limits straight into its own log, and starts again.
     nodes[2].stop().await;
     {
-        let dir = peercoach_store::DataDir::open(nodes[2].dir.path()).expect("data dir");
-        let id = peercoach_core::TeamId::parse(&team).expect("team id");
-        let (mut store, mut doc, _) = dir.open_team(&id).expect("team");
+        let (_dir, mut store, mut doc) = team_files(&nodes[2], &team);
         oversized(&mut doc, 4 * peercoach_node::sync::MAX_CHANGE_OPS);
         store.append(&mut doc).expect("append");
     }
@@ -322,15 +336,7 @@ fn session_of(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_forged_in_another_members_name_is_refused_and_the_real_one_arrives() {
     init_tracing();
-    let first = TestNode::start().await;
-    first.create_team("Node0").await;
-    let mut nodes = vec![first];
-    for i in 1..3 {
-        let node = TestNode::start().await;
-        let ticket = nodes[i - 1].invite().await;
-        node.join(&ticket, &format!("Node{i}")).await.expect("join");
-        nodes.push(node);
-    }
+    let mut nodes = team_of(3).await;
     nodes[0].ask("Ana's first").await;
     let everyone: Vec<&TestNode> = nodes.iter().collect();
     assert!(eventually(SOON, || converged(&everyone)).await);
@@ -338,9 +344,7 @@ async fn an_edit_forged_in_another_members_name_is_refused_and_the_real_one_arri
     let ana = nodes[0].endpoint_id();
     nodes[2].stop().await;
     {
-        let dir = peercoach_store::DataDir::open(nodes[2].dir.path()).expect("data dir");
-        let id = peercoach_core::TeamId::parse(&team).expect("team id");
-        let (mut store, mut doc, _) = dir.open_team(&id).expect("team");
+        let (_dir, mut store, mut doc) = team_files(&nodes[2], &team);
         let actor = session_of(&mut doc, &ana);
         let mut forged = ask_as(doc, &ana, actor, "Forged: Ana wants Ben out");
         store.append(&mut forged).expect("append");
@@ -391,15 +395,7 @@ async fn an_edit_forged_in_another_members_name_is_refused_and_the_real_one_arri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_imported_file_brings_my_own_edits_and_no_unsigned_edit_of_another_member() {
     init_tracing();
-    let mut nodes = Vec::new();
-    let first = TestNode::start().await;
-    first.create_team("Node0").await;
-    nodes.push(first);
-    let node = TestNode::start().await;
-    node.join(&nodes[0].invite().await, "Node1")
-        .await
-        .expect("join");
-    nodes.push(node);
+    let mut nodes = team_of(2).await;
     let everyone: Vec<&TestNode> = nodes.iter().collect();
     assert!(eventually(SOON, || converged(&everyone)).await);
     let team = nodes[0].team_id().await;
@@ -408,9 +404,7 @@ async fn an_imported_file_brings_my_own_edits_and_no_unsigned_edit_of_another_me
     // disk), and one made up in Ben's name.
     nodes[0].stop().await;
     let file = {
-        let dir = peercoach_store::DataDir::open(nodes[0].dir.path()).expect("data dir");
-        let id = peercoach_core::TeamId::parse(&team).expect("team id");
-        let (_store, mut doc, _) = dir.open_team(&id).expect("team");
+        let (_dir, _store, mut doc) = team_files(&nodes[0], &team);
         let bens = peercoach_core::session_actor(ben.endpoint_id().as_bytes(), [9; 8]);
         let anas = peercoach_core::session_actor(ana.endpoint_id().as_bytes(), [7; 8]);
         let mut made_up = ask_as(doc.fork(), &ben, bens, "Made up in Ben's name");
@@ -452,24 +446,6 @@ async fn an_imported_file_brings_my_own_edits_and_no_unsigned_edit_of_another_me
     assert!(eventually(SOON, || converged(&everyone)).await);
 }
 
-/// Asks `title` through a device's engine while its node is stopped (an offline
-/// command): the change is on disk, signed by nobody yet.
-fn ask_offline(node: &TestNode, team: &peercoach_core::TeamId, title: &str) {
-    let mut engine = peercoach_node::Engine::open(node.dir.path()).expect("engine");
-    engine
-        .apply_to(
-            team,
-            Command::Ask(peercoach_core::NewRequest {
-                title: title.into(),
-                tried: String::new(),
-                skills: vec![],
-                urgency: peercoach_core::Urgency::Normal,
-                to: None,
-            }),
-        )
-        .expect("asked");
-}
-
 /// Mallory's device runs a modified app and invites Cleo: the copy it hands over holds a
 /// request forged in Ana's name, under Ana's own actor and next sequence number, and
 /// the change adding Cleo is built on it. Cleo's device checks the copy against the
@@ -480,28 +456,17 @@ fn ask_offline(node: &TestNode, team: &peercoach_core::TeamId, title: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_member_checks_the_copy_handed_over_and_a_forgery_in_it_is_not_kept() {
     init_tracing();
-    let mut nodes = Vec::new();
-    let first = TestNode::start().await;
-    first.create_team("Node0").await;
-    nodes.push(first);
-    let mallory = TestNode::start().await;
-    mallory
-        .join(&nodes[0].invite().await, "Node1")
-        .await
-        .expect("join");
-    nodes.push(mallory);
+    let mut nodes = team_of(2).await;
     nodes[0].ask("Ana's first").await;
     let everyone: Vec<&TestNode> = nodes.iter().collect();
     assert!(eventually(SOON, || converged(&everyone)).await);
     let team = nodes[0].team_id().await;
-    let id = peercoach_core::TeamId::parse(&team).expect("team id");
     let ana = nodes[0].endpoint_id();
     nodes[0].stop().await;
     nodes[1].stop().await;
-    ask_offline(&nodes[0], &id, "Ana's own, offline");
+    ask_offline(nodes[0].dir.path(), &team, "Ana's own, offline");
     {
-        let dir = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("data dir");
-        let (mut store, mut doc, _) = dir.open_team(&id).expect("team");
+        let (_dir, mut store, mut doc) = team_files(&nodes[1], &team);
         let actor = session_of(&mut doc, &ana);
         let mut forged = ask_as(doc, &ana, actor, "Forged: Ana says Ben is slow");
         store.append(&mut forged).expect("append");
@@ -601,15 +566,7 @@ fn copy_map(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_vote_deleted_by_the_member_it_removes_is_refused_and_the_removal_holds() {
     init_tracing();
-    let first = TestNode::start().await;
-    first.create_team("Node0").await;
-    let mut nodes = vec![first];
-    for i in 1..3 {
-        let node = TestNode::start().await;
-        let ticket = nodes[0].invite().await;
-        node.join(&ticket, &format!("Node{i}")).await.expect("join");
-        nodes.push(node);
-    }
+    let mut nodes = team_of(3).await;
     let everyone: Vec<&TestNode> = nodes.iter().collect();
     assert!(eventually(SOON, || converged(&everyone)).await);
     let (ana, dan) = (
@@ -630,9 +587,7 @@ async fn a_removal_vote_deleted_by_the_member_it_removes_is_refused_and_the_remo
     {
         use peercoach_core::automerge::ReadDoc;
         use peercoach_core::automerge::transaction::Transactable;
-        let dir = peercoach_store::DataDir::open(nodes[2].dir.path()).expect("data dir");
-        let id = peercoach_core::TeamId::parse(&team).expect("team id");
-        let (mut store, mut doc, _) = dir.open_team(&id).expect("team");
+        let (dir, mut store, mut doc) = team_files(&nodes[2], &team);
         // Written as his node writes: its own session.
         let nonce = dir.session_nonce().expect("session");
         doc.set_actor(peercoach_core::session_actor(

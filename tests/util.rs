@@ -632,3 +632,53 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// A team of `n` nodes on loopback, each newcomer invited by the previous one.
+pub async fn team_of(n: usize) -> Vec<TestNode> {
+    team_with_clocks(&vec![0; n]).await
+}
+
+/// A team with one node per clock skew.
+pub async fn team_with_clocks(skews: &[i64]) -> Vec<TestNode> {
+    let first = TestNode::start_skewed(skews[0]).await;
+    first.create_team("Node0").await;
+    let mut nodes = vec![first];
+    for (i, skew) in skews.iter().enumerate().skip(1) {
+        let node = TestNode::start_skewed(*skew).await;
+        // Any member can invite: each newcomer is invited by the previous one.
+        let ticket = nodes[i - 1].invite().await;
+        node.join(&ticket, &format!("Node{i}")).await.expect("join");
+        nodes.push(node);
+    }
+    nodes
+}
+
+/// Asks `title` in `team` through an engine on the data dir `dir`, with no node running
+/// there (an offline command, or a copy of a data dir). Returns the device's secret key
+/// and the change, which no one has signed yet.
+pub fn ask_offline(dir: &Path, team: &str, title: &str) -> ([u8; 32], Vec<u8>) {
+    let mut engine = peercoach_node::Engine::open(dir).expect("the data dir opens");
+    let id = peercoach_core::TeamId::parse(team).expect("team id");
+    engine
+        .apply_to(
+            &id,
+            peercoach_core::Command::Ask(NewRequest {
+                title: title.into(),
+                tried: String::new(),
+                skills: vec![],
+                urgency: peercoach_core::Urgency::Normal,
+                to: None,
+            }),
+        )
+        .expect("asked");
+    let change = engine
+        .team(Some(&id))
+        .expect("team")
+        .doc
+        .automerge()
+        .get_last_local_change()
+        .expect("a change")
+        .raw_bytes()
+        .to_vec();
+    (engine.identity().secret_key, change)
+}

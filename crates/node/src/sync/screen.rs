@@ -387,6 +387,16 @@ mod tests {
         fork.get_last_local_change().expect("a change").clone()
     }
 
+    /// The change that puts a new, empty map at `key` in the map at `path` (over
+    /// whatever was there).
+    fn new_map(doc: &AutoCommit, path: &[&str], key: &str) -> Change {
+        edit(doc, |d| {
+            let obj = at(d, path);
+            d.put_object(&obj, key, peercoach_core::automerge::ObjType::Map)
+                .expect("new map");
+        })
+    }
+
     fn at(doc: &AutoCommit, path: &[&str]) -> peercoach_core::automerge::ObjId {
         use peercoach_core::automerge::ReadDoc;
         path.iter().fold(ROOT, |obj, key| {
@@ -412,19 +422,12 @@ mod tests {
             Err(Refusal::WritesOverMember("ana".into()))
         );
         assert_eq!(judge(&overwritten, "ana"), Ok(()), "her own entry, again");
-        let emptied = edit(&doc, |d| {
-            let dan = at(d, &["members", "dan"]);
-            d.put_object(&dan, "removals", peercoach_core::automerge::ObjType::Map)
-                .expect("new map");
-        });
+        let emptied = new_map(&doc, &["members", "dan"], "removals");
         assert_eq!(
             judge(&emptied, "dan"),
             Err(Refusal::WritesOverShape("removals".into()))
         );
-        let collection = edit(&doc, |d| {
-            d.put_object(ROOT, "members", peercoach_core::automerge::ObjType::Map)
-                .expect("new map");
-        });
+        let collection = new_map(&doc, &[], "members");
         assert_eq!(
             judge(&collection, "ana"),
             Err(Refusal::WritesOverShape("members".into()))
@@ -444,30 +447,18 @@ mod tests {
         assert_eq!(guard(&retitled, None, members, is_collection), Ok(()));
         // A whole record written over, even one's own (where the votes to remove one
         // live), is refused; so is a request replaced by a blank one.
-        let own_record = edit(&doc, |d| {
-            let members = at(d, &["members"]);
-            d.put_object(&members, "dan", peercoach_core::automerge::ObjType::Map)
-                .expect("new map");
-        });
+        let own_record = new_map(&doc, &["members"], "dan");
         assert_eq!(
             judge(&own_record, "dan"),
             Err(Refusal::WritesOverRecord("dan".into()))
         );
-        let blanked = edit(&doc, |d| {
-            let requests = at(d, &["requests"]);
-            d.put_object(&requests, "r1", peercoach_core::automerge::ObjType::Map)
-                .expect("new map");
-        });
+        let blanked = new_map(&doc, &["requests"], "r1");
         assert_eq!(
             judge(&blanked, "ana"),
             Err(Refusal::WritesOverRecord("r1".into()))
         );
         // A new record is no overwrite.
-        let new_request = edit(&doc, |d| {
-            let requests = at(d, &["requests"]);
-            d.put_object(&requests, "r2", peercoach_core::automerge::ObjType::Map)
-                .expect("new map");
-        });
+        let new_request = new_map(&doc, &["requests"], "r2");
         assert_eq!(judge(&new_request, "ben"), Ok(()));
     }
 
