@@ -71,19 +71,71 @@ pub struct Team {
     ignored_records: BTreeMap<String, Forgery>,
 }
 
+/// Records read whole, from which a read is shared out among threads.
+const PARALLEL_READ_FROM: usize = 2_000;
+/// Threads a whole read uses at most.
+const MAX_READ_THREADS: usize = 4;
+
+/// The threads a whole read shares its records among: one per core, at most
+/// [`MAX_READ_THREADS`].
+fn read_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_READ_THREADS)
+}
+
+/// One record as read from the document, before it goes into the model.
+struct Entry {
+    /// `None` when the key names no record of its collection.
+    record: Option<Record>,
+    /// Written against the rules: it counts for nothing, and is listed as ignored.
+    ignored: Option<Forgery>,
+}
+
+/// A record and its id: `None` when it is gone or counts for nothing.
+enum Record {
+    Member(Option<Member>, MemberId),
+    Request(Option<Request>, RequestId),
+    Offer(Option<Offer>, OfferId),
+    Session(Option<Session>, SessionId),
+    Thanks(Option<Thanks>, ThanksId),
+    Duty(Option<Duty>, DutyId),
+}
+
+/// A record that counts, or `None` for one written in someone else's name (then it is
+/// to be listed among the ignored).
+fn counted<T>(read: Option<Read<T>>, ignored: &mut Option<Forgery>) -> Option<T> {
+    match read? {
+        Read::Counts(record) => Some(record),
+        Read::Forged(f) => {
+            *ignored = Some(f);
+            None
+        }
+    }
+}
+
 impl Team {
     /// Reads the whole document.
-    pub fn read<D: ReadDoc>(doc: &D) -> Self {
+    pub fn read<D: ReadDoc + Sync>(doc: &D) -> Self {
+        Self::read_with(doc, read_threads())
+    }
+
+    /// [`Team::read`] on at most `threads` threads.
+    pub(crate) fn read_with<D: ReadDoc + Sync>(doc: &D, threads: usize) -> Self {
         let mut team = Team::default();
         team.read_header(doc);
-        team.refresh(doc, &Touched::all());
+        team.refresh_with(doc, &Touched::all(), threads);
         team
     }
 
     /// Re-reads what `touched` names. A change to who speaks for whom re-reads every
     /// record, since a new device can turn an answer from forged into genuine and a
     /// removal in force turns what came after it into nothing.
-    pub fn refresh<D: ReadDoc>(&mut self, doc: &D, touched: &Touched) {
+    pub fn refresh<D: ReadDoc + Sync>(&mut self, doc: &D, touched: &Touched) {
+        self.refresh_with(doc, touched, read_threads());
+    }
+
+    fn refresh_with<D: ReadDoc + Sync>(&mut self, doc: &D, touched: &Touched, threads: usize) {
         if touched.is_empty() {
             return;
         }
@@ -97,6 +149,9 @@ impl Team {
             .any(Collection::Members)
             .then(|| (self.actors.clone(), self.removed_actors.clone()));
         let mut trust_changed = false;
+        // Collections read whole: every record, after the members (who decide what
+        // counts), on several threads for a large team.
+        let mut whole: Vec<(Collection, String, ObjId)> = Vec::new();
         for collection in Collection::ALL {
             let everything =
                 touched.whole(collection) || (trust_changed && collection != Collection::Rota);
@@ -105,8 +160,16 @@ impl Team {
             };
             if everything {
                 self.clear(collection);
-                for (key, record) in record_ids(doc, &obj) {
-                    self.read_record(doc, collection, &key, Some(&record));
+                if collection == Collection::Members {
+                    for (key, record) in record_ids(doc, &obj) {
+                        self.read_record(doc, collection, &key, Some(&record));
+                    }
+                } else {
+                    whole.extend(
+                        record_ids(doc, &obj)
+                            .into_iter()
+                            .map(|(key, record)| (collection, key, record)),
+                    );
                 }
             } else {
                 for key in touched.keys(collection) {
@@ -121,6 +184,7 @@ impl Team {
                 });
             }
         }
+        self.read_whole(doc, whole, threads);
         if touched.whole(Collection::Rota) || touched.any(Collection::Rota) {
             self.read_rota(doc);
         }
@@ -208,15 +272,53 @@ impl Team {
         })
     }
 
-    /// A record that counts, or `None` for one written in someone else's name (listed
-    /// among the ignored, under its key).
-    fn counted<T>(&mut self, key: &str, read: Option<Read<T>>) -> Option<T> {
-        match read? {
-            Read::Counts(record) => Some(record),
-            Read::Forged(f) => {
-                self.ignored_records.insert(key.to_owned(), f);
-                None
-            }
+    /// Reads the records of whole collections and puts them in the model. Reading a
+    /// record only looks at the document and at who is in the team, so a large team's
+    /// records are read on several threads (a joiner reads 75,000 of them at once).
+    fn read_whole<D: ReadDoc + Sync>(
+        &mut self,
+        doc: &D,
+        work: Vec<(Collection, String, ObjId)>,
+        threads: usize,
+    ) {
+        let entries: Vec<Entry> = if threads < 2 || work.len() < PARALLEL_READ_FROM {
+            work.iter()
+                .map(|(collection, key, obj)| self.read_entry(doc, *collection, key, Some(obj)))
+                .collect()
+        } else {
+            // Thread t reads records t, t + threads, …: kinds of record cost differently,
+            // and striding spreads each kind over every thread.
+            let this = &*self;
+            let work = &work;
+            let parts: Vec<Vec<Entry>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        scope.spawn(move || {
+                            work.iter()
+                                .skip(t)
+                                .step_by(threads)
+                                .map(|(collection, key, obj)| {
+                                    this.read_entry(doc, *collection, key, Some(obj))
+                                })
+                                .collect()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            });
+            let mut parts: Vec<_> = parts.into_iter().map(Vec::into_iter).collect();
+            (0..work.len())
+                .filter_map(|i| parts[i % threads].next())
+                .collect()
+        };
+        for ((_, key, _), entry) in work.iter().zip(entries) {
+            self.put(key, entry);
         }
     }
 
@@ -227,71 +329,77 @@ impl Team {
         key: &str,
         obj: Option<&ObjId>,
     ) {
-        self.ignored_records.remove(key);
-        let ignored = match (collection, obj) {
+        let entry = self.read_entry(doc, collection, key, obj);
+        self.put(key, entry);
+    }
+
+    /// Reads one record (`obj`; `None` when it is gone), without changing the model.
+    fn read_entry<D: ReadDoc>(
+        &self,
+        doc: &D,
+        collection: Collection,
+        key: &str,
+        obj: Option<&ObjId>,
+    ) -> Entry {
+        let mut ignored = match (collection, obj) {
             (Collection::Members, _) | (_, None) => None,
             (_, Some(o)) => self.after_removal(o),
         };
         let obj = match ignored {
-            Some(f) => {
-                self.ignored_records.insert(key.to_owned(), f);
-                None
-            }
+            Some(_) => None,
             None => obj,
         };
-        match collection {
-            Collection::Members => {
-                let Ok(id) = MemberId::parse(key) else { return };
-                match obj.and_then(|o| member::read(doc, &id, o)) {
-                    Some(m) => self.members.insert(id, m),
-                    None => self.members.remove(&id),
-                };
-            }
-            Collection::Requests => {
-                let Ok(id) = RequestId::parse(key) else {
-                    return;
-                };
+        let record = match collection {
+            Collection::Members => MemberId::parse(key)
+                .ok()
+                .map(|id| Record::Member(obj.and_then(|o| member::read(doc, &id, o)), id)),
+            Collection::Requests => RequestId::parse(key).ok().map(|id| {
                 let read = obj.and_then(|o| request::read(doc, &self.actors, &id, o));
-                match self.counted(key, read) {
-                    Some(r) => self.requests.insert(id, r),
-                    None => self.requests.remove(&id),
-                };
-            }
-            Collection::Offers => {
-                let Ok(id) = OfferId::parse(key) else { return };
+                Record::Request(counted(read, &mut ignored), id)
+            }),
+            Collection::Offers => OfferId::parse(key).ok().map(|id| {
                 let read = obj.and_then(|o| offer::read(doc, &self.actors, &id, o));
-                match self.counted(key, read) {
-                    Some(r) => self.offers.insert(id, r),
-                    None => self.offers.remove(&id),
-                };
-            }
-            Collection::Sessions => {
-                let Ok(id) = SessionId::parse(key) else {
-                    return;
-                };
+                Record::Offer(counted(read, &mut ignored), id)
+            }),
+            Collection::Sessions => SessionId::parse(key).ok().map(|id| {
                 let read = obj.and_then(|o| session::read(doc, &self.actors, &id, o));
-                match self.counted(key, read) {
-                    Some(r) => self.sessions.insert(id, r),
-                    None => self.sessions.remove(&id),
-                };
-            }
-            Collection::Thanks => {
-                let Ok(id) = ThanksId::parse(key) else { return };
+                Record::Session(counted(read, &mut ignored), id)
+            }),
+            Collection::Thanks => ThanksId::parse(key).ok().map(|id| {
                 let read = obj.and_then(|o| thanks::read(doc, &self.actors, &id, o));
-                match self.counted(key, read) {
-                    Some(r) => self.thanks.insert(id, r),
-                    None => self.thanks.remove(&id),
-                };
-            }
-            Collection::Duties => {
-                let Ok(id) = DutyId::parse(key) else { return };
-                match obj.and_then(|o| duty::read(doc, &id, o)) {
-                    Some(r) => self.duties.insert(id, r),
-                    None => self.duties.remove(&id),
-                };
-            }
+                Record::Thanks(counted(read, &mut ignored), id)
+            }),
+            Collection::Duties => DutyId::parse(key)
+                .ok()
+                .map(|id| Record::Duty(obj.and_then(|o| duty::read(doc, &id, o)), id)),
             // The rota is flat scalars, read as a whole.
-            Collection::Rota => {}
+            Collection::Rota => None,
+        };
+        Entry { record, ignored }
+    }
+
+    /// Puts a record as read into the model: there when it counts, gone otherwise, and
+    /// listed among the ignored when it was written against the rules.
+    fn put(&mut self, key: &str, entry: Entry) {
+        self.ignored_records.remove(key);
+        if let Some(f) = entry.ignored {
+            self.ignored_records.insert(key.to_owned(), f);
+        }
+        fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, id: K, record: Option<V>) {
+            match record {
+                Some(r) => map.insert(id, r),
+                None => map.remove(&id),
+            };
+        }
+        match entry.record {
+            Some(Record::Member(m, id)) => set(&mut self.members, id, m),
+            Some(Record::Request(r, id)) => set(&mut self.requests, id, r),
+            Some(Record::Offer(r, id)) => set(&mut self.offers, id, r),
+            Some(Record::Session(r, id)) => set(&mut self.sessions, id, r),
+            Some(Record::Thanks(r, id)) => set(&mut self.thanks, id, r),
+            Some(Record::Duty(r, id)) => set(&mut self.duties, id, r),
+            // A key that names no record of its kind changes nothing.
+            None => {}
         }
     }
 

@@ -238,3 +238,67 @@ fn incremental_refresh_matches_a_full_read() {
         assert_eq!(&full, replica.doc.team());
     }
 }
+
+#[test]
+fn a_read_shared_among_threads_matches_one_on_a_single_thread() {
+    use automerge::ObjType;
+    use automerge::transaction::Transactable;
+    // Enough records for a whole read to share them out among threads, with a forged
+    // yes and a request a removed member wrote after the removal among them.
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo", "Dan"]);
+    let ana = f.id(0);
+    let asked: Vec<RequestId> = (0..2_100)
+        .map(|i| ask(&mut f, i % 2, &format!("Request {i}"), Urgency::Normal))
+        .collect();
+    f.sync_all();
+    for (i, r) in asked.iter().enumerate().step_by(300) {
+        offer_on(&mut f, 1 - i % 2, r, "advice");
+    }
+    let o = offer_to(&mut f, 1, &ana, "Pairing");
+    f.sync_all();
+    raw(&mut f, 2, |doc| {
+        let responses = map_at(doc, &["offers", o.as_str(), "responses"]);
+        let r = doc
+            .put_object(&responses, ana.as_str(), ObjType::Map)
+            .expect("put");
+        doc.put(&r, "answer", "yes").expect("put");
+    });
+    for by in [0, 1] {
+        f.apply(by, Command::RemoveMember { member: f.id(3) })
+            .expect("the vote applies");
+    }
+    f.sync_all();
+    raw(&mut f, 3, |doc| {
+        let requests = map_at(doc, &["requests"]);
+        let r = doc
+            .put_object(
+                &requests,
+                "0b8e7d5c-0000-4000-8000-00000000d00d",
+                ObjType::Map,
+            )
+            .expect("put");
+        doc.put(&r, "title", "after my removal").expect("put");
+    });
+    f.sync_all();
+    let doc = f.replicas[0].doc.automerge_ref();
+    let one = crate::Team::read_with(doc, 1);
+    assert!(one.requests.len() > 2_000, "{}", one.requests.len());
+    assert_eq!(one.offers[&o].forged_responses.len(), 1);
+    assert!(
+        one.ignored().any(|f| f.what == "wrote after their removal"),
+        "{:?}",
+        one.ignored().collect::<Vec<_>>()
+    );
+    for threads in [2, 3, 4] {
+        assert_eq!(
+            crate::Team::read_with(doc, threads),
+            one,
+            "{threads} threads"
+        );
+    }
+    assert_eq!(
+        &one,
+        f.replicas[0].doc.team(),
+        "and the model kept up to date"
+    );
+}
