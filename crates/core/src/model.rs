@@ -84,6 +84,19 @@ fn read_threads() -> usize {
         .min(MAX_READ_THREADS)
 }
 
+/// The names whose member differs between two indexes of who speaks for whom.
+fn changed_names<'a>(
+    before: &'a HashMap<ActorHex, MemberId>,
+    after: &'a HashMap<ActorHex, MemberId>,
+) -> impl Iterator<Item = &'a ActorHex> {
+    let gone_or_moved = before
+        .iter()
+        .filter(|(name, member)| after.get(*name) != Some(*member))
+        .map(|(name, _)| name);
+    let new = after.keys().filter(|name| !before.contains_key(*name));
+    gone_or_moved.chain(new)
+}
+
 /// One record as read from the document, before it goes into the model.
 struct Entry {
     /// `None` when the key names no record of its collection.
@@ -124,18 +137,34 @@ impl Team {
     pub(crate) fn read_with<D: ReadDoc + Sync>(doc: &D, threads: usize) -> Self {
         let mut team = Team::default();
         team.read_header(doc);
-        team.refresh_with(doc, &Touched::all(), threads);
+        team.refresh_with(doc, &Touched::all(), threads, &mut |_| true);
         team
     }
 
     /// Re-reads what `touched` names. A change to who speaks for whom re-reads every
     /// record, since a new device can turn an answer from forged into genuine and a
     /// removal in force turns what came after it into nothing.
-    pub fn refresh<D: ReadDoc + Sync>(&mut self, doc: &D, touched: &Touched) {
-        self.refresh_with(doc, touched, read_threads());
+    ///
+    /// `wrote` says whether the document holds any change written under a device name
+    /// (see [`ActorHex`]). A device trusted anew changes nothing already read when it
+    /// has written nothing yet, which is the case of every join: then only the members
+    /// are read again.
+    pub fn refresh<D: ReadDoc + Sync>(
+        &mut self,
+        doc: &D,
+        touched: &Touched,
+        wrote: &mut dyn FnMut(&ActorHex) -> bool,
+    ) {
+        self.refresh_with(doc, touched, read_threads(), wrote);
     }
 
-    fn refresh_with<D: ReadDoc + Sync>(&mut self, doc: &D, touched: &Touched, threads: usize) {
+    fn refresh_with<D: ReadDoc + Sync>(
+        &mut self,
+        doc: &D,
+        touched: &Touched,
+        threads: usize,
+        wrote: &mut dyn FnMut(&ActorHex) -> bool,
+    ) {
         if touched.is_empty() {
             return;
         }
@@ -144,7 +173,8 @@ impl Team {
         }
         // A change to who speaks for whom (a device trusted or removed, a removal in
         // force) can turn what others wrote from counted into ignored or back: then every
-        // record is read again. Most member changes (an address, a skill) change neither.
+        // record is read again. Most member changes (an address, a skill) change neither,
+        // and a device that has written nothing yet changes no record by being trusted.
         let trust_before = touched
             .any(Collection::Members)
             .then(|| (self.actors.clone(), self.removed_actors.clone()));
@@ -180,7 +210,8 @@ impl Team {
             if collection == Collection::Members {
                 self.settle_members();
                 trust_changed = trust_before.as_ref().is_some_and(|(actors, removed)| {
-                    *actors != self.actors || *removed != self.removed_actors
+                    *removed != self.removed_actors
+                        || changed_names(actors, &self.actors).any(&mut *wrote)
                 });
             }
         }

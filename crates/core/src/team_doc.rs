@@ -2,6 +2,7 @@
 //! step. Every write goes through [`TeamDoc::apply`]; every remote change is followed by
 //! [`TeamDoc::refresh_after_merge`].
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use automerge::transaction::{CommitOptions, Transactable};
@@ -49,6 +50,10 @@ pub struct TeamDoc {
     model_heads: Vec<ChangeHash>,
     /// Where objects sit, for following changes.
     places: Places,
+    /// The names (see [`ActorHex`]) of every actor with a change in the document: found
+    /// when a new device is trusted (it changes no record when it has written nothing),
+    /// then kept up with the changes followed.
+    writers: Option<HashSet<ActorHex>>,
 }
 
 impl TeamDoc {
@@ -126,6 +131,7 @@ impl TeamDoc {
             session: None,
             model_heads,
             places: Places::default(),
+            writers: None,
         };
         (doc, used)
     }
@@ -306,9 +312,27 @@ impl TeamDoc {
         } else {
             Touched::from_changes(&self.doc, new, &mut self.places)
         };
+        // Who has written, kept up with what arrives while it is known exactly.
+        match &mut self.writers {
+            Some(writers) if !self.model_heads.is_empty() && new.len() <= FOLLOW_AT_MOST => {
+                writers.extend(new.iter().map(|c| ActorHex::from(c.actor_id())));
+            }
+            _ => self.writers = None,
+        }
         if !touched.is_empty() {
+            let doc = self.doc.document();
+            let writers = &mut self.writers;
             // Copies the model only while a published snapshot still shares it.
-            Arc::make_mut(&mut self.team).refresh(&self.doc, &touched);
+            Arc::make_mut(&mut self.team).refresh(doc, &touched, &mut |name| {
+                writers
+                    .get_or_insert_with(|| {
+                        doc.get_changes_meta(&[])
+                            .iter()
+                            .map(|c| ActorHex::from(c.actor.as_ref()))
+                            .collect()
+                    })
+                    .contains(name)
+            });
         }
         self.model_heads = heads;
         touched

@@ -239,3 +239,57 @@ fn a_device_id_is_parsed_as_the_member_is_read() {
         Some(id)
     );
 }
+
+/// A device trusted anew is read into what it wrote before, on every replica, and the
+/// model kept up to date stays the one a full read gives; a device that wrote nothing
+/// changes no record.
+#[test]
+fn what_a_device_wrote_before_it_was_linked_counts_once_it_is() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let ana = f.id(0);
+    let o = offer_to(&mut f, 1, &ana, "Pairing");
+    f.sync_all();
+    // Ana's laptop, not linked yet, answers yes in her name.
+    let laptop = ActorHex::from_bytes(&[7; 16]);
+    raw(&mut f, 0, |doc| {
+        let mine = doc.get_actor().clone();
+        doc.set_actor(laptop.to_actor());
+        let responses = map_at(doc, &["offers", o.as_str(), "responses"]);
+        let r = doc
+            .put_object(&responses, ana.as_str(), ObjType::Map)
+            .expect("put");
+        doc.put(&r, "answer", "yes").expect("put");
+        doc.put(&r, "at_ms", 1_i64).expect("put");
+        doc.commit();
+        doc.set_actor(mine);
+    });
+    f.sync_all();
+    let link = |actor: &ActorHex, label: &str| {
+        Command::AddDevice(NewDevice {
+            member: ana.clone(),
+            actor: actor.clone(),
+            endpoint: label.into(),
+            label: label.into(),
+            addrs: vec![],
+            relay: None,
+        })
+    };
+    // A phone that wrote nothing: the answer still counts for nothing.
+    f.apply(0, link(&ActorHex::from_bytes(&[6; 16]), "phone"))
+        .expect("link");
+    f.sync_all();
+    for replica in &f.replicas {
+        let offer = &replica.doc.team().offers[&o];
+        assert_eq!(offer.status(), OfferStatus::Pending);
+        assert_eq!(offer.forged_responses.len(), 1);
+    }
+    // Linking the laptop makes its answer Ana's.
+    f.apply(0, link(&laptop, "laptop")).expect("link");
+    f.sync_all();
+    for replica in &f.replicas {
+        let team = replica.doc.team();
+        assert_eq!(team.offers[&o].status(), OfferStatus::Accepted);
+        assert!(team.offers[&o].forged_responses.is_empty());
+        assert_eq!(&crate::Team::read(replica.doc.automerge_ref()), team);
+    }
+}
