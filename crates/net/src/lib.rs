@@ -571,6 +571,12 @@ impl Net {
         self.shared().traffic.totals()
     }
 
+    /// Connections the gate refused (devices that are no member's, as far as this
+    /// device knows) since this endpoint was bound.
+    pub fn refusals(&self) -> u64 {
+        self.shared().refusals()
+    }
+
     /// Whether a live connection to `peer` exists.
     pub fn is_connected(&self, peer: &DeviceId) -> bool {
         self.shared().is_connected(peer)
@@ -785,6 +791,8 @@ fn extra_roots(pem: &[u8]) -> Result<iroh::tls::CaTlsConfig, NetError> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use iroh::protocol::{AcceptError, ProtocolHandler};
 
     use super::*;
@@ -841,5 +849,53 @@ mod tests {
         me.close().await;
         older.shutdown().await.expect("shutdown");
         newer.shutdown().await.expect("shutdown");
+    }
+
+    /// A device whose gate refuses us (it has not taken in the team yet, as a joiner
+    /// still loading it) is dialed again after a growing backoff, not in a loop. Once it
+    /// lets us in, it dials us at once, without waiting for us to dial (as the device
+    /// with the higher id otherwise does) or for our backoff to run out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_device_refused_at_the_gate_is_redialed_with_backoff_and_dials_at_once_when_let_in() {
+        let team = TeamId::parse("0b6f5c1e-0000-4000-8000-00000000000a").expect("team id");
+        let mut nets = Vec::new();
+        for secret in [[1; 32], [2; 32]] {
+            let (events, rx) = mpsc::unbounded_channel();
+            std::mem::forget(rx);
+            let net = Net::bind(&NetConfig::loopback(secret), events)
+                .await
+                .expect("bind");
+            nets.push(net);
+        }
+        // `b`, the one refusing, has the higher id: left alone it would wait for `a`.
+        nets.sort_by_key(|n| n.endpoint_id());
+        let (a, b) = (&nets[0], &nets[1]);
+        let spec = |net: &Net| PeerSpec {
+            device: net.endpoint_id(),
+            addrs: net.direct_addrs(),
+            relay_url: None,
+            teams: BTreeSet::from([team.clone()]),
+        };
+        a.set_peers(vec![spec(b)]);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let refused = b.refusals();
+        assert!(
+            (1..=8).contains(&refused),
+            "{refused} connections refused in 3 s"
+        );
+        assert!(!a.is_connected(&b.endpoint_id()));
+        // `a`'s next dial is a second or more away.
+        let started = std::time::Instant::now();
+        b.set_peers(vec![spec(a)]);
+        while !a.is_connected(&b.endpoint_id()) {
+            assert!(
+                started.elapsed() < Duration::from_millis(800),
+                "not connected at once"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(b.refusals(), refused, "no refusal since");
+        a.shutdown().await;
+        b.shutdown().await;
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use iroh::endpoint::{Connection, RecvStream, SendStream};
 use iroh::protocol::{AcceptError, ProtocolHandler};
@@ -26,6 +26,10 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A connection that closes sooner than this after it came up (the peer's gate refused
+/// us, as a joiner's does while it is still taking in the team) is dialed again after the
+/// backoff; one that lived longer resets it.
+const STABLE_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Debug)]
 struct Conn {
@@ -42,6 +46,9 @@ struct Peer {
     spec: PeerSpec,
     conn: Option<Conn>,
     wake: Arc<Notify>,
+    /// Dial at once, without the higher id's grace: our gate refused this device lately
+    /// (it was not in the team yet), so its own dials wait out a backoff.
+    hurry: bool,
 }
 
 #[derive(Debug, Default)]
@@ -231,6 +238,7 @@ impl Shared {
                             spec,
                             conn: None,
                             wake: wake.clone(),
+                            hurry: self.gate.refused_lately(&id),
                         },
                     );
                     tokio::spawn(peer_loop(self.clone(), id, wake));
@@ -255,6 +263,10 @@ impl Shared {
             }
         }
         self.refresh_gate(&state);
+    }
+
+    pub(crate) fn refusals(&self) -> u64 {
+        self.gate.refusals()
     }
 
     pub(crate) fn is_connected(&self, peer: &DeviceId) -> bool {
@@ -402,6 +414,10 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
     let me = shared.me();
     let mut backoff = MIN_BACKOFF;
     let mut shutdown = shared.shutdown.subscribe();
+    // The connection in use (by generation) and since when; whether the last one closed
+    // before it was [`STABLE_AFTER`] old.
+    let mut live: Option<(u64, Instant)> = None;
+    let mut closed_early = false;
     loop {
         if shared.is_shutting_down() {
             return;
@@ -410,7 +426,7 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
             Gone,
             Wait,
             Live(Connection, u64, Vec<TeamId>),
-            Dial(PeerSpec),
+            Dial(PeerSpec, bool),
         }
         let next = {
             let mut state = shared.lock();
@@ -435,7 +451,7 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                     }
                     _ => {
                         peer.conn = None;
-                        Next::Dial(peer.spec.clone())
+                        Next::Dial(peer.spec.clone(), std::mem::take(&mut peer.hurry))
                     }
                 },
             }
@@ -449,11 +465,19 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                 }
             }
             Next::Live(connection, generation, to_open) => {
+                if live.is_none_or(|(g, _)| g != generation) {
+                    live = Some((generation, Instant::now()));
+                }
                 for team in to_open {
                     open_stream(&shared, &connection, team).await;
                 }
                 tokio::select! {
                     _ = connection.closed() => {
+                        let lived = live.take().map(|(_, since)| since.elapsed());
+                        closed_early = lived.is_some_and(|l| l < STABLE_AFTER);
+                        if !closed_early {
+                            backoff = MIN_BACKOFF;
+                        }
                         let mut state = shared.lock();
                         if let Some(peer) = state.peers.get_mut(&id)
                             && peer.conn.as_ref().is_some_and(|c| c.generation == generation)
@@ -465,7 +489,15 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                     _ = shutdown.changed() => {}
                 }
             }
-            Next::Dial(spec) => {
+            Next::Dial(spec, hurry) => {
+                if std::mem::take(&mut closed_early) {
+                    // Not at once: a peer that closes every connection as it comes up
+                    // would otherwise be dialed in a tight loop.
+                    if !backoff_sleep(&mut backoff, &wake, &mut shutdown).await {
+                        return;
+                    }
+                    continue;
+                }
                 if spec.addrs.is_empty() && spec.relay_url.is_none() {
                     // Nowhere to dial yet: wait until an address arrives (or mDNS finds
                     // it; iroh resolves an id without addresses through lookup).
@@ -475,11 +507,11 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                         _ = shutdown.changed() => {}
                     }
                     if !shared.is_shutting_down() {
-                        try_dial(&shared, id, &spec, &mut backoff).await;
+                        try_dial(&shared, id, &spec).await;
                     }
                     continue;
                 }
-                if me > id {
+                if me > id && !hurry {
                     // Give the lower id a head start, so that usually only one side dials.
                     tokio::select! {
                         _ = wake.notified() => {}
@@ -490,26 +522,34 @@ async fn peer_loop(shared: Arc<Shared>, id: EndpointId, wake: Arc<Notify>) {
                         continue;
                     }
                 }
-                if !try_dial(&shared, id, &spec, &mut backoff).await {
-                    let jitter = rand::rng().random_range(0..=backoff.as_millis() as u64 / 4);
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff + Duration::from_millis(jitter)) => {}
-                        _ = wake.notified() => {}
-                        _ = shutdown.changed() => {}
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                if !try_dial(&shared, id, &spec).await
+                    && !backoff_sleep(&mut backoff, &wake, &mut shutdown).await
+                {
+                    return;
                 }
             }
         }
     }
 }
 
-async fn try_dial(
-    shared: &Arc<Shared>,
-    id: EndpointId,
-    spec: &PeerSpec,
+/// Waits out the backoff (with jitter), or until the peer's spec changes, and doubles
+/// it. `false` when the node shuts down meanwhile.
+async fn backoff_sleep(
     backoff: &mut Duration,
+    wake: &Notify,
+    shutdown: &mut watch::Receiver<bool>,
 ) -> bool {
+    let jitter = rand::rng().random_range(0..=backoff.as_millis() as u64 / 4);
+    let go_on = tokio::select! {
+        _ = tokio::time::sleep(*backoff + Duration::from_millis(jitter)) => true,
+        _ = wake.notified() => true,
+        _ = shutdown.changed() => false,
+    };
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    go_on
+}
+
+async fn try_dial(shared: &Arc<Shared>, id: EndpointId, spec: &PeerSpec) -> bool {
     // Every path we know: its direct addresses, its relay, and (with none of those, or
     // when both changed) iroh's address lookup by id.
     let relay = spec
@@ -533,9 +573,7 @@ async fn try_dial(
     .await
     {
         Ok(Ok(connection)) => {
-            if shared.adopt(&connection, true) {
-                *backoff = MIN_BACKOFF;
-            }
+            shared.adopt(&connection, true);
             true
         }
         Ok(Err(e)) => {
