@@ -43,6 +43,10 @@ struct Args {
     /// A smaller history (2,000 requests) for a quick check.
     #[arg(long)]
     quick: bool,
+    /// Print the nodes' log (info and above) on standard error: where a join's time
+    /// goes, for one.
+    #[arg(long)]
+    log: bool,
     /// Generator seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -139,6 +143,12 @@ fn main() -> Result<()> {
         return phases(&big_history(&args)?);
     }
     let args = Args::parse();
+    if args.log {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     // SAFETY-free env: loopback only for every node started here.
     let all = [
         "edit-latency",

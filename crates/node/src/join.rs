@@ -12,6 +12,8 @@
 //! tells the sync machine what the answer changed ([`Admission`]).
 
 use crate::sync::signed::{Signatures, signer_in, unvouched};
+use std::time::Instant;
+
 use iroh_base::SecretKey;
 use peercoach_core::automerge::{AutoCommit, ChangeHash};
 use peercoach_core::{ActorHex, Command, CommandError, MemberId, Team, TeamDoc, TeamId};
@@ -250,6 +252,7 @@ pub fn answer_join(
             relay: request.relay_url.clone(),
         }),
     };
+    let started = Instant::now();
     let applied = match engine.apply_to(&team_id, command) {
         Ok(a) => a,
         Err(e) => {
@@ -272,11 +275,22 @@ pub fn answer_join(
         .automerge()
         .get_last_local_change()
         .map(|c| c.raw_bytes().to_vec());
+    let added = started.elapsed();
+    let document = open.doc.automerge().save();
+    let saved = started.elapsed();
+    let signatures = handed_over(open, &key);
+    tracing::info!(
+        bytes = document.len(),
+        add_ms = added.as_millis(),
+        save_ms = (saved - added).as_millis(),
+        sign_ms = (started.elapsed() - saved).as_millis(),
+        "handed the team over"
+    );
     Admission {
         reply: JoinReply::Accepted {
             member_id,
-            document: open.doc.automerge().save(),
-            signatures: handed_over(open, &key),
+            document,
+            signatures,
         },
         joiner_has: Some(open.doc.heads()),
         team: Some(team_id),
@@ -347,8 +361,10 @@ pub fn finish_join(
     ticket: &InviteTicket,
     accepted: JoinAccepted,
 ) -> Result<(Reply, TeamId, Vec<ChangeHash>), EngineError> {
+    let started = Instant::now();
     let mut doc =
         AutoCommit::load(&accepted.document).map_err(|e| EngineError::JoinDocument(Box::new(e)))?;
+    let loaded = started.elapsed();
     if Team::id_of(&doc).as_ref() != Some(&ticket.team_id) {
         return Err(EngineError::WrongTeam);
     }
@@ -356,6 +372,7 @@ pub fn finish_join(
     let heads = doc.get_heads();
     // The model is read once, for the check and for keeping the team.
     let mut doc = TeamDoc::from_doc(doc, engine.identity().actor_hex());
+    let read = started.elapsed();
     // The inviter's signatures vouch for its copy; ones that do not read vouch for
     // nothing.
     let sigs = data_encoding::HEXLOWER
@@ -368,6 +385,7 @@ pub fn finish_join(
     // sends it again, signed, once the sync runs.
     let team = doc.shared_team();
     let left_out = unvouched(doc.automerge(), |actor| signer_in(&team, actor).0, &sigs);
+    let checked = started.elapsed();
     let id = if left_out.is_empty() {
         engine.add_team_read(doc, Some(&accepted.document))?
     } else {
@@ -412,6 +430,14 @@ pub fn finish_join(
         ));
         engine.add_team_read(vouched, None)?
     };
+    tracing::info!(
+        bytes = accepted.document.len(),
+        load_ms = loaded.as_millis(),
+        read_ms = (read - loaded).as_millis(),
+        check_ms = (checked - read).as_millis(),
+        keep_ms = (started.elapsed() - checked).as_millis(),
+        "kept the team handed over"
+    );
     let open = engine.open_team(&id)?;
     open.signatures.merge(sigs);
     let team_name = open.doc.team().name.clone();
