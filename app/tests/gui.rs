@@ -546,7 +546,21 @@ fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
     let fresh = ticket(&rt, &a);
     let addr = a.node().addrs()[0];
     a.stop(&rt);
-    let _blackhole = std::net::UdpSocket::bind(addr).expect("the inviter's old port");
+    // The stopped endpoint lets go of its socket a moment after shutdown returns.
+    let started = Instant::now();
+    let _blackhole = loop {
+        match std::net::UdpSocket::bind(addr) {
+            Ok(socket) => break socket,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "the inviter's old port is still in use"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("the inviter's old port: {e}"),
+        }
+    };
     h.state_mut().screens.first_run.ticket = fresh;
     h.step();
     click(&mut h, "Join team");
