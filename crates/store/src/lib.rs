@@ -228,6 +228,11 @@ impl DataDir {
         session::nonce(&self.path)
     }
 
+    /// A new session nonce, kept from now on (see `session::renew`).
+    pub fn renew_session_nonce(&self) -> Result<[u8; 8], StoreError> {
+        session::renew(&self.path)
+    }
+
     /// Settings; an unreadable file is moved aside and defaults are used (it holds
     /// nothing that cannot be set again).
     pub fn settings(&self) -> Settings {

@@ -45,6 +45,18 @@ pub(crate) fn nonce_in_boot(dir: &Path, boot: Option<&str>) -> Result<[u8; 8], S
     {
         return Ok(kept);
     }
+    fresh(dir, boot)
+}
+
+/// A new session for the data dir `dir`, kept from now on: the one it wrote under may
+/// have changes that this device no longer holds (set aside), and writing on under it
+/// would give them a second version.
+pub(crate) fn renew(dir: &Path) -> Result<[u8; 8], StoreError> {
+    let boot = fs::read_to_string(BOOT_ID).ok();
+    fresh(dir, boot.as_deref().map(str::trim))
+}
+
+fn fresh(dir: &Path, boot: Option<&str>) -> Result<[u8; 8], StoreError> {
     let mut nonce = [0u8; 8];
     random_bytes(&mut nonce)?;
     let Some(boot) = boot else {
@@ -124,6 +136,15 @@ mod tests {
         for name in ["session", "session.seal"] {
             fs::copy(from.join(name), to.join(name)).expect("copy");
         }
+    }
+
+    #[test]
+    fn a_renewed_session_is_new_and_kept_from_then_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = nonce_in_boot(dir.path(), BOOT).expect("first");
+        let renewed = fresh(dir.path(), BOOT).expect("renewed");
+        assert_ne!(renewed, first);
+        assert_eq!(nonce_in_boot(dir.path(), BOOT).expect("again"), renewed);
     }
 
     #[test]
