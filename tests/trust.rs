@@ -7,7 +7,13 @@ use std::time::Duration;
 use peercoach_core::{Command, MemberId};
 use peercoach_node::api::Request;
 
-use crate::util::{TestNode, ask_offline, converged, eventually, init_tracing, team_of};
+use peercoach_net::ALPN_SYNC;
+use peercoach_net::frame::{self, Tag};
+
+use crate::util::{
+    TestNode, addr_of, ask_offline, converged, eventually, init_tracing, raw_endpoint, signed,
+    team_of,
+};
 
 const SOON: Duration = Duration::from_secs(20);
 
@@ -329,10 +335,23 @@ fn session_of(
         .expect("a change of that device")
 }
 
+/// Whether `node`'s status lists a change from `from` refused for one of `reasons`.
+async fn refused_by(node: &TestNode, from: peercoach_net::DeviceId, reasons: &[&str]) -> bool {
+    node.status().await.peers.iter().any(|p| {
+        p.endpoint_id == from
+            && p.refused
+                .iter()
+                .any(|r| reasons.iter().any(|why| r.reason.starts_with(why)))
+    })
+}
+
 /// Mallory's device runs a modified app: it writes a request in Ana's name, under Ana's
 /// own current actor and next sequence number, while Ana's real next change is on its
 /// way. Her device cannot sign for Ana's key, so every honest node refuses the forgery
-/// from her alone, says so in her status line, and takes Ana's real change.
+/// from her alone, says so in her status line, and takes Ana's real change. (Mallory's
+/// own node, holding the forgery, sees Ana's real change as a second version of it: if
+/// the real one is the version every device keeps, her node sets the forgery aside and
+/// never sends it, and her status names it instead.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_forged_in_another_members_name_is_refused_and_the_real_one_arrives() {
     init_tracing();
@@ -353,21 +372,23 @@ async fn an_edit_forged_in_another_members_name_is_refused_and_the_real_one_arri
     nodes[0].ask("Ana's real second").await;
     nodes[2].restart().await;
     let mallory = nodes[2].endpoint_id();
-    for node in &nodes[..2] {
-        assert!(
-            eventually(SOON, || async {
-                node.status().await.peers.iter().any(|p| {
-                    p.endpoint_id == mallory
-                        && p.refused.iter().any(|r| {
-                            r.reason.starts_with("unsigned")
-                                || r.reason.starts_with("bad signature")
-                        })
-                })
-            })
-            .await,
-            "the forgery is refused from Mallory's device, and her status says so"
-        );
-    }
+    assert!(
+        eventually(SOON, || async {
+            let honest_refused = refused_by(&nodes[0], mallory, &["unsigned", "bad signature"])
+                .await
+                && refused_by(&nodes[1], mallory, &["unsigned", "bad signature"]).await;
+            let set_aside = refused_by(&nodes[2], ana, &["its device signed two versions"]).await
+                || refused_by(
+                    &nodes[2],
+                    nodes[1].endpoint_id(),
+                    &["its device signed two versions"],
+                )
+                .await;
+            honest_refused || set_aside
+        })
+        .await,
+        "the forgery is refused from Mallory's device, or her own node set it aside"
+    );
     nodes[0].ask("After the forgery").await;
     let honest: Vec<&TestNode> = nodes[..2].iter().collect();
     for node in &honest {
@@ -654,4 +675,137 @@ async fn a_removal_vote_deleted_by_the_member_it_removes_is_refused_and_the_remo
             "Ana's vote still counts, with Ben's"
         );
     }
+}
+
+/// Mallory's device runs a modified app: it signs two versions of one change (the same
+/// actor and sequence number, another request in each) and gives one to Ana's device and
+/// the other to Ben's, while they are apart. Each builds on the one it got. When they
+/// meet, both keep the version with the smaller hash; the device that held the other
+/// sets it aside, says so in its status, and makes its own edit again on top. Nobody is
+/// cut off: their next edits reach each other within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_versions_of_one_change_settle_on_one_and_nobody_is_cut_off() {
+    init_tracing();
+    let mut nodes = team_of(3).await;
+    nodes[2].ask("Mallory's first").await;
+    let everyone: Vec<&TestNode> = nodes.iter().collect();
+    assert!(eventually(SOON, || converged(&everyone)).await);
+    let team = nodes[0].team_id().await;
+    let mallory = nodes[2].endpoint_id();
+    nodes[2].stop().await;
+    // Both versions from the same files: the same session actor and next sequence number.
+    let mut versions = Vec::new();
+    for title in ["Version one", "Version two"] {
+        let (dir, _store, mut doc) = team_files(&nodes[2], &team);
+        let actor = session_of(&mut doc, &mallory);
+        let mut doc = ask_as(doc, &mallory, actor, title);
+        let change = doc.get_last_local_change().expect("a change").clone();
+        let key = dir
+            .identity()
+            .expect("identity")
+            .expect("exists")
+            .secret_key;
+        versions.push((key, change));
+    }
+    let (one, two) = (&versions[0].1, &versions[1].1);
+    assert_eq!((one.actor_id(), one.seq()), (two.actor_id(), two.seq()));
+    assert_ne!(one.hash(), two.hash());
+    let rogue = raw_endpoint(versions[0].0).await;
+    let hello = serde_json::to_vec(&peercoach_net::Hello {
+        version: 1,
+        team_id: peercoach_core::TeamId::parse(&team).expect("team id"),
+    })
+    .expect("json");
+    // One version to each, while the other is stopped; each asks on top of it.
+    for (i, ((key, change), title, asked)) in versions
+        .iter()
+        .zip(["Version one", "Version two"])
+        .zip(["Ana on version one", "Ben on version two"])
+        .map(|((v, t), a)| (v, t, a))
+        .enumerate()
+    {
+        let other = 1 - i;
+        nodes[other].stop().await;
+        if nodes[i].node.is_none() {
+            nodes[i].restart().await;
+            // Its gate lets Mallory's device in once it has read the team again.
+            assert!(
+                eventually(SOON, || async {
+                    nodes[i]
+                        .status()
+                        .await
+                        .peers
+                        .iter()
+                        .any(|p| p.endpoint_id == mallory)
+                })
+                .await
+            );
+        }
+        let conn = tokio::time::timeout(SOON, rogue.connect(addr_of(&nodes[i]), ALPN_SYNC))
+            .await
+            .expect("no hang")
+            .expect("Mallory's device connects");
+        let (mut send, _recv) = conn.open_bi().await.expect("stream");
+        frame::write_frame(&mut send, Tag::Hello, &hello)
+            .await
+            .expect("hello");
+        frame::write_frame(&mut send, Tag::Changes, &signed(key, change.raw_bytes()))
+            .await
+            .expect("frame");
+        assert!(
+            eventually(SOON, || async {
+                nodes[i].titles().await.contains(&title.to_string())
+            })
+            .await,
+            "node {i} took {title}"
+        );
+        conn.close(0u32.into(), b"done");
+        nodes[i].ask(asked).await;
+    }
+    rogue.close().await;
+    nodes[0].restart().await;
+    let honest: Vec<&TestNode> = nodes[..2].iter().collect();
+    assert!(
+        eventually(SOON, || converged(&honest)).await,
+        "Ana's and Ben's devices converge on one version"
+    );
+    let kept = one.hash().min(two.hash());
+    let (kept_title, lost_title) = if kept == one.hash() {
+        ("Version one", "Version two")
+    } else {
+        ("Version two", "Version one")
+    };
+    for node in &honest {
+        let titles = node.titles().await;
+        for title in [kept_title, "Ana on version one", "Ben on version two"] {
+            assert!(titles.contains(&title.to_string()), "{title}: {titles:?}");
+        }
+        assert!(!titles.contains(&lost_title.to_string()), "{titles:?}");
+    }
+    // The device that held the other version names it in its status.
+    let holder = if kept == one.hash() { 1 } else { 0 };
+    let status = nodes[holder].status().await;
+    assert!(
+        status
+            .peers
+            .iter()
+            .any(|p| p.refused.iter().any(|r| r.reason.contains("two versions"))),
+        "{:?}",
+        status.peers
+    );
+    // Nobody is cut off.
+    nodes[0].ask("Ana afterwards").await;
+    nodes[1].ask("Ben afterwards").await;
+    for node in &honest {
+        assert!(
+            eventually(SOON, || async {
+                let titles = node.titles().await;
+                titles.contains(&"Ana afterwards".to_string())
+                    && titles.contains(&"Ben afterwards".to_string())
+            })
+            .await,
+            "the next edits reach both"
+        );
+    }
+    assert!(eventually(SOON, || converged(&honest)).await);
 }

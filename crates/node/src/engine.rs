@@ -22,6 +22,7 @@ use crate::api::{
     b64, unb64,
 };
 use crate::sync::signed::{self, Signatures, Signer};
+use crate::sync::versions;
 
 /// Why a request failed. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -409,6 +410,7 @@ impl Engine {
             tracing::warn!("{w}");
             self.warnings.push(w);
         }
+        let doc = versions::without_waiting(doc);
         let (mut doc, _) = TeamDoc::from_doc_with_view(doc, self.identity.actor_hex(), view);
         doc.write_as_session(self.session.clone());
         if let Some(newer) = doc.newer_schema() {
@@ -1177,6 +1179,61 @@ impl crate::sync::Docs for Engine {
         };
         let mut rules = crate::sync::screen::Rules::of(open.doc.automerge_ref(), open.doc.team());
         changes.iter().map(|c| rules.check(c)).collect()
+    }
+
+    fn can_set_aside(&self, team: &TeamId) -> bool {
+        self.teams.contains_key(team)
+    }
+
+    fn set_aside(
+        &mut self,
+        team: &TeamId,
+        losers: &HashSet<ChangeHash>,
+    ) -> Result<versions::Report, versions::SetAsideError> {
+        let save = |e: StoreError| versions::SetAsideError::Save(e.to_string());
+        let mine = peercoach_core::device_key_of(&self.session);
+        let Some(open) = self.teams.get_mut(team) else {
+            return Ok(versions::Report::default());
+        };
+        let doc = open.doc.automerge();
+        let own = versions::left_out(doc, losers)
+            .iter()
+            .any(|c| mine.is_some() && peercoach_core::device_key_of(c.actor_id()) == mine);
+        // This device's own edits are made again under a new session: its old one has
+        // changes that others may hold and this device no longer will.
+        if own {
+            let nonce = self.data.renew_session_nonce().map_err(save)?;
+            let key = iroh_base::SecretKey::from_bytes(&self.identity.secret_key).public();
+            self.session = peercoach_core::session_actor(key.as_bytes(), nonce);
+            for open in self.teams.values_mut() {
+                open.doc.write_as_session(self.session.clone());
+            }
+            for open in self.notes.values_mut() {
+                open.doc.automerge().set_actor(self.session.clone());
+            }
+        }
+        let Some(open) = self.teams.get_mut(team) else {
+            return Ok(versions::Report::default());
+        };
+        let mut built = versions::without(
+            open.doc.automerge(),
+            losers,
+            |actor| mine.is_some() && peercoach_core::device_key_of(actor) == mine,
+            self.session.clone(),
+        )?;
+        open.store.compact(&mut built.doc).map_err(save)?;
+        // Read again from disk, as at a start: the model, the view, the signatures.
+        self.teams.remove(team);
+        self.load(team)
+            .map_err(|e| versions::SetAsideError::Save(e.to_string()))?;
+        tracing::warn!(
+            team = %team.short(),
+            left_out = built.report.left_out,
+            redone = built.report.redone,
+            lost = built.report.lost,
+            "set aside a second version of a change and what was built on it"
+        );
+        Ok(built.report)
     }
 
     fn signatures(&mut self, team: &TeamId) -> Option<&mut Signatures> {

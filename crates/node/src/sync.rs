@@ -96,6 +96,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod screen;
 pub mod signed;
+pub mod versions;
 use screen::{ChunkError, Refused};
 pub use screen::{Limits, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, Refusal};
 use signed::{ChangeSig, Envelope, Signatures, Signer, Verdict};
@@ -174,6 +175,22 @@ pub trait Docs {
     /// the team's rules, applied before the changes are. One verdict per change.
     fn guard(&mut self, _team: &TeamId, changes: &[&Change]) -> Vec<Result<(), Refusal>> {
         vec![Ok(()); changes.len()]
+    }
+    /// Whether this document can set aside a change it holds that lost to another version
+    /// of it ([`versions`]). Where it cannot, the version it holds is kept and the other
+    /// refused.
+    fn can_set_aside(&self, _team: &TeamId) -> bool {
+        false
+    }
+    /// Builds the team's document again without `losers` and everything that depends on
+    /// them, this device's own edits among those made again ([`versions::without`]), and
+    /// keeps it (on disk, and read again): the machine then starts afresh with every peer.
+    fn set_aside(
+        &mut self,
+        _team: &TeamId,
+        _losers: &HashSet<ChangeHash>,
+    ) -> Result<versions::Report, versions::SetAsideError> {
+        Ok(versions::Report::default())
     }
 }
 
@@ -512,6 +529,10 @@ struct TeamSync {
     /// Changes refused before they were applied ([`screen`]), for as long as the node
     /// runs: refused once, never asked for again.
     refused: HashMap<ChangeHash, Refused>,
+    /// Changes handed to Automerge that wait in its queue for a dependency, by actor and
+    /// sequence number: another version of one of them cannot be applied either (see
+    /// `versions`).
+    queued: HashMap<(ActorId, u64), Change>,
 }
 
 impl TeamSync {
@@ -527,6 +548,7 @@ impl TeamSync {
             fetching: None,
             asked: None,
             refused: HashMap::new(),
+            queued: HashMap::new(),
         }
     }
 }
@@ -555,6 +577,9 @@ pub struct SyncMachine {
     arrivals: Arrivals,
     /// Teams whose document changed in this batch.
     changed: BTreeSet<TeamId>,
+    /// Versions held here that lost to another version of the same change, with the
+    /// peer that sent the one kept: set aside once the input is handled.
+    aside: Vec<(TeamId, DeviceId, Aside)>,
     /// Something in this batch is worth a status update.
     status_changed: bool,
     ticks: u64,
@@ -712,6 +737,90 @@ impl SyncMachine {
             Input::Settle => self.settle(now_ms, docs),
             Input::Stop => self.save_states(),
         }
+        self.set_aside_pending(docs);
+    }
+
+    /// The changes of `team` waiting in Automerge's queue, by actor and sequence number.
+    fn queued(&self, team: &TeamId) -> HashMap<(ActorId, u64), Change> {
+        self.teams
+            .get(team)
+            .map(|t| t.queued.clone())
+            .unwrap_or_default()
+    }
+
+    /// Sets aside the versions held here that lost to another version of the same
+    /// change ([`versions`]), found while judging what peers sent: the document is built
+    /// again without them, they are refused from now on (and named in the status of the
+    /// peer that sent the version kept), and every peer of the team starts afresh, so the
+    /// kept version and this device's edits made again go out. When the document cannot
+    /// be built again (a full disk), the kept version keeps waiting and the next round
+    /// tries again.
+    fn set_aside_pending(&mut self, docs: &mut impl Docs) {
+        if self.aside.is_empty() {
+            return;
+        }
+        let mut by_team: BTreeMap<TeamId, Vec<(DeviceId, Aside)>> = BTreeMap::new();
+        for (team, peer, aside) in std::mem::take(&mut self.aside) {
+            by_team.entry(team).or_default().push((peer, aside));
+        }
+        for (team, found) in by_team {
+            let losers: HashSet<ChangeHash> = found.iter().map(|(_, a)| a.loser.hash()).collect();
+            if let Err(e) = docs.set_aside(&team, &losers) {
+                tracing::error!(%team, error = %e, "could not set aside a second version");
+                continue;
+            }
+            // The document on disk is the one built anew: a write asked for before it
+            // would bring back what was left out, and a frame made before it may name it.
+            self.effects.retain(|e| {
+                !matches!(e, Effect::Persist { team: t, .. } | Effect::Send { team: t, .. } if *t == team)
+            });
+            if let Some(t) = self.teams.get_mut(&team) {
+                t.persisting = false;
+            }
+            self.reloaded(team.clone(), docs);
+            for (peer, aside) in &found {
+                let Some(t) = self.teams.get_mut(&team) else {
+                    continue;
+                };
+                let (change, why) = (
+                    &aside.loser,
+                    two_versions_of(&aside.loser, &aside.winner.hash()),
+                );
+                match self.peers.get_mut(&(team.clone(), *peer)) {
+                    Some(ps) => refuse(&mut t.refused, ps, &team, *peer, Some(change), why),
+                    // Refused all the same, whoever brings it next.
+                    None => {
+                        tracing::warn!(%team, change = %screen::short(&change.hash()), reason = %why, "set aside");
+                        t.refused.insert(
+                            change.hash(),
+                            Refused {
+                                why,
+                                deps: change.deps().to_vec(),
+                            },
+                        );
+                    }
+                }
+            }
+            // The kept versions go in at once: held, they keep the ones set aside out
+            // should those come again (after a restart, which forgets what was refused).
+            let winners: Vec<Change> = found.iter().map(|(_, a)| a.winner.clone()).collect();
+            if let Some(table) = docs.signatures(&team) {
+                for (_, aside) in &found {
+                    if let Some(sig) = aside.sig {
+                        table.record(&aside.winner, sig);
+                    }
+                }
+            }
+            if docs.apply_changes(&team, winners.clone()).is_ok()
+                && let (Some(t), Some(doc)) = (self.teams.get_mut(&team), docs.doc(&team))
+            {
+                note_queued(&mut t.queued, doc, &winners);
+                t.unsaved = Unsaved::Unknown;
+                docs.merged(&team);
+            }
+            self.changed.insert(team);
+            self.status_changed = true;
+        }
     }
 
     /// The team's sync state, made at first sight with its heads then as durable (and a
@@ -802,9 +911,10 @@ impl SyncMachine {
         };
         ps.last_received_ms = Some(now_ms);
         ps.heard = true;
-        let Some(refused) = self.teams.get_mut(&team).map(|t| &mut t.refused) else {
+        let Some(t) = self.teams.get_mut(&team) else {
             return;
         };
+        let (refused, queued) = (&mut t.refused, &t.queued);
         let limits = self.limits;
         let mut waiting = None;
         let outcome = match wire {
@@ -813,6 +923,8 @@ impl SyncMachine {
                 // which asks for nothing, is not answered: both sides would otherwise
                 // answer each other for ever, as their heads never meet.
                 let mut only_refused_differs = false;
+                let mut aside = Vec::new();
+                let mut handed = Vec::new();
                 let screened =
                     Envelope::decode(&bytes)
                         .ok_or(BadFrame::Envelope)
@@ -832,10 +944,18 @@ impl SyncMachine {
                                 &team,
                                 peer,
                                 docs,
+                                queued,
+                                &mut aside,
+                                &mut handed,
                             )?;
                             waiting = Some((held, envelope.sigs));
                             Ok(m)
                         });
+                self.aside
+                    .extend(aside.into_iter().map(|a| (team.clone(), peer, a)));
+                let Some(ps) = self.peers.get_mut(&key) else {
+                    return;
+                };
                 let Some(doc) = docs.doc(&team) else {
                     return;
                 };
@@ -850,9 +970,16 @@ impl SyncMachine {
                 let mut answer = true;
                 if let Ok(merged) = received {
                     let told = ps.state.their_heads.clone().unwrap_or_default();
-                    let holds = holds_all(doc, &told);
+                    // Heads it names that were refused here read as what they build on:
+                    // a change waiting in Automerge's queue for one refused never comes.
+                    let holds = match self.teams.get(&team) {
+                        Some(t) => {
+                            holds_all(doc, &past_refused(&told, &t.refused, &ps.refused_from))
+                        }
+                        None => holds_all(doc, &told),
+                    };
                     ps.told(doc, told);
-                    answer = merged || !only_refused_differs || !holds || !peer_has_all(doc, ps);
+                    answer = merged || !only_refused_differs || !holds || !sent_all(doc, ps);
                 }
                 received.map(|merged| {
                     if merged {
@@ -872,6 +999,9 @@ impl SyncMachine {
                         // are on disk.
                         if answer {
                             t.rounds.insert(peer);
+                        }
+                        if let Some(doc) = docs.doc(&team) {
+                            note_queued(&mut t.queued, doc, &handed);
                         }
                     }
                 })
@@ -932,7 +1062,11 @@ impl SyncMachine {
         if held.is_empty() {
             return;
         }
-        let judged = judge_with(team, &held, sigs, docs);
+        let mut aside = Vec::new();
+        let queued = self.queued(team);
+        let judged = judge_with(team, &held, sigs, docs, &queued, &mut aside);
+        self.aside
+            .extend(aside.into_iter().map(|a| (team.clone(), peer, a)));
         let key = (team.clone(), peer);
         let mut signed = Vec::new();
         for (change, verdict) in held.into_iter().zip(judged.verdicts) {
@@ -964,13 +1098,14 @@ impl SyncMachine {
             return;
         }
         record(team, &signed, &judged.verified, docs);
-        match docs.apply_changes(team, signed) {
+        match docs.apply_changes(team, signed.clone()) {
             Ok(()) => {
                 docs.merged(team);
                 self.changed.insert(team.clone());
-                if let Some(t) = self.teams.get_mut(team) {
+                if let (Some(t), Some(doc)) = (self.teams.get_mut(team), docs.doc(team)) {
                     t.unsaved = Unsaved::Unknown;
                     t.rounds.insert(peer);
+                    note_queued(&mut t.queued, doc, &signed);
                 }
             }
             Err(e) => self.drop_bad_peer(&key, &BadFrame::ChangeRefused(Box::new(e))),
@@ -1106,13 +1241,24 @@ impl SyncMachine {
         let unknown: HashSet<ChangeHash> = doc.get_missing_deps(&hashes).into_iter().collect();
         let mut taken = HashSet::new();
         let mut fresh: Vec<(DeviceId, Change)> = Vec::new();
+        let queued = self.queued(team);
         let mut sigs: HashMap<ChangeHash, ChangeSig> = HashMap::new();
         for (peer, change, sent) in arrived {
             if !unknown.contains(&change.hash()) || taken.contains(&change.hash()) {
                 continue;
             }
             // Each push is judged alone, with its own signature.
-            let judged = judge_with(team, std::slice::from_ref(&change), &sent, docs);
+            let mut aside = Vec::new();
+            let judged = judge_with(
+                team,
+                std::slice::from_ref(&change),
+                &sent,
+                docs,
+                &queued,
+                &mut aside,
+            );
+            self.aside
+                .extend(aside.into_iter().map(|a| (team.clone(), peer, a)));
             let key = (team.clone(), peer);
             match judged.verdicts.into_iter().next() {
                 Some(Verdict::Signed) => {
@@ -1138,6 +1284,32 @@ impl SyncMachine {
                         t.rounds.insert(peer);
                     }
                 }
+            }
+        }
+        // Each push was judged alone: two versions of one change may have come in one
+        // batch (see `versions`). The one every device keeps goes on; the other is refused.
+        let mut first: HashMap<(ActorId, u64), ChangeHash> = HashMap::new();
+        for (_, change) in &fresh {
+            let key = (change.actor_id().clone(), change.seq());
+            let kept = first
+                .get(&key)
+                .map_or(change.hash(), |h| versions::kept(*h, change.hash()));
+            first.insert(key, kept);
+        }
+        let (fresh, lost): (Vec<_>, Vec<_>) = fresh
+            .into_iter()
+            .partition(|(_, c)| first.get(&(c.actor_id().clone(), c.seq())) == Some(&c.hash()));
+        for (peer, change) in lost {
+            let kept = first
+                .get(&(change.actor_id().clone(), change.seq()))
+                .copied()
+                .unwrap_or(change.hash());
+            let why = two_versions_of(&change, &kept);
+            if let (Some(t), Some(ps)) = (
+                self.teams.get_mut(team),
+                self.peers.get_mut(&(team.clone(), peer)),
+            ) {
+                refuse(&mut t.refused, ps, team, peer, Some(&change), why);
             }
         }
         if fresh.is_empty() {
@@ -1181,6 +1353,8 @@ impl SyncMachine {
         let Some(t) = self.teams.get_mut(team) else {
             return;
         };
+        let handed: Vec<Change> = fresh.iter().map(|(_, c)| c.clone()).collect();
+        note_queued(&mut t.queued, doc, &handed);
         if waiting || !refused.is_empty() {
             t.unsaved = Unsaved::Unknown;
         } else if let Unsaved::Known(list) = &mut t.unsaved {
@@ -1709,6 +1883,16 @@ impl SyncMachine {
         t.durable = heads;
         t.unsaved = Unsaved::default();
         t.pushes = kept;
+        t.queued.clear();
+        // A version refused because another was held: that one may be gone with what the
+        // document lost, and then this one is the version there is (see `versions`).
+        // What was refused for depending on it is judged again when it comes.
+        t.refused.retain(|_, r| {
+            !matches!(
+                r.why,
+                Refusal::TwoVersions { .. } | Refusal::DependsOnRefused(_)
+            )
+        });
         t.rounds.extend(rounds);
     }
 
@@ -1740,6 +1924,9 @@ fn screen_message(
     team: &TeamId,
     peer: DeviceId,
     docs: &mut impl Docs,
+    queued: &HashMap<(ActorId, u64), Change>,
+    aside: &mut Vec<Aside>,
+    handed: &mut Vec<Change>,
 ) -> Result<(sync::Message, Vec<Change>), BadFrame> {
     let mut waiting = Vec::new();
     if !m.changes.is_empty() {
@@ -1764,7 +1951,14 @@ fn screen_message(
                         Err(why) => refuse(refused, ps, team, peer, Some(&change), why),
                     }
                 }
-                let judged = judge_with(team, &within, sigs, docs);
+                let judged = judge_with(team, &within, sigs, docs, queued, aside);
+                handed.extend(
+                    within
+                        .iter()
+                        .zip(&judged.verdicts)
+                        .filter(|(_, v)| **v == Verdict::Signed)
+                        .map(|(c, _)| c.clone()),
+                );
                 let mut kept: Vec<Vec<u8>> = Vec::with_capacity(within.len());
                 let mut signed: Vec<Change> = Vec::with_capacity(within.len());
                 for (change, verdict) in within.into_iter().zip(judged.verdicts) {
@@ -1798,6 +1992,8 @@ fn judge_with(
     changes: &[Change],
     sigs: &[ChangeSig],
     docs: &mut impl Docs,
+    queued: &HashMap<(ActorId, u64), Change>,
+    aside: &mut Vec<Aside>,
 ) -> signed::Judged {
     let mut held: HashSet<ChangeHash> = HashSet::new();
     if let Some(doc) = docs.doc(team) {
@@ -1843,15 +2039,217 @@ fn judge_with(
         },
         other => other,
     });
+    let mut verdicts: Vec<Verdict> = changes
+        .iter()
+        .map(|c| match held.contains(&c.hash()) {
+            true => Verdict::Signed,
+            false => verdicts.next().unwrap_or(Verdict::Wait),
+        })
+        .collect();
+    two_versions(
+        team,
+        changes,
+        sigs,
+        &held,
+        &mut verdicts,
+        docs,
+        queued,
+        aside,
+    );
     signed::Judged {
-        verdicts: changes
-            .iter()
-            .map(|c| match held.contains(&c.hash()) {
-                true => Verdict::Signed,
-                false => verdicts.next().unwrap_or(Verdict::Wait),
-            })
-            .collect(),
+        verdicts,
         verified: judged.verified,
+    }
+}
+
+/// `heads` read past the changes refused for everyone (`team`) or from one peer
+/// (`peer`): a refused change stands for what it depends on.
+fn past_refused(
+    heads: &[ChangeHash],
+    team: &HashMap<ChangeHash, Refused>,
+    peer: &HashMap<ChangeHash, Refused>,
+) -> Vec<ChangeHash> {
+    let mut heads = heads.to_vec();
+    loop {
+        let next = screen::without_refused(&screen::without_refused(&heads, team), peer);
+        if next == heads {
+            return heads;
+        }
+        heads = next;
+    }
+}
+
+/// Keeps track of the changes handed to Automerge that wait in its queue: `handed` now,
+/// less those applied since.
+fn note_queued(
+    queued: &mut HashMap<(ActorId, u64), Change>,
+    doc: &mut AutoCommit,
+    handed: &[Change],
+) {
+    queued.retain(|_, c| doc.get_change_meta_by_hash(&c.hash()).is_none());
+    for c in handed {
+        if doc.get_change_meta_by_hash(&c.hash()).is_none() {
+            queued.insert((c.actor_id().clone(), c.seq()), c.clone());
+        }
+    }
+}
+
+/// Whether the version held here (or waiting here) of a change stays, and `newcomer`,
+/// signed by its device, is refused: where the held one is the one every device keeps,
+/// or where this document cannot set changes aside. A held version whose own signature
+/// is not its device's (only a modified app keeps one: its own forgery) never stays.
+fn keeps_held(team: &TeamId, held: &Change, newcomer: &Change, docs: &mut impl Docs) -> bool {
+    if !docs.can_set_aside(team) {
+        return true;
+    }
+    let forged = match docs.signer(team, held.actor_id()) {
+        Signer::Member(device) => docs
+            .signatures(team)
+            .and_then(|t| t.get(held.actor_id(), &held.hash()))
+            .is_some_and(|sig| !sig.verify(&device)),
+        _ => false,
+    };
+    !forged && versions::kept(held.hash(), newcomer.hash()) == held.hash()
+}
+
+/// Whether everything `change` depends on is applied here. A version that wins is taken
+/// only then: setting the other aside for one that cannot apply yet (its dependencies
+/// are with a device that never sends them) would leave this device apart from the
+/// others, which keep the one they can.
+fn ready(change: &Change, doc: Option<&mut AutoCommit>) -> bool {
+    doc.is_some_and(|doc| {
+        change
+            .deps()
+            .iter()
+            .all(|d| doc.get_change_meta_by_hash(d).is_some())
+    })
+}
+
+/// A version held here that lost to another version of the same change, found while
+/// judging what a peer sent.
+#[derive(Debug)]
+struct Aside {
+    /// The version held here (or waiting in Automerge's queue), to be set aside.
+    loser: Change,
+    /// The version every device keeps, as the peer sent it.
+    winner: Change,
+    /// The winner's own signature, if it came with one.
+    sig: Option<ChangeSig>,
+}
+
+/// Why `lost` is refused: another version of it, `kept`, is the one every device keeps.
+fn two_versions_of(lost: &Change, kept: &ChangeHash) -> Refusal {
+    Refusal::TwoVersions {
+        actor: versions::short_actor(lost.actor_id()),
+        seq: lost.seq(),
+        kept: screen::short(kept),
+    }
+}
+
+/// Signed changes that are a second version of another (the same actor and sequence
+/// number, another hash), in the batch or held here: every device keeps the one with the
+/// smaller hash ([`versions`]). A newcomer that loses is refused. One that wins waits,
+/// and the version held here goes into `aside`, to be set aside after this batch; where
+/// the document cannot set changes aside, the one held is kept and the newcomer refused.
+#[allow(clippy::too_many_arguments)]
+fn two_versions(
+    team: &TeamId,
+    changes: &[Change],
+    sigs: &[ChangeSig],
+    held: &HashSet<ChangeHash>,
+    verdicts: &mut [Verdict],
+    docs: &mut impl Docs,
+    queued: &HashMap<(ActorId, u64), Change>,
+    aside: &mut Vec<Aside>,
+) {
+    let two = |lost: &Change, kept: &ChangeHash| Verdict::Refused(two_versions_of(lost, kept));
+    let mut seen: HashMap<(ActorId, u64), usize> = HashMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        if verdicts[i] != Verdict::Signed || held.contains(&c.hash()) {
+            continue;
+        }
+        let key = (c.actor_id().clone(), c.seq());
+        if let Some(&j) = seen.get(&key)
+            && changes[j].hash() != c.hash()
+        {
+            let (lost, won) = match versions::kept(changes[j].hash(), c.hash()) == c.hash() {
+                true => (j, i),
+                false => (i, j),
+            };
+            verdicts[lost] = two(&changes[lost], &changes[won].hash());
+            seen.insert(key, won);
+            continue;
+        }
+        seen.insert(key, i);
+    }
+    // A version waiting in Automerge's queue: if it loses, the document is built again
+    // without the queue.
+    for (i, c) in changes.iter().enumerate() {
+        let Some(other) = queued.get(&(c.actor_id().clone(), c.seq())) else {
+            continue;
+        };
+        if verdicts[i] != Verdict::Signed || held.contains(&c.hash()) || other.hash() == c.hash() {
+            continue;
+        }
+        if keeps_held(team, other, c, docs) {
+            verdicts[i] = two(c, &other.hash());
+        } else if !ready(c, docs.doc(team)) {
+            verdicts[i] = Verdict::Wait;
+        } else {
+            verdicts[i] = Verdict::Wait;
+            aside.push(Aside {
+                loser: other.clone(),
+                winner: c.clone(),
+                sig: sigs.iter().find(|s| s.hash == c.hash()).copied(),
+            });
+        }
+    }
+    // Cheap first: a document can hold another version only of a sequence number it has
+    // reached. Then one pass over the change graph for those that may.
+    let suspects: Vec<usize> = (0..changes.len())
+        .filter(|&i| {
+            let c = &changes[i];
+            verdicts[i] == Verdict::Signed
+                && !held.contains(&c.hash())
+                && docs
+                    .signatures(team)
+                    .is_none_or(|table| table.may_hold(c.actor_id(), c.seq()))
+        })
+        .collect();
+    if suspects.is_empty() {
+        return;
+    }
+    let wanted: HashSet<(&ActorId, u64)> = suspects
+        .iter()
+        .map(|&i| (changes[i].actor_id(), changes[i].seq()))
+        .collect();
+    let Some(doc) = docs.doc(team) else {
+        return;
+    };
+    let found = versions::held_at(doc, &wanted);
+    for i in suspects {
+        let c = &changes[i];
+        let Some(&other) = found
+            .get(&(c.actor_id().clone(), c.seq()))
+            .filter(|h| **h != c.hash())
+        else {
+            continue;
+        };
+        let Some(held) = docs.doc(team).and_then(|d| d.get_change_by_hash(&other)) else {
+            continue;
+        };
+        if keeps_held(team, &held, c, docs) {
+            verdicts[i] = two(c, &other);
+        } else if !ready(c, docs.doc(team)) {
+            verdicts[i] = Verdict::Wait;
+        } else {
+            verdicts[i] = Verdict::Wait;
+            aside.push(Aside {
+                loser: held,
+                winner: c.clone(),
+                sig: sigs.iter().find(|s| s.hash == c.hash()).copied(),
+            });
+        }
     }
 }
 
@@ -1945,6 +2343,26 @@ fn holds_all(doc: &mut AutoCommit, heads: &[ChangeHash]) -> bool {
 
 /// Whether a peer has every change we have: the heads it last told us cover all of ours,
 /// or the sync protocol says so.
+/// Whether the peer has every change of ours, or was sent in this session every one it
+/// lacks: then answering it again sends nothing new (it refused them, as a peer whose
+/// heads name changes refused here may, or they are on their way).
+fn sent_all(doc: &mut AutoCommit, ps: &PeerSync) -> bool {
+    if peer_has_all(doc, ps) {
+        return true;
+    }
+    let Some(theirs) = ps.peer_heads.as_ref().or(ps.state.their_heads.as_ref()) else {
+        return false;
+    };
+    let known: Vec<ChangeHash> = theirs
+        .iter()
+        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+        .copied()
+        .collect();
+    doc.get_changes(&known)
+        .iter()
+        .all(|c| ps.state.sent_hashes.contains(&c.hash()))
+}
+
 fn peer_has_all(doc: &mut AutoCommit, ps: &PeerSync) -> bool {
     let mine = doc.get_heads();
     doc.has_our_changes(&ps.state) || !peer_lacks(doc, ps, &mine)

@@ -100,6 +100,20 @@ pub enum Refusal {
     /// It writes over what a member wrote under their own key, from another's device.
     #[error("it writes over member {0}'s own entry from a device that is not theirs")]
     WritesOverMember(String),
+    /// Its device signed another change under the same actor and sequence number, and
+    /// every device keeps the other one (see `versions`).
+    #[error(
+        "its device signed two versions of its change {seq} (actor {actor}); every device \
+         keeps the other one, {kept}"
+    )]
+    TwoVersions {
+        /// The actor, shortened.
+        actor: String,
+        /// The sequence number.
+        seq: u64,
+        /// The version kept, shortened.
+        kept: String,
+    },
 }
 
 impl Refusal {

@@ -232,8 +232,23 @@ impl Signatures {
 
     fn keep(&mut self, actor: ActorId, seq: u64, sig: ChangeSig) {
         self.by_change.insert(sig.hash, sig);
-        if self.tips.get(&actor).is_none_or(|(known, _)| *known < seq) {
+        // Two versions of one change (see `versions`): the one every device keeps.
+        let later = |(known, tip): &(u64, ChangeSig)| {
+            *known < seq || (*known == seq && super::versions::kept(tip.hash, sig.hash) != tip.hash)
+        };
+        if self.tips.get(&actor).is_none_or(later) {
             self.tips.insert(actor, (seq, sig));
+        }
+    }
+
+    /// Whether a document whose changes this table signs may hold a change of `actor`
+    /// at `seq`: its latest signature for the actor is at `seq` or later, or the actor
+    /// is from before session actors (whose history was never signed). Every change
+    /// taken from a peer, and every change of this device sent, is signed here first.
+    pub fn may_hold(&self, actor: &ActorId, seq: u64) -> bool {
+        match self.tips.get(actor) {
+            Some((tip, _)) => *tip >= seq,
+            None => device_key_of(actor).is_none(),
         }
     }
 

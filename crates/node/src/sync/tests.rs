@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use peercoach_core::automerge::transaction::Transactable;
-use peercoach_core::automerge::{ActorId, AutoCommit, ROOT};
+use peercoach_core::automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -22,9 +22,28 @@ fn team() -> TeamId {
     TeamId::parse("0b6f5c1e-0000-4000-8000-00000000000a").expect("team id")
 }
 
-/// A node's documents, with the devices it knows as members' and its signatures.
+/// A node's documents, with the devices it knows as members' and its signatures, and
+/// what it did when it set a version aside.
 #[derive(Default)]
-struct SimDocs(BTreeMap<TeamId, AutoCommit>, BTreeSet<DeviceId>, Signatures);
+struct SimDocs(
+    BTreeMap<TeamId, AutoCommit>,
+    BTreeSet<DeviceId>,
+    Signatures,
+    Asides,
+);
+
+/// How a simulated node sets versions aside (as the engine does, on its memory only).
+#[derive(Default)]
+struct Asides {
+    /// The node's device key.
+    me: [u8; 32],
+    /// Sessions taken so far for edits made again.
+    sessions: u8,
+    /// The actor it writes with since, until the world has saved the document anew.
+    rebuilt: Option<ActorId>,
+    /// What each setting aside did.
+    reports: Vec<versions::Report>,
+}
 
 impl Docs for SimDocs {
     type Error = peercoach_core::automerge::AutomergeError;
@@ -55,6 +74,33 @@ impl Docs for SimDocs {
 
     fn signatures(&mut self, team: &TeamId) -> Option<&mut Signatures> {
         self.0.contains_key(team).then_some(&mut self.2)
+    }
+
+    fn can_set_aside(&self, team: &TeamId) -> bool {
+        self.0.contains_key(team)
+    }
+
+    fn set_aside(
+        &mut self,
+        team: &TeamId,
+        losers: &HashSet<ChangeHash>,
+    ) -> Result<versions::Report, versions::SetAsideError> {
+        let Some(doc) = self.0.get_mut(team) else {
+            return Ok(versions::Report::default());
+        };
+        let me = self.3.me;
+        self.3.sessions += 1;
+        let actor = peercoach_core::session_actor(&me, [0xa5, 0, 0, 0, 0, 0, 0, self.3.sessions]);
+        let built = versions::without(
+            doc,
+            losers,
+            |a| peercoach_core::device_key_of(a) == Some(me),
+            actor.clone(),
+        )?;
+        self.0.insert(team.clone(), built.doc);
+        self.3.rebuilt = Some(actor);
+        self.3.reports.push(built.report);
+        Ok(built.report)
     }
 }
 
@@ -188,6 +234,7 @@ impl World {
                     .with_actor(actor.clone());
                 let mut docs = SimDocs::default();
                 docs.0.insert(team(), doc);
+                docs.3.me = *secret(byte).public().as_bytes();
                 docs.1 = (1..=n)
                     .map(|d| DeviceId::from(secret(u8::try_from(d).expect("few")).public()))
                     .collect();
@@ -253,7 +300,22 @@ impl World {
         let now = self.now_ms;
         let node = &mut self.nodes[i];
         node.machine.handle(now, input, &mut node.docs);
+        self.rebuilt(i);
         self.run_effects(i);
+    }
+
+    /// After node `i` set a version aside: its document was built anew, and is saved
+    /// whole, as the engine compacts it; writes still on their way held the old one.
+    fn rebuilt(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        let Some(actor) = node.docs.3.rebuilt.take() else {
+            return;
+        };
+        node.actor = actor;
+        let doc = node.doc();
+        node.disk = doc.save();
+        node.durable = all_hashes(node.doc());
+        self.persisting.retain(|(_, at, _, _)| *at != i);
     }
 
     /// A batch: some inputs, then `Settle`.
@@ -328,6 +390,7 @@ impl World {
         let now = self.now_ms;
         let node = &mut self.nodes[i];
         node.machine.handle(now, input, &mut node.docs);
+        self.rebuilt(i);
     }
 
     /// Writes a document to node `i`'s disk the way the store does: it appends, so a
@@ -336,9 +399,11 @@ impl World {
     fn write_disk(&mut self, i: usize, bytes: Vec<u8>) {
         let node = &mut self.nodes[i];
         let mut on_disk = AutoCommit::load(&node.disk).expect("the disk loads");
-        on_disk
-            .load_incremental(&bytes)
-            .expect("a saved document loads");
+        if let Err(e) = on_disk.load_incremental(&bytes) {
+            // Only the rogue takes back what it wrote (two versions of one change).
+            assert_eq!(Some(i), self.rogue, "a saved document loads: {e}");
+            on_disk = AutoCommit::load(&bytes).expect("the rogue's document loads");
+        }
         node.durable = all_hashes(&mut on_disk);
         node.disk = on_disk.save();
     }
@@ -358,9 +423,10 @@ impl World {
                     .hash(),
             ],
         };
+        // (The rogue's disk is its own business: it takes back what it signed.)
         if let Some(h) = announced
             .iter()
-            .find(|h| !self.nodes[i].durable.contains(h))
+            .find(|h| Some(i) != self.rogue && !self.nodes[i].durable.contains(h))
         {
             self.violations.push(format!(
                 "t={} node {i} sent {} naming {h}, which is not on its disk",
@@ -515,7 +581,9 @@ impl World {
             let reloaded = AutoCommit::load(&node.disk)
                 .expect("disk loads")
                 .with_actor(node.actor.clone());
-            node.docs.0.insert(team(), reloaded);
+            node.docs
+                .0
+                .insert(team(), versions::without_waiting(reloaded));
             self.batch(i, vec![Input::Reloaded { team: team() }]);
             return;
         }
@@ -553,7 +621,7 @@ impl World {
         let doc = AutoCommit::load(&node.disk)
             .expect("disk loads")
             .with_actor(node.actor.clone());
-        node.docs.0.insert(team(), doc);
+        node.docs.0.insert(team(), versions::without_waiting(doc));
         self.resets_before += node.machine.resets;
         node.machine = machine(node.byte, node.machine.limits);
         for p in peers {
@@ -685,12 +753,21 @@ impl World {
         self.nodes[i].doc().get_change_by_hash(hash).is_some()
     }
 
-    /// Runs until every node holds the same document, or `limit_ms` passed; returns how
-    /// long it took.
+    /// Nothing is on its way between honest nodes. A rogue may keep talking: one that
+    /// kept a version of its own change that every honest device refused (over their
+    /// limits) refuses what they built on the other, for good, and is offered it again.
+    fn quiet(&self) -> bool {
+        self.flights
+            .iter()
+            .all(|f| Some(f.from) == self.rogue || Some(f.to) == self.rogue)
+    }
+
+    /// Runs until every honest node holds the same document and nothing is on its way
+    /// between them, or `limit_ms` passed; returns how long it took.
     fn run_until_converged(&mut self, limit_ms: i64) -> Option<i64> {
         let start = self.now_ms;
         while self.now_ms - start < limit_ms {
-            if self.converged() && self.flights.is_empty() {
+            if self.converged() && self.quiet() {
                 return Some(self.now_ms - start);
             }
             self.run(50);
@@ -1249,6 +1326,9 @@ enum Generator {
     /// others' limits now and then, and keeps writing on top of them. The others must
     /// converge among themselves as fast, and never hold what was refused.
     WithRogue,
+    /// WithRogue, and the rogue also signs two versions of one change now and then and
+    /// sends both (see `versions`): the honest nodes must still converge, on one of them.
+    WithTwoVersions,
 }
 
 /// What one schedule showed.
@@ -1285,7 +1365,7 @@ const LIVENESS_BOUND_MS: i64 = (STALL_TICKS as i64 + 2) * TICK_MS;
 fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let honest_n = rng.random_range(2..=4);
-    let with_rogue = matches!(generator, Generator::WithRogue);
+    let with_rogue = matches!(generator, Generator::WithRogue | Generator::WithTwoVersions);
     let n = honest_n + usize::from(with_rogue);
     let mut world = World::new(n, seed);
     let mut oversized: Vec<ChangeHash> = Vec::new();
@@ -1305,6 +1385,7 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
         Generator::AsFound => 100,
         Generator::Extended => 115,
         Generator::WithRogue => 130,
+        Generator::WithTwoVersions => 135,
     };
     for _ in 0..rng.random_range(20..60) {
         let i = rng.random_range(0..n);
@@ -1316,6 +1397,7 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
             }
             120..=124 if with_rogue => world.edit(honest_n),
             125..=129 if with_rogue => world.forge(honest_n, i % honest_n),
+            130..=134 => world.two_versions(honest_n),
             0..=39 => world.edit(i),
             40..=54 => world.connect(i, j),
             55..=64 => world.disconnect(i, j),
@@ -1347,7 +1429,7 @@ fn random_schedule(seed: u64, generator: Generator) -> Result<Outcome, String> {
     let mut gaps: BTreeMap<(usize, usize), (usize, i64)> = BTreeMap::new();
     let mut longest_gap_hold_ms = 0;
     let converged_ms = loop {
-        if world.converged() && world.flights.is_empty() {
+        if world.converged() && world.quiet() {
             break Some(world.now_ms - healed_at);
         }
         if world.now_ms - healed_at >= 180_000 {
@@ -1482,6 +1564,7 @@ fn a_seed_from_the_environment_replays_one_schedule() {
     let generator = match std::env::var("PEERCOACH_SYNC_GENERATOR").as_deref() {
         Ok("as-found") => Generator::AsFound,
         Ok("rogue") => Generator::WithRogue,
+        Ok("two-versions") => Generator::WithTwoVersions,
         _ => Generator::Extended,
     };
     match random_schedule(seed, generator) {
@@ -1509,6 +1592,16 @@ proptest! {
     fn with_a_rogue_peer_honest_ones_still_converge(seed in any::<u64>()) {
         if let Err(e) = random_schedule(seed, Generator::WithRogue) {
             prop_assert!(false, "seed {seed} with a rogue: {e}");
+        }
+    }
+
+    #[test]
+    fn with_a_rogue_signing_two_versions_honest_ones_converge_on_one(seed in any::<u64>()) {
+        if let Err(e) = random_schedule(seed, Generator::WithTwoVersions) {
+            prop_assert!(
+                false,
+                "seed {seed} with two versions (PEERCOACH_SYNC_GENERATOR=two-versions): {e}"
+            );
         }
     }
 }
@@ -1626,6 +1719,45 @@ impl World {
                 change: Some(change.raw_bytes().to_vec()),
             }],
         );
+    }
+}
+
+impl World {
+    /// The rogue signs two versions of its next change: it pushes one, then takes it
+    /// back on its own copy and pushes the other, so that its peers get one, the other,
+    /// or both, in either order, and pass them on.
+    fn two_versions(&mut self, rogue: usize) {
+        let node = &mut self.nodes[rogue];
+        let actor = node.actor.clone();
+        let doc = node.doc();
+        let before = doc.get_heads();
+        let Ok(mut other) = doc.fork_at(&before) else {
+            return;
+        };
+        other.set_actor(actor);
+        doc.put(ROOT, "version", 1).expect("put");
+        doc.commit();
+        other.put(ROOT, "version", 2).expect("put");
+        other.commit();
+        let (Some(one), Some(two)) = (doc.get_last_local_change(), other.get_last_local_change())
+        else {
+            return;
+        };
+        for (change, doc) in [(one, None), (two, Some(other))] {
+            let node = &mut self.nodes[rogue];
+            if let Some(doc) = doc {
+                node.docs.0.insert(team(), doc);
+            }
+            node.disk = node.doc().save();
+            node.durable = all_hashes(node.doc());
+            self.batch(
+                rogue,
+                vec![Input::LocalChange {
+                    team: team(),
+                    change: Some(change.raw_bytes().to_vec()),
+                }],
+            );
+        }
     }
 }
 
@@ -1827,4 +1959,89 @@ fn a_whole_document_in_a_sync_message_is_refused_and_the_peer_stays() {
             &mut docs,
         );
     }
+}
+
+/// A member's modified app signs two versions of one change, gives one to Ana's device
+/// and the other to Ben's, and each builds on the one it got while they are apart. Once
+/// they meet, both keep the version with the smaller hash, and the edit made on the
+/// other one is made again by its own device: nobody is cut off, no connection between
+/// them closes, and the version set aside is named in the status.
+#[test]
+fn two_versions_of_one_change_settle_on_one_and_what_was_built_on_the_other_is_made_again() {
+    let mut world = World::new(3, 7);
+    world.rogue = Some(2);
+    let base = world.nodes[2].doc().get_heads();
+    let actor = world.nodes[2].actor.clone();
+    let mut hashes = Vec::new();
+    for (peer, value) in [(0usize, 1i64), (1, 2)] {
+        let mut doc = world.nodes[2].doc().fork_at(&base).expect("fork");
+        doc.set_actor(actor.clone());
+        doc.put(ROOT, "version", value).expect("put");
+        doc.commit();
+        let change = doc.get_last_local_change().expect("a change");
+        hashes.push(change.hash());
+        let rogue = &mut world.nodes[2];
+        rogue.docs.0.insert(team(), doc);
+        rogue.disk = rogue.doc().save();
+        rogue.durable = all_hashes(rogue.doc());
+        world.connect(peer, 2);
+        world.batch(
+            2,
+            vec![Input::LocalChange {
+                team: team(),
+                change: Some(change.raw_bytes().to_vec()),
+            }],
+        );
+        world.run(3 * TICK_MS);
+        assert!(
+            world.has(peer, &change.hash()),
+            "node {peer} took its version"
+        );
+        world.edit(peer);
+        world.run(TICK_MS);
+        world.disconnect(peer, 2);
+    }
+    assert_ne!(hashes[0], hashes[1], "two versions of one change");
+    let kept = versions::kept(hashes[0], hashes[1]);
+    let lost = if kept == hashes[0] {
+        hashes[1]
+    } else {
+        hashes[0]
+    };
+    world.connect(0, 1);
+    assert!(
+        world.run_until_converged(60_000).is_some(),
+        "Ana's and Ben's devices converge: {:?}",
+        world.violations
+    );
+    assert!(world.violations.is_empty(), "{:?}", world.violations);
+    let value = if kept == hashes[0] { 1 } else { 2 };
+    for i in 0..2 {
+        assert!(world.has(i, &kept), "node {i} keeps the smaller hash");
+        assert!(!world.has(i, &lost), "node {i} holds no other version");
+        let doc = world.nodes[i].doc();
+        let version = doc
+            .get(ROOT, "version")
+            .expect("get")
+            .map(|(v, _)| v.as_i64());
+        assert_eq!(version, Some(Some(value)));
+        for edit in ["edit-1", "edit-2"] {
+            assert!(
+                doc.get(ROOT, edit).expect("get").is_some(),
+                "node {i} has {edit}: made on one version, kept on both"
+            );
+        }
+    }
+    // The device that held the other version set it aside, made its edit again, and says
+    // why in the status of the peer that brought the kept one.
+    let (holder, other) = if lost == hashes[0] { (0, 1) } else { (1, 0) };
+    assert_eq!(world.nodes[holder].docs.3.reports.len(), 1);
+    let report = world.nodes[holder].docs.3.reports[0];
+    assert_eq!((report.left_out, report.redone, report.lost), (2, 1, 0));
+    let peer = world.nodes[other].id;
+    let refused = world.nodes[holder].machine.refused(&team(), &peer);
+    assert!(
+        refused.iter().any(|r| r.reason.contains("two versions")),
+        "{refused:?}"
+    );
 }
