@@ -410,7 +410,16 @@ impl Engine {
             tracing::warn!("{w}");
             self.warnings.push(w);
         }
-        let doc = versions::without_waiting(doc);
+        let (store, doc) = match versions::without_waiting(doc) {
+            (mut doc, true) => {
+                let mut store = store;
+                if let Err(e) = store.compact(&mut doc) {
+                    tracing::warn!(team = %id.short(), error = %e, "could not rewrite the team without its waiting changes");
+                }
+                (store, doc)
+            }
+            (doc, false) => (store, doc),
+        };
         let (mut doc, _) = TeamDoc::from_doc_with_view(doc, self.identity.actor_hex(), view);
         doc.write_as_session(self.session.clone());
         if let Some(newer) = doc.newer_schema() {

@@ -2182,8 +2182,8 @@ fn two_versions(
         }
         seen.insert(key, i);
     }
-    // A version waiting in Automerge's queue: if it loses, the document is built again
-    // without the queue.
+    // A version waiting in Automerge's queue: the document is built again without the
+    // queue.
     for (i, c) in changes.iter().enumerate() {
         let Some(other) = queued.get(&(c.actor_id().clone(), c.seq())) else {
             continue;
@@ -2191,9 +2191,10 @@ fn two_versions(
         if verdicts[i] != Verdict::Signed || held.contains(&c.hash()) || other.hash() == c.hash() {
             continue;
         }
-        if keeps_held(team, other, c, docs) {
-            verdicts[i] = two(c, &other.hash());
-        } else if !ready(c, docs.doc(team)) {
+        // One that waits is not a version yet: its dependencies may never come. The
+        // newcomer, if it can apply, goes in and the waiting one is dropped; if it comes
+        // again once it can apply, the two are weighed then.
+        if !ready(c, docs.doc(team)) || !docs.can_set_aside(team) {
             verdicts[i] = Verdict::Wait;
         } else {
             verdicts[i] = Verdict::Wait;

@@ -161,6 +161,17 @@ impl SimNode {
     fn doc(&mut self) -> &mut AutoCommit {
         self.docs.0.get_mut(&team()).expect("the team's document")
     }
+
+    /// Opens the team's document read from disk, as the engine does: without what waits
+    /// in Automerge's queue, and the files written anew when something did.
+    fn open(&mut self, doc: AutoCommit) {
+        let (doc, flushed) = versions::without_waiting(doc);
+        self.docs.0.insert(team(), doc);
+        if flushed {
+            self.disk = self.doc().save();
+            self.durable = all_hashes(self.doc());
+        }
+    }
 }
 
 /// A frame on its way.
@@ -581,9 +592,7 @@ impl World {
             let reloaded = AutoCommit::load(&node.disk)
                 .expect("disk loads")
                 .with_actor(node.actor.clone());
-            node.docs
-                .0
-                .insert(team(), versions::without_waiting(reloaded));
+            node.open(reloaded);
             self.batch(i, vec![Input::Reloaded { team: team() }]);
             return;
         }
@@ -621,7 +630,7 @@ impl World {
         let doc = AutoCommit::load(&node.disk)
             .expect("disk loads")
             .with_actor(node.actor.clone());
-        node.docs.0.insert(team(), versions::without_waiting(doc));
+        node.open(doc);
         self.resets_before += node.machine.resets;
         node.machine = machine(node.byte, node.machine.limits);
         for p in peers {

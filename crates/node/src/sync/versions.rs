@@ -47,19 +47,21 @@ pub fn held_at(
 }
 
 /// `doc` without the changes waiting in Automerge's queue for a dependency, as a document
-/// read from disk may hold them (a save keeps them). The sync machine knows which
-/// changes wait only for those it handed over itself, and another version of one it does
-/// not know of could not be applied, nor judged: so a document is opened without them,
-/// and they come again with what they wait for.
-pub fn without_waiting(mut doc: AutoCommit) -> AutoCommit {
+/// read from disk may hold them (a save keeps them, and the log takes what arrives), and
+/// whether there were any: then the files should be written anew from it, or another
+/// version of one of them taken later would sit beside it on disk. The sync machine knows
+/// which changes wait only for those it handed over itself, and another version of one it
+/// does not know of could not be applied, nor judged: so a document is opened without
+/// them, and they come again with what they wait for.
+pub fn without_waiting(mut doc: AutoCommit) -> (AutoCommit, bool) {
     if doc.get_missing_deps(&[]).is_empty() {
-        return doc;
+        return (doc, false);
     }
     let actor = doc.get_actor().clone();
     let heads = doc.get_heads();
     match doc.fork_at(&heads) {
-        Ok(fork) => fork.with_actor(actor),
-        Err(_) => doc,
+        Ok(fork) => (fork.with_actor(actor), true),
+        Err(_) => (doc, false),
     }
 }
 
