@@ -214,6 +214,9 @@ pub struct Engine {
     /// Another session of this very device that wrote while this one runs: a copy of
     /// this data dir (restored from a backup, copied to another laptop) running too.
     another_copy: Option<peercoach_core::automerge::ActorId>,
+    /// Sessions this engine wrote under and left (after setting a version aside): what
+    /// they wrote is its own, not another copy's.
+    left_sessions: HashSet<peercoach_core::automerge::ActorId>,
     teams: BTreeMap<TeamId, OpenTeam>,
     /// Private notes documents opened so far, by their document id.
     notes: BTreeMap<TeamId, OpenNotes>,
@@ -269,6 +272,7 @@ impl Engine {
             session,
             opened_s,
             another_copy: None,
+            left_sessions: HashSet::new(),
             teams: BTreeMap::new(),
             notes: BTreeMap::new(),
             all_open: false,
@@ -1212,6 +1216,7 @@ impl crate::sync::Docs for Engine {
         // changes that others may hold and this device no longer will.
         if own {
             let nonce = self.data.renew_session_nonce().map_err(save)?;
+            self.left_sessions.insert(self.session.clone());
             let key = iroh_base::SecretKey::from_bytes(&self.identity.secret_key).public();
             self.session = peercoach_core::session_actor(key.as_bytes(), nonce);
             for open in self.teams.values_mut() {
@@ -1260,6 +1265,7 @@ impl crate::sync::Docs for Engine {
         // it; then it comes back written before this engine opened.)
         let copy = changes.iter().find(|c| {
             c.actor_id() != &self.session
+                && !self.left_sessions.contains(c.actor_id())
                 && peercoach_core::device_key_of(c.actor_id()) == mine
                 && c.timestamp() >= self.opened_s
         });
