@@ -1209,7 +1209,13 @@ impl crate::sync::Docs for Engine {
             return Ok(versions::Report::default());
         };
         let doc = open.doc.automerge();
-        let own = versions::left_out(doc, losers)
+        let gone = versions::left_out(doc, losers);
+        if gone.len() > versions::MAX_SET_ASIDE {
+            return Err(versions::SetAsideError::TooMuch {
+                left_out: gone.len(),
+            });
+        }
+        let own = gone
             .iter()
             .any(|c| mine.is_some() && peercoach_core::device_key_of(c.actor_id()) == mine);
         // This device's own edits are made again under a new session: its old one has

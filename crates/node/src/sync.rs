@@ -740,6 +740,27 @@ impl SyncMachine {
         self.set_aside_pending(docs);
     }
 
+    /// Refuses `change` for everyone, named in the status of `peer` (who brought the
+    /// other version) while it is connected.
+    fn refuse_for_all(&mut self, team: &TeamId, peer: DeviceId, change: &Change, why: Refusal) {
+        let Some(t) = self.teams.get_mut(team) else {
+            return;
+        };
+        match self.peers.get_mut(&(team.clone(), peer)) {
+            Some(ps) => refuse(&mut t.refused, ps, team, peer, Some(change), why),
+            None => {
+                tracing::warn!(%team, change = %screen::short(&change.hash()), reason = %why, "refused");
+                t.refused.insert(
+                    change.hash(),
+                    Refused {
+                        why,
+                        deps: change.deps().to_vec(),
+                    },
+                );
+            }
+        }
+    }
+
     /// The changes of `team` waiting in Automerge's queue, by actor and sequence number.
     fn queued(&self, team: &TeamId) -> HashMap<(ActorId, u64), Change> {
         self.teams
@@ -765,9 +786,25 @@ impl SyncMachine {
         }
         for (team, found) in by_team {
             let losers: HashSet<ChangeHash> = found.iter().map(|(_, a)| a.loser.hash()).collect();
-            if let Err(e) = docs.set_aside(&team, &losers) {
-                tracing::error!(%team, error = %e, "could not set aside a second version");
-                continue;
+            match docs.set_aside(&team, &losers) {
+                Ok(_) => {}
+                // History does not move: the version held stays, the other is refused.
+                Err(versions::SetAsideError::TooMuch { left_out }) => {
+                    for (peer, aside) in &found {
+                        let why = Refusal::TwoVersionsHeld {
+                            actor: versions::short_actor(aside.winner.actor_id()),
+                            seq: aside.winner.seq(),
+                            built: left_out.saturating_sub(1),
+                        };
+                        self.refuse_for_all(&team, *peer, &aside.winner, why);
+                    }
+                    self.status_changed = true;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(%team, error = %e, "could not set aside a second version");
+                    continue;
+                }
             }
             // The document on disk is the one built anew: a write asked for before it
             // would bring back what was left out, and a frame made before it may name it.
@@ -779,27 +816,8 @@ impl SyncMachine {
             }
             self.reloaded(team.clone(), docs);
             for (peer, aside) in &found {
-                let Some(t) = self.teams.get_mut(&team) else {
-                    continue;
-                };
-                let (change, why) = (
-                    &aside.loser,
-                    two_versions_of(&aside.loser, &aside.winner.hash()),
-                );
-                match self.peers.get_mut(&(team.clone(), *peer)) {
-                    Some(ps) => refuse(&mut t.refused, ps, &team, *peer, Some(change), why),
-                    // Refused all the same, whoever brings it next.
-                    None => {
-                        tracing::warn!(%team, change = %screen::short(&change.hash()), reason = %why, "set aside");
-                        t.refused.insert(
-                            change.hash(),
-                            Refused {
-                                why,
-                                deps: change.deps().to_vec(),
-                            },
-                        );
-                    }
-                }
+                let why = two_versions_of(&aside.loser, &aside.winner.hash());
+                self.refuse_for_all(&team, *peer, &aside.loser, why);
             }
             // The kept versions go in at once: held, they keep the ones set aside out
             // should those come again (after a restart, which forgets what was refused).
@@ -1890,7 +1908,9 @@ impl SyncMachine {
         t.refused.retain(|_, r| {
             !matches!(
                 r.why,
-                Refusal::TwoVersions { .. } | Refusal::DependsOnRefused(_)
+                Refusal::TwoVersions { .. }
+                    | Refusal::TwoVersionsHeld { .. }
+                    | Refusal::DependsOnRefused(_)
             )
         });
         t.rounds.extend(rounds);

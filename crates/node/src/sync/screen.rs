@@ -114,6 +114,19 @@ pub enum Refusal {
         /// The version kept, shortened.
         kept: String,
     },
+    /// Another version of it is held here with too much built on it to set aside.
+    #[error(
+        "its device signed two versions of its change {seq} (actor {actor}); the one held \
+         here has {built} changes built on it and stays"
+    )]
+    TwoVersionsHeld {
+        /// The actor, shortened.
+        actor: String,
+        /// The sequence number.
+        seq: u64,
+        /// Changes built on the version held.
+        built: usize,
+    },
 }
 
 impl Refusal {

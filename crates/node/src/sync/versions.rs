@@ -14,6 +14,12 @@
 //! by each of them, the same way, when the kept version reaches them. The version set
 //! aside is refused from then on, and named in the status of the peer that sent the
 //! kept one.
+//!
+//! History does not move: a version with more than [`MAX_SET_ASIDE`] changes built on it
+//! stays, and the other is refused. A split caught as it happens leaves out a handful of
+//! changes; a modified app that signs a second version of one of its old changes would
+//! otherwise make every device set aside everything written since, and what devices that
+//! are gone for good wrote would never be made again.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -65,9 +71,18 @@ pub fn without_waiting(mut doc: AutoCommit) -> (AutoCommit, bool) {
     }
 }
 
+/// The most changes setting a version aside may leave out (see the module docs).
+pub const MAX_SET_ASIDE: usize = 1_000;
+
 /// Why a document could not be built again without a version.
 #[derive(Debug, thiserror::Error)]
 pub enum SetAsideError {
+    /// Too much is built on the version held: it stays ([`MAX_SET_ASIDE`]).
+    #[error("{left_out} changes are built on the version held here, over {MAX_SET_ASIDE}")]
+    TooMuch {
+        /// What setting it aside would leave out.
+        left_out: usize,
+    },
     /// Automerge refused the changes kept.
     #[error("the changes kept could not be read again: {0}")]
     Doc(#[from] automerge::AutomergeError),
@@ -118,6 +133,11 @@ pub fn without(
 ) -> Result<SetAside, SetAsideError> {
     let all = doc.get_changes(&[]);
     let gone = descendants(&all, losers);
+    if gone.len() > MAX_SET_ASIDE {
+        return Err(SetAsideError::TooMuch {
+            left_out: gone.len(),
+        });
+    }
     let kept: Vec<Change> = all
         .iter()
         .filter(|c| !gone.contains(&c.hash()))
@@ -342,6 +362,25 @@ mod tests {
                 .map(|(v, _)| v.as_i64()),
             Some(Some(2))
         );
+    }
+
+    #[test]
+    fn a_version_with_too_much_built_on_it_stays() {
+        let mut doc = AutoCommit::new().with_actor(actor(3));
+        doc.put(ROOT, "old", true).expect("put");
+        doc.commit();
+        let loser = doc.get_last_local_change().expect("change").hash();
+        doc.set_actor(actor(2));
+        for i in 0..MAX_SET_ASIDE {
+            doc.put(ROOT, "since", i as i64).expect("put");
+            doc.commit();
+        }
+        let before = doc.get_heads();
+        match without(&mut doc, &HashSet::from([loser]), |_| false, actor(5)) {
+            Err(SetAsideError::TooMuch { left_out }) => assert_eq!(left_out, MAX_SET_ASIDE + 1),
+            other => panic!("{:?}", other.map(|b| b.report)),
+        }
+        assert_eq!(doc.get_heads(), before, "nothing changed");
     }
 
     #[test]
