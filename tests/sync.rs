@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use peercoach_net::frame::{self, Tag};
-use peercoach_net::{ALPN_JOIN, ALPN_SYNC, Hello};
+use peercoach_net::{ALPN_JOIN, ALPN_SYNC};
 use peercoach_node::api::{Reply, Request};
 use rand::{RngExt, SeedableRng};
 
 use crate::util::{
-    TestNode, addr_of, ask_offline, converged, env_or, eventually, init_tracing, raw_endpoint,
-    seed, signed, team_of, team_with_clocks,
+    TestNode, addr_of, ask_offline, converged, env_or, eventually, hello, init_tracing,
+    raw_endpoint, seed, signed, team_of, team_with_clocks,
 };
 
 const SOON: Duration = Duration::from_secs(20);
@@ -24,15 +24,6 @@ fn stored_identity(node: &TestNode) -> peercoach_store::Identity {
         .identity()
         .expect("identity")
         .expect("exists")
-}
-
-/// The `Hello` that opens a team stream.
-fn hello(team: &str) -> Vec<u8> {
-    serde_json::to_vec(&Hello {
-        version: 1,
-        team_id: peercoach_core::TeamId::parse(team).expect("team id"),
-    })
-    .expect("json")
 }
 
 fn refs(nodes: &[TestNode]) -> Vec<&TestNode> {

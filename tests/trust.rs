@@ -7,11 +7,10 @@ use std::time::Duration;
 use peercoach_core::{Command, MemberId};
 use peercoach_node::api::Request;
 
-use peercoach_net::ALPN_SYNC;
 use peercoach_net::frame::{self, Tag};
 
 use crate::util::{
-    TestNode, addr_of, ask_offline, converged, eventually, init_tracing, raw_endpoint, signed,
+    TestNode, ask_offline, converged, eventually, init_tracing, raw_endpoint, signed, sync_stream,
     team_of,
 };
 
@@ -711,11 +710,6 @@ async fn two_versions_of_one_change_settle_on_one_and_nobody_is_cut_off() {
     assert_eq!((one.actor_id(), one.seq()), (two.actor_id(), two.seq()));
     assert_ne!(one.hash(), two.hash());
     let rogue = raw_endpoint(versions[0].0).await;
-    let hello = serde_json::to_vec(&peercoach_net::Hello {
-        version: 1,
-        team_id: peercoach_core::TeamId::parse(&team).expect("team id"),
-    })
-    .expect("json");
     // One version to each, while the other is stopped; each asks on top of it.
     for (i, ((key, change), title, asked)) in versions
         .iter()
@@ -741,14 +735,7 @@ async fn two_versions_of_one_change_settle_on_one_and_nobody_is_cut_off() {
                 .await
             );
         }
-        let conn = tokio::time::timeout(SOON, rogue.connect(addr_of(&nodes[i]), ALPN_SYNC))
-            .await
-            .expect("no hang")
-            .expect("Mallory's device connects");
-        let (mut send, _recv) = conn.open_bi().await.expect("stream");
-        frame::write_frame(&mut send, Tag::Hello, &hello)
-            .await
-            .expect("hello");
+        let (conn, mut send) = sync_stream(&rogue, &nodes[i], &team).await;
         frame::write_frame(&mut send, Tag::Changes, &signed(key, change.raw_bytes()))
             .await
             .expect("frame");

@@ -682,3 +682,33 @@ pub fn ask_offline(dir: &Path, team: &str, title: &str) -> ([u8; 32], Vec<u8>) {
         .to_vec();
     (engine.identity().secret_key, change)
 }
+
+/// The `Hello` that opens a team stream.
+pub fn hello(team: &str) -> Vec<u8> {
+    serde_json::to_vec(&peercoach_net::Hello {
+        version: 1,
+        team_id: peercoach_core::TeamId::parse(team).expect("team id"),
+    })
+    .expect("json")
+}
+
+/// A sync stream for `team` from a raw endpoint (a member's device speaking raw frames)
+/// to `node`, its `Hello` sent.
+pub async fn sync_stream(
+    from: &iroh::Endpoint,
+    node: &TestNode,
+    team: &str,
+) -> (iroh::endpoint::Connection, iroh::endpoint::SendStream) {
+    let conn = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        from.connect(addr_of(node), peercoach_net::ALPN_SYNC),
+    )
+    .await
+    .expect("no hang")
+    .expect("a member device connects");
+    let (mut send, _recv) = conn.open_bi().await.expect("stream");
+    peercoach_net::frame::write_frame(&mut send, peercoach_net::frame::Tag::Hello, &hello(team))
+        .await
+        .expect("hello");
+    (conn, send)
+}

@@ -1209,14 +1209,9 @@ impl crate::sync::Docs for Engine {
             return Ok(versions::Report::default());
         };
         let doc = open.doc.automerge();
-        let gone = versions::left_out(doc, losers);
-        if gone.len() > versions::MAX_SET_ASIDE {
-            return Err(versions::SetAsideError::TooMuch {
-                left_out: gone.len(),
-            });
-        }
-        let own = gone
-            .iter()
+        let left = versions::left_out(doc, losers)?;
+        let own = left
+            .changes()
             .any(|c| mine.is_some() && peercoach_core::device_key_of(c.actor_id()) == mine);
         // This device's own edits are made again under a new session: its old one has
         // changes that others may hold and this device no longer will.
@@ -1237,7 +1232,7 @@ impl crate::sync::Docs for Engine {
         };
         let mut built = versions::without(
             open.doc.automerge(),
-            losers,
+            &left,
             |actor| mine.is_some() && peercoach_core::device_key_of(actor) == mine,
             self.session.clone(),
         )?;

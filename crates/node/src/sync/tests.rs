@@ -91,9 +91,10 @@ impl Docs for SimDocs {
         let me = self.3.me;
         self.3.sessions += 1;
         let actor = peercoach_core::session_actor(&me, [0xa5, 0, 0, 0, 0, 0, 0, self.3.sessions]);
+        let left = versions::left_out(doc, losers)?;
         let built = versions::without(
             doc,
-            losers,
+            &left,
             |a| peercoach_core::device_key_of(a) == Some(me),
             actor.clone(),
         )?;

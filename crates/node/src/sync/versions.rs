@@ -111,26 +111,35 @@ pub struct Report {
     pub lost: usize,
 }
 
-/// The changes of `doc` that setting `losers` aside leaves out: those it holds, and
-/// every change that depends on one of them.
-pub fn left_out(doc: &mut AutoCommit, losers: &HashSet<ChangeHash>) -> Vec<Change> {
-    let all = doc.get_changes(&[]);
-    let gone = descendants(&all, losers);
-    all.into_iter()
-        .filter(|c| gone.contains(&c.hash()))
-        .collect()
+/// A document's changes, and those setting versions aside leaves out.
+pub struct LeftOut {
+    all: Vec<Change>,
+    gone: HashSet<ChangeHash>,
 }
 
-/// `doc` without `losers` and every change that depends on them. This device's own
-/// changes among those (`mine` says which actors are its) are made again, in their
-/// order, under `actor`, which must be new: the old ones may be held elsewhere, and
-/// a change under their (actor, sequence number) would be a second version itself.
-pub fn without(
+impl LeftOut {
+    /// The changes left out, in the document's order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.all.iter().filter(|c| self.gone.contains(&c.hash()))
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.gone.len()
+    }
+
+    /// Whether none.
+    pub fn is_empty(&self) -> bool {
+        self.gone.is_empty()
+    }
+}
+
+/// What setting `losers` aside would leave out of `doc`: those it holds, and every change
+/// that depends on one of them; refused past [`MAX_SET_ASIDE`].
+pub fn left_out(
     doc: &mut AutoCommit,
     losers: &HashSet<ChangeHash>,
-    mine: impl Fn(&ActorId) -> bool,
-    actor: ActorId,
-) -> Result<SetAside, SetAsideError> {
+) -> Result<LeftOut, SetAsideError> {
     let all = doc.get_changes(&[]);
     let gone = descendants(&all, losers);
     if gone.len() > MAX_SET_ASIDE {
@@ -138,6 +147,20 @@ pub fn without(
             left_out: gone.len(),
         });
     }
+    Ok(LeftOut { all, gone })
+}
+
+/// `doc` without what `left` leaves out ([`left_out`]). This device's own changes among
+/// those (`mine` says which actors are its) are made again, in their order, under
+/// `actor`, which must be new: the old ones may be held elsewhere, and a change under
+/// their (actor, sequence number) would be a second version itself.
+pub fn without(
+    doc: &mut AutoCommit,
+    left: &LeftOut,
+    mine: impl Fn(&ActorId) -> bool,
+    actor: ActorId,
+) -> Result<SetAside, SetAsideError> {
+    let (all, gone) = (&left.all, &left.gone);
     let kept: Vec<Change> = all
         .iter()
         .filter(|c| !gone.contains(&c.hash()))
@@ -148,7 +171,7 @@ pub fn without(
     fresh.set_actor(actor);
     let mut redone = 0;
     let mut lost = 0;
-    for change in all.iter().filter(|c| gone.contains(&c.hash())) {
+    for change in left.changes() {
         if !mine(change.actor_id()) {
             continue;
         }
@@ -313,9 +336,10 @@ mod tests {
         let before = doc.get_changes(&[]).len();
 
         let losers = HashSet::from([loser]);
-        assert_eq!(left_out(&mut doc, &losers).len(), 3);
+        let left = left_out(&mut doc, &losers).expect("within the bound");
+        assert_eq!(left.len(), 3);
         let fresh = actor(5);
-        let built = without(&mut doc, &losers, |a| *a == actor(1), fresh.clone()).expect("built");
+        let built = without(&mut doc, &left, |a| *a == actor(1), fresh.clone()).expect("built");
         assert_eq!(
             built.report,
             Report {
@@ -376,9 +400,9 @@ mod tests {
             doc.commit();
         }
         let before = doc.get_heads();
-        match without(&mut doc, &HashSet::from([loser]), |_| false, actor(5)) {
+        match left_out(&mut doc, &HashSet::from([loser])) {
             Err(SetAsideError::TooMuch { left_out }) => assert_eq!(left_out, MAX_SET_ASIDE + 1),
-            other => panic!("{:?}", other.map(|b| b.report)),
+            other => panic!("{:?}", other.map(|left| left.len())),
         }
         assert_eq!(doc.get_heads(), before, "nothing changed");
     }
@@ -396,13 +420,8 @@ mod tests {
         doc.put(&made, "comment", "on the rogue's record")
             .expect("put");
         doc.commit();
-        let built = without(
-            &mut doc,
-            &HashSet::from([loser]),
-            |a| *a == actor(1),
-            actor(5),
-        )
-        .expect("built");
+        let left = left_out(&mut doc, &HashSet::from([loser])).expect("within the bound");
+        let built = without(&mut doc, &left, |a| *a == actor(1), actor(5)).expect("built");
         assert_eq!(built.report.lost, 1);
         assert_eq!(built.report.redone, 0);
         assert_eq!(built.report.left_out, 2);
