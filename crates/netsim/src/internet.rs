@@ -22,8 +22,10 @@ use crate::{
     ns::{add_namespace, delete_namespace, ip, list_namespaces, nft, run, sysctl},
 };
 
-/// The relay host's address on the internet.
+/// The (first) relay host's address on the internet.
 pub const RELAY_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// How many relay hosts a world can have: at 198.18.0.2, .3, …
+pub const MAX_RELAYS: usize = 8;
 /// Every namespace (and temp dir) of a world is named `pcsim-<pid>-<k>-…`.
 pub(crate) const PREFIX: &str = "pcsim";
 /// How long a relay may take to print its `ready` line.
@@ -43,6 +45,13 @@ pub enum Nat {
     /// `masquerade random,fully-random`: a new random public port for every destination,
     /// so the port a peer learns from the relay is never the one it must punch to.
     Strict,
+    /// Carrier-grade NAT, as on many mobile and fibre lines: the home router (an [`Easy`]
+    /// one) sits on the carrier's private network, 100.64.n.0/24, behind the carrier's
+    /// own NAT (a [`Strict`] one), which holds the public address. Two NATs in a row.
+    ///
+    /// [`Easy`]: Nat::Easy
+    /// [`Strict`]: Nat::Strict
+    Carrier,
 }
 
 /// A running relay: the URL clients are given and the certificate they must trust.
@@ -176,8 +185,10 @@ pub struct Internet {
     /// In creation order; deleted in reverse.
     namespaces: Vec<String>,
     inet: String,
-    relay_host: String,
-    relay: Option<RunningRelay>,
+    /// The relay hosts made so far: the first at [`RELAY_IP`], the k-th at .2+k.
+    relay_hosts: Vec<String>,
+    /// The relay running on each host, by index.
+    relays: Vec<Option<RunningRelay>>,
     homes: Vec<HomeState>,
 }
 
@@ -196,11 +207,11 @@ impl Internet {
         })?;
         let mut net = Internet {
             inet: format!("{prefix}-inet"),
-            relay_host: format!("{prefix}-relay"),
             prefix,
             dir,
             namespaces: Vec::new(),
-            relay: None,
+            relay_hosts: Vec::new(),
+            relays: Vec::new(),
             homes: Vec::new(),
         };
         // From here on, a failure drops `net`, which removes whatever was made so far.
@@ -209,11 +220,43 @@ impl Internet {
         // `name` and `dev` spelled out: a bare `br` would be read as `broadcast`.
         ip(&inet, "link add name br type bridge")?;
         ip(&inet, "link set dev br up")?;
-        let relay_host = net.relay_host.clone();
-        net.add_namespace(&relay_host)?;
-        plug(&inet, "br", "relay", &relay_host, "eth0")?;
-        ip(&relay_host, &format!("addr add {RELAY_IP}/24 dev eth0"))?;
+        net.relay_host(0)?;
         Ok(net)
+    }
+
+    /// The address of the `index`-th relay host (from 0): 198.18.0.2, .3, …
+    pub fn relay_ip(index: usize) -> Ipv4Addr {
+        let [a, b, c, d] = RELAY_IP.octets();
+        Ipv4Addr::new(a, b, c, d + index as u8)
+    }
+
+    /// The namespace of the `index`-th relay host, made (and plugged in) on first use.
+    fn relay_host(&mut self, index: usize) -> Result<String, Error> {
+        if index >= MAX_RELAYS {
+            return Err(Error::Full("relay hosts"));
+        }
+        while self.relay_hosts.len() <= index {
+            let k = self.relay_hosts.len();
+            let host = if k == 0 {
+                format!("{}-relay", self.prefix)
+            } else {
+                format!("{}-relay{k}", self.prefix)
+            };
+            self.add_namespace(&host)?;
+            let port = if k == 0 {
+                "relay".to_string()
+            } else {
+                format!("relay{k}")
+            };
+            plug(&self.inet, "br", &port, &host, "eth0")?;
+            ip(
+                &host,
+                &format!("addr add {}/24 dev eth0", Self::relay_ip(k)),
+            )?;
+            self.relay_hosts.push(host);
+            self.relays.push(None);
+        }
+        Ok(self.relay_hosts[index].clone())
     }
 
     /// Starts `program args… --ip 198.18.0.2 --cert-out DIR/relay.pem [--token T]` on the
@@ -225,9 +268,28 @@ impl Internet {
         args: &[&str],
         token: Option<&str>,
     ) -> Result<Relay, Error> {
-        self.stop_relay()?;
-        let cert_path = self.dir.join("relay.pem");
-        let log_path = self.dir.join("relay.log");
+        self.start_relay_at(0, program, args, token)
+    }
+
+    /// [`Internet::start_relay`] on the `index`-th relay host (from 0, at
+    /// [`Internet::relay_ip`]), made on first use; its files are `relay{index}.pem` and
+    /// `relay{index}.log` (the first's `relay.pem`, `relay.log`).
+    pub fn start_relay_at(
+        &mut self,
+        index: usize,
+        program: impl AsRef<OsStr>,
+        args: &[&str],
+        token: Option<&str>,
+    ) -> Result<Relay, Error> {
+        let host = self.relay_host(index)?;
+        self.stop_relay_at(index)?;
+        let name = if index == 0 {
+            "relay".to_string()
+        } else {
+            format!("relay{index}")
+        };
+        let cert_path = self.dir.join(format!("{name}.pem"));
+        let log_path = self.dir.join(format!("{name}.log"));
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -236,10 +298,10 @@ impl Internet {
                 what: format!("opening {}", log_path.display()),
                 source,
             })?;
-        let mut command = netns_command(&self.relay_host, program.as_ref(), args);
+        let mut command = netns_command(&host, program.as_ref(), args);
         command
             .arg("--ip")
-            .arg(RELAY_IP.to_string())
+            .arg(Self::relay_ip(index).to_string())
             .arg("--cert-out")
             .arg(&cert_path);
         if let Some(token) = token {
@@ -262,7 +324,7 @@ impl Internet {
         match ready {
             Ok(url) => {
                 let relay = Relay { url, cert_path };
-                self.relay = Some(RunningRelay {
+                self.relays[index] = Some(RunningRelay {
                     child,
                     relay: relay.clone(),
                 });
@@ -284,7 +346,14 @@ impl Internet {
 
     /// Stops the relay (SIGTERM, then SIGKILL after 5 s) and waits for it to exit.
     pub fn stop_relay(&mut self) -> Result<(), Error> {
-        let Some(RunningRelay { mut child, .. }) = self.relay.take() else {
+        self.stop_relay_at(0)
+    }
+
+    /// [`Internet::stop_relay`] on the `index`-th relay host.
+    pub fn stop_relay_at(&mut self, index: usize) -> Result<(), Error> {
+        let Some(RunningRelay { mut child, .. }) =
+            self.relays.get_mut(index).and_then(Option::take)
+        else {
             return Ok(());
         };
         if let Err(err) = run(&["kill", "-TERM", &child.id().to_string()]) {
@@ -321,18 +390,26 @@ impl Internet {
         &self.dir
     }
 
-    /// The running relay, if any.
+    /// The (first) running relay, if any.
     pub fn relay(&self) -> Option<&Relay> {
-        self.relay.as_ref().map(|running| &running.relay)
+        self.relay_at(0)
     }
 
-    /// `ip netns exec RELAYNS program args…`: a command that runs on the relay host.
+    /// The relay running on the `index`-th relay host, if any.
+    pub fn relay_at(&self, index: usize) -> Option<&Relay> {
+        self.relays
+            .get(index)
+            .and_then(Option::as_ref)
+            .map(|running| &running.relay)
+    }
+
+    /// `ip netns exec RELAYNS program args…`: a command that runs on the (first) relay host.
     pub fn relay_host_command<S: AsRef<OsStr>>(
         &self,
         program: impl AsRef<OsStr>,
         args: impl IntoIterator<Item = S>,
     ) -> Command {
-        netns_command(&self.relay_host, program.as_ref(), args)
+        netns_command(&self.relay_hosts[0], program.as_ref(), args)
     }
 
     /// A new home: router WAN 198.18.0.(10+n), LAN 198.19.n.0/24 behind `nat`.
@@ -344,8 +421,25 @@ impl Internet {
         let router = format!("{}-router{number}", self.prefix);
         let wan_ip = Ipv4Addr::new(198, 18, 0, 10 + number);
         self.add_namespace(&router)?;
-        plug(&self.inet, "br", &format!("home{number}"), &router, "wan")?;
-        ip(&router, &format!("addr add {wan_ip}/24 dev wan"))?;
+        if nat == Nat::Carrier {
+            // The carrier's NAT holds the public address; the home router sits behind it
+            // on the carrier's network, with its default route through it.
+            let carrier = format!("{}-carrier{number}", self.prefix);
+            self.add_namespace(&carrier)?;
+            plug(&self.inet, "br", &format!("home{number}"), &carrier, "wan")?;
+            ip(&carrier, &format!("addr add {wan_ip}/24 dev wan"))?;
+            ip(&carrier, "link add name lan type bridge")?;
+            ip(&carrier, "link set dev lan up")?;
+            ip(&carrier, &format!("addr add 100.64.{number}.1/24 dev lan"))?;
+            sysctl(&carrier, &["net.ipv4.ip_forward=1"])?;
+            nft(&carrier, &router_ruleset(Nat::Strict))?;
+            plug(&carrier, "lan", "home", &router, "wan")?;
+            ip(&router, &format!("addr add 100.64.{number}.2/24 dev wan"))?;
+            ip(&router, &format!("route add default via 100.64.{number}.1"))?;
+        } else {
+            plug(&self.inet, "br", &format!("home{number}"), &router, "wan")?;
+            ip(&router, &format!("addr add {wan_ip}/24 dev wan"))?;
+        }
         ip(&router, "link add name lan type bridge")?;
         ip(&router, "link set dev lan up")?;
         ip(&router, &format!("addr add 198.19.{number}.1/24 dev lan"))?;
@@ -397,7 +491,7 @@ impl Internet {
         })
     }
 
-    /// Whether `home`'s router lets traffic to and from the relay host through. Packets
+    /// Whether `home`'s router lets traffic to and from every relay host through. Packets
     /// are dropped, not refused: to the laptops the relay looks gone, as after an outage.
     pub fn set_relay_reachable(&mut self, home: &Home, reachable: bool) -> Result<(), Error> {
         let index = self.home_index(home)?;
@@ -446,8 +540,9 @@ impl Internet {
         let state = &self.homes[index];
         let mut script = String::from("flush chain ip block forward\n");
         if state.relay_blocked {
-            script += &format!("add rule ip block forward ip saddr {RELAY_IP} drop\n");
-            script += &format!("add rule ip block forward ip daddr {RELAY_IP} drop\n");
+            let relays = format!("{}-{}", RELAY_IP, Self::relay_ip(MAX_RELAYS - 1));
+            script += &format!("add rule ip block forward ip saddr {relays} drop\n");
+            script += &format!("add rule ip block forward ip daddr {relays} drop\n");
         }
         for wan in &state.direct_blocked {
             script += &format!("add rule ip block forward ip saddr {wan} meta l4proto udp drop\n");
@@ -460,8 +555,10 @@ impl Internet {
 
 impl Drop for Internet {
     fn drop(&mut self) {
-        if let Some(mut running) = self.relay.take() {
-            kill_and_reap(&mut running.child);
+        for running in self.relays.iter_mut() {
+            if let Some(mut running) = running.take() {
+                kill_and_reap(&mut running.child);
+            }
         }
         for ns in self.namespaces.iter().rev() {
             if let Err(err) = delete_namespace(ns) {
@@ -480,7 +577,8 @@ impl Drop for Internet {
 /// established flows first, so blocking also cuts connections already open.
 fn router_ruleset(nat: Nat) -> String {
     let masquerade = match nat {
-        Nat::Easy => "masquerade",
+        // A carrier's home router is an ordinary one; its carrier's NAT is strict.
+        Nat::Easy | Nat::Carrier => "masquerade",
         Nat::Strict => "masquerade random,fully-random",
     };
     format!(

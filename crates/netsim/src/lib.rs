@@ -78,7 +78,7 @@ mod internet;
 mod ns;
 pub mod relay;
 
-pub use internet::{Home, Internet, Laptop, Nat, RELAY_IP, Relay};
+pub use internet::{Home, Internet, Laptop, MAX_RELAYS, Nat, RELAY_IP, Relay};
 
 /// Building or changing the world failed.
 #[derive(Debug, thiserror::Error)]
