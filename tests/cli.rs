@@ -58,7 +58,7 @@ fn secrets_stay_off_the_command_line_and_out_of_output_and_exports_are_private()
         .ok();
     assert!(!shown.contains("st4ndard-input-token"), "{shown}");
     let shown: serde_json::Value = serde_json::from_str(&shown).expect("JSON");
-    assert_eq!(shown["relay_token"], "set");
+    assert_eq!(shown["relays"][0]["token"], "set");
     let settings = std::fs::read_to_string(d.path().join("settings.json")).expect("settings");
     assert!(
         settings.contains("st4ndard-input-token"),

@@ -1,9 +1,10 @@
 //! Teammates in different homes, behind NAT routers, on a simulated internet
-//! (`peercoach-netsim`: network namespaces, a real iroh relay on 198.18.0.2, nftables
-//! NAT). Every device is a real `peercoach serve` process inside its laptop's namespace,
-//! driven by the CLI as a person's laptop would be, and configured with the harness's
-//! relay: nothing here ever uses n0's relays or lookup, and nothing leaves the
-//! namespaces the test made (and removes, also when it fails).
+//! (`peercoach-netsim`: network namespaces, real iroh relays on 198.18.0.2 and .3,
+//! nftables NAT). Every device is a real `peercoach serve` process inside its laptop's
+//! namespace, driven by the CLI as a person's laptop would be, and configured with the
+//! harness's relays in *Team relay only* mode (in *Anywhere*, n0's relays are the last
+//! fallback when none answers): nothing here ever uses n0's relays or lookup, and
+//! nothing leaves the namespaces the test made (and removes, also when it fails).
 //!
 //! These need root. Without it they print why and pass; under `CI=true` they fail.
 
@@ -28,24 +29,41 @@ fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) -> Duration 
     start.elapsed()
 }
 
-/// The internet with its relay running.
+/// The internet with its relays running.
 struct World {
     net: Internet,
+    /// The first relay's URL.
     relay_url: String,
+    /// Every relay's URL, the first first.
+    relay_urls: Vec<String>,
+    /// Every relay's certificate, in one PEM file.
     cert: PathBuf,
 }
 
 impl World {
     fn new(token: Option<&str>) -> Self {
+        Self::with_relays(1, token)
+    }
+
+    /// A world with `count` relays, at 198.18.0.2, .3, …
+    fn with_relays(count: usize, token: Option<&str>) -> Self {
         let mut net = Internet::new().expect("build the simulated internet");
         let relay_bin = peercoach_netsim::relay_bin_near(&std::env::current_exe().expect("exe"));
-        let relay = net
-            .start_relay(&relay_bin, &[], token)
-            .expect("start the relay");
-        let (relay_url, cert) = (relay.url().to_owned(), relay.cert_path().to_owned());
+        let mut relay_urls = Vec::new();
+        let mut pem = Vec::new();
+        for index in 0..count {
+            let relay = net
+                .start_relay_at(index, &relay_bin, &[], token)
+                .expect("start a relay");
+            relay_urls.push(relay.url().to_owned());
+            pem.extend(std::fs::read(relay.cert_path()).expect("relay certificate"));
+        }
+        let cert = net.temp_dir().join("relays.pem");
+        std::fs::write(&cert, pem).expect("write the relays' certificates");
         Self {
             net,
-            relay_url,
+            relay_url: relay_urls[0].clone(),
+            relay_urls,
             cert,
         }
     }
@@ -54,7 +72,7 @@ impl World {
         self.net.add_home(nat).expect("add a home")
     }
 
-    /// A laptop in `home` with a fresh data dir, set to the harness's relay.
+    /// A laptop in `home` with a fresh data dir, set to the harness's relays (as its own).
     fn laptop(&mut self, home: &Home) -> Device {
         let laptop = self.net.add_laptop(home).expect("add a laptop");
         let device = Device {
@@ -63,15 +81,11 @@ impl World {
             cert: self.cert.clone(),
             serve: None,
         };
-        device
-            .run(&[
-                "network",
-                "--mode",
-                "anywhere",
-                "--relay-url",
-                &self.relay_url,
-            ])
-            .ok();
+        let mut args = vec!["network", "--mode", "team-relay"];
+        for url in &self.relay_urls {
+            args.extend(["--relay-url", url.as_str()]);
+        }
+        device.run(&args).ok();
         device
     }
 
@@ -230,7 +244,7 @@ fn sim_a_join_by_ticket_from_one_home_to_another() {
     let ticket = ana.run(&["invite"]).ok();
     let s = ana.json(&["status"]);
     assert_eq!(s["relay_url"], world.relay_url.as_str(), "{s}");
-    assert_eq!(s["mode"], "anywhere");
+    assert_eq!(s["mode"], "team-relay");
     let joined = bo.run(&["join", &ticket, "--name", "Bo"]).ok();
     assert_eq!(joined, team);
     assert!(
@@ -449,5 +463,116 @@ fn sim_bad_input_unreachable_relay_and_refused_token_change_nothing() {
         !teams.stdout.contains("Platform"),
         "no team: {}",
         teams.stdout
+    );
+}
+
+/// Ana behind an ordinary NAT, Bo behind a strict one, Cy behind carrier-grade NAT, and
+/// two team relays. One relay stops: within seconds every laptop is home on the other,
+/// edits keep crossing, and the path names it; a ticket made meanwhile still lets Dee
+/// join; the relay comes back and nothing breaks.
+#[test]
+fn sim_i_when_a_team_relay_stops_every_laptop_moves_to_the_other_within_seconds() {
+    if !peercoach_netsim::require(
+        "sim_i_when_a_team_relay_stops_every_laptop_moves_to_the_other_within_seconds",
+    ) {
+        return;
+    }
+    let mut world = World::with_relays(2, None);
+    let (home_a, home_b, home_c, home_d) = (
+        world.home(Nat::Easy),
+        world.home(Nat::Strict),
+        world.home(Nat::Carrier),
+        world.home(Nat::Easy),
+    );
+    let (mut ana, mut bo, mut cy) = (
+        world.laptop(&home_a),
+        world.laptop(&home_b),
+        world.laptop(&home_c),
+    );
+    ana.run(&["init", "--name", "Ana", "--team", "Platform"])
+        .ok();
+    // The team's relays, in the team document; Ana's device then uses those alone.
+    let (first, second) = (world.relay_urls[0].clone(), world.relay_urls[1].clone());
+    ana.run(&["network", "--team-relay", &first, "--team-relay", &second])
+        .ok();
+    ana.run(&["network", "--relay-url", "none"]).ok();
+    ana.serve();
+    for (device, name) in [(&mut bo, "Bo"), (&mut cy, "Cy")] {
+        let ticket = ana.run(&["invite"]).ok();
+        device.run(&["join", &ticket, "--name", name]).ok();
+        // From now on, the team's relays rather than its own.
+        device.run(&["network", "--relay-url", "none"]).ok();
+        device.serve();
+    }
+    edit_travels(&ana, &bo, "Before the outage, to Bo", 30);
+    edit_travels(&ana, &cy, "Before the outage, to Cy", 30);
+    edit_travels(&bo, &ana, "Before the outage, from Bo", 30);
+    let s = bo.json(&["status"]);
+    assert_eq!(s["team_relays"], serde_json::json!([first, second]), "{s}");
+    wait_for("every relay of the list to answer", 40, || {
+        let s = bo.json(&["status"]);
+        s["relays"]
+            .as_array()
+            .is_some_and(|r| r.len() == 2 && r.iter().all(|r| r["answers"] == true))
+    });
+    // Stop the relay that Bo is home on (which one iroh picked is up to latency).
+    let home = bo.json(&["status"])["relay_url"]
+        .as_str()
+        .expect("Bo has a home relay")
+        .to_owned();
+    let stopped = world
+        .relay_urls
+        .iter()
+        .position(|u| *u == home)
+        .expect("Bo's home is a team relay");
+    let other = world.relay_urls[1 - stopped].clone();
+    world.net.stop_relay_at(stopped).expect("stop the relay");
+    let outage = Instant::now();
+    let to_bo = edit_travels(&ana, &bo, "During the outage, to Bo", 30);
+    let to_cy = edit_travels(&ana, &cy, "During the outage, to Cy", 30);
+    let from_cy = edit_travels(&cy, &ana, "During the outage, from Cy", 30);
+    let from_bo = edit_travels(&bo, &cy, "During the outage, Bo to Cy", 30);
+    eprintln!(
+        "after {home} stopped: Ana → Bo {to_bo:?}, Ana → Cy {to_cy:?}, Cy → Ana {from_cy:?}, \
+         Bo → Cy {from_bo:?}"
+    );
+    for (device, name) in [(&bo, "Bo"), (&cy, "Cy"), (&ana, "Ana")] {
+        wait_for(&format!("{name} home on {other}"), 30, || {
+            device.json(&["status"])["relay_url"] == other.as_str()
+        });
+    }
+    eprintln!(
+        "every laptop home on {other} {:?} after the stop",
+        outage.elapsed()
+    );
+    // Bo's strict NAT leaves no direct path: the path to Ana runs through the other relay.
+    wait_for("Bo's path to Ana through the other relay", 30, || {
+        let p = bo.peer_status();
+        p["path"] == "relay" && p["relay_url"] == other.as_str()
+    });
+    // A ticket made while the first relay is down still lets Dee join.
+    let mut dee = world.laptop(&home_d);
+    let ticket = ana.run(&["invite"]).ok();
+    dee.run(&["join", &ticket, "--name", "Dee"]).ok();
+    dee.serve();
+    edit_travels(&ana, &dee, "Welcome during the outage", 30);
+    // The relay comes back: nothing breaks, and it answers again.
+    let relay_bin = peercoach_netsim::relay_bin_near(&std::env::current_exe().expect("exe"));
+    world
+        .net
+        .start_relay_at(stopped, &relay_bin, &[], None)
+        .expect("restart the relay");
+    edit_travels(&ana, &bo, "After the outage, to Bo", 30);
+    edit_travels(&cy, &bo, "After the outage, Cy to Bo", 30);
+    wait_for(
+        "the relay back in the list of those that answer",
+        60,
+        || {
+            let s = bo.json(&["status"]);
+            s["relays"].as_array().is_some_and(|r| {
+                r.iter()
+                    .any(|r| r["url"] == home.as_str() && r["answers"] == true)
+            })
+        },
     );
 }

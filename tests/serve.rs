@@ -132,6 +132,62 @@ fn network_settings_are_checked_applied_to_a_running_node_and_shared_with_the_te
             vec!["network", "--team-relay", "ftp://relay.example.org"],
             "not a relay URL",
         ),
+        // Lists: a URL twice (also spelled with and without the slash), a token for a
+        // relay not in the list, a bare token with several relays.
+        (
+            vec![
+                "network",
+                "--team-relay",
+                "https://a.example.org/",
+                "--team-relay",
+                "https://a.example.org",
+            ],
+            "listed twice",
+        ),
+        (
+            vec![
+                "network",
+                "--relay-url",
+                "https://a.example.org/",
+                "--relay-url",
+                "https://a.example.org/",
+            ],
+            "listed twice",
+        ),
+        (
+            vec![
+                "network",
+                "--team-relay",
+                "https://a.example.org/",
+                "--team-relay-token",
+                "https://b.example.org/=t0ken",
+            ],
+            "not among the --team-relay URLs",
+        ),
+        (
+            vec![
+                "network",
+                "--relay-url",
+                "https://a.example.org/",
+                "--relay-url",
+                "https://b.example.org/",
+                "--relay-token",
+                "t0ken",
+            ],
+            "say which one",
+        ),
+        (
+            vec![
+                "network",
+                "--team-relay",
+                "https://a.example.org/",
+                "--team-relay",
+                "ftp://b.example.org/",
+                "--relay-url",
+                "https://c.example.org/",
+            ],
+            "not a relay URL",
+        ),
     ] {
         let err = a.run(&args).fails();
         assert!(err.contains(says), "{args:?}: {err}");
@@ -150,21 +206,24 @@ fn network_settings_are_checked_applied_to_a_running_node_and_shared_with_the_te
     assert_eq!(a.run(&["--json", "network"]).json()["mode"], "local");
     let s = a.run(&["--json", "status"]).json();
     assert_eq!(s["mode"], "loopback", "PEERCOACH_LOOPBACK wins: {s}");
-    // A team relay set by Ana reaches Ben's device through the document.
+    // Team relays set by Ana reach Ben's device through the document, in order.
     a.run(&[
         "network",
         "--team-relay",
         "https://relay.example.org/",
+        "--team-relay",
+        "https://spare.example.org/",
         "--team-relay-token",
-        "s3cret",
+        "https://spare.example.org/=s3cret",
     ])
     .ok();
-    wait_until("the team relay reaches Ben", || {
-        b.run(&["--json", "status"]).json()["team_relay"] == "https://relay.example.org/"
+    wait_until("the team relays reach Ben", || {
+        b.run(&["--json", "status"]).json()["team_relays"]
+            == serde_json::json!(["https://relay.example.org/", "https://spare.example.org/"])
     });
     a.run(&["network", "--team-relay", "none"]).ok();
-    wait_until("and its removal", || {
-        b.run(&["--json", "status"]).json()["team_relay"].is_null()
+    wait_until("and their removal", || {
+        b.run(&["--json", "status"]).json()["team_relays"] == serde_json::json!([])
     });
     assert_eq!(serve_b.terminate(), Some(0));
     assert_eq!(serve_a.terminate(), Some(0));

@@ -343,31 +343,34 @@ pub struct NetworkArgs {
     /// Shorthand: `on` is `--mode loopback`, `off` is `--mode anywhere`.
     #[arg(long, value_enum)]
     pub loopback_only: Option<OnOff>,
-    /// This device's own iroh relay (https://…), overriding the team's and n0's;
-    /// `none` to clear.
+    /// This device's own iroh relays (https://…), overriding the team's and n0's:
+    /// repeat it for several (the device moves to the next when one stops answering);
+    /// `none` to clear. Given, it replaces the device's list.
     #[arg(long, value_name = "URL")]
-    pub relay_url: Option<String>,
-    /// The access token of --relay-url, if it asks for one; `none` to clear, `-` to
-    /// read it from standard input (so it stays out of shell history and `ps`).
-    #[arg(long, value_name = "TOKEN", conflicts_with = "relay_token_file")]
-    pub relay_token: Option<String>,
-    /// Read the access token of --relay-url from this file (its first line).
+    pub relay_url: Vec<String>,
+    /// The access token of a --relay-url, if it asks for one: `URL=TOKEN`, or just
+    /// `TOKEN` with one relay; repeatable. `-` reads one token from standard input (so it
+    /// stays out of shell history and `ps`).
+    #[arg(long, value_name = "[URL=]TOKEN", conflicts_with = "relay_token_file")]
+    pub relay_token: Vec<String>,
+    /// Read the access token of the one --relay-url from this file (its first line).
     #[arg(long, value_name = "FILE")]
     pub relay_token_file: Option<PathBuf>,
-    /// Set the relay of the whole team (in the team's document; every member's device
-    /// uses it unless it has a relay of its own); `none` to clear.
+    /// Set the relays of the whole team (in the team's document; every member's device
+    /// uses them unless it has relays of its own): repeat it for several, which every
+    /// device fails over between; `none` to clear. Given, it replaces the team's list.
     #[arg(long, value_name = "URL")]
-    pub team_relay: Option<String>,
-    /// The access token of --team-relay (seen by every member); `-` to read it from
-    /// standard input.
+    pub team_relay: Vec<String>,
+    /// The access token of a --team-relay (seen by every member): `URL=TOKEN`, or just
+    /// `TOKEN` with one relay; repeatable. `-` reads one from standard input.
     #[arg(
         long,
-        value_name = "TOKEN",
+        value_name = "[URL=]TOKEN",
         requires = "team_relay",
         conflicts_with = "team_relay_token_file"
     )]
-    pub team_relay_token: Option<String>,
-    /// Read the access token of --team-relay from this file (its first line).
+    pub team_relay_token: Vec<String>,
+    /// Read the access token of the one --team-relay from this file (its first line).
     #[arg(long, value_name = "FILE", requires = "team_relay")]
     pub team_relay_token_file: Option<PathBuf>,
     /// Fixed UDP port (0 = any).

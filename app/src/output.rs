@@ -434,6 +434,21 @@ pub fn status(s: &StatusReply) -> String {
         s.addrs.join(", "),
         s.relay_url.as_deref().unwrap_or("none")
     );
+    if s.relays.len() > 1 {
+        for r in &s.relays {
+            let _ = writeln!(
+                out,
+                "    {}{}{}",
+                r.url,
+                if r.home { " (home)" } else { "" },
+                match r.answers {
+                    Some(true) => " answers",
+                    Some(false) => " does not answer",
+                    None => " not checked yet",
+                }
+            );
+        }
+    }
     if let Some(problem) = &s.relay_problem {
         let _ = writeln!(out, "  problem: {problem}");
     }
@@ -532,28 +547,37 @@ pub fn no_progress(ticks: u32) -> String {
 pub fn network_json(n: &peercoach_store::NetworkSettings) -> serde_json::Value {
     serde_json::json!({
         "mode": n.mode.as_str(),
-        "relay_url": n.relay_url,
-        "relay_token": if n.relay_token.is_some() { "set" } else { "not set" },
+        "relays": n.relays.iter().map(|r| serde_json::json!({
+            "url": r.url,
+            "token": if r.token.is_some() { "set" } else { "not set" },
+        })).collect::<Vec<_>>(),
         "port": n.port,
     })
 }
 
 /// Network settings.
 pub fn network(n: &peercoach_store::NetworkSettings) -> String {
-    let relay = match (&n.relay_url, n.mode) {
-        (Some(u), _) => format!(
-            "{u}{}",
-            if n.relay_token.is_some() {
-                " (with a token)"
-            } else {
-                ""
-            }
-        ),
-        (None, peercoach_store::NetworkMode::Anywhere) => {
-            "the team's relay if it set one, else n0's public relays".into()
+    let relay = match (n.relays.as_slice(), n.mode) {
+        ([], peercoach_store::NetworkMode::Anywhere) => {
+            "the team's relays if it set any, else n0's public relays".into()
         }
-        (None, peercoach_store::NetworkMode::TeamRelay) => "the team's relay".into(),
-        (None, _) => "none".into(),
+        ([], peercoach_store::NetworkMode::TeamRelay) => "the team's relays".into(),
+        ([], _) => "none".into(),
+        (list, _) => list
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}{}",
+                    r.url,
+                    if r.token.is_some() {
+                        " (with a token)"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     format!(
         "mode: {} ({})\n  {}\nrelay: {relay}\nport: {}\n",

@@ -249,28 +249,55 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 print!("{}", output::status(&status));
             }
         }
-        Cmd::Network(mut args) => {
-            // A token given as `-` or by a file is read once, here, before anything is
-            // sent: a token that cannot be read changes nothing.
-            args.relay_token = secret(args.relay_token.take(), args.relay_token_file.as_deref())?;
-            args.team_relay_token = secret(
-                args.team_relay_token.take(),
-                args.team_relay_token_file.as_deref(),
+        Cmd::Network(args) => {
+            // Every list and token is read and checked here, before anything is sent: a
+            // token that cannot be read, a malformed or repeated URL, or a token for a
+            // relay not given changes nothing.
+            let current = cx.get(call::Network { set: None })?;
+            let own = relay_list(
+                &args.relay_url,
+                &args.relay_token,
+                args.relay_token_file.as_deref(),
+                "--relay-url",
+                &current.relays,
             )?;
-            if let Some(url) = &args.team_relay {
-                // The team's relay is a change to the team document, like any other.
-                let command = Command::SetTeamRelay {
-                    url: (url != "none").then(|| url.clone()),
-                    token: args.team_relay_token.clone(),
-                };
+            let team = relay_list(
+                &args.team_relay,
+                &args.team_relay_token,
+                args.team_relay_token_file.as_deref(),
+                "--team-relay",
+                &[],
+            )?;
+            if let Some(own) = &own {
+                let listed: Vec<peercoach_core::TeamRelay> = own
+                    .iter()
+                    .map(|r| peercoach_core::TeamRelay {
+                        url: r.url.clone(),
+                        token: r.token.clone(),
+                    })
+                    .collect();
+                for relay in own {
+                    peercoach_net::parse_relay_url(&relay.url)?;
+                }
+                peercoach_core::records::team_settings::check_relays(&listed)?;
+            }
+            if let Some(relays) = team {
+                let relays: Vec<peercoach_core::TeamRelay> = relays
+                    .into_iter()
+                    .map(|r| peercoach_core::TeamRelay {
+                        url: r.url,
+                        token: r.token,
+                    })
+                    .collect();
+                peercoach_core::records::team_settings::check_relays(&relays)?;
+                // The team's relays are a change to the team document, like any other.
                 let done = cx.get(call::Apply {
                     team: cx.team(),
-                    command,
+                    command: Command::SetTeamRelays { relays },
                 })?;
                 eprintln!("{}", done.summary);
             }
-            let current = cx.get(call::Network { set: None })?;
-            let set = apply_network_args(current.clone(), &args);
+            let set = apply_network_args(current.clone(), &args, own);
             let now = cx.get(call::Network {
                 set: (set != current).then_some(set),
             })?;
@@ -749,6 +776,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
 fn apply_network_args(
     mut n: peercoach_store::NetworkSettings,
     args: &NetworkArgs,
+    relays: Option<Vec<peercoach_store::DeviceRelay>>,
 ) -> peercoach_store::NetworkSettings {
     use peercoach_store::NetworkMode;
     if let Some(v) = args.loopback_only {
@@ -761,19 +789,84 @@ fn apply_network_args(
     if let Some(m) = args.mode {
         n.mode = m.into();
     }
-    if let Some(url) = &args.relay_url {
-        n.relay_url = (url != "none").then(|| url.trim().to_owned());
-        if n.relay_url.is_none() {
-            n.relay_token = None;
-        }
-    }
-    if let Some(token) = &args.relay_token {
-        n.relay_token = (token != "none").then(|| token.clone());
+    if let Some(relays) = relays {
+        n.relays = relays;
     }
     if let Some(p) = args.port {
         n.port = p;
     }
     n
+}
+
+/// A list of relays from repeated `URL` arguments (`none` alone: the empty list; none
+/// given: `None`, no change, unless tokens are given for the `existing` list) and their
+/// tokens, each `URL=TOKEN`, or a bare `TOKEN` (or `-`, or a file) when there is one
+/// relay. A token for a URL not in the list is an error.
+fn relay_list(
+    urls: &[String],
+    tokens: &[String],
+    token_file: Option<&std::path::Path>,
+    flag: &str,
+    existing: &[peercoach_store::DeviceRelay],
+) -> Result<Option<Vec<peercoach_store::DeviceRelay>>> {
+    if urls.is_empty() {
+        if tokens.is_empty() && token_file.is_none() {
+            return Ok(None);
+        }
+        if existing.is_empty() {
+            bail!("a relay token needs a relay: give {flag} URL with it");
+        }
+    }
+    if urls.iter().any(|u| u == "none") {
+        if urls.len() > 1 || !tokens.is_empty() || token_file.is_some() {
+            bail!("{flag} none clears the list: give it alone, without tokens");
+        }
+        return Ok(Some(Vec::new()));
+    }
+    let mut relays: Vec<peercoach_store::DeviceRelay> = if urls.is_empty() {
+        existing.to_vec()
+    } else {
+        urls.iter()
+            .map(|url| peercoach_store::DeviceRelay {
+                url: url.trim().to_owned(),
+                token: None,
+            })
+            .collect()
+    };
+    let mut tokened = vec![false; relays.len()];
+    let mut given: Vec<(Option<String>, String)> = Vec::new();
+    for token in tokens {
+        match token.split_once('=') {
+            Some((url, token)) if url.starts_with("https://") || url.starts_with("http://") => {
+                given.push((Some(url.trim().to_owned()), token.to_owned()));
+            }
+            _ => given.push((None, token.clone())),
+        }
+    }
+    if let Some(file) = token_file {
+        given.push((None, secret(None, Some(file))?.unwrap_or_default()));
+    }
+    for (url, token) in given {
+        let token = secret(Some(token), None)?.unwrap_or_default();
+        let index = match url {
+            Some(url) => relays
+                .iter()
+                .position(|r| peercoach_core::records::team_settings::same_relay(&r.url, &url))
+                .with_context(|| {
+                    format!("a token was given for {url}, which is not among the {flag} URLs")
+                })?,
+            None if relays.len() == 1 => 0,
+            None => bail!(
+                "{} relays were given: say which one each token is for, as {flag}-token URL=TOKEN",
+                relays.len()
+            ),
+        };
+        if std::mem::replace(&mut tokened[index], true) {
+            bail!("two tokens were given for {}", relays[index].url);
+        }
+        relays[index].token = Some(token);
+    }
+    Ok(Some(relays))
 }
 
 /// A secret given on the command line as itself, as `-` (read from standard input) or by

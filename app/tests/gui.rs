@@ -450,19 +450,63 @@ fn settings_offer_the_four_network_modes_and_apply_one_to_the_running_node() {
         panic!("network settings")
     };
     assert_eq!(n.mode, NetworkMode::Local, "saved on the node's data dir");
-    // A team relay, set for the whole team from here.
-    type_into(&mut h, "Team relay URL", "https://relay.example.org/");
-    click(&mut h, "Set team relay");
-    settle(&mut h, "the team relay in the document", |app| {
-        app.snap
-            .as_ref()
-            .and_then(|s| s.team.relay.as_ref())
-            .is_some_and(|r| r.url == "https://relay.example.org/")
-    });
+    // Two team relays, added for the whole team from here, then one removed.
+    for url in ["https://relay.example.org/", "https://spare.example.org/"] {
+        type_into(&mut h, "Team relay URL to add", url);
+        click(&mut h, "Add team relay");
+        settle(&mut h, "the team relay in the document", |app| {
+            app.snap
+                .as_ref()
+                .is_some_and(|s| s.team.relays.iter().any(|r| r.url == url))
+        });
+    }
     assert!(
-        h.query_by_label_contains("In use by the team: https://relay.example.org/")
+        h.query_by_label_contains("1. https://relay.example.org/")
             .is_some()
+            && h.query_by_label_contains("2. https://spare.example.org/")
+                .is_some()
     );
+    h.get_by_label("Remove https://relay.example.org/ from the team's relays")
+        .click();
+    settle(&mut h, "the first one removed", |app| {
+        app.snap.as_ref().is_some_and(|s| {
+            s.team
+                .relays
+                .iter()
+                .map(|r| r.url.as_str())
+                .collect::<Vec<_>>()
+                == ["https://spare.example.org/"]
+        })
+    });
+    // A relay of this device's own: a malformed one is refused in words, a good one
+    // listed, and saved with "Apply network settings".
+    h.get_by_role_and_label(
+        egui::accesskit::Role::RadioButton,
+        NetworkMode::Anywhere.title(),
+    )
+    .click();
+    h.step();
+    type_into(&mut h, "Relay URL to add", "https://mine.example.org/");
+    click(&mut h, "Add relay");
+    type_into(&mut h, "Relay URL to add", "relay.example.org");
+    click(&mut h, "Add relay");
+    assert!(
+        h.query_by_label_contains("must start with https://")
+            .is_some(),
+        "says what to give"
+    );
+    click(&mut h, "Apply network settings");
+    settle(&mut h, "the device's relay saved", |app| {
+        app.screens
+            .settings
+            .saved_network
+            .as_ref()
+            .is_some_and(|n| {
+                n.relays
+                    .iter()
+                    .any(|r| r.url == "https://mine.example.org/")
+            })
+    });
     drop(h);
     d.stop(&rt);
 }
@@ -1038,6 +1082,7 @@ fn bo_behind(status: &peercoach_node::api::StatusReply) -> peercoach_node::api::
         rtt_ms: Some(3),
         addrs: vec![],
         relay_url: None,
+        published_relay: None,
         no_progress_ticks: 0,
         refused: vec![],
         older_app: false,

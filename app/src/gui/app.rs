@@ -436,8 +436,6 @@ impl PeercoachApp {
             );
         }
         let settings = &mut self.screens.settings;
-        settings.relay_url = n.relay_url.clone().unwrap_or_default();
-        settings.relay_token = n.relay_token.clone().unwrap_or_default();
         settings.saved_network = Some(n.clone());
         settings.network = Some(n.clone());
         let first_run = &mut self.screens.first_run;

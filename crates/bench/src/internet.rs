@@ -152,7 +152,7 @@ fn home_device(net: &mut Internet, nat: Nat, relay: &str, cert: &Path) -> Result
         cert: Some(cert.to_owned()),
         serve: None,
     };
-    device.run(&["network", "--mode", "anywhere", "--relay-url", relay])?;
+    device.run(&["network", "--mode", "team-relay", "--relay-url", relay])?;
     Ok(device)
 }
 

@@ -10,8 +10,9 @@ use crate::records::member::{self, NewDevice, NewMember, SkillLevel};
 use crate::records::offer::{self, Answer, NewOffer};
 use crate::records::request::{self, NewRequest};
 use crate::records::session::{self, NewSession};
+use crate::records::team_settings::{self, TeamRelay};
 use crate::records::thanks::{self, NewThanks};
-use crate::records::{Cx, rota, team_settings};
+use crate::records::{Cx, rota};
 
 /// Something a member does. Ids of new records are chosen by [`crate::Env`]. Each
 /// variant's rules live in its record's module ([`crate::records`]); commands that create
@@ -161,12 +162,12 @@ pub enum Command {
         /// The relay URL this device is reachable through, if any.
         relay: Option<String>,
     },
-    /// Set (or, with `None`, clear) the relay the whole team uses.
-    SetTeamRelay {
-        /// `https://…` (or `http://…`) URL of a self-hosted iroh relay.
-        url: Option<String>,
-        /// Its access token, if it asks for one.
-        token: Option<String>,
+    /// Make the team's list of relays exactly these (empty: no relay of its own). Each
+    /// is a self-hosted iroh relay (`https://…`, or `http://…`) with the access token it
+    /// asks for, if any; the first is what apps older than the list use.
+    SetTeamRelays {
+        /// The relays, in order.
+        relays: Vec<TeamRelay>,
     },
     /// Rename the team.
     RenameTeam {
@@ -340,9 +341,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::PublishAddrs { addrs, relay } => {
             member::publish_addrs(cx, &addrs, relay.as_deref())
         }
-        Command::SetTeamRelay { url, token } => {
-            team_settings::set_relay(cx, url.as_deref(), token.as_deref())
-        }
+        Command::SetTeamRelays { relays } => team_settings::set_relays(cx, &relays),
         Command::RenameTeam { name } => team_settings::rename(cx, &name),
     }
 }

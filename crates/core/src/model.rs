@@ -53,9 +53,10 @@ pub struct Team {
     pub rota: rota::Rota,
     /// The coaching hour.
     pub coaching_hour: Option<CoachingHour>,
-    /// The team's own relay, which every member's device uses unless it overrides it.
+    /// The team's own relays, in the order they were added: every member's device uses
+    /// them unless it set relays of its own.
     #[serde(default)]
-    pub relay: Option<TeamRelay>,
+    pub relays: Vec<TeamRelay>,
     /// Trusted devices: actor → member.
     actors: HashMap<ActorHex, MemberId>,
     /// Votes to remove a member written in someone else's name (they count for nothing).
@@ -264,7 +265,7 @@ impl Team {
         self.schema_version = settings.schema_version;
         self.id = settings.id;
         self.name = settings.name;
-        self.relay = settings.relay;
+        self.relays = settings.relays;
         self.coaching_hour = coaching_hour::read(doc);
     }
 

@@ -4,7 +4,7 @@
 //! ```text
 //! ROOT
 //! ├─ schema_version: Int                      (SCHEMA_VERSION; records::team_settings)
-//! ├─ team:          {id, name, created_ms, relay_url?, relay_token?}   (team_settings)
+//! ├─ team:          {id, name, created_ms, relay_url?, relay_token?, relays?}   (team_settings)
 //! ├─ members/<member>: {…, devices/<actor hex>: {…}}                   (member)
 //! ├─ requests/<request>: {…, claims/<member>: {…}, comments/<comment>: {…}} (request)
 //! ├─ offers/<offer>: {…, responses/<member>: {…}}                      (offer)

@@ -102,12 +102,21 @@ impl From<FrameError> for JoinError {
 /// Which of the inviter's paths a join tried, for the message when none worked.
 fn tried(ticket: &InviteTicket) -> String {
     let addrs: Vec<String> = ticket.inviter.ip_addrs().map(ToString::to_string).collect();
-    let relay = ticket.inviter.relay_urls().next().map(ToString::to_string);
+    let relays: Vec<String> = ticket
+        .inviter
+        .relay_urls()
+        .map(ToString::to_string)
+        .collect();
+    let relay = match relays.as_slice() {
+        [] => None,
+        [one] => Some(format!("its relay {one}")),
+        many => Some(format!("its relays {}", many.join(", "))),
+    };
     match (addrs.is_empty(), relay) {
         (true, None) => "the ticket holds no address".to_owned(),
         (false, None) => format!("tried {} (the ticket carries no relay)", addrs.join(", ")),
-        (true, Some(relay)) => format!("tried its relay {relay}"),
-        (false, Some(relay)) => format!("tried {} and its relay {relay}", addrs.join(", ")),
+        (true, Some(relay)) => format!("tried {relay}"),
+        (false, Some(relay)) => format!("tried {} and {relay}", addrs.join(", ")),
     }
 }
 

@@ -27,6 +27,7 @@
 //! dial at once, both keep the connection dialed by the lower id. Only the dialing side
 //! opens team streams.
 
+mod failover;
 pub mod flow;
 pub mod frame;
 mod gate;
@@ -47,6 +48,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use iroh::EndpointAddr;
 pub use peercoach_base::{DeviceId, TeamId};
 
+pub use failover::RelayNow;
 pub use join::{JoinAccepted, JoinError, JoinReply, JoinRequest};
 pub use ticket::{InviteTicket, TicketError};
 
@@ -111,8 +113,14 @@ pub enum Relays {
     /// n0's public relays.
     Public,
     /// These self-hosted relays (a team's, or the device's own), each with the token it
-    /// asks for.
-    Own(Vec<RelaySpec>),
+    /// asks for, in order. iroh makes the one that answers fastest home, and a home that
+    /// stops answering is left within seconds (see `failover`).
+    Own {
+        /// The relays.
+        list: Vec<RelaySpec>,
+        /// n0's public relays join the list while none of it answers (*Anywhere*).
+        public_fallback: bool,
+    },
 }
 
 /// A self-hosted iroh relay.
@@ -212,12 +220,14 @@ impl PathKind {
 }
 
 /// The path a live connection uses, and its round-trip time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathInfo {
     /// Direct or relayed.
     pub kind: PathKind,
     /// Round-trip time of that path.
     pub rtt_ms: u64,
+    /// The relay it runs through, when it is relayed.
+    pub relay_url: Option<String>,
 }
 
 /// Why the network could not start or act.
@@ -387,6 +397,8 @@ struct Bound {
     router: Router,
     shared: Arc<peers::Shared>,
     relays: Relays,
+    /// What the relay watch learned (see `failover`).
+    seen: Arc<failover::Seen>,
 }
 
 impl Net {
@@ -475,6 +487,27 @@ impl Net {
     /// How to reach this device right now.
     pub fn addr(&self) -> EndpointAddr {
         self.bound().router.endpoint().addr()
+    }
+
+    /// Every relay in this device's map, home first, with whether each answers now.
+    pub fn relays_now(&self) -> Vec<RelayNow> {
+        let bound = self.bound();
+        bound.seen.relays(bound.router.endpoint())
+    }
+
+    /// How to reach this device, for an invite: its addresses and home relay, and every
+    /// other relay of its map too, so that a ticket made while one relay is down (or
+    /// before the home relay moves) still reaches it.
+    pub fn ticket_addr(&self) -> EndpointAddr {
+        let bound = self.bound();
+        let endpoint = bound.router.endpoint();
+        let mut addr = endpoint.addr();
+        for relay in bound.seen.relays(endpoint).iter().filter(|r| !r.fallback) {
+            if let Ok(url) = relay.url.parse::<iroh::RelayUrl>() {
+                addr.addrs.insert(iroh::TransportAddr::Relay(url));
+            }
+        }
+        addr
     }
 
     /// The relay this device can be reached through now (its home relay), if any.
@@ -685,13 +718,24 @@ impl Bound {
         } else {
             config.relays.clone()
         };
+        // Only a list of the device's own is watched: n0's relays (and the lookup that
+        // comes with them) look after themselves.
+        let relay_map = relay_map(&relays)?;
+        let seen = Arc::new(failover::Seen::new(match &relays {
+            Relays::Own { .. } => relay_map.relays(),
+            Relays::Off | Relays::Public => Vec::new(),
+        }));
         if config.loopback_only {
             builder = builder
                 .relay_mode(RelayMode::Disabled)
                 .clear_address_lookup()
                 .portmapper_config(PortmapperConfig::Disabled);
         } else {
-            builder = builder.relay_mode(relay_mode(&relays)?);
+            builder = builder.relay_mode(match &relays {
+                Relays::Off => RelayMode::Disabled,
+                Relays::Public => RelayMode::Default,
+                Relays::Own { .. } => RelayMode::Custom(relay_map),
+            });
             if let Some(pem) = &config.extra_relay_roots_pem {
                 builder = builder.ca_tls_config(extra_roots(pem)?);
             }
@@ -720,6 +764,7 @@ impl Bound {
             gate,
             events,
             config.max_frame,
+            seen.clone(),
         ));
         // In order of preference: the newest version first.
         let mut router = Router::builder(endpoint);
@@ -730,10 +775,22 @@ impl Bound {
             router = router.accept(*alpn, join::JoinHandler(shared.clone()));
         }
         let router = router.spawn();
+        if let Relays::Own {
+            public_fallback, ..
+        } = &relays
+        {
+            tokio::spawn(failover::watch(
+                router.endpoint().clone(),
+                *public_fallback,
+                seen.clone(),
+                shared.subscribe_shutdown(),
+            ));
+        }
         Ok(Self {
             router,
             shared,
             relays,
+            seen,
         })
     }
 }
@@ -754,14 +811,15 @@ fn transport_config() -> Result<iroh::endpoint::QuicTransportConfig, NetError> {
         .build())
 }
 
-fn relay_mode(relays: &Relays) -> Result<RelayMode, NetError> {
+/// The relays the endpoint starts with.
+fn relay_map(relays: &Relays) -> Result<iroh::RelayMap, NetError> {
     Ok(match relays {
-        Relays::Off => RelayMode::Disabled,
-        Relays::Public => RelayMode::Default,
-        Relays::Own(list) if list.is_empty() => {
+        Relays::Off => iroh::RelayMap::empty(),
+        Relays::Public => RelayMode::Default.relay_map(),
+        Relays::Own { list, .. } if list.is_empty() => {
             return Err(NetError::Config("no relay given".into()));
         }
-        Relays::Own(list) => {
+        Relays::Own { list, .. } => {
             let mut configs = Vec::new();
             for relay in list {
                 let mut config = iroh::RelayConfig::from(parse_relay_url(&relay.url)?);
@@ -770,7 +828,7 @@ fn relay_mode(relays: &Relays) -> Result<RelayMode, NetError> {
                 }
                 configs.push(config);
             }
-            RelayMode::Custom(configs.into_iter().collect())
+            configs.into_iter().collect()
         }
     })
 }

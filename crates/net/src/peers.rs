@@ -72,6 +72,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     shutdown: watch::Sender<bool>,
     pub(crate) traffic: crate::Traffic,
+    /// This device's relays (see [`crate::failover`]): every dial tries them all.
+    relays: Arc<crate::failover::Seen>,
     /// A copy of every frame received on sync streams, hellos included, when someone
     /// watches (see [`crate::Net::tap`]).
     tap: Mutex<Option<mpsc::UnboundedSender<crate::Tapped>>>,
@@ -87,8 +89,10 @@ impl Shared {
         gate: Gate,
         events: mpsc::UnboundedSender<NetEvent>,
         max_frame: usize,
+        relays: Arc<crate::failover::Seen>,
     ) -> Self {
         Self {
+            relays,
             endpoint,
             gate,
             events,
@@ -172,6 +176,10 @@ impl Shared {
             .clone();
         let paths = connection.paths();
         let selected = paths.into_iter().find(|p| p.is_selected())?;
+        let relay_url = match selected.remote_addr() {
+            iroh::TransportAddr::Relay(url) => Some(url.to_string()),
+            _ => None,
+        };
         Some(crate::PathInfo {
             kind: if selected.is_relay() {
                 crate::PathKind::Relay
@@ -179,6 +187,7 @@ impl Shared {
                 crate::PathKind::Direct
             },
             rtt_ms: u64::try_from(selected.rtt().as_millis()).unwrap_or(u64::MAX),
+            relay_url,
         })
     }
 
@@ -313,6 +322,11 @@ impl Shared {
             }
             peer.wake.notify_one();
         }
+    }
+
+    /// Resolves `changed` when the endpoint shuts down.
+    pub(crate) fn subscribe_shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     pub(crate) fn shutdown(&self) {
@@ -550,12 +564,17 @@ async fn backoff_sleep(
 }
 
 async fn try_dial(shared: &Arc<Shared>, id: EndpointId, spec: &PeerSpec) -> bool {
-    // Every path we know: its direct addresses, its relay, and (with none of those, or
-    // when both changed) iroh's address lookup by id.
-    let relay = spec
+    // Every path we know: its direct addresses, the relay it published, every relay of
+    // our own map (teammates share the team's relays: one it moved to since it last
+    // published is among them), and (with none of those, or when all changed) iroh's
+    // address lookup by id.
+    let published = spec
         .relay_url
         .as_deref()
-        .and_then(|u| u.parse::<iroh::RelayUrl>().ok())
+        .and_then(|u| u.parse::<iroh::RelayUrl>().ok());
+    let relays = published
+        .into_iter()
+        .chain(shared.relays.urls())
         .map(iroh::TransportAddr::Relay);
     let addr = EndpointAddr::from_parts(
         id,
@@ -563,7 +582,7 @@ async fn try_dial(shared: &Arc<Shared>, id: EndpointId, spec: &PeerSpec) -> bool
             .iter()
             .copied()
             .map(iroh::TransportAddr::Ip)
-            .chain(relay),
+            .chain(relays),
     );
     tracing::debug!(peer = %id.fmt_short(), addrs = ?spec.addrs, relay = ?spec.relay_url, "dialing");
     match tokio::time::timeout(

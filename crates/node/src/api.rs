@@ -374,9 +374,13 @@ pub struct PeerStatus {
     /// The direct addresses it last published in its member record.
     #[serde(default)]
     pub addrs: Vec<String>,
-    /// The relay it last published.
+    /// The relay it is reached through now, when the path is relayed; else the one it
+    /// last published.
     #[serde(default)]
     pub relay_url: Option<String>,
+    /// The relay it last published in its member record (its home relay then).
+    #[serde(default)]
+    pub published_relay: Option<String>,
     /// Ticks in a row (one every 2 s) that sync with it, while connected and not in
     /// step, has made no progress; 0 while in step or moving. At
     /// [`crate::sync::STALL_TICKS`] its sync state is reset and starts again.
@@ -392,6 +396,20 @@ pub struct PeerStatus {
     pub older_app: bool,
 }
 
+/// One relay of this device's list, in `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayStatus {
+    /// Its URL.
+    pub url: String,
+    /// This device's home relay: where teammates reach it.
+    pub home: bool,
+    /// Whether it answered the device's latest check (`None`: not checked yet).
+    pub answers: Option<bool>,
+    /// One of n0's public relays, taken because none of the list answered.
+    #[serde(default)]
+    pub fallback: bool,
+}
+
 /// `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusReply {
@@ -399,18 +417,21 @@ pub struct StatusReply {
     pub endpoint_id: peercoach_net::DeviceId,
     /// This device's direct addresses.
     pub addrs: Vec<String>,
-    /// The relay this device is reachable through now, if any.
+    /// The relay this device is reachable through now (its home relay), if any.
     #[serde(default)]
     pub relay_url: Option<String>,
+    /// Every relay this device keeps in its list, home first, and whether each answers.
+    #[serde(default)]
+    pub relays: Vec<RelayStatus>,
     /// The network mode in effect (`anywhere`, `team-relay`, `local`, `loopback`).
     #[serde(default)]
     pub mode: String,
     /// Why the relay cannot be used, when it cannot.
     #[serde(default)]
     pub relay_problem: Option<String>,
-    /// The relay the team set for all its members, if any.
+    /// The relays the team lists for all its members.
     #[serde(default)]
-    pub team_relay: Option<String>,
+    pub team_relays: Vec<String>,
     /// The team shown.
     pub team: Option<String>,
     /// Peers: every trusted device of the team's other members (and my other devices).

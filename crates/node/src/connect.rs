@@ -4,10 +4,13 @@
 //! The rules, from docs/design.md §5 ("Connectivity"):
 //! - *Anywhere* (the default) uses a relay so that two laptops behind home routers meet,
 //!   punches holes to go direct, asks the router for a port, and finds teammates on the
-//!   LAN by mDNS. The relay is this device's own (settings), else its teams' (the
-//!   document), else n0's public ones. Only with n0's relays is n0's address lookup used
-//!   too: a device's home relay among n0's can change, and the lookup finds it by id; a
-//!   team relay does not move, and every teammate reads its URL from the member records.
+//!   LAN by mDNS. The relays are this device's own (settings), else its teams' (the
+//!   document), with n0's public ones behind them as the last fallback (taken only while
+//!   none of the list answers, see `peercoach_net::Relays`); with no list at all, n0's.
+//!   Only with n0's relays alone is n0's address lookup used too: a device's home relay
+//!   among n0's can change, and the lookup finds it by id; a team's relays are listed in
+//!   the document, every dial tries them all, and every teammate reads each device's home
+//!   relay from the member records.
 //! - *Team relay only* is the same without any third party: no n0 relay, no n0 lookup.
 //! - *Local network only*: mDNS and direct addresses, no relay, no port mapping.
 //! - *Loopback only*: 127.0.0.1 and nothing else (tests, demos; also forced by
@@ -16,6 +19,7 @@
 use std::net::SocketAddr;
 
 use peercoach_core::TeamRelay;
+use peercoach_core::records::team_settings::{MAX_TEAM_RELAYS, same_relay};
 use peercoach_net::{NetConfig, RelaySpec, Relays};
 use peercoach_store::{NetworkMode, NetworkSettings};
 
@@ -48,7 +52,10 @@ pub fn net_config(
             config.relays = if own.is_empty() {
                 Relays::Public
             } else {
-                Relays::Own(own)
+                Relays::Own {
+                    list: own,
+                    public_fallback: true,
+                }
             };
             config.lan_discovery = true;
             config.port_mapping = true;
@@ -59,7 +66,10 @@ pub fn net_config(
                 problem = Some(NO_TEAM_RELAY.to_owned());
                 config.relays = Relays::Off;
             } else {
-                config.relays = Relays::Own(own);
+                config.relays = Relays::Own {
+                    list: own,
+                    public_fallback: false,
+                };
             }
             config.lan_discovery = true;
             config.port_mapping = true;
@@ -85,21 +95,25 @@ pub fn effective_mode(network: &NetworkSettings, forced_loopback: bool) -> Netwo
     }
 }
 
-/// This device's own relay if it set one, else every relay its teams set (each once).
+/// This device's own relays if it set any, else every relay its teams list (each once,
+/// in order).
 fn own_relays(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Vec<RelaySpec> {
-    if let Some(url) = &network.relay_url {
-        return vec![RelaySpec {
-            url: url.clone(),
-            token: network.relay_token.clone(),
-        }];
-    }
     let mut relays: Vec<RelaySpec> = Vec::new();
-    for relay in team_relays {
-        if !relays.iter().any(|r| r.url == relay.url) {
+    let mut add = |url: &str, token: &Option<String>| {
+        if !relays.iter().any(|r| same_relay(&r.url, url)) {
             relays.push(RelaySpec {
-                url: relay.url.clone(),
-                token: relay.token.clone(),
+                url: url.to_owned(),
+                token: token.clone(),
             });
+        }
+    };
+    if network.relays.is_empty() {
+        for relay in team_relays {
+            add(&relay.url, &relay.token);
+        }
+    } else {
+        for relay in &network.relays {
+            add(&relay.url, &relay.token);
         }
     }
     relays
@@ -114,9 +128,12 @@ pub enum SettingsError {
     /// The token has characters a relay cannot take.
     #[error(transparent)]
     Token(peercoach_core::CommandError),
-    /// A token was given without a relay.
-    #[error("a relay token needs a relay: give --relay-url with --relay-token")]
-    TokenWithoutRelay,
+    /// The same relay twice.
+    #[error("the relay {0} is listed twice")]
+    Twice(String),
+    /// More relays than a device keeps.
+    #[error("{0} relays given; a device lists at most {MAX_TEAM_RELAYS}")]
+    TooMany(usize),
     /// *Team relay only*, and no relay to use.
     #[error("{NO_TEAM_RELAY}")]
     NoTeamRelay,
@@ -133,17 +150,24 @@ pub enum NotApplied {
     RelayRefused(String),
 }
 
-/// Checks settings a person typed: the relay URL must be one iroh can use, the token
-/// printable, and *Team relay only* needs a relay.
+/// Checks settings a person typed: every relay URL one iroh can use and listed once,
+/// every token printable, and *Team relay only* needs a relay.
 pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<(), SettingsError> {
-    if let Some(url) = &network.relay_url {
-        peercoach_net::parse_relay_url(url).map_err(SettingsError::RelayUrl)?;
-    }
-    if let Some(token) = &network.relay_token {
-        peercoach_core::records::team_settings::clean_token(token).map_err(SettingsError::Token)?;
-        if network.relay_url.is_none() {
-            return Err(SettingsError::TokenWithoutRelay);
+    for (i, relay) in network.relays.iter().enumerate() {
+        peercoach_net::parse_relay_url(&relay.url).map_err(SettingsError::RelayUrl)?;
+        if network.relays[..i]
+            .iter()
+            .any(|r| same_relay(&r.url, &relay.url))
+        {
+            return Err(SettingsError::Twice(relay.url.clone()));
         }
+        if let Some(token) = &relay.token {
+            peercoach_core::records::team_settings::clean_token(token)
+                .map_err(SettingsError::Token)?;
+        }
+    }
+    if network.relays.len() > MAX_TEAM_RELAYS {
+        return Err(SettingsError::TooMany(network.relays.len()));
     }
     if network.mode == NetworkMode::TeamRelay && own_relays(network, team_relays).is_empty() {
         return Err(SettingsError::NoTeamRelay);
@@ -165,6 +189,13 @@ fn test_relay_roots() -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn device_relay(url: &str) -> peercoach_store::DeviceRelay {
+        peercoach_store::DeviceRelay {
+            url: url.into(),
+            token: None,
+        }
+    }
 
     fn team_relay(url: &str) -> TeamRelay {
         TeamRelay {
@@ -192,14 +223,37 @@ mod tests {
         assert!(!c.address_lookup);
         assert_eq!(
             c.relays,
-            Relays::Own(vec![RelaySpec {
-                url: "https://team.example/".into(),
-                token: Some("t".into())
-            }])
+            Relays::Own {
+                list: vec![RelaySpec {
+                    url: "https://team.example/".into(),
+                    token: Some("t".into())
+                }],
+                public_fallback: true,
+            }
         );
-        // The device's own relay overrides the team's.
+        // Every relay of every team, each once, in order.
+        let (c, _) = net_config(
+            [1; 32],
+            &n,
+            &[
+                team_relay("https://team.example/"),
+                team_relay("https://spare.example/"),
+                team_relay("https://team.example"),
+            ],
+            false,
+            None,
+        );
+        assert!(
+            matches!(&c.relays, Relays::Own { list, .. } if list.iter().map(|r| r.url.as_str()).collect::<Vec<_>>() == ["https://team.example/", "https://spare.example/"]),
+            "{:?}",
+            c.relays
+        );
+        // The device's own relays override the team's.
         let mine = NetworkSettings {
-            relay_url: Some("https://mine.example/".into()),
+            relays: vec![
+                device_relay("https://mine.example/"),
+                device_relay("https://mine2.example/"),
+            ],
             ..NetworkSettings::default()
         };
         let (c, _) = net_config(
@@ -210,8 +264,18 @@ mod tests {
             None,
         );
         assert!(
-            matches!(&c.relays, Relays::Own(r) if r.len() == 1 && r[0].url == "https://mine.example/")
+            matches!(&c.relays, Relays::Own { list, public_fallback: true } if list.len() == 2 && list[0].url == "https://mine.example/")
         );
+        // Team relay only: n0's relays are never a fallback.
+        let team_only = NetworkSettings {
+            mode: NetworkMode::TeamRelay,
+            ..mine
+        };
+        let (c, _) = net_config([1; 32], &team_only, &[], false, None);
+        assert!(
+            matches!(&c.relays, Relays::Own { list, public_fallback: false } if list.len() == 2)
+        );
+        assert!(!c.address_lookup);
     }
 
     #[test]
@@ -237,24 +301,34 @@ mod tests {
 
     #[test]
     fn bad_relay_settings_are_refused_with_what_to_do() {
-        let bad = |url: &str, token: Option<&str>| NetworkSettings {
-            relay_url: Some(url.into()),
-            relay_token: token.map(Into::into),
+        let bad = |urls: &[&str], token: Option<&str>| NetworkSettings {
+            relays: urls
+                .iter()
+                .map(|url| peercoach_store::DeviceRelay {
+                    url: (*url).into(),
+                    token: token.map(Into::into),
+                })
+                .collect(),
             ..NetworkSettings::default()
         };
         for (n, says) in [
-            (bad("relay.example.org", None), "https://"),
-            (bad("https://", None), "not a URL"),
-            (bad("https://relay.example.org", Some("two words")), "token"),
+            (bad(&["relay.example.org"], None), "https://"),
+            (bad(&["https://"], None), "not a URL"),
+            (
+                bad(&["https://relay.example.org"], Some("two words")),
+                "token",
+            ),
+            (
+                bad(
+                    &["https://relay.example.org", "https://relay.example.org/"],
+                    None,
+                ),
+                "listed twice",
+            ),
         ] {
             let e = validate(&n, &[]).expect_err("refused").to_string();
             assert!(e.contains(says), "{e}");
         }
-        let token_alone = NetworkSettings {
-            relay_token: Some("t".into()),
-            ..NetworkSettings::default()
-        };
-        assert!(validate(&token_alone, &[]).is_err());
         let team_only = NetworkSettings {
             mode: NetworkMode::TeamRelay,
             ..NetworkSettings::default()

@@ -895,14 +895,14 @@ impl Engine {
                     // Only "team relay only" without a relay of its own needs the teams'
                     // relays: do not load every document for the rest.
                     let needs_teams = network.mode == peercoach_store::NetworkMode::TeamRelay
-                        && network.relay_url.is_none();
+                        && network.relays.is_empty();
                     if needs_teams {
                         self.open_all()?;
                     }
                     let relays: Vec<peercoach_core::TeamRelay> = self
                         .teams
                         .values()
-                        .filter_map(|open| open.doc.team().relay.clone())
+                        .flat_map(|open| open.doc.team().relays.clone())
                         .collect();
                     crate::connect::validate(&network, &relays)?;
                     let mut settings = self.settings.clone();

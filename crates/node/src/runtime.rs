@@ -34,7 +34,7 @@ use peercoach_net::{
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::api::{PeerStatus, Reply, Request, StatusReply};
+use crate::api::{PeerStatus, RelayStatus, Reply, Request, StatusReply};
 use crate::engine::{Engine, EngineError};
 use crate::sync::{Effect, Input, SessionId, SyncMachine};
 use peercoach_store::NetworkSettings;
@@ -312,6 +312,11 @@ struct Actor {
     rebinding: bool,
     /// This device's direct addresses when they last changed.
     last_addrs: std::collections::BTreeSet<SocketAddr>,
+    /// This device's home relay when it last had one.
+    last_relay: Option<String>,
+    /// Invites asked for while the endpoint was being bound again (at start, under the
+    /// teams' relays): made once it is, so that they carry the relays.
+    invites_after_rebind: Vec<(Request, oneshot::Sender<ApiResult>)>,
     rt: tokio::runtime::Handle,
     tx: mpsc::WeakUnboundedSender<Msg>,
     events: broadcast::Sender<NodeEvent>,
@@ -602,7 +607,7 @@ impl Actor {
         snapshots.insert(id, snapshot);
     }
 
-    fn api(&mut self, mut request: Request, to: oneshot::Sender<ApiResult>) {
+    pub(super) fn api(&mut self, mut request: Request, to: oneshot::Sender<ApiResult>) {
         let writes = policy::writes(&request);
         let target = match policy::named_team(&mut request) {
             Some(team) => match self.engine.select(team.as_ref()) {
@@ -662,6 +667,10 @@ impl Actor {
                     created: None,
                     summary: "stopping".into(),
                 })
+            }
+            invite @ Request::Invite { .. } if self.rebinding => {
+                self.invites_after_rebind.push((invite, to));
+                return;
             }
             Request::Invite {
                 team,

@@ -59,7 +59,7 @@ use peercoach_core::automerge::AutoCommit;
 pub use frame::{Damage, Scan, SnapshotError, decode_snapshot, encode_record, scan_log};
 pub use identity::Identity;
 pub use invites::{Invite, Invites, Redeemed, Refusal};
-pub use settings::{NetworkMode, NetworkSettings, Preferences, Settings};
+pub use settings::{DeviceRelay, NetworkMode, NetworkSettings, Preferences, Settings};
 pub use team::{LoadReport, TeamStore};
 
 /// What went wrong with the data directory.

@@ -84,31 +84,69 @@ impl NetworkMode {
 
 /// This device's network settings (never synced).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(from = "StoredNetwork")]
+#[serde(from = "StoredNetwork", into = "StoredNetwork")]
 pub struct NetworkSettings {
     /// Which paths this device uses.
     pub mode: NetworkMode,
-    /// This device's own relay, overriding the team's relay (and n0's).
-    pub relay_url: Option<String>,
-    /// The access token for `relay_url`.
-    pub relay_token: Option<String>,
+    /// This device's own relays, in order, overriding the team's (and n0's).
+    pub relays: Vec<DeviceRelay>,
     /// Fixed UDP port to listen on (0 = any).
     pub port: u16,
+}
+
+/// One of this device's own relays.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRelay {
+    /// `https://…` (or `http://…`).
+    pub url: String,
+    /// The access token it asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for DeviceRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token never goes into logs.
+        f.debug_struct("DeviceRelay")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// `settings.json`'s network part as any version wrote it. Before modes, a device kept
 /// separate switches that all defaulted to off, and wrote them out whenever it saved its
 /// port, so every data dir holds `"relays": false`; only `loopback_only` expressed a
 /// choice (and so is kept); the other switches are the old defaults and are dropped, so
-/// such a device now gets the defaults that work behind a NAT.
-#[derive(Default, Deserialize)]
+/// such a device now gets the defaults that work behind a NAT. Before the list of relays,
+/// a device kept one (`relay_url`, `relay_token`); the first of the list is still written
+/// there, so an older app reads it.
+#[derive(Default, Serialize, Deserialize)]
 #[serde(default)]
 struct StoredNetwork {
+    #[serde(skip_serializing_if = "Option::is_none")]
     mode: Option<NetworkMode>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     loopback_only: bool,
     relay_url: Option<String>,
     relay_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relays: Option<Vec<DeviceRelay>>,
     port: u16,
+}
+
+impl From<NetworkSettings> for StoredNetwork {
+    fn from(n: NetworkSettings) -> Self {
+        let first = n.relays.first();
+        Self {
+            mode: Some(n.mode),
+            loopback_only: false,
+            relay_url: first.map(|r| r.url.clone()),
+            relay_token: first.and_then(|r| r.token.clone()),
+            relays: Some(n.relays),
+            port: n.port,
+        }
+    }
 }
 
 impl From<StoredNetwork> for NetworkSettings {
@@ -120,8 +158,15 @@ impl From<StoredNetwork> for NetworkSettings {
         };
         Self {
             mode: s.mode.unwrap_or(legacy),
-            relay_url: s.relay_url,
-            relay_token: s.relay_token,
+            relays: s.relays.unwrap_or_else(|| {
+                s.relay_url
+                    .map(|url| DeviceRelay {
+                        url,
+                        token: s.relay_token,
+                    })
+                    .into_iter()
+                    .collect()
+            }),
             port: s.port,
         }
     }

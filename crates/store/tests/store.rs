@@ -296,10 +296,38 @@ fn settings_round_trip_and_survive_garbage() {
     assert_eq!(s, peercoach_store::Settings::default());
     s.last_team = Some("x".into());
     s.network.mode = peercoach_store::NetworkMode::TeamRelay;
-    s.network.relay_url = Some("https://relay.example.org/".into());
-    s.network.relay_token = Some("t0ken".into());
+    s.network.relays = vec![
+        peercoach_store::DeviceRelay {
+            url: "https://relay.example.org/".into(),
+            token: Some("t0ken".into()),
+        },
+        peercoach_store::DeviceRelay {
+            url: "https://spare.example.org/".into(),
+            token: None,
+        },
+    ];
     data.save_settings(&s).expect("save");
     assert_eq!(data.settings(), s);
+    // An app older than the list reads its first relay.
+    let written: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("settings.json")).expect("read"))
+            .expect("json");
+    assert_eq!(
+        written["network"]["relay_url"],
+        "https://relay.example.org/"
+    );
+    assert_eq!(written["network"]["relay_token"], "t0ken");
+    // And what it wrote reads as a list of one.
+    let old = r#"{"network":{"mode":"anywhere","relay_url":"https://old.example.org/","relay_token":"x","port":0}}"#;
+    fs::write(dir.path().join("settings.json"), old).expect("write");
+    assert_eq!(
+        data.settings().network.relays,
+        vec![peercoach_store::DeviceRelay {
+            url: "https://old.example.org/".into(),
+            token: Some("x".into()),
+        }]
+    );
+    data.save_settings(&s).expect("save");
     fs::write(dir.path().join("settings.json"), b"{not json").expect("write");
     assert_eq!(data.settings(), peercoach_store::Settings::default());
 }

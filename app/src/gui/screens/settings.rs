@@ -22,11 +22,13 @@ pub struct Settings {
     pub network: Option<peercoach_store::NetworkSettings>,
     /// Network settings as saved.
     pub saved_network: Option<peercoach_store::NetworkSettings>,
-    /// This device's relay URL, being edited.
+    /// A relay to add to this device's list, being typed.
     pub relay_url: String,
     /// Its token.
     pub relay_token: String,
-    /// The team relay URL, being edited.
+    /// Why the relay typed cannot be added, when it cannot.
+    relay_error: Option<String>,
+    /// A relay to add to the team's list, being typed.
     pub team_relay: String,
     /// Its token.
     pub team_relay_token: String,
@@ -242,25 +244,8 @@ impl Settings {
             ui.add_space(theme::GAP);
             ui.add_enabled_ui(
                 matches!(n.mode, NetworkMode::Anywhere | NetworkMode::TeamRelay),
-                |ui| {
-                    theme::text_field(
-                        ui,
-                        "This device's relay (empty: the team's relay, else n0's public relays)",
-                        &mut self.relay_url,
-                        "https://relay.example.org",
-                    );
-                    theme::secret_field(
-                        ui,
-                        "Relay token (if the relay asks for one)",
-                        &mut self.relay_token,
-                        &mut self.show_relay_token,
-                    );
-                },
+                |ui| self.own_relays_ui(ui, &mut n),
             );
-            let url = self.relay_url.trim();
-            n.relay_url = (!url.is_empty()).then(|| url.to_owned());
-            let token = self.relay_token.trim();
-            n.relay_token = (!token.is_empty() && n.relay_url.is_some()).then(|| token.to_owned());
             let changed = Some(&n) != self.saved_network.as_ref();
             self.network = Some(n.clone());
             if ui
@@ -278,76 +263,167 @@ impl Settings {
                 RichText::new("A relay your team runs itself (iroh-relay on any spare machine). Set here, it is saved in the team and every member's device uses it, unless that device set a relay of its own. It stores nothing and sees only encrypted traffic.")
                     .color(theme::muted(ui)),
             );
-            let current = cx.snap.team.relay.clone();
-            ui.label(match &current {
-                Some(r) => format!(
-                    "In use by the team: {}{}",
-                    r.url,
-                    if r.token.is_some() {
-                        " (with a token)"
-                    } else {
-                        ""
+            let current = cx.snap.team.relays.clone();
+            if current.is_empty() {
+                ui.label("The team has no relay of its own.");
+            }
+            for (i, relay) in current.iter().enumerate() {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(format!(
+                        "{}. {}{}",
+                        i + 1,
+                        relay.url,
+                        if relay.token.is_some() {
+                            " (with a token)"
+                        } else {
+                            ""
+                        }
+                    ));
+                    let what = format!("Remove {} from the team's relays", relay.url);
+                    let remove = ui.add_enabled(cx.can_act(), egui::Button::new("Remove"));
+                    let enabled = remove.enabled();
+                    remove.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Button, enabled, &what)
+                    });
+                    if remove.on_hover_text(&what).clicked() {
+                        let rest: Vec<_> = current
+                            .iter()
+                            .filter(|r| r.url != relay.url)
+                            .cloned()
+                            .collect();
+                        cx.apply(
+                            Command::SetTeamRelays { relays: rest },
+                            "Team relay removed",
+                        );
                     }
-                ),
-                None => "The team has no relay of its own.".to_owned(),
-            });
-            // Every member knows the team relay's token, and a removed member keeps it.
-            if current.as_ref().is_some_and(|r| r.token.is_some())
+                });
+            }
+            if current.len() > 1 {
+                ui.label(
+                    RichText::new("Each device uses the one that answers fastest, and moves to another within seconds when it stops answering.")
+                        .color(theme::muted(ui)),
+                );
+            }
+            // Every member knows the team relays' tokens, and a removed member keeps them.
+            if current.iter().any(|r| r.token.is_some())
                 && cx.snap.team.members.values().any(|m| !m.is_current())
             {
                 ui.colored_label(
                     theme::warn(ui),
-                    "Someone was removed from the team and still knows this relay's token. \
+                    "Someone was removed from the team and still knows a relay's token. \
                      Set a new token on the relay and enter it here.",
                 );
             }
             theme::text_field(
                 ui,
-                "Team relay URL",
+                "Team relay URL to add",
                 &mut self.team_relay,
                 "https://relay.example.org",
             );
             theme::secret_field(
                 ui,
-                "Team relay token (optional)",
+                "Its token (optional)",
                 &mut self.team_relay_token,
                 &mut self.show_team_relay_token,
             );
-            ui.horizontal(|ui| {
-                let url = self.team_relay.trim().to_owned();
-                if ui
-                    .add_enabled(
-                        cx.can_act() && !url.is_empty(),
-                        egui::Button::new("Set team relay"),
-                    )
-                    .clicked()
-                {
-                    let token = self.team_relay_token.trim();
-                    cx.apply(
-                        Command::SetTeamRelay {
-                            url: Some(url),
-                            token: (!token.is_empty()).then(|| token.to_owned()),
-                        },
-                        "Team relay set: every member's device will use it",
-                    );
-                }
-                if ui
-                    .add_enabled(
-                        cx.can_act() && current.is_some(),
-                        egui::Button::new("Stop using a team relay"),
-                    )
-                    .clicked()
-                {
-                    cx.apply(
-                        Command::SetTeamRelay {
-                            url: None,
-                            token: None,
-                        },
-                        "The team uses no relay of its own",
-                    );
+            let url = self.team_relay.trim().to_owned();
+            if ui
+                .add_enabled(
+                    cx.can_act() && !url.is_empty(),
+                    egui::Button::new("Add team relay"),
+                )
+                .clicked()
+            {
+                let token = self.team_relay_token.trim();
+                let mut relays = current.clone();
+                relays.push(peercoach_core::TeamRelay {
+                    url,
+                    token: (!token.is_empty()).then(|| token.to_owned()),
+                });
+                cx.apply(
+                    Command::SetTeamRelays { relays },
+                    "Team relay added: every member's device will use it",
+                );
+                self.team_relay.clear();
+                self.team_relay_token.clear();
+            }
+        });
+    }
+
+    /// This device's own relays: the list, each removable, and one to add.
+    fn own_relays_ui(&mut self, ui: &mut egui::Ui, n: &mut peercoach_store::NetworkSettings) {
+        ui.label(RichText::new("This device's relays").strong());
+        if n.relays.is_empty() {
+            ui.label(
+                RichText::new("None: the team's relays, else n0's public relays.")
+                    .color(theme::muted(ui)),
+            );
+        }
+        let mut remove = None;
+        for (i, relay) in n.relays.iter().enumerate() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!(
+                    "{}. {}{}",
+                    i + 1,
+                    relay.url,
+                    if relay.token.is_some() {
+                        " (with a token)"
+                    } else {
+                        ""
+                    }
+                ));
+                let what = format!("Remove {} from this device's relays", relay.url);
+                let button = ui.button("Remove");
+                button.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &what));
+                if button.on_hover_text(&what).clicked() {
+                    remove = Some(i);
                 }
             });
-        });
+        }
+        if let Some(i) = remove {
+            n.relays.remove(i);
+        }
+        theme::text_field(
+            ui,
+            "Relay URL to add",
+            &mut self.relay_url,
+            "https://relay.example.org",
+        );
+        theme::secret_field(
+            ui,
+            "Its token (if the relay asks for one)",
+            &mut self.relay_token,
+            &mut self.show_relay_token,
+        );
+        let url = self.relay_url.trim().to_owned();
+        if ui
+            .add_enabled(!url.is_empty(), egui::Button::new("Add relay"))
+            .clicked()
+        {
+            let token = self.relay_token.trim();
+            let mut relays = n.relays.clone();
+            relays.push(peercoach_store::DeviceRelay {
+                url,
+                token: (!token.is_empty()).then(|| token.to_owned()),
+            });
+            let check = peercoach_store::NetworkSettings {
+                relays: relays.clone(),
+                mode: peercoach_store::NetworkMode::Anywhere,
+                ..n.clone()
+            };
+            match peercoach_node::connect::validate(&check, &[]) {
+                Ok(()) => {
+                    n.relays = relays;
+                    self.relay_url.clear();
+                    self.relay_token.clear();
+                    self.relay_error = None;
+                }
+                Err(e) => self.relay_error = Some(e.to_string()),
+            }
+        }
+        if let Some(e) = &self.relay_error {
+            ui.colored_label(theme::warn(ui), e);
+        }
     }
 }
 

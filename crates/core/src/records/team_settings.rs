@@ -1,9 +1,24 @@
-//! The team's own settings: its id and name, the schema version, and the team relay.
+//! The team's own settings: its id and name, the schema version, and the team's relays.
 //!
 //! ```text
 //! schema_version: Int                                  (crate::schema::SCHEMA_VERSION)
-//! team: {id, name, created_ms, relay_url?, relay_token?}
+//! team: {id, name, created_ms, relay_url?, relay_token?,
+//!        relays?: {<url>: {token, added_ms, removed_ms?}}, relays_first?}
 //! ```
+//!
+//! Who may write: any current member (the sync layer lets only their devices' signed
+//! changes in). No field here speaks for a person: a relay sees only ciphertext, so the
+//! worst a member's rogue device can do is list a relay that does not work, which the
+//! other relays and direct paths outlast.
+//!
+//! A team keeps a list of relays (`relays`, keyed by URL so that two members who each add
+//! one at once keep both). Nothing in the team document is ever deleted (the sync rules
+//! refuse a change that deletes): a removed relay keeps its entry, with `removed_ms` set,
+//! and adding it again clears that. Apps older than the list read only `relay_url`/`relay_token`,
+//! so every write of the list also puts its first relay there, and the same URL in
+//! `relays_first` (one change writes both, so two such writes at once leave the two
+//! keys from the same one). A `relay_url` that differs from `relays_first` was set by an
+//! older app, and is read as the list's first.
 
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, transaction::Transactable};
 use serde::{Deserialize, Serialize};
@@ -27,7 +42,16 @@ mod key {
     pub(super) const CREATED_MS: &str = "created_ms";
     pub(super) const RELAY_URL: &str = "relay_url";
     pub(super) const RELAY_TOKEN: &str = "relay_token";
+    pub(super) const RELAYS: &str = "relays";
+    pub(super) const TOKEN: &str = "token";
+    pub(super) const ADDED_MS: &str = "added_ms";
+    pub(super) const REMOVED_MS: &str = "removed_ms";
+    pub(super) const RELAYS_FIRST: &str = "relays_first";
 }
+
+/// The most relays a team lists: a few spares are plenty, and every device keeps a
+/// connection to its home relay and probes the others.
+pub const MAX_TEAM_RELAYS: usize = 8;
 
 /// A self-hosted iroh relay that the whole team uses (docs/design.md §5, "team relay"). It
 /// stores nothing and sees only ciphertext; the token, if any, is what it asks of its
@@ -45,7 +69,7 @@ pub(crate) struct Settings {
     pub(crate) schema_version: i64,
     pub(crate) id: Option<TeamId>,
     pub(crate) name: String,
-    pub(crate) relay: Option<TeamRelay>,
+    pub(crate) relays: Vec<TeamRelay>,
 }
 
 /// Reads the settings.
@@ -55,19 +79,46 @@ pub(crate) fn read<D: ReadDoc>(doc: &D) -> Settings {
         schema_version: root.int(SCHEMA_VERSION_KEY).unwrap_or(0),
         id: None,
         name: String::new(),
-        relay: None,
+        relays: Vec::new(),
     };
     if let Some(team) = root.map(ROOT_KEY) {
         let f = Fields::read(doc, team);
         settings.id = f.str(key::ID).and_then(|s| TeamId::parse(s).ok());
         settings.name = f.text(key::NAME);
-        let url = f.text(key::RELAY_URL);
-        settings.relay = (!url.is_empty()).then(|| TeamRelay {
-            url,
-            token: Some(f.text(key::RELAY_TOKEN)).filter(|t| !t.is_empty()),
-        });
+        settings.relays = read_relays(doc, &f);
     }
     settings
+}
+
+/// The list in the order the relays were added (then by URL), the older apps' one first
+/// when it is not in the list.
+fn read_relays<D: ReadDoc>(doc: &D, team: &Fields) -> Vec<TeamRelay> {
+    let mut listed: Vec<(i64, TeamRelay)> = Vec::new();
+    if let Some(map) = team.map(key::RELAYS) {
+        let entries = Fields::read(doc, map);
+        for (url, _) in entries.iter() {
+            let (Some(entry), Some(url)) = (entries.map(url), clean_relay(url)) else {
+                continue;
+            };
+            let e = Fields::read(doc, entry);
+            if e.int(key::REMOVED_MS).unwrap_or(0) > 0 {
+                continue;
+            }
+            let token = Some(e.text(key::TOKEN)).filter(|t| clean_token(t).is_ok());
+            listed.push((e.int(key::ADDED_MS).unwrap_or(0), TeamRelay { url, token }));
+        }
+    }
+    listed.sort_by(|(a, r), (b, s)| a.cmp(b).then_with(|| r.url.cmp(&s.url)));
+    let mut relays: Vec<TeamRelay> = listed.into_iter().map(|(_, r)| r).collect();
+    if let Some(url) = clean_relay(&team.text(key::RELAY_URL))
+        && url != team.text(key::RELAYS_FIRST)
+        && !relays.iter().any(|r| r.url == url)
+    {
+        let token = Some(team.text(key::RELAY_TOKEN)).filter(|t| clean_token(t).is_ok());
+        relays.insert(0, TeamRelay { url, token });
+    }
+    relays.truncate(MAX_TEAM_RELAYS);
+    relays
 }
 
 /// The team id stored in a document, read without building the whole view.
@@ -107,35 +158,106 @@ pub(crate) fn rename(cx: &mut Cx<'_>, name: &str) -> Result<Applied, CommandErro
     done(format!("team renamed to {name}"))
 }
 
-/// Sets (or, with `None`, clears) the relay the whole team uses.
-pub(crate) fn set_relay(
-    cx: &mut Cx<'_>,
-    url: Option<&str>,
-    token: Option<&str>,
-) -> Result<Applied, CommandError> {
+/// Makes the team's relays exactly `relays` (none: the team has no relay of its own):
+/// relays not listed are removed, new ones added, changed tokens written. Refused, with
+/// nothing written, when a URL is malformed or listed twice, a token is not one, or the
+/// list is longer than [`MAX_TEAM_RELAYS`].
+pub(crate) fn set_relays(cx: &mut Cx<'_>, relays: &[TeamRelay]) -> Result<Applied, CommandError> {
+    let relays = check_relays(relays)?;
     let obj = cx.w.child(&ROOT, ROOT_KEY)?;
-    match url {
-        Some(url) => {
-            let url = clean_relay(url).ok_or_else(|| CommandError::InvalidInput {
-                field: "relay URL",
-                reason: format!(
-                    "{url:?} is not a relay URL; give one like https://relay.example.org"
-                ),
-            })?;
-            let token = match token {
-                Some(t) => clean_token(t)?,
-                None => String::new(),
-            };
-            cx.w.put(&obj, key::RELAY_URL, url.as_str())?;
-            cx.w.put(&obj, key::RELAY_TOKEN, token)?;
-            done(format!("the team now uses the relay {url}"))
-        }
-        None => {
-            cx.w.put(&obj, key::RELAY_URL, "")?;
-            cx.w.put(&obj, key::RELAY_TOKEN, "")?;
-            done("the team uses no relay of its own")
+    let map = super::map_or_new(&mut cx.w, &obj, key::RELAYS)?;
+    let before = cx.team.relays.clone();
+    for old in &before {
+        if !relays.iter().any(|r| r.url == old.url)
+            && let Some(entry) = get_map(cx.w.doc, &map, &old.url)
+        {
+            cx.w.put(&entry, key::REMOVED_MS, cx.now_ms.max(1))?;
         }
     }
+    for (i, relay) in relays.iter().enumerate() {
+        let token = relay.token.clone().unwrap_or_default();
+        let added_ms = cx.now_ms + i as i64;
+        match get_map(cx.w.doc, &map, &relay.url) {
+            Some(entry) => {
+                let e = Fields::read(cx.w.doc, &entry);
+                if e.int(key::REMOVED_MS).unwrap_or(0) > 0 {
+                    // Added again: back in the list, at its end.
+                    cx.w.put(&entry, key::REMOVED_MS, 0)?;
+                    cx.w.put(&entry, key::ADDED_MS, added_ms)?;
+                }
+                if e.text(key::TOKEN) != token {
+                    cx.w.put(&entry, key::TOKEN, token)?;
+                }
+            }
+            None => {
+                let entry = cx.w.new_map(&map, &relay.url)?;
+                cx.w.put(&entry, key::TOKEN, token)?;
+                cx.w.put(&entry, key::ADDED_MS, added_ms)?;
+            }
+        }
+    }
+    // What apps older than the list read: its first relay.
+    let first = relays.first();
+    let first_url = first.map(|r| r.url.as_str()).unwrap_or("");
+    cx.w.put(&obj, key::RELAY_URL, first_url)?;
+    cx.w.put(&obj, key::RELAYS_FIRST, first_url)?;
+    cx.w.put(
+        &obj,
+        key::RELAY_TOKEN,
+        first.and_then(|r| r.token.as_deref()).unwrap_or(""),
+    )?;
+    match relays.as_slice() {
+        [] => done("the team uses no relay of its own"),
+        [one] => done(format!("the team now uses the relay {}", one.url)),
+        many => done(format!(
+            "the team now uses {} relays: {}",
+            many.len(),
+            many.iter()
+                .map(|r| r.url.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// A list of relays as it may be stored: every URL and token clean, no URL twice, at
+/// most [`MAX_TEAM_RELAYS`].
+pub fn check_relays(relays: &[TeamRelay]) -> Result<Vec<TeamRelay>, CommandError> {
+    if relays.len() > MAX_TEAM_RELAYS {
+        return Err(CommandError::InvalidInput {
+            field: "relays",
+            reason: format!(
+                "{} relays given; a team lists at most {MAX_TEAM_RELAYS}",
+                relays.len()
+            ),
+        });
+    }
+    let mut clean: Vec<TeamRelay> = Vec::with_capacity(relays.len());
+    for relay in relays {
+        let url = clean_relay(&relay.url).ok_or_else(|| CommandError::InvalidInput {
+            field: "relay URL",
+            reason: format!(
+                "{:?} is not a relay URL; give one like https://relay.example.org",
+                relay.url
+            ),
+        })?;
+        if clean.iter().any(|r| same_relay(&r.url, &url)) {
+            return Err(CommandError::InvalidInput {
+                field: "relay URL",
+                reason: format!("{url} is listed twice"),
+            });
+        }
+        let token = relay.token.as_deref().map(clean_token).transpose()?;
+        clean.push(TeamRelay { url, token });
+    }
+    Ok(clean)
+}
+
+/// Whether two relay URLs name the same relay (`https://r.example` and
+/// `https://r.example/` do).
+pub fn same_relay(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
 /// A relay URL as it may be stored: `http(s)://host…`, no spaces, of a sane length.

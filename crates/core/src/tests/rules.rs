@@ -4,7 +4,7 @@ use crate::testing::TeamFixture;
 use crate::time::{DAY_MS, HOUR_MS};
 use crate::views::{self, ClaimOutcome, Index, RequestStatus};
 use crate::{CoachingHour, NewDuty, NewFollowUp, NewOffer, NewRequest, NewSession, NewThanks};
-use crate::{CommandError, DutyId, TeamDoc};
+use crate::{CommandError, DutyId, TeamDoc, TeamRelay};
 
 #[test]
 fn genesis_creates_team_with_its_first_member() {
@@ -721,53 +721,154 @@ fn follow_ups_and_thanks() {
     let _ = HOUR_MS;
 }
 
+fn relay(url: &str, token: Option<&str>) -> TeamRelay {
+    TeamRelay {
+        url: url.into(),
+        token: token.map(Into::into),
+    }
+}
+
+fn set_relays(relays: &[TeamRelay]) -> Command {
+    Command::SetTeamRelays {
+        relays: relays.to_vec(),
+    }
+}
+
 #[test]
-fn a_team_relay_set_by_one_member_reaches_every_member_and_bad_values_write_nothing() {
+fn a_team_relay_list_set_by_one_member_reaches_every_member_and_bad_values_write_nothing() {
     let mut f = TeamFixture::new(&["Ana", "Ben"]);
     let heads = f.replicas[0].doc.heads();
-    for (url, token) in [
-        ("relay.example.org", None),
-        ("ftp://relay.example.org", None),
-        ("https://", None),
-        ("https://relay example.org", None),
-        ("https://relay.example.org", Some("two words")),
-        ("https://relay.example.org", Some("")),
+    let good = relay("https://relay.example.org/", None);
+    for (bad, says) in [
+        (vec![relay("relay.example.org", None)], "not a relay URL"),
+        (
+            vec![relay("ftp://relay.example.org", None)],
+            "not a relay URL",
+        ),
+        (vec![relay("https://", None)], "not a relay URL"),
+        (
+            vec![relay("https://relay example.org", None)],
+            "not a relay URL",
+        ),
+        (
+            vec![relay("https://relay.example.org", Some("two words"))],
+            "token",
+        ),
+        (vec![relay("https://relay.example.org", Some(""))], "token"),
+        // The same relay twice, also spelled with and without the slash.
+        (vec![good.clone(), good.clone()], "listed twice"),
+        (
+            vec![good.clone(), relay("https://RELAY.example.org", None)],
+            "listed twice",
+        ),
+        (
+            (0..9)
+                .map(|i| relay(&format!("https://r{i}.example.org/"), None))
+                .collect(),
+            "at most 8",
+        ),
     ] {
-        let err = f
-            .apply(
-                0,
-                Command::SetTeamRelay {
-                    url: Some(url.into()),
-                    token: token.map(Into::into),
-                },
-            )
-            .expect_err(url);
+        let err = f.apply(0, set_relays(&bad)).expect_err(says);
         assert!(
-            matches!(err, CommandError::InvalidInput { .. }),
-            "{url}: {err}"
+            matches!(err, CommandError::InvalidInput { .. }) && err.to_string().contains(says),
+            "{bad:?}: {err}"
         );
     }
     assert_eq!(f.replicas[0].doc.heads(), heads, "refused: nothing written");
-    f.apply(
-        1,
-        Command::SetTeamRelay {
-            url: Some("https://relay.example.org/".into()),
-            token: Some("s3cret".into()),
-        },
-    )
-    .expect("any member may set it");
+    let second = relay("https://spare.example.org/", Some("s3cret"));
+    f.apply(1, set_relays(&[good.clone(), second.clone()]))
+        .expect("any member may set them");
     f.sync_all();
-    let relay = f.replicas[0].doc.team().relay.clone().expect("synced");
-    assert_eq!(relay.url, "https://relay.example.org/");
-    assert_eq!(relay.token.as_deref(), Some("s3cret"));
-    f.apply(
-        0,
-        Command::SetTeamRelay {
-            url: None,
-            token: None,
-        },
-    )
-    .expect("clear");
+    assert_eq!(
+        f.replicas[0].doc.team().relays,
+        vec![good.clone(), second.clone()]
+    );
+    // An app older than the list reads the first one.
+    let doc = f.replicas[0].doc.automerge();
+    let team = crate::fields::get_map(doc, &automerge::ROOT, "team").expect("team");
+    let legacy = crate::fields::Fields::read(doc, &team);
+    assert_eq!(legacy.text("relay_url"), good.url);
+    f.apply(0, set_relays(&[])).expect("clear");
     f.sync_all();
-    assert_eq!(f.replicas[1].doc.team().relay, None);
+    assert_eq!(f.replicas[1].doc.team().relays, vec![]);
+    // Nothing was deleted (the sync rules refuse deletions): the entries are marked.
+    let doc = f.replicas[1].doc.automerge();
+    let team = crate::fields::get_map(doc, &automerge::ROOT, "team").expect("team");
+    let relays = crate::fields::get_map(doc, &team, "relays").expect("relays");
+    assert_eq!(automerge::ReadDoc::keys(doc, &relays).count(), 2);
+    // Added again: listed again, with its new token.
+    f.apply(1, set_relays(std::slice::from_ref(&second)))
+        .expect("again");
+    f.sync_all();
+    assert_eq!(f.replicas[0].doc.team().relays, vec![second]);
+}
+
+#[test]
+fn two_members_adding_a_relay_at_once_keep_both_and_a_removal_removes_only_its_own() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let (a, b, c) = (
+        relay("https://a.example.org/", None),
+        relay("https://b.example.org/", Some("tok")),
+        relay("https://c.example.org/", None),
+    );
+    f.apply(0, set_relays(std::slice::from_ref(&a)))
+        .expect("set");
+    f.sync_all();
+    // Apart: Ana adds b, Ben adds c.
+    f.apply(0, set_relays(&[a.clone(), b.clone()]))
+        .expect("add b");
+    f.apply(1, set_relays(&[a.clone(), c.clone()]))
+        .expect("add c");
+    f.sync_all();
+    let urls = |f: &TeamFixture, i: usize| -> Vec<String> {
+        f.replicas[i]
+            .doc
+            .team()
+            .relays
+            .iter()
+            .map(|r| r.url.clone())
+            .collect()
+    };
+    let both = urls(&f, 0);
+    assert_eq!(both.len(), 3, "{both:?}");
+    assert!(both.contains(&b.url) && both.contains(&c.url), "{both:?}");
+    assert_eq!(both, urls(&f, 1), "the same order everywhere");
+    assert_eq!(
+        f.replicas[1]
+            .doc
+            .team()
+            .relays
+            .iter()
+            .find(|r| r.url == b.url),
+        Some(&b)
+    );
+    // Apart again: Ana removes b while Ben removes a; only those two go.
+    f.apply(0, set_relays(&[a.clone(), c.clone()]))
+        .expect("remove b");
+    f.apply(1, set_relays(&[b.clone(), c.clone()]))
+        .expect("remove a");
+    f.sync_all();
+    assert_eq!(urls(&f, 0), vec![c.url.clone()]);
+    assert_eq!(urls(&f, 1), vec![c.url.clone()]);
+}
+
+#[test]
+fn a_relay_set_by_an_app_older_than_the_list_is_read_first() {
+    use automerge::transaction::Transactable;
+    let mut f = TeamFixture::new(&["Ana"]);
+    let spare = relay("https://spare.example.org/", None);
+    f.apply(0, set_relays(std::slice::from_ref(&spare)))
+        .expect("set");
+    // An older app writes only the single relay.
+    let doc = f.replicas[0].doc.automerge();
+    let team = crate::fields::get_map(doc, &automerge::ROOT, "team").expect("team");
+    doc.put(&team, "relay_url", "https://old.example.org/")
+        .expect("put");
+    doc.put(&team, "relay_token", "old-token").expect("put");
+    doc.commit();
+    f.replicas[0].doc.refresh_after_merge();
+    assert_eq!(
+        f.replicas[0].doc.team().relays,
+        vec![relay("https://old.example.org/", Some("old-token")), spare]
+    );
 }

@@ -22,7 +22,7 @@ impl Actor {
             now,
             expires_in_ms,
             device,
-            self.net.addr(),
+            self.net.ticket_addr(),
         )
     }
     /// Starts joining with a ticket: checked here, carried over the network off the

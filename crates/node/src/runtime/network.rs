@@ -22,11 +22,11 @@ use crate::sync::Input;
 const RELAY_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
 impl Actor {
-    /// Every relay this device's teams set for themselves.
+    /// Every relay this device's teams list for themselves.
     pub(super) fn team_relays(&mut self) -> Vec<peercoach_core::TeamRelay> {
         self.engine
             .teams_mut()
-            .filter_map(|(_, open)| open.doc.team().relay.clone())
+            .flat_map(|(_, open)| open.doc.team().relays.clone())
             .collect()
     }
 
@@ -101,7 +101,8 @@ impl Actor {
         let net = self.net.clone();
         let previous = self.net_config.clone();
         let tx = self.tx.clone();
-        let check_relay = asked.is_some() && matches!(config.relays, peercoach_net::Relays::Own(_));
+        let check_relay =
+            asked.is_some() && matches!(config.relays, peercoach_net::Relays::Own { .. });
         self.rt.spawn(async move {
             let mut result = net
                 .rebind(&config, &previous)
@@ -161,6 +162,11 @@ impl Actor {
         self.publish_addrs();
         // Settings or teams may have changed while the endpoint was bound again.
         self.follow_team_relays();
+        if !self.rebinding {
+            for (invite, to) in std::mem::take(&mut self.invites_after_rebind) {
+                self.api(invite, to);
+            }
+        }
         self.notify(NodeEvent::Sync);
     }
 
@@ -187,14 +193,24 @@ impl Actor {
     /// The endpoint's addresses or relay changed. When an address went away, the laptop
     /// most likely moved to another network: a teammate still sends to the old one (its
     /// direct path looks alive to it until it times out, ~15 s), so the connections are
-    /// made again at once, over the relay and the new addresses. Then the new addresses
-    /// are published.
+    /// made again at once, over the relay and the new addresses. The same when the home
+    /// relay moved (the old one stopped answering): a connection through it is dead, and
+    /// a new dial tries every relay. Then the new addresses are published.
     pub(super) fn addrs_changed(&mut self) {
         let now: BTreeSet<SocketAddr> = self.net.direct_addrs().into_iter().collect();
         let lost = self.last_addrs.iter().any(|a| !now.contains(a));
+        let relay = self.net.relay_url();
+        let relay_moved =
+            matches!((&self.last_relay, &relay), (Some(was), Some(now)) if was != now);
         if lost && !now.is_empty() {
             tracing::info!(was = ?self.last_addrs, now = ?now, "an address went away: reconnecting to teammates");
             self.net.drop_connections();
+        } else if relay_moved {
+            tracing::info!(was = ?self.last_relay, now = ?relay, "the home relay moved: reconnecting to teammates");
+            self.net.drop_connections();
+        }
+        if relay.is_some() {
+            self.last_relay = relay;
         }
         self.last_addrs = now;
         self.publish_addrs();

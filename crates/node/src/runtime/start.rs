@@ -120,6 +120,8 @@ impl Node {
             bind: options.bind,
             rebinding: false,
             last_addrs: net.direct_addrs().into_iter().collect(),
+            last_relay: net.relay_url(),
+            invites_after_rebind: Vec::new(),
             rt: tokio::runtime::Handle::current(),
             tx: tx.downgrade(),
             events,

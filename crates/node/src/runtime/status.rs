@@ -29,10 +29,13 @@ impl Actor {
                     &device_id,
                     open.doc.automerge(),
                 ),
-                path: path.map(|p| p.kind.as_str().to_owned()),
-                rtt_ms: path.map(|p| p.rtt_ms),
+                path: path.as_ref().map(|p| p.kind.as_str().to_owned()),
+                rtt_ms: path.as_ref().map(|p| p.rtt_ms),
                 addrs: device.addrs.clone(),
-                relay_url: device.relay.clone(),
+                relay_url: path
+                    .and_then(|p| p.relay_url)
+                    .or_else(|| device.relay.clone()),
+                published_relay: device.relay.clone(),
                 no_progress_ticks: self.sync.no_progress_ticks(&id, &device_id),
                 refused: self.sync.refused(&id, &device_id),
                 older_app: self.older_apps.values().any(|d| *d == device_id),
@@ -42,6 +45,17 @@ impl Actor {
             endpoint_id,
             addrs,
             relay_url: self.net.relay_url(),
+            relays: self
+                .net
+                .relays_now()
+                .into_iter()
+                .map(|r| RelayStatus {
+                    url: r.url,
+                    home: r.home,
+                    answers: r.answers,
+                    fallback: r.fallback,
+                })
+                .collect(),
             mode: crate::connect::effective_mode(
                 &self.engine.settings().network,
                 self.forced_loopback,
@@ -49,7 +63,7 @@ impl Actor {
             .as_str()
             .to_owned(),
             relay_problem: self.net.relay_problem().or_else(|| self.net_problem()),
-            team_relay: view.relay.as_ref().map(|r| r.url.clone()),
+            team_relays: view.relays.iter().map(|r| r.url.clone()).collect(),
             team: Some(id.to_string()),
             peers,
             another_copy_running: self.engine.another_copy_running(),
