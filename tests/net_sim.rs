@@ -79,6 +79,7 @@ impl World {
             laptop,
             dir: tempfile::tempdir().expect("tempdir"),
             cert: self.cert.clone(),
+            fallback: None,
             serve: None,
         };
         let mut args = vec!["network", "--mode", "team-relay"];
@@ -102,6 +103,8 @@ struct Device {
     laptop: Laptop,
     dir: tempfile::TempDir,
     cert: PathBuf,
+    /// The harness relay that stands in for n0's as *Anywhere*'s last fallback.
+    fallback: Option<String>,
     serve: Option<Child>,
 }
 
@@ -115,7 +118,11 @@ impl Device {
             .env_remove("PEERCOACH_LOOPBACK")
             .env_remove("PEERCOACH_DATA_DIR")
             // Trust the harness relay's self-signed certificate (test-only).
-            .env(peercoach_node::connect::TEST_RELAY_CA_ENV, &self.cert);
+            .env(peercoach_node::connect::TEST_RELAY_CA_ENV, &self.cert)
+            .env_remove(peercoach_node::connect::TEST_FALLBACK_RELAY_ENV);
+        if let Some(fallback) = &self.fallback {
+            command.env(peercoach_node::connect::TEST_FALLBACK_RELAY_ENV, fallback);
+        }
         command
     }
 
@@ -545,6 +552,12 @@ fn sim_i_when_a_team_relay_stops_every_laptop_moves_to_the_other_within_seconds(
         "every laptop home on {other} {:?} after the stop",
         outage.elapsed()
     );
+    // Each published its new home relay in its member record.
+    wait_for("Bo's new home relay published to Ana", 30, || {
+        ana.json(&["status"])["peers"]
+            .as_array()
+            .is_some_and(|peers| peers.iter().all(|p| p["published_relay"] == other.as_str()))
+    });
     // Bo's strict NAT leaves no direct path: the path to Ana runs through the other relay.
     wait_for("Bo's path to Ana through the other relay", 30, || {
         let p = bo.peer_status();
@@ -575,4 +588,90 @@ fn sim_i_when_a_team_relay_stops_every_laptop_moves_to_the_other_within_seconds(
             })
         },
     );
+}
+
+/// *Anywhere* with a relay of the team's own: n0's relays are the last fallback, here
+/// stood in for by a second harness relay (nothing is meant for n0). The team's relay
+/// stops: once none of the list has answered for a while, the fallback is taken and edits
+/// cross again; the team's relay comes back and the fallback is left.
+#[test]
+fn sim_j_in_anywhere_the_fallback_relays_are_taken_only_while_the_teams_do_not_answer() {
+    if !peercoach_netsim::require(
+        "sim_j_in_anywhere_the_fallback_relays_are_taken_only_while_the_teams_do_not_answer",
+    ) {
+        return;
+    }
+    let mut world = World::with_relays(2, None);
+    let (team_relay, fallback) = (world.relay_urls[0].clone(), world.relay_urls[1].clone());
+    let (home_a, home_b) = (world.home(Nat::Easy), world.home(Nat::Strict));
+    let (mut ana, mut bo) = (world.laptop(&home_a), world.laptop(&home_b));
+    for device in [&mut ana, &mut bo] {
+        device.fallback = Some(fallback.clone());
+        device
+            .run(&["network", "--mode", "anywhere", "--relay-url", &team_relay])
+            .ok();
+    }
+    ana.run(&["init", "--name", "Ana", "--team", "Platform"])
+        .ok();
+    ana.serve();
+    let ticket = ana.run(&["invite"]).ok();
+    bo.run(&["join", &ticket, "--name", "Bo"]).ok();
+    bo.serve();
+    edit_travels(&ana, &bo, "Before the outage", 30);
+    // While the team's relay answers, the fallback is not in the list.
+    let s = bo.json(&["status"]);
+    assert_eq!(s["relay_url"], team_relay.as_str(), "{s}");
+    assert!(
+        s["relays"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(|r| r["url"] != fallback.as_str())),
+        "{s}"
+    );
+    world.net.stop_relay_at(0).expect("stop the team's relay");
+    let outage = Instant::now();
+    let took = edit_travels(&ana, &bo, "Through the fallback", 60);
+    eprintln!(
+        "with the team's relay stopped, an edit arrived through the fallback {took:?} after the stop"
+    );
+    for (device, name) in [(&ana, "Ana"), (&bo, "Bo")] {
+        wait_for(&format!("{name} home on the fallback"), 60, || {
+            let s = device.json(&["status"]);
+            s["relay_url"] == fallback.as_str()
+                && s["relays"].as_array().is_some_and(|r| {
+                    r.iter()
+                        .any(|r| r["url"] == fallback.as_str() && r["fallback"] == true)
+                })
+        });
+    }
+    eprintln!(
+        "both home on the fallback {:?} after the stop",
+        outage.elapsed()
+    );
+    edit_travels(&bo, &ana, "Back through the fallback", 30);
+    // The team's relay is back: the fallback is left, and the team's is home again.
+    let relay_bin = peercoach_netsim::relay_bin_near(&std::env::current_exe().expect("exe"));
+    world
+        .net
+        .start_relay_at(0, &relay_bin, &[], None)
+        .expect("restart the team's relay");
+    let back = Instant::now();
+    for (device, name) in [(&ana, "Ana"), (&bo, "Bo")] {
+        wait_for(
+            &format!("{name} home on the team's relay again"),
+            90,
+            || {
+                let s = device.json(&["status"]);
+                s["relay_url"] == team_relay.as_str()
+                    && s["relays"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().all(|r| r["url"] != fallback.as_str()))
+            },
+        );
+    }
+    eprintln!(
+        "the fallback left {:?} after the team's relay came back",
+        back.elapsed()
+    );
+    edit_travels(&ana, &bo, "After the outage", 30);
+    edit_travels(&bo, &ana, "And back", 30);
 }

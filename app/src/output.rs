@@ -452,6 +452,9 @@ pub fn status(s: &StatusReply) -> String {
     if let Some(problem) = &s.relay_problem {
         let _ = writeln!(out, "  problem: {problem}");
     }
+    if let Some(cut_off) = cut_off(s) {
+        let _ = writeln!(out, "  {cut_off}");
+    }
     if s.another_copy_running {
         let _ = writeln!(out, "  warning: {ANOTHER_COPY}");
     }
@@ -466,6 +469,10 @@ pub fn status(s: &StatusReply) -> String {
             (Some(path), Some(rtt)) => format!("{path}, {rtt} ms"),
             (Some(path), None) => path.clone(),
             (None, _) => "-".into(),
+        };
+        let path = match (p.path.as_deref(), &p.relay_url) {
+            (Some("relay"), Some(url)) => format!("{path} ({url})"),
+            _ => path,
         };
         let _ = writeln!(
             out,
@@ -627,4 +634,53 @@ pub fn notes(
         );
     }
     out
+}
+
+/// One relay of this device's list in words: `https://r.example/ (home, answers)`.
+pub fn relay_state(r: &peercoach_node::api::RelayStatus) -> String {
+    let mut notes = Vec::new();
+    if r.home {
+        notes.push("home");
+    }
+    notes.push(match r.answers {
+        Some(true) => "answers",
+        Some(false) => "does not answer",
+        None => "not checked yet",
+    });
+    if r.fallback {
+        notes.push("n0's, while none of the list answers");
+    }
+    format!("{} ({})", r.url, notes.join(", "))
+}
+
+/// When no relay answers and some teammates' devices cannot be reached directly: who is
+/// cut off, and what to try. `None` while a relay answers or everyone is reached.
+pub fn cut_off(s: &StatusReply) -> Option<String> {
+    let uses_relays = matches!(s.mode.as_str(), "anywhere" | "team-relay");
+    let none_answers = if s.relays.is_empty() {
+        s.relay_url.is_none() && s.relay_problem.is_some()
+    } else {
+        s.relays.iter().all(|r| r.answers == Some(false))
+    };
+    let unreached: std::collections::BTreeSet<&str> = s
+        .peers
+        .iter()
+        .filter(|p| !p.connected)
+        .map(|p| p.name.as_str())
+        .collect();
+    if !uses_relays || !none_answers {
+        return None;
+    }
+    let names: Vec<&str> = unreached.into_iter().collect();
+    let who = match names.as_slice() {
+        [] => return None,
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    Some(format!(
+        "No relay answers now, and {who} cannot be reached directly: edits wait here until a \
+         relay answers or you are on the same network. Check that the relay machine is \
+         switched on and reachable, or add a second relay (Settings, or `peercoach network \
+         --team-relay URL --team-relay URL2`) so that one outage does not cut the team off."
+    ))
 }

@@ -1323,3 +1323,77 @@ fn a_device_that_joined_as_me_is_removed_with_one_click_on_the_sync_screen() {
     laptop.stop(&rt);
     a.stop(&rt);
 }
+
+#[test]
+fn the_sync_screen_names_each_relay_and_says_what_to_try_when_none_answers() {
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
+    create_team(&mut h, "Ana");
+    settle(&mut h, "a status", |app| app.derived.status.is_some());
+    h.state_mut().prefs.screen = Screen::Sync;
+    let relay = |url: &str, home: bool, answers: bool| peercoach_node::api::RelayStatus {
+        url: url.into(),
+        home,
+        answers: Some(answers),
+        fallback: false,
+    };
+    // Two relays, the second one home; Bo reached through it.
+    let mut status = h.state().derived.status.clone().expect("status");
+    status.mode = "team-relay".into();
+    status.relay_url = Some("https://b.example.org/".into());
+    status.relays = vec![
+        relay("https://b.example.org/", true, true),
+        relay("https://a.example.org/", false, false),
+    ];
+    status.peers = vec![peercoach_node::api::PeerStatus {
+        path: Some("relay".into()),
+        relay_url: Some("https://b.example.org/".into()),
+        rtt_ms: Some(40),
+        ..bo_behind(&status)
+    }];
+    for _ in 0..3 {
+        // The node's own status poll may land in between: ours is put back each frame.
+        h.state_mut().derived.status = Some(status.clone());
+        h.step();
+    }
+    assert!(
+        h.query_by_label_contains("https://b.example.org/ (home, answers)")
+            .is_some()
+            && h.query_by_label_contains("https://a.example.org/ (does not answer)")
+                .is_some()
+    );
+    assert!(
+        h.query_by_label("via relay https://b.example.org/, 40 ms")
+            .is_some()
+    );
+    assert!(h.query_by_label_contains("No relay answers").is_none());
+    // Neither answers, and Bo has no direct path: it says so, and what to try.
+    status.relay_url = None;
+    status.relays = vec![
+        relay("https://b.example.org/", false, false),
+        relay("https://a.example.org/", false, false),
+    ];
+    status.peers = vec![peercoach_node::api::PeerStatus {
+        connected: false,
+        path: None,
+        rtt_ms: None,
+        ..bo_behind(&status)
+    }];
+    for _ in 0..3 {
+        h.state_mut().derived.status = Some(status.clone());
+        h.step();
+    }
+    assert!(
+        h.query_by_label_contains("No relay answers now, and Bo cannot be reached directly")
+            .is_some(),
+        "the outage in words"
+    );
+    assert!(
+        h.query_by_label_contains("switched on and reachable, or add a second relay")
+            .is_some(),
+        "and what to try"
+    );
+    drop(h);
+    d.stop(&rt);
+}

@@ -9,9 +9,10 @@
 //! home. A device whose home relay changed tells the node ([`crate::Net::addr_changed`]
 //! fires), which publishes it and reconnects to its teammates over every relay it knows.
 //!
-//! With `public_fallback` (*Anywhere* with relays of the team's or the device's own), n0's
-//! public relays join the map once none of the list has answered for [`FALLBACK_AFTER`],
-//! and leave it when one of the list answers again: they stay behind the team's.
+//! With a fallback (*Anywhere* with relays of the team's or the device's own: n0's public
+//! relays), the fallback relays join the map once none of the list has answered for
+//! [`FALLBACK_AFTER`], and leave it when one of the list answers again: they stay behind
+//! the team's.
 //!
 //! The watch also keeps what `status` says: which relays answered the latest report.
 
@@ -19,7 +20,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use iroh::{Endpoint, RelayConfig, RelayMode, RelayUrl, Watcher};
+use iroh::{Endpoint, RelayConfig, RelayUrl, Watcher};
 use tokio::sync::watch;
 
 /// How long the home relay may be down before a new one is looked for: long enough to
@@ -41,7 +42,7 @@ pub struct RelayNow {
     pub home: bool,
     /// It answered the latest net report (`None`: no report yet).
     pub answers: Option<bool>,
-    /// One of n0's public relays, taken because none of the list answered.
+    /// A fallback relay (n0's), taken because none of the list answered.
     pub fallback: bool,
 }
 
@@ -113,7 +114,7 @@ impl Seen {
 /// (in `seen`) are the device's own list: the team's relays, or its own.
 pub(crate) async fn watch(
     endpoint: Endpoint,
-    public_fallback: bool,
+    fallback: Vec<Arc<RelayConfig>>,
     seen: Arc<Seen>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -157,15 +158,15 @@ pub(crate) async fn watch(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .is_empty();
-        if public_fallback && !fallback_on && down_for >= FALLBACK_AFTER && !list_answers {
+        if !fallback.is_empty() && !fallback_on && down_for >= FALLBACK_AFTER && !list_answers {
             tracing::warn!(
-                "none of this device's relays has answered for {} s: taking n0's public relays \
-                 until one does",
+                fallback = ?fallback.iter().map(|c| c.url.to_string()).collect::<Vec<_>>(),
+                "none of this device's relays has answered for {} s: taking the fallback \
+                 relays until one does",
                 FALLBACK_AFTER.as_secs()
             );
-            let public = RelayMode::Default.relay_map();
             let mut taken = BTreeSet::new();
-            for config in public.relays::<Vec<Arc<RelayConfig>>>() {
+            for config in fallback.iter().cloned() {
                 endpoint
                     .insert_relay(config.url.clone(), config.clone())
                     .await;
@@ -180,7 +181,9 @@ pub(crate) async fn watch(
             continue;
         }
         if fallback_on && list_answers {
-            tracing::info!("one of this device's relays answers again: leaving n0's relays");
+            tracing::info!(
+                "one of this device's relays answers again: leaving the fallback relays"
+            );
             let taken =
                 std::mem::take(&mut *seen.fallback.lock().unwrap_or_else(|p| p.into_inner()));
             for url in &taken {

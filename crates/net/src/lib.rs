@@ -118,9 +118,20 @@ pub enum Relays {
     Own {
         /// The relays.
         list: Vec<RelaySpec>,
-        /// n0's public relays join the list while none of it answers (*Anywhere*).
-        public_fallback: bool,
+        /// Relays that join the list while none of it answers, and leave once one does.
+        fallback: Fallback,
     },
+}
+
+/// The last resort behind a list of relays (see `failover`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// None: only the list (*Team relay only*).
+    None,
+    /// n0's public relays (*Anywhere*).
+    Public,
+    /// These (a test's own relays, standing in for n0's on a simulated internet).
+    These(Vec<RelaySpec>),
 }
 
 /// A self-hosted iroh relay.
@@ -775,13 +786,15 @@ impl Bound {
             router = router.accept(*alpn, join::JoinHandler(shared.clone()));
         }
         let router = router.spawn();
-        if let Relays::Own {
-            public_fallback, ..
-        } = &relays
-        {
+        if let Relays::Own { fallback, .. } = &relays {
+            let fallback = match fallback {
+                Fallback::None => Vec::new(),
+                Fallback::Public => RelayMode::Default.relay_map().relays(),
+                Fallback::These(list) => relay_configs(list)?,
+            };
             tokio::spawn(failover::watch(
                 router.endpoint().clone(),
-                *public_fallback,
+                fallback,
                 seen.clone(),
                 shared.subscribe_shutdown(),
             ));
@@ -819,18 +832,21 @@ fn relay_map(relays: &Relays) -> Result<iroh::RelayMap, NetError> {
         Relays::Own { list, .. } if list.is_empty() => {
             return Err(NetError::Config("no relay given".into()));
         }
-        Relays::Own { list, .. } => {
-            let mut configs = Vec::new();
-            for relay in list {
-                let mut config = iroh::RelayConfig::from(parse_relay_url(&relay.url)?);
-                if let Some(token) = &relay.token {
-                    config = config.with_auth_token(token.clone());
-                }
-                configs.push(config);
-            }
-            configs.into_iter().collect()
-        }
+        Relays::Own { list, .. } => relay_configs(list)?.into_iter().collect(),
     })
+}
+
+/// iroh's configuration of each relay, with its token.
+fn relay_configs(list: &[RelaySpec]) -> Result<Vec<Arc<iroh::RelayConfig>>, NetError> {
+    let mut configs = Vec::new();
+    for relay in list {
+        let mut config = iroh::RelayConfig::from(parse_relay_url(&relay.url)?);
+        if let Some(token) = &relay.token {
+            config = config.with_auth_token(token.clone());
+        }
+        configs.push(Arc::new(config));
+    }
+    Ok(configs)
 }
 
 fn extra_roots(pem: &[u8]) -> Result<iroh::tls::CaTlsConfig, NetError> {

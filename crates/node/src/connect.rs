@@ -20,13 +20,18 @@ use std::net::SocketAddr;
 
 use peercoach_core::TeamRelay;
 use peercoach_core::records::team_settings::{MAX_TEAM_RELAYS, same_relay};
-use peercoach_net::{NetConfig, RelaySpec, Relays};
+use peercoach_net::{Fallback, NetConfig, RelaySpec, Relays};
 use peercoach_store::{NetworkMode, NetworkSettings};
 
 /// Test-only: a PEM file of extra root certificates to trust for relays, so a test's
 /// own relay with a self-signed certificate can be reached over TLS (which the relay's
 /// QUIC address discovery, and so hole punching, needs). The app never sets it.
 pub const TEST_RELAY_CA_ENV: &str = "PEERCOACH_TEST_RELAY_CA";
+
+/// Test-only: a relay URL that stands in for n0's public relays as *Anywhere*'s last
+/// fallback, so that a test on a simulated internet can see the fallback taken and left
+/// without any packet meant for n0. The app never sets it.
+pub const TEST_FALLBACK_RELAY_ENV: &str = "PEERCOACH_TEST_FALLBACK_RELAY";
 
 /// The endpoint's configuration for these settings, and why it is less than asked for
 /// when it is (*Team relay only* with no relay known yet).
@@ -54,7 +59,7 @@ pub fn net_config(
             } else {
                 Relays::Own {
                     list: own,
-                    public_fallback: true,
+                    fallback: test_fallback().unwrap_or(Fallback::Public),
                 }
             };
             config.lan_discovery = true;
@@ -68,7 +73,7 @@ pub fn net_config(
             } else {
                 config.relays = Relays::Own {
                     list: own,
-                    public_fallback: false,
+                    fallback: Fallback::None,
                 };
             }
             config.lan_discovery = true;
@@ -175,6 +180,11 @@ pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<
     Ok(())
 }
 
+fn test_fallback() -> Option<Fallback> {
+    let url = std::env::var(TEST_FALLBACK_RELAY_ENV).ok()?;
+    Some(Fallback::These(vec![RelaySpec { url, token: None }]))
+}
+
 fn test_relay_roots() -> Option<Vec<u8>> {
     let path = std::env::var_os(TEST_RELAY_CA_ENV)?;
     match std::fs::read(&path) {
@@ -228,7 +238,7 @@ mod tests {
                     url: "https://team.example/".into(),
                     token: Some("t".into())
                 }],
-                public_fallback: true,
+                fallback: Fallback::Public,
             }
         );
         // Every relay of every team, each once, in order.
@@ -264,7 +274,7 @@ mod tests {
             None,
         );
         assert!(
-            matches!(&c.relays, Relays::Own { list, public_fallback: true } if list.len() == 2 && list[0].url == "https://mine.example/")
+            matches!(&c.relays, Relays::Own { list, fallback: Fallback::Public } if list.len() == 2 && list[0].url == "https://mine.example/")
         );
         // Team relay only: n0's relays are never a fallback.
         let team_only = NetworkSettings {
@@ -273,7 +283,7 @@ mod tests {
         };
         let (c, _) = net_config([1; 32], &team_only, &[], false, None);
         assert!(
-            matches!(&c.relays, Relays::Own { list, public_fallback: false } if list.len() == 2)
+            matches!(&c.relays, Relays::Own { list, fallback: Fallback::None } if list.len() == 2)
         );
         assert!(!c.address_lookup);
     }

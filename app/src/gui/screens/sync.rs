@@ -83,8 +83,25 @@ impl SyncScreen {
                 })
                 .color(theme::muted(ui)),
             );
+            if status.relays.len() > 1 {
+                ui.label(
+                    RichText::new(format!(
+                        "Relays: {}",
+                        status
+                            .relays
+                            .iter()
+                            .map(crate::output::relay_state)
+                            .collect::<Vec<_>>()
+                            .join(" · ")
+                    ))
+                    .color(theme::muted(ui)),
+                );
+            }
             if let Some(problem) = &status.relay_problem {
                 ui.colored_label(theme::warn(ui), problem);
+            }
+            if let Some(cut_off) = crate::output::cut_off(status) {
+                ui.colored_label(theme::warn(ui), cut_off);
             }
             if status.another_copy_running {
                 ui.colored_label(theme::warn(ui), crate::output::ANOTHER_COPY);
@@ -398,15 +415,16 @@ fn default_expiry() -> usize {
 
 /// How a teammate's device is reached: "direct, 12 ms", "via relay, 80 ms", or "-".
 pub fn path_text(p: &peercoach_node::api::PeerStatus) -> String {
-    let how = match p.path.as_deref() {
-        Some("direct") => "direct",
-        Some("relay") => "via relay",
-        Some(other) => other,
-        None => return "-".to_owned(),
+    let how = match (p.path.as_deref(), &p.relay_url) {
+        (Some("direct"), _) => "direct".to_owned(),
+        (Some("relay"), Some(url)) => format!("via relay {url}"),
+        (Some("relay"), None) => "via relay".to_owned(),
+        (Some(other), _) => other.to_owned(),
+        (None, _) => return "-".to_owned(),
     };
     match p.rtt_ms {
         Some(ms) => format!("{how}, {ms} ms"),
-        None => how.to_owned(),
+        None => how,
     }
 }
 
