@@ -31,11 +31,14 @@
 //!   private network. Laptops in one home share the LAN bridge, so mDNS works between
 //!   them and cannot leave the home.
 //! - [`Nat::Easy`] keeps source ports (hole punching works), [`Nat::Strict`] picks a new
-//!   random port per destination (it cannot).
+//!   random port per destination (it cannot). [`Nat::Carrier`] is carrier-grade NAT: the
+//!   home's (easy) router has its WAN on 100.64.n.0/24 behind a carrier namespace that
+//!   holds the public address 198.18.0.(10+n) and is strict.
 //! - IPv4 only: besides `lo` (which keeps `::1`), no interface has IPv6, so the paths
 //!   iroh can find are exactly the ones drawn here.
 //! - The relay is a real iroh relay ([`relay`]) with a self-signed certificate, run by a
 //!   command the caller gives (the `peercoach-test-relay` binary, see [`relay_bin_near`]).
+//!   More relay hosts come on first use ([`Internet::start_relay_at`]) at 198.18.0.3, .4, …
 //!
 //! Dropping the [`Internet`] kills every process in its namespaces and deletes them, also
 //! when a test panics; [`Internet::new`] removes what a run killed hard left behind.
