@@ -188,6 +188,20 @@ fn network_settings_are_checked_applied_to_a_running_node_and_shared_with_the_te
             ],
             "not a relay URL",
         ),
+        (
+            vec!["network", "--remove-team-relay", "https://a.example.org/"],
+            "not in the team's list",
+        ),
+        (
+            vec![
+                "network",
+                "--add-team-relay",
+                "https://a.example.org/",
+                "--team-relay",
+                "https://b.example.org/",
+            ],
+            "cannot be used with",
+        ),
     ] {
         let err = a.run(&args).fails();
         assert!(err.contains(says), "{args:?}: {err}");
@@ -220,6 +234,19 @@ fn network_settings_are_checked_applied_to_a_running_node_and_shared_with_the_te
     wait_until("the team relays reach Ben", || {
         b.run(&["--json", "status"]).json()["team_relays"]
             == serde_json::json!(["https://relay.example.org/", "https://spare.example.org/"])
+    });
+    // One added and one removed: the rest stay, with their tokens.
+    a.run(&["network", "--add-team-relay", "https://third.example.org/"])
+        .ok();
+    a.run(&[
+        "network",
+        "--remove-team-relay",
+        "https://relay.example.org",
+    ])
+    .ok();
+    wait_until("one added and one removed", || {
+        b.run(&["--json", "status"]).json()["team_relays"]
+            == serde_json::json!(["https://spare.example.org/", "https://third.example.org/"])
     });
     a.run(&["network", "--team-relay", "none"]).ok();
     wait_until("and their removal", || {

@@ -359,19 +359,25 @@ pub struct NetworkArgs {
     /// Set the relays of the whole team (in the team's document; every member's device
     /// uses them unless it has relays of its own): repeat it for several, which every
     /// device fails over between; `none` to clear. Given, it replaces the team's list.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["add_team_relay", "remove_team_relay"])]
     pub team_relay: Vec<String>,
+    /// Add one relay at the end of the team's list, keeping the others and their tokens
+    /// (its token with --team-relay-token).
+    #[arg(long, value_name = "URL", conflicts_with = "remove_team_relay")]
+    pub add_team_relay: Option<String>,
+    /// Remove one relay from the team's list, keeping the others.
+    #[arg(long, value_name = "URL")]
+    pub remove_team_relay: Option<String>,
     /// The access token of a --team-relay (seen by every member): `URL=TOKEN`, or just
     /// `TOKEN` with one relay; repeatable. `-` reads one from standard input.
     #[arg(
         long,
         value_name = "[URL=]TOKEN",
-        requires = "team_relay",
         conflicts_with = "team_relay_token_file"
     )]
     pub team_relay_token: Vec<String>,
     /// Read the access token of the one --team-relay from this file (its first line).
-    #[arg(long, value_name = "FILE", requires = "team_relay")]
+    #[arg(long, value_name = "FILE")]
     pub team_relay_token_file: Option<PathBuf>,
     /// Fixed UDP port (0 = any).
     #[arg(long)]

@@ -261,11 +261,15 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 "--relay-url",
                 &current.relays,
             )?;
+            let (team_urls, team_flag) = match &args.add_team_relay {
+                Some(url) => (std::slice::from_ref(url), "--add-team-relay"),
+                None => (args.team_relay.as_slice(), "--team-relay"),
+            };
             let team = relay_list(
-                &args.team_relay,
+                team_urls,
                 &args.team_relay_token,
                 args.team_relay_token_file.as_deref(),
-                "--team-relay",
+                team_flag,
                 &[],
             )?;
             if let Some(own) = &own {
@@ -291,9 +295,24 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                     .collect();
                 peercoach_core::records::team_settings::check_relays(&relays)?;
                 // The team's relays are a change to the team document, like any other.
+                let command = match (args.add_team_relay.is_some(), relays.as_slice()) {
+                    (true, [relay]) => Command::AddTeamRelay {
+                        relay: relay.clone(),
+                    },
+                    _ => Command::SetTeamRelays { relays },
+                };
                 let done = cx.get(call::Apply {
                     team: cx.team(),
-                    command: Command::SetTeamRelays { relays },
+                    command,
+                })?;
+                eprintln!("{}", done.summary);
+            }
+            if let Some(url) = &args.remove_team_relay {
+                let done = cx.get(call::Apply {
+                    team: cx.team(),
+                    command: Command::RemoveTeamRelay {
+                        url: url.trim().to_owned(),
+                    },
                 })?;
                 eprintln!("{}", done.summary);
             }

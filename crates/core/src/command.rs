@@ -169,6 +169,16 @@ pub enum Command {
         /// The relays, in order.
         relays: Vec<TeamRelay>,
     },
+    /// Add one relay at the end of the team's list (refused if it is listed already).
+    AddTeamRelay {
+        /// The relay.
+        relay: TeamRelay,
+    },
+    /// Remove one relay from the team's list (refused if it is not listed).
+    RemoveTeamRelay {
+        /// Its URL.
+        url: String,
+    },
     /// Rename the team.
     RenameTeam {
         /// Name.
@@ -342,6 +352,8 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
             member::publish_addrs(cx, &addrs, relay.as_deref())
         }
         Command::SetTeamRelays { relays } => team_settings::set_relays(cx, &relays),
+        Command::AddTeamRelay { relay } => team_settings::add_relay(cx, relay),
+        Command::RemoveTeamRelay { url } => team_settings::remove_relay(cx, &url),
         Command::RenameTeam { name } => team_settings::rename(cx, &name),
     }
 }

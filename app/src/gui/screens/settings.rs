@@ -286,13 +286,10 @@ impl Settings {
                         egui::WidgetInfo::labeled(egui::Role::Button, enabled, &what)
                     });
                     if remove.on_hover_text(&what).clicked() {
-                        let rest: Vec<_> = current
-                            .iter()
-                            .filter(|r| r.url != relay.url)
-                            .cloned()
-                            .collect();
                         cx.apply(
-                            Command::SetTeamRelays { relays: rest },
+                            Command::RemoveTeamRelay {
+                                url: relay.url.clone(),
+                            },
                             "Team relay removed",
                         );
                     }
@@ -335,13 +332,13 @@ impl Settings {
                 .clicked()
             {
                 let token = self.team_relay_token.trim();
-                let mut relays = current.clone();
-                relays.push(peercoach_core::TeamRelay {
-                    url,
-                    token: (!token.is_empty()).then(|| token.to_owned()),
-                });
                 cx.apply(
-                    Command::SetTeamRelays { relays },
+                    Command::AddTeamRelay {
+                        relay: peercoach_core::TeamRelay {
+                            url,
+                            token: (!token.is_empty()).then(|| token.to_owned()),
+                        },
+                    },
                     "Team relay added: every member's device will use it",
                 );
                 self.team_relay.clear();

@@ -220,6 +220,41 @@ pub(crate) fn set_relays(cx: &mut Cx<'_>, relays: &[TeamRelay]) -> Result<Applie
     }
 }
 
+/// Adds one relay at the end of the list: the rest stay as they are, tokens included.
+pub(crate) fn add_relay(cx: &mut Cx<'_>, relay: TeamRelay) -> Result<Applied, CommandError> {
+    if cx
+        .team
+        .relays
+        .iter()
+        .any(|r| same_relay(&r.url, &relay.url))
+    {
+        return Err(CommandError::InvalidInput {
+            field: "relay URL",
+            reason: format!("{} is in the team's list already", relay.url),
+        });
+    }
+    let mut relays = cx.team.relays.clone();
+    relays.push(relay);
+    set_relays(cx, &relays)
+}
+
+/// Removes one relay from the list: the rest stay as they are.
+pub(crate) fn remove_relay(cx: &mut Cx<'_>, url: &str) -> Result<Applied, CommandError> {
+    let before = cx.team.relays.clone();
+    let relays: Vec<TeamRelay> = before
+        .iter()
+        .filter(|r| !same_relay(&r.url, url))
+        .cloned()
+        .collect();
+    if relays.len() == before.len() {
+        return Err(CommandError::InvalidInput {
+            field: "relay URL",
+            reason: format!("{url} is not in the team's list"),
+        });
+    }
+    set_relays(cx, &relays)
+}
+
 /// A list of relays as it may be stored: every URL and token clean, no URL twice, at
 /// most [`MAX_TEAM_RELAYS`].
 pub fn check_relays(relays: &[TeamRelay]) -> Result<Vec<TeamRelay>, CommandError> {

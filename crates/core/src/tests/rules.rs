@@ -872,3 +872,53 @@ fn a_relay_set_by_an_app_older_than_the_list_is_read_first() {
         vec![relay("https://old.example.org/", Some("old-token")), spare]
     );
 }
+
+#[test]
+fn one_relay_is_added_or_removed_with_the_rest_and_their_tokens_kept() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let (a, b) = (
+        relay("https://a.example.org/", Some("tok")),
+        relay("https://b.example.org/", None),
+    );
+    f.apply(0, set_relays(std::slice::from_ref(&a)))
+        .expect("set");
+    f.sync_all();
+    f.apply(1, Command::AddTeamRelay { relay: b.clone() })
+        .expect("Ben adds one");
+    f.sync_all();
+    assert_eq!(f.replicas[0].doc.team().relays, vec![a.clone(), b.clone()]);
+    let heads = f.replicas[1].doc.heads();
+    for (cmd, says) in [
+        (
+            Command::AddTeamRelay {
+                relay: relay("https://A.example.org", None),
+            },
+            "already",
+        ),
+        (
+            Command::RemoveTeamRelay {
+                url: "https://c.example.org/".into(),
+            },
+            "not in the team's list",
+        ),
+        (
+            Command::AddTeamRelay {
+                relay: relay("c.example.org", None),
+            },
+            "not a relay URL",
+        ),
+    ] {
+        let err = f.apply(1, cmd).expect_err(says).to_string();
+        assert!(err.contains(says), "{err}");
+    }
+    assert_eq!(f.replicas[1].doc.heads(), heads, "refused: nothing written");
+    f.apply(
+        1,
+        Command::RemoveTeamRelay {
+            url: "https://b.example.org".into(),
+        },
+    )
+    .expect("remove, spelled without the slash");
+    f.sync_all();
+    assert_eq!(f.replicas[0].doc.team().relays, vec![a]);
+}
