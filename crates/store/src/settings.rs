@@ -58,12 +58,13 @@ impl NetworkMode {
     pub fn reveals(self) -> &'static str {
         match self {
             NetworkMode::Anywhere => {
-                "Syncs from home, office or on the road. The relay (n0's public one unless a \
-                 team relay is set) and n0's address lookup see your device id and IP address, \
-                 never your data; teammates see your addresses."
+                "Syncs from home, office or on the road. The relays (your team's if it set any, \
+                 with n0's public ones as the last resort; else n0's, with n0's address \
+                 lookup) see your device id and IP address, never your data; teammates see \
+                 your addresses."
             }
             NetworkMode::TeamRelay => {
-                "Only your team's own relay sees your device id and IP address (never your \
+                "Only your team's own relays see your device id and IP address (never your \
                  data); no public service is used. Needs a team relay."
             }
             NetworkMode::Local => {

@@ -258,9 +258,9 @@ impl Settings {
         });
         ui.add_space(theme::GAP);
         theme::card(ui, |ui| {
-            ui.label(RichText::new("Team relay").strong());
+            ui.label(RichText::new("Team relays").strong());
             ui.label(
-                RichText::new("A relay your team runs itself (iroh-relay on any spare machine). Set here, it is saved in the team and every member's device uses it, unless that device set a relay of its own. It stores nothing and sees only encrypted traffic.")
+                RichText::new("Relays your team runs itself (iroh-relay on any spare machine). Listed here, they are saved in the team and every member's device uses them, unless that device set relays of its own. A relay stores nothing and sees only encrypted traffic. List a second one so that the team stays connected when one machine is off.")
                     .color(theme::muted(ui)),
             );
             let current = cx.snap.team.relays.clone();
