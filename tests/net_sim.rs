@@ -523,6 +523,9 @@ fn sim_i_when_a_team_relay_stops_every_laptop_moves_to_the_other_within_seconds(
             .is_some_and(|r| r.len() == 2 && r.iter().all(|r| r["answers"] == true))
     });
     // Stop the relay that Bo is home on (which one iroh picked is up to latency).
+    wait_for("Bo home on a relay", 30, || {
+        bo.json(&["status"])["relay_url"].is_string()
+    });
     let home = bo.json(&["status"])["relay_url"]
         .as_str()
         .expect("Bo has a home relay")
@@ -618,9 +621,11 @@ fn sim_j_in_anywhere_the_fallback_relays_are_taken_only_while_the_teams_do_not_a
     bo.run(&["join", &ticket, "--name", "Bo"]).ok();
     bo.serve();
     edit_travels(&ana, &bo, "Before the outage", 30);
-    // While the team's relay answers, the fallback is not in the list.
+    // While the team's relay answers, it is home and the fallback is not in the list.
+    wait_for("Bo home on the team's relay", 30, || {
+        bo.json(&["status"])["relay_url"] == team_relay.as_str()
+    });
     let s = bo.json(&["status"]);
-    assert_eq!(s["relay_url"], team_relay.as_str(), "{s}");
     assert!(
         s["relays"]
             .as_array()
