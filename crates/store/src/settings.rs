@@ -131,8 +131,9 @@ struct StoredNetwork {
     loopback_only: bool,
     relay_url: Option<String>,
     relay_token: Option<String>,
+    /// Not `relays`: apps before modes wrote `"relays": false` there.
     #[serde(skip_serializing_if = "Option::is_none")]
-    relays: Option<Vec<DeviceRelay>>,
+    relay_list: Option<Vec<DeviceRelay>>,
     port: u16,
 }
 
@@ -144,7 +145,7 @@ impl From<NetworkSettings> for StoredNetwork {
             loopback_only: false,
             relay_url: first.map(|r| r.url.clone()),
             relay_token: first.and_then(|r| r.token.clone()),
-            relays: Some(n.relays),
+            relay_list: Some(n.relays),
             port: n.port,
         }
     }
@@ -159,7 +160,7 @@ impl From<StoredNetwork> for NetworkSettings {
         };
         Self {
             mode: s.mode.unwrap_or(legacy),
-            relays: s.relays.unwrap_or_else(|| {
+            relays: s.relay_list.unwrap_or_else(|| {
                 s.relay_url
                     .map(|url| DeviceRelay {
                         url,
