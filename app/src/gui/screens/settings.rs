@@ -268,32 +268,22 @@ impl Settings {
                 ui.label("The team has no relay of its own.");
             }
             for (i, relay) in current.iter().enumerate() {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(format!(
-                        "{}. {}{}",
-                        i + 1,
-                        relay.url,
-                        if relay.token.is_some() {
-                            " (with a token)"
-                        } else {
-                            ""
-                        }
-                    ));
-                    let what = format!("Remove {} from the team's relays", relay.url);
-                    let remove = ui.add_enabled(cx.can_act(), egui::Button::new("Remove"));
-                    let enabled = remove.enabled();
-                    remove.widget_info(|| {
-                        egui::WidgetInfo::labeled(egui::Role::Button, enabled, &what)
-                    });
-                    if remove.on_hover_text(&what).clicked() {
-                        cx.apply(
-                            Command::RemoveTeamRelay {
-                                url: relay.url.clone(),
-                            },
-                            "Team relay removed",
-                        );
-                    }
-                });
+                let what = format!("Remove {} from the team's relays", relay.url);
+                if relay_row(
+                    ui,
+                    i,
+                    &relay.url,
+                    relay.token.is_some(),
+                    &what,
+                    cx.can_act(),
+                ) {
+                    cx.apply(
+                        Command::RemoveTeamRelay {
+                            url: relay.url.clone(),
+                        },
+                        "Team relay removed",
+                    );
+                }
             }
             if current.len() > 1 {
                 ui.label(
@@ -358,24 +348,10 @@ impl Settings {
         }
         let mut remove = None;
         for (i, relay) in n.relays.iter().enumerate() {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(format!(
-                    "{}. {}{}",
-                    i + 1,
-                    relay.url,
-                    if relay.token.is_some() {
-                        " (with a token)"
-                    } else {
-                        ""
-                    }
-                ));
-                let what = format!("Remove {} from this device's relays", relay.url);
-                let button = ui.button("Remove");
-                button.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &what));
-                if button.on_hover_text(&what).clicked() {
-                    remove = Some(i);
-                }
-            });
+            let what = format!("Remove {} from this device's relays", relay.url);
+            if relay_row(ui, i, &relay.url, relay.token.is_some(), &what, true) {
+                remove = Some(i);
+            }
         }
         if let Some(i) = remove {
             n.relays.remove(i);
@@ -422,6 +398,30 @@ impl Settings {
             ui.colored_label(theme::warn(ui), e);
         }
     }
+}
+
+/// One relay of a list: its place, URL and whether it has a token, and a Remove button
+/// whose accessible label is `what`. True when Remove was clicked.
+fn relay_row(
+    ui: &mut egui::Ui,
+    index: usize,
+    url: &str,
+    has_token: bool,
+    what: &str,
+    enabled: bool,
+) -> bool {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!(
+            "{}. {url}{}",
+            index + 1,
+            if has_token { " (with a token)" } else { "" }
+        ));
+        let remove = ui.add_enabled(enabled, egui::Button::new("Remove"));
+        let enabled = remove.enabled();
+        remove.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, what));
+        remove.on_hover_text(what).clicked()
+    })
+    .inner
 }
 
 /// The four network modes, each with one line on what it reveals and to whom (Settings
