@@ -4,7 +4,7 @@
 //! ```text
 //! ROOT
 //! ├─ schema_version: Int                      (SCHEMA_VERSION; records::team_settings)
-//! ├─ team:          {id, name, created_ms, relay_url?, relay_token?, relays?}   (team_settings)
+//! ├─ team:          {id, name, created_ms, relay_url?, relay_token?, relays, relays_first?}   (team_settings)
 //! ├─ members/<member>: {…, devices/<actor hex>: {…}}                   (member)
 //! ├─ requests/<request>: {…, claims/<member>: {…}, comments/<comment>: {…}} (request)
 //! ├─ offers/<offer>: {…, responses/<member>: {…}}                      (offer)
@@ -33,8 +33,9 @@ pub const SCHEMA_VERSION: i64 = 1;
 
 /// Whether writing over the value at `key` (in the root map when `at_root`) would
 /// replace part of the document's shape that the records hang from: a collection, the
-/// team header, the coaching hour, a member's removal votes. Each is created once (the
-/// votes map by the first vote) and never written over by this app, so a change that
+/// team header, the coaching hour, a member's removal votes, the team's relays. Each is
+/// created once (the votes map by the first vote; the relays at genesis, or by the first
+/// relay in a team older than the list) and never written over by this app, so a change that
 /// does is refused on receive: Automerge keeps no value written over, and no reader
 /// could count the votes or records it hid.
 pub fn is_fixed(at_root: bool, key: &str) -> bool {
@@ -45,7 +46,7 @@ pub fn is_fixed(at_root: bool, key: &str) -> bool {
             || key == coaching_hour::ROOT_KEY
             || Collection::ALL.iter().any(|c| c.key() == key)
     } else {
-        key == member::VOTES_KEY
+        key == member::VOTES_KEY || key == team_settings::key::RELAYS
     }
 }
 

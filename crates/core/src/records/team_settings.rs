@@ -36,13 +36,13 @@ pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
 pub(crate) const ROOT_KEY: &str = "team";
 
 /// The document keys of the team's settings.
-mod key {
+pub(crate) mod key {
     pub(super) const ID: &str = "id";
     pub(super) const NAME: &str = "name";
     pub(super) const CREATED_MS: &str = "created_ms";
     pub(super) const RELAY_URL: &str = "relay_url";
     pub(super) const RELAY_TOKEN: &str = "relay_token";
-    pub(super) const RELAYS: &str = "relays";
+    pub(crate) const RELAYS: &str = "relays";
     pub(super) const TOKEN: &str = "token";
     pub(super) const ADDED_MS: &str = "added_ms";
     pub(super) const REMOVED_MS: &str = "removed_ms";
@@ -109,10 +109,16 @@ fn read_relays<D: ReadDoc>(doc: &D, team: &Fields) -> Vec<TeamRelay> {
         }
     }
     listed.sort_by(|(a, r), (b, s)| a.cmp(b).then_with(|| r.url.cmp(&s.url)));
-    let mut relays: Vec<TeamRelay> = listed.into_iter().map(|(_, r)| r).collect();
+    let mut relays: Vec<TeamRelay> = Vec::new();
+    // One relay spelled two ways (two members adding it at once) is listed once.
+    for (_, relay) in listed {
+        if !relays.iter().any(|r| same_relay(&r.url, &relay.url)) {
+            relays.push(relay);
+        }
+    }
     if let Some(url) = clean_relay(&team.text(key::RELAY_URL))
         && url != team.text(key::RELAYS_FIRST)
-        && !relays.iter().any(|r| r.url == url)
+        && !relays.iter().any(|r| same_relay(&r.url, &url))
     {
         let token = Some(team.text(key::RELAY_TOKEN)).filter(|t| clean_token(t).is_ok());
         relays.insert(0, TeamRelay { url, token });
@@ -147,6 +153,9 @@ pub(crate) fn write_genesis(
     doc.put(&team, key::ID, id.as_str())?;
     doc.put(&team, key::NAME, name)?;
     doc.put(&team, key::CREATED_MS, now_ms)?;
+    // Made here, once: two members' first relays would otherwise each make the map, and
+    // only one map would be kept.
+    doc.put_object(&team, key::RELAYS, ObjType::Map)?;
     Ok(())
 }
 
@@ -174,6 +183,19 @@ pub(crate) fn set_relays(cx: &mut Cx<'_>, relays: &[TeamRelay]) -> Result<Applie
             cx.w.put(&entry, key::REMOVED_MS, cx.now_ms.max(1))?;
         }
     }
+    // The list's order is each entry's `added_ms`: when the relays kept are given in
+    // another order than they are listed, every entry takes its place anew.
+    let kept: Vec<&str> = relays
+        .iter()
+        .filter(|r| before.iter().any(|b| b.url == r.url))
+        .map(|r| r.url.as_str())
+        .collect();
+    let listed: Vec<&str> = before
+        .iter()
+        .filter(|b| relays.iter().any(|r| r.url == b.url))
+        .map(|b| b.url.as_str())
+        .collect();
+    let reordered = kept != listed;
     for (i, relay) in relays.iter().enumerate() {
         let token = relay.token.clone().unwrap_or_default();
         let added_ms = cx.now_ms + i as i64;
@@ -181,8 +203,10 @@ pub(crate) fn set_relays(cx: &mut Cx<'_>, relays: &[TeamRelay]) -> Result<Applie
             Some(entry) => {
                 let e = Fields::read(cx.w.doc, &entry);
                 if e.int(key::REMOVED_MS).unwrap_or(0) > 0 {
-                    // Added again: back in the list, at its end.
+                    // Added again: back in the list.
                     cx.w.put(&entry, key::REMOVED_MS, 0)?;
+                    cx.w.put(&entry, key::ADDED_MS, added_ms)?;
+                } else if reordered {
                     cx.w.put(&entry, key::ADDED_MS, added_ms)?;
                 }
                 if e.text(key::TOKEN) != token {
@@ -220,21 +244,29 @@ pub(crate) fn set_relays(cx: &mut Cx<'_>, relays: &[TeamRelay]) -> Result<Applie
     }
 }
 
-/// Adds one relay at the end of the list: the rest stay as they are, tokens included.
+/// Adds one relay at the end of the list: the rest stay as they are, tokens included. A
+/// relay listed already takes the token given (a new token after a member left); the
+/// same relay with the same token is refused, as nothing would change.
 pub(crate) fn add_relay(cx: &mut Cx<'_>, relay: TeamRelay) -> Result<Applied, CommandError> {
-    if cx
-        .team
-        .relays
-        .iter()
-        .any(|r| same_relay(&r.url, &relay.url))
-    {
-        return Err(CommandError::InvalidInput {
-            field: "relay URL",
-            reason: format!("{} is in the team's list already", relay.url),
-        });
-    }
     let mut relays = cx.team.relays.clone();
-    relays.push(relay);
+    match relays.iter_mut().find(|r| same_relay(&r.url, &relay.url)) {
+        Some(listed) if listed.token == relay.token => {
+            return Err(CommandError::InvalidInput {
+                field: "relay URL",
+                reason: format!("{} is in the team's list already", relay.url),
+            });
+        }
+        Some(listed) => {
+            listed.token = relay.token;
+            let summary = match &listed.token {
+                Some(_) => format!("the team's relay {} has a new token", listed.url),
+                None => format!("the team's relay {} has no token now", listed.url),
+            };
+            set_relays(cx, &relays)?;
+            return done(summary);
+        }
+        None => relays.push(relay),
+    }
     set_relays(cx, &relays)
 }
 

@@ -891,7 +891,7 @@ fn one_relay_is_added_or_removed_with_the_rest_and_their_tokens_kept() {
     for (cmd, says) in [
         (
             Command::AddTeamRelay {
-                relay: relay("https://A.example.org", None),
+                relay: relay("https://A.example.org", Some("tok")),
             },
             "already",
         ),
@@ -921,4 +921,67 @@ fn one_relay_is_added_or_removed_with_the_rest_and_their_tokens_kept() {
     .expect("remove, spelled without the slash");
     f.sync_all();
     assert_eq!(f.replicas[0].doc.team().relays, vec![a]);
+}
+
+#[test]
+fn the_list_can_be_reordered_a_token_replaced_and_one_relay_is_listed_once_however_spelled() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let (a, b) = (
+        relay("https://a.example.org/", None),
+        relay("https://b.example.org/", Some("old")),
+    );
+    f.apply(0, set_relays(&[a.clone(), b.clone()]))
+        .expect("set");
+    f.apply(0, set_relays(&[b.clone(), a.clone()]))
+        .expect("reorder");
+    f.sync_all();
+    assert_eq!(f.replicas[1].doc.team().relays, vec![b.clone(), a.clone()]);
+    // A new token for a listed relay, as after a member left.
+    let renewed = relay("https://b.example.org", Some("new"));
+    f.apply(
+        1,
+        Command::AddTeamRelay {
+            relay: renewed.clone(),
+        },
+    )
+    .expect("a new token");
+    f.sync_all();
+    assert_eq!(
+        f.replicas[0].doc.team().relays[0].token.as_deref(),
+        Some("new")
+    );
+    // Apart, Ana and Ben each add one relay, spelled with and without the slash.
+    f.apply(
+        0,
+        Command::AddTeamRelay {
+            relay: relay("https://c.example.org/", None),
+        },
+    )
+    .expect("Ana adds c");
+    f.apply(
+        1,
+        Command::AddTeamRelay {
+            relay: relay("https://c.example.org", None),
+        },
+    )
+    .expect("Ben adds c");
+    f.sync_all();
+    let urls: Vec<String> = f.replicas[0]
+        .doc
+        .team()
+        .relays
+        .iter()
+        .map(|r| r.url.clone())
+        .collect();
+    assert_eq!(urls.len(), 3, "c once: {urls:?}");
+    assert_eq!(urls, {
+        let other: Vec<String> = f.replicas[1]
+            .doc
+            .team()
+            .relays
+            .iter()
+            .map(|r| r.url.clone())
+            .collect();
+        other
+    });
 }

@@ -402,6 +402,14 @@ mod tests {
             .put_object(&requests, "r1", ObjType::Map)
             .expect("request");
         doc.put(&r, "title", "help").expect("title");
+        let team = doc.put_object(ROOT, "team", ObjType::Map).expect("team");
+        let relays = doc
+            .put_object(&team, "relays", ObjType::Map)
+            .expect("relays");
+        let relay = doc
+            .put_object(&relays, "https://relay.example.org/", ObjType::Map)
+            .expect("relay");
+        doc.put(&relay, "token", "t").expect("token");
         doc.commit();
         doc
     }
@@ -454,6 +462,27 @@ mod tests {
             judge(&emptied, "dan"),
             Err(Refusal::WritesOverShape("removals".into()))
         );
+        // The team's relays, replaced by an empty list (every relay at once, hidden):
+        // refused; one relay removed is a mark, not a deletion.
+        let relays_emptied = new_map(&doc, &["team"], "relays");
+        assert_eq!(
+            judge(&relays_emptied, "dan"),
+            Err(Refusal::WritesOverShape("relays".into()))
+        );
+        let relay_deleted = edit(&doc, |d| {
+            let relays = at(d, &["team", "relays"]);
+            d.delete(&relays, "https://relay.example.org/")
+                .expect("delete");
+        });
+        assert_eq!(
+            judge(&relay_deleted, "dan"),
+            Err(Refusal::Deletes("https://relay.example.org/".into()))
+        );
+        let relay_removed = edit(&doc, |d| {
+            let relay = at(d, &["team", "relays", "https://relay.example.org/"]);
+            d.put(&relay, "removed_ms", 5_i64).expect("mark");
+        });
+        assert_eq!(judge(&relay_removed, "dan"), Ok(()));
         let collection = new_map(&doc, &[], "members");
         assert_eq!(
             judge(&collection, "ana"),
