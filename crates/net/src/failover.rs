@@ -44,6 +44,9 @@ pub struct RelayNow {
     pub answers: Option<bool>,
     /// A fallback relay (n0's), taken because none of the list answered.
     pub fallback: bool,
+    /// It refused this device (a wrong or missing token): left out until the endpoint is
+    /// bound again (new settings or a new list).
+    pub refused: Option<String>,
 }
 
 /// What the watch learned, shared with [`crate::Net`].
@@ -55,15 +58,34 @@ pub(crate) struct Seen {
     answered: Mutex<Option<BTreeSet<RelayUrl>>>,
     /// n0's relays are in the map now.
     fallback: Mutex<BTreeSet<RelayUrl>>,
+    /// Relays that refused this device, with why; taken out of the map.
+    refused: Mutex<Vec<(RelayUrl, String)>>,
+    /// Dials try only the relays of the map (*Team relay only*): a teammate's published
+    /// relay outside it (n0's, taken as its fallback) is not one this device may use.
+    only_listed: bool,
 }
 
 impl Seen {
     /// Starts with the relays the endpoint was bound with.
-    pub(crate) fn new(map: Vec<Arc<RelayConfig>>) -> Self {
+    pub(crate) fn new(map: Vec<Arc<RelayConfig>>, only_listed: bool) -> Self {
         Self {
             map: Mutex::new(map),
+            only_listed,
             ..Self::default()
         }
+    }
+
+    /// Whether a dial may try `url`, a relay a teammate published.
+    pub(crate) fn may_dial(&self, url: &RelayUrl) -> bool {
+        !self.only_listed || self.urls().contains(url)
+    }
+
+    /// Whether `url` is one of the fallback relays taken now.
+    pub(crate) fn is_fallback(&self, url: &RelayUrl) -> bool {
+        self.fallback
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(url)
     }
 
     /// The URLs of the endpoint's relay map now.
@@ -102,9 +124,18 @@ impl Seen {
                 home: home.contains(&url),
                 answers: answered.as_ref().map(|a| a.contains(&url)),
                 fallback: fallback.contains(&url),
+                refused: None,
                 url: url.to_string(),
             })
             .collect();
+        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        relays.extend(refused.iter().map(|(url, why)| RelayNow {
+            url: url.to_string(),
+            home: false,
+            answers: Some(false),
+            fallback: false,
+            refused: Some(why.clone()),
+        }));
         relays.sort_by_key(|r| !r.home);
         relays
     }
@@ -139,8 +170,34 @@ pub(crate) async fn watch(
                 .collect();
             *seen.answered.lock().unwrap_or_else(|p| p.into_inner()) = Some(answered);
         }
-        let home_up = home.get().iter().any(|r| r.is_connected());
         let now = Instant::now();
+        // A relay that refuses this device (its token) would otherwise stay home, or
+        // win again at the next report: it leaves the map, and another is looked for.
+        let refusing: Vec<(RelayUrl, String)> = home
+            .get()
+            .iter()
+            .filter_map(|r| {
+                r.auth_denied_reason()
+                    .map(|why| (r.url().clone(), why.to_string()))
+            })
+            .collect();
+        for (url, why) in refusing {
+            let listed = seen.urls();
+            if listed.len() > 1 && listed.contains(&url) {
+                tracing::warn!(relay = %url, reason = %why, "the relay refused this device: leaving it out");
+                endpoint.remove_relay(&url).await;
+                seen.map
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .retain(|c| c.url != url);
+                seen.refused
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((url, why));
+                last_nudge = Some(now);
+            }
+        }
+        let home_up = home.get().iter().any(|r| r.is_connected());
         if home_up {
             down_since = None;
         } else {
@@ -200,7 +257,8 @@ pub(crate) async fn watch(
         if down_for >= NOTICE && nudge_due {
             // Putting a relay's own configuration back changes nothing in the map, but
             // iroh takes it as a change and runs a net report at once.
-            if let Some(url) = listed.first()
+            let in_map = seen.urls();
+            if let Some(url) = listed.iter().find(|u| in_map.contains(u))
                 && let Some(config) = seen.config(url)
             {
                 tracing::info!(

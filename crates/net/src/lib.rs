@@ -507,12 +507,17 @@ impl Net {
     }
 
     /// How to reach this device, for an invite: its addresses and home relay, and every
-    /// other relay of its map too, so that a ticket made while one relay is down (or
-    /// before the home relay moves) still reaches it.
+    /// other relay of its list too, so that a ticket made while one relay is down (or
+    /// before the home relay moves) still reaches it. Never a fallback relay (n0's): a
+    /// joiner who uses only the team's relays must not be sent to it.
     pub fn ticket_addr(&self) -> EndpointAddr {
         let bound = self.bound();
         let endpoint = bound.router.endpoint();
         let mut addr = endpoint.addr();
+        addr.addrs.retain(|a| match a {
+            iroh::TransportAddr::Relay(url) => !bound.seen.is_fallback(url),
+            _ => true,
+        });
         for relay in bound.seen.relays(endpoint).iter().filter(|r| !r.fallback) {
             if let Ok(url) = relay.url.parse::<iroh::RelayUrl>() {
                 addr.addrs.insert(iroh::TransportAddr::Relay(url));
@@ -644,6 +649,12 @@ impl Net {
         self.shared().drop_connections();
     }
 
+    /// Drops the connections that run through the relay `url` (they are made again at
+    /// once, over every relay): after this device's home relay moved off it.
+    pub fn drop_connections_via(&self, url: &str) {
+        self.shared().drop_connections_via(url);
+    }
+
     /// Joins a team with an invite: proves the secret to the inviter and receives the
     /// document.
     pub async fn join(
@@ -732,10 +743,12 @@ impl Bound {
         // Only a list of the device's own is watched: n0's relays (and the lookup that
         // comes with them) look after themselves.
         let relay_map = relay_map(&relays)?;
-        let seen = Arc::new(failover::Seen::new(match &relays {
-            Relays::Own { .. } => relay_map.relays(),
-            Relays::Off | Relays::Public => Vec::new(),
-        }));
+        let seen = Arc::new(match &relays {
+            Relays::Own { fallback, .. } => {
+                failover::Seen::new(relay_map.relays(), *fallback == Fallback::None)
+            }
+            Relays::Off | Relays::Public => failover::Seen::new(Vec::new(), false),
+        });
         if config.loopback_only {
             builder = builder
                 .relay_mode(RelayMode::Disabled)

@@ -324,6 +324,22 @@ impl Shared {
         }
     }
 
+    pub(crate) fn drop_connections_via(&self, url: &str) {
+        let mut state = self.lock();
+        for peer in state.peers.values_mut() {
+            let through = peer.conn.as_ref().is_some_and(|c| {
+                c.connection.paths().into_iter().any(|p| {
+                    p.is_selected()
+                        && matches!(p.remote_addr(), iroh::TransportAddr::Relay(r) if r.as_str() == url)
+                })
+            });
+            if through && let Some(conn) = peer.conn.take() {
+                conn.connection.close(close::DONE.into(), b"reconnect");
+                peer.wake.notify_one();
+            }
+        }
+    }
+
     /// Resolves `changed` when the endpoint shuts down.
     pub(crate) fn subscribe_shutdown(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
@@ -573,6 +589,7 @@ async fn try_dial(shared: &Arc<Shared>, id: EndpointId, spec: &PeerSpec) -> bool
         .as_deref()
         .and_then(|u| u.parse::<iroh::RelayUrl>().ok());
     let relays = published
+        .filter(|url| shared.relays.may_dial(url))
         .into_iter()
         .chain(shared.relays.urls())
         .map(iroh::TransportAddr::Relay);

@@ -408,6 +408,10 @@ pub struct RelayStatus {
     /// One of n0's public relays, taken because none of the list answered.
     #[serde(default)]
     pub fallback: bool,
+    /// It refused this device (why, as the relay said): left out until the settings or
+    /// the team's list change.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// `status`.

@@ -113,8 +113,13 @@ fn own_relays(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Vec<Relay
         }
     };
     if network.relays.is_empty() {
+        // A member's typo (a URL the document takes and iroh does not) must not take the
+        // others down with it: the endpoint could not be bound with it.
         for relay in team_relays {
-            add(&relay.url, &relay.token);
+            match peercoach_net::parse_relay_url(&relay.url) {
+                Ok(_) => add(&relay.url, &relay.token),
+                Err(e) => tracing::warn!(error = %e, "a team relay is left out"),
+            }
         }
     } else {
         for relay in &network.relays {

@@ -314,6 +314,10 @@ struct Actor {
     last_addrs: std::collections::BTreeSet<SocketAddr>,
     /// This device's home relay when it last had one.
     last_relay: Option<String>,
+    /// What the endpoint was last being bound to, and one that could not be bound (it is
+    /// not tried again for the teams' relays: that would loop; new settings still are).
+    rebinding_to: Option<NetConfig>,
+    failed_config: Option<NetConfig>,
     /// Invites asked for while the endpoint was being bound again (at start, under the
     /// teams' relays): made once it is, so that they carry the relays.
     invites_after_rebind: Vec<(Request, oneshot::Sender<ApiResult>)>,

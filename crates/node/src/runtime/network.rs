@@ -59,8 +59,8 @@ impl Actor {
         }
         let network = self.engine.settings().network.clone();
         let (config, _) = self.wanted_config(&network);
-        if config != self.net_config {
-            tracing::info!(relays = ?config.relays, "the team's relay changed; binding again");
+        if config != self.net_config && self.failed_config.as_ref() != Some(&config) {
+            tracing::info!(relays = ?config.relays, "the team's relays changed; binding again");
             self.rebind(config, None);
         }
     }
@@ -98,6 +98,7 @@ impl Actor {
         asked: Option<(NetworkSettings, oneshot::Sender<ApiResult>)>,
     ) {
         self.rebinding = true;
+        self.rebinding_to = Some(config.clone());
         let net = self.net.clone();
         let previous = self.net_config.clone();
         let tx = self.tx.clone();
@@ -143,8 +144,12 @@ impl Actor {
     ) {
         self.rebinding = false;
         self.net_config = config;
+        let tried = self.rebinding_to.take();
         if let Err(e) = &result {
             tracing::warn!(error = %e, "the network settings were not applied");
+            self.failed_config = tried;
+        } else {
+            self.failed_config = None;
         }
         if let Some((network, to)) = asked {
             let result = match result {
@@ -193,9 +198,10 @@ impl Actor {
     /// The endpoint's addresses or relay changed. When an address went away, the laptop
     /// most likely moved to another network: a teammate still sends to the old one (its
     /// direct path looks alive to it until it times out, ~15 s), so the connections are
-    /// made again at once, over the relay and the new addresses. The same when the home
-    /// relay moved (the old one stopped answering): a connection through it is dead, and
-    /// a new dial tries every relay. Then the new addresses are published.
+    /// made again at once, over the relay and the new addresses. When the home relay
+    /// moved (the old one stopped answering), the connections through it are dead: they
+    /// are made again, and a new dial tries every relay. Then the new addresses are
+    /// published.
     pub(super) fn addrs_changed(&mut self) {
         let now: BTreeSet<SocketAddr> = self.net.direct_addrs().into_iter().collect();
         let lost = self.last_addrs.iter().any(|a| !now.contains(a));
@@ -205,9 +211,9 @@ impl Actor {
         if lost && !now.is_empty() {
             tracing::info!(was = ?self.last_addrs, now = ?now, "an address went away: reconnecting to teammates");
             self.net.drop_connections();
-        } else if relay_moved {
-            tracing::info!(was = ?self.last_relay, now = ?relay, "the home relay moved: reconnecting to teammates");
-            self.net.drop_connections();
+        } else if relay_moved && let Some(was) = &self.last_relay {
+            tracing::info!(was = ?self.last_relay, now = ?relay, "the home relay moved: reconnecting to teammates reached through it");
+            self.net.drop_connections_via(was);
         }
         if relay.is_some() {
             self.last_relay = relay;

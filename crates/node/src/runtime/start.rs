@@ -17,12 +17,19 @@ impl Node {
             )?
         };
         let settings = engine.settings().clone();
-        // The teams' own relays are known once their documents are open; the actor binds
-        // again then if they change anything.
+        // The teams' own relays, as their saved views hold them: a device that uses
+        // them does not start on n0's relays (and lookup) while its documents load. The
+        // views may be stale; the actor binds again once the documents are open if the
+        // relays differ.
+        let relays: Vec<peercoach_core::TeamRelay> = engine
+            .preview_all()
+            .into_iter()
+            .flat_map(|(_, view)| view.team.relays.clone())
+            .collect();
         let (mut config, problem) = crate::connect::net_config(
             engine.identity().secret_key,
             &settings.network,
-            &[],
+            &relays,
             options.loopback_only,
             options.bind,
         );
@@ -122,6 +129,8 @@ impl Node {
             last_addrs: net.direct_addrs().into_iter().collect(),
             last_relay: net.relay_url(),
             invites_after_rebind: Vec::new(),
+            rebinding_to: None,
+            failed_config: None,
             rt: tokio::runtime::Handle::current(),
             tx: tx.downgrade(),
             events,

@@ -54,6 +54,7 @@ impl Actor {
                     home: r.home,
                     answers: r.answers,
                     fallback: r.fallback,
+                    refused: r.refused,
                 })
                 .collect(),
             mode: crate::connect::effective_mode(
