@@ -83,6 +83,18 @@ fn secrets_stay_off_the_command_line_and_out_of_output_and_exports_are_private()
             .expect("settings")
             .contains("f1le-token")
     );
+    // `none` clears it, and keeps the relay.
+    let cleared = d
+        .run(&["--json", "network", "--relay-token", "none"])
+        .json();
+    assert_eq!(cleared["relays"][0]["token"], "not set", "{cleared}");
+    assert_eq!(cleared["relays"][0]["url"], "https://relay.example.org");
+    d.run(&[
+        "network",
+        "--relay-token-file",
+        file.to_str().expect("utf8"),
+    ])
+    .ok();
     // An empty token or a missing file: one clear line, nothing changed.
     let before = d.snapshot_files();
     let err = d

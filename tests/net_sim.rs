@@ -680,3 +680,62 @@ fn sim_j_in_anywhere_the_fallback_relays_are_taken_only_while_the_teams_do_not_a
     edit_travels(&ana, &bo, "After the outage", 30);
     edit_travels(&bo, &ana, "And back", 30);
 }
+
+/// A relay of the list that refuses this device (its token is missing) is said to, and
+/// left out: the device keeps to the relay that lets it in.
+#[test]
+fn sim_k_a_relay_that_refuses_the_device_is_named_and_left_out() {
+    if !peercoach_netsim::require("sim_k_a_relay_that_refuses_the_device_is_named_and_left_out") {
+        return;
+    }
+    let mut world = World::with_relays(2, Some("right-token"));
+    let (good, refusing) = (world.relay_urls[0].clone(), world.relay_urls[1].clone());
+    let (home_a, home_b) = (world.home(Nat::Easy), world.home(Nat::Strict));
+    let (mut ana, mut bo) = (world.laptop(&home_a), world.laptop(&home_b));
+    let token = format!("{good}=right-token");
+    for device in [&ana, &bo] {
+        // The token for the first relay only.
+        device
+            .run(&[
+                "network",
+                "--relay-url",
+                &good,
+                "--relay-url",
+                &refusing,
+                "--relay-token",
+                &token,
+            ])
+            .ok();
+    }
+    ana.run(&["init", "--name", "Ana", "--team", "Platform"])
+        .ok();
+    ana.serve();
+    let ticket = ana.run(&["invite"]).ok();
+    bo.run(&["join", &ticket, "--name", "Bo"]).ok();
+    bo.serve();
+    edit_travels(&ana, &bo, "Through the relay that lets us in", 30);
+    // With the good relay stopped, the other one is tried, refuses, and is said to.
+    world.net.stop_relay_at(0).expect("stop the good relay");
+    wait_for("the refusing relay named", 60, || {
+        let s = ana.json(&["status"]);
+        s["relays"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["url"] == refusing.as_str() && r["refused"].is_string())
+        })
+    });
+    let text = ana.run(&["status"]).ok();
+    assert!(
+        text.contains("refused this device: check its token"),
+        "{text}"
+    );
+    // The good relay is back: home there, and edits cross.
+    let relay_bin = peercoach_netsim::relay_bin_near(&std::env::current_exe().expect("exe"));
+    world
+        .net
+        .start_relay_at(0, &relay_bin, &[], Some("right-token"))
+        .expect("restart the good relay");
+    edit_travels(&ana, &bo, "Back through the good relay", 60);
+    wait_for("Ana home on the good relay", 60, || {
+        ana.json(&["status"])["relay_url"] == good.as_str()
+    });
+}

@@ -436,17 +436,7 @@ pub fn status(s: &StatusReply) -> String {
     );
     if s.relays.len() > 1 {
         for r in &s.relays {
-            let _ = writeln!(
-                out,
-                "    {}{}{}",
-                r.url,
-                if r.home { " (home)" } else { "" },
-                match r.answers {
-                    Some(true) => " answers",
-                    Some(false) => " does not answer",
-                    None => " not checked yet",
-                }
-            );
+            let _ = writeln!(out, "    {}", relay_state(r));
         }
     }
     if let Some(problem) = &s.relay_problem {
@@ -650,6 +640,10 @@ pub fn relay_state(r: &peercoach_node::api::RelayStatus) -> String {
     if r.fallback {
         notes.push("n0's, while none of the list answers");
     }
+    if let Some(why) = &r.refused {
+        notes.push("refused this device: check its token");
+        return format!("{} ({}; {why})", r.url, notes.join(", "));
+    }
     format!("{} ({})", r.url, notes.join(", "))
 }
 
@@ -681,6 +675,6 @@ pub fn cut_off(s: &StatusReply) -> Option<String> {
         "No relay answers now, and {who} cannot be reached directly: edits wait here until a \
          relay answers or you are on the same network. Check that the relay machine is \
          switched on and reachable, or add a second relay (Settings, or `peercoach network \
-         --team-relay URL --team-relay URL2`) so that one outage does not cut the team off."
+         --add-team-relay URL`) so that one outage does not cut the team off."
     ))
 }

@@ -866,7 +866,12 @@ fn relay_list(
         given.push((None, secret(None, Some(file))?.unwrap_or_default()));
     }
     for (url, token) in given {
-        let token = secret(Some(token), None)?.unwrap_or_default();
+        // `none` clears the token, as it always did.
+        let token = if token == "none" {
+            None
+        } else {
+            secret(Some(token), None)?
+        };
         let index = match url {
             Some(url) => relays
                 .iter()
@@ -883,7 +888,7 @@ fn relay_list(
         if std::mem::replace(&mut tokened[index], true) {
             bail!("two tokens were given for {}", relays[index].url);
         }
-        relays[index].token = Some(token);
+        relays[index].token = token;
     }
     Ok(Some(relays))
 }

@@ -1337,6 +1337,7 @@ fn the_sync_screen_names_each_relay_and_says_what_to_try_when_none_answers() {
         home,
         answers: Some(answers),
         fallback: false,
+        refused: None,
     };
     // Two relays, the second one home; Bo reached through it.
     let mut status = h.state().derived.status.clone().expect("status");

@@ -269,7 +269,7 @@ impl Settings {
             }
             for (i, relay) in current.iter().enumerate() {
                 let what = format!("Remove {} from the team's relays", relay.url);
-                if relay_row(
+                if relay_row_ui(
                     ui,
                     i,
                     &relay.url,
@@ -349,7 +349,7 @@ impl Settings {
         let mut remove = None;
         for (i, relay) in n.relays.iter().enumerate() {
             let what = format!("Remove {} from this device's relays", relay.url);
-            if relay_row(ui, i, &relay.url, relay.token.is_some(), &what, true) {
+            if relay_row_ui(ui, i, &relay.url, relay.token.is_some(), &what, true) {
                 remove = Some(i);
             }
         }
@@ -402,7 +402,7 @@ impl Settings {
 
 /// One relay of a list: its place, URL and whether it has a token, and a Remove button
 /// whose accessible label is `what`. True when Remove was clicked.
-fn relay_row(
+fn relay_row_ui(
     ui: &mut egui::Ui,
     index: usize,
     url: &str,
