@@ -218,13 +218,18 @@ fn two_homes(world: &mut World, nat: Nat) -> (Device, Device) {
 fn two_homes_and_routers(world: &mut World, nat: Nat) -> ((Device, Device), (Home, Home)) {
     let (home_a, home_b) = (world.home(nat), world.home(nat));
     let (mut ana, mut bo) = (world.laptop(&home_a), world.laptop(&home_b));
+    start_team(&mut ana, &mut bo);
+    ((ana, bo), (home_a, home_b))
+}
+
+/// Ana makes the team and serves; Bo joins with her ticket and serves.
+fn start_team(ana: &mut Device, bo: &mut Device) {
     ana.run(&["init", "--name", "Ana", "--team", "Platform"])
         .ok();
     ana.serve();
     let ticket = ana.run(&["invite"]).ok();
     bo.run(&["join", &ticket, "--name", "Bo"]).ok();
     bo.serve();
-    ((ana, bo), (home_a, home_b))
 }
 
 /// An edit on `from` shows up on `to`; returns how long that took.
@@ -614,12 +619,7 @@ fn sim_j_in_anywhere_the_fallback_relays_are_taken_only_while_the_teams_do_not_a
             .run(&["network", "--mode", "anywhere", "--relay-url", &team_relay])
             .ok();
     }
-    ana.run(&["init", "--name", "Ana", "--team", "Platform"])
-        .ok();
-    ana.serve();
-    let ticket = ana.run(&["invite"]).ok();
-    bo.run(&["join", &ticket, "--name", "Bo"]).ok();
-    bo.serve();
+    start_team(&mut ana, &mut bo);
     edit_travels(&ana, &bo, "Before the outage", 30);
     // While the team's relay answers, it is home and the fallback is not in the list.
     wait_for("Bo home on the team's relay", 30, || {
@@ -707,12 +707,7 @@ fn sim_k_a_relay_that_refuses_the_device_is_named_and_left_out() {
             ])
             .ok();
     }
-    ana.run(&["init", "--name", "Ana", "--team", "Platform"])
-        .ok();
-    ana.serve();
-    let ticket = ana.run(&["invite"]).ok();
-    bo.run(&["join", &ticket, "--name", "Bo"]).ok();
-    bo.serve();
+    start_team(&mut ana, &mut bo);
     edit_travels(&ana, &bo, "Through the relay that lets us in", 30);
     // With the good relay stopped, the other one is tried, refuses, and is said to.
     world.net.stop_relay_at(0).expect("stop the good relay");
