@@ -305,6 +305,14 @@ async fn the_app_in_the_background_notifies_of_what_teammates_do_and_never_of_my
         &[("DBUS_SESSION_BUS_ADDRESS", &bus.address), ("DISPLAY", "")],
     );
     let (mut bo, ana_id) = team_with_bo(&ana).await;
+    // A teammate joining is news.
+    let joined = bus.wait_for("Bo joined the team");
+    let (_, _, body) = bus
+        .shown()
+        .into_iter()
+        .find(|(id, _, _)| *id == joined)
+        .expect("shown");
+    assert!(body.contains("Team screen"), "{body}");
 
     bo_does(&bo, offer_to(&ana_id, "the release checklist")).await;
     let offer = bus.wait_for("Bo asks: would you like some help?");

@@ -101,6 +101,7 @@ pub fn show_for(click: &Click) -> Option<Show> {
         Target::Inbox => ShowTarget::Inbox,
         Target::Board => ShowTarget::Board,
         Target::Sync => ShowTarget::Sync,
+        Target::Team => ShowTarget::Team,
         Target::Window => return None,
     };
     Some(Show {

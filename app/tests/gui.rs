@@ -1398,3 +1398,23 @@ fn the_sync_screen_names_each_relay_and_says_what_to_try_when_none_answers() {
     drop(h);
     d.stop(&rt);
 }
+
+#[test]
+fn a_team_of_one_is_shown_how_to_invite_the_others_and_the_step_opens_the_invite() {
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
+    create_team(&mut h, "Ana");
+    h.state_mut().prefs.screen = Screen::Board;
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(h.query_by_label("Invite your team").is_some(), "the step");
+    click(&mut h, "Invite a teammate…");
+    settle(&mut h, "the invite on the Sync screen", |app| {
+        app.screens.sync.invite.is_some()
+    });
+    assert_eq!(h.state().prefs.screen, Screen::Sync);
+    drop(h);
+    d.stop(&rt);
+}

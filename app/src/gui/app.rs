@@ -211,6 +211,7 @@ impl PeercoachApp {
             ShowTarget::Offer(_) | ShowTarget::Inbox => self.prefs.screen = Screen::Inbox,
             ShowTarget::Board => self.prefs.screen = Screen::Board,
             ShowTarget::Sync => self.prefs.screen = Screen::Sync,
+            ShowTarget::Team => self.prefs.screen = Screen::Team,
             ShowTarget::Session(id) => {
                 self.prefs.screen = Screen::Sessions;
                 self.screens.sessions.selected = SessionId::parse(id).ok();

@@ -2,8 +2,10 @@
 //!
 //! The app compares the team as it last saw it with the team as it is now, and asks
 //! [`changes`] what among the difference needs this person: an offer waiting for their
-//! answer, a request aimed at them, a yes to their offer, a thanks, and — in a week when
-//! they are the floating helper — every new ask on the board. Follow-ups due today come
+//! answer, a request aimed at them, a yes to their offer, a thanks, every new ask on the
+//! board in a week when they are the floating helper (or, when nobody floats that week,
+//! while they are not snoozed: a new team's asks would otherwise reach no one), and a
+//! teammate who joined. Follow-ups due today come
 //! from [`due_today`], which looks at the clock rather than at a change. Nothing here
 //! notifies anyone of their own actions: each alert is about something another member
 //! did. [`summarize`] turns a burst (edits that arrive together after being offline)
@@ -30,6 +32,10 @@ pub enum AlertKind {
     FollowUpDue,
     /// A new ask on the board while I am this week's floating helper.
     FloatingAsk,
+    /// A new ask on the board in a week when nobody floats (and I am not snoozed).
+    TeamAsk,
+    /// A teammate joined the team.
+    NewMember,
     /// A notice from the app itself (that it keeps running in the background): not a
     /// kind a person turns off, so it is not in [`AlertKind::ALL`].
     Notice,
@@ -40,13 +46,15 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in the order Settings lists them.
-    pub const ALL: [AlertKind; 6] = [
+    pub const ALL: [AlertKind; 8] = [
         Self::OfferToAnswer,
         Self::RequestForMe,
         Self::YesToMyOffer,
         Self::Thanks,
         Self::FollowUpDue,
         Self::FloatingAsk,
+        Self::TeamAsk,
+        Self::NewMember,
     ];
 
     /// Stored form (settings).
@@ -58,6 +66,8 @@ impl AlertKind {
             Self::Thanks => "thanks",
             Self::FollowUpDue => "follow-up-due",
             Self::FloatingAsk => "floating-ask",
+            Self::TeamAsk => "team-ask",
+            Self::NewMember => "new-member",
             Self::Notice => "notice",
             Self::Trust => "trust",
         }
@@ -72,6 +82,8 @@ impl AlertKind {
             Self::Thanks => "Someone thanked me",
             Self::FollowUpDue => "A follow-up of mine is due today",
             Self::FloatingAsk => "Every new ask, in weeks when I am the floating helper",
+            Self::TeamAsk => "Every new ask, in weeks when nobody is floating",
+            Self::NewMember => "A teammate joined the team",
             Self::Notice => "Notices from peercoach itself",
             Self::Trust => "A new device of mine, a removal waiting for a second member",
         }
@@ -85,7 +97,8 @@ impl AlertKind {
             Self::YesToMyOffer => ("yes to your offers", "yeses to your offers"),
             Self::Thanks => ("thanks", "thanks"),
             Self::FollowUpDue => ("follow-up due today", "follow-ups due today"),
-            Self::FloatingAsk => ("new ask", "new asks"),
+            Self::FloatingAsk | Self::TeamAsk => ("new ask", "new asks"),
+            Self::NewMember => ("teammate joined", "teammates joined"),
             Self::Notice => ("notice", "notices"),
             Self::Trust => (
                 "change to who is in the team",
@@ -113,6 +126,8 @@ pub enum Target {
     Window,
     /// The Sync screen: devices, invites and removals.
     Sync,
+    /// The Team screen: who is in the team and what they can coach.
+    Team,
 }
 
 /// One notification to show.
@@ -132,10 +147,16 @@ pub struct Alert {
 /// another member made; a member never hears of their own actions.
 pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<Alert> {
     let mut found: Vec<(i64, Alert)> = Vec::new();
-    let floating = after
-        .rota
-        .get(&iso_week_key(now_ms))
-        .is_some_and(|week| week.contains(me));
+    let week = after.rota.get(&iso_week_key(now_ms));
+    let floating = week.is_some_and(|week| week.contains(me));
+    // A week with nobody floating (a new team has no rota): every new ask reaches every
+    // member who is not snoozed, or it would reach no one.
+    let nobody_floats = week.is_none_or(|week| {
+        !week
+            .iter()
+            .any(|m| after.members.get(m).is_some_and(|m| m.is_current()))
+    });
+    let snoozed = after.members.get(me).is_some_and(|m| m.is_snoozed(now_ms));
     for (id, offer) in &after.offers {
         let was = before.offers.get(id);
         if &offer.to == me && &offer.from != me && offer.status() == OfferStatus::Pending {
@@ -194,6 +215,12 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
                 body: request.title.clone(),
                 target: Target::Request(id.clone()),
             },
+            None if nobody_floats && !snoozed => Alert {
+                kind: AlertKind::TeamAsk,
+                title: format!("New ask from {who}"),
+                body: request.title.clone(),
+                target: Target::Request(id.clone()),
+            },
             _ => continue,
         };
         found.push((request.created_ms, alert));
@@ -215,9 +242,32 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
             },
         ));
     }
+    joined(before, after, me, &mut found);
     trust(before, after, me, &mut found);
     found.sort_by_key(|(at, _)| *at);
     found.into_iter().map(|(_, alert)| alert).collect()
+}
+
+/// A teammate new in the team, for everyone already in it (a joiner's first view of the
+/// team is not news of everyone in it).
+fn joined(before: &Team, after: &Team, me: &MemberId, found: &mut Vec<(i64, Alert)>) {
+    if !before.members.contains_key(me) {
+        return;
+    }
+    for (id, m) in &after.members {
+        if id == me || before.members.contains_key(id) || !m.is_current() {
+            continue;
+        }
+        found.push((
+            m.created_ms,
+            Alert {
+                kind: AlertKind::NewMember,
+                title: format!("{} joined the team", m.name),
+                body: "Say hello, and see on the Team screen what they can coach.".into(),
+                target: Target::Team,
+            },
+        ));
+    }
 }
 
 /// A device that newly speaks for me, and a removal that newly waits for a second member
@@ -335,7 +385,10 @@ pub fn summarize(alerts: Vec<Alert>) -> Vec<Alert> {
         .max_by_key(|(_, n)| **n)
         .map_or(AlertKind::FloatingAsk, |(k, _)| *k);
     // New asks are on the board; anything else (alone or with them) needs the inbox.
-    let (body, target) = if counts.keys().all(|k| *k == AlertKind::FloatingAsk) {
+    let asks_only = counts
+        .keys()
+        .all(|k| matches!(k, AlertKind::FloatingAsk | AlertKind::TeamAsk));
+    let (body, target) = if asks_only {
         ("Open the help board to see them.", Target::Board)
     } else {
         ("Open your inbox to see them.", Target::Inbox)

@@ -269,6 +269,8 @@ pub enum ShowTarget {
     Board,
     /// The Sync screen (devices, invites, removals).
     Sync,
+    /// The Team screen.
+    Team,
 }
 
 /// An invite this device made, and what became of it.

@@ -29,6 +29,24 @@ impl Board {
             "Help board",
             "Order: requests nobody is on yet; among them people never helped before, then the most urgent, then the longest waiting. Offering help asks first; advice waits for a yes.",
         );
+        // A team of one (just made): the next step is to invite the others.
+        if cx.can_act() && cx.snap.team.current_members().len() == 1 {
+            theme::card(ui, |ui| {
+                ui.label(RichText::new("Invite your team").strong());
+                ui.label(
+                    RichText::new(
+                        "peercoach works between teammates: invite them, and their asks, \
+                         offers and sessions show up here. Each invite works once, for one \
+                         person.",
+                    )
+                    .color(theme::muted(ui)),
+                );
+                if ui.button("Invite a teammate…").clicked() {
+                    crate::gui::screens::sync::invite_teammate_now(cx);
+                }
+            });
+            ui.add_space(theme::GAP);
+        }
         let rows = cx.derived.board.len();
         if rows == 0 {
             theme::card(ui, |ui| {

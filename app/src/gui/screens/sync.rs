@@ -234,14 +234,7 @@ impl SyncScreen {
                     "Invite a teammate"
                 };
                 if ui.button(label).clicked() {
-                    cx.outbox.send(
-                        call::Invite {
-                            team: Some(cx.snap.id.clone()),
-                            expires_in_ms,
-                            device: false,
-                        },
-                        Purpose::Invite { device: false },
-                    );
+                    invite_teammate(cx, expires_in_ms);
                 }
                 if ui.button("Link another device of mine").clicked() {
                     cx.outbox.send(
@@ -397,6 +390,26 @@ impl SyncScreen {
             });
         });
     }
+}
+
+/// Asks the node for an invite for a teammate; the Sync screen shows it (ticket and QR)
+/// when it comes.
+pub fn invite_teammate(cx: &mut Cx<'_>, expires_in_ms: i64) {
+    cx.outbox.send(
+        call::Invite {
+            team: Some(cx.snap.id.clone()),
+            expires_in_ms,
+            device: false,
+        },
+        Purpose::Invite { device: false },
+    );
+}
+
+/// An invite for a teammate with the default expiry, on the Sync screen: the board's
+/// "Invite your team" step.
+pub fn invite_teammate_now(cx: &mut Cx<'_>) {
+    cx.prefs.screen = crate::gui::screens::Screen::Sync;
+    invite_teammate(cx, EXPIRY[default_expiry()].1);
 }
 
 const EXPIRY: [(&str, i64); 3] = [

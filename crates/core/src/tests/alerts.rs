@@ -12,7 +12,17 @@ fn team(f: &TeamFixture, i: usize) -> Team {
 #[test]
 fn a_member_hears_of_what_others_did_for_them_and_never_of_their_own_actions() {
     let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo"]);
-    let (ana, ben) = (f.id(0), f.id(1));
+    let (ana, ben, cleo) = (f.id(0), f.id(1), f.id(2));
+    // Cleo floats this week: asks to the whole team are hers to hear of.
+    f.apply(
+        2,
+        Command::SetRota {
+            week: iso_week_key(f.env.now_ms),
+            member: cleo,
+            floating: true,
+        },
+    )
+    .expect("rota");
     f.sync_all();
     let before_ana = team(&f, 0);
     let before_ben = team(&f, 1);
@@ -104,9 +114,99 @@ fn the_floating_helper_hears_of_every_new_ask_that_week_only() {
     assert_eq!(for_ana.len(), 1);
     assert_eq!(for_ana[0].kind, AlertKind::FloatingAsk);
     assert_eq!(for_ana[0].body, "Where are the deploy keys?");
-    // Ben is not floating; and next week, Ana is not either.
+    // Ben is not floating, so it is not news to him.
     assert!(alerts::changes(&before, &team(&f, 1), &ben, now).is_empty());
-    assert!(alerts::changes(&before, &team(&f, 0), &ana, now + 8 * DAY_MS).is_empty());
+    // Next week nobody floats: then it is every member's, as a team-wide ask.
+    let next_week = alerts::changes(&before, &team(&f, 0), &ana, now + 8 * DAY_MS);
+    assert_eq!(
+        next_week.iter().map(|a| a.kind).collect::<Vec<_>>(),
+        [AlertKind::TeamAsk]
+    );
+}
+
+#[test]
+fn with_nobody_floating_a_new_ask_reaches_every_member_who_is_not_snoozed() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo"]);
+    let (ana, ben, cleo) = (f.id(0), f.id(1), f.id(2));
+    let now = f.env.now_ms;
+    f.apply(
+        2,
+        Command::Snooze {
+            until_ms: Some(now + 7 * DAY_MS),
+        },
+    )
+    .expect("Cleo snoozes");
+    f.sync_all();
+    let before: Vec<Team> = (0..3).map(|i| team(&f, i)).collect();
+    let asked = ask(&mut f, 0, "How do we rotate the keys?", Urgency::Normal);
+    f.sync_all();
+    let now = f.env.now_ms;
+    let for_ben = alerts::changes(&before[1], &team(&f, 1), &ben, now);
+    assert_eq!(for_ben.len(), 1, "{for_ben:#?}");
+    assert_eq!(for_ben[0].kind, AlertKind::TeamAsk);
+    assert_eq!(for_ben[0].title, "New ask from Ana");
+    assert_eq!(for_ben[0].body, "How do we rotate the keys?");
+    assert_eq!(for_ben[0].target, Target::Request(asked));
+    assert!(
+        alerts::changes(&before[0], &team(&f, 0), &ana, now).is_empty(),
+        "her own ask"
+    );
+    assert!(
+        alerts::changes(&before[2], &team(&f, 2), &cleo, now).is_empty(),
+        "Cleo is snoozed"
+    );
+    // Once Ben floats this week, new asks are his alone to hear of.
+    f.apply(
+        1,
+        Command::SetRota {
+            week: iso_week_key(now),
+            member: ben.clone(),
+            floating: true,
+        },
+    )
+    .expect("rota");
+    f.sync_all();
+    let before: Vec<Team> = (0..3).map(|i| team(&f, i)).collect();
+    ask(&mut f, 0, "And the staging keys?", Urgency::Low);
+    f.sync_all();
+    let for_ben = alerts::changes(&before[1], &team(&f, 1), &ben, now);
+    assert_eq!(for_ben[0].kind, AlertKind::FloatingAsk);
+    assert!(alerts::changes(&before[2], &team(&f, 2), &cleo, now).is_empty());
+}
+
+#[test]
+fn a_teammate_joining_is_news_to_everyone_else_and_the_joiner_hears_no_roll_call() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let (ana, ben) = (f.id(0), f.id(1));
+    let before = (team(&f, 0), team(&f, 1));
+    // Ana's device lets Dee in (her invite).
+    let dee: MemberId = f.create(
+        0,
+        Command::AddMember(crate::NewMember {
+            name: "Dee".into(),
+            actor: crate::testing::actor(7),
+            endpoint: "endpoint-7".into(),
+            label: "laptop".into(),
+            addrs: vec![],
+            relay: None,
+        }),
+    );
+    f.sync_all();
+    let now = f.env.now_ms;
+    for (before, i, me) in [(&before.0, 0, &ana), (&before.1, 1, &ben)] {
+        let heard = alerts::changes(before, &team(&f, i), me, now);
+        assert_eq!(heard.len(), 1, "{heard:#?}");
+        assert_eq!(heard[0].kind, AlertKind::NewMember);
+        assert_eq!(heard[0].title, "Dee joined the team");
+        assert_eq!(heard[0].target, Target::Team);
+    }
+    // Dee's own first view of the team is no news of everyone in it.
+    assert!(alerts::changes(&Team::default(), &team(&f, 0), &dee, now).is_empty());
+    // Each kind can be turned off on its own, by a name of its own.
+    let names: std::collections::BTreeSet<&str> =
+        AlertKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(names.len(), AlertKind::ALL.len());
+    assert!(names.contains("team-ask") && names.contains("new-member"));
 }
 
 #[test]
