@@ -393,6 +393,26 @@ fn the_dashboard_shows_metrics_for_a_demo_history() {
         h.query_by_label_contains("deliberately no per-person ranking")
             .is_some()
     );
+    // The skills only one person can do are named (skills, never people).
+    let only_one: Vec<&String> = m
+        .bus_factor
+        .iter()
+        .filter(|(_, n)| **n == 1)
+        .map(|(skill, _)| skill)
+        .collect();
+    assert!(
+        !only_one.is_empty(),
+        "the demo has such skills: {:?}",
+        m.bus_factor
+    );
+    let footer = format!("Skills only one person can do: {} (", only_one.len());
+    assert!(h.query_by_label_contains(&footer).is_some(), "{footer}");
+    for skill in only_one {
+        assert!(
+            h.query_by_label_contains(skill.as_str()).is_some(),
+            "{skill} named"
+        );
+    }
     // Every screen draws on the demo data without a missing name or glyph.
     for screen in Screen::ALL {
         h.state_mut().prefs.screen = screen;

@@ -103,6 +103,14 @@ pub struct Metrics {
     pub bus_factor_one_skills: Figure,
     /// Per skill: how many people can do it (no names).
     pub bus_factor: BTreeMap<String, usize>,
+    /// The skills with fewer than two people able to coach them: skills, never people,
+    /// and empty while the skill figures are withheld.
+    #[serde(default)]
+    pub skills_short_of_coaches: Vec<String>,
+    /// The duties without a trained backfill, by name (never their owners), and empty
+    /// while the backfill figure is withheld.
+    #[serde(default)]
+    pub duties_without_backfill: Vec<String>,
     /// Requests asked in the window.
     pub requests: usize,
     /// Offers made in the window.
@@ -335,6 +343,24 @@ fn compute_with(team: &Team, index: &Index<'_>, end_ms: i64, config: MetricsConf
             able
         } else {
             BTreeMap::new()
+        },
+        skills_short_of_coaches: if skill_people.len() >= k {
+            coaches
+                .iter()
+                .filter(|(_, n)| **n < 2)
+                .map(|(skill, _)| (*skill).to_owned())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        duties_without_backfill: if duty_owners.len() >= k {
+            duties
+                .iter()
+                .filter(|d| !d.has_trained_backfill())
+                .map(|d| d.title.clone())
+                .collect()
+        } else {
+            Vec::new()
         },
         requests: requests.len(),
         offers: offers.len(),

@@ -84,7 +84,7 @@ impl Dashboard {
                 ui.label(RichText::new("Coaching network").strong());
                 ui.label(
                     RichText::new(format!(
-                        "Who coached whom in the {}-day window (thicker: more sessions).",
+                        "Who coached whom in the {}-day window: each arrow points from coach to coachee, thicker for more sessions.",
                         cx.prefs.window_days
                     ))
                     .color(theme::muted(ui)),
@@ -103,21 +103,8 @@ impl Dashboard {
         if members.is_empty() {
             return;
         }
-        let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-        let index: BTreeMap<_, _> = members
-            .iter()
-            .enumerate()
-            .map(|(i, (id, _))| (id.clone(), i))
-            .collect();
-        for s in team
-            .sessions
-            .values()
-            .filter(|s| s.deleted_ms.is_none() && s.at_ms >= from_ms && s.at_ms < to_ms)
-        {
-            if let (Some(a), Some(b)) = (index.get(&s.coach), index.get(&s.coachee)) {
-                *edges.entry((*a.min(b), *a.max(b))).or_default() += 1;
-            }
-        }
+        let ids: Vec<_> = members.iter().map(|(id, _)| id.clone()).collect();
+        let edges = coached(team, &ids, from_ms, to_ms);
         let size = egui::vec2(ui.available_width().min(720.0), 360.0);
         let (response, painter) = ui.allocate_painter(size, egui::Sense::hover());
         let rect = response.rect;
@@ -130,11 +117,20 @@ impl Dashboard {
             center + egui::vec2(angle.cos(), angle.sin()) * radius
         };
         let max = edges.values().copied().max().unwrap_or(1) as f32;
-        for ((a, b), count) in &edges {
+        for ((coach, coachee), count) in &edges {
             let w = 1.0 + 4.0 * (*count as f32 / max);
-            painter.line_segment(
-                [pos(*a), pos(*b)],
-                Stroke::new(w, theme::ACCENT.gamma_multiply(0.55)),
+            let (from, to) = (pos(*coach), pos(*coachee));
+            // Both ways between two people: the two arrows sit side by side.
+            let side = if edges.contains_key(&(*coachee, *coach)) {
+                (to - from).normalized().rot90() * 4.0
+            } else {
+                egui::Vec2::ZERO
+            };
+            arrow(
+                &painter,
+                from + side,
+                to + side,
+                Stroke::new(w, theme::ACCENT.gamma_multiply(0.7)),
             );
         }
         let text_color = ui.visuals().strong_text_color();
@@ -156,8 +152,47 @@ impl Dashboard {
                 text_color,
             );
         }
-        response.on_hover_text("Grey: no coaching link in this window");
+        response.on_hover_text(
+            "An arrow points from coach to coachee; thicker: more sessions. Grey: no coaching \
+             link in this window.",
+        );
     }
+}
+
+/// Sessions in the window per (coach, coachee), by the members' places in `ids`.
+fn coached(
+    team: &peercoach_core::Team,
+    ids: &[peercoach_core::MemberId],
+    from_ms: i64,
+    to_ms: i64,
+) -> BTreeMap<(usize, usize), usize> {
+    let index: BTreeMap<_, _> = ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
+    let mut edges = BTreeMap::new();
+    for s in team
+        .sessions
+        .values()
+        .filter(|s| s.deleted_ms.is_none() && s.at_ms >= from_ms && s.at_ms < to_ms)
+    {
+        if let (Some(coach), Some(coachee)) = (index.get(&s.coach), index.get(&s.coachee)) {
+            *edges.entry((*coach, *coachee)).or_default() += 1;
+        }
+    }
+    edges
+}
+
+/// A line from `from` to `to` with a head at `to`, stopping short of the dots.
+fn arrow(painter: &egui::Painter, from: egui::Pos2, to: egui::Pos2, stroke: Stroke) {
+    let dir = (to - from).normalized();
+    let (from, to) = (from + dir * 11.0, to - dir * 11.0);
+    painter.line_segment([from, to], stroke);
+    let size = 7.0 + stroke.width;
+    let back = to - dir * size;
+    let across = dir.rot90() * size * 0.5;
+    painter.add(egui::Shape::convex_polygon(
+        vec![to, back + across, back - across],
+        stroke.color,
+        Stroke::NONE,
+    ));
 }
 
 /// When the team's records begin.
@@ -232,74 +267,180 @@ fn charts_ui(ui: &mut egui::Ui, weekly: &[Metrics]) {
     ui.columns(2, |cols| {
         chart_ui(
             &mut cols[0],
-            "Time to help (median, hours)",
-            "Median time to help",
-            "time-to-help",
+            (
+                "Time to help (median, hours)",
+                "Median time to help",
+                "time-to-help",
+                " h",
+            ),
             weekly,
             |m| m.time_to_help_median_ms.value.map(|v| v / HOUR_MS as f64),
         );
         chart_ui(
             &mut cols[1],
-            "Consent rate and reciprocity (%)",
-            "Consent rate",
-            "consent",
+            (
+                "Consent rate and reciprocity (%)",
+                "Consent rate",
+                "consent",
+                "%",
+            ),
             weekly,
             |m| m.consent_rate.value.map(|v| v * 100.0),
         );
         chart_ui(
             &mut cols[0],
-            "Helped within a working day (%)",
-            "Within a working day",
-            "within-day",
+            (
+                "Helped within a working day (%)",
+                "Within a working day",
+                "within-day",
+                "%",
+            ),
             weekly,
             |m| m.answered_within_working_day.value.map(|v| v * 100.0),
         );
         chart_ui(
             &mut cols[1],
-            "Helper concentration (Gini, lower is more shared)",
-            "Helper concentration",
-            "gini",
+            (
+                "Helper concentration (Gini, lower is more shared)",
+                "Helper concentration",
+                "gini",
+                "",
+            ),
             weekly,
             |m| m.helper_concentration.value,
         );
     });
 }
 
-/// A card: label, figure, how to format its value.
-type FigureCard<'a> = (&'a str, &'a Figure, &'a dyn Fn(f64) -> String);
+/// A card: label, figure, how to format its value, and what it means.
+type FigureCard<'a> = (&'a str, &'a Figure, &'a dyn Fn(f64) -> String, String);
+
+/// What each figure means, in a sentence a team lead understands (its card's tooltip).
+pub const EXPLAINED: [(&str, &str); 12] = [
+    (
+        "Median time to help",
+        "Half of the requests helped in the window got their first accepted offer within this time.",
+    ),
+    (
+        "80th percentile time to help",
+        "Four in five helped requests got their first accepted offer within this time; the slowest fifth took longer.",
+    ),
+    (
+        "Helped within a working day",
+        "Of the requests decided in the window, the share that got an accepted offer within eight working hours.",
+    ),
+    (
+        "Asks per member per week",
+        "How often the average member asks for help: low numbers usually mean people struggle alone.",
+    ),
+    (
+        "Consent rate (offers answered yes)",
+        "Of the offers of help made, the share the other person said yes to.",
+    ),
+    (
+        "Gave and received coaching",
+        "Of the people who coached or were coached, the share who did both: help flowing both ways.",
+    ),
+    (
+        "Pairs coaching both ways",
+        "Of the pairs with a session, the share where each has coached the other.",
+    ),
+    (
+        "Largest connected group",
+        "The share of the team that is linked, directly or through others, by coaching sessions: 100% means nobody is cut off.",
+    ),
+    (
+        "Members with no coaching link",
+        "How many members neither coached nor were coached in the window (a count, never names).",
+    ),
+    (
+        "Helper concentration (Gini)",
+        "How evenly coaching is shared among the people who coach: 0 means evenly, 1 means one person does it all.",
+    ),
+    (
+        "Skills with at least 2 coaches",
+        "Of the skills on the skills map, the share that two or more people can coach, so no one is the only teacher.",
+    ),
+    (
+        "Duties with a trained backfill",
+        "Of the team's duties, the share with an apprentice trained to co-do or lead it.",
+    ),
+];
+
+/// "1 request", "3 requests".
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The words a chart shows under the pointer: the week and the value there.
+fn hover_label(pos: &egui_plot::HoverPosition<'_>, unit: &str) -> Option<String> {
+    match pos {
+        egui_plot::HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => Some(format!(
+            "{plot_name}\nweek ending {}: {:.1}{unit}",
+            short_date((position.x as i64) * DAY_MS),
+            position.y
+        )),
+        egui_plot::HoverPosition::Elsewhere { .. } => None,
+    }
+}
+
+/// " Fewer than 2 coaches: terraform, sql and k8s.": names of skills or duties (never
+/// people) to follow a tooltip's sentence; nothing when there are none.
+fn named(what: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" {what}: {}.", join_names(names))
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_names(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
 
 fn figures_ui(ui: &mut egui::Ui, m: &Metrics) {
-    let pct = |v: f64| format!("{:.0}%", v * 100.0);
-    let span = |v: f64| format_span(v as i64);
-    let num = |v: f64| format!("{v:.2}");
-    let count = |v: f64| format!("{v:.0}");
-    let cards: [FigureCard<'_>; 12] = [
-        ("Median time to help", &m.time_to_help_median_ms, &span),
-        (
-            "80th percentile time to help",
-            &m.time_to_help_p80_ms,
-            &span,
-        ),
-        (
-            "Helped within a working day",
-            &m.answered_within_working_day,
-            &pct,
-        ),
-        ("Asks per member per week", &m.ask_rate, &num),
-        ("Consent rate (offers answered yes)", &m.consent_rate, &pct),
-        ("Gave and received coaching", &m.reciprocity, &pct),
-        ("Pairs coaching both ways", &m.role_reversal_rate, &pct),
-        ("Largest connected group", &m.largest_group_share, &pct),
-        ("Members with no coaching link", &m.isolated_members, &count),
-        ("Helper concentration (Gini)", &m.helper_concentration, &num),
-        ("Skills with at least 2 coaches", &m.skill_coverage, &pct),
-        ("Duties with a trained backfill", &m.backfill_coverage, &pct),
+    let pct: &'static dyn Fn(f64) -> String = &|v| format!("{:.0}%", v * 100.0);
+    let span: &'static dyn Fn(f64) -> String = &|v| format_span(v as i64);
+    let num: &'static dyn Fn(f64) -> String = &|v| format!("{v:.2}");
+    let count: &'static dyn Fn(f64) -> String = &|v| format!("{v:.0}");
+    // In the order of EXPLAINED, which gives each its label and its sentence.
+    let figures: [(&Figure, &dyn Fn(f64) -> String); 12] = [
+        (&m.time_to_help_median_ms, span),
+        (&m.time_to_help_p80_ms, span),
+        (&m.answered_within_working_day, pct),
+        (&m.ask_rate, num),
+        (&m.consent_rate, pct),
+        (&m.reciprocity, pct),
+        (&m.role_reversal_rate, pct),
+        (&m.largest_group_share, pct),
+        (&m.isolated_members, count),
+        (&m.helper_concentration, num),
+        (&m.skill_coverage, pct),
+        (&m.backfill_coverage, pct),
     ];
+    let mut cards: Vec<FigureCard<'_>> = EXPLAINED
+        .iter()
+        .zip(figures)
+        .map(|((label, why), (figure, fmt))| (*label, figure, fmt, (*why).to_owned()))
+        .collect();
+    if let [.., skills, duties] = cards.as_mut_slice() {
+        skills.3 += &named("Fewer than 2 coaches", &m.skills_short_of_coaches);
+        duties.3 += &named("No trained backfill", &m.duties_without_backfill);
+    }
     egui::Grid::new("figures")
         .num_columns(4)
         .spacing([10.0, 10.0])
         .show(ui, |ui| {
-            for (i, (label, figure, fmt)) in cards.iter().enumerate() {
+            for (i, (label, figure, fmt, why)) in cards.iter().enumerate() {
                 egui::Frame::group(ui.style())
                     .inner_margin(8)
                     .show(ui, |ui| {
@@ -330,21 +471,34 @@ fn figures_ui(ui: &mut egui::Ui, m: &Metrics) {
                                 }
                             }
                         });
-                    });
+                    })
+                    .response
+                    .on_hover_text(why.as_str());
                 if i % 4 == 3 {
                     ui.end_row();
                 }
             }
         });
+    let only_one: Vec<String> = m
+        .bus_factor
+        .iter()
+        .filter(|(_, n)| **n == 1)
+        .map(|(skill, _)| skill.clone())
+        .collect();
     ui.label(
         RichText::new(format!(
-            "{} to {}: {} requests, {} offers, {} sessions. Skills only one person can do: {}.",
+            "{} to {}: {}, {}, {}. Skills only one person can do: {}{}",
             format_date(m.window_start_ms),
             format_date(m.window_end_ms - 1),
-            m.requests,
-            m.offers,
-            m.sessions,
+            plural(m.requests, "request", "requests"),
+            plural(m.offers, "offer", "offers"),
+            plural(m.sessions, "session", "sessions"),
             m.bus_factor_one_skills.show(|v| format!("{v:.0}")),
+            if only_one.is_empty() {
+                ".".to_owned()
+            } else {
+                format!(" ({}).", join_names(&only_one))
+            },
         ))
         .color(theme::muted(ui)),
     );
@@ -352,9 +506,7 @@ fn figures_ui(ui: &mut egui::Ui, m: &Metrics) {
 
 fn chart_ui(
     ui: &mut egui::Ui,
-    title: &str,
-    series: &str,
-    id: &str,
+    (title, series, id, unit): (&str, &str, &str, &'static str),
     weekly: &[Metrics],
     value: impl Fn(&Metrics) -> Option<f64>,
 ) {
@@ -392,6 +544,7 @@ fn chart_ui(
         .x_grid_spacer(egui_plot::uniform_grid_spacer(week_steps))
         .x_axis_formatter(|mark, _| short_date((mark.value as i64) * DAY_MS))
         .x_axis_label("week ending")
+        .label_formatter(move |pos| hover_label(pos, unit))
         .include_y(0.0)
         .include_y(if two_series { 100.0 } else { top * 1.1 })
         .show(ui, |plot| {
@@ -440,6 +593,51 @@ fn short_date(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_figure_explains_itself_and_a_chart_names_the_week_and_value_under_the_pointer() {
+        let labels: std::collections::BTreeSet<&str> = EXPLAINED.iter().map(|(l, _)| *l).collect();
+        assert_eq!(labels.len(), 12, "one sentence per card");
+        for (label, why) in EXPLAINED {
+            assert!(why.len() > 40 && why.ends_with('.'), "{label}: {why}");
+        }
+        let near = egui_plot::HoverPosition::NearDataPoint {
+            plot_name: "Median time to help",
+            position: egui_plot::PlotPoint::new(20_781.0, 3.24),
+            index: 0,
+        };
+        assert_eq!(
+            hover_label(&near, " h").as_deref(),
+            Some("Median time to help\nweek ending 24 Nov: 3.2 h")
+        );
+        let elsewhere = egui_plot::HoverPosition::Elsewhere {
+            position: egui_plot::PlotPoint::new(0.0, 0.0),
+        };
+        assert_eq!(hover_label(&elsewhere, "%"), None);
+        let skills = ["rust".to_owned(), "sql".to_owned(), "k8s".to_owned()];
+        assert_eq!(
+            named("Fewer than 2 coaches", &skills),
+            " Fewer than 2 coaches: rust, sql and k8s."
+        );
+        assert_eq!(named("Fewer than 2 coaches", &[]), "");
+        assert_eq!(plural(1, "request", "requests"), "1 request");
+        assert_eq!(plural(2, "request", "requests"), "2 requests");
+    }
+
+    #[test]
+    fn the_network_counts_sessions_from_coach_to_coachee() {
+        let mut f = peercoach_core::testing::TeamFixture::new(&["Ana", "Ben"]);
+        let (ana, ben) = (f.id(0), f.id(1));
+        for (i, coach, coachee) in [(1, &ana, &ben), (1, &ana, &ben), (0, &ben, &ana)] {
+            let s = peercoach_core::Command::session_now(coach.clone(), coachee.clone(), "Pairing");
+            f.apply(i, s).expect("session");
+        }
+        f.sync_all();
+        let team = f.replicas[0].doc.team().clone();
+        let edges = coached(&team, &[ana, ben], 0, i64::MAX);
+        assert_eq!(edges.get(&(0, 1)), Some(&2), "Ana coached Ben twice");
+        assert_eq!(edges.get(&(1, 0)), Some(&1), "Ben coached Ana once");
+    }
 
     #[test]
     fn axis_dates_are_short() {

@@ -71,15 +71,15 @@ fn team_with_history() -> TeamFixture {
         },
     )
     .expect("skill");
-    for (owner, apprentice, stage) in [
-        (0, 1, Stage::Lead),
-        (1, 2, Stage::Shadow),
-        (2, 3, Stage::CoDo),
+    for (owner, apprentice, stage, title) in [
+        (0, 1, Stage::Lead, "On-call"),
+        (1, 2, Stage::Shadow, "Releases"),
+        (2, 3, Stage::CoDo, "Billing runs"),
     ] {
         let d = f.create::<crate::DutyId>(
             owner,
             Command::AddDuty(NewDuty {
-                title: "duty".into(),
+                title: title.into(),
                 notes: String::new(),
                 owner: None,
             }),
@@ -122,6 +122,9 @@ fn figures_from_a_known_history() {
     assert!(close(m.bus_factor_one_skills.value, 1.0));
     assert_eq!(m.bus_factor.get("go"), Some(&1));
     assert_eq!(m.bus_factor.get("rust"), Some(&2));
+    // What the coverage figures count, by name: skills and duties, never people.
+    assert_eq!(m.skills_short_of_coaches, ["go"]);
+    assert_eq!(m.duties_without_backfill, ["Releases"]);
     assert!(close(m.role_reversal_rate.value, 0.0));
     assert!(!m.reciprocity.withheld);
     // A later window holds nothing from then.
@@ -161,6 +164,8 @@ fn figures_resting_on_fewer_than_k_people_are_withheld() {
         },
     );
     assert!(tiny.helper_concentration.withheld && tiny.reciprocity.withheld);
+    // Withheld figures name nothing either.
+    assert!(tiny.skills_short_of_coaches.is_empty() && tiny.duties_without_backfill.is_empty());
 }
 
 #[test]
