@@ -39,7 +39,10 @@ pub fn board(rows: &[BoardRow], at_ms: i64, now_ms: i64) -> String {
             notes.push(format!("{c} is on it"));
         }
         if r.pending_offers > 0 {
-            notes.push(format!("{} offer(s) waiting", r.pending_offers));
+            notes.push(format!(
+                "{} waiting",
+                plural(r.pending_offers, "offer", "offers")
+            ));
         }
         if !r.skills.is_empty() {
             notes.push(r.skills.join(", "));
@@ -274,8 +277,10 @@ pub fn metrics(m: &Metrics) -> String {
     }
     let _ = writeln!(
         out,
-        "\n  {} requests, {} offers, {} sessions in the window.",
-        m.requests, m.offers, m.sessions
+        "\n  {}, {}, {} in the window.",
+        plural(m.requests, "request", "requests"),
+        plural(m.offers, "offer", "offers"),
+        plural(m.sessions, "session", "sessions")
     );
     out.push_str(
         "\nTeam level only: there is deliberately no per-person ranking. Every member's device \
@@ -410,11 +415,11 @@ pub fn teams(rows: &[TeamEntry]) -> String {
     for t in rows {
         let _ = writeln!(
             out,
-            "{} {}  {} ({} members){}",
+            "{} {}  {} ({}){}",
             if t.current { "*" } else { " " },
             short(&t.id),
             t.name,
-            t.members,
+            plural(t.members, "member", "members"),
             if t.me.is_none() {
                 " — you are not a member (read-only)"
             } else {
@@ -677,4 +682,22 @@ pub fn cut_off(s: &StatusReply) -> Option<String> {
          switched on and reachable, or add a second relay (Settings, or `peercoach network \
          --add-team-relay URL`) so that one outage does not cut the team off."
     ))
+}
+
+/// A count with its noun: "1 offer", "3 offers", "0 offers".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_take_the_right_plural() {
+        assert_eq!(plural(0, "offer", "offers"), "0 offers");
+        assert_eq!(plural(1, "offer", "offers"), "1 offer");
+        assert_eq!(plural(2, "duty", "duties"), "2 duties");
+        assert_eq!(plural(1, "duty", "duties"), "1 duty");
+    }
 }

@@ -30,7 +30,7 @@ impl Backfill {
         let rows = cx.derived.duties(&snap).to_vec();
         let uncovered = rows.iter().filter(|d| !d.covered).count();
         ui.horizontal(|ui| {
-            ui.label(format!("{} duties", rows.len()));
+            ui.label(crate::output::plural(rows.len(), "duty", "duties"));
             if uncovered > 0 {
                 theme::chip(
                     ui,

@@ -280,8 +280,9 @@ impl Board {
                 {
                     ui.label(
                         RichText::new(format!(
-                            "{} offer(s) waiting for {}'s answer",
-                            row.pending_offers, row.author_name
+                            "{} waiting for {}'s answer",
+                            crate::output::plural(row.pending_offers, "offer", "offers"),
+                            row.author_name
                         ))
                         .color(theme::muted(ui)),
                     );

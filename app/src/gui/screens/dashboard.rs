@@ -10,6 +10,7 @@ use peercoach_core::time::{DAY_MS, HOUR_MS, format_date, format_span};
 
 use crate::gui::app::Cx;
 use crate::gui::theme;
+use crate::output::plural;
 
 /// The dashboard: team-level figures only (its window is a preference).
 #[derive(Default)]
@@ -366,11 +367,6 @@ pub const EXPLAINED: [(&str, &str); 12] = [
         "Of the team's duties, the share with an apprentice trained to co-do or lead it.",
     ),
 ];
-
-/// "1 request", "3 requests".
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
 
 /// The words a chart shows under the pointer: the week and the value there.
 fn hover_label(pos: &egui_plot::HoverPosition<'_>, unit: &str) -> Option<String> {
