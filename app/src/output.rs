@@ -670,12 +670,11 @@ pub fn cut_off(s: &StatusReply) -> Option<String> {
     if !uses_relays || !none_answers {
         return None;
     }
+    if unreached.is_empty() {
+        return None;
+    }
     let names: Vec<&str> = unreached.into_iter().collect();
-    let who = match names.as_slice() {
-        [] => return None,
-        [one] => (*one).to_owned(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    };
+    let who = peercoach_core::alerts::join_words(&names);
     Some(format!(
         "No relay answers now, and {who} cannot be reached directly: edits wait here until a \
          relay answers or you are on the same network. Check that the relay machine is \

@@ -273,26 +273,9 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 &[],
             )?;
             if let Some(own) = &own {
-                let listed: Vec<peercoach_core::TeamRelay> = own
-                    .iter()
-                    .map(|r| peercoach_core::TeamRelay {
-                        url: r.url.clone(),
-                        token: r.token.clone(),
-                    })
-                    .collect();
-                for relay in own {
-                    peercoach_net::parse_relay_url(&relay.url)?;
-                }
-                peercoach_core::records::team_settings::check_relays(&listed)?;
+                peercoach_node::connect::check_relays(own)?;
             }
             if let Some(relays) = team {
-                let relays: Vec<peercoach_core::TeamRelay> = relays
-                    .into_iter()
-                    .map(|r| peercoach_core::TeamRelay {
-                        url: r.url,
-                        token: r.token,
-                    })
-                    .collect();
                 peercoach_core::records::team_settings::check_relays(&relays)?;
                 // The team's relays are a change to the team document, like any other.
                 let command = match (args.add_team_relay.is_some(), relays.as_slice()) {

@@ -208,6 +208,28 @@ impl<'de> Deserialize<'de> for DeviceId {
     }
 }
 
+/// A self-hosted iroh relay and the access token it asks for: one of a team's relays (in
+/// its document), one of a device's own (in its settings), or one an endpoint is bound
+/// with. The token never goes into logs (`Debug` masks it).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relay {
+    /// `https://…` (or `http://…` for a relay without TLS, which then cannot tell a
+    /// device its public address, so hole punching does not work through it).
+    pub url: String,
+    /// The access token it asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

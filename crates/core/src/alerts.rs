@@ -402,10 +402,13 @@ pub fn summarize(alerts: Vec<Alert>) -> Vec<Alert> {
 }
 
 /// "a", "a and b", "a, b and c".
-fn join_words(parts: &[String]) -> String {
+pub fn join_words<S: AsRef<str>>(parts: &[S]) -> String {
     match parts {
         [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [one] => one.as_ref().to_owned(),
+        [rest @ .., last] => {
+            let rest: Vec<&str> = rest.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", rest.join(", "), last.as_ref())
+        }
     }
 }

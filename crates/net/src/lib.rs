@@ -134,25 +134,8 @@ pub enum Fallback {
     These(Vec<RelaySpec>),
 }
 
-/// A self-hosted iroh relay.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RelaySpec {
-    /// `https://…` (or `http://…` for a relay without TLS, which then cannot tell a
-    /// device its public address, so hole punching does not work through it).
-    pub url: String,
-    /// The access token it asks for.
-    pub token: Option<String>,
-}
-
-impl std::fmt::Debug for RelaySpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token never goes into logs.
-        f.debug_struct("RelaySpec")
-            .field("url", &self.url)
-            .field("token", &self.token.as_ref().map(|_| "…"))
-            .finish()
-    }
-}
+/// A self-hosted iroh relay, with the token it asks for.
+pub type RelaySpec = peercoach_base::Relay;
 
 /// How to set up the endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]

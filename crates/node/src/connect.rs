@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use peercoach_core::TeamRelay;
 use peercoach_core::records::team_settings::{MAX_TEAM_RELAYS, same_relay};
 use peercoach_net::{Fallback, NetConfig, RelaySpec, Relays};
-use peercoach_store::{NetworkMode, NetworkSettings};
+use peercoach_store::{DeviceRelay, NetworkMode, NetworkSettings};
 
 /// Test-only: a PEM file of extra root certificates to trust for relays, so a test's
 /// own relay with a self-signed certificate can be reached over TLS (which the relay's
@@ -103,27 +103,26 @@ pub fn effective_mode(network: &NetworkSettings, forced_loopback: bool) -> Netwo
 /// This device's own relays if it set any, else every relay its teams list (each once,
 /// in order).
 fn own_relays(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Vec<RelaySpec> {
-    let mut relays: Vec<RelaySpec> = Vec::new();
-    let mut add = |url: &str, token: &Option<String>| {
-        if !relays.iter().any(|r| same_relay(&r.url, url)) {
-            relays.push(RelaySpec {
-                url: url.to_owned(),
-                token: token.clone(),
-            });
-        }
-    };
-    if network.relays.is_empty() {
+    let listed: Vec<&RelaySpec> = if network.relays.is_empty() {
         // A member's typo (a URL the document takes and iroh does not) must not take the
         // others down with it: the endpoint could not be bound with it.
-        for relay in team_relays {
-            match peercoach_net::parse_relay_url(&relay.url) {
-                Ok(_) => add(&relay.url, &relay.token),
-                Err(e) => tracing::warn!(error = %e, "a team relay is left out"),
-            }
-        }
+        team_relays
+            .iter()
+            .filter(|relay| match peercoach_net::parse_relay_url(&relay.url) {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a team relay is left out");
+                    false
+                }
+            })
+            .collect()
     } else {
-        for relay in &network.relays {
-            add(&relay.url, &relay.token);
+        network.relays.iter().collect()
+    };
+    let mut relays: Vec<RelaySpec> = Vec::new();
+    for relay in listed {
+        if !relays.iter().any(|r| same_relay(&r.url, &relay.url)) {
+            relays.push(relay.clone());
         }
     }
     relays
@@ -160,15 +159,12 @@ pub enum NotApplied {
     RelayRefused(String),
 }
 
-/// Checks settings a person typed: every relay URL one iroh can use and listed once,
-/// every token printable, and *Team relay only* needs a relay.
-pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<(), SettingsError> {
-    for (i, relay) in network.relays.iter().enumerate() {
+/// Checks a device's own relays as a person typed them: every URL one iroh can use and
+/// listed once, every token printable, no more than a team may list.
+pub fn check_relays(relays: &[DeviceRelay]) -> Result<(), SettingsError> {
+    for (i, relay) in relays.iter().enumerate() {
         peercoach_net::parse_relay_url(&relay.url).map_err(SettingsError::RelayUrl)?;
-        if network.relays[..i]
-            .iter()
-            .any(|r| same_relay(&r.url, &relay.url))
-        {
+        if relays[..i].iter().any(|r| same_relay(&r.url, &relay.url)) {
             return Err(SettingsError::Twice(relay.url.clone()));
         }
         if let Some(token) = &relay.token {
@@ -176,9 +172,16 @@ pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<
                 .map_err(SettingsError::Token)?;
         }
     }
-    if network.relays.len() > MAX_TEAM_RELAYS {
-        return Err(SettingsError::TooMany(network.relays.len()));
+    if relays.len() > MAX_TEAM_RELAYS {
+        return Err(SettingsError::TooMany(relays.len()));
     }
+    Ok(())
+}
+
+/// Checks settings a person typed: the device's relays ([`check_relays`]), and *Team
+/// relay only* needs a relay.
+pub fn validate(network: &NetworkSettings, team_relays: &[TeamRelay]) -> Result<(), SettingsError> {
+    check_relays(&network.relays)?;
     if network.mode == NetworkMode::TeamRelay && own_relays(network, team_relays).is_empty() {
         return Err(SettingsError::NoTeamRelay);
     }

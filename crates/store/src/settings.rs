@@ -96,24 +96,7 @@ pub struct NetworkSettings {
 }
 
 /// One of this device's own relays.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceRelay {
-    /// `https://…` (or `http://…`).
-    pub url: String,
-    /// The access token it asks for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-}
-
-impl std::fmt::Debug for DeviceRelay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token never goes into logs.
-        f.debug_struct("DeviceRelay")
-            .field("url", &self.url)
-            .field("token", &self.token.as_ref().map(|_| "…"))
-            .finish()
-    }
-}
+pub type DeviceRelay = peercoach_base::Relay;
 
 /// `settings.json`'s network part as any version wrote it. Before modes, a device kept
 /// separate switches that all defaulted to off, and wrote them out whenever it saved its

@@ -390,16 +390,7 @@ fn named(what: &str, names: &[String]) -> String {
     if names.is_empty() {
         String::new()
     } else {
-        format!(" {what}: {}.", join_names(names))
-    }
-}
-
-/// "a", "a and b", "a, b and c".
-fn join_names(names: &[String]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        format!(" {what}: {}.", peercoach_core::alerts::join_words(names))
     }
 }
 
@@ -493,7 +484,7 @@ fn figures_ui(ui: &mut egui::Ui, m: &Metrics) {
             if only_one.is_empty() {
                 ".".to_owned()
             } else {
-                format!(" ({}).", join_names(&only_one))
+                format!(" ({}).", peercoach_core::alerts::join_words(&only_one))
             },
         ))
         .color(theme::muted(ui)),

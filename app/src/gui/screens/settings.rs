@@ -379,12 +379,7 @@ impl Settings {
                 url,
                 token: (!token.is_empty()).then(|| token.to_owned()),
             });
-            let check = peercoach_store::NetworkSettings {
-                relays: relays.clone(),
-                mode: peercoach_store::NetworkMode::Anywhere,
-                ..n.clone()
-            };
-            match peercoach_node::connect::validate(&check, &[]) {
+            match peercoach_node::connect::check_relays(&relays) {
                 Ok(()) => {
                     n.relays = relays;
                     self.relay_url.clear();

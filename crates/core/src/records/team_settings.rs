@@ -56,13 +56,7 @@ pub const MAX_TEAM_RELAYS: usize = 8;
 /// A self-hosted iroh relay that the whole team uses (docs/design.md §5, "team relay"). It
 /// stores nothing and sees only ciphertext; the token, if any, is what it asks of its
 /// clients, so it travels only to members, inside the document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TeamRelay {
-    /// The relay's URL (`https://…`).
-    pub url: String,
-    /// The access token the relay asks for.
-    pub token: Option<String>,
-}
+pub type TeamRelay = peercoach_base::Relay;
 
 /// The settings as read: what [`Team`] holds of them.
 pub(crate) struct Settings {
