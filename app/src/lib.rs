@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod desktop;
 pub mod gui;
+pub mod local;
 pub mod notifier;
 pub mod output;
 pub mod run;

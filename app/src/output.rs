@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
+use crate::local;
 use peercoach_core::metrics::{Figure, Metrics};
-use peercoach_core::time::{DAY_MS, format_date, format_datetime, format_span};
+use peercoach_core::time::{DAY_MS, format_date, format_span};
 use peercoach_core::views::SessionRow;
 use peercoach_core::views::{BoardRow, HistoryItem, Inbox, OfferRow};
 use peercoach_node::api::{MemberRow, RotaReply, StatusReply, TeamEntry};
@@ -20,7 +21,7 @@ pub fn board(rows: &[BoardRow], at_ms: i64, now_ms: i64) -> String {
         let _ = writeln!(
             out,
             "The board as it stood on {} (read-only):",
-            format_datetime(at_ms)
+            local::datetime(at_ms)
         );
     }
     if rows.is_empty() {
@@ -158,7 +159,7 @@ pub fn inbox(inbox: &Inbox) -> String {
             let _ = writeln!(
                 out,
                 "  {} — {}: {}",
-                format_date(t.at_ms),
+                local::date(t.at_ms),
                 t.from_name,
                 t.text
             );
@@ -301,7 +302,7 @@ pub fn history(items: &[HistoryItem]) -> String {
         let _ = writeln!(
             out,
             "{}  {flag}{} {}",
-            format_datetime(h.at_ms),
+            local::datetime(h.at_ms),
             h.who_name,
             h.text
         );
@@ -328,7 +329,7 @@ pub fn members(rows: &[MemberRow]) -> String {
             m.name,
             if m.me { " (you)" } else { "" },
             m.snoozed_until_ms
-                .map(|t| format!(" — snoozed until {}", format_date(t)))
+                .map(|t| format!(" — snoozed until {}", local::date(t)))
                 .unwrap_or_default()
         );
         if !skills.is_empty() {
@@ -359,7 +360,7 @@ pub fn sessions(rows: &[SessionRow]) -> String {
             out,
             "{}  {}  {} coached {}: {} ({} min){}",
             short(s.id.as_str()),
-            format_date(s.at_ms),
+            local::date(s.at_ms),
             s.coach_name,
             s.coachee_name,
             s.topic,
@@ -477,7 +478,7 @@ pub fn status(s: &StatusReply) -> String {
             if p.connected { "online " } else { "offline" },
             path,
             p.last_synced_ms
-                .map(format_datetime)
+                .map(local::datetime)
                 .unwrap_or_else(|| "never".into()),
             if p.has_all_my_changes {
                 "has all my changes"
@@ -511,10 +512,10 @@ pub fn devices(devices: &[peercoach_node::api::DeviceRow]) -> String {
             out,
             "{}  {label:<20} linked {}{}{}",
             &d.actor.as_str()[..8.min(d.actor.as_str().len())],
-            format_datetime(d.added_ms),
+            local::datetime(d.added_ms),
             if d.this_device { "  (this device)" } else { "" },
             d.removed_ms
-                .map(|t| format!("  removed {}", format_datetime(t)))
+                .map(|t| format!("  removed {}", local::datetime(t)))
                 .unwrap_or_default()
         );
     }
@@ -624,7 +625,7 @@ pub fn notes(
             out,
             "{}  {}{about}\n    {}",
             n.id.short(),
-            format_date(n.created_ms),
+            local::date(n.created_ms),
             n.text.replace('\n', "\n    ")
         );
     }
@@ -688,9 +689,31 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A message as a sentence: its first letter a capital. Errors from the libraries below
+/// start in lower case, as Rust's errors do, to read well inside other messages; shown
+/// on their own, they start as a sentence does.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_shown_alone_starts_with_a_capital() {
+        assert_eq!(
+            sentence("ticket is not valid: bad checksum"),
+            "Ticket is not valid: bad checksum"
+        );
+        assert_eq!(sentence("Already"), "Already");
+        assert_eq!(sentence("ö-umlaut first"), "Ö-umlaut first");
+        assert_eq!(sentence(""), "");
+    }
 
     #[test]
     fn counts_take_the_right_plural() {

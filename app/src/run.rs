@@ -217,14 +217,14 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             } else {
                 println!("{ticket}");
                 eprintln!(
-                    "one-time invite{}, valid until {} UTC; keep this device's peercoach running \
+                    "one-time invite{}, valid until {}; keep this device's peercoach running \
                      until they have joined",
                     if device {
                         " to link another of your devices"
                     } else {
                         ""
                     },
-                    peercoach_core::time::format_datetime(*expires_ms)
+                    crate::local::datetime(*expires_ms)
                 );
             }
         }

@@ -5,7 +5,7 @@ use peercoach_core::{NewOffer, NewRequest};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{By, NodeT as _, Queryable as _};
 use peercoach_app::gui::PeercoachApp;
 use peercoach_app::gui::state::{Prefs, Screen};
 use peercoach_node::api::{Reply, Request};
@@ -349,9 +349,9 @@ fn offer_yes_flow_keeps_advice_hidden_until_yes_then_logs_a_session_and_syncs() 
     b.stop(&rt);
 }
 
-#[test]
-fn the_dashboard_shows_metrics_for_a_demo_history() {
-    let rt = runtime();
+/// A device whose data dir holds a generated team of 12 with 26 weeks of history, this
+/// device its first member; its window open on it.
+fn demo(rt: &tokio::runtime::Runtime) -> (Device, Harness<'static, PeercoachApp>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().to_owned();
     {
@@ -367,13 +367,20 @@ fn the_dashboard_shows_metrics_for_a_demo_history() {
             .add_team(history.doc.automerge().clone())
             .expect("add team");
     }
-    let d = start(&rt, dir);
+    let d = start(rt, dir);
     let mut h = d.harness();
     settle(&mut h, "the demo team", |app| {
         app.snap
             .as_ref()
             .is_some_and(|s| s.team.members.len() == 12)
     });
+    (d, h)
+}
+
+#[test]
+fn the_dashboard_shows_metrics_for_a_demo_history() {
+    let rt = runtime();
+    let (d, mut h) = demo(&rt);
     h.state_mut().prefs.screen = Screen::Dashboard;
     settle(&mut h, "metrics", |app| app.derived.metrics.is_some());
     let (_, m, weekly) = h.state().derived.metrics.clone().expect("metrics");
@@ -582,8 +589,9 @@ fn a_failed_join_says_why_at_the_form_and_a_slow_one_can_be_cancelled() {
     type_into(&mut h, "Invite ticket", "peercoachnotaticket");
     type_into(&mut h, "Your name ", "Cleo");
     assert!(
-        h.query_by_label_contains("not a valid peercoach invite ticket")
-            .is_some()
+        h.query_by_label_contains("Not a valid peercoach invite ticket")
+            .is_some(),
+        "said as a sentence, with a capital"
     );
 
     // A ticket Bo already used: what it says before joining, then why it failed.
@@ -1435,6 +1443,375 @@ fn a_team_of_one_is_shown_how_to_invite_the_others_and_the_step_opens_the_invite
         app.screens.sync.invite.is_some()
     });
     assert_eq!(h.state().prefs.screen, Screen::Sync);
+    drop(h);
+    d.stop(&rt);
+}
+
+/// What is wrong with the last frame's layout: two widgets drawn over each other, or a
+/// widget cut off at an edge with no scroll bar to bring it into view. Rectangles and
+/// clips come from egui's record of the frame; names and roles from its accessibility tree.
+fn layout_faults(h: &Harness<'_, PeercoachApp>) -> Vec<String> {
+    use egui::accesskit::Role;
+    let named: std::collections::HashMap<egui::accesskit::NodeId, (Role, String)> = h
+        .query_all(By::new().predicate(|_| true))
+        .map(|n| {
+            let n = n.accesskit_node();
+            let name = n.label().or_else(|| n.value()).unwrap_or_default();
+            (n.locate().0, (n.role(), name.chars().take(40).collect()))
+        })
+        .collect();
+    h.ctx.viewport(|v| {
+        let mut faults = Vec::new();
+        for (_, list) in v.prev_pass.widgets.layers() {
+            let shown: Vec<_> = list
+                .iter()
+                .filter(|w| w.visible && w.rect.is_positive())
+                .filter_map(|w| named.get(&w.id.accesskit_id()).map(|n| (w, n)))
+                .collect();
+            let bars: Vec<egui::Rect> = shown
+                .iter()
+                .filter(|(_, (role, _))| *role == Role::ScrollBar)
+                .map(|(w, _)| w.rect)
+                .collect();
+            let widgets: Vec<_> = shown
+                .iter()
+                .filter(|(_, (role, _))| {
+                    // What a person sees or uses; the containers around them follow.
+                    !matches!(
+                        role,
+                        Role::ScrollBar | Role::Window | Role::GenericContainer | Role::Pane
+                    )
+                })
+                .collect();
+            for (i, (a, (role_a, name_a))) in widgets.iter().enumerate() {
+                // Cut off: part of it is outside its clip, and no scroll bar reaches it.
+                let (r, seen) = (a.rect, a.interact_rect);
+                let cut_x = !seen.is_positive()
+                    || r.min.x < seen.min.x - 1.0
+                    || r.max.x > seen.max.x + 1.0;
+                let cut_y = !seen.is_positive()
+                    || r.min.y < seen.min.y - 1.0
+                    || r.max.y > seen.max.y + 1.0;
+                let vertical = bars
+                    .iter()
+                    .any(|b| b.height() > b.width() && b.center().x > r.min.x);
+                let horizontal = bars
+                    .iter()
+                    .any(|b| b.width() > b.height() && b.center().y > r.min.y);
+                let sideways = r.min.x < seen.min.x - 1.0 || r.max.x > seen.max.x + 1.0;
+                if (sideways && !horizontal) || (cut_y && !cut_x && !vertical) {
+                    faults.push(format!(
+                        "{role_a:?} {name_a:?} at {r:?} is cut off (seen: {seen:?})"
+                    ));
+                }
+                if !seen.is_positive() {
+                    continue;
+                }
+                // Drawn over another (a container holding a widget is not).
+                for (b, (role_b, name_b)) in &widgets[i + 1..] {
+                    if !b.interact_rect.is_positive() {
+                        continue;
+                    }
+                    let (sa, sb) = (seen.shrink(1.0), b.interact_rect.shrink(1.0));
+                    if sa.intersects(sb) && !sa.contains_rect(sb) && !sb.contains_rect(sa) {
+                        faults.push(format!(
+                            "{role_a:?} {name_a:?} at {sa:?} is drawn over {role_b:?} {name_b:?} at {sb:?}"
+                        ));
+                    }
+                }
+            }
+        }
+        faults
+    })
+}
+
+/// Draws a few frames, so that sizes measured in one frame are laid out in the next.
+fn frames(h: &mut Harness<'_, PeercoachApp>) {
+    for _ in 0..4 {
+        h.step();
+    }
+}
+
+/// The window sizes people use, in points, at both scales: the app's minimum and a full
+/// HD screen at 1×, and the same at 2× (a 4K screen).
+const SIZES: [((f32, f32), f32); 4] = [
+    ((900.0, 600.0), 1.0),
+    ((1920.0, 1080.0), 1.0),
+    ((900.0, 600.0), 2.0),
+    ((1920.0, 1080.0), 2.0),
+];
+
+#[test]
+fn every_screen_fits_the_window_at_the_smallest_and_largest_sizes_and_both_scales() {
+    let rt = runtime();
+    let (d, mut h) = demo(&rt);
+    let request = h.state().derived.board.first().map(|r| r.id.clone());
+    let session = h.state().derived.sessions.first().map(|s| s.id.clone());
+    assert!(request.is_some() && session.is_some(), "the demo has both");
+    let mut faults = Vec::new();
+    let mut views = 0;
+    for ((w, ht), scale) in SIZES {
+        h.set_size(egui::vec2(w, ht));
+        h.set_pixels_per_point(scale);
+        let mut check = |h: &mut Harness<'static, PeercoachApp>, what: &str| {
+            frames(h);
+            views += 1;
+            faults.extend(
+                layout_faults(h)
+                    .into_iter()
+                    .map(|f| format!("{what} at {w}×{ht}, {scale}×: {f}")),
+            );
+        };
+        for screen in Screen::ALL {
+            h.state_mut().prefs.screen = screen;
+            h.state_mut().screens.board.selected = None;
+            h.state_mut().screens.sessions.selected = None;
+            check(&mut h, screen.label());
+        }
+        h.state_mut().prefs.screen = Screen::Board;
+        h.state_mut().screens.board.selected = request.clone();
+        check(&mut h, "the board with a request open");
+        h.state_mut().prefs.screen = Screen::Sessions;
+        h.state_mut().screens.sessions.selected = session.clone();
+        check(&mut h, "sessions with one open");
+        h.state_mut().prefs.screen = Screen::Board;
+        h.state_mut()
+            .screens
+            .dialogs
+            .open(peercoach_app::gui::app::Action::Ask);
+        check(&mut h, "the ask dialog");
+        h.state_mut().screens.dialogs.close_all();
+        h.state_mut().shortcut_sheet = true;
+        check(&mut h, "the shortcut sheet");
+        h.state_mut().shortcut_sheet = false;
+    }
+    assert_eq!(views, SIZES.len() * (Screen::ALL.len() + 4));
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+    drop(h);
+    d.stop(&rt);
+
+    // The welcome screen, before there is a team.
+    let fresh = Device::fresh(&rt);
+    let mut h = fresh.harness();
+    settle(&mut h, "first run", |_| true);
+    for ((w, ht), scale) in SIZES {
+        h.set_size(egui::vec2(w, ht));
+        h.set_pixels_per_point(scale);
+        frames(&mut h);
+        let faults = layout_faults(&h);
+        assert!(
+            faults.is_empty(),
+            "welcome at {w}×{ht}, {scale}×: {faults:#?}"
+        );
+    }
+    drop(h);
+    fresh.stop(&rt);
+}
+
+/// The widget that has the keyboard: its role and name.
+fn focused(h: &Harness<'_, PeercoachApp>) -> Option<(egui::accesskit::Role, String)> {
+    h.query_all(By::new().predicate(|n| n.is_focused()))
+        .map(|n| {
+            let n = n.accesskit_node();
+            (
+                n.role(),
+                n.label().or_else(|| n.value()).unwrap_or_default(),
+            )
+        })
+        .next()
+}
+
+/// Presses a key, with modifiers, and draws the frames that follow.
+fn press(h: &mut Harness<'_, PeercoachApp>, modifiers: egui::Modifiers, key: egui::Key) {
+    h.key_press_modifiers(modifiers, key);
+    h.step();
+    h.step();
+}
+
+/// Presses Tab until the widget named `name` has the keyboard.
+fn tab_to(h: &mut Harness<'_, PeercoachApp>, name: &str) {
+    for _ in 0..120 {
+        if focused(h).is_some_and(|(_, n)| n == name) {
+            return;
+        }
+        press(h, egui::Modifiers::NONE, egui::Key::Tab);
+    }
+    panic!("Tab never reached {name:?} (at {:?})", focused(h));
+}
+
+/// Types text where the keyboard is.
+fn type_keys(h: &mut Harness<'_, PeercoachApp>, text: &str) {
+    h.event(egui::Event::Text(text.to_owned()));
+    h.step();
+}
+
+#[test]
+fn the_main_flow_works_from_the_keyboard_alone() {
+    use egui::{Key, Modifiers};
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    // Ana asks: Ctrl+N, and the title has the keyboard at once; Enter sends.
+    press(&mut ha, Modifiers::COMMAND, Key::N);
+    assert_eq!(
+        focused(&ha).map(|(_, n)| n),
+        Some("Title".to_owned()),
+        "the form's first field has the keyboard"
+    );
+    type_keys(&mut ha, "Deploy keeps timing out");
+    // Tab stays in the dialog: nothing behind it takes the keyboard.
+    let mut seen = Vec::new();
+    for _ in 0..16 {
+        press(&mut ha, Modifiers::NONE, Key::Tab);
+        let (_, name) = focused(&ha).expect("something has the keyboard");
+        assert!(
+            !Screen::ALL.iter().any(|s| name.starts_with(s.label())) && name != "Ask for help",
+            "Tab left the dialog for {name:?} after {seen:?}"
+        );
+        seen.push(name);
+    }
+    assert!(seen.contains(&"Ask for help now".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"Cancel".to_owned()), "{seen:?}");
+    tab_to(&mut ha, "Title");
+    press(&mut ha, Modifiers::NONE, Key::Enter);
+    settle(&mut ha, "the request", |app| {
+        app.derived
+            .board
+            .iter()
+            .any(|r| r.title == "Deploy keeps timing out")
+    });
+    assert!(
+        !ha.state().screens.dialogs.ask.open,
+        "Enter sent and closed it"
+    );
+
+    // Ben: to the board, Tab to the request (the list comes before anything else of
+    // the board's), Enter opens it; the offer form's first field has the keyboard.
+    settle(&mut hb, "the request reaching Ben", |app| {
+        app.derived
+            .board
+            .iter()
+            .any(|r| r.title == "Deploy keeps timing out")
+    });
+    press(&mut hb, Modifiers::COMMAND, Key::Num1);
+    tab_to(&mut hb, "Deploy keeps timing out");
+    press(&mut hb, Modifiers::NONE, Key::Enter);
+    assert!(
+        hb.state().screens.board.selected.is_some(),
+        "Enter opened it"
+    );
+    tab_to(&mut hb, "Offer help…");
+    press(&mut hb, Modifiers::NONE, Key::Enter);
+    assert!(hb.state().screens.dialogs.offer.open);
+    assert_eq!(
+        focused(&hb).map(|(_, n)| n),
+        Some("Advice (optional, shown only after a yes)".to_owned())
+    );
+    type_keys(&mut hb, "Raise the rollout timeout first");
+    press(&mut hb, Modifiers::COMMAND, Key::Enter);
+    settle(&mut hb, "the offer", |app| {
+        app.snap.as_ref().is_some_and(|s| !s.team.offers.is_empty())
+    });
+    // Esc closes the request's detail.
+    press(&mut hb, Modifiers::NONE, Key::Escape);
+    assert!(hb.state().screens.board.selected.is_none(), "Esc closed it");
+
+    // Ana: Inbox (Ctrl+2), Tab to "Yes, please", Enter.
+    settle(&mut ha, "the offer reaching Ana", |app| {
+        !app.derived.inbox.offers_to_answer.is_empty()
+    });
+    press(&mut ha, Modifiers::COMMAND, Key::Num2);
+    assert_eq!(ha.state().prefs.screen, Screen::Inbox);
+    tab_to(&mut ha, "Yes, please");
+    press(&mut ha, Modifiers::NONE, Key::Enter);
+    settle(&mut ha, "the yes", |app| {
+        app.derived.inbox.offers_to_answer.is_empty()
+    });
+
+    // Ben logs the session: Inbox, Tab to "Log the session", Enter; the topic is filled
+    // in and has the keyboard; Enter saves.
+    settle(&mut hb, "the yes reaching Ben", |app| {
+        !app.derived.inbox.accepted_offers.is_empty()
+    });
+    press(&mut hb, Modifiers::COMMAND, Key::Num2);
+    tab_to(&mut hb, "Log the session");
+    press(&mut hb, Modifiers::NONE, Key::Enter);
+    assert!(hb.state().screens.dialogs.session.open);
+    assert_eq!(focused(&hb).map(|(_, n)| n), Some("Topic".to_owned()));
+    press(&mut hb, Modifiers::NONE, Key::Enter);
+    settle(&mut hb, "the session", |app| {
+        !app.derived.sessions.is_empty()
+    });
+    assert!(!hb.state().screens.dialogs.session.open);
+
+    // Ana thanks Ben from the session: Sessions (Ctrl+3), Tab to it, Enter, Tab to the
+    // thanks field, type, Enter.
+    settle(&mut ha, "the session reaching Ana", |app| {
+        !app.derived.sessions.is_empty()
+    });
+    press(&mut ha, Modifiers::COMMAND, Key::Num3);
+    tab_to(&mut ha, "Ben coached Ana: Deploy keeps timing out");
+    press(&mut ha, Modifiers::NONE, Key::Enter);
+    tab_to(&mut ha, "Thanks note");
+    type_keys(&mut ha, "The timeout was it, thank you");
+    press(&mut ha, Modifiers::NONE, Key::Enter);
+    settle(&mut ha, "the thanks", |app| {
+        app.snap.as_ref().is_some_and(|s| !s.team.thanks.is_empty())
+    });
+    settle(&mut hb, "the thanks reaching Ben", |app| {
+        !app.derived.inbox.thanks.is_empty()
+    });
+
+    // F1 shows the shortcuts, Esc hides them; the sidebar names each screen's.
+    press(&mut ha, Modifiers::NONE, Key::F1);
+    assert!(ha.query_by_label("Keyboard shortcuts").is_some());
+    assert!(ha.query_by_label("Go to Dashboard").is_some());
+    press(&mut ha, Modifiers::NONE, Key::Escape);
+    assert!(!ha.state().shortcut_sheet);
+    assert!(
+        ha.query_by_label_contains("Ctrl+6").is_some(),
+        "the sidebar's shortcut"
+    );
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}
+
+#[test]
+fn each_screen_keeps_its_own_scroll_position() {
+    let rt = runtime();
+    let (d, mut h) = demo(&rt);
+    h.set_size(egui::vec2(900.0, 600.0));
+    h.state_mut().prefs.screen = Screen::Team;
+    frames(&mut h);
+    let top = h.get_by_label("Members and skills").rect().min.y;
+    // Scroll Settings far down.
+    h.state_mut().prefs.screen = Screen::Settings;
+    frames(&mut h);
+    let before = h.get_by_label("Appearance").rect().min.y;
+    h.get_by_label("Appearance").hover();
+    for _ in 0..10 {
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -200.0),
+            modifiers: egui::Modifiers::NONE,
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+        });
+        h.step();
+    }
+    frames(&mut h);
+    let after = h.get_by_label("Appearance").rect().min.y;
+    assert!(
+        after < before - 100.0,
+        "Settings scrolled: {before} → {after}"
+    );
+    // Team opens where it was, at its top; Settings where it was left.
+    h.state_mut().prefs.screen = Screen::Team;
+    frames(&mut h);
+    assert_eq!(h.get_by_label("Members and skills").rect().min.y, top);
+    h.state_mut().prefs.screen = Screen::Settings;
+    frames(&mut h);
+    assert_eq!(h.get_by_label("Appearance").rect().min.y, after);
     drop(h);
     d.stop(&rt);
 }

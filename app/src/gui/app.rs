@@ -162,11 +162,14 @@ pub struct PeercoachApp {
     pub notice: Option<Notice>,
     /// The last error that concerns sync (the red light).
     pub sync_error: Option<String>,
-    first_frame: bool,
+    /// The theme the context was last given.
+    applied_theme: Option<super::state::ThemeChoice>,
     /// Set when the person chose Quit (not just closing the window): the app stops.
     pub quit: Arc<AtomicBool>,
     /// What the app's process asks of the window (show, quit); read every frame.
     pub wakes: Option<Wakes>,
+    /// The keyboard shortcut sheet is open.
+    pub shortcut_sheet: bool,
 }
 
 impl PeercoachApp {
@@ -191,9 +194,10 @@ impl PeercoachApp {
             screens,
             notice: None,
             sync_error: None,
-            first_frame: true,
+            applied_theme: None,
             quit: Arc::new(AtomicBool::new(false)),
             wakes: None,
+            shortcut_sheet: false,
         };
         app.send(call::Network { set: None }, Purpose::Network);
         app.send(call::Preferences { set: None }, Purpose::Preferences);
@@ -241,7 +245,7 @@ impl PeercoachApp {
 
     fn notify(&mut self, text: impl Into<String>, error: bool) {
         self.notice = Some(Notice {
-            text: text.into(),
+            text: crate::output::sentence(&text.into()),
             error,
             until: Instant::now() + Duration::from_secs(if error { 12 } else { 5 }),
         });
@@ -249,9 +253,9 @@ impl PeercoachApp {
 
     /// Takes in replies, events and the latest snapshot. Draws nothing.
     pub fn logic(&mut self, ctx: &egui::Context) {
-        if self.first_frame {
-            theme::apply(ctx, self.prefs.dark);
-            self.first_frame = false;
+        if self.applied_theme != Some(self.prefs.theme()) {
+            theme::apply(ctx, self.prefs.theme());
+            self.applied_theme = Some(self.prefs.theme());
         }
         loop {
             match self.events.try_recv() {
@@ -353,7 +357,7 @@ impl PeercoachApp {
                     Ok(())
                 }
                 Err(e) => {
-                    self.sync_error = Some(e.to_string());
+                    self.sync_error = Some(crate::output::sentence(&e.to_string()));
                     Ok(())
                 }
             },
@@ -372,7 +376,7 @@ impl PeercoachApp {
                         Ok(())
                     }
                     Err(e) => {
-                        self.sync_error = Some(e.to_string());
+                        self.sync_error = Some(crate::output::sentence(&e.to_string()));
                         Err(e)
                     }
                 }
@@ -392,7 +396,8 @@ impl PeercoachApp {
                     Ok(())
                 }
                 Err(e) => {
-                    self.screens.first_run.create_error = Some(e.to_string());
+                    self.screens.first_run.create_error =
+                        Some(crate::output::sentence(&e.to_string()));
                     Ok(())
                 }
             },
@@ -409,7 +414,7 @@ impl PeercoachApp {
                                 "You cancelled the join. The ticket may still work: try again."
                                     .to_owned()
                             }
-                            e => e.to_string(),
+                            e => crate::output::sentence(&e.to_string()),
                         });
                         Ok(())
                     }
@@ -558,16 +563,7 @@ impl PeercoachApp {
             screens.ui(screen, ui, &mut cx);
         });
         screens.dialogs.ui(ui.ctx(), &mut cx);
-        let theme_now = self.prefs.dark;
-        if ui.ctx().theme()
-            != if theme_now {
-                egui::Theme::Dark
-            } else {
-                egui::Theme::Light
-            }
-        {
-            theme::apply(ui.ctx(), theme_now);
-        }
+        self.shortcut_sheet_ui(ui.ctx());
         self.flush(ui.ctx());
     }
 
@@ -618,8 +614,67 @@ impl PeercoachApp {
         {
             self.quit(ctx);
         }
+        if ctx.input_mut(|i| {
+            i.consume_key(Modifiers::NONE, Key::F1)
+                || i.consume_shortcut(&KeyboardShortcut::new(
+                    Modifiers::COMMAND,
+                    Key::Questionmark,
+                ))
+                || i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Slash))
+        }) {
+            self.shortcut_sheet = !self.shortcut_sheet;
+        }
+        // Esc closes the topmost thing: the shortcut sheet, a dialog, then a record's
+        // detail beside (or in place of) its list.
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
-            self.screens.dialogs.close_all();
+            if self.shortcut_sheet {
+                self.shortcut_sheet = false;
+            } else if self.screens.dialogs.any_open() {
+                self.screens.dialogs.close_all();
+            } else {
+                match self.prefs.screen {
+                    Screen::Board => self.screens.board.selected = None,
+                    Screen::Sessions => self.screens.sessions.selected = None,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The keyboard shortcuts, in a window of their own (F1).
+    fn shortcut_sheet_ui(&mut self, ctx: &egui::Context) {
+        if !self.shortcut_sheet {
+            return;
+        }
+        let mut open = true;
+        egui::Window::new("Keyboard shortcuts")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                egui::Grid::new("shortcut-sheet")
+                    .num_columns(2)
+                    .spacing([24.0, 6.0])
+                    .show(ui, |ui| {
+                        for (keys, what) in SHORTCUTS {
+                            ui.label(RichText::new(keys).monospace().strong());
+                            ui.label(what);
+                            ui.end_row();
+                        }
+                        for (i, screen) in Screen::ALL.into_iter().enumerate() {
+                            ui.label(
+                                RichText::new(format!("Ctrl+{}", i + 1))
+                                    .monospace()
+                                    .strong(),
+                            );
+                            ui.label(format!("Go to {}", screen.label()));
+                            ui.end_row();
+                        }
+                    });
+            });
+        if !open {
+            self.shortcut_sheet = false;
         }
     }
 
@@ -692,18 +747,26 @@ impl PeercoachApp {
                     };
                     let text = format!("{}{}", screen.label(), badge.unwrap_or_default());
                     let selected = self.prefs.screen == screen;
-                    let r = ui
-                        .add_sized(
-                            [theme::NAV_WIDTH - 16.0, 28.0],
-                            egui::Button::selectable(selected, text),
-                        )
-                        .on_hover_text(format!("Ctrl+{}", i + 1));
+                    let r = ui.add_sized(
+                        [theme::NAV_WIDTH - 16.0, 28.0],
+                        egui::Button::selectable(selected, text)
+                            .shortcut_text(RichText::new(format!("Ctrl+{}", i + 1)).small()),
+                    );
                     if r.clicked() {
                         self.prefs.screen = screen;
                     }
                 }
                 ui.with_layout(egui::Layout::bottom_up(egui::Align::LEFT), |ui| {
                     ui.add_space(8.0);
+                    if ui
+                        .add(
+                            egui::Button::new(RichText::new("Keyboard shortcuts (F1)").small())
+                                .frame(false),
+                        )
+                        .clicked()
+                    {
+                        self.shortcut_sheet = true;
+                    }
                     ui.label(
                         RichText::new("Team-level figures only:\nno one is ranked here.")
                             .small()
@@ -760,6 +823,20 @@ impl eframe::App for PeercoachApp {
         eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
     }
 }
+
+/// The shortcuts that are not a screen's number, as the sheet lists them.
+pub const SHORTCUTS: [(&str, &str); 7] = [
+    ("Ctrl+N", "Ask for help"),
+    ("Enter", "Send the form (in a one-line field)"),
+    ("Ctrl+Enter", "Send the form from anywhere in it"),
+    ("Esc", "Close the dialog, or the open request or session"),
+    ("Tab / Shift+Tab", "Next / previous field or button"),
+    ("F1 or Ctrl+?", "Show or hide these shortcuts"),
+    (
+        "Ctrl+Q",
+        "Quit peercoach (closing the window keeps it running)",
+    ),
+];
 
 /// What the window says when a newer peercoach wrote to the team: information, not a
 /// lock (the app keeps working, and keeps what it does not know).

@@ -104,8 +104,13 @@ pub struct Screens {
 }
 
 impl Screens {
-    /// Draws `screen`.
+    /// Draws `screen`. Its widgets' ids, and so its scroll positions, are its own: a
+    /// screen opens where it was left, not where the last one was scrolled to.
     pub fn ui(&mut self, screen: Screen, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        ui.push_id(screen, |ui| self.screen_ui(screen, ui, cx));
+    }
+
+    fn screen_ui(&mut self, screen: Screen, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         match screen {
             Screen::Board => self.board.ui(ui, cx),
             Screen::Inbox => self.inbox.ui(ui, cx),

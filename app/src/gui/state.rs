@@ -17,8 +17,12 @@ pub use super::screens::Screen;
 pub struct Prefs {
     /// The open screen.
     pub screen: Screen,
-    /// Dark theme.
+    /// Dark theme, as apps before the theme choice saved it (read when `theme` is not set).
     pub dark: bool,
+    /// Dark, light, or the system's: unset in preferences saved before the choice had a
+    /// third answer, which keep their `dark`.
+    #[serde(default)]
+    pub theme: Option<ThemeChoice>,
     /// The open team.
     pub team: Option<String>,
     /// Dashboard window in days.
@@ -32,9 +36,43 @@ impl Default for Prefs {
         Self {
             screen: Screen::Board,
             dark: true,
+            theme: Some(ThemeChoice::System),
             team: None,
             window_days: 28,
             session_filter: String::new(),
+        }
+    }
+}
+
+impl Prefs {
+    /// The theme chosen.
+    pub fn theme(&self) -> ThemeChoice {
+        self.theme.unwrap_or(if self.dark {
+            ThemeChoice::Dark
+        } else {
+            ThemeChoice::Light
+        })
+    }
+}
+
+/// The theme a person chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    /// Whatever the system is set to, following it when it changes.
+    System,
+    /// Light text on dark.
+    Dark,
+    /// Dark text on light.
+    Light,
+}
+
+impl ThemeChoice {
+    /// Its name in Settings.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::System => "Follow the system",
+            Self::Dark => "Dark",
+            Self::Light => "Light",
         }
     }
 }

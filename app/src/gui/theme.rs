@@ -4,12 +4,81 @@ use egui::{Color32, CornerRadius, Frame, Margin, RichText, Stroke, Ui, Vec2};
 
 use peercoach_core::{SkillLevel, Stage, Urgency};
 
+use super::state::ThemeChoice;
+
 /// Space between sections.
 pub const GAP: f32 = 12.0;
 /// Height of one row in long virtualized lists.
 pub const ROW_HEIGHT: f32 = 58.0;
 /// Width of the navigation panel.
 pub const NAV_WIDTH: f32 = 190.0;
+
+/// Narrower than this (in points), a screen puts its two columns one above the other,
+/// and a list's detail takes the list's place.
+pub const TWO_COLUMNS_FROM: f32 = 820.0;
+/// The narrowest a dashboard tile or a chart is drawn.
+pub const TILE_WIDTH: f32 = 200.0;
+
+/// Whether `ui` has room for two columns side by side.
+pub fn wide(ui: &Ui) -> bool {
+    ui.available_width() >= TWO_COLUMNS_FROM
+}
+
+/// Which of two columns is being drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// The left one, or the upper one when stacked.
+    First,
+    /// The right one, or the lower one.
+    Second,
+}
+
+/// Two columns side by side where there is room for them, else one above the other:
+/// `column` draws each, first then second.
+pub fn two_columns(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
+    if wide(ui) {
+        ui.columns(2, |cols| {
+            if let [first, second] = cols {
+                column(first, Column::First);
+                column(second, Column::Second);
+            }
+        });
+    } else {
+        ui.vertical(|ui| {
+            column(ui, Column::First);
+            ui.add_space(GAP);
+            column(ui, Column::Second);
+        });
+    }
+}
+
+/// A list with a record's detail to its right, each in its own scrolling column. The list
+/// is drawn first, so Tab reaches it before the detail, as a reader would.
+pub fn list_and_detail(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
+    let full = ui.available_rect_before_wrap();
+    let detail_width = (full.width() * 0.42).clamp(300.0, 480.0);
+    let split = full.max.x - detail_width;
+    let list = egui::Rect::from_min_max(full.min, egui::pos2(split - GAP, full.max.y));
+    let detail = egui::Rect::from_min_max(egui::pos2(split, full.min.y), full.max);
+    for (rect, which) in [(list, Column::First), (detail, Column::Second)] {
+        let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect));
+        child.set_clip_rect(rect.intersect(ui.clip_rect()));
+        column(&mut child, which);
+    }
+    ui.painter().vline(
+        split - GAP / 2.0,
+        full.y_range(),
+        ui.visuals().widgets.noninteractive.bg_stroke,
+    );
+    ui.allocate_rect(full, egui::Sense::hover());
+}
+
+/// How many tiles at least `min_width` wide fit side by side in `ui`, `gap` apart
+/// (at least one, at most `most`).
+pub fn fitting(ui: &Ui, min_width: f32, gap: f32, most: usize) -> usize {
+    let n = ((ui.available_width() + gap) / (min_width + gap)).floor();
+    (n.max(1.0) as usize).min(most.max(1))
+}
 
 /// Accent: actions and selection.
 pub const ACCENT: Color32 = Color32::from_rgb(76, 141, 246);
@@ -127,8 +196,51 @@ pub fn dot(ui: &mut Ui, color: Color32) -> egui::Response {
     response
 }
 
-/// A small rounded tag.
+/// A padlock, drawn (a font's lock glyph is a blob at text size): a body and a shackle,
+/// in the colour of what is private.
+pub fn lock_icon(ui: &mut Ui) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(Vec2::new(12.0, 15.0), egui::Sense::hover());
+    let painter = ui.painter();
+    let body = egui::Rect::from_min_max(
+        egui::pos2(rect.left(), rect.top() + 6.5),
+        rect.right_bottom(),
+    );
+    painter.rect_filled(body, CornerRadius::same(2), PRIVATE);
+    // The shackle: a half circle on two short legs, open at the bottom into the body.
+    let (center, radius) = (egui::pos2(rect.center().x, rect.top() + 4.5), 3.5);
+    let mut points = vec![egui::pos2(center.x - radius, body.top())];
+    points.extend((0..=12).map(|i| {
+        let angle = std::f32::consts::PI * (1.0 + i as f32 / 12.0);
+        center + radius * egui::vec2(angle.cos(), angle.sin())
+    }));
+    points.push(egui::pos2(center.x + radius, body.top()));
+    painter.add(egui::Shape::line(points, Stroke::new(1.8, PRIVATE)));
+    // The keyhole, in the panel's colour.
+    painter.circle_filled(
+        egui::pos2(body.center().x, body.center().y - 0.5),
+        1.4,
+        ui.visuals().panel_fill,
+    );
+    response
+}
+
+/// How wide a chip with `text` is drawn, with its margins and the space before it.
+fn chip_width(ui: &Ui, text: &str) -> f32 {
+    let font = egui::TextStyle::Small.resolve(ui.style());
+    let width = ui
+        .painter()
+        .layout_no_wrap(text.to_owned(), font, Color32::WHITE)
+        .size()
+        .x;
+    width + 14.0 + ui.spacing().item_spacing.x
+}
+
+/// A small rounded tag. In a row that wraps, a chip without room moves to the next line
+/// whole (a frame's size is known only once drawn, so the row cannot move it itself).
 pub fn chip(ui: &mut Ui, text: &str, color: Color32) {
+    if ui.layout().main_wrap && chip_width(ui, text) > ui.available_size_before_wrap().x {
+        ui.end_row();
+    }
     Frame::new()
         .fill(color.gamma_multiply(0.18))
         .stroke(Stroke::new(1.0, color.gamma_multiply(0.6)))
@@ -145,6 +257,16 @@ pub fn chip(ui: &mut Ui, text: &str, color: Color32) {
                 .wrap_mode(egui::TextWrapMode::Extend),
             );
         });
+}
+
+/// A chip, if it fits in what is left of a row that does not wrap; whether it was drawn.
+/// A list row drops the chips it has no room for (its detail shows them all).
+pub fn chip_if_room(ui: &mut Ui, text: &str, color: Color32) -> bool {
+    if chip_width(ui, text) > ui.available_width() {
+        return false;
+    }
+    chip(ui, text, color);
+    true
 }
 
 /// The colour of an urgency.
@@ -199,6 +321,17 @@ pub fn private_card(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
         });
 }
 
+/// Whether a form was sent with Enter in one of its one-line fields this frame.
+pub fn enter_submits(ui: &Ui, one_line: &[&egui::Response]) -> bool {
+    ui.input(|i| i.key_pressed(egui::Key::Enter)) && one_line.iter().any(|r| r.lost_focus())
+}
+
+/// Whether a dialog was sent with Ctrl+Enter, from anywhere in it (a text area keeps a
+/// plain Enter for a new line).
+pub fn ctrl_enter(ui: &Ui) -> bool {
+    ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter))
+}
+
 /// A screen title with an optional subtitle.
 pub fn title(ui: &mut Ui, title: &str, subtitle: &str) {
     ui.heading(title);
@@ -235,13 +368,16 @@ pub fn secret_field(ui: &mut Ui, label: &str, value: &mut String, shown: &mut bo
     });
 }
 
-/// A note of thanks and its "Send thanks" button: the text once the button is clicked
-/// (the caller sends it and forgets the draft).
+/// A note of thanks and its "Send thanks" button: the text once the button is clicked,
+/// or Enter pressed in the field (the caller sends it and forgets the draft).
 pub fn thanks_form(ui: &mut Ui, label: &str, draft: &mut String, hint: &str) -> Option<String> {
-    text_field(ui, label, draft, hint);
+    let field = text_field(ui, label, draft, hint);
     let text = draft.trim().to_owned();
-    ui.add_enabled(!text.is_empty(), egui::Button::new("Send thanks"))
+    let ready = !text.is_empty();
+    let entered = ready && enter_submits(ui, &[&field]);
+    (ui.add_enabled(ready, egui::Button::new("Send thanks"))
         .clicked()
+        || entered)
         .then_some(text)
 }
 
@@ -291,13 +427,21 @@ pub fn visuals(dark: bool) -> egui::Visuals {
 }
 
 /// Light or dark visuals with our accent, and text no smaller than [`MIN_TEXT`].
-pub fn apply(ctx: &egui::Context, dark: bool) {
-    ctx.set_theme(if dark {
-        egui::Theme::Dark
-    } else {
-        egui::Theme::Light
+pub fn apply(ctx: &egui::Context, choice: ThemeChoice) {
+    ctx.set_theme(match choice {
+        ThemeChoice::System => egui::ThemePreference::System,
+        ThemeChoice::Dark => egui::ThemePreference::Dark,
+        ThemeChoice::Light => egui::ThemePreference::Light,
     });
-    ctx.global_style_mut(|style| {
+    // Both themes are ours: following the system switches between them.
+    for theme in [egui::Theme::Dark, egui::Theme::Light] {
+        ctx.style_mut_of(theme, |style| styled(style, theme == egui::Theme::Dark));
+    }
+}
+
+/// Our look on one of egui's styles.
+fn styled(style: &mut egui::Style, dark: bool) {
+    {
         style.visuals = visuals(dark);
         style.spacing.item_spacing = egui::vec2(8.0, 6.0);
         style.spacing.button_padding = egui::vec2(10.0, 4.0);
@@ -322,7 +466,7 @@ pub fn apply(ctx: &egui::Context, dark: bool) {
             ),
         ]
         .into();
-    });
+    }
 }
 
 /// WCAG's contrast ratio of two opaque colours (1 to 21).
@@ -420,18 +564,31 @@ mod tests {
     }
 
     #[test]
-    fn no_text_style_is_smaller_than_the_minimum_in_either_theme() {
-        for dark in [false, true] {
+    fn whatever_is_chosen_both_themes_are_ours_and_no_text_is_under_the_minimum() {
+        for (choice, preference) in [
+            (ThemeChoice::System, egui::ThemePreference::System),
+            (ThemeChoice::Dark, egui::ThemePreference::Dark),
+            (ThemeChoice::Light, egui::ThemePreference::Light),
+        ] {
             let ctx = egui::Context::default();
-            apply(&ctx, dark);
-            let style = ctx.global_style();
-            assert!(!style.text_styles.is_empty());
-            for (text_style, font) in &style.text_styles {
+            apply(&ctx, choice);
+            // Following the system hands the choice to egui, which switches between
+            // our two styles as the system does.
+            assert_eq!(ctx.options(|o| o.theme_preference), preference);
+            for theme in [egui::Theme::Dark, egui::Theme::Light] {
+                let style = ctx.style_of(theme);
                 assert!(
-                    font.size >= MIN_TEXT,
-                    "{text_style:?} is {} px, under {MIN_TEXT}",
-                    font.size
+                    style.visuals == visuals(theme == egui::Theme::Dark),
+                    "{theme:?}"
                 );
+                assert!(!style.text_styles.is_empty());
+                for (text_style, font) in &style.text_styles {
+                    assert!(
+                        font.size >= MIN_TEXT,
+                        "{text_style:?} is {} px, under {MIN_TEXT}",
+                        font.size
+                    );
+                }
             }
         }
     }

@@ -1,13 +1,14 @@
 //! The help board: longest-waiting and not-yet-helped people first.
 
+use crate::local;
 use egui::RichText;
 use peercoach_core::Command;
-use peercoach_core::time::{format_datetime, format_span};
+use peercoach_core::time::format_span;
 use peercoach_core::views::RequestStatus;
 
 use crate::gui::app::Action;
 use crate::gui::app::Cx;
-use crate::gui::theme;
+use crate::gui::theme::{self, Column};
 use peercoach_core::RequestId;
 
 /// The help board: the selected request, the comment being written, private note drafts.
@@ -58,12 +59,31 @@ impl Board {
             return;
         }
         if self.selected.is_some() {
-            egui::Panel::right("request-detail")
-                .resizable(true)
-                .default_size(380.0)
-                .min_size(300.0)
-                .show(ui, |ui| self.detail_ui(ui, cx));
+            // Too narrow for both: the detail takes the list's place until it is closed.
+            if !theme::wide(ui) {
+                if ui
+                    .button("Back to the list")
+                    .on_hover_text("Close this request (Esc)")
+                    .clicked()
+                {
+                    self.selected = None;
+                }
+                ui.add_space(6.0);
+                self.detail_ui(ui, cx);
+                return;
+            }
+            theme::list_and_detail(ui, |ui, column| match column {
+                Column::First => self.list_ui(ui, cx),
+                Column::Second => self.detail_ui(ui, cx),
+            });
+            return;
         }
+        self.list_ui(ui, cx);
+    }
+
+    /// The requests, one row each (only the rows in sight are drawn).
+    fn list_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        let rows = cx.derived.board.len();
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show_rows(ui, theme::ROW_HEIGHT, rows, |ui, range| {
@@ -87,10 +107,13 @@ impl Board {
                                 )
                                 .on_hover_text(row.status.label());
                                 ui.vertical(|ui| {
-                                    let title = ui.add(egui::Button::selectable(
-                                        selected,
-                                        RichText::new(&row.title).strong(),
-                                    ));
+                                    let title = ui.add(
+                                        egui::Button::selectable(
+                                            selected,
+                                            RichText::new(&row.title).strong(),
+                                        )
+                                        .truncate(),
+                                    );
                                     if title.clicked() {
                                         self.selected =
                                             if selected { None } else { Some(row.id.clone()) };
@@ -109,17 +132,35 @@ impl Board {
                                         } else if row.status == RequestStatus::BeingHelped {
                                             meta.push_str(" · being helped");
                                         }
-                                        ui.label(RichText::new(meta).color(theme::muted(ui)));
+                                        // The row never grows wider than the list: a
+                                        // long line is cut short, chips without room left
+                                        // out (the detail has everything).
+                                        let most = ui.available_width() * 0.6;
+                                        ui.scope(|ui| {
+                                            ui.set_max_width(most);
+                                            ui.add(
+                                                egui::Label::new(
+                                                    RichText::new(meta).color(theme::muted(ui)),
+                                                )
+                                                .truncate(),
+                                            );
+                                        });
                                         if row.first_time {
-                                            theme::chip(ui, "first time asking", theme::WARN);
+                                            theme::chip_if_room(
+                                                ui,
+                                                "first time asking",
+                                                theme::WARN,
+                                            );
                                         }
-                                        theme::chip(
+                                        theme::chip_if_room(
                                             ui,
                                             row.urgency.as_str(),
                                             theme::urgency_color(row.urgency),
                                         );
                                         for s in row.skills.iter().take(3) {
-                                            theme::chip(ui, s, theme::ACCENT);
+                                            if !theme::chip_if_room(ui, s, theme::ACCENT) {
+                                                break;
+                                            }
                                         }
                                     });
                                 });
@@ -148,7 +189,7 @@ impl Board {
                     RichText::new(format!(
                         "asked by {} on {}",
                         cx.name(&r.author),
-                        format_datetime(r.created_ms)
+                        local::datetime(r.created_ms)
                     ))
                     .color(theme::muted(ui)),
                 );
@@ -294,7 +335,7 @@ impl Board {
                         RichText::new(format!(
                             "{} · {}",
                             cx.name(&c.author),
-                            format_datetime(c.at_ms)
+                            local::datetime(c.at_ms)
                         ))
                         .small()
                         .color(theme::muted(ui)),

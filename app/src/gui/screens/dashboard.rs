@@ -9,7 +9,7 @@ use peercoach_core::metrics::{Figure, Metrics};
 use peercoach_core::time::{DAY_MS, HOUR_MS, format_date, format_span};
 
 use crate::gui::app::Cx;
-use crate::gui::theme;
+use crate::gui::theme::{self, Column};
 use crate::output::plural;
 
 /// The dashboard: team-level figures only (its window is a preference).
@@ -264,52 +264,60 @@ fn young_team_ui(ui: &mut egui::Ui, members: usize, k: usize, history_days: i64)
     });
 }
 
+/// One weekly chart: its title, its series' name, its plot id, its unit, and its value.
+type Chart = (
+    (&'static str, &'static str, &'static str, &'static str),
+    fn(&Metrics) -> Option<f64>,
+);
+
+/// The weekly charts, in reading order: two side by side where they fit.
+const CHARTS: [Chart; 4] = [
+    (
+        (
+            "Time to help (median, hours)",
+            "Median time to help",
+            "time-to-help",
+            " h",
+        ),
+        |m| m.time_to_help_median_ms.value.map(|v| v / HOUR_MS as f64),
+    ),
+    (
+        (
+            "Consent rate and reciprocity (%)",
+            "Consent rate",
+            "consent",
+            "%",
+        ),
+        |m| m.consent_rate.value.map(|v| v * 100.0),
+    ),
+    (
+        (
+            "Helped within a working day (%)",
+            "Within a working day",
+            "within-day",
+            "%",
+        ),
+        |m| m.answered_within_working_day.value.map(|v| v * 100.0),
+    ),
+    (
+        (
+            "Helper concentration (Gini, lower is more shared)",
+            "Helper concentration",
+            "gini",
+            "",
+        ),
+        |m| m.helper_concentration.value,
+    ),
+];
+
 fn charts_ui(ui: &mut egui::Ui, weekly: &[Metrics]) {
-    ui.columns(2, |cols| {
-        chart_ui(
-            &mut cols[0],
-            (
-                "Time to help (median, hours)",
-                "Median time to help",
-                "time-to-help",
-                " h",
-            ),
-            weekly,
-            |m| m.time_to_help_median_ms.value.map(|v| v / HOUR_MS as f64),
-        );
-        chart_ui(
-            &mut cols[1],
-            (
-                "Consent rate and reciprocity (%)",
-                "Consent rate",
-                "consent",
-                "%",
-            ),
-            weekly,
-            |m| m.consent_rate.value.map(|v| v * 100.0),
-        );
-        chart_ui(
-            &mut cols[0],
-            (
-                "Helped within a working day (%)",
-                "Within a working day",
-                "within-day",
-                "%",
-            ),
-            weekly,
-            |m| m.answered_within_working_day.value.map(|v| v * 100.0),
-        );
-        chart_ui(
-            &mut cols[1],
-            (
-                "Helper concentration (Gini, lower is more shared)",
-                "Helper concentration",
-                "gini",
-                "",
-            ),
-            weekly,
-            |m| m.helper_concentration.value,
-        );
+    theme::two_columns(ui, |ui, column| {
+        let first = column == Column::First;
+        for (i, (labels, value)) in CHARTS.iter().enumerate() {
+            if (i % 2 == 0) == first {
+                chart_ui(ui, *labels, weekly, value);
+            }
+        }
     });
 }
 
@@ -423,15 +431,17 @@ fn figures_ui(ui: &mut egui::Ui, m: &Metrics) {
         skills.3 += &named("Fewer than 2 coaches", &m.skills_short_of_coaches);
         duties.3 += &named("No trained backfill", &m.duties_without_backfill);
     }
+    // As many tiles to a row as fit, up to four (a tile is its width and margins wide).
+    let per_row = theme::fitting(ui, theme::TILE_WIDTH + 20.0, 10.0, 4);
     egui::Grid::new("figures")
-        .num_columns(4)
+        .num_columns(per_row)
         .spacing([10.0, 10.0])
         .show(ui, |ui| {
             for (i, (label, figure, fmt, why)) in cards.iter().enumerate() {
                 egui::Frame::group(ui.style())
                     .inner_margin(8)
                     .show(ui, |ui| {
-                        ui.set_min_size(egui::vec2(200.0, 52.0));
+                        ui.set_min_size(egui::vec2(theme::TILE_WIDTH, 52.0));
                         ui.vertical(|ui| {
                             ui.label(RichText::new(*label).small().color(theme::muted(ui)));
                             match (figure.value, figure.withheld) {
@@ -461,7 +471,7 @@ fn figures_ui(ui: &mut egui::Ui, m: &Metrics) {
                     })
                     .response
                     .on_hover_text(why.as_str());
-                if i % 4 == 3 {
+                if i % per_row == per_row - 1 {
                     ui.end_row();
                 }
             }

@@ -96,11 +96,25 @@ pub struct Dialogs {
     pub session: SessionForm,
     /// The member whose removal waits for a yes.
     pub remove: Option<MemberId>,
+    /// A dialog just opened: its first field takes the keyboard.
+    focus_first: bool,
+}
+
+/// Shows a dialog as modal: Tab, clicks and keys stay inside it until it closes.
+fn modal<R>(
+    ctx: &egui::Context,
+    window: egui::Window<'_>,
+    add: impl FnOnce(&mut egui::Ui) -> R,
+) -> Option<R> {
+    let shown = window.show(ctx, add)?;
+    ctx.memory_mut(|m| m.set_modal_layer(shown.response.layer_id));
+    shown.inner
 }
 
 impl Dialogs {
     /// Opens the dialog a screen asked for.
     pub fn open(&mut self, action: Action) {
+        self.focus_first = true;
         match action {
             Action::Ask => self.ask.open = true,
             Action::Offer(form) => self.offer = OfferForm { open: true, ..form },
@@ -108,6 +122,11 @@ impl Dialogs {
             Action::ConfirmRemove(member) => self.remove = Some(member),
             Action::ShowRequest(_) | Action::Notice(_) | Action::Error(_) | Action::Quit => {}
         }
+    }
+
+    /// Whether a dialog is open.
+    pub fn any_open(&self) -> bool {
+        self.ask.open || self.offer.open || self.session.open || self.remove.is_some()
     }
 
     /// Closes every dialog (Escape).
@@ -137,60 +156,64 @@ impl Dialogs {
     fn ask_ui(&mut self, ctx: &egui::Context, cx: &mut Cx<'_>) {
         let mut open = true;
         let mut submit = false;
-        egui::Window::new("I could use help")
+        let window = egui::Window::new("I could use help")
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
             .default_width(460.0)
-            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
-            .show(ctx, |ui| {
-                let me = cx.snap.me.clone();
-                theme::text_field(
-                    ui,
-                    "Title",
-                    &mut self.ask.title,
-                    "What do you need help with?",
-                );
-                theme::text_area(
-                    ui,
-                    "What I tried",
-                    &mut self.ask.tried,
-                    "So helpers don't repeat it",
-                );
-                theme::text_field(
-                    ui,
-                    "Skills",
-                    &mut self.ask.skills,
-                    "comma-separated, e.g. sql, testing",
-                );
-                ui.horizontal(|ui| {
-                    ui.label("Urgency");
-                    let current = self.ask.urgency.unwrap_or(Urgency::Normal);
-                    for u in Urgency::ALL {
-                        if ui.radio(current == u, u.as_str()).clicked() {
-                            self.ask.urgency = Some(u);
-                        }
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0]);
+        modal(ctx, window, |ui| {
+            let me = cx.snap.me.clone();
+            let title = theme::text_field(
+                ui,
+                "Title",
+                &mut self.ask.title,
+                "What do you need help with?",
+            );
+            if std::mem::take(&mut self.focus_first) {
+                title.request_focus();
+            }
+            theme::text_area(
+                ui,
+                "What I tried",
+                &mut self.ask.tried,
+                "So helpers don't repeat it",
+            );
+            let skills = theme::text_field(
+                ui,
+                "Skills",
+                &mut self.ask.skills,
+                "comma-separated, e.g. sql, testing",
+            );
+            ui.horizontal(|ui| {
+                ui.label("Urgency");
+                let current = self.ask.urgency.unwrap_or(Urgency::Normal);
+                for u in Urgency::ALL {
+                    if ui.radio(current == u, u.as_str()).clicked() {
+                        self.ask.urgency = Some(u);
                     }
-                });
-                let mut to = self.ask.to.clone();
-                member_combo(ui, "Ask", cx, &mut to, Some("the whole team"), me.as_ref());
-                self.ask.to = to;
-                ui.add_space(6.0);
-                ui.horizontal(|ui| {
-                    if ui
-                        .add_enabled(
-                            !self.ask.title.trim().is_empty() && cx.can_act(),
-                            egui::Button::new("Ask for help now"),
-                        )
-                        .clicked()
-                    {
-                        submit = true;
-                    }
-                    if ui.button("Cancel").clicked() {
-                        self.ask.open = false;
-                    }
-                });
+                }
             });
+            let mut to = self.ask.to.clone();
+            member_combo(ui, "Ask", cx, &mut to, Some("the whole team"), me.as_ref());
+            self.ask.to = to;
+            ui.add_space(6.0);
+            let ready = !self.ask.title.trim().is_empty() && cx.can_act();
+            submit =
+                ready && (theme::enter_submits(ui, &[&title, &skills]) || theme::ctrl_enter(ui));
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(ready, egui::Button::new("Ask for help now"))
+                    .on_hover_text("Enter in Title or Skills, or Ctrl+Enter")
+                    .clicked()
+                {
+                    submit = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    self.ask.open = false;
+                }
+            });
+        });
         if submit {
             let form = std::mem::take(&mut self.ask);
             cx.apply(
@@ -216,72 +239,78 @@ impl Dialogs {
             .request
             .clone()
             .and_then(|r| cx.snap.team.requests.get(&r).cloned());
-        egui::Window::new("Offer help")
+        let window = egui::Window::new("Offer help")
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
             .default_width(460.0)
-            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
-            .show(ctx, |ui| {
-                let person = match &request {
-                    Some(r) => cx.name(&r.author),
-                    None => self
-                        .offer
-                        .to
-                        .as_ref()
-                        .map(|t| cx.name(t))
-                        .unwrap_or_else(|| "them".into()),
-                };
-                ui.label(
-                    RichText::new(format!(
-                        "We will ask {person}: \"Would you like some help?\""
-                    ))
-                    .strong(),
-                );
-                ui.label(
-                    RichText::new("Nothing else is shown to them until they say yes.")
-                        .color(theme::muted(ui)),
-                );
-                match &request {
-                    Some(r) => {
-                        ui.label(format!("About: {}", r.title));
-                    }
-                    None => {
-                        let me = cx.snap.me.clone();
-                        let mut to = self.offer.to.clone();
-                        member_combo(ui, "Offer to", cx, &mut to, None, me.as_ref());
-                        self.offer.to = to;
-                        theme::text_field(
-                            ui,
-                            "Topic",
-                            &mut self.offer.topic,
-                            "What could you help with?",
-                        );
-                    }
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0]);
+        modal(ctx, window, |ui| {
+            let person = match &request {
+                Some(r) => cx.name(&r.author),
+                None => self
+                    .offer
+                    .to
+                    .as_ref()
+                    .map(|t| cx.name(t))
+                    .unwrap_or_else(|| "them".into()),
+            };
+            ui.label(
+                RichText::new(format!(
+                    "We will ask {person}: \"Would you like some help?\""
+                ))
+                .strong(),
+            );
+            ui.label(
+                RichText::new("Nothing else is shown to them until they say yes.")
+                    .color(theme::muted(ui)),
+            );
+            let topic = match &request {
+                Some(r) => {
+                    ui.label(format!("About: {}", r.title));
+                    None
                 }
-                theme::text_area(
-                    ui,
-                    "Advice (optional, shown only after a yes)",
-                    &mut self.offer.message,
-                    "Your first idea, if they want it",
-                );
-                ui.horizontal(|ui| {
-                    let ready = request.is_some()
-                        || (self.offer.to.is_some() && !self.offer.topic.trim().is_empty());
-                    if ui
-                        .add_enabled(
-                            ready && cx.can_act(),
-                            egui::Button::new("Ask if they would like help"),
-                        )
-                        .clicked()
-                    {
-                        submit = true;
-                    }
-                    if ui.button("Cancel").clicked() {
-                        self.offer.open = false;
-                    }
-                });
+                None => {
+                    let me = cx.snap.me.clone();
+                    let mut to = self.offer.to.clone();
+                    member_combo(ui, "Offer to", cx, &mut to, None, me.as_ref());
+                    self.offer.to = to;
+                    Some(theme::text_field(
+                        ui,
+                        "Topic",
+                        &mut self.offer.topic,
+                        "What could you help with?",
+                    ))
+                }
+            };
+            let advice = theme::text_area(
+                ui,
+                "Advice (optional, shown only after a yes)",
+                &mut self.offer.message,
+                "Your first idea, if they want it",
+            );
+            if std::mem::take(&mut self.focus_first) {
+                topic.as_ref().unwrap_or(&advice).request_focus();
+            }
+            let ready = (request.is_some()
+                || (self.offer.to.is_some() && !self.offer.topic.trim().is_empty()))
+                && cx.can_act();
+            submit = ready
+                && (theme::enter_submits(ui, &topic.iter().collect::<Vec<_>>())
+                    || theme::ctrl_enter(ui));
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(ready, egui::Button::new("Ask if they would like help"))
+                    .on_hover_text("Ctrl+Enter")
+                    .clicked()
+                {
+                    submit = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    self.offer.open = false;
+                }
             });
+        });
         if submit {
             let form = std::mem::take(&mut self.offer);
             cx.apply(
@@ -301,46 +330,88 @@ impl Dialogs {
     fn session_ui(&mut self, ctx: &egui::Context, cx: &mut Cx<'_>) {
         let mut open = true;
         let mut submit = false;
-        egui::Window::new("Log a session")
+        let window = egui::Window::new("Log a session")
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
             .default_width(480.0)
-            .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
-            .show(ctx, |ui| {
-                if let Some(o) = self.session.offer.as_ref().and_then(|o| cx.snap.team.offers.get(o)) {
-                    ui.label(RichText::new(format!("Following {}'s yes to your offer", cx.name(&o.to))).color(theme::good(ui)));
-                } else {
-                    ui.label(
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0]);
+        modal(ctx, window, |ui| {
+            if let Some(o) = self
+                .session
+                .offer
+                .as_ref()
+                .and_then(|o| cx.snap.team.offers.get(o))
+            {
+                ui.label(
+                    RichText::new(format!("Following {}'s yes to your offer", cx.name(&o.to)))
+                        .color(theme::good(ui)),
+                );
+            } else {
+                ui.label(
                         RichText::new("Coaching needs a yes: an accepted offer, a request by the coachee, or the coachee logging it.")
                             .color(theme::muted(ui)),
                     );
-                }
-                let mut coach = self.session.coach.clone();
-                let mut coachee = self.session.coachee.clone();
-                member_combo(ui, "Coach", cx, &mut coach, None, None);
-                member_combo(ui, "Coachee", cx, &mut coachee, None, coach.as_ref());
-                self.session.coach = coach;
-                self.session.coachee = coachee;
+            }
+            let mut coach = self.session.coach.clone();
+            let mut coachee = self.session.coachee.clone();
+            member_combo(ui, "Coach", cx, &mut coach, None, None);
+            member_combo(ui, "Coachee", cx, &mut coachee, None, coach.as_ref());
+            self.session.coach = coach;
+            self.session.coachee = coachee;
+            let topic =
                 theme::text_field(ui, "Topic", &mut self.session.topic, "What was it about?");
-                theme::text_field(ui, "Minutes", &mut self.session.minutes, "30");
-                theme::text_field(ui, "Session skills", &mut self.session.skills, "comma-separated");
-                theme::text_area(ui, "Notes", &mut self.session.notes, "Visible to the team");
-                theme::text_area(ui, "Shared learning", &mut self.session.learning, "One thing the team could learn from this");
-                let minutes: Option<u32> = self.session.minutes.trim().parse().ok().filter(|m| *m <= session::MAX_MINUTES);
-                if minutes.is_none() {
-                    ui.colored_label(theme::bad(ui), format!("Minutes must be a number up to {}", session::MAX_MINUTES));
+            if std::mem::take(&mut self.focus_first) {
+                topic.request_focus();
+            }
+            let minutes_field = theme::text_field(ui, "Minutes", &mut self.session.minutes, "30");
+            let skills = theme::text_field(
+                ui,
+                "Session skills",
+                &mut self.session.skills,
+                "comma-separated",
+            );
+            theme::text_area(ui, "Notes", &mut self.session.notes, "Visible to the team");
+            theme::text_area(
+                ui,
+                "Shared learning",
+                &mut self.session.learning,
+                "One thing the team could learn from this",
+            );
+            let minutes: Option<u32> = self
+                .session
+                .minutes
+                .trim()
+                .parse()
+                .ok()
+                .filter(|m| *m <= session::MAX_MINUTES);
+            if minutes.is_none() {
+                ui.colored_label(
+                    theme::bad(ui),
+                    format!("Minutes must be a number up to {}", session::MAX_MINUTES),
+                );
+            }
+            let ready = self.session.coach.is_some()
+                && self.session.coachee.is_some()
+                && !self.session.topic.trim().is_empty()
+                && minutes.is_some()
+                && cx.can_act();
+            submit = ready
+                && (theme::enter_submits(ui, &[&topic, &minutes_field, &skills])
+                    || theme::ctrl_enter(ui));
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(ready, egui::Button::new("Save session"))
+                    .on_hover_text("Enter in a one-line field, or Ctrl+Enter")
+                    .clicked()
+                {
+                    submit = true;
                 }
-                ui.horizontal(|ui| {
-                    let ready = self.session.coach.is_some() && self.session.coachee.is_some() && !self.session.topic.trim().is_empty() && minutes.is_some();
-                    if ui.add_enabled(ready && cx.can_act(), egui::Button::new("Save session")).clicked() {
-                        submit = true;
-                    }
-                    if ui.button("Cancel").clicked() {
-                        self.session.open = false;
-                    }
-                });
+                if ui.button("Cancel").clicked() {
+                    self.session.open = false;
+                }
             });
+        });
         if submit {
             let form = std::mem::take(&mut self.session);
             if let (Some(coach), Some(coachee)) = (form.coach, form.coachee) {
@@ -370,23 +441,28 @@ impl Dialogs {
             return;
         };
         let name = cx.name(&member);
-        egui::Window::new("Remove a member?")
+        let window = egui::Window::new("Remove a member?")
             .collapsible(false)
             .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-            .show(ctx, |ui| {
-                ui.label(RichText::new(format!("Remove {name} from {}?", cx.snap.team.name)).strong());
-                let size = cx.snap.team.current_members().len();
-                let others = cx.snap.team.members.get(&member).map_or(0, |m| m.pending_removal().len());
-                let waits = size >= 3 && others == 0 && cx.snap.me.as_ref() != Some(&member);
-                if waits {
-                    ui.label("In a team of three or more, a second member must confirm it: until then they stay.");
-                }
-                ui.label("Once it takes effect, their devices are refused and receive nothing new. It cannot be undone: rejoining takes a new invite.");
-                ui.colored_label(theme::warn(ui),
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0]);
+        modal(ctx, window, |ui| {
+            ui.label(RichText::new(format!("Remove {name} from {}?", cx.snap.team.name)).strong());
+            let size = cx.snap.team.current_members().len();
+            let others = cx
+                .snap
+                .team
+                .members
+                .get(&member)
+                .map_or(0, |m| m.pending_removal().len());
+            let waits = size >= 3 && others == 0 && cx.snap.me.as_ref() != Some(&member);
+            if waits {
+                ui.label("In a team of three or more, a second member must confirm it: until then they stay.");
+            }
+            ui.label("Once it takes effect, their devices are refused and receive nothing new. It cannot be undone: rejoining takes a new invite.");
+            ui.colored_label(theme::warn(ui),
                     "Be honest with them: the copy of the team they already hold stays on their devices and cannot be taken back.",
                 );
-                ui.horizontal(|ui| {
+            ui.horizontal(|ui| {
                     if ui.button(format!("Remove {name}")).clicked() {
                         let done = if waits {
                             format!("You asked to remove {name}: it takes effect when a second member confirms it")
@@ -396,11 +472,16 @@ impl Dialogs {
                         cx.apply(Command::RemoveMember { member: member.clone() }, done);
                         self.remove = None;
                     }
-                    if ui.button("Keep them").clicked() {
+                    // The safe answer has the keyboard: Enter keeps them.
+                    let keep = ui.button("Keep them");
+                    if std::mem::take(&mut self.focus_first) {
+                        keep.request_focus();
+                    }
+                    if keep.clicked() {
                         self.remove = None;
                     }
                 });
-            });
+        });
     }
 }
 

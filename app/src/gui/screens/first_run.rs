@@ -1,13 +1,13 @@
 //! First run: create a team, or join one with a ticket.
 
+use crate::local;
 use egui::RichText;
-use peercoach_core::time::format_datetime;
 use peercoach_core::{Env, SystemEnv};
 use peercoach_net::InviteTicket;
 use peercoach_node::api::call;
 
 use crate::gui::app::{Outbox, Purpose};
-use crate::gui::theme;
+use crate::gui::theme::{self, Column};
 
 /// The welcome screen's own state: what is typed, and how creating or joining went.
 #[derive(Default)]
@@ -30,6 +30,8 @@ pub struct FirstRun {
     pub saved_network: Option<peercoach_store::NetworkSettings>,
     /// Loopback-only is forced whatever the settings say.
     pub loopback_forced: bool,
+    /// "Your name" has been given the keyboard once.
+    focused: bool,
 }
 
 /// While the node opens the data dir's teams and none has a saved view to show yet.
@@ -47,8 +49,14 @@ pub fn opening_ui(ui: &mut egui::Ui) {
 }
 
 impl FirstRun {
-    /// The welcome screen.
+    /// The welcome screen: it scrolls where the window is short.
     pub fn ui(&mut self, ui: &mut egui::Ui, outbox: &mut Outbox) {
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.welcome_ui(ui, outbox));
+    }
+
+    fn welcome_ui(&mut self, ui: &mut egui::Ui, outbox: &mut Outbox) {
         ui.vertical_centered(|ui| {
         ui.add_space(40.0);
         ui.label(RichText::new("Welcome to peercoach").size(28.0).strong());
@@ -61,24 +69,30 @@ impl FirstRun {
         let width = ui.available_width().min(900.0);
         ui.vertical_centered(|ui| {
             ui.set_max_width(width);
-            ui.columns(2, |cols| {
-                theme::card(&mut cols[0], |ui| {
+            theme::two_columns(ui, |ui, column| match column {
+                Column::First => theme::card(ui, |ui| {
                     ui.heading("Start a new team");
                     ui.label(
                         RichText::new("You become its first member and can invite the others.")
                             .color(theme::muted(ui)),
                     );
                     ui.add_space(8.0);
-                    theme::text_field(ui, "Your name", &mut self.name, "e.g. Ana");
-                    theme::text_field(ui, "Team name", &mut self.team, "e.g. Platform Guild");
+                    let name = theme::text_field(ui, "Your name", &mut self.name, "e.g. Ana");
+                    if !std::mem::replace(&mut self.focused, true) {
+                        name.request_focus();
+                    }
+                    let team =
+                        theme::text_field(ui, "Team name", &mut self.team, "e.g. Platform Guild");
                     ui.add_space(8.0);
                     if let Some(error) = &self.create_error {
                         ui.colored_label(theme::bad(ui), error);
                     }
                     let ready = !self.name.trim().is_empty() && !self.team.trim().is_empty();
+                    let entered = ready && theme::enter_submits(ui, &[&name, &team]);
                     if ui
                         .add_enabled(ready, egui::Button::new("Create team"))
                         .clicked()
+                        || entered
                     {
                         self.create_error = None;
                         outbox.send(
@@ -89,8 +103,8 @@ impl FirstRun {
                             Purpose::OpenTeam,
                         );
                     }
-                });
-                theme::card(&mut cols[1], |ui| self.join_ui(ui, outbox));
+                }),
+                Column::Second => theme::card(ui, |ui| self.join_ui(ui, outbox)),
             });
             ui.add_space(16.0);
             self.network_ui(ui, outbox);
@@ -106,9 +120,12 @@ impl FirstRun {
         );
         ui.add_space(8.0);
         let joining = self.joining.is_some();
-        ui.add_enabled_ui(!joining, |ui| {
-            theme::text_area(ui, "Invite ticket", &mut self.ticket, "peercoach…");
-            theme::text_field(ui, "Your name ", &mut self.name, "e.g. Ben");
+        let name = ui.add_enabled_ui(!joining, |ui| {
+            // Another ticket: the last one's failure no longer applies.
+            if theme::text_area(ui, "Invite ticket", &mut self.ticket, "peercoach…").changed() {
+                self.join_error = None;
+            }
+            theme::text_field(ui, "Your name ", &mut self.name, "e.g. Ben")
         });
         let text = self.ticket.trim();
         let ticket = (!text.is_empty()).then(|| InviteTicket::parse(text));
@@ -120,7 +137,7 @@ impl FirstRun {
                     theme::bad(ui),
                     format!(
                         "This invite expired on {}: ask {} for a new one.",
-                        format_datetime(t.expires_ms),
+                        local::datetime(t.expires_ms),
                         t.inviter_label()
                     ),
                 );
@@ -129,16 +146,16 @@ impl FirstRun {
                 usable = true;
                 ui.label(
                     RichText::new(format!(
-                        "Team {} · invited by {} · valid until {} UTC",
+                        "Team {} · invited by {} · valid until {}",
                         t.team_name,
                         t.inviter_label(),
-                        format_datetime(t.expires_ms)
+                        local::datetime(t.expires_ms)
                     ))
                     .color(theme::muted(ui)),
                 );
             }
             Some(Err(e)) => {
-                ui.colored_label(theme::bad(ui), e.to_string());
+                ui.colored_label(theme::bad(ui), crate::output::sentence(&e.to_string()));
             }
             None => {}
         }
@@ -162,9 +179,11 @@ impl FirstRun {
             return;
         }
         let ready = usable && !self.name.trim().is_empty();
+        let entered = ready && theme::enter_submits(ui, &[&name.inner]);
         if ui
             .add_enabled(ready, egui::Button::new("Join team"))
             .clicked()
+            || entered
         {
             self.join_error = None;
             self.joining = Some(std::time::Instant::now());

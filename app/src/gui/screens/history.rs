@@ -1,7 +1,8 @@
 //! The activity feed with authors and times, and the board as it stood at a past date.
 
+use crate::local;
 use egui::RichText;
-use peercoach_core::time::{format_datetime, format_span, parse_date};
+use peercoach_core::time::{format_span, parse_date};
 use peercoach_core::views::{self, HistoryKind};
 
 use crate::gui::app::Cx;
@@ -52,7 +53,7 @@ impl History {
                 ui.label(
                     RichText::new(format!(
                         "Read-only: the board at the end of {}: {} open",
-                        &format_datetime(*at)[..10],
+                        &local::datetime(*at)[..10],
                         rows.len()
                     ))
                     .strong(),
@@ -102,7 +103,7 @@ impl History {
                 for h in &items[range] {
                     ui.horizontal(|ui| {
                         ui.label(
-                            RichText::new(format_datetime(h.at_ms))
+                            RichText::new(local::datetime(h.at_ms))
                                 .monospace()
                                 .color(theme::muted(ui)),
                         );

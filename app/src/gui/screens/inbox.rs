@@ -1,5 +1,6 @@
 //! What needs me: offers to answer, requests aimed at me, follow-ups, yeses to act on.
 
+use crate::local;
 use egui::RichText;
 use peercoach_core::NewThanks;
 use peercoach_core::time::{format_date, format_span};
@@ -180,10 +181,10 @@ impl Inbox {
                                 Some((_, topic)) => {
                                     format!(
                                         "{} · for the session \"{topic}\"",
-                                        format_date(t.at_ms)
+                                        local::date(t.at_ms)
                                     )
                                 }
-                                None => format_date(t.at_ms),
+                                None => local::date(t.at_ms),
                             };
                             ui.label(RichText::new(when).color(theme::muted(ui)));
                         });

@@ -2,9 +2,9 @@
 //! (reflections, goals, in the inbox). Only this person's own devices ever hold them, and
 //! every place that shows them says so.
 
+use crate::local;
 use egui::RichText;
 use peercoach_core::notes::Note;
-use peercoach_core::time::format_date;
 use peercoach_core::{RequestId, SessionId};
 use peercoach_node::api::call;
 
@@ -41,7 +41,10 @@ pub type NoteDrafts = std::collections::BTreeMap<About, String>;
 /// My private notes on `about`, and a field to write another.
 pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDrafts, about: About) {
     theme::private_card(ui, |ui| {
-        ui.label(RichText::new("🔒 Private notes").strong());
+        ui.horizontal(|ui| {
+            theme::lock_icon(ui).on_hover_text("Only your own devices hold these");
+            ui.label(RichText::new("Private notes").strong());
+        });
         ui.label(RichText::new(PRIVATE).color(theme::muted(ui)));
         let notes: Vec<Note> = cx
             .snap
@@ -52,7 +55,7 @@ pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDra
             .collect();
         for note in &notes {
             ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(format_date(note.created_ms)).color(theme::muted(ui)));
+                ui.label(RichText::new(local::date(note.created_ms)).color(theme::muted(ui)));
                 ui.label(&note.text);
                 if ui
                     .small_button("Delete")

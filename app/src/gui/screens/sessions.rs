@@ -1,14 +1,14 @@
 //! Coaching sessions: log, filter, follow-ups, thanks; reversals are shown.
 
+use crate::local;
 use egui::RichText;
 use peercoach_core::Command;
-use peercoach_core::time::format_date;
 use peercoach_core::{NewFollowUp, NewThanks};
 
 use super::dialogs::SessionForm;
 use crate::gui::app::Action;
 use crate::gui::app::Cx;
-use crate::gui::theme;
+use crate::gui::theme::{self, Column};
 use peercoach_core::SessionId;
 use std::collections::BTreeMap;
 
@@ -81,13 +81,32 @@ impl Sessions {
             );
         }
         ui.add_space(6.0);
-        let expanded = self.selected.clone();
-        if let Some(sid) = expanded.clone() {
-            egui::Panel::right("session-detail")
-                .resizable(true)
-                .default_size(380.0)
-                .show(ui, |ui| self.detail_ui(ui, cx, &sid));
+        if let Some(sid) = self.selected.clone() {
+            // Too narrow for both: the detail takes the list's place until it is closed.
+            if !theme::wide(ui) {
+                if ui
+                    .button("Back to the list")
+                    .on_hover_text("Close this session (Esc)")
+                    .clicked()
+                {
+                    self.selected = None;
+                }
+                ui.add_space(6.0);
+                self.detail_ui(ui, cx, &sid);
+                return;
+            }
+            theme::list_and_detail(ui, |ui, column| match column {
+                Column::First => self.list_ui(ui, cx, &rows),
+                Column::Second => self.detail_ui(ui, cx, &sid),
+            });
+            return;
         }
+        self.list_ui(ui, cx, &rows);
+    }
+
+    /// The sessions that match, one row each (only the rows in sight are drawn).
+    fn list_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, rows: &[usize]) {
+        let expanded = self.selected.clone();
         if rows.is_empty() {
             ui.label("No sessions match.");
             return;
@@ -104,7 +123,7 @@ impl Sessions {
                         |ui| {
                             ui.horizontal(|ui| {
                                 ui.label(
-                                    RichText::new(format_date(s.at_ms))
+                                    RichText::new(local::date(s.at_ms))
                                         .monospace()
                                         .color(theme::muted(ui)),
                                 );
@@ -115,10 +134,13 @@ impl Sessions {
                                     );
                                     let selected = expanded.as_ref() == Some(&s.id);
                                     if ui
-                                        .add(egui::Button::selectable(
-                                            selected,
-                                            RichText::new(text).strong(),
-                                        ))
+                                        .add(
+                                            egui::Button::selectable(
+                                                selected,
+                                                RichText::new(text).strong(),
+                                            )
+                                            .truncate(),
+                                        )
                                         .clicked()
                                     {
                                         self.selected = (!selected).then(|| s.id.clone());
@@ -138,11 +160,11 @@ impl Sessions {
                                             } else {
                                                 "they coached each other"
                                             };
-                                            theme::chip(ui, text, theme::GOOD);
+                                            theme::chip_if_room(ui, text, theme::GOOD);
                                         }
                                         let open = s.followups.iter().filter(|u| !u.done).count();
                                         if open > 0 {
-                                            theme::chip(
+                                            theme::chip_if_room(
                                                 ui,
                                                 &if open == 1 {
                                                     "1 follow-up open".to_owned()
@@ -153,7 +175,11 @@ impl Sessions {
                                             );
                                         }
                                         if !s.learning.is_empty() {
-                                            theme::chip(ui, "shared learning", theme::ACCENT);
+                                            theme::chip_if_room(
+                                                ui,
+                                                "shared learning",
+                                                theme::ACCENT,
+                                            );
                                         }
                                     });
                                 });
@@ -187,7 +213,7 @@ impl Sessions {
                         "{} coached {} on {}",
                         cx.name(&s.coach),
                         cx.name(&s.coachee),
-                        format_date(s.at_ms)
+                        local::date(s.at_ms)
                     ))
                     .color(theme::muted(ui)),
                 );

@@ -7,6 +7,7 @@ use peercoach_node::api::call;
 
 use crate::gui::app::Action;
 use crate::gui::app::{Cx, Purpose};
+use crate::gui::state::ThemeChoice;
 use crate::gui::theme;
 
 /// The settings screen: my name, app preferences, network settings and the team relay being edited.
@@ -54,17 +55,24 @@ impl Settings {
                 {
                     self.name = cx.snap.team.name_of(me);
                 }
-                theme::text_field(ui, "Display name", &mut self.name, "Your name");
-                if ui.add_enabled(cx.can_act() && !self.name.trim().is_empty(), egui::Button::new("Save name")).clicked() {
+                let field = theme::text_field(ui, "Display name", &mut self.name, "Your name");
+                let ready = cx.can_act() && !self.name.trim().is_empty();
+                let entered = ready && theme::enter_submits(ui, &[&field]);
+                if ui.add_enabled(ready, egui::Button::new("Save name")).clicked() || entered {
                     cx.apply(Command::SetProfile { name: Some(self.name.trim().to_owned()), availability: None }, "Name saved");
                 }
             });
             ui.add_space(theme::GAP);
             theme::card(ui, |ui| {
                 ui.label(RichText::new("Appearance").strong());
-                ui.horizontal(|ui| {
-                    ui.radio_value(&mut cx.prefs.dark, true, "Dark");
-                    ui.radio_value(&mut cx.prefs.dark, false, "Light");
+                ui.horizontal_wrapped(|ui| {
+                    let mut chosen = cx.prefs.theme();
+                    for choice in [ThemeChoice::System, ThemeChoice::Dark, ThemeChoice::Light] {
+                        ui.radio_value(&mut chosen, choice, choice.label());
+                    }
+                    if chosen != cx.prefs.theme() {
+                        cx.prefs.theme = Some(chosen);
+                    }
                 });
             });
             ui.add_space(theme::GAP);

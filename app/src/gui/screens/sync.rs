@@ -1,12 +1,12 @@
 //! Peers and sync state, invites (ticket + QR), linking devices, removing members.
 
+use crate::local;
 use egui::RichText;
-use peercoach_core::time::format_datetime;
 use peercoach_node::api::call;
 
 use crate::gui::app::Action;
 use crate::gui::app::{Cx, Purpose};
-use crate::gui::theme;
+use crate::gui::theme::{self, Column};
 
 /// The sync screen: the invite shown and what became of earlier ones.
 #[derive(Default)]
@@ -42,9 +42,9 @@ impl SyncScreen {
                 ui.add_space(theme::GAP);
                 // Removing someone makes sense only with someone else in the team.
                 if cx.snap.team.current_members().len() > 1 {
-                    ui.columns(2, |cols| {
-                        self.invite_ui(&mut cols[0], cx);
-                        self.remove_ui(&mut cols[1], cx);
+                    theme::two_columns(ui, |ui, column| match column {
+                        Column::First => self.invite_ui(ui, cx),
+                        Column::Second => self.remove_ui(ui, cx),
                     });
                 } else {
                     self.invite_ui(ui, cx);
@@ -143,7 +143,7 @@ impl SyncScreen {
                         ui.label(path_text(p));
                         ui.label(
                             p.last_synced_ms
-                                .map(format_datetime)
+                                .map(local::datetime)
                                 .unwrap_or_else(|| "never".into()),
                         );
                         if p.no_progress_ticks > 0 {
@@ -207,12 +207,12 @@ impl SyncScreen {
                 match row.and_then(|r| r.used_by_name.clone().map(|n| (n, r.used_ms))) {
                     Some((name, at)) => Some(format!(
                         "{name} joined with this invite{}.",
-                        at.map(|ms| format!(" at {} UTC", format_datetime(ms)))
+                        at.map(|ms| format!(" at {}", local::datetime(ms)))
                             .unwrap_or_default()
                     )),
                     None if invite.expires_ms <= cx.derived.now_ms => Some(format!(
-                        "This invite expired at {} UTC without being used.",
-                        format_datetime(invite.expires_ms)
+                        "This invite expired at {} without being used.",
+                        local::datetime(invite.expires_ms)
                     )),
                     None => None,
                 }
@@ -292,8 +292,8 @@ impl SyncScreen {
                 }
                 ui.label(
                     RichText::new(format!(
-                        "valid until {} UTC",
-                        format_datetime(invite.expires_ms)
+                        "valid until {}",
+                        local::datetime(invite.expires_ms)
                     ))
                     .color(theme::muted(ui)),
                 );
@@ -474,7 +474,7 @@ fn my_devices_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>) {
                 (true, false) => "A device without a name".to_owned(),
             };
             ui.horizontal_wrapped(|ui| {
-                ui.label(format!("{name}, added {}", format_datetime(added_ms)));
+                ui.label(format!("{name}, added {}", local::datetime(added_ms)));
                 if is_this {
                     ui.label(RichText::new("(the one you are using)").color(theme::muted(ui)));
                 } else if cx.can_act() && ui.button(format!("Remove {name}")).clicked() {

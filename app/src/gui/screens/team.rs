@@ -1,13 +1,14 @@
 //! Members, skills (learning → can coach), availability, snooze, the coaching hour and the
 //! helper rota.
 
+use crate::local;
 use egui::RichText;
 use peercoach_core::CoachingHour;
-use peercoach_core::time::{WEEK_MS, WEEKDAYS, format_date, iso_week_key};
+use peercoach_core::time::{WEEK_MS, WEEKDAYS, iso_week_key};
 use peercoach_core::{Command, SkillLevel};
 
 use crate::gui::app::Cx;
-use crate::gui::theme;
+use crate::gui::theme::{self, Column};
 
 /// The team screen: my profile, skills and wants being edited, and the coaching hour form.
 #[derive(Default)]
@@ -41,13 +42,15 @@ impl TeamScreen {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                ui.columns(2, |cols| {
-                    self.members_ui(&mut cols[0], cx);
-                    self.profile_ui(&mut cols[1], cx);
-                    cols[1].add_space(theme::GAP);
-                    self.hour_ui(&mut cols[1], cx);
-                    cols[1].add_space(theme::GAP);
-                    self.rota_ui(&mut cols[1], cx);
+                theme::two_columns(ui, |ui, column| match column {
+                    Column::First => self.members_ui(ui, cx),
+                    Column::Second => {
+                        self.profile_ui(ui, cx);
+                        ui.add_space(theme::GAP);
+                        self.hour_ui(ui, cx);
+                        ui.add_space(theme::GAP);
+                        self.rota_ui(ui, cx);
+                    }
                 });
             });
     }
@@ -73,7 +76,7 @@ impl TeamScreen {
                             ui,
                             &format!(
                                 "snoozed until {}",
-                                format_date(m.snoozed_until_ms.unwrap_or_default())
+                                local::date(m.snoozed_until_ms.unwrap_or_default())
                             ),
                             theme::WARN,
                         );
@@ -116,13 +119,14 @@ impl TeamScreen {
             {
                 self.availability = m.availability.clone();
             }
-            theme::text_field(
+            let field = theme::text_field(
                 ui,
                 "Availability",
                 &mut self.availability,
                 "e.g. Tue/Thu mornings",
             );
-            if ui.button("Save availability").clicked() {
+            let entered = theme::enter_submits(ui, &[&field]);
+            if ui.button("Save availability").clicked() || entered {
                 cx.apply(
                     Command::SetProfile {
                         name: None,
@@ -132,7 +136,7 @@ impl TeamScreen {
                 );
             }
             ui.separator();
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 let l = ui.label("Skill");
                 ui.add(
                     egui::TextEdit::singleline(&mut self.skill)
@@ -163,7 +167,7 @@ impl TeamScreen {
                     );
                 }
             });
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 let l = ui.label("Want to learn");
                 ui.add(
                     egui::TextEdit::singleline(&mut self.want)
@@ -183,7 +187,7 @@ impl TeamScreen {
                 }
             });
             ui.separator();
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 let snoozed = member
                     .as_ref()
                     .is_some_and(|m| m.is_snoozed(cx.derived.now_ms));
@@ -222,7 +226,7 @@ impl TeamScreen {
             ui.label(RichText::new("Team coaching hour").strong());
             match &cx.snap.team.coaching_hour {
                 Some(h) => {
-                    ui.label(RichText::new(h.describe()).size(16.0));
+                    ui.label(RichText::new(local::describe_hour(h, cx.derived.now_ms)).size(16.0));
                     if !h.note.is_empty() {
                         ui.label(RichText::new(&h.note).color(theme::muted(ui)));
                     }
@@ -236,36 +240,49 @@ impl TeamScreen {
             }
             if self.hour_start.is_empty() {
                 let current = cx.snap.team.coaching_hour.clone();
+                // The form is on this device's clock; the record keeps UTC.
+                let now_ms = cx.derived.now_ms;
                 let (day, start, minutes, note) = current
-                    .map(|h| (h.weekday, h.start_minute, h.minutes, h.note))
+                    .map(|h| {
+                        let (day, start) = local::hour_local(&h, now_ms);
+                        (day, start, h.minutes, h.note)
+                    })
                     .unwrap_or((3, 15 * 60, 60, String::new()));
                 self.hour_day = day;
                 self.hour_start = format!("{:02}:{:02}", start / 60, start % 60);
                 self.hour_minutes = minutes.to_string();
                 self.hour_note = note;
             }
-            ui.horizontal(|ui| {
+            let fields = ui.horizontal_wrapped(|ui| {
                 theme::combo(ui, "Day", WEEKDAYS[self.hour_day.min(6) as usize], |ui| {
                     for (i, d) in WEEKDAYS.iter().enumerate() {
                         ui.selectable_value(&mut self.hour_day, i as u32, *d);
                     }
                 });
-                let l = ui.label("Start (UTC)");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.hour_start)
-                        .hint_text("15:00")
-                        .desired_width(60.0),
-                )
-                .labelled_by(l.id);
+                let l = ui.label("Start");
+                let start = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.hour_start)
+                            .hint_text("15:00")
+                            .desired_width(60.0),
+                    )
+                    .labelled_by(l.id)
+                    .on_hover_text(format!(
+                        "On your clock ({})",
+                        local::zone(cx.derived.now_ms)
+                    ));
                 let l = ui.label("Minutes");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.hour_minutes)
-                        .hint_text("60")
-                        .desired_width(50.0),
-                )
-                .labelled_by(l.id);
+                let minutes = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.hour_minutes)
+                            .hint_text("60")
+                            .desired_width(50.0),
+                    )
+                    .labelled_by(l.id);
+                [start, minutes]
             });
-            theme::text_field(ui, "Where", &mut self.hour_note, "Room or video link");
+            let place = theme::text_field(ui, "Where", &mut self.hour_note, "Room or video link");
+            let [start_field, minutes_field] = &fields.inner;
             let start = parse_hhmm(&self.hour_start);
             let minutes: Option<u32> = self
                 .hour_minutes
@@ -273,17 +290,19 @@ impl TeamScreen {
                 .parse()
                 .ok()
                 .filter(|m| (1..=480).contains(m));
-            if ui
-                .add_enabled(
-                    start.is_some() && minutes.is_some(),
-                    egui::Button::new("Set coaching hour"),
-                )
+            let ready = start.is_some() && minutes.is_some();
+            let entered = theme::enter_submits(ui, &[start_field, minutes_field, &place]);
+            if (ui
+                .add_enabled(ready, egui::Button::new("Set coaching hour"))
                 .clicked()
+                || entered)
                 && let (Some(start_minute), Some(minutes)) = (start, minutes)
             {
+                let (weekday, start_minute) =
+                    local::hour_to_utc(self.hour_day, start_minute, cx.derived.now_ms);
                 cx.apply(
                     Command::SetCoachingHour(CoachingHour {
-                        weekday: self.hour_day,
+                        weekday,
                         start_minute,
                         minutes,
                         note: self.hour_note.clone(),

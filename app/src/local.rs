@@ -1,0 +1,152 @@
+//! Times as the person's own clock shows them. Records keep UTC milliseconds, and the
+//! coaching hour a UTC weekday and minute; only what is shown, and what is typed into a
+//! time field, is in the local time zone. The zone and its summer time come from the
+//! system (chrono's `Local`: `TZ`, else `/etc/localtime`), per instant, so a date across
+//! a clock change is shown as the clock on that date showed it.
+
+use chrono::{Local, Offset, TimeZone};
+use peercoach_core::CoachingHour;
+use peercoach_core::time::{DAY_MS, MINUTE_MS, WEEK_MS, WEEKDAYS, format_date, format_datetime};
+
+/// How far the local clock is ahead of UTC at the instant `ms`.
+pub fn offset_ms(ms: i64) -> i64 {
+    Local
+        .timestamp_millis_opt(ms)
+        .earliest()
+        .map_or(0, |t| i64::from(t.offset().fix().local_minus_utc()) * 1000)
+}
+
+/// `2026-11-24 15:05`, on the local clock.
+pub fn datetime(ms: i64) -> String {
+    format_datetime(ms + offset_ms(ms))
+}
+
+/// `2026-11-24`, the local date.
+pub fn date(ms: i64) -> String {
+    format_date(ms + offset_ms(ms))
+}
+
+/// The local zone as an offset, `UTC+01:00`, at the instant `ms` (for a label that says
+/// which clock a time field is on).
+pub fn zone(ms: i64) -> String {
+    zone_name(offset_ms(ms))
+}
+
+fn zone_name(offset_ms: i64) -> String {
+    let minutes = offset_ms / MINUTE_MS;
+    if minutes == 0 {
+        return "UTC".to_owned();
+    }
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.abs();
+    format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
+/// The next start of a weekly hour at UTC `weekday` (0 = Monday) and `start_minute`,
+/// at or after `now_ms`.
+fn next_start_ms(weekday: u32, start_minute: u32, now_ms: i64) -> i64 {
+    let week = peercoach_core::time::week_start(now_ms);
+    let at = week + i64::from(weekday) * DAY_MS + i64::from(start_minute) * MINUTE_MS;
+    if at < now_ms { at + WEEK_MS } else { at }
+}
+
+/// The coaching hour on a clock `offset_ms` ahead of UTC: its weekday and start minute.
+pub fn hour_on_clock(weekday: u32, start_minute: u32, offset_ms: i64) -> (u32, u32) {
+    let week_minute =
+        (i64::from(weekday) * 24 * 60 + i64::from(start_minute) + offset_ms / MINUTE_MS)
+            .rem_euclid(7 * 24 * 60);
+    (
+        (week_minute / (24 * 60)) as u32,
+        (week_minute % (24 * 60)) as u32,
+    )
+}
+
+/// The UTC weekday and start minute of an hour typed in on a clock `offset_ms` ahead of
+/// UTC.
+pub fn hour_from_clock(weekday: u32, start_minute: u32, offset_ms: i64) -> (u32, u32) {
+    hour_on_clock(weekday, start_minute, -offset_ms)
+}
+
+/// The offset at the coaching hour's next start: the one its weekday and time are shown in.
+fn hour_offset_ms(weekday: u32, start_minute: u32, now_ms: i64) -> i64 {
+    offset_ms(next_start_ms(weekday, start_minute, now_ms))
+}
+
+/// The coaching hour's weekday and start on this device's clock, for the form.
+pub fn hour_local(hour: &CoachingHour, now_ms: i64) -> (u32, u32) {
+    let offset = hour_offset_ms(hour.weekday, hour.start_minute, now_ms);
+    hour_on_clock(hour.weekday, hour.start_minute, offset)
+}
+
+/// The UTC weekday and start of an hour typed in on this device's clock.
+pub fn hour_to_utc(weekday: u32, start_minute: u32, now_ms: i64) -> (u32, u32) {
+    // The offset then, not now: an hour set in winter for a summer week keeps its clock.
+    let guess = hour_from_clock(weekday, start_minute, offset_ms(now_ms));
+    let offset = hour_offset_ms(guess.0, guess.1, now_ms);
+    hour_from_clock(weekday, start_minute, offset)
+}
+
+/// `Thursday 16:00–17:00 (UTC+01:00)`: the coaching hour on this device's clock.
+pub fn describe_hour(hour: &CoachingHour, now_ms: i64) -> String {
+    let offset = hour_offset_ms(hour.weekday, hour.start_minute, now_ms);
+    describe_on_clock(hour, offset)
+}
+
+fn describe_on_clock(hour: &CoachingHour, offset_ms: i64) -> String {
+    let (day, start) = hour_on_clock(hour.weekday, hour.start_minute, offset_ms);
+    let end = start + hour.minutes;
+    format!(
+        "{} {:02}:{:02}–{:02}:{:02} ({})",
+        WEEKDAYS.get(day as usize).copied().unwrap_or("?"),
+        start / 60,
+        start % 60,
+        (end / 60) % 24,
+        end % 60,
+        zone_name(offset_ms)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 60 * MINUTE_MS;
+
+    #[test]
+    fn an_hour_moves_to_the_local_clock_and_back_across_midnight_and_the_week() {
+        // Thursday 15:00 UTC is Thursday 16:00 in Berlin's winter.
+        assert_eq!(hour_on_clock(3, 15 * 60, HOUR), (3, 16 * 60));
+        // Monday 01:00 UTC is Sunday 20:00 in New York's winter.
+        assert_eq!(hour_on_clock(0, 60, -5 * HOUR), (6, 20 * 60));
+        // Sunday 23:30 UTC is Monday 09:00 in Adelaide's summer (+10:30).
+        assert_eq!(
+            hour_on_clock(6, 23 * 60 + 30, 10 * HOUR + 30 * MINUTE_MS),
+            (0, 10 * 60)
+        );
+        for offset in [-5 * HOUR, 0, HOUR, 10 * HOUR + 30 * MINUTE_MS] {
+            for (day, start) in [(0, 0), (3, 15 * 60), (6, 23 * 60 + 59)] {
+                let (d, s) = hour_on_clock(day, start, offset);
+                assert_eq!(hour_from_clock(d, s, offset), (day, start));
+            }
+        }
+    }
+
+    #[test]
+    fn the_hour_names_its_clock() {
+        let hour = CoachingHour {
+            weekday: 3,
+            start_minute: 15 * 60,
+            minutes: 60,
+            note: String::new(),
+        };
+        assert_eq!(
+            describe_on_clock(&hour, HOUR),
+            "Thursday 16:00–17:00 (UTC+01:00)"
+        );
+        assert_eq!(describe_on_clock(&hour, 0), "Thursday 15:00–16:00 (UTC)");
+        assert_eq!(
+            describe_on_clock(&hour, -(3 * HOUR + 30 * MINUTE_MS)),
+            "Thursday 11:30–12:30 (UTC-03:30)"
+        );
+    }
+}
