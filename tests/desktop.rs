@@ -767,3 +767,83 @@ async fn with_keep_running_off_closing_the_window_quits() {
         bus.shown()
     );
 }
+
+fn has_accessibility_bus() -> bool {
+    require(&[
+        (
+            "at-spi2-core (at-spi-bus-launcher)",
+            std::path::Path::new("/usr/libexec/at-spi-bus-launcher").exists()
+                || has("which", &["at-spi-bus-launcher"]),
+        ),
+        ("python3-pyatspi", has(PYTHON, &["-c", "import pyatspi"])),
+    ])
+}
+
+/// A screen reader's view: the real window, under Xvfb, publishes its accessibility tree
+/// on a real AT-SPI bus (at-spi2-core, started by the session bus as on a desktop), and
+/// pyatspi reads it from outside the process: the board's requests, the "Ask for help"
+/// button, which it presses through AT-SPI's action interface, and the dialog's fields.
+#[test]
+fn a_screen_reader_finds_the_board_presses_ask_for_help_and_reads_the_dialog() {
+    init_tracing();
+    if !has_dbus() || !has_display_tools() || !has_accessibility_bus() {
+        return;
+    }
+    let bus = Bus::start();
+    // Assistive technology is on: what a desktop sets when a screen reader runs. The
+    // session bus starts the accessibility bus for the asking.
+    assert!(
+        bus.gdbus(&[
+            "call",
+            "--session",
+            "--dest",
+            "org.a11y.Bus",
+            "--object-path",
+            "/org/a11y/bus",
+            "--method",
+            "org.freedesktop.DBus.Properties.Set",
+            "org.a11y.Status",
+            "IsEnabled",
+            "<true>",
+        ]),
+        "the accessibility bus is on"
+    );
+    let display = Display::start();
+    let ana = Device::new();
+    ana.init("Ana", "Platform");
+    ana.run(&["ask", "Flaky deploys on Fridays"]).ok();
+    ana.run(&["ask", "Review my threat model"]).ok();
+    let app = App::start(ana.path(), &[], &desk_env(&bus, &display));
+    display.wait_window(true);
+    let probe = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y_probe.py");
+    let out = Command::new(PYTHON)
+        .arg(&probe)
+        .args(["Flaky deploys on Fridays", "Review my threat model"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("DISPLAY", &display.name)
+        .output()
+        .expect("run the AT-SPI probe");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the probe: {report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(report.trim()).expect("its report");
+    assert_eq!(
+        report["requests"],
+        serde_json::json!(["Flaky deploys on Fridays", "Review my threat model"])
+    );
+    assert_eq!(report["actions"], serde_json::json!(["click"]));
+    // The dialog opened by that press, its fields found by name and role.
+    assert_eq!(
+        report["fields"],
+        serde_json::json!([
+            ["entry", "Title"],
+            ["entry", "What I tried"],
+            ["entry", "Skills"]
+        ])
+    );
+    assert_eq!(report["window"], serde_json::json!(["frame"]), "{report}");
+    drop(app);
+}

@@ -252,6 +252,20 @@ fn keeps_running(rt: &tokio::runtime::Runtime, handle: &peercoach_node::NodeHand
 
 /// Opens the window and runs it until it closes. Called again for every reopening (on
 /// the main thread: eframe reuses its event loop).
+/// The window runs on X11, under Wayland through XWayland. The screen reader support
+/// (AccessKit) builds winit's Wayland backend in, but the window's OpenGL is built for
+/// X11 only, and on X11 a click on a notification may raise the window (Wayland refuses
+/// that without an activation token): so X11 is chosen, not left to `WAYLAND_DISPLAY`.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn on_x11(builder: &mut eframe::EventLoopBuilder<eframe::UserEvent>) {
+    use winit::platform::x11::EventLoopBuilderExtX11 as _;
+    builder.with_x11();
+}
+
+/// Elsewhere the platform's one backend.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn on_x11(_: &mut eframe::EventLoopBuilder<eframe::UserEvent>) {}
+
 fn window(node: &Node, data_dir: &std::path::Path, shown: Window) -> Result<()> {
     let Window {
         opening,
@@ -274,6 +288,7 @@ fn window(node: &Node, data_dir: &std::path::Path, shown: Window) -> Result<()> 
         persistence_path: Some(data_dir.join("window.ron")),
         // Closing the window returns here, and the app keeps running without it.
         run_and_return: true,
+        event_loop_builder: Some(Box::new(on_x11)),
         ..Default::default()
     };
     let handle = node.handle();
