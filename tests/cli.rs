@@ -424,3 +424,53 @@ fn demo_fills_a_data_dir_of_its_own_and_keeps_it_on_this_machine() {
         Some(2)
     );
 }
+
+/// The coaching hour is typed and shown on the person's own clock, and kept in UTC for
+/// the team: set at 16:00 in India (UTC+05:30, no summer time), it is 10:30 UTC in the
+/// record, and a teammate's device in UTC shows it so.
+#[test]
+fn the_coaching_hour_is_set_and_shown_on_the_local_clock_and_kept_in_utc() {
+    let d = Device::new();
+    d.init("Ana", "Platform");
+    let india = [("TZ", "Asia/Kolkata")];
+    d.run_with_env(
+        &[
+            "hour",
+            "--day",
+            "thursday",
+            "--start",
+            "16:00",
+            "--minutes",
+            "60",
+        ],
+        &india,
+    )
+    .ok();
+    let rota = d.run(&["--json", "rota", "show"]).json();
+    assert_eq!(rota["hour"]["weekday"], 3, "{rota}");
+    assert_eq!(rota["hour"]["start_minute"], 10 * 60 + 30, "{rota}");
+    let shown = d.run_with_env(&["hour"], &india).ok();
+    assert!(
+        shown.contains("Thursday 16:00–17:00 (UTC+05:30)"),
+        "{shown}"
+    );
+    let shown = d.run_with_env(&["hour"], &[("TZ", "UTC")]).ok();
+    assert!(shown.contains("Thursday 10:30–11:30 (UTC)"), "{shown}");
+    // Early Monday in India is still Sunday in UTC.
+    d.run_with_env(
+        &[
+            "hour",
+            "--day",
+            "monday",
+            "--start",
+            "02:00",
+            "--minutes",
+            "30",
+        ],
+        &india,
+    )
+    .ok();
+    let rota = d.run(&["--json", "rota", "show"]).json();
+    assert_eq!(rota["hour"]["weekday"], 6, "{rota}");
+    assert_eq!(rota["hour"]["start_minute"], 20 * 60 + 30, "{rota}");
+}

@@ -72,12 +72,18 @@ impl Device {
 
     /// Runs `peercoach --data-dir DIR ARGS…` in loopback-only mode.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `peercoach --data-dir DIR ARGS…` as `run` does, with more environment.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output: Output = Command::new(bin())
             .arg("--data-dir")
             .arg(self.path())
             .args(args)
             .env("PEERCOACH_LOOPBACK", "1")
             .env_remove("PEERCOACH_DATA_DIR")
+            .envs(env.iter().copied())
             .output()
             .expect("run peercoach");
         Run {

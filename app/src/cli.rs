@@ -264,7 +264,7 @@ pub enum Cmd {
             requires_all = ["start", "minutes"]
         )]
         day: Option<u32>,
-        /// Start, HH:MM UTC.
+        /// Start, HH:MM on this device's clock (the team keeps it in UTC).
         #[arg(long, requires = "day")]
         start: Option<String>,
         /// Length in minutes.

@@ -399,12 +399,20 @@ pub fn rota(r: &RotaReply) -> String {
             r.floating.join(", ")
         }
     );
-    let _ = writeln!(
-        out,
-        "Coaching hour: {}",
-        r.coaching_hour.as_deref().unwrap_or("not set")
-    );
+    let _ = writeln!(out, "Coaching hour: {}", coaching_hour(r));
     out
+}
+
+/// The coaching hour on this device's clock, as far as the reply tells.
+pub fn coaching_hour(r: &RotaReply) -> String {
+    match (&r.hour, &r.coaching_hour) {
+        (Some(hour), _) => local::describe_hour(
+            hour,
+            peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv),
+        ),
+        (None, Some(described)) => described.clone(),
+        (None, None) => "not set".to_owned(),
+    }
 }
 
 /// Teams.

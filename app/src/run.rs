@@ -589,9 +589,13 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             note,
         } => match (day, start, minutes) {
             (Some(day), Some(start), Some(minutes)) => {
+                // Typed on this device's clock; the team keeps it in UTC.
+                let now_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+                let (weekday, start_minute) =
+                    crate::local::hour_to_utc(day, time_of_day(&start)?, now_ms);
                 cx.apply(Command::SetCoachingHour(CoachingHour {
-                    weekday: day,
-                    start_minute: time_of_day(&start)?,
+                    weekday,
+                    start_minute,
                     minutes,
                     note,
                 }))?
@@ -602,12 +606,7 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                         team: cx.team(),
                         week: None,
                     },
-                    |r| {
-                        format!(
-                            "Coaching hour: {}\n",
-                            r.coaching_hour.as_deref().unwrap_or("not set")
-                        )
-                    },
+                    |r| format!("Coaching hour: {}\n", output::coaching_hour(r)),
                 )?;
             }
         },

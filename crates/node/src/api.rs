@@ -350,8 +350,12 @@ pub struct RotaReply {
     pub week: String,
     /// Floating helpers.
     pub floating: Vec<String>,
-    /// Coaching hour, described.
+    /// Coaching hour, described (in UTC).
     pub coaching_hour: Option<String>,
+    /// The coaching hour itself, for a reader to show on its own clock (absent from
+    /// nodes older than it).
+    #[serde(default)]
+    pub hour: Option<peercoach_core::CoachingHour>,
 }
 
 /// One peer device in `status`.

@@ -1506,6 +1506,7 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
                 floating: views::rota_week(team, &week),
                 week,
                 coaching_hour: team.coaching_hour.as_ref().map(|h| h.describe()),
+                hour: team.coaching_hour.clone(),
             })
         }
         Query::Invites => Reply::Invites {
