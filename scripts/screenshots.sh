@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release
-bin=target/release/peercoach
+# PEERCOACH_BIN: shoot an already built binary (a debug build looks the same).
+bin=${PEERCOACH_BIN:-target/release/peercoach}
+[ -n "${PEERCOACH_BIN:-}" ] || cargo build --release
 out=docs/screenshots
 mkdir -p "$out"
 data=$(mktemp -d)

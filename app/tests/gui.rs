@@ -352,6 +352,14 @@ fn offer_yes_flow_keeps_advice_hidden_until_yes_then_logs_a_session_and_syncs() 
 /// A device whose data dir holds a generated team of 12 with 26 weeks of history, this
 /// device its first member; its window open on it.
 fn demo(rt: &tokio::runtime::Runtime) -> (Device, Harness<'static, PeercoachApp>) {
+    demo_seeded(rt, 5)
+}
+
+/// The demo team generated from `seed` (`peercoach demo` uses 7).
+fn demo_seeded(
+    rt: &tokio::runtime::Runtime,
+    seed: u64,
+) -> (Device, Harness<'static, PeercoachApp>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().to_owned();
     {
@@ -360,7 +368,7 @@ fn demo(rt: &tokio::runtime::Runtime) -> (Device, Harness<'static, PeercoachApp>
             engine.identity().actor_hex(),
             engine.endpoint_id().to_owned(),
         );
-        let mut spec = peercoach_sim::Spec::small(5);
+        let mut spec = peercoach_sim::Spec::small(seed);
         spec.end_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
         let mut history = peercoach_sim::generate(&spec, Some(first), |_| {});
         engine
@@ -1544,7 +1552,30 @@ const SIZES: [((f32, f32), f32); 4] = [
 #[test]
 fn every_screen_fits_the_window_at_the_smallest_and_largest_sizes_and_both_scales() {
     let rt = runtime();
-    let (d, mut h) = demo(&rt);
+    // Two generated teams, the second the one `peercoach demo` makes.
+    for seed in [5, 7] {
+        every_screen_fits(&rt, seed);
+    }
+    // The welcome screen, before there is a team.
+    let fresh = Device::fresh(&rt);
+    let mut h = fresh.harness();
+    settle(&mut h, "first run", |_| true);
+    for ((w, ht), scale) in SIZES {
+        h.set_size(egui::vec2(w, ht));
+        h.set_pixels_per_point(scale);
+        frames(&mut h);
+        let faults = layout_faults(&h);
+        assert!(
+            faults.is_empty(),
+            "welcome at {w}×{ht}, {scale}×: {faults:#?}"
+        );
+    }
+    drop(h);
+    fresh.stop(&rt);
+}
+
+fn every_screen_fits(rt: &tokio::runtime::Runtime, seed: u64) {
+    let (d, mut h) = demo_seeded(rt, seed);
     let request = h.state().derived.board.first().map(|r| r.id.clone());
     let session = h.state().derived.sessions.first().map(|s| s.id.clone());
     assert!(request.is_some() && session.is_some(), "the demo has both");
@@ -1586,26 +1617,9 @@ fn every_screen_fits_the_window_at_the_smallest_and_largest_sizes_and_both_scale
         h.state_mut().shortcut_sheet = false;
     }
     assert_eq!(views, SIZES.len() * (Screen::ALL.len() + 4));
-    assert!(faults.is_empty(), "{}", faults.join("\n"));
+    assert!(faults.is_empty(), "seed {seed}: {}", faults.join("\n"));
     drop(h);
-    d.stop(&rt);
-
-    // The welcome screen, before there is a team.
-    let fresh = Device::fresh(&rt);
-    let mut h = fresh.harness();
-    settle(&mut h, "first run", |_| true);
-    for ((w, ht), scale) in SIZES {
-        h.set_size(egui::vec2(w, ht));
-        h.set_pixels_per_point(scale);
-        frames(&mut h);
-        let faults = layout_faults(&h);
-        assert!(
-            faults.is_empty(),
-            "welcome at {w}×{ht}, {scale}×: {faults:#?}"
-        );
-    }
-    drop(h);
-    fresh.stop(&rt);
+    d.stop(rt);
 }
 
 /// The widget that has the keyboard: its role and name.

@@ -132,7 +132,8 @@ impl Inbox {
                 if !inbox.followups.is_empty() {
                     ui.label(RichText::new("Your follow-ups").strong());
                     for u in &inbox.followups {
-                        ui.horizontal(|ui| {
+                        // Not in a row: a long follow-up wraps instead of running off the edge.
+                        {
                             let mut done = false;
                             let text = format!(
                                 "{}{} (from \"{}\" with {})",
@@ -153,7 +154,7 @@ impl Inbox {
                                     "Follow-up done",
                                 );
                             }
-                        });
+                        }
                     }
                     ui.add_space(theme::GAP);
                 }
