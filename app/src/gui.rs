@@ -250,8 +250,6 @@ fn keeps_running(rt: &tokio::runtime::Runtime, handle: &peercoach_node::NodeHand
     }
 }
 
-/// Opens the window and runs it until it closes. Called again for every reopening (on
-/// the main thread: eframe reuses its event loop).
 /// The window runs on X11, under Wayland through XWayland. The screen reader support
 /// (AccessKit) builds winit's Wayland backend in, but the window's OpenGL is built for
 /// X11 only, and on X11 a click on a notification may raise the window (Wayland refuses
@@ -266,6 +264,8 @@ fn on_x11(builder: &mut eframe::EventLoopBuilder<eframe::UserEvent>) {
 #[cfg(not(all(unix, not(target_os = "macos"))))]
 fn on_x11(_: &mut eframe::EventLoopBuilder<eframe::UserEvent>) {}
 
+/// Opens the window and runs it until it closes. Called again for every reopening (on
+/// the main thread: eframe reuses its event loop).
 fn window(node: &Node, data_dir: &std::path::Path, shown: Window) -> Result<()> {
     let Window {
         opening,

@@ -6,7 +6,8 @@
 
 use chrono::{Local, Offset, TimeZone};
 use peercoach_core::CoachingHour;
-use peercoach_core::time::{DAY_MS, MINUTE_MS, WEEK_MS, WEEKDAYS, format_date, format_datetime};
+use peercoach_core::records::coaching_hour::{from_clock, on_clock};
+use peercoach_core::time::{DAY_MS, MINUTE_MS, WEEK_MS, format_date, format_datetime};
 
 /// How far the local clock is ahead of UTC at the instant `ms`.
 pub fn offset_ms(ms: i64) -> i64 {
@@ -24,6 +25,16 @@ pub fn datetime(ms: i64) -> String {
 /// `2026-11-24`, the local date.
 pub fn date(ms: i64) -> String {
     format_date(ms + offset_ms(ms))
+}
+
+/// Midnight at the start of a `YYYY-MM-DD` typed on this device: the local day, as a
+/// person means a date.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let utc_midnight = peercoach_core::time::parse_date(s)?;
+    // The offset at local midnight, found from the one at UTC midnight (a clock change
+    // between the two moves it).
+    let guess = utc_midnight - offset_ms(utc_midnight);
+    Some(utc_midnight - offset_ms(guess))
 }
 
 /// The local zone as an offset, `UTC+01:00`, at the instant `ms` (for a label that says
@@ -50,23 +61,6 @@ fn next_start_ms(weekday: u32, start_minute: u32, now_ms: i64) -> i64 {
     if at < now_ms { at + WEEK_MS } else { at }
 }
 
-/// The coaching hour on a clock `offset_ms` ahead of UTC: its weekday and start minute.
-pub fn hour_on_clock(weekday: u32, start_minute: u32, offset_ms: i64) -> (u32, u32) {
-    let week_minute =
-        (i64::from(weekday) * 24 * 60 + i64::from(start_minute) + offset_ms / MINUTE_MS)
-            .rem_euclid(7 * 24 * 60);
-    (
-        (week_minute / (24 * 60)) as u32,
-        (week_minute % (24 * 60)) as u32,
-    )
-}
-
-/// The UTC weekday and start minute of an hour typed in on a clock `offset_ms` ahead of
-/// UTC.
-pub fn hour_from_clock(weekday: u32, start_minute: u32, offset_ms: i64) -> (u32, u32) {
-    hour_on_clock(weekday, start_minute, -offset_ms)
-}
-
 /// The offset at the coaching hour's next start: the one its weekday and time are shown in.
 fn hour_offset_ms(weekday: u32, start_minute: u32, now_ms: i64) -> i64 {
     offset_ms(next_start_ms(weekday, start_minute, now_ms))
@@ -75,15 +69,22 @@ fn hour_offset_ms(weekday: u32, start_minute: u32, now_ms: i64) -> i64 {
 /// The coaching hour's weekday and start on this device's clock, for the form.
 pub fn hour_local(hour: &CoachingHour, now_ms: i64) -> (u32, u32) {
     let offset = hour_offset_ms(hour.weekday, hour.start_minute, now_ms);
-    hour_on_clock(hour.weekday, hour.start_minute, offset)
+    on_clock(hour.weekday, hour.start_minute, offset)
 }
 
 /// The UTC weekday and start of an hour typed in on this device's clock.
 pub fn hour_to_utc(weekday: u32, start_minute: u32, now_ms: i64) -> (u32, u32) {
     // The offset then, not now: an hour set in winter for a summer week keeps its clock.
-    let guess = hour_from_clock(weekday, start_minute, offset_ms(now_ms));
+    let guess = from_clock(weekday, start_minute, offset_ms(now_ms));
     let offset = hour_offset_ms(guess.0, guess.1, now_ms);
-    hour_from_clock(weekday, start_minute, offset)
+    from_clock(weekday, start_minute, offset)
+}
+
+/// The zone an hour typed on this device's clock is read in: the offset at its next
+/// start, which in the week of a clock change is not today's.
+pub fn hour_zone(weekday: u32, start_minute: u32, now_ms: i64) -> String {
+    let (day, start) = hour_to_utc(weekday, start_minute, now_ms);
+    zone_name(hour_offset_ms(day, start, now_ms))
 }
 
 /// `Thursday 16:00–17:00 (UTC+01:00)`: the coaching hour on this device's clock.
@@ -93,15 +94,9 @@ pub fn describe_hour(hour: &CoachingHour, now_ms: i64) -> String {
 }
 
 fn describe_on_clock(hour: &CoachingHour, offset_ms: i64) -> String {
-    let (day, start) = hour_on_clock(hour.weekday, hour.start_minute, offset_ms);
-    let end = start + hour.minutes;
     format!(
-        "{} {:02}:{:02}–{:02}:{:02} ({})",
-        WEEKDAYS.get(day as usize).copied().unwrap_or("?"),
-        start / 60,
-        start % 60,
-        (end / 60) % 24,
-        end % 60,
+        "{} ({})",
+        hour.describe_on_clock(offset_ms),
         zone_name(offset_ms)
     )
 }
@@ -115,18 +110,18 @@ mod tests {
     #[test]
     fn an_hour_moves_to_the_local_clock_and_back_across_midnight_and_the_week() {
         // Thursday 15:00 UTC is Thursday 16:00 in Berlin's winter.
-        assert_eq!(hour_on_clock(3, 15 * 60, HOUR), (3, 16 * 60));
+        assert_eq!(on_clock(3, 15 * 60, HOUR), (3, 16 * 60));
         // Monday 01:00 UTC is Sunday 20:00 in New York's winter.
-        assert_eq!(hour_on_clock(0, 60, -5 * HOUR), (6, 20 * 60));
+        assert_eq!(on_clock(0, 60, -5 * HOUR), (6, 20 * 60));
         // Sunday 23:30 UTC is Monday 09:00 in Adelaide's summer (+10:30).
         assert_eq!(
-            hour_on_clock(6, 23 * 60 + 30, 10 * HOUR + 30 * MINUTE_MS),
+            on_clock(6, 23 * 60 + 30, 10 * HOUR + 30 * MINUTE_MS),
             (0, 10 * 60)
         );
         for offset in [-5 * HOUR, 0, HOUR, 10 * HOUR + 30 * MINUTE_MS] {
             for (day, start) in [(0, 0), (3, 15 * 60), (6, 23 * 60 + 59)] {
-                let (d, s) = hour_on_clock(day, start, offset);
-                assert_eq!(hour_from_clock(d, s, offset), (day, start));
+                let (d, s) = on_clock(day, start, offset);
+                assert_eq!(from_clock(d, s, offset), (day, start));
             }
         }
     }

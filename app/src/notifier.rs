@@ -62,11 +62,13 @@ impl Watch {
         if snapshot_is_quiet(&snap.team, me, now_ms) {
             return Vec::new();
         }
-        let day = now_ms.div_euclid(peercoach_core::time::DAY_MS);
+        // Due dates are typed on the person's clock: today is theirs.
+        let offset_ms = crate::local::offset_ms(now_ms);
+        let day = (now_ms + offset_ms).div_euclid(peercoach_core::time::DAY_MS);
         if self.reminded.0 != day {
             self.reminded = (day, BTreeSet::new());
         }
-        let fresh: Vec<Alert> = alerts::due_today(&snap.team, me, now_ms)
+        let fresh: Vec<Alert> = alerts::due_today(&snap.team, me, now_ms, offset_ms)
             .into_iter()
             .filter(|(id, _)| self.reminded.1.insert(id.clone()))
             .map(|(_, alert)| alert)

@@ -141,7 +141,7 @@ pub fn inbox(inbox: &Inbox) -> String {
         for u in &inbox.followups {
             let due = u
                 .due_ms
-                .map(|d| format!(" (due {})", format_date(d)))
+                .map(|d| format!(" (due {})", local::date(d)))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -389,7 +389,7 @@ pub fn sessions(rows: &[SessionRow]) -> String {
 }
 
 /// Rota and coaching hour.
-pub fn rota(r: &RotaReply) -> String {
+pub fn rota(r: &RotaReply, now_ms: i64) -> String {
     let mut out = format!(
         "Floating in {}: {}\n",
         r.week,
@@ -399,17 +399,14 @@ pub fn rota(r: &RotaReply) -> String {
             r.floating.join(", ")
         }
     );
-    let _ = writeln!(out, "Coaching hour: {}", coaching_hour(r));
+    let _ = writeln!(out, "Coaching hour: {}", coaching_hour(r, now_ms));
     out
 }
 
-/// The coaching hour on this device's clock, as far as the reply tells.
-pub fn coaching_hour(r: &RotaReply) -> String {
+/// The coaching hour on this device's clock at `now_ms`, as far as the reply tells.
+pub fn coaching_hour(r: &RotaReply, now_ms: i64) -> String {
     match (&r.hour, &r.coaching_hour) {
-        (Some(hour), _) => local::describe_hour(
-            hour,
-            peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv),
-        ),
+        (Some(hour), _) => local::describe_hour(hour, now_ms),
         (None, Some(described)) => described.clone(),
         (None, None) => "not set".to_owned(),
     }

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
-use peercoach_core::time::parse_date;
 use peercoach_core::{
     Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId, TeamId,
 };
@@ -134,8 +133,9 @@ fn note_subjects(cx: &mut Ctx<'_>) -> Result<std::collections::BTreeMap<String, 
     Ok(titles)
 }
 
+/// A date typed on the command line: the start of that day on this device's clock.
 fn date(s: &str) -> Result<i64> {
-    parse_date(s).ok_or_else(|| anyhow!("bad date {s:?}: expected YYYY-MM-DD"))
+    crate::local::parse_date(s).ok_or_else(|| anyhow!("bad date {s:?}: expected YYYY-MM-DD"))
 }
 
 fn time_of_day(s: &str) -> Result<u32> {
@@ -601,22 +601,24 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                 }))?
             }
             _ => {
+                let now_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
                 cx.show(
                     query::Rota {
                         team: cx.team(),
                         week: None,
                     },
-                    |r| format!("Coaching hour: {}\n", output::coaching_hour(r)),
+                    |r| format!("Coaching hour: {}\n", output::coaching_hour(r, now_ms)),
                 )?;
             }
         },
         Cmd::Rota(RotaCmd::Show { week }) => {
+            let now_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
             cx.show(
                 query::Rota {
                     team: cx.team(),
                     week,
                 },
-                output::rota,
+                |r| output::rota(r, now_ms),
             )?;
         }
         Cmd::Rota(RotaCmd::Add { week, member }) => {

@@ -1492,22 +1492,39 @@ fn layout_faults(h: &Harness<'_, PeercoachApp>) -> Vec<String> {
                 })
                 .collect();
             for (i, (a, (role_a, name_a))) in widgets.iter().enumerate() {
-                // Cut off: part of it is outside its clip, and no scroll bar reaches it.
+                // Cut off: part of it is outside its clip, and no scroll bar reaches it. A
+                // bar reaches a widget when the widget's visible part ends where the bar
+                // does (its scroll area cut it there), or the widget lies wholly beyond
+                // the bar's ends, on the side the bar can scroll to.
                 let (r, seen) = (a.rect, a.interact_rect);
-                let cut_x = !seen.is_positive()
-                    || r.min.x < seen.min.x - 1.0
-                    || r.max.x > seen.max.x + 1.0;
-                let cut_y = !seen.is_positive()
-                    || r.min.y < seen.min.y - 1.0
-                    || r.max.y > seen.max.y + 1.0;
-                let vertical = bars
-                    .iter()
-                    .any(|b| b.height() > b.width() && b.center().x > r.min.x);
-                let horizontal = bars
-                    .iter()
-                    .any(|b| b.width() > b.height() && b.center().y > r.min.y);
-                let sideways = r.min.x < seen.min.x - 1.0 || r.max.x > seen.max.x + 1.0;
-                if (sideways && !horizontal) || (cut_y && !cut_x && !vertical) {
+                let hidden = !seen.is_positive();
+                let cut_x = !hidden && (r.min.x < seen.min.x - 1.0 || r.max.x > seen.max.x + 1.0);
+                let cut_y = !hidden && (r.min.y < seen.min.y - 1.0 || r.max.y > seen.max.y + 1.0);
+                let near = |a: f32, b: f32| (a - b).abs() < 2.0;
+                let vertical = |b: &egui::Rect| {
+                    b.height() > b.width()
+                        && b.center().x > r.min.x
+                        && if hidden {
+                            r.max.y <= b.min.y + 1.0 || r.min.y >= b.max.y - 1.0
+                        } else {
+                            near(seen.min.y, b.min.y) || near(seen.max.y, b.max.y)
+                        }
+                };
+                let horizontal = |b: &egui::Rect| {
+                    b.width() > b.height()
+                        && b.center().y > r.min.y
+                        && if hidden {
+                            r.max.x <= b.min.x + 1.0 || r.min.x >= b.max.x - 1.0
+                        } else {
+                            near(seen.min.x, b.min.x) || near(seen.max.x, b.max.x)
+                        }
+                };
+                let reached = if hidden {
+                    bars.iter().any(vertical) || bars.iter().any(horizontal)
+                } else {
+                    (!cut_y || bars.iter().any(vertical)) && (!cut_x || bars.iter().any(horizontal))
+                };
+                if (cut_x || cut_y || hidden) && !reached {
                     faults.push(format!(
                         "{role_a:?} {name_a:?} at {r:?} is cut off (seen: {seen:?})"
                     ));

@@ -606,7 +606,12 @@ impl PeercoachApp {
                 self.prefs.screen = screen;
             }
         }
+        // Only what the window can show now: no second dialog over one that is open, and
+        // nothing of a team's before there is one.
+        let team_shown = self.snap.is_some();
+        let free = team_shown && !self.screens.dialogs.any_open();
         if ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::N)))
+            && free
         {
             self.screens.dialogs.open(Action::Ask);
         }
@@ -621,7 +626,8 @@ impl PeercoachApp {
                     Key::Questionmark,
                 ))
                 || i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Slash))
-        }) {
+        }) && team_shown
+        {
             self.shortcut_sheet = !self.shortcut_sheet;
         }
         // Esc closes the topmost thing: the shortcut sheet, a dialog, then a record's

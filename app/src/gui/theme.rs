@@ -52,6 +52,28 @@ pub fn two_columns(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
     }
 }
 
+/// The id under which a list is drawn, with a record's detail beside it or not: its
+/// scroll position stays when a record is opened.
+pub const LIST: &str = "list";
+
+/// A list alone, under the id it has beside a detail ([`list_and_detail`]).
+pub fn list_alone(ui: &mut Ui, list: impl FnOnce(&mut Ui)) {
+    ui.push_id(LIST, list);
+}
+
+/// "Back to the list" over a record's detail that took the list's place: it closes the
+/// record, as Esc does.
+pub fn back_to_list<T>(ui: &mut Ui, selected: &mut Option<T>) {
+    if ui
+        .button("Back to the list")
+        .on_hover_text("Close it (Esc)")
+        .clicked()
+    {
+        *selected = None;
+    }
+    ui.add_space(6.0);
+}
+
 /// A list with a record's detail to its right, each in its own scrolling column. The list
 /// is drawn first, so Tab reaches it before the detail, as a reader would.
 pub fn list_and_detail(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
@@ -60,8 +82,11 @@ pub fn list_and_detail(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
     let split = full.max.x - detail_width;
     let list = egui::Rect::from_min_max(full.min, egui::pos2(split - GAP, full.max.y));
     let detail = egui::Rect::from_min_max(egui::pos2(split, full.min.y), full.max);
-    for (rect, which) in [(list, Column::First), (detail, Column::Second)] {
-        let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect));
+    for (rect, which, salt) in [
+        (list, Column::First, LIST),
+        (detail, Column::Second, "detail"),
+    ] {
+        let mut child = ui.new_child(egui::UiBuilder::new().id_salt(salt).max_rect(rect));
         child.set_clip_rect(rect.intersect(ui.clip_rect()));
         column(&mut child, which);
     }
@@ -238,7 +263,12 @@ fn chip_width(ui: &Ui, text: &str) -> f32 {
 /// A small rounded tag. In a row that wraps, a chip without room moves to the next line
 /// whole (a frame's size is known only once drawn, so the row cannot move it itself).
 pub fn chip(ui: &mut Ui, text: &str, color: Color32) {
-    if ui.layout().main_wrap && chip_width(ui, text) > ui.available_size_before_wrap().x {
+    // Only a row with something in it already: a chip too wide for a whole row stays.
+    let row_started = ui.cursor().min.x > ui.max_rect().min.x + 0.5;
+    if ui.layout().main_wrap
+        && row_started
+        && chip_width(ui, text) > ui.available_size_before_wrap().x
+    {
         ui.end_row();
     }
     Frame::new()
@@ -441,32 +471,30 @@ pub fn apply(ctx: &egui::Context, choice: ThemeChoice) {
 
 /// Our look on one of egui's styles.
 fn styled(style: &mut egui::Style, dark: bool) {
-    {
-        style.visuals = visuals(dark);
-        style.spacing.item_spacing = egui::vec2(8.0, 6.0);
-        style.spacing.button_padding = egui::vec2(10.0, 4.0);
-        use egui::{FontFamily, FontId, TextStyle};
-        style.text_styles = [
-            (
-                TextStyle::Small,
-                FontId::new(MIN_TEXT, FontFamily::Proportional),
-            ),
-            (TextStyle::Body, FontId::new(14.0, FontFamily::Proportional)),
-            (
-                TextStyle::Button,
-                FontId::new(14.0, FontFamily::Proportional),
-            ),
-            (
-                TextStyle::Heading,
-                FontId::new(20.0, FontFamily::Proportional),
-            ),
-            (
-                TextStyle::Monospace,
-                FontId::new(13.0, FontFamily::Monospace),
-            ),
-        ]
-        .into();
-    }
+    style.visuals = visuals(dark);
+    style.spacing.item_spacing = egui::vec2(8.0, 6.0);
+    style.spacing.button_padding = egui::vec2(10.0, 4.0);
+    use egui::{FontFamily, FontId, TextStyle};
+    style.text_styles = [
+        (
+            TextStyle::Small,
+            FontId::new(MIN_TEXT, FontFamily::Proportional),
+        ),
+        (TextStyle::Body, FontId::new(14.0, FontFamily::Proportional)),
+        (
+            TextStyle::Button,
+            FontId::new(14.0, FontFamily::Proportional),
+        ),
+        (
+            TextStyle::Heading,
+            FontId::new(20.0, FontFamily::Proportional),
+        ),
+        (
+            TextStyle::Monospace,
+            FontId::new(13.0, FontFamily::Monospace),
+        ),
+    ]
+    .into();
 }
 
 /// WCAG's contrast ratio of two opaque colours (1 to 21).

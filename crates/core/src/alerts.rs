@@ -329,17 +329,21 @@ fn trust(before: &Team, after: &Team, me: &MemberId, found: &mut Vec<(i64, Alert
     }
 }
 
-/// `me`'s open follow-ups due on the (UTC) day of `now_ms`, with their ids (so that each
-/// is shown once a day).
-pub fn due_today(team: &Team, me: &MemberId, now_ms: i64) -> Vec<(FollowUpId, Alert)> {
-    let day = now_ms.div_euclid(DAY_MS);
+/// `me`'s open follow-ups due on the day of `now_ms`, with their ids (so that each is
+/// shown once a day). The day is the person's: on a clock `offset_ms` ahead of UTC, as
+/// their due dates were typed on it.
+pub fn due_today(
+    team: &Team,
+    me: &MemberId,
+    now_ms: i64,
+    offset_ms: i64,
+) -> Vec<(FollowUpId, Alert)> {
+    let day_of = |ms: i64| (ms + offset_ms).div_euclid(DAY_MS);
+    let day = day_of(now_ms);
     let mut due = Vec::new();
     for session in team.sessions.values().filter(|s| s.deleted_ms.is_none()) {
         for u in &session.followups {
-            if &u.owner == me
-                && u.done_ms.is_none()
-                && u.due_ms.is_some_and(|d| d.div_euclid(DAY_MS) == day)
-            {
+            if &u.owner == me && u.done_ms.is_none() && u.due_ms.is_some_and(|d| day_of(d) == day) {
                 let with = if &session.coach == me {
                     &session.coachee
                 } else {

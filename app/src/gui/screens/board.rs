@@ -61,14 +61,7 @@ impl Board {
         if self.selected.is_some() {
             // Too narrow for both: the detail takes the list's place until it is closed.
             if !theme::wide(ui) {
-                if ui
-                    .button("Back to the list")
-                    .on_hover_text("Close this request (Esc)")
-                    .clicked()
-                {
-                    self.selected = None;
-                }
-                ui.add_space(6.0);
+                theme::back_to_list(ui, &mut self.selected);
                 self.detail_ui(ui, cx);
                 return;
             }
@@ -78,7 +71,7 @@ impl Board {
             });
             return;
         }
-        self.list_ui(ui, cx);
+        theme::list_alone(ui, |ui| self.list_ui(ui, cx));
     }
 
     /// The requests, one row each (only the rows in sight are drawn).

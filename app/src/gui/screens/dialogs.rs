@@ -209,8 +209,10 @@ impl Dialogs {
                 {
                     submit = true;
                 }
+                // A Cancel pressed with Ctrl+Enter cancels: it does not also send.
                 if ui.button("Cancel").clicked() {
                     self.ask.open = false;
+                    submit = false;
                 }
             });
         });
@@ -306,8 +308,10 @@ impl Dialogs {
                 {
                     submit = true;
                 }
+                // A Cancel pressed with Ctrl+Enter cancels: it does not also send.
                 if ui.button("Cancel").clicked() {
                     self.offer.open = false;
+                    submit = false;
                 }
             });
         });
@@ -407,8 +411,10 @@ impl Dialogs {
                 {
                     submit = true;
                 }
+                // A Cancel pressed with Ctrl+Enter cancels: it does not also send.
                 if ui.button("Cancel").clicked() {
                     self.session.open = false;
+                    submit = false;
                 }
             });
         });

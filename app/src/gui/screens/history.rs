@@ -2,7 +2,7 @@
 
 use crate::local;
 use egui::RichText;
-use peercoach_core::time::{format_span, parse_date};
+use peercoach_core::time::{DAY_MS, format_span};
 use peercoach_core::views::{self, HistoryKind};
 
 use crate::gui::app::Cx;
@@ -34,7 +34,8 @@ impl History {
                         .desired_width(110.0),
                 )
                 .labelled_by(l.id);
-                let at = parse_date(&self.at_date).map(|d| d + 24 * 3_600_000 - 1);
+                // The end of that day on this device's clock.
+                let at = local::parse_date(&self.at_date).map(|d| d + DAY_MS - 1);
                 if ui
                     .add_enabled(at.is_some(), egui::Button::new("Show past board"))
                     .clicked()
@@ -53,7 +54,7 @@ impl History {
                 ui.label(
                     RichText::new(format!(
                         "Read-only: the board at the end of {}: {} open",
-                        &local::datetime(*at)[..10],
+                        local::date(*at),
                         rows.len()
                     ))
                     .strong(),

@@ -3,7 +3,7 @@
 use crate::local;
 use egui::RichText;
 use peercoach_core::NewThanks;
-use peercoach_core::time::{format_date, format_span};
+use peercoach_core::time::format_span;
 use peercoach_core::{Answer, Command};
 
 use super::dialogs::SessionForm;
@@ -133,27 +133,25 @@ impl Inbox {
                     ui.label(RichText::new("Your follow-ups").strong());
                     for u in &inbox.followups {
                         // Not in a row: a long follow-up wraps instead of running off the edge.
-                        {
-                            let mut done = false;
-                            let text = format!(
-                                "{}{} (from \"{}\" with {})",
-                                u.text,
-                                u.due_ms
-                                    .map(|d| format!(", due {}", format_date(d)))
-                                    .unwrap_or_default(),
-                                u.topic,
-                                u.with_name
+                        let mut done = false;
+                        let text = format!(
+                            "{}{} (from \"{}\" with {})",
+                            u.text,
+                            u.due_ms
+                                .map(|d| format!(", due {}", local::date(d)))
+                                .unwrap_or_default(),
+                            u.topic,
+                            u.with_name
+                        );
+                        if ui.checkbox(&mut done, text).changed() && done {
+                            cx.apply(
+                                Command::SetFollowUpDone {
+                                    session: u.session.clone(),
+                                    followup: u.id.clone(),
+                                    done: true,
+                                },
+                                "Follow-up done",
                             );
-                            if ui.checkbox(&mut done, text).changed() && done {
-                                cx.apply(
-                                    Command::SetFollowUpDone {
-                                        session: u.session.clone(),
-                                        followup: u.id.clone(),
-                                        done: true,
-                                    },
-                                    "Follow-up done",
-                                );
-                            }
                         }
                     }
                     ui.add_space(theme::GAP);

@@ -84,14 +84,7 @@ impl Sessions {
         if let Some(sid) = self.selected.clone() {
             // Too narrow for both: the detail takes the list's place until it is closed.
             if !theme::wide(ui) {
-                if ui
-                    .button("Back to the list")
-                    .on_hover_text("Close this session (Esc)")
-                    .clicked()
-                {
-                    self.selected = None;
-                }
-                ui.add_space(6.0);
+                theme::back_to_list(ui, &mut self.selected);
                 self.detail_ui(ui, cx, &sid);
                 return;
             }
@@ -101,7 +94,7 @@ impl Sessions {
             });
             return;
         }
-        self.list_ui(ui, cx, &rows);
+        theme::list_alone(ui, |ui| self.list_ui(ui, cx, &rows));
     }
 
     /// The sessions that match, one row each (only the rows in sight are drawn).

@@ -253,6 +253,12 @@ impl TeamScreen {
                 self.hour_minutes = minutes.to_string();
                 self.hour_note = note;
             }
+            // The zone the typed hour is read in (its next start's, as it is stored).
+            let now_ms = cx.derived.now_ms;
+            let zone = parse_hhmm(&self.hour_start).map_or_else(
+                || local::zone(now_ms),
+                |start| local::hour_zone(self.hour_day, start, now_ms),
+            );
             let fields = ui.horizontal_wrapped(|ui| {
                 theme::combo(ui, "Day", WEEKDAYS[self.hour_day.min(6) as usize], |ui| {
                     for (i, d) in WEEKDAYS.iter().enumerate() {
@@ -267,10 +273,7 @@ impl TeamScreen {
                             .desired_width(60.0),
                     )
                     .labelled_by(l.id)
-                    .on_hover_text(format!(
-                        "On your clock ({})",
-                        local::zone(cx.derived.now_ms)
-                    ));
+                    .on_hover_text(format!("On your clock ({zone})"));
                 let l = ui.label("Minutes");
                 let minutes = ui
                     .add(

@@ -44,15 +44,21 @@ pub struct CoachingHour {
 impl CoachingHour {
     /// `Thursday 15:00–16:00 UTC`.
     pub fn describe(&self) -> String {
+        format!("{} UTC", self.describe_on_clock(0))
+    }
+
+    /// `Thursday 16:00–17:00`: the hour on a clock `offset_ms` ahead of UTC.
+    pub fn describe_on_clock(&self, offset_ms: i64) -> String {
+        let (weekday, start) = on_clock(self.weekday, self.start_minute, offset_ms);
         let day = crate::time::WEEKDAYS
-            .get(self.weekday as usize)
+            .get(weekday as usize)
             .copied()
             .unwrap_or("?");
-        let end = self.start_minute + self.minutes;
+        let end = start + self.minutes;
         format!(
-            "{day} {:02}:{:02}–{:02}:{:02} UTC",
-            self.start_minute / 60,
-            self.start_minute % 60,
+            "{day} {:02}:{:02}–{:02}:{:02}",
+            start / 60,
+            start % 60,
             (end / 60) % 24,
             end % 60
         )
@@ -98,4 +104,26 @@ pub(crate) fn set(cx: &mut Cx<'_>, hour: CoachingHour) -> Result<Applied, Comman
     w.put(&obj, key::NOTE, hour.note)?;
     w.put(&obj, key::UPDATED_MS, cx.now_ms)?;
     done("coaching hour set")
+}
+
+/// Minutes in a week.
+const WEEK_MINUTES: i64 = 7 * 24 * 60;
+
+/// A weekly time, UTC `weekday` (0 = Monday) and `start_minute`, on a clock `offset_ms`
+/// ahead of UTC: its weekday and start minute there.
+pub fn on_clock(weekday: u32, start_minute: u32, offset_ms: i64) -> (u32, u32) {
+    let week_minute = (i64::from(weekday) * 24 * 60
+        + i64::from(start_minute)
+        + offset_ms / crate::time::MINUTE_MS)
+        .rem_euclid(WEEK_MINUTES);
+    (
+        (week_minute / (24 * 60)) as u32,
+        (week_minute % (24 * 60)) as u32,
+    )
+}
+
+/// The UTC weekday and start minute of a weekly time read on a clock `offset_ms` ahead
+/// of UTC.
+pub fn from_clock(weekday: u32, start_minute: u32, offset_ms: i64) -> (u32, u32) {
+    on_clock(weekday, start_minute, -offset_ms)
 }

@@ -231,7 +231,7 @@ fn follow_ups_are_due_on_their_day_and_done_ones_are_not() {
     due(&mut f, "Try the checklist", today);
     due(&mut f, "Next week's thing", today + 7 * DAY_MS);
     f.sync_all();
-    let list = alerts::due_today(&team(&f, 1), &ben, today);
+    let list = alerts::due_today(&team(&f, 1), &ben, today, 0);
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].1.kind, AlertKind::FollowUpDue);
     assert_eq!(
@@ -240,9 +240,13 @@ fn follow_ups_are_due_on_their_day_and_done_ones_are_not() {
     );
     assert_eq!(list[0].1.target, Target::Session(s.clone()));
     assert!(
-        alerts::due_today(&team(&f, 0), &ana, today).is_empty(),
+        alerts::due_today(&team(&f, 0), &ana, today, 0).is_empty(),
         "not Ana's"
     );
+    // Today is the person's: at 23:00 UTC it is already tomorrow two hours east.
+    let late = today + 23 * crate::time::HOUR_MS;
+    assert_eq!(alerts::due_today(&team(&f, 1), &ben, late, 0).len(), 1);
+    assert!(alerts::due_today(&team(&f, 1), &ben, late, 2 * crate::time::HOUR_MS).is_empty());
     f.apply(
         1,
         Command::SetFollowUpDone {
@@ -252,7 +256,7 @@ fn follow_ups_are_due_on_their_day_and_done_ones_are_not() {
         },
     )
     .expect("done");
-    assert!(alerts::due_today(&team(&f, 1), &ben, today).is_empty());
+    assert!(alerts::due_today(&team(&f, 1), &ben, today, 0).is_empty());
 }
 
 #[test]
