@@ -198,7 +198,16 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
         }
     }
     for (id, request) in &after.requests {
-        if before.requests.contains_key(id) || &request.author == me || !request.is_active() {
+        if &request.author == me || !request.is_active() {
+            continue;
+        }
+        // New, or an older request its author has just aimed at me ("Ask Ana").
+        let aimed_at_me_now = request.to.as_ref() == Some(me)
+            && before
+                .requests
+                .get(id)
+                .is_some_and(|was| was.to.as_ref() != Some(me));
+        if before.requests.contains_key(id) && !aimed_at_me_now {
             continue;
         }
         let who = after.name_of(&request.author);

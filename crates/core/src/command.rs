@@ -75,6 +75,14 @@ pub enum Command {
         /// Request.
         request: RequestId,
     },
+    /// The author aims an open request at one teammate ("Ask Ana"), or back at the
+    /// whole team. The teammate answers it as any request aimed at them.
+    AimRequest {
+        /// Request.
+        request: RequestId,
+        /// The teammate, or `None` for the whole team.
+        to: Option<MemberId>,
+    },
     /// Ask someone "Would you like some help?" — on a request, or straight to a person.
     Offer(NewOffer),
     /// Answer an offer made to me.
@@ -319,6 +327,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::ReleaseClaim { request } => request::release_claim(cx, &request),
         Command::Resolve { request } => request::resolve(cx, &request),
         Command::Withdraw { request } => request::withdraw(cx, &request),
+        Command::AimRequest { request, to } => request::aim(cx, &request, to.as_ref()),
         Command::Offer(new) => offer::offer(cx, new),
         Command::Respond { offer, answer } => offer::respond(cx, &offer, answer),
         Command::WithdrawOffer { offer } => offer::withdraw(cx, &offer),

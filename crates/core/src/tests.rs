@@ -8,6 +8,7 @@ mod metrics;
 mod rules;
 mod sessions;
 mod speakers;
+mod suggest;
 mod view_cache;
 mod views;
 

@@ -529,6 +529,45 @@ pub(crate) fn withdraw(cx: &mut Cx<'_>, request: &RequestId) -> Result<Applied, 
     done(format!("withdrew: {}", r.title))
 }
 
+/// The author aims the open request at one teammate, or back at the whole team.
+pub(crate) fn aim(
+    cx: &mut Cx<'_>,
+    request: &RequestId,
+    to: Option<&MemberId>,
+) -> Result<Applied, CommandError> {
+    let r = active(cx.team, request)?;
+    if &r.author != cx.me {
+        return Err(CommandError::NotYours {
+            who: cx.name(&r.author),
+            action: "say whom this request is for",
+        });
+    }
+    if r.to.as_ref() == to {
+        return done("already so");
+    }
+    let obj =
+        cx.w.record(Collection::Requests, "request", request.as_str())?;
+    match to {
+        Some(to) => {
+            cx.current_member(to)?;
+            if to == cx.me {
+                return Err(CommandError::InvalidInput {
+                    field: "to",
+                    reason: "you cannot ask yourself for help".into(),
+                });
+            }
+            cx.w.put(&obj, key::TO, to.as_str())?;
+            done(format!("asked {}: {}", cx.name(to), r.title))
+        }
+        None => {
+            // Clearing a key is a deletion, which the sync rules refuse: an empty value
+            // means the whole team, as no key does.
+            cx.w.put(&obj, key::TO, "")?;
+            done(format!("asked the whole team: {}", r.title))
+        }
+    }
+}
+
 /// Whether `me` already has a pending offer on this request.
 pub(crate) fn pending_offer_by<'t>(
     team: &'t Team,
