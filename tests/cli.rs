@@ -483,3 +483,54 @@ fn the_coaching_hour_is_set_and_shown_on_the_local_clock_and_kept_in_utc() {
     assert_eq!(rota["hour"]["weekday"], 6, "{rota}");
     assert_eq!(rota["hour"]["start_minute"], 20 * 60 + 30, "{rota}");
 }
+
+/// `suggest` names who could help with a request, and why; `aim` lets its author ask one
+/// of them, or the whole team again; anyone else is refused.
+#[test]
+fn suggest_names_who_could_help_and_aim_asks_one_of_them() {
+    let d = Device::new();
+    d.run(&["demo", "--seed", "7"]).ok();
+    let id = d
+        .run(&["--json", "ask", "Query got slow", "--skill", "sql"])
+        .json()["id"]
+        .as_str()
+        .expect("the request's id")
+        .to_owned();
+    let reply = d.run(&["--json", "suggest", &id]).json();
+    let list = reply["suggestions"].as_array().expect("a list").clone();
+    assert!(!list.is_empty() && list.len() <= 3, "{reply}");
+    for s in &list {
+        let why = s["why"].as_array().expect("reasons");
+        assert!(
+            why[0].as_str().is_some_and(|w| w.ends_with(" sql")),
+            "a skill of the request first: {s}"
+        );
+        assert_ne!(s["name"], "Ana", "never the asker");
+    }
+    let text = d.run(&["suggest", &id]).ok();
+    let first = list[0]["name"].as_str().expect("a name").to_owned();
+    assert!(text.starts_with(&format!("{first}: ")), "{text}");
+    // Ana asks the first of them: the request is aimed at them, who is then not suggested.
+    d.run(&["aim", &id, &first]).ok();
+    let reply = d.run(&["--json", "suggest", &id]).json();
+    assert!(
+        reply["suggestions"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .all(|s| s["name"] != first.as_str()),
+        "{reply}"
+    );
+    d.run(&["aim", &id, "--everyone"]).ok();
+    // Someone else's request is not Ana's to aim.
+    let theirs = d.run(&["--json", "board"]).json()["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["author_name"] != "Ana")
+        .and_then(|r| r["id"].as_str())
+        .expect("a teammate's request")
+        .to_owned();
+    let err = d.run(&["aim", &theirs, &first]).fails();
+    assert!(err.contains("say whom this request is for"), "{err}");
+}

@@ -158,6 +158,22 @@ pub enum Cmd {
         /// The request.
         request: String,
     },
+    /// Who could help with an open request: up to three teammates, and why.
+    Suggest {
+        /// The request.
+        request: String,
+    },
+    /// Aim your open request at one teammate ("Ask Ana"), or back at the whole team.
+    Aim {
+        /// The request.
+        request: String,
+        /// The teammate: member id, id prefix or name.
+        #[arg(required_unless_present = "everyone")]
+        person: Option<String>,
+        /// Back at the whole team.
+        #[arg(long, conflicts_with = "person")]
+        everyone: bool,
+    },
     /// Comment on a request.
     Comment {
         /// The request.

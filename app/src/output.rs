@@ -412,6 +412,18 @@ pub fn coaching_hour(r: &RotaReply, now_ms: i64) -> String {
     }
 }
 
+/// Who could help with a request, one per line with why.
+pub fn suggestions(rows: &[peercoach_core::suggest::Suggestion]) -> String {
+    if rows.is_empty() {
+        return "Nobody to suggest: no current teammate who is not snoozed or already asked \
+                can coach or do one of its skills.\n"
+            .to_owned();
+    }
+    rows.iter()
+        .map(|s| format!("{}: {}\n", s.name, s.why_line()))
+        .collect()
+}
+
 /// Teams.
 pub fn teams(rows: &[TeamEntry]) -> String {
     if rows.is_empty() {

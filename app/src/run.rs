@@ -377,6 +377,25 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             let request = cx.request(&request)?;
             cx.apply(Command::Withdraw { request })?;
         }
+        Cmd::Suggest { request } => {
+            let request = cx.request(&request)?;
+            cx.show(
+                query::Suggest {
+                    team: cx.team(),
+                    request,
+                },
+                |s| output::suggestions(s),
+            )?;
+        }
+        Cmd::Aim {
+            request,
+            person,
+            everyone: _,
+        } => {
+            let request = cx.request(&request)?;
+            let to = person.map(|p| cx.member(&p)).transpose()?;
+            cx.apply(Command::AimRequest { request, to })?;
+        }
         Cmd::Comment { request, text } => {
             let request = cx.request(&request)?;
             cx.apply(Command::Comment { request, text })?;

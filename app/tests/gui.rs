@@ -1846,3 +1846,83 @@ fn each_screen_keeps_its_own_scroll_position() {
     drop(h);
     d.stop(&rt);
 }
+
+#[test]
+fn an_open_request_names_who_could_help_and_its_author_asks_one_of_them() {
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    // Ben can coach rust; Ana asks about it.
+    b.request(
+        &rt,
+        Request::Apply {
+            team: None,
+            command: peercoach_core::Command::SetSkill {
+                skill: "rust".into(),
+                level: Some(peercoach_core::SkillLevel::CanCoach),
+            },
+        },
+    );
+    settle(&mut ha, "Ben's skill reaching Ana", |app| {
+        app.snap.as_ref().is_some_and(|s| {
+            s.team
+                .current_members()
+                .iter()
+                .any(|m| m.name == "Ben" && !m.skills.is_empty())
+        })
+    });
+    click(&mut ha, "Ask for help");
+    type_into(&mut ha, "Title", "Lifetimes in an async trait");
+    type_into(&mut ha, "Skills", "rust");
+    click(&mut ha, "Ask for help now");
+    settle(&mut ha, "the request", |app| !app.derived.board.is_empty());
+    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Lifetimes in an async trait")
+        .click();
+    for _ in 0..3 {
+        ha.step();
+    }
+    assert!(ha.query_by_label("Who could help").is_some());
+    assert!(
+        ha.query_by_label("can coach rust · first time with Ana")
+            .is_some()
+    );
+    // Ana asks Ben: the request is aimed at him, on both devices.
+    click(&mut ha, "Ask Ben");
+    settle(&mut ha, "the request aimed at Ben", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.requests.values().any(|r| r.to.is_some()))
+    });
+    assert!(ha.query_by_label_contains("request for Ben").is_some());
+    // Ben is asked already: no longer suggested, and Ana can go back to the whole team.
+    assert!(ha.query_by_label("Ask Ben").is_none());
+    assert!(ha.query_by_label("Ask the whole team instead").is_some());
+    settle(&mut hb, "the aim reaching Ben", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.requests.values().any(|r| r.to.is_some()))
+    });
+    settle(&mut hb, "Ben's inbox", |app| {
+        !app.derived.inbox.requests_for_me.is_empty()
+    });
+    // Ben sees the panel too: nobody else to suggest (he is asked, Ana asked), and no
+    // button to aim someone else's request.
+    hb.state_mut().screens.board.selected = hb.state().derived.board.first().map(|r| r.id.clone());
+    for _ in 0..3 {
+        hb.step();
+    }
+    assert!(hb.query_by_label("Who could help").is_some());
+    assert!(
+        hb.query_by_label_contains("Nobody else who is around")
+            .is_some()
+    );
+    assert!(hb.query_by_label("Ask the whole team instead").is_none());
+    click(&mut ha, "Ask the whole team instead");
+    settle(&mut ha, "the request for the whole team", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.requests.values().all(|r| r.to.is_none()))
+    });
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}

@@ -97,6 +97,11 @@ pub enum Query {
     Sessions,
     /// The skill map.
     Skills,
+    /// Who could help with an open request, and why.
+    Suggest {
+        /// The request.
+        request: peercoach_core::RequestId,
+    },
     /// Duties and backfill.
     Duties,
     /// The helper rota for a week (default: this week), and the coaching hour.
@@ -527,6 +532,11 @@ pub enum Reply {
     Skills {
         /// Rows.
         skills: Vec<SkillRow>,
+    },
+    /// Who could help with a request, best first.
+    Suggestions {
+        /// Up to three teammates.
+        suggestions: Vec<peercoach_core::suggest::Suggestion>,
     },
     /// Duties.
     Duties {

@@ -1497,6 +1497,9 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
         Query::Skills => Reply::Skills {
             skills: views::skill_map(team),
         },
+        Query::Suggest { request } => Reply::Suggestions {
+            suggestions: peercoach_core::suggest::suggest(team, &request, now_ms),
+        },
         Query::Duties => Reply::Duties {
             duties: views::backfill(team),
         },

@@ -3,6 +3,7 @@
 use crate::local;
 use egui::RichText;
 use peercoach_core::Command;
+use peercoach_core::suggest;
 use peercoach_core::time::format_span;
 use peercoach_core::views::RequestStatus;
 
@@ -20,9 +21,87 @@ pub struct Board {
     pub comment: String,
     /// Private notes being written.
     pub notes: super::notes::NoteDrafts,
+    /// Who could help with the open request, as of one version of the team.
+    helpers: Option<(RequestId, i64, Vec<suggest::Suggestion>)>,
 }
 
 impl Board {
+    /// Who could help with this open request, and why; its author may ask one of them
+    /// ("Ask Ana" aims the request at her), or the whole team again.
+    fn helpers_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut Cx<'_>,
+        r: &peercoach_core::Request,
+        id: &RequestId,
+        mine: bool,
+    ) {
+        // Worked out once per version of the team, not every frame.
+        let fresh = matches!(&self.helpers, Some((for_id, at, _)) if for_id == id && *at == cx.derived.at_ms);
+        if !fresh {
+            let list = suggest::suggest(&cx.snap.team, id, cx.derived.now_ms);
+            self.helpers = Some((id.clone(), cx.derived.at_ms, list));
+        }
+        let list = self
+            .helpers
+            .as_ref()
+            .map(|(_, _, l)| l.clone())
+            .unwrap_or_default();
+        ui.label(RichText::new("Who could help").strong())
+            .on_hover_text(
+                "Teammates who can coach or do one of its skills and are around: this week's \
+                 floater first, then whoever has helped least lately, then people new to the \
+                 asker. Never a ranking of people.",
+            );
+        if list.is_empty() {
+            ui.label(
+                RichText::new(if r.skills.is_empty() {
+                    "Skills on a request say who could help: this one has none."
+                } else {
+                    "Nobody else who is around can coach or do its skills yet."
+                })
+                .color(theme::muted(ui)),
+            );
+        }
+        for s in &list {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(&s.name).strong());
+                ui.label(RichText::new(s.why_line()).color(theme::muted(ui)));
+                if mine
+                    && cx.can_act()
+                    && ui
+                        .button(format!("Ask {}", s.name))
+                        .on_hover_text(format!(
+                            "Aim this request at {}: they answer it as any request for them",
+                            s.name
+                        ))
+                        .clicked()
+                {
+                    cx.apply(
+                        Command::AimRequest {
+                            request: id.clone(),
+                            to: Some(s.member.clone()),
+                        },
+                        format!("Asked {}: the request is aimed at them now", s.name),
+                    );
+                }
+            });
+        }
+        if mine
+            && cx.can_act()
+            && r.to.is_some()
+            && ui.button("Ask the whole team instead").clicked()
+        {
+            cx.apply(
+                Command::AimRequest {
+                    request: id.clone(),
+                    to: None,
+                },
+                "The request is for the whole team again",
+            );
+        }
+    }
+
     /// The board screen.
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         theme::title(
@@ -320,6 +399,10 @@ impl Board {
                         ))
                         .color(theme::muted(ui)),
                     );
+                }
+                if r.is_active() {
+                    ui.separator();
+                    self.helpers_ui(ui, cx, &r, &id, mine);
                 }
                 ui.separator();
                 ui.label(RichText::new("Comments").strong());

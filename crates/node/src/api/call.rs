@@ -320,6 +320,12 @@ pub mod query {
                 Reply::Skills { skills } => Ok(skills),
                 other => Err(Box::new(other)),
             };
+        /// Who could help with an open request, best first.
+        Suggest { /** The team. */ team: Option<TeamId>, /** The request. */ request: peercoach_core::RequestId }
+            => |c| ask(c.team, Query::Suggest { request: c.request }), Vec<peercoach_core::suggest::Suggestion>, |r| match r {
+                Reply::Suggestions { suggestions } => Ok(suggestions),
+                other => Err(Box::new(other)),
+            };
         /// Duties and their backfill.
         Duties { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Duties), Vec<DutyRow>, |r| match r {
