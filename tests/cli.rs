@@ -534,3 +534,27 @@ fn suggest_names_who_could_help_and_aim_asks_one_of_them() {
     let err = d.run(&["aim", &theirs, &first]).fails();
     assert!(err.contains("say whom this request is for"), "{err}");
 }
+
+/// `board --closed` lists resolved and withdrawn requests; `reopen` puts one back.
+#[test]
+fn a_closed_request_is_listed_and_reopened_from_the_command_line() {
+    let d = Device::new();
+    d.init("Ana", "Platform");
+    let id = d.run(&["ask", "Flaky deploys"]).ok().trim().to_owned();
+    d.run(&["resolve", &id]).ok();
+    assert!(!d.run(&["board"]).ok().contains("Flaky deploys"));
+    let closed = d.run(&["board", "--closed"]).ok();
+    assert!(
+        closed.contains("resolved: Flaky deploys (asked by Ana)") && closed.contains(&id),
+        "{closed}"
+    );
+    let json = d.run(&["--json", "board", "--closed"]).json();
+    assert_eq!(json["rows"][0]["closed"], "resolved", "{json}");
+    d.run(&["reopen", &id]).ok();
+    assert!(d.run(&["board"]).ok().contains("Flaky deploys"));
+    assert!(d.run(&["board", "--closed"]).ok().contains("No resolved or withdrawn"));
+    // Reopening an open request changes nothing; a closed one can be closed again.
+    assert!(d.run(&["reopen", &id]).ok().contains("already open"));
+    d.run(&["withdraw", &id]).ok();
+    assert!(d.run(&["board", "--closed"]).ok().contains("withdrawn: Flaky deploys"));
+}

@@ -158,6 +158,11 @@ pub enum Cmd {
         /// The request.
         request: String,
     },
+    /// Reopen your own resolved or withdrawn request: it is back on the board.
+    Reopen {
+        /// The request.
+        request: String,
+    },
     /// Who could help with an open request: up to three teammates, and why.
     Suggest {
         /// The request.
@@ -209,8 +214,11 @@ pub enum Cmd {
     /// The help board: longest-waiting and not-yet-helped people first.
     Board {
         /// Show the board as it stood at a past date (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", conflicts_with = "closed")]
         at: Option<String>,
+        /// Show the resolved and withdrawn requests instead, the latest first.
+        #[arg(long)]
+        closed: bool,
     },
     /// What needs you: offers to answer, requests aimed at you, follow-ups.
     Inbox,

@@ -412,6 +412,25 @@ pub fn coaching_hour(r: &RotaReply, now_ms: i64) -> String {
     }
 }
 
+/// Closed requests: when, how, whose, and the id to reopen one by.
+pub fn closed(rows: &[peercoach_core::views::ClosedRow]) -> String {
+    if rows.is_empty() {
+        return "No resolved or withdrawn requests.\n".to_owned();
+    }
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{}  {} {}: {} (asked by {})\n",
+                r.id,
+                local::date(r.closed_ms),
+                r.closed.as_str(),
+                r.title,
+                r.author_name
+            )
+        })
+        .collect()
+}
+
 /// Who could help with a request, one per line with why.
 pub fn suggestions(rows: &[peercoach_core::suggest::Suggestion]) -> String {
     if rows.is_empty() {

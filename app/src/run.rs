@@ -377,6 +377,10 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             let request = cx.request(&request)?;
             cx.apply(Command::Withdraw { request })?;
         }
+        Cmd::Reopen { request } => {
+            let request = cx.request(&request)?;
+            cx.apply(Command::Reopen { request })?;
+        }
         Cmd::Suggest { request } => {
             let request = cx.request(&request)?;
             cx.show(
@@ -518,7 +522,12 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             let session = session.map(|s| cx.session(&s)).transpose()?;
             cx.apply(Command::Thank(NewThanks { to, text, session }))?;
         }
-        Cmd::Board { at } => {
+        Cmd::Board { closed: true, .. } => {
+            cx.show(query::Closed { team: cx.team() }, |rows| {
+                output::closed(rows)
+            })?;
+        }
+        Cmd::Board { at, closed: false } => {
             let at_ms = at.map(|d| date(&d)).transpose()?;
             let now_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
             cx.show(

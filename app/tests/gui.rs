@@ -1595,6 +1595,12 @@ fn every_screen_fits(rt: &tokio::runtime::Runtime, seed: u64) {
     let (d, mut h) = demo_seeded(rt, seed);
     let request = h.state().derived.board.first().map(|r| r.id.clone());
     let session = h.state().derived.sessions.first().map(|s| s.id.clone());
+    let closed = h.state().snap.as_ref().and_then(|s| {
+        peercoach_core::views::closed(&s.team)
+            .first()
+            .map(|r| r.id.clone())
+    });
+    assert!(closed.is_some(), "the demo has closed requests");
     assert!(request.is_some() && session.is_some(), "the demo has both");
     let mut faults = Vec::new();
     let mut views = 0;
@@ -1619,6 +1625,10 @@ fn every_screen_fits(rt: &tokio::runtime::Runtime, seed: u64) {
         h.state_mut().prefs.screen = Screen::Board;
         h.state_mut().screens.board.selected = request.clone();
         check(&mut h, "the board with a request open");
+        h.state_mut().screens.board.show_closed = true;
+        h.state_mut().screens.board.selected = closed.clone();
+        check(&mut h, "the closed requests with one open");
+        h.state_mut().screens.board.show_closed = false;
         h.state_mut().prefs.screen = Screen::Sessions;
         h.state_mut().screens.sessions.selected = session.clone();
         check(&mut h, "sessions with one open");
@@ -1633,7 +1643,7 @@ fn every_screen_fits(rt: &tokio::runtime::Runtime, seed: u64) {
         check(&mut h, "the shortcut sheet");
         h.state_mut().shortcut_sheet = false;
     }
-    assert_eq!(views, SIZES.len() * (Screen::ALL.len() + 4));
+    assert_eq!(views, SIZES.len() * (Screen::ALL.len() + 5));
     assert!(faults.is_empty(), "seed {seed}: {}", faults.join("\n"));
     drop(h);
     d.stop(rt);
@@ -1921,6 +1931,62 @@ fn an_open_request_names_who_could_help_and_its_author_asks_one_of_them() {
         app.snap
             .as_ref()
             .is_some_and(|s| s.team.requests.values().all(|r| r.to.is_none()))
+    });
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}
+
+#[test]
+fn a_resolved_request_is_found_under_closed_and_its_author_reopens_it_for_everyone() {
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    ask(&mut ha, "Flaky deploys");
+    settle(&mut hb, "the request reaching Ben", |app| {
+        !app.derived.board.is_empty()
+    });
+    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        ha.step();
+    }
+    click(&mut ha, "Resolve");
+    settle(&mut ha, "the request resolved", |app| {
+        app.derived.board.is_empty()
+    });
+    settle(&mut hb, "the resolution reaching Ben", |app| {
+        app.derived.board.is_empty()
+    });
+    // Gone from the board, found under Closed, with when and how.
+    click(&mut ha, "Closed (1)");
+    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        ha.step();
+    }
+    assert!(ha.query_by_label_contains("Resolved on").is_some());
+    // Ben sees it too, and cannot reopen Ana's request.
+    click(&mut hb, "Closed (1)");
+    hb.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        hb.step();
+    }
+    assert!(hb.query_by_label_contains("Resolved on").is_some());
+    assert!(hb.query_by_label("Reopen").is_none());
+    // Ana reopens: back on the board, on both devices, and shown where it now is.
+    click(&mut ha, "Reopen");
+    settle(&mut ha, "the request reopened", |app| {
+        app.derived.board.len() == 1
+    });
+    assert!(!ha.state().screens.board.show_closed);
+    assert!(
+        ha.query_by_label("Resolve").is_some(),
+        "open again: {:?}",
+        ha.state().screens.board.selected
+    );
+    settle(&mut hb, "the reopening reaching Ben", |app| {
+        app.derived.board.len() == 1
     });
     drop((ha, hb));
     a.stop(&rt);

@@ -75,6 +75,11 @@ pub enum Command {
         /// Request.
         request: RequestId,
     },
+    /// The author reopens a resolved or withdrawn request: back on the board.
+    Reopen {
+        /// Request.
+        request: RequestId,
+    },
     /// The author aims an open request at one teammate ("Ask Ana"), or back at the
     /// whole team. The teammate answers it as any request aimed at them.
     AimRequest {
@@ -327,6 +332,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::ReleaseClaim { request } => request::release_claim(cx, &request),
         Command::Resolve { request } => request::resolve(cx, &request),
         Command::Withdraw { request } => request::withdraw(cx, &request),
+        Command::Reopen { request } => request::reopen(cx, &request),
         Command::AimRequest { request, to } => request::aim(cx, &request, to.as_ref()),
         Command::Offer(new) => offer::offer(cx, new),
         Command::Respond { offer, answer } => offer::respond(cx, &offer, answer),

@@ -192,7 +192,10 @@ fn compute_with(team: &Team, index: &Index<'_>, end_ms: i64, config: MetricsConf
                     within_day += 1;
                 }
             }
-            None if working_age > DAY_MS && r.withdrawn_ms.is_none() => {
+            None if working_age > DAY_MS
+                && r.closed_at(i64::MAX)
+                    .is_none_or(|(c, _)| c != crate::records::request::Closed::Withdrawn) =>
+            {
                 decided += 1;
                 decided_askers.insert(&r.author);
             }

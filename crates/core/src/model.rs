@@ -23,7 +23,7 @@ pub use crate::records::duty::{Backfill, Duty, Stage};
 pub use crate::records::followup::FollowUp;
 pub use crate::records::member::{Device, Member, SkillLevel};
 pub use crate::records::offer::{Answer, Offer, OfferStatus, Response};
-pub use crate::records::request::{Claim, Comment, Request, Urgency};
+pub use crate::records::request::{Claim, Closed, Comment, Request, Urgency};
 pub use crate::records::session::Session;
 pub use crate::records::team_settings::TeamRelay;
 pub use crate::records::thanks::Thanks;

@@ -5,6 +5,7 @@ mod authorship;
 mod export;
 mod membership;
 mod metrics;
+mod reopen;
 mod rules;
 mod sessions;
 mod speakers;

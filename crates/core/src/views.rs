@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
 use crate::model::{
-    Answer, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team, Urgency,
+    Answer, Closed, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team, Urgency,
 };
 
 /// Where a request stands.
@@ -106,11 +106,10 @@ impl<'t> Index<'t> {
 
     /// A request's status as of `at_ms` (use `i64::MAX` for now).
     pub fn status_at(&self, r: &Request, at_ms: i64) -> RequestStatus {
-        if r.withdrawn_ms.is_some_and(|t| t <= at_ms) {
-            return RequestStatus::Withdrawn;
-        }
-        if r.resolved_ms.is_some_and(|t| t <= at_ms) {
-            return RequestStatus::Resolved;
+        match r.closed_at(at_ms) {
+            Some((Closed::Withdrawn, _)) => return RequestStatus::Withdrawn,
+            Some((Closed::Resolved, _)) => return RequestStatus::Resolved,
+            None => {}
         }
         let live_claim = r
             .claims
@@ -285,6 +284,44 @@ pub struct OfferRow {
     pub message_hidden: bool,
     /// A session already followed this offer.
     pub session_logged: bool,
+}
+
+/// A resolved or withdrawn request, under the board's "Closed".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedRow {
+    /// Request.
+    pub id: RequestId,
+    /// Title.
+    pub title: String,
+    /// Who asked.
+    pub author: MemberId,
+    /// Their name.
+    pub author_name: String,
+    /// How it was closed.
+    pub closed: Closed,
+    /// When.
+    pub closed_ms: i64,
+}
+
+/// Resolved and withdrawn requests, the most recently closed first.
+pub fn closed(team: &Team) -> Vec<ClosedRow> {
+    let mut rows: Vec<ClosedRow> = team
+        .requests
+        .values()
+        .filter_map(|r| {
+            let (closed, closed_ms) = r.closed_at(i64::MAX)?;
+            Some(ClosedRow {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                author: r.author.clone(),
+                author_name: team.name_of(&r.author),
+                closed,
+                closed_ms,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| (b.closed_ms, &b.id).cmp(&(a.closed_ms, &a.id)));
+    rows
 }
 
 /// An offer as `viewer` may see it.
@@ -654,6 +691,14 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
                 t,
                 Some(&r.author),
                 format!("withdrew: {}", r.title),
+                HistoryKind::Request,
+            );
+        }
+        if let Some(t) = r.reopened_ms {
+            push(
+                t,
+                Some(&r.author),
+                format!("reopened: {}", r.title),
                 HistoryKind::Request,
             );
         }

@@ -75,6 +75,8 @@ pub enum Query {
         /// Past time, or now.
         at_ms: Option<i64>,
     },
+    /// Resolved and withdrawn requests, the most recently closed first.
+    Closed,
     /// My inbox.
     Inbox,
     /// Group metrics.
@@ -497,6 +499,11 @@ pub enum Reply {
         rows: Vec<BoardRow>,
         /// As of.
         at_ms: i64,
+    },
+    /// Closed requests.
+    Closed {
+        /// Rows.
+        rows: Vec<peercoach_core::views::ClosedRow>,
     },
     /// My inbox.
     Inbox {

@@ -1434,6 +1434,9 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
                 at_ms: at,
             }
         }
+        Query::Closed => Reply::Closed {
+            rows: views::closed(team),
+        },
         Query::Inbox => Reply::Inbox {
             inbox: Box::new(
                 me.map(|me| views::inbox(team, me, now_ms))

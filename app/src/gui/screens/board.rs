@@ -5,7 +5,7 @@ use egui::RichText;
 use peercoach_core::Command;
 use peercoach_core::suggest;
 use peercoach_core::time::format_span;
-use peercoach_core::views::RequestStatus;
+use peercoach_core::views::{self, RequestStatus};
 
 use crate::gui::app::Action;
 use crate::gui::app::Cx;
@@ -23,6 +23,10 @@ pub struct Board {
     pub notes: super::notes::NoteDrafts,
     /// Who could help with the open request, as of one version of the team.
     helpers: Option<(RequestId, i64, Vec<suggest::Suggestion>)>,
+    /// Showing the closed requests instead of the open ones.
+    pub show_closed: bool,
+    /// The closed requests, as of one version of the team.
+    closed: Option<(i64, Vec<views::ClosedRow>)>,
 }
 
 impl Board {
@@ -127,6 +131,36 @@ impl Board {
             });
             ui.add_space(theme::GAP);
         }
+        // Open or closed: a resolved or withdrawn request is found again here.
+        let fresh = matches!(&self.closed, Some((at, _)) if *at == cx.derived.at_ms);
+        if !fresh {
+            self.closed = Some((cx.derived.at_ms, views::closed(&cx.snap.team)));
+        }
+        let closed_count = self.closed.as_ref().map_or(0, |(_, c)| c.len());
+        ui.horizontal(|ui| {
+            let open = format!("Open ({})", cx.derived.board.len());
+            if ui.selectable_label(!self.show_closed, open).clicked() && self.show_closed {
+                self.show_closed = false;
+                self.selected = None;
+            }
+            let closed = format!("Closed ({closed_count})");
+            if ui
+                .selectable_label(self.show_closed, closed)
+                .on_hover_text(
+                    "Resolved and withdrawn requests: open one to read it, or reopen yours",
+                )
+                .clicked()
+                && !self.show_closed
+            {
+                self.show_closed = true;
+                self.selected = None;
+            }
+        });
+        ui.add_space(4.0);
+        if self.show_closed {
+            self.closed_screen_ui(ui, cx);
+            return;
+        }
         let rows = cx.derived.board.len();
         if rows == 0 {
             theme::card(ui, |ui| {
@@ -151,6 +185,71 @@ impl Board {
             return;
         }
         theme::list_alone(ui, |ui| self.list_ui(ui, cx));
+    }
+
+    /// The closed requests, and the one open beside (or in place of) them.
+    fn closed_screen_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
+        if self.closed.as_ref().is_none_or(|(_, c)| c.is_empty()) {
+            ui.label(RichText::new("Nothing resolved or withdrawn yet.").color(theme::muted(ui)));
+            return;
+        }
+        if self.selected.is_some() {
+            if !theme::wide(ui) {
+                theme::back_to_list(ui, &mut self.selected);
+                self.detail_ui(ui, cx);
+                return;
+            }
+            theme::list_and_detail(ui, |ui, column| match column {
+                Column::First => self.closed_list_ui(ui),
+                Column::Second => self.detail_ui(ui, cx),
+            });
+            return;
+        }
+        theme::list_alone(ui, |ui| self.closed_list_ui(ui));
+    }
+
+    /// Closed requests, the latest first: one row each.
+    fn closed_list_ui(&mut self, ui: &mut egui::Ui) {
+        let rows = self
+            .closed
+            .as_ref()
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default();
+        egui::ScrollArea::vertical()
+            .id_salt("closed")
+            .auto_shrink([false, false])
+            .show_rows(ui, theme::ROW_HEIGHT, rows.len(), |ui, range| {
+                for row in &rows[range] {
+                    let selected = self.selected.as_ref() == Some(&row.id);
+                    ui.allocate_ui(
+                        egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
+                        |ui| {
+                            let title = ui.add(
+                                egui::Button::selectable(
+                                    selected,
+                                    RichText::new(&row.title).strong(),
+                                )
+                                .truncate(),
+                            );
+                            if title.clicked() {
+                                self.selected = if selected { None } else { Some(row.id.clone()) };
+                            }
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(format!(
+                                        "{} · {} on {}",
+                                        row.author_name,
+                                        row.closed.as_str(),
+                                        local::date(row.closed_ms)
+                                    ))
+                                    .color(theme::muted(ui)),
+                                )
+                                .truncate(),
+                            );
+                        },
+                    );
+                }
+            });
     }
 
     /// The requests, one row each (only the rows in sight are drawn).
@@ -281,7 +380,35 @@ impl Board {
                 ui.add_space(8.0);
                 let mine = me.as_ref() == Some(&r.author);
                 let holder = r.winning_claim().map(|c| c.member.clone());
-                if cx.can_act() {
+                if let Some((closed, at)) = r.closed_at(i64::MAX) {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} on {}",
+                            match closed {
+                                peercoach_core::model::Closed::Resolved => "Resolved",
+                                peercoach_core::model::Closed::Withdrawn => "Withdrawn",
+                            },
+                            local::datetime(at)
+                        ))
+                        .strong(),
+                    );
+                    if mine
+                        && cx.can_act()
+                        && ui
+                            .button("Reopen")
+                            .on_hover_text("Put it back on the board")
+                            .clicked()
+                    {
+                        cx.apply(
+                            Command::Reopen {
+                                request: id.clone(),
+                            },
+                            "Reopened: it is back on the board",
+                        );
+                        // Where it now is: among the open requests, still shown.
+                        self.show_closed = false;
+                    }
+                } else if cx.can_act() {
                     ui.horizontal_wrapped(|ui| {
                         if mine {
                             if ui.button("Resolve").on_hover_text("Mark it done").clicked() {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! requests/<request>: {author, title, tried, urgency, to?, created_ms,
-//!                      skills/<skill>: Bool, withdrawn_ms?, resolved_ms?,
+//!                      skills/<skill>: Bool, withdrawn_ms?, resolved_ms?, reopened_ms?,
 //!                      claims/<member>: {at_ms, released_ms?},
 //!                      comments/<comment>: {author, text, at_ms, deleted_ms?}}
 //! ```
@@ -12,7 +12,7 @@
 //!
 //! Who may write what:
 //! - the request itself and its own fields (author, title, tried, urgency, to, when,
-//!   withdrawn): the author's devices; a request created or edited by anyone else counts
+//!   withdrawn, reopened): the author's devices; a request created or edited by anyone else counts
 //!   for nothing;
 //! - a comment: its author's devices, and only they delete it;
 //! - resolving: the author, or a member who claimed the request (the helper says it is
@@ -48,6 +48,7 @@ mod key {
     pub(super) const SKILLS: &str = "skills";
     pub(super) const WITHDRAWN_MS: &str = "withdrawn_ms";
     pub(super) const RESOLVED_MS: &str = "resolved_ms";
+    pub(super) const REOPENED_MS: &str = "reopened_ms";
     pub(super) const CLAIMS: &str = "claims";
     pub(super) const COMMENTS: &str = "comments";
     /// In a claim.
@@ -146,6 +147,10 @@ pub struct Request {
     pub resolved_ms: Option<i64>,
     /// The member whose device wrote the resolution.
     pub resolved_by: Option<MemberId>,
+    /// Reopened by the author: a withdrawal or resolution at or before it no longer
+    /// counts (keys are never deleted, so reopening is a newer time, not a removal).
+    #[serde(default)]
+    pub reopened_ms: Option<i64>,
     /// Verified claims, in document order.
     pub claims: Vec<Claim>,
     /// Claims written by someone other than the claimant.
@@ -168,9 +173,50 @@ impl Request {
             .min_by(|a, b| (a.at_ms, &a.member).cmp(&(b.at_ms, &b.member)))
     }
 
-    /// Open for help: neither withdrawn nor resolved.
+    /// Open for help: neither withdrawn nor resolved, or reopened since.
     pub fn is_active(&self) -> bool {
-        self.withdrawn_ms.is_none() && self.resolved_ms.is_none()
+        self.closed_at(i64::MAX).is_none()
+    }
+
+    /// How the request stood closed as of `at_ms`, and since when: a withdrawal or a
+    /// resolution up to then that no reopening up to then came after.
+    pub fn closed_at(&self, at_ms: i64) -> Option<(Closed, i64)> {
+        let reopened = self.reopened_ms.filter(|t| *t <= at_ms);
+        let counts = |t: Option<i64>| t.filter(|t| *t <= at_ms && reopened.is_none_or(|r| *t > r));
+        match (counts(self.withdrawn_ms), counts(self.resolved_ms)) {
+            (Some(w), _) => Some((Closed::Withdrawn, w)),
+            (None, Some(r)) => Some((Closed::Resolved, r)),
+            (None, None) => None,
+        }
+    }
+
+    /// When the request was last closed or reopened: a new close must come after it.
+    fn last_change_ms(&self) -> i64 {
+        [self.withdrawn_ms, self.resolved_ms, self.reopened_ms]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(i64::MIN)
+    }
+}
+
+/// How a request was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Closed {
+    /// Its author took it back.
+    Withdrawn,
+    /// Done.
+    Resolved,
+}
+
+impl Closed {
+    /// As said in a sentence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Withdrawn => "withdrawn",
+            Self::Resolved => "resolved",
+        }
     }
 }
 
@@ -347,6 +393,18 @@ pub(crate) fn read<D: ReadDoc>(
         }
         withdrawn_ms = None;
     }
+    let mut reopened_ms = f.int(key::REOPENED_MS);
+    if reopened_ms.is_some() && !written_by(actors, &f, key::REOPENED_MS, &author) {
+        if let Some(actor) = f.actor(key::REOPENED_MS) {
+            ignored.push(Forgery {
+                claimed: author.clone(),
+                actor,
+                at_ms: reopened_ms.unwrap_or(0),
+                what: "reopened the request".into(),
+            });
+        }
+        reopened_ms = None;
+    }
     // Resolving: the author, or someone who claimed it.
     let resolved_by = f
         .actor(key::RESOLVED_MS)
@@ -380,6 +438,7 @@ pub(crate) fn read<D: ReadDoc>(
         withdrawn_ms,
         resolved_by: resolved_ms.and(resolved_by),
         resolved_ms,
+        reopened_ms,
         claims,
         forged_claims,
         comments,
@@ -398,18 +457,14 @@ pub(crate) fn of<'t>(team: &'t Team, id: &RequestId) -> Result<&'t Request, Comm
 /// A request still open for help.
 pub(crate) fn active<'t>(team: &'t Team, id: &RequestId) -> Result<&'t Request, CommandError> {
     let r = of(team, id)?;
-    let status = if r.withdrawn_ms.is_some() {
-        "withdrawn"
-    } else if r.resolved_ms.is_some() {
-        "resolved"
-    } else {
-        return Ok(r);
-    };
-    Err(CommandError::Closed {
-        kind: "request",
-        id: id.to_string(),
-        status,
-    })
+    match r.closed_at(i64::MAX) {
+        None => Ok(r),
+        Some((closed, _)) => Err(CommandError::Closed {
+            kind: "request",
+            id: id.to_string(),
+            status: closed.as_str(),
+        }),
+    }
 }
 
 /// Asks for help.
@@ -510,7 +565,9 @@ pub(crate) fn resolve(cx: &mut Cx<'_>, request: &RequestId) -> Result<Applied, C
     }
     let obj =
         cx.w.record(Collection::Requests, "request", request.as_str())?;
-    cx.w.put(&obj, key::RESOLVED_MS, cx.now_ms)?;
+    // After a reopening, even one from a device whose clock runs ahead.
+    let at = cx.now_ms.max(r.last_change_ms().saturating_add(1));
+    cx.w.put(&obj, key::RESOLVED_MS, at)?;
     done(format!("resolved: {}", r.title))
 }
 
@@ -525,8 +582,29 @@ pub(crate) fn withdraw(cx: &mut Cx<'_>, request: &RequestId) -> Result<Applied, 
     }
     let obj =
         cx.w.record(Collection::Requests, "request", request.as_str())?;
-    cx.w.put(&obj, key::WITHDRAWN_MS, cx.now_ms)?;
+    let at = cx.now_ms.max(r.last_change_ms().saturating_add(1));
+    cx.w.put(&obj, key::WITHDRAWN_MS, at)?;
     done(format!("withdrew: {}", r.title))
+}
+
+/// The author reopens a resolved or withdrawn request: it is back on the board.
+pub(crate) fn reopen(cx: &mut Cx<'_>, request: &RequestId) -> Result<Applied, CommandError> {
+    let r = of(cx.team, request)?;
+    if &r.author != cx.me {
+        return Err(CommandError::NotYours {
+            who: cx.name(&r.author),
+            action: "reopen this request",
+        });
+    }
+    if r.is_active() {
+        return done("already open");
+    }
+    let obj =
+        cx.w.record(Collection::Requests, "request", request.as_str())?;
+    // Not before the closing it undoes, whatever this device's clock says.
+    let at = cx.now_ms.max(r.last_change_ms());
+    cx.w.put(&obj, key::REOPENED_MS, at)?;
+    done(format!("reopened: {}", r.title))
 }
 
 /// The author aims the open request at one teammate, or back at the whole team.
@@ -635,8 +713,13 @@ impl RequestOut {
                     urgency: r.urgency,
                     skills: r.skills.iter().cloned().collect(),
                     to: r.to.clone(),
-                    resolved_at: r.resolved_ms,
-                    withdrawn_at: r.withdrawn_ms,
+                    // As it stands: a reopened request is exported open.
+                    resolved_at: r
+                        .closed_at(i64::MAX)
+                        .and_then(|(c, at)| (c == Closed::Resolved).then_some(at)),
+                    withdrawn_at: r
+                        .closed_at(i64::MAX)
+                        .and_then(|(c, at)| (c == Closed::Withdrawn).then_some(at)),
                     claimed_by: claim.map(|c| c.member.clone()),
                     claimed_at: claim.map(|c| c.at_ms),
                 }

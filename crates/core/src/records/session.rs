@@ -324,7 +324,9 @@ fn consent(
                 reason: format!("that request was asked by {}", team.name_of(&r.author)),
             });
         }
-        if r.withdrawn_ms.is_some() {
+        if r.closed_at(i64::MAX)
+            .is_some_and(|(c, _)| c == super::request::Closed::Withdrawn)
+        {
             return Err(CommandError::Closed {
                 kind: "request",
                 id: rid.to_string(),

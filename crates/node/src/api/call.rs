@@ -320,6 +320,12 @@ pub mod query {
                 Reply::Skills { skills } => Ok(skills),
                 other => Err(Box::new(other)),
             };
+        /// Resolved and withdrawn requests, the most recently closed first.
+        Closed { /** The team. */ team: Option<TeamId> }
+            => |c| ask(c.team, Query::Closed), Vec<peercoach_core::views::ClosedRow>, |r| match r {
+                Reply::Closed { rows } => Ok(rows),
+                other => Err(Box::new(other)),
+            };
         /// Who could help with an open request, best first.
         Suggest { /** The team. */ team: Option<TeamId>, /** The request. */ request: peercoach_core::RequestId }
             => |c| ask(c.team, Query::Suggest { request: c.request }), Vec<peercoach_core::suggest::Suggestion>, |r| match r {
