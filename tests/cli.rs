@@ -552,9 +552,17 @@ fn a_closed_request_is_listed_and_reopened_from_the_command_line() {
     assert_eq!(json["rows"][0]["closed"], "resolved", "{json}");
     d.run(&["reopen", &id]).ok();
     assert!(d.run(&["board"]).ok().contains("Flaky deploys"));
-    assert!(d.run(&["board", "--closed"]).ok().contains("No resolved or withdrawn"));
+    assert!(
+        d.run(&["board", "--closed"])
+            .ok()
+            .contains("No resolved or withdrawn")
+    );
     // Reopening an open request changes nothing; a closed one can be closed again.
     assert!(d.run(&["reopen", &id]).ok().contains("already open"));
     d.run(&["withdraw", &id]).ok();
-    assert!(d.run(&["board", "--closed"]).ok().contains("withdrawn: Flaky deploys"));
+    assert!(
+        d.run(&["board", "--closed"])
+            .ok()
+            .contains("withdrawn: Flaky deploys")
+    );
 }

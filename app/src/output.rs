@@ -136,6 +136,33 @@ pub fn inbox(inbox: &Inbox) -> String {
             );
         }
     }
+    if !inbox.after_sessions.is_empty() {
+        out.push_str("After your sessions:\n");
+        for a in &inbox.after_sessions {
+            let _ = writeln!(
+                out,
+                "  {}  {} coached you: {}",
+                short(a.session.as_str()),
+                a.coach_name,
+                a.topic
+            );
+            if a.thank {
+                let _ = writeln!(
+                    out,
+                    "      thank them: peercoach thank {} TEXT --session {}",
+                    a.coach_name,
+                    short(a.session.as_str())
+                );
+            }
+            if let Some((request, title)) = &a.resolve {
+                let _ = writeln!(
+                    out,
+                    "      \"{title}\" is still open: peercoach resolve {}",
+                    short(request.as_str())
+                );
+            }
+        }
+    }
     if !inbox.followups.is_empty() {
         out.push_str("Your follow-ups:\n");
         for u in &inbox.followups {

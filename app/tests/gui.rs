@@ -1992,3 +1992,163 @@ fn a_resolved_request_is_found_under_closed_and_its_author_reopens_it_for_everyo
     a.stop(&rt);
     b.stop(&rt);
 }
+
+#[test]
+fn after_a_yes_others_see_who_helps_and_after_the_session_the_coachee_is_asked_to_thank_and_resolve()
+ {
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    let c = Device::fresh(&rt);
+    join(&rt, &a, &c, "Cleo");
+    let mut hc = c.harness();
+    settle(&mut hc, "Cleo's copy", |app| {
+        app.snap.as_ref().is_some_and(|s| s.me.is_some())
+    });
+    ask(&mut ha, "Flaky deploys");
+    settle(&mut hb, "the request reaching Ben", |app| {
+        !app.derived.board.is_empty()
+    });
+    let request = hb.state().derived.board[0].id.clone();
+    let offer = match b.request(
+        &rt,
+        Request::Apply {
+            team: None,
+            command: peercoach_core::Command::Offer(NewOffer {
+                request: Some(request.clone()),
+                to: None,
+                topic: String::new(),
+                message: "Pin the runner image".into(),
+            }),
+        },
+    ) {
+        Reply::Done { created, .. } => created.expect("an offer").to_string(),
+        other => panic!("{other:?}"),
+    };
+    settle(&mut ha, "the offer reaching Ana", |app| {
+        !app.derived.inbox.offers_to_answer.is_empty()
+    });
+    a.request(
+        &rt,
+        Request::Apply {
+            team: None,
+            command: peercoach_core::Command::Respond {
+                offer: peercoach_core::OfferId::parse(&offer).expect("id"),
+                answer: peercoach_core::Answer::Yes,
+            },
+        },
+    );
+    // Cleo sees who helps, and is not invited to offer a second time.
+    settle(&mut hc, "the yes reaching Cleo", |app| {
+        app.derived
+            .board
+            .first()
+            .is_some_and(|r| r.helped_by.as_deref() == Some("Ben"))
+    });
+    hc.state_mut().screens.board.selected = Some(request.clone());
+    for _ in 0..3 {
+        hc.step();
+    }
+    // In the list's row and in the detail.
+    assert_eq!(
+        hc.query_all_by_label_contains("being helped by Ben")
+            .count(),
+        2
+    );
+    assert!(
+        hc.query_by_label_contains("Ana is being helped by Ben: no need to offer too")
+            .is_some()
+    );
+    assert!(hc.query_by_label("Offer help…").is_none());
+    assert!(hc.query_by_label("I'm on it").is_none());
+
+    // Ben logs the session: the request's skills are filled in, and a date two days ago.
+    settle(&mut hb, "the yes reaching Ben", |app| {
+        !app.derived.inbox.accepted_offers.is_empty()
+    });
+    hb.state_mut().prefs.screen = Screen::Inbox;
+    hb.step();
+    click(&mut hb, "Log the session");
+    assert_eq!(hb.state().screens.dialogs.session.skills, "kubernetes, ops");
+    let now = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+    let two_days_ago = peercoach_app::local::date(now - 2 * peercoach_core::time::DAY_MS);
+    type_into(&mut hb, "Date", &two_days_ago);
+    click(&mut hb, "Save session");
+    settle(&mut hb, "the session", |app| {
+        !app.derived.sessions.is_empty()
+    });
+    let session = hb.state().derived.sessions[0].clone();
+    assert_eq!(session.skills, ["kubernetes", "ops"]);
+    assert_eq!(peercoach_app::local::date(session.at_ms), two_days_ago);
+    // Shown with its skills in the list and the detail; a follow-up with owner and due.
+    hb.state_mut().prefs.screen = Screen::Sessions;
+    hb.state_mut().screens.sessions.selected = Some(session.id.clone());
+    for _ in 0..3 {
+        hb.step();
+    }
+    assert!(
+        hb.query_all_by_label("kubernetes").count() >= 2,
+        "list and detail"
+    );
+    type_into(&mut hb, "New follow-up", "Share the runbook");
+    hb.get_by_role_and_label(egui::accesskit::Role::RadioButton, "Ben")
+        .click();
+    hb.step();
+    let in_a_week = peercoach_app::local::date(now + 7 * peercoach_core::time::DAY_MS);
+    type_into(&mut hb, "Due (optional)", &in_a_week);
+    click(&mut hb, "Add follow-up");
+    settle(&mut hb, "the follow-up", |app| {
+        app.derived
+            .sessions
+            .first()
+            .is_some_and(|s| !s.followups.is_empty())
+    });
+    let team = hb.state().snap.clone().expect("team");
+    let u = &team.team.sessions[&session.id].followups[0];
+    let ben = team.me.clone().expect("Ben");
+    assert_eq!(u.owner, ben, "Ben's, as chosen");
+    assert_eq!(
+        u.due_ms.map(peercoach_app::local::date),
+        Some(in_a_week.clone())
+    );
+
+    // Ana, coached: thank Ben and resolve the request are kept in her inbox.
+    settle(&mut ha, "the session reaching Ana", |app| {
+        !app.derived.inbox.after_sessions.is_empty()
+    });
+    ha.state_mut().prefs.screen = Screen::Inbox;
+    for _ in 0..3 {
+        ha.step();
+    }
+    assert!(ha.query_by_label("After your sessions").is_some());
+    assert!(
+        ha.query_by_label("Ben coached you: Flaky deploys")
+            .is_some()
+    );
+    assert!(
+        ha.query_by_label_contains("\"Flaky deploys\" is still open")
+            .is_some()
+    );
+    type_into(&mut ha, "Thank Ben", "Pinning did it");
+    ha.key_press(egui::Key::Enter);
+    settle(&mut ha, "the thanks", |app| {
+        app.derived
+            .inbox
+            .after_sessions
+            .first()
+            .is_some_and(|x| !x.thank)
+    });
+    assert!(ha.query_by_label("Thank Ben").is_none());
+    click(&mut ha, "Keep it open");
+    for _ in 0..3 {
+        ha.step();
+    }
+    assert!(
+        ha.query_by_label("After your sessions").is_none(),
+        "both done or dismissed"
+    );
+    assert!(!ha.state().derived.board.is_empty(), "kept open, as asked");
+    drop((ha, hb, hc));
+    a.stop(&rt);
+    b.stop(&rt);
+    c.stop(&rt);
+}

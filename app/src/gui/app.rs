@@ -78,6 +78,8 @@ pub enum Action {
     ConfirmRemove(MemberId),
     /// Go to the board with this request open.
     ShowRequest(RequestId),
+    /// Go to Sessions with this session open.
+    ShowSession(SessionId),
     /// Say something at the bottom of the window.
     Notice(String),
     /// Say what went wrong at the bottom of the window.
@@ -580,7 +582,12 @@ impl PeercoachApp {
                 Action::Quit => self.quit(ctx),
                 Action::ShowRequest(request) => {
                     self.screens.board.selected = Some(request);
+                    self.screens.board.show_closed = false;
                     self.prefs.screen = Screen::Board;
+                }
+                Action::ShowSession(session) => {
+                    self.screens.sessions.selected = Some(session);
+                    self.prefs.screen = Screen::Sessions;
                 }
                 open => self.screens.dialogs.open(open),
             }

@@ -29,6 +29,10 @@ pub struct Prefs {
     pub window_days: i64,
     /// Session list filter text.
     pub session_filter: String,
+    /// Inbox prompts dismissed after a session, as `thank:<session>` and
+    /// `resolve:<session>` (this device's choice, like the rest of these).
+    #[serde(default)]
+    pub dismissed: std::collections::BTreeSet<String>,
 }
 
 impl Default for Prefs {
@@ -40,11 +44,41 @@ impl Default for Prefs {
             team: None,
             window_days: 28,
             session_filter: String::new(),
+            dismissed: std::collections::BTreeSet::new(),
         }
     }
 }
 
+/// An inbox prompt after a session that a person can dismiss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dismissed {
+    /// "Thank your coach".
+    Thank,
+    /// "Resolve your request".
+    Resolve,
+}
+
+impl Dismissed {
+    fn key(self, session: &peercoach_core::SessionId) -> String {
+        let kind = match self {
+            Self::Thank => "thank",
+            Self::Resolve => "resolve",
+        };
+        format!("{kind}:{session}")
+    }
+}
+
 impl Prefs {
+    /// Whether this prompt was dismissed for `session`.
+    pub fn dismissed(&self, what: Dismissed, session: &peercoach_core::SessionId) -> bool {
+        self.dismissed.contains(&what.key(session))
+    }
+
+    /// Dismisses this prompt for `session`.
+    pub fn dismiss(&mut self, what: Dismissed, session: &peercoach_core::SessionId) {
+        self.dismissed.insert(what.key(session));
+    }
+
     /// The theme chosen.
     pub fn theme(&self) -> ThemeChoice {
         self.theme.unwrap_or(if self.dark {

@@ -36,6 +36,8 @@ pub enum AlertKind {
     TeamAsk,
     /// A teammate joined the team.
     NewMember,
+    /// A session with me was logged by the other person.
+    SessionWithMe,
     /// A notice from the app itself (that it keeps running in the background): not a
     /// kind a person turns off, so it is not in [`AlertKind::ALL`].
     Notice,
@@ -46,7 +48,7 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in the order Settings lists them.
-    pub const ALL: [AlertKind; 8] = [
+    pub const ALL: [AlertKind; 9] = [
         Self::OfferToAnswer,
         Self::RequestForMe,
         Self::YesToMyOffer,
@@ -55,6 +57,7 @@ impl AlertKind {
         Self::FloatingAsk,
         Self::TeamAsk,
         Self::NewMember,
+        Self::SessionWithMe,
     ];
 
     /// Stored form (settings).
@@ -68,6 +71,7 @@ impl AlertKind {
             Self::FloatingAsk => "floating-ask",
             Self::TeamAsk => "team-ask",
             Self::NewMember => "new-member",
+            Self::SessionWithMe => "session-with-me",
             Self::Notice => "notice",
             Self::Trust => "trust",
         }
@@ -84,6 +88,7 @@ impl AlertKind {
             Self::FloatingAsk => "Every new ask, in weeks when I am the floating helper",
             Self::TeamAsk => "Every new ask, in weeks when nobody is floating",
             Self::NewMember => "A teammate joined the team",
+            Self::SessionWithMe => "A session with me was logged",
             Self::Notice => "Notices from peercoach itself",
             Self::Trust => "A new device of mine, a removal waiting for a second member",
         }
@@ -99,6 +104,7 @@ impl AlertKind {
             Self::FollowUpDue => ("follow-up due today", "follow-ups due today"),
             Self::FloatingAsk | Self::TeamAsk => ("new ask", "new asks"),
             Self::NewMember => ("teammate joined", "teammates joined"),
+            Self::SessionWithMe => ("session logged with you", "sessions logged with you"),
             Self::Notice => ("notice", "notices"),
             Self::Trust => (
                 "change to who is in the team",
@@ -233,6 +239,33 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
             _ => continue,
         };
         found.push((request.created_ms, alert));
+    }
+    // A session the other person logged with me: what it was, and a link to it.
+    for (id, session) in &after.sessions {
+        let mine = &session.coach == me || &session.coachee == me;
+        let by_other = session.logged_by.as_ref().is_some_and(|by| by != me);
+        if before.sessions.contains_key(id) || !mine || !by_other || session.deleted_ms.is_some() {
+            continue;
+        }
+        let title = if &session.coach == me {
+            let who = after.name_of(&session.coachee);
+            format!("{who} logged the session where you coached them")
+        } else {
+            let who = after.name_of(&session.coach);
+            format!("{who} logged the session where they coached you")
+        };
+        found.push((
+            session.created_ms,
+            Alert {
+                kind: AlertKind::SessionWithMe,
+                title,
+                body: format!(
+                    "{}. Open it to add a follow-up or say thanks.",
+                    session.topic
+                ),
+                target: Target::Session(id.clone()),
+            },
+        ));
     }
     for (id, thanks) in &after.thanks {
         if before.thanks.contains_key(id) || &thanks.to != me || &thanks.from == me {

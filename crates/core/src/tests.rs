@@ -1,5 +1,6 @@
 //! Tests of the rules, views and metrics, on in-memory replicas.
 
+mod after_session;
 mod alerts;
 mod authorship;
 mod export;

@@ -165,6 +165,9 @@ pub struct BoardRow {
     pub status: RequestStatus,
     /// Who holds the claim.
     pub claimed_by: Option<String>,
+    /// Whose offer the author said yes to: they are helping.
+    #[serde(default)]
+    pub helped_by: Option<String>,
     /// The author has never been helped yet: they go first.
     pub first_time: bool,
     /// Offers waiting for an answer.
@@ -224,6 +227,8 @@ pub fn board_at(team: &Team, at_ms: i64) -> Vec<BoardRow> {
                     .filter(|c| c.at_ms <= at_ms && c.released_ms.is_none_or(|t| t > at_ms))
                     .min_by(|a, b| (a.at_ms, &a.member).cmp(&(b.at_ms, &b.member)))
                     .map(|c| team.name_of(&c.member)),
+                helped_by: helper(index.offers_on(&r.id).iter().copied(), at_ms)
+                    .map(|m| team.name_of(m)),
                 first_time: !helped.contains(&r.author),
                 pending_offers: index
                     .offers_on(&r.id)
@@ -255,6 +260,17 @@ pub fn board_at(team: &Team, at_ms: i64) -> Vec<BoardRow> {
             ))
     });
     rows
+}
+
+/// Who is helping, as of `at_ms`, among a request's `offers`: the first whose offer got
+/// a yes.
+pub fn helper<'t>(offers: impl IntoIterator<Item = &'t Offer>, at_ms: i64) -> Option<&'t MemberId> {
+    offers
+        .into_iter()
+        .filter_map(|o| o.response.map(|resp| (o, resp)))
+        .filter(|(_, resp)| resp.answer == Answer::Yes && resp.at_ms <= at_ms)
+        .min_by_key(|(o, resp)| (resp.at_ms, &o.id))
+        .map(|(o, _)| &o.from)
 }
 
 /// An offer as someone may see it (advice only after a yes).
@@ -394,6 +410,32 @@ pub struct Inbox {
     /// Thanks I received in the last [`THANKS_SHOWN_DAYS`] days, newest first.
     #[serde(default)]
     pub thanks: Vec<ThanksRow>,
+    /// Sessions I was coached in lately with something left to do: thank the coach,
+    /// resolve the request it answered. Newest first.
+    #[serde(default)]
+    pub after_sessions: Vec<AfterSession>,
+}
+
+/// How long after a session the inbox asks what is left to do.
+pub const AFTER_SESSION_DAYS: i64 = 30;
+
+/// A session I was coached in, and what is left to do after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfterSession {
+    /// The session.
+    pub session: SessionId,
+    /// Its topic.
+    pub topic: String,
+    /// Who coached me.
+    pub coach: MemberId,
+    /// Their name.
+    pub coach_name: String,
+    /// When it took place.
+    pub at_ms: i64,
+    /// I have not thanked them for it yet.
+    pub thank: bool,
+    /// My request it answered, still open: resolve it?
+    pub resolve: Option<(RequestId, String)>,
 }
 
 /// How long thanks stay in the inbox.
@@ -422,6 +464,7 @@ impl Inbox {
             && self.lost_claims.is_empty()
             && self.agreed.is_empty()
             && self.thanks.is_empty()
+            && self.after_sessions.is_empty()
     }
 
     /// How many things wait for me to act (the inbox's badge): thanks are not counted.
@@ -431,6 +474,11 @@ impl Inbox {
             + self.accepted_offers.len()
             + self.lost_claims.len()
             + self.agreed.len()
+            + self
+                .after_sessions
+                .iter()
+                .filter(|a| a.resolve.is_some())
+                .count()
     }
 }
 
@@ -514,6 +562,7 @@ pub fn inbox(team: &Team, me: &MemberId, now_ms: i64) -> Inbox {
         })
         .collect();
     thanks.sort_by_key(|t| std::cmp::Reverse(t.at_ms));
+    let after_sessions = after_sessions(team, me, now_ms);
     Inbox {
         offers_to_answer,
         requests_for_me,
@@ -522,7 +571,53 @@ pub fn inbox(team: &Team, me: &MemberId, now_ms: i64) -> Inbox {
         lost_claims,
         agreed,
         thanks,
+        after_sessions,
     }
+}
+
+/// Sessions `me` was coached in during the last [`AFTER_SESSION_DAYS`], with what is
+/// left to do: a thanks not sent yet, a request of mine it answered still open.
+fn after_sessions(team: &Team, me: &MemberId, now_ms: i64) -> Vec<AfterSession> {
+    let since = now_ms - AFTER_SESSION_DAYS * crate::time::DAY_MS;
+    let mut rows: Vec<AfterSession> = team
+        .sessions
+        .values()
+        .filter(|s| s.deleted_ms.is_none() && &s.coachee == me && s.coach != *me)
+        .filter(|s| s.at_ms.max(s.created_ms) >= since)
+        .filter_map(|s| {
+            let offer = s.offer.as_ref().and_then(|o| team.offers.get(o));
+            // Thanked: for this session, or unlinked since the yes (or the session).
+            let from_ms = offer
+                .and_then(|o| o.response.map(|r| r.at_ms))
+                .unwrap_or(s.at_ms);
+            let thanked = team.thanks.values().any(|t| {
+                &t.from == me
+                    && t.to == s.coach
+                    && match &t.session {
+                        Some(id) => id == &s.id,
+                        None => t.at_ms >= from_ms,
+                    }
+            });
+            let resolve = s
+                .request
+                .as_ref()
+                .or_else(|| offer.and_then(|o| o.request.as_ref()))
+                .and_then(|r| team.requests.get(r))
+                .filter(|r| &r.author == me && r.is_active())
+                .map(|r| (r.id.clone(), r.title.clone()));
+            (!thanked || resolve.is_some()).then(|| AfterSession {
+                session: s.id.clone(),
+                topic: s.topic.clone(),
+                coach: s.coach.clone(),
+                coach_name: team.name_of(&s.coach),
+                at_ms: s.at_ms,
+                thank: !thanked,
+                resolve,
+            })
+        })
+        .collect();
+    rows.sort_by_key(|a| std::cmp::Reverse(a.at_ms));
+    rows
 }
 
 /// The outcome of my claim on a request.

@@ -298,7 +298,9 @@ impl Board {
                                         if let Some(to) = &row.to_name {
                                             meta.push_str(&format!(" · for {to}"));
                                         }
-                                        if let Some(c) = &row.claimed_by {
+                                        if let Some(h) = &row.helped_by {
+                                            meta.push_str(&format!(" · being helped by {h}"));
+                                        } else if let Some(c) = &row.claimed_by {
                                             meta.push_str(&format!(" · {c} is on it"));
                                         } else if row.status == RequestStatus::BeingHelped {
                                             meta.push_str(" · being helped");
@@ -380,6 +382,13 @@ impl Board {
                 ui.add_space(8.0);
                 let mine = me.as_ref() == Some(&r.author);
                 let holder = r.winning_claim().map(|c| c.member.clone());
+                // Whose offer the author said yes to, first.
+                let on_it = cx.snap.team.offers.values();
+                let helper = views::helper(
+                    on_it.filter(|o| o.request.as_ref() == Some(&id)),
+                    i64::MAX,
+                )
+                .cloned();
                 if let Some((closed, at)) = r.closed_at(i64::MAX) {
                     ui.label(
                         RichText::new(format!(
@@ -428,6 +437,16 @@ impl Board {
                                 );
                                 self.selected = None;
                             }
+                        } else if let Some(helper) = helper.as_ref().filter(|h| Some(*h) != me.as_ref()) {
+                            // Someone's offer got a yes: no second helper is invited.
+                            ui.label(
+                                RichText::new(format!(
+                                    "{} is being helped by {}: no need to offer too. A comment reaches them both.",
+                                    cx.name(&r.author),
+                                    cx.name(helper)
+                                ))
+                                .color(theme::muted(ui)),
+                            );
                         } else {
                             match &holder {
                                 None => {

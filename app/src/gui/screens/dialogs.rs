@@ -66,22 +66,43 @@ pub struct SessionForm {
     pub offer: Option<OfferId>,
     /// The request it answers.
     pub request: Option<RequestId>,
+    /// When it took place, `YYYY-MM-DD` on this device's clock; empty: now.
+    pub date: String,
 }
 
 impl SessionForm {
     /// The form opened to log the session an accepted offer led to: the offerer coached,
-    /// on its topic, linked to the offer (and its request).
-    pub fn after_offer(o: &OfferRow) -> Self {
+    /// on its topic and with its request's skills, linked to the offer (and its request).
+    pub fn after_offer(o: &OfferRow, team: &peercoach_core::Team) -> Self {
+        let skills = o
+            .request
+            .as_ref()
+            .and_then(|r| team.requests.get(r))
+            .map(|r| r.skills.iter().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
         Self {
             open: true,
             coach: Some(o.from.clone()),
             coachee: Some(o.to.clone()),
             topic: o.topic.clone(),
             minutes: "30".into(),
+            skills,
             offer: Some(o.id.clone()),
             request: o.request.clone(),
             ..Self::default()
         }
+    }
+
+    /// When it took place: now for today or no date, else midday of the day typed (a
+    /// session logged afterwards, without its hour); `None` for a date that is not one.
+    pub fn at_ms(&self, now_ms: i64) -> Option<Option<i64>> {
+        let date = self.date.trim();
+        if date.is_empty() {
+            return Some(None);
+        }
+        let day = crate::local::parse_date(date)?;
+        let today = crate::local::parse_date(&crate::local::date(now_ms));
+        Some((Some(day) != today).then_some(day + 12 * peercoach_core::time::HOUR_MS))
     }
 }
 
@@ -120,7 +141,11 @@ impl Dialogs {
             Action::Offer(form) => self.offer = OfferForm { open: true, ..form },
             Action::LogSession(form) => self.session = SessionForm { open: true, ..form },
             Action::ConfirmRemove(member) => self.remove = Some(member),
-            Action::ShowRequest(_) | Action::Notice(_) | Action::Error(_) | Action::Quit => {}
+            Action::ShowRequest(_)
+            | Action::ShowSession(_)
+            | Action::Notice(_)
+            | Action::Error(_)
+            | Action::Quit => {}
         }
     }
 
@@ -375,6 +400,19 @@ impl Dialogs {
                 &mut self.session.skills,
                 "comma-separated",
             );
+            let date_field = theme::text_field(
+                ui,
+                "Date",
+                &mut self.session.date,
+                "YYYY-MM-DD, empty for today",
+            );
+            let at = self.session.at_ms(cx.derived.now_ms);
+            if at.is_none() {
+                ui.colored_label(
+                    theme::bad(ui),
+                    "Use a date like 2026-10-01, or leave it empty for today",
+                );
+            }
             theme::text_area(ui, "Notes", &mut self.session.notes, "Visible to the team");
             theme::text_area(
                 ui,
@@ -399,9 +437,10 @@ impl Dialogs {
                 && self.session.coachee.is_some()
                 && !self.session.topic.trim().is_empty()
                 && minutes.is_some()
+                && at.is_some()
                 && cx.can_act();
             submit = ready
-                && (theme::enter_submits(ui, &[&topic, &minutes_field, &skills])
+                && (theme::enter_submits(ui, &[&topic, &minutes_field, &skills, &date_field])
                     || theme::ctrl_enter(ui));
             ui.horizontal(|ui| {
                 if ui
@@ -420,6 +459,7 @@ impl Dialogs {
         });
         if submit {
             let form = std::mem::take(&mut self.session);
+            let at_ms = form.at_ms(cx.derived.now_ms).flatten();
             if let (Some(coach), Some(coachee)) = (form.coach, form.coachee) {
                 cx.apply(
                     Command::LogSession(NewSession {
@@ -427,7 +467,7 @@ impl Dialogs {
                         coachee,
                         topic: form.topic,
                         skills: tags(&form.skills),
-                        at_ms: None,
+                        at_ms,
                         minutes: form.minutes.trim().parse().unwrap_or(30),
                         notes: form.notes,
                         learning: form.learning,

@@ -9,6 +9,7 @@ use peercoach_core::{Answer, Command};
 use super::dialogs::SessionForm;
 use crate::gui::app::Action;
 use crate::gui::app::Cx;
+use crate::gui::state::Dismissed;
 use crate::gui::theme;
 use peercoach_core::OfferId;
 use std::collections::BTreeMap;
@@ -18,6 +19,8 @@ use std::collections::BTreeMap;
 pub struct Inbox {
     /// Thanks being written, by offer.
     pub offer_thanks: BTreeMap<OfferId, String>,
+    /// Thanks being written, by session.
+    pub session_thanks: BTreeMap<peercoach_core::SessionId, String>,
     /// Private notes being written.
     pub notes: super::notes::NoteDrafts,
 }
@@ -115,8 +118,10 @@ impl Inbox {
                                 );
                             }
                             if ui.button("Log the session").clicked() {
-                                cx.outbox
-                                    .act(Action::LogSession(SessionForm::after_offer(o)));
+                                cx.outbox.act(Action::LogSession(SessionForm::after_offer(
+                                    o,
+                                    &cx.snap.team,
+                                )));
                             }
                         });
                     }
@@ -126,6 +131,23 @@ impl Inbox {
                     ui.label(RichText::new("You said yes: what you agreed to").strong());
                     for o in &inbox.agreed {
                         self.agreed_ui(ui, cx, o);
+                    }
+                    ui.add_space(theme::GAP);
+                }
+                let after: Vec<_> = inbox
+                    .after_sessions
+                    .iter()
+                    .filter(|a| {
+                        (a.thank && !cx.prefs.dismissed(Dismissed::Thank, &a.session))
+                            || (a.resolve.is_some()
+                                && !cx.prefs.dismissed(Dismissed::Resolve, &a.session))
+                    })
+                    .cloned()
+                    .collect();
+                if !after.is_empty() {
+                    ui.label(RichText::new("After your sessions").strong());
+                    for a in &after {
+                        self.after_session_ui(ui, cx, a);
                     }
                     ui.add_space(theme::GAP);
                 }
@@ -199,6 +221,69 @@ impl Inbox {
             });
     }
 
+    /// A session I was coached in, and what is left: thank the coach, resolve my request.
+    /// Each stays until it is done or dismissed.
+    fn after_session_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut Cx<'_>,
+        a: &peercoach_core::views::AfterSession,
+    ) {
+        theme::card(ui, |ui| {
+            ui.label(RichText::new(format!("{} coached you: {}", a.coach_name, a.topic)).strong());
+            ui.horizontal_wrapped(|ui| {
+                if ui.button("Open the session").clicked() {
+                    cx.outbox.act(Action::ShowSession(a.session.clone()));
+                }
+            });
+            if let Some((request, title)) = a
+                .resolve
+                .as_ref()
+                .filter(|_| !cx.prefs.dismissed(Dismissed::Resolve, &a.session))
+            {
+                ui.label(format!(
+                    "Your request \"{title}\" is still open. Did this settle it?"
+                ));
+                ui.horizontal_wrapped(|ui| {
+                    if ui.button("Resolve it").clicked() {
+                        cx.apply(
+                            Command::Resolve {
+                                request: request.clone(),
+                            },
+                            "Resolved: it is under Closed on the board",
+                        );
+                    }
+                    if ui
+                        .button("Keep it open")
+                        .on_hover_text("It needs more help: stop asking here")
+                        .clicked()
+                    {
+                        cx.prefs.dismiss(Dismissed::Resolve, &a.session);
+                    }
+                });
+            }
+            if a.thank && !cx.prefs.dismissed(Dismissed::Thank, &a.session) {
+                let draft = self.session_thanks.entry(a.session.clone()).or_default();
+                let label = format!("Thank {}", a.coach_name);
+                if let Some(text) = theme::thanks_form(ui, &label, draft, "Thanks for the session!")
+                {
+                    self.session_thanks.remove(&a.session);
+                    cx.apply(
+                        Command::Thank(NewThanks {
+                            to: a.coach.clone(),
+                            text,
+                            session: Some(a.session.clone()),
+                        }),
+                        format!("Thanks sent to {}", a.coach_name),
+                    );
+                }
+                if ui.small_button("Not this time").clicked() {
+                    cx.prefs.dismiss(Dismissed::Thank, &a.session);
+                }
+            }
+        });
+    }
+
     /// An offer I said yes to: the advice, visible now, and what to do next.
     fn agreed_ui(
         &mut self,
@@ -238,8 +323,10 @@ impl Inbox {
             );
             ui.horizontal_wrapped(|ui| {
                 if ui.button("Log the session").clicked() {
-                    cx.outbox
-                        .act(Action::LogSession(SessionForm::after_offer(o)));
+                    cx.outbox.act(Action::LogSession(SessionForm::after_offer(
+                        o,
+                        &cx.snap.team,
+                    )));
                 }
                 if let Some(request) = &o.request
                     && ui.button("Open the request").clicked()

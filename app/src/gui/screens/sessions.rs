@@ -18,11 +18,22 @@ pub struct Sessions {
     /// The session whose details are open.
     pub selected: Option<SessionId>,
     /// Follow-ups being written, by session.
-    pub followup: BTreeMap<SessionId, String>,
+    pub followup: BTreeMap<SessionId, FollowUpDraft>,
     /// Thanks being written, by session.
     pub thanks: BTreeMap<SessionId, String>,
     /// Private notes being written.
     pub notes: super::notes::NoteDrafts,
+}
+
+/// A follow-up being written: what, whose, by when.
+#[derive(Debug, Clone, Default)]
+pub struct FollowUpDraft {
+    /// What will happen.
+    pub text: String,
+    /// Whose it is (none chosen: the coachee's).
+    pub owner: Option<peercoach_core::MemberId>,
+    /// Due, `YYYY-MM-DD` on this device's clock, or empty.
+    pub due: String,
 }
 
 impl Sessions {
@@ -174,6 +185,11 @@ impl Sessions {
                                                 theme::ACCENT,
                                             );
                                         }
+                                        for skill in &s.skills {
+                                            if !theme::chip_if_room(ui, skill, theme::GOOD) {
+                                                break;
+                                            }
+                                        }
                                     });
                                 });
                             });
@@ -210,6 +226,13 @@ impl Sessions {
                     ))
                     .color(theme::muted(ui)),
                 );
+                if !s.skills.is_empty() {
+                    ui.horizontal_wrapped(|ui| {
+                        for skill in &s.skills {
+                            theme::chip(ui, skill, theme::ACCENT);
+                        }
+                    });
+                }
                 if !s.notes.is_empty() {
                     ui.label(RichText::new("Notes").strong());
                     ui.label(&s.notes);
@@ -222,7 +245,11 @@ impl Sessions {
                 ui.label(RichText::new("Follow-ups").strong());
                 for u in &s.followups {
                     let mut done = u.done_ms.is_some();
-                    let label = format!("{} ({})", u.text, cx.name(&u.owner));
+                    let due = u
+                        .due_ms
+                        .map(|d| format!(", due {}", local::date(d)))
+                        .unwrap_or_default();
+                    let label = format!("{} ({}{due})", u.text, cx.name(&u.owner));
                     if ui.checkbox(&mut done, label).changed() && cx.can_act() {
                         cx.apply(
                             Command::SetFollowUpDone {
@@ -236,19 +263,47 @@ impl Sessions {
                 }
                 if cx.can_act() {
                     let draft = self.followup.entry(s.id.clone()).or_default();
-                    theme::text_field(ui, "New follow-up", draft, "What will happen next?");
-                    let text = draft.trim().to_owned();
+                    let field = theme::text_field(
+                        ui,
+                        "New follow-up",
+                        &mut draft.text,
+                        "What will happen next?",
+                    );
+                    ui.horizontal_wrapped(|ui| {
+                        ui.label("Whose");
+                        let owner = draft.owner.clone().unwrap_or_else(|| s.coachee.clone());
+                        for who in [&s.coachee, &s.coach] {
+                            if ui.radio(&owner == who, cx.name(who)).clicked() {
+                                draft.owner = Some(who.clone());
+                            }
+                        }
+                    });
+                    let due_field =
+                        theme::text_field(ui, "Due (optional)", &mut draft.due, "YYYY-MM-DD");
+                    let due = draft.due.trim();
+                    let due_ms = (!due.is_empty()).then(|| local::parse_date(due));
+                    if due_ms == Some(None) {
+                        ui.colored_label(
+                            theme::bad(ui),
+                            "Use a date like 2026-10-01, or leave it empty",
+                        );
+                    }
+                    let text = draft.text.trim().to_owned();
+                    let ready = !text.is_empty() && due_ms != Some(None);
+                    let entered = ready && theme::enter_submits(ui, &[&field, &due_field]);
                     if ui
-                        .add_enabled(!text.is_empty(), egui::Button::new("Add follow-up"))
+                        .add_enabled(ready, egui::Button::new("Add follow-up"))
                         .clicked()
+                        || entered
                     {
-                        self.followup.insert(s.id.clone(), String::new());
+                        let owner = draft.owner.clone();
+                        self.followup.remove(&s.id);
                         cx.apply(
                             Command::AddFollowUp(NewFollowUp {
                                 session: s.id.clone(),
                                 text,
-                                owner: None,
-                                due_ms: None,
+                                owner,
+                                due_ms: due_ms.flatten(),
                             }),
                             "Follow-up added",
                         );
