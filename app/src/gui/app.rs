@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, oneshot};
 use super::screens;
 use super::screens::Screens;
 use super::screens::dialogs::{OfferForm, SessionForm};
-use super::state::{Derived, Prefs, Screen};
+use super::state::{Derived, Dismissed, Prefs, Screen};
 use super::theme::{self, SyncLight};
 use super::{Wake, Wakes};
 
@@ -581,8 +581,14 @@ impl PeercoachApp {
                 Action::Error(text) => self.notify(text, true),
                 Action::Quit => self.quit(ctx),
                 Action::ShowRequest(request) => {
+                    // Under Closed, if that is where it is now.
+                    self.screens.board.show_closed = self.snap.as_ref().is_some_and(|s| {
+                        s.team
+                            .requests
+                            .get(&request)
+                            .is_some_and(|r| !r.is_active())
+                    });
                     self.screens.board.selected = Some(request);
-                    self.screens.board.show_closed = false;
                     self.prefs.screen = Screen::Board;
                 }
                 Action::ShowSession(session) => {
@@ -752,7 +758,18 @@ impl PeercoachApp {
                 for (i, screen) in Screen::ALL.into_iter().enumerate() {
                     let badge = match screen {
                         Screen::Inbox => {
-                            let n = self.derived.inbox.to_act_on();
+                            // Less what this device was told to stop asking about.
+                            let dismissed = self
+                                .derived
+                                .inbox
+                                .after_sessions
+                                .iter()
+                                .filter(|a| {
+                                    a.resolve.is_some()
+                                        && self.prefs.dismissed(Dismissed::Resolve, &a.session)
+                                })
+                                .count();
+                            let n = self.derived.inbox.to_act_on().saturating_sub(dismissed);
                             (n > 0).then(|| format!("  ({n})"))
                         }
                         Screen::Board => Some(format!("  ({})", self.derived.board.len())),

@@ -59,11 +59,14 @@ pub fn suggest(team: &Team, request: &RequestId, now_ms: i64) -> Vec<Suggestion>
     }
     let week = iso_week_key(now_ms);
     let floating = team.rota.get(&week);
-    // Already asked: the person it is aimed at, and whoever offered and was not refused.
+    // Already asked: the person it is aimed at, and whoever offered to its author since
+    // it was last reopened and was not refused.
+    let since = r.reopened_ms.unwrap_or(i64::MIN);
     let asked: Vec<&MemberId> = team
         .offers
         .values()
-        .filter(|o| o.request.as_ref() == Some(request))
+        .filter(|o| o.request.as_ref() == Some(request) && o.to == r.author)
+        .filter(|o| o.created_ms >= since || o.status() == OfferStatus::Pending)
         .filter(|o| matches!(o.status(), OfferStatus::Pending | OfferStatus::Accepted))
         .map(|o| &o.from)
         .chain(r.to.as_ref())

@@ -53,14 +53,24 @@ impl RequestStatus {
 pub struct Index<'t> {
     offers_by_request: HashMap<&'t RequestId, Vec<&'t Offer>>,
     sessions_by_request: HashMap<&'t RequestId, Vec<&'t crate::model::Session>>,
+    /// Count every close and reopen, whatever its time: the live board's view, which must
+    /// agree with the Closed list even when a device's clock ran ahead.
+    live: bool,
 }
 
 impl<'t> Index<'t> {
-    /// Builds the index.
+    /// Builds the index. An offer counts on a request only when it is made to the request's
+    /// author by someone else: one a device wrote to itself, naming another's request,
+    /// says nothing about who helps them.
     pub fn new(team: &'t Team) -> Self {
         let mut index = Index::default();
         for o in team.offers.values() {
-            if let Some(r) = &o.request {
+            if let Some(r) = &o.request
+                && team
+                    .requests
+                    .get(r)
+                    .is_some_and(|req| o.to == req.author && o.from != req.author)
+            {
                 index.offers_by_request.entry(r).or_default().push(o);
             }
         }
@@ -72,7 +82,37 @@ impl<'t> Index<'t> {
         index
     }
 
-    /// Offers made on a request.
+    /// The index for the board as it is now: closes and reopens count whatever their time.
+    pub fn live(team: &'t Team) -> Self {
+        Self {
+            live: true,
+            ..Self::new(team)
+        }
+    }
+
+    /// From when help on `r` counts as of `at_ms`: its last reopening, if any (on the live
+    /// board whatever its time, as closes count there).
+    pub fn since(&self, r: &Request, at_ms: i64) -> i64 {
+        r.reopened_ms
+            .filter(|t| self.live || *t <= at_ms)
+            .unwrap_or(i64::MIN)
+    }
+
+    /// Who is helping with `r` as of `at_ms`: the first whose offer to its author got a
+    /// yes since it was last reopened.
+    pub fn helper(&self, r: &Request, at_ms: i64) -> Option<&'t MemberId> {
+        let since = self.since(r, at_ms);
+        self.offers_on(&r.id)
+            .iter()
+            .filter_map(|o| o.response.map(|resp| (*o, resp)))
+            .filter(|(_, resp)| {
+                resp.answer == Answer::Yes && resp.at_ms <= at_ms && resp.at_ms >= since
+            })
+            .min_by_key(|(o, resp)| (resp.at_ms, &o.id))
+            .map(|(o, _)| &o.from)
+    }
+
+    /// Offers made on a request (to its author, by someone else).
     pub fn offers_on(&self, request: &RequestId) -> &[&'t Offer] {
         self.offers_by_request
             .get(request)
@@ -83,16 +123,18 @@ impl<'t> Index<'t> {
     /// When help first started on a request, as of time `at_ms`: the earliest live claim,
     /// yes to an offer on it, or session for it.
     pub fn helped_ms(&self, r: &Request, at_ms: i64) -> Option<i64> {
+        // Help before a reopening does not carry over: it did not settle it.
+        let since = self.since(r, at_ms);
         let claims = r
             .claims
             .iter()
-            .filter(|c| c.at_ms <= at_ms)
+            .filter(|c| c.at_ms <= at_ms && c.at_ms >= since)
             .map(|c| c.at_ms);
         let yeses = self
             .offers_on(&r.id)
             .iter()
             .filter_map(|o| o.response)
-            .filter(|resp| resp.answer == Answer::Yes && resp.at_ms <= at_ms)
+            .filter(|resp| resp.answer == Answer::Yes && resp.at_ms <= at_ms && resp.at_ms >= since)
             .map(|resp| resp.at_ms);
         let sessions = self
             .sessions_by_request
@@ -100,29 +142,32 @@ impl<'t> Index<'t> {
             .into_iter()
             .flatten()
             .map(|s| s.at_ms.min(s.created_ms))
-            .filter(|t| *t <= at_ms);
+            .filter(|t| *t <= at_ms && *t >= since);
         claims.chain(yeses).chain(sessions).min()
     }
 
     /// A request's status as of `at_ms` (use `i64::MAX` for now).
     pub fn status_at(&self, r: &Request, at_ms: i64) -> RequestStatus {
-        match r.closed_at(at_ms) {
+        let closures_at = if self.live { i64::MAX } else { at_ms };
+        match r.closed_at(closures_at) {
             Some((Closed::Withdrawn, _)) => return RequestStatus::Withdrawn,
             Some((Closed::Resolved, _)) => return RequestStatus::Resolved,
             None => {}
         }
-        let live_claim = r
-            .claims
-            .iter()
-            .any(|c| c.at_ms <= at_ms && c.released_ms.is_none_or(|t| t > at_ms));
-        let accepted = self.offers_on(&r.id).iter().any(|o| {
-            o.response
-                .is_some_and(|resp| resp.answer == Answer::Yes && resp.at_ms <= at_ms)
+        // Only help since a reopening counts.
+        let since = self.since(r, at_ms);
+        let live_claim = r.claims.iter().any(|c| {
+            c.at_ms <= at_ms && c.at_ms >= since && c.released_ms.is_none_or(|t| t > at_ms)
         });
-        let session = self
-            .sessions_by_request
-            .get(&r.id)
-            .is_some_and(|s| s.iter().any(|s| s.created_ms <= at_ms));
+        let accepted = self.offers_on(&r.id).iter().any(|o| {
+            o.response.is_some_and(|resp| {
+                resp.answer == Answer::Yes && resp.at_ms <= at_ms && resp.at_ms >= since
+            })
+        });
+        let session = self.sessions_by_request.get(&r.id).is_some_and(|s| {
+            s.iter()
+                .any(|s| s.created_ms <= at_ms && s.created_ms >= since)
+        });
         if live_claim || accepted || session {
             RequestStatus::BeingHelped
         } else {
@@ -167,6 +212,9 @@ pub struct BoardRow {
     pub claimed_by: Option<String>,
     /// Whose offer the author said yes to: they are helping.
     #[serde(default)]
+    pub helper: Option<MemberId>,
+    /// Their name.
+    #[serde(default)]
     pub helped_by: Option<String>,
     /// The author has never been helped yet: they go first.
     pub first_time: bool,
@@ -179,13 +227,17 @@ pub struct BoardRow {
 /// The help board at `now_ms`: open requests before those being helped; within each,
 /// people never helped before first, then higher urgency, then the longest waiting.
 pub fn board(team: &Team, now_ms: i64) -> Vec<BoardRow> {
-    board_at(team, now_ms)
+    rows(team, now_ms, Index::live(team))
 }
 
 /// The board as it stood at `at_ms` (read-only history view). Uses only record
 /// timestamps, so it needs no document history.
 pub fn board_at(team: &Team, at_ms: i64) -> Vec<BoardRow> {
-    let index = Index::new(team);
+    rows(team, at_ms, Index::new(team))
+}
+
+/// The board's rows at `at_ms`, with `index` deciding how closes count.
+fn rows<'t>(team: &'t Team, at_ms: i64, index: Index<'t>) -> Vec<BoardRow> {
     // Who had been helped before `at_ms` (as a coachee or on a request of theirs).
     let mut helped: BTreeSet<&MemberId> = team
         .sessions
@@ -224,11 +276,16 @@ pub fn board_at(team: &Team, at_ms: i64) -> Vec<BoardRow> {
                 claimed_by: r
                     .claims
                     .iter()
-                    .filter(|c| c.at_ms <= at_ms && c.released_ms.is_none_or(|t| t > at_ms))
+                    .filter(|c| {
+                        let since = index.since(r, at_ms);
+                        c.at_ms <= at_ms
+                            && c.at_ms >= since
+                            && c.released_ms.is_none_or(|t| t > at_ms)
+                    })
                     .min_by(|a, b| (a.at_ms, &a.member).cmp(&(b.at_ms, &b.member)))
                     .map(|c| team.name_of(&c.member)),
-                helped_by: helper(index.offers_on(&r.id).iter().copied(), at_ms)
-                    .map(|m| team.name_of(m)),
+                helper: index.helper(r, at_ms).cloned(),
+                helped_by: index.helper(r, at_ms).map(|m| team.name_of(m)),
                 first_time: !helped.contains(&r.author),
                 pending_offers: index
                     .offers_on(&r.id)
@@ -260,17 +317,6 @@ pub fn board_at(team: &Team, at_ms: i64) -> Vec<BoardRow> {
             ))
     });
     rows
-}
-
-/// Who is helping, as of `at_ms`, among a request's `offers`: the first whose offer got
-/// a yes.
-pub fn helper<'t>(offers: impl IntoIterator<Item = &'t Offer>, at_ms: i64) -> Option<&'t MemberId> {
-    offers
-        .into_iter()
-        .filter_map(|o| o.response.map(|resp| (o, resp)))
-        .filter(|(_, resp)| resp.answer == Answer::Yes && resp.at_ms <= at_ms)
-        .min_by_key(|(o, resp)| (resp.at_ms, &o.id))
-        .map(|(o, _)| &o.from)
 }
 
 /// An offer as someone may see it (advice only after a yes).
@@ -617,6 +663,16 @@ fn after_sessions(team: &Team, me: &MemberId, now_ms: i64) -> Vec<AfterSession> 
         })
         .collect();
     rows.sort_by_key(|a| std::cmp::Reverse(a.at_ms));
+    // One prompt per request: with the newest session that answered it.
+    let mut asked = BTreeSet::new();
+    for row in &mut rows {
+        if let Some((request, _)) = &row.resolve
+            && !asked.insert(request.clone())
+        {
+            row.resolve = None;
+        }
+    }
+    rows.retain(|a| a.thank || a.resolve.is_some());
     rows
 }
 

@@ -1,11 +1,14 @@
 //! The help board: longest-waiting and not-yet-helped people first.
 
 use crate::local;
+use std::sync::Arc;
+
 use egui::RichText;
 use peercoach_core::Command;
 use peercoach_core::suggest;
 use peercoach_core::time::format_span;
 use peercoach_core::views::{self, RequestStatus};
+use peercoach_node::TeamSnapshot;
 
 use crate::gui::app::Action;
 use crate::gui::app::Cx;
@@ -21,12 +24,12 @@ pub struct Board {
     pub comment: String,
     /// Private notes being written.
     pub notes: super::notes::NoteDrafts,
-    /// Who could help with the open request, as of one version of the team.
-    helpers: Option<(RequestId, i64, Vec<suggest::Suggestion>)>,
+    /// Who could help with the open request, as of one snapshot of the team.
+    helpers: Option<(RequestId, Arc<TeamSnapshot>, Vec<suggest::Suggestion>)>,
     /// Showing the closed requests instead of the open ones.
     pub show_closed: bool,
-    /// The closed requests, as of one version of the team.
-    closed: Option<(i64, Vec<views::ClosedRow>)>,
+    /// The closed requests, as of one snapshot of the team.
+    closed: Option<(Arc<TeamSnapshot>, Vec<views::ClosedRow>)>,
 }
 
 impl Board {
@@ -40,11 +43,11 @@ impl Board {
         id: &RequestId,
         mine: bool,
     ) {
-        // Worked out once per version of the team, not every frame.
-        let fresh = matches!(&self.helpers, Some((for_id, at, _)) if for_id == id && *at == cx.derived.at_ms);
+        // Worked out once per snapshot of the team, not every frame.
+        let fresh = matches!(&self.helpers, Some((for_id, of, _)) if for_id == id && Arc::ptr_eq(of, cx.snap));
         if !fresh {
             let list = suggest::suggest(&cx.snap.team, id, cx.derived.now_ms);
-            self.helpers = Some((id.clone(), cx.derived.at_ms, list));
+            self.helpers = Some((id.clone(), Arc::clone(cx.snap), list));
         }
         let list = self
             .helpers
@@ -132,9 +135,10 @@ impl Board {
             ui.add_space(theme::GAP);
         }
         // Open or closed: a resolved or withdrawn request is found again here.
-        let fresh = matches!(&self.closed, Some((at, _)) if *at == cx.derived.at_ms);
+        // Worked out again for each new snapshot (one is kept, so none is mistaken for it).
+        let fresh = matches!(&self.closed, Some((of, _)) if Arc::ptr_eq(of, cx.snap));
         if !fresh {
-            self.closed = Some((cx.derived.at_ms, views::closed(&cx.snap.team)));
+            self.closed = Some((Arc::clone(cx.snap), views::closed(&cx.snap.team)));
         }
         let closed_count = self.closed.as_ref().map_or(0, |(_, c)| c.len());
         ui.horizontal(|ui| {
@@ -383,12 +387,7 @@ impl Board {
                 let mine = me.as_ref() == Some(&r.author);
                 let holder = r.winning_claim().map(|c| c.member.clone());
                 // Whose offer the author said yes to, first.
-                let on_it = cx.snap.team.offers.values();
-                let helper = views::helper(
-                    on_it.filter(|o| o.request.as_ref() == Some(&id)),
-                    i64::MAX,
-                )
-                .cloned();
+                let helper = row.as_ref().and_then(|row| row.helper.clone());
                 if let Some((closed, at)) = r.closed_at(i64::MAX) {
                     ui.label(
                         RichText::new(format!(

@@ -167,9 +167,11 @@ impl Request {
     /// The claim that counts: the earliest live one by (time, member id), so that two
     /// concurrent claims resolve the same way on every device.
     pub fn winning_claim(&self) -> Option<&Claim> {
+        // A claim from before a reopening did not settle it: it no longer holds.
+        let since = self.reopened_ms.unwrap_or(i64::MIN);
         self.claims
             .iter()
-            .filter(|c| c.released_ms.is_none())
+            .filter(|c| c.released_ms.is_none() && c.at_ms >= since)
             .min_by(|a, b| (a.at_ms, &a.member).cmp(&(b.at_ms, &b.member)))
     }
 
