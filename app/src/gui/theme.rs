@@ -57,26 +57,35 @@ pub fn two_columns(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
 pub const LIST: &str = "list";
 
 /// A list alone, under the id it has beside a detail ([`list_and_detail`]).
-pub fn list_alone(ui: &mut Ui, list: impl FnOnce(&mut Ui)) {
+fn list_alone(ui: &mut Ui, list: impl FnOnce(&mut Ui)) {
     ui.push_id(LIST, list);
 }
 
-/// "Back to the list" over a record's detail that took the list's place: it closes the
-/// record, as Esc does.
-pub fn back_to_list<T>(ui: &mut Ui, selected: &mut Option<T>) {
-    if ui
+/// A list, and the record open from it (if `open`): beside it where there is room, else
+/// in its place under "Back to the list". `draw` draws the list (`Column::First`) and the
+/// record (`Column::Second`). Whether "Back to the list" was pressed: the caller closes
+/// the record, as Esc does.
+pub fn master_detail(ui: &mut Ui, open: bool, mut draw: impl FnMut(&mut Ui, Column)) -> bool {
+    if !open {
+        list_alone(ui, |ui| draw(ui, Column::First));
+        return false;
+    }
+    if wide(ui) {
+        list_and_detail(ui, draw);
+        return false;
+    }
+    let back = ui
         .button("Back to the list")
         .on_hover_text("Close it (Esc)")
-        .clicked()
-    {
-        *selected = None;
-    }
+        .clicked();
     ui.add_space(6.0);
+    draw(ui, Column::Second);
+    back
 }
 
 /// A list with a record's detail to its right, each in its own scrolling column. The list
 /// is drawn first, so Tab reaches it before the detail, as a reader would.
-pub fn list_and_detail(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
+fn list_and_detail(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
     let full = ui.available_rect_before_wrap();
     let detail_width = (full.width() * 0.42).clamp(300.0, 480.0);
     let split = full.max.x - detail_width;

@@ -175,20 +175,13 @@ impl Board {
             });
             return;
         }
-        if self.selected.is_some() {
-            // Too narrow for both: the detail takes the list's place until it is closed.
-            if !theme::wide(ui) {
-                theme::back_to_list(ui, &mut self.selected);
-                self.detail_ui(ui, cx);
-                return;
-            }
-            theme::list_and_detail(ui, |ui, column| match column {
-                Column::First => self.list_ui(ui, cx),
-                Column::Second => self.detail_ui(ui, cx),
-            });
-            return;
+        let open = self.selected.is_some();
+        if theme::master_detail(ui, open, |ui, column| match column {
+            Column::First => self.list_ui(ui, cx),
+            Column::Second => self.detail_ui(ui, cx),
+        }) {
+            self.selected = None;
         }
-        theme::list_alone(ui, |ui| self.list_ui(ui, cx));
     }
 
     /// The closed requests, and the one open beside (or in place of) them.
@@ -197,19 +190,13 @@ impl Board {
             ui.label(RichText::new("Nothing resolved or withdrawn yet.").color(theme::muted(ui)));
             return;
         }
-        if self.selected.is_some() {
-            if !theme::wide(ui) {
-                theme::back_to_list(ui, &mut self.selected);
-                self.detail_ui(ui, cx);
-                return;
-            }
-            theme::list_and_detail(ui, |ui, column| match column {
-                Column::First => self.closed_list_ui(ui),
-                Column::Second => self.detail_ui(ui, cx),
-            });
-            return;
+        let open = self.selected.is_some();
+        if theme::master_detail(ui, open, |ui, column| match column {
+            Column::First => self.closed_list_ui(ui),
+            Column::Second => self.detail_ui(ui, cx),
+        }) {
+            self.selected = None;
         }
-        theme::list_alone(ui, |ui| self.closed_list_ui(ui));
     }
 
     /// Closed requests, the latest first: one row each.

@@ -92,20 +92,13 @@ impl Sessions {
             );
         }
         ui.add_space(6.0);
-        if let Some(sid) = self.selected.clone() {
-            // Too narrow for both: the detail takes the list's place until it is closed.
-            if !theme::wide(ui) {
-                theme::back_to_list(ui, &mut self.selected);
-                self.detail_ui(ui, cx, &sid);
-                return;
-            }
-            theme::list_and_detail(ui, |ui, column| match column {
-                Column::First => self.list_ui(ui, cx, &rows),
-                Column::Second => self.detail_ui(ui, cx, &sid),
-            });
-            return;
+        let open = self.selected.clone();
+        if theme::master_detail(ui, open.is_some(), |ui, column| match (column, &open) {
+            (Column::Second, Some(sid)) => self.detail_ui(ui, cx, sid),
+            _ => self.list_ui(ui, cx, &rows),
+        }) {
+            self.selected = None;
         }
-        theme::list_alone(ui, |ui| self.list_ui(ui, cx, &rows));
     }
 
     /// The sessions that match, one row each (only the rows in sight are drawn).
