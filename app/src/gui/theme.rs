@@ -107,6 +107,21 @@ fn list_and_detail(ui: &mut Ui, mut column: impl FnMut(&mut Ui, Column)) {
     ui.allocate_rect(full, egui::Sense::hover());
 }
 
+/// A list row's title: a button that opens the record `id`, or closes it when it is the
+/// one open, cut short to the row's width.
+pub fn row_title<T: Clone + PartialEq>(
+    ui: &mut Ui,
+    open: &mut Option<T>,
+    id: &T,
+    title: impl Into<String>,
+) {
+    let selected = open.as_ref() == Some(id);
+    let button = egui::Button::selectable(selected, RichText::new(title).strong()).truncate();
+    if ui.add(button).clicked() {
+        *open = (!selected).then(|| id.clone());
+    }
+}
+
 /// How many tiles at least `min_width` wide fit side by side in `ui`, `gap` apart
 /// (at least one, at most `most`).
 pub fn fitting(ui: &Ui, min_width: f32, gap: f32, most: usize) -> usize {

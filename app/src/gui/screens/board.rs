@@ -201,30 +201,20 @@ impl Board {
 
     /// Closed requests, the latest first: one row each.
     fn closed_list_ui(&mut self, ui: &mut egui::Ui) {
-        let rows = self
-            .closed
-            .as_ref()
-            .map(|(_, c)| c.clone())
-            .unwrap_or_default();
+        // Borrowed from the cache, not copied each frame.
+        let Some((_, rows)) = &self.closed else {
+            return;
+        };
+        let selected = &mut self.selected;
         egui::ScrollArea::vertical()
             .id_salt("closed")
             .auto_shrink([false, false])
             .show_rows(ui, theme::ROW_HEIGHT, rows.len(), |ui, range| {
                 for row in &rows[range] {
-                    let selected = self.selected.as_ref() == Some(&row.id);
                     ui.allocate_ui(
                         egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
                         |ui| {
-                            let title = ui.add(
-                                egui::Button::selectable(
-                                    selected,
-                                    RichText::new(&row.title).strong(),
-                                )
-                                .truncate(),
-                            );
-                            if title.clicked() {
-                                self.selected = if selected { None } else { Some(row.id.clone()) };
-                            }
+                            theme::row_title(ui, selected, &row.id, &row.title);
                             ui.add(
                                 egui::Label::new(
                                     RichText::new(format!(
@@ -253,7 +243,6 @@ impl Board {
                     let Some(row) = cx.derived.board.get(i).cloned() else {
                         continue;
                     };
-                    let selected = self.selected.as_ref() == Some(&row.id);
                     ui.allocate_ui(
                         egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
                         |ui| {
@@ -269,17 +258,7 @@ impl Board {
                                 )
                                 .on_hover_text(row.status.label());
                                 ui.vertical(|ui| {
-                                    let title = ui.add(
-                                        egui::Button::selectable(
-                                            selected,
-                                            RichText::new(&row.title).strong(),
-                                        )
-                                        .truncate(),
-                                    );
-                                    if title.clicked() {
-                                        self.selected =
-                                            if selected { None } else { Some(row.id.clone()) };
-                                    }
+                                    theme::row_title(ui, &mut self.selected, &row.id, &row.title);
                                     ui.horizontal(|ui| {
                                         let mut meta = format!(
                                             "{} · waiting {}",

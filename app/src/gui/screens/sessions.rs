@@ -103,7 +103,6 @@ impl Sessions {
 
     /// The sessions that match, one row each (only the rows in sight are drawn).
     fn list_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, rows: &[usize]) {
-        let expanded = self.selected.clone();
         if rows.is_empty() {
             ui.label("No sessions match.");
             return;
@@ -129,19 +128,7 @@ impl Sessions {
                                         "{} coached {}: {}",
                                         s.coach_name, s.coachee_name, s.topic
                                     );
-                                    let selected = expanded.as_ref() == Some(&s.id);
-                                    if ui
-                                        .add(
-                                            egui::Button::selectable(
-                                                selected,
-                                                RichText::new(text).strong(),
-                                            )
-                                            .truncate(),
-                                        )
-                                        .clicked()
-                                    {
-                                        self.selected = (!selected).then(|| s.id.clone());
-                                    }
+                                    theme::row_title(ui, &mut self.selected, &s.id, text);
                                     ui.horizontal(|ui| {
                                         ui.label(
                                             RichText::new(format!("{} min", s.minutes))

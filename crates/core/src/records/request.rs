@@ -383,30 +383,24 @@ pub(crate) fn read<D: ReadDoc>(
         |key| CommentId::parse(key).ok(),
     );
     comments.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
-    let mut withdrawn_ms = f.int(key::WITHDRAWN_MS);
-    if withdrawn_ms.is_some() && !written_by(actors, &f, key::WITHDRAWN_MS, &author) {
-        if let Some(actor) = f.actor(key::WITHDRAWN_MS) {
+    // A time only the author writes: anyone else's counts for nothing, and is recorded.
+    let mut authors_time = |key: &str, what: &str| {
+        let at = f.int(key)?;
+        if written_by(actors, &f, key, &author) {
+            return Some(at);
+        }
+        if let Some(actor) = f.actor(key) {
             ignored.push(Forgery {
                 claimed: author.clone(),
                 actor,
-                at_ms: withdrawn_ms.unwrap_or(0),
-                what: "withdrew the request".into(),
+                at_ms: at,
+                what: what.into(),
             });
         }
-        withdrawn_ms = None;
-    }
-    let mut reopened_ms = f.int(key::REOPENED_MS);
-    if reopened_ms.is_some() && !written_by(actors, &f, key::REOPENED_MS, &author) {
-        if let Some(actor) = f.actor(key::REOPENED_MS) {
-            ignored.push(Forgery {
-                claimed: author.clone(),
-                actor,
-                at_ms: reopened_ms.unwrap_or(0),
-                what: "reopened the request".into(),
-            });
-        }
-        reopened_ms = None;
-    }
+        None
+    };
+    let withdrawn_ms = authors_time(key::WITHDRAWN_MS, "withdrew the request");
+    let reopened_ms = authors_time(key::REOPENED_MS, "reopened the request");
     // Resolving: the author, or someone who claimed it.
     let resolved_by = f
         .actor(key::RESOLVED_MS)
