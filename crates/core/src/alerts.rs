@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 
 use crate::ids::{FollowUpId, MemberId, OfferId, RequestId, SessionId};
 use crate::model::{OfferStatus, Team};
+use crate::records::meet::Meet;
+use crate::records::offer::Offer;
 use crate::time::{DAY_MS, iso_week_key};
 
 /// The kinds of alert, each of which a person can turn off.
@@ -38,6 +40,15 @@ pub enum AlertKind {
     NewMember,
     /// A session with me was logged by the other person.
     SessionWithMe,
+    /// After a yes, the other person proposed times, picked one, said none work, or
+    /// said we did not meet.
+    Meeting,
+    /// A scheduled session of mine starts.
+    SessionStarts,
+    /// A yes of mine has had no session for days: did we meet?
+    DidYouMeet,
+    /// An ask has waited days with no offer, and I float or have its skill.
+    Unanswered,
     /// A notice from the app itself (that it keeps running in the background): not a
     /// kind a person turns off, so it is not in [`AlertKind::ALL`].
     Notice,
@@ -48,7 +59,7 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in the order Settings lists them.
-    pub const ALL: [AlertKind; 9] = [
+    pub const ALL: [AlertKind; 13] = [
         Self::OfferToAnswer,
         Self::RequestForMe,
         Self::YesToMyOffer,
@@ -58,6 +69,10 @@ impl AlertKind {
         Self::TeamAsk,
         Self::NewMember,
         Self::SessionWithMe,
+        Self::Meeting,
+        Self::SessionStarts,
+        Self::DidYouMeet,
+        Self::Unanswered,
     ];
 
     /// Stored form (settings).
@@ -72,6 +87,10 @@ impl AlertKind {
             Self::TeamAsk => "team-ask",
             Self::NewMember => "new-member",
             Self::SessionWithMe => "session-with-me",
+            Self::Meeting => "meeting",
+            Self::SessionStarts => "session-starts",
+            Self::DidYouMeet => "did-you-meet",
+            Self::Unanswered => "unanswered",
             Self::Notice => "notice",
             Self::Trust => "trust",
         }
@@ -89,6 +108,10 @@ impl AlertKind {
             Self::TeamAsk => "Every new ask, in weeks when nobody is floating",
             Self::NewMember => "A teammate joined the team",
             Self::SessionWithMe => "A session with me was logged",
+            Self::Meeting => "Times to meet were proposed or agreed",
+            Self::SessionStarts => "A scheduled session of mine starts",
+            Self::DidYouMeet => "Check back: did we meet, days after a yes?",
+            Self::Unanswered => "Check back: an ask in my skills waits with no offer",
             Self::Notice => "Notices from peercoach itself",
             Self::Trust => "A new device of mine, a removal waiting for a second member",
         }
@@ -105,6 +128,10 @@ impl AlertKind {
             Self::FloatingAsk | Self::TeamAsk => ("new ask", "new asks"),
             Self::NewMember => ("teammate joined", "teammates joined"),
             Self::SessionWithMe => ("session logged with you", "sessions logged with you"),
+            Self::Meeting => ("answer about a time to meet", "answers about times to meet"),
+            Self::SessionStarts => ("session starting", "sessions starting"),
+            Self::DidYouMeet => ("check-back: did you meet?", "check-backs: did you meet?"),
+            Self::Unanswered => ("ask waiting for an offer", "asks waiting for an offer"),
             Self::Notice => ("notice", "notices"),
             Self::Trust => (
                 "change to who is in the team",
@@ -202,6 +229,9 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
                 },
             ));
         }
+        if let Some(alert) = meeting(was, offer, after, me) {
+            found.push(alert);
+        }
     }
     for (id, request) in &after.requests {
         if &request.author == me || !request.is_active() {
@@ -288,6 +318,233 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
     trust(before, after, me, &mut found);
     found.sort_by_key(|(at, _)| *at);
     found.into_iter().map(|(_, alert)| alert).collect()
+}
+
+/// What the other person of an accepted offer did about a time to meet, newly.
+fn meeting(was: Option<&Offer>, offer: &Offer, team: &Team, me: &MemberId) -> Option<(i64, Alert)> {
+    if (&offer.from != me && &offer.to != me) || offer.from == offer.to {
+        return None;
+    }
+    let other = if &offer.from == me {
+        &offer.to
+    } else {
+        &offer.from
+    };
+    let who = team.name_of(other);
+    let target = Target::Offer(offer.id.clone());
+    if let Some((by, at)) = &offer.ended
+        && by == other
+        && was.is_none_or(|w| w.ended.is_none())
+    {
+        return Some((
+            *at,
+            Alert {
+                kind: AlertKind::Meeting,
+                title: format!("{who} says you did not meet"),
+                body: format!(
+                    "About: {}. The offer is closed; an open request is back on the board.",
+                    offer.topic
+                ),
+                target,
+            },
+        ));
+    }
+    if was.is_some_and(|w| w.meet == offer.meet) {
+        return None;
+    }
+    let (at, title, body) = match &offer.meet {
+        Meet::Proposed(p) if &p.by == other => (
+            p.at_ms,
+            format!("{who} proposed times to meet"),
+            format!(
+                "About: {}. Pick one in your inbox, or say none work.",
+                offer.topic
+            ),
+        ),
+        Meet::Agreed {
+            by,
+            at_ms,
+            proposal,
+            ..
+        } if by == other => (
+            proposal.at_ms.max(offer.created_ms),
+            format!(
+                "{who} picked a time: {}",
+                crate::time::format_datetime(*at_ms)
+            ),
+            format!("About: {}. The session is scheduled.", offer.topic),
+        ),
+        Meet::NoneWork { by, at_ms, .. } if by == other => (
+            *at_ms,
+            format!("None of your times work for {who}"),
+            format!("About: {}. Propose others in your inbox.", offer.topic),
+        ),
+        _ => return None,
+    };
+    Some((
+        at,
+        Alert {
+            kind: AlertKind::Meeting,
+            title,
+            body,
+            target,
+        },
+    ))
+}
+
+/// How long the check-backs wait: a yes with no session, an ask with no offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckBacks {
+    /// Days after a yes with no session before "Did you meet?".
+    pub met_after_days: u32,
+    /// Working days an ask waits with no offer before it is raised.
+    pub unanswered_after_days: u32,
+}
+
+impl Default for CheckBacks {
+    fn default() -> Self {
+        Self {
+            met_after_days: 7,
+            unanswered_after_days: 2,
+        }
+    }
+}
+
+impl CheckBacks {
+    /// Whether a yes given at `yes_ms` asks "Did you meet?" at `now_ms`.
+    pub fn met_due(&self, yes_ms: i64, now_ms: i64) -> bool {
+        now_ms >= yes_ms + i64::from(self.met_after_days) * DAY_MS
+    }
+
+    /// Whether an ask open with no offer since `since_ms` is raised at `now_ms`.
+    pub fn unanswered_due(&self, since_ms: i64, now_ms: i64) -> bool {
+        crate::time::working_ms_between(since_ms, now_ms)
+            >= i64::from(self.unanswered_after_days) * DAY_MS
+    }
+}
+
+/// Asks raised to `me` at `now_ms`: open, not aimed at anyone, nobody offering or
+/// claiming for `checks.unanswered_after_days` working days. Raised to the week's
+/// floating helpers, or, in a week when nobody floats, to everyone not snoozed who can
+/// do one of its skills (anyone, for an ask without skills). Never to its author.
+pub fn unanswered(
+    team: &Team,
+    me: &MemberId,
+    now_ms: i64,
+    checks: &CheckBacks,
+) -> Vec<crate::views::BoardRow> {
+    let week = team.rota.get(&iso_week_key(now_ms));
+    let floaters: Vec<&MemberId> = week
+        .map(|w| {
+            w.iter()
+                .filter(|m| team.members.get(*m).is_some_and(|m| m.is_current()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(mine) = team.members.get(me).filter(|m| m.is_current()) else {
+        return Vec::new();
+    };
+    crate::views::board(team, now_ms)
+        .into_iter()
+        .filter(|r| {
+            &r.author != me
+                && r.to.is_none()
+                && r.no_offer_since
+                    .is_some_and(|since| checks.unanswered_due(since, now_ms))
+        })
+        .filter(|r| {
+            if !floaters.is_empty() {
+                return floaters.contains(&me);
+            }
+            !mine.is_snoozed(now_ms)
+                && (r.skills.is_empty()
+                    || r.skills.iter().any(|s| {
+                        mine.skills
+                            .get(s)
+                            .is_some_and(|l| *l >= crate::model::SkillLevel::CanDo)
+                    }))
+        })
+        .collect()
+}
+
+/// What the clock brings `me` between `from_ms` (exclusive) and `now_ms`: a scheduled
+/// session starting, a yes whose "Did you meet?" falls due, an ask raised for waiting.
+/// Each is shown once, when its moment passes; a device that was off then finds it in
+/// the inbox.
+pub fn on_the_clock(
+    team: &Team,
+    me: &MemberId,
+    from_ms: i64,
+    now_ms: i64,
+    checks: &CheckBacks,
+) -> Vec<Alert> {
+    let mut found: Vec<(i64, Alert)> = Vec::new();
+    let crossed = |at: i64| at > from_ms && at <= now_ms;
+    for s in team.sessions.values().filter(|s| s.deleted_ms.is_none()) {
+        if (&s.coach != me && &s.coachee != me) || !crossed(s.at_ms) {
+            continue;
+        }
+        let other = if &s.coach == me { &s.coachee } else { &s.coach };
+        found.push((
+            s.at_ms,
+            Alert {
+                kind: AlertKind::SessionStarts,
+                title: format!("Your session with {} starts now", team.name_of(other)),
+                body: format!("{} · {} minutes", s.topic, s.minutes),
+                target: Target::Session(s.id.clone()),
+            },
+        ));
+    }
+    for o in team.offers.values() {
+        if (&o.from != me && &o.to != me) || o.status() != OfferStatus::Accepted {
+            continue;
+        }
+        let Some(yes) = o.yes_at(i64::MAX, true) else {
+            continue;
+        };
+        let due = yes + i64::from(checks.met_after_days) * DAY_MS;
+        let session = team
+            .sessions
+            .values()
+            .any(|s| s.deleted_ms.is_none() && s.offer.as_ref() == Some(&o.id));
+        if session || !crossed(due) {
+            continue;
+        }
+        let other = if &o.from == me { &o.to } else { &o.from };
+        found.push((
+            due,
+            Alert {
+                kind: AlertKind::DidYouMeet,
+                title: format!("Did you meet {}?", team.name_of(other)),
+                body: format!(
+                    "About: {}. Log the session, or say you have not met yet.",
+                    o.topic
+                ),
+                target: Target::Offer(o.id.clone()),
+            },
+        ));
+    }
+    let before = unanswered(team, me, from_ms, checks);
+    for r in unanswered(team, me, now_ms, checks) {
+        if before.iter().any(|b| b.id == r.id) {
+            continue;
+        }
+        found.push((
+            now_ms,
+            Alert {
+                kind: AlertKind::Unanswered,
+                title: format!(
+                    "{} has waited {} with no offer",
+                    r.author_name,
+                    crate::time::format_span(r.waiting_ms)
+                ),
+                body: r.title.clone(),
+                target: Target::Request(r.id.clone()),
+            },
+        ));
+    }
+    found.sort_by_key(|(at, _)| *at);
+    found.into_iter().map(|(_, a)| a).collect()
 }
 
 /// A teammate new in the team, for everyone already in it (a joiner's first view of the

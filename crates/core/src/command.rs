@@ -6,6 +6,7 @@ use crate::ids::{ActorHex, DutyId, FollowUpId, MemberId, OfferId, RequestId, Ses
 use crate::records::coaching_hour::{self, CoachingHour};
 use crate::records::duty::{self, NewDuty, Stage};
 use crate::records::followup::{self, NewFollowUp};
+use crate::records::meet;
 use crate::records::member::{self, NewDevice, NewMember, SkillLevel};
 use crate::records::offer::{self, Answer, NewOffer};
 use crate::records::request::{self, NewRequest};
@@ -100,6 +101,32 @@ pub enum Command {
     /// Take back my offer.
     WithdrawOffer {
         /// Offer.
+        offer: OfferId,
+    },
+    /// After a yes, propose one to three times to meet (either of the two).
+    ProposeTimes {
+        /// The accepted offer.
+        offer: OfferId,
+        /// The times, as instants.
+        times: Vec<i64>,
+        /// How long the meeting lasts.
+        minutes: u32,
+    },
+    /// Pick one of the times the other person proposed: schedules the session.
+    PickTime {
+        /// The accepted offer.
+        offer: OfferId,
+        /// One of the proposed times.
+        at_ms: i64,
+    },
+    /// Say none of the other person's times work.
+    NoTimeWorks {
+        /// The accepted offer.
+        offer: OfferId,
+    },
+    /// After a yes: we did not meet. The offer ends and its request returns to the board.
+    EndOffer {
+        /// The accepted offer.
         offer: OfferId,
     },
     /// Record a coaching session. Needs consent: an accepted offer, a request by the
@@ -337,6 +364,14 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::Offer(new) => offer::offer(cx, new),
         Command::Respond { offer, answer } => offer::respond(cx, &offer, answer),
         Command::WithdrawOffer { offer } => offer::withdraw(cx, &offer),
+        Command::ProposeTimes {
+            offer,
+            times,
+            minutes,
+        } => meet::propose(cx, &offer, &times, minutes),
+        Command::PickTime { offer, at_ms } => meet::accept(cx, &offer, at_ms),
+        Command::NoTimeWorks { offer } => meet::decline(cx, &offer),
+        Command::EndOffer { offer } => meet::end(cx, &offer),
         Command::LogSession(new) => session::log(cx, new),
         Command::DeleteSession { session } => session::delete(cx, &session),
         Command::AddFollowUp(new) => followup::add(cx, new),

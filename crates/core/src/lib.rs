@@ -63,10 +63,12 @@
 //! ```
 
 pub mod alerts;
+pub mod calendar;
 pub mod command;
 pub mod env;
 pub mod export;
 mod fields;
+pub mod free_time;
 pub mod ids;
 pub mod metrics;
 pub mod model;

@@ -111,12 +111,29 @@ pub struct Metrics {
     /// while the backfill figure is withheld.
     #[serde(default)]
     pub duties_without_backfill: Vec<String>,
+    /// Follow-through: of the yeses that have had two weeks by the window's end (given
+    /// in the window's span, two weeks back), the share that became a session within
+    /// two weeks of the yes.
+    #[serde(default = "no_figure")]
+    pub follow_through: Figure,
     /// Requests asked in the window.
     pub requests: usize,
     /// Offers made in the window.
     pub offers: usize,
     /// Sessions held in the window.
     pub sessions: usize,
+}
+
+/// How long after a yes a session counts as following through.
+pub const FOLLOW_THROUGH_MS: i64 = 2 * WEEK_MS;
+
+/// A figure with nothing behind it (figures from before it existed).
+fn no_figure() -> Figure {
+    Figure {
+        value: None,
+        contributors: 0,
+        withheld: true,
+    }
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -216,6 +233,32 @@ fn compute_with(team: &Team, index: &Index<'_>, end_ms: i64, config: MetricsConf
         .filter(|o| o.response.is_some_and(|r| r.answer == Answer::Yes))
         .count();
     let answerers: BTreeSet<&MemberId> = offers.iter().map(|o| &o.to).collect();
+
+    // Follow-through: yeses that have had their two weeks, and how many became sessions.
+    let ripe: Vec<(&crate::model::Offer, i64)> = team
+        .offers
+        .values()
+        .filter_map(|o| {
+            o.response
+                .filter(|r| r.answer == Answer::Yes)
+                .map(|r| (o, r.at_ms))
+        })
+        .filter(|(_, yes)| {
+            *yes >= start_ms - FOLLOW_THROUGH_MS && *yes < end_ms - FOLLOW_THROUGH_MS
+        })
+        .collect();
+    let followed = ripe
+        .iter()
+        .filter(|(o, yes)| {
+            team.sessions.values().any(|s| {
+                s.deleted_ms.is_none()
+                    && s.offer.as_ref() == Some(&o.id)
+                    && s.created_ms <= yes + FOLLOW_THROUGH_MS
+            })
+        })
+        .count();
+    let ripe_people: BTreeSet<&MemberId> =
+        ripe.iter().flat_map(|(o, _)| [&o.from, &o.to]).collect();
 
     // Sessions: giving, receiving, pairs, graph.
     let sessions: Vec<_> = team
@@ -365,6 +408,7 @@ fn compute_with(team: &Team, index: &Index<'_>, end_ms: i64, config: MetricsConf
         } else {
             Vec::new()
         },
+        follow_through: Figure::new(ratio(followed, ripe.len()), ripe_people.len(), k),
         requests: requests.len(),
         offers: offers.len(),
         sessions: sessions.len(),

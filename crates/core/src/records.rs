@@ -28,6 +28,7 @@ use crate::touched::Collection;
 pub mod coaching_hour;
 pub mod duty;
 pub mod followup;
+pub mod meet;
 pub mod member;
 pub mod note;
 pub mod offer;

@@ -3,7 +3,9 @@
 mod after_session;
 mod alerts;
 mod authorship;
+mod calendar;
 mod export;
+mod meet;
 mod membership;
 mod metrics;
 mod reopen;

@@ -104,11 +104,9 @@ impl<'t> Index<'t> {
         let since = self.since(r, at_ms);
         self.offers_on(&r.id)
             .iter()
-            .filter_map(|o| o.response.map(|resp| (*o, resp)))
-            .filter(|(_, resp)| {
-                resp.answer == Answer::Yes && resp.at_ms <= at_ms && resp.at_ms >= since
-            })
-            .min_by_key(|(o, resp)| (resp.at_ms, &o.id))
+            .filter_map(|o| o.yes_at(at_ms, self.live).map(|yes| (*o, yes)))
+            .filter(|(_, yes)| *yes >= since)
+            .min_by_key(|(o, yes)| (*yes, &o.id))
             .map(|(o, _)| &o.from)
     }
 
@@ -133,9 +131,8 @@ impl<'t> Index<'t> {
         let yeses = self
             .offers_on(&r.id)
             .iter()
-            .filter_map(|o| o.response)
-            .filter(|resp| resp.answer == Answer::Yes && resp.at_ms <= at_ms && resp.at_ms >= since)
-            .map(|resp| resp.at_ms);
+            .filter_map(|o| o.yes_at(at_ms, self.live))
+            .filter(|yes| *yes >= since);
         let sessions = self
             .sessions_by_request
             .get(&r.id)
@@ -159,11 +156,10 @@ impl<'t> Index<'t> {
         let live_claim = r.claims.iter().any(|c| {
             c.at_ms <= at_ms && c.at_ms >= since && c.released_ms.is_none_or(|t| t > at_ms)
         });
-        let accepted = self.offers_on(&r.id).iter().any(|o| {
-            o.response.is_some_and(|resp| {
-                resp.answer == Answer::Yes && resp.at_ms <= at_ms && resp.at_ms >= since
-            })
-        });
+        let accepted = self
+            .offers_on(&r.id)
+            .iter()
+            .any(|o| o.yes_at(at_ms, self.live).is_some_and(|yes| yes >= since));
         let session = self.sessions_by_request.get(&r.id).is_some_and(|s| {
             s.iter()
                 .any(|s| s.created_ms <= at_ms && s.created_ms >= since)
@@ -220,6 +216,9 @@ pub struct BoardRow {
     pub first_time: bool,
     /// Offers waiting for an answer.
     pub pending_offers: usize,
+    /// Open since then with nobody offering or claiming: its creation or last reopening.
+    #[serde(default)]
+    pub no_offer_since: Option<i64>,
     /// Comments.
     pub comments: usize,
 }
@@ -297,6 +296,19 @@ fn rows<'t>(team: &'t Team, at_ms: i64, index: Index<'t>) -> Vec<BoardRow> {
                     .iter()
                     .filter(|c| c.deleted_ms.is_none() && c.at_ms <= at_ms)
                     .count(),
+                no_offer_since: {
+                    let since = index.since(r, at_ms);
+                    let offered = index
+                        .offers_on(&r.id)
+                        .iter()
+                        .any(|o| o.created_ms <= at_ms && o.created_ms >= since);
+                    let claimed = r
+                        .claims
+                        .iter()
+                        .any(|c| c.at_ms <= at_ms && c.at_ms >= since);
+                    (status == RequestStatus::Open && !offered && !claimed)
+                        .then_some(since.max(r.created_ms))
+                },
             })
         })
         .collect();
@@ -344,8 +356,19 @@ pub struct OfferRow {
     pub message: Option<String>,
     /// There is advice behind the consent gate.
     pub message_hidden: bool,
-    /// A session already followed this offer.
+    /// A session already followed this offer (or is scheduled after it).
     pub session_logged: bool,
+    /// When the person asked said yes.
+    #[serde(default)]
+    pub yes_ms: Option<i64>,
+    /// After a yes: where finding a time stands.
+    #[serde(default = "open_meet")]
+    pub meet: crate::records::meet::Meet,
+}
+
+/// An offer row from before meetings were arranged in the app.
+fn open_meet() -> crate::records::meet::Meet {
+    crate::records::meet::Meet::Open
 }
 
 /// A resolved or withdrawn request, under the board's "Closed".
@@ -405,6 +428,8 @@ pub fn offer_row(team: &Team, o: &Offer, viewer: Option<&MemberId>) -> OfferRow 
             .sessions
             .values()
             .any(|s| s.deleted_ms.is_none() && s.offer.as_ref() == Some(&o.id)),
+        yes_ms: o.yes_at(i64::MAX, true),
+        meet: o.meet.clone(),
     }
 }
 

@@ -1,8 +1,13 @@
 //! The team's recurring coaching hour.
 //!
 //! ```text
-//! coaching_hour: {weekday, start_minute, minutes, note, updated_ms}
+//! coaching_hour: {weekday, start_minute, minutes, note, updated_ms, zone?, zone_offset_ms?}
 //! ```
+//!
+//! The hour is kept in UTC, which every device reads the same. `zone` is the time zone it
+//! was set in (an IANA name such as `Europe/Berlin`, when the setting device knew it) and
+//! `zone_offset_ms` that zone's offset from UTC when it was set: calendars get the hour
+//! as a weekly event in that zone, so it keeps its wall-clock time there.
 
 use automerge::{ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
@@ -22,13 +27,15 @@ mod key {
     pub(super) const MINUTES: &str = "minutes";
     pub(super) const NOTE: &str = "note";
     pub(super) const UPDATED_MS: &str = "updated_ms";
+    pub(super) const ZONE: &str = "zone";
+    pub(super) const ZONE_OFFSET_MS: &str = "zone_offset_ms";
 }
 
 /// The longest a coaching hour can be.
 pub const MAX_MINUTES: u32 = 8 * 60;
 
 /// The team's recurring coaching hour. Also the payload of `Command::SetCoachingHour`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoachingHour {
     /// 0 = Monday.
     pub weekday: u32,
@@ -39,6 +46,15 @@ pub struct CoachingHour {
     /// Where / how.
     #[serde(default)]
     pub note: String,
+    /// The time zone it was set in (IANA name), empty when unknown.
+    #[serde(default)]
+    pub zone: String,
+    /// That zone's offset from UTC when the hour was set.
+    #[serde(default)]
+    pub zone_offset_ms: i64,
+    /// When it was last set (read from the document; ignored when setting).
+    #[serde(default)]
+    pub set_ms: i64,
 }
 
 impl CoachingHour {
@@ -77,6 +93,20 @@ impl CoachingHour {
             });
         }
         self.note = clean_text("note", &self.note, MAX_TITLE_CHARS, false)?;
+        self.zone = clean_text("zone", &self.zone, MAX_TITLE_CHARS, false)?;
+        if self
+            .zone
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || "/_+-".contains(c)))
+            || self.zone_offset_ms.abs() > 18 * crate::time::HOUR_MS
+        {
+            return Err(CommandError::InvalidInput {
+                field: "zone",
+                reason:
+                    "needs a time zone name such as Europe/Berlin and an offset within 18 hours"
+                        .into(),
+            });
+        }
         Ok(self)
     }
 }
@@ -90,6 +120,20 @@ pub(crate) fn read<D: ReadDoc>(doc: &D) -> Option<CoachingHour> {
         start_minute: opt_u32(&f, key::START_MINUTE)?.min(24 * 60 - 1),
         minutes: opt_u32(&f, key::MINUTES)?.min(24 * 60),
         note: f.text(key::NOTE),
+        zone: f
+            .str(key::ZONE)
+            .filter(|z| {
+                z.len() <= 64
+                    && z.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+            })
+            .unwrap_or_default()
+            .to_owned(),
+        zone_offset_ms: f
+            .int(key::ZONE_OFFSET_MS)
+            .filter(|o| o.abs() <= 18 * crate::time::HOUR_MS)
+            .unwrap_or(0),
+        set_ms: f.int(key::UPDATED_MS).unwrap_or(0),
     })
 }
 
@@ -103,6 +147,8 @@ pub(crate) fn set(cx: &mut Cx<'_>, hour: CoachingHour) -> Result<Applied, Comman
     w.put(&obj, key::MINUTES, i64::from(hour.minutes))?;
     w.put(&obj, key::NOTE, hour.note)?;
     w.put(&obj, key::UPDATED_MS, cx.now_ms)?;
+    w.put(&obj, key::ZONE, hour.zone)?;
+    w.put(&obj, key::ZONE_OFFSET_MS, hour.zone_offset_ms)?;
     done("coaching hour set")
 }
 

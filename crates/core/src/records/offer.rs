@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! offers/<offer>: {from, to, request?, topic, message, created_ms, withdrawn_ms?,
-//!                  responses/<member>: {answer, at_ms}}
+//!                  responses/<member>: {answer, at_ms},
+//!                  meet/<member>: …}                              (see meet.rs)
 //! ```
 //!
 //! The answer lives under the answering member's key and counts only when every field
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
+use super::meet::{self, Meet};
 use super::{
     Cx, Forgery, ImportCx, Read, check_speaker, clean_text, csv_line, done, opt_member,
     own_entries, record_err, written_by,
@@ -105,6 +107,10 @@ pub struct Offer {
     pub response: Option<Response>,
     /// Answers written by anyone else, ignored.
     pub forged_responses: Vec<Forgery>,
+    /// After a yes: where finding a time stands.
+    pub meet: Meet,
+    /// After a yes, one of the two said they did not meet (who, when).
+    pub ended: Option<(MemberId, i64)>,
 }
 
 /// Where an offer stands.
@@ -119,6 +125,8 @@ pub enum OfferStatus {
     Declined,
     /// The offerer took it back before a yes.
     Withdrawn,
+    /// After a yes, one of the two said they did not meet after all.
+    Ended,
 }
 
 impl OfferStatus {
@@ -129,6 +137,7 @@ impl OfferStatus {
             Self::Accepted => "accepted",
             Self::Declined => "declined",
             Self::Withdrawn => "withdrawn",
+            Self::Ended => "ended",
         }
     }
 }
@@ -137,6 +146,7 @@ impl Offer {
     /// Derived status.
     pub fn status(&self) -> OfferStatus {
         match (self.response.map(|r| r.answer), self.withdrawn_ms) {
+            (Some(Answer::Yes), _) if self.ended.is_some() => OfferStatus::Ended,
             (Some(Answer::Yes), _) => OfferStatus::Accepted,
             (_, Some(_)) => OfferStatus::Withdrawn,
             (Some(Answer::NotNow), None) => OfferStatus::Declined,
@@ -151,6 +161,19 @@ impl Offer {
         (mine || self.status() == OfferStatus::Accepted)
             .then_some(self.message.as_str())
             .filter(|m| !m.is_empty())
+    }
+
+    /// When the person asked said yes, if that yes stands as of `at_ms`: given by then
+    /// and not ended by then (`live`: not ended at all, whatever the end's time).
+    pub fn yes_at(&self, at_ms: i64, live: bool) -> Option<i64> {
+        let yes = self
+            .response
+            .filter(|r| r.answer == Answer::Yes && r.at_ms <= at_ms)?;
+        let ended = self
+            .ended
+            .as_ref()
+            .is_some_and(|(_, t)| live || *t <= at_ms);
+        (!ended).then_some(yes.at_ms)
     }
 
     /// Whether there is advice text waiting behind the consent gate.
@@ -229,7 +252,13 @@ pub(crate) fn read<D: ReadDoc>(
             _ => {}
         }
     }
+    let met = meet::read(doc, actors, f.map(meet::MEET), &from, &to);
+    forged_responses.extend(met.forged);
+    // Only after a yes is there a meeting to arrange or end.
+    let said_yes = response.is_some_and(|r| r.answer == Answer::Yes);
     Some(Read::Counts(Offer {
+        meet: if said_yes { met.meet } else { Meet::Open },
+        ended: met.ended.filter(|_| said_yes),
         id: id.clone(),
         from,
         to,
@@ -317,6 +346,7 @@ pub(crate) fn offer(cx: &mut Cx<'_>, new: NewOffer) -> Result<Applied, CommandEr
     w.put(&obj, key::MESSAGE, message)?;
     w.put(&obj, key::CREATED_MS, cx.now_ms)?;
     w.new_map(&obj, key::RESPONSES)?;
+    w.new_map(&obj, meet::MEET)?;
     Ok(Applied {
         created: Some(id.clone().into()),
         summary: format!(
@@ -353,6 +383,10 @@ pub(crate) fn respond(
     let r = cx.w.new_map(&responses, cx.me.as_str())?;
     cx.w.put(&r, key::ANSWER, answer.as_str())?;
     cx.w.put(&r, key::AT_MS, cx.now_ms)?;
+    if answer == Answer::Yes {
+        // Where the two will find a time (an offer made before there was one).
+        super::map_or_new(&mut cx.w, &obj, meet::MEET)?;
+    }
     done(format!(
         "answered {} to {}",
         match answer {

@@ -310,6 +310,7 @@ fn consent(
                 status: match o.status() {
                     OfferStatus::Pending => "still waiting for an answer",
                     OfferStatus::Declined => "answered \"not now\"",
+                    OfferStatus::Ended => "ended: you did not meet",
                     _ => "withdrawn",
                 },
             });

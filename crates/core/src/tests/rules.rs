@@ -498,6 +498,7 @@ fn profile_skills_snooze_rota_duties_and_coaching_hour() {
             start_minute: 15 * 60,
             minutes: 60,
             note: "Room 2".into(),
+            ..Default::default()
         }),
     )
     .expect("hour");
@@ -508,7 +509,8 @@ fn profile_skills_snooze_rota_duties_and_coaching_hour() {
                 weekday: 7,
                 start_minute: 0,
                 minutes: 60,
-                note: String::new()
+                note: String::new(),
+                ..Default::default()
             })
         )
         .is_err()

@@ -61,6 +61,7 @@ fn busy_team() -> TeamFixture {
             start_minute: 900,
             minutes: 60,
             note: "room 2".into(),
+            ..Default::default()
         }),
     )
     .expect("hour");
