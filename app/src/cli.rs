@@ -163,6 +163,19 @@ pub enum Cmd {
         /// The request.
         request: String,
     },
+    /// After a yes, find a time: see where it stands, propose, pick, or say none work.
+    #[command(subcommand)]
+    Meet(MeetCmd),
+    /// The device's calendar file for calendar apps, and single events to import.
+    Calendar {
+        /// Print the path of this device's calendar file (kept current while the app or
+        /// `peercoach serve` runs, and after every change made here).
+        #[arg(long)]
+        path: bool,
+        /// What to do instead.
+        #[command(subcommand)]
+        cmd: Option<CalendarCmd>,
+    },
     /// Who could help with an open request: up to three teammates, and why.
     Suggest {
         /// The request.
@@ -503,6 +516,64 @@ pub struct SessionLog {
     /// When it happened (YYYY-MM-DD; default now).
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
+}
+
+/// `meet …`: times are on this device's clock, as `YYYY-MM-DD HH:MM`.
+#[derive(Debug, Subcommand)]
+pub enum MeetCmd {
+    /// Where finding a time stands for an accepted offer, and times that suit you both.
+    Show {
+        /// The offer.
+        offer: String,
+    },
+    /// Propose one to three times (default: the suggested ones).
+    Propose {
+        /// The offer.
+        offer: String,
+        /// Times, `YYYY-MM-DD HH:MM` on this device's clock.
+        #[arg(num_args = 0..=3)]
+        times: Vec<String>,
+        /// How long to meet, in minutes.
+        #[arg(long, default_value_t = peercoach_core::records::meet::DEFAULT_MINUTES)]
+        minutes: u32,
+    },
+    /// Pick one of the times the other person proposed: schedules the session.
+    Accept {
+        /// The offer.
+        offer: String,
+        /// The time: its number in `meet show` (1–3) or `YYYY-MM-DD HH:MM`; may be left
+        /// out when only one was proposed.
+        time: Option<String>,
+    },
+    /// Say none of the other person's times work.
+    Decline {
+        /// The offer.
+        offer: String,
+    },
+    /// Say you did not meet after all: the offer ends, and its request returns to the
+    /// board.
+    End {
+        /// The offer.
+        offer: String,
+    },
+}
+
+/// `calendar …`
+#[derive(Debug, Subcommand)]
+pub enum CalendarCmd {
+    /// Write an iCalendar file: a session, the coaching hour, or (default) the whole
+    /// calendar of this device.
+    Export {
+        /// One session.
+        #[arg(long, conflicts_with = "hour")]
+        session: Option<String>,
+        /// The team's weekly coaching hour.
+        #[arg(long)]
+        hour: bool,
+        /// Write to this file (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 /// `followup …`

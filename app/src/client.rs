@@ -17,7 +17,12 @@ pub struct Local(pub Engine);
 
 impl Client for Local {
     fn call(&mut self, request: Request) -> Result<Reply> {
+        let changes = !matches!(request, Request::Query { .. });
         let reply = self.0.handle(request);
+        if changes && reply.is_ok() {
+            // What a node would do after a change: calendar apps see it.
+            self.0.refresh_calendar();
+        }
         for w in self.0.take_warnings() {
             eprintln!("warning: {w}");
         }

@@ -148,6 +148,7 @@ fn demo(data_dir: &std::path::Path, seed: u64, json: bool) -> Result<()> {
         .unwrap_or_default();
     let stats = history.stats;
     let team = engine.add_team_doc(history.doc)?;
+    engine.refresh_calendar();
     // Its teammates are made up: there is no one to reach, and dialing their ids would
     // only ask the address lookup about devices that do not exist. In a data dir of its
     // own the demo stays on this machine; beside real teams the mode is left alone.

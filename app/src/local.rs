@@ -4,17 +4,13 @@
 //! system (chrono's `Local`: `TZ`, else `/etc/localtime`), per instant, so a date across
 //! a clock change is shown as the clock on that date showed it.
 
-use chrono::{Local, Offset, TimeZone};
 use peercoach_core::CoachingHour;
 use peercoach_core::records::coaching_hour::{from_clock, on_clock};
 use peercoach_core::time::{DAY_MS, MINUTE_MS, WEEK_MS, format_date, format_datetime};
 
 /// How far the local clock is ahead of UTC at the instant `ms`.
 pub fn offset_ms(ms: i64) -> i64 {
-    Local
-        .timestamp_millis_opt(ms)
-        .earliest()
-        .map_or(0, |t| i64::from(t.offset().fix().local_minus_utc()) * 1000)
+    peercoach_node::clock::offset_ms(ms)
 }
 
 /// `2026-11-24 15:05`, on the local clock.
@@ -37,10 +33,36 @@ pub fn parse_date(s: &str) -> Option<i64> {
     Some(utc_midnight - offset_ms(guess))
 }
 
+/// `2026-12-08 10:00` (or `2026-12-08T10:00`) on the local clock, as an instant.
+pub fn parse_datetime(s: &str) -> Option<i64> {
+    let (day, time) = s.trim().split_once([' ', 'T'])?;
+    let (h, m) = time.trim().split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    if !(0..24).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    let wall = peercoach_core::time::parse_date(day)? + (h * 60 + m) * MINUTE_MS;
+    let guess = wall - offset_ms(wall);
+    Some(wall - offset_ms(guess))
+}
+
 /// The local zone as an offset, `UTC+01:00`, at the instant `ms` (for a label that says
 /// which clock a time field is on).
 pub fn zone(ms: i64) -> String {
     zone_name(offset_ms(ms))
+}
+
+/// The system's time zone as an IANA name (`Europe/Berlin`), or empty when the system
+/// does not say (the coaching hour then reaches calendars in UTC).
+pub fn iana_zone() -> String {
+    iana_time_zone::get_timezone()
+        .ok()
+        .filter(|z| {
+            z.len() <= 64
+                && z.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+        })
+        .unwrap_or_default()
 }
 
 fn zone_name(offset_ms: i64) -> String {
@@ -133,6 +155,7 @@ mod tests {
             start_minute: 15 * 60,
             minutes: 60,
             note: String::new(),
+            ..Default::default()
         };
         assert_eq!(
             describe_on_clock(&hour, HOUR),

@@ -235,6 +235,82 @@ pub fn offers(rows: &[OfferRow]) -> String {
     out
 }
 
+/// Where finding a time stands after a yes, and the times that suit both people.
+pub fn meet(o: &OfferRow, suggested: &[i64]) -> String {
+    use peercoach_core::records::meet::Meet;
+    let mut out = format!(
+        "{} → {}: {} [{}]\n",
+        o.from_name,
+        o.to_name,
+        o.topic,
+        o.status.as_str()
+    );
+    let name = |m: &peercoach_core::MemberId| {
+        if m == &o.from {
+            o.from_name.clone()
+        } else {
+            o.to_name.clone()
+        }
+    };
+    let list = |times: &[i64]| {
+        times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("  {}) {}\n", i + 1, local::datetime(*t)))
+            .collect::<String>()
+    };
+    match &o.meet {
+        Meet::Open => out.push_str("No time proposed yet.\n"),
+        Meet::Proposed(p) => {
+            let _ = write!(
+                out,
+                "{} proposed ({} minutes), waiting for a pick:\n{}",
+                name(&p.by),
+                p.minutes,
+                list(&p.times)
+            );
+        }
+        Meet::Agreed { at_ms, by, .. } => {
+            let _ = writeln!(
+                out,
+                "Agreed: {} (picked by {}). The session is scheduled.",
+                local::datetime(*at_ms),
+                name(by)
+            );
+        }
+        Meet::NoneWork { by, proposal, .. } => {
+            let _ = write!(
+                out,
+                "None of these work for {}:\n{}",
+                name(by),
+                list(&proposal.times)
+            );
+        }
+    }
+    if o.status == peercoach_core::OfferStatus::Accepted && !matches!(o.meet, Meet::Agreed { .. }) {
+        if suggested.is_empty() {
+            out.push_str(
+                "No time in the next two weeks suits you both (availability, snoozes, sessions).\n",
+            );
+        } else {
+            let _ = write!(out, "Times that suit you both:\n{}", list(suggested));
+        }
+    }
+    out
+}
+
+/// Where the device's calendar file is, and how to subscribe to it.
+pub fn calendar_help(path: &str) -> String {
+    format!(
+        "This device's calendar: {path}\n\
+         It holds the team coaching hour, your scheduled sessions and your follow-ups with \
+         a due date, and is rewritten whenever they change.\n\
+         Subscribe to it in GNOME Calendar or Evolution (New calendar → On the web / \
+         On This Computer, file://{path}) or Thunderbird (New Calendar → On the Network → \
+         file://{path}).\n"
+    )
+}
+
 fn figure(f: &Figure, fmt: impl Fn(f64) -> String) -> String {
     f.show(fmt)
 }

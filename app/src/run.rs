@@ -8,14 +8,17 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
+use peercoach_core::records::meet::Meet;
 use peercoach_core::{
     Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId, TeamId,
 };
 use peercoach_node::api::call::{self, Call, query};
-use peercoach_node::api::{Ref, RefKind, Reply, b64, unb64};
+use peercoach_node::api::{CalendarWhat, Ref, RefKind, Reply, b64, unb64};
 use serde_json::json;
 
-use crate::cli::{Cmd, DutyCmd, FollowupCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd};
+use crate::cli::{
+    CalendarCmd, Cmd, DutyCmd, FollowupCmd, MeetCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd,
+};
 use crate::client::Client;
 use crate::output;
 
@@ -150,6 +153,103 @@ fn time_of_day(s: &str) -> Result<u32> {
         bail!("bad time {s:?}: expected HH:MM between 00:00 and 23:59");
     }
     Ok(h * 60 + m)
+}
+
+/// A time typed on the command line, `YYYY-MM-DD HH:MM` on this device's clock.
+fn datetime(s: &str) -> Result<i64> {
+    crate::local::parse_datetime(s)
+        .ok_or_else(|| anyhow!("bad time {s:?}: expected YYYY-MM-DD HH:MM (this computer's clock)"))
+}
+
+/// `peercoach meet …`.
+fn run_meet(cx: &mut Ctx<'_>, meet: MeetCmd) -> Result<()> {
+    match meet {
+        MeetCmd::Show { offer } => {
+            let offer = cx.offer(&offer)?;
+            let team = cx.team();
+            let row = cx
+                .get(query::Offers { team: team.clone() })?
+                .into_iter()
+                .find(|o| o.id == offer)
+                .ok_or_else(|| anyhow!("no offer {offer}"))?;
+            let times = cx.get(query::MeetTimes {
+                team,
+                offer: offer.clone(),
+            })?;
+            if cx.g.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({
+                        "offer": row,
+                        "suggested": times,
+                    }))?
+                );
+            } else {
+                print!("{}", output::meet(&row, &times));
+            }
+        }
+        MeetCmd::Propose {
+            offer,
+            times,
+            minutes,
+        } => {
+            let offer = cx.offer(&offer)?;
+            let times = if times.is_empty() {
+                let suggested = cx.get(query::MeetTimes {
+                    team: cx.team(),
+                    offer: offer.clone(),
+                })?;
+                if suggested.is_empty() {
+                    bail!(
+                        "no time in the next two weeks suits you both: give times,                          e.g. peercoach meet propose OFFER \"2026-12-08 10:00\""
+                    );
+                }
+                suggested
+            } else {
+                times.iter().map(|t| datetime(t)).collect::<Result<_>>()?
+            };
+            cx.apply(Command::ProposeTimes {
+                offer,
+                times,
+                minutes,
+            })?;
+        }
+        MeetCmd::Accept { offer, time } => {
+            let offer = cx.offer(&offer)?;
+            let row = cx
+                .get(query::Offers { team: cx.team() })?
+                .into_iter()
+                .find(|o| o.id == offer)
+                .ok_or_else(|| anyhow!("no offer {offer}"))?;
+            let proposed = match &row.meet {
+                Meet::Proposed(p) => p.times.clone(),
+                _ => bail!("no times wait for an answer on this offer: see peercoach meet show"),
+            };
+            let at_ms = match time.as_deref() {
+                None if proposed.len() == 1 => proposed[0],
+                None => bail!(
+                    "{} times were proposed: pick one by its number (1–{}) or its time",
+                    proposed.len(),
+                    proposed.len()
+                ),
+                Some(t) => match t.parse::<usize>() {
+                    Ok(n) if (1..=proposed.len()).contains(&n) => proposed[n - 1],
+                    Ok(n) => bail!("there is no time number {n}: pick 1–{}", proposed.len()),
+                    Err(_) => datetime(t)?,
+                },
+            };
+            cx.apply(Command::PickTime { offer, at_ms })?;
+        }
+        MeetCmd::Decline { offer } => {
+            let offer = cx.offer(&offer)?;
+            cx.apply(Command::NoTimeWorks { offer })?;
+        }
+        MeetCmd::End { offer } => {
+            let offer = cx.offer(&offer)?;
+            cx.apply(Command::EndOffer { offer })?;
+        }
+    }
+    Ok(())
 }
 
 /// Parses `90s`, `30m`, `24h`, `7d`, `2w` to milliseconds.
@@ -381,6 +481,40 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             let request = cx.request(&request)?;
             cx.apply(Command::Reopen { request })?;
         }
+        Cmd::Meet(meet) => run_meet(&mut cx, meet)?,
+        Cmd::Calendar { path, cmd } => match cmd {
+            None => {
+                let (file, _) = cx.get(query::Calendar {
+                    team: None,
+                    what: CalendarWhat::All,
+                })?;
+                if path {
+                    println!("{file}");
+                } else {
+                    print!("{}", output::calendar_help(&file));
+                }
+            }
+            Some(CalendarCmd::Export { session, hour, out }) => {
+                let what = match (session, hour) {
+                    (Some(s), _) => CalendarWhat::Session(cx.session(&s)?),
+                    (None, true) => CalendarWhat::Hour,
+                    (None, false) => CalendarWhat::All,
+                };
+                let team = match what {
+                    CalendarWhat::All => None,
+                    _ => cx.team(),
+                };
+                let (_, ics) = cx.get(query::Calendar { team, what })?;
+                match out {
+                    Some(file) => {
+                        std::fs::write(&file, ics.as_bytes())
+                            .with_context(|| format!("could not write {}", file.display()))?;
+                        println!("wrote {}", file.display());
+                    }
+                    None => print!("{ics}"),
+                }
+            }
+        },
         Cmd::Suggest { request } => {
             let request = cx.request(&request)?;
             cx.show(
@@ -626,6 +760,9 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                     start_minute,
                     minutes,
                     note,
+                    zone: crate::local::iana_zone(),
+                    zone_offset_ms: crate::local::offset_ms(now_ms),
+                    set_ms: 0,
                 }))?
             }
             _ => {

@@ -66,6 +66,19 @@ pub enum ExportFormat {
     Automerge,
 }
 
+/// Which iCalendar file to make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CalendarWhat {
+    /// The device's whole calendar: every team's coaching hour, my scheduled sessions and
+    /// my follow-ups with a due date.
+    All,
+    /// One session.
+    Session(peercoach_core::SessionId),
+    /// The team's coaching hour, weekly.
+    Hour,
+}
+
 /// A read-only question about the team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "query", rename_all = "kebab-case")]
@@ -103,6 +116,17 @@ pub enum Query {
     Suggest {
         /// The request.
         request: peercoach_core::RequestId,
+    },
+    /// Times the two people of an accepted offer could meet, suggested.
+    MeetTimes {
+        /// The offer.
+        offer: peercoach_core::OfferId,
+    },
+    /// An iCalendar file: the device's whole calendar (every team), one session, or the
+    /// team's coaching hour; with the path of the device's calendar file.
+    Calendar {
+        /// Which.
+        what: CalendarWhat,
     },
     /// Duties and backfill.
     Duties,
@@ -544,6 +568,18 @@ pub enum Reply {
     Suggestions {
         /// Up to three teammates.
         suggestions: Vec<peercoach_core::suggest::Suggestion>,
+    },
+    /// Suggested times, earliest first.
+    Times {
+        /// Instants.
+        times: Vec<i64>,
+    },
+    /// An iCalendar file.
+    Calendar {
+        /// The device's calendar file, kept current by the node.
+        path: String,
+        /// The iCalendar text asked for.
+        ics: String,
     },
     /// Duties.
     Duties {

@@ -18,8 +18,8 @@ use peercoach_net::{DeviceId, JoinError, TicketError};
 use peercoach_store::{DataDir, Identity, StoreError, TeamStore};
 
 use crate::api::{
-    DeviceRow, ExportFormat, MemberRow, Query, Ref, RefKind, Reply, Request, RotaReply, TeamEntry,
-    b64, unb64,
+    CalendarWhat, DeviceRow, ExportFormat, MemberRow, Query, Ref, RefKind, Reply, Request,
+    RotaReply, TeamEntry, b64, unb64,
 };
 use crate::sync::signed::{self, Signatures, Signer};
 use crate::sync::versions;
@@ -230,6 +230,8 @@ pub struct Engine {
     /// `settings.json` as read at opening and as saved since: the data dir is locked to
     /// this engine, so no one else writes it.
     settings: peercoach_store::Settings,
+    /// What the calendar file holds, as last written by this engine.
+    calendar_written: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -279,6 +281,7 @@ impl Engine {
             env,
             warnings: Vec::new(),
             views: BTreeMap::new(),
+            calendar_written: None,
         })
     }
 
@@ -351,6 +354,57 @@ impl Engine {
         }
         self.all_open = true;
         Ok(())
+    }
+
+    /// The device's calendar as it stands: for every team I am in, its coaching hour, my
+    /// scheduled sessions and my open follow-ups with a due date.
+    pub fn calendar(&mut self) -> Result<String, EngineError> {
+        self.open_all()?;
+        let teams: Vec<(
+            TeamId,
+            std::sync::Arc<peercoach_core::Team>,
+            peercoach_core::MemberId,
+        )> = self
+            .teams
+            .iter()
+            .filter_map(|(id, t)| Some((id.clone(), t.doc.shared_team(), t.doc.me()?.clone())))
+            .collect();
+        let sources: Vec<peercoach_core::calendar::Source<'_>> = teams
+            .iter()
+            .map(|(id, team, me)| peercoach_core::calendar::Source {
+                id,
+                name: &team.name,
+                team,
+                me,
+            })
+            .collect();
+        Ok(peercoach_core::calendar::device_calendar(
+            &sources,
+            &crate::clock::offset_ms,
+        ))
+    }
+
+    /// Rewrites the device's calendar file when what it holds changed (and once at the
+    /// first call), so a calendar app subscribed to it stays current.
+    pub fn refresh_calendar(&mut self) {
+        let ics = match self.calendar() {
+            Ok(ics) => ics,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not make the calendar");
+                return;
+            }
+        };
+        if self.calendar_written.is_none() {
+            // What the file holds from before: unchanged, it is not written again.
+            self.calendar_written = std::fs::read_to_string(self.data.calendar_path()).ok();
+        }
+        if self.calendar_written.as_deref() == Some(ics.as_str()) {
+            return;
+        }
+        match self.data.write_calendar(&ics) {
+            Ok(()) => self.calendar_written = Some(ics),
+            Err(e) => tracing::warn!(error = %e, "could not write the calendar file"),
+        }
     }
 
     /// Reads the saved read model of every team not open yet, when it was made from the
@@ -1418,6 +1472,17 @@ pub fn resolve(team: &Team, r: &Ref) -> Result<String, EngineError> {
 /// invites or my private notes.
 fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Reply, EngineError> {
     let now_ms = engine.env.now_ms();
+    let calendar_path = engine.data.calendar_path().display().to_string();
+    if query
+        == (Query::Calendar {
+            what: CalendarWhat::All,
+        })
+    {
+        return Ok(Reply::Calendar {
+            path: calendar_path,
+            ics: engine.calendar()?,
+        });
+    }
     let id = engine.select(team)?;
     let doc = &mut engine.open_team(&id)?.doc;
     let me = doc.me().cloned();
@@ -1503,6 +1568,57 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
         Query::Suggest { request } => Reply::Suggestions {
             suggestions: peercoach_core::suggest::suggest(team, &request, now_ms),
         },
+        Query::MeetTimes { offer } => {
+            let o = team
+                .offers
+                .get(&offer)
+                .ok_or_else(|| CommandError::NotFound {
+                    kind: "offer",
+                    id: offer.to_string(),
+                })?;
+            Reply::Times {
+                times: peercoach_core::free_time::suggest(
+                    team,
+                    &o.from,
+                    &o.to,
+                    peercoach_core::records::meet::DEFAULT_MINUTES,
+                    now_ms,
+                    crate::clock::offset_ms(now_ms),
+                    peercoach_core::records::meet::MAX_TIMES,
+                ),
+            }
+        }
+        Query::Calendar { what } => {
+            let ics = match (what, me) {
+                (CalendarWhat::Hour, _) => peercoach_core::calendar::hour_event(
+                    &id, &team.name, team,
+                )
+                .ok_or(CommandError::InvalidInput {
+                    field: "calendar",
+                    reason: "the team has no coaching hour yet".into(),
+                })?,
+                (CalendarWhat::Session(session), Some(me)) => {
+                    peercoach_core::calendar::session_event(team, me, &session).ok_or_else(
+                        || CommandError::NotFound {
+                            kind: "session",
+                            id: session.to_string(),
+                        },
+                    )?
+                }
+                (CalendarWhat::Session(_), None) => {
+                    return Err(CommandError::InvalidInput {
+                        field: "calendar",
+                        reason: "this device is not a member of the team".into(),
+                    }
+                    .into());
+                }
+                (CalendarWhat::All, _) => unreachable!("answered above"),
+            };
+            Reply::Calendar {
+                path: calendar_path,
+                ics,
+            }
+        }
         Query::Duties => Reply::Duties {
             duties: views::backfill(team),
         },

@@ -19,6 +19,7 @@
 
 mod access;
 pub mod api;
+pub mod clock;
 pub mod connect;
 pub mod control;
 pub mod engine;

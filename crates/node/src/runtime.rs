@@ -384,6 +384,7 @@ impl Actor {
         }
         self.notify(NodeEvent::Sync);
         self.engine.save_views();
+        self.engine.refresh_calendar();
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH_MSGS {
@@ -460,6 +461,8 @@ impl Actor {
             self.refresh_peers();
             // A teammate may have set (or cleared) the team's relay.
             self.follow_team_relays();
+            // A session scheduled or cancelled, the hour moved: calendar apps see it.
+            self.engine.refresh_calendar();
         }
     }
 

@@ -416,6 +416,7 @@ pub fn generate(
             start_minute: 15 * 60,
             minutes: 60,
             note: "Room Ada, or the video link in the calendar".into(),
+            ..Default::default()
         }),
     );
 

@@ -201,6 +201,21 @@ impl DataDir {
         &self.path
     }
 
+    /// The device's calendar file (iCalendar), for a calendar app to subscribe to.
+    pub fn calendar_path(&self) -> PathBuf {
+        self.path.join("calendar.ics")
+    }
+
+    /// Replaces the calendar file whole: a calendar app reading it sees the old file or
+    /// the new one, never half of each.
+    pub fn write_calendar(&self, ics: &str) -> Result<(), StoreError> {
+        atomic::replace_file(
+            &self.calendar_path(),
+            ics.as_bytes(),
+            atomic::Durability::Fsync,
+        )
+    }
+
     /// The control socket's path (used by peercoach-node).
     pub fn control_socket_path(path: &Path) -> PathBuf {
         path.join("control.sock")

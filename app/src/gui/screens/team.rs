@@ -309,6 +309,9 @@ impl TeamScreen {
                         start_minute,
                         minutes,
                         note: self.hour_note.clone(),
+                        zone: local::iana_zone(),
+                        zone_offset_ms: local::offset_ms(cx.derived.now_ms),
+                        set_ms: 0,
                     }),
                     "Coaching hour set",
                 );

@@ -332,6 +332,19 @@ pub mod query {
                 Reply::Suggestions { suggestions } => Ok(suggestions),
                 other => Err(Box::new(other)),
             };
+        /// Times the two people of an accepted offer could meet.
+        MeetTimes { /** The team. */ team: Option<TeamId>, /** The offer. */ offer: peercoach_core::OfferId }
+            => |c| ask(c.team, Query::MeetTimes { offer: c.offer }), Vec<i64>, |r| match r {
+                Reply::Times { times } => Ok(times),
+                other => Err(Box::new(other)),
+            };
+        /// An iCalendar file (the device's calendar, a session, the coaching hour) and
+        /// the path of the device's calendar file.
+        Calendar { /** The team. */ team: Option<TeamId>, /** Which. */ what: crate::api::CalendarWhat }
+            => |c| ask(c.team, Query::Calendar { what: c.what }), (String, String), |r| match r {
+                Reply::Calendar { path, ics } => Ok((path, ics)),
+                other => Err(Box::new(other)),
+            };
         /// Duties and their backfill.
         Duties { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Duties), Vec<DutyRow>, |r| match r {
