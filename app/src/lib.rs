@@ -10,6 +10,7 @@ pub mod desktop;
 pub mod gui;
 pub mod local;
 pub mod notifier;
+pub mod opener;
 pub mod output;
 pub mod run;
 pub mod serve;

@@ -27,6 +27,16 @@ use crate::desktop::{Click, Desktop};
 pub struct Watch {
     seen: BTreeMap<TeamId, Arc<Team>>,
     reminded: (i64, BTreeSet<FollowUpId>),
+    /// When each team's clock was last looked at: what passed since is news.
+    clock: BTreeMap<TeamId, i64>,
+}
+
+/// The check-backs' waits as this device's preferences set them.
+pub fn check_backs(preferences: &Preferences) -> alerts::CheckBacks {
+    alerts::CheckBacks {
+        met_after_days: preferences.met_after_days.max(1),
+        unanswered_after_days: preferences.unanswered_after_days.max(1),
+    }
 }
 
 impl Watch {
@@ -49,7 +59,8 @@ impl Watch {
         alerts::summarize(wanted(found, preferences))
     }
 
-    /// Follow-ups of mine due today that were not reminded of yet today.
+    /// Follow-ups of mine due today that were not reminded of yet today, and what the
+    /// clock brought since the last look: a session starting, a check-back due.
     pub fn due(
         &mut self,
         snap: &TeamSnapshot,
@@ -68,11 +79,21 @@ impl Watch {
         if self.reminded.0 != day {
             self.reminded = (day, BTreeSet::new());
         }
-        let fresh: Vec<Alert> = alerts::due_today(&snap.team, me, now_ms, offset_ms)
+        let mut fresh: Vec<Alert> = alerts::due_today(&snap.team, me, now_ms, offset_ms)
             .into_iter()
             .filter(|(id, _)| self.reminded.1.insert(id.clone()))
             .map(|(_, alert)| alert)
             .collect();
+        // Sessions starting, check-backs falling due: once, as their moment passes (the
+        // first look only starts the clock).
+        let last = self.clock.insert(snap.id.clone(), now_ms).unwrap_or(now_ms);
+        fresh.extend(alerts::on_the_clock(
+            &snap.team,
+            me,
+            last,
+            now_ms,
+            &check_backs(preferences),
+        ));
         alerts::summarize(wanted(fresh, preferences))
     }
 }

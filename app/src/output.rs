@@ -328,7 +328,7 @@ pub fn metrics(m: &Metrics) -> String {
         (m.window_end_ms - m.window_start_ms) / DAY_MS,
         m.min_contributors
     );
-    let rows: [(&str, String); 13] = [
+    let rows: [(&str, String); 14] = [
         (
             "Median time to help",
             figure(&m.time_to_help_median_ms, span),
@@ -345,6 +345,10 @@ pub fn metrics(m: &Metrics) -> String {
         (
             "Consent rate (offers answered yes)",
             figure(&m.consent_rate, pct),
+        ),
+        (
+            "Follow-through (yes to a session in 2 weeks)",
+            figure(&m.follow_through, pct),
         ),
         (
             "Reciprocity (gave and received)",

@@ -45,6 +45,8 @@ pub enum Purpose {
     OpenTeam,
     /// A join with a ticket (the first-run screen shows how it went).
     Join,
+    /// An iCalendar file to hand to the system's calendar app, saved under this name.
+    AddToCalendar(String),
 }
 
 /// A request on its way.
@@ -321,6 +323,9 @@ impl PeercoachApp {
             .cloned();
         if let Some(snap) = &chosen {
             self.prefs.team = Some(snap.id.to_string());
+            if let Some(p) = &self.screens.settings.preferences {
+                self.derived.set_checks(crate::notifier::check_backs(p));
+            }
             self.derived.refresh(snap, SystemEnv.now_ms());
         }
         self.snap = chosen;
@@ -422,6 +427,17 @@ impl PeercoachApp {
                     }
                 }
             }
+            Purpose::AddToCalendar(name) => reply
+                .and_then(|r| Ok(reply_of::<query::Calendar>(r)?))
+                .map(|(_, ics)| {
+                    match crate::opener::open_ics(&self.screens.settings.data_dir, &name, &ics) {
+                        Ok(path) => self.notify(
+                            format!("Opened {} with your calendar app", path.display()),
+                            false,
+                        ),
+                        Err(e) => self.notify(e, true),
+                    }
+                }),
             // Any call whose outcome is only "done or not".
             Purpose::Notice(text) => reply.map(|_| {
                 if !text.is_empty() {

@@ -12,6 +12,7 @@ pub mod dialogs;
 pub mod first_run;
 pub mod history;
 pub mod inbox;
+pub mod meet;
 pub mod notes;
 pub mod sessions;
 pub mod settings;

@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
-use peercoach_core::MemberId;
+use std::collections::BTreeMap;
+
+use peercoach_core::alerts::{self, CheckBacks};
+use peercoach_core::records::meet;
+use peercoach_core::{MemberId, OfferId, free_time};
 use peercoach_core::metrics::{self, Metrics, MetricsConfig};
 use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox, SessionRow};
 use peercoach_node::TeamSnapshot;
@@ -33,6 +37,9 @@ pub struct Prefs {
     /// `resolve:<session>` (this device's choice, like the rest of these).
     #[serde(default)]
     pub dismissed: std::collections::BTreeSet<String>,
+    /// "Did you meet?" answered "not yet": asked again after this time, by offer.
+    #[serde(default)]
+    pub not_yet: BTreeMap<String, i64>,
 }
 
 impl Default for Prefs {
@@ -45,9 +52,13 @@ impl Default for Prefs {
             window_days: 28,
             session_filter: String::new(),
             dismissed: std::collections::BTreeSet::new(),
+            not_yet: BTreeMap::new(),
         }
     }
 }
+
+/// How long "not yet" puts off "Did you meet?".
+pub const ASK_AGAIN_MS: i64 = 3 * peercoach_core::time::DAY_MS;
 
 /// An inbox prompt after a session that a person can dismiss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +88,19 @@ impl Prefs {
     /// Dismisses this prompt for `session`.
     pub fn dismiss(&mut self, what: Dismissed, session: &peercoach_core::SessionId) {
         self.dismissed.insert(what.key(session));
+    }
+
+    /// "Not yet" to "Did you meet?": asked again in [`ASK_AGAIN_MS`].
+    pub fn not_yet(&mut self, offer: &OfferId, now_ms: i64) {
+        self.not_yet
+            .insert(offer.to_string(), now_ms + ASK_AGAIN_MS);
+    }
+
+    /// Whether "Did you meet?" waits, after a "not yet", at `now_ms`.
+    pub fn asks_later(&self, offer: &OfferId, now_ms: i64) -> bool {
+        self.not_yet
+            .get(offer.as_str())
+            .is_some_and(|until| *until > now_ms)
     }
 
     /// The theme chosen.
@@ -152,9 +176,23 @@ pub struct Derived {
     pub metrics: Option<(i64, Metrics, Vec<Metrics>)>,
     /// The board at a past date.
     pub board_at: Option<(i64, Vec<BoardRow>)>,
+    /// How long the check-backs wait, as this device's preferences set them.
+    pub checks: CheckBacks,
+    /// Asks raised to me for waiting with no offer.
+    pub unanswered: Vec<BoardRow>,
+    /// Times that suit both people of each accepted offer I am in.
+    pub meet_times: BTreeMap<OfferId, Vec<i64>>,
 }
 
 impl Derived {
+    /// Sets the check-backs' waits; the views that depend on them are made again.
+    pub fn set_checks(&mut self, checks: CheckBacks) {
+        if checks != self.checks {
+            self.checks = checks;
+            self.source = None;
+        }
+    }
+
     /// Recomputes what depends on the team, if it changed or a minute passed.
     pub fn refresh(&mut self, snap: &Arc<TeamSnapshot>, now_ms: i64) {
         let same = self
@@ -179,6 +217,38 @@ impl Derived {
         self.sessions = views::session_rows(team);
         self.metrics = None;
         self.board_at = None;
+        self.unanswered = snap
+            .me
+            .as_ref()
+            .map(|me| alerts::unanswered(team, me, now_ms, &self.checks))
+            .unwrap_or_default();
+        let offset = crate::local::offset_ms(now_ms);
+        self.meet_times = self
+            .inbox
+            .accepted_offers
+            .iter()
+            .chain(&self.inbox.agreed)
+            .map(|o| {
+                let times = free_time::suggest(
+                    team,
+                    &o.from,
+                    &o.to,
+                    meet::DEFAULT_MINUTES,
+                    now_ms,
+                    offset,
+                    meet::MAX_TIMES,
+                );
+                (o.id.clone(), times)
+            })
+            .collect();
+    }
+
+    /// Whether an open request has waited long enough with no offer to be raised.
+    pub fn raised(&self, row: &BoardRow) -> bool {
+        row.to.is_none()
+            && row
+                .no_offer_since
+                .is_some_and(|since| self.checks.unanswered_due(since, self.now_ms.max(self.at_ms)))
     }
 
     /// The activity history for this snapshot.

@@ -169,6 +169,11 @@ pub struct Preferences {
     /// Closing the window keeps the device syncing and notifying in the background (the
     /// default); when off, closing the window quits.
     pub keep_running: bool,
+    /// Days after a yes with no session before both are asked "Did you meet?".
+    pub met_after_days: u32,
+    /// Working days an ask waits with no offer before it is raised to the floater (or to
+    /// everyone with its skill).
+    pub unanswered_after_days: u32,
 }
 
 impl Default for Preferences {
@@ -176,6 +181,8 @@ impl Default for Preferences {
         Self {
             notifications_off: std::collections::BTreeSet::new(),
             keep_running: true,
+            met_after_days: 7,
+            unanswered_after_days: 2,
         }
     }
 }

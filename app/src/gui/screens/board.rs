@@ -288,6 +288,13 @@ impl Board {
                                                 .truncate(),
                                             );
                                         });
+                                        if cx.derived.raised(&row) {
+                                            theme::chip_if_room(
+                                                ui,
+                                                "no offer yet",
+                                                theme::BAD,
+                                            );
+                                        }
                                         if row.first_time {
                                             theme::chip_if_room(
                                                 ui,
@@ -349,6 +356,16 @@ impl Board {
                         theme::chip(ui, s, theme::ACCENT);
                     }
                 });
+                if let Some(row) = row.as_ref().filter(|row| cx.derived.raised(row)) {
+                    ui.label(
+                        RichText::new(format!(
+                            "Nobody has offered in {}. It was raised to this week's floating \
+                             helper, or to everyone who can do its skills when nobody floats.",
+                            format_span(row.waiting_ms)
+                        ))
+                        .color(theme::BAD),
+                    );
+                }
                 ui.add_space(8.0);
                 let mine = me.as_ref() == Some(&r.author);
                 let holder = r.winning_claim().map(|c| c.member.clone());

@@ -204,7 +204,7 @@ fn first_record_ms(team: &peercoach_core::Team) -> Option<i64> {
     requests.chain(offers).chain(sessions).min()
 }
 
-/// How many of the twelve figures have a value to show.
+/// How many of the figures have a value to show.
 fn shown_figures(m: &Metrics) -> usize {
     [
         &m.time_to_help_median_ms,
@@ -212,6 +212,7 @@ fn shown_figures(m: &Metrics) -> usize {
         &m.answered_within_working_day,
         &m.ask_rate,
         &m.consent_rate,
+        &m.follow_through,
         &m.reciprocity,
         &m.role_reversal_rate,
         &m.largest_group_share,
@@ -225,7 +226,7 @@ fn shown_figures(m: &Metrics) -> usize {
     .count()
 }
 
-/// A new or small team: what will appear, and when, instead of twelve empty cards.
+/// A new or small team: what will appear, and when, instead of a wall of empty cards.
 fn young_team_ui(ui: &mut egui::Ui, members: usize, k: usize, history_days: i64) {
     theme::card(ui, |ui| {
         ui.label(RichText::new("Your dashboard fills in as you help each other").strong());
@@ -325,7 +326,7 @@ fn charts_ui(ui: &mut egui::Ui, weekly: &[Metrics]) {
 type FigureCard<'a> = (&'a str, &'a Figure, &'a dyn Fn(f64) -> String, String);
 
 /// What each figure means, in a sentence a team lead understands (its card's tooltip).
-pub const EXPLAINED: [(&str, &str); 12] = [
+pub const EXPLAINED: [(&str, &str); 13] = [
     (
         "Median time to help",
         "Half of the requests helped in the window got their first accepted offer within this time.",
@@ -345,6 +346,10 @@ pub const EXPLAINED: [(&str, &str); 12] = [
     (
         "Consent rate (offers answered yes)",
         "Of the offers of help made, the share the other person said yes to.",
+    ),
+    (
+        "Follow-through (yes to a session)",
+        "Of the yeses that have had two weeks, the share that became a session within two weeks: pairs who found a time.",
     ),
     (
         "Gave and received coaching",
@@ -408,12 +413,13 @@ fn figures_ui(ui: &mut egui::Ui, m: &Metrics) {
     let num: &'static dyn Fn(f64) -> String = &|v| format!("{v:.2}");
     let count: &'static dyn Fn(f64) -> String = &|v| format!("{v:.0}");
     // In the order of EXPLAINED, which gives each its label and its sentence.
-    let figures: [(&Figure, &dyn Fn(f64) -> String); 12] = [
+    let figures: [(&Figure, &dyn Fn(f64) -> String); 13] = [
         (&m.time_to_help_median_ms, span),
         (&m.time_to_help_p80_ms, span),
         (&m.answered_within_working_day, pct),
         (&m.ask_rate, num),
         (&m.consent_rate, pct),
+        (&m.follow_through, pct),
         (&m.reciprocity, pct),
         (&m.role_reversal_rate, pct),
         (&m.largest_group_share, pct),

@@ -23,6 +23,8 @@ pub struct Inbox {
     pub session_thanks: BTreeMap<peercoach_core::SessionId, String>,
     /// Private notes being written.
     pub notes: super::notes::NoteDrafts,
+    /// Times being chosen to meet, by offer.
+    pub meet: super::meet::MeetDrafts,
 }
 
 impl Inbox {
@@ -37,7 +39,7 @@ impl Inbox {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                if inbox.is_empty() {
+                if inbox.is_empty() && cx.derived.unanswered.is_empty() {
                     theme::card(ui, |ui| {
                         ui.label("Nothing needs you right now.");
                     });
@@ -106,6 +108,32 @@ impl Inbox {
                     }
                     ui.add_space(theme::GAP);
                 }
+                let raised = cx.derived.unanswered.clone();
+                if !raised.is_empty() {
+                    ui.label(RichText::new("Asks still waiting for an offer").strong());
+                    for r in &raised {
+                        theme::card(ui, |ui| {
+                            ui.label(RichText::new(&r.title).strong());
+                            ui.label(
+                                RichText::new(format!(
+                                    "{} asked {} ago · nobody has offered yet{}",
+                                    r.author_name,
+                                    format_span(r.waiting_ms),
+                                    if r.skills.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(" · {}", r.skills.join(", "))
+                                    }
+                                ))
+                                .color(theme::muted(ui)),
+                            );
+                            if ui.button("Open on the board").clicked() {
+                                cx.outbox.act(Action::ShowRequest(r.id.clone()));
+                            }
+                        });
+                    }
+                    ui.add_space(theme::GAP);
+                }
                 if !inbox.accepted_offers.is_empty() {
                     ui.label(RichText::new("They said yes: time to meet").strong());
                     for o in &inbox.accepted_offers {
@@ -117,6 +145,7 @@ impl Inbox {
                                         .color(theme::muted(ui)),
                                 );
                             }
+                            self.meet.ui(ui, cx, o);
                             if ui.button("Log the session").clicked() {
                                 cx.outbox.act(Action::LogSession(SessionForm::after_offer(
                                     o,
@@ -315,12 +344,12 @@ impl Inbox {
             }
             ui.label(
                 RichText::new(format!(
-                    "Next: meet {} (the team coaching hour is a good time), then log the session \
-                     and say thanks.",
+                    "Next: find a time to meet {}, then log the session and say thanks.",
                     o.from_name
                 ))
                 .color(theme::muted(ui)),
             );
+            self.meet.ui(ui, cx, o);
             ui.horizontal_wrapped(|ui| {
                 if ui.button("Log the session").clicked() {
                     cx.outbox.act(Action::LogSession(SessionForm::after_offer(

@@ -7,7 +7,9 @@ use peercoach_core::{NewFollowUp, NewThanks};
 
 use super::dialogs::SessionForm;
 use crate::gui::app::Action;
-use crate::gui::app::Cx;
+use crate::gui::app::{Cx, Purpose};
+use peercoach_node::api::CalendarWhat;
+use peercoach_node::api::call::query;
 use crate::gui::theme::{self, Column};
 use peercoach_core::SessionId;
 use std::collections::BTreeMap;
@@ -118,22 +120,37 @@ impl Sessions {
                         egui::vec2(ui.available_width(), theme::ROW_HEIGHT - 6.0),
                         |ui| {
                             ui.horizontal(|ui| {
+                                let ahead = s.at_ms > cx.derived.now_ms;
                                 ui.label(
                                     RichText::new(local::date(s.at_ms))
                                         .monospace()
                                         .color(theme::muted(ui)),
                                 );
                                 ui.vertical(|ui| {
-                                    let text = format!(
-                                        "{} coached {}: {}",
-                                        s.coach_name, s.coachee_name, s.topic
-                                    );
+                                    let text = if ahead {
+                                        format!(
+                                            "{} will coach {}: {}",
+                                            s.coach_name, s.coachee_name, s.topic
+                                        )
+                                    } else {
+                                        format!(
+                                            "{} coached {}: {}",
+                                            s.coach_name, s.coachee_name, s.topic
+                                        )
+                                    };
                                     theme::row_title(ui, &mut self.selected, &s.id, text);
                                     ui.horizontal(|ui| {
                                         ui.label(
                                             RichText::new(format!("{} min", s.minutes))
                                                 .color(theme::muted(ui)),
                                         );
+                                        if ahead {
+                                            theme::chip_if_room(
+                                                ui,
+                                                &format!("scheduled {}", local::datetime(s.at_ms)),
+                                                theme::ACCENT,
+                                            );
+                                        }
                                         if s.reversal {
                                             // "You" only where I was one of the two.
                                             let mine = cx.snap.me.as_ref().is_some_and(|me| {
@@ -197,15 +214,61 @@ impl Sessions {
             .id_salt("session-detail-scroll")
             .show(ui, |ui| {
                 ui.heading(&s.topic);
+                let ahead = s.at_ms > cx.derived.now_ms;
+                let mine = cx
+                    .snap
+                    .me
+                    .as_ref()
+                    .is_some_and(|me| *me == s.coach || *me == s.coachee);
                 ui.label(
-                    RichText::new(format!(
-                        "{} coached {} on {}",
-                        cx.name(&s.coach),
-                        cx.name(&s.coachee),
-                        local::date(s.at_ms)
-                    ))
+                    RichText::new(if ahead {
+                        format!(
+                            "{} will coach {} on {} ({} minutes)",
+                            cx.name(&s.coach),
+                            cx.name(&s.coachee),
+                            local::datetime(s.at_ms),
+                            s.minutes
+                        )
+                    } else {
+                        format!(
+                            "{} coached {} on {}",
+                            cx.name(&s.coach),
+                            cx.name(&s.coachee),
+                            local::date(s.at_ms)
+                        )
+                    })
                     .color(theme::muted(ui)),
                 );
+                if mine {
+                    ui.horizontal_wrapped(|ui| {
+                        if ui
+                            .button("Add to calendar")
+                            .on_hover_text("Opens this session in your calendar app")
+                            .clicked()
+                        {
+                            cx.outbox.send(
+                                query::Calendar {
+                                    team: Some(cx.snap.id.clone()),
+                                    what: CalendarWhat::Session(s.id.clone()),
+                                },
+                                Purpose::AddToCalendar(format!("session-{}", s.id)),
+                            );
+                        }
+                        if ahead
+                            && ui
+                                .button("Cancel this session")
+                                .on_hover_text("Both calendars show it cancelled")
+                                .clicked()
+                        {
+                            cx.apply(
+                                Command::DeleteSession {
+                                    session: s.id.clone(),
+                                },
+                                "Session cancelled",
+                            );
+                        }
+                    });
+                }
                 if !s.skills.is_empty() {
                     ui.horizontal_wrapped(|ui| {
                         for skill in &s.skills {

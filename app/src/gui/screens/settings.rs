@@ -80,6 +80,8 @@ impl Settings {
             ui.add_space(theme::GAP);
             self.running_ui(ui, cx);
             ui.add_space(theme::GAP);
+            self.calendar_ui(ui);
+            ui.add_space(theme::GAP);
             theme::card(ui, |ui| {
                 ui.label(RichText::new("Data").strong());
                 ui.label(format!("Data directory: {}", &self.data_dir.display()));
@@ -87,6 +89,36 @@ impl Settings {
             });
             ui.add_space(theme::GAP);
             self.network_ui(ui, cx);
+        });
+    }
+
+    /// The calendar file calendar apps subscribe to.
+    fn calendar_ui(&mut self, ui: &mut egui::Ui) {
+        theme::card(ui, |ui| {
+            ui.label(RichText::new("Calendar").strong());
+            ui.label(
+                RichText::new(
+                    "The team coaching hour, your scheduled sessions and your follow-ups with \
+                     a due date, in one file that is rewritten whenever they change. Subscribe \
+                     to it once in GNOME Calendar, Evolution or Thunderbird and it stays \
+                     current.",
+                )
+                .color(theme::muted(ui)),
+            );
+            let path = self.data_dir.join("calendar.ics");
+            let mut shown = path.display().to_string();
+            let l = ui.label("Calendar file");
+            ui.horizontal_wrapped(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut shown)
+                        .interactive(false)
+                        .desired_width(f32::INFINITY.min(ui.available_width() - 120.0)),
+                )
+                .labelled_by(l.id);
+                if ui.button("Copy path").clicked() {
+                    ui.ctx().copy_text(path.display().to_string());
+                }
+            });
         });
     }
 
@@ -118,8 +150,37 @@ impl Settings {
                     }
                 }
             }
+            ui.add_space(theme::GAP / 2.0);
+            ui.label(RichText::new("Check-backs").strong());
+            // A number being dragged is saved once, when the drag ends.
+            let mut moved = false;
+            let mut number = |ui: &mut egui::Ui, label: &str, value: &mut u32, most: u32| {
+                ui.horizontal_wrapped(|ui| {
+                    let l = ui.label(label);
+                    let r = ui
+                        .add(egui::DragValue::new(value).range(1..=most))
+                        .labelled_by(l.id);
+                    moved |= r.changed();
+                    r.drag_stopped() || (r.changed() && !r.dragged())
+                })
+                .inner
+            };
+            changed |= number(
+                ui,
+                "Ask \"Did you meet?\" after a yes with no session, in days",
+                &mut p.met_after_days,
+                60,
+            );
+            changed |= number(
+                ui,
+                "Raise an ask nobody offered on, after working days",
+                &mut p.unanswered_after_days,
+                20,
+            );
             if changed {
                 self.save_preferences(cx, p, "Notifications saved");
+            } else if moved {
+                self.preferences = Some(p);
             }
         });
     }

@@ -7,7 +7,9 @@ use peercoach_core::CoachingHour;
 use peercoach_core::time::{WEEK_MS, WEEKDAYS, iso_week_key};
 use peercoach_core::{Command, SkillLevel};
 
-use crate::gui::app::Cx;
+use crate::gui::app::{Cx, Purpose};
+use peercoach_node::api::CalendarWhat;
+use peercoach_node::api::call::query;
 use crate::gui::theme::{self, Column};
 
 /// The team screen: my profile, skills and wants being edited, and the coaching hour form.
@@ -229,6 +231,19 @@ impl TeamScreen {
                     ui.label(RichText::new(local::describe_hour(h, cx.derived.now_ms)).size(16.0));
                     if !h.note.is_empty() {
                         ui.label(RichText::new(&h.note).color(theme::muted(ui)));
+                    }
+                    if ui
+                        .button("Add to calendar")
+                        .on_hover_text("Opens the weekly hour in your calendar app")
+                        .clicked()
+                    {
+                        cx.outbox.send(
+                            query::Calendar {
+                                team: Some(cx.snap.id.clone()),
+                                what: CalendarWhat::Hour,
+                            },
+                            Purpose::AddToCalendar(format!("coaching-hour-{}", cx.snap.id)),
+                        );
                     }
                 }
                 None => {
