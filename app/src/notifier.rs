@@ -376,4 +376,67 @@ mod tests {
             "turned off"
         );
     }
+
+    #[test]
+    fn a_scheduled_session_is_announced_once_as_it_starts_and_a_check_back_as_it_falls_due() {
+        let mut f = TeamFixture::new(&["Ana", "Ben"]);
+        let (ana, ben) = (f.id(0), f.id(1));
+        let now = f.env.now_ms;
+        let start = now + 10 * 60_000;
+        f.create::<peercoach_core::SessionId>(
+            1,
+            Command::LogSession(peercoach_core::NewSession {
+                topic: "Release notes".into(),
+                at_ms: Some(start),
+                ..peercoach_core::NewSession::between(ana, ben.clone())
+            }),
+        );
+        let o = f.create::<peercoach_core::OfferId>(
+            0,
+            Command::Offer(peercoach_core::NewOffer {
+                to: Some(ben),
+                topic: "Pairing".into(),
+                ..Default::default()
+            }),
+        );
+        f.sync_all();
+        f.apply(
+            1,
+            Command::Respond {
+                offer: o,
+                answer: peercoach_core::Answer::Yes,
+            },
+        )
+        .expect("yes");
+        f.sync_all();
+        let on = Preferences::default();
+        let mut watch = Watch::default();
+        // The first look starts the clock; nothing has passed yet.
+        assert!(watch.due(&snapshot(&f, 1), &on, now).is_empty());
+        assert!(watch.due(&snapshot(&f, 1), &on, start - 60_000).is_empty());
+        let starting = watch.due(&snapshot(&f, 1), &on, start + 30_000);
+        assert_eq!(starting.len(), 1);
+        assert_eq!(starting[0].kind, alerts::AlertKind::SessionStarts);
+        assert_eq!(starting[0].title, "Your session with Ana starts now");
+        assert!(watch.due(&snapshot(&f, 1), &on, start + 90_000).is_empty(), "once");
+        // A week after the yes with no session for it: did you meet? Sooner when set so.
+        let week = now + 7 * peercoach_core::time::DAY_MS;
+        let due = watch.due(&snapshot(&f, 1), &on, week + 60_000);
+        assert_eq!(
+            due.iter().map(|a| a.kind).collect::<Vec<_>>(),
+            [alerts::AlertKind::DidYouMeet]
+        );
+        let three = Preferences {
+            met_after_days: 3,
+            ..Preferences::default()
+        };
+        let mut watch = Watch::default();
+        assert!(watch.due(&snapshot(&f, 1), &three, now).is_empty());
+        assert!(watch.due(&snapshot(&f, 1), &three, start + 60_000).len() == 1);
+        let due = watch.due(&snapshot(&f, 1), &three, now + 3 * peercoach_core::time::DAY_MS + 1);
+        assert_eq!(
+            due.iter().map(|a| a.kind).collect::<Vec<_>>(),
+            [alerts::AlertKind::DidYouMeet]
+        );
+    }
 }

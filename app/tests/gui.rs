@@ -88,6 +88,14 @@ impl Device {
             rt.block_on(node.shutdown());
         }
     }
+
+    /// The same device started again with its clock `skew_ms` off.
+    fn restart_skewed(mut self, rt: &tokio::runtime::Runtime, skew_ms: i64) -> Self {
+        if let Some(node) = self.node.take() {
+            rt.block_on(node.shutdown());
+        }
+        start_skewed(rt, self.dir, skew_ms)
+    }
 }
 
 /// Steps the UI until `done` holds (replies arrive from the node's thread).
@@ -117,6 +125,14 @@ fn type_into(h: &mut Harness<'_, PeercoachApp>, label: &str, text: &str) {
 }
 
 fn click(h: &mut Harness<'_, PeercoachApp>, label: &str) {
+    // Out of sight (further down a long screen), it is scrolled to first, as a person
+    // would.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, label)
+        .scroll_to_me();
+    // The scroll lands a frame or two after the request.
+    for _ in 0..3 {
+        h.step();
+    }
     h.get_by_role_and_label(egui::accesskit::Role::Button, label)
         .click();
     // A new window takes a frame to lay itself out before it is in the tree.
@@ -793,7 +809,7 @@ fn after_yes_the_inbox_shows_the_advice_and_next_steps_and_thanks_reach_the_help
             .is_some(),
         "the advice"
     );
-    assert!(ha.query_by_label_contains("Next: meet Ben").is_some());
+    assert!(ha.query_by_label_contains("Next: find a time to meet Ben").is_some());
     assert!(ha.query_by_label("Log the session").is_some());
     type_into(&mut ha, "Thank Ben", "That list saved my afternoon");
     click(&mut ha, "Send thanks");
@@ -2151,4 +2167,170 @@ fn after_a_yes_others_see_who_helps_and_after_the_session_the_coachee_is_asked_t
     a.stop(&rt);
     b.stop(&rt);
     c.stop(&rt);
+}
+
+/// Ben offers Ana help straight to her, and Ana's device says yes; the offer's id.
+fn ben_offers_and_ana_says_yes(
+    rt: &tokio::runtime::Runtime,
+    a: &Device,
+    b: &Device,
+    ha: &mut Harness<'static, PeercoachApp>,
+) -> peercoach_core::OfferId {
+    let ana = ha
+        .state()
+        .snap
+        .as_ref()
+        .and_then(|s| s.me.clone())
+        .expect("Ana");
+    let offer = match b.request(
+        rt,
+        Request::Apply {
+            team: None,
+            command: peercoach_core::Command::Offer(NewOffer {
+                request: None,
+                to: Some(ana),
+                topic: "Release checklist".into(),
+                message: String::new(),
+            }),
+        },
+    ) {
+        Reply::Done { created, .. } => {
+            peercoach_core::OfferId::parse(&created.expect("an offer").to_string()).expect("id")
+        }
+        other => panic!("{other:?}"),
+    };
+    settle(ha, "the offer reaching Ana", |app| {
+        !app.derived.inbox.offers_to_answer.is_empty()
+    });
+    a.request(
+        rt,
+        Request::Apply {
+            team: None,
+            command: peercoach_core::Command::Respond {
+                offer: offer.clone(),
+                answer: peercoach_core::Answer::Yes,
+            },
+        },
+    );
+    offer
+}
+
+#[test]
+fn after_a_yes_one_proposes_times_the_other_picks_one_and_both_see_the_session_scheduled() {
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    let offer = ben_offers_and_ana_says_yes(&rt, &a, &b, &mut ha);
+    settle(&mut ha, "the yes in Ana's inbox", |app| {
+        !app.derived.inbox.agreed.is_empty()
+    });
+    ha.state_mut().prefs.screen = Screen::Inbox;
+    for _ in 0..3 {
+        ha.step();
+    }
+    // Times that suit both are offered, ticked and sent.
+    let times = ha.state().derived.meet_times[&offer].clone();
+    assert_eq!(times.len(), 3, "three days with working hours free");
+    assert!(ha.query_by_label("Times that suit you both").is_some());
+    ha.get_by_label(&peercoach_app::local::datetime(times[0]))
+        .click();
+    ha.step();
+    ha.get_by_label(&peercoach_app::local::datetime(times[2]))
+        .click();
+    ha.step();
+    click(&mut ha, "Propose 2 times");
+    settle(&mut ha, "the proposal", |app| {
+        app.derived.inbox.agreed.first().is_some_and(|o| {
+            matches!(o.meet, peercoach_core::records::meet::Meet::Proposed(_))
+        })
+    });
+    assert!(
+        ha.query_by_label_contains("Waiting for Ben to pick one")
+            .is_some()
+    );
+    // Ben sees them and picks the later one.
+    settle(&mut hb, "the proposal reaching Ben", |app| {
+        app.derived.inbox.accepted_offers.first().is_some_and(|o| {
+            matches!(o.meet, peercoach_core::records::meet::Meet::Proposed(_))
+        })
+    });
+    hb.state_mut().prefs.screen = Screen::Inbox;
+    for _ in 0..3 {
+        hb.step();
+    }
+    assert!(
+        hb.query_by_label_contains("Ana proposed times (30 minutes)")
+            .is_some()
+    );
+    assert!(hb.query_by_label("None of these work").is_some());
+    click(&mut hb, &peercoach_app::local::datetime(times[2]));
+    for (h, who) in [(&mut hb, "Ben"), (&mut ha, "Ana")] {
+        settle(h, &format!("the scheduled session at {who}'s"), |app| {
+            app.derived.sessions.iter().any(|s| s.at_ms == times[2])
+        });
+        // Out of the inbox; in Sessions as scheduled, with a way into the calendar.
+        assert!(h.state().derived.inbox.agreed.is_empty());
+        assert!(h.state().derived.inbox.accepted_offers.is_empty());
+        let id = h.state().derived.sessions[0].id.clone();
+        h.state_mut().prefs.screen = Screen::Sessions;
+        h.state_mut().screens.sessions.selected = Some(id);
+        for _ in 0..3 {
+            h.step();
+        }
+        assert!(
+            h.query_by_label_contains("Ben will coach Ana on")
+                .is_some()
+        );
+        assert!(h.query_by_label("Add to calendar").is_some());
+        assert!(h.query_by_label("Cancel this session").is_some());
+    }
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}
+
+#[test]
+fn a_week_after_a_yes_with_no_session_both_are_asked_did_you_meet() {
+    let rt = runtime();
+    let (a, b, ha, mut hb) = ana_and_ben(&rt);
+    // Ana's device then runs eight days behind: her yes is a week old for Ben.
+    drop(ha);
+    let a = a.restart_skewed(&rt, -8 * peercoach_core::time::DAY_MS);
+    let mut ha = a.harness();
+    settle(&mut ha, "Ana's team", |app| {
+        app.snap.as_ref().is_some_and(|s| s.me.is_some())
+    });
+    let offer = ben_offers_and_ana_says_yes(&rt, &a, &b, &mut ha);
+    settle(&mut hb, "the yes reaching Ben", |app| {
+        !app.derived.inbox.accepted_offers.is_empty()
+    });
+    hb.state_mut().prefs.screen = Screen::Inbox;
+    for _ in 0..3 {
+        hb.step();
+    }
+    assert!(hb.query_by_label("Did you meet Ana?").is_some());
+    // Not yet: asked again in three days, not now.
+    click(&mut hb, "Not yet");
+    assert!(hb.query_by_label("Did you meet Ana?").is_none());
+    let now = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
+    assert!(hb.state().prefs.asks_later(&offer, now));
+    assert!(!hb.state().prefs.asks_later(&offer, now + 4 * peercoach_core::time::DAY_MS));
+    // Yes opens the session form, filled in.
+    hb.state_mut().prefs.not_yet.clear();
+    hb.step();
+    click(&mut hb, "Yes, log the session");
+    assert_eq!(hb.state().screens.dialogs.session.topic, "Release checklist");
+    press(&mut hb, egui::Modifiers::NONE, egui::Key::Escape);
+    // No: the offer ends on both devices.
+    click(&mut hb, "No, we won't meet");
+    settle(&mut ha, "the end reaching Ana", |app| {
+        app.snap.as_ref().is_some_and(|s| {
+            s.team.offers[&offer].status() == peercoach_core::OfferStatus::Ended
+        })
+    });
+    settle(&mut hb, "the offer leaving Ben's inbox", |app| {
+        app.derived.inbox.accepted_offers.is_empty()
+    });
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
 }

@@ -600,7 +600,7 @@ mod tests {
     #[test]
     fn every_figure_explains_itself_and_a_chart_names_the_week_and_value_under_the_pointer() {
         let labels: std::collections::BTreeSet<&str> = EXPLAINED.iter().map(|(l, _)| *l).collect();
-        assert_eq!(labels.len(), 12, "one sentence per card");
+        assert_eq!(labels.len(), EXPLAINED.len(), "one sentence per card");
         for (label, why) in EXPLAINED {
             assert!(why.len() > 40 && why.ends_with('.'), "{label}: {why}");
         }
