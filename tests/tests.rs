@@ -6,6 +6,7 @@ mod crash;
 mod desktop;
 mod disk;
 mod load;
+mod meet;
 mod net_sim;
 mod notes;
 mod open;

@@ -418,7 +418,10 @@ mod tests {
         assert_eq!(starting.len(), 1);
         assert_eq!(starting[0].kind, alerts::AlertKind::SessionStarts);
         assert_eq!(starting[0].title, "Your session with Ana starts now");
-        assert!(watch.due(&snapshot(&f, 1), &on, start + 90_000).is_empty(), "once");
+        assert!(
+            watch.due(&snapshot(&f, 1), &on, start + 90_000).is_empty(),
+            "once"
+        );
         // A week after the yes with no session for it: did you meet? Sooner when set so.
         let week = now + 7 * peercoach_core::time::DAY_MS;
         let due = watch.due(&snapshot(&f, 1), &on, week + 60_000);
@@ -433,7 +436,11 @@ mod tests {
         let mut watch = Watch::default();
         assert!(watch.due(&snapshot(&f, 1), &three, now).is_empty());
         assert!(watch.due(&snapshot(&f, 1), &three, start + 60_000).len() == 1);
-        let due = watch.due(&snapshot(&f, 1), &three, now + 3 * peercoach_core::time::DAY_MS + 1);
+        let due = watch.due(
+            &snapshot(&f, 1),
+            &three,
+            now + 3 * peercoach_core::time::DAY_MS + 1,
+        );
         assert_eq!(
             due.iter().map(|a| a.kind).collect::<Vec<_>>(),
             [alerts::AlertKind::DidYouMeet]

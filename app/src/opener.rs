@@ -10,7 +10,13 @@ use std::path::{Path, PathBuf};
 pub fn open_ics(data_dir: &Path, name: &str, ics: &str) -> Result<PathBuf, String> {
     let safe: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let dir = data_dir.join("exports");
     let path = dir.join(format!("{safe}.ics"));

@@ -809,7 +809,10 @@ fn after_yes_the_inbox_shows_the_advice_and_next_steps_and_thanks_reach_the_help
             .is_some(),
         "the advice"
     );
-    assert!(ha.query_by_label_contains("Next: find a time to meet Ben").is_some());
+    assert!(
+        ha.query_by_label_contains("Next: find a time to meet Ben")
+            .is_some()
+    );
     assert!(ha.query_by_label("Log the session").is_some());
     type_into(&mut ha, "Thank Ben", "That list saved my afternoon");
     click(&mut ha, "Send thanks");
@@ -2239,9 +2242,11 @@ fn after_a_yes_one_proposes_times_the_other_picks_one_and_both_see_the_session_s
     ha.step();
     click(&mut ha, "Propose 2 times");
     settle(&mut ha, "the proposal", |app| {
-        app.derived.inbox.agreed.first().is_some_and(|o| {
-            matches!(o.meet, peercoach_core::records::meet::Meet::Proposed(_))
-        })
+        app.derived
+            .inbox
+            .agreed
+            .first()
+            .is_some_and(|o| matches!(o.meet, peercoach_core::records::meet::Meet::Proposed(_)))
     });
     assert!(
         ha.query_by_label_contains("Waiting for Ben to pick one")
@@ -2249,9 +2254,11 @@ fn after_a_yes_one_proposes_times_the_other_picks_one_and_both_see_the_session_s
     );
     // Ben sees them and picks the later one.
     settle(&mut hb, "the proposal reaching Ben", |app| {
-        app.derived.inbox.accepted_offers.first().is_some_and(|o| {
-            matches!(o.meet, peercoach_core::records::meet::Meet::Proposed(_))
-        })
+        app.derived
+            .inbox
+            .accepted_offers
+            .first()
+            .is_some_and(|o| matches!(o.meet, peercoach_core::records::meet::Meet::Proposed(_)))
     });
     hb.state_mut().prefs.screen = Screen::Inbox;
     for _ in 0..3 {
@@ -2276,10 +2283,7 @@ fn after_a_yes_one_proposes_times_the_other_picks_one_and_both_see_the_session_s
         for _ in 0..3 {
             h.step();
         }
-        assert!(
-            h.query_by_label_contains("Ben will coach Ana on")
-                .is_some()
-        );
+        assert!(h.query_by_label_contains("Ben will coach Ana on").is_some());
         assert!(h.query_by_label("Add to calendar").is_some());
         assert!(h.query_by_label("Cancel this session").is_some());
     }
@@ -2313,19 +2317,26 @@ fn a_week_after_a_yes_with_no_session_both_are_asked_did_you_meet() {
     assert!(hb.query_by_label("Did you meet Ana?").is_none());
     let now = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
     assert!(hb.state().prefs.asks_later(&offer, now));
-    assert!(!hb.state().prefs.asks_later(&offer, now + 4 * peercoach_core::time::DAY_MS));
+    assert!(
+        !hb.state()
+            .prefs
+            .asks_later(&offer, now + 4 * peercoach_core::time::DAY_MS)
+    );
     // Yes opens the session form, filled in.
     hb.state_mut().prefs.not_yet.clear();
     hb.step();
     click(&mut hb, "Yes, log the session");
-    assert_eq!(hb.state().screens.dialogs.session.topic, "Release checklist");
+    assert_eq!(
+        hb.state().screens.dialogs.session.topic,
+        "Release checklist"
+    );
     press(&mut hb, egui::Modifiers::NONE, egui::Key::Escape);
     // No: the offer ends on both devices.
     click(&mut hb, "No, we won't meet");
     settle(&mut ha, "the end reaching Ana", |app| {
-        app.snap.as_ref().is_some_and(|s| {
-            s.team.offers[&offer].status() == peercoach_core::OfferStatus::Ended
-        })
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.offers[&offer].status() == peercoach_core::OfferStatus::Ended)
     });
     settle(&mut hb, "the offer leaving Ben's inbox", |app| {
         app.derived.inbox.accepted_offers.is_empty()

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::collections::BTreeMap;
 
 use peercoach_core::alerts::{self, CheckBacks};
-use peercoach_core::records::meet;
-use peercoach_core::{MemberId, OfferId, free_time};
 use peercoach_core::metrics::{self, Metrics, MetricsConfig};
+use peercoach_core::records::meet;
 use peercoach_core::views::{self, BoardRow, DutyRow, HistoryItem, Inbox, SessionRow};
+use peercoach_core::{MemberId, OfferId, free_time};
 use peercoach_node::TeamSnapshot;
 use serde::{Deserialize, Serialize};
 
@@ -246,9 +246,10 @@ impl Derived {
     /// Whether an open request has waited long enough with no offer to be raised.
     pub fn raised(&self, row: &BoardRow) -> bool {
         row.to.is_none()
-            && row
-                .no_offer_since
-                .is_some_and(|since| self.checks.unanswered_due(since, self.now_ms.max(self.at_ms)))
+            && row.no_offer_since.is_some_and(|since| {
+                self.checks
+                    .unanswered_due(since, self.now_ms.max(self.at_ms))
+            })
     }
 
     /// The activity history for this snapshot.

@@ -289,11 +289,7 @@ impl Board {
                                             );
                                         });
                                         if cx.derived.raised(&row) {
-                                            theme::chip_if_room(
-                                                ui,
-                                                "no offer yet",
-                                                theme::BAD,
-                                            );
+                                            theme::chip_if_room(ui, "no offer yet", theme::BAD);
                                         }
                                         if row.first_time {
                                             theme::chip_if_room(

@@ -46,7 +46,11 @@ impl MeetDrafts {
     /// due, where finding a time stands, and the form to propose times.
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow) {
         let Some(me) = cx.snap.me.clone() else { return };
-        let other = if o.from == me { &o.to_name } else { &o.from_name };
+        let other = if o.from == me {
+            &o.to_name
+        } else {
+            &o.from_name
+        };
         let now = cx.derived.now_ms;
         ui.push_id(("meet", o.id.as_str()), |ui| {
             if o.yes_ms.is_some_and(|y| cx.derived.checks.met_due(y, now))
@@ -204,7 +208,12 @@ fn their_times_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, other: &str,
 /// Times to propose: those that suit both, ticked, and any typed in.
 fn propose_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, draft: &mut Draft) {
     let now = cx.derived.now_ms;
-    let suggested = cx.derived.meet_times.get(&o.id).cloned().unwrap_or_default();
+    let suggested = cx
+        .derived
+        .meet_times
+        .get(&o.id)
+        .cloned()
+        .unwrap_or_default();
     if suggested.is_empty() {
         ui.label(
             RichText::new(

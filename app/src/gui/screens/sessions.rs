@@ -8,10 +8,10 @@ use peercoach_core::{NewFollowUp, NewThanks};
 use super::dialogs::SessionForm;
 use crate::gui::app::Action;
 use crate::gui::app::{Cx, Purpose};
-use peercoach_node::api::CalendarWhat;
-use peercoach_node::api::call::query;
 use crate::gui::theme::{self, Column};
 use peercoach_core::SessionId;
+use peercoach_node::api::CalendarWhat;
+use peercoach_node::api::call::query;
 use std::collections::BTreeMap;
 
 /// The sessions screen: the session open in the side panel and what is being written there.

@@ -8,9 +8,9 @@ use peercoach_core::time::{WEEK_MS, WEEKDAYS, iso_week_key};
 use peercoach_core::{Command, SkillLevel};
 
 use crate::gui::app::{Cx, Purpose};
+use crate::gui::theme::{self, Column};
 use peercoach_node::api::CalendarWhat;
 use peercoach_node::api::call::query;
-use crate::gui::theme::{self, Column};
 
 /// The team screen: my profile, skills and wants being edited, and the coaching hour form.
 #[derive(Default)]
