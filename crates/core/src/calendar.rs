@@ -7,7 +7,9 @@
 //! `followup-<id>@peercoach`), and `DTSTAMP`/`SEQUENCE` come from the records, not the
 //! clock: the same records give the same file, and an update replaces its event.
 //! - The coaching hour is a weekly event (`RRULE:FREQ=WEEKLY`) in the zone it was set in
-//!   (`TZID=Europe/Berlin`, its wall-clock time there), or in UTC when that is unknown.
+//!   (`TZID=Europe/Berlin`, its wall-clock time there, with a `VTIMEZONE` that lists the
+//!   zone's changes of offset for ten years from the hour's first week, as the caller's
+//!   time zone database ([`Zones`]) gives them), or in UTC when the zone is unknown.
 //! - A session is in the calendar when it was scheduled (logged before it began); a
 //!   cancelled one stays, `STATUS:CANCELLED`, so subscribed calendars drop it.
 //! - A follow-up is an all-day event on its due date, on the person's own clock.
@@ -30,14 +32,86 @@ pub struct Source<'a> {
     pub me: &'a MemberId,
 }
 
+/// One change of a time zone's offset from UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// When (UTC).
+    pub at_ms: i64,
+    /// The offset before.
+    pub before_ms: i64,
+    /// The offset after.
+    pub after_ms: i64,
+}
+
+/// A time zone database: what a calendar needs to know of a zone by its IANA name.
+pub trait Zones {
+    /// The zone's offset at `start_ms` and its changes until `end_ms`, oldest first;
+    /// `None` for a zone it does not know.
+    fn changes(&self, zone: &str, start_ms: i64, end_ms: i64) -> Option<(i64, Vec<Transition>)>;
+}
+
+/// The IANA time zone database (chrono-tz, built into the binary), for the coaching
+/// hour's `VTIMEZONE` in calendars: the same on every device, whatever its own zone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TzDatabase;
+
+impl Zones for TzDatabase {
+    fn changes(&self, zone: &str, start_ms: i64, end_ms: i64) -> Option<(i64, Vec<Transition>)> {
+        use chrono::{Offset, TimeZone};
+        let tz: chrono_tz::Tz = zone.parse().ok()?;
+        // In whole seconds: zones change on them.
+        let offset = |s: i64| -> Option<i64> {
+            let t = tz.timestamp_opt(s, 0).single()?;
+            Some(i64::from(t.offset().fix().local_minus_utc()) * 1000)
+        };
+        let (start, end) = (start_ms.div_euclid(1000), end_ms.div_euclid(1000));
+        let first = offset(start)?;
+        let mut changes = Vec::new();
+        let (mut at, mut before) = (start, first);
+        let day = DAY_MS / 1000;
+        while at < end {
+            let next = (at + day).min(end);
+            let after = offset(next)?;
+            if after != before {
+                // The first second on the new offset, found by halving the day.
+                let (mut lo, mut hi) = (at, next);
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    if offset(mid)? == before {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                changes.push(Transition {
+                    at_ms: hi * 1000,
+                    before_ms: before,
+                    after_ms: after,
+                });
+                before = after;
+            }
+            at = next;
+        }
+        Some((first, changes))
+    }
+}
+
+/// How many years a `VTIMEZONE` covers from the hour's first week.
+pub const ZONE_YEARS: i64 = 10;
+
 /// The device's whole calendar: for each team, the coaching hour, `me`'s scheduled
 /// sessions (cancelled ones marked so) and open follow-ups with a due date. `offset_at`
-/// gives the person's clock offset at an instant (due dates are their days).
-pub fn device_calendar(sources: &[Source<'_>], offset_at: &dyn Fn(i64) -> i64) -> String {
+/// gives the person's clock offset at an instant (due dates are their days); `zones`
+/// describes the zones coaching hours were set in.
+pub fn device_calendar(
+    sources: &[Source<'_>],
+    offset_at: &dyn Fn(i64) -> i64,
+    zones: &dyn Zones,
+) -> String {
     let mut cal = Calendar::new("peercoach");
     for src in sources {
         if let Some(hour) = &src.team.coaching_hour {
-            cal.hour(src.id, src.name, hour);
+            cal.hour(src.id, src.name, hour, zones);
         }
         let mut sessions: Vec<&Session> = src
             .team
@@ -99,21 +173,31 @@ pub fn session_event(team: &Team, me: &MemberId, session: &SessionId) -> Option<
 }
 
 /// The team's coaching hour as a calendar of its own, for "Add to calendar".
-pub fn hour_event(team_id: &TeamId, team_name: &str, team: &Team) -> Option<String> {
+pub fn hour_event(
+    team_id: &TeamId,
+    team_name: &str,
+    team: &Team,
+    zones: &dyn Zones,
+) -> Option<String> {
     let hour = team.coaching_hour.as_ref()?;
     let mut cal = Calendar::new("peercoach coaching hour");
-    cal.hour(team_id, team_name, hour);
+    cal.hour(team_id, team_name, hour, zones);
     Some(cal.finish())
 }
 
 /// A calendar being written: content lines, folded and CRLF-ended.
 struct Calendar {
     out: String,
+    /// The zones whose `VTIMEZONE` is written already (one each).
+    zones: std::collections::BTreeSet<String>,
 }
 
 impl Calendar {
     fn new(name: &str) -> Self {
-        let mut cal = Self { out: String::new() };
+        let mut cal = Self {
+            out: String::new(),
+            zones: std::collections::BTreeSet::new(),
+        };
         cal.begin("VCALENDAR");
         cal.prop("VERSION", "2.0");
         cal.prop(
@@ -164,19 +248,33 @@ impl Calendar {
         self.out.push_str("\r\n");
     }
 
-    fn hour(&mut self, team_id: &TeamId, team_name: &str, hour: &CoachingHour) {
+    fn hour(&mut self, team_id: &TeamId, team_name: &str, hour: &CoachingHour, zones: &dyn Zones) {
         // The first week it was held: the week it was set in.
         let set = hour.set_ms.max(0);
-        let (weekday, start) = if hour.zone.is_empty() {
-            (hour.weekday, hour.start_minute)
-        } else {
+        let from = set.div_euclid(DAY_MS) * DAY_MS - DAY_MS;
+        let zone = (!hour.zone.is_empty())
+            .then(|| {
+                let end = from + ZONE_YEARS * 365 * DAY_MS;
+                zones
+                    .changes(&hour.zone, from, end)
+                    .map(|changes| (hour.zone.as_str(), changes))
+            })
+            .flatten();
+        let (weekday, start) = if zone.is_some() {
             on_clock(hour.weekday, hour.start_minute, hour.zone_offset_ms)
-        };
-        let offset = if hour.zone.is_empty() {
-            0
         } else {
-            hour.zone_offset_ms
+            (hour.weekday, hour.start_minute)
         };
+        let offset = if zone.is_some() {
+            hour.zone_offset_ms
+        } else {
+            0
+        };
+        if let Some((name, (first, changes))) = &zone
+            && self.zones.insert((*name).to_owned())
+        {
+            self.timezone(name, from, *first, changes);
+        }
         let set_day = (set + offset).div_euclid(DAY_MS);
         let set_weekday = crate::time::weekday(set_day * DAY_MS);
         let first_day = set_day + i64::from((weekday + 7 - set_weekday) % 7);
@@ -185,13 +283,9 @@ impl Calendar {
         self.prop("UID", &format!("hour-{team_id}@peercoach"));
         self.prop("DTSTAMP", &utc(set));
         self.prop("SEQUENCE", &sequence(set));
-        if hour.zone.is_empty() {
-            self.prop("DTSTART", &utc(local_start));
-        } else {
-            self.prop(
-                &format!("DTSTART;TZID={}", hour.zone),
-                &floating(local_start),
-            );
+        match &zone {
+            Some((name, _)) => self.prop(&format!("DTSTART;TZID={name}"), &floating(local_start)),
+            None => self.prop("DTSTART", &utc(local_start)),
         }
         self.prop("DURATION", &format!("PT{}M", hour.minutes));
         self.prop("RRULE", &format!("FREQ=WEEKLY;BYDAY={}", byday(weekday)));
@@ -206,6 +300,40 @@ impl Calendar {
         }
         self.text("DESCRIPTION", &about);
         self.end("VEVENT");
+    }
+
+    /// A `VTIMEZONE`: the offset at `from_ms`, then each change, each an observance of its
+    /// own (daylight when it is ahead of the zone's smallest offset).
+    fn timezone(&mut self, name: &str, from_ms: i64, first_ms: i64, changes: &[Transition]) {
+        let standard = changes
+            .iter()
+            .map(|t| t.after_ms)
+            .chain([first_ms])
+            .min()
+            .unwrap_or(first_ms);
+        self.begin("VTIMEZONE");
+        self.prop("TZID", name);
+        let observances = [Transition {
+            at_ms: from_ms,
+            before_ms: first_ms,
+            after_ms: first_ms,
+        }]
+        .into_iter()
+        .chain(changes.iter().copied());
+        for t in observances {
+            let kind = if t.after_ms > standard {
+                "DAYLIGHT"
+            } else {
+                "STANDARD"
+            };
+            self.begin(kind);
+            // The local time it starts at, on the clock before it.
+            self.prop("DTSTART", &floating(t.at_ms + t.before_ms));
+            self.prop("TZOFFSETFROM", &utc_offset(t.before_ms));
+            self.prop("TZOFFSETTO", &utc_offset(t.after_ms));
+            self.end(kind);
+        }
+        self.end("VTIMEZONE");
     }
 
     fn session(&mut self, team: &Team, me: &MemberId, s: &Session) {
@@ -279,6 +407,18 @@ fn floating(ms: i64) -> String {
         (secs / 60) % 60,
         secs % 60
     )
+}
+
+/// `+0100`, `-0930`, `+053045` (seconds only when there are some).
+fn utc_offset(ms: i64) -> String {
+    let sign = if ms < 0 { '-' } else { '+' };
+    let secs = ms.abs() / 1000;
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if s == 0 {
+        format!("{sign}{h:02}{m:02}")
+    } else {
+        format!("{sign}{h:02}{m:02}{s:02}")
+    }
 }
 
 /// `20261203`.

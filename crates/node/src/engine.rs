@@ -381,6 +381,7 @@ impl Engine {
         Ok(peercoach_core::calendar::device_calendar(
             &sources,
             &crate::clock::offset_ms,
+            &peercoach_core::calendar::TzDatabase,
         ))
     }
 
@@ -1591,7 +1592,10 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
         Query::Calendar { what } => {
             let ics = match (what, me) {
                 (CalendarWhat::Hour, _) => peercoach_core::calendar::hour_event(
-                    &id, &team.name, team,
+                    &id,
+                    &team.name,
+                    team,
+                    &peercoach_core::calendar::TzDatabase,
                 )
                 .ok_or(CommandError::InvalidInput {
                     field: "calendar",

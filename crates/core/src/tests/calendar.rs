@@ -99,6 +99,7 @@ fn device_calendar(f: &TeamFixture, i: usize) -> String {
             me: &me,
         }],
         &|_| 0,
+        &calendar::TzDatabase,
     )
 }
 
@@ -144,6 +145,25 @@ fn the_device_calendar_holds_the_weekly_hour_in_its_zone_the_sessions_and_the_fo
     assert_eq!(
         occurrences.dates[0].format("%Y-%m-%d").to_string(),
         "2026-12-03"
+    );
+    // The zone is described in the file itself, from the time zone database: Berlin's
+    // changes to and from summer time, as local times on the clock before each.
+    let text = device_calendar(&f, 0);
+    assert_eq!(
+        text.matches("BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n")
+            .count(),
+        1
+    );
+    assert!(text.contains(
+        "BEGIN:DAYLIGHT\r\nDTSTART:20270328T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT"
+    ));
+    assert!(text.contains(
+        "BEGIN:STANDARD\r\nDTSTART:20271031T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD"
+    ));
+    assert_eq!(
+        text.matches("BEGIN:DAYLIGHT").count(),
+        calendar::ZONE_YEARS as usize,
+        "ten summers"
     );
 
     // Sessions in UTC, the cancelled one marked so; text unescaped as written.
@@ -221,7 +241,13 @@ fn the_same_records_give_the_same_file_on_both_devices_and_single_events_share_t
         single.events().map(uid_of).next().expect("one")
     );
     let id = TeamId::parse("01234567-89ab-4def-8123-456789abcdef").expect("team id");
-    let hour = calendar::hour_event(&id, "Platform", f.replicas[0].doc.team()).expect("hour");
+    let hour = calendar::hour_event(
+        &id,
+        "Platform",
+        f.replicas[0].doc.team(),
+        &calendar::TzDatabase,
+    )
+    .expect("hour");
     assert_eq!(
         uids(&bo)[0],
         parse(&hour).events().map(uid_of).next().expect("one")
@@ -237,10 +263,12 @@ fn an_hour_set_where_the_zone_is_unknown_recurs_in_utc() {
             weekday: 0,
             start_minute: 9 * 60 + 30,
             minutes: 30,
+            zone: "Mars/Olympus_Mons".into(),
             ..Default::default()
         }),
     )
     .expect("hour");
+    assert!(!device_calendar(&f, 0).contains("VTIMEZONE"));
     let cal = parse(&device_calendar(&f, 0));
     let hour = cal.calendar_events().next().expect("the hour");
     assert!(matches!(
