@@ -482,6 +482,55 @@ fn the_coaching_hour_is_set_and_shown_on_the_local_clock_and_kept_in_utc() {
     let rota = d.run(&["--json", "rota", "show"]).json();
     assert_eq!(rota["hour"]["weekday"], 6, "{rota}");
     assert_eq!(rota["hour"]["start_minute"], 20 * 60 + 30, "{rota}");
+    // Set in Berlin: the calendar keeps it in Berlin's time, with Berlin's rules.
+    d.run_with_env(
+        &[
+            "hour",
+            "--day",
+            "thursday",
+            "--start",
+            "15:00",
+            "--minutes",
+            "60",
+        ],
+        &[("TZ", "Europe/Berlin")],
+    )
+    .ok();
+    assert_eq!(
+        d.run(&["--json", "rota", "show"]).json()["hour"]["zone"],
+        "Europe/Berlin"
+    );
+    let ics = d.run(&["calendar", "export", "--hour"]).ok();
+    assert!(ics.contains("DTSTART;TZID=Europe/Berlin:"), "{ics}");
+    assert!(
+        ics.contains("T150000\r\nDURATION:PT60M\r\nRRULE:FREQ=WEEKLY;BYDAY=TH"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n"),
+        "{ics}"
+    );
+    // The same in the device's calendar file, which the change rewrote.
+    let path = d.run(&["calendar", "--path"]).ok();
+    let file = std::fs::read_to_string(path.trim()).expect("the calendar file");
+    assert!(file.contains("DTSTART;TZID=Europe/Berlin:"), "{file}");
+    // A TZ that names no zone (a POSIX rule) leaves the zone unknown: UTC, not a
+    // contradiction.
+    d.run_with_env(
+        &[
+            "hour",
+            "--day",
+            "thursday",
+            "--start",
+            "15:00",
+            "--minutes",
+            "60",
+        ],
+        &[("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")],
+    )
+    .ok();
+    let ics = d.run(&["calendar", "export", "--hour"]).ok();
+    assert!(!ics.contains("TZID"), "{ics}");
 }
 
 /// `suggest` names who could help with a request, and why; `aim` lets its author ask one

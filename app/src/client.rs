@@ -17,7 +17,7 @@ pub struct Local(pub Engine);
 
 impl Client for Local {
     fn call(&mut self, request: Request) -> Result<Reply> {
-        let changes = !matches!(request, Request::Query { .. });
+        let changes = touches_calendar(&request);
         let reply = self.0.handle(request);
         if changes && reply.is_ok() {
             // What a node would do after a change: calendar apps see it.
@@ -43,5 +43,27 @@ impl Client for Socket {
             eprintln!("warning: {w}");
         }
         Ok(reply)
+    }
+}
+
+/// Whether a request can change what the device's calendar holds: a session, a
+/// follow-up, the coaching hour, a team's name, or a team arriving or leaving (reads and
+/// other changes leave it as it is, so the other teams are not opened for nothing).
+fn touches_calendar(request: &Request) -> bool {
+    use peercoach_core::Command as C;
+    match request {
+        Request::Apply { command, .. } => matches!(
+            command,
+            C::LogSession(_)
+                | C::DeleteSession { .. }
+                | C::PickTime { .. }
+                | C::AddFollowUp(_)
+                | C::SetFollowUpDone { .. }
+                | C::SetCoachingHour(_)
+                | C::RenameTeam { .. }
+                | C::RemoveMember { .. }
+        ),
+        Request::Init { .. } | Request::Import { .. } | Request::Join { .. } => true,
+        _ => false,
     }
 }

@@ -5,6 +5,7 @@
 //! a clock change is shown as the clock on that date showed it.
 
 use peercoach_core::CoachingHour;
+use peercoach_core::calendar::TzDatabase;
 use peercoach_core::records::coaching_hour::{from_clock, on_clock};
 use peercoach_core::time::{DAY_MS, MINUTE_MS, WEEK_MS, format_date, format_datetime};
 
@@ -55,14 +56,25 @@ pub fn zone(ms: i64) -> String {
 /// The system's time zone as an IANA name (`Europe/Berlin`), or empty when the system
 /// does not say (the coaching hour then reaches calendars in UTC).
 pub fn iana_zone() -> String {
-    iana_time_zone::get_timezone()
-        .ok()
-        .filter(|z| {
-            z.len() <= 64
-                && z.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
-        })
-        .unwrap_or_default()
+    // `TZ` first, as chrono's `Local` (which gives the offsets) reads it first, while
+    // `iana-time-zone` reads only the system's setting: a `TZ` that names no zone in
+    // the database (a POSIX rule) leaves the zone unknown rather than contradicted.
+    let name = match std::env::var("TZ") {
+        Ok(tz) if !tz.is_empty() => {
+            let tz = tz.trim_start_matches(':');
+            tz.rsplit_once("zoneinfo/")
+                .map_or(tz, |(_, name)| name)
+                .to_owned()
+        }
+        _ => iana_time_zone::get_timezone().unwrap_or_default(),
+    };
+    if known(&name) { name } else { String::new() }
+}
+
+/// Whether the time zone database knows the zone.
+fn known(zone: &str) -> bool {
+    use peercoach_core::calendar::Zones;
+    TzDatabase.offset(zone, 0).is_some()
 }
 
 fn zone_name(offset_ms: i64) -> String {
@@ -88,10 +100,50 @@ fn hour_offset_ms(weekday: u32, start_minute: u32, now_ms: i64) -> i64 {
     offset_ms(next_start_ms(weekday, start_minute, now_ms))
 }
 
-/// The coaching hour's weekday and start on this device's clock, for the form.
+/// The coaching hour's weekday and start on this device's clock, for the form: as this
+/// week's (or the next) hour starts, in the zone it was set in.
 pub fn hour_local(hour: &CoachingHour, now_ms: i64) -> (u32, u32) {
-    let offset = hour_offset_ms(hour.weekday, hour.start_minute, now_ms);
-    on_clock(hour.weekday, hour.start_minute, offset)
+    let (start, offset) = hour_now(hour, now_ms);
+    on_clock(
+        peercoach_core::time::weekday(start),
+        minute_of_day(start),
+        offset,
+    )
+}
+
+/// The start of the hour under way or next, and this device's offset then.
+fn hour_now(hour: &CoachingHour, now_ms: i64) -> (i64, i64) {
+    let start = hour
+        .next_start(now_ms, &TzDatabase)
+        .unwrap_or_else(|| next_start_ms(hour.weekday, hour.start_minute, now_ms));
+    (start, offset_ms(start))
+}
+
+/// Minutes after UTC midnight.
+fn minute_of_day(ms: i64) -> u32 {
+    u32::try_from(ms.rem_euclid(DAY_MS) / MINUTE_MS).unwrap_or(0)
+}
+
+/// The coaching hour to set from a day and start typed on this device's clock: kept in
+/// UTC, with the system's zone and its offset at the hour's next start (calendars keep
+/// the hour at this wall-clock time there).
+pub fn coaching_hour(
+    day: u32,
+    start_minute: u32,
+    minutes: u32,
+    note: String,
+    now_ms: i64,
+) -> CoachingHour {
+    let (weekday, start_minute) = hour_to_utc(day, start_minute, now_ms);
+    CoachingHour {
+        weekday,
+        start_minute,
+        minutes,
+        note,
+        zone: iana_zone(),
+        zone_offset_ms: hour_offset_ms(weekday, start_minute, now_ms),
+        ..CoachingHour::default()
+    }
 }
 
 /// The UTC weekday and start of an hour typed in on this device's clock.
@@ -109,10 +161,16 @@ pub fn hour_zone(weekday: u32, start_minute: u32, now_ms: i64) -> String {
     zone_name(hour_offset_ms(day, start, now_ms))
 }
 
-/// `Thursday 16:00–17:00 (UTC+01:00)`: the coaching hour on this device's clock.
+/// `Thursday 16:00–17:00 (UTC+01:00)`: the coaching hour on this device's clock, as this
+/// week's (or the next) hour is held.
 pub fn describe_hour(hour: &CoachingHour, now_ms: i64) -> String {
-    let offset = hour_offset_ms(hour.weekday, hour.start_minute, now_ms);
-    describe_on_clock(hour, offset)
+    let (start, offset) = hour_now(hour, now_ms);
+    let this_week = CoachingHour {
+        weekday: peercoach_core::time::weekday(start),
+        start_minute: minute_of_day(start),
+        ..hour.clone()
+    };
+    describe_on_clock(&this_week, offset)
 }
 
 fn describe_on_clock(hour: &CoachingHour, offset_ms: i64) -> String {

@@ -36,6 +36,11 @@ pub fn check_backs(preferences: &Preferences) -> alerts::CheckBacks {
     alerts::CheckBacks {
         met_after_days: preferences.met_after_days.max(1),
         unanswered_after_days: preferences.unanswered_after_days.max(1),
+        not_yet: preferences
+            .not_yet
+            .iter()
+            .filter_map(|(offer, at)| Some((peercoach_core::OfferId::parse(offer).ok()?, *at)))
+            .collect(),
     }
 }
 

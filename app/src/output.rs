@@ -270,12 +270,19 @@ pub fn meet(o: &OfferRow, suggested: &[i64]) -> String {
                 list(&p.times)
             );
         }
-        Meet::Agreed { at_ms, by, .. } => {
+        Meet::Agreed { at_ms, by, .. } if o.session_logged => {
             let _ = writeln!(
                 out,
                 "Agreed: {} (picked by {}). The session is scheduled.",
                 local::datetime(*at_ms),
                 name(by)
+            );
+        }
+        Meet::Agreed { at_ms, .. } => {
+            let _ = writeln!(
+                out,
+                "The session agreed for {} was cancelled: propose new times.",
+                local::datetime(*at_ms)
             );
         }
         Meet::NoneWork { by, proposal, .. } => {
@@ -287,7 +294,7 @@ pub fn meet(o: &OfferRow, suggested: &[i64]) -> String {
             );
         }
     }
-    if o.status == peercoach_core::OfferStatus::Accepted && !matches!(o.meet, Meet::Agreed { .. }) {
+    if o.status == peercoach_core::OfferStatus::Accepted && !o.session_logged {
         if suggested.is_empty() {
             out.push_str(
                 "No time in the next two weeks suits you both (availability, snoozes, sessions).\n",
@@ -305,9 +312,9 @@ pub fn calendar_help(path: &str) -> String {
         "This device's calendar: {path}\n\
          It holds the team coaching hour, your scheduled sessions and your follow-ups with \
          a due date, and is rewritten whenever they change.\n\
-         Subscribe to it in GNOME Calendar or Evolution (New calendar → On the web / \
-         On This Computer, file://{path}) or Thunderbird (New Calendar → On the Network → \
-         file://{path}).\n"
+         Subscribe to it (importing copies it once): in Evolution (which GNOME Calendar \
+         shares) File → New → Calendar, type On the Web, URL file://{path}; in Thunderbird \
+         New Calendar → On the Network → iCalendar, location file://{path}.\n"
     )
 }
 

@@ -1,9 +1,7 @@
 //! Running CLI subcommands against a [`Client`]: resolve what the user typed, build a
 //! typed command, send it, print the reply.
 
-use peercoach_core::{
-    CoachingHour, NewDuty, NewFollowUp, NewOffer, NewRequest, NewSession, NewThanks,
-};
+use peercoach_core::{NewDuty, NewFollowUp, NewOffer, NewRequest, NewSession, NewThanks};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -201,7 +199,8 @@ fn run_meet(cx: &mut Ctx<'_>, meet: MeetCmd) -> Result<()> {
                 })?;
                 if suggested.is_empty() {
                     bail!(
-                        "no time in the next two weeks suits you both: give times,                          e.g. peercoach meet propose OFFER \"2026-12-08 10:00\""
+                        "no time in the next two weeks suits you both: give times, \
+                         e.g. peercoach meet propose OFFER \"2026-12-08 10:00\""
                     );
                 }
                 suggested
@@ -753,17 +752,13 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             (Some(day), Some(start), Some(minutes)) => {
                 // Typed on this device's clock; the team keeps it in UTC.
                 let now_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
-                let (weekday, start_minute) =
-                    crate::local::hour_to_utc(day, time_of_day(&start)?, now_ms);
-                cx.apply(Command::SetCoachingHour(CoachingHour {
-                    weekday,
-                    start_minute,
+                cx.apply(Command::SetCoachingHour(crate::local::coaching_hour(
+                    day,
+                    time_of_day(&start)?,
                     minutes,
                     note,
-                    zone: crate::local::iana_zone(),
-                    zone_offset_ms: crate::local::offset_ms(now_ms),
-                    set_ms: 0,
-                }))?
+                    now_ms,
+                )))?
             }
             _ => {
                 let now_ms = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);

@@ -2314,17 +2314,32 @@ fn a_week_after_a_yes_with_no_session_both_are_asked_did_you_meet() {
     assert!(hb.query_by_label("Did you meet Ana?").is_some());
     // Not yet: asked again in three days, not now.
     click(&mut hb, "Not yet");
+    let key = offer.to_string();
+    settle(&mut hb, "the not yet saved", |app| {
+        app.screens
+            .settings
+            .preferences
+            .as_ref()
+            .is_some_and(|p| p.not_yet.contains_key(&key))
+    });
     assert!(hb.query_by_label("Did you meet Ana?").is_none());
+    // A device preference, so the notifier asks again too, in three days.
+    let Reply::Preferences(saved) = b.request(&rt, Request::Preferences { set: None }) else {
+        panic!("no preferences")
+    };
     let now = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
-    assert!(hb.state().prefs.asks_later(&offer, now));
+    let again = saved.not_yet[&key];
     assert!(
-        !hb.state()
-            .prefs
-            .asks_later(&offer, now + 4 * peercoach_core::time::DAY_MS)
+        (again - now - 3 * peercoach_core::time::DAY_MS).abs() < 60_000,
+        "{again}"
     );
     // Yes opens the session form, filled in.
-    hb.state_mut().prefs.not_yet.clear();
-    hb.step();
+    if let Some(p) = hb.state_mut().screens.settings.preferences.as_mut() {
+        p.not_yet.clear();
+    }
+    for _ in 0..3 {
+        hb.step();
+    }
     click(&mut hb, "Yes, log the session");
     assert_eq!(
         hb.state().screens.dialogs.session.topic,

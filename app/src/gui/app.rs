@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
-use peercoach_core::{Env, MemberId, RequestId, SessionId, SystemEnv, TeamId};
+use peercoach_core::{Env, MemberId, OfferId, RequestId, SessionId, SystemEnv, TeamId};
+
+use super::state::ASK_AGAIN_MS;
 use peercoach_node::api::call::{self, Call, query, reply_of};
 use peercoach_node::api::{Request, Show, ShowTarget};
 use peercoach_node::{ApiResult, NodeEvent, NodeHandle, TeamSnapshot};
@@ -86,6 +88,9 @@ pub enum Action {
     Notice(String),
     /// Say what went wrong at the bottom of the window.
     Error(String),
+    /// "Not yet" to "Did you meet?" about this offer: ask again in a few days (a device
+    /// preference, which the notifier follows too).
+    NotYet(OfferId),
     /// Stop the app, not only its window.
     Quit,
 }
@@ -610,6 +615,19 @@ impl PeercoachApp {
                 Action::ShowSession(session) => {
                     self.screens.sessions.selected = Some(session);
                     self.prefs.screen = Screen::Sessions;
+                }
+                Action::NotYet(offer) => {
+                    let now = SystemEnv.now_ms();
+                    if let Some(mut p) = self.screens.settings.preferences.clone() {
+                        // Answers long past are forgotten.
+                        p.not_yet.retain(|_, again| *again > now - ASK_AGAIN_MS);
+                        p.not_yet.insert(offer.to_string(), now + ASK_AGAIN_MS);
+                        self.screens.settings.preferences = Some(p.clone());
+                        self.send(
+                            call::Preferences { set: Some(p) },
+                            Purpose::Notice("We'll ask again in three days".into()),
+                        );
+                    }
                 }
                 open => self.screens.dialogs.open(open),
             }

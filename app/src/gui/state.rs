@@ -37,9 +37,6 @@ pub struct Prefs {
     /// `resolve:<session>` (this device's choice, like the rest of these).
     #[serde(default)]
     pub dismissed: std::collections::BTreeSet<String>,
-    /// "Did you meet?" answered "not yet": asked again after this time, by offer.
-    #[serde(default)]
-    pub not_yet: BTreeMap<String, i64>,
 }
 
 impl Default for Prefs {
@@ -52,7 +49,6 @@ impl Default for Prefs {
             window_days: 28,
             session_filter: String::new(),
             dismissed: std::collections::BTreeSet::new(),
-            not_yet: BTreeMap::new(),
         }
     }
 }
@@ -88,19 +84,6 @@ impl Prefs {
     /// Dismisses this prompt for `session`.
     pub fn dismiss(&mut self, what: Dismissed, session: &peercoach_core::SessionId) {
         self.dismissed.insert(what.key(session));
-    }
-
-    /// "Not yet" to "Did you meet?": asked again in [`ASK_AGAIN_MS`].
-    pub fn not_yet(&mut self, offer: &OfferId, now_ms: i64) {
-        self.not_yet
-            .insert(offer.to_string(), now_ms + ASK_AGAIN_MS);
-    }
-
-    /// Whether "Did you meet?" waits, after a "not yet", at `now_ms`.
-    pub fn asks_later(&self, offer: &OfferId, now_ms: i64) -> bool {
-        self.not_yet
-            .get(offer.as_str())
-            .is_some_and(|until| *until > now_ms)
     }
 
     /// The theme chosen.
@@ -222,7 +205,6 @@ impl Derived {
             .as_ref()
             .map(|me| alerts::unanswered(team, me, now_ms, &self.checks))
             .unwrap_or_default();
-        let offset = crate::local::offset_ms(now_ms);
         self.meet_times = self
             .inbox
             .accepted_offers
@@ -235,7 +217,7 @@ impl Derived {
                     &o.to,
                     meet::DEFAULT_MINUTES,
                     now_ms,
-                    offset,
+                    &crate::local::offset_ms,
                     meet::MAX_TIMES,
                 );
                 (o.id.clone(), times)

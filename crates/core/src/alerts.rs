@@ -277,12 +277,23 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
         if before.sessions.contains_key(id) || !mine || !by_other || session.deleted_ms.is_some() {
             continue;
         }
-        let title = if &session.coach == me {
-            let who = after.name_of(&session.coachee);
-            format!("{who} logged the session where you coached them")
+        let other = after.name_of(if &session.coach == me {
+            &session.coachee
         } else {
-            let who = after.name_of(&session.coach);
-            format!("{who} logged the session where they coached you")
+            &session.coach
+        });
+        let ahead = session.created_ms < session.at_ms;
+        // One scheduled by a pick of a proposed time is told as that (a Meeting alert).
+        if ahead && session.offer.is_some() {
+            continue;
+        }
+        let title = match (&session.coach == me, ahead) {
+            (_, true) => format!(
+                "{other} scheduled a session with you: {} UTC",
+                crate::time::format_datetime(session.at_ms)
+            ),
+            (true, false) => format!("{other} logged the session where you coached them"),
+            (false, false) => format!("{other} logged the session where they coached you"),
         };
         found.push((
             session.created_ms,
@@ -365,15 +376,19 @@ fn meeting(was: Option<&Offer>, offer: &Offer, team: &Team, me: &MemberId) -> Op
             by,
             at_ms,
             proposal,
-            ..
-        } if by == other => (
-            proposal.at_ms.max(offer.created_ms),
-            format!(
-                "{who} picked a time: {}",
-                crate::time::format_datetime(*at_ms)
-            ),
-            format!("About: {}. The session is scheduled.", offer.topic),
-        ),
+            session,
+        } if by == other => {
+            let alert = Alert {
+                kind: AlertKind::Meeting,
+                title: format!(
+                    "{who} picked a time: {} UTC",
+                    crate::time::format_datetime(*at_ms)
+                ),
+                body: format!("About: {}. The session is scheduled.", offer.topic),
+                target: session.clone().map_or(target, Target::Session),
+            };
+            return Some((proposal.at_ms.max(offer.created_ms), alert));
+        }
         Meet::NoneWork { by, at_ms, .. } if by == other => (
             *at_ms,
             format!("None of your times work for {who}"),
@@ -393,12 +408,14 @@ fn meeting(was: Option<&Offer>, offer: &Offer, team: &Team, me: &MemberId) -> Op
 }
 
 /// How long the check-backs wait: a yes with no session, an ask with no offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckBacks {
     /// Days after a yes with no session before "Did you meet?".
     pub met_after_days: u32,
     /// Working days an ask waits with no offer before it is raised.
     pub unanswered_after_days: u32,
+    /// "Did you meet?" answered "not yet": asked again from then, by offer.
+    pub not_yet: BTreeMap<OfferId, i64>,
 }
 
 impl Default for CheckBacks {
@@ -406,18 +423,31 @@ impl Default for CheckBacks {
         Self {
             met_after_days: 7,
             unanswered_after_days: 2,
+            not_yet: BTreeMap::new(),
         }
     }
 }
 
 impl CheckBacks {
-    /// Whether a yes given at `yes_ms` asks "Did you meet?" at `now_ms`.
-    pub fn met_due(&self, yes_ms: i64, now_ms: i64) -> bool {
-        now_ms >= yes_ms + i64::from(self.met_after_days) * DAY_MS
+    /// When "Did you meet?" falls due for `offer`, said yes to at `yes_ms`: days after
+    /// the yes, or when a "not yet" runs out.
+    pub fn met_due_at(&self, offer: &OfferId, yes_ms: i64) -> i64 {
+        let first = yes_ms.saturating_add(i64::from(self.met_after_days).saturating_mul(DAY_MS));
+        self.not_yet
+            .get(offer)
+            .map_or(first, |again| first.max(*again))
+    }
+
+    /// Whether "Did you meet?" is asked about `offer`, said yes to at `yes_ms`, at `now_ms`.
+    pub fn met_due(&self, offer: &OfferId, yes_ms: i64, now_ms: i64) -> bool {
+        now_ms >= self.met_due_at(offer, yes_ms)
     }
 
     /// Whether an ask open with no offer since `since_ms` is raised at `now_ms`.
     pub fn unanswered_due(&self, since_ms: i64, now_ms: i64) -> bool {
+        // A year back is as good as any earlier time (and a time from a modified
+        // client's record cannot overflow the count).
+        let since_ms = since_ms.max(now_ms.saturating_sub(366 * DAY_MS));
         crate::time::working_ms_between(since_ms, now_ms)
             >= i64::from(self.unanswered_after_days) * DAY_MS
     }
@@ -481,7 +511,8 @@ pub fn on_the_clock(
     let mut found: Vec<(i64, Alert)> = Vec::new();
     let crossed = |at: i64| at > from_ms && at <= now_ms;
     for s in team.sessions.values().filter(|s| s.deleted_ms.is_none()) {
-        if (&s.coach != me && &s.coachee != me) || !crossed(s.at_ms) {
+        // Only one planned ahead: a session logged as it happened is no news.
+        if (&s.coach != me && &s.coachee != me) || !crossed(s.at_ms) || !s.is_scheduled(team) {
             continue;
         }
         let other = if &s.coach == me { &s.coachee } else { &s.coach };
@@ -502,11 +533,8 @@ pub fn on_the_clock(
         let Some(yes) = o.yes_at(i64::MAX, true) else {
             continue;
         };
-        let due = yes + i64::from(checks.met_after_days) * DAY_MS;
-        let session = team
-            .sessions
-            .values()
-            .any(|s| s.deleted_ms.is_none() && s.offer.as_ref() == Some(&o.id));
+        let due = checks.met_due_at(&o.id, yes);
+        let session = team.sessions.values().any(|s| s.follows(o));
         if session || !crossed(due) {
             continue;
         }

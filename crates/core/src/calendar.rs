@@ -10,8 +10,9 @@
 //!   (`TZID=Europe/Berlin`, its wall-clock time there, with a `VTIMEZONE` that lists the
 //!   zone's changes of offset for ten years from the hour's first week, as the caller's
 //!   time zone database ([`Zones`]) gives them), or in UTC when the zone is unknown.
-//! - A session is in the calendar when it was scheduled (logged before it began); a
-//!   cancelled one stays, `STATUS:CANCELLED`, so subscribed calendars drop it.
+//! - A session is in the calendar when it was scheduled (logged before it began, with the
+//!   coachee's consent: [`Session::is_scheduled`]); a cancelled one stays,
+//!   `STATUS:CANCELLED`, so subscribed calendars drop it.
 //! - A follow-up is an all-day event on its due date, on the person's own clock.
 
 use crate::ids::{MemberId, SessionId, TeamId};
@@ -48,6 +49,9 @@ pub trait Zones {
     /// The zone's offset at `start_ms` and its changes until `end_ms`, oldest first;
     /// `None` for a zone it does not know.
     fn changes(&self, zone: &str, start_ms: i64, end_ms: i64) -> Option<(i64, Vec<Transition>)>;
+
+    /// The zone's offset from UTC at `at_ms`; `None` for a zone it does not know.
+    fn offset(&self, zone: &str, at_ms: i64) -> Option<i64>;
 }
 
 /// The IANA time zone database (chrono-tz, built into the binary), for the coaching
@@ -56,6 +60,13 @@ pub trait Zones {
 pub struct TzDatabase;
 
 impl Zones for TzDatabase {
+    fn offset(&self, zone: &str, at_ms: i64) -> Option<i64> {
+        use chrono::{Offset, TimeZone};
+        let tz: chrono_tz::Tz = zone.parse().ok()?;
+        let t = tz.timestamp_millis_opt(at_ms).single()?;
+        Some(i64::from(t.offset().fix().local_minus_utc()) * 1000)
+    }
+
     fn changes(&self, zone: &str, start_ms: i64, end_ms: i64) -> Option<(i64, Vec<Transition>)> {
         use chrono::{Offset, TimeZone};
         let tz: chrono_tz::Tz = zone.parse().ok()?;
@@ -118,7 +129,7 @@ pub fn device_calendar(
             .sessions
             .values()
             .filter(|s| &s.coach == src.me || &s.coachee == src.me)
-            .filter(|s| s.created_ms < s.at_ms)
+            .filter(|s| s.is_scheduled(src.team) && in_range(s.at_ms))
             .collect();
         sessions.sort_by_key(|s| (s.at_ms, s.id.clone()));
         for s in sessions {
@@ -131,7 +142,7 @@ pub fn device_calendar(
             .filter(|s| s.deleted_ms.is_none())
             .flat_map(|s| s.followups.iter().map(move |u| (s, u)))
             .filter(|(_, u)| &u.owner == src.me && u.done_ms.is_none())
-            .filter_map(|(s, u)| u.due_ms.map(|due| (due, s, u)))
+            .filter_map(|(s, u)| u.due_ms.filter(|d| in_range(*d)).map(|due| (due, s, u)))
             .collect();
         followups.sort_by_key(|(due, _, u)| (*due, u.id.clone()));
         for (due, s, u) in followups {
@@ -281,8 +292,8 @@ impl Calendar {
         let local_start = first_day * DAY_MS + i64::from(start) * MINUTE_MS;
         self.begin("VEVENT");
         self.prop("UID", &format!("hour-{team_id}@peercoach"));
-        self.prop("DTSTAMP", &utc(set));
-        self.prop("SEQUENCE", &sequence(set));
+        self.prop("DTSTAMP", &utc(set.min(253_402_214_399_000)));
+        self.prop("SEQUENCE", &hour.revision.to_string());
         match &zone {
             Some((name, _)) => self.prop(&format!("DTSTART;TZID={name}"), &floating(local_start)),
             None => self.prop("DTSTART", &utc(local_start)),
@@ -290,10 +301,7 @@ impl Calendar {
         self.prop("DURATION", &format!("PT{}M", hour.minutes));
         self.prop("RRULE", &format!("FREQ=WEEKLY;BYDAY={}", byday(weekday)));
         self.text("SUMMARY", &format!("Coaching hour ({team_name})"));
-        let mut about = format!(
-            "The team's weekly time for coaching: ask, offer, meet. {} UTC.",
-            hour.describe().trim_end_matches(" UTC")
-        );
+        let mut about = "The team's weekly time for coaching: ask, offer, meet.".to_owned();
         if !hour.note.is_empty() {
             about = format!("{}\n{about}", hour.note);
             self.text("LOCATION", &hour.note);
@@ -341,8 +349,9 @@ impl Calendar {
         let changed = s.deleted_ms.unwrap_or(s.created_ms).max(s.created_ms);
         self.begin("VEVENT");
         self.prop("UID", &format!("session-{}@peercoach", s.id));
-        self.prop("DTSTAMP", &utc(changed));
-        self.prop("SEQUENCE", &sequence(changed));
+        self.prop("DTSTAMP", &utc(changed.clamp(0, 253_402_214_399_000)));
+        // A session changes once: from scheduled to cancelled.
+        self.prop("SEQUENCE", if s.deleted_ms.is_some() { "1" } else { "0" });
         self.prop("DTSTART", &utc(s.at_ms));
         self.prop(
             "DTEND",
@@ -375,7 +384,13 @@ impl Calendar {
     }
 }
 
-/// RFC 5545 TEXT escaping.
+/// Whether an instant can be written as an iCalendar date (years 1970 to 9999): a record
+/// from a modified client with a time outside is left out, not written as garbage.
+fn in_range(ms: i64) -> bool {
+    (0..253_402_214_400_000).contains(&ms)
+}
+
+/// RFC 5545 TEXT escaping; other control characters than a tab are left out.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -384,7 +399,8 @@ fn escape(text: &str) -> String {
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
             '\n' => out.push_str("\\n"),
-            '\r' => {}
+            '\t' => out.push('\t'),
+            c if c.is_control() => {}
             c => out.push(c),
         }
     }
@@ -424,11 +440,6 @@ fn utc_offset(ms: i64) -> String {
 /// `20261203`.
 fn ymd(d: crate::time::Date) -> String {
     format!("{:04}{:02}{:02}", d.year, d.month, d.day)
-}
-
-/// A revision number that rises with each change: minutes since 1970.
-fn sequence(changed_ms: i64) -> String {
-    (changed_ms.max(0) / MINUTE_MS).to_string()
 }
 
 /// `MO`…`SU`.

@@ -1,8 +1,9 @@
 //! When two people could meet: times the app suggests after a yes.
 //!
 //! A time is suggested when it falls inside both people's availability notes (where the
-//! note can be read: "Tue/Thu mornings", "Mon–Fri 10–12", "afternoons"), outside both
-//! snoozes, clear of a session either already has, and at least an hour away. The team's
+//! note can be read: "Tue/Thu mornings", "Mon–Fri 10–12", "afternoons", "Mon–Fri except
+//! Wed", "not Friday afternoons"), outside both snoozes, clear of a session either already
+//! has, and at least an hour away. The team's
 //! coaching hour comes first, then the earliest times, one a day so the choice is real.
 //!
 //! Availability notes are free text typed on a person's own clock; they are read on the
@@ -40,29 +41,101 @@ const WEEKDAYS: u8 = 0b001_1111;
 /// Working hours.
 const WORKING: (Minute, Minute) = (9 * 60, 17 * 60);
 
-/// The windows an availability note names, or `None` when it names none that can be
-/// read (it then puts no limit on the times).
-pub fn read_note(note: &str) -> Option<Vec<Window>> {
+/// What an availability note says: when the person is free (empty: no limit said, so
+/// working hours), and when they are not ("not Fridays", "Mon–Fri except Wed").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Availability {
+    /// Free in these windows.
+    pub free: Vec<Window>,
+    /// Never in these.
+    pub not: Vec<Window>,
+}
+
+impl Availability {
+    /// Whether `minutes` from `start` on `weekday` suit this person.
+    fn allows(&self, weekday: u32, start: Minute, minutes: u32) -> bool {
+        let free = if self.free.is_empty() {
+            working_hours(weekday, start, minutes)
+        } else {
+            self.free.iter().any(|w| w.holds(weekday, start, minutes))
+        };
+        free && !self
+            .not
+            .iter()
+            .any(|w| w.days & (1 << weekday) != 0 && start < w.end && start + minutes > w.start)
+    }
+}
+
+/// 9 to 17 on a weekday.
+fn working_hours(weekday: u32, start: Minute, minutes: u32) -> bool {
+    WEEKDAYS & (1 << weekday) != 0 && start >= WORKING.0 && start + minutes <= WORKING.1
+}
+
+/// Words that turn what follows them into times the person is not free.
+const NOT: [&str; 7] = ["except", "not", "no", "busy", "off", "unavailable", "never"];
+
+/// What an availability note says, or `None` when it says nothing that can be read (it
+/// then puts no limit on the times). Clauses are split at commas, semicolons and lines;
+/// days without times borrow the times of the clause after them ("Tue, Thu mornings").
+pub fn read_note(note: &str) -> Option<Availability> {
     let lower = note.to_lowercase();
-    let mut windows = Vec::new();
+    let mut said = Availability::default();
+    let mut pending = 0u8;
     for clause in lower.split([',', ';', '\n']) {
-        let (days, times) = read_clause(clause);
-        if days == 0 && times.is_empty() {
+        // "Mon-Fri except Wed": free before the first negating word, not free after it.
+        let words: Vec<&str> = clause.split_whitespace().collect();
+        let cut = words
+            .iter()
+            .position(|w| NOT.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())));
+        let (yes, no) = match cut {
+            Some(at) => (words[..at].join(" "), words[at + 1..].join(" ")),
+            None => (clause.to_owned(), String::new()),
+        };
+        let (days, times) = read_clause(&yes);
+        if days != 0 && times.is_empty() && cut.is_none() {
+            pending |= days;
             continue;
         }
-        let days = if days == 0 { WEEKDAYS } else { days };
-        let times = if times.is_empty() {
-            vec![WORKING]
-        } else {
-            times
-        };
-        windows.extend(
-            times
-                .into_iter()
-                .map(|(start, end)| Window { days, start, end }),
-        );
+        if days != 0 || !times.is_empty() {
+            let days = match days | pending {
+                0 => WEEKDAYS,
+                d => d,
+            };
+            pending = 0;
+            let times = if times.is_empty() {
+                vec![WORKING]
+            } else {
+                times
+            };
+            said.free.extend(
+                times
+                    .into_iter()
+                    .map(|(start, end)| Window { days, start, end }),
+            );
+        }
+        let (days, times) = read_clause(&no);
+        if days != 0 || !times.is_empty() {
+            let days = if days == 0 { 0b111_1111 } else { days };
+            let times = if times.is_empty() {
+                vec![(0, 24 * 60)]
+            } else {
+                times
+            };
+            said.not.extend(
+                times
+                    .into_iter()
+                    .map(|(start, end)| Window { days, start, end }),
+            );
+        }
     }
-    (!windows.is_empty()).then_some(windows)
+    if pending != 0 {
+        said.free.push(Window {
+            days: pending,
+            start: WORKING.0,
+            end: WORKING.1,
+        });
+    }
+    (!said.free.is_empty() || !said.not.is_empty()).then_some(said)
 }
 
 /// The days and the time ranges in one clause of a note.
@@ -182,78 +255,82 @@ fn clock(word: &str) -> Option<Minute> {
 pub const LOOK_AHEAD_DAYS: i64 = 14;
 
 /// Up to `count` times for `a` and `b` to meet for `minutes`, from `now_ms` on, on a clock
-/// `offset_ms` ahead of UTC: the coaching hour first, then the earliest, one a day.
+/// `offset_at` an instant ahead of UTC: the coaching hour first, then the earliest, one a
+/// day.
 pub fn suggest(
     team: &Team,
     a: &MemberId,
     b: &MemberId,
     minutes: u32,
     now_ms: i64,
-    offset_ms: i64,
+    offset_at: &dyn Fn(i64) -> i64,
     count: usize,
 ) -> Vec<i64> {
     let people: Vec<_> = [a, b]
         .into_iter()
         .filter_map(|m| team.members.get(m))
         .collect();
-    let windows: Vec<Option<Vec<Window>>> =
-        people.iter().map(|m| read_note(&m.availability)).collect();
-    let hour = team.coaching_hour.as_ref().map(|h| {
-        let (day, start) =
-            crate::records::coaching_hour::on_clock(h.weekday, h.start_minute, offset_ms);
-        (day, start, h.minutes)
-    });
+    let notes: Vec<Availability> = people
+        .iter()
+        .map(|m| read_note(&m.availability).unwrap_or_default())
+        .collect();
+    let end_ms = now_ms + (LOOK_AHEAD_DAYS + 1) * DAY_MS;
+    let hours: Vec<i64> = team
+        .coaching_hour
+        .as_ref()
+        .filter(|h| minutes <= h.minutes)
+        .map(|h| h.starts(now_ms, end_ms, &crate::calendar::TzDatabase))
+        .unwrap_or_default();
     let busy: Vec<(i64, i64)> = team
         .sessions
         .values()
         .filter(|s| s.deleted_ms.is_none())
         .filter(|s| [&s.coach, &s.coachee].iter().any(|p| *p == a || *p == b))
-        .map(|s| (s.at_ms, s.at_ms + i64::from(s.minutes.max(1)) * MINUTE_MS))
+        .map(|s| {
+            let end = s
+                .at_ms
+                .saturating_add(i64::from(s.minutes.max(1)) * MINUTE_MS);
+            (s.at_ms, end)
+        })
         .collect();
     let earliest = now_ms + HOUR_MS;
-    let fits = |at: i64, weekday: u32, start: Minute| {
+    // The local weekday and minute of an instant, on the clock of that instant.
+    let local = |at: i64| {
+        let wall = at + offset_at(at);
+        (
+            crate::time::weekday(wall),
+            u32::try_from(wall.rem_euclid(DAY_MS) / MINUTE_MS).unwrap_or(0),
+        )
+    };
+    let fits = |at: i64| {
+        let (weekday, start) = local(at);
         let end = at + i64::from(minutes) * MINUTE_MS;
         at >= earliest
             && people
                 .iter()
                 .all(|m| m.snoozed_until_ms.is_none_or(|until| until <= at) && m.is_current())
-            && windows.iter().all(|w| match w {
-                Some(w) => w.iter().any(|w| w.holds(weekday, start, minutes)),
-                None => {
-                    WEEKDAYS & (1 << weekday) != 0
-                        && start >= WORKING.0
-                        && start + minutes <= WORKING.1
-                }
-            })
+            && notes.iter().all(|n| n.allows(weekday, start, minutes))
             && busy.iter().all(|(s, e)| end <= *s || at >= *e)
     };
-    let local_midnight = |day: i64| day * DAY_MS - offset_ms;
-    let today = (now_ms + offset_ms).div_euclid(DAY_MS);
+    let day_of = |at: i64| (at + offset_at(at)).div_euclid(DAY_MS);
+    let today = day_of(now_ms);
     let mut hour_times = Vec::new();
     let mut other_times = Vec::new();
     for day in today..=today + LOOK_AHEAD_DAYS {
-        let weekday = crate::time::weekday(day * DAY_MS);
         // The coaching hour that day, if it is held then and fits.
-        if let Some((hd, hs, hm)) = hour
-            && hd == weekday
-            && minutes <= hm
+        if let Some(at) = hours.iter().copied().find(|at| day_of(*at) == day)
+            && fits(at)
         {
-            let at = local_midnight(day) + i64::from(hs) * MINUTE_MS;
-            if fits(at, weekday, hs) {
-                hour_times.push(at);
-                continue;
-            }
+            hour_times.push(at);
+            continue;
         }
-        // Else the first half hour of the day that fits.
-        let first = (0..48).map(|half| half * 30).find(|start| {
-            fits(
-                local_midnight(day) + i64::from(*start) * MINUTE_MS,
-                weekday,
-                *start,
-            )
-        });
-        if let Some(start) = first {
-            other_times.push(local_midnight(day) + i64::from(start) * MINUTE_MS);
+        // Else the first half hour of the day that fits, on that day's clock.
+        let midnight = day * DAY_MS - offset_at(day * DAY_MS);
+        let first = (0..48)
+            .map(|half| midnight + half * 30 * MINUTE_MS)
+            .find(|at| day_of(*at) == day && fits(*at));
+        if let Some(at) = first {
+            other_times.push(at);
         }
     }
     let mut times: Vec<i64> = hour_times

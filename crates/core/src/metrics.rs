@@ -250,11 +250,9 @@ fn compute_with(team: &Team, index: &Index<'_>, end_ms: i64, config: MetricsConf
     let followed = ripe
         .iter()
         .filter(|(o, yes)| {
-            team.sessions.values().any(|s| {
-                s.deleted_ms.is_none()
-                    && s.offer.as_ref() == Some(&o.id)
-                    && s.created_ms <= yes + FOLLOW_THROUGH_MS
-            })
+            team.sessions
+                .values()
+                .any(|s| s.follows(o) && s.created_ms <= yes.saturating_add(FOLLOW_THROUGH_MS))
         })
         .count();
     let ripe_people: BTreeSet<&MemberId> =

@@ -297,17 +297,33 @@ fn rows<'t>(team: &'t Team, at_ms: i64, index: Index<'t>) -> Vec<BoardRow> {
                     .filter(|c| c.deleted_ms.is_none() && c.at_ms <= at_ms)
                     .count(),
                 no_offer_since: {
+                    // Waiting since it was opened, or since the last offer on it closed
+                    // (declined, withdrawn, or "we did not meet").
                     let since = index.since(r, at_ms);
-                    let offered = index
+                    let offers: Vec<_> = index
                         .offers_on(&r.id)
                         .iter()
-                        .any(|o| o.created_ms <= at_ms && o.created_ms >= since);
+                        .filter(|o| o.created_ms <= at_ms && o.created_ms >= since)
+                        .collect();
+                    let live = offers.iter().any(|o| {
+                        matches!(o.status(), OfferStatus::Pending | OfferStatus::Accepted)
+                    });
+                    let closed = offers
+                        .iter()
+                        .filter_map(|o| {
+                            o.ended
+                                .as_ref()
+                                .map(|(_, t)| *t)
+                                .or(o.withdrawn_ms)
+                                .or(o.response.map(|r| r.at_ms))
+                        })
+                        .max();
                     let claimed = r
                         .claims
                         .iter()
                         .any(|c| c.at_ms <= at_ms && c.at_ms >= since);
-                    (status == RequestStatus::Open && !offered && !claimed)
-                        .then_some(since.max(r.created_ms))
+                    (status == RequestStatus::Open && !live && !claimed)
+                        .then(|| since.max(r.created_ms).max(closed.unwrap_or(i64::MIN)))
                 },
             })
         })
@@ -424,10 +440,7 @@ pub fn offer_row(team: &Team, o: &Offer, viewer: Option<&MemberId>) -> OfferRow 
         status: o.status(),
         message_hidden: message.is_none() && o.has_message(),
         message,
-        session_logged: team
-            .sessions
-            .values()
-            .any(|s| s.deleted_ms.is_none() && s.offer.as_ref() == Some(&o.id)),
+        session_logged: team.sessions.values().any(|s| s.follows(o)),
         yes_ms: o.yes_at(i64::MAX, true),
         meet: o.meet.clone(),
     }

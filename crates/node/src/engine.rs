@@ -1584,7 +1584,7 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
                     &o.to,
                     peercoach_core::records::meet::DEFAULT_MINUTES,
                     now_ms,
-                    crate::clock::offset_ms(now_ms),
+                    &crate::clock::offset_ms,
                     peercoach_core::records::meet::MAX_TIMES,
                 ),
             }
@@ -1631,7 +1631,10 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
             Reply::Rota(RotaReply {
                 floating: views::rota_week(team, &week),
                 week,
-                coaching_hour: team.coaching_hour.as_ref().map(|h| h.describe()),
+                coaching_hour: team.coaching_hour.as_ref().map(|h| {
+                    h.next_start(now_ms, &peercoach_core::calendar::TzDatabase)
+                        .map_or_else(|| h.describe(), |start| h.describe_at(start))
+                }),
                 hour: team.coaching_hour.clone(),
             })
         }

@@ -203,7 +203,13 @@ impl DataDir {
 
     /// The device's calendar file (iCalendar), for a calendar app to subscribe to.
     pub fn calendar_path(&self) -> PathBuf {
-        self.path.join("calendar.ics")
+        Self::calendar_path_in(&self.path)
+    }
+
+    /// The calendar file of the data dir at `path` (the window shows it without opening
+    /// the dir).
+    pub fn calendar_path_in(path: &Path) -> PathBuf {
+        path.join("calendar.ics")
     }
 
     /// Replaces the calendar file whole: a calendar app reading it sees the old file or

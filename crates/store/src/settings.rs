@@ -174,6 +174,8 @@ pub struct Preferences {
     /// Working days an ask waits with no offer before it is raised to the floater (or to
     /// everyone with its skill).
     pub unanswered_after_days: u32,
+    /// "Did you meet?" answered "not yet": asked again from then, by offer id.
+    pub not_yet: std::collections::BTreeMap<String, i64>,
 }
 
 impl Default for Preferences {
@@ -183,6 +185,7 @@ impl Default for Preferences {
             keep_running: true,
             met_after_days: 7,
             unanswered_after_days: 2,
+            not_yet: std::collections::BTreeMap::new(),
         }
     }
 }

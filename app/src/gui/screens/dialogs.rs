@@ -143,6 +143,7 @@ impl Dialogs {
             Action::ConfirmRemove(member) => self.remove = Some(member),
             Action::ShowRequest(_)
             | Action::ShowSession(_)
+            | Action::NotYet(_)
             | Action::Notice(_)
             | Action::Error(_)
             | Action::Quit => {}

@@ -53,8 +53,8 @@ impl MeetDrafts {
         };
         let now = cx.derived.now_ms;
         ui.push_id(("meet", o.id.as_str()), |ui| {
-            if o.yes_ms.is_some_and(|y| cx.derived.checks.met_due(y, now))
-                && !cx.prefs.asks_later(&o.id, now)
+            if o.yes_ms
+                .is_some_and(|y| cx.derived.checks.met_due(&o.id, y, now))
             {
                 check_back_ui(ui, cx, o, other);
             }
@@ -143,7 +143,7 @@ fn check_back_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, other: &str) 
                 .on_hover_text("Ask again in three days")
                 .clicked()
             {
-                cx.prefs.not_yet(&o.id, cx.derived.now_ms);
+                cx.outbox.act(Action::NotYet(o.id.clone()));
             }
             if ui
                 .button("No, we won't meet")
@@ -232,9 +232,8 @@ fn propose_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, draft: &mut Draf
         for t in shown {
             let mut on = draft.chosen.contains(&t);
             let in_hour = hour.as_ref().is_some_and(|h| {
-                use peercoach_core::time::{DAY_MS, MINUTE_MS, weekday};
-                weekday(t) == h.weekday
-                    && t.rem_euclid(DAY_MS) / MINUTE_MS == i64::from(h.start_minute)
+                h.starts(t, t + 1, &peercoach_core::calendar::TzDatabase)
+                    .contains(&t)
             });
             let text = if in_hour {
                 format!("{} (coaching hour)", local::datetime(t))

@@ -105,7 +105,7 @@ impl Settings {
                 )
                 .color(theme::muted(ui)),
             );
-            let path = self.data_dir.join("calendar.ics");
+            let path = peercoach_store::DataDir::calendar_path_in(&self.data_dir);
             let mut shown = path.display().to_string();
             let l = ui.label("Calendar file");
             ui.horizontal_wrapped(|ui| {

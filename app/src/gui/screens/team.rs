@@ -3,7 +3,7 @@
 
 use crate::local;
 use egui::RichText;
-use peercoach_core::CoachingHour;
+
 use peercoach_core::time::{WEEK_MS, WEEKDAYS, iso_week_key};
 use peercoach_core::{Command, SkillLevel};
 
@@ -316,18 +316,14 @@ impl TeamScreen {
                 || entered)
                 && let (Some(start_minute), Some(minutes)) = (start, minutes)
             {
-                let (weekday, start_minute) =
-                    local::hour_to_utc(self.hour_day, start_minute, cx.derived.now_ms);
                 cx.apply(
-                    Command::SetCoachingHour(CoachingHour {
-                        weekday,
+                    Command::SetCoachingHour(local::coaching_hour(
+                        self.hour_day,
                         start_minute,
                         minutes,
-                        note: self.hour_note.clone(),
-                        zone: local::iana_zone(),
-                        zone_offset_ms: local::offset_ms(cx.derived.now_ms),
-                        set_ms: 0,
-                    }),
+                        self.hour_note.clone(),
+                        cx.derived.now_ms,
+                    )),
                     "Coaching hour set",
                 );
             }

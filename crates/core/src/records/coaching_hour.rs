@@ -1,18 +1,24 @@
 //! The team's recurring coaching hour.
 //!
 //! ```text
-//! coaching_hour: {weekday, start_minute, minutes, note, updated_ms, zone?, zone_offset_ms?}
+//! coaching_hour: {weekday, start_minute, minutes, note, updated_ms, zone?, zone_offset_ms?,
+//!                 revision?}
 //! ```
 //!
 //! The hour is kept in UTC, which every device reads the same. `zone` is the time zone it
 //! was set in (an IANA name such as `Europe/Berlin`, when the setting device knew it) and
-//! `zone_offset_ms` that zone's offset from UTC when it was set: calendars get the hour
-//! as a weekly event in that zone, so it keeps its wall-clock time there.
+//! `zone_offset_ms` that zone's offset from UTC at the hour's next start when it was set:
+//! together they give the hour's wall-clock time in that zone, which it keeps across
+//! summer time ([`CoachingHour::starts`]) — in the window, the suggestions and the
+//! calendars alike. Without a zone the database knows, it stays at its UTC time. `revision` counts
+//! the settings (calendars take it as the event's `SEQUENCE`: a device's clock cannot
+//! make a newer setting look older).
 
 use automerge::{ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::{Cx, clean_text, done, opt_u32};
+use crate::calendar::Zones;
 use crate::command::{Applied, CommandError};
 use crate::fields::{Fields, get_map};
 use crate::schema::MAX_TITLE_CHARS;
@@ -29,6 +35,7 @@ mod key {
     pub(super) const UPDATED_MS: &str = "updated_ms";
     pub(super) const ZONE: &str = "zone";
     pub(super) const ZONE_OFFSET_MS: &str = "zone_offset_ms";
+    pub(super) const REVISION: &str = "revision";
 }
 
 /// The longest a coaching hour can be.
@@ -55,6 +62,9 @@ pub struct CoachingHour {
     /// When it was last set (read from the document; ignored when setting).
     #[serde(default)]
     pub set_ms: i64,
+    /// How many times it was set before (read from the document; ignored when setting).
+    #[serde(default)]
+    pub revision: u32,
 }
 
 impl CoachingHour {
@@ -78,6 +88,66 @@ impl CoachingHour {
             (end / 60) % 24,
             end % 60
         )
+    }
+
+    /// When the hour begins (UTC) from `from_ms` until `to_ms`: at the same wall-clock
+    /// time every week in the zone it was set in, summer time included, when `zones`
+    /// knows that zone; at the same UTC time every week otherwise. The app, the
+    /// suggestions and the calendar all follow this one rule.
+    pub fn starts(&self, from_ms: i64, to_ms: i64, zones: &dyn Zones) -> Vec<i64> {
+        use crate::time::{DAY_MS, MINUTE_MS, weekday};
+        let mut out = Vec::new();
+        if to_ms <= from_ms {
+            return out;
+        }
+        let zoned = (!self.zone.is_empty())
+            .then(|| zones.offset(&self.zone, from_ms))
+            .flatten()
+            .is_some();
+        let (day_of_week, minute) = if zoned {
+            on_clock(self.weekday, self.start_minute, self.zone_offset_ms)
+        } else {
+            (self.weekday, self.start_minute)
+        };
+        let first_day = from_ms.div_euclid(DAY_MS) - 2;
+        let last_day = to_ms.div_euclid(DAY_MS) + 2;
+        for day in first_day..=last_day {
+            if weekday(day * DAY_MS) != day_of_week {
+                continue;
+            }
+            let wall = day * DAY_MS + i64::from(minute) * MINUTE_MS;
+            let at = if zoned {
+                // The offset then: found from a first guess, as at a clock change the
+                // offset at the wall time read as UTC may not be the one in force.
+                let guess = zones.offset(&self.zone, wall).unwrap_or(0);
+                wall - zones.offset(&self.zone, wall - guess).unwrap_or(guess)
+            } else {
+                wall
+            };
+            if (from_ms..to_ms).contains(&at) {
+                out.push(at);
+            }
+        }
+        out
+    }
+
+    /// The start of the hour under way at `at_ms`, or else of the next one.
+    pub fn next_start(&self, at_ms: i64, zones: &dyn Zones) -> Option<i64> {
+        let length = i64::from(self.minutes) * crate::time::MINUTE_MS;
+        self.starts(at_ms - length + 1, at_ms + 8 * crate::time::DAY_MS, zones)
+            .first()
+            .copied()
+    }
+
+    /// `Thursday 15:00–16:00 UTC`: one week's hour, starting at `start_ms`, in UTC.
+    pub fn describe_at(&self, start_ms: i64) -> String {
+        let minute = start_ms.rem_euclid(crate::time::DAY_MS) / crate::time::MINUTE_MS;
+        let hour = CoachingHour {
+            weekday: crate::time::weekday(start_ms),
+            start_minute: u32::try_from(minute).unwrap_or(0),
+            ..self.clone()
+        };
+        hour.describe()
     }
 
     /// The hour's limits.
@@ -134,12 +204,18 @@ pub(crate) fn read<D: ReadDoc>(doc: &D) -> Option<CoachingHour> {
             .filter(|o| o.abs() <= 18 * crate::time::HOUR_MS)
             .unwrap_or(0),
         set_ms: f.int(key::UPDATED_MS).unwrap_or(0),
+        revision: opt_u32(&f, key::REVISION).unwrap_or(0),
     })
 }
 
 /// Sets the team's coaching hour.
 pub(crate) fn set(cx: &mut Cx<'_>, hour: CoachingHour) -> Result<Applied, CommandError> {
     let hour = hour.check()?;
+    let revision = cx
+        .team
+        .coaching_hour
+        .as_ref()
+        .map_or(0, |h| h.revision.saturating_add(1));
     let w = &mut cx.w;
     let obj = w.child(&ROOT, ROOT_KEY)?;
     w.put(&obj, key::WEEKDAY, i64::from(hour.weekday))?;
@@ -149,6 +225,7 @@ pub(crate) fn set(cx: &mut Cx<'_>, hour: CoachingHour) -> Result<Applied, Comman
     w.put(&obj, key::UPDATED_MS, cx.now_ms)?;
     w.put(&obj, key::ZONE, hour.zone)?;
     w.put(&obj, key::ZONE_OFFSET_MS, hour.zone_offset_ms)?;
+    w.put(&obj, key::REVISION, i64::from(revision))?;
     done("coaching hour set")
 }
 

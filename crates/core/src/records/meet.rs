@@ -3,16 +3,19 @@
 //! can also say they did not meet after all, which ends the offer.
 //!
 //! ```text
-//! offers/<offer>/meet/<member>: {kind, times?, minutes?, pick?, session?, at_ms}
+//! offers/<offer>/meet/<member>: {kind, seq?, times?, minutes?, pick?, session?, at_ms}
 //! ```
 //!
 //! Each of the two keeps one entry under their own key, written afresh by their own
 //! devices each time: `kind` is `propose` (with `times`, a comma-separated list of
 //! instants, and `minutes`), `pick` (with the picked instant and the session it
 //! scheduled), `none` or `ended`. An entry counts only when every field of it was written
-//! by the member it is filed under, and only for the offer's two people; a pick counts
-//! only against the other person's newest proposal, and only for one of its times: so
-//! only the other person can accept, and only a time that was offered.
+//! by the member it is filed under, and only for the offer's two people. Proposals are
+//! numbered (`seq`: one more than the newest the proposer had seen) and an answer names
+//! the number of the proposal it answers, so which proposal is newest and what answers it
+//! never depend on the devices' clocks. A pick counts only against the other person's
+//! newest proposal, and only for one of its times: so only the other person can accept,
+//! and only a time that was offered.
 
 use std::collections::HashMap;
 
@@ -40,6 +43,7 @@ mod key {
     pub(super) const PICK: &str = "pick";
     pub(super) const SESSION: &str = "session";
     pub(super) const AT_MS: &str = "at_ms";
+    pub(super) const SEQ: &str = "seq";
 }
 
 /// The most times one proposal holds.
@@ -57,8 +61,11 @@ pub struct Proposal {
     pub times: Vec<i64>,
     /// How long the meeting would last.
     pub minutes: u32,
-    /// When proposed.
+    /// When proposed (by the proposer's clock: shown, never compared).
     pub at_ms: i64,
+    /// Its number: one more than the newest proposal its author had seen.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// Where finding a time stands for an accepted offer.
@@ -96,6 +103,8 @@ pub enum Meet {
 struct Entry {
     member: MemberId,
     at_ms: i64,
+    /// A proposal's number, or the number of the proposal an answer answers.
+    seq: u64,
     kind: Kind,
 }
 
@@ -143,6 +152,10 @@ pub(crate) fn read<D: ReadDoc>(
             entries.push(Entry {
                 member,
                 at_ms,
+                seq: f
+                    .int(key::SEQ)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
                 kind,
             });
         }
@@ -190,33 +203,29 @@ fn parse_times(s: &str) -> Option<Vec<i64>> {
     (1..=MAX_TIMES).contains(&times.len()).then_some(times)
 }
 
-/// The state the entries add up to: the newest proposal, and the other person's answer
-/// to it when that answer came after it.
+/// The state the entries add up to: the newest proposal (by number, then proposer), and
+/// the other person's answer to that very proposal.
 fn settle(entries: &[Entry]) -> Meet {
-    let Some((proposal, by)) = entries
+    let Some(proposal) = entries
         .iter()
         .filter_map(|e| match &e.kind {
             Kind::Propose { times, minutes } => Some((e, times, *minutes)),
             _ => None,
         })
-        .max_by(|(a, ..), (b, ..)| (a.at_ms, &a.member).cmp(&(b.at_ms, &b.member)))
-        .map(|(e, times, minutes)| {
-            (
-                Proposal {
-                    by: e.member.clone(),
-                    times: times.clone(),
-                    minutes,
-                    at_ms: e.at_ms,
-                },
-                e.member.clone(),
-            )
+        .max_by(|(a, ..), (b, ..)| (a.seq, &a.member).cmp(&(b.seq, &b.member)))
+        .map(|(e, times, minutes)| Proposal {
+            by: e.member.clone(),
+            times: times.clone(),
+            minutes,
+            at_ms: e.at_ms,
+            seq: e.seq,
         })
     else {
         return Meet::Open;
     };
     let answer = entries
         .iter()
-        .find(|e| e.member != by && e.at_ms >= proposal.at_ms);
+        .find(|e| e.member != proposal.by && e.seq == proposal.seq);
     match answer.map(|e| (&e.kind, e)) {
         Some((Kind::Pick { at, session }, e)) if proposal.times.contains(at) => Meet::Agreed {
             at_ms: *at,
@@ -263,6 +272,32 @@ fn meetable<'t>(team: &'t Team, offer: &OfferId, me: &MemberId) -> Result<&'t Of
     }
 }
 
+/// The number of the newest proposal on `o`, or 0.
+fn newest_seq(o: &Offer) -> u64 {
+    match &o.meet {
+        Meet::Open => 0,
+        Meet::Proposed(p)
+        | Meet::Agreed { proposal: p, .. }
+        | Meet::NoneWork { proposal: p, .. } => p.seq,
+    }
+}
+
+/// A proposal's number as the document keeps it.
+fn stored(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Refuses (`why`) when a live session follows the yes on `o`.
+fn no_session_yet(team: &Team, o: &Offer, why: &str) -> Result<(), CommandError> {
+    if team.sessions.values().any(|s| s.follows(o)) {
+        return Err(CommandError::InvalidInput {
+            field: "offer",
+            reason: why.into(),
+        });
+    }
+    Ok(())
+}
+
 /// Writes my entry afresh (every field of it then comes from this device).
 fn write_entry(
     cx: &mut Cx<'_>,
@@ -275,6 +310,18 @@ fn write_entry(
     fill(&mut cx.w, &entry)?;
     cx.w.put(&entry, key::AT_MS, cx.now_ms)?;
     Ok(())
+}
+
+/// Writes `me`'s "we did not meet" into an offer's meet map (import).
+pub(crate) fn write_ended(
+    w: &mut super::Writer<'_>,
+    meet: &ObjId,
+    me: &MemberId,
+    now_ms: i64,
+) -> Result<(), CommandError> {
+    let entry = w.new_map(meet, me.as_str())?;
+    w.put(&entry, key::KIND, "ended")?;
+    w.put(&entry, key::AT_MS, now_ms)
 }
 
 /// Proposes one to [`MAX_TIMES`] times, each in the future, to meet for `minutes`.
@@ -306,17 +353,13 @@ pub(crate) fn propose(
             reason: "a meeting lasts 1 minute to a day".into(),
         });
     }
-    // A time agreed on stands until its session is cancelled.
-    if let Meet::Agreed {
-        session: Some(s), ..
-    } = &o.meet
-        && super::session::live(cx.team, s).is_ok()
-    {
-        return Err(CommandError::InvalidInput {
-            field: "offer",
-            reason: "a time is agreed already: cancel that session first".into(),
-        });
-    }
+    // A session scheduled (or held) after this yes stands until it is cancelled.
+    no_session_yet(
+        cx.team,
+        o,
+        "a session is scheduled already: cancel it first",
+    )?;
+    let seq = newest_seq(o).saturating_add(1);
     let other = cx.name(if &o.from == cx.me { &o.to } else { &o.from });
     let list = times
         .iter()
@@ -325,6 +368,7 @@ pub(crate) fn propose(
         .join(",");
     write_entry(cx, offer, |w, e| {
         w.put(e, key::KIND, "propose")?;
+        w.put(e, key::SEQ, stored(seq))?;
         w.put(e, key::TIMES, list)?;
         w.put(e, key::MINUTES, i64::from(minutes))
     })?;
@@ -369,6 +413,14 @@ pub(crate) fn accept(
             reason: "pick one of the times proposed".into(),
         });
     }
+    if at_ms <= cx.now_ms {
+        return Err(CommandError::InvalidInput {
+            field: "time",
+            reason: "that time has passed: propose new times".into(),
+        });
+    }
+    no_session_yet(cx.team, o, "a session is scheduled already")?;
+    let seq = proposal.seq;
     let session = NewSession {
         topic: o.topic.clone(),
         at_ms: Some(at_ms),
@@ -390,34 +442,43 @@ pub(crate) fn accept(
         .and_then(|c| SessionId::try_from(c).ok());
     write_entry(cx, offer, |w, e| {
         w.put(e, key::KIND, "pick")?;
+        w.put(e, key::SEQ, stored(seq))?;
         w.put(e, key::PICK, at_ms)?;
         w.put_some(e, key::SESSION, session_id.as_ref().map(SessionId::as_str))
     })?;
     Ok(Applied {
         created: scheduled.created,
-        summary: format!("agreed to meet {}", format_datetime(at_ms)),
+        summary: format!("agreed to meet {} UTC", format_datetime(at_ms)),
     })
 }
 
 /// Says none of the other person's times work.
 pub(crate) fn decline(cx: &mut Cx<'_>, offer: &OfferId) -> Result<Applied, CommandError> {
     let o = meetable(cx.team, offer, cx.me)?;
-    match &o.meet {
-        Meet::Proposed(p) if &p.by != cx.me => {}
+    let seq = match &o.meet {
+        Meet::Proposed(p) if &p.by != cx.me => p.seq,
         _ => {
             return Err(CommandError::InvalidInput {
                 field: "offer",
                 reason: "no times of theirs wait for your answer".into(),
             });
         }
-    }
-    write_entry(cx, offer, |w, e| w.put(e, key::KIND, "none"))?;
+    };
+    write_entry(cx, offer, |w, e| {
+        w.put(e, key::KIND, "none")?;
+        w.put(e, key::SEQ, stored(seq))
+    })?;
     done("said none of the times work")
 }
 
 /// Says we did not meet: the offer ends, and its request goes back to the board.
 pub(crate) fn end(cx: &mut Cx<'_>, offer: &OfferId) -> Result<Applied, CommandError> {
     let o = meetable(cx.team, offer, cx.me)?;
+    no_session_yet(
+        cx.team,
+        o,
+        "a session follows this yes: cancel it if you will not meet",
+    )?;
     let request = o.request.clone();
     write_entry(cx, offer, |w, e| w.put(e, key::KIND, "ended"))?;
     done(if request.is_some() {

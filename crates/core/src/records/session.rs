@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::followup::{self, FollowUp, FollowUpOut};
 use super::{
     Cx, Forgery, ImportCx, Read, Writer, clean_skills, clean_text, csv_line, done, opt_member,
-    opt_u32, record_err, tags,
+    opt_u32, record_err, tags, written_by,
 };
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
@@ -208,6 +208,11 @@ pub(crate) fn read<D: ReadDoc>(
             what: format!("logged a session between others ({})", f.text(key::TOPIC)),
         }));
     }
+    // Deleted (cancelled) only by one of the two people in it.
+    let deleted_ms = f.int(key::DELETED_MS).filter(|_| {
+        written_by(actors, &f, key::DELETED_MS, &coach)
+            || written_by(actors, &f, key::DELETED_MS, &coachee)
+    });
     Some(Read::Counts(Session {
         id: id.clone(),
         coach,
@@ -222,9 +227,43 @@ pub(crate) fn read<D: ReadDoc>(
         request: f.str(key::REQUEST).and_then(|s| RequestId::parse(s).ok()),
         created_ms: f.int(key::CREATED_MS).unwrap_or(0),
         logged_by,
-        deleted_ms: f.int(key::DELETED_MS),
+        deleted_ms,
         followups: followup::read_all(doc, f.map(key::FOLLOWUPS)),
     }))
+}
+
+impl Session {
+    /// Whether this session is the one `offer` led to: it names the offer, and the offer
+    /// was from its coach to its coachee (a session naming someone else's offer says
+    /// nothing about it).
+    pub fn follows(&self, offer: &crate::model::Offer) -> bool {
+        self.deleted_ms.is_none()
+            && self.offer.as_ref() == Some(&offer.id)
+            && self.coach == offer.from
+            && self.coachee == offer.to
+    }
+
+    /// Planned ahead: logged before it began (by the coachee, or after the coachee's yes
+    /// to the coach's offer), and not cancelled. What calendars and "starts now" show.
+    pub fn is_scheduled(&self, team: &Team) -> bool {
+        self.created_ms < self.at_ms && self.consented(team)
+    }
+
+    /// The coachee agreed to it: they logged it, or it follows the yes they gave to an
+    /// offer from its coach.
+    pub fn consented(&self, team: &Team) -> bool {
+        self.logged_by.as_ref() == Some(&self.coachee)
+            || self
+                .offer
+                .as_ref()
+                .and_then(|o| team.offers.get(o))
+                .is_some_and(|o| {
+                    o.from == self.coach
+                        && o.to == self.coachee
+                        && o.response
+                            .is_some_and(|r| r.answer == crate::model::Answer::Yes)
+                })
+    }
 }
 
 /// A session that has not been deleted.

@@ -80,7 +80,7 @@ fn planned() -> (TeamFixture, SessionId, SessionId) {
             note: "Room Ada".into(),
             zone: "Europe/Berlin".into(),
             zone_offset_ms: HOUR_MS,
-            set_ms: 0,
+            ..Default::default()
         }),
     )
     .expect("hour");
@@ -278,4 +278,45 @@ fn an_hour_set_where_the_zone_is_unknown_recurs_in_utc() {
     for at in hour.get_recurrence().expect("recurrence").all(5).dates {
         assert_eq!(at.format("%a %H:%M").to_string(), "Mon 09:30");
     }
+}
+
+#[test]
+fn the_hour_keeps_its_wall_clock_time_in_its_zone_through_summer_time_everywhere() {
+    // Thursday 15:00 in Berlin, set in winter: 14:00 UTC.
+    let hour = CoachingHour {
+        weekday: 3,
+        start_minute: 14 * 60,
+        minutes: 60,
+        zone: "Europe/Berlin".into(),
+        zone_offset_ms: HOUR_MS,
+        ..Default::default()
+    };
+    let winter = parse_date("2026-12-07").expect("date");
+    let summer = parse_date("2027-07-05").expect("date");
+    let db = calendar::TzDatabase;
+    let at = |from: i64| {
+        let starts = hour.starts(from, from + 7 * DAY_MS, &db);
+        assert_eq!(starts.len(), 1, "one a week");
+        crate::time::format_datetime(starts[0])
+    };
+    assert_eq!(at(winter), "2026-12-10 14:00");
+    assert_eq!(at(summer), "2027-07-08 13:00");
+    assert_eq!(
+        hour.next_start(summer, &db)
+            .map(crate::time::format_datetime),
+        Some("2027-07-08 13:00".to_owned())
+    );
+    assert_eq!(
+        hour.describe_at(hour.next_start(summer, &db).expect("next")),
+        "Thursday 13:00–14:00 UTC"
+    );
+    // Without a zone the database knows, it stays at its UTC time.
+    let utc = CoachingHour {
+        zone: String::new(),
+        ..hour.clone()
+    };
+    assert_eq!(
+        crate::time::format_datetime(utc.starts(summer, summer + 7 * DAY_MS, &db)[0]),
+        "2027-07-08 14:00"
+    );
 }

@@ -197,6 +197,8 @@ fn we_did_not_meet_ends_the_offer_and_the_request_goes_back_to_the_board() {
     let row = &views::board(team, f.env.now_ms)[0];
     assert_eq!((row.id.clone(), row.status), (r, RequestStatus::Open));
     assert_eq!(row.helper, None);
+    // It waits for an offer again from the moment the offer ended.
+    assert_eq!(row.no_offer_since, Some(f.env.now_ms));
     // No session can be logged or scheduled on it any more.
     let later = f.env.now_ms + DAY_MS;
     assert!(propose(&mut f, 0, &o, &[later]).is_err());
@@ -215,16 +217,11 @@ fn availability_notes_are_read_where_they_can_be() {
         start: start * 60,
         end: end * 60,
     };
+    let free = |note: &str| free_time::read_note(note).map(|a| a.free);
+    assert_eq!(free("Tue/Thu mornings"), Some(vec![w(0b01010, 9, 12)]));
+    assert_eq!(free("Mon–Fri 10–12"), Some(vec![w(0b11111, 10, 12)]));
     assert_eq!(
-        free_time::read_note("Tue/Thu mornings"),
-        Some(vec![w(0b01010, 9, 12)])
-    );
-    assert_eq!(
-        free_time::read_note("Mon–Fri 10–12"),
-        Some(vec![w(0b11111, 10, 12)])
-    );
-    assert_eq!(
-        free_time::read_note("Wednesdays 2-4pm, Fri 9:30-11"),
+        free("Wednesdays 2-4pm, Fri 9:30-11"),
         Some(vec![
             Window {
                 days: 0b00100,
@@ -238,10 +235,16 @@ fn availability_notes_are_read_where_they_can_be() {
             }
         ])
     );
-    assert_eq!(
-        free_time::read_note("afternoons"),
-        Some(vec![w(0b11111, 13, 17)])
-    );
+    assert_eq!(free("afternoons"), Some(vec![w(0b11111, 13, 17)]));
+    // Days without times take the times that follow them.
+    assert_eq!(free("Tue, Thu mornings"), Some(vec![w(0b01010, 9, 12)]));
+    // What someone is not free for is read as that.
+    let except = free_time::read_note("Mon-Fri except Wed").expect("read");
+    assert_eq!(except.free, [w(0b11111, 9, 17)]);
+    assert_eq!(except.not, [w(0b00100, 0, 24)]);
+    let not = free_time::read_note("not Friday afternoons").expect("read");
+    assert!(not.free.is_empty());
+    assert_eq!(not.not, [w(0b10000, 13, 17)]);
     assert_eq!(free_time::read_note("ask me on chat"), None);
     assert_eq!(free_time::read_note(""), None);
 }
@@ -271,7 +274,7 @@ fn suggested_times_fit_both_notes_avoid_snoozes_and_put_the_coaching_hour_first(
     f.sync_all();
     let (bo, ana) = (f.id(0), f.id(1));
     let times = |f: &TeamFixture| {
-        free_time::suggest(f.replicas[0].doc.team(), &bo, &ana, 30, now, 0, 3)
+        free_time::suggest(f.replicas[0].doc.team(), &bo, &ana, 30, now, &|_| 0, 3)
             .into_iter()
             .map(crate::time::format_datetime)
             .collect::<Vec<_>>()
@@ -455,4 +458,103 @@ fn follow_through_counts_yeses_that_became_sessions_within_two_weeks() {
             .follow_through
             .withheld
     );
+}
+
+#[test]
+fn a_pick_counts_whatever_the_clocks_say_and_a_time_cannot_be_picked_twice_or_once_passed() {
+    let (mut f, _, o) = yes();
+    let now = f.env.now_ms;
+    propose(&mut f, 1, &o, &[now + DAY_MS, now + 2 * DAY_MS]).expect("Ana proposes");
+    f.sync_all();
+    // Bo's device runs an hour behind Ana's: his pick is stamped before her proposal.
+    f.env.now_ms = now - HOUR_MS;
+    let s = pick(&mut f, 0, &o, now + DAY_MS).expect("Bo picks");
+    f.sync_all();
+    for replica in &f.replicas {
+        assert!(matches!(
+            &replica.doc.team().offers[&o].meet,
+            Meet::Agreed { session: Some(id), .. } if id == &s
+        ));
+    }
+    // Nothing more to pick, propose or end while the session stands.
+    f.env.now_ms = now;
+    assert!(pick(&mut f, 0, &o, now + 2 * DAY_MS).is_err());
+    assert!(propose(&mut f, 1, &o, &[now + 3 * DAY_MS]).is_err());
+    assert!(f.apply(0, Command::EndOffer { offer: o.clone() }).is_err());
+    // Cancelled, a new proposal can be made; once its time has passed it cannot be picked.
+    f.apply(1, Command::DeleteSession { session: s })
+        .expect("cancel");
+    f.sync_all();
+    propose(&mut f, 1, &o, &[now + HOUR_MS]).expect("a new time");
+    f.sync_all();
+    f.advance(2 * HOUR_MS);
+    let err = pick(&mut f, 0, &o, now + HOUR_MS).expect_err("passed");
+    assert!(err.to_string().contains("has passed"), "{err}");
+}
+
+#[test]
+fn a_teammate_cannot_cancel_someone_else_s_session_nor_plant_one_in_their_calendar() {
+    let (mut f, _, o) = yes();
+    let now = f.env.now_ms;
+    propose(&mut f, 1, &o, &[now + DAY_MS]).expect("Ana proposes");
+    f.sync_all();
+    let s = pick(&mut f, 0, &o, now + DAY_MS).expect("Bo picks");
+    f.sync_all();
+    // Mallory's device marks their session deleted, straight into the document.
+    raw(&mut f, 2, |doc| {
+        let session = map_at(doc, &["sessions", s.as_str()]);
+        doc.put(&session, "deleted_ms", now).expect("put");
+    });
+    f.sync_all();
+    for replica in &f.replicas {
+        assert_eq!(replica.doc.team().sessions[&s].deleted_ms, None);
+    }
+    // Mallory schedules herself coaching Bo without his yes: it is in nobody's calendar
+    // and announces nothing, and naming Ana's offer changes nothing of theirs.
+    let planted = SessionId::parse("0b5e5510-0000-4000-8000-000000000001").expect("id");
+    let (mallory, bo) = (f.id(2), f.id(0));
+    raw(&mut f, 2, |doc| {
+        let sessions = map_at(doc, &["sessions"]);
+        let m = doc
+            .put_object(&sessions, planted.as_str(), ObjType::Map)
+            .expect("put");
+        for (k, v) in [
+            ("coach", mallory.as_str()),
+            ("coachee", bo.as_str()),
+            ("topic", "Planted"),
+            ("offer", o.as_str()),
+        ] {
+            doc.put(&m, k, v).expect("put");
+        }
+        doc.put(&m, "at_ms", now + 2 * DAY_MS).expect("put");
+        doc.put(&m, "created_ms", now).expect("put");
+        doc.put(&m, "minutes", 30_i64).expect("put");
+    });
+    f.sync_all();
+    let team = f.replicas[0].doc.team();
+    let planted = &team.sessions[&planted];
+    assert!(!planted.is_scheduled(team));
+    let id = crate::ids::TeamId::parse("01234567-89ab-4def-8123-456789abcdef").expect("id");
+    let cal = crate::calendar::device_calendar(
+        &[crate::calendar::Source {
+            id: &id,
+            name: "Platform",
+            team,
+            me: &bo,
+        }],
+        &|_| 0,
+        &crate::calendar::TzDatabase,
+    );
+    assert!(!cal.contains("Planted"), "{cal}");
+    assert!(cal.contains(&format!("session-{s}@peercoach")));
+    let starts = alerts::on_the_clock(
+        team,
+        &bo,
+        now + 2 * DAY_MS - 1,
+        now + 2 * DAY_MS,
+        &CheckBacks::default(),
+    );
+    assert!(starts.is_empty(), "{starts:?}");
+    // Naming Bo and Ana's offer makes it no session of theirs.
+    assert!(!planted.follows(&team.offers[&o]));
 }
