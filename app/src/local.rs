@@ -19,6 +19,15 @@ pub fn datetime(ms: i64) -> String {
     format_datetime(ms + offset_ms(ms))
 }
 
+/// `Tue 2026-11-24 15:05`, on the local clock: a time to choose between, with its day.
+pub fn day_time(ms: i64) -> String {
+    let wall = ms + offset_ms(ms);
+    let day = peercoach_core::time::WEEKDAYS
+        .get(peercoach_core::time::weekday(wall) as usize)
+        .map_or("", |d| d.get(..3).unwrap_or(d));
+    format!("{day} {}", format_datetime(wall))
+}
+
 /// `2026-11-24`, the local date.
 pub fn date(ms: i64) -> String {
     format_date(ms + offset_ms(ms))

@@ -115,13 +115,18 @@ pub fn inbox(inbox: &Inbox) -> String {
         }
     }
     if !inbox.accepted_offers.is_empty() {
-        out.push_str("They said yes — time to meet (then peercoach session log):\n");
+        out.push_str("They said yes — find a time (peercoach meet show ID), then log the session:\n");
         for o in &inbox.accepted_offers {
             let _ = writeln!(out, "  {}", offer_line(o, true));
+            if let Some(line) = meet_line(o) {
+                let _ = writeln!(out, "      {line}");
+            }
         }
     }
     if !inbox.agreed.is_empty() {
-        out.push_str("You said yes — meet, then log the session or thank them:\n");
+        out.push_str(
+            "You said yes — find a time (peercoach meet show ID), then log the session or thank them:\n",
+        );
         for o in &inbox.agreed {
             let _ = writeln!(
                 out,
@@ -134,6 +139,9 @@ pub fn inbox(inbox: &Inbox) -> String {
                     .map(|m| format!("\n      their advice: {m}"))
                     .unwrap_or_default()
             );
+            if let Some(line) = meet_line(o) {
+                let _ = writeln!(out, "      {line}");
+            }
         }
     }
     if !inbox.after_sessions.is_empty() {
@@ -233,6 +241,36 @@ pub fn offers(rows: &[OfferRow]) -> String {
         );
     }
     out
+}
+
+/// One line on finding a time, for the inbox: times waiting for a pick, or none working.
+fn meet_line(o: &OfferRow) -> Option<String> {
+    use peercoach_core::records::meet::Meet;
+    let name = |m: &peercoach_core::MemberId| {
+        if m == &o.from {
+            o.from_name.clone()
+        } else {
+            o.to_name.clone()
+        }
+    };
+    match &o.meet {
+        Meet::Proposed(p) => Some(format!(
+            "{} proposed {}: peercoach meet accept {} N",
+            name(&p.by),
+            p.times
+                .iter()
+                .map(|t| local::datetime(*t))
+                .collect::<Vec<_>>()
+                .join(", "),
+            short(o.id.as_str())
+        )),
+        Meet::NoneWork { by, .. } => Some(format!(
+            "none of the times work for {}: peercoach meet propose {}",
+            name(by),
+            short(o.id.as_str())
+        )),
+        Meet::Agreed { .. } | Meet::Open => None,
+    }
 }
 
 /// Where finding a time stands after a yes, and the times that suit both people.

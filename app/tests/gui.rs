@@ -2234,10 +2234,10 @@ fn after_a_yes_one_proposes_times_the_other_picks_one_and_both_see_the_session_s
     let times = ha.state().derived.meet_times[&offer].clone();
     assert_eq!(times.len(), 3, "three days with working hours free");
     assert!(ha.query_by_label("Times that suit you both").is_some());
-    ha.get_by_label(&peercoach_app::local::datetime(times[0]))
+    ha.get_by_label(&peercoach_app::local::day_time(times[0]))
         .click();
     ha.step();
-    ha.get_by_label(&peercoach_app::local::datetime(times[2]))
+    ha.get_by_label(&peercoach_app::local::day_time(times[2]))
         .click();
     ha.step();
     click(&mut ha, "Propose 2 times");
@@ -2269,7 +2269,7 @@ fn after_a_yes_one_proposes_times_the_other_picks_one_and_both_see_the_session_s
             .is_some()
     );
     assert!(hb.query_by_label("None of these work").is_some());
-    click(&mut hb, &peercoach_app::local::datetime(times[2]));
+    click(&mut hb, &peercoach_app::local::day_time(times[2]));
     for (h, who) in [(&mut hb, "Ben"), (&mut ha, "Ana")] {
         settle(h, &format!("the scheduled session at {who}'s"), |app| {
             app.derived.sessions.iter().any(|s| s.at_ms == times[2])

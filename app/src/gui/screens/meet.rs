@@ -90,7 +90,7 @@ impl MeetDrafts {
                     // Still in the inbox: its session was cancelled.
                     ui.label(format!(
                         "The session agreed for {} was cancelled. Find another time.",
-                        local::datetime(*at_ms)
+                        local::day_time(*at_ms)
                     ));
                     false
                 }
@@ -178,7 +178,7 @@ fn their_times_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, other: &str,
     ui.horizontal_wrapped(|ui| {
         for t in &p.times {
             if ui
-                .button(local::datetime(*t))
+                .button(local::day_time(*t))
                 .on_hover_text("Schedules the session for this time")
                 .clicked()
             {
@@ -189,7 +189,7 @@ fn their_times_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, other: &str,
                     },
                     format!(
                         "Agreed: {} with {other}. It is in Sessions and your calendar",
-                        local::datetime(*t)
+                        local::day_time(*t)
                     ),
                 );
             }
@@ -236,9 +236,9 @@ fn propose_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, draft: &mut Draf
                     .contains(&t)
             });
             let text = if in_hour {
-                format!("{} (coaching hour)", local::datetime(t))
+                format!("{} (coaching hour)", local::day_time(t))
             } else {
-                local::datetime(t)
+                local::day_time(t)
             };
             if ui.checkbox(&mut on, text).changed() {
                 if on && draft.chosen.len() < meet::MAX_TIMES {
@@ -307,7 +307,7 @@ fn propose_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, draft: &mut Draf
 fn times_text(times: &[i64]) -> String {
     times
         .iter()
-        .map(|t| local::datetime(*t))
+        .map(|t| local::day_time(*t))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -100,8 +100,9 @@ impl Settings {
                 RichText::new(
                     "The team coaching hour, your scheduled sessions and your follow-ups with \
                      a due date, in one file that is rewritten whenever they change. Subscribe \
-                     to it once in GNOME Calendar, Evolution or Thunderbird and it stays \
-                     current.",
+                     to it once, as a calendar on the web at file:// and this path: in \
+                     Evolution (GNOME Calendar shows Evolution's calendars) or Thunderbird. \
+                     It then stays current; importing it would copy it only once.",
                 )
                 .color(theme::muted(ui)),
             );

@@ -292,15 +292,27 @@ pub(crate) fn log(cx: &mut Cx<'_>, new: NewSession) -> Result<Applied, CommandEr
     (new.offer, new.request) = consent(cx.team, me, &new)?;
     let id: SessionId = cx.fresh()?;
     let now_ms = cx.now_ms;
-    new.write(&mut cx.w, &id, new.at_ms.unwrap_or(now_ms), now_ms)?;
-    Ok(Applied {
-        created: Some(id.clone().into()),
-        summary: format!(
+    let at_ms = new.at_ms.unwrap_or(now_ms);
+    new.write(&mut cx.w, &id, at_ms, now_ms)?;
+    let summary = if at_ms > now_ms {
+        format!(
+            "{} will coach {} on {} UTC: {}",
+            cx.name(&new.coach),
+            cx.name(&new.coachee),
+            format_datetime(at_ms),
+            new.topic
+        )
+    } else {
+        format!(
             "{} coached {}: {}",
             cx.name(&new.coach),
             cx.name(&new.coachee),
             new.topic
-        ),
+        )
+    };
+    Ok(Applied {
+        created: Some(id.clone().into()),
+        summary,
     })
 }
 
