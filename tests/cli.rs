@@ -615,3 +615,41 @@ fn a_closed_request_is_listed_and_reopened_from_the_command_line() {
             .contains("withdrawn: Flaky deploys")
     );
 }
+
+/// `search` finds what a person may read, by kind, every word required; a closed request
+/// too; `--json` gives the groups.
+#[test]
+fn search_finds_records_of_every_kind_from_the_command_line() {
+    let d = Device::new();
+    d.init("Ana", "Platform");
+    let id = d
+        .run(&["ask", "Flaky deploys on Fridays", "--tried", "retrying"])
+        .ok()
+        .trim()
+        .to_owned();
+    d.run(&["comment", &id, "Pinned the runner: flaky no more"])
+        .ok();
+    d.run(&["resolve", &id]).ok();
+    d.run(&["note", "add", "Remember the flaky runner story"])
+        .ok();
+    let text = d.run(&["search", "flaky"]).ok();
+    assert!(text.contains("Requests (1):"), "{text}");
+    assert!(text.contains("Comments (1):"), "{text}");
+    assert!(text.contains("Your private notes (1):"), "{text}");
+    assert!(text.contains(&format!("request {}", &id[..8])), "{text}");
+    let json = d.run(&["--json", "search", "runner", "flaky"]).json();
+    let kinds: Vec<&str> = json["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["comment", "note"], "{json}");
+    let none = d.run(&["search", "zebra"]).ok();
+    assert!(
+        none.contains("Nothing you may read has all of: zebra"),
+        "{none}"
+    );
+    let err = d.run(&["search"]).fails();
+    assert!(err.contains("required"), "{err}");
+}

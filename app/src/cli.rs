@@ -163,6 +163,16 @@ pub enum Cmd {
         /// The request.
         request: String,
     },
+    /// Find anything you may read: requests (open and closed), comments, offers and the
+    /// advice you may see, sessions, follow-ups, duties and your private notes.
+    Search {
+        /// Every word must be in a result.
+        #[arg(required = true)]
+        words: Vec<String>,
+        /// The most results of each kind.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// After a yes, find a time: see where it stands, propose, pick, or say none work.
     #[command(subcommand)]
     Meet(MeetCmd),

@@ -47,7 +47,7 @@ impl Client for Socket {
 }
 
 /// Whether a request can change what the device's calendar holds: a session, a
-/// follow-up, the coaching hour, a team's name, or a team arriving or leaving (reads and
+/// follow-up, the coaching hour, a name, a yes (a session needs it), or a team arriving (reads and
 /// other changes leave it as it is, so the other teams are not opened for nothing).
 fn touches_calendar(request: &Request) -> bool {
     use peercoach_core::Command as C;
@@ -62,6 +62,8 @@ fn touches_calendar(request: &Request) -> bool {
                 | C::SetCoachingHour(_)
                 | C::RenameTeam { .. }
                 | C::RemoveMember { .. }
+                | C::SetProfile { .. }
+                | C::Respond { .. }
         ),
         Request::Init { .. } | Request::Import { .. } | Request::Join { .. } => true,
         _ => false,

@@ -144,13 +144,23 @@ pub fn coaching_hour(
     now_ms: i64,
 ) -> CoachingHour {
     let (weekday, start_minute) = hour_to_utc(day, start_minute, now_ms);
+    let offset = hour_offset_ms(weekday, start_minute, now_ms);
+    // The zone only where the database agrees with the clock's offset then (a system
+    // whose zone name and rules disagree would otherwise move the hour at once).
+    let next = next_start_ms(weekday, start_minute, now_ms);
+    let zone = Some(iana_zone())
+        .filter(|z| {
+            use peercoach_core::calendar::Zones;
+            TzDatabase.offset(z, next) == Some(offset)
+        })
+        .unwrap_or_default();
     CoachingHour {
         weekday,
         start_minute,
         minutes,
         note,
-        zone: iana_zone(),
-        zone_offset_ms: hour_offset_ms(weekday, start_minute, now_ms),
+        zone,
+        zone_offset_ms: offset,
         ..CoachingHour::default()
     }
 }

@@ -115,7 +115,9 @@ pub fn inbox(inbox: &Inbox) -> String {
         }
     }
     if !inbox.accepted_offers.is_empty() {
-        out.push_str("They said yes — find a time (peercoach meet show ID), then log the session:\n");
+        out.push_str(
+            "They said yes — find a time (peercoach meet show ID), then log the session:\n",
+        );
         for o in &inbox.accepted_offers {
             let _ = writeln!(out, "  {}", offer_line(o, true));
             if let Some(line) = meet_line(o) {
@@ -239,6 +241,38 @@ pub fn offers(rows: &[OfferRow]) -> String {
                     String::new()
                 })
         );
+    }
+    out
+}
+
+/// Search results, by kind: each with its id to open, when, its title and the words
+/// around the match.
+pub fn search(groups: &[peercoach_core::search::Group], words: &str) -> String {
+    use peercoach_core::search::Opens;
+    if groups.is_empty() {
+        return format!("Nothing you may read has all of: {words}\n");
+    }
+    let mut out = String::new();
+    for g in groups {
+        let more = if g.total > g.hits.len() {
+            format!(" (newest {} of {})", g.hits.len(), g.total)
+        } else {
+            format!(" ({})", g.total)
+        };
+        let _ = writeln!(out, "{}{more}:", g.kind.label());
+        for h in &g.hits {
+            let id = match &h.opens {
+                Opens::Request(id) => format!("request {}", short(id.as_str())),
+                Opens::Offer(id) => format!("offer {}", short(id.as_str())),
+                Opens::Session(id) => format!("session {}", short(id.as_str())),
+                Opens::Duty(id) => format!("duty {}", short(id.as_str())),
+                Opens::Note(id) => format!("note {}", short(id.as_str())),
+            };
+            let _ = writeln!(out, "  {}  {}  {}", local::date(h.at_ms), h.title, id);
+            if !h.snippet.is_empty() && !h.title.contains(&h.snippet) {
+                let _ = writeln!(out, "      {}", h.snippet);
+            }
+        }
     }
     out
 }

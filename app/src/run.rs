@@ -480,6 +480,17 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             let request = cx.request(&request)?;
             cx.apply(Command::Reopen { request })?;
         }
+        Cmd::Search { words, limit } => {
+            let words = words.join(" ");
+            cx.show(
+                query::Search {
+                    team: cx.team(),
+                    words: words.clone(),
+                    per_kind: limit,
+                },
+                |groups| output::search(groups, &words),
+            )?;
+        }
         Cmd::Meet(meet) => run_meet(&mut cx, meet)?,
         Cmd::Calendar { path, cmd } => match cmd {
             None => {

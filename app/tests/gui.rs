@@ -2324,11 +2324,18 @@ fn a_week_after_a_yes_with_no_session_both_are_asked_did_you_meet() {
     });
     assert!(hb.query_by_label("Did you meet Ana?").is_none());
     // A device preference, so the notifier asks again too, in three days.
-    let Reply::Preferences(saved) = b.request(&rt, Request::Preferences { set: None }) else {
-        panic!("no preferences")
+    let saved = || match b.request(&rt, Request::Preferences { set: None }) {
+        Reply::Preferences(saved) => saved,
+        other => panic!("no preferences: {other:?}"),
     };
+    let start = Instant::now();
+    while !saved().not_yet.contains_key(&key) {
+        assert!(start.elapsed() < Duration::from_secs(10), "never saved");
+        hb.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let now = peercoach_core::Env::now_ms(&mut peercoach_core::SystemEnv);
-    let again = saved.not_yet[&key];
+    let again = saved().not_yet[&key];
     assert!(
         (again - now - 3 * peercoach_core::time::DAY_MS).abs() < 60_000,
         "{again}"
@@ -2359,4 +2366,66 @@ fn a_week_after_a_yes_with_no_session_both_are_asked_did_you_meet() {
     drop((ha, hb));
     a.stop(&rt);
     b.stop(&rt);
+}
+
+#[test]
+fn ctrl_f_searches_everything_and_a_result_opens_its_record() {
+    let rt = runtime();
+    let (d, mut h) = demo(&rt);
+    press(&mut h, egui::Modifiers::COMMAND, egui::Key::F);
+    h.step();
+    assert_eq!(
+        focused(&h),
+        Some((egui::accesskit::Role::TextInput, "Search".to_owned())),
+        "Ctrl+F puts the cursor in the search field"
+    );
+    type_keys(&mut h, "flaky");
+    for _ in 0..3 {
+        h.step();
+    }
+    // Grouped by kind, each group counted; the matched word is in every result.
+    assert!(h.query_by_label_contains("results for \"flaky\"").is_some());
+    assert!(h.query_by_label_contains("Requests (").is_some());
+    assert!(h.query_by_label_contains("Sessions (").is_some());
+    let title = h
+        .query_all_by_role(egui::accesskit::Role::Link)
+        .next()
+        .and_then(|n| n.accesskit_node().label())
+        .expect("a result");
+    assert!(title.to_lowercase().contains("flaky"), "{title}");
+    // Opening one shows its record and clears the search.
+    h.query_all_by_role(egui::accesskit::Role::Link)
+        .next()
+        .expect("a result")
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(!h.state().screens.search.active());
+    let shown = h.state().screens.board.selected.clone();
+    let team = h.state().snap.clone().expect("team");
+    let open = shown
+        .and_then(|id| team.team.requests.get(&id).map(|r| r.title.clone()))
+        .or_else(|| {
+            h.state()
+                .screens
+                .sessions
+                .selected
+                .as_ref()
+                .and_then(|id| team.team.sessions.get(id).map(|s| s.topic.clone()))
+        })
+        .expect("a record open");
+    assert!(open.to_lowercase().contains("flaky"), "{open}");
+    // Esc clears a search, and nothing is found for words no record has together.
+    h.state_mut().screens.search.query = "flaky zebra".into();
+    h.step();
+    h.step();
+    assert!(
+        h.query_by_label_contains("Nothing you may read has all of")
+            .is_some()
+    );
+    press(&mut h, egui::Modifiers::NONE, egui::Key::Escape);
+    assert!(!h.state().screens.search.active());
+    drop(h);
+    d.stop(&rt);
 }

@@ -582,8 +582,12 @@ impl PeercoachApp {
                     "This device is not a member of this team (or was removed): you can look, not change.",
                 );
             }
-            let screen = cx.prefs.screen;
-            screens.ui(screen, ui, &mut cx);
+            if screens.search.active() {
+                screens.search.ui(ui, &mut cx);
+            } else {
+                let screen = cx.prefs.screen;
+                screens.ui(screen, ui, &mut cx);
+            }
         });
         screens.dialogs.ui(ui.ctx(), &mut cx);
         self.shortcut_sheet_ui(ui.ctx());
@@ -666,6 +670,11 @@ impl PeercoachApp {
         {
             self.quit(ctx);
         }
+        if ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::F)))
+            && free
+        {
+            self.screens.search.focus = true;
+        }
         if ctx.input_mut(|i| {
             i.consume_key(Modifiers::NONE, Key::F1)
                 || i.consume_shortcut(&KeyboardShortcut::new(
@@ -684,6 +693,8 @@ impl PeercoachApp {
                 self.shortcut_sheet = false;
             } else if self.screens.dialogs.any_open() {
                 self.screens.dialogs.close_all();
+            } else if self.screens.search.active() {
+                self.screens.search.query.clear();
             } else {
                 match self.prefs.screen {
                     Screen::Board => self.screens.board.selected = None,
@@ -777,6 +788,7 @@ impl PeercoachApp {
                     {
                         self.screens.dialogs.open(Action::Ask);
                     }
+                    self.screens.search.field_ui(ui);
                 });
             });
             ui.add_space(4.0);
@@ -889,8 +901,9 @@ impl eframe::App for PeercoachApp {
 }
 
 /// The shortcuts that are not a screen's number, as the sheet lists them.
-pub const SHORTCUTS: [(&str, &str); 7] = [
+pub const SHORTCUTS: [(&str, &str); 8] = [
     ("Ctrl+N", "Ask for help"),
+    ("Ctrl+F", "Search everything you may read"),
     ("Enter", "Send the form (in a one-line field)"),
     ("Ctrl+Enter", "Send the form from anywhere in it"),
     ("Esc", "Close the dialog, or the open request or session"),

@@ -14,6 +14,7 @@ pub mod history;
 pub mod inbox;
 pub mod meet;
 pub mod notes;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod sync;
@@ -102,6 +103,8 @@ pub struct Screens {
     pub first_run: first_run::FirstRun,
     /// The modal forms.
     pub dialogs: dialogs::Dialogs,
+    /// Search from the top bar.
+    pub search: search::Search,
 }
 
 impl Screens {

@@ -71,6 +71,39 @@ pub(crate) fn frame(rt: &tokio::runtime::Runtime, history: &History) -> Result<V
                 .extra(json!({ "p50_ms": (p50 * 1000.0).round() / 1000.0, "first_frame_ms": (first_ms * 1000.0).round() / 1000.0, "frames": FRAMES, "stat": "p99 CPU time per frame" })),
         );
     }
+    // Search (Ctrl+F): the frame where the index is built for this version of the team,
+    // then frames each with a new query (as while typing), each searched afresh.
+    harness.state_mut().prefs.screen = Screen::Board;
+    harness.state_mut().screens.search.query = "f".into();
+    let first = ThreadTime::now();
+    harness.step();
+    let index_ms = first.elapsed().as_secs_f64() * 1000.0;
+    const QUERIES: [&str; 8] = [
+        "fl",
+        "fla",
+        "flak",
+        "flaky",
+        "flaky test",
+        "deploy",
+        "rust lifetimes",
+        "zebra",
+    ];
+    let mut times = Vec::with_capacity(FRAMES);
+    for i in 0..FRAMES {
+        // Each frame's query differs from the one before: every frame searches.
+        harness.state_mut().screens.search.query = QUERIES[i % QUERIES.len()].to_owned();
+        let t = ThreadTime::now();
+        harness.step();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+    figures.push(Figure::new("frame-search", p99, "ms").extra(json!({
+        "p50_ms": (p50 * 1000.0).round() / 1000.0,
+        "index_frame_ms": (index_ms * 1000.0).round() / 1000.0,
+        "frames": FRAMES,
+        "stat": "p99 CPU time of a frame that searches a new query"
+    })));
     drop(harness);
     rt.block_on(node.shutdown());
     crate::clear_dir(&base);

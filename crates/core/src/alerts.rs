@@ -284,7 +284,12 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
         });
         let ahead = session.created_ms < session.at_ms;
         // One scheduled by a pick of a proposed time is told as that (a Meeting alert).
-        if ahead && session.offer.is_some() {
+        let picked = session
+            .offer
+            .as_ref()
+            .and_then(|o| after.offers.get(o))
+            .is_some_and(|o| matches!(&o.meet, Meet::Agreed { session: Some(s), .. } if s == id));
+        if picked {
             continue;
         }
         let title = match (&session.coach == me, ahead) {
@@ -361,6 +366,11 @@ fn meeting(was: Option<&Offer>, offer: &Offer, team: &Team, me: &MemberId) -> Op
         ));
     }
     if was.is_some_and(|w| w.meet == offer.meet) {
+        return None;
+    }
+    // A session follows the yes already (a proposal raced a pick): nothing to answer.
+    let settled = team.sessions.values().any(|s| s.follows(offer));
+    if settled && !matches!(offer.meet, Meet::Agreed { .. }) {
         return None;
     }
     let (at, title, body) = match &offer.meet {

@@ -8,7 +8,7 @@
 //! clock: the same records give the same file, and an update replaces its event.
 //! - The coaching hour is a weekly event (`RRULE:FREQ=WEEKLY`) in the zone it was set in
 //!   (`TZID=Europe/Berlin`, its wall-clock time there, with a `VTIMEZONE` that lists the
-//!   zone's changes of offset for ten years from the hour's first week, as the caller's
+//!   zone's changes of offset for thirty years from the hour's first week, as the caller's
 //!   time zone database ([`Zones`]) gives them), or in UTC when the zone is unknown.
 //! - A session is in the calendar when it was scheduled (logged before it began, with the
 //!   coachee's consent: [`Session::is_scheduled`]); a cancelled one stays,
@@ -107,8 +107,22 @@ impl Zones for TzDatabase {
     }
 }
 
+/// Where the `VTIMEZONE` for `hour`'s zone starts: the day before the week it was set,
+/// or 2024 for an hour set before zones were kept.
+fn zone_start(hour: &CoachingHour) -> i64 {
+    let set = hour.set_ms.clamp(0, LAST_MS - 31 * 366 * DAY_MS);
+    (set.div_euclid(DAY_MS) * DAY_MS - DAY_MS).max(ZONES_FROM_MS)
+}
+
+/// The latest instant a calendar here holds (the end of the year 9999).
+const LAST_MS: i64 = 253_402_300_799_000;
+
+/// No `VTIMEZONE` starts before 2024-01-01: an hour set earlier (or with no time) gets
+/// the zone's rules from then.
+const ZONES_FROM_MS: i64 = 1_704_067_200_000;
+
 /// How many years a `VTIMEZONE` covers from the hour's first week.
-pub const ZONE_YEARS: i64 = 10;
+pub const ZONE_YEARS: i64 = 30;
 
 /// The device's whole calendar: for each team, the coaching hour, `me`'s scheduled
 /// sessions (cancelled ones marked so) and open follow-ups with a due date. `offset_at`
@@ -120,6 +134,14 @@ pub fn device_calendar(
     zones: &dyn Zones,
 ) -> String {
     let mut cal = Calendar::new("peercoach");
+    // One VTIMEZONE a zone, from the earliest hour set in it.
+    for hour in sources.iter().filter_map(|s| s.team.coaching_hour.as_ref()) {
+        let from = zone_start(hour);
+        cal.zone_from
+            .entry(hour.zone.clone())
+            .and_modify(|f| *f = (*f).min(from))
+            .or_insert(from);
+    }
     for src in sources {
         if let Some(hour) = &src.team.coaching_hour {
             cal.hour(src.id, src.name, hour, zones);
@@ -177,7 +199,10 @@ pub fn device_calendar(
 
 /// One session as a calendar of its own, for "Add to calendar".
 pub fn session_event(team: &Team, me: &MemberId, session: &SessionId) -> Option<String> {
-    let s = team.sessions.get(session)?;
+    let s = team
+        .sessions
+        .get(session)
+        .filter(|s| s.consented(team) && (&s.coach == me || &s.coachee == me))?;
     let mut cal = Calendar::new("peercoach session");
     cal.session(team, me, s);
     Some(cal.finish())
@@ -201,6 +226,8 @@ struct Calendar {
     out: String,
     /// The zones whose `VTIMEZONE` is written already (one each).
     zones: std::collections::BTreeSet<String>,
+    /// Where each zone's `VTIMEZONE` starts, when several hours share it.
+    zone_from: std::collections::BTreeMap<String, i64>,
 }
 
 impl Calendar {
@@ -208,6 +235,7 @@ impl Calendar {
         let mut cal = Self {
             out: String::new(),
             zones: std::collections::BTreeSet::new(),
+            zone_from: std::collections::BTreeMap::new(),
         };
         cal.begin("VCALENDAR");
         cal.prop("VERSION", "2.0");
@@ -260,9 +288,14 @@ impl Calendar {
     }
 
     fn hour(&mut self, team_id: &TeamId, team_name: &str, hour: &CoachingHour, zones: &dyn Zones) {
-        // The first week it was held: the week it was set in.
-        let set = hour.set_ms.max(0);
-        let from = set.div_euclid(DAY_MS) * DAY_MS - DAY_MS;
+        // The first week it was held: the week it was set in (a time no calendar can
+        // hold, from a modified client, is brought into range).
+        let set = hour.set_ms.clamp(0, LAST_MS - 31 * 366 * DAY_MS);
+        let from = self
+            .zone_from
+            .get(&hour.zone)
+            .copied()
+            .unwrap_or_else(|| zone_start(hour));
         let zone = (!hour.zone.is_empty())
             .then(|| {
                 let end = from + ZONE_YEARS * 365 * DAY_MS;

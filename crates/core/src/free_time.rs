@@ -88,6 +88,9 @@ pub fn read_note(note: &str) -> Option<Availability> {
             .iter()
             .position(|w| NOT.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())));
         let (yes, no) = match cut {
+            // "Fridays off", "Wed busy": the word closes the clause, and what it says
+            // is not free is what comes before it.
+            Some(at) if at + 1 == words.len() && at > 0 => (String::new(), words[..at].join(" ")),
             Some(at) => (words[..at].join(" "), words[at + 1..].join(" ")),
             None => (clause.to_owned(), String::new()),
         };

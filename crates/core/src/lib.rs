@@ -74,6 +74,7 @@ pub mod metrics;
 pub mod model;
 pub mod records;
 pub mod schema;
+pub mod search;
 pub mod suggest;
 pub mod team_doc;
 #[cfg(any(test, feature = "testing"))]

@@ -7,12 +7,13 @@
 //! ├─ team:          {id, name, created_ms, relay_url?, relay_token?, relays, relays_first?}   (team_settings)
 //! ├─ members/<member>: {…, devices/<actor hex>: {…}}                   (member)
 //! ├─ requests/<request>: {…, claims/<member>: {…}, comments/<comment>: {…}} (request)
-//! ├─ offers/<offer>: {…, responses/<member>: {…}}                      (offer)
+//! ├─ offers/<offer>: {…, responses/<member>: {…}, meet/<member>: {…}}   (offer, meet)
 //! ├─ sessions/<session>: {…, followups/<id>: {…}}                      (session, followup)
 //! ├─ thanks/<thanks>: {…}                                              (thanks)
 //! ├─ duties/<duty>: {…, backfills/<member>: {…}}                       (duty)
 //! ├─ rota/<ISO week>|<member>: Bool                                    (rota)
-//! └─ coaching_hour: {weekday, start_minute, minutes, note, updated_ms} (coaching_hour)
+//! └─ coaching_hour: {weekday, start_minute, minutes, note, updated_ms, zone?,
+//!                   zone_offset_ms?, revision?}                          (coaching_hour)
 //! ```
 //!
 //! The collections' root keys are spelled once, in [`crate::touched::Collection::key`].

@@ -88,7 +88,8 @@ pub fn suggest(team: &Team, request: &RequestId, now_ms: i64) -> Vec<Suggestion>
             let recent = live_sessions()
                 .filter(|s| s.coach == m.id && s.at_ms > now_ms - RECENT_MS && s.at_ms <= now_ms)
                 .count();
-            let coached_asker = live_sessions().any(|s| s.coach == m.id && s.coachee == r.author);
+            let coached_asker = live_sessions()
+                .any(|s| s.coach == m.id && s.coachee == r.author && s.at_ms <= now_ms);
             let mut why = vec![format!("{} {skill}", level.label())];
             if floats {
                 why.push("floats this week".to_owned());

@@ -10,6 +10,7 @@ mod membership;
 mod metrics;
 mod reopen;
 mod rules;
+mod search;
 mod sessions;
 mod speakers;
 mod suggest;

@@ -667,7 +667,7 @@ fn after_sessions(team: &Team, me: &MemberId, now_ms: i64) -> Vec<AfterSession> 
         .sessions
         .values()
         .filter(|s| s.deleted_ms.is_none() && &s.coachee == me && s.coach != *me)
-        .filter(|s| s.at_ms.max(s.created_ms) >= since)
+        .filter(|s| s.at_ms.max(s.created_ms) >= since && s.at_ms <= now_ms)
         .filter_map(|s| {
             let offer = s.offer.as_ref().and_then(|o| team.offers.get(o));
             // Thanked: for this session, or unlinked since the yes (or the session).

@@ -117,6 +117,13 @@ pub enum Query {
         /// The request.
         request: peercoach_core::RequestId,
     },
+    /// Everything I may read that has every word in it, grouped by kind.
+    Search {
+        /// The words.
+        words: String,
+        /// The most results of each kind.
+        per_kind: usize,
+    },
     /// Times the two people of an accepted offer could meet, suggested.
     MeetTimes {
         /// The offer.
@@ -568,6 +575,11 @@ pub enum Reply {
     Suggestions {
         /// Up to three teammates.
         suggestions: Vec<peercoach_core::suggest::Suggestion>,
+    },
+    /// Search results.
+    Search {
+        /// By kind, each newest first.
+        groups: Vec<peercoach_core::search::Group>,
     },
     /// Suggested times, earliest first.
     Times {

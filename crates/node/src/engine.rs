@@ -1644,6 +1644,15 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
         Query::Notes => Reply::Notes {
             notes: engine.notes(&id)?.doc.notes().to_vec(),
         },
+        Query::Search { words, per_kind } => {
+            let notes = match me {
+                Some(_) => engine.notes(&id)?.doc.notes().to_vec(),
+                None => Vec::new(),
+            };
+            Reply::Search {
+                groups: peercoach_core::search::Index::new(team, &notes, me).find(&words, per_kind),
+            }
+        }
         Query::Heads => {
             let mut heads: Vec<String> = doc.heads().iter().map(ToString::to_string).collect();
             heads.sort();

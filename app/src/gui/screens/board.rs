@@ -289,7 +289,7 @@ impl Board {
                                             );
                                         });
                                         if cx.derived.raised(&row) {
-                                            theme::chip_if_room(ui, "no offer yet", theme::BAD);
+                                            theme::chip_if_room(ui, "no offer yet", theme::WARN);
                                         }
                                         if row.first_time {
                                             theme::chip_if_room(
@@ -359,7 +359,7 @@ impl Board {
                              helper, or to everyone who can do its skills when nobody floats.",
                             format_span(row.waiting_ms)
                         ))
-                        .color(theme::BAD),
+                        .color(theme::warn(ui)),
                     );
                 }
                 ui.add_space(8.0);

@@ -239,7 +239,7 @@ impl Sessions {
                     })
                     .color(theme::muted(ui)),
                 );
-                if mine {
+                if mine && ahead && s.is_scheduled(&cx.snap.team) {
                     ui.horizontal_wrapped(|ui| {
                         if ui
                             .button("Add to calendar")

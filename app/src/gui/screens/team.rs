@@ -316,16 +316,26 @@ impl TeamScreen {
                 || entered)
                 && let (Some(start_minute), Some(minutes)) = (start, minutes)
             {
-                cx.apply(
-                    Command::SetCoachingHour(local::coaching_hour(
+                let now = cx.derived.now_ms;
+                let hour = match &cx.snap.team.coaching_hour {
+                    // The same day and time: only its length or place changed, and it
+                    // keeps the zone it was set in, whoever edits it.
+                    Some(h) if local::hour_local(h, now) == (self.hour_day, start_minute) => {
+                        peercoach_core::CoachingHour {
+                            minutes,
+                            note: self.hour_note.clone(),
+                            ..h.clone()
+                        }
+                    }
+                    _ => local::coaching_hour(
                         self.hour_day,
                         start_minute,
                         minutes,
                         self.hour_note.clone(),
-                        cx.derived.now_ms,
-                    )),
-                    "Coaching hour set",
-                );
+                        now,
+                    ),
+                };
+                cx.apply(Command::SetCoachingHour(hour), "Coaching hour set");
             }
         });
     }

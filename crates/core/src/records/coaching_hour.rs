@@ -217,7 +217,9 @@ pub(crate) fn set(cx: &mut Cx<'_>, hour: CoachingHour) -> Result<Applied, Comman
         .as_ref()
         .map_or(0, |h| h.revision.saturating_add(1));
     let w = &mut cx.w;
-    let obj = w.child(&ROOT, ROOT_KEY)?;
+    // A fresh map: two settings made apart replace each other whole, never a day from
+    // one and a zone from the other.
+    let obj = w.new_map(&ROOT, ROOT_KEY)?;
     w.put(&obj, key::WEEKDAY, i64::from(hour.weekday))?;
     w.put(&obj, key::START_MINUTE, i64::from(hour.start_minute))?;
     w.put(&obj, key::MINUTES, i64::from(hour.minutes))?;

@@ -312,18 +312,6 @@ fn write_entry(
     Ok(())
 }
 
-/// Writes `me`'s "we did not meet" into an offer's meet map (import).
-pub(crate) fn write_ended(
-    w: &mut super::Writer<'_>,
-    meet: &ObjId,
-    me: &MemberId,
-    now_ms: i64,
-) -> Result<(), CommandError> {
-    let entry = w.new_map(meet, me.as_str())?;
-    w.put(&entry, key::KIND, "ended")?;
-    w.put(&entry, key::AT_MS, now_ms)
-}
-
 /// Proposes one to [`MAX_TIMES`] times, each in the future, to meet for `minutes`.
 pub(crate) fn propose(
     cx: &mut Cx<'_>,
@@ -397,7 +385,7 @@ pub(crate) fn accept(
         Meet::Agreed { .. } => {
             return Err(CommandError::InvalidInput {
                 field: "offer",
-                reason: "a time is agreed already: propose new times to move it".into(),
+                reason: "a time is agreed already".into(),
             });
         }
     };

@@ -527,13 +527,11 @@ impl OfferOut {
             )?;
         }
         let responses = w.new_map(&obj, key::RESPONSES)?;
-        let meet = w.new_map(&obj, meet::MEET)?;
+        w.new_map(&obj, meet::MEET)?;
+        // The yes and a "we did not meet" are the person asked's and the two people's to
+        // give: an ended offer comes back as one waiting for their answer, as an accepted
+        // one does.
         let ended = self.status == OfferStatus::Ended.as_str();
-        // "We did not meet" is the two people's to say: kept when one of them imports.
-        let mine = &self.to == cx.me || &self.from == cx.me;
-        if ended && mine {
-            meet::write_ended(w, &meet, cx.me, cx.now_ms)?;
-        }
         let answer = match self.status.as_str() {
             s if s == OfferStatus::Accepted.as_str() || ended => Some(Answer::Yes),
             s if s == OfferStatus::Declined.as_str() => Some(Answer::NotNow),
@@ -552,15 +550,6 @@ impl OfferOut {
                 );
                 cx.report.skipped.push(skipped);
             }
-        }
-        if ended && !mine {
-            let skipped = format!(
-                "that {} and {} did not meet about \"{}\": only they can say it",
-                cx.name(&self.from),
-                cx.name(&self.to),
-                self.topic
-            );
-            cx.report.skipped.push(skipped);
         }
         cx.report.added += 1;
         Ok(())

@@ -208,11 +208,38 @@ pub(crate) fn read<D: ReadDoc>(
             what: format!("logged a session between others ({})", f.text(key::TOPIC)),
         }));
     }
-    // Deleted (cancelled) only by one of the two people in it.
-    let deleted_ms = f.int(key::DELETED_MS).filter(|_| {
-        written_by(actors, &f, key::DELETED_MS, &coach)
-            || written_by(actors, &f, key::DELETED_MS, &coachee)
-    });
+    // Every field is the two people's to write: one rewritten by anyone else (a time
+    // moved, a cancellation written or taken back) makes the session count for nothing,
+    // as a forged offer does.
+    for field in [
+        key::COACH,
+        key::COACHEE,
+        key::TOPIC,
+        key::AT_MS,
+        key::MINUTES,
+        key::NOTES,
+        key::LEARNING,
+        key::OFFER,
+        key::REQUEST,
+        key::CREATED_MS,
+        key::DELETED_MS,
+    ] {
+        if f.get(field).is_none()
+            || written_by(actors, &f, field, &coach)
+            || written_by(actors, &f, field, &coachee)
+        {
+            continue;
+        }
+        if let Some(actor) = f.actor(field) {
+            return Some(Read::Forged(Forgery {
+                claimed: coachee,
+                actor,
+                at_ms: f.int(key::AT_MS).unwrap_or(0),
+                what: format!("rewrote a session of others ({})", f.text(key::TOPIC)),
+            }));
+        }
+    }
+    let deleted_ms = f.int(key::DELETED_MS);
     Some(Read::Counts(Session {
         id: id.clone(),
         coach,
@@ -390,9 +417,10 @@ fn consent(
     // Nothing given: look for an accepted offer not yet followed by a session, then for
     // an active request by the coachee that the coach is on.
     let used: BTreeSet<&OfferId> = team
-        .sessions
+        .offers
         .values()
-        .filter_map(|s| s.offer.as_ref())
+        .filter(|o| team.sessions.values().any(|s| s.follows(o)))
+        .map(|o| &o.id)
         .collect();
     if let Some(o) = team
         .offers

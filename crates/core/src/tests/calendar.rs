@@ -163,7 +163,7 @@ fn the_device_calendar_holds_the_weekly_hour_in_its_zone_the_sessions_and_the_fo
     assert_eq!(
         text.matches("BEGIN:DAYLIGHT").count(),
         calendar::ZONE_YEARS as usize,
-        "ten summers"
+        "one a summer"
     );
 
     // Sessions in UTC, the cancelled one marked so; text unescaped as written.

@@ -332,6 +332,12 @@ pub mod query {
                 Reply::Suggestions { suggestions } => Ok(suggestions),
                 other => Err(Box::new(other)),
             };
+        /// Everything I may read with every one of the words in it, by kind.
+        Search { /** The team. */ team: Option<TeamId>, /** The words. */ words: String, /** The most of each kind. */ per_kind: usize }
+            => |c| ask(c.team, Query::Search { words: c.words, per_kind: c.per_kind }), Vec<peercoach_core::search::Group>, |r| match r {
+                Reply::Search { groups } => Ok(groups),
+                other => Err(Box::new(other)),
+            };
         /// Times the two people of an accepted offer could meet.
         MeetTimes { /** The team. */ team: Option<TeamId>, /** The offer. */ offer: peercoach_core::OfferId }
             => |c| ask(c.team, Query::MeetTimes { offer: c.offer }), Vec<i64>, |r| match r {
