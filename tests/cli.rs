@@ -483,19 +483,22 @@ fn the_coaching_hour_is_set_and_shown_on_the_local_clock_and_kept_in_utc() {
     assert_eq!(rota["hour"]["weekday"], 6, "{rota}");
     assert_eq!(rota["hour"]["start_minute"], 20 * 60 + 30, "{rota}");
     // Set in Berlin: the calendar keeps it in Berlin's time, with Berlin's rules.
-    d.run_with_env(
-        &[
-            "hour",
-            "--day",
-            "thursday",
-            "--start",
-            "15:00",
-            "--minutes",
-            "60",
-        ],
-        &[("TZ", "Europe/Berlin")],
-    )
-    .ok();
+    let thursday_at_three = |tz: &str| {
+        d.run_with_env(
+            &[
+                "hour",
+                "--day",
+                "thursday",
+                "--start",
+                "15:00",
+                "--minutes",
+                "60",
+            ],
+            &[("TZ", tz)],
+        )
+        .ok();
+    };
+    thursday_at_three("Europe/Berlin");
     assert_eq!(
         d.run(&["--json", "rota", "show"]).json()["hour"]["zone"],
         "Europe/Berlin"
@@ -516,19 +519,7 @@ fn the_coaching_hour_is_set_and_shown_on_the_local_clock_and_kept_in_utc() {
     assert!(file.contains("DTSTART;TZID=Europe/Berlin:"), "{file}");
     // A TZ that names no zone (a POSIX rule) leaves the zone unknown: UTC, not a
     // contradiction.
-    d.run_with_env(
-        &[
-            "hour",
-            "--day",
-            "thursday",
-            "--start",
-            "15:00",
-            "--minutes",
-            "60",
-        ],
-        &[("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")],
-    )
-    .ok();
+    thursday_at_three("CET-1CEST,M3.5.0,M10.5.0/3");
     let ics = d.run(&["calendar", "export", "--hour"]).ok();
     assert!(!ics.contains("TZID"), "{ics}");
 }

@@ -90,13 +90,15 @@ pub struct Group {
     pub hits: Vec<Hit>,
 }
 
-/// One searchable record: its texts as written and lowercased.
+/// One searchable record: its texts as written and lowercased, and all of them
+/// lowercased in one string (one scan per word).
 struct Doc {
     kind: Kind,
     opens: Opens,
     title: String,
     at_ms: i64,
     fields: Vec<(String, String)>,
+    all: String,
 }
 
 /// Every text one person may search, lowercased once.
@@ -112,17 +114,24 @@ impl Index {
     pub fn new(team: &Team, notes: &[Note], viewer: Option<&MemberId>) -> Self {
         let mut docs = Vec::new();
         let mut add = |kind, opens, title: String, at_ms, texts: Vec<&str>| {
-            let fields = texts
+            let fields: Vec<(String, String)> = texts
                 .into_iter()
                 .filter(|t| !t.is_empty())
                 .map(|t| (t.to_owned(), t.to_lowercase()))
                 .collect();
+            // Fields joined by a line break, which no word of a query holds.
+            let all = fields
+                .iter()
+                .map(|(_, lower)| lower.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
             docs.push(Doc {
                 kind,
                 opens,
                 title,
                 at_ms,
                 fields,
+                all,
             });
         };
         for r in team.requests.values() {
@@ -225,12 +234,7 @@ impl Index {
         }
         let mut found: std::collections::BTreeMap<Kind, Vec<&Doc>> = Default::default();
         for doc in &self.docs {
-            let all = words.iter().all(|w| {
-                doc.fields
-                    .iter()
-                    .any(|(_, lower)| lower.contains(w.as_str()))
-            });
-            if all {
+            if words.iter().all(|w| doc.all.contains(w.as_str())) {
                 found.entry(doc.kind).or_default().push(doc);
             }
         }

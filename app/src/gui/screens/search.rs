@@ -12,8 +12,8 @@ use crate::gui::state::Screen;
 use crate::gui::theme;
 use crate::local;
 
-/// The most results of each kind shown.
-pub const PER_KIND: usize = 20;
+/// The most results of each kind shown (the count says how many more there are).
+pub const PER_KIND: usize = 10;
 
 /// The query, and what it found.
 #[derive(Default)]
