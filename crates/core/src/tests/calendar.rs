@@ -320,3 +320,45 @@ fn the_hour_keeps_its_wall_clock_time_in_its_zone_through_summer_time_everywhere
         "2027-07-08 14:00"
     );
 }
+
+#[test]
+fn west_of_utc_the_hour_keeps_its_time_in_the_weeks_around_a_clock_change() {
+    // Monday 09:00 in New York, set in winter (14:00 UTC). Summer time starts there on
+    // Sunday 2027-03-14: the Monday before is at 14:00 UTC, the Monday after at 13:00.
+    let hour = CoachingHour {
+        weekday: 0,
+        start_minute: 14 * 60,
+        minutes: 60,
+        zone: "America/New_York".into(),
+        zone_offset_ms: -5 * HOUR_MS,
+        ..Default::default()
+    };
+    let db = calendar::TzDatabase;
+    let from = parse_date("2027-03-01").expect("date");
+    let starts: Vec<String> = hour
+        .starts(from, from + 21 * DAY_MS, &db)
+        .into_iter()
+        .map(crate::time::format_datetime)
+        .collect();
+    assert_eq!(
+        starts,
+        ["2027-03-01 14:00", "2027-03-08 14:00", "2027-03-15 13:00"]
+    );
+    // Late on a Sunday in UTC is still the same Monday hour: never a day off.
+    let late = CoachingHour {
+        weekday: 0,
+        start_minute: 3 * 60,
+        zone_offset_ms: -5 * HOUR_MS,
+        ..hour.clone()
+    };
+    // 03:00 UTC on Monday is 22:00 on Sunday in New York (winter), 23:00 in summer.
+    let july = parse_date("2027-07-05").expect("date");
+    let summer = late.starts(july - DAY_MS, july + 6 * DAY_MS, &db);
+    assert_eq!(
+        summer
+            .iter()
+            .map(|t| crate::time::format_datetime(*t))
+            .collect::<Vec<_>>(),
+        ["2027-07-05 02:00"]
+    );
+}
