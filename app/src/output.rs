@@ -280,13 +280,7 @@ pub fn search(groups: &[peercoach_core::search::Group], words: &str) -> String {
 /// One line on finding a time, for the inbox: times waiting for a pick, or none working.
 fn meet_line(o: &OfferRow) -> Option<String> {
     use peercoach_core::records::meet::Meet;
-    let name = |m: &peercoach_core::MemberId| {
-        if m == &o.from {
-            o.from_name.clone()
-        } else {
-            o.to_name.clone()
-        }
-    };
+    let name = |m: &peercoach_core::MemberId| o.name_of(m);
     match &o.meet {
         Meet::Proposed(p) => Some(format!(
             "{} proposed {}: peercoach meet accept {} N",
@@ -317,13 +311,7 @@ pub fn meet(o: &OfferRow, suggested: &[i64]) -> String {
         o.topic,
         o.status.as_str()
     );
-    let name = |m: &peercoach_core::MemberId| {
-        if m == &o.from {
-            o.from_name.clone()
-        } else {
-            o.to_name.clone()
-        }
-    };
+    let name = |m: &peercoach_core::MemberId| o.name_of(m);
     let list = |times: &[i64]| {
         times
             .iter()

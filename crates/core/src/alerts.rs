@@ -341,11 +341,7 @@ fn meeting(was: Option<&Offer>, offer: &Offer, team: &Team, me: &MemberId) -> Op
     if (&offer.from != me && &offer.to != me) || offer.from == offer.to {
         return None;
     }
-    let other = if &offer.from == me {
-        &offer.to
-    } else {
-        &offer.from
-    };
+    let other = offer.other(me);
     let who = team.name_of(other);
     let target = Target::Offer(offer.id.clone());
     if let Some((by, at)) = &offer.ended
@@ -548,7 +544,7 @@ pub fn on_the_clock(
         if session || !crossed(due) {
             continue;
         }
-        let other = if &o.from == me { &o.to } else { &o.from };
+        let other = o.other(me);
         found.push((
             due,
             Alert {

@@ -387,6 +387,17 @@ fn open_meet() -> crate::records::meet::Meet {
     crate::records::meet::Meet::Open
 }
 
+impl OfferRow {
+    /// The name of one of the offer's two people.
+    pub fn name_of(&self, member: &MemberId) -> &str {
+        if member == &self.from {
+            &self.from_name
+        } else {
+            &self.to_name
+        }
+    }
+}
+
 /// A resolved or withdrawn request, under the board's "Closed".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClosedRow {

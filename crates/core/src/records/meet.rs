@@ -348,7 +348,7 @@ pub(crate) fn propose(
         "a session is scheduled already: cancel it first",
     )?;
     let seq = newest_seq(o).saturating_add(1);
-    let other = cx.name(if &o.from == cx.me { &o.to } else { &o.from });
+    let other = cx.name(o.other(cx.me));
     let list = times
         .iter()
         .map(|t| t.to_string())
@@ -391,7 +391,7 @@ pub(crate) fn accept(
     };
     if &proposal.by == cx.me {
         return Err(CommandError::NotYours {
-            who: cx.name(if &o.from == cx.me { &o.to } else { &o.from }),
+            who: cx.name(o.other(cx.me)),
             action: "pick one of the times you proposed",
         });
     }

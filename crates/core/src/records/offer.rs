@@ -163,6 +163,15 @@ impl Offer {
             .filter(|m| !m.is_empty())
     }
 
+    /// The other of the offer's two people, seen from `me`.
+    pub fn other(&self, me: &MemberId) -> &MemberId {
+        if &self.from == me {
+            &self.to
+        } else {
+            &self.from
+        }
+    }
+
     /// When the person asked said yes, if that yes stands as of `at_ms`: given by then
     /// and not ended by then (`live`: not ended at all, whatever the end's time).
     pub fn yes_at(&self, at_ms: i64, live: bool) -> Option<i64> {
