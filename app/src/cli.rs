@@ -163,6 +163,15 @@ pub enum Cmd {
         /// The request.
         request: String,
     },
+    /// Take a deleted session, duty or private note out of the trash (within 30 days).
+    Restore {
+        /// What to restore: its id, a unique prefix of at least 4 characters, or its
+        /// title as `trash list` shows it.
+        record: String,
+    },
+    /// What was deleted in the last 30 days and can be restored.
+    #[command(subcommand)]
+    Trash(TrashCmd),
     /// Find anything you may read: requests (open and closed), comments, offers and the
     /// advice you may see, sessions, follow-ups, duties and your private notes.
     Search {
@@ -634,6 +643,14 @@ pub enum NoteCmd {
         /// The note (its id, or a unique prefix of at least 4 characters).
         note: String,
     },
+}
+
+/// `trash …`
+#[derive(Debug, Subcommand)]
+pub enum TrashCmd {
+    /// Sessions you were in, duties and your private notes deleted in the last 30 days,
+    /// most recent first, with the day each can still be restored until.
+    List,
 }
 
 /// `rota …`

@@ -933,3 +933,29 @@ mod tests {
         assert_eq!(plural(1, "duty", "duties"), "1 duty");
     }
 }
+
+/// What can be restored, most recently deleted first.
+pub fn trash(items: &[peercoach_core::trash::Trashed]) -> String {
+    let mut out = String::new();
+    if items.is_empty() {
+        out.push_str("The trash is empty: nothing was deleted in the last 30 days.\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "In the trash (restore with `peercoach restore ID`; kept for {} days):",
+        peercoach_core::trash::KEEP_DAYS
+    );
+    for t in items {
+        let _ = writeln!(
+            out,
+            "{}  {:<12} {}\n    deleted {}, restorable until {}",
+            short(t.record.as_str()),
+            t.what,
+            t.title,
+            local::datetime(t.deleted_ms),
+            local::date(t.until_ms),
+        );
+    }
+    out
+}

@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 use peercoach_core::records::meet::Meet;
 use peercoach_core::{
-    Command, DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId, TeamId,
+    Command, DutyId, FollowUpId, MemberId, OfferId, RecordId, RequestId, SessionId, TeamId,
 };
 use peercoach_node::api::call::{self, Call, query};
 use peercoach_node::api::{CalendarWhat, Ref, RefKind, Reply, b64, unb64};
 use serde_json::json;
 
 use crate::cli::{
-    CalendarCmd, Cmd, DutyCmd, FollowupCmd, MeetCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd,
+    CalendarCmd, Cmd, DutyCmd, FollowupCmd, MeetCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd, TrashCmd,
 };
 use crate::client::Client;
 use crate::output;
@@ -479,6 +479,37 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         Cmd::Reopen { request } => {
             let request = cx.request(&request)?;
             cx.apply(Command::Reopen { request })?;
+        }
+        Cmd::Trash(TrashCmd::List) => {
+            cx.show(query::Trash { team: cx.team() }, |items| output::trash(items))?;
+        }
+        Cmd::Restore { record } => {
+            let items = cx.get(query::Trash { team: cx.team() })?;
+            let found = peercoach_core::ids::matching(
+                &record,
+                &items,
+                |t| t.record.as_str(),
+                |t| Some(t.title.as_str()),
+            );
+            let item = match found.as_slice() {
+                [one] => (*one).clone(),
+                [] => bail!(
+                    "{record:?}: nothing in the trash is called that (`peercoach trash list` shows what can be restored)"
+                ),
+                many => bail!(
+                    "{record:?}: matches {} things in the trash; use more of the id",
+                    many.len()
+                ),
+            };
+            match item.record {
+                RecordId::Session(session) => cx.apply(Command::RestoreSession { session })?,
+                RecordId::Duty(duty) => cx.apply(Command::RestoreDuty { duty })?,
+                RecordId::Note(note) => cx.done(call::RestoreNote {
+                    team: cx.team(),
+                    note: note.to_string(),
+                })?,
+                other => bail!("{other}: a {} cannot be restored", item.what),
+            }
         }
         Cmd::Search { words, limit } => {
             let words = words.join(" ");

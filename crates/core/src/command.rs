@@ -132,8 +132,13 @@ pub enum Command {
     /// Record a coaching session. Needs consent: an accepted offer, a request by the
     /// coachee, or the coachee logging it themselves.
     LogSession(NewSession),
-    /// Soft-delete a session (its coach or coachee).
+    /// Put a session in the trash (its coach or coachee).
     DeleteSession {
+        /// Session.
+        session: SessionId,
+    },
+    /// Take a session out of the trash, within 30 days (its coach or coachee).
+    RestoreSession {
         /// Session.
         session: SessionId,
     },
@@ -172,8 +177,13 @@ pub enum Command {
         /// Stage.
         stage: Option<Stage>,
     },
-    /// Soft-delete a duty.
+    /// Put a duty in the trash.
     RemoveDuty {
+        /// Duty.
+        duty: DutyId,
+    },
+    /// Take a duty out of the trash, within 30 days.
+    RestoreDuty {
         /// Duty.
         duty: DutyId,
     },
@@ -374,6 +384,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::EndOffer { offer } => meet::end(cx, &offer),
         Command::LogSession(new) => session::log(cx, new),
         Command::DeleteSession { session } => session::delete(cx, &session),
+        Command::RestoreSession { session } => session::restore(cx, &session),
         Command::AddFollowUp(new) => followup::add(cx, new),
         Command::SetFollowUpDone {
             session,
@@ -394,6 +405,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
             stage,
         } => duty::set_backfill(cx, &duty, &apprentice, stage),
         Command::RemoveDuty { duty } => duty::remove(cx, &duty),
+        Command::RestoreDuty { duty } => duty::restore(cx, &duty),
         Command::AddMember(new) => member::add(cx, new),
         Command::AddDevice(new) => member::add_device(cx, new),
         Command::RemoveMember { member } => member::remove(cx, &member),

@@ -83,6 +83,7 @@ pub mod testing;
 mod tests;
 pub mod time;
 pub mod touched;
+pub mod trash;
 pub mod view_cache;
 pub mod views;
 

@@ -14,6 +14,7 @@ mod search;
 mod sessions;
 mod speakers;
 mod suggest;
+mod trash;
 mod view_cache;
 mod views;
 

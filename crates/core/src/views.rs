@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{DutyId, FollowUpId, MemberId, OfferId, RequestId, SessionId};
+use crate::ids::{DutyId, FollowUpId, MemberId, OfferId, RecordId, RequestId, SessionId};
 use crate::model::{
     Answer, Closed, Offer, OfferStatus, Request, Session, SkillLevel, Stage, Team, Urgency,
 };
@@ -789,13 +789,21 @@ pub struct HistoryItem {
     pub text: String,
     /// Kind.
     pub kind: HistoryKind,
+    /// The record it is about, which the line opens.
+    #[serde(default)]
+    pub record: Option<RecordId>,
 }
 
 /// The activity history, newest first.
 pub fn history(team: &Team) -> Vec<HistoryItem> {
     let mut items = Vec::new();
-    let mut push = |at_ms: i64, who: Option<&MemberId>, text: String, kind: HistoryKind| {
+    let mut push = |record: &Option<RecordId>,
+                    at_ms: i64,
+                    who: Option<&MemberId>,
+                    text: String,
+                    kind: HistoryKind| {
         items.push(HistoryItem {
+            record: record.clone(),
             at_ms,
             who: who.cloned(),
             who_name: who
@@ -806,7 +814,9 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         });
     };
     for m in team.members.values() {
+        let rec = Some(RecordId::Member(m.id.clone()));
         push(
+            &rec,
             m.created_ms,
             Some(&m.id),
             "joined the team".into(),
@@ -819,10 +829,11 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             } else {
                 format!("asked to remove {}", m.name)
             };
-            push(v.at_ms, Some(by), text, HistoryKind::Member);
+            push(&rec, v.at_ms, Some(by), text, HistoryKind::Member);
         }
         if let Some(t) = m.removed_ms {
             push(
+                &rec,
                 t,
                 Some(&m.id),
                 "was removed from the team".into(),
@@ -831,7 +842,9 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
     }
     for f in team.ignored() {
+        let rec = None;
         push(
+            &rec,
             f.at_ms,
             team.member_of_actor(&f.actor),
             format!(
@@ -843,11 +856,13 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         );
     }
     for r in team.requests.values() {
+        let rec = Some(RecordId::Request(r.id.clone()));
         let aimed =
             r.to.as_ref()
                 .map(|t| format!(" (asked {})", team.name_of(t)))
                 .unwrap_or_default();
         push(
+            &rec,
             r.created_ms,
             Some(&r.author),
             format!("asked for help: {}{aimed}", r.title),
@@ -855,6 +870,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         );
         for c in &r.claims {
             push(
+                &rec,
                 c.at_ms,
                 Some(&c.member),
                 format!("is on it: {}", r.title),
@@ -862,6 +878,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             );
             if let Some(t) = c.released_ms {
                 push(
+                    &rec,
                     t,
                     Some(&c.member),
                     format!("let go of: {}", r.title),
@@ -871,6 +888,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
         for c in r.comments.iter().filter(|c| c.deleted_ms.is_none()) {
             push(
+                &rec,
                 c.at_ms,
                 Some(&c.author),
                 format!("commented on: {}", r.title),
@@ -880,6 +898,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         if let Some(t) = r.resolved_ms {
             let who = r.resolved_by.as_ref().unwrap_or(&r.author);
             push(
+                &rec,
                 t,
                 Some(who),
                 format!("resolved: {}", r.title),
@@ -888,6 +907,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
         if let Some(t) = r.withdrawn_ms {
             push(
+                &rec,
                 t,
                 Some(&r.author),
                 format!("withdrew: {}", r.title),
@@ -896,6 +916,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
         if let Some(t) = r.reopened_ms {
             push(
+                &rec,
                 t,
                 Some(&r.author),
                 format!("reopened: {}", r.title),
@@ -904,6 +925,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
         for f in &r.forged_claims {
             push(
+                &rec,
                 f.at_ms,
                 team.member_of_actor(&f.actor),
                 format!(
@@ -916,7 +938,13 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
     }
     for o in team.offers.values() {
+        let rec = Some(
+            o.request
+                .clone()
+                .map_or_else(|| RecordId::Offer(o.id.clone()), RecordId::Request),
+        );
         push(
+            &rec,
             o.created_ms,
             Some(&o.from),
             format!(
@@ -932,6 +960,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
                 Answer::NotNow => "said not now to",
             };
             push(
+                &rec,
                 resp.at_ms,
                 Some(&o.to),
                 format!("{said} {} ({})", team.name_of(&o.from), o.topic),
@@ -940,6 +969,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
         if let Some(t) = o.withdrawn_ms {
             push(
+                &rec,
                 t,
                 Some(&o.from),
                 format!("withdrew an offer ({})", o.topic),
@@ -948,6 +978,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
         for f in &o.forged_responses {
             push(
+                &rec,
                 f.at_ms,
                 team.member_of_actor(&f.actor),
                 format!(
@@ -960,9 +991,30 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             );
         }
     }
-    for s in team.sessions.values().filter(|s| s.deleted_ms.is_none()) {
+    for s in team.sessions.values() {
+        let rec = Some(RecordId::Session(s.id.clone()));
+        if let Some(t) = s.deleted_ms {
+            push(
+                &rec,
+                t,
+                s.deleted_by.as_ref(),
+                format!("put a session in the trash: {}", s.topic),
+                HistoryKind::Session,
+            );
+            continue;
+        }
+        if let Some(t) = s.restored_ms {
+            push(
+                &rec,
+                t,
+                s.restored_by.as_ref(),
+                format!("restored a session from the trash: {}", s.topic),
+                HistoryKind::Session,
+            );
+        }
         let logger = s.logged_by.as_ref().unwrap_or(&s.coach);
         push(
+            &rec,
             s.created_ms,
             Some(logger),
             format!(
@@ -976,6 +1028,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         for u in &s.followups {
             if let Some(t) = u.done_ms {
                 push(
+                    &rec,
                     t,
                     Some(&u.owner),
                     format!("did a follow-up: {}", u.text),
@@ -985,7 +1038,9 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         }
     }
     for t in team.thanks.values() {
+        let rec = t.session.clone().map(RecordId::Session);
         push(
+            &rec,
             t.at_ms,
             Some(&t.from),
             format!("thanked {}", team.name_of(&t.to)),
@@ -993,14 +1048,34 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
         );
     }
     for d in team.duties.values() {
+        let rec = Some(RecordId::Duty(d.id.clone()));
         push(
+            &rec,
             d.created_ms,
             Some(&d.owner),
             format!("listed a duty: {}", d.title),
             HistoryKind::Backfill,
         );
+        if let Some(t) = d.deleted_ms {
+            push(
+                &rec,
+                t,
+                None,
+                format!("put a duty in the trash: {}", d.title),
+                HistoryKind::Backfill,
+            );
+        } else if let Some(t) = d.restored_ms {
+            push(
+                &rec,
+                t,
+                None,
+                format!("restored a duty from the trash: {}", d.title),
+                HistoryKind::Backfill,
+            );
+        }
         for b in &d.backfills {
             push(
+                &rec,
                 b.updated_ms,
                 Some(&b.apprentice),
                 format!("is at {} on {}", b.stage.as_str(), d.title),

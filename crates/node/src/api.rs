@@ -148,6 +148,8 @@ pub enum Query {
     Heads,
     /// My private notes in the team, newest first (only this member's devices hold them).
     Notes,
+    /// What I may restore: sessions, duties and private notes deleted in the last 30 days.
+    Trash,
     /// The invites this device made for the team, and what became of each (needs a
     /// running node, which answers the joins).
     Invites,
@@ -264,8 +266,15 @@ pub enum Request {
         /// The request it is about (a whole id).
         on_request: Option<String>,
     },
-    /// Delete one of my private notes.
+    /// Delete one of my private notes (it stays in the trash for 30 days).
     DeleteNote {
+        /// Team.
+        team: Option<TeamId>,
+        /// The note's whole id.
+        note: String,
+    },
+    /// Take one of my private notes out of the trash.
+    RestoreNote {
         /// Team.
         team: Option<TeamId>,
         /// The note's whole id.
@@ -654,6 +663,11 @@ pub enum Reply {
     Notes {
         /// Newest first.
         notes: Vec<peercoach_core::notes::Note>,
+    },
+    /// What I may restore.
+    Trash {
+        /// Most recently deleted first.
+        items: Vec<peercoach_core::trash::Trashed>,
     },
 }
 

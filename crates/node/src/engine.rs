@@ -706,6 +706,19 @@ impl Engine {
         self.save_notes_or_undo(&notes_id)
     }
 
+    /// Takes a private note out of the trash and makes it durable.
+    fn restore_note(&mut self, team: &TeamId, note: &NoteId) -> Result<(), EngineError> {
+        self.notes(team)?;
+        let notes_id = self.notes_id(team).ok_or(CommandError::NotAMember)?;
+        let env = &mut self.env;
+        let open = self
+            .notes
+            .get_mut(&notes_id)
+            .ok_or_else(|| EngineError::UnknownTeam(notes_id.to_string()))?;
+        open.doc.restore(note, env.as_mut())?;
+        self.save_notes_or_undo(&notes_id)
+    }
+
     /// As [`Engine::save_or_undo`], for a notes document.
     fn save_notes_or_undo(&mut self, notes_id: &TeamId) -> Result<(), EngineError> {
         let Some(open) = self.notes.get_mut(notes_id) else {
@@ -1011,7 +1024,17 @@ impl Engine {
                 self.delete_note(&id, &note)?;
                 Ok(Reply::Done {
                     created: None,
-                    summary: "note deleted".into(),
+                    summary: "note deleted (in the trash for 30 days)".into(),
+                })
+            }
+            Request::RestoreNote { team, note } => {
+                let id = self.select(team.as_ref())?;
+                let note =
+                    NoteId::parse(&note).map_err(|e| EngineError::BadRequest(e.to_string()))?;
+                self.restore_note(&id, &note)?;
+                Ok(Reply::Done {
+                    created: None,
+                    summary: "note restored".into(),
                 })
             }
             Request::Import { team, bytes_b64 } => {
@@ -1644,6 +1667,15 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
         Query::Notes => Reply::Notes {
             notes: engine.notes(&id)?.doc.notes().to_vec(),
         },
+        Query::Trash => {
+            let notes = match me {
+                Some(_) => engine.notes(&id)?.doc.trashed().to_vec(),
+                None => Vec::new(),
+            };
+            Reply::Trash {
+                items: peercoach_core::trash::list(team, me, &notes, now_ms),
+            }
+        }
         Query::Search { words, per_kind } => {
             let notes = match me {
                 Some(_) => engine.notes(&id)?.doc.notes().to_vec(),

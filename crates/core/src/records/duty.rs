@@ -29,6 +29,8 @@ mod key {
     pub(super) const NOTES: &str = "notes";
     pub(super) const CREATED_MS: &str = "created_ms";
     pub(super) const DELETED_MS: &str = "deleted_ms";
+    /// Taken out of the trash: a removal at or before it no longer counts.
+    pub(super) const RESTORED_MS: &str = "restored_ms";
     pub(super) const BACKFILLS: &str = "backfills";
     /// In a backfill.
     pub(super) const STAGE: &str = "stage";
@@ -94,8 +96,11 @@ pub struct Duty {
     pub notes: String,
     /// When listed.
     pub created_ms: i64,
-    /// Soft delete.
+    /// In the trash since then (a removal that a later restore took back does not count).
     pub deleted_ms: Option<i64>,
+    /// Last taken out of the trash.
+    #[serde(default)]
+    pub restored_ms: Option<i64>,
     /// Apprentices.
     pub backfills: Vec<Backfill>,
 }
@@ -150,6 +155,7 @@ impl NewDuty {
 /// Reads one duty; `None` without an owner. An apprentice taken off reads as absent.
 pub(crate) fn read<D: ReadDoc>(doc: &D, id: &DutyId, obj: &ObjId) -> Option<Duty> {
     let f = Fields::read(doc, obj);
+    let restored_ms = f.int(key::RESTORED_MS);
     let backfills = read_entries(
         doc,
         f.map(key::BACKFILLS),
@@ -169,7 +175,10 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &DutyId, obj: &ObjId) -> Option<Duty
         title: f.text(key::TITLE),
         notes: f.text(key::NOTES),
         created_ms: f.int(key::CREATED_MS).unwrap_or(0),
-        deleted_ms: f.int(key::DELETED_MS),
+        deleted_ms: f
+            .int(key::DELETED_MS)
+            .filter(|d| restored_ms.is_none_or(|r| *d > r)),
+        restored_ms,
         backfills,
     })
 }
@@ -223,17 +232,45 @@ pub(crate) fn set_backfill(
     ))
 }
 
-/// Soft-deletes a duty.
+/// Puts a duty in the trash.
 pub(crate) fn remove(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandError> {
-    if !cx.team.duties.contains_key(duty) {
-        return Err(CommandError::NotFound {
+    let d = cx
+        .team
+        .duties
+        .get(duty)
+        .filter(|d| d.deleted_ms.is_none())
+        .ok_or_else(|| CommandError::NotFound {
             kind: "duty",
             id: duty.to_string(),
-        });
-    }
+        })?;
     let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
-    cx.w.put(&obj, key::DELETED_MS, cx.now_ms)?;
-    done("duty removed")
+    // After the restore it follows, whatever this device's clock says.
+    let at = cx.now_ms.max(d.restored_ms.map_or(i64::MIN, |r| r + 1));
+    cx.w.put(&obj, key::DELETED_MS, at)?;
+    done(format!(
+        "duty removed: {} (in the trash for 30 days)",
+        d.title
+    ))
+}
+
+/// Takes a duty out of the trash, within the days it is kept. A new change: the removal
+/// stays in the record, and a later one counts again.
+pub(crate) fn restore(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandError> {
+    let d = cx
+        .team
+        .duties
+        .get(duty)
+        .ok_or_else(|| CommandError::NotFound {
+            kind: "duty",
+            id: duty.to_string(),
+        })?;
+    let Some(deleted_ms) = d.deleted_ms else {
+        return done("not in the trash");
+    };
+    crate::trash::still_kept("duty", deleted_ms, cx.now_ms)?;
+    let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
+    cx.w.put(&obj, key::RESTORED_MS, cx.now_ms.max(deleted_ms))?;
+    done(format!("duty restored: {}", d.title))
 }
 
 /// A duty in the JSON export.

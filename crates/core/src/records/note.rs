@@ -40,6 +40,9 @@ pub struct Note {
     pub request: Option<RequestId>,
     /// Written at.
     pub created_ms: i64,
+    /// In the trash since then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_ms: Option<i64>,
 }
 
 /// The id of `member`'s private notes document in `team`: the same on every device of
@@ -77,6 +80,8 @@ pub struct NotesDoc {
     /// Every note, newest first, as of the last [`NotesDoc::refresh`]: shared, so a
     /// snapshot holds them without a copy and sees they did not change by pointer.
     notes: Arc<Vec<Note>>,
+    /// The deleted ones, newest deletion first (kept, and restorable for 30 days).
+    trashed: Vec<Note>,
 }
 
 impl NotesDoc {
@@ -85,6 +90,7 @@ impl NotesDoc {
         let mut this = Self {
             doc: doc.with_actor(actor.to_actor()),
             notes: Arc::default(),
+            trashed: Vec::new(),
         };
         this.refresh();
         this
@@ -99,29 +105,46 @@ impl NotesDoc {
     /// Reads the notes again (after a merge).
     pub fn refresh(&mut self) {
         let mut notes = Vec::new();
+        let mut trashed = Vec::new();
         for (key, obj) in record_ids(&self.doc, &ROOT) {
             let Ok(id) = NoteId::parse(&key) else {
                 continue;
             };
             let f = Fields::read(&self.doc, &obj);
-            if f.int("deleted_ms").is_some() {
-                continue;
-            }
-            notes.push(Note {
+            // A deletion at or before the last restore no longer counts.
+            let restored_ms = f.int(RESTORED_MS);
+            let deleted_ms = f
+                .int(DELETED_MS)
+                .filter(|d| restored_ms.is_none_or(|r| *d > r));
+            let note = Note {
                 id,
                 text: f.text("text"),
                 session: f.str("session").and_then(|s| SessionId::parse(s).ok()),
                 request: f.str("request").and_then(|s| RequestId::parse(s).ok()),
                 created_ms: f.int("created_ms").unwrap_or(0),
-            });
+                deleted_ms,
+            };
+            if deleted_ms.is_some() {
+                trashed.push(note);
+            } else {
+                notes.push(note);
+            }
         }
         notes.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
+        trashed.sort_by(|a, b| b.deleted_ms.cmp(&a.deleted_ms).then(a.id.cmp(&b.id)));
         self.notes = Arc::new(notes);
+        self.trashed = trashed;
     }
 
     /// Every note, newest first.
     pub fn notes(&self) -> &[Note] {
         &self.notes
+    }
+
+    /// The deleted notes, most recently deleted first, however long ago (the trash shows
+    /// those of the last 30 days).
+    pub fn trashed(&self) -> &[Note] {
+        &self.trashed
     }
 
     /// Every note, newest first, shared: the same `Arc` until the notes change.
@@ -158,27 +181,51 @@ impl NotesDoc {
     }
 
     /// Deletes a note (it is marked, as everything is: a concurrent edit of it on another
-    /// device of mine must not resurrect half of it).
+    /// device of mine must not resurrect half of it). It stays in the trash for 30 days.
     pub fn delete(&mut self, id: &NoteId, env: &mut dyn Env) -> Result<(), CommandError> {
-        let obj = match self.doc.get(ROOT, id.as_str())? {
-            Some((automerge::Value::Object(ObjType::Map), obj))
-                if self.notes.iter().any(|n| &n.id == id) =>
-            {
-                obj
-            }
-            _ => {
-                return Err(CommandError::NotFound {
-                    kind: "note",
-                    id: id.to_string(),
-                });
-            }
-        };
-        self.doc.put(&obj, "deleted_ms", env.now_ms())?;
+        let obj = self.note_obj(id, self.notes.iter().any(|n| &n.id == id))?;
+        let restored_ms = Fields::read(&self.doc, &obj).int(RESTORED_MS);
+        // After the restore it follows, whatever this device's clock says.
+        let at = env.now_ms().max(restored_ms.map_or(i64::MIN, |r| r + 1));
+        self.doc.put(&obj, DELETED_MS, at)?;
         self.doc.commit();
         self.refresh();
         Ok(())
     }
+
+    /// Takes a note out of the trash, within the 30 days it is kept: a new change, as a
+    /// deletion is.
+    pub fn restore(&mut self, id: &NoteId, env: &mut dyn Env) -> Result<(), CommandError> {
+        let trashed = self.trashed.iter().find(|n| &n.id == id);
+        let deleted_ms = trashed.and_then(|n| n.deleted_ms);
+        let obj = self.note_obj(id, trashed.is_some())?;
+        let Some(deleted_ms) = deleted_ms else {
+            return Ok(());
+        };
+        let now_ms = env.now_ms();
+        crate::trash::still_kept("note", deleted_ms, now_ms)?;
+        self.doc.put(&obj, RESTORED_MS, now_ms.max(deleted_ms))?;
+        self.doc.commit();
+        self.refresh();
+        Ok(())
+    }
+
+    /// The map of a note that `known` says is there.
+    fn note_obj(&self, id: &NoteId, known: bool) -> Result<automerge::ObjId, CommandError> {
+        match self.doc.get(ROOT, id.as_str())? {
+            Some((automerge::Value::Object(ObjType::Map), obj)) if known => Ok(obj),
+            _ => Err(CommandError::NotFound {
+                kind: "note",
+                id: id.to_string(),
+            }),
+        }
+    }
 }
+
+/// A note's deletion mark.
+const DELETED_MS: &str = "deleted_ms";
+/// A note's restore mark: a deletion at or before it no longer counts.
+const RESTORED_MS: &str = "restored_ms";
 
 #[cfg(test)]
 mod tests {

@@ -45,6 +45,8 @@ pub(crate) mod key {
     pub(crate) const REQUEST: &str = "request";
     pub(crate) const CREATED_MS: &str = "created_ms";
     pub(crate) const DELETED_MS: &str = "deleted_ms";
+    /// Taken out of the trash: a deletion at or before it no longer counts.
+    pub(crate) const RESTORED_MS: &str = "restored_ms";
     pub(crate) const FOLLOWUPS: &str = "followups";
 }
 
@@ -77,8 +79,17 @@ pub struct Session {
     pub created_ms: i64,
     /// Who logged it (the member whose device wrote the record).
     pub logged_by: Option<MemberId>,
-    /// Soft delete.
+    /// In the trash since then (a deletion that a later restore took back does not count).
     pub deleted_ms: Option<i64>,
+    /// Who put it in the trash.
+    #[serde(default)]
+    pub deleted_by: Option<MemberId>,
+    /// Last taken out of the trash.
+    #[serde(default)]
+    pub restored_ms: Option<i64>,
+    /// Who took it out.
+    #[serde(default)]
+    pub restored_by: Option<MemberId>,
     /// Follow-ups, oldest first.
     pub followups: Vec<FollowUp>,
 }
@@ -223,6 +234,7 @@ pub(crate) fn read<D: ReadDoc>(
         key::REQUEST,
         key::CREATED_MS,
         key::DELETED_MS,
+        key::RESTORED_MS,
     ] {
         if f.get(field).is_none()
             || written_by(actors, &f, field, &coach)
@@ -239,7 +251,16 @@ pub(crate) fn read<D: ReadDoc>(
             }));
         }
     }
-    let deleted_ms = f.int(key::DELETED_MS);
+    let restored_ms = f.int(key::RESTORED_MS);
+    let deleted_ms = f
+        .int(key::DELETED_MS)
+        .filter(|d| restored_ms.is_none_or(|r| *d > r));
+    let deleted_by = deleted_ms
+        .and(f.actor(key::DELETED_MS))
+        .and_then(|a| actors.get(&a).cloned());
+    let restored_by = f
+        .actor(key::RESTORED_MS)
+        .and_then(|a| actors.get(&a).cloned());
     Some(Read::Counts(Session {
         id: id.clone(),
         coach,
@@ -255,6 +276,9 @@ pub(crate) fn read<D: ReadDoc>(
         created_ms: f.int(key::CREATED_MS).unwrap_or(0),
         logged_by,
         deleted_ms,
+        deleted_by,
+        restored_ms,
+        restored_by,
         followups: followup::read_all(doc, f.map(key::FOLLOWUPS)),
     }))
 }
@@ -354,8 +378,37 @@ pub(crate) fn delete(cx: &mut Cx<'_>, session: &SessionId) -> Result<Applied, Co
     }
     let obj =
         cx.w.record(Collection::Sessions, "session", session.as_str())?;
-    cx.w.put(&obj, key::DELETED_MS, cx.now_ms)?;
-    done("session deleted")
+    // After the restore it follows, whatever this device's clock says.
+    let at = cx.now_ms.max(s.restored_ms.map_or(i64::MIN, |r| r + 1));
+    cx.w.put(&obj, key::DELETED_MS, at)?;
+    done(format!(
+        "session deleted: {} (in the trash for 30 days)",
+        s.topic
+    ))
+}
+
+/// Takes a session out of the trash (its coach or coachee, within the days it is kept).
+/// A new change: the deletion stays in the record, and a later one counts again.
+pub(crate) fn restore(cx: &mut Cx<'_>, session: &SessionId) -> Result<Applied, CommandError> {
+    let not_found = || CommandError::NotFound {
+        kind: "session",
+        id: session.to_string(),
+    };
+    let s = cx.team.sessions.get(session).ok_or_else(not_found)?;
+    if cx.me != &s.coach && cx.me != &s.coachee {
+        return Err(CommandError::NotYours {
+            who: format!("{} or {}", cx.name(&s.coach), cx.name(&s.coachee)),
+            action: "restore this session",
+        });
+    }
+    let Some(deleted_ms) = s.deleted_ms else {
+        return done("not in the trash");
+    };
+    crate::trash::still_kept("session", deleted_ms, cx.now_ms)?;
+    let obj =
+        cx.w.record(Collection::Sessions, "session", session.as_str())?;
+    cx.w.put(&obj, key::RESTORED_MS, cx.now_ms.max(deleted_ms))?;
+    done(format!("session restored: {}", s.topic))
 }
 
 /// Finds the consent a session rests on: the offer or request given, or one that can be

@@ -56,6 +56,7 @@ fn search_finds_every_kind_one_may_read_and_never_hidden_advice() {
         session: None,
         request: Some(r.clone()),
         created_ms: f.env.now_ms,
+        deleted_ms: None,
     };
     let with_note = Index::new(team, std::slice::from_ref(&note), Some(&cy)).find("retries", 10);
     assert_eq!(with_note[0].kind, Kind::Note);

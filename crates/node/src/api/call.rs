@@ -251,6 +251,9 @@ calls! {
     /// Delete one of my private notes.
     DeleteNote { /** The team. */ team: Option<TeamId>, /** The note's id. */ note: String }
         => |c| Request::DeleteNote { team: c.team, note: c.note }, Done, |r| done(r);
+    /// Take one of my private notes out of the trash.
+    RestoreNote { /** The team. */ team: Option<TeamId>, /** The note's id. */ note: String }
+        => |c| Request::RestoreNote { team: c.team, note: c.note }, Done, |r| done(r);
     /// Import a file's bytes (base64).
     Import { /** The team. */ team: Option<TeamId>, /** The bytes, base64. */ bytes_b64: String }
         => |c| Request::Import { team: c.team, bytes_b64: c.bytes_b64 }, Imported, |r| match r {
@@ -379,6 +382,12 @@ pub mod query {
         Notes { /** The team. */ team: Option<TeamId> }
             => |c| ask(c.team, Query::Notes), Vec<peercoach_core::notes::Note>, |r| match r {
                 Reply::Notes { notes } => Ok(notes),
+                other => Err(Box::new(other)),
+            };
+        /// What I may restore, most recently deleted first.
+        Trash { /** The team. */ team: Option<TeamId> }
+            => |c| ask(c.team, Query::Trash), Vec<peercoach_core::trash::Trashed>, |r| match r {
+                Reply::Trash { items } => Ok(items),
                 other => Err(Box::new(other)),
             };
         /// The invites this device made, and what became of them.

@@ -22,7 +22,9 @@ pub(super) enum Writes {
 pub(super) fn writes(request: &Request) -> Option<Writes> {
     match request {
         Request::Apply { .. } => Some(Writes::Team),
-        Request::AddNote { .. } | Request::DeleteNote { .. } => Some(Writes::Notes),
+        Request::AddNote { .. } | Request::DeleteNote { .. } | Request::RestoreNote { .. } => {
+            Some(Writes::Notes)
+        }
         Request::Import { .. } => Some(Writes::Import),
         _ => None,
     }
@@ -35,7 +37,8 @@ pub(super) fn named_team(request: &mut Request) -> Option<&mut Option<TeamId>> {
         Request::Apply { team, .. }
         | Request::Import { team, .. }
         | Request::AddNote { team, .. }
-        | Request::DeleteNote { team, .. } => Some(team),
+        | Request::DeleteNote { team, .. }
+        | Request::RestoreNote { team, .. } => Some(team),
         _ => None,
     }
 }
