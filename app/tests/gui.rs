@@ -2429,3 +2429,201 @@ fn ctrl_f_searches_everything_and_a_result_opens_its_record() {
     drop(h);
     d.stop(&rt);
 }
+
+#[test]
+fn undo_in_the_status_bar_and_ctrl_z_take_back_a_resolve_and_a_withdrawal_on_both_devices() {
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    ask(&mut ha, "Flaky deploys");
+    settle(&mut hb, "the request reaching Ben", |app| {
+        !app.derived.board.is_empty()
+    });
+    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        ha.step();
+    }
+    assert!(ha.query_by_label("Undo").is_none(), "nothing to undo yet");
+    click(&mut ha, "Resolve");
+    settle(&mut ha, "the request resolved", |app| {
+        app.derived.board.is_empty()
+    });
+    settle(&mut hb, "the resolution reaching Ben", |app| {
+        app.derived.board.is_empty()
+    });
+    // The status bar says what was done and offers to take it back.
+    assert!(ha.query_by_label_contains("Resolved: Flaky deploys").is_some());
+    click(&mut ha, "Undo");
+    settle(&mut ha, "the resolve undone", |app| app.derived.board.len() == 1);
+    assert!(ha.query_by_label_contains("Undone").is_some());
+    assert!(ha.query_by_label("Undo").is_none(), "taken back once");
+    settle(&mut hb, "the undo reaching Ben", |app| app.derived.board.len() == 1);
+    // History keeps both: the undo is a new change.
+    let history: Vec<String> = ha
+        .state()
+        .snap
+        .as_ref()
+        .map(|s| {
+            peercoach_core::views::history(&s.team)
+                .into_iter()
+                .map(|h| h.text)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(history.contains(&"resolved: Flaky deploys".to_owned()), "{history:?}");
+    assert!(history.contains(&"reopened: Flaky deploys".to_owned()), "{history:?}");
+    // Withdrawn (the request is still open in its panel), then Ctrl+Z, with no text
+    // field holding the keys.
+    assert!(ha.state().screens.board.selected.is_some());
+    click(&mut ha, "Withdraw");
+    settle(&mut ha, "the request withdrawn", |app| {
+        app.derived.board.is_empty()
+    });
+    press(&mut ha, egui::Modifiers::COMMAND, egui::Key::Z);
+    settle(&mut ha, "the withdrawal undone", |app| {
+        app.derived.board.len() == 1
+    });
+    settle(&mut hb, "the second undo reaching Ben", |app| {
+        app.derived.board.len() == 1
+    });
+    // Nothing more to take back: Ctrl+Z says so and changes nothing.
+    press(&mut ha, egui::Modifiers::COMMAND, egui::Key::Z);
+    settle(&mut ha, "the answer", |_| true);
+    assert!(ha.query_by_label("Nothing to undo").is_some());
+    assert_eq!(ha.state().derived.board.len(), 1);
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}
+
+#[test]
+fn ctrl_z_in_a_text_field_undoes_typing_not_the_last_action() {
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness();
+    create_team(&mut h, "Ana");
+    ask(&mut h, "Flaky deploys");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    click(&mut h, "Resolve");
+    settle(&mut h, "the request resolved", |app| {
+        app.derived.board.is_empty()
+    });
+    h.state_mut().prefs.screen = Screen::History;
+    h.step();
+    type_into(&mut h, "Filter", "deploys");
+    press(&mut h, egui::Modifiers::COMMAND, egui::Key::Z);
+    settle(&mut h, "a frame", |_| true);
+    assert!(h.state().derived.board.is_empty(), "still resolved");
+    assert!(h.state().undo.is_some(), "the resolve can still be taken back");
+    drop(h);
+    d.stop(&rt);
+}
+
+#[test]
+fn a_removed_duty_and_a_deleted_note_go_to_the_trash_and_history_restores_them() {
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness_sized(egui::vec2(1280.0, 1400.0));
+    create_team(&mut h, "Ana");
+    // A duty, removed: it leaves Backfill and is in the trash.
+    h.state_mut().prefs.screen = Screen::Backfill;
+    h.step();
+    type_into(&mut h, "New duty of mine", "Release notes");
+    click(&mut h, "Add duty");
+    settle(&mut h, "the duty", |app| {
+        app.snap.as_ref().is_some_and(|s| !s.team.duties.is_empty())
+    });
+    click(&mut h, "Remove duty");
+    settle(&mut h, "the duty removed", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.duties.values().all(|d| d.deleted_ms.is_some()))
+    });
+    assert!(h.query_by_label("Release notes").is_none());
+    // A private note on a request, deleted.
+    ask(&mut h, "Flaky deploys");
+    h.state_mut().prefs.screen = Screen::Board;
+    h.step();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    type_into(&mut h, "Your private note", "Ask Ben about retries");
+    click(&mut h, "Save private note");
+    settle(&mut h, "the note", |app| {
+        app.snap.as_ref().is_some_and(|s| !s.notes.is_empty())
+    });
+    click(&mut h, "Delete");
+    settle(&mut h, "the note deleted", |app| {
+        app.snap.as_ref().is_some_and(|s| s.notes.is_empty())
+    });
+    // History's trash lists both, and restores each.
+    h.state_mut().prefs.screen = Screen::History;
+    settle(&mut h, "the trash", |app| app.screens.history.trash.len() == 2);
+    h.get_by_label("Trash (2)").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(h.query_by_label("Release notes (Ana)").is_some());
+    assert!(h.query_by_label("Ask Ben about retries").is_some());
+    h.query_all_by_role_and_label(egui::accesskit::Role::Button, "Restore")
+        .next()
+        .expect("a Restore button")
+        .click();
+    settle(&mut h, "one restored", |app| app.screens.history.trash.len() == 1);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Restore")
+        .click();
+    settle(&mut h, "both restored", |app| {
+        app.screens.history.trash.is_empty()
+            && app.snap.as_ref().is_some_and(|s| {
+                s.notes.len() == 1 && s.team.duties.values().all(|d| d.deleted_ms.is_none())
+            })
+    });
+    assert!(h.query_by_label("Trash (empty)").is_some());
+    // A history line opens the record it is about.
+    click(&mut h, "Ana listed a duty: Release notes");
+    settle(&mut h, "Backfill", |app| app.prefs.screen == Screen::Backfill);
+    assert!(h.query_by_label("Release notes").is_some());
+    drop(h);
+    d.stop(&rt);
+}
+
+#[test]
+fn a_request_panel_shows_its_own_history() {
+    let rt = runtime();
+    let d = Device::fresh(&rt);
+    let mut h = d.harness_sized(egui::vec2(1280.0, 1400.0));
+    create_team(&mut h, "Ana");
+    ask(&mut h, "Flaky deploys");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    type_into(&mut h, "Add a comment", "Seen again on Tuesday");
+    click(&mut h, "Post comment");
+    settle(&mut h, "the comment", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.requests.values().any(|r| !r.comments.is_empty()))
+    });
+    h.get_by_label("History (2)").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(
+        h.query_by_label("Ana asked for help: Flaky deploys")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label("Ana commented on: Flaky deploys")
+            .is_some()
+    );
+    drop(h);
+    d.stop(&rt);
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
-use peercoach_core::{Env, MemberId, OfferId, RequestId, SessionId, SystemEnv, TeamId};
+use peercoach_core::{DutyId, Env, MemberId, OfferId, RequestId, SessionId, SystemEnv, TeamId};
 
 use super::state::ASK_AGAIN_MS;
 use peercoach_node::api::call::{self, Call, query, reply_of};
@@ -49,7 +49,32 @@ pub enum Purpose {
     Join,
     /// An iCalendar file to hand to the system's calendar app, saved under this name.
     AddToCalendar(String),
+    /// Something that closes, removes or deletes: say so, and offer to take it back
+    /// with this request (Undo in the status bar, Ctrl+Z).
+    Undoable {
+        /// The message on success.
+        done: String,
+        /// The request that takes it back: a new change, as every change is.
+        undo: Box<Request>,
+    },
+    /// What can be restored from the trash (for History's Trash).
+    Trash,
 }
+
+/// The last action that can be taken back.
+#[derive(Debug, Clone)]
+pub struct Undo {
+    /// The request that takes it back.
+    pub request: Request,
+    /// What was done ("Resolved").
+    pub what: String,
+    /// Until when the status bar offers it (Ctrl+Z takes it back after that too, while it
+    /// is the last thing done).
+    pub until: Instant,
+}
+
+/// How long the status bar offers Undo.
+const UNDO_SHOWN: Duration = Duration::from_secs(10);
 
 /// A request on its way.
 struct Pending {
@@ -84,6 +109,12 @@ pub enum Action {
     ShowRequest(RequestId),
     /// Go to Sessions with this session open.
     ShowSession(SessionId),
+    /// Go to Backfill with this duty shown.
+    ShowDuty(DutyId),
+    /// Go to the Inbox (where offers are).
+    ShowInbox,
+    /// Go to Team.
+    ShowTeam,
     /// Say something at the bottom of the window.
     Notice(String),
     /// Say what went wrong at the bottom of the window.
@@ -141,6 +172,29 @@ impl Cx<'_> {
             .send(call::Apply { team, command }, Purpose::Notice(done.into()));
     }
 
+    /// Queues a command that closes, removes or deletes something, with the command that
+    /// takes it back: the status bar offers Undo, and Ctrl+Z sends it.
+    pub fn apply_undoable(
+        &mut self,
+        command: peercoach_core::Command,
+        done: impl Into<String>,
+        undo: peercoach_core::Command,
+    ) {
+        let team = Some(self.snap.id.clone());
+        let undo = call::Apply {
+            team: team.clone(),
+            command: undo,
+        }
+        .request();
+        self.outbox.send(
+            call::Apply { team, command },
+            Purpose::Undoable {
+                done: done.into(),
+                undo: Box::new(undo),
+            },
+        );
+    }
+
     /// A member's name.
     pub fn name(&self, id: &peercoach_core::MemberId) -> String {
         self.snap.team.name_of(id)
@@ -179,6 +233,8 @@ pub struct PeercoachApp {
     pub wakes: Option<Wakes>,
     /// The keyboard shortcut sheet is open.
     pub shortcut_sheet: bool,
+    /// The last action that can be taken back.
+    pub undo: Option<Undo>,
 }
 
 impl PeercoachApp {
@@ -207,6 +263,7 @@ impl PeercoachApp {
             quit: Arc::new(AtomicBool::new(false)),
             wakes: None,
             shortcut_sheet: false,
+            undo: None,
         };
         app.send(call::Network { set: None }, Purpose::Network);
         app.send(call::Preferences { set: None }, Purpose::Preferences);
@@ -250,6 +307,14 @@ impl PeercoachApp {
     fn send_request(&mut self, request: Request, purpose: Purpose) {
         let rx = self.node.send(request);
         self.pending.push(Pending { rx, purpose });
+    }
+
+    /// Takes back the last action that can be: sends its undo, as a new change.
+    pub fn take_back(&mut self) {
+        match self.undo.take() {
+            Some(u) => self.send_request(u.request, Purpose::Notice(format!("Undone: {}", u.what))),
+            None => self.notify("Nothing to undo", false),
+        }
     }
 
     fn notify(&mut self, text: impl Into<String>, error: bool) {
@@ -443,6 +508,17 @@ impl PeercoachApp {
                         Err(e) => self.notify(e, true),
                     }
                 }),
+            Purpose::Undoable { done, undo } => reply.map(|_| {
+                self.notify(done.clone(), false);
+                self.undo = Some(Undo {
+                    request: *undo,
+                    what: crate::output::sentence(&done),
+                    until: Instant::now() + UNDO_SHOWN,
+                });
+            }),
+            Purpose::Trash => reply
+                .and_then(|r| Ok(reply_of::<query::Trash>(r)?))
+                .map(|items| self.screens.history.trash = items),
             // Any call whose outcome is only "done or not".
             Purpose::Notice(text) => reply.map(|_| {
                 if !text.is_empty() {
@@ -620,6 +696,13 @@ impl PeercoachApp {
                     self.screens.sessions.selected = Some(session);
                     self.prefs.screen = Screen::Sessions;
                 }
+                Action::ShowDuty(duty) => {
+                    self.screens.backfill.scroll_to = Some(duty.clone());
+                    self.screens.backfill.shown = Some(duty);
+                    self.prefs.screen = Screen::Backfill;
+                }
+                Action::ShowInbox => self.prefs.screen = Screen::Inbox,
+                Action::ShowTeam => self.prefs.screen = Screen::Team,
                 Action::NotYet(offer) => {
                     let now = SystemEnv.now_ms();
                     if let Some(mut p) = self.screens.settings.preferences.clone() {
@@ -674,6 +757,17 @@ impl PeercoachApp {
             && free
         {
             self.screens.search.focus = true;
+        }
+        // Ctrl+Z takes back my last action, unless a text field has the keys (it undoes
+        // typing there).
+        if team_shown
+            && !ctx.egui_wants_keyboard_input()
+            && !self.screens.dialogs.any_open()
+            && ctx.input_mut(|i| {
+                i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Z))
+            })
+        {
+            self.take_back();
         }
         if ctx.input_mut(|i| {
             i.consume_key(Modifiers::NONE, Key::F1)
@@ -873,6 +967,22 @@ impl PeercoachApp {
                         ui.label(RichText::new("Ready").color(theme::muted(ui)));
                     }
                 }
+                let offer_undo = self
+                    .undo
+                    .as_ref()
+                    .is_some_and(|u| u.until > Instant::now());
+                if offer_undo {
+                    let what = self.undo.as_ref().map(|u| u.what.clone()).unwrap_or_default();
+                    if ui
+                        .button("Undo")
+                        .on_hover_text(format!("Take back: {what} (Ctrl+Z)"))
+                        .clicked()
+                    {
+                        self.take_back();
+                    }
+                    // Drawn again when the offer runs out.
+                    ui.ctx().request_repaint_after(UNDO_SHOWN);
+                }
                 if self.is_busy() {
                     ui.spinner();
                 }
@@ -901,9 +1011,13 @@ impl eframe::App for PeercoachApp {
 }
 
 /// The shortcuts that are not a screen's number, as the sheet lists them.
-pub const SHORTCUTS: [(&str, &str); 8] = [
+pub const SHORTCUTS: [(&str, &str); 9] = [
     ("Ctrl+N", "Ask for help"),
     ("Ctrl+F", "Search everything you may read"),
+    (
+        "Ctrl+Z",
+        "Take back your last close, removal or deletion (outside a text field)",
+    ),
     ("Enter", "Send the form (in a one-line field)"),
     ("Ctrl+Enter", "Send the form from anywhere in it"),
     ("Esc", "Close the dialog, or the open request or session"),

@@ -16,6 +16,10 @@ pub struct Backfill {
     pub duty: String,
     /// The apprentice picked, by duty id.
     pub apprentice: BTreeMap<String, Option<MemberId>>,
+    /// A duty opened from elsewhere (History, search): marked.
+    pub shown: Option<DutyId>,
+    /// The duty to scroll to once.
+    pub scroll_to: Option<DutyId>,
 }
 
 impl Backfill {
@@ -76,10 +80,17 @@ impl Backfill {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 for d in rows {
+                    let shown = self.shown.as_ref() == Some(&d.id);
                     ui.push_id(d.id.as_str(), |ui| {
                         theme::card(ui, |ui| {
                             ui.horizontal(|ui| {
-                                ui.label(RichText::new(&d.title).strong());
+                                let title = ui.label(RichText::new(&d.title).strong());
+                                if shown {
+                                    let title = title.highlight();
+                                    if self.scroll_to.take().is_some() {
+                                        title.scroll_to_me(Some(egui::Align::Center));
+                                    }
+                                }
                                 ui.label(
                                     RichText::new(format!("owned by {}", d.owner_name))
                                         .color(theme::muted(ui)),
@@ -88,6 +99,18 @@ impl Backfill {
                                     theme::chip(ui, "covered", theme::GOOD);
                                 } else {
                                     theme::chip(ui, "no trained backfill", theme::BAD);
+                                }
+                                if cx.can_act()
+                                    && ui
+                                        .small_button("Remove duty")
+                                        .on_hover_text("It goes to the trash (History) for 30 days")
+                                        .clicked()
+                                {
+                                    cx.apply_undoable(
+                                        Command::RemoveDuty { duty: d.id.clone() },
+                                        format!("Duty removed: {} (in the trash for 30 days)", d.title),
+                                        Command::RestoreDuty { duty: d.id.clone() },
+                                    );
                                 }
                             });
                             let duty = cx.snap.team.duties.get(&d.id).cloned();
@@ -117,6 +140,26 @@ impl Backfill {
                                                         Some(stage),
                                                     );
                                                 }
+                                            }
+                                            if ui
+                                                .small_button("Take off")
+                                                .on_hover_text("No longer an apprentice on this duty")
+                                                .clicked()
+                                            {
+                                                let name = cx.name(&b.apprentice);
+                                                cx.apply_undoable(
+                                                    Command::SetBackfill {
+                                                        duty: d.id.clone(),
+                                                        apprentice: b.apprentice.clone(),
+                                                        stage: None,
+                                                    },
+                                                    format!("{name} is off {}", d.title),
+                                                    Command::SetBackfill {
+                                                        duty: d.id.clone(),
+                                                        apprentice: b.apprentice.clone(),
+                                                        stage: Some(b.stage),
+                                                    },
+                                                );
                                             }
                                         }
                                     });

@@ -399,19 +399,25 @@ impl Board {
                     ui.horizontal_wrapped(|ui| {
                         if mine {
                             if ui.button("Resolve").on_hover_text("Mark it done").clicked() {
-                                cx.apply(
+                                cx.apply_undoable(
                                     Command::Resolve {
                                         request: id.clone(),
                                     },
-                                    "Resolved",
+                                    format!("Resolved: {}", r.title),
+                                    Command::Reopen {
+                                        request: id.clone(),
+                                    },
                                 );
                             }
                             if ui.button("Withdraw").clicked() {
-                                cx.apply(
+                                cx.apply_undoable(
                                     Command::Withdraw {
                                         request: id.clone(),
                                     },
-                                    "Withdrawn",
+                                    format!("Withdrawn: {}", r.title),
+                                    Command::Reopen {
+                                        request: id.clone(),
+                                    },
                                 );
                                 self.selected = None;
                             }
@@ -451,11 +457,14 @@ impl Board {
                                         );
                                     }
                                     if ui.button("Let go").clicked() {
-                                        cx.apply(
+                                        cx.apply_undoable(
                                             Command::ReleaseClaim {
                                                 request: id.clone(),
                                             },
-                                            "You let go of it",
+                                            format!("You let go of: {}", r.title),
+                                            Command::Claim {
+                                                request: id.clone(),
+                                            },
                                         );
                                     }
                                 }
@@ -567,6 +576,11 @@ impl Board {
                     cx,
                     &mut self.notes,
                     super::notes::About::Request(id.clone()),
+                );
+                super::history::own_history_ui(
+                    ui,
+                    cx,
+                    &peercoach_core::RecordId::Request(id.clone()),
                 );
                 ui.add_space(8.0);
                 if ui.button("Close this panel").clicked() {

@@ -143,6 +143,9 @@ impl Dialogs {
             Action::ConfirmRemove(member) => self.remove = Some(member),
             Action::ShowRequest(_)
             | Action::ShowSession(_)
+            | Action::ShowDuty(_)
+            | Action::ShowInbox
+            | Action::ShowTeam
             | Action::NotYet(_)
             | Action::Notice(_)
             | Action::Error(_)

@@ -195,13 +195,18 @@ impl Inbox {
                             u.with_name
                         );
                         if ui.checkbox(&mut done, text).changed() && done {
-                            cx.apply(
+                            cx.apply_undoable(
                                 Command::SetFollowUpDone {
                                     session: u.session.clone(),
                                     followup: u.id.clone(),
                                     done: true,
                                 },
-                                "Follow-up done",
+                                format!("Follow-up done: {}", u.text),
+                                Command::SetFollowUpDone {
+                                    session: u.session.clone(),
+                                    followup: u.id.clone(),
+                                    done: false,
+                                },
                             );
                         }
                     }
@@ -275,11 +280,14 @@ impl Inbox {
                 ));
                 ui.horizontal_wrapped(|ui| {
                     if ui.button("Resolve it").clicked() {
-                        cx.apply(
+                        cx.apply_undoable(
                             Command::Resolve {
                                 request: request.clone(),
                             },
-                            "Resolved: it is under Closed on the board",
+                            format!("Resolved: \"{title}\" is under Closed on the board"),
+                            Command::Reopen {
+                                request: request.clone(),
+                            },
                         );
                     }
                     if ui

@@ -6,7 +6,7 @@ use crate::local;
 use egui::RichText;
 use peercoach_core::notes::Note;
 use peercoach_core::{RequestId, SessionId};
-use peercoach_node::api::call;
+use peercoach_node::api::call::{self, Call};
 
 use crate::gui::app::{Cx, Purpose};
 use crate::gui::theme;
@@ -62,12 +62,21 @@ pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDra
                     .on_hover_text("Delete this private note from all your devices")
                     .clicked()
                 {
+                    let team = Some(cx.snap.id.clone());
+                    let undo = call::RestoreNote {
+                        team: team.clone(),
+                        note: note.id.to_string(),
+                    }
+                    .request();
                     cx.outbox.send(
                         call::DeleteNote {
-                            team: Some(cx.snap.id.clone()),
+                            team,
                             note: note.id.to_string(),
                         },
-                        Purpose::Notice("Private note deleted".into()),
+                        Purpose::Undoable {
+                            done: "Private note deleted: it is in the trash for 30 days".into(),
+                            undo: Box::new(undo),
+                        },
                     );
                 }
             });

@@ -103,7 +103,7 @@ impl Search {
             match opens {
                 Opens::Request(id) => cx.outbox.act(Action::ShowRequest(id)),
                 Opens::Session(id) => cx.outbox.act(Action::ShowSession(id)),
-                Opens::Duty(_) => cx.prefs.screen = Screen::Backfill,
+                Opens::Duty(id) => cx.outbox.act(Action::ShowDuty(id)),
                 // An offer to a person and a note about nothing are in the inbox.
                 Opens::Offer(_) | Opens::Note(_) => cx.prefs.screen = Screen::Inbox,
             }

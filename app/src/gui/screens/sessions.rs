@@ -9,7 +9,7 @@ use super::dialogs::SessionForm;
 use crate::gui::app::Action;
 use crate::gui::app::{Cx, Purpose};
 use crate::gui::theme::{self, Column};
-use peercoach_core::SessionId;
+use peercoach_core::{RecordId, SessionId};
 use peercoach_node::api::CalendarWhat;
 use peercoach_node::api::call::query;
 use std::collections::BTreeMap;
@@ -260,14 +260,35 @@ impl Sessions {
                                 .on_hover_text("Both calendars show it cancelled")
                                 .clicked()
                         {
-                            cx.apply(
+                            cx.apply_undoable(
                                 Command::DeleteSession {
                                     session: s.id.clone(),
                                 },
-                                "Session cancelled",
+                                format!("Session cancelled: {}", s.topic),
+                                Command::RestoreSession {
+                                    session: s.id.clone(),
+                                },
                             );
                         }
                     });
+                }
+                if mine
+                    && !ahead
+                    && cx.can_act()
+                    && ui
+                        .button("Delete session")
+                        .on_hover_text("It goes to the trash (History) for 30 days")
+                        .clicked()
+                {
+                    cx.apply_undoable(
+                        Command::DeleteSession {
+                            session: s.id.clone(),
+                        },
+                        format!("Session deleted: {} (in the trash for 30 days)", s.topic),
+                        Command::RestoreSession {
+                            session: s.id.clone(),
+                        },
+                    );
                 }
                 if !s.skills.is_empty() {
                     ui.horizontal_wrapped(|ui| {
@@ -294,14 +315,21 @@ impl Sessions {
                         .unwrap_or_default();
                     let label = format!("{} ({}{due})", u.text, cx.name(&u.owner));
                     if ui.checkbox(&mut done, label).changed() && cx.can_act() {
-                        cx.apply(
-                            Command::SetFollowUpDone {
-                                session: s.id.clone(),
-                                followup: u.id.clone(),
-                                done,
-                            },
-                            "Follow-up updated",
-                        );
+                        let undo = Command::SetFollowUpDone {
+                            session: s.id.clone(),
+                            followup: u.id.clone(),
+                            done: !done,
+                        };
+                        let set = Command::SetFollowUpDone {
+                            session: s.id.clone(),
+                            followup: u.id.clone(),
+                            done,
+                        };
+                        if done {
+                            cx.apply_undoable(set, format!("Follow-up done: {}", u.text), undo);
+                        } else {
+                            cx.apply(set, "Follow-up open again");
+                        }
                     }
                 }
                 if cx.can_act() {
@@ -402,6 +430,7 @@ impl Sessions {
                     &mut self.notes,
                     super::notes::About::Session(s.id.clone()),
                 );
+                super::history::own_history_ui(ui, cx, &RecordId::Session(s.id.clone()));
                 ui.add_space(8.0);
                 if ui.button("Close this panel").clicked() {
                     self.selected = None;
