@@ -13,4 +13,5 @@ mod open;
 mod serve;
 mod sync;
 mod trust;
+mod undo;
 mod util;

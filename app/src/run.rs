@@ -15,7 +15,8 @@ use peercoach_node::api::{CalendarWhat, Ref, RefKind, Reply, b64, unb64};
 use serde_json::json;
 
 use crate::cli::{
-    CalendarCmd, Cmd, DutyCmd, FollowupCmd, MeetCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd, TrashCmd,
+    CalendarCmd, Cmd, DutyCmd, FollowupCmd, MeetCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd,
+    TrashCmd,
 };
 use crate::client::Client;
 use crate::output;
@@ -481,7 +482,9 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             cx.apply(Command::Reopen { request })?;
         }
         Cmd::Trash(TrashCmd::List) => {
-            cx.show(query::Trash { team: cx.team() }, |items| output::trash(items))?;
+            cx.show(query::Trash { team: cx.team() }, |items| {
+                output::trash(items)
+            })?;
         }
         Cmd::Restore { record } => {
             let items = cx.get(query::Trash { team: cx.team() })?;

@@ -2452,12 +2452,19 @@ fn undo_in_the_status_bar_and_ctrl_z_take_back_a_resolve_and_a_withdrawal_on_bot
         app.derived.board.is_empty()
     });
     // The status bar says what was done and offers to take it back.
-    assert!(ha.query_by_label_contains("Resolved: Flaky deploys").is_some());
+    assert!(
+        ha.query_by_label_contains("Resolved: Flaky deploys")
+            .is_some()
+    );
     click(&mut ha, "Undo");
-    settle(&mut ha, "the resolve undone", |app| app.derived.board.len() == 1);
+    settle(&mut ha, "the resolve undone", |app| {
+        app.derived.board.len() == 1
+    });
     assert!(ha.query_by_label_contains("Undone").is_some());
     assert!(ha.query_by_label("Undo").is_none(), "taken back once");
-    settle(&mut hb, "the undo reaching Ben", |app| app.derived.board.len() == 1);
+    settle(&mut hb, "the undo reaching Ben", |app| {
+        app.derived.board.len() == 1
+    });
     // History keeps both: the undo is a new change.
     let history: Vec<String> = ha
         .state()
@@ -2470,8 +2477,14 @@ fn undo_in_the_status_bar_and_ctrl_z_take_back_a_resolve_and_a_withdrawal_on_bot
                 .collect()
         })
         .unwrap_or_default();
-    assert!(history.contains(&"resolved: Flaky deploys".to_owned()), "{history:?}");
-    assert!(history.contains(&"reopened: Flaky deploys".to_owned()), "{history:?}");
+    assert!(
+        history.contains(&"resolved: Flaky deploys".to_owned()),
+        "{history:?}"
+    );
+    assert!(
+        history.contains(&"reopened: Flaky deploys".to_owned()),
+        "{history:?}"
+    );
     // Withdrawn (the request is still open in its panel), then Ctrl+Z, with no text
     // field holding the keys.
     assert!(ha.state().screens.board.selected.is_some());
@@ -2518,7 +2531,10 @@ fn ctrl_z_in_a_text_field_undoes_typing_not_the_last_action() {
     press(&mut h, egui::Modifiers::COMMAND, egui::Key::Z);
     settle(&mut h, "a frame", |_| true);
     assert!(h.state().derived.board.is_empty(), "still resolved");
-    assert!(h.state().undo.is_some(), "the resolve can still be taken back");
+    assert!(
+        h.state().undo.is_some(),
+        "the resolve can still be taken back"
+    );
     drop(h);
     d.stop(&rt);
 }
@@ -2564,7 +2580,9 @@ fn a_removed_duty_and_a_deleted_note_go_to_the_trash_and_history_restores_them()
     });
     // History's trash lists both, and restores each.
     h.state_mut().prefs.screen = Screen::History;
-    settle(&mut h, "the trash", |app| app.screens.history.trash.len() == 2);
+    settle(&mut h, "the trash", |app| {
+        app.screens.history.trash.len() == 2
+    });
     h.get_by_label("Trash (2)").click();
     for _ in 0..3 {
         h.step();
@@ -2575,7 +2593,9 @@ fn a_removed_duty_and_a_deleted_note_go_to_the_trash_and_history_restores_them()
         .next()
         .expect("a Restore button")
         .click();
-    settle(&mut h, "one restored", |app| app.screens.history.trash.len() == 1);
+    settle(&mut h, "one restored", |app| {
+        app.screens.history.trash.len() == 1
+    });
     h.get_by_role_and_label(egui::accesskit::Role::Button, "Restore")
         .click();
     settle(&mut h, "both restored", |app| {
@@ -2587,7 +2607,9 @@ fn a_removed_duty_and_a_deleted_note_go_to_the_trash_and_history_restores_them()
     assert!(h.query_by_label("Trash (empty)").is_some());
     // A history line opens the record it is about.
     click(&mut h, "Ana listed a duty: Release notes");
-    settle(&mut h, "Backfill", |app| app.prefs.screen == Screen::Backfill);
+    settle(&mut h, "Backfill", |app| {
+        app.prefs.screen == Screen::Backfill
+    });
     assert!(h.query_by_label("Release notes").is_some());
     drop(h);
     d.stop(&rt);

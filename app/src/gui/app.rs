@@ -967,12 +967,13 @@ impl PeercoachApp {
                         ui.label(RichText::new("Ready").color(theme::muted(ui)));
                     }
                 }
-                let offer_undo = self
-                    .undo
-                    .as_ref()
-                    .is_some_and(|u| u.until > Instant::now());
+                let offer_undo = self.undo.as_ref().is_some_and(|u| u.until > Instant::now());
                 if offer_undo {
-                    let what = self.undo.as_ref().map(|u| u.what.clone()).unwrap_or_default();
+                    let what = self
+                        .undo
+                        .as_ref()
+                        .map(|u| u.what.clone())
+                        .unwrap_or_default();
                     if ui
                         .button("Undo")
                         .on_hover_text(format!("Take back: {what} (Ctrl+Z)"))

@@ -108,7 +108,10 @@ impl Backfill {
                                 {
                                     cx.apply_undoable(
                                         Command::RemoveDuty { duty: d.id.clone() },
-                                        format!("Duty removed: {} (in the trash for 30 days)", d.title),
+                                        format!(
+                                            "Duty removed: {} (in the trash for 30 days)",
+                                            d.title
+                                        ),
                                         Command::RestoreDuty { duty: d.id.clone() },
                                     );
                                 }
@@ -143,7 +146,9 @@ impl Backfill {
                                             }
                                             if ui
                                                 .small_button("Take off")
-                                                .on_hover_text("No longer an apprentice on this duty")
+                                                .on_hover_text(
+                                                    "No longer an apprentice on this duty",
+                                                )
                                                 .clicked()
                                             {
                                                 let name = cx.name(&b.apprentice);
