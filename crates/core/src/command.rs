@@ -81,6 +81,13 @@ pub enum Command {
         /// Request.
         request: RequestId,
     },
+    /// The author edits their request, open or closed: the fields given change.
+    EditRequest {
+        /// Request.
+        request: RequestId,
+        /// What changes.
+        change: crate::records::request::RequestEdit,
+    },
     /// The author aims an open request at one teammate ("Ask Ana"), or back at the
     /// whole team. The teammate answers it as any request aimed at them.
     AimRequest {
@@ -132,6 +139,13 @@ pub enum Command {
     /// Record a coaching session. Needs consent: an accepted offer, a request by the
     /// coachee, or the coachee logging it themselves.
     LogSession(NewSession),
+    /// Edit a session (its coach or coachee): the fields given change.
+    EditSession {
+        /// Session.
+        session: SessionId,
+        /// What changes.
+        change: crate::records::session::SessionEdit,
+    },
     /// Put a session in the trash (its coach or coachee).
     DeleteSession {
         /// Session.
@@ -176,6 +190,13 @@ pub enum Command {
         apprentice: MemberId,
         /// Stage.
         stage: Option<Stage>,
+    },
+    /// Rename a duty (its owner, or whoever listed it).
+    RenameDuty {
+        /// Duty.
+        duty: DutyId,
+        /// The new name.
+        title: String,
     },
     /// Put a duty in the trash.
     RemoveDuty {
@@ -385,6 +406,9 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::LogSession(new) => session::log(cx, new),
         Command::DeleteSession { session } => session::delete(cx, &session),
         Command::RestoreSession { session } => session::restore(cx, &session),
+        Command::EditSession { session, change } => session::edit(cx, &session, change),
+        Command::EditRequest { request, change } => request::edit(cx, &request, change),
+        Command::RenameDuty { duty, title } => duty::rename(cx, &duty, &title),
         Command::AddFollowUp(new) => followup::add(cx, new),
         Command::SetFollowUpDone {
             session,

@@ -100,7 +100,8 @@ pub use model::{
 pub use records::note as notes;
 pub use records::{
     clean_skill, duty::NewDuty, followup::NewFollowUp, member::NewDevice, member::NewMember,
-    offer::NewOffer, request::NewRequest, session::NewSession, thanks::NewThanks,
+    offer::NewOffer, request::NewRequest, request::RequestEdit, session::NewSession,
+    session::SessionEdit, thanks::NewThanks,
 };
 pub use team_doc::{NewerSchema, TeamDoc};
 pub use touched::{Places, Touched};

@@ -238,6 +238,8 @@ impl Team {
             .chain(self.ignored_records.values())
             .chain(self.members.values().flat_map(|m| m.ignored.iter()))
             .chain(self.requests.values().flat_map(|r| r.ignored.iter()))
+            .chain(self.sessions.values().flat_map(|s| s.ignored.iter()))
+            .chain(self.duties.values().flat_map(|d| d.ignored.iter()))
     }
 
     /// The member a device (actor) belongs to, if the device is trusted.
@@ -401,9 +403,9 @@ impl Team {
                 let read = obj.and_then(|o| thanks::read(doc, &self.actors, &id, o));
                 Record::Thanks(counted(read, &mut ignored), id)
             }),
-            Collection::Duties => DutyId::parse(key)
-                .ok()
-                .map(|id| Record::Duty(obj.and_then(|o| duty::read(doc, &id, o)), id)),
+            Collection::Duties => DutyId::parse(key).ok().map(|id| {
+                Record::Duty(obj.and_then(|o| duty::read(doc, &self.actors, &id, o)), id)
+            }),
             // The rota is flat scalars, read as a whole.
             Collection::Rota => None,
         };

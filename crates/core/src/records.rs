@@ -27,6 +27,7 @@ use crate::touched::Collection;
 
 pub mod coaching_hour;
 pub mod duty;
+pub mod edits;
 pub mod followup;
 pub mod meet;
 pub mod member;
@@ -131,6 +132,31 @@ pub(crate) fn tags<D: ReadDoc>(doc: &D, f: &Fields, key: &str) -> BTreeSet<Strin
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The tags at `key` (as [`tags`]), when the map and every tag in it were written by a
+/// member `may_write` allows; `Err` with the device that broke the rule otherwise.
+pub(crate) fn tags_by<D: ReadDoc>(
+    doc: &D,
+    actors: &HashMap<ActorHex, MemberId>,
+    f: &Fields,
+    key: &str,
+    may_write: impl Fn(&MemberId) -> bool,
+) -> Result<BTreeSet<String>, ActorHex> {
+    let Some(map) = f.map(key) else {
+        return Ok(BTreeSet::new());
+    };
+    let entries = Fields::read(doc, map);
+    let writers = f
+        .actor(key)
+        .into_iter()
+        .chain(entries.iter().filter_map(|(_, v)| v.actor()));
+    for writer in writers {
+        if !actors.get(&writer).is_some_and(&may_write) {
+            return Err(writer);
+        }
+    }
+    Ok(tags(doc, f, key))
 }
 
 /// Checks that a field naming the person a record speaks for (a request's author, an

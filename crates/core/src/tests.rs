@@ -4,6 +4,7 @@ mod after_session;
 mod alerts;
 mod authorship;
 mod calendar;
+mod edits;
 mod export;
 mod meet;
 mod membership;

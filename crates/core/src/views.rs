@@ -868,6 +868,15 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             format!("asked for help: {}{aimed}", r.title),
             HistoryKind::Request,
         );
+        for e in &r.edits {
+            push(
+                &rec,
+                e.at_ms,
+                Some(&e.by),
+                edit_text(e, &r.title),
+                HistoryKind::Request,
+            );
+        }
         for c in &r.claims {
             push(
                 &rec,
@@ -1025,6 +1034,15 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             ),
             HistoryKind::Session,
         );
+        for e in &s.edits {
+            push(
+                &rec,
+                e.at_ms,
+                Some(&e.by),
+                edit_text(e, &s.topic),
+                HistoryKind::Session,
+            );
+        }
         for u in &s.followups {
             if let Some(t) = u.done_ms {
                 push(
@@ -1056,6 +1074,15 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             format!("listed a duty: {}", d.title),
             HistoryKind::Backfill,
         );
+        for e in &d.edits {
+            push(
+                &rec,
+                e.at_ms,
+                Some(&e.by),
+                edit_text(e, &d.title),
+                HistoryKind::Backfill,
+            );
+        }
         if let Some(t) = d.deleted_ms {
             push(
                 &rec,
@@ -1085,6 +1112,20 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
     }
     items.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then_with(|| a.text.cmp(&b.text)));
     items
+}
+
+/// A history line for an edit of the record called `title` now.
+fn edit_text(e: &crate::records::edits::Edit, title: &str) -> String {
+    let lost = if e.concurrent {
+        " (edited at the same time as another change to it: one of the two was kept)"
+    } else {
+        ""
+    };
+    format!(
+        "changed the {} of \"{title}\" to \"{}\"{lost}",
+        e.field_name(),
+        e.value
+    )
 }
 
 /// A pair who coached each other: A coached B, and later B coached A.

@@ -30,7 +30,7 @@ enum Op {
 
 fn op(n: usize) -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => (0..n, 0u8..16, any::<usize>(), any::<usize>()).prop_map(|(r, k, a, b)| Op::Do(r, k, a, b)),
+        6 => (0..n, 0u8..20, any::<usize>(), any::<usize>()).prop_map(|(r, k, a, b)| Op::Do(r, k, a, b)),
         3 => (0..n, 0..n).prop_map(|(a, b)| Op::Sync(a, b)),
         2 => (0..n, 0..n, any::<u64>()).prop_map(|(a, b, s)| Op::Push(a, b, s)),
         1 => (1u32..50_000_000).prop_map(Op::Wait),
@@ -153,6 +153,50 @@ fn command(
             owner: None,
             due_ms: None,
         }),
+        // Edits, and deletions taken back: concurrent ones must converge too.
+        16 => Command::EditRequest {
+            request: pick(&requests, a)?,
+            change: peercoach_core::RequestEdit {
+                title: Some(format!("edited {b}")),
+                skills: b.is_multiple_of(2).then(|| vec!["sql".into()]),
+                ..Default::default()
+            },
+        },
+        17 => Command::EditSession {
+            session: pick(&sessions, a)?,
+            change: peercoach_core::SessionEdit {
+                notes: Some(format!("notes {b}")),
+                minutes: Some(u32::try_from(b % 90).unwrap_or(30) + 1),
+                ..Default::default()
+            },
+        },
+        18 => {
+            if b.is_multiple_of(2) {
+                Command::DeleteSession {
+                    session: pick(&sessions, a)?,
+                }
+            } else {
+                Command::RestoreSession {
+                    session: pick(&sessions, a)?,
+                }
+            }
+        }
+        19 => {
+            if b.is_multiple_of(3) {
+                Command::RenameDuty {
+                    duty: pick(&duties, a)?,
+                    title: format!("renamed {b}"),
+                }
+            } else if b.is_multiple_of(2) {
+                Command::RemoveDuty {
+                    duty: pick(&duties, a)?,
+                }
+            } else {
+                Command::RestoreDuty {
+                    duty: pick(&duties, a)?,
+                }
+            }
+        }
         _ => Command::SetRota {
             week: "2026-W23".into(),
             member: other,

@@ -11,12 +11,18 @@ use std::collections::BTreeMap;
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashMap;
+
+use super::edits::{self, Edit};
 use super::{
-    Cx, ImportCx, Writer, clean_text, done, map_or_new, opt_member, read_entries, record_err,
+    Cx, Forgery, ImportCx, Writer, clean_text, done, map_or_new, opt_member, read_entries,
+    record_err,
 };
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
 use crate::fields::Fields;
+use crate::fields::actor_of;
+use crate::ids::ActorHex;
 use crate::ids::{DutyId, MemberId};
 use crate::model::Team;
 use crate::schema::{MAX_TEXT_CHARS, MAX_TITLE_CHARS};
@@ -101,6 +107,15 @@ pub struct Duty {
     /// Last taken out of the trash.
     #[serde(default)]
     pub restored_ms: Option<i64>,
+    /// Who listed it (when the device that did is known).
+    #[serde(default)]
+    pub listed_by: Option<MemberId>,
+    /// Renames, oldest first.
+    #[serde(default)]
+    pub edits: Vec<Edit>,
+    /// Renames by anyone but its owner or whoever listed it: they count for nothing.
+    #[serde(default)]
+    pub ignored: Vec<Forgery>,
     /// Apprentices.
     pub backfills: Vec<Backfill>,
 }
@@ -152,9 +167,40 @@ impl NewDuty {
     }
 }
 
-/// Reads one duty; `None` without an owner. An apprentice taken off reads as absent.
-pub(crate) fn read<D: ReadDoc>(doc: &D, id: &DutyId, obj: &ObjId) -> Option<Duty> {
+/// Reads one duty; `None` without an owner. An apprentice taken off reads as absent. Its
+/// name is its owner's, or whoever listed it: a rename by anyone else counts for nothing
+/// (the name reads as the last genuine rename's, or as none).
+pub(crate) fn read<D: ReadDoc>(
+    doc: &D,
+    actors: &HashMap<ActorHex, MemberId>,
+    id: &DutyId,
+    obj: &ObjId,
+) -> Option<Duty> {
     let f = Fields::read(doc, obj);
+    let owner = opt_member(&f, key::OWNER)?;
+    let lister = actor_of(obj).and_then(|a| actors.get(&a).cloned());
+    let entitled = |m: &MemberId| m == &owner || Some(m) == lister.as_ref();
+    let (edits, mut ignored) = edits::read(doc, actors, obj, &f, entitled, &owner);
+    let title = match f.actor(key::TITLE) {
+        Some(writer) if !actors.get(&writer).is_some_and(entitled) => {
+            ignored.push(Forgery {
+                claimed: owner.clone(),
+                actor: writer,
+                at_ms: f.int(key::CREATED_MS).unwrap_or(0),
+                what: format!(
+                    "renamed a duty that is not theirs to \"{}\"",
+                    f.text(key::TITLE)
+                ),
+            });
+            edits
+                .iter()
+                .rev()
+                .find(|e| e.field == key::TITLE)
+                .map(|e| e.value.clone())
+                .unwrap_or_default()
+        }
+        _ => f.text(key::TITLE),
+    };
     let restored_ms = f.int(key::RESTORED_MS);
     let backfills = read_entries(
         doc,
@@ -171,14 +217,17 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: &DutyId, obj: &ObjId) -> Option<Duty
     );
     Some(Duty {
         id: id.clone(),
-        owner: opt_member(&f, key::OWNER)?,
-        title: f.text(key::TITLE),
+        owner,
+        title,
         notes: f.text(key::NOTES),
         created_ms: f.int(key::CREATED_MS).unwrap_or(0),
         deleted_ms: f
             .int(key::DELETED_MS)
             .filter(|d| restored_ms.is_none_or(|r| *d > r)),
         restored_ms,
+        listed_by: lister,
+        edits,
+        ignored,
         backfills,
     })
 }
@@ -251,6 +300,34 @@ pub(crate) fn remove(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandE
         "duty removed: {} (in the trash for 30 days)",
         d.title
     ))
+}
+
+/// Renames a duty (its owner, or whoever listed it).
+pub(crate) fn rename(cx: &mut Cx<'_>, duty: &DutyId, title: &str) -> Result<Applied, CommandError> {
+    let d = cx
+        .team
+        .duties
+        .get(duty)
+        .filter(|d| d.deleted_ms.is_none())
+        .ok_or_else(|| CommandError::NotFound {
+            kind: "duty",
+            id: duty.to_string(),
+        })?;
+    if cx.me != &d.owner && cx.me != d.listed_by.as_ref().unwrap_or(&d.owner) {
+        return Err(CommandError::NotYours {
+            who: cx.name(&d.owner),
+            action: "rename this duty",
+        });
+    }
+    let title = clean_text("title", title, MAX_TITLE_CHARS, true)?;
+    if title == d.title {
+        return done("nothing changed");
+    }
+    let old = d.title.clone();
+    let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
+    cx.w.put(&obj, key::TITLE, title.as_str())?;
+    edits::note(cx, &obj, key::TITLE, &title)?;
+    done(format!("renamed the duty {old:?} to {title:?}"))
 }
 
 /// Takes a duty out of the trash, within the days it is kept. A new change: the removal

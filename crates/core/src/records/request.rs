@@ -23,9 +23,10 @@ use std::collections::{BTreeSet, HashMap};
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
+use super::edits::{self, Edit};
 use super::{
     Cx, Forgery, ImportCx, Read, Writer, check_speaker, clean_skills, clean_text, csv_line, done,
-    opt_member, own_entries, read_entries, record_err, tags, written_by,
+    opt_member, own_entries, read_entries, record_err, tags_by, written_by,
 };
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
@@ -161,6 +162,9 @@ pub struct Request {
     /// resolution by someone not entitled to it): they count for nothing.
     #[serde(default)]
     pub ignored: Vec<Forgery>,
+    /// Its author's edits, oldest first.
+    #[serde(default)]
+    pub edits: Vec<Edit>,
 }
 
 impl Request {
@@ -321,6 +325,20 @@ pub(crate) fn read<D: ReadDoc>(
     } else {
         String::new()
     };
+    let skills = match tags_by(doc, actors, &f, key::SKILLS, |m| m == &author) {
+        Ok(skills) => skills,
+        Err(actor) => {
+            ignored.push(Forgery {
+                claimed: author.clone(),
+                actor,
+                at_ms: created_ms,
+                what: "rewrote the skills of a request".into(),
+            });
+            BTreeSet::new()
+        }
+    };
+    let (edits, forged_edits) = edits::read(doc, actors, obj, &f, |m| m == &author, &author);
+    ignored.extend(forged_edits);
     let urgency = if own(key::URGENCY, &mut ignored) {
         f.str(key::URGENCY)
             .and_then(Urgency::parse)
@@ -427,7 +445,7 @@ pub(crate) fn read<D: ReadDoc>(
         author,
         title,
         tried,
-        skills: tags(doc, &f, key::SKILLS),
+        skills,
         urgency,
         to,
         created_ms,
@@ -439,6 +457,7 @@ pub(crate) fn read<D: ReadDoc>(
         forged_claims,
         comments,
         ignored,
+        edits,
     }))
 }
 
@@ -461,6 +480,78 @@ pub(crate) fn active<'t>(team: &'t Team, id: &RequestId) -> Result<&'t Request, 
             status: closed.as_str(),
         }),
     }
+}
+
+/// What to change in a request: each field given is set, each `None` is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEdit {
+    /// A new title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// What I tried, rewritten.
+    #[serde(default)]
+    pub tried: Option<String>,
+    /// The skill tags, all of them.
+    #[serde(default)]
+    pub skills: Option<Vec<String>>,
+    /// How soon.
+    #[serde(default)]
+    pub urgency: Option<Urgency>,
+}
+
+/// The author edits their request (open or closed): only the fields that change are
+/// written, each with an entry for History.
+pub(crate) fn edit(
+    cx: &mut Cx<'_>,
+    request: &RequestId,
+    change: RequestEdit,
+) -> Result<Applied, CommandError> {
+    let r = of(cx.team, request)?;
+    if &r.author != cx.me {
+        return Err(CommandError::NotYours {
+            who: cx.name(&r.author),
+            action: "edit this request",
+        });
+    }
+    let obj =
+        cx.w.record(Collection::Requests, "request", request.as_str())?;
+    let mut changed = Vec::new();
+    if let Some(title) = &change.title {
+        let title = clean_text("title", title, MAX_TITLE_CHARS, true)?;
+        if title != r.title {
+            cx.w.put(&obj, key::TITLE, title.as_str())?;
+            edits::note(cx, &obj, key::TITLE, &title)?;
+            changed.push("title");
+        }
+    }
+    if let Some(tried) = &change.tried {
+        let tried = clean_text("tried", tried, MAX_TEXT_CHARS, false)?;
+        if tried != r.tried {
+            cx.w.put(&obj, key::TRIED, tried.as_str())?;
+            edits::note(cx, &obj, key::TRIED, &tried)?;
+            changed.push("what was tried");
+        }
+    }
+    if let Some(skills) = &change.skills {
+        let skills = clean_skills(skills)?;
+        if skills.iter().cloned().collect::<BTreeSet<_>>() != r.skills {
+            cx.w.tags(&obj, key::SKILLS, &skills)?;
+            edits::note(cx, &obj, key::SKILLS, &skills.join(", "))?;
+            changed.push("skills");
+        }
+    }
+    if let Some(urgency) = change.urgency
+        && urgency != r.urgency
+    {
+        cx.w.put(&obj, key::URGENCY, urgency.as_str())?;
+        edits::note(cx, &obj, key::URGENCY, urgency.as_str())?;
+        changed.push("urgency");
+    }
+    if changed.is_empty() {
+        return done("nothing changed");
+    }
+    let title = change.title.as_deref().map_or(r.title.as_str(), str::trim);
+    done(format!("edited the {} of: {title}", changed.join(", ")))
 }
 
 /// Asks for help.

@@ -14,10 +14,11 @@ use std::collections::{BTreeSet, HashMap};
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
+use super::edits::{self, Edit};
 use super::followup::{self, FollowUp, FollowUpOut};
 use super::{
     Cx, Forgery, ImportCx, Read, Writer, clean_skills, clean_text, csv_line, done, opt_member,
-    opt_u32, record_err, tags, written_by,
+    opt_u32, record_err, tags_by, written_by,
 };
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
@@ -92,6 +93,12 @@ pub struct Session {
     pub restored_by: Option<MemberId>,
     /// Follow-ups, oldest first.
     pub followups: Vec<FollowUp>,
+    /// Its two people's edits, oldest first.
+    #[serde(default)]
+    pub edits: Vec<Edit>,
+    /// Edits written by anyone else: they count for nothing.
+    #[serde(default)]
+    pub ignored: Vec<Forgery>,
 }
 
 /// A session to log: `Command::LogSession(NewSession { topic, ..NewSession::between(a, b) })`.
@@ -235,6 +242,7 @@ pub(crate) fn read<D: ReadDoc>(
         key::CREATED_MS,
         key::DELETED_MS,
         key::RESTORED_MS,
+        key::SKILLS,
     ] {
         if f.get(field).is_none()
             || written_by(actors, &f, field, &coach)
@@ -251,6 +259,19 @@ pub(crate) fn read<D: ReadDoc>(
             }));
         }
     }
+    let ours = |m: &MemberId| m == &coach || m == &coachee;
+    let skills = match tags_by(doc, actors, &f, key::SKILLS, ours) {
+        Ok(skills) => skills,
+        Err(actor) => {
+            return Some(Read::Forged(Forgery {
+                claimed: coachee,
+                actor,
+                at_ms: f.int(key::AT_MS).unwrap_or(0),
+                what: format!("rewrote a session of others ({})", f.text(key::TOPIC)),
+            }));
+        }
+    };
+    let (edits, ignored) = edits::read(doc, actors, obj, &f, ours, &coachee);
     let restored_ms = f.int(key::RESTORED_MS);
     let deleted_ms = f
         .int(key::DELETED_MS)
@@ -266,7 +287,7 @@ pub(crate) fn read<D: ReadDoc>(
         coach,
         coachee,
         topic: f.text(key::TOPIC),
-        skills: tags(doc, &f, key::SKILLS),
+        skills,
         at_ms: f.int(key::AT_MS).unwrap_or(0),
         minutes: opt_u32(&f, key::MINUTES).unwrap_or(0),
         notes: f.text(key::NOTES),
@@ -280,6 +301,8 @@ pub(crate) fn read<D: ReadDoc>(
         restored_ms,
         restored_by,
         followups: followup::read_all(doc, f.map(key::FOLLOWUPS)),
+        edits,
+        ignored,
     }))
 }
 
@@ -384,6 +407,125 @@ pub(crate) fn delete(cx: &mut Cx<'_>, session: &SessionId) -> Result<Applied, Co
     done(format!(
         "session deleted: {} (in the trash for 30 days)",
         s.topic
+    ))
+}
+
+/// What to change in a session: each field given is set, each `None` is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEdit {
+    /// Topic.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// The shared learning.
+    #[serde(default)]
+    pub learning: Option<String>,
+    /// The skill tags, all of them.
+    #[serde(default)]
+    pub skills: Option<Vec<String>>,
+    /// When it took place (or will).
+    #[serde(default)]
+    pub at_ms: Option<i64>,
+    /// How long.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+}
+
+/// Either of a session's two people edits it: only the fields that change are written,
+/// each with an entry for History.
+pub(crate) fn edit(
+    cx: &mut Cx<'_>,
+    session: &SessionId,
+    change: SessionEdit,
+) -> Result<Applied, CommandError> {
+    let s = live(cx.team, session)?;
+    if cx.me != &s.coach && cx.me != &s.coachee {
+        return Err(CommandError::NotYours {
+            who: format!("{} or {}", cx.name(&s.coach), cx.name(&s.coachee)),
+            action: "edit this session",
+        });
+    }
+    let obj =
+        cx.w.record(Collection::Sessions, "session", session.as_str())?;
+    let mut changed = Vec::new();
+    let texts = [
+        (
+            key::TOPIC,
+            "topic",
+            &change.topic,
+            &s.topic,
+            MAX_TITLE_CHARS,
+            true,
+        ),
+        (
+            key::NOTES,
+            "notes",
+            &change.notes,
+            &s.notes,
+            MAX_TEXT_CHARS,
+            false,
+        ),
+        (
+            key::LEARNING,
+            "learning",
+            &change.learning,
+            &s.learning,
+            MAX_TEXT_CHARS,
+            false,
+        ),
+    ];
+    for (key, field, new, old, max, required) in texts {
+        if let Some(new) = new {
+            let new = clean_text(field, new, max, required)?;
+            if &new != old {
+                cx.w.put(&obj, key, new.as_str())?;
+                edits::note(cx, &obj, key, &new)?;
+                changed.push(field);
+            }
+        }
+    }
+    if let Some(skills) = &change.skills {
+        let skills = clean_skills(skills)?;
+        if skills.iter().cloned().collect::<BTreeSet<_>>() != s.skills {
+            cx.w.tags(&obj, key::SKILLS, &skills)?;
+            edits::note(cx, &obj, key::SKILLS, &skills.join(", "))?;
+            changed.push("skills");
+        }
+    }
+    if let Some(at_ms) = change.at_ms
+        && at_ms != s.at_ms
+    {
+        cx.w.put(&obj, key::AT_MS, at_ms)?;
+        edits::note(
+            cx,
+            &obj,
+            key::AT_MS,
+            &format!("{} UTC", format_datetime(at_ms)),
+        )?;
+        changed.push("date");
+    }
+    if let Some(minutes) = change.minutes
+        && minutes != s.minutes
+    {
+        if minutes > MAX_MINUTES {
+            return Err(CommandError::InvalidInput {
+                field: "minutes",
+                reason: "a session cannot last more than a day".into(),
+            });
+        }
+        cx.w.put(&obj, key::MINUTES, i64::from(minutes))?;
+        edits::note(cx, &obj, key::MINUTES, &format!("{minutes} minutes"))?;
+        changed.push("length");
+    }
+    if changed.is_empty() {
+        return done("nothing changed");
+    }
+    let topic = change.topic.as_deref().map_or(s.topic.as_str(), str::trim);
+    done(format!(
+        "edited the {} of the session: {topic}",
+        changed.join(", ")
     ))
 }
 
