@@ -644,3 +644,51 @@ fn search_finds_records_of_every_kind_from_the_command_line() {
     let err = d.run(&["search"]).fails();
     assert!(err.contains("required"), "{err}");
 }
+
+#[test]
+fn edit_changes_only_the_fields_given_and_history_says_who_changed_what() {
+    let d = Device::new();
+    d.init("Ana", "Platform");
+    let req = d
+        .run(&["ask", "Flaky deploys", "--tried", "reran it", "--skill", "ci"])
+        .ok()
+        .trim()
+        .to_owned();
+    d.run(&[
+        "edit",
+        "request",
+        &req,
+        "--title",
+        "Flaky deploys on Fridays",
+        "--urgency",
+        "high",
+    ])
+    .ok();
+    let board = d.run(&["--json", "board"]).json();
+    let row = &board["rows"][0];
+    assert_eq!(row["title"], "Flaky deploys on Fridays", "{board}");
+    assert_eq!(row["urgency"], "high", "{board}");
+    assert_eq!(row["tried"], "reran it", "untouched: {board}");
+    let history = d.run(&["history"]).ok();
+    assert!(
+        history.contains("Ana changed the title of a request to \"Flaky deploys on Fridays\""),
+        "{history}"
+    );
+    // Nothing to change, an empty title, a bad time: clear errors, nothing written.
+    let before = d.run(&["history"]).ok();
+    let err = d.run(&["edit", "request", &req]).fails();
+    assert!(err.contains("nothing to change"), "{err}");
+    let err = d.run(&["edit", "request", &req, "--title", " "]).fails();
+    assert!(err.contains("title"), "{err}");
+    let duty = d.run(&["duty", "add", "Release notes"]).ok().trim().to_owned();
+    d.run(&["edit", "duty", &duty, "--title", "Release notes and changelog"])
+        .ok();
+    assert!(
+        d.run(&["duty", "list"])
+            .ok()
+            .contains("Release notes and changelog")
+    );
+    let err = d.run(&["edit", "session", "nope", "--at", "tomorrow"]).fails();
+    assert!(err.contains("session"), "{err}");
+    assert!(d.run(&["history"]).ok().len() > before.len());
+}

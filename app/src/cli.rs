@@ -163,6 +163,10 @@ pub enum Cmd {
         /// The request.
         request: String,
     },
+    /// Edit your request, a session you were in, or a duty's name: only the fields given
+    /// change, and History shows who changed what.
+    #[command(subcommand)]
+    Edit(EditCmd),
     /// Take a deleted session, duty or private note out of the trash (within 30 days).
     Restore {
         /// What to restore: its id, a unique prefix of at least 4 characters, or its
@@ -642,6 +646,65 @@ pub enum NoteCmd {
     Delete {
         /// The note (its id, or a unique prefix of at least 4 characters).
         note: String,
+    },
+}
+
+/// `edit …`
+#[derive(Debug, Subcommand)]
+pub enum EditCmd {
+    /// Your own request, open or closed.
+    Request {
+        /// The request.
+        request: String,
+        /// A new title.
+        #[arg(long)]
+        title: Option<String>,
+        /// What you tried, rewritten.
+        #[arg(long)]
+        tried: Option<String>,
+        /// The skill tags, all of them (repeat for several).
+        #[arg(long = "skill", value_name = "SKILL", conflicts_with = "no_skills")]
+        skills: Vec<String>,
+        /// Take every skill tag off.
+        #[arg(long)]
+        no_skills: bool,
+        /// How soon.
+        #[arg(long, value_enum)]
+        urgency: Option<Urgency>,
+    },
+    /// A session you were in (coach or coachee).
+    Session {
+        /// The session.
+        session: String,
+        /// Topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Notes (visible to the team).
+        #[arg(long)]
+        notes: Option<String>,
+        /// The shared learning.
+        #[arg(long)]
+        learning: Option<String>,
+        /// The skill tags, all of them (repeat for several).
+        #[arg(long = "skill", value_name = "SKILL", conflicts_with = "no_skills")]
+        skills: Vec<String>,
+        /// Take every skill tag off.
+        #[arg(long)]
+        no_skills: bool,
+        /// When it took place: `YYYY-MM-DD HH:MM` or `YYYY-MM-DD`, on this device's clock.
+        #[arg(long, value_name = "WHEN")]
+        at: Option<String>,
+        /// Length in minutes.
+        #[arg(long)]
+        minutes: Option<u32>,
+    },
+    /// A duty's name (yours, or one you listed).
+    Duty {
+        /// The duty.
+        duty: String,
+        /// Its new name.
+        #[arg(long)]
+        title: String,
     },
 }
 

@@ -15,8 +15,8 @@ use peercoach_node::api::{CalendarWhat, Ref, RefKind, Reply, b64, unb64};
 use serde_json::json;
 
 use crate::cli::{
-    CalendarCmd, Cmd, DutyCmd, FollowupCmd, MeetCmd, NetworkArgs, NoteCmd, RotaCmd, SessionCmd,
-    TrashCmd,
+    CalendarCmd, Cmd, DutyCmd, EditCmd, FollowupCmd, MeetCmd, NetworkArgs, NoteCmd, RotaCmd,
+    SessionCmd, TrashCmd,
 };
 use crate::client::Client;
 use crate::output;
@@ -480,6 +480,69 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
         Cmd::Reopen { request } => {
             let request = cx.request(&request)?;
             cx.apply(Command::Reopen { request })?;
+        }
+        Cmd::Edit(EditCmd::Request {
+            request,
+            title,
+            tried,
+            skills,
+            no_skills,
+            urgency,
+        }) => {
+            let request = cx.request(&request)?;
+            let skills = (no_skills || !skills.is_empty()).then_some(skills);
+            if title.is_none() && tried.is_none() && skills.is_none() && urgency.is_none() {
+                bail!(
+                    "nothing to change: give --title, --tried, --skill, --no-skills or --urgency"
+                );
+            }
+            let change = peercoach_core::RequestEdit {
+                title,
+                tried,
+                skills,
+                urgency,
+            };
+            cx.apply(Command::EditRequest { request, change })?;
+        }
+        Cmd::Edit(EditCmd::Session {
+            session,
+            topic,
+            notes,
+            learning,
+            skills,
+            no_skills,
+            at,
+            minutes,
+        }) => {
+            let session = cx.session(&session)?;
+            let skills = (no_skills || !skills.is_empty()).then_some(skills);
+            let at_ms = at
+                .map(|t| {
+                    crate::local::parse_datetime(&t)
+                        .or_else(|| crate::local::parse_date(&t))
+                        .ok_or_else(|| {
+                            anyhow!("bad time {t:?}: expected YYYY-MM-DD HH:MM or YYYY-MM-DD (this computer's clock)")
+                        })
+                })
+                .transpose()?;
+            let change = peercoach_core::SessionEdit {
+                topic,
+                notes,
+                learning,
+                skills,
+                at_ms,
+                minutes,
+            };
+            if change == peercoach_core::SessionEdit::default() {
+                bail!(
+                    "nothing to change: give --topic, --notes, --learning, --skill, --no-skills, --at or --minutes"
+                );
+            }
+            cx.apply(Command::EditSession { session, change })?;
+        }
+        Cmd::Edit(EditCmd::Duty { duty, title }) => {
+            let duty = cx.duty(&duty)?;
+            cx.apply(Command::RenameDuty { duty, title })?;
         }
         Cmd::Trash(TrashCmd::List) => {
             cx.show(query::Trash { team: cx.team() }, |items| {

@@ -873,7 +873,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
                 &rec,
                 e.at_ms,
                 Some(&e.by),
-                edit_text(e, &r.title),
+                edit_text(e, "request", &r.title),
                 HistoryKind::Request,
             );
         }
@@ -1039,7 +1039,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
                 &rec,
                 e.at_ms,
                 Some(&e.by),
-                edit_text(e, &s.topic),
+                edit_text(e, "session", &s.topic),
                 HistoryKind::Session,
             );
         }
@@ -1079,7 +1079,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
                 &rec,
                 e.at_ms,
                 Some(&e.by),
-                edit_text(e, &d.title),
+                edit_text(e, "duty", &d.title),
                 HistoryKind::Backfill,
             );
         }
@@ -1114,18 +1114,23 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
     items
 }
 
-/// A history line for an edit of the record called `title` now.
-fn edit_text(e: &crate::records::edits::Edit, title: &str) -> String {
+/// A history line for an edit of a `noun` ("request") called `title` now.
+fn edit_text(e: &crate::records::edits::Edit, noun: &str, title: &str) -> String {
     let lost = if e.concurrent {
         " (edited at the same time as another change to it: one of the two was kept)"
     } else {
         ""
     };
-    format!(
-        "changed the {} of \"{title}\" to \"{}\"{lost}",
-        e.field_name(),
-        e.value
-    )
+    let field = e.field_name();
+    if matches!(field, "title" | "topic") {
+        // Its name is the change: said once.
+        format!("changed the {field} of a {noun} to \"{}\"{lost}", e.value)
+    } else {
+        format!(
+            "changed the {field} of \"{title}\" to \"{}\"{lost}",
+            e.value
+        )
+    }
 }
 
 /// A pair who coached each other: A coached B, and later B coached A.

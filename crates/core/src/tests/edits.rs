@@ -59,7 +59,9 @@ fn the_author_edits_a_request_and_history_says_who_changed_what() {
     assert_eq!(req.urgency, Urgency::High);
     let h = history(&f, 1);
     assert!(
-        h.contains(&"Ana changed the title of \"Flaky deploys on Fridays\" to \"Flaky deploys on Fridays\"".to_owned()),
+        h.contains(
+            &"Ana changed the title of a request to \"Flaky deploys on Fridays\"".to_owned()
+        ),
         "{h:?}"
     );
     assert!(
@@ -153,8 +155,7 @@ fn concurrent_edits_of_different_fields_merge_and_of_one_field_keep_one_value_an
             ("Ben", "Profiling with flame graphs"),
         ] {
             let line = format!(
-                "{who} changed the topic of \"{}\" to \"{topic}\" (edited at the same time as another change to it: one of the two was kept)",
-                a.topic
+                "{who} changed the topic of a session to \"{topic}\" (edited at the same time as another change to it: one of the two was kept)"
             );
             assert!(h.contains(&line), "{line}\n{h:?}");
         }
@@ -285,7 +286,7 @@ fn a_duty_is_renamed_by_its_owner_and_a_rename_by_anyone_else_counts_for_nothing
         "Release notes and changelog"
     );
     assert!(history(&f, 1).contains(
-        &"Ana changed the title of \"Release notes and changelog\" to \"Release notes and changelog\"".to_owned()
+        &"Ana changed the title of a duty to \"Release notes and changelog\"".to_owned()
     ));
     // Mallory rewrites the name in place: it counts for nothing, and is flagged.
     raw(&mut f, 2, |doc| {
