@@ -650,7 +650,14 @@ fn edit_changes_only_the_fields_given_and_history_says_who_changed_what() {
     let d = Device::new();
     d.init("Ana", "Platform");
     let req = d
-        .run(&["ask", "Flaky deploys", "--tried", "reran it", "--skill", "ci"])
+        .run(&[
+            "ask",
+            "Flaky deploys",
+            "--tried",
+            "reran it",
+            "--skill",
+            "ci",
+        ])
         .ok()
         .trim()
         .to_owned();
@@ -680,15 +687,27 @@ fn edit_changes_only_the_fields_given_and_history_says_who_changed_what() {
     assert!(err.contains("nothing to change"), "{err}");
     let err = d.run(&["edit", "request", &req, "--title", " "]).fails();
     assert!(err.contains("title"), "{err}");
-    let duty = d.run(&["duty", "add", "Release notes"]).ok().trim().to_owned();
-    d.run(&["edit", "duty", &duty, "--title", "Release notes and changelog"])
-        .ok();
+    let duty = d
+        .run(&["duty", "add", "Release notes"])
+        .ok()
+        .trim()
+        .to_owned();
+    d.run(&[
+        "edit",
+        "duty",
+        &duty,
+        "--title",
+        "Release notes and changelog",
+    ])
+    .ok();
     assert!(
         d.run(&["duty", "list"])
             .ok()
             .contains("Release notes and changelog")
     );
-    let err = d.run(&["edit", "session", "nope", "--at", "tomorrow"]).fails();
+    let err = d
+        .run(&["edit", "session", "nope", "--at", "tomorrow"])
+        .fails();
     assert!(err.contains("session"), "{err}");
     assert!(d.run(&["history"]).ok().len() > before.len());
 }

@@ -2649,3 +2649,176 @@ fn a_request_panel_shows_its_own_history() {
     drop(h);
     d.stop(&rt);
 }
+
+#[test]
+fn the_author_edits_a_request_and_both_devices_show_it_with_the_edit_in_its_history() {
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    ask(&mut ha, "Flaky deploys");
+    settle(&mut hb, "the request reaching Ben", |app| {
+        !app.derived.board.is_empty()
+    });
+    // Ben may not edit Ana's request: no Edit for him.
+    hb.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        hb.step();
+    }
+    assert!(hb.query_by_label("Edit").is_none());
+    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
+        .click();
+    for _ in 0..3 {
+        ha.step();
+    }
+    click(&mut ha, "Edit");
+    // The form is filled in from the request.
+    assert_eq!(
+        ha.state()
+            .screens
+            .board
+            .editing
+            .as_ref()
+            .map(|(_, d)| d.tried.clone()),
+        Some("Restarting it".to_owned())
+    );
+    type_into(&mut ha, "Title", " on Fridays");
+    click(&mut ha, "Save changes");
+    settle(&mut ha, "the edit", |app| {
+        app.derived
+            .board
+            .iter()
+            .any(|r| r.title == "Flaky deploys on Fridays")
+    });
+    settle(&mut hb, "the edit reaching Ben", |app| {
+        app.derived
+            .board
+            .iter()
+            .any(|r| r.title == "Flaky deploys on Fridays")
+    });
+    // Its panel's own history says who changed what.
+    ha.get_by_label("History (2)").click();
+    for _ in 0..3 {
+        ha.step();
+    }
+    assert!(
+        ha.query_by_label("Ana changed the title of a request to \"Flaky deploys on Fridays\"")
+            .is_some()
+    );
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}
+
+#[test]
+fn either_person_edits_a_session_and_a_duty_is_renamed_in_the_window() {
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    let ids = |h: &Harness<'_, PeercoachApp>| {
+        let snap = h.state().snap.clone().expect("team");
+        let me = snap.me.clone().expect("me");
+        let other = snap
+            .team
+            .current_members()
+            .into_iter()
+            .find(|m| m.id != me)
+            .map(|m| m.id.clone());
+        (me, other)
+    };
+    settle(&mut ha, "Ben in Ana's team", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.current_members().len() == 2)
+    });
+    let (ana, ben) = ids(&ha);
+    let ben = ben.expect("Ben");
+    // Ben logs a session in which Ana coached him; Ana edits its notes and length.
+    let Reply::Done {
+        created: Some(session),
+        ..
+    } = b.request(
+        &rt,
+        Request::Apply {
+            team: None,
+            command: peercoach_core::Command::session_now(ana, ben, "Reading flame graphs"),
+        },
+    )
+    else {
+        panic!("session")
+    };
+    let session = peercoach_core::SessionId::try_from(session).expect("a session id");
+    ha.state_mut().prefs.screen = Screen::Sessions;
+    let s = session.clone();
+    settle(&mut ha, "the session reaching Ana", move |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|snap| snap.team.sessions.contains_key(&s))
+    });
+    ha.state_mut().screens.sessions.selected = Some(session.clone());
+    for _ in 0..3 {
+        ha.step();
+    }
+    click(&mut ha, "Edit");
+    type_into(&mut ha, "Notes", "Start from the widest frame");
+    ha.state_mut()
+        .screens
+        .sessions
+        .editing
+        .as_mut()
+        .expect("editing")
+        .1
+        .minutes = "45".into();
+    click(&mut ha, "Save changes");
+    let s = session.clone();
+    settle(&mut hb, "the edit reaching Ben", move |app| {
+        app.snap.as_ref().is_some_and(|snap| {
+            snap.team
+                .sessions
+                .get(&s)
+                .is_some_and(|s| s.notes == "Start from the widest frame" && s.minutes == 45)
+        })
+    });
+    // A bad length is said at the form, and nothing is saved.
+    hb.state_mut().prefs.screen = Screen::Sessions;
+    hb.state_mut().screens.sessions.selected = Some(session.clone());
+    for _ in 0..3 {
+        hb.step();
+    }
+    click(&mut hb, "Edit");
+    hb.state_mut()
+        .screens
+        .sessions
+        .editing
+        .as_mut()
+        .expect("editing")
+        .1
+        .minutes = "lots".into();
+    hb.step();
+    hb.step();
+    assert!(
+        hb.query_by_label("Minutes: a whole number, up to a day")
+            .is_some()
+    );
+    click(&mut hb, "Cancel");
+    // A duty of Ana's, renamed in the window.
+    ha.state_mut().prefs.screen = Screen::Backfill;
+    ha.step();
+    type_into(&mut ha, "New duty of mine", "Release notes");
+    click(&mut ha, "Add duty");
+    settle(&mut ha, "the duty", |app| {
+        app.snap.as_ref().is_some_and(|s| !s.team.duties.is_empty())
+    });
+    click(&mut ha, "Rename");
+    type_into(&mut ha, "New name", " and changelog");
+    click(&mut ha, "Save name");
+    settle(&mut hb, "the new name reaching Ben", |app| {
+        app.snap.as_ref().is_some_and(|s| {
+            s.team
+                .duties
+                .values()
+                .any(|d| d.title == "Release notes and changelog")
+        })
+    });
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}

@@ -20,6 +20,8 @@ pub struct Backfill {
     pub shown: Option<DutyId>,
     /// The duty to scroll to once.
     pub scroll_to: Option<DutyId>,
+    /// A duty being renamed, and its new name as typed.
+    pub renaming: Option<(DutyId, String)>,
 }
 
 impl Backfill {
@@ -83,8 +85,52 @@ impl Backfill {
                     let shown = self.shown.as_ref() == Some(&d.id);
                     ui.push_id(d.id.as_str(), |ui| {
                         theme::card(ui, |ui| {
+                            let duty = cx.snap.team.duties.get(&d.id).cloned();
+                            let may_rename = duty.as_ref().is_some_and(|duty| {
+                                cx.snap.me.as_ref().is_some_and(|me| {
+                                    *me == duty.owner || Some(me) == duty.listed_by.as_ref()
+                                })
+                            });
+                            if let Some((_, name)) =
+                                self.renaming.as_mut().filter(|(id, _)| id == &d.id)
+                            {
+                                let mut close = false;
+                                ui.horizontal_wrapped(|ui| {
+                                    let field = theme::text_field(ui, "New name", name, &d.title);
+                                    let ready = !name.trim().is_empty();
+                                    if ui
+                                        .add_enabled(ready, egui::Button::new("Save name"))
+                                        .clicked()
+                                        || (ready && theme::enter_submits(ui, &[&field]))
+                                    {
+                                        cx.apply(
+                                            Command::RenameDuty {
+                                                duty: d.id.clone(),
+                                                title: name.clone(),
+                                            },
+                                            "Duty renamed: History shows the change",
+                                        );
+                                        close = true;
+                                    }
+                                    if ui.button("Cancel").clicked() {
+                                        close = true;
+                                    }
+                                });
+                                if close {
+                                    self.renaming = None;
+                                }
+                            }
                             ui.horizontal(|ui| {
                                 let title = ui.label(RichText::new(&d.title).strong());
+                                if may_rename
+                                    && cx.can_act()
+                                    && ui
+                                        .small_button("Rename")
+                                        .on_hover_text("Change this duty's name")
+                                        .clicked()
+                                {
+                                    self.renaming = Some((d.id.clone(), d.title.clone()));
+                                }
                                 if shown {
                                     let title = title.highlight();
                                     if self.scroll_to.take().is_some() {
@@ -116,7 +162,6 @@ impl Backfill {
                                     );
                                 }
                             });
-                            let duty = cx.snap.team.duties.get(&d.id).cloned();
                             if let Some(duty) = duty {
                                 for b in &duty.backfills {
                                     ui.horizontal(|ui| {

@@ -30,6 +30,113 @@ pub struct Board {
     pub show_closed: bool,
     /// The closed requests, as of one snapshot of the team.
     closed: Option<(Arc<TeamSnapshot>, Vec<views::ClosedRow>)>,
+    /// My request being edited, and the form's fields.
+    pub editing: Option<(RequestId, RequestDraft)>,
+}
+
+/// The fields of a request being edited, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct RequestDraft {
+    /// Title.
+    pub title: String,
+    /// What I tried.
+    pub tried: String,
+    /// Skill tags, comma-separated.
+    pub skills: String,
+    /// How soon.
+    pub urgency: peercoach_core::Urgency,
+}
+
+impl RequestDraft {
+    /// The form filled in from the request.
+    fn of(r: &peercoach_core::Request) -> Self {
+        Self {
+            title: r.title.clone(),
+            tried: r.tried.clone(),
+            skills: r.skills.iter().cloned().collect::<Vec<_>>().join(", "),
+            urgency: r.urgency,
+        }
+    }
+
+    /// Only what differs from the request.
+    fn change(&self, r: &peercoach_core::Request) -> peercoach_core::RequestEdit {
+        let skills = crate::gui::state::tags(&self.skills);
+        let same_skills = skills
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            == r.skills;
+        peercoach_core::RequestEdit {
+            title: (self.title.trim() != r.title).then(|| self.title.clone()),
+            tried: (self.tried.trim() != r.tried).then(|| self.tried.clone()),
+            skills: (!same_skills).then_some(skills),
+            urgency: (self.urgency != r.urgency).then_some(self.urgency),
+        }
+    }
+}
+
+impl Board {
+    /// The form that edits my request; true while it is shown.
+    fn edit_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut Cx<'_>,
+        id: &RequestId,
+        r: &peercoach_core::Request,
+    ) -> bool {
+        let Some((_, draft)) = self.editing.as_mut().filter(|(e, _)| e == id) else {
+            return false;
+        };
+        ui.heading("Edit your request");
+        let title = theme::text_field(ui, "Title", &mut draft.title, "A short title");
+        theme::text_area(
+            ui,
+            "What I tried",
+            &mut draft.tried,
+            "What you tried already",
+        );
+        let skills = theme::text_field(ui, "Skills", &mut draft.skills, "e.g. kubernetes, ops");
+        let current = draft.urgency.as_str();
+        theme::combo(ui, "Urgency", current, |ui| {
+            for u in peercoach_core::Urgency::ALL {
+                ui.selectable_value(&mut draft.urgency, u, u.as_str());
+            }
+        });
+        let ready = !draft.title.trim().is_empty();
+        if !ready {
+            ui.colored_label(theme::bad(ui), "A request needs a title");
+        }
+        let entered = ready && theme::enter_submits(ui, &[&title, &skills]);
+        let mut close = false;
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(ready, egui::Button::new("Save changes"))
+                .clicked()
+                || entered
+            {
+                let change = draft.change(r);
+                if change == peercoach_core::RequestEdit::default() {
+                    cx.outbox.act(Action::Notice("Nothing changed".into()));
+                } else {
+                    cx.apply(
+                        Command::EditRequest {
+                            request: id.clone(),
+                            change,
+                        },
+                        "Request saved: History shows the change",
+                    );
+                }
+                close = true;
+            }
+            if ui.button("Cancel").clicked() {
+                close = true;
+            }
+        });
+        if close {
+            self.editing = None;
+        }
+        true
+    }
 }
 
 impl Board {
@@ -330,7 +437,21 @@ impl Board {
         egui::ScrollArea::vertical()
             .id_salt("detail-scroll")
             .show(ui, |ui| {
-                ui.heading(&r.title);
+                if self.edit_ui(ui, cx, &id, &r) {
+                    return;
+                }
+                ui.horizontal_wrapped(|ui| {
+                    ui.heading(&r.title);
+                    if me.as_ref() == Some(&r.author)
+                        && cx.can_act()
+                        && ui
+                            .small_button("Edit")
+                            .on_hover_text("Change the title, what you tried, skills or urgency")
+                            .clicked()
+                    {
+                        self.editing = Some((id.clone(), RequestDraft::of(&r)));
+                    }
+                });
                 ui.label(
                     RichText::new(format!(
                         "asked by {} on {}",

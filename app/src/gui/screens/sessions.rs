@@ -3,7 +3,7 @@
 use crate::local;
 use egui::RichText;
 use peercoach_core::Command;
-use peercoach_core::{NewFollowUp, NewThanks};
+use peercoach_core::{NewFollowUp, NewThanks, SessionEdit};
 
 use super::dialogs::SessionForm;
 use crate::gui::app::Action;
@@ -25,6 +25,70 @@ pub struct Sessions {
     pub thanks: BTreeMap<SessionId, String>,
     /// Private notes being written.
     pub notes: super::notes::NoteDrafts,
+    /// A session of mine being edited, and the form's fields.
+    pub editing: Option<(SessionId, SessionDraft)>,
+}
+
+/// The fields of a session being edited, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct SessionDraft {
+    /// Topic.
+    pub topic: String,
+    /// Notes.
+    pub notes: String,
+    /// Shared learning.
+    pub learning: String,
+    /// Skill tags, comma-separated.
+    pub skills: String,
+    /// When, `YYYY-MM-DD HH:MM` on this device's clock.
+    pub when: String,
+    /// Minutes.
+    pub minutes: String,
+}
+
+impl SessionDraft {
+    /// The form filled in from the session.
+    fn of(s: &peercoach_core::Session) -> Self {
+        Self {
+            topic: s.topic.clone(),
+            notes: s.notes.clone(),
+            learning: s.learning.clone(),
+            skills: s.skills.iter().cloned().collect::<Vec<_>>().join(", "),
+            when: local::datetime(s.at_ms),
+            minutes: s.minutes.to_string(),
+        }
+    }
+
+    /// Only what differs from the session, or what is wrong with the form.
+    fn change(&self, s: &peercoach_core::Session) -> Result<SessionEdit, &'static str> {
+        if self.topic.trim().is_empty() {
+            return Err("A session needs a topic");
+        }
+        let at_ms = local::parse_datetime(&self.when).ok_or("Use a time like 2026-10-01 14:30")?;
+        let minutes: u32 = self
+            .minutes
+            .trim()
+            .parse()
+            .ok()
+            .filter(|m| *m <= peercoach_core::records::session::MAX_MINUTES)
+            .ok_or("Minutes: a whole number, up to a day")?;
+        let skills = crate::gui::state::tags(&self.skills);
+        let same_skills = skills
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            == s.skills;
+        // A time shown to the minute is unchanged when it is the same minute.
+        let same_time = local::datetime(s.at_ms) == local::datetime(at_ms);
+        Ok(SessionEdit {
+            topic: (self.topic.trim() != s.topic).then(|| self.topic.clone()),
+            notes: (self.notes.trim() != s.notes).then(|| self.notes.clone()),
+            learning: (self.learning.trim() != s.learning).then(|| self.learning.clone()),
+            skills: (!same_skills).then_some(skills),
+            at_ms: (!same_time).then_some(at_ms),
+            minutes: (minutes != s.minutes).then_some(minutes),
+        })
+    }
 }
 
 /// A follow-up being written: what, whose, by when.
@@ -39,6 +103,57 @@ pub struct FollowUpDraft {
 }
 
 impl Sessions {
+    /// The form that edits a session of mine; true while it is shown.
+    fn edit_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>, s: &peercoach_core::Session) -> bool {
+        let Some((_, draft)) = self.editing.as_mut().filter(|(e, _)| e == &s.id) else {
+            return false;
+        };
+        ui.heading("Edit the session");
+        theme::text_field(ui, "Topic", &mut draft.topic, "What it was about");
+        theme::text_field(ui, "When", &mut draft.when, "YYYY-MM-DD HH:MM");
+        theme::text_field(ui, "Minutes", &mut draft.minutes, "30");
+        theme::text_field(ui, "Skills", &mut draft.skills, "e.g. kubernetes, ops");
+        theme::text_area(ui, "Notes", &mut draft.notes, "What you talked about");
+        theme::text_area(
+            ui,
+            "Shared learning",
+            &mut draft.learning,
+            "Something the team could use",
+        );
+        let change = draft.change(s);
+        if let Err(why) = &change {
+            ui.colored_label(theme::bad(ui), *why);
+        }
+        let mut close = false;
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(change.is_ok(), egui::Button::new("Save changes"))
+                .clicked()
+                && let Ok(change) = change
+            {
+                if change == SessionEdit::default() {
+                    cx.outbox.act(Action::Notice("Nothing changed".into()));
+                } else {
+                    cx.apply(
+                        Command::EditSession {
+                            session: s.id.clone(),
+                            change,
+                        },
+                        "Session saved: History shows the change",
+                    );
+                }
+                close = true;
+            }
+            if ui.button("Cancel").clicked() {
+                close = true;
+            }
+        });
+        if close {
+            self.editing = None;
+        }
+        true
+    }
+
     /// The sessions screen.
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx<'_>) {
         theme::title(
@@ -213,13 +328,29 @@ impl Sessions {
         egui::ScrollArea::vertical()
             .id_salt("session-detail-scroll")
             .show(ui, |ui| {
-                ui.heading(&s.topic);
+                if self.edit_ui(ui, cx, &s) {
+                    return;
+                }
                 let ahead = s.at_ms > cx.derived.now_ms;
                 let mine = cx
                     .snap
                     .me
                     .as_ref()
                     .is_some_and(|me| *me == s.coach || *me == s.coachee);
+                ui.horizontal_wrapped(|ui| {
+                    ui.heading(&s.topic);
+                    if mine
+                        && cx.can_act()
+                        && ui
+                            .small_button("Edit")
+                            .on_hover_text(
+                                "Change the topic, date, length, skills, notes or shared learning",
+                            )
+                            .clicked()
+                    {
+                        self.editing = Some((s.id.clone(), SessionDraft::of(&s)));
+                    }
+                });
                 ui.label(
                     RichText::new(if ahead {
                         format!(
