@@ -198,6 +198,13 @@ pub enum Command {
         /// The new name.
         title: String,
     },
+    /// Say yes or no to being asked to be an apprentice on a duty.
+    AnswerBackfill {
+        /// Duty.
+        duty: DutyId,
+        /// Yes.
+        yes: bool,
+    },
     /// Put a duty in the trash.
     RemoveDuty {
         /// Duty.
@@ -409,6 +416,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::EditSession { session, change } => session::edit(cx, &session, change),
         Command::EditRequest { request, change } => request::edit(cx, &request, change),
         Command::RenameDuty { duty, title } => duty::rename(cx, &duty, &title),
+        Command::AnswerBackfill { duty, yes } => duty::answer(cx, &duty, yes),
         Command::AddFollowUp(new) => followup::add(cx, new),
         Command::SetFollowUpDone {
             session,

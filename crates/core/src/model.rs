@@ -51,6 +51,9 @@ pub struct Team {
     pub duties: BTreeMap<DutyId, Duty>,
     /// Helper rota: ISO week → who floats that week.
     pub rota: rota::Rota,
+    /// Asks to float that their member has not answered yet.
+    #[serde(default)]
+    pub rota_asks: Vec<rota::RotaAsk>,
     /// The coaching hour.
     pub coaching_hour: Option<CoachingHour>,
     /// The team's own relays, in the order they were added: every member's device uses
@@ -217,7 +220,8 @@ impl Team {
             }
         }
         self.read_whole(doc, whole, threads);
-        if touched.whole(Collection::Rota) || touched.any(Collection::Rota) {
+        // Who floats is each member's own say: a change of trust can change it.
+        if touched.whole(Collection::Rota) || touched.any(Collection::Rota) || trust_changed {
             self.read_rota(doc);
         }
     }
@@ -279,7 +283,10 @@ impl Team {
             Collection::Sessions => self.sessions.clear(),
             Collection::Thanks => self.thanks.clear(),
             Collection::Duties => self.duties.clear(),
-            Collection::Rota => self.rota.clear(),
+            Collection::Rota => {
+                self.rota.clear();
+                self.rota_asks.clear();
+            }
         }
     }
 
@@ -438,7 +445,7 @@ impl Team {
     }
 
     fn read_rota<D: ReadDoc>(&mut self, doc: &D) {
-        self.rota = rota::read(doc);
+        (self.rota, self.rota_asks) = rota::read(doc, &self.actors);
     }
 
     /// Decides who is in the team once the member records are read: device trust,

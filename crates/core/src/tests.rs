@@ -2,6 +2,7 @@
 
 mod after_session;
 mod alerts;
+mod asks;
 mod authorship;
 mod calendar;
 mod edits;

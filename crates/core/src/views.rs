@@ -509,6 +509,95 @@ pub struct Inbox {
     /// resolve the request it answered. Newest first.
     #[serde(default)]
     pub after_sessions: Vec<AfterSession>,
+    /// Someone asked me to float on the rota, or to be an apprentice on a duty: it takes
+    /// effect when I say yes.
+    #[serde(default)]
+    pub asks: Vec<AskRow>,
+}
+
+/// What I am asked to take on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Asked {
+    /// To float on the helper rota in an ISO week.
+    Rota {
+        /// The week.
+        week: String,
+    },
+    /// To be an apprentice on a duty, starting at a stage.
+    Apprentice {
+        /// The duty.
+        duty: DutyId,
+        /// Its name.
+        title: String,
+        /// The stage.
+        stage: Stage,
+    },
+}
+
+/// An ask in my inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskRow {
+    /// What.
+    pub asked: Asked,
+    /// Who asks.
+    pub by: MemberId,
+    /// Their name.
+    pub by_name: String,
+}
+
+impl AskRow {
+    /// The question, for people ("Ana asks you to float in 2026-W49").
+    pub fn text(&self) -> String {
+        match &self.asked {
+            Asked::Rota { week } => format!(
+                "{} asks you to float on the helper rota in {week}",
+                self.by_name
+            ),
+            Asked::Apprentice { title, stage, .. } => format!(
+                "{} asks you to be an apprentice on \"{title}\", starting at {}",
+                self.by_name,
+                stage.as_str()
+            ),
+        }
+    }
+}
+
+/// What `me` is asked to take on and has not answered: rota weeks from this one on, and
+/// duties.
+pub fn asks(team: &Team, me: &MemberId, now_ms: i64) -> Vec<AskRow> {
+    let this_week = crate::time::iso_week_key(now_ms);
+    let row = |asked, by: &MemberId| AskRow {
+        asked,
+        by: by.clone(),
+        by_name: team.name_of(by),
+    };
+    let mut rows: Vec<AskRow> = team
+        .rota_asks
+        .iter()
+        .filter(|a| &a.member == me && a.week >= this_week)
+        .map(|a| {
+            row(
+                Asked::Rota {
+                    week: a.week.clone(),
+                },
+                &a.by,
+            )
+        })
+        .collect();
+    for d in team.duties.values().filter(|d| d.deleted_ms.is_none()) {
+        for b in d.asked.iter().filter(|b| &b.apprentice == me) {
+            rows.push(row(
+                Asked::Apprentice {
+                    duty: d.id.clone(),
+                    title: d.title.clone(),
+                    stage: b.stage,
+                },
+                b.by.as_ref().unwrap_or(&d.owner),
+            ));
+        }
+    }
+    rows
 }
 
 /// How long after a session the inbox asks what is left to do.
@@ -560,6 +649,7 @@ impl Inbox {
             && self.agreed.is_empty()
             && self.thanks.is_empty()
             && self.after_sessions.is_empty()
+            && self.asks.is_empty()
     }
 
     /// How many things wait for me to act (the inbox's badge): thanks are not counted.
@@ -569,6 +659,7 @@ impl Inbox {
             + self.accepted_offers.len()
             + self.lost_claims.len()
             + self.agreed.len()
+            + self.asks.len()
             + self
                 .after_sessions
                 .iter()
@@ -667,6 +758,7 @@ pub fn inbox(team: &Team, me: &MemberId, now_ms: i64) -> Inbox {
         agreed,
         thanks,
         after_sessions,
+        asks: asks(team, me, now_ms),
     }
 }
 

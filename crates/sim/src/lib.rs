@@ -897,8 +897,9 @@ pub fn generate(
                 }
             }
             Plan::Rota { week_ms, member } => {
+                // Each floater puts themselves on the rota: nobody is put on by others.
                 run.act(
-                    0,
+                    member,
                     Command::SetRota {
                         week: iso_week_key(week_ms),
                         member: run.members[member].0.clone(),
@@ -915,11 +916,26 @@ pub fn generate(
                     run.act(
                         owner,
                         Command::SetBackfill {
-                            duty: id,
+                            duty: id.clone(),
                             apprentice: run.members[apprentice].0.clone(),
                             stage: Some(stage),
                         },
                     );
+                    // The owner asks; the apprentice says yes (the first time).
+                    let asked = run.doc.team().duties.get(&id).is_some_and(|d| {
+                        d.asked
+                            .iter()
+                            .any(|b| b.apprentice == run.members[apprentice].0)
+                    });
+                    if asked {
+                        run.act(
+                            apprentice,
+                            Command::AnswerBackfill {
+                                duty: id,
+                                yes: true,
+                            },
+                        );
+                    }
                 }
             }
         }

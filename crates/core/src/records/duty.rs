@@ -2,9 +2,14 @@
 //! (shadow → co-do → lead).
 //!
 //! ```text
-//! duties/<duty>: {owner, title, notes, created_ms, deleted_ms?,
-//!                 backfills/<member>: {stage, updated_ms}}
+//! duties/<duty>: {owner, title, notes, created_ms, deleted_ms?, restored_ms?, edit:<id>…,
+//!                 backfills/<member>: {stage, updated_ms, answer?, answered_ms?}}
 //! ```
+//!
+//! Nobody is made an apprentice without saying yes: a stage set by the duty's owner (or
+//! whoever listed it) for someone new is a question, which counts once the apprentice's
+//! own device writes `answer: "yes"`. An apprentice who puts themselves on a duty needs
+//! no yes. A stage or an answer written by anyone else counts for nothing.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +47,10 @@ mod key {
     pub(super) const STAGE: &str = "stage";
     /// In a backfill.
     pub(super) const UPDATED_MS: &str = "updated_ms";
+    /// In a backfill: the apprentice's "yes" or "no" (anything else: not answered).
+    pub(super) const ANSWER: &str = "answer";
+    /// In a backfill.
+    pub(super) const ANSWERED_MS: &str = "answered_ms";
 }
 
 /// The stored stage of an apprentice who was taken off a duty.
@@ -87,6 +96,9 @@ pub struct Backfill {
     pub stage: Stage,
     /// Last stage change.
     pub updated_ms: i64,
+    /// Who set the stage (the owner, whoever listed the duty, or the apprentice).
+    #[serde(default)]
+    pub by: Option<MemberId>,
 }
 
 /// A duty in someone's handover plan.
@@ -116,8 +128,14 @@ pub struct Duty {
     /// Renames by anyone but its owner or whoever listed it: they count for nothing.
     #[serde(default)]
     pub ignored: Vec<Forgery>,
-    /// Apprentices.
+    /// Apprentices who said yes (or put themselves on it).
     pub backfills: Vec<Backfill>,
+    /// People asked to be an apprentice, who have not answered yet.
+    #[serde(default)]
+    pub asked: Vec<Backfill>,
+    /// People who said no to being asked.
+    #[serde(default)]
+    pub declined: Vec<MemberId>,
 }
 
 impl Duty {
@@ -202,19 +220,78 @@ pub(crate) fn read<D: ReadDoc>(
         _ => f.text(key::TITLE),
     };
     let restored_ms = f.int(key::RESTORED_MS);
-    let backfills = read_entries(
+    // Each apprentice's entry, with whether they said yes.
+    let entries = read_entries(
         doc,
         f.map(key::BACKFILLS),
-        |doc, apprentice, entry| {
+        |doc, apprentice: MemberId, entry| {
             let b = Fields::read(doc, entry);
-            Some(Backfill {
-                apprentice,
-                stage: b.str(key::STAGE).and_then(Stage::parse)?,
-                updated_ms: b.int(key::UPDATED_MS).unwrap_or(0),
-            })
+            let member_of = |k: &str| b.actor(k).and_then(|a| actors.get(&a).cloned());
+            let setter = member_of(key::STAGE);
+            let at_ms = b.int(key::UPDATED_MS).unwrap_or(0);
+            // A stage set by anyone but the owner, the lister or the apprentice.
+            if setter
+                .as_ref()
+                .is_none_or(|s| !entitled(s) && s != &apprentice)
+            {
+                let forged = b.actor(key::STAGE).map(|actor| Forgery {
+                    claimed: apprentice,
+                    actor,
+                    at_ms,
+                    what: "made someone an apprentice on a duty that is not theirs".into(),
+                });
+                return Some((None, forged));
+            }
+            // An answer counts from the apprentice's own device; anyone else's is flagged
+            // and the question stays open.
+            let mut forged = None;
+            let answer = match b.str(key::ANSWER).filter(|a| matches!(*a, "yes" | "no")) {
+                Some(a) if member_of(key::ANSWER).as_ref() == Some(&apprentice) => Some(a == "yes"),
+                Some(_) => {
+                    forged = b.actor(key::ANSWER).map(|actor| Forgery {
+                        claimed: apprentice.clone(),
+                        actor,
+                        at_ms,
+                        what: "answered for someone asked to be an apprentice".into(),
+                    });
+                    None
+                }
+                None => None,
+            };
+            // On it by their own hand, or by their yes.
+            let own = setter.as_ref() == Some(&apprentice)
+                || actor_of(entry).and_then(|a| actors.get(&a)) == Some(&apprentice);
+            let yes = answer.unwrap_or(own);
+            let said = if answer.is_some() || own {
+                Some(yes)
+            } else {
+                None
+            };
+            let entry = b.str(key::STAGE).and_then(Stage::parse).map(|stage| {
+                (
+                    Backfill {
+                        apprentice,
+                        stage,
+                        updated_ms: at_ms,
+                        by: setter,
+                    },
+                    said,
+                )
+            });
+            Some((entry, forged))
         },
         |key| MemberId::parse(key).ok(),
     );
+    let (mut backfills, mut asked, mut declined) = (Vec::new(), Vec::new(), Vec::new());
+    for (entry, forged) in entries {
+        ignored.extend(forged);
+        match entry {
+            Some((b, Some(true))) => backfills.push(b),
+            Some((b, None)) => asked.push(b),
+            Some((b, Some(false))) => declined.push(b.apprentice),
+            None => {}
+        }
+    }
     Some(Duty {
         id: id.clone(),
         owner,
@@ -229,6 +306,8 @@ pub(crate) fn read<D: ReadDoc>(
         edits,
         ignored,
         backfills,
+        asked,
+        declined,
     })
 }
 
@@ -268,17 +347,70 @@ pub(crate) fn set_backfill(
             reason: "the owner cannot be their own backfill".into(),
         });
     }
+    let me_apprentice = apprentice == cx.me;
+    let in_charge = cx.me == &d.owner || Some(cx.me) == d.listed_by.as_ref();
+    if !me_apprentice && !in_charge {
+        return Err(CommandError::NotYours {
+            who: cx.name(&d.owner),
+            action: "make someone an apprentice on this duty",
+        });
+    }
+    let on_it = d.backfills.iter().any(|b| &b.apprentice == apprentice);
     let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
     let backfills = cx.w.child(&obj, key::BACKFILLS)?;
     let b = map_or_new(&mut cx.w, &backfills, apprentice.as_str())?;
     cx.w.put(&b, key::STAGE, stage.map(Stage::as_str).unwrap_or(NO_STAGE))?;
     cx.w.put(&b, key::UPDATED_MS, cx.now_ms)?;
-    done(format!(
-        "{} on {}: {}",
-        cx.name(apprentice),
-        d.title,
-        stage.map(Stage::as_str).unwrap_or("removed")
-    ))
+    let name = cx.name(apprentice);
+    match stage {
+        None => done(format!("{name} is off {}", d.title)),
+        // My own say: no yes needed.
+        Some(stage) if me_apprentice => {
+            cx.w.put(&b, key::ANSWER, "yes")?;
+            cx.w.put(&b, key::ANSWERED_MS, cx.now_ms)?;
+            done(format!("you are at {} on {}", stage.as_str(), d.title))
+        }
+        Some(stage) if on_it => done(format!("{name} on {}: {}", d.title, stage.as_str())),
+        // Someone new (or back, or who said no before): a question again.
+        Some(stage) => {
+            cx.w.put(&b, key::ANSWER, "")?;
+            done(format!(
+                "asked {name} to {} on {}: it counts once they say yes",
+                stage.as_str(),
+                d.title
+            ))
+        }
+    }
+}
+
+/// The apprentice answers being asked onto a duty.
+pub(crate) fn answer(cx: &mut Cx<'_>, duty: &DutyId, yes: bool) -> Result<Applied, CommandError> {
+    let d = cx
+        .team
+        .duties
+        .get(duty)
+        .filter(|d| d.deleted_ms.is_none())
+        .ok_or_else(|| CommandError::NotFound {
+            kind: "duty",
+            id: duty.to_string(),
+        })?;
+    let Some(ask) = d.asked.iter().find(|b| &b.apprentice == cx.me) else {
+        return Err(CommandError::InvalidInput {
+            field: "duty",
+            reason: format!("nobody has asked you to be an apprentice on {}", d.title),
+        });
+    };
+    let stage = ask.stage;
+    let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
+    let backfills = cx.w.child(&obj, key::BACKFILLS)?;
+    let b = cx.w.child(&backfills, cx.me.as_str())?;
+    cx.w.put(&b, key::ANSWER, if yes { "yes" } else { "no" })?;
+    cx.w.put(&b, key::ANSWERED_MS, cx.now_ms)?;
+    if yes {
+        done(format!("you are at {} on {}", stage.as_str(), d.title))
+    } else {
+        done(format!("you said no to {}", d.title))
+    }
 }
 
 /// Puts a duty in the trash.

@@ -1,27 +1,42 @@
 //! The helper rota: who floats (has time set aside to help) in which ISO week.
 //!
 //! ```text
-//! rota/<ISO week>|<member>: Bool
+//! rota/<ISO week>|<member>: Bool            the member's own say: floating or not
+//! rota/<ISO week>|<member>|<asker>: Bool    someone asking them to float (false: withdrawn)
 //! ```
 //!
 //! Flat scalars under one map, so two devices putting different people on the same week
-//! never touch the same key.
+//! never touch the same key. Nobody is put on the rota by someone else: a member floats
+//! when their own device says so. Anyone else's write is a question, which they answer
+//! (an old-style entry written by someone else reads as that person asking).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::{ObjId, ROOT, ReadDoc};
+use serde::{Deserialize, Serialize};
 
 use super::{Cx, ImportCx, done};
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
 use crate::fields::{Fields, Val, get_map};
-use crate::ids::MemberId;
+use crate::ids::{ActorHex, MemberId};
 use crate::model::Team;
 use crate::time::parse_week_key;
 use crate::touched::Collection;
 
 /// Who floats in which week: ISO week → members.
 pub type Rota = BTreeMap<String, BTreeSet<MemberId>>;
+
+/// Someone asked to float in a week, who has not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RotaAsk {
+    /// The ISO week.
+    pub week: String,
+    /// Who is asked.
+    pub member: MemberId,
+    /// Who asks.
+    pub by: MemberId,
+}
 
 /// The key of one week's entry for one member.
 fn entry_key(week: &str, member: &MemberId) -> String {
@@ -39,27 +54,64 @@ fn check_week(week: &str) -> Result<(), CommandError> {
     }
 }
 
-/// Reads the whole rota.
-pub(crate) fn read<D: ReadDoc>(doc: &D) -> Rota {
+/// The key of someone's ask that `member` float in a week.
+fn ask_key(week: &str, member: &MemberId, by: &MemberId) -> String {
+    format!("{week}|{member}|{by}")
+}
+
+/// Reads the whole rota: who floats, by their own say, and the asks not answered yet.
+pub(crate) fn read<D: ReadDoc>(
+    doc: &D,
+    actors: &HashMap<ActorHex, MemberId>,
+) -> (Rota, Vec<RotaAsk>) {
     let mut rota = Rota::new();
     let Some(obj) = get_map(doc, &ROOT, Collection::Rota.key()) else {
-        return rota;
+        return (rota, Vec::new());
     };
+    // (week, member) → their own answer; and the asks, as (week, member, by).
+    let mut answered = BTreeSet::new();
+    let mut asks = BTreeSet::new();
     for (key, field) in Fields::read(doc, &obj).iter() {
-        let Some((week, member)) = key.split_once('|') else {
+        let mut parts = key.split('|');
+        let (Some(week), Some(member)) = (parts.next(), parts.next()) else {
             continue;
         };
+        let asker = parts.next();
         let (Ok(member), Some(_)) = (MemberId::parse(member), parse_week_key(week)) else {
             continue;
         };
-        if matches!(field.val, Val::Bool(true)) {
-            rota.entry(week.to_owned()).or_default().insert(member);
+        let Val::Bool(yes) = field.val else { continue };
+        // Only a trusted device says anything here.
+        let Some(writer) = field.actor().and_then(|a| actors.get(&a)) else {
+            continue;
+        };
+        match asker.map(MemberId::parse) {
+            None if writer == &member => {
+                answered.insert((week.to_owned(), member.clone()));
+                if yes {
+                    rota.entry(week.to_owned()).or_default().insert(member);
+                }
+            }
+            // Written for someone else: a question from the writer, not an answer.
+            None if yes => {
+                asks.insert((week.to_owned(), member, writer.clone()));
+            }
+            Some(Ok(by)) if yes && &by == writer && by != member => {
+                asks.insert((week.to_owned(), member, by));
+            }
+            _ => {}
         }
     }
-    rota
+    let asks = asks
+        .into_iter()
+        .filter(|(week, member, _)| !answered.contains(&(week.clone(), member.clone())))
+        .map(|(week, member, by)| RotaAsk { week, member, by })
+        .collect();
+    (rota, asks)
 }
 
-/// Puts someone on (or off) the rota for a week.
+/// Puts myself on (or off) the rota for a week; for someone else, asks them (or takes my
+/// question back): they float once they say yes.
 pub(crate) fn set(
     cx: &mut Cx<'_>,
     week: &str,
@@ -69,12 +121,36 @@ pub(crate) fn set(
     check_week(week)?;
     cx.current_member(member)?;
     let rota = cx.w.collection(Collection::Rota)?;
-    cx.w.put(&rota, &entry_key(week, member), floating)?;
-    done(format!(
-        "{} {} floating in {week}",
-        cx.name(member),
-        if floating { "is" } else { "is not" }
-    ))
+    if member == cx.me {
+        cx.w.put(&rota, &entry_key(week, member), floating)?;
+        return done(format!(
+            "you are {} floating in {week}",
+            if floating { "now" } else { "not" }
+        ));
+    }
+    let name = cx.name(member);
+    let asked = cx
+        .team
+        .rota_asks
+        .iter()
+        .any(|a| a.week == week && &a.member == member && &a.by == cx.me);
+    if floating {
+        if cx.team.rota.get(week).is_some_and(|w| w.contains(member)) {
+            return done(format!("{name} already floats in {week}"));
+        }
+        cx.w.put(&rota, &ask_key(week, member, cx.me), true)?;
+        done(format!(
+            "asked {name} to float in {week}: it counts once they say yes"
+        ))
+    } else if asked {
+        cx.w.put(&rota, &ask_key(week, member, cx.me), false)?;
+        done(format!("took back your question to {name} about {week}"))
+    } else {
+        Err(CommandError::NotYours {
+            who: name,
+            action: "take someone else off the rota (only they can)",
+        })
+    }
 }
 
 /// The rota in the JSON export: week → member ids floating.

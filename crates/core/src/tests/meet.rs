@@ -394,9 +394,9 @@ fn an_ask_with_no_offer_is_raised_once_after_two_working_days_to_the_floater() {
         alerts::unanswered(&team, &ana, asked + 4 * DAY_MS, &checks)[0].id,
         r
     );
-    // Cy floats this week: raised to Cy alone.
+    // Cy floats this week (her own say): raised to Cy alone.
     f.apply(
-        0,
+        2,
         Command::SetRota {
             week: crate::time::iso_week_key(asked),
             member: cy.clone(),

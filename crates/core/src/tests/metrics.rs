@@ -87,12 +87,16 @@ fn team_with_history() -> TeamFixture {
         f.apply(
             owner,
             Command::SetBackfill {
-                duty: d,
+                duty: d.clone(),
                 apprentice: ids[apprentice].clone(),
                 stage: Some(stage),
             },
         )
         .expect("backfill");
+        // Asked, and the apprentice says yes.
+        f.sync_all();
+        f.apply(apprentice, Command::AnswerBackfill { duty: d, yes: true })
+            .expect("yes");
     }
     f.sync_all();
     f

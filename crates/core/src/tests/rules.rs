@@ -468,6 +468,7 @@ fn profile_skills_snooze_rota_duties_and_coaching_hour() {
         },
     )
     .expect("snooze");
+    // Ana asks Ben to float; Ben says yes himself.
     f.apply(
         0,
         Command::SetRota {
@@ -476,7 +477,18 @@ fn profile_skills_snooze_rota_duties_and_coaching_hour() {
             floating: true,
         },
     )
-    .expect("rota");
+    .expect("rota ask");
+    f.sync_all();
+    assert!(views::rota_week(f.replicas[1].doc.team(), "2026-W23").is_empty());
+    f.apply(
+        1,
+        Command::SetRota {
+            week: "2026-W23".into(),
+            member: ben.clone(),
+            floating: true,
+        },
+    )
+    .expect("Ben says yes");
     let err = f
         .apply(
             0,

@@ -1,0 +1,258 @@
+//! Asked, not assigned: putting someone on the helper rota or making them an apprentice
+//! is a question that counts once they say yes, from their own device.
+
+use automerge::transaction::Transactable;
+
+use super::*;
+use crate::views::{self, Asked};
+use crate::{CommandError, DutyId, NewDuty, Stage};
+
+const WEEK: &str = "2030-W10";
+
+fn rota(
+    f: &mut TeamFixture,
+    by: usize,
+    member: &MemberId,
+    floating: bool,
+) -> Result<crate::Applied, CommandError> {
+    f.apply(
+        by,
+        Command::SetRota {
+            week: WEEK.into(),
+            member: member.clone(),
+            floating,
+        },
+    )
+}
+
+#[test]
+fn someone_asked_onto_the_rota_floats_only_after_their_own_yes() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo"]);
+    let (ana, ben) = (f.id(0), f.id(1));
+    let asked = rota(&mut f, 0, &ben, true).expect("Ana asks");
+    assert!(
+        asked.summary.contains("once they say yes"),
+        "{}",
+        asked.summary
+    );
+    f.sync_all();
+    let team = f.replicas[1].doc.team();
+    assert!(views::rota_week(team, WEEK).is_empty(), "not on it yet");
+    let inbox = views::inbox(team, &ben, f.env.now_ms);
+    assert_eq!(inbox.asks.len(), 1);
+    assert_eq!(inbox.asks[0].asked, Asked::Rota { week: WEEK.into() });
+    assert_eq!(inbox.asks[0].by, ana);
+    assert_eq!(inbox.to_act_on(), 1);
+    // Cleo cannot take Ben off, nor answer for him.
+    let err = rota(&mut f, 2, &ben, false).expect_err("not Cleo's");
+    assert!(matches!(err, CommandError::NotYours { .. }), "{err:?}");
+    // Ben says yes: he floats, and the ask is answered.
+    rota(&mut f, 1, &ben, true).expect("yes");
+    f.sync_all();
+    let team = f.replicas[0].doc.team();
+    assert_eq!(views::rota_week(team, WEEK), vec!["Ben".to_owned()]);
+    assert!(views::inbox(team, &ben, f.env.now_ms).asks.is_empty());
+    // Putting myself on needs no yes.
+    rota(&mut f, 0, &ana, true).expect("myself");
+    assert_eq!(
+        views::rota_week(f.replicas[0].doc.team(), WEEK),
+        vec!["Ana".to_owned(), "Ben".to_owned()]
+    );
+}
+
+#[test]
+fn a_no_answers_the_ask_and_an_asker_may_take_theirs_back() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo"]);
+    let (ben, cleo) = (f.id(1), f.id(2));
+    rota(&mut f, 0, &ben, true).expect("ask Ben");
+    rota(&mut f, 0, &cleo, true).expect("ask Cleo");
+    f.sync_all();
+    rota(&mut f, 1, &ben, false).expect("Ben says no");
+    rota(&mut f, 0, &cleo, false).expect("Ana takes hers back");
+    f.sync_all();
+    let team = f.replicas[2].doc.team();
+    assert!(views::rota_week(team, WEEK).is_empty());
+    assert!(views::inbox(team, &ben, f.env.now_ms).asks.is_empty());
+    assert!(views::inbox(team, &cleo, f.env.now_ms).asks.is_empty());
+}
+
+#[test]
+fn a_rogue_device_cannot_put_someone_on_the_rota_or_answer_for_them() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Mallory"]);
+    let (ana, ben) = (f.id(0), f.id(1));
+    // Mallory's device writes Ben's own "yes" key, and an ask in Ana's name.
+    raw(&mut f, 2, |doc| {
+        let obj = map_at(doc, &["rota"]);
+        doc.put(&obj, format!("{WEEK}|{ben}"), true).expect("put");
+        doc.put(&obj, format!("{WEEK}|{ben}|{ana}"), true)
+            .expect("put");
+    });
+    f.sync_all();
+    for replica in &f.replicas {
+        let team = replica.doc.team();
+        assert!(
+            views::rota_week(team, WEEK).is_empty(),
+            "Ben does not float"
+        );
+        // What Mallory wrote reads as Mallory asking, never as Ana.
+        let asks = views::inbox(team, &ben, f.env.now_ms).asks;
+        assert_eq!(asks.len(), 1, "{asks:?}");
+        assert_eq!(asks[0].by_name, "Mallory");
+    }
+}
+
+fn duty(f: &mut TeamFixture) -> DutyId {
+    let d = f.create::<DutyId>(
+        0,
+        Command::AddDuty(NewDuty {
+            title: "Release train".into(),
+            ..Default::default()
+        }),
+    );
+    f.sync_all();
+    d
+}
+
+#[test]
+fn an_apprentice_is_asked_and_counts_after_their_yes_and_only_the_owner_asks() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo"]);
+    let (ben, cleo) = (f.id(1), f.id(2));
+    let d = duty(&mut f);
+    let err = f
+        .apply(
+            2,
+            Command::SetBackfill {
+                duty: d.clone(),
+                apprentice: ben.clone(),
+                stage: Some(Stage::Shadow),
+            },
+        )
+        .expect_err("not Cleo's duty");
+    assert!(matches!(err, CommandError::NotYours { .. }), "{err:?}");
+    f.apply(
+        0,
+        Command::SetBackfill {
+            duty: d.clone(),
+            apprentice: ben.clone(),
+            stage: Some(Stage::Shadow),
+        },
+    )
+    .expect("Ana asks Ben");
+    f.sync_all();
+    let team = f.replicas[1].doc.team();
+    assert!(
+        team.duties[&d].backfills.is_empty(),
+        "not an apprentice yet"
+    );
+    let asks = views::inbox(team, &ben, f.env.now_ms).asks;
+    assert_eq!(
+        asks[0].asked,
+        Asked::Apprentice {
+            duty: d.clone(),
+            title: "Release train".into(),
+            stage: Stage::Shadow
+        }
+    );
+    // Cleo cannot answer for Ben (she was not asked).
+    let err = f
+        .apply(
+            2,
+            Command::AnswerBackfill {
+                duty: d.clone(),
+                yes: true,
+            },
+        )
+        .expect_err("not asked");
+    assert!(matches!(err, CommandError::InvalidInput { .. }), "{err:?}");
+    f.apply(
+        1,
+        Command::AnswerBackfill {
+            duty: d.clone(),
+            yes: true,
+        },
+    )
+    .expect("Ben says yes");
+    f.sync_all();
+    let team = f.replicas[0].doc.team();
+    assert_eq!(team.duties[&d].backfills.len(), 1);
+    assert!(views::inbox(team, &ben, f.env.now_ms).asks.is_empty());
+    // The owner moves him on: no new question.
+    f.apply(
+        0,
+        Command::SetBackfill {
+            duty: d.clone(),
+            apprentice: ben.clone(),
+            stage: Some(Stage::CoDo),
+        },
+    )
+    .expect("co-do");
+    assert_eq!(
+        f.replicas[0].doc.team().duties[&d].backfills[0].stage,
+        Stage::CoDo
+    );
+    // Cleo puts herself on: no yes needed. Asked and declining: not on it.
+    f.apply(
+        2,
+        Command::SetBackfill {
+            duty: d.clone(),
+            apprentice: cleo.clone(),
+            stage: Some(Stage::Shadow),
+        },
+    )
+    .expect("Cleo herself");
+    f.sync_all();
+    assert_eq!(f.replicas[0].doc.team().duties[&d].backfills.len(), 2);
+}
+
+#[test]
+fn a_no_keeps_them_off_and_a_yes_forged_by_another_device_counts_for_nothing() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Mallory"]);
+    let ben = f.id(1);
+    let d = duty(&mut f);
+    f.apply(
+        0,
+        Command::SetBackfill {
+            duty: d.clone(),
+            apprentice: ben.clone(),
+            stage: Some(Stage::Shadow),
+        },
+    )
+    .expect("ask");
+    f.sync_all();
+    // Mallory's device writes Ben's yes.
+    raw(&mut f, 2, |doc| {
+        let entry = map_at(doc, &["duties", d.as_str(), "backfills", ben.as_str()]);
+        doc.put(&entry, "answer", "yes").expect("put");
+    });
+    f.sync_all();
+    for replica in &f.replicas {
+        let team = replica.doc.team();
+        assert!(
+            team.duties[&d].backfills.is_empty(),
+            "the forged yes counts for nothing"
+        );
+        let history: Vec<String> = views::history(team).into_iter().map(|h| h.text).collect();
+        assert!(
+            history
+                .iter()
+                .any(|h| h.contains("answered for someone asked to be an apprentice")),
+            "{history:?}"
+        );
+    }
+    // The question is still Ben's to answer: his own no keeps him off, and ends it.
+    let team = f.replicas[1].doc.team();
+    assert_eq!(views::inbox(team, &ben, f.env.now_ms).asks.len(), 1);
+    f.apply(
+        1,
+        Command::AnswerBackfill {
+            duty: d.clone(),
+            yes: false,
+        },
+    )
+    .expect("Ben says no");
+    f.sync_all();
+    let team = f.replicas[0].doc.team();
+    assert!(team.duties[&d].backfills.is_empty());
+    assert_eq!(team.duties[&d].declined, vec![ben.clone()]);
+    assert!(views::inbox(team, &ben, f.env.now_ms).asks.is_empty());
+}
