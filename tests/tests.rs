@@ -1,6 +1,7 @@
 //! End-to-end tests of the `peercoach` binary and of real nodes on loopback. One
 //! integration binary with a module per area (ripgrep's layout); fixtures in `util`.
 
+mod asked;
 mod cli;
 mod crash;
 mod desktop;

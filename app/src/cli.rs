@@ -130,9 +130,10 @@ pub enum Cmd {
         #[arg(long, default_value = "")]
         message: String,
     },
-    /// Answer an offer made to you.
+    /// Answer an offer made to you, or being asked to float on the rota (give the week,
+    /// such as 2026-W49) or to be an apprentice on a duty (give the duty).
     Respond {
-        /// The offer.
+        /// The offer, the rota week, or the duty.
         offer: String,
         /// Your answer.
         #[arg(value_enum)]
@@ -724,14 +725,15 @@ pub enum RotaCmd {
         /// ISO week such as 2026-W48.
         week: Option<String>,
     },
-    /// Put someone on the rota for a week.
+    /// Put yourself on the rota for a week, or ask someone to float: they are on it once
+    /// they say yes (`peercoach respond WEEK yes`).
     Add {
         /// ISO week.
         week: String,
         /// Who.
         member: String,
     },
-    /// Take someone off the rota for a week.
+    /// Take yourself off the rota for a week, or take back your question to someone.
     Remove {
         /// ISO week.
         week: String,
@@ -756,7 +758,9 @@ pub enum DutyCmd {
         #[arg(long, value_name = "MEMBER")]
         owner: Option<String>,
     },
-    /// Set an apprentice's stage: shadow → co-do → lead (`none` removes them).
+    /// Set an apprentice's stage: shadow → co-do → lead (`none` removes them). Someone new
+    /// on your duty is asked, and is an apprentice once they say yes (`peercoach respond
+    /// DUTY yes`); putting yourself on a duty needs no yes.
     Backfill {
         /// The duty.
         duty: String,

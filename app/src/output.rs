@@ -101,6 +101,18 @@ pub fn inbox(inbox: &Inbox) -> String {
             let _ = writeln!(out, "  {}", offer_line(o, false));
         }
     }
+    if !inbox.asks.is_empty() {
+        out.push_str("Asked of you (peercoach respond WEEK|DUTY yes|not-now):\n");
+        for a in &inbox.asks {
+            let id = match &a.asked {
+                peercoach_core::views::Asked::Rota { week } => week.clone(),
+                peercoach_core::views::Asked::Apprentice { duty, .. } => {
+                    short(duty.as_str()).to_owned()
+                }
+            };
+            let _ = writeln!(out, "  {id}  {}", a.text());
+        }
+    }
     if !inbox.requests_for_me.is_empty() {
         out.push_str("Requests aimed at you:\n");
         for r in &inbox.requests_for_me {
@@ -573,6 +585,9 @@ pub fn rota(r: &RotaReply, now_ms: i64) -> String {
             r.floating.join(", ")
         }
     );
+    if !r.asked.is_empty() {
+        let _ = writeln!(out, "Asked, waiting for a yes: {}", r.asked.join(", "));
+    }
     let _ = writeln!(out, "Coaching hour: {}", coaching_hour(r, now_ms));
     out
 }

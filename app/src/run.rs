@@ -458,8 +458,17 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
             }))?;
         }
         Cmd::Respond { offer, answer } => {
-            let offer = cx.offer(&offer)?;
-            cx.apply(Command::Respond { offer, answer })?;
+            let yes = answer == peercoach_core::Answer::Yes;
+            if peercoach_core::time::parse_week_key(&offer).is_some() {
+                cx.apply(Command::AnswerRota { week: offer, yes })?;
+            } else if let Ok(id) = cx.offer(&offer) {
+                cx.apply(Command::Respond { offer: id, answer })?;
+            } else {
+                let duty = cx.duty(&offer).map_err(|_| {
+                    anyhow!("{offer:?}: no offer, rota week (such as 2026-W49) or duty you were asked about")
+                })?;
+                cx.apply(Command::AnswerBackfill { duty, yes })?;
+            }
         }
         Cmd::Claim { request } => {
             let request = cx.request(&request)?;
@@ -914,8 +923,13 @@ pub fn run(client: &mut dyn Client, globals: Globals, cmd: Cmd) -> Result<()> {
                         .iter()
                         .map(|(n, s)| format!("{n} ({})", s.as_str()))
                         .collect();
+                    let asked: String = d
+                        .asked
+                        .iter()
+                        .map(|(n, s)| format!("; asked {n} ({}), waiting for a yes", s.as_str()))
+                        .collect();
                     out.push_str(&format!(
-                        "{}  {} — {}: {}{}\n",
+                        "{}  {} — {}: {}{asked}{}\n",
                         &d.id.as_str()[..8],
                         d.owner_name,
                         d.title,

@@ -2822,3 +2822,115 @@ fn either_person_edits_a_session_and_a_duty_is_renamed_in_the_window() {
     a.stop(&rt);
     b.stop(&rt);
 }
+
+#[test]
+fn asking_someone_onto_the_rota_or_a_duty_takes_effect_only_when_they_say_yes_in_their_inbox() {
+    let rt = runtime();
+    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
+    settle(&mut ha, "Ben in Ana's team", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.current_members().len() == 2)
+    });
+    let week = peercoach_core::time::iso_week_key(peercoach_core::Env::now_ms(
+        &mut peercoach_core::SystemEnv,
+    ));
+    // Ana clicks Ben's name on this week's rota: a question, not a placement.
+    ha.state_mut().prefs.screen = Screen::Team;
+    ha.step();
+    ha.query_all_by_role_and_label(egui::accesskit::Role::Button, "Ben")
+        .next()
+        .expect("Ben on this week's rota")
+        .click();
+    let w = week.clone();
+    settle(&mut ha, "Ana's ask", move |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.rota_asks.iter().any(|a| a.week == w))
+    });
+    let w = week.clone();
+    settle(&mut hb, "the ask reaching Ben", move |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.rota_asks.iter().any(|a| a.week == w))
+    });
+    let floats = |h: &Harness<'_, PeercoachApp>, week: &str| {
+        h.state()
+            .snap
+            .as_ref()
+            .is_some_and(|s| s.team.rota.get(week).is_some_and(|m| !m.is_empty()))
+    };
+    assert!(!floats(&hb, &week), "nobody floats before a yes");
+    hb.state_mut().prefs.screen = Screen::Inbox;
+    hb.step();
+    assert!(
+        hb.query_by_label(&format!(
+            "Ana asks you to float on the helper rota in {week}"
+        ))
+        .is_some()
+    );
+    click(&mut hb, "Yes");
+    let w = week.clone();
+    settle(&mut ha, "Ben's yes reaching Ana", move |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.rota.get(&w).is_some_and(|m| m.len() == 1))
+    });
+    // A duty of Ana's: she asks Ben to shadow; he is an apprentice after his yes.
+    ha.state_mut().prefs.screen = Screen::Backfill;
+    ha.step();
+    type_into(&mut ha, "New duty of mine", "Release notes");
+    click(&mut ha, "Add duty");
+    settle(&mut ha, "the duty", |app| {
+        app.snap.as_ref().is_some_and(|s| !s.team.duties.is_empty())
+    });
+    let duty = ha
+        .state()
+        .snap
+        .as_ref()
+        .and_then(|s| s.team.duties.keys().next().cloned())
+        .expect("the duty");
+    let ben = hb
+        .state()
+        .snap
+        .as_ref()
+        .and_then(|s| s.me.clone())
+        .expect("Ben");
+    ha.state_mut()
+        .screens
+        .backfill
+        .apprentice
+        .insert(duty.to_string(), Some(ben.clone()));
+    ha.step();
+    click(&mut ha, "Ask to shadow");
+    settle(&mut ha, "the ask", |app| {
+        app.snap
+            .as_ref()
+            .is_some_and(|s| s.team.duties.values().any(|d| d.asked.len() == 1))
+    });
+    assert!(
+        ha.query_by_label("asked to shadow: waiting for a yes")
+            .is_some()
+    );
+    settle(&mut hb, "the duty ask reaching Ben", |app| {
+        app.derived.inbox.asks.len() == 1
+    });
+    assert!(
+        hb.query_by_label(
+            "Ana asks you to be an apprentice on \"Release notes\", starting at shadow"
+        )
+        .is_some()
+    );
+    click(&mut hb, "Yes");
+    settle(&mut ha, "Ben an apprentice on Ana's device", |app| {
+        app.snap.as_ref().is_some_and(|s| {
+            s.team
+                .duties
+                .values()
+                .any(|d| d.backfills.len() == 1 && d.asked.is_empty())
+        })
+    });
+    drop((ha, hb));
+    a.stop(&rt);
+    b.stop(&rt);
+}

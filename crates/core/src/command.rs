@@ -198,6 +198,13 @@ pub enum Command {
         /// The new name.
         title: String,
     },
+    /// Say yes or no to being asked to float in a week (yes puts me on the rota).
+    AnswerRota {
+        /// ISO week.
+        week: String,
+        /// Yes.
+        yes: bool,
+    },
     /// Say yes or no to being asked to be an apprentice on a duty.
     AnswerBackfill {
         /// Duty.
@@ -417,6 +424,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::EditRequest { request, change } => request::edit(cx, &request, change),
         Command::RenameDuty { duty, title } => duty::rename(cx, &duty, &title),
         Command::AnswerBackfill { duty, yes } => duty::answer(cx, &duty, yes),
+        Command::AnswerRota { week, yes } => rota::answer(cx, &week, yes),
         Command::AddFollowUp(new) => followup::add(cx, new),
         Command::SetFollowUpDone {
             session,

@@ -1416,6 +1416,9 @@ pub struct DutyRow {
     pub owner_name: String,
     /// Apprentices: name and stage.
     pub apprentices: Vec<(String, Stage)>,
+    /// Asked to be an apprentice, waiting for their yes: name and stage.
+    #[serde(default)]
+    pub asked: Vec<(String, Stage)>,
     /// Someone could step in (co-do or lead).
     pub covered: bool,
 }
@@ -1432,6 +1435,11 @@ pub fn backfill(team: &Team) -> Vec<DutyRow> {
             owner_name: team.name_of(&d.owner),
             apprentices: d
                 .backfills
+                .iter()
+                .map(|b| (team.name_of(&b.apprentice), b.stage))
+                .collect(),
+            asked: d
+                .asked
                 .iter()
                 .map(|b| (team.name_of(&b.apprentice), b.stage))
                 .collect(),

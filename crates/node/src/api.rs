@@ -397,6 +397,9 @@ pub struct RotaReply {
     pub week: String,
     /// Floating helpers.
     pub floating: Vec<String>,
+    /// Asked to float, not answered yet: "Ben (asked by Ana)".
+    #[serde(default)]
+    pub asked: Vec<String>,
     /// Coaching hour, described (in UTC).
     pub coaching_hour: Option<String>,
     /// The coaching hour itself, for a reader to show on its own clock (absent from

@@ -1653,6 +1653,18 @@ fn answer(engine: &mut Engine, team: Option<&TeamId>, query: Query) -> Result<Re
             let week = week.unwrap_or_else(|| peercoach_core::time::iso_week_key(now_ms));
             Reply::Rota(RotaReply {
                 floating: views::rota_week(team, &week),
+                asked: team
+                    .rota_asks
+                    .iter()
+                    .filter(|a| a.week == week)
+                    .map(|a| {
+                        format!(
+                            "{} (asked by {})",
+                            team.name_of(&a.member),
+                            team.name_of(&a.by)
+                        )
+                    })
+                    .collect(),
                 week,
                 coaching_hour: team.coaching_hour.as_ref().map(|h| {
                     h.next_start(now_ms, &peercoach_core::calendar::TzDatabase)

@@ -171,7 +171,8 @@ impl Backfill {
                                             b.stage.as_str(),
                                             theme::stage_color(b.stage),
                                         );
-                                        if cx.can_act() {
+                                        let myself = cx.snap.me.as_ref() == Some(&b.apprentice);
+                                        if cx.can_act() && (may_rename || myself) {
                                             for stage in Stage::ALL {
                                                 if stage != b.stage
                                                     && ui
@@ -214,8 +215,39 @@ impl Backfill {
                                         }
                                     });
                                 }
-                                if cx.can_act() {
+                                for b in &duty.asked {
+                                    ui.horizontal(|ui| {
+                                        ui.label(cx.name(&b.apprentice));
+                                        theme::chip(
+                                            ui,
+                                            &format!(
+                                                "asked to {}: waiting for a yes",
+                                                b.stage.as_str()
+                                            ),
+                                            theme::WARN,
+                                        );
+                                    });
+                                }
+                                for who in &duty.declined {
+                                    ui.label(
+                                        RichText::new(format!("{} said no, thanks", cx.name(who)))
+                                            .color(theme::muted(ui)),
+                                    );
+                                }
+                                if may_rename && cx.can_act() {
                                     self.add_apprentice_ui(ui, cx, &d.id, &duty.owner, &members);
+                                } else if cx.can_act()
+                                    && cx.snap.me.as_ref().is_some_and(|me| {
+                                        *me != duty.owner
+                                            && !duty.backfills.iter().any(|b| &b.apprentice == me)
+                                    })
+                                    && ui
+                                        .button("I'd like to shadow this")
+                                        .on_hover_text("Put yourself on it as an apprentice")
+                                        .clicked()
+                                    && let Some(me) = cx.snap.me.clone()
+                                {
+                                    self.set(cx, &d.id, me, Some(Stage::Shadow));
                                 }
                             }
                         });
@@ -232,13 +264,28 @@ impl Backfill {
         stage: Option<Stage>,
     ) {
         let name = cx.name(&apprentice);
+        let on_it = cx
+            .snap
+            .team
+            .duties
+            .get(duty)
+            .is_some_and(|d| d.backfills.iter().any(|b| b.apprentice == apprentice));
+        let myself = cx.snap.me.as_ref() == Some(&apprentice);
+        let done = match stage {
+            Some(stage) if on_it || myself => format!("{name}: {}", stage.as_str()),
+            Some(stage) => format!(
+                "Asked {name} to {}: they are an apprentice once they say yes",
+                stage.as_str()
+            ),
+            None => format!("{name} is off it"),
+        };
         cx.apply(
             Command::SetBackfill {
                 duty: duty.clone(),
                 apprentice,
                 stage,
             },
-            format!("{name}: {}", stage.map(Stage::as_str).unwrap_or("removed")),
+            done,
         );
     }
 
@@ -263,7 +310,8 @@ impl Backfill {
                 }
             });
             if ui
-                .add_enabled(pick.is_some(), egui::Button::new("Start shadowing"))
+                .add_enabled(pick.is_some(), egui::Button::new("Ask to shadow"))
+                .on_hover_text("They are an apprentice once they say yes")
                 .clicked()
                 && let Some(apprentice) = pick.clone()
             {

@@ -4,6 +4,7 @@ use crate::local;
 use egui::RichText;
 use peercoach_core::NewThanks;
 use peercoach_core::time::format_span;
+use peercoach_core::views::Asked;
 use peercoach_core::{Answer, Command};
 
 use super::dialogs::SessionForm;
@@ -83,6 +84,45 @@ impl Inbox {
                                         "Answered not now",
                                     );
                                 }
+                            });
+                        });
+                    }
+                    ui.add_space(theme::GAP);
+                }
+                if !inbox.asks.is_empty() {
+                    ui.label(RichText::new("Asked of you").strong());
+                    for (i, a) in inbox.asks.iter().enumerate() {
+                        ui.push_id(("ask", i), |ui| {
+                            theme::card(ui, |ui| {
+                                ui.label(RichText::new(a.text()).strong());
+                                ui.label(
+                                    RichText::new("Nothing changes until you say yes.")
+                                        .color(theme::muted(ui)),
+                                );
+                                ui.horizontal(|ui| {
+                                    let answer = |yes: bool| match &a.asked {
+                                        Asked::Rota { week } => Command::AnswerRota {
+                                            week: week.clone(),
+                                            yes,
+                                        },
+                                        Asked::Apprentice { duty, .. } => Command::AnswerBackfill {
+                                            duty: duty.clone(),
+                                            yes,
+                                        },
+                                    };
+                                    if ui.button("Yes").clicked() {
+                                        cx.apply(
+                                            answer(true),
+                                            format!("You said yes to {}", a.by_name),
+                                        );
+                                    }
+                                    if ui.button("No, thanks").clicked() {
+                                        cx.apply(
+                                            answer(false),
+                                            format!("You said no to {}", a.by_name),
+                                        );
+                                    }
+                                });
                             });
                         });
                     }

@@ -344,9 +344,13 @@ impl TeamScreen {
         theme::card(ui, |ui| {
             ui.label(RichText::new("Helper rota").strong());
             ui.label(
-                RichText::new("Floating helpers have no assigned work that week: they only help.")
-                    .color(theme::muted(ui)),
+                RichText::new(
+                    "Floating helpers have no assigned work that week: they only help. Click your \
+                     name to float; click a teammate's to ask them: they float once they say yes.",
+                )
+                .color(theme::muted(ui)),
             );
+            let me = cx.snap.me.clone();
             let members: Vec<_> = cx
                 .snap
                 .team
@@ -361,20 +365,56 @@ impl TeamScreen {
                 ui.horizontal_wrapped(|ui| {
                     for (id, name) in &members {
                         let on = floating.contains(id);
+                        let mine = me.as_ref() == Some(id);
+                        // My own question to them, waiting for their answer.
+                        let asked = cx.snap.team.rota_asks.iter().any(|a| {
+                            a.week == week && &a.member == id && Some(&a.by) == me.as_ref()
+                        });
+                        let label = if asked {
+                            format!("{name} (asked)")
+                        } else {
+                            name.clone()
+                        };
+                        // Only they take themselves off.
+                        let enabled = cx.can_act() && (mine || !on);
+                        let hover = match (mine, on, asked) {
+                            (true, true, _) => format!("You float in {week}: click to stop"),
+                            (true, false, _) => format!("Float in {week}"),
+                            (false, true, _) => format!("{name} floats in {week}"),
+                            (false, false, true) => {
+                                format!("You asked {name}: click to take your question back")
+                            }
+                            (false, false, false) => {
+                                format!("Ask {name} to float in {week}: they are on once they say yes")
+                            }
+                        };
                         let r = ui
-                            .add_enabled(cx.can_act(), egui::Button::selectable(on, name.as_str()))
-                            .on_hover_text(format!("{name} floats in {week}"));
+                            .add_enabled(enabled, egui::Button::selectable(on, label))
+                            .on_hover_text(hover);
                         if r.clicked() {
+                            let (floating, done) = match (mine, on, asked) {
+                                (true, _, _) => (
+                                    !on,
+                                    format!(
+                                        "You {} floating in {week}",
+                                        if on { "are no longer" } else { "are" }
+                                    ),
+                                ),
+                                (false, _, true) => {
+                                    (false, format!("Took back your question to {name}"))
+                                }
+                                (false, _, false) => (
+                                    true,
+                                    format!("Asked {name} to float in {week}: it counts once they say yes"),
+                                ),
+                            };
                             cx.apply(
                                 Command::SetRota {
                                     week: week.clone(),
                                     member: id.clone(),
-                                    floating: !on,
+                                    floating,
                                 },
-                                format!(
-                                    "{name} {} floating in {week}",
-                                    if on { "is no longer" } else { "is" }
-                                ),
+                                done,
                             );
                         }
                     }

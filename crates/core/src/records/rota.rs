@@ -153,6 +153,13 @@ pub(crate) fn set(
     }
 }
 
+/// My answer to being asked to float in a week: yes puts me on, no says so.
+pub(crate) fn answer(cx: &mut Cx<'_>, week: &str, yes: bool) -> Result<Applied, CommandError> {
+    check_week(week)?;
+    let me = cx.me.clone();
+    set(cx, week, &me, yes)
+}
+
 /// The rota in the JSON export: week → member ids floating.
 pub(crate) fn export(team: &Team) -> BTreeMap<String, Vec<MemberId>> {
     team.rota
