@@ -49,6 +49,8 @@ pub enum AlertKind {
     DidYouMeet,
     /// An ask has waited days with no offer, and I float or have its skill.
     Unanswered,
+    /// Someone asked me to float on the rota or to be an apprentice on a duty.
+    AskedOfMe,
     /// A notice from the app itself (that it keeps running in the background): not a
     /// kind a person turns off, so it is not in [`AlertKind::ALL`].
     Notice,
@@ -59,7 +61,7 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in the order Settings lists them.
-    pub const ALL: [AlertKind; 13] = [
+    pub const ALL: [AlertKind; 14] = [
         Self::OfferToAnswer,
         Self::RequestForMe,
         Self::YesToMyOffer,
@@ -73,6 +75,7 @@ impl AlertKind {
         Self::SessionStarts,
         Self::DidYouMeet,
         Self::Unanswered,
+        Self::AskedOfMe,
     ];
 
     /// Stored form (settings).
@@ -91,6 +94,7 @@ impl AlertKind {
             Self::SessionStarts => "session-starts",
             Self::DidYouMeet => "did-you-meet",
             Self::Unanswered => "unanswered",
+            Self::AskedOfMe => "asked-of-me",
             Self::Notice => "notice",
             Self::Trust => "trust",
         }
@@ -112,6 +116,7 @@ impl AlertKind {
             Self::SessionStarts => "A scheduled session of mine starts",
             Self::DidYouMeet => "Check back: did we meet, days after a yes?",
             Self::Unanswered => "Check back: an ask in my skills waits with no offer",
+            Self::AskedOfMe => "Someone asks me to float on the rota or to learn a duty",
             Self::Notice => "Notices from peercoach itself",
             Self::Trust => "A new device of mine, a removal waiting for a second member",
         }
@@ -132,6 +137,7 @@ impl AlertKind {
             Self::SessionStarts => ("session starting", "sessions starting"),
             Self::DidYouMeet => ("check-back: did you meet?", "check-backs: did you meet?"),
             Self::Unanswered => ("ask waiting for an offer", "asks waiting for an offer"),
+            Self::AskedOfMe => ("question for you", "questions for you"),
             Self::Notice => ("notice", "notices"),
             Self::Trust => (
                 "change to who is in the team",
@@ -269,6 +275,22 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
             _ => continue,
         };
         found.push((request.created_ms, alert));
+    }
+    // Someone asked me onto the rota or a duty: it waits for my yes.
+    let asked_before = crate::views::asks(before, me, now_ms);
+    for a in crate::views::asks(after, me, now_ms) {
+        if asked_before.contains(&a) {
+            continue;
+        }
+        found.push((
+            now_ms,
+            Alert {
+                kind: AlertKind::AskedOfMe,
+                title: a.text(),
+                body: "Nothing changes until you say yes, in your inbox.".into(),
+                target: Target::Inbox,
+            },
+        ));
     }
     // A session the other person logged with me: what it was, and a link to it.
     for (id, session) in &after.sessions {

@@ -250,6 +250,11 @@ impl Backfill {
                                     self.set(cx, &d.id, me, Some(Stage::Shadow));
                                 }
                             }
+                            super::history::own_history_ui(
+                                ui,
+                                cx,
+                                &peercoach_core::RecordId::Duty(d.id.clone()),
+                            );
                         });
                     });
                 }

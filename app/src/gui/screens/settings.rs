@@ -347,11 +347,14 @@ impl Settings {
                     &what,
                     cx.can_act(),
                 ) {
-                    cx.apply(
+                    cx.apply_undoable(
                         Command::RemoveTeamRelay {
                             url: relay.url.clone(),
                         },
-                        "Team relay removed",
+                        format!("Team relay removed: {}", relay.url),
+                        Command::AddTeamRelay {
+                            relay: relay.clone(),
+                        },
                     );
                 }
             }

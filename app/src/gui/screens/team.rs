@@ -408,14 +408,22 @@ impl TeamScreen {
                                     format!("Asked {name} to float in {week}: it counts once they say yes"),
                                 ),
                             };
-                            cx.apply(
-                                Command::SetRota {
+                            let set = Command::SetRota {
+                                week: week.clone(),
+                                member: id.clone(),
+                                floating,
+                            };
+                            // Taking myself off is undone by putting myself back.
+                            if mine && on {
+                                let undo = Command::SetRota {
                                     week: week.clone(),
                                     member: id.clone(),
-                                    floating,
-                                },
-                                done,
-                            );
+                                    floating: true,
+                                };
+                                cx.apply_undoable(set, done, undo);
+                            } else {
+                                cx.apply(set, done);
+                            }
                         }
                     }
                 });
