@@ -925,30 +925,6 @@ pub fn sentence(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_message_shown_alone_starts_with_a_capital() {
-        assert_eq!(
-            sentence("ticket is not valid: bad checksum"),
-            "Ticket is not valid: bad checksum"
-        );
-        assert_eq!(sentence("Already"), "Already");
-        assert_eq!(sentence("ö-umlaut first"), "Ö-umlaut first");
-        assert_eq!(sentence(""), "");
-    }
-
-    #[test]
-    fn counts_take_the_right_plural() {
-        assert_eq!(plural(0, "offer", "offers"), "0 offers");
-        assert_eq!(plural(1, "offer", "offers"), "1 offer");
-        assert_eq!(plural(2, "duty", "duties"), "2 duties");
-        assert_eq!(plural(1, "duty", "duties"), "1 duty");
-    }
-}
-
 /// What can be restored, most recently deleted first.
 pub fn trash(items: &[peercoach_core::trash::Trashed]) -> String {
     let mut out = String::new();
@@ -973,4 +949,28 @@ pub fn trash(items: &[peercoach_core::trash::Trashed]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_shown_alone_starts_with_a_capital() {
+        assert_eq!(
+            sentence("ticket is not valid: bad checksum"),
+            "Ticket is not valid: bad checksum"
+        );
+        assert_eq!(sentence("Already"), "Already");
+        assert_eq!(sentence("ö-umlaut first"), "Ö-umlaut first");
+        assert_eq!(sentence(""), "");
+    }
+
+    #[test]
+    fn counts_take_the_right_plural() {
+        assert_eq!(plural(0, "offer", "offers"), "0 offers");
+        assert_eq!(plural(1, "offer", "offers"), "1 offer");
+        assert_eq!(plural(2, "duty", "duties"), "2 duties");
+        assert_eq!(plural(1, "duty", "duties"), "1 duty");
+    }
 }
