@@ -2,16 +2,11 @@
 //! Ben onto the rota and onto a duty with the CLI; nothing changes until Ben says yes
 //! with `peercoach respond` on his own device.
 
-use crate::util::{Device, wait_until};
+use crate::util::{ana_and_ben_serving, wait_until};
 
 #[test]
 fn a_rota_week_and_a_duty_take_effect_after_the_asked_person_responds_on_their_own_node() {
-    let (a, b) = (Device::new(), Device::new());
-    a.init("Ana", "Platform");
-    let serve_a = a.serve();
-    let ticket = a.run(&["invite"]).ok();
-    b.run(&["join", &ticket, "--name", "Ben"]).ok();
-    let serve_b = b.serve();
+    let (a, b, serve_a, serve_b) = ana_and_ben_serving();
     wait_until("Ben in Ana's team", || {
         a.run(&["members"]).ok().contains("Ben")
     });

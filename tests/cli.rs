@@ -229,7 +229,7 @@ fn bad_input_fails_cleanly_and_writes_nothing() {
             vec!["claim", "00000000-0000-4000-8000-000000000000"],
             "no such request",
         ),
-        (vec!["respond", "abcd", "yes"], "no such offer"),
+        (vec!["respond", "abcd", "yes"], "no offer, rota week"),
         (vec!["claim", &req], "your own request"),
         (vec!["offer", &req], "your own request"),
         (vec!["ask", ""], "must not be empty"),

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use icalendar::{CalendarDateTime, Component, DatePerhapsTime, EventStatus};
 use peercoach_core::time::{DAY_MS, HOUR_MS, format_datetime};
 
-use crate::util::{Device, wait_until};
+use crate::util::{Device, ana_and_ben_serving, wait_until};
 
 /// Every command here reads and shows times on a UTC clock.
 const UTC: &[(&str, &str)] = &[("TZ", "UTC")];
@@ -38,12 +38,7 @@ fn start_of(e: &icalendar::Event) -> i64 {
 
 #[test]
 fn a_time_proposed_on_one_node_is_accepted_on_the_other_and_both_calendars_hold_the_session() {
-    let (a, b) = (Device::new(), Device::new());
-    a.init("Ana", "Platform");
-    let serve_a = a.serve();
-    let ticket = a.run(&["invite"]).ok();
-    b.run(&["join", &ticket, "--name", "Ben"]).ok();
-    let serve_b = b.serve();
+    let (a, b, serve_a, serve_b) = ana_and_ben_serving();
     // Ben offers Ana help; she says yes.
     let offer = b
         .run(&[

@@ -2,16 +2,11 @@
 //! device reopens or restores shows on the other, and both keep the history of it. The
 //! window's Undo sends these same commands (see the GUI tests); here they are typed.
 
-use crate::util::{Device, wait_until};
+use crate::util::{ana_and_ben_serving, wait_until};
 
 #[test]
 fn a_reopen_and_restores_on_one_node_show_on_the_other() {
-    let (a, b) = (Device::new(), Device::new());
-    a.init("Ana", "Platform");
-    let serve_a = a.serve();
-    let ticket = a.run(&["invite"]).ok();
-    b.run(&["join", &ticket, "--name", "Ben"]).ok();
-    let serve_b = b.serve();
+    let (a, b, serve_a, serve_b) = ana_and_ben_serving();
 
     // A request resolved on Ana's node, then reopened there: closed on Ben's, then back.
     let request = a.run(&["ask", "Flaky deploys"]).ok().trim().to_owned();
@@ -81,7 +76,8 @@ fn a_reopen_and_restores_on_one_node_show_on_the_other() {
         "{history}"
     );
 
-    // A duty Ana removed, restored by Ben by its name as the trash shows it.
+    // A duty Ana removed on her node, restored there by its name as the trash shows it:
+    // gone from Ben's node, then back.
     a.run(&["duty", "add", "Release notes"]).ok();
     wait_until("the duty reaching Ben", || {
         b.run(&["duty", "list"]).ok().contains("Release notes")
@@ -96,9 +92,15 @@ fn a_reopen_and_restores_on_one_node_show_on_the_other() {
     wait_until("the removal reaching Ben", || {
         !b.run(&["duty", "list"]).ok().contains("Release notes")
     });
-    b.run(&["restore", "Release notes (Ana)"]).ok();
-    wait_until("the duty back on Ana's node", || {
-        a.run(&["duty", "list"]).ok().contains("Release notes")
+    assert!(
+        b.run(&["trash", "list"])
+            .ok()
+            .contains("The trash is empty"),
+        "not Ben's to restore"
+    );
+    a.run(&["restore", "Release notes (Ana)"]).ok();
+    wait_until("the duty back on Ben's node", || {
+        b.run(&["duty", "list"]).ok().contains("Release notes")
     });
     assert!(
         a.run(&["trash", "list"])
@@ -106,7 +108,7 @@ fn a_reopen_and_restores_on_one_node_show_on_the_other() {
             .contains("The trash is empty")
     );
     // Nothing in the trash by that name any more: a clear error, nothing changed.
-    let err = b.run(&["restore", "Release notes (Ana)"]).fails();
+    let err = a.run(&["restore", "Release notes (Ana)"]).fails();
     assert!(err.contains("nothing in the trash is called that"), "{err}");
     drop((serve_a, serve_b));
 }

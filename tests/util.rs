@@ -487,6 +487,18 @@ pub struct Serve {
     pub addr: String,
 }
 
+/// Ana's device with a new team and Ben's joined to it, each running `peercoach serve`
+/// on loopback: two real nodes that sync.
+pub fn ana_and_ben_serving() -> (Device, Device, Serve, Serve) {
+    let (a, b) = (Device::new(), Device::new());
+    a.init("Ana", "Platform");
+    let serve_a = a.serve();
+    let ticket = a.run(&["invite"]).ok();
+    b.run(&["join", &ticket, "--name", "Ben"]).ok();
+    let serve_b = b.serve();
+    (a, b, serve_a, serve_b)
+}
+
 impl Device {
     /// Starts `peercoach serve --loopback-only` and waits for its ready line.
     pub fn serve(&self) -> Serve {

@@ -266,11 +266,7 @@ fn offer_yes_flow_keeps_advice_hidden_until_yes_then_logs_a_session_and_syncs() 
     });
 
     // Ben offers help, with advice.
-    hb.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky integration test")
-        .click();
-    for _ in 0..3 {
-        hb.step();
-    }
+    click(&mut hb, "Flaky integration test");
     click(&mut hb, "Offer help…");
     assert!(
         hb.query_by_label_contains("Would you like some help?")
@@ -1904,11 +1900,7 @@ fn an_open_request_names_who_could_help_and_its_author_asks_one_of_them() {
     type_into(&mut ha, "Skills", "rust");
     click(&mut ha, "Ask for help now");
     settle(&mut ha, "the request", |app| !app.derived.board.is_empty());
-    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Lifetimes in an async trait")
-        .click();
-    for _ in 0..3 {
-        ha.step();
-    }
+    click(&mut ha, "Lifetimes in an async trait");
     assert!(ha.query_by_label("Who could help").is_some());
     assert!(
         ha.query_by_label("can coach rust · first time with Ana")
@@ -1964,11 +1956,7 @@ fn a_resolved_request_is_found_under_closed_and_its_author_reopens_it_for_everyo
     settle(&mut hb, "the request reaching Ben", |app| {
         !app.derived.board.is_empty()
     });
-    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        ha.step();
-    }
+    click(&mut ha, "Flaky deploys");
     click(&mut ha, "Resolve");
     settle(&mut ha, "the request resolved", |app| {
         app.derived.board.is_empty()
@@ -1978,19 +1966,11 @@ fn a_resolved_request_is_found_under_closed_and_its_author_reopens_it_for_everyo
     });
     // Gone from the board, found under Closed, with when and how.
     click(&mut ha, "Closed (1)");
-    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        ha.step();
-    }
+    click(&mut ha, "Flaky deploys");
     assert!(ha.query_by_label_contains("Resolved on").is_some());
     // Ben sees it too, and cannot reopen Ana's request.
     click(&mut hb, "Closed (1)");
-    hb.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        hb.step();
-    }
+    click(&mut hb, "Flaky deploys");
     assert!(hb.query_by_label_contains("Resolved on").is_some());
     assert!(hb.query_by_label("Reopen").is_none());
     // Ana reopens: back on the board, on both devices, and shown where it now is.
@@ -2438,11 +2418,7 @@ fn undo_in_the_status_bar_and_ctrl_z_take_back_a_resolve_and_a_withdrawal_on_bot
     settle(&mut hb, "the request reaching Ben", |app| {
         !app.derived.board.is_empty()
     });
-    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        ha.step();
-    }
+    click(&mut ha, "Flaky deploys");
     assert!(ha.query_by_label("Undo").is_none(), "nothing to undo yet");
     click(&mut ha, "Resolve");
     settle(&mut ha, "the request resolved", |app| {
@@ -2516,11 +2492,7 @@ fn ctrl_z_in_a_text_field_undoes_typing_not_the_last_action() {
     let mut h = d.harness();
     create_team(&mut h, "Ana");
     ask(&mut h, "Flaky deploys");
-    h.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        h.step();
-    }
+    click(&mut h, "Flaky deploys");
     click(&mut h, "Resolve");
     settle(&mut h, "the request resolved", |app| {
         app.derived.board.is_empty()
@@ -2564,11 +2536,7 @@ fn a_removed_duty_and_a_deleted_note_go_to_the_trash_and_history_restores_them()
     ask(&mut h, "Flaky deploys");
     h.state_mut().prefs.screen = Screen::Board;
     h.step();
-    h.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        h.step();
-    }
+    click(&mut h, "Flaky deploys");
     type_into(&mut h, "Your private note", "Ask Ben about retries");
     click(&mut h, "Save private note");
     settle(&mut h, "the note", |app| {
@@ -2622,11 +2590,7 @@ fn a_request_panel_shows_its_own_history() {
     let mut h = d.harness_sized(egui::vec2(1280.0, 1400.0));
     create_team(&mut h, "Ana");
     ask(&mut h, "Flaky deploys");
-    h.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        h.step();
-    }
+    click(&mut h, "Flaky deploys");
     type_into(&mut h, "Add a comment", "Seen again on Tuesday");
     click(&mut h, "Post comment");
     settle(&mut h, "the comment", |app| {
@@ -2659,17 +2623,9 @@ fn the_author_edits_a_request_and_both_devices_show_it_with_the_edit_in_its_hist
         !app.derived.board.is_empty()
     });
     // Ben may not edit Ana's request: no Edit for him.
-    hb.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        hb.step();
-    }
+    click(&mut hb, "Flaky deploys");
     assert!(hb.query_by_label("Edit").is_none());
-    ha.get_by_role_and_label(egui::accesskit::Role::Button, "Flaky deploys")
-        .click();
-    for _ in 0..3 {
-        ha.step();
-    }
+    click(&mut ha, "Flaky deploys");
     click(&mut ha, "Edit");
     // The form is filled in from the request.
     assert_eq!(

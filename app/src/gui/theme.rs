@@ -376,6 +376,29 @@ pub fn private_card(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
 }
 
 /// Whether a form was sent with Enter in one of its one-line fields this frame.
+/// How an edit form was left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormEnd {
+    /// Save it.
+    Save,
+    /// Leave it unsaved.
+    Cancel,
+}
+
+/// An edit form's last row: `save` (enabled when `ready`; `entered` saves too) and Cancel.
+pub fn save_or_cancel(ui: &mut Ui, save: &str, ready: bool, entered: bool) -> Option<FormEnd> {
+    ui.horizontal(|ui| {
+        if ui.add_enabled(ready, egui::Button::new(save)).clicked() || (ready && entered) {
+            Some(FormEnd::Save)
+        } else if ui.button("Cancel").clicked() {
+            Some(FormEnd::Cancel)
+        } else {
+            None
+        }
+    })
+    .inner
+}
+
 pub fn enter_submits(ui: &Ui, one_line: &[&egui::Response]) -> bool {
     ui.input(|i| i.key_pressed(egui::Key::Enter)) && one_line.iter().any(|r| r.lost_focus())
 }

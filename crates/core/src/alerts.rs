@@ -277,9 +277,13 @@ pub fn changes(before: &Team, after: &Team, me: &MemberId, now_ms: i64) -> Vec<A
         found.push((request.created_ms, alert));
     }
     // Someone asked me onto the rota or a duty: it waits for my yes.
-    let asked_before = crate::views::asks(before, me, now_ms);
+    // The same question (what, by whom) is not news again when a name changes.
+    let asked_before: Vec<_> = crate::views::asks(before, me, now_ms)
+        .into_iter()
+        .map(|a| (a.asked.key().to_owned(), a.by))
+        .collect();
     for a in crate::views::asks(after, me, now_ms) {
-        if asked_before.contains(&a) {
+        if asked_before.contains(&(a.asked.key().to_owned(), a.by.clone())) {
             continue;
         }
         found.push((

@@ -246,6 +246,11 @@ impl Team {
             .chain(self.duties.values().flat_map(|d| d.ignored.iter()))
     }
 
+    /// Trusted devices (actors) and whose they are.
+    pub(crate) fn actors(&self) -> &HashMap<ActorHex, MemberId> {
+        &self.actors
+    }
+
     /// The member a device (actor) belongs to, if the device is trusted.
     pub fn member_of_actor(&self, actor: &ActorHex) -> Option<&MemberId> {
         self.actors.get(actor)

@@ -57,7 +57,7 @@ pub(crate) fn still_kept(
 }
 
 /// What `viewer` may restore, most recently deleted first: the sessions they were in, the
-/// team's duties, and their own private notes (`notes`, as [`crate::notes::NotesDoc::trashed`]
+/// duties they own or listed, and their own private notes (`notes`, as [`crate::notes::NotesDoc::trashed`]
 /// gives them).
 pub fn list(team: &Team, viewer: Option<&MemberId>, notes: &[Note], now_ms: i64) -> Vec<Trashed> {
     let kept = |deleted_ms: i64| now_ms <= kept_until(deleted_ms);
@@ -83,11 +83,14 @@ pub fn list(team: &Team, viewer: Option<&MemberId>, notes: &[Note], now_ms: i64)
             until_ms: kept_until(deleted_ms),
         });
     }
-    if viewer.is_some() {
+    if let Some(viewer) = viewer {
         for d in team.duties.values() {
             let Some(deleted_ms) = d.deleted_ms.filter(|d| kept(*d)) else {
                 continue;
             };
+            if viewer != &d.owner && Some(viewer) != d.listed_by.as_ref() {
+                continue;
+            }
             items.push(Trashed {
                 record: RecordId::Duty(d.id.clone()),
                 what: "duty".into(),

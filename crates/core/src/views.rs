@@ -546,6 +546,16 @@ pub struct AskRow {
     pub by_name: String,
 }
 
+impl Asked {
+    /// What is asked, whatever the names: the week, or the duty.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Rota { week } => week,
+            Self::Apprentice { duty, .. } => duty.as_str(),
+        }
+    }
+}
+
 impl AskRow {
     /// The question, for people ("Ana asks you to float in 2026-W49").
     pub fn text(&self) -> String {

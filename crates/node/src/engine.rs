@@ -681,6 +681,19 @@ impl Engine {
             }
             .into());
         }
+        self.write_notes(team, |doc, env| doc.add(text, session, request, env))
+    }
+
+    /// Changes my private notes in `team` with `write`, and makes it durable; a change
+    /// that cannot be saved is undone.
+    fn write_notes<T>(
+        &mut self,
+        team: &TeamId,
+        write: impl FnOnce(
+            &mut peercoach_core::notes::NotesDoc,
+            &mut dyn peercoach_core::Env,
+        ) -> Result<T, CommandError>,
+    ) -> Result<T, EngineError> {
         self.notes(team)?;
         let notes_id = self.notes_id(team).ok_or(CommandError::NotAMember)?;
         let env = &mut self.env;
@@ -688,35 +701,9 @@ impl Engine {
             .notes
             .get_mut(&notes_id)
             .ok_or_else(|| EngineError::UnknownTeam(notes_id.to_string()))?;
-        let note = open.doc.add(text, session, request, env.as_mut())?;
+        let written = write(&mut open.doc, env.as_mut())?;
         self.save_notes_or_undo(&notes_id)?;
-        Ok(note)
-    }
-
-    /// Deletes a private note and makes it durable.
-    fn delete_note(&mut self, team: &TeamId, note: &NoteId) -> Result<(), EngineError> {
-        self.notes(team)?;
-        let notes_id = self.notes_id(team).ok_or(CommandError::NotAMember)?;
-        let env = &mut self.env;
-        let open = self
-            .notes
-            .get_mut(&notes_id)
-            .ok_or_else(|| EngineError::UnknownTeam(notes_id.to_string()))?;
-        open.doc.delete(note, env.as_mut())?;
-        self.save_notes_or_undo(&notes_id)
-    }
-
-    /// Takes a private note out of the trash and makes it durable.
-    fn restore_note(&mut self, team: &TeamId, note: &NoteId) -> Result<(), EngineError> {
-        self.notes(team)?;
-        let notes_id = self.notes_id(team).ok_or(CommandError::NotAMember)?;
-        let env = &mut self.env;
-        let open = self
-            .notes
-            .get_mut(&notes_id)
-            .ok_or_else(|| EngineError::UnknownTeam(notes_id.to_string()))?;
-        open.doc.restore(note, env.as_mut())?;
-        self.save_notes_or_undo(&notes_id)
+        Ok(written)
     }
 
     /// As [`Engine::save_or_undo`], for a notes document.
@@ -1021,7 +1008,7 @@ impl Engine {
                 let id = self.select(team.as_ref())?;
                 let note =
                     NoteId::parse(&note).map_err(|e| EngineError::BadRequest(e.to_string()))?;
-                self.delete_note(&id, &note)?;
+                self.write_notes(&id, |doc, env| doc.delete(&note, env))?;
                 Ok(Reply::Done {
                     created: None,
                     summary: "note deleted (in the trash for 30 days)".into(),
@@ -1031,7 +1018,7 @@ impl Engine {
                 let id = self.select(team.as_ref())?;
                 let note =
                     NoteId::parse(&note).map_err(|e| EngineError::BadRequest(e.to_string()))?;
-                self.restore_note(&id, &note)?;
+                self.write_notes(&id, |doc, env| doc.restore(&note, env))?;
                 Ok(Reply::Done {
                     created: None,
                     summary: "note restored".into(),

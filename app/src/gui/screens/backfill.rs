@@ -94,29 +94,20 @@ impl Backfill {
                             if let Some((_, name)) =
                                 self.renaming.as_mut().filter(|(id, _)| id == &d.id)
                             {
-                                let mut close = false;
-                                ui.horizontal_wrapped(|ui| {
-                                    let field = theme::text_field(ui, "New name", name, &d.title);
-                                    let ready = !name.trim().is_empty();
-                                    if ui
-                                        .add_enabled(ready, egui::Button::new("Save name"))
-                                        .clicked()
-                                        || (ready && theme::enter_submits(ui, &[&field]))
-                                    {
-                                        cx.apply(
-                                            Command::RenameDuty {
-                                                duty: d.id.clone(),
-                                                title: name.clone(),
-                                            },
-                                            "Duty renamed: History shows the change",
-                                        );
-                                        close = true;
-                                    }
-                                    if ui.button("Cancel").clicked() {
-                                        close = true;
-                                    }
-                                });
-                                if close {
+                                let field = theme::text_field(ui, "New name", name, &d.title);
+                                let entered = theme::enter_submits(ui, &[&field]);
+                                let ready = !name.trim().is_empty();
+                                let end = theme::save_or_cancel(ui, "Save name", ready, entered);
+                                if end == Some(theme::FormEnd::Save) {
+                                    cx.apply(
+                                        Command::RenameDuty {
+                                            duty: d.id.clone(),
+                                            title: name.clone(),
+                                        },
+                                        "Duty renamed: History shows the change",
+                                    );
+                                }
+                                if end.is_some() {
                                     self.renaming = None;
                                 }
                             }
@@ -146,7 +137,8 @@ impl Backfill {
                                 } else {
                                     theme::chip(ui, "no trained backfill", theme::BAD);
                                 }
-                                if cx.can_act()
+                                if may_rename
+                                    && cx.can_act()
                                     && ui
                                         .small_button("Remove duty")
                                         .on_hover_text("It goes to the trash (History) for 30 days")

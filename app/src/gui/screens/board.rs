@@ -106,33 +106,23 @@ impl Board {
         if !ready {
             ui.colored_label(theme::bad(ui), "A request needs a title");
         }
-        let entered = ready && theme::enter_submits(ui, &[&title, &skills]);
-        let mut close = false;
-        ui.horizontal(|ui| {
-            if ui
-                .add_enabled(ready, egui::Button::new("Save changes"))
-                .clicked()
-                || entered
-            {
-                let change = draft.change(r);
-                if change == peercoach_core::RequestEdit::default() {
-                    cx.outbox.act(Action::Notice("Nothing changed".into()));
-                } else {
-                    cx.apply(
-                        Command::EditRequest {
-                            request: id.clone(),
-                            change,
-                        },
-                        "Request saved: History shows the change",
-                    );
-                }
-                close = true;
+        let entered = theme::enter_submits(ui, &[&title, &skills]);
+        let end = theme::save_or_cancel(ui, "Save changes", ready, entered);
+        if end == Some(theme::FormEnd::Save) {
+            let change = draft.change(r);
+            if change == peercoach_core::RequestEdit::default() {
+                cx.outbox.act(Action::Notice("Nothing changed".into()));
+            } else {
+                cx.apply(
+                    Command::EditRequest {
+                        request: id.clone(),
+                        change,
+                    },
+                    "Request saved: History shows the change",
+                );
             }
-            if ui.button("Cancel").clicked() {
-                close = true;
-            }
-        });
-        if close {
+        }
+        if end.is_some() {
             self.editing = None;
         }
         true

@@ -124,31 +124,23 @@ impl Sessions {
         if let Err(why) = &change {
             ui.colored_label(theme::bad(ui), *why);
         }
-        let mut close = false;
-        ui.horizontal(|ui| {
-            if ui
-                .add_enabled(change.is_ok(), egui::Button::new("Save changes"))
-                .clicked()
-                && let Ok(change) = change
-            {
-                if change == SessionEdit::default() {
-                    cx.outbox.act(Action::Notice("Nothing changed".into()));
-                } else {
-                    cx.apply(
-                        Command::EditSession {
-                            session: s.id.clone(),
-                            change,
-                        },
-                        "Session saved: History shows the change",
-                    );
-                }
-                close = true;
+        let end = theme::save_or_cancel(ui, "Save changes", change.is_ok(), false);
+        if end == Some(theme::FormEnd::Save)
+            && let Ok(change) = change
+        {
+            if change == SessionEdit::default() {
+                cx.outbox.act(Action::Notice("Nothing changed".into()));
+            } else {
+                cx.apply(
+                    Command::EditSession {
+                        session: s.id.clone(),
+                        change,
+                    },
+                    "Session saved: History shows the change",
+                );
             }
-            if ui.button("Cancel").clicked() {
-                close = true;
-            }
-        });
-        if close {
+        }
+        if end.is_some() {
             self.editing = None;
         }
         true

@@ -26,7 +26,7 @@ use super::{
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
 use crate::fields::Fields;
-use crate::fields::actor_of;
+use crate::fields::{actor_of, op_of};
 use crate::ids::ActorHex;
 use crate::ids::{DutyId, MemberId};
 use crate::model::Team;
@@ -51,6 +51,8 @@ mod key {
     pub(super) const ANSWER: &str = "answer";
     /// In a backfill.
     pub(super) const ANSWERED_MS: &str = "answered_ms";
+    /// In a backfill: when the owner (or lister) last asked; an answer must come after.
+    pub(super) const ASKED_MS: &str = "asked_ms";
 }
 
 /// The stored stage of an apprentice who was taken off a duty.
@@ -185,9 +187,11 @@ impl NewDuty {
     }
 }
 
-/// Reads one duty; `None` without an owner. An apprentice taken off reads as absent. Its
-/// name is its owner's, or whoever listed it: a rename by anyone else counts for nothing
-/// (the name reads as the last genuine rename's, or as none).
+/// Reads one duty; `None` without an owner, or listed by a device no member trusts. An
+/// apprentice taken off reads as absent. The owner is whoever listed it named: rewritten by
+/// anyone else, the lister is the owner. Its name, notes and trash marks are the owner's or
+/// the lister's to write: anyone else's count for nothing (a name then reads as the last
+/// genuine rename's, or as none). All such writes are flagged.
 pub(crate) fn read<D: ReadDoc>(
     doc: &D,
     actors: &HashMap<ActorHex, MemberId>,
@@ -195,89 +199,110 @@ pub(crate) fn read<D: ReadDoc>(
     obj: &ObjId,
 ) -> Option<Duty> {
     let f = Fields::read(doc, obj);
-    let owner = opt_member(&f, key::OWNER)?;
-    let lister = actor_of(obj).and_then(|a| actors.get(&a).cloned());
-    let entitled = |m: &MemberId| m == &owner || Some(m) == lister.as_ref();
-    let (edits, mut ignored) = edits::read(doc, actors, obj, &f, entitled, &owner);
-    let title = match f.actor(key::TITLE) {
-        Some(writer) if !actors.get(&writer).is_some_and(entitled) => {
-            ignored.push(Forgery {
-                claimed: owner.clone(),
-                actor: writer,
-                at_ms: f.int(key::CREATED_MS).unwrap_or(0),
-                what: format!(
-                    "renamed a duty that is not theirs to \"{}\"",
-                    f.text(key::TITLE)
-                ),
-            });
-            edits
-                .iter()
-                .rev()
-                .find(|e| e.field == key::TITLE)
-                .map(|e| e.value.clone())
-                .unwrap_or_default()
-        }
-        _ => f.text(key::TITLE),
+    let lister = actor_of(obj).and_then(|a| actors.get(&a).cloned())?;
+    let created_ms = f.int(key::CREATED_MS).unwrap_or(0);
+    let mut ignored = Vec::new();
+    let mut flag = |claimed: &MemberId, actor: ActorHex, what: String| {
+        ignored.push(Forgery {
+            claimed: claimed.clone(),
+            actor,
+            at_ms: created_ms,
+            what,
+        });
     };
-    let restored_ms = f.int(key::RESTORED_MS);
+    let named = opt_member(&f, key::OWNER)?;
+    let owner = match f.actor(key::OWNER) {
+        Some(writer) if actors.get(&writer) != Some(&lister) => {
+            flag(
+                &named,
+                writer,
+                "made someone else the owner of a duty".into(),
+            );
+            lister.clone()
+        }
+        _ => named,
+    };
+    let entitled = |m: &MemberId| m == &owner || m == &lister;
+    // A field only the owner or the lister writes: anyone else's counts for nothing.
+    let mut theirs = |key: &str, what: &str| match f.actor(key) {
+        Some(writer) if !actors.get(&writer).is_some_and(entitled) => {
+            flag(&owner, writer, format!("{what} a duty that is not theirs"));
+            false
+        }
+        _ => true,
+    };
+    let notes = if theirs(key::NOTES, "rewrote the notes of") {
+        f.text(key::NOTES)
+    } else {
+        String::new()
+    };
+    let restored_ms = f
+        .int(key::RESTORED_MS)
+        .filter(|_| theirs(key::RESTORED_MS, "restored"));
+    let deleted_ms = f
+        .int(key::DELETED_MS)
+        .filter(|_| theirs(key::DELETED_MS, "removed"))
+        .filter(|d| restored_ms.is_none_or(|r| *d > r));
+    let renamed_by_right = theirs(key::TITLE, "renamed");
+    let (edits, forged_edits) = edits::read(doc, actors, obj, &f, entitled, &owner);
+    ignored.extend(forged_edits);
+    let title = if renamed_by_right {
+        f.text(key::TITLE)
+    } else {
+        edits
+            .iter()
+            .rev()
+            .find(|e| e.field == key::TITLE)
+            .map(|e| e.value.clone())
+            .unwrap_or_default()
+    };
     // Each apprentice's entry, with whether they said yes.
     let entries = read_entries(
         doc,
         f.map(key::BACKFILLS),
         |doc, apprentice: MemberId, entry| {
             let b = Fields::read(doc, entry);
-            let member_of = |k: &str| b.actor(k).and_then(|a| actors.get(&a).cloned());
-            let setter = member_of(key::STAGE);
+            let setter = b.actor(key::STAGE).and_then(|a| actors.get(&a).cloned());
             let at_ms = b.int(key::UPDATED_MS).unwrap_or(0);
+            let forgery = |k: &str, what: &str| {
+                b.actor(k).map(|actor| Forgery {
+                    claimed: apprentice.clone(),
+                    actor,
+                    at_ms,
+                    what: what.into(),
+                })
+            };
             // A stage set by anyone but the owner, the lister or the apprentice.
             if setter
                 .as_ref()
                 .is_none_or(|s| !entitled(s) && s != &apprentice)
             {
-                let forged = b.actor(key::STAGE).map(|actor| Forgery {
-                    claimed: apprentice,
-                    actor,
-                    at_ms,
-                    what: "made someone an apprentice on a duty that is not theirs".into(),
-                });
-                return Some((None, forged));
+                let forged = forgery(
+                    key::STAGE,
+                    "made someone an apprentice on a duty that is not theirs",
+                );
+                return Some((None, forged.into_iter().collect::<Vec<_>>()));
             }
-            // An answer counts from the apprentice's own device; anyone else's is flagged
-            // and the question stays open.
-            let mut forged = None;
-            let answer = match b.str(key::ANSWER).filter(|a| matches!(*a, "yes" | "no")) {
-                Some(a) if member_of(key::ANSWER).as_ref() == Some(&apprentice) => Some(a == "yes"),
-                Some(_) => {
-                    forged = b.actor(key::ANSWER).map(|actor| Forgery {
-                        claimed: apprentice.clone(),
-                        actor,
-                        at_ms,
-                        what: "answered for someone asked to be an apprentice".into(),
-                    });
-                    None
-                }
-                None => None,
-            };
-            // On it by their own hand, or by their yes.
-            let own = setter.as_ref() == Some(&apprentice)
-                || actor_of(entry).and_then(|a| actors.get(&a)) == Some(&apprentice);
-            let yes = answer.unwrap_or(own);
-            let said = if answer.is_some() || own {
-                Some(yes)
-            } else {
-                None
-            };
-            let entry = b.str(key::STAGE).and_then(Stage::parse).map(|stage| {
-                (
+            let (said, forged) = answer_of(&b, actors, &apprentice, &entitled);
+            let forged: Vec<Forgery> = forged
+                .into_iter()
+                .filter_map(|(k, what)| forgery(k, what))
+                .collect();
+            // Off the duty, a no still says who declined.
+            let stage = b.str(key::STAGE).and_then(Stage::parse);
+            let entry = match (stage, said) {
+                (_, Some(false)) => Some(Err(apprentice.clone())),
+                (Some(stage), said) => Some(Ok((
                     Backfill {
-                        apprentice,
+                        apprentice: apprentice.clone(),
                         stage,
                         updated_ms: at_ms,
                         by: setter,
                     },
                     said,
-                )
-            });
+                ))),
+                (None, _) => None,
+            };
             Some((entry, forged))
         },
         |key| MemberId::parse(key).ok(),
@@ -286,9 +311,9 @@ pub(crate) fn read<D: ReadDoc>(
     for (entry, forged) in entries {
         ignored.extend(forged);
         match entry {
-            Some((b, Some(true))) => backfills.push(b),
-            Some((b, None)) => asked.push(b),
-            Some((b, Some(false))) => declined.push(b.apprentice),
+            Some(Ok((b, Some(true)))) => backfills.push(b),
+            Some(Ok((b, _))) => asked.push(b),
+            Some(Err(no)) => declined.push(no),
             None => {}
         }
     }
@@ -296,19 +321,103 @@ pub(crate) fn read<D: ReadDoc>(
         id: id.clone(),
         owner,
         title,
-        notes: f.text(key::NOTES),
-        created_ms: f.int(key::CREATED_MS).unwrap_or(0),
-        deleted_ms: f
-            .int(key::DELETED_MS)
-            .filter(|d| restored_ms.is_none_or(|r| *d > r)),
+        notes,
+        created_ms,
+        deleted_ms,
         restored_ms,
-        listed_by: lister,
+        listed_by: Some(lister),
         edits,
         ignored,
         backfills,
         asked,
         declined,
     })
+}
+
+/// No such duty.
+fn not_found(duty: &DutyId) -> CommandError {
+    CommandError::NotFound {
+        kind: "duty",
+        id: duty.to_string(),
+    }
+}
+
+/// Refuses `action` to anyone but the duty's owner or whoever listed it.
+fn in_charge(cx: &Cx<'_>, d: &Duty, action: &'static str) -> Result<(), CommandError> {
+    if cx.me == &d.owner || Some(cx.me) == d.listed_by.as_ref() {
+        return Ok(());
+    }
+    Err(CommandError::NotYours {
+        who: cx.name(&d.owner),
+        action,
+    })
+}
+
+/// A duty that is not in the trash.
+fn live<'t>(team: &'t Team, duty: &DutyId) -> Result<&'t Duty, CommandError> {
+    team.duties
+        .get(duty)
+        .filter(|d| d.deleted_ms.is_none())
+        .ok_or_else(|| not_found(duty))
+}
+
+/// An apprentice's answer to the last time they were asked: `Some(yes)` once their own
+/// device answered after it (an answer counts from the apprentice alone; an ask from the
+/// owner or the lister alone), `None` while the question is open. Also the keys that
+/// someone else wrote, with what that was, to flag.
+fn answer_of(
+    b: &Fields,
+    actors: &HashMap<ActorHex, MemberId>,
+    apprentice: &MemberId,
+    entitled: &impl Fn(&MemberId) -> bool,
+) -> (Option<bool>, Vec<(&'static str, &'static str)>) {
+    let mut forged = Vec::new();
+    let writer = |k: &str| b.actor(k).and_then(|a| actors.get(&a).cloned());
+    let op = |k: &str| b.get(k).and_then(|field| op_of(&field.id)).map(|(c, _)| c);
+    let answer = match b.str(key::ANSWER) {
+        Some(a) if writer(key::ANSWER).as_ref() == Some(apprentice) => match a {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        Some(_) => {
+            forged.push((
+                key::ANSWER,
+                "answered for someone asked to be an apprentice",
+            ));
+            None
+        }
+        None => None,
+    };
+    let asked = match b.get(key::ASKED_MS) {
+        Some(_) if writer(key::ASKED_MS).is_some_and(|w| entitled(&w)) => op(key::ASKED_MS),
+        Some(_) => {
+            forged.push((
+                key::ASKED_MS,
+                "asked someone to be an apprentice on a duty that is not theirs",
+            ));
+            None
+        }
+        None => None,
+    };
+    // An answer before the last ask (a Lamport counter grows along every causal chain)
+    // does not answer it.
+    let said = answer.filter(|_| asked.is_none_or(|ask| op(key::ANSWER).is_some_and(|a| a > ask)));
+    (said, forged)
+}
+
+/// Whether `apprentice` said yes to the last ask on a duty: they stay an apprentice when
+/// taken off and put back, without being asked again.
+fn said_yes(cx: &Cx<'_>, duty: &ObjId, apprentice: &MemberId, d: &Duty) -> bool {
+    let Some(backfills) = crate::fields::get_map(cx.w.doc, duty, key::BACKFILLS) else {
+        return false;
+    };
+    let Some(entry) = crate::fields::get_map(cx.w.doc, &backfills, apprentice.as_str()) else {
+        return false;
+    };
+    let b = Fields::read(cx.w.doc, &entry);
+    let entitled = |m: &MemberId| m == &d.owner || Some(m) == d.listed_by.as_ref();
+    answer_of(&b, cx.team.actors(), apprentice, &entitled).0 == Some(true)
 }
 
 /// Lists a duty.
@@ -331,15 +440,7 @@ pub(crate) fn set_backfill(
     apprentice: &MemberId,
     stage: Option<Stage>,
 ) -> Result<Applied, CommandError> {
-    let d = cx
-        .team
-        .duties
-        .get(duty)
-        .filter(|d| d.deleted_ms.is_none())
-        .ok_or_else(|| CommandError::NotFound {
-            kind: "duty",
-            id: duty.to_string(),
-        })?;
+    let d = live(cx.team, duty)?;
     cx.current_member(apprentice)?;
     if apprentice == &d.owner {
         return Err(CommandError::InvalidInput {
@@ -348,32 +449,35 @@ pub(crate) fn set_backfill(
         });
     }
     let me_apprentice = apprentice == cx.me;
-    let in_charge = cx.me == &d.owner || Some(cx.me) == d.listed_by.as_ref();
-    if !me_apprentice && !in_charge {
-        return Err(CommandError::NotYours {
-            who: cx.name(&d.owner),
-            action: "make someone an apprentice on this duty",
-        });
+    if !me_apprentice {
+        in_charge(cx, d, "make someone an apprentice on this duty")?;
     }
-    let on_it = d.backfills.iter().any(|b| &b.apprentice == apprentice);
     let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
+    let agreed = said_yes(cx, &obj, apprentice, d);
     let backfills = cx.w.child(&obj, key::BACKFILLS)?;
     let b = map_or_new(&mut cx.w, &backfills, apprentice.as_str())?;
     cx.w.put(&b, key::STAGE, stage.map(Stage::as_str).unwrap_or(NO_STAGE))?;
     cx.w.put(&b, key::UPDATED_MS, cx.now_ms)?;
     let name = cx.name(apprentice);
     match stage {
+        // Stepping off myself is my no: putting me back asks again.
+        None if me_apprentice => {
+            say(cx, &b, "no")?;
+            done(format!("you are off {}", d.title))
+        }
         None => done(format!("{name} is off {}", d.title)),
         // My own say: no yes needed.
         Some(stage) if me_apprentice => {
-            cx.w.put(&b, key::ANSWER, "yes")?;
-            cx.w.put(&b, key::ANSWERED_MS, cx.now_ms)?;
+            say(cx, &b, "yes")?;
             done(format!("you are at {} on {}", stage.as_str(), d.title))
         }
-        Some(stage) if on_it => done(format!("{name} on {}: {}", d.title, stage.as_str())),
-        // Someone new (or back, or who said no before): a question again.
+        Some(stage) if agreed => done(format!("{name} on {}: {}", d.title, stage.as_str())),
+        // Someone new, or who said no before: a question again.
         Some(stage) => {
-            cx.w.put(&b, key::ANSWER, "")?;
+            // A new value, even on the same millisecond: an equal one writes nothing.
+            let before = Fields::read(cx.w.doc, &b).int(key::ASKED_MS);
+            let at = cx.now_ms.max(before.map_or(i64::MIN, |t| t + 1));
+            cx.w.put(&b, key::ASKED_MS, at)?;
             done(format!(
                 "asked {name} to {} on {}: it counts once they say yes",
                 stage.as_str(),
@@ -383,17 +487,17 @@ pub(crate) fn set_backfill(
     }
 }
 
+/// Writes the apprentice's answer as a new operation, even when it is the same word as
+/// before (an equal value writes nothing, and the answer must come after the last ask).
+fn say(cx: &mut Cx<'_>, entry: &ObjId, answer: &str) -> Result<(), CommandError> {
+    cx.w.put(entry, key::ANSWER, "")?;
+    cx.w.put(entry, key::ANSWER, answer)?;
+    cx.w.put(entry, key::ANSWERED_MS, cx.now_ms)
+}
+
 /// The apprentice answers being asked onto a duty.
 pub(crate) fn answer(cx: &mut Cx<'_>, duty: &DutyId, yes: bool) -> Result<Applied, CommandError> {
-    let d = cx
-        .team
-        .duties
-        .get(duty)
-        .filter(|d| d.deleted_ms.is_none())
-        .ok_or_else(|| CommandError::NotFound {
-            kind: "duty",
-            id: duty.to_string(),
-        })?;
+    let d = live(cx.team, duty)?;
     let Some(ask) = d.asked.iter().find(|b| &b.apprentice == cx.me) else {
         return Err(CommandError::InvalidInput {
             field: "duty",
@@ -404,8 +508,7 @@ pub(crate) fn answer(cx: &mut Cx<'_>, duty: &DutyId, yes: bool) -> Result<Applie
     let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
     let backfills = cx.w.child(&obj, key::BACKFILLS)?;
     let b = cx.w.child(&backfills, cx.me.as_str())?;
-    cx.w.put(&b, key::ANSWER, if yes { "yes" } else { "no" })?;
-    cx.w.put(&b, key::ANSWERED_MS, cx.now_ms)?;
+    say(cx, &b, if yes { "yes" } else { "no" })?;
     if yes {
         done(format!("you are at {} on {}", stage.as_str(), d.title))
     } else {
@@ -415,15 +518,8 @@ pub(crate) fn answer(cx: &mut Cx<'_>, duty: &DutyId, yes: bool) -> Result<Applie
 
 /// Puts a duty in the trash.
 pub(crate) fn remove(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandError> {
-    let d = cx
-        .team
-        .duties
-        .get(duty)
-        .filter(|d| d.deleted_ms.is_none())
-        .ok_or_else(|| CommandError::NotFound {
-            kind: "duty",
-            id: duty.to_string(),
-        })?;
+    let d = live(cx.team, duty)?;
+    in_charge(cx, d, "remove this duty")?;
     let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
     // After the restore it follows, whatever this device's clock says.
     let at = cx.now_ms.max(d.restored_ms.map_or(i64::MIN, |r| r + 1));
@@ -436,21 +532,8 @@ pub(crate) fn remove(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandE
 
 /// Renames a duty (its owner, or whoever listed it).
 pub(crate) fn rename(cx: &mut Cx<'_>, duty: &DutyId, title: &str) -> Result<Applied, CommandError> {
-    let d = cx
-        .team
-        .duties
-        .get(duty)
-        .filter(|d| d.deleted_ms.is_none())
-        .ok_or_else(|| CommandError::NotFound {
-            kind: "duty",
-            id: duty.to_string(),
-        })?;
-    if cx.me != &d.owner && cx.me != d.listed_by.as_ref().unwrap_or(&d.owner) {
-        return Err(CommandError::NotYours {
-            who: cx.name(&d.owner),
-            action: "rename this duty",
-        });
-    }
+    let d = live(cx.team, duty)?;
+    in_charge(cx, d, "rename this duty")?;
     let title = clean_text("title", title, MAX_TITLE_CHARS, true)?;
     if title == d.title {
         return done("nothing changed");
@@ -465,14 +548,8 @@ pub(crate) fn rename(cx: &mut Cx<'_>, duty: &DutyId, title: &str) -> Result<Appl
 /// Takes a duty out of the trash, within the days it is kept. A new change: the removal
 /// stays in the record, and a later one counts again.
 pub(crate) fn restore(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandError> {
-    let d = cx
-        .team
-        .duties
-        .get(duty)
-        .ok_or_else(|| CommandError::NotFound {
-            kind: "duty",
-            id: duty.to_string(),
-        })?;
+    let d = cx.team.duties.get(duty).ok_or_else(|| not_found(duty))?;
+    in_charge(cx, d, "restore this duty")?;
     let Some(deleted_ms) = d.deleted_ms else {
         return done("not in the trash");
     };

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{Cx, ImportCx, done};
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
-use crate::fields::{Fields, Val, get_map};
+use crate::fields::{Fields, Val, get_map, op_of};
 use crate::ids::{ActorHex, MemberId};
 use crate::model::Team;
 use crate::time::parse_week_key;
@@ -43,10 +43,11 @@ fn entry_key(week: &str, member: &MemberId) -> String {
     format!("{week}|{member}")
 }
 
-/// A week key such as `2026-W48`, or why it is not one.
-fn check_week(week: &str) -> Result<(), CommandError> {
+/// A week key such as `2026-W48` written as every device writes it (`2026-W5` is
+/// `2026-W05`), or why it is not one.
+fn check_week(week: &str) -> Result<String, CommandError> {
     match parse_week_key(week) {
-        Some(_) => Ok(()),
+        Some(start) => Ok(crate::time::iso_week_key(start)),
         None => Err(CommandError::InvalidInput {
             field: "week",
             reason: format!("{week:?} is not an ISO week such as 2026-W48"),
@@ -68,9 +69,10 @@ pub(crate) fn read<D: ReadDoc>(
     let Some(obj) = get_map(doc, &ROOT, Collection::Rota.key()) else {
         return (rota, Vec::new());
     };
-    // (week, member) → their own answer; and the asks, as (week, member, by).
-    let mut answered = BTreeSet::new();
-    let mut asks = BTreeSet::new();
+    // (week, member) → the operation of their own answer; and the asks, as (week,
+    // member, by) → the operation that asked.
+    let mut answered = BTreeMap::new();
+    let mut asks = BTreeMap::new();
     for (key, field) in Fields::read(doc, &obj).iter() {
         let mut parts = key.split('|');
         let (Some(week), Some(member)) = (parts.next(), parts.next()) else {
@@ -85,27 +87,34 @@ pub(crate) fn read<D: ReadDoc>(
         let Some(writer) = field.actor().and_then(|a| actors.get(&a)) else {
             continue;
         };
+        let op = op_of(&field.id).map_or(0, |(counter, _)| counter);
         match asker.map(MemberId::parse) {
             None if writer == &member => {
-                answered.insert((week.to_owned(), member.clone()));
+                answered.insert((week.to_owned(), member.clone()), op);
                 if yes {
                     rota.entry(week.to_owned()).or_default().insert(member);
                 }
             }
             // Written for someone else: a question from the writer, not an answer.
             None if yes => {
-                asks.insert((week.to_owned(), member, writer.clone()));
+                asks.insert((week.to_owned(), member, writer.clone()), op);
             }
             Some(Ok(by)) if yes && &by == writer && by != member => {
-                asks.insert((week.to_owned(), member, by));
+                asks.insert((week.to_owned(), member, by), op);
             }
             _ => {}
         }
     }
+    // An ask is open until the member answers after it (a Lamport counter grows along
+    // every causal chain): asked again after an answer, it is open again.
     let asks = asks
         .into_iter()
-        .filter(|(week, member, _)| !answered.contains(&(week.clone(), member.clone())))
-        .map(|(week, member, by)| RotaAsk { week, member, by })
+        .filter(|((week, member, _), asked)| {
+            answered
+                .get(&(week.clone(), member.clone()))
+                .is_none_or(|answer| answer < asked)
+        })
+        .map(|((week, member, by), _)| RotaAsk { week, member, by })
         .collect();
     (rota, asks)
 }
@@ -118,11 +127,14 @@ pub(crate) fn set(
     member: &MemberId,
     floating: bool,
 ) -> Result<Applied, CommandError> {
-    check_week(week)?;
+    let week = &check_week(week)?;
     cx.current_member(member)?;
     let rota = cx.w.collection(Collection::Rota)?;
     if member == cx.me {
-        cx.w.put(&rota, &entry_key(week, member), floating)?;
+        // A new operation even when unchanged: it answers every ask before it.
+        let key = entry_key(week, member);
+        cx.w.put(&rota, &key, !floating)?;
+        cx.w.put(&rota, &key, floating)?;
         return done(format!(
             "you are {} floating in {week}",
             if floating { "now" } else { "not" }
@@ -133,12 +145,15 @@ pub(crate) fn set(
         .team
         .rota_asks
         .iter()
-        .any(|a| a.week == week && &a.member == member && &a.by == cx.me);
+        .any(|a| &a.week == week && &a.member == member && &a.by == cx.me);
     if floating {
         if cx.team.rota.get(week).is_some_and(|w| w.contains(member)) {
             return done(format!("{name} already floats in {week}"));
         }
-        cx.w.put(&rota, &ask_key(week, member, cx.me), true)?;
+        // A new operation even when asked before: it comes after their last answer.
+        let key = ask_key(week, member, cx.me);
+        cx.w.put(&rota, &key, false)?;
+        cx.w.put(&rota, &key, true)?;
         done(format!(
             "asked {name} to float in {week}: it counts once they say yes"
         ))
@@ -155,7 +170,6 @@ pub(crate) fn set(
 
 /// My answer to being asked to float in a week: yes puts me on, no says so.
 pub(crate) fn answer(cx: &mut Cx<'_>, week: &str, yes: bool) -> Result<Applied, CommandError> {
-    check_week(week)?;
     let me = cx.me.clone();
     set(cx, week, &me, yes)
 }

@@ -74,6 +74,28 @@ fn a_no_answers_the_ask_and_an_asker_may_take_theirs_back() {
     assert!(views::rota_week(team, WEEK).is_empty());
     assert!(views::inbox(team, &ben, f.env.now_ms).asks.is_empty());
     assert!(views::inbox(team, &cleo, f.env.now_ms).asks.is_empty());
+    // Asked again after his no (in the same millisecond, even): open again.
+    rota(&mut f, 0, &ben, true).expect("ask Ben again");
+    f.sync_all();
+    let team = f.replicas[1].doc.team();
+    assert_eq!(views::inbox(team, &ben, f.env.now_ms).asks.len(), 1);
+    // A week written short is the same week.
+    rota(&mut f, 1, &ben, true).expect("yes");
+    let team = f.replicas[1].doc.team();
+    assert_eq!(views::rota_week(team, WEEK), vec!["Ben".to_owned()]);
+    f.apply(
+        1,
+        Command::SetRota {
+            week: "2030-W9".into(),
+            member: ben.clone(),
+            floating: true,
+        },
+    )
+    .expect("short week");
+    assert_eq!(
+        views::rota_week(f.replicas[1].doc.team(), "2030-W09"),
+        vec!["Ben".to_owned()]
+    );
 }
 
 #[test]
@@ -255,4 +277,107 @@ fn a_no_keeps_them_off_and_a_yes_forged_by_another_device_counts_for_nothing() {
     assert!(team.duties[&d].backfills.is_empty());
     assert_eq!(team.duties[&d].declined, vec![ben.clone()]);
     assert!(views::inbox(team, &ben, f.env.now_ms).asks.is_empty());
+}
+
+#[test]
+fn a_rogue_device_cannot_take_over_remove_or_unanswer_someone_elses_duty() {
+    let mut f = TeamFixture::new(&["Ana", "Ben", "Mallory"]);
+    let ben = f.id(1);
+    let d = duty(&mut f);
+    f.apply(
+        0,
+        Command::SetBackfill {
+            duty: d.clone(),
+            apprentice: ben.clone(),
+            stage: Some(Stage::Shadow),
+        },
+    )
+    .expect("ask");
+    f.sync_all();
+    f.apply(
+        1,
+        Command::AnswerBackfill {
+            duty: d.clone(),
+            yes: true,
+        },
+    )
+    .expect("yes");
+    f.sync_all();
+    // Mallory's device makes herself the owner, puts the duty in the trash, and blanks
+    // Ben's answer, straight into the document.
+    let mallory = f.id(2);
+    raw(&mut f, 2, |doc| {
+        let obj = map_at(doc, &["duties", d.as_str()]);
+        doc.put(&obj, "owner", mallory.as_str()).expect("put");
+        doc.put(&obj, "deleted_ms", 1_i64).expect("put");
+        let entry = map_at(doc, &["duties", d.as_str(), "backfills", ben.as_str()]);
+        doc.put(&entry, "answer", "").expect("put");
+    });
+    f.sync_all();
+    for replica in &f.replicas {
+        let team = replica.doc.team();
+        let duty = &team.duties[&d];
+        assert_eq!(duty.owner, f.id(0), "still Ana's");
+        assert!(duty.deleted_ms.is_none(), "not in the trash");
+        let flagged: Vec<&str> = team.ignored().map(|g| g.what.as_str()).collect();
+        for what in [
+            "made someone else the owner of a duty",
+            "removed a duty that is not theirs",
+            "answered for someone asked to be an apprentice",
+        ] {
+            assert!(
+                flagged.iter().any(|w| w.contains(what)),
+                "{what}: {flagged:?}"
+            );
+        }
+    }
+    // Nor may Mallory remove it through the front door.
+    let err = f
+        .apply(2, Command::RemoveDuty { duty: d.clone() })
+        .expect_err("not Mallory's");
+    assert!(matches!(err, CommandError::NotYours { .. }), "{err:?}");
+}
+
+#[test]
+fn taken_off_and_put_back_needs_no_new_yes_but_stepping_off_oneself_does() {
+    let mut f = TeamFixture::new(&["Ana", "Ben"]);
+    let ben = f.id(1);
+    let d = duty(&mut f);
+    let set = |f: &mut TeamFixture, by: usize, stage: Option<Stage>| {
+        f.apply(
+            by,
+            Command::SetBackfill {
+                duty: d.clone(),
+                apprentice: ben.clone(),
+                stage,
+            },
+        )
+        .expect("set");
+        f.sync_all();
+    };
+    set(&mut f, 0, Some(Stage::Shadow));
+    f.apply(
+        1,
+        Command::AnswerBackfill {
+            duty: d.clone(),
+            yes: true,
+        },
+    )
+    .expect("yes");
+    f.sync_all();
+    // Taken off by Ana and put back (an Undo): still his yes.
+    set(&mut f, 0, None);
+    assert!(f.replicas[0].doc.team().duties[&d].backfills.is_empty());
+    set(&mut f, 0, Some(Stage::Shadow));
+    assert_eq!(f.replicas[0].doc.team().duties[&d].backfills.len(), 1);
+    // Ben steps off himself: that is his no, and putting him back asks again.
+    set(&mut f, 1, None);
+    assert_eq!(
+        f.replicas[0].doc.team().duties[&d].declined,
+        vec![ben.clone()]
+    );
+    set(&mut f, 0, Some(Stage::Shadow));
+    let duty = &f.replicas[0].doc.team().duties[&d];
+    assert!(duty.backfills.is_empty(), "{duty:?}");
+    assert_eq!(duty.asked.len(), 1, "{duty:?}");
 }

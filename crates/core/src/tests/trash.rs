@@ -75,12 +75,12 @@ fn the_trash_keeps_things_for_thirty_days_and_then_refuses_a_restore() {
     f.sync_all();
     let team = f.replicas[1].doc.team();
     assert!(views::backfill(team).is_empty());
-    let me = f.id(1);
+    let me = f.id(0);
     assert_eq!(trash::list(team, Some(&me), &[], f.env.now_ms).len(), 1);
     f.advance(KEEP_DAYS * DAY_MS + 1);
     assert!(trash::list(f.replicas[1].doc.team(), Some(&me), &[], f.env.now_ms).is_empty());
     let err = f
-        .apply(1, Command::RestoreDuty { duty: d.clone() })
+        .apply(0, Command::RestoreDuty { duty: d.clone() })
         .expect_err("too late");
     assert!(
         err.to_string().contains("30 days"),
@@ -102,7 +102,13 @@ fn a_restored_duty_is_back_and_history_says_so() {
         .expect("remove");
     f.sync_all();
     f.advance(60_000);
-    f.apply(1, Command::RestoreDuty { duty: d.clone() })
+    // Not Ben's duty: neither in his trash nor his to restore.
+    assert!(trash::list(f.replicas[1].doc.team(), Some(&f.id(1)), &[], f.env.now_ms).is_empty());
+    let err = f
+        .apply(1, Command::RestoreDuty { duty: d.clone() })
+        .expect_err("not Ben's");
+    assert!(matches!(err, CommandError::NotYours { .. }), "{err:?}");
+    f.apply(0, Command::RestoreDuty { duty: d.clone() })
         .expect("restore");
     f.sync_all();
     let team = f.replicas[0].doc.team();
