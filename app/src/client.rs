@@ -56,6 +56,8 @@ fn touches_calendar(request: &Request) -> bool {
             command,
             C::LogSession(_)
                 | C::DeleteSession { .. }
+                | C::RestoreSession { .. }
+                | C::EditSession { .. }
                 | C::PickTime { .. }
                 | C::AddFollowUp(_)
                 | C::SetFollowUpDone { .. }

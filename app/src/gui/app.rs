@@ -311,7 +311,15 @@ impl PeercoachApp {
 
     /// Takes back the last action that can be: sends its undo, as a new change.
     pub fn take_back(&mut self) {
-        match self.undo.take() {
+        // Only in the team it was done in.
+        let here = self.team_id();
+        match self.undo.take().filter(|u| {
+            let team = match &u.request {
+                Request::Apply { team, .. } | Request::RestoreNote { team, .. } => team.clone(),
+                _ => None,
+            };
+            team.is_none() || team == here
+        }) {
             Some(u) => self.send_request(u.request, Purpose::Notice(format!("Undone: {}", u.what))),
             None => self.notify("Nothing to undo", false),
         }
@@ -674,6 +682,17 @@ impl PeercoachApp {
     fn flush(&mut self, ctx: &egui::Context) {
         let Outbox { requests, actions } = std::mem::take(&mut self.outbox);
         for (request, purpose) in requests {
+            // Any other change makes the last one no longer "my last action".
+            let writes = matches!(
+                request,
+                Request::Apply { .. }
+                    | Request::AddNote { .. }
+                    | Request::DeleteNote { .. }
+                    | Request::RestoreNote { .. }
+            );
+            if writes && !matches!(purpose, Purpose::Undoable { .. }) {
+                self.undo = None;
+            }
             self.send_request(request, purpose);
         }
         for action in actions {
@@ -982,7 +1001,11 @@ impl PeercoachApp {
                         self.take_back();
                     }
                     // Drawn again when the offer runs out.
-                    ui.ctx().request_repaint_after(UNDO_SHOWN);
+                    let left = self
+                        .undo
+                        .as_ref()
+                        .map_or(Duration::ZERO, |u| u.until.saturating_duration_since(Instant::now()));
+                    ui.ctx().request_repaint_after(left);
                 }
                 if self.is_busy() {
                     ui.spinner();

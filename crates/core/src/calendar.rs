@@ -379,12 +379,19 @@ impl Calendar {
 
     fn session(&mut self, team: &Team, me: &MemberId, s: &Session) {
         let other = if &s.coach == me { &s.coachee } else { &s.coach };
-        let changed = s.deleted_ms.unwrap_or(s.created_ms).max(s.created_ms);
+        // Its last change: an edit, a cancellation, a restore.
+        let changed = [s.deleted_ms, s.restored_ms]
+            .into_iter()
+            .flatten()
+            .chain(s.edits.iter().map(|e| e.at_ms))
+            .fold(s.created_ms, i64::max);
         self.begin("VEVENT");
         self.prop("UID", &format!("session-{}@peercoach", s.id));
         self.prop("DTSTAMP", &utc(changed.clamp(0, 253_402_214_399_000)));
-        // A session changes once: from scheduled to cancelled.
-        self.prop("SEQUENCE", if s.deleted_ms.is_some() { "1" } else { "0" });
+        // Grows with every change, the same on every device: the seconds (rounded up)
+        // from its logging to its last change.
+        let sequence = (changed - s.created_ms).saturating_add(999) / 1000;
+        self.prop("SEQUENCE", &sequence.to_string());
         self.prop("DTSTART", &utc(s.at_ms));
         self.prop(
             "DTEND",

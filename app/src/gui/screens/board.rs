@@ -45,6 +45,9 @@ pub struct RequestDraft {
     pub skills: String,
     /// How soon.
     pub urgency: peercoach_core::Urgency,
+    /// The request as the form was opened on: what I did not touch is not sent, so an
+    /// edit another device made meanwhile stays.
+    opened: Option<Box<peercoach_core::Request>>,
 }
 
 impl RequestDraft {
@@ -55,11 +58,13 @@ impl RequestDraft {
             tried: r.tried.clone(),
             skills: r.skills.iter().cloned().collect::<Vec<_>>().join(", "),
             urgency: r.urgency,
+            opened: Some(Box::new(r.clone())),
         }
     }
 
-    /// Only what differs from the request.
-    fn change(&self, r: &peercoach_core::Request) -> peercoach_core::RequestEdit {
+    /// Only the fields I changed in the form.
+    fn change(&self, live: &peercoach_core::Request) -> peercoach_core::RequestEdit {
+        let r = self.opened.as_deref().unwrap_or(live);
         let skills = crate::gui::state::tags(&self.skills);
         let same_skills = skills
             .iter()

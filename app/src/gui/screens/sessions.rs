@@ -44,6 +44,9 @@ pub struct SessionDraft {
     pub when: String,
     /// Minutes.
     pub minutes: String,
+    /// The session as the form was opened on: what I did not touch is not sent, so an
+    /// edit the other person made meanwhile stays.
+    opened: Option<Box<peercoach_core::Session>>,
 }
 
 impl SessionDraft {
@@ -56,11 +59,13 @@ impl SessionDraft {
             skills: s.skills.iter().cloned().collect::<Vec<_>>().join(", "),
             when: local::datetime(s.at_ms),
             minutes: s.minutes.to_string(),
+            opened: Some(Box::new(s.clone())),
         }
     }
 
     /// Only what differs from the session, or what is wrong with the form.
-    fn change(&self, s: &peercoach_core::Session) -> Result<SessionEdit, &'static str> {
+    fn change(&self, live: &peercoach_core::Session) -> Result<SessionEdit, &'static str> {
+        let s = self.opened.as_deref().unwrap_or(live);
         if self.topic.trim().is_empty() {
             return Err("A session needs a topic");
         }

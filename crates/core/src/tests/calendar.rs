@@ -210,7 +210,43 @@ fn the_device_calendar_holds_the_weekly_hour_in_its_zone_the_sessions_and_the_fo
         .find(|e| uid_of(e) == format!("session-{cancelled}@peercoach"))
         .expect("still there");
     assert_eq!(event.get_status(), Some(EventStatus::Cancelled));
-    assert!(event.get_sequence().expect("a sequence") > seq_before);
+    let seq_cancelled = event.get_sequence().expect("a sequence");
+    assert!(seq_cancelled > seq_before);
+    // Restored, then moved an hour: the same UID, confirmed again, each time a higher
+    // sequence, so calendar apps take the change.
+    f.advance(60_000);
+    f.apply(
+        0,
+        Command::RestoreSession {
+            session: cancelled.clone(),
+        },
+    )
+    .expect("restore");
+    let find = |cal: &icalendar::Calendar| {
+        cal.events()
+            .find(|e| uid_of(e) == format!("session-{cancelled}@peercoach"))
+            .cloned()
+            .expect("there")
+    };
+    let restored = find(&parse(&device_calendar(&f, 0)));
+    assert_ne!(restored.get_status(), Some(EventStatus::Cancelled));
+    let seq_restored = restored.get_sequence().expect("a sequence");
+    assert!(seq_restored > seq_cancelled);
+    let at = f.replicas[0].doc.team().sessions[&cancelled].at_ms;
+    f.advance(60_000);
+    f.apply(
+        0,
+        Command::EditSession {
+            session: cancelled.clone(),
+            change: crate::SessionEdit {
+                at_ms: Some(at + 3_600_000),
+                ..Default::default()
+            },
+        },
+    )
+    .expect("move");
+    let moved = find(&parse(&device_calendar(&f, 0)));
+    assert!(moved.get_sequence().expect("a sequence") > seq_restored);
 }
 
 #[test]
