@@ -38,6 +38,13 @@ fn a_rota_week_and_a_duty_take_effect_after_the_asked_person_responds_on_their_o
     wait_until("Ben's yes on Ana's node", || {
         a.run(&["rota", "show", week]).ok().contains("Ana, Ben")
     });
+    // He changes his mind: his own say, written again, reaches Ana too.
+    b.run(&["rota", "remove", week, "Ben"]).ok();
+    wait_until("Ben off the rota on Ana's node", || {
+        a.run(&["rota", "show", week])
+            .ok()
+            .contains("Floating in 2030-W10: Ana\n")
+    });
 
     let duty = a
         .run(&["duty", "add", "Release notes"])

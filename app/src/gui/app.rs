@@ -1001,10 +1001,9 @@ impl PeercoachApp {
                         self.take_back();
                     }
                     // Drawn again when the offer runs out.
-                    let left = self
-                        .undo
-                        .as_ref()
-                        .map_or(Duration::ZERO, |u| u.until.saturating_duration_since(Instant::now()));
+                    let left = self.undo.as_ref().map_or(Duration::ZERO, |u| {
+                        u.until.saturating_duration_since(Instant::now())
+                    });
                     ui.ctx().request_repaint_after(left);
                 }
                 if self.is_busy() {

@@ -149,6 +149,8 @@ pub struct Derived {
     pub inbox: Inbox,
     /// History, newest first (built when the History screen first needs it).
     history: Option<Vec<HistoryItem>>,
+    /// Each record's lines in `history`, oldest first.
+    history_of: Option<std::collections::HashMap<peercoach_core::RecordId, Vec<usize>>>,
     /// Duties (built when the Backfill screen first needs them).
     duties: Option<Vec<DutyRow>>,
     /// Sessions, newest first, each marked when it reversed an earlier one.
@@ -195,6 +197,7 @@ impl Derived {
             .map(|me| views::inbox(team, me, now_ms))
             .unwrap_or_default();
         self.history = None;
+        self.history_of = None;
         self.duties = None;
         self.pairs = views::reciprocal_pairs(team);
         self.sessions = views::session_rows(team);
@@ -232,6 +235,34 @@ impl Derived {
                 self.checks
                     .unanswered_due(since, self.now_ms.max(self.at_ms))
             })
+    }
+
+    /// One record's own history lines, oldest first (indexed once per snapshot).
+    pub fn history_of(
+        &mut self,
+        snap: &TeamSnapshot,
+        record: &peercoach_core::RecordId,
+    ) -> Vec<HistoryItem> {
+        if self.history_of.is_none() {
+            let mut index: std::collections::HashMap<_, Vec<usize>> = Default::default();
+            for (i, h) in self.history(snap).iter().enumerate().rev() {
+                if let Some(r) = &h.record {
+                    index.entry(r.clone()).or_default().push(i);
+                }
+            }
+            self.history_of = Some(index);
+        }
+        let lines = self
+            .history_of
+            .as_ref()
+            .and_then(|index| index.get(record))
+            .cloned()
+            .unwrap_or_default();
+        let history = self.history(snap);
+        lines
+            .iter()
+            .filter_map(|&i| history.get(i).cloned())
+            .collect()
     }
 
     /// The activity history for this snapshot.

@@ -84,17 +84,10 @@ fn line_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, h: &HistoryItem) {
 /// A record's own history, oldest first, folded under its panel.
 pub fn own_history_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, record: &RecordId) {
     let snap = cx.snap.clone();
-    let mut lines: Vec<HistoryItem> = cx
-        .derived
-        .history(&snap)
-        .iter()
-        .filter(|h| h.record.as_ref() == Some(record))
-        .cloned()
-        .collect();
+    let lines = cx.derived.history_of(&snap, record);
     if lines.is_empty() {
         return;
     }
-    lines.reverse();
     egui::CollapsingHeader::new(format!("History ({})", lines.len()))
         .id_salt(("own-history", record.as_str()))
         .show(ui, |ui| {

@@ -9,8 +9,9 @@
 //! value, the same on every device (Automerge's order of concurrent writes). Each edit
 //! also leaves its own entry, under a fresh key in the record (never in a shared map that
 //! two devices could each create, where one map would hide the other's entries), so the
-//! value that lost is not lost silently: History shows both edits, and the record says
-//! which fields had concurrent edits.
+//! value that lost is not lost silently: History shows both edits, and an edit of a text
+//! field whose value is among the concurrent ones Automerge kept says so
+//! ([`Edit::concurrent`]; skills, dates and lengths are not marked).
 //!
 //! An entry counts only when the record's rules let its writer edit: the entry and every
 //! value in it must come from an entitled member's own device. Anyone else's counts for

@@ -1,8 +1,9 @@
 //! The helper rota: who floats (has time set aside to help) in which ISO week.
 //!
 //! ```text
-//! rota/<ISO week>|<member>: Bool            the member's own say: floating or not
-//! rota/<ISO week>|<member>|<asker>: Bool    someone asking them to float (false: withdrawn)
+//! rota/<ISO week>|<member>|<member>: {say: Bool}   the member's own say: floating or not
+//! rota/<ISO week>|<member>|<asker>: {say: Bool}    someone asking them (false: withdrawn)
+//! rota/<ISO week>|<member>: Bool                   the first rotas' form, read alike
 //! ```
 //!
 //! Flat scalars under one map, so two devices putting different people on the same week
@@ -38,7 +39,7 @@ pub struct RotaAsk {
     pub by: MemberId,
 }
 
-/// The key of one week's entry for one member.
+/// The key of one week's entry for one member, as the first rotas wrote it.
 fn entry_key(week: &str, member: &MemberId) -> String {
     format!("{week}|{member}")
 }
@@ -60,6 +61,9 @@ fn ask_key(week: &str, member: &MemberId, by: &MemberId) -> String {
     format!("{week}|{member}|{by}")
 }
 
+/// The key inside an entry map holding its yes or no.
+const SAY: &str = "say";
+
 /// Reads the whole rota: who floats, by their own say, and the asks not answered yet.
 pub(crate) fn read<D: ReadDoc>(
     doc: &D,
@@ -69,9 +73,9 @@ pub(crate) fn read<D: ReadDoc>(
     let Some(obj) = get_map(doc, &ROOT, Collection::Rota.key()) else {
         return (rota, Vec::new());
     };
-    // (week, member) → the operation of their own answer; and the asks, as (week,
-    // member, by) → the operation that asked.
-    let mut answered = BTreeMap::new();
+    // (week, member) → their latest say (its operation, yes or no); and the asks, as
+    // (week, member, by) → the operation that asked.
+    let mut said: BTreeMap<(String, MemberId), (u64, bool)> = BTreeMap::new();
     let mut asks = BTreeMap::new();
     for (key, field) in Fields::read(doc, &obj).iter() {
         let mut parts = key.split('|');
@@ -82,27 +86,44 @@ pub(crate) fn read<D: ReadDoc>(
         let (Ok(member), Some(_)) = (MemberId::parse(member), parse_week_key(week)) else {
             continue;
         };
-        let Val::Bool(yes) = field.val else { continue };
-        // Only a trusted device says anything here.
-        let Some(writer) = field.actor().and_then(|a| actors.get(&a)) else {
-            continue;
-        };
-        let op = op_of(&field.id).map_or(0, |(counter, _)| counter);
-        match asker.map(MemberId::parse) {
-            None if writer == &member => {
-                answered.insert((week.to_owned(), member.clone()), op);
-                if yes {
-                    rota.entry(week.to_owned()).or_default().insert(member);
+        // An entry is a map whose `say` is written again at each answer; the first
+        // rotas wrote a bare value, read the same way.
+        let inner;
+        let value = match &field.val {
+            Val::Map(entry) => {
+                inner = Fields::read(doc, entry);
+                match inner.get(SAY) {
+                    Some(v) => v,
+                    None => continue,
                 }
             }
+            _ => field,
+        };
+        let Val::Bool(yes) = value.val else { continue };
+        // Only a trusted device says anything here.
+        let Some(writer) = value.actor().and_then(|a| actors.get(&a)) else {
+            continue;
+        };
+        let op = op_of(&value.id).map_or(0, |(counter, _)| counter);
+        let by = match asker.map(MemberId::parse) {
+            None => writer.clone(),
+            Some(Ok(by)) if &by == writer => by,
+            // An entry in someone else's name counts for nothing.
+            _ => continue,
+        };
+        if by == member {
+            let latest = said.entry((week.to_owned(), member)).or_insert((op, yes));
+            if op >= latest.0 {
+                *latest = (op, yes);
+            }
+        } else if yes {
             // Written for someone else: a question from the writer, not an answer.
-            None if yes => {
-                asks.insert((week.to_owned(), member, writer.clone()), op);
-            }
-            Some(Ok(by)) if yes && &by == writer && by != member => {
-                asks.insert((week.to_owned(), member, by), op);
-            }
-            _ => {}
+            asks.insert((week.to_owned(), member, by), op);
+        }
+    }
+    for ((week, member), (_, yes)) in &said {
+        if *yes {
+            rota.entry(week.clone()).or_default().insert(member.clone());
         }
     }
     // An ask is open until the member answers after it (a Lamport counter grows along
@@ -110,13 +131,27 @@ pub(crate) fn read<D: ReadDoc>(
     let asks = asks
         .into_iter()
         .filter(|((week, member, _), asked)| {
-            answered
-                .get(&(week.clone(), member.clone()))
-                .is_none_or(|answer| answer < asked)
+            said.get(&(week.clone(), member.clone()))
+                .is_none_or(|(answer, _)| answer < asked)
         })
         .map(|((week, member, by), _)| RotaAsk { week, member, by })
         .collect();
     (rota, asks)
+}
+
+/// Writes `yes` into the entry `week|member|by`, as a new operation even when it is the
+/// same as before (an equal value writes nothing, and an answer must come after the ask).
+/// The entry is a map, made once: values are written inside it, never over a key of
+/// the rota itself (which the sync rules refuse, as for any record).
+fn say(cx: &mut Cx<'_>, week: &str, member: &MemberId, yes: bool) -> Result<(), CommandError> {
+    let rota = cx.w.collection(Collection::Rota)?;
+    let key = ask_key(week, member, cx.me);
+    let entry = match get_map(cx.w.doc, &rota, &key) {
+        Some(entry) => entry,
+        None => cx.w.new_map(&rota, &key)?,
+    };
+    cx.w.put(&entry, SAY, !yes)?;
+    cx.w.put(&entry, SAY, yes)
 }
 
 /// Puts myself on (or off) the rota for a week; for someone else, asks them (or takes my
@@ -129,12 +164,8 @@ pub(crate) fn set(
 ) -> Result<Applied, CommandError> {
     let week = &check_week(week)?;
     cx.current_member(member)?;
-    let rota = cx.w.collection(Collection::Rota)?;
     if member == cx.me {
-        // A new operation even when unchanged: it answers every ask before it.
-        let key = entry_key(week, member);
-        cx.w.put(&rota, &key, !floating)?;
-        cx.w.put(&rota, &key, floating)?;
+        say(cx, week, member, floating)?;
         return done(format!(
             "you are {} floating in {week}",
             if floating { "now" } else { "not" }
@@ -150,15 +181,12 @@ pub(crate) fn set(
         if cx.team.rota.get(week).is_some_and(|w| w.contains(member)) {
             return done(format!("{name} already floats in {week}"));
         }
-        // A new operation even when asked before: it comes after their last answer.
-        let key = ask_key(week, member, cx.me);
-        cx.w.put(&rota, &key, false)?;
-        cx.w.put(&rota, &key, true)?;
+        say(cx, week, member, true)?;
         done(format!(
             "asked {name} to float in {week}: it counts once they say yes"
         ))
     } else if asked {
-        cx.w.put(&rota, &ask_key(week, member, cx.me), false)?;
+        say(cx, week, member, false)?;
         done(format!("took back your question to {name} about {week}"))
     } else {
         Err(CommandError::NotYours {
