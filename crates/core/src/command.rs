@@ -136,6 +136,11 @@ pub enum Command {
         /// The accepted offer.
         offer: OfferId,
     },
+    /// Take back my "we did not meet": the offer is open to a meeting again.
+    ResumeOffer {
+        /// The ended offer.
+        offer: OfferId,
+    },
     /// Record a coaching session. Needs consent: an accepted offer, a request by the
     /// coachee, or the coachee logging it themselves.
     LogSession(NewSession),
@@ -417,6 +422,7 @@ pub(crate) fn write(cx: &mut Cx<'_>, cmd: Command) -> Result<Applied, CommandErr
         Command::PickTime { offer, at_ms } => meet::accept(cx, &offer, at_ms),
         Command::NoTimeWorks { offer } => meet::decline(cx, &offer),
         Command::EndOffer { offer } => meet::end(cx, &offer),
+        Command::ResumeOffer { offer } => meet::resume(cx, &offer),
         Command::LogSession(new) => session::log(cx, new),
         Command::DeleteSession { session } => session::delete(cx, &session),
         Command::RestoreSession { session } => session::restore(cx, &session),

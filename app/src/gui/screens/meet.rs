@@ -150,11 +150,14 @@ fn check_back_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, o: &OfferRow, other: &str) 
                 .on_hover_text("Closes the offer; a request goes back to the board")
                 .clicked()
             {
-                cx.apply(
+                cx.apply_undoable(
                     Command::EndOffer {
                         offer: o.id.clone(),
                     },
                     "Offer closed: the request is back on the board",
+                    Command::ResumeOffer {
+                        offer: o.id.clone(),
+                    },
                 );
             }
         });

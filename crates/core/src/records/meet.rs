@@ -459,6 +459,27 @@ pub(crate) fn decline(cx: &mut Cx<'_>, offer: &OfferId) -> Result<Applied, Comma
     done("said none of the times work")
 }
 
+/// Takes back my "we did not meet": the offer is open to a meeting again (my entry says
+/// so; a time I had proposed before is not proposed again).
+pub(crate) fn resume(cx: &mut Cx<'_>, offer: &OfferId) -> Result<Applied, CommandError> {
+    let o = cx
+        .team
+        .offers
+        .get(offer)
+        .ok_or_else(|| CommandError::NotFound {
+            kind: "offer",
+            id: offer.to_string(),
+        })?;
+    if o.ended.as_ref().map(|(by, _)| by) != Some(cx.me) {
+        return Err(CommandError::InvalidInput {
+            field: "offer",
+            reason: "only the one who said \"we did not meet\" takes it back".into(),
+        });
+    }
+    write_entry(cx, offer, |w, e| w.put(e, key::KIND, "resumed"))?;
+    done("the offer is open again: find a time")
+}
+
 /// Says we did not meet: the offer ends, and its request goes back to the board.
 pub(crate) fn end(cx: &mut Cx<'_>, offer: &OfferId) -> Result<Applied, CommandError> {
     let o = meetable(cx.team, offer, cx.me)?;

@@ -202,6 +202,21 @@ fn we_did_not_meet_ends_the_offer_and_the_request_goes_back_to_the_board() {
     // No session can be logged or scheduled on it any more.
     let later = f.env.now_ms + DAY_MS;
     assert!(propose(&mut f, 0, &o, &[later]).is_err());
+    // Only Ana takes her "we did not meet" back (an Undo): open to a meeting again.
+    assert!(matches!(
+        f.apply(0, Command::ResumeOffer { offer: o.clone() }),
+        Err(CommandError::InvalidInput { .. })
+    ));
+    f.apply(1, Command::ResumeOffer { offer: o.clone() })
+        .expect("Ana takes it back");
+    f.sync_all();
+    let team = f.replicas[2].doc.team();
+    assert_eq!(team.offers[&o].status(), OfferStatus::Accepted);
+    assert_eq!(
+        views::board(team, f.env.now_ms)[0].status,
+        RequestStatus::BeingHelped
+    );
+    propose(&mut f, 0, &o, &[later]).expect("times again");
     // A teammate cannot end someone else's offer.
     let (mut g, _, o2) = yes();
     assert!(matches!(
