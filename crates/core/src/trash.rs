@@ -96,7 +96,7 @@ pub fn list(team: &Team, viewer: Option<&MemberId>, notes: &[Note], now_ms: i64)
                 what: "duty".into(),
                 title: format!("{} ({})", d.title, team.name_of(&d.owner)),
                 deleted_ms,
-                deleted_by: None,
+                deleted_by: d.trashed_by.clone(),
                 until_ms: kept_until(deleted_ms),
             });
         }

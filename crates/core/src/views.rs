@@ -1189,7 +1189,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             push(
                 &rec,
                 t,
-                None,
+                d.trashed_by.as_ref(),
                 format!("put a duty in the trash: {}", d.title),
                 HistoryKind::Backfill,
             );
@@ -1197,7 +1197,7 @@ pub fn history(team: &Team) -> Vec<HistoryItem> {
             push(
                 &rec,
                 t,
-                None,
+                d.trashed_by.as_ref(),
                 format!("restored a duty from the trash: {}", d.title),
                 HistoryKind::Backfill,
             );

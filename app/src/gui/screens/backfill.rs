@@ -137,6 +137,24 @@ impl Backfill {
                                 } else {
                                     theme::chip(ui, "no trained backfill", theme::BAD);
                                 }
+                                // Anyone else may put themselves on it.
+                                let learner = cx.snap.me.clone().filter(|me| {
+                                    !may_rename
+                                        && duty.as_ref().is_some_and(|duty| {
+                                            !duty.backfills.iter().any(|b| &b.apprentice == me)
+                                        })
+                                });
+                                if let Some(me) = learner
+                                    && cx.can_act()
+                                    && ui
+                                        .small_button("Shadow this")
+                                        .on_hover_text(
+                                            "Put yourself on it as an apprentice, at shadow",
+                                        )
+                                        .clicked()
+                                {
+                                    self.set(cx, &d.id, me, Some(Stage::Shadow));
+                                }
                                 if may_rename
                                     && cx.can_act()
                                     && ui
@@ -228,18 +246,6 @@ impl Backfill {
                                 }
                                 if may_rename && cx.can_act() {
                                     self.add_apprentice_ui(ui, cx, &d.id, &duty.owner, &members);
-                                } else if cx.can_act()
-                                    && cx.snap.me.as_ref().is_some_and(|me| {
-                                        *me != duty.owner
-                                            && !duty.backfills.iter().any(|b| &b.apprentice == me)
-                                    })
-                                    && ui
-                                        .button("I'd like to shadow this")
-                                        .on_hover_text("Put yourself on it as an apprentice")
-                                        .clicked()
-                                    && let Some(me) = cx.snap.me.clone()
-                                {
-                                    self.set(cx, &d.id, me, Some(Stage::Shadow));
                                 }
                             }
                             super::history::own_history_ui(

@@ -121,6 +121,9 @@ pub struct Duty {
     /// Last taken out of the trash.
     #[serde(default)]
     pub restored_ms: Option<i64>,
+    /// Who put it in the trash, or last took it out (its owner or whoever listed it).
+    #[serde(default)]
+    pub trashed_by: Option<MemberId>,
     /// Who listed it (when the device that did is known).
     #[serde(default)]
     pub listed_by: Option<MemberId>,
@@ -323,6 +326,11 @@ pub(crate) fn read<D: ReadDoc>(
         title,
         notes,
         created_ms,
+        trashed_by: match deleted_ms {
+            Some(_) => f.actor(key::DELETED_MS),
+            None => f.actor(key::RESTORED_MS),
+        }
+        .and_then(|a| actors.get(&a).cloned()),
         deleted_ms,
         restored_ms,
         listed_by: Some(lister),

@@ -119,6 +119,7 @@ fn a_restored_duty_is_back_and_history_says_so() {
         .find(|h| h.text == "restored a duty from the trash: On-call rota")
         .expect("history line");
     assert_eq!(line.record, Some(RecordId::Duty(d)));
+    assert_eq!(line.who_name, "Ana");
 }
 
 #[test]
