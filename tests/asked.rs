@@ -68,6 +68,29 @@ fn a_rota_week_and_a_duty_take_effect_after_the_asked_person_responds_on_their_o
             .ok()
             .contains("Release notes: Ben (shadow)")
     });
+    // The coaching hour, set twice on Ana's node: the second setting reaches Ben's (no
+    // setting writes over another, which the sync rules would refuse).
+    let utc = [("TZ", "UTC")];
+    for start in ["15:00", "16:30"] {
+        a.run_with_env(
+            &[
+                "hour",
+                "--day",
+                "thursday",
+                "--start",
+                start,
+                "--minutes",
+                "60",
+            ],
+            &utc,
+        )
+        .ok();
+    }
+    wait_until("the second hour on Ben's node", || {
+        b.run_with_env(&["rota", "show", week], &utc)
+            .ok()
+            .contains("16:30")
+    });
     // Nothing to answer any more: a clear error.
     let err = b.run(&["respond", "nonsense", "yes"]).fails();
     assert!(err.contains("no offer, rota week"), "{err}");

@@ -12,8 +12,8 @@
 //! ├─ thanks/<thanks>: {…}                                              (thanks)
 //! ├─ duties/<duty>: {…, backfills/<member>: {…}}                       (duty)
 //! ├─ rota/<ISO week>|<member>: Bool                                    (rota)
-//! └─ coaching_hour: {weekday, start_minute, minutes, note, updated_ms, zone?,
-//!                   zone_offset_ms?, revision?}                          (coaching_hour)
+//! └─ coaching_hour/<setting>: {weekday, start_minute, minutes, note, updated_ms,
+//!                              zone?, zone_offset_ms?, revision}         (coaching_hour)
 //! ```
 //!
 //! The collections' root keys are spelled once, in [`crate::touched::Collection::key`].

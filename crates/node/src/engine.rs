@@ -38,6 +38,10 @@ pub enum EngineError {
     Import(#[from] ImportError),
     /// A change could not be written to disk (a full disk, an I/O error), so it was
     /// undone.
+    #[error(
+        "your teammates' devices would refuse this change ({0}), so it was not made: another device wrote something odd there"
+    )]
+    WouldBeRefused(String),
     #[error("could not save the change, so it was not made: {0}")]
     NotSaved(#[source] StoreError),
     /// No team yet.
@@ -744,6 +748,24 @@ impl Engine {
             .get_mut(&id)
             .ok_or(EngineError::UnknownTeam(id.to_string()))?;
         let applied = open.doc.apply(command, env.as_mut())?;
+        // A change the sync rules refuse would never reach a teammate, and every later
+        // change of this device would wait behind it: it is not made at all.
+        let refused = open
+            .doc
+            .automerge()
+            .get_last_local_change()
+            .and_then(|change| {
+                let team = open.doc.team();
+                crate::sync::screen::Rules::of(open.doc.automerge_ref(), team)
+                    .check(&change)
+                    .err()
+            });
+        if let Some(why) = refused {
+            tracing::warn!(%why, "a local change the sync rules refuse; undoing it");
+            self.teams.remove(&id);
+            self.load(&id)?;
+            return Err(EngineError::WouldBeRefused(why.to_string()));
+        }
         self.save_or_undo(&id)?;
         Ok(applied)
     }

@@ -83,15 +83,13 @@ fn line_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, h: &HistoryItem) {
 
 /// A record's own history, oldest first, folded under its panel.
 pub fn own_history_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, record: &RecordId) {
-    let snap = cx.snap.clone();
-    let lines = cx.derived.history_of(&snap, record);
-    if lines.is_empty() {
-        return;
-    }
-    egui::CollapsingHeader::new(format!("History ({})", lines.len()))
+    // Worked out only when opened: the team's history is long, and every change makes a
+    // new one.
+    egui::CollapsingHeader::new("History")
         .id_salt(("own-history", record.as_str()))
         .show(ui, |ui| {
-            for h in &lines {
+            let snap = cx.snap.clone();
+            for h in &cx.derived.history_of(&snap, record) {
                 ui.horizontal_wrapped(|ui| {
                     ui.label(
                         RichText::new(local::datetime(h.at_ms))

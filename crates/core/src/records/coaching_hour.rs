@@ -1,9 +1,16 @@
 //! The team's recurring coaching hour.
 //!
 //! ```text
-//! coaching_hour: {weekday, start_minute, minutes, note, updated_ms, zone?, zone_offset_ms?,
-//!                 revision?}
+//! coaching_hour/<setting id>: {weekday, start_minute, minutes, note, updated_ms, zone?,
+//!                              zone_offset_ms?, revision}
 //! ```
+//!
+//! Each setting is a map of its own under a fresh key, and the hour is the setting with
+//! the highest `revision` (then the latest `updated_ms`, then the key): two settings made
+//! apart never mix a day from one with a zone from the other, and none writes over
+//! another (which the sync rules refuse, `coaching_hour` being part of the document's
+//! shape). The first settings wrote their fields into `coaching_hour` itself; they are
+//! read as one setting of revision 0.
 //!
 //! The hour is kept in UTC, which every device reads the same. `zone` is the time zone it
 //! was set in (an IANA name such as `Europe/Berlin`, when the setting device knew it) and
@@ -184,7 +191,20 @@ impl CoachingHour {
 /// Reads the coaching hour, if one is set; out-of-range numbers are brought into range.
 pub(crate) fn read<D: ReadDoc>(doc: &D) -> Option<CoachingHour> {
     let obj = get_map(doc, &ROOT, ROOT_KEY)?;
-    let f = Fields::read(doc, &obj);
+    let settings = crate::fields::record_ids(doc, &obj);
+    let latest = settings
+        .iter()
+        .filter_map(|(key, setting)| {
+            let hour = read_setting(&Fields::read(doc, setting))?;
+            Some(((hour.revision, hour.set_ms, key.clone()), hour))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, hour)| hour);
+    latest.or_else(|| read_setting(&Fields::read(doc, &obj)))
+}
+
+/// One setting's fields, when it is whole.
+fn read_setting(f: &Fields) -> Option<CoachingHour> {
     Some(CoachingHour {
         weekday: opt_u32(&f, key::WEEKDAY)?.min(6),
         start_minute: opt_u32(&f, key::START_MINUTE)?.min(24 * 60 - 1),
@@ -216,10 +236,15 @@ pub(crate) fn set(cx: &mut Cx<'_>, hour: CoachingHour) -> Result<Applied, Comman
         .coaching_hour
         .as_ref()
         .map_or(0, |h| h.revision.saturating_add(1));
+    let id: crate::ids::RequestId = cx.fresh()?;
     let w = &mut cx.w;
-    // A fresh map: two settings made apart replace each other whole, never a day from
-    // one and a zone from the other.
-    let obj = w.new_map(&ROOT, ROOT_KEY)?;
+    // A map of its own: two settings made apart replace each other whole, never a day
+    // from one and a zone from the other, and nothing is written over.
+    let hours = match get_map(w.doc, &ROOT, ROOT_KEY) {
+        Some(hours) => hours,
+        None => w.new_map(&ROOT, ROOT_KEY)?,
+    };
+    let obj = w.new_map(&hours, id.as_str())?;
     w.put(&obj, key::WEEKDAY, i64::from(hour.weekday))?;
     w.put(&obj, key::START_MINUTE, i64::from(hour.start_minute))?;
     w.put(&obj, key::MINUTES, i64::from(hour.minutes))?;
