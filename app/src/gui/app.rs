@@ -56,6 +56,9 @@ pub enum Purpose {
         done: String,
         /// The request that takes it back: a new change, as every change is.
         undo: Box<Request>,
+        /// The number of the write, given when it is sent: its undo is offered only if
+        /// no write went out after it.
+        sent: u64,
     },
     /// What can be restored from the trash (for History's Trash).
     Trash,
@@ -191,6 +194,7 @@ impl Cx<'_> {
             Purpose::Undoable {
                 done: done.into(),
                 undo: Box::new(undo),
+                sent: 0,
             },
         );
     }
@@ -235,6 +239,8 @@ pub struct PeercoachApp {
     pub shortcut_sheet: bool,
     /// The last action that can be taken back.
     pub undo: Option<Undo>,
+    /// Writes sent to the node so far (each numbered, for Undo).
+    writes_sent: u64,
 }
 
 impl PeercoachApp {
@@ -264,6 +270,7 @@ impl PeercoachApp {
             wakes: None,
             shortcut_sheet: false,
             undo: None,
+            writes_sent: 0,
         };
         app.send(call::Network { set: None }, Purpose::Network);
         app.send(call::Preferences { set: None }, Purpose::Preferences);
@@ -320,7 +327,10 @@ impl PeercoachApp {
             };
             team.is_none() || team == here
         }) {
-            Some(u) => self.send_request(u.request, Purpose::Notice(format!("Undone: {}", u.what))),
+            Some(u) => {
+                self.writes_sent += 1;
+                self.send_request(u.request, Purpose::Notice(format!("Undone: {}", u.what)));
+            }
             None => self.notify("Nothing to undo", false),
         }
     }
@@ -516,13 +526,16 @@ impl PeercoachApp {
                         Err(e) => self.notify(e, true),
                     }
                 }),
-            Purpose::Undoable { done, undo } => reply.map(|_| {
+            Purpose::Undoable { done, undo, sent } => reply.map(|_| {
                 self.notify(done.clone(), false);
-                self.undo = Some(Undo {
-                    request: *undo,
-                    what: crate::output::sentence(&done),
-                    until: Instant::now() + UNDO_SHOWN,
-                });
+                // Still my last action: nothing was written after it.
+                if sent == self.writes_sent {
+                    self.undo = Some(Undo {
+                        request: *undo,
+                        what: crate::output::sentence(&done),
+                        until: Instant::now() + UNDO_SHOWN,
+                    });
+                }
             }),
             Purpose::Trash => reply
                 .and_then(|r| Ok(reply_of::<query::Trash>(r)?))
@@ -681,8 +694,8 @@ impl PeercoachApp {
     /// Sends the requests queued while drawing, and does what the frame asked for.
     fn flush(&mut self, ctx: &egui::Context) {
         let Outbox { requests, actions } = std::mem::take(&mut self.outbox);
-        for (request, purpose) in requests {
-            // Any other change makes the last one no longer "my last action".
+        for (request, mut purpose) in requests {
+            // Any change makes the one before no longer "my last action".
             let writes = matches!(
                 request,
                 Request::Apply { .. }
@@ -690,8 +703,12 @@ impl PeercoachApp {
                     | Request::DeleteNote { .. }
                     | Request::RestoreNote { .. }
             );
-            if writes && !matches!(purpose, Purpose::Undoable { .. }) {
+            if writes {
+                self.writes_sent += 1;
                 self.undo = None;
+                if let Purpose::Undoable { sent, .. } = &mut purpose {
+                    *sent = self.writes_sent;
+                }
             }
             self.send_request(request, purpose);
         }

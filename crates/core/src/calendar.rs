@@ -388,10 +388,8 @@ impl Calendar {
         self.begin("VEVENT");
         self.prop("UID", &format!("session-{}@peercoach", s.id));
         self.prop("DTSTAMP", &utc(changed.clamp(0, 253_402_214_399_000)));
-        // Grows with every change, the same on every device: the seconds (rounded up)
-        // from its logging to its last change.
-        let sequence = (changed - s.created_ms).saturating_add(999) / 1000;
-        self.prop("SEQUENCE", &sequence.to_string());
+        // Grows with every change, the same on every device.
+        self.prop("SEQUENCE", &s.revision.min(i32::MAX as u64).to_string());
         self.prop("DTSTART", &utc(s.at_ms));
         self.prop(
             "DTEND",

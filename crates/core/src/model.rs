@@ -54,6 +54,9 @@ pub struct Team {
     /// Asks to float that their member has not answered yet.
     #[serde(default)]
     pub rota_asks: Vec<rota::RotaAsk>,
+    /// Rota entries written in someone else's name: they count for nothing.
+    #[serde(default)]
+    rota_ignored: Vec<Forgery>,
     /// The coaching hour.
     pub coaching_hour: Option<CoachingHour>,
     /// The team's own relays, in the order they were added: every member's device uses
@@ -244,6 +247,7 @@ impl Team {
             .chain(self.requests.values().flat_map(|r| r.ignored.iter()))
             .chain(self.sessions.values().flat_map(|s| s.ignored.iter()))
             .chain(self.duties.values().flat_map(|d| d.ignored.iter()))
+            .chain(self.rota_ignored.iter())
     }
 
     /// Trusted devices (actors) and whose they are.
@@ -291,6 +295,7 @@ impl Team {
             Collection::Rota => {
                 self.rota.clear();
                 self.rota_asks.clear();
+                self.rota_ignored.clear();
             }
         }
     }
@@ -450,7 +455,7 @@ impl Team {
     }
 
     fn read_rota<D: ReadDoc>(&mut self, doc: &D) {
-        (self.rota, self.rota_asks) = rota::read(doc, &self.actors);
+        (self.rota, self.rota_asks, self.rota_ignored) = rota::read(doc, &self.actors);
     }
 
     /// Decides who is in the team once the member records are read: device trust,

@@ -17,7 +17,7 @@ use crate::model::Team;
 
 /// Bumped whenever the model's shape changes in a way old copies cannot be read as.
 /// Copies written by another build of the app are ignored as well (see `app`).
-pub const VIEW_FORMAT: u32 = 8;
+pub const VIEW_FORMAT: u32 = 9;
 
 /// A decoded copy of the read model.
 #[derive(Debug, Clone)]

@@ -182,7 +182,7 @@ impl Backfill {
                                             theme::stage_color(b.stage),
                                         );
                                         let myself = cx.snap.me.as_ref() == Some(&b.apprentice);
-                                        if cx.can_act() && (may_rename || myself) {
+                                        if cx.can_act() && may_rename {
                                             for stage in Stage::ALL {
                                                 if stage != b.stage
                                                     && ui
@@ -222,6 +222,16 @@ impl Backfill {
                                                     },
                                                 );
                                             }
+                                        } else if cx.can_act()
+                                            && myself
+                                            && ui
+                                                .small_button("Step off")
+                                                .on_hover_text(
+                                                    "Stop being an apprentice on this duty",
+                                                )
+                                                .clicked()
+                                        {
+                                            self.set(cx, &d.id, b.apprentice.clone(), None);
                                         }
                                     });
                                 }

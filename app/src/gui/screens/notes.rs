@@ -76,6 +76,7 @@ pub fn private_notes_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, drafts: &mut NoteDra
                         Purpose::Undoable {
                             done: "Private note deleted: it is in the trash for 30 days".into(),
                             undo: Box::new(undo),
+                            sent: 0,
                         },
                     );
                 }

@@ -206,9 +206,9 @@ pub(crate) fn read<D: ReadDoc>(doc: &D) -> Option<CoachingHour> {
 /// One setting's fields, when it is whole.
 fn read_setting(f: &Fields) -> Option<CoachingHour> {
     Some(CoachingHour {
-        weekday: opt_u32(&f, key::WEEKDAY)?.min(6),
-        start_minute: opt_u32(&f, key::START_MINUTE)?.min(24 * 60 - 1),
-        minutes: opt_u32(&f, key::MINUTES)?.min(24 * 60),
+        weekday: opt_u32(f, key::WEEKDAY)?.min(6),
+        start_minute: opt_u32(f, key::START_MINUTE)?.min(24 * 60 - 1),
+        minutes: opt_u32(f, key::MINUTES)?.min(24 * 60),
         note: f.text(key::NOTE),
         zone: f
             .str(key::ZONE)
@@ -224,7 +224,7 @@ fn read_setting(f: &Fields) -> Option<CoachingHour> {
             .filter(|o| o.abs() <= 18 * crate::time::HOUR_MS)
             .unwrap_or(0),
         set_ms: f.int(key::UPDATED_MS).unwrap_or(0),
-        revision: opt_u32(&f, key::REVISION).unwrap_or(0),
+        revision: opt_u32(f, key::REVISION).unwrap_or(0),
     })
 }
 

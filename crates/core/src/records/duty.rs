@@ -291,8 +291,15 @@ pub(crate) fn read<D: ReadDoc>(
                 .into_iter()
                 .filter_map(|(k, what)| forgery(k, what))
                 .collect();
-            // Off the duty, a no still says who declined.
-            let stage = b.str(key::STAGE).and_then(Stage::parse);
+            // Off the duty, a no still says who declined. An apprentice moves themselves
+            // no further than shadow: co-do and lead are the owner's word.
+            let stage = b
+                .str(key::STAGE)
+                .and_then(Stage::parse)
+                .map(|stage| match &setter {
+                    Some(s) if s == &apprentice && !entitled(s) => stage.min(Stage::Shadow),
+                    _ => stage,
+                });
             let entry = match (stage, said) {
                 (_, Some(false)) => Some(Err(apprentice.clone())),
                 (Some(stage), said) => Some(Ok((
@@ -464,6 +471,8 @@ pub(crate) fn set_backfill(
     let agreed = said_yes(cx, &obj, apprentice, d);
     let backfills = cx.w.child(&obj, key::BACKFILLS)?;
     let b = map_or_new(&mut cx.w, &backfills, apprentice.as_str())?;
+    // A new operation even when the stage is the same: the writer is who says it now.
+    cx.w.put(&b, key::STAGE, "")?;
     cx.w.put(&b, key::STAGE, stage.map(Stage::as_str).unwrap_or(NO_STAGE))?;
     cx.w.put(&b, key::UPDATED_MS, cx.now_ms)?;
     let name = cx.name(apprentice);
@@ -484,7 +493,9 @@ pub(crate) fn set_backfill(
         Some(stage) => {
             // A new value, even on the same millisecond: an equal one writes nothing.
             let before = Fields::read(cx.w.doc, &b).int(key::ASKED_MS);
-            let at = cx.now_ms.max(before.map_or(i64::MIN, |t| t + 1));
+            let at = cx
+                .now_ms
+                .max(before.map_or(i64::MIN, |t| t.saturating_add(1)));
             cx.w.put(&b, key::ASKED_MS, at)?;
             done(format!(
                 "asked {name} to {} on {}: it counts once they say yes",
@@ -530,7 +541,9 @@ pub(crate) fn remove(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandE
     in_charge(cx, d, "remove this duty")?;
     let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
     // After the restore it follows, whatever this device's clock says.
-    let at = cx.now_ms.max(d.restored_ms.map_or(i64::MIN, |r| r + 1));
+    let at = cx
+        .now_ms
+        .max(d.restored_ms.map_or(i64::MIN, |r| r.saturating_add(1)));
     cx.w.put(&obj, key::DELETED_MS, at)?;
     done(format!(
         "duty removed: {} (in the trash for 30 days)",

@@ -470,11 +470,39 @@ pub(crate) fn resume(cx: &mut Cx<'_>, offer: &OfferId) -> Result<Applied, Comman
             kind: "offer",
             id: offer.to_string(),
         })?;
-    if o.ended.as_ref().map(|(by, _)| by) != Some(cx.me) {
-        return Err(CommandError::InvalidInput {
+    let refuse = |reason: String| {
+        Err(CommandError::InvalidInput {
             field: "offer",
-            reason: "only the one who said \"we did not meet\" takes it back".into(),
-        });
+            reason,
+        })
+    };
+    if o.ended.as_ref().map(|(by, _)| by) != Some(cx.me) {
+        return refuse("only the one who said \"we did not meet\" takes it back".into());
+    }
+    let other = o.other(cx.me).clone();
+    let other_ended =
+        cx.w.record(Collection::Offers, "offer", offer.as_str())
+            .ok()
+            .and_then(|obj| crate::fields::get_map(cx.w.doc, &obj, MEET))
+            .and_then(|meet| crate::fields::get_map(cx.w.doc, &meet, other.as_str()))
+            .is_some_and(|entry| Fields::read(cx.w.doc, &entry).str(key::KIND) == Some("ended"));
+    if other_ended {
+        return refuse(format!(
+            "{} said you did not meet too: the offer stays closed",
+            cx.name(&other)
+        ));
+    }
+    if let Some(r) = o.request.as_ref().and_then(|r| cx.team.requests.get(r)) {
+        if !r.is_active() {
+            return refuse(format!("the request \"{}\" is closed", r.title));
+        }
+        if cx.team.offers.values().any(|x| {
+            x.id != o.id
+                && x.request == o.request
+                && x.status() == crate::model::OfferStatus::Accepted
+        }) {
+            return refuse("another offer on the request was said yes to since".into());
+        }
     }
     write_entry(cx, offer, |w, e| w.put(e, key::KIND, "resumed"))?;
     done("the offer is open again: find a time")

@@ -186,7 +186,9 @@ impl NotesDoc {
         let obj = self.note_obj(id, self.notes.iter().any(|n| &n.id == id))?;
         let restored_ms = Fields::read(&self.doc, &obj).int(RESTORED_MS);
         // After the restore it follows, whatever this device's clock says.
-        let at = env.now_ms().max(restored_ms.map_or(i64::MIN, |r| r + 1));
+        let at = env
+            .now_ms()
+            .max(restored_ms.map_or(i64::MIN, |r| r.saturating_add(1)));
         self.doc.put(&obj, DELETED_MS, at)?;
         self.doc.commit();
         self.refresh();

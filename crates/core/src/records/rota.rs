@@ -1,9 +1,9 @@
 //! The helper rota: who floats (has time set aside to help) in which ISO week.
 //!
 //! ```text
-//! rota/<ISO week>|<member>|<member>: {say: Bool}   the member's own say: floating or not
-//! rota/<ISO week>|<member>|<asker>: {say: Bool}    someone asking them (false: withdrawn)
-//! rota/<ISO week>|<member>: Bool                   the first rotas' form, read alike
+//! rota/<ISO week>|<member>|<member>: {<member>: Bool}  the member's own say: floating or not
+//! rota/<ISO week>|<member>|<asker>: {<asker>: Bool}    someone asking them (false: withdrawn)
+//! rota/<ISO week>|<member>: Bool                       the first rotas' form, read alike
 //! ```
 //!
 //! Flat scalars under one map, so two devices putting different people on the same week
@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use automerge::{ObjId, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use super::{Cx, ImportCx, done};
+use super::{Cx, Forgery, ImportCx, done};
 use crate::command::{Applied, CommandError};
 use crate::export::ImportError;
 use crate::fields::{Fields, Val, get_map, op_of};
@@ -61,17 +61,16 @@ fn ask_key(week: &str, member: &MemberId, by: &MemberId) -> String {
     format!("{week}|{member}|{by}")
 }
 
-/// The key inside an entry map holding its yes or no.
-const SAY: &str = "say";
-
-/// Reads the whole rota: who floats, by their own say, and the asks not answered yet.
+/// Reads the whole rota: who floats, by their own say; the asks not answered yet; and
+/// what was written in someone else's name (it counts for nothing).
 pub(crate) fn read<D: ReadDoc>(
     doc: &D,
     actors: &HashMap<ActorHex, MemberId>,
-) -> (Rota, Vec<RotaAsk>) {
+) -> (Rota, Vec<RotaAsk>, Vec<Forgery>) {
     let mut rota = Rota::new();
+    let mut forged = Vec::new();
     let Some(obj) = get_map(doc, &ROOT, Collection::Rota.key()) else {
-        return (rota, Vec::new());
+        return (rota, Vec::new(), forged);
     };
     // (week, member) → their latest say (its operation, yes or no); and the asks, as
     // (week, member, by) → the operation that asked.
@@ -82,35 +81,38 @@ pub(crate) fn read<D: ReadDoc>(
         let (Some(week), Some(member)) = (parts.next(), parts.next()) else {
             continue;
         };
-        let asker = parts.next();
         let (Ok(member), Some(_)) = (MemberId::parse(member), parse_week_key(week)) else {
             continue;
         };
-        // An entry is a map whose `say` is written again at each answer; the first
-        // rotas wrote a bare value, read the same way.
-        let inner;
-        let value = match &field.val {
-            Val::Map(entry) => {
-                inner = Fields::read(doc, entry);
-                match inner.get(SAY) {
-                    Some(v) => v,
-                    None => continue,
-                }
+        let (value, by) = match (&field.val, parts.next().map(MemberId::parse)) {
+            // An entry: a map holding the say under the key of whoever says it, which
+            // the sync rules let no one else write over.
+            (Val::Map(entry), Some(Ok(by))) => {
+                let inner = Fields::read(doc, entry);
+                let Some(value) = inner.get(by.as_str()).cloned() else {
+                    continue;
+                };
+                (value, by)
             }
-            _ => field,
-        };
-        let Val::Bool(yes) = value.val else { continue };
-        // Only a trusted device says anything here.
-        let Some(writer) = value.actor().and_then(|a| actors.get(&a)) else {
-            continue;
-        };
-        let op = op_of(&value.id).map_or(0, |(counter, _)| counter);
-        let by = match asker.map(MemberId::parse) {
-            None => writer.clone(),
-            Some(Ok(by)) if &by == writer => by,
-            // An entry in someone else's name counts for nothing.
+            // The first rotas' bare value: whoever wrote it says it.
+            (_, None) => match field.actor().and_then(|a| actors.get(&a)) {
+                Some(writer) => (field.clone(), writer.clone()),
+                None => continue,
+            },
             _ => continue,
         };
+        let Val::Bool(yes) = value.val else { continue };
+        let Some(actor) = value.actor() else { continue };
+        if actors.get(&actor) != Some(&by) {
+            forged.push(Forgery {
+                claimed: by,
+                actor,
+                at_ms: parse_week_key(week).unwrap_or(0),
+                what: format!("answered about the helper rota in {week}"),
+            });
+            continue;
+        }
+        let op = op_of(&value.id).map_or(0, |(counter, _)| counter);
         if by == member {
             let latest = said.entry((week.to_owned(), member)).or_insert((op, yes));
             if op >= latest.0 {
@@ -118,7 +120,8 @@ pub(crate) fn read<D: ReadDoc>(
             }
         } else if yes {
             // Written for someone else: a question from the writer, not an answer.
-            asks.insert((week.to_owned(), member, by), op);
+            let asked = asks.entry((week.to_owned(), member, by)).or_insert(op);
+            *asked = (*asked).max(op);
         }
     }
     for ((week, member), (_, yes)) in &said {
@@ -136,22 +139,43 @@ pub(crate) fn read<D: ReadDoc>(
         })
         .map(|((week, member, by), _)| RotaAsk { week, member, by })
         .collect();
-    (rota, asks)
+    (rota, asks, forged)
 }
 
-/// Writes `yes` into the entry `week|member|by`, as a new operation even when it is the
-/// same as before (an equal value writes nothing, and an answer must come after the ask).
-/// The entry is a map, made once: values are written inside it, never over a key of
-/// the rota itself (which the sync rules refuse, as for any record).
+/// Writes my `yes` about `member` in `week` (my own say, or my question to them), as a
+/// new operation even when it is the same as before (an equal value writes nothing, and
+/// an answer must come after the ask). The entry is a map made once, holding the value
+/// under my member key; a key someone else filled with anything but a map is left alone
+/// for the next free one (`…|1`), since writing over it would be refused.
 fn say(cx: &mut Cx<'_>, week: &str, member: &MemberId, yes: bool) -> Result<(), CommandError> {
     let rota = cx.w.collection(Collection::Rota)?;
-    let key = ask_key(week, member, cx.me);
-    let entry = match get_map(cx.w.doc, &rota, &key) {
-        Some(entry) => entry,
-        None => cx.w.new_map(&rota, &key)?,
-    };
-    cx.w.put(&entry, SAY, !yes)?;
-    cx.w.put(&entry, SAY, yes)
+    let base = ask_key(week, member, cx.me);
+    let mut entry = None;
+    for n in 0..16 {
+        let key = if n == 0 {
+            base.clone()
+        } else {
+            format!("{base}|{n}")
+        };
+        match cx.w.doc.get(&rota, key.as_str())? {
+            Some((automerge::Value::Object(automerge::ObjType::Map), obj)) => {
+                entry = Some(obj);
+                break;
+            }
+            None => {
+                entry = Some(cx.w.new_map(&rota, &key)?);
+                break;
+            }
+            Some(_) => {}
+        }
+    }
+    let entry = entry.ok_or_else(|| {
+        CommandError::Document(format!(
+            "every rota entry for {base} is taken by something else"
+        ))
+    })?;
+    cx.w.put(&entry, cx.me.as_str(), !yes)?;
+    cx.w.put(&entry, cx.me.as_str(), yes)
 }
 
 /// Puts myself on (or off) the rota for a week; for someone else, asks them (or takes my

@@ -99,6 +99,10 @@ pub struct Session {
     /// Edits written by anyone else: they count for nothing.
     #[serde(default)]
     pub ignored: Vec<Forgery>,
+    /// Grows with every change to it (the Lamport counter of its latest write), the same
+    /// on every device: a calendar event's `SEQUENCE`.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// A session to log: `Command::LogSession(NewSession { topic, ..NewSession::between(a, b) })`.
@@ -303,6 +307,12 @@ pub(crate) fn read<D: ReadDoc>(
         followups: followup::read_all(doc, f.map(key::FOLLOWUPS)),
         edits,
         ignored,
+        revision: f
+            .iter()
+            .filter_map(|(_, v)| crate::fields::op_of(&v.id))
+            .map(|(counter, _)| counter)
+            .max()
+            .unwrap_or(0),
     }))
 }
 
@@ -402,7 +412,9 @@ pub(crate) fn delete(cx: &mut Cx<'_>, session: &SessionId) -> Result<Applied, Co
     let obj =
         cx.w.record(Collection::Sessions, "session", session.as_str())?;
     // After the restore it follows, whatever this device's clock says.
-    let at = cx.now_ms.max(s.restored_ms.map_or(i64::MIN, |r| r + 1));
+    let at = cx
+        .now_ms
+        .max(s.restored_ms.map_or(i64::MIN, |r| r.saturating_add(1)));
     cx.w.put(&obj, key::DELETED_MS, at)?;
     done(format!(
         "session deleted: {} (in the trash for 30 days)",

@@ -121,6 +121,22 @@ fn a_rogue_device_cannot_put_someone_on_the_rota_or_answer_for_them() {
         assert_eq!(asks.len(), 1, "{asks:?}");
         assert_eq!(asks[0].by_name, "Mallory");
     }
+    // Ben floats by his own say; Mallory's device writes his "no" inside his entry: it
+    // counts for nothing and is flagged (peers refuse it outright: the value sits under
+    // Ben's member key).
+    rota(&mut f, 1, &ben, true).expect("Ben floats");
+    f.sync_all();
+    raw(&mut f, 2, |doc| {
+        let entry = map_at(doc, &["rota", &format!("{WEEK}|{ben}|{ben}")]);
+        doc.put(&entry, ben.as_str(), false).expect("put");
+    });
+    f.sync_all();
+    let team = f.replicas[0].doc.team();
+    assert!(
+        team.ignored()
+            .any(|g| g.what == format!("answered about the helper rota in {WEEK}")),
+        "flagged"
+    );
 }
 
 fn duty(f: &mut TeamFixture) -> DutyId {

@@ -578,16 +578,28 @@ fn profile_skills_snooze_rota_duties_and_coaching_hour() {
     );
     let rows = views::backfill(team);
     assert!(!rows[0].covered, "shadow is not yet a trained backfill");
+    // Cleo puts herself on at co-do: she is on it, at shadow (co-do is the owner's word).
     f.apply(
         2,
+        Command::SetBackfill {
+            duty: duty.clone(),
+            apprentice: cleo.clone(),
+            stage: Some(Stage::CoDo),
+        },
+    )
+    .expect("co-do");
+    assert!(!views::backfill(f.replicas[2].doc.team())[0].covered);
+    f.sync_all();
+    f.apply(
+        0,
         Command::SetBackfill {
             duty: duty.clone(),
             apprentice: cleo,
             stage: Some(Stage::CoDo),
         },
     )
-    .expect("co-do");
-    assert!(views::backfill(f.replicas[2].doc.team())[0].covered);
+    .expect("Ana moves her on");
+    assert!(views::backfill(f.replicas[0].doc.team())[0].covered);
     f.apply(
         1,
         Command::SetRota {
