@@ -181,6 +181,24 @@ fn ana_and_ben(
     (a, b, ha, hb)
 }
 
+/// Ana and Ben (as [`ana_and_ben`]), with a request of Ana's on both boards.
+fn ana_asks_and_ben_sees(
+    rt: &tokio::runtime::Runtime,
+    title: &str,
+) -> (
+    Device,
+    Device,
+    Harness<'static, PeercoachApp>,
+    Harness<'static, PeercoachApp>,
+) {
+    let (a, b, mut ha, mut hb) = ana_and_ben(rt);
+    ask(&mut ha, title);
+    settle(&mut hb, "the request reaching Ben", |app| {
+        !app.derived.board.is_empty()
+    });
+    (a, b, ha, hb)
+}
+
 fn ask(h: &mut Harness<'_, PeercoachApp>, title: &str) {
     click(h, "Ask for help");
     type_into(h, "Title", title);
@@ -1951,11 +1969,7 @@ fn an_open_request_names_who_could_help_and_its_author_asks_one_of_them() {
 #[test]
 fn a_resolved_request_is_found_under_closed_and_its_author_reopens_it_for_everyone() {
     let rt = runtime();
-    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
-    ask(&mut ha, "Flaky deploys");
-    settle(&mut hb, "the request reaching Ben", |app| {
-        !app.derived.board.is_empty()
-    });
+    let (a, b, mut ha, mut hb) = ana_asks_and_ben_sees(&rt, "Flaky deploys");
     click(&mut ha, "Flaky deploys");
     click(&mut ha, "Resolve");
     settle(&mut ha, "the request resolved", |app| {
@@ -2413,11 +2427,7 @@ fn ctrl_f_searches_everything_and_a_result_opens_its_record() {
 #[test]
 fn undo_in_the_status_bar_and_ctrl_z_take_back_a_resolve_and_a_withdrawal_on_both_devices() {
     let rt = runtime();
-    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
-    ask(&mut ha, "Flaky deploys");
-    settle(&mut hb, "the request reaching Ben", |app| {
-        !app.derived.board.is_empty()
-    });
+    let (a, b, mut ha, mut hb) = ana_asks_and_ben_sees(&rt, "Flaky deploys");
     click(&mut ha, "Flaky deploys");
     assert!(ha.query_by_label("Undo").is_none(), "nothing to undo yet");
     click(&mut ha, "Resolve");
@@ -2617,11 +2627,7 @@ fn a_request_panel_shows_its_own_history() {
 #[test]
 fn the_author_edits_a_request_and_both_devices_show_it_with_the_edit_in_its_history() {
     let rt = runtime();
-    let (a, b, mut ha, mut hb) = ana_and_ben(&rt);
-    ask(&mut ha, "Flaky deploys");
-    settle(&mut hb, "the request reaching Ben", |app| {
-        !app.derived.board.is_empty()
-    });
+    let (a, b, mut ha, mut hb) = ana_asks_and_ben_sees(&rt, "Flaky deploys");
     // Ben may not edit Ana's request: no Edit for him.
     click(&mut hb, "Flaky deploys");
     assert!(hb.query_by_label("Edit").is_none());

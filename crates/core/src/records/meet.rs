@@ -242,15 +242,19 @@ fn settle(entries: &[Entry]) -> Meet {
     }
 }
 
-/// An accepted offer that `me` is one of the two people of, still open to a meeting.
-fn meetable<'t>(team: &'t Team, offer: &OfferId, me: &MemberId) -> Result<&'t Offer, CommandError> {
-    let o = team
-        .offers
+/// An offer, whatever its state.
+fn of<'t>(team: &'t Team, offer: &OfferId) -> Result<&'t Offer, CommandError> {
+    team.offers
         .get(offer)
         .ok_or_else(|| CommandError::NotFound {
             kind: "offer",
             id: offer.to_string(),
-        })?;
+        })
+}
+
+/// An accepted offer that `me` is one of the two people of, still open to a meeting.
+fn meetable<'t>(team: &'t Team, offer: &OfferId, me: &MemberId) -> Result<&'t Offer, CommandError> {
+    let o = of(team, offer)?;
     if &o.from != me && &o.to != me {
         return Err(CommandError::NotYours {
             who: format!("{} or {}", team.name_of(&o.from), team.name_of(&o.to)),
@@ -462,14 +466,7 @@ pub(crate) fn decline(cx: &mut Cx<'_>, offer: &OfferId) -> Result<Applied, Comma
 /// Takes back my "we did not meet": the offer is open to a meeting again (my entry says
 /// so; a time I had proposed before is not proposed again).
 pub(crate) fn resume(cx: &mut Cx<'_>, offer: &OfferId) -> Result<Applied, CommandError> {
-    let o = cx
-        .team
-        .offers
-        .get(offer)
-        .ok_or_else(|| CommandError::NotFound {
-            kind: "offer",
-            id: offer.to_string(),
-        })?;
+    let o = of(cx.team, offer)?;
     let refuse = |reason: String| {
         Err(CommandError::InvalidInput {
             field: "offer",
