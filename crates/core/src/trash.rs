@@ -34,6 +34,18 @@ pub struct Trashed {
     pub until_ms: i64,
 }
 
+/// Since when a record with these marks is in the trash: its deletion, unless a restore
+/// at or after it took it back.
+pub(crate) fn in_trash(deleted_ms: Option<i64>, restored_ms: Option<i64>) -> Option<i64> {
+    deleted_ms.filter(|d| restored_ms.is_none_or(|r| *d > r))
+}
+
+/// The time a new mark is written with: now, or just after `previous` when this device's
+/// clock is behind it (a deletion after the restore it follows, an ask after the last).
+pub(crate) fn mark_after(now_ms: i64, previous: Option<i64>) -> i64 {
+    now_ms.max(previous.map_or(i64::MIN, |p| p.saturating_add(1)))
+}
+
 /// The last moment something deleted at `deleted_ms` can be restored.
 pub fn kept_until(deleted_ms: i64) -> i64 {
     deleted_ms.saturating_add(KEEP_DAYS * DAY_MS)

@@ -53,17 +53,7 @@ fn opens(cx: &Cx<'_>, record: &RecordId) -> Option<Action> {
 /// One history line: when, who, what; a button that opens its record when it has one.
 fn line_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, h: &HistoryItem) {
     ui.horizontal(|ui| {
-        ui.label(
-            RichText::new(local::datetime(h.at_ms))
-                .monospace()
-                .color(theme::muted(ui)),
-        );
-        let text = format!("{} {}", h.who_name, h.text);
-        let rich = if h.kind == HistoryKind::Forged {
-            RichText::new(text).color(theme::bad(ui)).strong()
-        } else {
-            RichText::new(text)
-        };
+        let rich = when_and_what(ui, h);
         match h.record.as_ref().and_then(|r| opens(cx, r)) {
             Some(action) => {
                 if ui
@@ -91,20 +81,26 @@ pub fn own_history_ui(ui: &mut egui::Ui, cx: &mut Cx<'_>, record: &RecordId) {
             let snap = cx.snap.clone();
             for h in &cx.derived.history_of(&snap, record) {
                 ui.horizontal_wrapped(|ui| {
-                    ui.label(
-                        RichText::new(local::datetime(h.at_ms))
-                            .monospace()
-                            .color(theme::muted(ui)),
-                    );
-                    let text = format!("{} {}", h.who_name, h.text);
-                    if h.kind == HistoryKind::Forged {
-                        ui.label(RichText::new(text).color(theme::bad(ui)).strong());
-                    } else {
-                        ui.label(text);
-                    }
+                    let rich = when_and_what(ui, h);
+                    ui.label(rich);
                 });
             }
         });
+}
+
+/// A history line's time, drawn; and its words (who, what), red when flagged, to draw.
+fn when_and_what(ui: &mut egui::Ui, h: &HistoryItem) -> RichText {
+    ui.label(
+        RichText::new(local::datetime(h.at_ms))
+            .monospace()
+            .color(theme::muted(ui)),
+    );
+    let text = RichText::new(format!("{} {}", h.who_name, h.text));
+    if h.kind == HistoryKind::Forged {
+        text.color(theme::bad(ui)).strong()
+    } else {
+        text
+    }
 }
 
 impl History {

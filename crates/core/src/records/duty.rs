@@ -242,10 +242,11 @@ pub(crate) fn read<D: ReadDoc>(
     let restored_ms = f
         .int(key::RESTORED_MS)
         .filter(|_| theirs(key::RESTORED_MS, "restored"));
-    let deleted_ms = f
-        .int(key::DELETED_MS)
-        .filter(|_| theirs(key::DELETED_MS, "removed"))
-        .filter(|d| restored_ms.is_none_or(|r| *d > r));
+    let deleted_ms = crate::trash::in_trash(
+        f.int(key::DELETED_MS)
+            .filter(|_| theirs(key::DELETED_MS, "removed")),
+        restored_ms,
+    );
     let renamed_by_right = theirs(key::TITLE, "renamed");
     let (edits, forged_edits) = edits::read(doc, actors, obj, &f, entitled, &owner);
     ignored.extend(forged_edits);
@@ -493,9 +494,7 @@ pub(crate) fn set_backfill(
         Some(stage) => {
             // A new value, even on the same millisecond: an equal one writes nothing.
             let before = Fields::read(cx.w.doc, &b).int(key::ASKED_MS);
-            let at = cx
-                .now_ms
-                .max(before.map_or(i64::MIN, |t| t.saturating_add(1)));
+            let at = crate::trash::mark_after(cx.now_ms, before);
             cx.w.put(&b, key::ASKED_MS, at)?;
             done(format!(
                 "asked {name} to {} on {}: it counts once they say yes",
@@ -541,9 +540,7 @@ pub(crate) fn remove(cx: &mut Cx<'_>, duty: &DutyId) -> Result<Applied, CommandE
     in_charge(cx, d, "remove this duty")?;
     let obj = cx.w.record(Collection::Duties, "duty", duty.as_str())?;
     // After the restore it follows, whatever this device's clock says.
-    let at = cx
-        .now_ms
-        .max(d.restored_ms.map_or(i64::MIN, |r| r.saturating_add(1)));
+    let at = crate::trash::mark_after(cx.now_ms, d.restored_ms);
     cx.w.put(&obj, key::DELETED_MS, at)?;
     done(format!(
         "duty removed: {} (in the trash for 30 days)",

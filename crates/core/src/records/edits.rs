@@ -73,6 +73,56 @@ impl Edit {
     }
 }
 
+/// A text field of a record, with its limits.
+pub(crate) struct Text {
+    /// Its key in the record.
+    pub(crate) key: &'static str,
+    /// Its name in errors.
+    pub(crate) name: &'static str,
+    /// The most characters it holds.
+    pub(crate) max_chars: usize,
+    /// Whether it may be empty.
+    pub(crate) required: bool,
+}
+
+/// Sets a text field to `new` (cleaned to its limits) when one is given and it differs
+/// from `old`, with an entry for History; whether it changed.
+pub(crate) fn set_text(
+    cx: &mut Cx<'_>,
+    obj: &ObjId,
+    text: Text,
+    new: Option<&str>,
+    old: &str,
+) -> Result<bool, CommandError> {
+    let Some(new) = new else { return Ok(false) };
+    let new = super::clean_text(text.name, new, text.max_chars, text.required)?;
+    if new == old {
+        return Ok(false);
+    }
+    cx.w.put(obj, text.key, new.as_str())?;
+    note(cx, obj, text.key, &new)?;
+    Ok(true)
+}
+
+/// Sets the skill tags at `key` to `new` (cleaned) when given and different from `old`,
+/// with an entry for History; whether they changed.
+pub(crate) fn set_tags(
+    cx: &mut Cx<'_>,
+    obj: &ObjId,
+    key: &str,
+    new: Option<&[String]>,
+    old: &std::collections::BTreeSet<String>,
+) -> Result<bool, CommandError> {
+    let Some(new) = new else { return Ok(false) };
+    let new = super::clean_skills(new)?;
+    if new.iter().eq(old.iter()) {
+        return Ok(false);
+    }
+    cx.w.tags(obj, key, &new)?;
+    note(cx, obj, key, &new.join(", "))?;
+    Ok(true)
+}
+
 /// Records that `me` set `field` to `value` (after writing the field itself).
 pub(crate) fn note(
     cx: &mut Cx<'_>,

@@ -113,9 +113,7 @@ impl NotesDoc {
             let f = Fields::read(&self.doc, &obj);
             // A deletion at or before the last restore no longer counts.
             let restored_ms = f.int(RESTORED_MS);
-            let deleted_ms = f
-                .int(DELETED_MS)
-                .filter(|d| restored_ms.is_none_or(|r| *d > r));
+            let deleted_ms = crate::trash::in_trash(f.int(DELETED_MS), restored_ms);
             let note = Note {
                 id,
                 text: f.text("text"),
@@ -186,9 +184,7 @@ impl NotesDoc {
         let obj = self.note_obj(id, self.notes.iter().any(|n| &n.id == id))?;
         let restored_ms = Fields::read(&self.doc, &obj).int(RESTORED_MS);
         // After the restore it follows, whatever this device's clock says.
-        let at = env
-            .now_ms()
-            .max(restored_ms.map_or(i64::MIN, |r| r.saturating_add(1)));
+        let at = crate::trash::mark_after(env.now_ms(), restored_ms);
         self.doc.put(&obj, DELETED_MS, at)?;
         self.doc.commit();
         self.refresh();

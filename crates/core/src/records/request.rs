@@ -23,7 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use super::edits::{self, Edit};
+use super::edits::{self, Edit, Text};
 use super::{
     Cx, Forgery, ImportCx, Read, Writer, check_speaker, clean_skills, clean_text, csv_line, done,
     opt_member, own_entries, read_entries, record_err, tags_by, written_by,
@@ -516,29 +516,26 @@ pub(crate) fn edit(
     let obj =
         cx.w.record(Collection::Requests, "request", request.as_str())?;
     let mut changed = Vec::new();
-    if let Some(title) = &change.title {
-        let title = clean_text("title", title, MAX_TITLE_CHARS, true)?;
-        if title != r.title {
-            cx.w.put(&obj, key::TITLE, title.as_str())?;
-            edits::note(cx, &obj, key::TITLE, &title)?;
-            changed.push("title");
-        }
+    let title = Text {
+        key: key::TITLE,
+        name: "title",
+        max_chars: MAX_TITLE_CHARS,
+        required: true,
+    };
+    if edits::set_text(cx, &obj, title, change.title.as_deref(), &r.title)? {
+        changed.push("title");
     }
-    if let Some(tried) = &change.tried {
-        let tried = clean_text("tried", tried, MAX_TEXT_CHARS, false)?;
-        if tried != r.tried {
-            cx.w.put(&obj, key::TRIED, tried.as_str())?;
-            edits::note(cx, &obj, key::TRIED, &tried)?;
-            changed.push("what was tried");
-        }
+    let tried = Text {
+        key: key::TRIED,
+        name: "tried",
+        max_chars: MAX_TEXT_CHARS,
+        required: false,
+    };
+    if edits::set_text(cx, &obj, tried, change.tried.as_deref(), &r.tried)? {
+        changed.push("what was tried");
     }
-    if let Some(skills) = &change.skills {
-        let skills = clean_skills(skills)?;
-        if skills.iter().cloned().collect::<BTreeSet<_>>() != r.skills {
-            cx.w.tags(&obj, key::SKILLS, &skills)?;
-            edits::note(cx, &obj, key::SKILLS, &skills.join(", "))?;
-            changed.push("skills");
-        }
+    if edits::set_tags(cx, &obj, key::SKILLS, change.skills.as_deref(), &r.skills)? {
+        changed.push("skills");
     }
     if let Some(urgency) = change.urgency
         && urgency != r.urgency

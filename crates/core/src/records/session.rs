@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use automerge::{ObjId, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use super::edits::{self, Edit};
+use super::edits::{self, Edit, Text};
 use super::followup::{self, FollowUp, FollowUpOut};
 use super::{
     Cx, Forgery, ImportCx, Read, Writer, clean_skills, clean_text, csv_line, done, opt_member,
@@ -277,9 +277,7 @@ pub(crate) fn read<D: ReadDoc>(
     };
     let (edits, ignored) = edits::read(doc, actors, obj, &f, ours, &coachee);
     let restored_ms = f.int(key::RESTORED_MS);
-    let deleted_ms = f
-        .int(key::DELETED_MS)
-        .filter(|d| restored_ms.is_none_or(|r| *d > r));
+    let deleted_ms = crate::trash::in_trash(f.int(key::DELETED_MS), restored_ms);
     let deleted_by = deleted_ms
         .and(f.actor(key::DELETED_MS))
         .and_then(|a| actors.get(&a).cloned());
@@ -412,9 +410,7 @@ pub(crate) fn delete(cx: &mut Cx<'_>, session: &SessionId) -> Result<Applied, Co
     let obj =
         cx.w.record(Collection::Sessions, "session", session.as_str())?;
     // After the restore it follows, whatever this device's clock says.
-    let at = cx
-        .now_ms
-        .max(s.restored_ms.map_or(i64::MIN, |r| r.saturating_add(1)));
+    let at = crate::trash::mark_after(cx.now_ms, s.restored_ms);
     cx.w.put(&obj, key::DELETED_MS, at)?;
     done(format!(
         "session deleted: {} (in the trash for 30 days)",
@@ -488,23 +484,19 @@ pub(crate) fn edit(
             false,
         ),
     ];
-    for (key, field, new, old, max, required) in texts {
-        if let Some(new) = new {
-            let new = clean_text(field, new, max, required)?;
-            if &new != old {
-                cx.w.put(&obj, key, new.as_str())?;
-                edits::note(cx, &obj, key, &new)?;
-                changed.push(field);
-            }
+    for (key, name, new, old, max_chars, required) in texts {
+        let text = Text {
+            key,
+            name,
+            max_chars,
+            required,
+        };
+        if edits::set_text(cx, &obj, text, new.as_deref(), old)? {
+            changed.push(name);
         }
     }
-    if let Some(skills) = &change.skills {
-        let skills = clean_skills(skills)?;
-        if skills.iter().cloned().collect::<BTreeSet<_>>() != s.skills {
-            cx.w.tags(&obj, key::SKILLS, &skills)?;
-            edits::note(cx, &obj, key::SKILLS, &skills.join(", "))?;
-            changed.push("skills");
-        }
+    if edits::set_tags(cx, &obj, key::SKILLS, change.skills.as_deref(), &s.skills)? {
+        changed.push("skills");
     }
     if let Some(at_ms) = change.at_ms
         && at_ms != s.at_ms

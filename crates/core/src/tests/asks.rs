@@ -151,6 +151,24 @@ fn duty(f: &mut TeamFixture) -> DutyId {
     d
 }
 
+/// Replica `by` sets `apprentice`'s stage on duty `d` (`None` takes them off).
+fn set_stage(
+    f: &mut TeamFixture,
+    by: usize,
+    d: &DutyId,
+    apprentice: &MemberId,
+    stage: Option<Stage>,
+) -> Result<crate::Applied, CommandError> {
+    f.apply(
+        by,
+        Command::SetBackfill {
+            duty: d.clone(),
+            apprentice: apprentice.clone(),
+            stage,
+        },
+    )
+}
+
 #[test]
 fn an_apprentice_is_asked_and_counts_after_their_yes_and_only_the_owner_asks() {
     let mut f = TeamFixture::new(&["Ana", "Ben", "Cleo"]);
@@ -167,15 +185,7 @@ fn an_apprentice_is_asked_and_counts_after_their_yes_and_only_the_owner_asks() {
         )
         .expect_err("not Cleo's duty");
     assert!(matches!(err, CommandError::NotYours { .. }), "{err:?}");
-    f.apply(
-        0,
-        Command::SetBackfill {
-            duty: d.clone(),
-            apprentice: ben.clone(),
-            stage: Some(Stage::Shadow),
-        },
-    )
-    .expect("Ana asks Ben");
+    set_stage(&mut f, 0, &d, &ben, Some(Stage::Shadow)).expect("Ana asks Ben");
     f.sync_all();
     let team = f.replicas[1].doc.team();
     assert!(
@@ -215,29 +225,13 @@ fn an_apprentice_is_asked_and_counts_after_their_yes_and_only_the_owner_asks() {
     assert_eq!(team.duties[&d].backfills.len(), 1);
     assert!(views::inbox(team, &ben, f.env.now_ms).asks.is_empty());
     // The owner moves him on: no new question.
-    f.apply(
-        0,
-        Command::SetBackfill {
-            duty: d.clone(),
-            apprentice: ben.clone(),
-            stage: Some(Stage::CoDo),
-        },
-    )
-    .expect("co-do");
+    set_stage(&mut f, 0, &d, &ben, Some(Stage::CoDo)).expect("co-do");
     assert_eq!(
         f.replicas[0].doc.team().duties[&d].backfills[0].stage,
         Stage::CoDo
     );
     // Cleo puts herself on: no yes needed. Asked and declining: not on it.
-    f.apply(
-        2,
-        Command::SetBackfill {
-            duty: d.clone(),
-            apprentice: cleo.clone(),
-            stage: Some(Stage::Shadow),
-        },
-    )
-    .expect("Cleo herself");
+    set_stage(&mut f, 2, &d, &cleo, Some(Stage::Shadow)).expect("Cleo herself");
     f.sync_all();
     assert_eq!(f.replicas[0].doc.team().duties[&d].backfills.len(), 2);
 }
@@ -247,15 +241,7 @@ fn a_no_keeps_them_off_and_a_yes_forged_by_another_device_counts_for_nothing() {
     let mut f = TeamFixture::new(&["Ana", "Ben", "Mallory"]);
     let ben = f.id(1);
     let d = duty(&mut f);
-    f.apply(
-        0,
-        Command::SetBackfill {
-            duty: d.clone(),
-            apprentice: ben.clone(),
-            stage: Some(Stage::Shadow),
-        },
-    )
-    .expect("ask");
+    set_stage(&mut f, 0, &d, &ben, Some(Stage::Shadow)).expect("ask");
     f.sync_all();
     // Mallory's device writes Ben's yes.
     raw(&mut f, 2, |doc| {
@@ -300,15 +286,7 @@ fn a_rogue_device_cannot_take_over_remove_or_unanswer_someone_elses_duty() {
     let mut f = TeamFixture::new(&["Ana", "Ben", "Mallory"]);
     let ben = f.id(1);
     let d = duty(&mut f);
-    f.apply(
-        0,
-        Command::SetBackfill {
-            duty: d.clone(),
-            apprentice: ben.clone(),
-            stage: Some(Stage::Shadow),
-        },
-    )
-    .expect("ask");
+    set_stage(&mut f, 0, &d, &ben, Some(Stage::Shadow)).expect("ask");
     f.sync_all();
     f.apply(
         1,
