@@ -19,8 +19,7 @@ const SOON: Duration = Duration::from_secs(20);
 
 /// A stopped node's device identity, read from its data dir (to speak with its key).
 fn stored_identity(node: &TestNode) -> peercoach_store::Identity {
-    peercoach_store::DataDir::open(node.dir.path())
-        .expect("open")
+    crate::util::open_stopped(node.dir.path())
         .identity()
         .expect("identity")
         .expect("exists")
@@ -739,7 +738,7 @@ async fn a_real_join_gets(a: &TestNode, title: &str) {
 /// command code, one change each: what that device would send, for a test that speaks
 /// raw frames with it.
 fn asks_made_offline(node: &TestNode, team: &str, titles: &[&str]) -> ([u8; 32], Vec<Vec<u8>>) {
-    let data = peercoach_store::DataDir::open(node.dir.path()).expect("open");
+    let data = crate::util::open_stopped(node.dir.path());
     let identity = data.identity().expect("identity").expect("exists");
     let team_id = peercoach_core::TeamId::parse(team).expect("team id");
     let (_store, doc, _) = data.open_team(&team_id).expect("open team");
@@ -835,7 +834,7 @@ async fn an_older_app_on_sync_1_gets_every_change_and_its_edits_arrive_once_it_u
     nodes[0].ask("while Ben was away").await;
     // Ben's older app: an edit on his own copy, saved there (its own actor, as an older
     // app writes), and a sync state for Ana's device.
-    let data = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("open");
+    let data = crate::util::open_stopped(nodes[1].dir.path());
     let identity = data.identity().expect("identity").expect("exists");
     let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
     let (mut store, doc, _) = data.open_team(&team_id).expect("open team");
@@ -1063,7 +1062,7 @@ async fn a_newer_node_beside_current_ones_keeps_them_writing_and_its_records_pas
     nodes[3].stop().await;
     // What the newer build writes, on its own copy, with its own key and actor.
     let (key, change) = {
-        let data = peercoach_store::DataDir::open(nodes[3].dir.path()).expect("open");
+        let data = crate::util::open_stopped(nodes[3].dir.path());
         let identity = data.identity().expect("identity").expect("exists");
         let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
         let (_store, doc, _) = data.open_team(&team_id).expect("open team");
@@ -1146,7 +1145,7 @@ async fn a_newer_node_beside_current_ones_keeps_them_writing_and_its_records_pas
     newer.close().await;
     // Node 2's copy, read as a newer build would read it.
     nodes[2].stop().await;
-    let data = peercoach_store::DataDir::open(nodes[2].dir.path()).expect("open");
+    let data = crate::util::open_stopped(nodes[2].dir.path());
     let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
     let (_store, doc, _) = data.open_team(&team_id).expect("open team");
     let text = |obj: &peercoach_core::automerge::ObjId, key: &str| -> Option<String> {
@@ -1201,7 +1200,7 @@ async fn unsigned_wrongly_signed_and_non_member_changes_are_refused_over_the_wir
     // A device no member has, writing with a session actor of its own key.
     let stranger = iroh::SecretKey::from_bytes(&[0x51; 32]);
     let strangers = {
-        let data = peercoach_store::DataDir::open(nodes[1].dir.path()).expect("open");
+        let data = crate::util::open_stopped(nodes[1].dir.path());
         let team_id = peercoach_core::TeamId::parse(&team).expect("team id");
         let (_store, doc, _) = data.open_team(&team_id).expect("open team");
         let mut doc = peercoach_core::TeamDoc::from_doc(

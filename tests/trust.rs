@@ -148,7 +148,7 @@ fn team_files(
     peercoach_store::TeamStore,
     peercoach_core::automerge::AutoCommit,
 ) {
-    let dir = peercoach_store::DataDir::open(node.dir.path()).expect("data dir");
+    let dir = crate::util::open_stopped(node.dir.path());
     let id = peercoach_core::TeamId::parse(team).expect("team id");
     let (store, doc, _) = dir.open_team(&id).expect("team");
     (dir, store, doc)

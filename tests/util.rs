@@ -730,3 +730,20 @@ pub async fn sync_stream(
         .expect("hello");
     (conn, send)
 }
+
+/// The data dir of a node that was just stopped. Its lock can outlive the node for a
+/// moment: a child process another test forks at that instant holds a copy of the lock's
+/// descriptor until it execs (a lock belongs to the open file, not to one descriptor).
+pub fn open_stopped(path: &std::path::Path) -> peercoach_store::DataDir {
+    let start = std::time::Instant::now();
+    loop {
+        match peercoach_store::DataDir::open(path) {
+            Err(peercoach_store::StoreError::Locked { .. })
+                if start.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened.expect("open the stopped node's data dir"),
+        }
+    }
+}
